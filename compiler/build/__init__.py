@@ -1,0 +1,20 @@
+"""Build stage: one builder per spec kind turns a validated spec into DICOM objects.
+
+A builder is ``build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]``; it resolves what
+the spec refers to (``dcmspec.resolve``) and calls the builder layer (``dcmspec.iods``). Builders are
+imported on first use so that start-up stays light.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Callable
+
+#: spec kind -> module of dcmspec.build holding its ``build`` function
+BUILDERS: dict[str, str] = {
+    "Segmentation": "segmentation",
+}
+
+
+def builder_for(kind: str) -> Callable:
+    return import_module(f"{__name__}.{BUILDERS[kind]}").build

@@ -1,0 +1,206 @@
+"""The ``dcmspec`` command line.
+
+Exit codes: 0 success; 1 the spec or its inputs are invalid; 2 wrong command-line usage;
+3 the output cannot be written; 4 internal error (a bug: please report it, ``--debug`` shows the
+traceback). Errors and progress go to stderr; ``validate --format json`` prints its report on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_OUTPUT, EXIT_INTERNAL = 0, 1, 2, 3, 4
+
+
+def _echo_err(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def _internal_error(exc: BaseException, debug: bool) -> None:
+    if debug:
+        raise exc
+    _echo_err(f"dcmspec: internal error: {type(exc).__name__}: {exc}\n"
+              "  this is a bug in dcmspec; run again with --debug for the traceback")
+    sys.exit(EXIT_INTERNAL)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dcmspec")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """dcmspec: compile YAML/JSON specs into DICOM derived objects.
+
+    \b
+    Exit codes: 0 ok, 1 invalid spec or inputs, 2 usage error,
+    3 output not writable or exists (see --force), 4 internal error.
+    """
+    ctx.obj = {"debug": debug}
+
+
+def _options(uid_root: str | None, fresh_uids: bool, now: bool):
+    from .build.context import BuildOptions
+    from .iods.common.uid import UUID_ROOT
+
+    return BuildOptions(uid_root=uid_root or UUID_ROOT, fresh_uids=fresh_uids, now=now)
+
+
+def _report(result, *, quiet: bool) -> int:
+    for warning in result.context.warnings:
+        _echo_err(warning.format())
+    for error in result.errors:
+        _echo_err(error.format())
+    if result.errors:
+        code = max(e.exit_code for e in result.errors)
+        _echo_err(f"dcmspec: {len(result.errors)} error(s)")
+        return code
+    return EXIT_OK
+
+
+_uid_root_option = click.option("--uid-root", metavar="ROOT",
+                                help="Root for generated UIDs (default 2.25, UUID-derived).")
+_fresh_option = click.option("--fresh-uids", is_flag=True,
+                             help="Random UIDs instead of UIDs derived from the content.")
+_now_option = click.option("--now", is_flag=True,
+                           help="Stamp the current date and time instead of a reproducible one.")
+
+
+def _check_uid_root(uid_root: str | None) -> None:
+    if uid_root is None:
+        return
+    from .iods.common.uid import is_valid_uid
+
+    root = uid_root.rstrip(".")
+    if not is_valid_uid(root) or len(root) > 39:
+        raise click.BadParameter(f"{uid_root!r} is not a UID root of at most 39 characters",
+                                 param_hint="--uid-root")
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Output folder (created if missing).")
+@click.option("--force", is_flag=True, help="Overwrite files that exist already.")
+@_uid_root_option
+@_fresh_option
+@_now_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+@click.pass_context
+def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: bool, uid_root: str | None,
+          fresh_uids: bool, now: bool, quiet: bool) -> None:
+    """Build SPECS (files, or folders of spec files) into DICOM files in OUTPUT."""
+    _check_uid_root(uid_root)
+    from .errors import DcmspecError
+    from .pipeline import build_specs, collect_spec_files
+
+    progress = None if quiet else _echo_err
+    start = time.perf_counter()
+    try:
+        paths = collect_spec_files(specs)
+        result = build_specs(paths, out_dir, options=_options(uid_root, fresh_uids, now), force=force,
+                             progress=progress)
+    except DcmspecError as exc:
+        _echo_err(exc.format())
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - last line of defence
+        _internal_error(exc, ctx.obj["debug"])
+        return
+    code = _report(result, quiet=quiet)
+    if code == EXIT_OK and progress:
+        progress(f"dcmspec: built {len(result.objects)} object(s) in {time.perf_counter() - start:.2f} s")
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Report format; json goes to stdout for CI tools.")
+@_uid_root_option
+@click.pass_context
+def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, uid_root: str | None) -> None:
+    """Check SPECS completely (schema, references, sources, masks, DICOM rules) without writing."""
+    _check_uid_root(uid_root)
+    from .errors import DcmspecError
+    from .pipeline import collect_spec_files, compile_specs, CompileResult
+
+    try:
+        try:
+            paths = collect_spec_files(specs)
+            result = compile_specs(paths, _options(uid_root, False, False))
+        except DcmspecError as exc:
+            result = CompileResult(errors=[exc])
+            paths = []
+    except Exception as exc:  # noqa: BLE001
+        _internal_error(exc, ctx.obj["debug"])
+        return
+    if fmt == "json":
+        report = {
+            "ok": not result.errors,
+            "specs": [str(p) for p in paths],
+            "objects": [{"spec": str(o.spec), "id": o.spec_id, "kind": o.kind, "file": o.filename,
+                         **o.summary} for o in result.objects],
+            "errors": [e.to_json() for e in result.errors],
+            "warnings": [w.to_json() for w in result.context.warnings],
+        }
+        click.echo(json.dumps(report, indent=2))
+        sys.exit(max([e.exit_code for e in result.errors], default=EXIT_OK))
+    code = _report(result, quiet=False)
+    if code == EXIT_OK:
+        _echo_err(f"dcmspec: {len(paths)} spec(s) valid, {len(result.objects)} object(s) would be written")
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("kind", required=False)
+@click.option("--list", "list_kinds", is_flag=True, help="List the spec kinds.")
+def schema(kind: str | None, list_kinds: bool) -> None:
+    """Print the JSON Schema of spec KIND (or `definitions`)."""
+    from .validate.schemas import KINDS, schema_text
+
+    if list_kinds or not kind:
+        for name in KINDS:
+            click.echo(name)
+        return
+    match = {k.lower(): k for k in [*KINDS, "definitions"]}.get(kind.lower())
+    if match is None:
+        raise click.BadParameter(f"unknown kind {kind!r}; known: {', '.join(KINDS)}, definitions",
+                                 param_hint="KIND")
+    click.echo(schema_text(match), nl=False)
+
+
+@main.command()
+@click.argument("kind")
+@click.option("-o", "--output", "target", type=click.Path(path_type=Path),
+              help="Write the starter spec to this file (refuses to overwrite) instead of stdout.")
+def new(kind: str, target: Path | None) -> None:
+    """Print a commented starter spec of KIND."""
+    from .starters import starter_text, STARTERS
+
+    match = {k.lower(): k for k in STARTERS}.get(kind.lower())
+    if match is None:
+        raise click.BadParameter(f"unknown kind {kind!r}; known: {', '.join(STARTERS)}", param_hint="KIND")
+    text = starter_text(match)
+    if target is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(target, "x", encoding="utf-8") as fh:
+            fh.write(text)
+    except FileExistsError:
+        _echo_err(f"{target}: exists already; choose another name")
+        sys.exit(EXIT_OUTPUT)
+    except OSError as exc:
+        _echo_err(f"{target}: cannot write: {exc.strerror}")
+        sys.exit(EXIT_OUTPUT)
+    _echo_err(f"wrote {target}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,50 @@
+"""A loaded spec: plain data plus the source position of every node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import Location, PathPart
+
+NodePath = tuple[PathPart, ...]
+
+
+@dataclass
+class SpecDocument:
+    """The data of one spec file (dicts, lists, scalars) and where each node came from.
+
+    ``positions`` maps a node path (``("segments", 0, "type")``) to the :class:`Location` of its value;
+    ``key_positions`` maps a mapping entry's path to the location of its key. Values merged from other
+    files (templates, includes) keep their own file in their location.
+    """
+
+    path: Path
+    data: Any
+    positions: dict[NodePath, Location] = field(default_factory=dict)
+    key_positions: dict[NodePath, Location] = field(default_factory=dict)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def loc(self, path: Sequence[PathPart] = (), *, key: bool = False) -> Location:
+        """Location of the node at ``path``, or of its nearest ancestor that has one."""
+        p = tuple(path)
+        if key and p in self.key_positions:
+            return self.key_positions[p]
+        while p:
+            if p in self.positions:
+                return self.positions[p]
+            p = p[:-1]
+        return self.positions.get((), Location(str(self.path), 1, 1))
+
+    def get(self, path: Sequence[PathPart], default: Any = None) -> Any:
+        node = self.data
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return default
+        return node
