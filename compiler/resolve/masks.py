@@ -1,0 +1,326 @@
+"""Load mask files into :class:`~dcmspec.spatial.volume.Volume` objects and place them on source frames.
+
+Supported files:
+
+* ``.npy`` / ``.npz``: no geometry (``affine is None``); the array is taken to be in source frame
+  order already, indexed ``[frame, row, column]`` (a 2D array is one frame, a 4th axis is channels).
+* ``.nii`` / ``.nii.gz`` (nibabel): the NIfTI affine maps ``(i, j, k)`` to RAS; it is converted to
+  DICOM LPS and the axes are reordered to ``(k, j, i)`` = ``(slice, row, column)``.
+* ``.nrrd`` / ``.nhdr`` (pynrrd): ``space``, ``space directions`` and ``space origin`` give the
+  geometry; axes without a space direction become trailing channels.
+
+:func:`place_on_frames` resamples nothing: the mask grid must coincide with the source pixel grid,
+possibly with its axes permuted or reversed (common for NIfTI, whose rows are often flipped).
+"""
+
+from __future__ import annotations
+
+from itertools import permutations
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import InputError, Location, PathPart
+from ..spatial.volume import Volume
+
+#: LPS = M @ (coordinates in the named NRRD space); PS3.3 C.7.6.2.1.1 defines LPS for DICOM.
+_NRRD_SPACES: dict[str, np.ndarray] = {
+    "left-posterior-superior": np.diag([1.0, 1.0, 1.0]),
+    "lps": np.diag([1.0, 1.0, 1.0]),
+    "right-anterior-superior": np.diag([-1.0, -1.0, 1.0]),
+    "ras": np.diag([-1.0, -1.0, 1.0]),
+    "left-anterior-superior": np.diag([1.0, -1.0, 1.0]),
+    "las": np.diag([1.0, -1.0, 1.0]),
+    # A generic right-handed 3D space: taken to be the patient coordinate system (LPS).
+    "3d-right-handed": np.diag([1.0, 1.0, 1.0]),
+}
+
+_RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+SUFFIXES = (".npy", ".npz", ".nii", ".nii.gz", ".nrrd", ".nhdr")
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in (".nii.gz",) + SUFFIXES:
+        if name.endswith(suffix):
+            return suffix
+    return path.suffix.lower()
+
+
+def _check_dtype(array: np.ndarray, path: Path, location: Location | None, spec_path: Sequence[PathPart]) -> None:
+    if array.dtype.kind not in "biuf":
+        raise InputError(
+            f"mask {path} has values of type {array.dtype}; expected booleans, integers or floats",
+            location=location,
+            path=spec_path,
+        )
+
+
+def load_mask(
+    path: Path | str,
+    *,
+    key: str | None = None,
+    location: Location | None = None,
+    spec_path: Sequence[PathPart] = (),
+) -> Volume:
+    """Read a mask file into a Volume (see the module docstring for the formats).
+
+    ``key`` selects an array of an ``.npz`` file holding several. Problems raise
+    :class:`~dcmspec.errors.InputError` carrying ``location`` and ``spec_path``.
+    """
+    path = Path(path)
+    where = {"location": location, "path": spec_path}
+    if not path.is_file():
+        raise InputError(f"mask file not found: {path}", **where)
+    suffix = _suffix(path)
+    if suffix == ".npy":
+        volume = _numpy_volume(_read_npy(path, **where), path, **where)
+    elif suffix == ".npz":
+        volume = _numpy_volume(_read_npz(path, key, **where), path, **where)
+    elif suffix in (".nii", ".nii.gz"):
+        volume = _load_nifti(path, **where)
+    elif suffix in (".nrrd", ".nhdr"):
+        volume = _load_nrrd(path, **where)
+    else:
+        raise InputError(
+            f"unsupported mask file type {suffix or '(none)'!r} for {path}",
+            hint="use one of " + ", ".join(SUFFIXES),
+            **where,
+        )
+    _check_dtype(volume.array, path, location, spec_path)
+    return volume
+
+
+# ---------------------------------------------------------------------- numpy
+def _read_npy(file: Path, **where) -> np.ndarray:
+    try:
+        return np.load(file, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"cannot read {file} as a .npy array: {exc}", **where) from exc
+
+
+def _read_npz(file: Path, key: str | None, **where) -> np.ndarray:
+    try:
+        with np.load(file, allow_pickle=False) as archive:
+            names = list(archive.files)
+            if key is None:
+                if len(names) != 1:
+                    raise InputError(
+                        f"{file} holds {len(names)} arrays ({', '.join(names) or 'none'}); say which one",
+                        hint="give the array name as the mask's key",
+                        **where,
+                    )
+                key = names[0]
+            if key not in names:
+                raise InputError(f"{file} has no array {key!r}; it holds {', '.join(names)}", **where)
+            return archive[key]
+    except (ValueError, OSError) as exc:
+        raise InputError(f"cannot read {file} as a .npz archive: {exc}", **where) from exc
+
+
+def _numpy_volume(array: np.ndarray, file: Path, **where) -> Volume:
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim not in (3, 4):
+        raise InputError(
+            f"mask {file} has shape {array.shape}; expected [frame, row, column] (or [row, column] "
+            "for one frame, or a trailing channel axis)",
+            **where,
+        )
+    return Volume(array, None)
+
+
+# ---------------------------------------------------------------------- NIfTI
+def _load_nifti(file: Path, **where) -> Volume:
+    try:
+        import nibabel
+    except ImportError as exc:
+        raise InputError('reading NIfTI masks needs nibabel: pip install "dcmspec[nifti]"', **where) from exc
+    try:
+        image = nibabel.load(str(file))
+        data = np.asanyarray(image.dataobj)
+        affine_ras = np.asarray(image.affine, dtype=np.float64)
+    except Exception as exc:  # nibabel raises many types for corrupt files
+        raise InputError(f"cannot read {file} as NIfTI: {exc}", **where) from exc
+    if data.ndim == 2:
+        data = data[:, :, None]
+    if data.ndim == 5 and data.shape[3] == 1:  # (x, y, z, t=1, vector) as written for vector intents
+        data = data[:, :, :, 0, :]
+    if data.ndim not in (3, 4):
+        raise InputError(f"NIfTI mask {file} has {data.ndim} dimensions {data.shape}; expected 3 or 4", **where)
+    # NIfTI index (i, j, k): i = column (fastest), j = row, k = slice.
+    array = np.ascontiguousarray(np.transpose(data, (2, 1, 0) + tuple(range(3, data.ndim))))
+    lps = _RAS_TO_LPS @ affine_ras
+    affine = np.eye(4)
+    affine[:, 0], affine[:, 1], affine[:, 2], affine[:, 3] = lps[:, 2], lps[:, 1], lps[:, 0], lps[:, 3]
+    try:
+        return Volume(array, affine)
+    except ValueError as exc:
+        raise InputError(f"NIfTI mask {file} has an unusable affine: {exc}", **where) from exc
+
+
+# ---------------------------------------------------------------------- NRRD
+def _load_nrrd(file: Path, **where) -> Volume:
+    try:
+        import nrrd
+    except ImportError as exc:
+        raise InputError('reading NRRD masks needs pynrrd: pip install "dcmspec[nrrd]"', **where) from exc
+    try:
+        data, header = nrrd.read(str(file), index_order="C")
+    except Exception as exc:  # pynrrd raises NRRDError, ValueError, OSError
+        raise InputError(f"cannot read {file} as NRRD: {exc}", **where) from exc
+    ndim = data.ndim
+    directions = header.get("space directions")
+    if directions is None:
+        # No geometry: treat like a numpy mask; NRRD lists the fastest axis (column) first.
+        return _numpy_volume(np.ascontiguousarray(np.transpose(data)), file, **where)
+    space = str(header.get("space", "")).lower()
+    if space not in _NRRD_SPACES:
+        raise InputError(
+            f"NRRD mask {file} uses space {header.get('space')!r}, which dcmspec cannot map to DICOM "
+            "patient coordinates",
+            hint="write the NRRD in left-posterior-superior (LPS) or right-anterior-superior (RAS) space",
+            **where,
+        )
+    to_lps = _NRRD_SPACES[space]
+    rows = [None if d is None else np.asarray(d, dtype=np.float64) for d in directions]
+    domain = [i for i, d in enumerate(rows) if d is not None and d.shape == (3,) and np.all(np.isfinite(d))]
+    other = [i for i in range(ndim) if i not in domain]
+    if len(domain) not in (2, 3) or len(other) > 1:
+        raise InputError(
+            f"NRRD mask {file} has {len(domain)} spatial axes and {len(other)} other axes; "
+            "expected 3 spatial axes (2 for one slice) and at most one list/vector axis",
+            **where,
+        )
+    origin = header.get("space origin")
+    origin_lps = to_lps @ (np.zeros(3) if origin is None else np.asarray(origin, dtype=np.float64))
+    steps = [to_lps @ rows[i] for i in domain]  # file order: column, row[, slice]
+    # In C index order, file axis i is array axis ndim - 1 - i.
+    if len(domain) == 2:
+        normal = np.cross(steps[0], steps[1])
+        steps.append(normal / np.linalg.norm(normal))
+        data = np.expand_dims(data, 0)
+        ndim += 1
+        order = [0, ndim - 1 - domain[1], ndim - 1 - domain[0]]
+    else:
+        order = [ndim - 1 - domain[2], ndim - 1 - domain[1], ndim - 1 - domain[0]]
+    order += [ndim - 1 - i for i in other]
+    array = np.ascontiguousarray(np.transpose(data, order))
+    affine = np.eye(4)
+    affine[:3, 0], affine[:3, 1], affine[:3, 2], affine[:3, 3] = steps[2], steps[1], steps[0], origin_lps
+    try:
+        return Volume(array, affine)
+    except ValueError as exc:
+        raise InputError(f"NRRD mask {file} has unusable space directions: {exc}", **where) from exc
+
+
+# ---------------------------------------------------------------------- placement
+_AXIS_NAMES = {1: "from row to row (down a column)", 2: "from column to column (along a row)"}
+
+
+def _fmt(vector: np.ndarray) -> str:
+    return "(" + ", ".join(f"{v:.6g}" for v in vector) + ")"
+
+
+def place_on_frames(
+    mask: Volume,
+    positions: np.ndarray,
+    orientation: Sequence[float] | np.ndarray,
+    pixel_spacing: Sequence[float] | np.ndarray,
+    rows: int,
+    columns: int,
+    *,
+    tolerance_mm: float | None = None,
+    location: Location | None = None,
+    spec_path: Sequence[PathPart] = (),
+) -> np.ndarray:
+    """The mask's pixels for each source frame, shape ``(N, rows, columns)`` (+ channels).
+
+    ``positions`` (N, 3) are the source frames' ImagePositionPatient in source frame order;
+    ``orientation`` their ImageOrientationPatient and ``pixel_spacing`` (row, column) their
+    PixelSpacing (PS3.3 C.7.6.2.1.1). The mask's axes may be permuted or reversed relative to the
+    source, but its voxel centres must coincide with the source pixel centres to within
+    ``tolerance_mm`` (default 1% of the smaller pixel spacing), every mask slice must lie on a source
+    frame and every source frame must be covered; otherwise :class:`InputError` says which axis,
+    slice or frame (0-based) is off and by how many mm. Nothing is interpolated.
+
+    A mask without geometry (numpy) must already have shape ``(N, rows, columns)``.
+    """
+    where = {"location": location, "path": spec_path}
+    pos = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
+    n_frames = len(pos)
+    expected = (n_frames, int(rows), int(columns))
+    if mask.affine is None:
+        if mask.spatial_shape != expected:
+            raise InputError(
+                f"mask array has shape {mask.shape} but the source images need {expected} "
+                f"({n_frames} frame(s) of {rows} rows x {columns} columns)",
+                hint="a mask without geometry (.npy/.npz) must be indexed [frame, row, column] in source order",
+                **where,
+            )
+        return np.ascontiguousarray(mask.array)
+
+    iop = np.asarray(orientation, dtype=np.float64).reshape(6)
+    spacing = np.asarray(pixel_spacing, dtype=np.float64).reshape(2)
+    tol = 0.01 * float(spacing.min()) if tolerance_mm is None else float(tolerance_mm)
+    row_dir, col_dir = iop[0:3] / np.linalg.norm(iop[0:3]), iop[3:6] / np.linalg.norm(iop[3:6])
+    normal = np.cross(row_dir, col_dir)
+    normal /= np.linalg.norm(normal)
+    source_units = np.stack([normal, col_dir, row_dir], axis=1)  # source (k, r, c) directions
+    source_steps = {1: col_dir * spacing[0], 2: row_dir * spacing[1]}
+
+    # Match mask axes to source axes by direction, then reverse in-plane axes that point backwards.
+    alignment = np.abs(source_units.T @ mask.direction)  # [source axis, mask axis]
+    perm = max(permutations(range(3)), key=lambda p: sum(alignment[j, p[j]] for j in range(3)))
+    volume = mask.permute(perm)
+    flips = [j for j in (1, 2) if np.dot(volume.affine[:3, j], source_units[:, j]) < 0]
+    volume = volume.flip(*flips)
+
+    prefix = "mask grid does not match the source images: "
+    for j in (1, 2):
+        extent = max(expected[j] - 1, 1)
+        off = float(np.linalg.norm(volume.affine[:3, j] - source_steps[j])) * extent
+        if off > tol:
+            raise InputError(
+                prefix + f"the mask's step {_AXIS_NAMES[j]} (mask array axis {perm[j]}) is "
+                f"{_fmt(volume.affine[:3, j])} mm but the source's is {_fmt(source_steps[j])} mm, "
+                f"which misplaces the far edge by {off:.4g} mm (tolerance {tol:.4g} mm)",
+                **where,
+            )
+    if volume.spatial_shape[1:] != expected[1:]:
+        raise InputError(
+            prefix + f"mask slices are {volume.spatial_shape[1]} rows x {volume.spatial_shape[2]} columns "
+            f"(after reorienting) but the source images are {rows} rows x {columns} columns",
+            **where,
+        )
+
+    origins = volume.positions()  # (K, 3)
+    delta = origins[:, None, :] - pos[None, :, :]  # (K, N, 3)
+    distance = np.linalg.norm(delta, axis=2)
+    nearest_frame = distance.argmin(axis=1)
+    slice_distance = distance[np.arange(len(origins)), nearest_frame]
+    worst = int(slice_distance.argmax())
+    if slice_distance[worst] > tol:
+        d = delta[worst, nearest_frame[worst]]
+        along = abs(float(d @ normal))
+        inplane = float(np.linalg.norm(d - (d @ normal) * normal))
+        raise InputError(
+            prefix + f"slice {worst} lies {slice_distance[worst]:.4g} mm from the nearest source frame "
+            f"(tolerance {tol:.4g} mm; frame {int(nearest_frame[worst])}: {along:.4g} mm along the "
+            f"normal, {inplane:.4g} mm in-plane)",
+            **where,
+        )
+    nearest_slice = distance.argmin(axis=0)
+    frame_distance = distance[nearest_slice, np.arange(n_frames)]
+    missing = int(frame_distance.argmax())
+    if frame_distance[missing] > tol:
+        uncovered = int(np.count_nonzero(frame_distance > tol))
+        raise InputError(
+            prefix + f"source frame {missing} is not covered by the mask: the nearest mask slice lies "
+            f"{frame_distance[missing]:.4g} mm away (tolerance {tol:.4g} mm); {uncovered} of "
+            f"{n_frames} source frame(s) are not covered",
+            **where,
+        )
+    return np.ascontiguousarray(volume.array[nearest_slice])

@@ -1,0 +1,301 @@
+"""Tests of dcmspec.resolve.masks: loading mask files and placing them on source frames.
+
+dcmqi's NRRD inputs and the SEGs dcmqi wrote from them are the oracle: the pixels we place must
+equal dcmqi's frames, matched through each SEG frame's Source Image reference.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pydicom
+import pytest
+from conftest import shared
+
+from dcmspec.errors import InputError, Location
+from dcmspec.resolve.masks import load_mask, place_on_frames
+from dcmspec.spatial.volume import Volume
+
+nibabel = pytest.importorskip("nibabel")
+nrrd = pytest.importorskip("nrrd")
+
+
+def _series(name: str):
+    """(datasets, positions, orientation, pixel spacing, rows, columns) in file-name order."""
+    folder = shared("series", name)
+    datasets = [pydicom.dcmread(p) for p in sorted(folder.iterdir())]
+    positions = np.array([[float(v) for v in ds.ImagePositionPatient] for ds in datasets])
+    first = datasets[0]
+    iop = [float(v) for v in first.ImageOrientationPatient]
+    spacing = [float(v) for v in first.PixelSpacing]
+    return datasets, positions, iop, spacing, int(first.Rows), int(first.Columns)
+
+
+def _geometry(name: str):
+    return _series(name)[1:]
+
+
+def _seg_frames(path):
+    """dcmqi SEG frames unpacked from 1-bit PixelData, with referenced SOP instance and segment."""
+    ds = pydicom.dcmread(path)
+    n, rows, cols = int(ds.NumberOfFrames), int(ds.Rows), int(ds.Columns)
+    bits = np.unpackbits(np.frombuffer(ds.PixelData, np.uint8), bitorder="little")[: n * rows * cols]
+    frames = bits.reshape(n, rows, cols).astype(bool)
+    refs = [
+        item.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID
+        for item in ds.PerFrameFunctionalGroupsSequence
+    ]
+    segments = [
+        item.SegmentIdentificationSequence[0].ReferencedSegmentNumber for item in ds.PerFrameFunctionalGroupsSequence
+    ]
+    return frames, refs, segments
+
+
+def _assert_equals_seg(placed: np.ndarray, datasets, seg_path) -> None:
+    frames, refs, segments = _seg_frames(seg_path)
+    uids = [ds.SOPInstanceUID for ds in datasets]
+    covered = set()
+    for frame, ref, segment in zip(frames, refs, segments):
+        j = uids.index(ref)
+        covered.add(j)
+        np.testing.assert_array_equal(placed[j] == segment, frame)
+    for j in set(range(len(datasets))) - covered:  # frames dcmqi left out are empty
+        assert not np.any(placed[j])
+
+
+def _to_nifti(volume: Volume, path, *, flip_rows: bool = False, swap_in_plane: bool = False):
+    """Write a Volume as NIfTI (our own RAS conversion), optionally with rows flipped / axes swapped."""
+    if flip_rows:
+        volume = volume.flip(1)
+    if swap_in_plane:
+        volume = volume.permute((0, 2, 1))
+    data = np.transpose(volume.array, (2, 1, 0))  # (k, r, c) -> (i=c, j=r, k)
+    a = volume.affine
+    ijk_affine = np.column_stack([a[:, 2], a[:, 1], a[:, 0], a[:, 3]])
+    ras = np.diag([-1.0, -1.0, 1.0, 1.0]) @ ijk_affine
+    nibabel.save(nibabel.Nifti1Image(data, ras), str(path))
+    return path
+
+
+# ---------------------------------------------------------------------- dcmqi oracle
+@pytest.mark.parametrize(
+    "nrrd_parts, series, seg_parts",
+    [
+        (("liver_seg.nrrd",), "ct_dcmqi_ct-3slice", ("liver.dcm",)),
+        (("23x38x3", "label.nrrd"), "ct_dcmqi_23x38x3", ("dcmqi_23x38x3", "label.seg")),
+        (("24x38x3", "label.nrrd"), "ct_dcmqi_24x38x3", ("dcmqi_24x38x3", "label.seg")),
+    ],
+)
+def test_nrrd_placement_equals_dcmqi_seg(nrrd_parts, series, seg_parts):
+    mask = load_mask(shared("dcmqi_inputs", "nrrd", *nrrd_parts))
+    datasets, positions, iop, spacing, rows, cols = _series(series)
+    placed = place_on_frames(mask, positions, iop, spacing, rows, cols)
+    assert placed.shape == (len(datasets), rows, cols)
+    assert placed.dtype == mask.array.dtype
+    assert np.any(placed)
+    _assert_equals_seg(placed, datasets, shared("seg", *seg_parts))
+
+
+def test_liver_nrrd_geometry_and_slice_order():
+    mask = load_mask(shared("dcmqi_inputs", "nrrd", "liver_seg.nrrd"))
+    assert mask.shape == (3, 512, 512)
+    np.testing.assert_allclose(mask.position, [-235.2, -226.8, -128.69])
+    np.testing.assert_allclose(mask.spacing, [1.0, 0.810547, 0.810547])
+    datasets, positions, iop, spacing, rows, cols = _series("ct_dcmqi_ct-3slice")
+    placed = place_on_frames(mask, positions, iop, spacing, rows, cols)
+    # NRRD slice 0 is at z = -128.69, i.e. the third file (03.dcm): the order is reversed.
+    np.testing.assert_array_equal(placed, mask.array[::-1])
+
+
+def test_oblique_unsorted_mr_placement_reproduces_the_source_pixels():
+    """dcmqi's pm-example.nrrd holds the ADC values of the oblique MR series (file order unsorted)."""
+    mask = load_mask(shared("dcmqi_inputs", "nrrd", "pm-example.nrrd"))
+    datasets, positions, iop, spacing, rows, cols = _series("mr_dcmqi_701-ADCb500")
+    placed = place_on_frames(mask, positions, iop, spacing, rows, cols)
+    for j, ds in enumerate(datasets):
+        np.testing.assert_array_equal(placed[j], ds.pixel_array)
+
+
+def test_ras_nrrd_is_converted(tmp_path):
+    source = load_mask(shared("dcmqi_inputs", "nrrd", "23x38x3", "label.nrrd"))
+    data, header = nrrd.read(str(shared("dcmqi_inputs", "nrrd", "23x38x3", "label.nrrd")))
+    header["space"] = "right-anterior-superior"
+    header["space directions"] = np.asarray(header["space directions"]) * [-1.0, -1.0, 1.0]
+    header["space origin"] = np.asarray(header["space origin"]) * [-1.0, -1.0, 1.0]
+    nrrd.write(str(tmp_path / "ras.nrrd"), data, header)
+    ras = load_mask(tmp_path / "ras.nrrd")
+    assert ras.match_geometry(source, atol_mm=1e-9)
+    np.testing.assert_array_equal(ras.array, source.array)
+
+
+def test_nrrd_list_axis_becomes_channels(tmp_path):
+    source = load_mask(shared("dcmqi_inputs", "nrrd", "23x38x3", "label.nrrd"))
+    data, header = nrrd.read(str(shared("dcmqi_inputs", "nrrd", "23x38x3", "label.nrrd")))
+    stacked = np.stack([data, 1 - data])  # Fortran order: (list, x, y, z)
+    header["kinds"] = ["list", "domain", "domain", "domain"]
+    header["space directions"] = np.vstack([np.full(3, np.nan), np.asarray(header["space directions"])])
+    nrrd.write(str(tmp_path / "list.nrrd"), stacked, header)
+    mask = load_mask(tmp_path / "list.nrrd")
+    assert mask.shape == (3, 38, 23, 2)
+    placed = place_on_frames(mask, *_geometry("ct_dcmqi_23x38x3"))
+    assert placed.shape == (3, 38, 23, 2)
+    np.testing.assert_array_equal(placed[..., 0], source.array)
+    np.testing.assert_array_equal(placed[..., 1], 1 - source.array)
+
+
+# ---------------------------------------------------------------------- NIfTI
+@pytest.mark.parametrize("flip_rows, swap", [(False, False), (True, False), (False, True), (True, True)])
+def test_nifti_round_trip_places_like_the_nrrd(tmp_path, flip_rows, swap):
+    source = load_mask(shared("dcmqi_inputs", "nrrd", "liver_seg.nrrd"))
+    path = _to_nifti(source, tmp_path / "liver.nii.gz", flip_rows=flip_rows, swap_in_plane=swap)
+    mask = load_mask(path)
+    assert mask.match_geometry(source, atol_mm=1e-4) == (not flip_rows and not swap)
+    datasets, positions, iop, spacing, rows, cols = _series("ct_dcmqi_ct-3slice")
+    placed = place_on_frames(mask, positions, iop, spacing, rows, cols)
+    _assert_equals_seg(placed, datasets, shared("seg", "liver.dcm"))
+
+
+def test_nifti_affine_is_converted_from_ras(tmp_path):
+    data = np.zeros((4, 3, 2), np.uint8)  # (i, j, k)
+    data[1, 2, 0] = 7
+    ras = np.array([[-0.5, 0, 0, 10.0], [0, -0.25, 0, 20.0], [0, 0, 2.0, 30.0], [0, 0, 0, 1]])
+    nibabel.save(nibabel.Nifti1Image(data, ras), str(tmp_path / "m.nii"))
+    mask = load_mask(tmp_path / "m.nii")
+    assert mask.shape == (2, 3, 4)
+    assert mask.array[0, 2, 1] == 7
+    np.testing.assert_allclose(mask.position, [-10.0, -20.0, 30.0])
+    np.testing.assert_allclose(mask.affine[:3, 2], [0.5, 0, 0])  # i step, RAS -x = LPS +x
+    np.testing.assert_allclose(mask.affine[:3, 1], [0, 0.25, 0])
+    np.testing.assert_allclose(mask.affine[:3, 0], [0, 0, 2.0])
+    np.testing.assert_allclose(mask.index_to_reference([[0, 2, 1]])[0], [-9.5, -19.5, 30.0])
+
+
+def test_missing_nibabel_names_the_extra(tmp_path, monkeypatch):
+    path = tmp_path / "m.nii"
+    nibabel.save(nibabel.Nifti1Image(np.zeros((2, 2, 2), np.uint8), np.eye(4)), str(path))
+    monkeypatch.setitem(sys.modules, "nibabel", None)
+    with pytest.raises(InputError, match=r'pip install "dcmspec\[nifti\]"'):
+        load_mask(path)
+
+
+def test_missing_pynrrd_names_the_extra(monkeypatch):
+    path = shared("dcmqi_inputs", "nrrd", "23x38x3", "label.nrrd")
+    monkeypatch.setitem(sys.modules, "nrrd", None)
+    with pytest.raises(InputError, match=r'pip install "dcmspec\[nrrd\]"'):
+        load_mask(path)
+
+
+# ---------------------------------------------------------------------- grid mismatches
+def _small():
+    return load_mask(shared("dcmqi_inputs", "nrrd", "23x38x3", "label.nrrd")), _geometry("ct_dcmqi_23x38x3")
+
+
+def test_extra_mask_slice_is_reported_in_mm():
+    mask, geometry = _small()
+    extra = Volume(np.concatenate([mask.array, mask.array[:1]]), mask.affine)
+    with pytest.raises(InputError) as info:
+        place_on_frames(extra, *geometry)
+    assert "slice 3 lies 2.5 mm from the nearest source frame (tolerance 0.007 mm" in info.value.message
+
+
+def test_shifted_mask_is_reported_in_mm():
+    mask, geometry = _small()
+    affine = mask.affine.copy()
+    affine[:3, 3] += [0.0, 0.0, 1.25]
+    with pytest.raises(InputError, match=r"slice \d lies 1.25 mm .*1.25 mm along the normal, 0 mm in-plane"):
+        place_on_frames(Volume(mask.array, affine), *geometry)
+    affine = mask.affine.copy()
+    affine[:3, 3] += [0.7, 0.0, 0.0]  # one pixel to the side
+    with pytest.raises(InputError, match=r"lies 0.7 mm .*0 mm along the normal, 0.7 mm in-plane"):
+        place_on_frames(Volume(mask.array, affine), *geometry)
+
+
+def test_uncovered_source_frame_is_reported():
+    mask, geometry = _small()
+    with pytest.raises(InputError, match=r"source frame 2 is not covered by the mask: the nearest mask slice lies 2.5 mm"):
+        place_on_frames(Volume(mask.array[:2], mask.affine), *geometry)
+
+
+def test_in_plane_spacing_mismatch_is_reported():
+    mask, geometry = _small()
+    affine = mask.affine.copy()
+    affine[:3, 2] = [0.71, 0.0, 0.0]
+    with pytest.raises(InputError, match=r"along a row\) \(mask array axis 2\).*far edge by 0.22 mm"):
+        place_on_frames(Volume(mask.array, affine), *geometry)
+
+
+def test_in_plane_size_mismatch_is_reported():
+    mask, geometry = _small()
+    with pytest.raises(InputError, match=r"38 rows x 22 columns .* 38 rows x 23 columns"):
+        place_on_frames(Volume(mask.array[:, :, :22], mask.affine), *geometry)
+
+
+def test_tolerance_is_configurable():
+    mask, geometry = _small()
+    affine = mask.affine.copy()
+    affine[:3, 3] += [0.0, 0.0, 0.004]
+    place_on_frames(Volume(mask.array, affine), *geometry)  # default 0.007 mm
+    with pytest.raises(InputError, match=r"0.004 mm .*tolerance 0.001 mm"):
+        place_on_frames(Volume(mask.array, affine), *geometry, tolerance_mm=0.001)
+
+
+def test_errors_carry_location_and_spec_path():
+    mask, geometry = _small()
+    loc = Location("spec.yaml", 12, 5)
+    with pytest.raises(InputError) as info:
+        place_on_frames(
+            Volume(mask.array[:2], mask.affine), *geometry, location=loc, spec_path=("segments", 0, "mask")
+        )
+    assert info.value.location == loc
+    assert info.value.format().startswith("spec.yaml:12:5: segments[0].mask: mask grid does not match")
+
+
+# ---------------------------------------------------------------------- numpy masks
+def test_numpy_masks_are_taken_in_source_order(tmp_path):
+    array = np.zeros((3, 38, 23), bool)
+    array[1, 5, 7] = True
+    np.save(tmp_path / "m.npy", array)
+    mask = load_mask(tmp_path / "m.npy")
+    assert mask.affine is None
+    placed = place_on_frames(mask, *_geometry("ct_dcmqi_23x38x3"))
+    np.testing.assert_array_equal(placed, array)
+
+
+def test_numpy_shape_mismatch_states_both_shapes(tmp_path):
+    np.save(tmp_path / "m.npy", np.zeros((3, 23, 38), np.uint8))
+    with pytest.raises(InputError, match=r"shape \(3, 23, 38\) but the source images need \(3, 38, 23\)"):
+        place_on_frames(load_mask(tmp_path / "m.npy"), *_geometry("ct_dcmqi_23x38x3"))
+
+
+def test_two_dimensional_numpy_mask_for_one_frame(tmp_path):
+    np.save(tmp_path / "m.npy", np.ones((4, 5), np.uint8))
+    placed = place_on_frames(load_mask(tmp_path / "m.npy"), [[0.0, 0.0, 0.0]], [1, 0, 0, 0, 1, 0], [1, 1], 4, 5)
+    assert placed.shape == (1, 4, 5)
+
+
+def test_npz_keys(tmp_path):
+    np.savez(tmp_path / "one.npz", liver=np.ones((1, 2, 2), np.uint8))
+    assert load_mask(tmp_path / "one.npz").shape == (1, 2, 2)
+    np.savez(tmp_path / "two.npz", liver=np.ones((1, 2, 2)), spine=np.zeros((2, 2, 2)))
+    with pytest.raises(InputError, match=r"holds 2 arrays \(liver, spine\)"):
+        load_mask(tmp_path / "two.npz")
+    assert load_mask(tmp_path / "two.npz", key="spine").shape == (2, 2, 2)
+    with pytest.raises(InputError, match="no array 'heart'"):
+        load_mask(tmp_path / "two.npz", key="heart")
+
+
+def test_unusable_files(tmp_path):
+    loc = Location("spec.yaml", 3)
+    with pytest.raises(InputError, match="mask file not found") as info:
+        load_mask(tmp_path / "absent.nii.gz", location=loc, spec_path=("segments", 1, "mask"))
+    assert info.value.location == loc and info.value.path == ("segments", 1, "mask")
+    (tmp_path / "m.png").write_bytes(b"\x89PNG")
+    with pytest.raises(InputError, match="unsupported mask file type '.png'"):
+        load_mask(tmp_path / "m.png")
+    np.save(tmp_path / "s.npy", np.array([["a", "b"]]))
+    with pytest.raises(InputError, match="values of type <U1"):
+        load_mask(tmp_path / "s.npy")
+    np.save(tmp_path / "five.npy", np.zeros((1, 1, 1, 1, 1)))
+    with pytest.raises(InputError, match=r"has shape \(1, 1, 1, 1, 1\)"):
+        load_mask(tmp_path / "five.npy")
