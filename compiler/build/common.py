@@ -1,0 +1,124 @@
+"""Pieces every spec builder uses: sources, codes, equipment, series/instance identity, UIDs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .. import __version__
+from ..errors import DicomConformanceError, PathPart, SpecError
+from ..iods.common.modules import ContentIdentification, Equipment
+from ..load.document import SpecDocument
+from ..resolve.codes import resolve_code
+from .context import BuildContext
+
+NodePath = tuple[PathPart, ...]
+
+
+def spec_id(doc: SpecDocument) -> str:
+    return str(doc.data.get("id") or doc.path.stem)
+
+
+def code_at(doc: SpecDocument, ctx: BuildContext, path: NodePath, default: Any = None):
+    """The Code at ``path`` of the spec (None when absent and no default)."""
+    value = doc.get(path)
+    if value is None:
+        return default
+    return resolve_code(value, location=doc.loc(path), path=path, warn=ctx.warn)
+
+
+def codes_at(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> list:
+    return [code_at(doc, ctx, path + (i,)) for i in range(len(doc.get(path) or []))]
+
+
+def source_series(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("sources",)):
+    """The one source series the spec's ``sources`` selects (headers only)."""
+    from ..resolve.sources import (find_source_files, read_source_headers, resolve_single_series,
+                                   select_instances)
+
+    spec = doc.get(path)
+    where = {"location": doc.loc(path + ("images",)), "spec_path": path + ("images",)}
+    files = find_source_files(spec["images"], doc.base_dir, **where)
+    instances = read_source_headers(files, **where)
+    instances = select_instances(instances, series_instance_uid=spec.get("series_instance_uid"),
+                                 sop_instance_uids=spec.get("sop_instance_uids"),
+                                 modality=spec.get("modality"), location=doc.loc(path), spec_path=path)
+    series = resolve_single_series(instances, location=doc.loc(path), spec_path=path)
+    for message in series.warnings:
+        ctx.warn(message, doc.loc(path), path)
+    return series
+
+
+def equipment(doc: SpecDocument) -> Equipment:
+    """Equipment from the spec, defaulting to dcmspec itself."""
+    eq = doc.get(("equipment",)) or {}
+    model = eq.get("model", "dcmspec")
+    return Equipment(
+        manufacturer=eq.get("manufacturer", "dcmspec"),
+        manufacturer_model_name=model,
+        software_versions=eq.get("software_versions", f"dcmspec {__version__}"),
+        device_serial_number=eq.get("serial_number", model),
+        institution_name=eq.get("institution"),
+        institutional_department_name=eq.get("department"),
+        station_name=eq.get("station"),
+    )
+
+
+def content_identification(doc: SpecDocument, default_label: str) -> ContentIdentification:
+    inst = doc.get(("instance",)) or {}
+    return ContentIdentification(
+        instance_number=inst.get("number", 1),
+        content_label=inst.get("label", default_label),
+        content_description=inst.get("description"),
+        content_creator_name=inst.get("creator"),
+    )
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def content_digest(doc: SpecDocument, *, inputs: Iterable[str] = (), files: Iterable[Path] = ()) -> str:
+    """A digest of everything the object is made from: the spec data, input identities, file bytes."""
+    digest = hashlib.sha256(json.dumps(doc.data, sort_keys=True, default=str).encode("utf-8"))
+    for item in inputs:
+        digest.update(item.encode("utf-8"))
+    for path in files:
+        digest.update(file_digest(path).encode("ascii"))
+    return digest.hexdigest()
+
+
+def identity_uids(doc: SpecDocument, ctx: BuildContext, *, study_uid: str, digest: str) -> tuple[str, str]:
+    """Series and SOP Instance UIDs: from the spec when given, else derived.
+
+    The series UID depends on the spec id, the study and the series number (a rebuild with new content
+    stays in its series); the instance UID on the whole content digest.
+    """
+    series = doc.get(("series",)) or {}
+    inst = doc.get(("instance",)) or {}
+    sid = spec_id(doc)
+    series_uid = series.get("instance_uid") or ctx.uids.uid("series", sid, study_uid, series.get("number"))
+    sop_uid = inst.get("sop_instance_uid") or ctx.uids.uid("instance", sid, study_uid, digest)
+    return series_uid, sop_uid
+
+
+@contextmanager
+def conformance_at(doc: SpecDocument, path: NodePath, hint: str | None = None) -> Iterator[None]:
+    """Turn a builder-layer DicomConformanceError into a SpecError located at ``path``."""
+    try:
+        yield
+    except DicomConformanceError as exc:
+        raise SpecError(str(exc), location=doc.loc(path), path=path, hint=hint) from None
+
+
+def resolve_path(doc: SpecDocument, path: NodePath) -> Path:
+    """A file path of the spec, relative to the spec's folder."""
+    value = Path(str(doc.get(path))).expanduser()
+    return value if value.is_absolute() else doc.base_dir / value

@@ -1,0 +1,273 @@
+"""Build a Segmentation spec: sources + masks + segment descriptions -> ``iods.seg.Segmentation``.
+
+Masks come either as one file for all segments (``segmentation.mask``: a label map, or a 4D array with
+one channel per segment for FRACTIONAL) or as one file per segment (``segments[i].mask``). Files with
+geometry (NIfTI, NRRD) are placed on the source frames by their affine; numpy files must already be
+``[frame, row, column]`` in source order (``dcmspec.resolve.masks``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, SpecError
+from ..load.document import SpecDocument
+from ..write.output import BuiltObject
+from .common import (NodePath, code_at, codes_at, conformance_at, content_digest, content_identification,
+                     equipment, identity_uids, resolve_path, source_series, spec_id)
+from .context import BuildContext
+
+AI_FAMILY = ("DCM", "123110", "Artificial Intelligence")
+MANUAL_FAMILY = ("DCM", "123109", "Manual Processing")
+
+
+def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
+    from ..iods.seg import Segmentation
+
+    data = doc.data
+    seg_spec = data["segmentation"]
+    seg_type = seg_spec["type"]
+    series = source_series(doc, ctx)
+    segments = _segment_numbers(doc)
+    descriptions = [_segment_description(doc, ctx, i, number, series) for i, number in enumerate(segments)]
+    pixels, mask_files = _pixels(doc, ctx, series, segments)
+
+    study_uid = str(series.header.StudyInstanceUID)
+    digest = content_digest(doc, inputs=[f.sop_instance_uid + str(f.frame_number) for f in series.frames],
+                            files=mask_files)
+    series_uid, sop_uid = identity_uids(doc, ctx, study_uid=study_uid, digest=digest)
+    output = data.get("output") or {}
+    created = ctx.content_datetime(doc, ("instance", "content_datetime"), series.header)
+    series_spec = data.get("series") or {}
+    with conformance_at(doc, ("segmentation",)):
+        seg = Segmentation(
+            source_images=[inst.header for inst in _instances_in_frame_order(series)],
+            source_frames=series.frames,
+            pixel_array=pixels,
+            segmentation_type=seg_type,
+            segment_descriptions=descriptions,
+            series_instance_uid=series_uid,
+            series_number=series_spec.get("number", 300),
+            series_description=series_spec.get("description"),
+            sop_instance_uid=sop_uid,
+            content=content_identification(doc, "SEGMENTATION"),
+            equipment=equipment(doc),
+            content_datetime=created,
+            fractional_type=seg_spec.get("fractional_type", "PROBABILITY"),
+            max_fractional_value=seg_spec.get("max_fractional_value", 255),
+            omit_empty_frames=seg_spec.get("omit_empty_frames", True),
+            transfer_syntax_uid=_transfer_syntax(output.get("transfer_syntax", "ExplicitVRLittleEndian")),
+        )
+    name = output.get("file") or f"{spec_id(doc)}.dcm"
+    summary = {"frames": int(seg.NumberOfFrames), "segments": len(descriptions)}
+    return [BuiltObject(dataset=seg, filename=name, kind="Segmentation", spec=doc.path, spec_id=spec_id(doc),
+                        summary=summary)]
+
+
+def _transfer_syntax(name: str) -> str:
+    from pydicom import uid
+
+    return str(getattr(uid, name))
+
+
+def _instances_in_frame_order(series) -> list:
+    seen, out = set(), []
+    for frame in series.frames:
+        if id(frame.instance) not in seen:
+            seen.add(id(frame.instance))
+            out.append(frame.instance)
+    return out
+
+
+def _segment_numbers(doc: SpecDocument) -> list[int]:
+    """Segment numbers, checked to be 1..N in order (PS3.3 C.8.20.2.4: start at 1, increase by 1)."""
+    numbers = []
+    for i, seg in enumerate(doc.data["segments"]):
+        number = seg.get("number", i + 1)
+        if number != i + 1:
+            path = ("segments", i, "number")
+            raise SpecError(f"segment number {number} out of order: segment {i + 1} in the list must be number"
+                            f" {i + 1}", location=doc.loc(path), path=path,
+                            hint="Segment Numbers start at 1 and increase by 1 (PS3.3 C.8.20.2); list the"
+                                 " segments in number order, or use label_value to pick mask values")
+        numbers.append(number)
+    return numbers
+
+
+def _segment_description(doc: SpecDocument, ctx: BuildContext, index: int, number: int, series):
+    from ..iods.common.algorithm import AlgorithmIdentification
+    from ..iods.seg import SegmentDescription
+    from pydicom.sr.coding import Code
+
+    base: NodePath = ("segments", index)
+    seg = doc.get(base)
+    algo_spec = seg.get("algorithm") or {"type": "MANUAL"}
+    algorithm = None
+    if algo_spec["type"] != "MANUAL" or "name" in algo_spec:
+        family = AI_FAMILY if algo_spec["type"] != "MANUAL" else MANUAL_FAMILY
+        default_family = Code(family[1], family[0], family[2])
+        params = algo_spec.get("parameters")
+        with conformance_at(doc, base + ("algorithm",)):
+            algorithm = AlgorithmIdentification(
+                name=algo_spec.get("name", "manual"), version=str(algo_spec.get("version", "1")),
+                family=code_at(doc, ctx, base + ("algorithm", "family"), default_family),
+                parameters=", ".join(f"{k}={v}" for k, v in params.items()) if params else None,
+                source=algo_spec.get("source"))
+    tracking_id = seg.get("tracking_id")
+    tracking_uid = seg.get("tracking_uid")
+    if tracking_id and not tracking_uid:
+        tracking_uid = ctx.uids.uid("tracking", str(series.header.get("PatientID", "")), tracking_id)
+    with conformance_at(doc, base):
+        return SegmentDescription(
+            segment_number=number,
+            segment_label=seg["label"],
+            segmented_property_category=code_at(doc, ctx, base + ("category",)),
+            segmented_property_type=code_at(doc, ctx, base + ("type",)),
+            algorithm_type=algo_spec["type"],
+            algorithm=algorithm,
+            property_type_modifiers=codes_at(doc, ctx, base + ("modifiers",)),
+            anatomic_region=code_at(doc, ctx, base + ("anatomic_region",)),
+            anatomic_region_modifiers=codes_at(doc, ctx, base + ("anatomic_region_modifiers",)),
+            tracking_id=tracking_id,
+            tracking_uid=tracking_uid,
+            display_color=seg.get("color"),
+            description=seg.get("description"),
+        )
+
+
+def _place(doc: SpecDocument, path: NodePath, series, key: str | None = None) -> tuple[np.ndarray, Path]:
+    """Load the mask file at ``path`` and return its pixels on the source frames."""
+    from ..resolve.masks import load_mask, place_on_frames
+
+    file = resolve_path(doc, path)
+    where = {"location": doc.loc(path), "spec_path": path}
+    volume = load_mask(file, key=key, **where)
+    frames = series.frames
+    first = frames[0]
+    if volume.affine is not None and first.image_position is None:
+        raise InputError("the mask has geometry but the source images have none (no Image Position/Orientation)",
+                         hint="use a .npy/.npz mask indexed [frame, row, column]", **where)
+    positions = np.array([f.image_position for f in frames]) if first.image_position is not None else np.zeros(
+        (len(frames), 3))
+    orientation = first.image_orientation if first.image_orientation is not None else np.array([1, 0, 0, 0, 1, 0.])
+    spacing = first.pixel_spacing if first.pixel_spacing is not None else np.array([1.0, 1.0])
+    tolerance = doc.get(("segmentation", "tolerance_mm"))
+    array = place_on_frames(volume, positions, orientation, spacing, first.rows, first.columns,
+                            tolerance_mm=tolerance, **where)
+    return array, file
+
+
+def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]) -> tuple[np.ndarray, list[Path]]:
+    """The segmentation pixels for the builder: a label map of segment numbers (N, rows, cols), or
+    (N, rows, cols, segments) when each segment has its own mask or for multi-channel FRACTIONAL."""
+    data = doc.data
+    seg_spec = data["segmentation"]
+    seg_type = seg_spec["type"]
+    segments = data["segments"]
+    own = [i for i, s in enumerate(segments) if "mask" in s]
+    if "mask" in seg_spec:
+        if own:
+            path = ("segments", own[0], "mask")
+            raise SpecError("segmentation.mask is given, so segments may not name their own masks",
+                            location=doc.loc(path), path=path, hint="use one of the two ways, not both")
+        mpath: NodePath = ("segmentation", "mask")
+        array, file = _place(doc, mpath, series, key=seg_spec.get("mask_key"))
+        if seg_type == "FRACTIONAL":
+            return _fractional_from_single(doc, array, len(numbers)), [file]
+        return _label_map(doc, ctx, array, numbers), [file]
+    if len(own) != len(segments):
+        missing = next(i for i, s in enumerate(segments) if "mask" not in s)
+        path = ("segments", missing)
+        raise SpecError("this segment has no mask", location=doc.loc(path), path=path,
+                        hint="give segmentation.mask (one file for all segments) or a mask on every segment")
+    planes, files = [], []
+    for i in range(len(segments)):
+        path = ("segments", i, "mask")
+        array, file = _place(doc, path, series)
+        if array.ndim != 3:
+            raise InputError(f"a per-segment mask must be 3D, this one has shape {array.shape}",
+                             location=doc.loc(path), spec_path=path)
+        if seg_type == "FRACTIONAL":
+            _check_fraction_range(doc, array, path)
+            planes.append(array.astype(np.float32, copy=False))
+        else:
+            planes.append(array != 0)
+        files.append(file)
+        if not planes[-1].any():
+            ctx.warn(f"segment {i + 1} ({segments[i]['label']}) has no pixels in its mask", doc.loc(path), path)
+    return np.stack(planes, axis=-1), files
+
+
+def _label_map(doc: SpecDocument, ctx: BuildContext, array: np.ndarray, numbers: list[int]) -> np.ndarray:
+    """Map label values to segment numbers; values no segment describes become background (warned)."""
+    path: NodePath = ("segmentation", "mask")
+    if array.ndim != 3:
+        raise InputError(f"a label map mask must be 3D (frame, row, column); this one has shape {array.shape}",
+                         location=doc.loc(path), spec_path=path,
+                         hint="4D masks (one channel per segment) are for FRACTIONAL segmentations")
+    if not np.issubdtype(array.dtype, np.integer):
+        if np.issubdtype(array.dtype, np.floating) and np.all(np.mod(array, 1) == 0):
+            array = array.astype(np.int64)
+        elif array.dtype == bool:
+            array = array.astype(np.uint8)
+        else:
+            raise InputError(f"a label map must hold integers, this one holds {array.dtype}",
+                             location=doc.loc(path), spec_path=path,
+                             hint="use FRACTIONAL for probabilities, or round the mask")
+    segments = doc.data["segments"]
+    values = [s.get("label_value", n) for s, n in zip(segments, numbers)]
+    present = np.unique(array)
+    present = present[present != 0]
+    if present.size and (present.min() < 0 or present.max() > 65535):
+        raise InputError(f"label values must be 0..65535, the mask holds {present.min()}..{present.max()}",
+                         location=doc.loc(path), spec_path=path)
+    undescribed = sorted(set(present.tolist()) - set(values))
+    if undescribed:
+        shown = ", ".join(map(str, undescribed[:10])) + (" ..." if len(undescribed) > 10 else "")
+        ctx.warn(f"mask values {shown} are not described by any segment and are left out", doc.loc(path), path)
+    for i, value in enumerate(values):
+        if value not in set(present.tolist()):
+            spath = ("segments", i)
+            ctx.warn(f"segment {numbers[i]} ({segments[i]['label']}): label value {value} does not occur in the mask",
+                     doc.loc(spath), spath)
+    identity = values == numbers and not undescribed
+    if identity:
+        dtype = np.uint8 if max(numbers) < 256 else np.uint16
+        return array.astype(dtype, copy=False)
+    lut = np.zeros(int(max(present.max(initial=0), max(values))) + 1, dtype=np.uint16)
+    for value, number in zip(values, numbers):
+        lut[value] = number
+    out = lut[array]
+    return out.astype(np.uint8) if max(numbers) < 256 else out
+
+
+def _check_fraction_range(doc: SpecDocument, array: np.ndarray, path: NodePath) -> None:
+    if not np.issubdtype(array.dtype, np.floating) and array.dtype != bool:
+        if array.size and (array.min() < 0 or array.max() > 1):
+            raise InputError("a FRACTIONAL mask must hold values between 0 and 1", location=doc.loc(path),
+                             spec_path=path)
+        return
+    lo, hi = float(np.nanmin(array)), float(np.nanmax(array))
+    if lo < 0 or hi > 1 or np.isnan(array).any():
+        raise InputError(f"a FRACTIONAL mask must hold values between 0 and 1, this one holds {lo:g}..{hi:g}",
+                         location=doc.loc(path), spec_path=path, hint="scale the probabilities to 0..1")
+
+
+def _fractional_from_single(doc: SpecDocument, array: np.ndarray, n_segments: int) -> np.ndarray:
+    path: NodePath = ("segmentation", "mask")
+    if array.ndim == 3:
+        array = array[..., np.newaxis]
+    if array.shape[-1] != n_segments:
+        raise InputError(f"the FRACTIONAL mask has {array.shape[-1]} channel(s) for {n_segments} segment(s)",
+                         location=doc.loc(path), spec_path=path,
+                         hint="give a 4D mask with one channel per segment, or a mask on each segment")
+    channels = [s.get("channel", i) for i, s in enumerate(doc.data["segments"])]
+    array = array[..., channels]
+    _check_fraction_range(doc, array, path)
+    return array.astype(np.float32, copy=False)
+
+
+__all__: list[Any] = ["build"]
