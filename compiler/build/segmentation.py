@@ -25,7 +25,7 @@ MANUAL_FAMILY = ("DCM", "123109", "Manual Processing")
 
 
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
-    from ..iods.seg import Segmentation
+    from ..iods.seg.segmentation import Segmentation
 
     data = doc.data
     seg_spec = data["segmentation"]
@@ -42,10 +42,11 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     output = data.get("output") or {}
     created = ctx.content_datetime(doc, ("instance", "content_datetime"), series.header)
     series_spec = data.get("series") or {}
+    content = content_identification(doc, "SEGMENTATION")
+    images, pixels = _in_source_order(series, pixels)
     with conformance_at(doc, ("segmentation",)):
         seg = Segmentation(
-            source_images=[inst.header for inst in _instances_in_frame_order(series)],
-            source_frames=series.frames,
+            source_images=images,
             pixel_array=pixels,
             segmentation_type=seg_type,
             segment_descriptions=descriptions,
@@ -53,10 +54,13 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             series_number=series_spec.get("number", 300),
             series_description=series_spec.get("description"),
             sop_instance_uid=sop_uid,
-            content=content_identification(doc, "SEGMENTATION"),
+            instance_number=content.instance_number,
+            content_label=content.content_label,
+            content_description=content.content_description,
+            content_creator_name=content.content_creator_name,
             equipment=equipment(doc),
             content_datetime=created,
-            fractional_type=seg_spec.get("fractional_type", "PROBABILITY"),
+            fractional_type=seg_spec.get("fractional_type", "PROBABILITY") if seg_type == "FRACTIONAL" else None,
             max_fractional_value=seg_spec.get("max_fractional_value", 255),
             omit_empty_frames=seg_spec.get("omit_empty_frames", True),
             transfer_syntax_uid=_transfer_syntax(output.get("transfer_syntax", "ExplicitVRLittleEndian")),
@@ -73,13 +77,19 @@ def _transfer_syntax(name: str) -> str:
     return str(getattr(uid, name))
 
 
-def _instances_in_frame_order(series) -> list:
-    seen, out = set(), []
-    for frame in series.frames:
-        if id(frame.instance) not in seen:
-            seen.add(id(frame.instance))
-            out.append(frame.instance)
-    return out
+def _in_source_order(series, pixels: np.ndarray) -> tuple[list, np.ndarray]:
+    """Source datasets and pixels in the order the builder layer expects.
+
+    Frames of ``series`` are ordered by geometry; a single-frame series is passed as its instances in
+    that order, a multi-frame image as itself with the pixels put back into its own frame order.
+    """
+    instances = series.instances
+    if len(instances) == 1 and instances[0].is_multiframe:
+        order = np.array([f.frame_index for f in series.frames])
+        reordered = np.empty_like(pixels)
+        reordered[order] = pixels
+        return [instances[0].header], reordered
+    return [f.instance.header for f in series.frames], pixels
 
 
 def _segment_numbers(doc: SpecDocument) -> list[int]:
@@ -99,7 +109,7 @@ def _segment_numbers(doc: SpecDocument) -> list[int]:
 
 def _segment_description(doc: SpecDocument, ctx: BuildContext, index: int, number: int, series):
     from ..iods.common.algorithm import AlgorithmIdentification
-    from ..iods.seg import SegmentDescription
+    from ..iods.seg.segment import SegmentDescription
     from pydicom.sr.coding import Code
 
     base: NodePath = ("segments", index)

@@ -1,0 +1,43 @@
+"""Code forms: explicit triple, compact string, dictionary value and keyword lookup."""
+
+import pytest
+
+from dcmspec.errors import SpecError
+from dcmspec.resolve.codes import resolve_code
+
+
+def test_compact_and_explicit_forms():
+    code = resolve_code('SCT:10200004 "Liver"')
+    assert (code.value, code.scheme_designator, code.meaning) == ("10200004", "SCT", "Liver")
+    code = resolve_code({"scheme": "DCM", "value": 123110, "meaning": "Artificial Intelligence"})
+    assert code.value == "123110" and code.scheme_designator == "DCM"
+
+
+def test_keyword_and_value_lookup():
+    assert resolve_code("Liver").value == "10200004"
+    assert resolve_code("SCT:Spleen").value == "78961009"
+    assert resolve_code("SCT:10200004").meaning == "Liver"
+
+
+def test_meaning_disagreeing_with_dictionary_warns_with_expected_meaning():
+    warnings = []
+    code = resolve_code('SCT:10200004 "Lever"', warn=lambda m, loc, p: warnings.append(m))
+    assert code.meaning == "Lever"
+    assert warnings and "'Liver'" in warnings[0]
+
+
+@pytest.mark.parametrize("value, fragment, hint", [
+    ("Livr", "unknown code keyword", "Liver"),
+    ("SCT:99999999", "needs a meaning", 'SCT:99999999 "Meaning"'),
+    ('not a "code', "is not a code", "SCHEME:VALUE"),
+])
+def test_bad_codes(value, fragment, hint):
+    with pytest.raises(SpecError) as err:
+        resolve_code(value)
+    assert fragment in err.value.message
+    assert hint in (err.value.hint or "")
+
+
+def test_meaning_too_long():
+    with pytest.raises(SpecError, match="64"):
+        resolve_code("SCT:1 \"" + "x" * 65 + "\"")
