@@ -126,7 +126,7 @@ def assert_same_as_highdicom(path: Path) -> None:
                 hs = h.referenced_segment
                 assert g.referenced_segment.sop_instance_uid == hs.referenced_sop_instance_uid
                 assert g.referenced_segment.segment_number == hs.referenced_segment_numbers[0]
-                assert g.referenced_segment.source_series_uid == hs.source_series.value
+                assert g.referenced_segment.source_series_uid == hs.source_series_for_segmentation.value
 
 
 # --- TID 1500 variants ------------------------------------------------------------------------
@@ -237,7 +237,8 @@ def test_all_three_kinds_in_one_report_with_filters(tmp_path, ct, ct_ref, seg):
     assert [g.kind for g in ours.measurement_groups()] == ["planar", "volumetric", "image"]
     assert [g.tracking_id for g in ours.measurement_groups(finding_type=NODULE)] == ["Nodule 1"]
     assert [g.tracking_id for g in ours.measurement_groups(tracking_id="Img")] == ["Img"]
-    assert len(ours.content_items(value_type="NUM")) == 4
+    assert len(ours.content_items(value_type="NUM")) == 5  # incl. the Time Point Order
+    assert len(ours.content_items(value_type="NUM", relationship_type="CONTAINS")) == 4
     assert len(ours.content_items(concept_name=C.MEASUREMENT_GROUP)) == 3
     assert ours.content_items(concept_name=C.IMAGING_MEASUREMENTS, recursive=False)
 
@@ -301,7 +302,7 @@ def test_comprehensive_3d_with_every_value_type(tmp_path, ct, ct_ref):
         Scoord3DItem(C.IMAGE_REGION, "ELLIPSOID",
                      [[-1, 0, 0], [1, 0, 0], [0, -2, 0], [0, 2, 0], [0, 0, -3], [0, 0, 3]],
                      ct.FrameOfReferenceUID, "INFERRED FROM")]))
-    num.append(CodeItem(C.MEASUREMENT_METHOD, Code("1", "UCUM", "no units"), "HAS CONCEPT MOD"))
+    num.append(CodeItem(C.MEASUREMENT_METHOD, Code("27925004", "SCT", "Nodule"), "HAS CONCEPT MOD"))
     section.append(ScoordItem(C.IMAGE_REGION, "CIRCLE", [[50, 50], [55, 50]], ct_ref))
     section.append(ScoordItem(C.IMAGE_REGION, "POINT", [[1, 2]], ct_ref))
     section.append(Scoord3DItem(C.IMAGE_REGION, "MULTIPOINT", [[1, 2, 3], [4, 5, 6]], ct.FrameOfReferenceUID))
