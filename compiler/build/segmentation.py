@@ -194,18 +194,25 @@ def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]) ->
         raise SpecError("this segment has no mask", location=doc.loc(path), path=path,
                         hint="give segmentation.mask (one file for all segments) or a mask on every segment")
     planes, files = [], []
+    placed: dict[Path, np.ndarray] = {}  # segments may share a file (one label value each)
     for i in range(len(segments)):
         path = ("segments", i, "mask")
-        array, file = _place(doc, path, series)
+        file = resolve_path(doc, path)
+        if file not in placed:
+            placed[file] = _place(doc, path, series)[0]
+        array = placed[file]
         if array.ndim != 3:
             raise InputError(f"a per-segment mask must be 3D, this one has shape {array.shape}",
                              location=doc.loc(path), spec_path=path)
         if seg_type == "FRACTIONAL":
             _check_fraction_range(doc, array, path)
             planes.append(array.astype(np.float32, copy=False))
+        elif "label_value" in segments[i]:
+            planes.append(array == segments[i]["label_value"])
         else:
             planes.append(array != 0)
-        files.append(file)
+        if file not in files:
+            files.append(file)
         if not planes[-1].any():
             ctx.warn(f"segment {i + 1} ({segments[i]['label']}) has no pixels in its mask", doc.loc(path), path)
     return np.stack(planes, axis=-1), files
