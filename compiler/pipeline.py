@@ -15,7 +15,9 @@ from .build import builder_for
 from .build.context import BuildContext, BuildOptions
 from .errors import DcmspecError, ErrorList, InputError, Location, SpecError, flatten
 from .load.document import SpecDocument
-from .load.parse import load_file
+from .load.extends import load_with_extends
+from .load.templates import ParameterValue, instantiate, rows_from_csv, uses_parameters
+from .resolve.links import build_order, referenced_files, spec_id
 from .validate.schemas import validate_document
 from .write.output import BuiltObject, write_outputs
 
@@ -58,32 +60,99 @@ class CompileResult:
     documents: list[SpecDocument] = field(default_factory=list)
 
 
-def load_and_validate(path: Path) -> tuple[SpecDocument, str]:
-    doc = load_file(path)
-    kind = validate_document(doc)
-    return doc, kind
+@dataclass
+class Parameters:
+    """Template values for this build: ``--set``/``--values`` for every template, or ``--csv`` rows
+    (each row builds one object per template)."""
+
+    values: dict[str, ParameterValue] = field(default_factory=dict)
+    csv: Path | None = None
+
+
+def _instances(doc: SpecDocument, params: Parameters) -> list[SpecDocument]:
+    """The documents a (template) spec stands for in this build."""
+    if not uses_parameters(doc):
+        return [doc]
+    if params.csv is None:
+        return [instantiate(doc, params.values)]
+    out, errors = [], []
+    base = spec_id(doc)
+    for row, values in rows_from_csv(params.csv):
+        try:
+            inst = instantiate(doc, {**params.values, **values})
+        except DcmspecError as exc:
+            errors.extend(flatten(exc))
+            continue
+        inst.data = {**inst.data, "id": f"{base}-{row}"}
+        out.append(inst)
+    if errors:
+        raise ErrorList(errors)
+    return out
+
+
+def load_documents(paths: Iterable[Path], params: Parameters,
+                   result: CompileResult) -> list[tuple[SpecDocument, str]]:
+    """Load, expand and validate every spec, following references to spec files not named."""
+    queue = [Path(p) for p in paths]
+    seen: set[Path] = set()
+    loaded: list[tuple[SpecDocument, str]] = []
+    while queue:
+        path = queue.pop(0)
+        if path.resolve() in seen:
+            continue
+        seen.add(path.resolve())
+        try:
+            template = load_with_extends(path)
+            for doc in _instances(template, params):
+                kind = validate_document(doc)
+                loaded.append((doc, kind))
+                result.context.ids_by_file.setdefault(doc.path.resolve(), spec_id(doc))
+                queue.extend(file for file, _ in referenced_files(doc) if file.resolve() not in seen)
+        except DcmspecError as exc:
+            result.errors.extend(flatten(exc))
+    if params.values and not result.errors and not any(uses_parameters(doc) for doc, _ in loaded):
+        name, value = next(iter(params.values.items()))
+        result.errors.append(SpecError(
+            f"parameter {name!r} given, but no spec in this build declares parameters", location=value.location))
+    return loaded
 
 
 def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
-                  progress: Callable[[str], None] | None = None) -> CompileResult:
+                  progress: Callable[[str], None] | None = None,
+                  params: Parameters | None = None) -> CompileResult:
     """Load, validate, resolve and build every spec; errors are collected, not raised."""
     result = CompileResult(context=BuildContext(options or BuildOptions()))
-    for path in paths:
+    loaded = load_documents(paths, params or Parameters(), result)
+    if result.errors:
+        return result
+    kinds = {id(doc): kind for doc, kind in loaded}
+    try:
+        ordered = build_order([doc for doc, _ in loaded])
+    except DcmspecError as exc:
+        result.errors.extend(flatten(exc))
+        return result
+    result.documents = ordered
+    verbose = progress is not None and len(ordered) <= 20
+    for doc in ordered:
+        kind = kinds[id(doc)]
         try:
-            doc, kind = load_and_validate(path)
-            result.documents.append(doc)
-            if progress:
-                progress(f"building {path} ({kind})")
-            result.objects.extend(builder_for(kind)(doc, result.context))
+            if verbose:
+                progress(f"building {doc.path} ({kind})")
+            objects = builder_for(kind)(doc, result.context)
+            result.context.built[spec_id(doc)] = objects
+            result.objects.extend(objects)
         except DcmspecError as exc:
             result.errors.extend(flatten(exc))
+    if progress is not None and not verbose:
+        progress(f"built {len(result.objects)} object(s) from {len(ordered)} spec instance(s)")
     return result
 
 
 def build_specs(paths: Iterable[Path], out_dir: Path, *, options: BuildOptions | None = None,
-                force: bool = False, progress: Callable[[str], None] | None = None) -> CompileResult:
+                force: bool = False, progress: Callable[[str], None] | None = None,
+                params: Parameters | None = None) -> CompileResult:
     """Compile every spec and, when all succeeded, write the objects and the manifest."""
-    result = compile_specs(paths, options, progress)
+    result = compile_specs(paths, options, progress, params)
     if result.errors:
         return result
     try:
@@ -100,4 +169,4 @@ def raise_errors(errors: list[DcmspecError]) -> None:
         raise ErrorList(errors)
 
 
-__all__ = ["collect_spec_files", "compile_specs", "build_specs", "CompileResult", "SpecError"]
+__all__ = ["collect_spec_files", "compile_specs", "build_specs", "CompileResult", "Parameters"]

@@ -278,15 +278,28 @@ def test_single_frame_2d_source_without_geometry(tmp_path):
     assert np.array_equal(per_instance(ours, [uid], [1])[0, ..., 0], mask[0] == 1)
 
 
-def test_rle_binary_reads_back(tmp_path):
+def test_rle_binary_is_refused_with_a_reason(tmp_path):
     spec = simple_spec(tmp_path, EXAMPLES / "phantom" / "ct", EXAMPLES / "phantom" / "organs_labelmap.npy",
                        output={"transfer_syntax": "RLELossless"})
+    result = build_specs([spec], tmp_path / "out")
+    (error,) = result.errors
+    assert "RLE Lossless is not offered for BINARY" in error.message and "LABELMAP" in error.message
+    assert error.location.file == str(spec)
+    assert not (tmp_path / "out").exists()
+
+
+def test_rle_fractional_reads_back(tmp_path):
+    spec = simple_spec(tmp_path, EXAMPLES / "phantom" / "ct", EXAMPLES / "phantom" / "lesion_probability.npy",
+                       seg_type="FRACTIONAL", output={"transfer_syntax": "RLELossless"})
     manifest = build([spec], tmp_path / "out")
     ours = tmp_path / "out" / manifest["objects"][0]["file"]
     assert_conformant(ours)
-    labels = np.load(EXAMPLES / "phantom" / "organs_labelmap.npy")
+    probability = np.load(EXAMPLES / "phantom" / "lesion_probability.npy")
     uids = [ds.SOPInstanceUID for ds in sorted_series(EXAMPLES / "phantom" / "ct")]
-    assert np.array_equal(per_instance(ours, uids, [1])[..., 0], labels == 1)
+    got = hd.seg.segread(ours).get_pixels_by_source_instance(
+        source_sop_instance_uids=uids, segment_numbers=[1], rescale_fractional=False,
+        assert_missing_frames_are_empty=True)[..., 0]
+    assert np.array_equal(got, np.round(probability * 255).astype(np.uint8))
 
 
 def test_keep_empty_frames(tmp_path):

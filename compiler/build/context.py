@@ -47,9 +47,24 @@ class BuildContext:
 
     options: BuildOptions = field(default_factory=BuildOptions)
     warnings: list[Warning_] = field(default_factory=list)
+    #: spec id -> the objects that spec built (filled in build order, see dcmspec.resolve.links)
+    built: dict[str, list[Any]] = field(default_factory=dict)
+    #: resolved spec file -> spec id
+    ids_by_file: dict[Any, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.uids = UIDFactory(self.options.uid_root, "random" if self.options.fresh_uids else "derived")
+
+    def referenced_objects(self, doc: SpecDocument, path: tuple[PathPart, ...]) -> list[Any]:
+        """The objects built by the spec that the ``spec:`` mapping at ``path`` of ``doc`` names."""
+        from ..resolve.links import SpecRef
+
+        ref = SpecRef(doc, tuple(path), str(doc.get(tuple(path) + ("spec",))))
+        sid = self.ids_by_file.get(ref.file()) if ref.is_file else ref.target
+        if sid is None or sid not in self.built:
+            raise SpecError(f"spec {ref.target!r} has not been built", location=ref.location,
+                            path=ref.path + ("spec",), hint="name it in the same build")
+        return self.built[sid]
 
     def warn(self, message: str, location: Location | None, path: tuple[PathPart, ...] = ()) -> None:
         self.warnings.append(Warning_(message, location, tuple(path)))

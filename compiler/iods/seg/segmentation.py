@@ -1,0 +1,250 @@
+"""Segmentation Storage and Label Map Segmentation Storage (PS3.3 A.51, C.8.20)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Sequence
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.encaps import encapsulate
+from pydicom.uid import ExplicitVRLittleEndian, RLELossless
+
+from ...errors import DicomConformanceError
+from ..common import encoding as enc
+from ..common import modules as common
+from ..common.uid import derive_uid
+from .frames import FramePlan, build_functional_groups
+from .pixels import pack_bits, rle_encode_frames
+from .prepare import prepare_pixels
+from .read import SegmentationReader
+from .segment import SegmentDescription
+from .sources import analyze_sources
+
+SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
+LABEL_MAP_SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.7"
+SEGMENTATION_TYPES = ("BINARY", "FRACTIONAL", "LABELMAP")
+FRACTIONAL_TYPES = ("PROBABILITY", "OCCUPANCY")
+TRANSFER_SYNTAXES = (ExplicitVRLittleEndian, RLELossless)
+
+
+class Segmentation(SegmentationReader, Dataset):
+    """A Segmentation (BINARY, FRACTIONAL) or Label Map Segmentation (LABELMAP) instance.
+
+    Build one from source image headers and a pixel array, or wrap a dataset read from a file with
+    :meth:`from_dataset` / :func:`segread`; the read-back methods work on both.
+
+    ``pixel_array`` is either ``(frames, rows, columns)`` of integers (a label map whose values are
+    segment numbers, 0 = background) or ``(frames, rows, columns, segments)`` of bool (BINARY,
+    LABELMAP) or float 0..1 (FRACTIONAL) with one channel per entry of ``segment_descriptions``.
+    Frames correspond 1:1, in order, to the frames of ``source_images`` (single-frame images in frame
+    order, or one multi-frame image).
+    """
+
+    def __init__(
+        self,
+        *,
+        source_images: Sequence[Dataset],
+        pixel_array: np.ndarray,
+        segmentation_type: str,
+        segment_descriptions: Sequence[SegmentDescription],
+        series_instance_uid: str,
+        series_number: int,
+        sop_instance_uid: str,
+        instance_number: int,
+        equipment: common.Equipment,
+        content_datetime: _dt.datetime,
+        content_label: str = "SEGMENTATION",
+        content_description: str | None = None,
+        content_creator_name: str | None = None,
+        series_description: str | None = None,
+        fractional_type: str | None = None,
+        max_fractional_value: int = 255,
+        omit_empty_frames: bool = True,
+        transfer_syntax_uid: str = ExplicitVRLittleEndian,
+    ) -> None:
+        super().__init__()
+        seg_type = str(segmentation_type).upper()
+        if seg_type not in SEGMENTATION_TYPES:
+            raise DicomConformanceError(
+                f"Segmentation Type (0062,0001) must be one of {', '.join(SEGMENTATION_TYPES)},"
+                f" got {segmentation_type!r}")
+        if transfer_syntax_uid not in TRANSFER_SYNTAXES:
+            raise DicomConformanceError(
+                f"transfer syntax {transfer_syntax_uid} is not supported: use Explicit VR Little Endian"
+                f" ({ExplicitVRLittleEndian}) or RLE Lossless ({RLELossless})")
+        if seg_type == "BINARY" and transfer_syntax_uid == RLELossless:
+            # PS3.5 G.2 pads each 1-bit pixel to a byte while toolkits expect packed bits (pydicom
+            # 3 cannot decode 1-bit RLE at all): such a file would be conformant but unreadable.
+            raise DicomConformanceError(
+                "RLE Lossless is not offered for BINARY segmentations (1-bit pixels): readers disagree on"
+                " how PS3.5 Annex G applies to them and pydicom cannot decode them; use LABELMAP for"
+                " compressed non-overlapping segments, or Explicit VR Little Endian")
+        if seg_type == "FRACTIONAL":
+            fractional_type = str(fractional_type or "").upper()
+            if fractional_type not in FRACTIONAL_TYPES:
+                raise DicomConformanceError(
+                    "Segmentation Fractional Type (0062,0010) is required for a FRACTIONAL Segmentation"
+                    f" and must be PROBABILITY or OCCUPANCY, got {fractional_type or None!r}")
+            if isinstance(max_fractional_value, bool) or not isinstance(max_fractional_value, int) or not (
+                    1 <= max_fractional_value <= 255):
+                raise DicomConformanceError(
+                    "Maximum Fractional Value (0062,000E) must be an integer 1-255 for 8-bit FRACTIONAL"
+                    f" pixels, got {max_fractional_value!r}")
+        elif fractional_type is not None:
+            raise DicomConformanceError(
+                f"Segmentation Fractional Type (0062,0010) applies only to FRACTIONAL, not {seg_type}")
+        if not isinstance(content_datetime, _dt.datetime):
+            raise DicomConformanceError("content_datetime must be a datetime (Content Date and Time)")
+
+        descriptions = list(segment_descriptions)
+        if not descriptions:
+            raise DicomConformanceError("Segment Sequence (0062,0002) needs at least one segment")
+        for d in descriptions:
+            if not isinstance(d, SegmentDescription):
+                raise DicomConformanceError("segment_descriptions must be SegmentDescription objects")
+        numbers = [d.segment_number for d in descriptions]
+        if len(set(numbers)) != len(numbers):
+            dup = sorted({n for n in numbers if numbers.count(n) > 1})
+            raise DicomConformanceError(
+                f"Segment Number (0062,0004) values must be unique within the Segmentation; {dup} repeat")
+        if seg_type != "LABELMAP" and numbers != list(range(1, len(numbers) + 1)):
+            raise DicomConformanceError(
+                f"Segment Numbers of a {seg_type} Segmentation shall start at 1 and increase by 1 in the"
+                f" order of the Segment Sequence (PS3.3 C.8.20.2); got {numbers}")
+        if seg_type == "LABELMAP" and numbers != sorted(numbers):
+            raise DicomConformanceError(
+                f"segment descriptions must be given in ascending Segment Number order; got {numbers}")
+
+        sources = analyze_sources(source_images)
+        arr = np.asarray(pixel_array)
+        if arr.ndim not in (3, 4) or arr.shape[:3] != (len(sources.frames), sources.rows, sources.columns):
+            raise DicomConformanceError(
+                f"pixel array of shape {arr.shape} does not match the source images:"
+                f" expected ({len(sources.frames)}, {sources.rows}, {sources.columns}[, segments])"
+                " (one frame per source frame, Rows x Columns of the source)")
+        prepared = prepare_pixels(arr, segmentation_type=seg_type, numbers=numbers,
+                                  omit_empty_frames=omit_empty_frames,
+                                  max_fractional_value=max_fractional_value)
+        first = sources.datasets[0]
+
+        # Patient, Clinical Trial Subject, General Study, Patient Study
+        common.copy_patient_study(self, first)
+        # General Series + Segmentation Series (C.8.20.1)
+        common.set_general_series(self, modality="SEG", series_instance_uid=series_instance_uid,
+                                  series_number=series_number, series_description=series_description)
+        # Frame of Reference
+        if sources.frame_of_reference_uid is not None:
+            common.set_frame_of_reference(self, sources.frame_of_reference_uid,
+                                          sources.position_reference_indicator)
+        # General Equipment + Enhanced General Equipment
+        if not isinstance(equipment, common.Equipment):
+            raise DicomConformanceError("equipment must be a common.modules.Equipment")
+        equipment.apply(self, enhanced=True)
+        # General Image, Segmentation Image (Content Identification), Multi-frame Functional Groups
+        self.ImageType = ["DERIVED", "PRIMARY"]
+        common.ContentIdentification(instance_number=instance_number, content_label=content_label,
+                                     content_description=content_description,
+                                     content_creator_name=content_creator_name).apply(self)
+        common.set_content_date_time(self, content_datetime)
+        if not sources.has_geometry:
+            # General Image: Type 2C when Image Orientation/Position (Patient) are not required
+            self.PatientOrientation = first.get("PatientOrientation") or None
+        lossy = any(str(ds.get("LossyImageCompression", "00")) == "01" for ds in sources.datasets)
+        self.LossyImageCompression = "01" if lossy else "00"
+        if lossy:
+            for ds in sources.datasets:
+                for kw in ("LossyImageCompressionRatio", "LossyImageCompressionMethod"):
+                    if kw in ds and kw not in self:
+                        self[kw] = ds[kw]
+        # Image Pixel
+        self.SamplesPerPixel = 1
+        self.PhotometricInterpretation = "MONOCHROME2"
+        self.Rows = sources.rows
+        self.Columns = sources.columns
+        bits = {"BINARY": 1, "FRACTIONAL": 8}.get(seg_type) or (16 if prepared.dtype == np.uint16 else 8)
+        self.BitsAllocated = bits
+        self.BitsStored = bits
+        self.HighBit = bits - 1
+        self.PixelRepresentation = 0
+        # Segmentation Image
+        self.SegmentationType = seg_type
+        if seg_type == "FRACTIONAL":
+            self.SegmentationFractionalType = fractional_type
+            self.MaximumFractionalValue = max_fractional_value
+        if seg_type == "LABELMAP":
+            self.add_new(0x00280120, "US", 0)  # Pixel Padding Value: background
+        self.SegmentsOverlap = prepared.overlap
+        self.SegmentSequence = descriptions
+        n_frames = int(prepared.source_index.size)
+        self.NumberOfFrames = n_frames
+
+        # Functional groups and dimensions
+        plan = FramePlan(prepared.source_index, prepared.segment_number)
+        layout = build_functional_groups(sources, plan)
+        self.SharedFunctionalGroupsSequence = [layout.shared]
+        dim_uid = derive_uid("dcmspec-dimension-organization", sop_instance_uid)
+        org = Dataset()
+        org.DimensionOrganizationUID = dim_uid
+        self.DimensionOrganizationSequence = [org]
+        dim_items = []
+        for index_pointer, group_pointer, label in layout.dimensions:
+            item = Dataset()
+            item.DimensionOrganizationUID = dim_uid
+            item.DimensionIndexPointer = index_pointer
+            item.FunctionalGroupPointer = group_pointer
+            item.DimensionDescriptionLabel = label
+            dim_items.append(item)
+        self.DimensionIndexSequence = dim_items
+
+        # Common Instance Reference (all source instances, in source order)
+        common.set_common_instance_reference(self, [
+            common.InstanceReference(str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID),
+                                     str(ds.SOPClassUID), str(ds.SOPInstanceUID))
+            for ds in sources.datasets])
+
+        # SOP Common
+        common.set_sop_common(
+            self, sop_class_uid=LABEL_MAP_SEGMENTATION_STORAGE if seg_type == "LABELMAP"
+            else SEGMENTATION_STORAGE, sop_instance_uid=sop_instance_uid, created=content_datetime)
+        self.file_meta.TransferSyntaxUID = transfer_syntax_uid
+
+        # Pixel Data
+        self._set_pixel_data(prepared.chunks, bits, transfer_syntax_uid == RLELossless)
+
+        # the per-frame groups last: the raw element relies on the final character set
+        enc.raw_sequence(self, 0x52009230, layout.per_frame)
+
+        # read-side index (no need to decode the raw sequence)
+        self._init_reader_state()
+        self._frame_sources = [sources.frames[i] for i in prepared.source_index.tolist()]
+        self._frame_segments = (prepared.segment_number.tolist()
+                                if prepared.segment_number is not None else None)
+        self._source_keys = [(f.sop_instance_uid, f.frame_number) for f in sources.frames]
+
+    def _set_pixel_data(self, chunks: list[np.ndarray], bits: int, rle: bool) -> None:
+        rows, cols = int(self.Rows), int(self.Columns)
+        if rle:
+            fragments: list[bytes] = []  # 8/16-bit only: BINARY + RLE is refused in __init__
+            for c in chunks:
+                fragments.extend(rle_encode_frames(c))
+            self.PixelData = encapsulate(fragments, has_bot=True)
+            self["PixelData"].VR = "OB"
+            self["PixelData"].is_undefined_length = True
+            return
+        if bits == 1:
+            if (rows * cols) % 8 == 0:
+                data = b"".join(np.packbits(c.reshape(-1), bitorder="little").tobytes() for c in chunks)
+                if len(data) % 2:
+                    data += b"\x00"
+            else:
+                data = pack_bits(np.concatenate(chunks) if len(chunks) > 1 else chunks[0])
+            self.PixelData = data
+            self["PixelData"].VR = "OB"
+            return
+        dtype = "<u2" if bits == 16 else np.uint8
+        data = b"".join(np.ascontiguousarray(c, dtype=dtype).tobytes() for c in chunks)
+        if len(data) % 2:
+            data += b"\x00"
+        self.PixelData = data
+        self["PixelData"].VR = "OW" if bits == 16 else "OB"

@@ -1,0 +1,153 @@
+"""What a Segmentation needs to know about its source images: frames, geometry, references."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from pydicom.dataset import Dataset
+
+from ...errors import DicomConformanceError
+
+
+@dataclass(frozen=True)
+class SourceFrame:
+    """One frame of the source images, with its geometry as the source's DS strings (or None)."""
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    frame_number: int | None  # None for single-frame images
+    position: tuple[str, ...] | None = None
+    orientation: tuple[str, ...] | None = None
+    spacing: tuple[str, ...] | None = None
+    thickness: str | None = None
+    spacing_between_slices: str | None = None
+
+    @property
+    def has_geometry(self) -> bool:
+        return self.position is not None and self.orientation is not None and self.spacing is not None
+
+
+@dataclass
+class SourceSet:
+    frames: list[SourceFrame]
+    rows: int
+    columns: int
+    frame_of_reference_uid: str | None
+    position_reference_indicator: str | None
+    study_instance_uid: str
+    datasets: list[Dataset]
+    multi_frame: bool
+
+    @property
+    def has_geometry(self) -> bool:
+        return self.frame_of_reference_uid is not None and all(f.has_geometry for f in self.frames)
+
+
+def _ds_strings(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    values = value if isinstance(value, (list, tuple)) or hasattr(value, "__iter__") and not isinstance(
+        value, str) else [value]
+    out = []
+    for v in values:
+        s = getattr(v, "original_string", None)
+        out.append(str(s).strip() if s is not None else str(v))
+    return tuple(out)
+
+
+def _single(value: object) -> str | None:
+    t = _ds_strings(value)
+    return t[0] if t else None
+
+
+def _group(items: Dataset | None, keyword: str) -> Dataset | None:
+    if items is None:
+        return None
+    seq = items.get(keyword)
+    return seq[0] if seq else None
+
+
+def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
+    """Check and describe the source images: one multi-frame image or single-frame images in frame order."""
+    if isinstance(source_images, Dataset):
+        source_images = [source_images]
+    sources = list(source_images)
+    if not sources:
+        raise DicomConformanceError("a Segmentation needs at least one source image")
+    for i, ds in enumerate(sources):
+        if not isinstance(ds, Dataset):
+            raise DicomConformanceError(f"source image {i} is not a pydicom Dataset")
+        for kw in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "Rows",
+                   "Columns"):
+            if kw not in ds:
+                raise DicomConformanceError(f"source image {i} has no {kw}")
+    n_frames = [int(ds.get("NumberOfFrames", 1) or 1) for ds in sources]
+    multi = len(sources) == 1 and ("PerFrameFunctionalGroupsSequence" in sources[0] or n_frames[0] > 1)
+    if len(sources) > 1 and any(n > 1 for n in n_frames):
+        raise DicomConformanceError(
+            "source images must be either single-frame images or one multi-frame image")
+    uids = [str(ds.SOPInstanceUID) for ds in sources]
+    if len(set(uids)) != len(uids):
+        raise DicomConformanceError("source images contain the same SOP Instance UID more than once")
+    rows, cols = int(sources[0].Rows), int(sources[0].Columns)
+    for ds in sources[1:]:
+        if (int(ds.Rows), int(ds.Columns)) != (rows, cols):
+            raise DicomConformanceError(
+                f"source images differ in size: {rows}x{cols} and {int(ds.Rows)}x{int(ds.Columns)}"
+                " (Rows x Columns); a Segmentation frame matches its source frame")
+    studies = {str(ds.StudyInstanceUID) for ds in sources}
+    if len(studies) > 1:
+        raise DicomConformanceError("source images belong to different studies (Study Instance UID)")
+    fors = {ds.get("FrameOfReferenceUID") or None for ds in sources}
+    if len(fors) > 1:
+        raise DicomConformanceError(
+            "source images have different Frame of Reference UIDs (0020,0052); a Segmentation has one"
+            " frame of reference")
+    for_uid = fors.pop()
+    pri = None
+    for ds in sources:
+        if ds.get("PositionReferenceIndicator"):
+            pri = str(ds.PositionReferenceIndicator)
+            break
+
+    frames: list[SourceFrame] = []
+    if not multi:
+        for ds in sources:
+            frames.append(SourceFrame(
+                sop_class_uid=str(ds.SOPClassUID), sop_instance_uid=str(ds.SOPInstanceUID),
+                frame_number=None,
+                position=_ds_strings(ds.get("ImagePositionPatient")),
+                orientation=_ds_strings(ds.get("ImageOrientationPatient")),
+                spacing=_ds_strings(ds.get("PixelSpacing")),
+                thickness=_single(ds.get("SliceThickness")),
+                spacing_between_slices=_single(ds.get("SpacingBetweenSlices"))))
+    else:
+        ds = sources[0]
+        shared = _group(ds, "SharedFunctionalGroupsSequence")
+        per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+        n = n_frames[0]
+        if per_frame and len(per_frame) != n:
+            raise DicomConformanceError(
+                f"source image has {len(per_frame)} Per-frame Functional Groups items for {n} frames")
+        for f in range(n):
+            pf = per_frame[f] if per_frame else None
+
+            def look(group_kw: str, attr: str):
+                for items in (pf, shared):
+                    g = _group(items, group_kw)
+                    if g is not None and attr in g:
+                        return g.get(attr)
+                return ds.get(attr)
+
+            frames.append(SourceFrame(
+                sop_class_uid=str(ds.SOPClassUID), sop_instance_uid=str(ds.SOPInstanceUID),
+                frame_number=f + 1,
+                position=_ds_strings(look("PlanePositionSequence", "ImagePositionPatient")),
+                orientation=_ds_strings(look("PlaneOrientationSequence", "ImageOrientationPatient")),
+                spacing=_ds_strings(look("PixelMeasuresSequence", "PixelSpacing")),
+                thickness=_single(look("PixelMeasuresSequence", "SliceThickness")),
+                spacing_between_slices=_single(look("PixelMeasuresSequence", "SpacingBetweenSlices"))))
+    return SourceSet(frames=frames, rows=rows, columns=cols, frame_of_reference_uid=for_uid,
+                     position_reference_indicator=pri, study_instance_uid=studies.pop(),
+                     datasets=sources, multi_frame=multi)

@@ -1,0 +1,417 @@
+"""Segmentation builder layer (dcmspec.iods.seg): conformance, read-back, speed, refusals."""
+
+from __future__ import annotations
+
+import datetime
+import glob
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.dataset import Dataset
+from pydicom.sr.coding import Code
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, RLELossless
+
+from conftest import dciodvfy_findings, shared
+from dcmspec.errors import DicomConformanceError
+from dcmspec.iods.common import encoding as enc
+from dcmspec.iods.common.color import dicom_lab_to_rgb, rgb_to_dicom_lab
+from dcmspec.iods.common.modules import Equipment
+from dcmspec.iods.seg import AlgorithmIdentification, SegmentDescription, Segmentation, segread
+from dcmspec.iods.seg.pixels import pack_frames_separately, rle_decode_frame, rle_encode_frames
+
+hd = pytest.importorskip("highdicom")
+
+WHEN = datetime.datetime(2024, 5, 6, 7, 8, 9)
+EQUIPMENT = Equipment("ACME", "dcmspec", "0.1", "SN1")
+CATEGORY = Code("91723000", "SCT", "Anatomical Structure")
+LIVER = Code("10200004", "SCT", "Liver")
+SPINE = Code("421060004", "SCT", "Spine")
+ALGORITHM = AlgorithmIdentification(name="threshold", version="1.0",
+                                    family=Code("123109", "DCM", "Manual Processing"))
+
+
+def describe(n: int, **kw) -> SegmentDescription:
+    args = dict(segment_number=n, segment_label=f"segment {n}", segmented_property_category=CATEGORY,
+                segmented_property_type=LIVER if n % 2 else SPINE, algorithm_type="AUTOMATIC",
+                algorithm=ALGORITHM, display_color=(20 * n % 256, 100, 200))
+    args.update(kw)
+    return SegmentDescription(**args)
+
+
+def tiny_ct_series(n: int = 4, rows: int = 10, cols: int = 13, for_uid: str = "1.2.826.0.1.3680043.10.9.4"
+                   ) -> list[Dataset]:
+    """A small CT series (headers only) with parallel slices 2 mm apart."""
+    out = []
+    for i in range(n):
+        ds = Dataset()
+        ds.SOPClassUID = CTImageStorage
+        ds.SOPInstanceUID = f"1.2.826.0.1.3680043.10.9.1.{i + 1}"
+        ds.StudyInstanceUID = "1.2.826.0.1.3680043.10.9.2"
+        ds.SeriesInstanceUID = "1.2.826.0.1.3680043.10.9.3"
+        ds.FrameOfReferenceUID = for_uid
+        ds.PatientName = "Test^Patient"
+        ds.PatientID = "P1"
+        ds.Rows, ds.Columns = rows, cols
+        ds.ImagePositionPatient = [-10, -20, 2.0 * i]
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.PixelSpacing = [0.5, 0.5]
+        ds.SliceThickness = 2
+        out.append(ds)
+    return out
+
+
+def series(folder: str) -> list[Dataset]:
+    return [pydicom.dcmread(f) for f in sorted(glob.glob(str(shared("series", folder) / "*")))]
+
+
+def build(sources, pixels, seg_type="BINARY", n_segments=None, **kw) -> Segmentation:
+    if n_segments is None:
+        n_segments = pixels.shape[3] if pixels.ndim == 4 else int(pixels.max())
+    if seg_type == "FRACTIONAL":
+        kw.setdefault("fractional_type", "PROBABILITY")
+    return Segmentation(
+        source_images=sources, pixel_array=pixels, segmentation_type=seg_type,
+        segment_descriptions=kw.pop("descriptions", [describe(i) for i in range(1, n_segments + 1)]),
+        series_instance_uid="1.2.826.0.1.3680043.10.9.10", series_number=99,
+        sop_instance_uid="1.2.826.0.1.3680043.10.9.11", instance_number=1, equipment=EQUIPMENT,
+        content_datetime=WHEN, content_label="TEST", **kw)
+
+
+def label_map(n: int, rows: int, cols: int) -> np.ndarray:
+    lab = np.zeros((n, rows, cols), np.uint8)
+    lab[0, 1:4, 2:7] = 1
+    if n > 1:
+        lab[n - 1, rows // 2:, : cols // 2] = 2
+        lab[n - 1, 0, cols - 1] = 1
+    return lab
+
+
+def write(seg: Segmentation, tmp_path: Path, name: str = "seg.dcm") -> Path:
+    path = tmp_path / name
+    seg.save_as(path, enforce_file_format=True)
+    return path
+
+
+def assert_conformant(path: Path) -> list[str]:
+    errors, warnings = dciodvfy_findings(path)
+    assert errors == []
+    return warnings
+
+
+def source_pixels_hd(path: Path, sources: list[Dataset], numbers: list[int]) -> np.ndarray:
+    """What highdicom reads back, per source frame, as (frames, rows, cols, segments)."""
+    h = hd.seg.segread(path)
+    if len(sources) == 1 and int(sources[0].get("NumberOfFrames", 1)) > 1:
+        n = int(sources[0].NumberOfFrames)
+        return h.get_pixels_by_source_frame(sources[0].SOPInstanceUID, list(range(1, n + 1)),
+                                            segment_numbers=numbers, rescale_fractional=True)
+    return np.concatenate([
+        h.get_pixels_by_source_instance([ds.SOPInstanceUID], segment_numbers=numbers,
+                                        rescale_fractional=True)
+        for ds in sources])
+
+
+# --- variants: conformance and round trip -----------------------------------------------------------
+
+SOURCES = {
+    "synthetic": lambda: tiny_ct_series(),
+    "ct-3slice": lambda: series("ct_dcmqi_ct-3slice"),
+    "CT2": lambda: series("ct_pydicom_CT2"),
+    "cr-2d": lambda: [pydicom.dcmread(shared("single", "6154"))],
+    "multiframe": lambda: [pydicom.dcmread(shared("enhanced", "dcmqi_23x38x3", "mf.dcm"))],
+}
+
+
+def n_frames(sources):
+    return int(sources[0].get("NumberOfFrames", 1)) if len(sources) == 1 else len(sources)
+
+
+@pytest.mark.parametrize("source", list(SOURCES))
+@pytest.mark.parametrize("seg_type", ["BINARY", "FRACTIONAL", "LABELMAP"])
+@pytest.mark.parametrize("ts", [ExplicitVRLittleEndian, RLELossless], ids=["native", "rle"])
+def test_variant_conformant_and_read_back(source, seg_type, ts, tmp_path):
+    sources = SOURCES[source]()
+    rows, cols = int(sources[0].Rows), int(sources[0].Columns)
+    lab = label_map(n_frames(sources), rows, cols)
+    if seg_type == "FRACTIONAL":
+        pixels = np.stack([(lab == 1) * 0.5, (lab == 2) * 1.0], axis=-1)
+        expected = np.round(pixels * 255) / 255
+    else:
+        pixels = lab
+        expected = np.stack([lab == 1, lab == 2], axis=-1)
+    if seg_type == "BINARY" and ts == RLELossless:
+        with pytest.raises(DicomConformanceError, match="RLE Lossless is not offered for BINARY"):
+            build(sources, pixels, seg_type, n_segments=2, transfer_syntax_uid=ts)
+        return
+    seg = build(sources, pixels, seg_type, n_segments=2, transfer_syntax_uid=ts)
+    path = write(seg, tmp_path)
+    assert_conformant(path)
+
+    # our own reader, in memory and from the file
+    for obj in (seg, segread(path)):
+        assert obj.segment_numbers == [1, 2]
+        got = obj.get_pixels()
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+        if seg_type != "FRACTIONAL":
+            np.testing.assert_array_equal(obj.get_pixels(combine="labelmap"), lab)
+    # highdicom reads the same content
+    np.testing.assert_allclose(source_pixels_hd(path, sources, [1, 2]), expected, atol=1e-6)
+
+
+def test_binary_volume_matches_highdicom_get_volume(tmp_path):
+    sources = series("ct_dcmqi_ct-3slice")
+    lab = np.zeros((3, 512, 512), np.uint8)
+    lab[:, 200:300, 150:260] = 1
+    lab[1:, 10:30, 10:30] = 2
+    path = write(build(sources, lab), tmp_path)
+    h = hd.seg.segread(path)
+    vol = h.get_volume(combine_segments=True)
+    # the volume's first axis follows the slices; compare as a set of slices
+    arr = vol.array
+    assert arr.shape == lab.shape
+    assert sorted(int(a.sum()) for a in arr) == sorted(int(a.sum()) for a in lab)
+
+
+def test_dimensions_and_functional_groups():
+    sources = tiny_ct_series()
+    seg = build(sources, label_map(4, 10, 13))
+    pffg = seg.PerFrameFunctionalGroupsSequence  # decodes the raw element
+    assert len(pffg) == seg.NumberOfFrames == 3
+    first = pffg[0]
+    src = first.DerivationImageSequence[0].SourceImageSequence[0]
+    assert src.PurposeOfReferenceCodeSequence[0].CodeValue == "121322"
+    assert first.DerivationImageSequence[0].DerivationCodeSequence[0].CodeValue == "113076"
+    assert first.SegmentIdentificationSequence[0].ReferencedSegmentNumber == 1
+    assert list(first.FrameContentSequence[0].DimensionIndexValues) == [1, 1]
+    assert list(pffg[2].FrameContentSequence[0].DimensionIndexValues) == [2, 4]
+    assert [float(v) for v in pffg[2].PlanePositionSequence[0].ImagePositionPatient] == [-10, -20, 6]
+    dims = seg.DimensionIndexSequence
+    assert [d.DimensionIndexPointer for d in dims] == [0x0062000B, 0x00200032]
+    shared_fg = seg.SharedFunctionalGroupsSequence[0]
+    assert [float(v) for v in shared_fg.PixelMeasuresSequence[0].PixelSpacing] == [0.5, 0.5]
+    assert seg.SegmentsOverlap == "NO"
+
+
+def test_raw_per_frame_sequence_written_verbatim(tmp_path):
+    sources = tiny_ct_series()
+    seg = build(sources, label_map(4, 10, 13))
+    raw = seg.get_item(0x52009230)
+    assert raw.is_raw
+    raw_bytes = raw.value
+    data = io.BytesIO()
+    seg.save_as(data, enforce_file_format=True)
+    assert raw_bytes in data.getvalue()
+    assert seg.get_item(0x52009230).is_raw  # writing did not decode it
+    back = pydicom.dcmread(io.BytesIO(data.getvalue()))
+    assert len(back.PerFrameFunctionalGroupsSequence) == 3
+    assert back.PerFrameFunctionalGroupsSequence[2].SegmentIdentificationSequence[0] \
+        .ReferencedSegmentNumber == 2
+
+
+@pytest.mark.parametrize("ts", [ExplicitVRLittleEndian, RLELossless])
+def test_byte_identical_builds(ts):
+    outputs = []
+    for _ in range(2):
+        seg = build(tiny_ct_series(), label_map(4, 10, 13), "LABELMAP" if ts == RLELossless else "BINARY",
+                    transfer_syntax_uid=ts)
+        data = io.BytesIO()
+        seg.save_as(data, enforce_file_format=True)
+        outputs.append(data.getvalue())
+    assert outputs[0] == outputs[1]
+
+
+def test_binary_frames_not_padded_between_frames():
+    # 10 x 13 = 130 bits per frame: frame 2 starts at bit 130 (PS3.5 8.1.1)
+    seg = build(tiny_ct_series(), label_map(4, 10, 13))
+    assert len(seg.PixelData) == (3 * 130 + 7) // 8 + ((3 * 130 + 7) // 8) % 2
+    bits = np.unpackbits(np.frombuffer(seg.PixelData, np.uint8), bitorder="little")
+    lab = label_map(4, 10, 13)
+    np.testing.assert_array_equal(bits[130:260].reshape(10, 13), lab[3] == 1)
+
+
+def test_omit_empty_frames_false_keeps_all():
+    seg = build(tiny_ct_series(), label_map(4, 10, 13), omit_empty_frames=False)
+    assert seg.NumberOfFrames == 8
+    seg = build(tiny_ct_series(), label_map(4, 10, 13), "LABELMAP", omit_empty_frames=False)
+    assert seg.NumberOfFrames == 4
+
+
+def test_labelmap_16bit_and_sparse_numbers(tmp_path):
+    lab = label_map(4, 10, 13).astype(np.uint16)
+    lab[lab == 2] = 300
+    seg = build(tiny_ct_series(), lab, "LABELMAP", descriptions=[describe(1), describe(300)])
+    assert seg.BitsAllocated == 16 and seg.SOPClassUID == "1.2.840.10008.5.1.4.1.1.66.7"
+    assert seg.PixelPaddingValue == 0
+    path = write(seg, tmp_path)
+    assert_conformant(path)
+    np.testing.assert_array_equal(segread(path).get_pixels(combine="labelmap"), lab)
+
+
+def test_four_dimensional_binary_with_overlap(tmp_path):
+    masks = np.zeros((4, 10, 13, 2), bool)
+    masks[1, 2:6, 2:6, 0] = True
+    masks[1, 4:8, 4:8, 1] = True
+    seg = build(tiny_ct_series(), masks)
+    assert seg.SegmentsOverlap == "YES"
+    path = write(seg, tmp_path)
+    assert_conformant(path)
+    np.testing.assert_array_equal(segread(path).get_pixels(), masks)
+    with pytest.raises(DicomConformanceError, match="overlap"):
+        segread(path).get_pixels(combine="labelmap")
+
+
+# --- segment descriptions --------------------------------------------------------------------------
+
+def test_segment_description_read_back():
+    d = describe(3, tracking_id="lesion 1", tracking_uid="1.2.826.0.1.3680043.10.9.77",
+                 anatomic_region=LIVER, anatomic_region_modifiers=[Code("7771000", "SCT", "Left")],
+                 property_type_modifiers=[Code("7771000", "SCT", "Left")], description="a lesion")
+    assert d.segment_number == 3 and d.segment_label == "segment 3"
+    assert d.segmented_property_type == LIVER and d.algorithm.name == "threshold"
+    assert d.tracking_id == "lesion 1" and d.anatomic_region.value == "10200004"
+    assert d.display_color == (60, 100, 200)
+    assert d.SegmentAlgorithmName == "threshold"
+
+
+def test_find_segments_and_get_segment():
+    seg = build(tiny_ct_series(), label_map(4, 10, 13),
+                descriptions=[describe(1), describe(2, algorithm_type="MANUAL", algorithm=None,
+                                                    tracking_id="t2", tracking_uid="1.2.3.4.5")])
+    assert seg.get_segment(2).segment_label == "segment 2"
+    assert [s.segment_number for s in seg.find_segments(property_type=SPINE)] == [2]
+    assert [s.segment_number for s in seg.find_segments(algorithm_type="manual")] == [2]
+    assert [s.segment_number for s in seg.find_segments(tracking_uid="1.2.3.4.5")] == [2]
+    assert [s.segment_number for s in seg.find_segments(label="segment 1")] == [1]
+    assert seg.source_instance_uids() == [ds.SOPInstanceUID for ds in tiny_ct_series()]
+    uid = tiny_ct_series()[3].SOPInstanceUID
+    np.testing.assert_array_equal(seg.get_pixels_by_source_instance(uid, combine="labelmap"),
+                                  label_map(4, 10, 13)[3])
+
+
+def test_cielab_conversion():
+    assert rgb_to_dicom_lab((255, 255, 255)) == (65535, 32896, 32896)
+    assert rgb_to_dicom_lab((255, 0, 0)) == (34891, 53480, 50167)
+    for rgb in [(0, 0, 0), (12, 200, 99), (255, 128, 0)]:
+        assert dicom_lab_to_rgb(rgb_to_dicom_lab(rgb)) == rgb
+
+
+# --- refusals ----------------------------------------------------------------------------------------
+
+def _refuse(match, **kw):
+    with pytest.raises(DicomConformanceError, match=match):
+        kw.setdefault("sources", tiny_ct_series())
+        kw.setdefault("pixels", label_map(4, 10, 13))
+        kw.setdefault("n_segments", 2)
+        build(kw.pop("sources"), kw.pop("pixels"), **kw)
+
+
+def test_refusals():
+    _refuse(r"does not match the source images", pixels=np.zeros((3, 10, 13), np.uint8))
+    _refuse(r"does not match the source images", pixels=np.zeros((4, 10, 12), np.uint8))
+    _refuse(r"unique", descriptions=[describe(1), describe(1)])
+    _refuse(r"start at 1 and increase by 1", descriptions=[describe(1), describe(3)])
+    _refuse(r"label values \[2\] appear", descriptions=[describe(1)])
+    _refuse(r"between 0 and 1", seg_type="FRACTIONAL", pixels=np.full((4, 10, 13, 1), 1.5),
+            n_segments=1)
+    _refuse(r"boolean-like", pixels=np.full((4, 10, 13, 1), 2, np.uint8), n_segments=1)
+    _refuse(r"empty", pixels=np.zeros((4, 10, 13), np.uint8), n_segments=1)
+    _refuse(r"Fractional Type", seg_type="FRACTIONAL", fractional_type="SOMETIMES",
+            pixels=np.zeros((4, 10, 13, 1)), n_segments=1)
+    _refuse(r"transfer syntax", transfer_syntax_uid="1.2.840.10008.1.2.4.50")
+    _refuse(r"Segmentation Type", seg_type="HEIGHTMAP")
+    other_for = tiny_ct_series()
+    other_for[2].FrameOfReferenceUID = "1.2.826.0.1.3680043.10.9.99"
+    _refuse(r"different Frame of Reference", sources=other_for)
+    _refuse(r"overlap", seg_type="LABELMAP", pixels=np.ones((4, 10, 13, 2), bool))
+    with pytest.raises(DicomConformanceError, match="required when Segment Algorithm Type"):
+        describe(1, algorithm=None)
+    with pytest.raises(DicomConformanceError, match="Tracking ID"):
+        describe(1, tracking_id="x")
+    with pytest.raises(DicomConformanceError, match="Segment Algorithm Type"):
+        describe(1, algorithm_type="GUESSED")
+    with pytest.raises(DicomConformanceError, match="0-255"):
+        describe(1, display_color=(0, 0, 300))
+    with pytest.raises(DicomConformanceError, match="Segment Number"):
+        describe(0)
+
+
+# --- pixels and encoder ------------------------------------------------------------------------------
+
+def test_rle_round_trip_and_pydicom_decodes():
+    rng = np.random.default_rng(1)
+    for dtype in (np.uint8, np.uint16):
+        frames = (rng.integers(0, 3, (3, 17, 301)) * rng.integers(0, 2, (3, 17, 301))).astype(dtype)
+        frames[1, :, :200] = 7
+        for f, fragment in enumerate(rle_encode_frames(frames)):
+            np.testing.assert_array_equal(rle_decode_frame(fragment, 17, 301, frames.itemsize * 8),
+                                          frames[f])
+    masks = rng.integers(0, 2, (3, 9, 11)).astype(bool)
+    for f, fragment in enumerate(rle_encode_frames(pack_frames_separately(masks), packed_binary=True)):
+        np.testing.assert_array_equal(rle_decode_frame(fragment, 9, 11, 1), masks[f])
+
+
+def test_rle_labelmap_decoded_by_pydicom(tmp_path):
+    lab = label_map(4, 10, 13)
+    path = write(build(tiny_ct_series(), lab, "LABELMAP", transfer_syntax_uid=RLELossless), tmp_path)
+    ds = pydicom.dcmread(path)
+    np.testing.assert_array_equal(ds.pixel_array, lab[[0, 3]])
+
+
+def test_encoder_element_layout():
+    assert enc.us(0x0062000B, 3) == bytes.fromhex("62000b00") + b"US" + bytes.fromhex("02000300")
+    assert enc.uid(0x00081150, "1.2.3") == bytes.fromhex("08005011") + b"UI\x06\x001.2.3\x00"
+
+
+# --- others' files ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", [
+    "liver.dcm", "partial_overlaps.dcm", "seg_image_ct_binary.dcm", "seg_image_ct_true_fractional.dcm",
+    "seg_image_ct_binary_overlap.dcm", "seg_image_cr_binary.dcm", "seg_image_sm_control.dcm",
+    "sparse-labelmap-ppv5.dcm", "seg_image_sm_control_labelmap.dcm", "dcmqi_23x38x3/label.seg"])
+def test_read_foreign_segmentations(name):
+    path = shared("seg", *name.split("/"))
+    seg = segread(path)
+    h = hd.seg.segread(path)
+    numbers = [n for n in seg.segment_numbers if n != 0]
+    for uid, frame in seg.source_frames:
+        mine = seg.get_pixels_by_source_instance(uid, frame, numbers)
+        if frame is None:
+            ref = h.get_pixels_by_source_instance([uid], segment_numbers=numbers,
+                                                  ignore_spatial_locations=True, rescale_fractional=True)
+        else:
+            ref = h.get_pixels_by_source_frame(uid, [frame], segment_numbers=numbers,
+                                               ignore_spatial_locations=True, rescale_fractional=True)
+        np.testing.assert_allclose(mine.astype(float), ref[0].astype(float), atol=1 / 255)
+
+
+def test_read_foreign_by_label():
+    seg = segread(shared("seg", "liver.dcm"))
+    assert [s.segment_number for s in seg.find_segments(label=seg.get_segment(1).segment_label)] == [1]
+    assert len(seg.source_instance_uids()) == 3
+
+
+# --- speed -------------------------------------------------------------------------------------------
+
+def test_speed_300_slices_10_segments():
+    n, size = 300, 512
+    sources = tiny_ct_series(n, size, size)
+    z, y, x = np.ogrid[:n, :size, :size]
+    lab = np.zeros((n, size, size), np.uint8)
+    for s in range(1, 11):
+        inside = ((z - 30 - 20 * s) / 40) ** 2 + ((y - 100 - 25 * s) / 60) ** 2 + (
+            (x - 150 - 20 * s) / 50) ** 2 < 1
+        lab[inside] = s
+    build(sources[:2], lab[140:142], n_segments=10)  # warm up
+    best = min(_timed(lambda: build(sources, lab, n_segments=10)) for _ in range(2))
+    assert best < 0.8, f"build took {best:.3f} s (target 0.4 s)"
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
