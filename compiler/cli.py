@@ -72,6 +72,26 @@ _now_option = click.option("--now", is_flag=True,
                            help="Stamp the current date and time instead of a reproducible one.")
 
 
+def _template_options(func):
+    func = click.option("--csv", "csv_file", type=click.Path(path_type=Path, dir_okay=False),
+                        help="Template values, one case per row (header = parameter names): "
+                             "builds one object per row and template.")(func)
+    func = click.option("--values", "values_file", type=click.Path(path_type=Path, dir_okay=False),
+                        help="Template values from a YAML or JSON file.")(func)
+    func = click.option("--set", "set_values", multiple=True, metavar="NAME=VALUE",
+                        help="A template value (repeatable).")(func)
+    return func
+
+
+def _parameters(set_values: tuple[str, ...], values_file: Path | None, csv_file: Path | None):
+    from .load.templates import values_from_file, values_from_set
+    from .pipeline import Parameters
+
+    values = values_from_file(values_file) if values_file else {}
+    values.update(values_from_set(list(set_values)))
+    return Parameters(values=values, csv=csv_file)
+
+
 def _check_uid_root(uid_root: str | None) -> None:
     if uid_root is None:
         return
@@ -91,10 +111,12 @@ def _check_uid_root(uid_root: str | None) -> None:
 @_uid_root_option
 @_fresh_option
 @_now_option
+@_template_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @click.pass_context
 def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: bool, uid_root: str | None,
-          fresh_uids: bool, now: bool, quiet: bool) -> None:
+          fresh_uids: bool, now: bool, set_values: tuple[str, ...], values_file: Path | None,
+          csv_file: Path | None, quiet: bool) -> None:
     """Build SPECS (files, or folders of spec files) into DICOM files in OUTPUT."""
     _check_uid_root(uid_root)
     from .errors import DcmspecError
@@ -105,7 +127,7 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
     try:
         paths = collect_spec_files(specs)
         result = build_specs(paths, out_dir, options=_options(uid_root, fresh_uids, now), force=force,
-                             progress=progress)
+                             progress=progress, params=_parameters(set_values, values_file, csv_file))
     except DcmspecError as exc:
         _echo_err(exc.format())
         sys.exit(exc.exit_code)
@@ -123,8 +145,10 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Report format; json goes to stdout for CI tools.")
 @_uid_root_option
+@_template_options
 @click.pass_context
-def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, uid_root: str | None) -> None:
+def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, uid_root: str | None,
+             set_values: tuple[str, ...], values_file: Path | None, csv_file: Path | None) -> None:
     """Check SPECS completely (schema, references, sources, masks, DICOM rules) without writing."""
     _check_uid_root(uid_root)
     from .errors import DcmspecError
@@ -133,7 +157,8 @@ def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, uid_root: st
     try:
         try:
             paths = collect_spec_files(specs)
-            result = compile_specs(paths, _options(uid_root, False, False))
+            result = compile_specs(paths, _options(uid_root, False, False),
+                                   params=_parameters(set_values, values_file, csv_file))
         except DcmspecError as exc:
             result = CompileResult(errors=[exc])
             paths = []

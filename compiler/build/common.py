@@ -41,7 +41,7 @@ def source_series(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("sourc
 
     spec = doc.get(path)
     where = {"location": doc.loc(path + ("images",)), "spec_path": path + ("images",)}
-    files = find_source_files(spec["images"], doc.base_dir, **where)
+    files = find_source_files(spec["images"], base_dir_of(doc, path + ("images",)), **where)
     instances = read_source_headers(files, **where)
     instances = select_instances(instances, series_instance_uid=spec.get("series_instance_uid"),
                                  sop_instance_uids=spec.get("sop_instance_uids"),
@@ -118,7 +118,14 @@ def conformance_at(doc: SpecDocument, path: NodePath, hint: str | None = None) -
         raise SpecError(str(exc), location=doc.loc(path), path=path, hint=hint) from None
 
 
+def base_dir_of(doc: SpecDocument, path: NodePath) -> Path:
+    """Folder that relative paths at ``path`` are relative to: that of the file that wrote the value
+    (a spec, or a template it extends)."""
+    file = doc.loc(path).file
+    return Path(file).parent if file and not file.startswith("<") else doc.base_dir
+
+
 def resolve_path(doc: SpecDocument, path: NodePath) -> Path:
-    """A file path of the spec, relative to the spec's folder."""
+    """A file path of the spec, relative to the file that wrote it."""
     value = Path(str(doc.get(path))).expanduser()
-    return value if value.is_absolute() else doc.base_dir / value
+    return value if value.is_absolute() else base_dir_of(doc, path) / value
