@@ -1,0 +1,38 @@
+"""The wheel ships every subpackage, the schemas and the starters; start-up imports nothing heavy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+import zipfile
+
+from conftest import ROOT
+
+
+def test_every_package_folder_is_listed_in_pyproject():
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {"dcmspec" + ("." + ".".join(p.parent.relative_to(ROOT / "compiler").parts)
+                            if p.parent != ROOT / "compiler" else "")
+               for p in (ROOT / "compiler").rglob("__init__.py")}
+    assert folders <= listed, sorted(folders - listed)
+
+
+def test_wheel_contains_schemas_and_starters(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("dcmspec-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for schema in (ROOT / "schemas").glob("*.schema.json"):
+        assert f"dcmspec/schemas/{schema.name}" in names
+    for starter in (ROOT / "compiler" / "starters").glob("*.yaml"):
+        assert f"dcmspec/starters/{starter.name}" in names
+    assert "dcmspec/iods/seg/segmentation.py" in names
+
+
+def test_help_imports_nothing_heavy():
+    code = ("import sys; from dcmspec.cli import main\n"
+            "heavy = [m for m in ('numpy', 'pydicom', 'jsonschema', 'yaml') if m in sys.modules]\n"
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
