@@ -7,6 +7,7 @@ from pydicom.sr.coding import Code
 
 from ...errors import DicomConformanceError
 from .codes import code_from_item, code_item
+from .wrap import wrap_dataset
 
 
 class AlgorithmIdentification(Dataset):
@@ -44,11 +45,7 @@ class AlgorithmIdentification(Dataset):
     @classmethod
     def from_dataset(cls, item: Dataset) -> "AlgorithmIdentification":
         """Wrap an existing item (copying its elements) without checking it."""
-        obj = cls.__new__(cls)
-        Dataset.__init__(obj)
-        for elem in item:
-            obj.add(elem)
-        return obj
+        return wrap_dataset(cls, item)
 
     @property
     def name(self) -> str:

@@ -13,6 +13,7 @@ from ..common.algorithm import AlgorithmIdentification
 from ..common.codes import code_from_item, code_item
 from ..common.color import check_rgb, dicom_lab_to_rgb, rgb_to_dicom_lab
 from ..common.uid import is_valid_uid
+from ..common.wrap import wrap_dataset
 
 ALGORITHM_TYPES = ("AUTOMATIC", "SEMIAUTOMATIC", "MANUAL")
 
@@ -128,11 +129,7 @@ class SegmentDescription(Dataset):
     @classmethod
     def from_dataset(cls, item: Dataset) -> "SegmentDescription":
         """Wrap an existing Segment Sequence item (copying its elements) without checking it."""
-        obj = cls.__new__(cls)
-        Dataset.__init__(obj)
-        for elem in item:
-            obj.add(elem)
-        return obj
+        return wrap_dataset(cls, item)
 
     # read-back -----------------------------------------------------------------------------------
     @property

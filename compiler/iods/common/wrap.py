@@ -1,0 +1,21 @@
+"""Turning a plain pydicom Dataset (read from a file) into one of our Dataset subclasses."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydicom.dataset import Dataset
+
+T = TypeVar("T", bound=Dataset)
+
+
+def wrap_dataset(cls: type[T], item: Dataset) -> T:
+    """An instance of ``cls`` holding ``item``'s elements, without running ``cls``'s checks.
+
+    Used by the ``from_dataset`` class methods of the builder layer for the read side.
+    """
+    obj = cls.__new__(cls)
+    Dataset.__init__(obj)
+    for elem in item:
+        obj.add(elem)
+    return obj
