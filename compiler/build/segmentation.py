@@ -236,8 +236,7 @@ def _label_map(doc: SpecDocument, ctx: BuildContext, array: np.ndarray, numbers:
                              hint="use FRACTIONAL for probabilities, or round the mask")
     segments = doc.data["segments"]
     values = [s.get("label_value", n) for s, n in zip(segments, numbers)]
-    present = np.unique(array)
-    present = present[present != 0]
+    present = _label_values(array)
     if present.size and (present.min() < 0 or present.max() > 65535):
         raise InputError(f"label values must be 0..65535, the mask holds {present.min()}..{present.max()}",
                          location=doc.loc(path), spec_path=path)
@@ -259,6 +258,14 @@ def _label_map(doc: SpecDocument, ctx: BuildContext, array: np.ndarray, numbers:
         lut[value] = number
     out = lut[array]
     return out.astype(np.uint8) if max(numbers) < 256 else out
+
+
+def _label_values(array: np.ndarray) -> np.ndarray:
+    """The non-zero values of a label map (a histogram for small unsigned types: O(n), no sort)."""
+    if array.dtype in (np.uint8, np.uint16):
+        return np.flatnonzero(np.bincount(array.ravel(), minlength=1)[1:]) + 1
+    values = np.unique(array)
+    return values[values != 0]
 
 
 def _check_fraction_range(doc: SpecDocument, array: np.ndarray, path: NodePath) -> None:
