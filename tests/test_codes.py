@@ -41,3 +41,8 @@ def test_bad_codes(value, fragment, hint):
 def test_meaning_too_long():
     with pytest.raises(SpecError, match="64"):
         resolve_code("SCT:1 \"" + "x" * 65 + "\"")
+
+
+def test_private_scheme_starting_with_a_digit():
+    code = resolve_code('99ACME:1234 "Our finding"')
+    assert (code.scheme_designator, code.value, code.meaning) == ("99ACME", "1234", "Our finding")

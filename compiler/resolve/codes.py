@@ -21,7 +21,7 @@ from pydicom.sr.coding import Code
 
 from ..errors import Location, PathPart, SpecError
 
-_COMPACT = re.compile(r'^(?:(?P<scheme>[A-Za-z][A-Za-z0-9_.\-]*):)?(?P<value>[^\s"]+)(?:\s+"(?P<meaning>[^"]*)")?\s*$')
+_COMPACT = re.compile(r'^(?:(?P<scheme>[A-Za-z0-9][A-Za-z0-9_.\-]*):)?(?P<value>[^\s"]+)(?:\s+"(?P<meaning>[^"]*)")?\s*$')
 # Schemes searched for a bare keyword, in this order.
 _KEYWORD_SCHEMES = ("SCT", "DCM", "UCUM", "LN", "FMA", "NCIt", "UMLS")
 
