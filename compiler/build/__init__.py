@@ -13,6 +13,8 @@ from typing import Callable
 #: spec kind -> module of dcmspec.build holding its ``build`` function
 BUILDERS: dict[str, str] = {
     "Segmentation": "segmentation",
+    "MeasurementReport": "measurement_report",
+    "StructuredReport": "structured_report",
 }
 
 

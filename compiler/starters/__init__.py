@@ -7,6 +7,8 @@ from pathlib import Path
 #: kind -> starter file in this folder
 STARTERS: dict[str, str] = {
     "Segmentation": "segmentation.yaml",
+    "MeasurementReport": "measurement-report.yaml",
+    "StructuredReport": "structured-report.yaml",
 }
 
 

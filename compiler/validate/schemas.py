@@ -19,6 +19,8 @@ from ..load.document import SpecDocument
 #: spec ``kind`` -> schema file name
 KINDS: dict[str, str] = {
     "Segmentation": "segmentation.schema.json",
+    "MeasurementReport": "measurement-report.schema.json",
+    "StructuredReport": "structured-report.schema.json",
 }
 DEFINITIONS = "definitions.schema.json"
 

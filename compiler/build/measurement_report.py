@@ -1,0 +1,355 @@
+"""Build a MeasurementReport spec: findings on source images or segments -> a TID 1500 SR document.
+
+Each finding is one measurement group: ``region`` gives TID 1410 (planar ROI), ``regions`` or
+``segment`` TID 1411 (volumetric ROI), neither TID 1501 (image- or study-level). Segments are taken
+from a Segmentation built in the same build (``segment: {spec: ID-or-file, number|label}``) or from a
+file. Errors of the builder layer are located at the finding, measurement or region that caused them.
+The SR document class is the smallest that accepts the tree unless ``document.document_class`` says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydicom.sr.coding import Code
+
+from ..errors import DicomConformanceError, InputError, SpecError
+from ..load.document import SpecDocument
+from ..write.output import BuiltObject
+from .common import (NodePath, code_at, conformance_at, content_digest, content_identification, equipment,
+                     identity_uids, spec_id)
+from .context import BuildContext
+from .sr_common import (ImageResolver, document_class, document_kwargs, measurement_value, read_header,
+                        region_at, series_from)
+
+
+def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
+    from ..iods.sr import MeasurementReport, QualitativeEvaluation
+
+    series = series_from(doc, ctx)
+    images = ImageResolver(doc, ctx, series)
+    findings = doc.get(("findings",)) or []
+    header = series.header if series is not None else None
+    groups, used, checks = [], [], []
+    for i in range(len(findings)):
+        group, refs, seg_header = _group(doc, ctx, images, ("findings", i), header, checks)
+        if header is None:
+            header = seg_header
+        groups.append(group)
+        used.extend(refs)
+    if header is None:
+        raise SpecError("the report has no `sources` and no finding refers to a segment: nothing gives the"
+                        " patient and study", location=doc.loc(()),
+                        hint="add `sources: {images: ...}` with the images the report is about")
+    _check_tracking(doc, groups)
+    evaluations = [_evaluation(doc, ctx, ("evaluations", i), QualitativeEvaluation, checks)
+                   for i in range(len(doc.get(("evaluations",)) or []))]
+    spec = doc.get(("document",)) or {}
+    if "procedure_reported" not in spec:
+        raise SpecError("the report has no `document` with `procedure_reported`", location=doc.loc(()),
+                        hint='add document: {procedure_reported: LN:25045-6} (CID 100), here or in the spec it'
+                             " extends")
+    procedures = spec["procedure_reported"]
+    procedures = [code_at(doc, ctx, ("document", "procedure_reported", i)) for i in range(len(procedures))] \
+        if isinstance(procedures, list) else [code_at(doc, ctx, ("document", "procedure_reported"))]
+    library = None
+    choice = spec.get("image_library", True)
+    if series is not None and choice:
+        from ..iods.sr import Reference
+
+        if choice == "all":
+            library = [Reference.from_dataset(i.header) for i in series.instances]
+        else:  # the source images the findings refer to, once each, whole instances
+            source_uids = {i.sop_instance_uid: i for i in series.instances}
+            seen = dict.fromkeys(r.sop_instance_uid for r in used if r.sop_instance_uid in source_uids)
+            library = [Reference.from_dataset(source_uids[uid].header) for uid in seen] or None
+    kwargs: dict[str, Any] = {}
+    if "title" in spec:
+        kwargs["title"] = code_at(doc, ctx, ("document", "title"))
+    if "language" in spec:
+        kwargs["language"] = code_at(doc, ctx, ("document", "language"))
+    with conformance_at(doc, ("findings",) if findings else ()):
+        report = MeasurementReport(procedure_reported=procedures, observation_context=_observers(doc, ctx),
+                                   groups=groups, qualitative_evaluations=evaluations, image_library=library,
+                                   **kwargs)
+    study_uid = str(header.StudyInstanceUID)
+    digest = content_digest(doc, inputs=[r.sop_instance_uid for r in used] + [study_uid])
+    series_uid, sop_uid = identity_uids(doc, ctx, study_uid=study_uid, digest=digest)
+    created = ctx.content_datetime(doc, ("instance", "content_datetime"), header)
+    series_spec = doc.get(("series",)) or {}
+    content = content_identification(doc, "MEASUREMENTS")
+    forced = document_class(spec.get("document_class"))
+    where: NodePath = ("document", "document_class") if forced else ("findings",)
+    try:
+        try:
+            sr = report.document(
+                document_class=forced, patient_study=header, series_instance_uid=series_uid,
+                series_number=series_spec.get("number", 1001), series_description=series_spec.get("description"),
+                sop_instance_uid=sop_uid, instance_number=content.instance_number, content_datetime=created,
+                equipment=equipment(doc), **document_kwargs(doc, ctx, created))
+        except DicomConformanceError:
+            # Locate the finding, measurement or evaluation at fault (checked only when something failed,
+            # so that large template builds do not build every group twice).
+            for path, check, hint in checks:
+                with conformance_at(doc, path, hint=hint):
+                    check()
+            raise
+    except DicomConformanceError as exc:
+        raise SpecError(str(exc), location=doc.loc(where), path=where,
+                        hint="remove document.document_class to let dcmspec choose" if forced else None) from None
+    name = (doc.get(("output",)) or {}).get("file") or f"{spec_id(doc)}.dcm"
+    summary = {"document_class": type(sr).__name__, "findings": len(groups)}
+    return [BuiltObject(dataset=sr, filename=name, kind="MeasurementReport", spec=doc.path,
+                        spec_id=spec_id(doc), summary=summary)]
+
+
+def _check_tracking(doc: SpecDocument, groups: list) -> None:
+    seen: dict[str, int] = {}
+    for i, g in enumerate(groups):
+        if g.tracking_uid in seen:
+            path = ("findings", i, "tracking_uid" if doc.get(("findings", i, "tracking_uid")) else "tracking_id")
+            raise SpecError(f"findings {seen[g.tracking_uid] + 1} and {i + 1} have the same tracking unique"
+                            f" identifier {g.tracking_uid}", location=doc.loc(path), path=path,
+                            hint="each finding needs its own tracking_id (or tracking_uid)")
+        seen[g.tracking_uid] = i
+
+
+# ------------------------------------------------------------------------------------ observers
+def _observers(doc: SpecDocument, ctx: BuildContext):
+    from ..iods.sr import DeviceObserver, ObservationContext, PersonObserver
+
+    spec = doc.get(("observer",)) or {}
+    persons, devices = [], []
+    for key in ("person", "device"):
+        value = spec.get(key)
+        if value is None:
+            continue
+        many = isinstance(value, list)
+        for i, item in enumerate(value if many else [value]):
+            path: NodePath = ("observer", key) + ((i,) if many else ())
+            with conformance_at(doc, path):
+                if key == "person":
+                    persons.append(PersonObserver(item["name"], item.get("organization"),
+                                                  code_at(doc, ctx, path + ("role",)),
+                                                  code_at(doc, ctx, path + ("role_in_procedure",))))
+                else:
+                    uid = item.get("uid") or ctx.uids.uid("device", item.get("name"), item.get("manufacturer"),
+                                                           item.get("model"), item.get("serial_number"))
+                    devices.append(DeviceObserver(uid, item.get("name"), item.get("manufacturer"), item.get("model"),
+                                                  item.get("serial_number"), item.get("location")))
+    if not persons and not devices:
+        eq = equipment(doc)
+        uid = ctx.uids.uid("device", eq.manufacturer, eq.manufacturer_model_name, eq.device_serial_number)
+        devices.append(DeviceObserver(uid, eq.manufacturer_model_name, eq.manufacturer, eq.manufacturer_model_name,
+                                      eq.device_serial_number))
+    return ObservationContext(persons=persons, devices=devices)
+
+
+# ----------------------------------------------------------------------------------- findings
+def _site(doc: SpecDocument, ctx: BuildContext, path: NodePath):
+    from ..iods.sr import FindingSite
+
+    value = doc.get(path)
+    if isinstance(value, dict) and "site" in value:
+        return FindingSite(code_at(doc, ctx, path + ("site",)), code_at(doc, ctx, path + ("laterality",)),
+                           code_at(doc, ctx, path + ("modifier",)))
+    return FindingSite(code_at(doc, ctx, path))
+
+
+def _sites(doc: SpecDocument, ctx: BuildContext, base: NodePath) -> list:
+    out = []
+    if doc.get(base + ("site",)) is not None:
+        out.append(_site(doc, ctx, base + ("site",)))
+    for i in range(len(doc.get(base + ("sites",)) or [])):
+        out.append(_site(doc, ctx, base + ("sites", i)))
+    return out
+
+
+def _algorithm(doc: SpecDocument, path: NodePath):
+    from ..iods.sr import AlgorithmIdentification
+
+    spec = doc.get(path)
+    return AlgorithmIdentification(str(spec["name"]), str(spec["version"])) if spec else None
+
+
+def _evaluation(doc: SpecDocument, ctx: BuildContext, path: NodePath, cls, checks: list):
+    value = code_at(doc, ctx, path + ("code",)) if doc.get(path + ("code",)) is not None else doc.get(path + ("text",))
+    evaluation = cls(code_at(doc, ctx, path + ("name",)), value)
+    checks.append((path, evaluation.item, None))
+    return evaluation
+
+
+def _time_point(doc: SpecDocument, ctx: BuildContext, base: NodePath):
+    from ..iods.sr import TimePointContext
+
+    path = base + ("time_point",)
+    if doc.get(path) is None:
+        path = ("document", "time_point")
+    spec = doc.get(path)
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        return TimePointContext(spec)
+    return TimePointContext(spec["id"], code_at(doc, ctx, path + ("type",)), spec.get("order"),
+                            spec.get("subject_id"), spec.get("protocol_id"))
+
+
+def _measurement(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath, checks: list):
+    from ..iods.sr import Measurement
+
+    value, unit, qualifier = measurement_value(doc, ctx, path)
+    sources = [images.item(path + ("images", i)).reference for i in range(len(doc.get(path + ("images",)) or []))]
+    regions = [region_at(doc, ctx, images, path + ("regions", i))
+               for i in range(len(doc.get(path + ("regions",)) or []))]
+    measurement = Measurement(
+        name=code_at(doc, ctx, path + ("name",)), value=value, unit=unit, qualifier=qualifier,
+        method=code_at(doc, ctx, path + ("method",)), derivation=code_at(doc, ctx, path + ("derivation",)),
+        finding_sites=_sites(doc, ctx, path), source_images=sources, source_regions=regions,
+        algorithm=_algorithm(doc, path + ("algorithm",)))
+    for i, region in enumerate(regions):
+        checks.append((path + ("regions", i), lambda r=region: r.item(Code("121112", "DCM", "x"), "INFERRED FROM"),
+                       None))
+    checks.append((path, measurement.item, None))
+    return measurement, sources + [getattr(r, "source", None) for r in regions if hasattr(r, "source")]
+
+
+def _segment(doc: SpecDocument, ctx: BuildContext, path: NodePath):
+    """(ReferencedSegment, the SEG header) for the ``segment`` mapping at ``path``."""
+    from ..iods.sr import ReferencedSegment
+
+    spec = doc.get(path)
+    if "spec" in spec:
+        objects = [o for o in ctx.referenced_objects(doc, path)
+                   if str(o.dataset.get("Modality", "")) == "SEG" or "SegmentSequence" in o.dataset]
+        if not objects:
+            raise InputError(f"spec {spec['spec']!r} built no Segmentation", location=doc.loc(path + ("spec",)),
+                             path=path + ("spec",), hint="segment: refers to a Segmentation spec")
+        seg = objects[0].dataset
+        where = f"the Segmentation of spec {spec['spec']!r}"
+    else:
+        seg = read_header(doc, ctx, path + ("file",), "segmentation file")
+        if "SegmentSequence" not in seg:
+            raise InputError("the file is not a Segmentation (no Segment Sequence)", location=doc.loc(path + ("file",)),
+                             path=path + ("file",))
+        where = f"segmentation {spec['file']}"
+    described = [(int(s.SegmentNumber), str(s.get("SegmentLabel", ""))) for s in seg.SegmentSequence]
+    listing = ", ".join(f"{n} {label!r}" for n, label in described)
+    if "label" in spec:
+        numbers = [n for n, label in described if label == spec["label"]]
+        if not numbers:
+            raise InputError(f"{where} has no segment labelled {spec['label']!r}",
+                             location=doc.loc(path + ("label",)), path=path + ("label",),
+                             hint=f"its segments: {listing}")
+        if len(numbers) > 1:
+            raise InputError(f"{where} has {len(numbers)} segments labelled {spec['label']!r}",
+                             location=doc.loc(path + ("label",)), path=path + ("label",),
+                             hint=f"use number: one of {numbers}")
+        number = numbers[0]
+    else:
+        number = int(spec["number"])
+        if number not in [n for n, _ in described]:
+            raise InputError(f"{where} has no segment number {number}", location=doc.loc(path + ("number",)),
+                             path=path + ("number",), hint=f"its segments: {listing}")
+    with conformance_at(doc, path):
+        return ReferencedSegment.from_segmentation(seg, number,
+                                                   with_source_images=bool(spec.get("source_images"))), seg
+
+
+def _group_classes():
+    """Group classes that may also reference a Real World Value Map (TID 1410/1411 row 'Real World Value
+    Map used for measurement')."""
+    from ..iods.sr import ImageGroup, PlanarROIGroup, VolumetricROIGroup
+    from ..iods.sr import codes as C
+    from ..iods.sr.value_types import CompositeItem
+
+    def with_map(base):
+        @dataclass(frozen=True, kw_only=True)
+        class WithMap(base):
+            rwvm: Any = None
+
+            def _roi_items(self):
+                out = super()._roi_items()
+                if self.rwvm is not None:
+                    out.append(CompositeItem(C.REAL_WORLD_VALUE_MAP, self.rwvm, "CONTAINS"))
+                return out
+
+        WithMap.__name__ = base.__name__
+        return WithMap
+
+    return with_map(PlanarROIGroup), with_map(VolumetricROIGroup), ImageGroup
+
+
+_CLASSES: tuple | None = None
+
+
+def _group(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: NodePath, header, checks: list):
+    """(group, referenced instances, SEG header or None) of the finding at ``base``."""
+    global _CLASSES
+    from ..iods.sr import QualitativeEvaluation, Reference
+
+    if _CLASSES is None:
+        _CLASSES = _group_classes()
+    planar, volumetric, image_group = _CLASSES
+    spec = doc.get(base)
+    patient = str(header.get("PatientID", "")) if header is not None else ""
+    seg_header = None
+    roi: dict[str, Any] = {}
+    refs: list = []
+    if "segment" in spec:
+        referenced, seg_header = _segment(doc, ctx, base + ("segment",))
+        roi["referenced_segment"] = referenced
+        refs.append(referenced.segmentation)
+        if header is None:
+            patient = str(seg_header.get("PatientID", ""))
+    elif "regions" in spec:
+        roi["regions"] = [region_at(doc, ctx, images, base + ("regions", i)) for i in range(len(spec["regions"]))]
+    elif "region" in spec:
+        roi["region"] = region_at(doc, ctx, images, base + ("region",))
+    else:
+        roi["source_images"] = [images.item(base + ("images", i)).reference
+                                for i in range(len(spec.get("images") or []))]
+        refs.extend(roi["source_images"])
+    for r in roi.get("regions", []) + ([roi["region"]] if "region" in roi else []):
+        if hasattr(r, "source"):
+            refs.append(r.source)
+    if spec.get("rwvm"):
+        if "region" not in roi and "regions" not in roi and "referenced_segment" not in roi:
+            path = base + ("rwvm",)
+            raise SpecError("a Real World Value Map goes with a finding that has an ROI (region, regions or"
+                            " segment)", location=doc.loc(path), path=path)
+        rwvm_header = read_header(doc, ctx, base + ("rwvm",), "Real World Value Mapping file")
+        with conformance_at(doc, base + ("rwvm",)):
+            roi["rwvm"] = Reference.from_dataset(rwvm_header)
+        refs.append(roi["rwvm"])
+    measurements = []
+    for j in range(len(spec.get("measurements") or [])):
+        m, m_refs = _measurement(doc, ctx, images, base + ("measurements", j), checks)
+        measurements.append(m)
+        refs.extend(r for r in m_refs if r is not None)
+    evaluations = [_evaluation(doc, ctx, base + ("evaluations", j), QualitativeEvaluation, checks)
+                   for j in range(len(spec.get("evaluations") or []))]
+    tracking_uid = spec.get("tracking_uid") or ctx.uids.uid("tracking", patient, spec["tracking_id"])
+    common = dict(
+        tracking_id=spec["tracking_id"], tracking_uid=tracking_uid,
+        finding_type=code_at(doc, ctx, base + ("type",)), finding_category=code_at(doc, ctx, base + ("category",)),
+        finding_sites=_sites(doc, ctx, base), method=code_at(doc, ctx, base + ("method",)),
+        algorithm=_algorithm(doc, base + ("algorithm",)),
+        session=spec.get("session") or doc.get(("document", "session")),
+        time_point_context=_time_point(doc, ctx, base), measurements=measurements,
+        qualitative_evaluations=evaluations)
+    if "region" in roi:
+        cls = planar
+        hint = "a planar region is an area: POLYLINE (closed), CIRCLE, ELLIPSE; use regions: for points"
+        where = base + ("region",)
+    elif "regions" in roi or "referenced_segment" in roi:
+        cls, hint = volumetric, None
+        where = base + ("regions",) if "regions" in roi else base + ("segment",)
+    else:
+        cls, hint, where = image_group, None, base
+    with conformance_at(doc, where, hint=hint):
+        group = cls(**common, **roi)
+    for i, region in enumerate(roi.get("regions", ())):
+        checks.append((base + ("regions", i), lambda r=region: r.item(Code("111030", "DCM", "x"), "CONTAINS"), None))
+    checks.append((where, group.item, hint))
+    return group, refs, seg_header

@@ -1,0 +1,162 @@
+"""Build a StructuredReport spec: a content tree written item by item -> the named SR document class.
+
+Every item is made by the builder layer (``dcmspec.iods.sr.value_types``), which checks what its value
+type requires; the document class then checks its relationship table (PS3.3 A.35.x). Both kinds of
+error are located at the item of the spec that caused them (``content.children[1].children[0]``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from ..errors import DicomConformanceError, SpecError
+from ..load.document import SpecDocument
+from ..write.output import BuiltObject
+from .common import (NodePath, code_at, conformance_at, content_digest, content_identification, equipment,
+                     identity_uids, spec_id)
+from .context import BuildContext
+from .sr_common import (ImageResolver, document_class, document_kwargs, measurement_value, read_header,
+                        series_from, tree_path)
+
+ROOT: NodePath = ("content",)
+
+
+def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
+    series = series_from(doc, ctx)
+    images = ImageResolver(doc, ctx, series)
+    header = series.header
+    used: list = []
+    root = _item(doc, ctx, images, ROOT, used, is_root=True)
+    cls = document_class(doc.data["document_class"])
+    study_uid = str(header.StudyInstanceUID)
+    digest = content_digest(doc, inputs=[r.sop_instance_uid for r in used] + [study_uid])
+    series_uid, sop_uid = identity_uids(doc, ctx, study_uid=study_uid, digest=digest)
+    created = ctx.content_datetime(doc, ("instance", "content_datetime"), header)
+    series_spec = doc.get(("series",)) or {}
+    content = content_identification(doc, "REPORT")
+    try:
+        sr = cls(root, patient_study=header, series_instance_uid=series_uid,
+                 series_number=series_spec.get("number", 1000), series_description=series_spec.get("description"),
+                 sop_instance_uid=sop_uid, instance_number=content.instance_number, content_datetime=created,
+                 equipment=equipment(doc), **document_kwargs(doc, ctx, created))
+    except DicomConformanceError as exc:
+        path = tree_path(str(exc), ROOT)
+        if path is None:
+            path = ("document",) if "verif" in str(exc).lower() or "flag" in str(exc).lower() else ROOT
+        raise SpecError(str(exc), location=doc.loc(path), path=path,
+                        hint=f"document_class {doc.data['document_class']} does not allow this; a larger class"
+                             " (Comprehensive, Comprehensive3D) may" if path[:1] == ROOT else None) from None
+    name = (doc.get(("output",)) or {}).get("file") or f"{spec_id(doc)}.dcm"
+    return [BuiltObject(dataset=sr, filename=name, kind="StructuredReport", spec=doc.path, spec_id=spec_id(doc),
+                        summary={"document_class": type(sr).__name__})]
+
+
+def _reference(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath):
+    from ..iods.sr import Reference
+
+    spec = doc.get(path)
+    if not isinstance(spec, dict):
+        return images.image(path).reference
+    frames = spec.get("frames") or ()
+    segments = spec.get("segments") or ()
+    if "image" in spec:
+        ref = images.image(path + ("image",)).reference
+        if frames or segments:
+            with conformance_at(doc, path):
+                ref = Reference.from_dataset(_header_of(images, ref), frame_numbers=frames, segment_numbers=segments)
+        return ref
+    if "file" in spec:
+        header = read_header(doc, ctx, path + ("file",))
+    else:
+        objects = ctx.referenced_objects(doc, path)
+        header = objects[0].dataset
+    with conformance_at(doc, path):
+        return Reference.from_dataset(header, frame_numbers=frames, segment_numbers=segments)
+
+
+def _header_of(images: ImageResolver, ref) -> Any:
+    return next(i.header for i in images.series.instances if i.sop_instance_uid == ref.sop_instance_uid)
+
+
+def _time(value: str) -> str:
+    return value.replace(":", "")
+
+
+def _datetime(value: str) -> Any:
+    try:
+        return _dt.datetime.fromisoformat(value.replace(" ", "T")) if "-" in value else value
+    except ValueError:
+        return value
+
+
+def _item(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath, used: list,
+          is_root: bool = False):
+    from ..iods import sr
+
+    spec = doc.get(path)
+    vt = spec["type"]
+    if is_root:
+        if vt != "CONTAINER" or "relationship" in spec or "name" not in spec:
+            raise SpecError("the root content item is a CONTAINER with a name (the document title) and no"
+                            " relationship", location=doc.loc(path), path=path,
+                            hint='e.g. content: {type: CONTAINER, name: DCM:126000 "Imaging Measurement Report",'
+                                 ' children: [...]}')
+        rel = None
+    else:
+        rel = spec.get("relationship")
+        if rel is None:
+            raise SpecError(f"this {vt} item needs a relationship to its parent", location=doc.loc(path), path=path,
+                            hint="add `relationship:` (CONTAINS, HAS PROPERTIES, HAS OBS CONTEXT, HAS ACQ CONTEXT,"
+                                 " INFERRED FROM, SELECTED FROM, HAS CONCEPT MOD)")
+    children = [_item(doc, ctx, images, path + ("children", i), used) for i in range(len(spec.get("children") or []))]
+    name = code_at(doc, ctx, path + ("name",))
+    value = spec.get("value")
+    with conformance_at(doc, path):
+        if vt == "CONTAINER":
+            return sr.ContainerItem(name, rel, continuity=spec.get("continuity", "SEPARATE"),
+                                    template_id=spec.get("template"), children=children)
+        if name is None and vt not in ("COMPOSITE", "IMAGE", "WAVEFORM"):
+            raise SpecError(f"a {vt} content item needs a concept name", location=doc.loc(path), path=path,
+                            hint="add `name:` with a code")
+        if vt == "CODE":
+            return sr.CodeItem(name, code_at(doc, ctx, path + ("value",)), rel, children=children)
+        if vt == "NUM":
+            number, unit, qualifier = measurement_value(doc, ctx, path)
+            return sr.NumItem(name, number, unit, rel, qualifier=qualifier, children=children)
+        if vt == "TEXT":
+            return sr.TextItem(name, str(value), rel, children=children)
+        if vt == "PNAME":
+            return sr.PNameItem(name, str(value), rel, children=children)
+        if vt == "UIDREF":
+            return sr.UIDRefItem(name, str(value), rel, children=children)
+        if vt == "DATE":
+            return sr.DateItem(name, str(value).replace("-", ""), rel, children=children)
+        if vt == "TIME":
+            return sr.TimeItem(name, _time(str(value)), rel, children=children)
+        if vt == "DATETIME":
+            return sr.DateTimeItem(name, _datetime(str(value)), rel, children=children)
+        if vt in ("COMPOSITE", "IMAGE", "WAVEFORM"):
+            ref = _reference(doc, ctx, images, path + ("reference",))
+            used.append(ref)
+            cls = {"COMPOSITE": sr.CompositeItem, "IMAGE": sr.ImageItem, "WAVEFORM": sr.WaveformItem}[vt]
+            return cls(name, ref, rel, children=children)
+        if vt == "SCOORD":
+            resolved = images.image(path + ("image",), spec.get("frame"), path + ("frame",))
+            used.append(resolved.reference)
+            return sr.ScoordItem(name, spec["graphic_type"], spec["points"], resolved.reference, rel,
+                                 children=children)
+        if vt == "SCOORD3D":
+            uid = spec.get("frame_of_reference_uid")
+            if uid is None and "image" in spec:
+                uid = images.image(path + ("image",), spec.get("frame"), path + ("frame",)).header.get(
+                    "FrameOfReferenceUID")
+            if uid is None:
+                uid = images.frame_of_reference(path)
+            return sr.Scoord3DItem(name, spec["graphic_type"], spec["points"], str(uid), rel, children=children)
+        if vt == "TCOORD":
+            return sr.TcoordItem(name, spec["temporal_range_type"], sample_positions=spec.get("sample_positions"),
+                                 time_offsets=spec.get("time_offsets"),
+                                 datetimes=[_datetime(v) for v in spec["datetimes"]] if "datetimes" in spec else None,
+                                 relationship_type=rel, children=children)
+    raise SpecError(f"value type {vt} is not supported", location=doc.loc(path + ("type",)), path=path + ("type",))
