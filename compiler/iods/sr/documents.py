@@ -19,6 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.sr.coding import Code
 
 from ...errors import DicomConformanceError
+from ..common.native import set_native_encoding
 from ..common.codes import code_from_item, code_item
 from ..common.modules import (Equipment, copy_patient_study, set_content_date_time, set_general_series,
                               set_sop_common)
@@ -141,6 +142,7 @@ class SRDocument(Dataset):
         for keyword in _ROOT_KEYWORDS:
             if keyword in content:
                 self[keyword] = content[keyword]
+        set_native_encoding(self)
 
     # -- reading ---------------------------------------------------------------------------------
     @classmethod
