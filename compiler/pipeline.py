@@ -17,8 +17,9 @@ from .errors import DcmspecError, ErrorList, InputError, Location, SpecError, fl
 from .load.document import SpecDocument
 from .load.extends import load_with_extends
 from .load.templates import ParameterValue, instantiate, rows_from_csv, uses_parameters
-from .resolve.links import build_order, referenced_files, spec_id
-from .validate.schemas import validate_document
+from .build.batch import build_in_workers, can_fork, worker_count
+from .resolve.links import build_order, find_refs, referenced_files, spec_id
+from .validate.schemas import check_kind, validate_document
 from .write.output import BuiltObject, write_outputs
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
@@ -92,7 +93,8 @@ def _instances(doc: SpecDocument, params: Parameters) -> list[SpecDocument]:
 
 def load_documents(paths: Iterable[Path], params: Parameters,
                    result: CompileResult) -> list[tuple[SpecDocument, str]]:
-    """Load, expand and validate every spec, following references to spec files not named."""
+    """Load and expand every spec (kind checked; schema validation comes with the build), following
+    references to spec files that were not named."""
     queue = [Path(p) for p in paths]
     seen: set[Path] = set()
     loaded: list[tuple[SpecDocument, str]] = []
@@ -104,8 +106,7 @@ def load_documents(paths: Iterable[Path], params: Parameters,
         try:
             template = load_with_extends(path)
             for doc in _instances(template, params):
-                kind = validate_document(doc)
-                loaded.append((doc, kind))
+                loaded.append((doc, check_kind(doc)))
                 result.context.ids_by_file.setdefault(doc.path.resolve(), spec_id(doc))
                 queue.extend(file for file, _ in referenced_files(doc) if file.resolve() not in seen)
         except DcmspecError as exc:
@@ -119,8 +120,12 @@ def load_documents(paths: Iterable[Path], params: Parameters,
 
 def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
                   progress: Callable[[str], None] | None = None,
-                  params: Parameters | None = None) -> CompileResult:
-    """Load, validate, resolve and build every spec; errors are collected, not raised."""
+                  params: Parameters | None = None, *, encode: bool = False) -> CompileResult:
+    """Load, validate, resolve and build every spec; errors are collected, not raised.
+
+    Many independent documents (the rows of a ``--csv`` build) are built in worker processes
+    (:mod:`dcmspec.build.batch`); with ``encode`` they come back as encoded files ready to write.
+    """
     result = CompileResult(context=BuildContext(options or BuildOptions()))
     loaded = load_documents(paths, params or Parameters(), result)
     if result.errors:
@@ -132,27 +137,54 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
         result.errors.extend(flatten(exc))
         return result
     result.documents = ordered
+    independent = _independent(ordered)
+    workers = worker_count(len(independent)) if can_fork() else 1
+    batch_ids = {id(d) for d in independent} if workers > 1 else set()
     verbose = progress is not None and len(ordered) <= 20
     for doc in ordered:
+        if id(doc) in batch_ids:
+            continue
         kind = kinds[id(doc)]
         try:
             if verbose:
                 progress(f"building {doc.path} ({kind})")
+            validate_document(doc)
             objects = builder_for(kind)(doc, result.context)
             result.context.built[spec_id(doc)] = objects
             result.objects.extend(objects)
         except DcmspecError as exc:
             result.errors.extend(flatten(exc))
+    if batch_ids:
+        if progress is not None:
+            progress(f"building {len(batch_ids)} spec instance(s) in {workers} worker processes")
+        encoded, errors = build_in_workers([(d, kinds[id(d)]) for d in ordered if id(d) in batch_ids],
+                                           result.context, encode=encode, workers=workers)
+        result.errors.extend(errors)
+        result.objects.extend(BuiltObject(dataset=None, filename=e.filename, kind=e.kind, spec=Path(e.spec),
+                                          spec_id=e.spec_id, summary=e.summary, encoded=e.data, uids=e.uids)
+                              for e in encoded)
     if progress is not None and not verbose:
         progress(f"built {len(result.objects)} object(s) from {len(ordered)} spec instance(s)")
     return result
+
+
+def _independent(docs: list[SpecDocument]) -> list[SpecDocument]:
+    """Documents that refer to no other spec and that no other spec refers to."""
+    referred: set[str] = set()
+    referring: set[int] = set()
+    ids_by_file = {d.path.resolve(): spec_id(d) for d in docs}
+    for doc in docs:
+        for ref in find_refs(doc):
+            referring.add(id(doc))
+            referred.add(ids_by_file.get(ref.file(), ref.target) if ref.is_file else ref.target)
+    return [d for d in docs if id(d) not in referring and spec_id(d) not in referred]
 
 
 def build_specs(paths: Iterable[Path], out_dir: Path, *, options: BuildOptions | None = None,
                 force: bool = False, progress: Callable[[str], None] | None = None,
                 params: Parameters | None = None) -> CompileResult:
     """Compile every spec and, when all succeeded, write the objects and the manifest."""
-    result = compile_specs(paths, options, progress, params)
+    result = compile_specs(paths, options, progress, params, encode=True)
     if result.errors:
         return result
     try:

@@ -210,3 +210,34 @@ def test_cli_values_file_and_set_override(tmp_path):
     values.write_text("organ_label: Liver\nseries_number: 2.5\n")
     res = CliRunner().invoke(main, ["validate", str(tpl), "--values", str(values)])
     assert res.exit_code == 1 and f"{values}:2:16: parameter 'series_number'" in res.stderr
+
+
+def test_many_rows_build_in_workers_with_the_same_bytes_and_located_errors(tmp_path, monkeypatch):
+    from dcmspec import pipeline
+    from dcmspec.build import batch
+
+    template = ROOT / "specs_examples" / "report-template.yaml"
+    rows = tmp_path / "rows.csv"
+    lines = ["lesion_id,volume_ml"] + [f"L{i},{i / 10:.1f}" for i in range(batch.MIN_BATCH + 6)]
+    rows.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(pipeline, "worker_count", lambda n: 2)
+    parallel = build_specs([template], tmp_path / "par", params=Parameters(csv=rows))
+    assert not parallel.errors, messages(parallel)
+    assert all(o.encoded is not None for o in parallel.objects)  # came back from the workers
+    monkeypatch.setattr(pipeline, "worker_count", lambda n: 1)
+    serial = build_specs([template], tmp_path / "ser", params=Parameters(csv=rows))
+    assert all(o.encoded is None for o in serial.objects)
+    manifest = lambda d: (tmp_path / d / "dcmspec-manifest.json").read_text()
+    assert manifest("par") == manifest("ser").replace(str(tmp_path / "ser"), str(tmp_path / "par"))
+    for obj in serial.objects:
+        assert (tmp_path / "par" / obj.filename).read_bytes() == (tmp_path / "ser" / obj.filename).read_bytes()
+    # an error inside a worker comes back with its location (a value the schema refuses)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(template.read_text().replace("extends: report-site.yaml",
+                                                f"extends: {ROOT / 'specs_examples' / 'report-site.yaml'}")
+                   .replace("graphic_type: ELLIPSE", "graphic_type: OVAL"))
+    monkeypatch.setattr(pipeline, "worker_count", lambda n: 2)
+    result = compile_specs([bad], params=Parameters(csv=rows))
+    assert len(result.errors) == batch.MIN_BATCH + 6
+    assert all(e.location.file == str(bad) and "OVAL" in e.format() for e in result.errors)
+    assert not (tmp_path / "bad-out").exists()

@@ -25,12 +25,23 @@ MANIFEST_NAME = "dcmspec-manifest.json"
 class BuiltObject:
     """One object a spec produced, ready to write."""
 
-    dataset: Any  # a pydicom Dataset (our IOD classes subclass it)
+    dataset: Any  # a pydicom Dataset (our IOD classes subclass it), or None when ``encoded`` is given
     filename: str
     kind: str
     spec: Path
     spec_id: str
     summary: dict[str, Any] = field(default_factory=dict)
+    encoded: bytes | None = None  # the file, already encoded (built in a worker process)
+    uids: dict[str, str] = field(default_factory=dict)  # SOP Class/Instance, Series, Study UIDs
+
+    def uid(self, keyword: str) -> str:
+        return self.uids[keyword] if self.encoded is not None else str(self.dataset[keyword].value)
+
+    def write(self, fh: Any) -> None:
+        if self.encoded is not None:
+            fh.write(self.encoded)
+        else:
+            write_dicom(fh, self.dataset)
 
 
 def _atomic_write(target: Path, write: Callable[[Any], None]) -> str:
@@ -113,19 +124,18 @@ def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool 
     for obj in objects:
         target = out_dir / obj.filename
         try:
-            digest = _atomic_write(target, lambda fh, ds=obj.dataset: write_dicom(fh, ds))
+            digest = _atomic_write(target, obj.write)
         except OSError as exc:
             raise OutputError(f"cannot write the file: {exc.strerror}", location=Location(str(target))) from None
-        ds = obj.dataset
         entry = {
             "file": obj.filename,
             "kind": obj.kind,
             "spec": str(obj.spec),
             "id": obj.spec_id,
-            "sop_class_uid": str(ds.SOPClassUID),
-            "sop_instance_uid": str(ds.SOPInstanceUID),
-            "series_instance_uid": str(ds.SeriesInstanceUID),
-            "study_instance_uid": str(ds.StudyInstanceUID),
+            "sop_class_uid": obj.uid("SOPClassUID"),
+            "sop_instance_uid": obj.uid("SOPInstanceUID"),
+            "series_instance_uid": obj.uid("SeriesInstanceUID"),
+            "study_instance_uid": obj.uid("StudyInstanceUID"),
             "bytes": target.stat().st_size,
             "sha256": digest,
             **obj.summary,

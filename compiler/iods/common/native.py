@@ -13,12 +13,12 @@ from pydicom.dataset import Dataset
 
 
 def set_native_encoding(ds: Dataset) -> None:
-    """Record Explicit VR Little Endian and ``ds``'s character set as the original encoding, deeply."""
-    charset = ds._character_set
+    """Record Explicit VR Little Endian and each dataset's own character set as its original encoding,
+    for ``ds`` and every item nested in it."""
     stack = [ds]
     while stack:
         item = stack.pop()
-        item.set_original_encoding(False, True, charset)
+        item.set_original_encoding(False, True, item._character_set)
         for elem in item.elements():
             if elem.VR == "SQ" and not getattr(elem, "is_raw", False):
                 stack.extend(elem.value)

@@ -1,0 +1,117 @@
+"""Building many independent specs in worker processes (e.g. the rows of a ``--csv`` template build).
+
+Each worker validates, builds and encodes its share of the documents and sends back the encoded files,
+their manifest facts, warnings and errors; the parent writes them exactly as a one-process build would
+(same bytes: UIDs and dates do not depend on the process). Only documents that neither refer to other
+specs nor are referred to go to workers, and only when there are enough of them to pay for the start.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from ..errors import DcmspecError, ErrorList, InputError, Location, OutputError, SpecError, flatten
+from ..load.document import SpecDocument
+from .context import BuildContext, BuildOptions, Warning_
+
+MIN_BATCH = 64
+"""Fewer eligible documents than this are built in the main process."""
+
+_ERROR_KINDS = {cls.__name__: cls for cls in (SpecError, InputError, OutputError, DcmspecError)}
+
+
+@dataclass
+class Encoded:
+    """One object built in a worker: its file bytes and the facts the manifest needs."""
+
+    filename: str
+    kind: str
+    spec: str
+    spec_id: str
+    data: bytes
+    summary: dict[str, Any]
+    uids: dict[str, str]
+
+
+def worker_count(n_docs: int) -> int:
+    """How many worker processes to use for ``n_docs`` eligible documents (1 = none)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if n_docs < MIN_BATCH or cpus < 2 or os.environ.get("DCMSPEC_WORKERS") == "1":
+        return 1
+    wanted = int(os.environ.get("DCMSPEC_WORKERS", cpus))
+    return max(1, min(wanted, cpus, n_docs // (MIN_BATCH // 2)))
+
+
+def _error_to_dict(error: DcmspecError) -> dict[str, Any]:
+    loc = error.location or Location()
+    return {"cls": type(error).__name__, "message": error.message, "file": loc.file, "line": loc.line,
+            "column": loc.column, "path": list(error.path), "hint": error.hint}
+
+
+def _error_from_dict(d: dict[str, Any]) -> DcmspecError:
+    cls = _ERROR_KINDS.get(d["cls"], SpecError)
+    return cls(d["message"], location=Location(d["file"], d["line"], d["column"]), path=tuple(d["path"]),
+               hint=d["hint"])
+
+
+def _encode(dataset: Any) -> bytes:
+    from ..write.output import write_dicom
+
+    buffer = io.BytesIO()
+    write_dicom(buffer, dataset)
+    return buffer.getvalue()
+
+
+def _work(args: tuple[list[tuple[SpecDocument, str]], BuildOptions, bool]) -> tuple[list, list, list]:
+    """Worker: validate, build (and encode) each document; return (encoded, errors, warnings)."""
+    from ..validate.schemas import validate_document
+    from . import builder_for
+
+    docs, options, encode = args
+    ctx = BuildContext(options)
+    done: list[Encoded] = []
+    errors: list[dict[str, Any]] = []
+    for doc, kind in docs:
+        try:
+            validate_document(doc)
+            for obj in builder_for(kind)(doc, ctx):
+                ds = obj.dataset
+                done.append(Encoded(
+                    obj.filename, obj.kind, str(obj.spec), obj.spec_id, _encode(ds) if encode else b"", obj.summary,
+                    {k: str(ds.get(k, "")) for k in ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID",
+                                                      "StudyInstanceUID")}))
+        except DcmspecError as exc:
+            errors.extend(_error_to_dict(e) for e in flatten(exc))
+    warnings = [(w.message, w.location, w.path) for w in ctx.warnings]
+    return done, errors, warnings
+
+
+def build_in_workers(docs: Sequence[tuple[SpecDocument, str]], ctx: BuildContext, *, encode: bool,
+                     workers: int) -> tuple[list[Encoded], list[DcmspecError]]:
+    """Build ``docs`` in ``workers`` forked processes, keeping their order."""
+    import multiprocessing
+
+    chunk = max(1, -(-len(docs) // (workers * 4)))
+    parts = [list(docs[i:i + chunk]) for i in range(0, len(docs), chunk)]
+    mp = multiprocessing.get_context("fork")
+    encoded: list[Encoded] = []
+    errors: list[DcmspecError] = []
+    with mp.Pool(workers) as pool:
+        for done, errs, warns in pool.imap(_work, [(p, ctx.options, encode) for p in parts]):
+            encoded.extend(done)
+            errors.extend(_error_from_dict(e) for e in errs)
+            for message, location, path in warns:
+                ctx.warnings.append(Warning_(message, location, tuple(path)))
+    return encoded, errors
+
+
+def can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+__all__ = ["Encoded", "build_in_workers", "worker_count", "can_fork", "ErrorList"]
