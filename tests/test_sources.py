@@ -290,3 +290,184 @@ def test_non_image_instance_rejected():
     assert insts[0].frames == []
     with pytest.raises(InputError, match="no images"):
         resolve_single_series(insts)
+
+
+# -- fast header path (dcmspec.resolve.headerscan) -------------------------------------------------
+
+from dcmspec.resolve import headerscan  # noqa: E402
+from dcmspec.resolve import sources as sources_module  # noqa: E402
+
+SHARED_SERIES = ["ct_dcmqi_23x38x3", "ct_dcmqi_24x38x3", "ct_dcmqi_ct-3slice", "ct_nist_IDS-DEPT003-a",
+                 "ct_pydicom_CT2", "mr_dcmqi_701-ADCb500", "pt_nist_IDS-DEPT024-a"]
+
+
+def _elements(ds) -> list:
+    """Every element (nested), converted, with what a writer uses: VR, value, undefined length."""
+    out = []
+    for elem in ds:
+        if elem.VR == "SQ":
+            out.append((elem.tag, "SQ", elem.is_undefined_length, len(elem.value)))
+            for item in elem.value:
+                out.append(("item", item.is_undefined_length_sequence_item))
+                out.extend(_elements(item))
+        else:
+            out.append((elem.tag, elem.VR, repr(elem.value), elem.is_undefined_length))
+    return out
+
+
+def assert_same_dataset(fast, slow) -> None:
+    """``fast`` (scan_header) is what ``dcmread(stop_before_pixels=True, defer_size=4096)`` gives."""
+    assert fast is not None
+    assert _elements(fast) == _elements(slow)
+    assert _elements(fast.file_meta) == _elements(slow.file_meta)
+    for attr in ("preamble", "filename", "timestamp", "fileobj_type", "original_encoding",
+                 "original_character_set"):
+        assert getattr(fast, attr) == getattr(slow, attr), attr
+
+
+def _dcmread(path):
+    return pydicom.dcmread(path, stop_before_pixels=True, defer_size=sources_module.DEFER_SIZE)
+
+
+def _read_both(paths, monkeypatch):
+    """SourceInstances read with the fast path, then with pydicom only."""
+    fast = read_source_headers(paths)
+    monkeypatch.setattr(sources_module, "FAST_HEADERS", False)
+    slow = read_source_headers(paths)
+    monkeypatch.setattr(sources_module, "FAST_HEADERS", True)
+    return fast, slow
+
+
+def _array_eq(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return a.dtype == b.dtype and a.shape == b.shape and not a.flags.writeable and np.array_equal(a, b)
+
+
+def assert_same_instances(fast, slow) -> None:
+    assert len(fast) == len(slow)
+    for a, b in zip(fast, slow):
+        for name in ("path", "sop_class_uid", "sop_instance_uid", "series_instance_uid",
+                     "study_instance_uid", "frame_of_reference_uid", "modality", "rows", "columns",
+                     "number_of_frames", "instance_number", "is_multiframe", "series_description"):
+            va, vb = getattr(a, name), getattr(b, name)
+            assert va == vb and type(va) is type(vb), (a.path, name, va, vb)
+        assert len(a.frames) == len(b.frames)
+        for fa, fb in zip(a.frames, b.frames):
+            for name in ("sop_class_uid", "sop_instance_uid", "frame_number", "slice_thickness", "rows",
+                         "columns", "instance_number"):
+                va, vb = getattr(fa, name), getattr(fb, name)
+                assert va == vb and type(va) is type(vb), (fa.label, name, va, vb)
+            for name in ("image_position", "image_orientation", "pixel_spacing"):
+                assert _array_eq(getattr(fa, name), getattr(fb, name)), (fa.label, name)
+        assert_same_dataset(a.header, b.header)
+
+
+@pytest.mark.parametrize("series", SHARED_SERIES)
+def test_fast_headers_match_pydicom(series, monkeypatch):
+    files = find_source_files(str(shared("series", series)), Path("/"))
+    for path in files:
+        ds = headerscan.scan_header(path, sources_module.DEFER_SIZE)
+        assert headerscan.plain_values(ds) is not None  # the values too come from the fast path
+        assert_same_dataset(ds, _dcmread(path))
+    fast, slow = _read_both(files, monkeypatch)
+    assert_same_instances(fast, slow)
+
+
+def test_fast_headers_cover_implicit_and_explicit_vr():
+    syntaxes = {str(_dcmread(find_source_files(str(shared("series", s)), Path("/"))[0])
+                    .file_meta.TransferSyntaxUID) for s in SHARED_SERIES}
+    assert {pydicom.uid.ImplicitVRLittleEndian, pydicom.uid.ExplicitVRLittleEndian} <= syntaxes
+
+
+@pytest.mark.parametrize("parts", [("enhanced", "eCT_Supplemental.dcm"), ("enhanced", "emri_small.dcm"),
+                                   ("single", "6154"), ("single", "RG3_J2KI.dcm"), ("single", "SC_rgb.dcm"),
+                                   ("single", "dx_image.dcm"), ("sr", "sr_document.dcm")])
+def test_fast_headers_other_files(parts, monkeypatch):
+    """Multi-frame, compressed (encapsulated, Explicit VR LE header) and non-image files: the scanned
+    header equals pydicom's; multi-frame values are left to pydicom (functional groups)."""
+    path = shared(*parts)
+    ds = headerscan.scan_header(path, sources_module.DEFER_SIZE)
+    if "NumberOfFrames" in ds:
+        assert headerscan.plain_values(ds) is None
+    assert_same_dataset(ds, _dcmread(path))
+    fast, slow = _read_both([path], monkeypatch)
+    assert_same_instances(fast, slow)
+
+
+def _ct(name: str = "IMG0001.dcm"):
+    return pydicom.dcmread(shared("series", "ct_dcmqi_23x38x3", name))
+
+
+def test_fast_headers_undefined_length_sequences_and_long_values(tmp_path, monkeypatch):
+    """Undefined-length sequences (nested, both VR encodings), values over defer_size and a header
+    longer than the first read."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    for implicit in (False, True):
+        ds = _ct()
+        inner = Dataset()
+        inner.CodeValue, inner.CodingSchemeDesignator, inner.CodeMeaning = "121311", "DCM", "Localizer"
+        item = Dataset()
+        item.ReferencedSOPClassUID, item.ReferencedSOPInstanceUID = ds.SOPClassUID, "1.2.3.4"
+        item.PurposeOfReferenceCodeSequence = Sequence([inner])
+        item.PurposeOfReferenceCodeSequence.is_undefined_length = True
+        ds.SourceImageSequence = Sequence([item, item])
+        ds["SourceImageSequence"].is_undefined_length = True
+        ds.SourceImageSequence[0].is_undefined_length_sequence_item = True
+        ds.ImageComments = "x" * 10000  # deferred (> 4096)
+        ds.add_new(0x00091011, "UT", "z" * 20000)  # deferred, and past the first 16 KiB read
+        ds.DerivationDescription = "y" * 1000  # kept
+        ds.add_new(0x00091010, "LO", "PRIVATE")
+        ds.file_meta.TransferSyntaxUID = (pydicom.uid.ImplicitVRLittleEndian if implicit
+                                          else pydicom.uid.ExplicitVRLittleEndian)
+        path = tmp_path / f"ul-{implicit}.dcm"
+        ds.save_as(path, implicit_vr=implicit, little_endian=True, enforce_file_format=True)
+        fast = headerscan.scan_header(path, sources_module.DEFER_SIZE)
+        slow = _dcmread(path)
+        assert fast["SourceImageSequence"].is_undefined_length
+        assert fast["ImageComments"].value == "x" * 10000  # the deferred value is read on access
+        assert_same_dataset(fast, slow)
+        assert_same_instances(*_read_both([path], monkeypatch))
+
+
+def test_fast_headers_fall_back_to_pydicom(tmp_path, monkeypatch):
+    """Big endian, deflated, truncated and preamble-less files go to pydicom, with its results."""
+    ds = _ct()
+    deflated = tmp_path / "deflated.dcm"
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.DeflatedExplicitVRLittleEndian
+    ds.save_as(deflated, implicit_vr=False, little_endian=True, enforce_file_format=True)
+    assert pydicom.dcmread(deflated).file_meta.TransferSyntaxUID == pydicom.uid.DeflatedExplicitVRLittleEndian
+    ds = _ct("IMG0002.dcm")
+    big = tmp_path / "big.dcm"
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRBigEndian
+    pydicom.dcmwrite(big, ds, implicit_vr=False, little_endian=False, force_encoding=True)
+    assert big.read_bytes()[128:132] == b"DICM"
+    assert not pydicom.dcmread(big).original_encoding[1]  # big endian
+    raw = tmp_path / "raw"
+    _write_preamble_less(shared("series", "ct_dcmqi_23x38x3", "IMG0003.dcm"), raw)
+    files = [deflated, big, raw]
+    for path in files:
+        assert headerscan.scan_header(path, sources_module.DEFER_SIZE) is None, path
+    fast, slow = _read_both(files, monkeypatch)
+    assert_same_instances(fast, slow)
+    assert [i.frames[0].image_position is not None for i in fast] == [True, True, True]
+
+    truncated = tmp_path / "truncated.dcm"
+    data = shared("series", "ct_dcmqi_23x38x3", "IMG0001.dcm").read_bytes()
+    truncated.write_bytes(data[:600])  # ends inside the header
+    assert headerscan.scan_header(truncated, sources_module.DEFER_SIZE) is None
+
+
+def test_fast_headers_keep_errors(tmp_path, monkeypatch):
+    """Missing identifiers and unreadable files give the errors of the pydicom path."""
+    ds = _ct()
+    del ds.SeriesInstanceUID
+    path = tmp_path / "noseries.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    assert headerscan.scan_header(path, sources_module.DEFER_SIZE) is not None
+    with pytest.raises(InputError, match="SeriesInstanceUID missing"):
+        read_source_headers([path])
+    with pytest.raises(InputError, match="not a readable DICOM file"):
+        read_source_headers([tmp_path / "absent.dcm"])

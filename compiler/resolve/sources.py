@@ -25,6 +25,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from ..errors import InputError, Location, PathPart
+from .headerscan import plain_values, scan_header
 
 #: Largest difference between direction cosines still taken as "the same orientation".
 ORIENTATION_TOLERANCE = 1e-4
@@ -32,6 +33,12 @@ ORIENTATION_TOLERANCE = 1e-4
 POSITION_TOLERANCE_MM = 1e-2
 
 _GLOB_CHARS = set("*?[")
+
+#: Header values longer than this (bytes) are left in the file until used (pydicom's ``defer_size``).
+DEFER_SIZE = 4096
+#: Read headers with :func:`~dcmspec.resolve.headerscan.scan_header` where it can (same Dataset as
+#: pydicom's reader, several times faster); ``False`` always uses ``pydicom.dcmread``.
+FAST_HEADERS = True
 
 
 # ----------------------------------------------------------------------------------------------
@@ -333,13 +340,11 @@ def read_source_header(
     """One file's :class:`SourceInstance` (see :func:`read_source_headers`)."""
     path = Path(path)
     try:
-        try:
-            ds = pydicom.dcmread(path, stop_before_pixels=True, defer_size=4096)
-        except InvalidDicomError:
-            if not looks_like_dicom(path):
-                raise
-            # No preamble/File Meta Information (pre-PS3.10 files): let pydicom guess the encoding.
-            ds = pydicom.dcmread(path, stop_before_pixels=True, defer_size=4096, force=True)
+        ds = scan_header(path, DEFER_SIZE) if FAST_HEADERS else None
+        if ds is None:
+            ds = _dcmread(path)
+        elif (values := plain_values(ds)) is not None:
+            return _instance_from_values(path, ds, values)
     except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError) as exc:
         raise InputError(
             f"not a readable DICOM file: {path} ({exc})",
@@ -361,6 +366,61 @@ def read_source_header(
         raise InputError(
             f"cannot read the image geometry of {path}: {exc}", location=location, path=spec_path
         ) from exc
+
+
+def _dcmread(path: Path) -> Dataset:
+    """pydicom's header read: the general path, for every file :func:`scan_header` does not take."""
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=True, defer_size=DEFER_SIZE)
+    except InvalidDicomError:
+        if not looks_like_dicom(path):
+            raise
+        # No preamble/File Meta Information (pre-PS3.10 files): let pydicom guess the encoding.
+        return pydicom.dcmread(path, stop_before_pixels=True, defer_size=DEFER_SIZE, force=True)
+
+
+def _instance_from_values(path: Path, ds: Dataset, v: dict) -> SourceInstance:
+    """:func:`_instance_from_header` for a single-frame image whose values
+    :func:`~dcmspec.resolve.headerscan.plain_values` decoded (same result, without pydicom's
+    per-element conversion)."""
+    inst = SourceInstance(
+        path=path,
+        header=ds,
+        sop_class_uid=v["sop_class_uid"],
+        sop_instance_uid=v["sop_instance_uid"],
+        series_instance_uid=v["series_instance_uid"],
+        study_instance_uid=v["study_instance_uid"],
+        frame_of_reference_uid=v["frame_of_reference_uid"],
+        modality=v["modality"],
+        rows=v["rows"],
+        columns=v["columns"],
+        number_of_frames=1,
+        instance_number=v["instance_number"],
+    )
+    if inst.rows is None or inst.columns is None:
+        return inst
+    inst.frames = [SourceFrame(
+        instance=inst,
+        sop_class_uid=inst.sop_class_uid,
+        sop_instance_uid=inst.sop_instance_uid,
+        frame_number=None,
+        image_position=_array(v["position"]),
+        image_orientation=_array(v["orientation"]),
+        pixel_spacing=_array(v["spacing"]),
+        slice_thickness=v["thickness"],
+        rows=inst.rows,
+        columns=inst.columns,
+        instance_number=inst.instance_number,
+    )]
+    return inst
+
+
+def _array(values: tuple[float, ...] | None) -> np.ndarray | None:
+    if values is None:
+        return None
+    arr = np.array(values, dtype=float)
+    arr.setflags(write=False)
+    return arr
 
 
 def _instance_from_header(path: Path, ds: Dataset) -> SourceInstance:
