@@ -310,3 +310,49 @@ def test_keep_empty_frames(tmp_path):
     manifest = build([spec], tmp_path / "out")
     assert manifest["objects"][0]["frames"] == 16
     assert_conformant(tmp_path / "out" / manifest["objects"][0]["file"])
+
+
+# --- label maps: one scan of the volume, remapping, warnings ------------------------------------
+
+def _labels_spec(tmp_path: Path, mask: np.ndarray, seg_type: str, segments: list[dict]) -> Path:
+    np.save(tmp_path / "labels.npy", mask)
+    spec = {"dcmspec": 1, "kind": "Segmentation", "sources": {"images": str(EXAMPLES / "phantom" / "ct")},
+            "segmentation": {"type": seg_type, "mask": str(tmp_path / "labels.npy")},
+            "segments": [{"label": f"S{i + 1}", "category": "AnatomicalStructure", "type": "Liver", **s}
+                         for i, s in enumerate(segments)]}
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+@pytest.mark.parametrize("seg_type", ["BINARY", "LABELMAP"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float32])
+def test_label_values_remapped_with_warnings(tmp_path, seg_type, dtype):
+    """Values 1..3 of the phantom become 30, 20, 10 in the mask and segments pick them by label_value;
+    value 99 is described by nobody and 50 occurs nowhere: both are warned, the pixels still match."""
+    organs = np.load(EXAMPLES / "phantom" / "organs_labelmap.npy")
+    mask = np.select([organs == 1, organs == 2, organs == 3], [30, 20, 10], 0).astype(dtype)
+    mask[0, :3, :3] = 99
+    spec = _labels_spec(tmp_path, mask, seg_type, [{"label_value": 10}, {"label_value": 30},
+                                                    {"label_value": 50}])
+    result = build_specs([spec], tmp_path / "out", options=BuildOptions())
+    assert not result.errors
+    messages = [w.message for w in result.context.warnings]
+    assert any("mask values 20, 99 are not described" in m for m in messages), messages
+    assert any("label value 50 does not occur" in m for m in messages), messages
+    path = next((tmp_path / "out").glob("*.dcm"))
+    assert_conformant(path)
+    seg = hd.seg.segread(path)
+    uids = [str(ds.SOPInstanceUID) for ds in sorted_series(EXAMPLES / "phantom" / "ct")]
+    got = seg.get_pixels_by_source_instance(source_sop_instance_uids=uids, segment_numbers=[1, 2],
+                                            assert_missing_frames_are_empty=True)
+    np.testing.assert_array_equal(got[..., 0] != 0, organs == 3)
+    np.testing.assert_array_equal(got[..., 1] != 0, organs == 1)
+
+
+def test_manifest_digest_is_of_the_written_file(examples_out):
+    import hashlib
+
+    out, manifest = examples_out
+    for entry in manifest["objects"]:
+        assert hashlib.sha256((out / entry["file"]).read_bytes()).hexdigest() == entry["sha256"]

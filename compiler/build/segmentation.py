@@ -33,7 +33,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     series = source_series(doc, ctx)
     segments = _segment_numbers(doc)
     descriptions = [_segment_description(doc, ctx, i, number, series) for i, number in enumerate(segments)]
-    pixels, mask_files = _pixels(doc, ctx, series, segments)
+    pixels, mask_files, presence = _pixels(doc, ctx, series, segments)
 
     study_uid = str(series.header.StudyInstanceUID)
     digest = content_digest(doc, inputs=[f.sop_instance_uid + str(f.frame_number) for f in series.frames],
@@ -43,7 +43,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     created = ctx.content_datetime(doc, ("instance", "content_datetime"), series.header)
     series_spec = data.get("series") or {}
     content = content_identification(doc, "SEGMENTATION")
-    images, pixels = _in_source_order(series, pixels)
+    images, pixels, presence = _in_source_order(series, pixels, presence)
     with conformance_at(doc, ("segmentation",)):
         seg = Segmentation(
             source_images=images,
@@ -64,6 +64,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             max_fractional_value=seg_spec.get("max_fractional_value", 255),
             omit_empty_frames=seg_spec.get("omit_empty_frames", True),
             transfer_syntax_uid=_transfer_syntax(output.get("transfer_syntax", "ExplicitVRLittleEndian")),
+            label_presence=presence,
         )
     name = output.get("file") or f"{spec_id(doc)}.dcm"
     summary = {"frames": int(seg.NumberOfFrames), "segments": len(descriptions)}
@@ -77,8 +78,9 @@ def _transfer_syntax(name: str) -> str:
     return str(getattr(uid, name))
 
 
-def _in_source_order(series, pixels: np.ndarray) -> tuple[list, np.ndarray]:
-    """Source datasets and pixels in the order the builder layer expects.
+def _in_source_order(series, pixels: np.ndarray, presence: np.ndarray | None = None
+                     ) -> tuple[list, np.ndarray, np.ndarray | None]:
+    """Source datasets, pixels and per-frame label presence in the order the builder layer expects.
 
     Frames of ``series`` are ordered by geometry; a single-frame series is passed as its instances in
     that order, a multi-frame image as itself with the pixels put back into its own frame order.
@@ -88,8 +90,12 @@ def _in_source_order(series, pixels: np.ndarray) -> tuple[list, np.ndarray]:
         order = np.array([f.frame_index for f in series.frames])
         reordered = np.empty_like(pixels)
         reordered[order] = pixels
-        return [instances[0].header], reordered
-    return [f.instance.header for f in series.frames], pixels
+        if presence is not None:
+            moved = np.empty_like(presence)
+            moved[order] = presence
+            presence = moved
+        return [instances[0].header], reordered, presence
+    return [f.instance.header for f in series.frames], pixels, presence
 
 
 def _segment_numbers(doc: SpecDocument) -> list[int]:
@@ -170,9 +176,11 @@ def _place(doc: SpecDocument, path: NodePath, series, key: str | None = None) ->
     return array, file
 
 
-def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]) -> tuple[np.ndarray, list[Path]]:
+def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]
+            ) -> tuple[np.ndarray, list[Path], np.ndarray | None]:
     """The segmentation pixels for the builder: a label map of segment numbers (N, rows, cols), or
-    (N, rows, cols, segments) when each segment has its own mask or for multi-channel FRACTIONAL."""
+    (N, rows, cols, segments) when each segment has its own mask or for multi-channel FRACTIONAL; the
+    mask files; and for a label map its per-frame presence of segment numbers (frames, values)."""
     data = doc.data
     seg_spec = data["segmentation"]
     seg_type = seg_spec["type"]
@@ -186,8 +194,9 @@ def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]) ->
         mpath: NodePath = ("segmentation", "mask")
         array, file = _place(doc, mpath, series, key=seg_spec.get("mask_key"))
         if seg_type == "FRACTIONAL":
-            return _fractional_from_single(doc, array, len(numbers)), [file]
-        return _label_map(doc, ctx, array, numbers), [file]
+            return _fractional_from_single(doc, array, len(numbers)), [file], None
+        labels, presence = _label_map(doc, ctx, array, numbers)
+        return labels, [file], presence
     if len(own) != len(segments):
         missing = next(i for i, s in enumerate(segments) if "mask" not in s)
         path = ("segments", missing)
@@ -215,31 +224,29 @@ def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]) ->
             files.append(file)
         if not planes[-1].any():
             ctx.warn(f"segment {i + 1} ({segments[i]['label']}) has no pixels in its mask", doc.loc(path), path)
-    return np.stack(planes, axis=-1), files
+    return np.stack(planes, axis=-1), files, None
 
 
-def _label_map(doc: SpecDocument, ctx: BuildContext, array: np.ndarray, numbers: list[int]) -> np.ndarray:
-    """Map label values to segment numbers; values no segment describes become background (warned)."""
+def _label_map(doc: SpecDocument, ctx: BuildContext, array: np.ndarray, numbers: list[int]
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Map label values to segment numbers; values no segment describes become background (warned).
+
+    Returns the label map of segment numbers and its per-frame presence (``label_presence``), computed
+    in one pass over the volume and handed to the builder so it does not scan the volume again. When
+    label values are the segment numbers the mask is passed on as it is (no copy for uint8/uint16).
+    """
+    from ..iods.seg.prepare import label_presence
+
     path: NodePath = ("segmentation", "mask")
     if array.ndim != 3:
         raise InputError(f"a label map mask must be 3D (frame, row, column); this one has shape {array.shape}",
                          location=doc.loc(path), spec_path=path,
                          hint="4D masks (one channel per segment) are for FRACTIONAL segmentations")
-    if not np.issubdtype(array.dtype, np.integer):
-        if np.issubdtype(array.dtype, np.floating) and np.all(np.mod(array, 1) == 0):
-            array = array.astype(np.int64)
-        elif array.dtype == bool:
-            array = array.astype(np.uint8)
-        else:
-            raise InputError(f"a label map must hold integers, this one holds {array.dtype}",
-                             location=doc.loc(path), spec_path=path,
-                             hint="use FRACTIONAL for probabilities, or round the mask")
+    array = _unsigned_labels(doc, array, path)
     segments = doc.data["segments"]
     values = [s.get("label_value", n) for s, n in zip(segments, numbers)]
-    present = _label_values(array)
-    if present.size and (present.min() < 0 or present.max() > 65535):
-        raise InputError(f"label values must be 0..65535, the mask holds {present.min()}..{present.max()}",
-                         location=doc.loc(path), spec_path=path)
+    presence = label_presence(array)
+    present = np.flatnonzero(presence.any(axis=0))
     undescribed = sorted(set(present.tolist()) - set(values))
     if undescribed:
         shown = ", ".join(map(str, undescribed[:10])) + (" ..." if len(undescribed) > 10 else "")
@@ -249,33 +256,65 @@ def _label_map(doc: SpecDocument, ctx: BuildContext, array: np.ndarray, numbers:
             spath = ("segments", i)
             ctx.warn(f"segment {numbers[i]} ({segments[i]['label']}): label value {value} does not occur in the mask",
                      doc.loc(spath), spath)
-    identity = values == numbers and not undescribed
-    if identity:
-        dtype = np.uint8 if max(numbers) < 256 else np.uint16
-        return array.astype(dtype, copy=False)
+    if values == numbers and not undescribed:
+        return array, presence  # uint8/uint16 as loaded: the builder takes either
+    dtype = np.uint8 if max(numbers) < 256 else np.uint16
     lut = np.zeros(int(max(present.max(initial=0), max(values))) + 1, dtype=np.uint16)
     for value, number in zip(values, numbers):
         lut[value] = number
-    out = lut[array]
-    return out.astype(np.uint8) if max(numbers) < 256 else out
+    moved = np.zeros((presence.shape[0], max(numbers) + 1), bool)
+    for value in present.tolist():
+        if lut[value]:
+            moved[:, lut[value]] |= presence[:, value]
+    return _apply_lut(lut.astype(dtype), array), moved
+
+
+def _apply_lut(lut: np.ndarray, array: np.ndarray) -> np.ndarray:
+    """``lut[array]`` frame block by frame block (numpy turns index arrays into int64 temporaries)."""
+    out = np.empty(array.shape, lut.dtype)
+    step = max(1, (8 << 20) // max(1, array[0].size if len(array) else 1))
+    for a in range(0, len(array), step):
+        np.take(lut, array[a:a + step], out=out[a:a + step])
+    return out
+
+
+def _unsigned_labels(doc: SpecDocument, array: np.ndarray, path: NodePath) -> np.ndarray:
+    """The label map as uint8/uint16 (as it is when it is one of those; else checked 0..65535 and cast)."""
+    if array.dtype in (np.uint8, np.uint16):
+        return array
+    if array.dtype == bool:
+        return array.view(np.uint8)
+    if not np.issubdtype(array.dtype, np.integer):
+        if not (np.issubdtype(array.dtype, np.floating) and np.all(np.mod(array, 1) == 0)):
+            raise InputError(f"a label map must hold integers, this one holds {array.dtype}",
+                             location=doc.loc(path), spec_path=path,
+                             hint="use FRACTIONAL for probabilities, or round the mask")
+    lo, hi = (array.min(), array.max()) if array.size else (0, 0)
+    if lo < 0 or hi > 65535:
+        present = _label_values(array.astype(np.int64) if array.dtype.kind == "f" else array)
+        raise InputError(f"label values must be 0..65535, the mask holds {present.min()}..{present.max()}",
+                         location=doc.loc(path), spec_path=path)
+    return array.astype(np.uint8 if hi < 256 else np.uint16)
 
 
 def _label_values(array: np.ndarray) -> np.ndarray:
-    """The non-zero values of a label map (a histogram for small unsigned types: O(n), no sort)."""
-    if array.dtype in (np.uint8, np.uint16):
-        return np.flatnonzero(np.bincount(array.ravel(), minlength=1)[1:]) + 1
+    """The non-zero values of a label map (for messages only: sorts)."""
     values = np.unique(array)
     return values[values != 0]
 
 
 def _check_fraction_range(doc: SpecDocument, array: np.ndarray, path: NodePath) -> None:
-    if not np.issubdtype(array.dtype, np.floating) and array.dtype != bool:
+    """Values must lie in 0..1 (two reductions, no temporaries; NaN propagates into min and max)."""
+    if array.dtype == bool:
+        return
+    if not np.issubdtype(array.dtype, np.floating):
         if array.size and (array.min() < 0 or array.max() > 1):
             raise InputError("a FRACTIONAL mask must hold values between 0 and 1", location=doc.loc(path),
                              spec_path=path)
         return
-    lo, hi = float(np.nanmin(array)), float(np.nanmax(array))
-    if lo < 0 or hi > 1 or np.isnan(array).any():
+    lo, hi = float(array.min()), float(array.max())
+    if not (lo >= 0 and hi <= 1):
+        lo, hi = float(np.nanmin(array)), float(np.nanmax(array))
         raise InputError(f"a FRACTIONAL mask must hold values between 0 and 1, this one holds {lo:g}..{hi:g}",
                          location=doc.loc(path), spec_path=path, hint="scale the probabilities to 0..1")
 
@@ -289,7 +328,8 @@ def _fractional_from_single(doc: SpecDocument, array: np.ndarray, n_segments: in
                          location=doc.loc(path), spec_path=path,
                          hint="give a 4D mask with one channel per segment, or a mask on each segment")
     channels = [s.get("channel", i) for i, s in enumerate(doc.data["segments"])]
-    array = array[..., channels]
+    if channels != list(range(array.shape[-1])):
+        array = array[..., channels]
     _check_fraction_range(doc, array, path)
     return array.astype(np.float32, copy=False)
 

@@ -14,6 +14,9 @@ encoded as one row. The encoder here is vectorised with numpy over all rows of a
 from __future__ import annotations
 
 import struct
+from math import gcd
+from typing import Iterable
+
 import numpy as np
 
 from ...errors import DicomConformanceError
@@ -37,6 +40,73 @@ def unpack_bits(data: bytes, n_frames: int, rows: int, cols: int) -> np.ndarray:
             f" {rows}x{cols}")
     bits = np.unpackbits(np.frombuffer(data, np.uint8), count=n, bitorder="little")
     return bits.reshape(n_frames, rows, cols).view(bool)
+
+
+class _BitWriter:
+    """Packs bool frames, chunk by chunk, into ``out`` as one bit stream (LSB first, PS3.5 8.1.1).
+
+    A frame of ``rows * cols`` bits may end inside a byte; frames are therefore packed in groups of
+    ``group`` frames (a whole number of bytes) and the few frames left over at the end of a chunk are
+    carried (copied) into the next one, so the stream continues exactly across chunk boundaries.
+    """
+
+    def __init__(self, out: np.ndarray, frame_bits: int) -> None:
+        self.out = out
+        self.pos = 0  # bytes written
+        self.group = 8 // gcd(frame_bits, 8)
+        self.carry: np.ndarray | None = None
+
+    def _pack(self, frames: np.ndarray) -> None:
+        packed = np.packbits(frames.reshape(-1), bitorder="little")
+        self.out[self.pos:self.pos + packed.size] = packed
+        self.pos += packed.size
+
+    def write(self, frames: np.ndarray) -> None:
+        frames = np.asarray(frames, dtype=bool)
+        if self.carry is not None:
+            need = self.group - len(self.carry)
+            if len(frames) < need:
+                self.carry = np.concatenate([self.carry, frames])
+                return
+            self._pack(np.concatenate([self.carry, frames[:need]]))
+            frames, self.carry = frames[need:], None
+        aligned = len(frames) - len(frames) % self.group
+        if aligned:
+            self._pack(frames[:aligned])
+        if aligned < len(frames):
+            self.carry = frames[aligned:].copy()  # the chunk may be a reused buffer
+
+    def close(self) -> None:
+        if self.carry is not None:
+            self._pack(self.carry)  # the last byte is padded with zero bits
+            self.carry = None
+
+
+def native_pixel_data(chunks: Iterable[np.ndarray], n_frames: int, rows: int, cols: int,
+                      bits: int) -> bytearray:
+    """Native Pixel Data of ``n_frames`` frames given in order as chunks (n, rows, cols), written into
+    one preallocated buffer of even length (zero padded): 1-bit (bool chunks, one continuous bit
+    stream), 8-bit or 16-bit little endian (chunks are cast to the stored type)."""
+    n_px = n_frames * rows * cols
+    size = (n_px + 7) // 8 if bits == 1 else n_px * (bits // 8)
+    data = bytearray(size + size % 2)
+    done = 0
+    if bits == 1:
+        writer = _BitWriter(np.frombuffer(data, np.uint8, count=size), rows * cols)
+        for chunk in chunks:
+            writer.write(chunk)
+            done += len(chunk)
+        writer.close()
+    else:
+        dtype = np.dtype("<u2") if bits == 16 else np.dtype(np.uint8)
+        frames = np.frombuffer(data, dtype, count=n_px).reshape(n_frames, rows, cols)
+        for chunk in chunks:
+            frames[done:done + len(chunk)] = chunk
+            done += len(chunk)
+        del frames
+    if done != n_frames:
+        raise RuntimeError(f"internal error: {done} frames encoded for {n_frames} planned")
+    return data
 
 
 def pack_frames_separately(frames: np.ndarray) -> np.ndarray:

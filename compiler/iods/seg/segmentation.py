@@ -6,6 +6,7 @@ import datetime as _dt
 from typing import Sequence
 
 import numpy as np
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless
@@ -15,8 +16,8 @@ from ..common import encoding as enc
 from ..common import modules as common
 from ..common.uid import derive_uid
 from .frames import FramePlan, build_functional_groups
-from .pixels import pack_bits, rle_encode_frames
-from .prepare import prepare_pixels
+from .pixels import native_pixel_data, rle_encode_frames
+from .prepare import PreparedPixels, prepare_pixels
 from .read import SegmentationReader
 from .segment import SegmentDescription
 from .sources import analyze_sources
@@ -39,6 +40,10 @@ class Segmentation(SegmentationReader, Dataset):
     LABELMAP) or float 0..1 (FRACTIONAL) with one channel per entry of ``segment_descriptions``.
     Frames correspond 1:1, in order, to the frames of ``source_images`` (single-frame images in frame
     order, or one multi-frame image).
+
+    ``label_presence`` (optional, label maps only) is ``prepare.label_presence(pixel_array)`` when the
+    caller has computed it already (e.g. to warn about label values): it is trusted, and saves the
+    builder a pass over the volume. Pixel Data is one ``bytearray`` (native) written chunk by chunk.
     """
 
     def __init__(
@@ -62,6 +67,7 @@ class Segmentation(SegmentationReader, Dataset):
         max_fractional_value: int = 255,
         omit_empty_frames: bool = True,
         transfer_syntax_uid: str = ExplicitVRLittleEndian,
+        label_presence: np.ndarray | None = None,
     ) -> None:
         super().__init__()
         seg_type = str(segmentation_type).upper()
@@ -125,7 +131,8 @@ class Segmentation(SegmentationReader, Dataset):
                 " (one frame per source frame, Rows x Columns of the source)")
         prepared = prepare_pixels(arr, segmentation_type=seg_type, numbers=numbers,
                                   omit_empty_frames=omit_empty_frames,
-                                  max_fractional_value=max_fractional_value)
+                                  max_fractional_value=max_fractional_value,
+                                  label_presence=label_presence if arr.ndim == 3 else None)
         first = sources.datasets[0]
 
         # Patient, Clinical Trial Subject, General Study, Patient Study
@@ -210,7 +217,7 @@ class Segmentation(SegmentationReader, Dataset):
         self.file_meta.TransferSyntaxUID = transfer_syntax_uid
 
         # Pixel Data
-        self._set_pixel_data(prepared.chunks, bits, transfer_syntax_uid == RLELossless)
+        self._set_pixel_data(prepared, bits, transfer_syntax_uid == RLELossless)
 
         # the per-frame groups last: the raw element relies on the final character set
         enc.raw_sequence(self, 0x52009230, layout.per_frame)
@@ -222,29 +229,17 @@ class Segmentation(SegmentationReader, Dataset):
                                 if prepared.segment_number is not None else None)
         self._source_keys = [(f.sop_instance_uid, f.frame_number) for f in sources.frames]
 
-    def _set_pixel_data(self, chunks: list[np.ndarray], bits: int, rle: bool) -> None:
-        rows, cols = int(self.Rows), int(self.Columns)
+    def _set_pixel_data(self, prepared: PreparedPixels, bits: int, rle: bool) -> None:
+        """Encode the planned frames chunk by chunk: RLE fragments, or one native buffer (no copies)."""
         if rle:
             fragments: list[bytes] = []  # 8/16-bit only: BINARY + RLE is refused in __init__
-            for c in chunks:
-                fragments.extend(rle_encode_frames(c))
+            for chunk in prepared.chunks():
+                fragments.extend(rle_encode_frames(chunk))
             self.PixelData = encapsulate(fragments, has_bot=True)
             self["PixelData"].VR = "OB"
             self["PixelData"].is_undefined_length = True
             return
-        if bits == 1:
-            if (rows * cols) % 8 == 0:
-                data = b"".join(np.packbits(c.reshape(-1), bitorder="little").tobytes() for c in chunks)
-                if len(data) % 2:
-                    data += b"\x00"
-            else:
-                data = pack_bits(np.concatenate(chunks) if len(chunks) > 1 else chunks[0])
-            self.PixelData = data
-            self["PixelData"].VR = "OB"
-            return
-        dtype = "<u2" if bits == 16 else np.uint8
-        data = b"".join(np.ascontiguousarray(c, dtype=dtype).tobytes() for c in chunks)
-        if len(data) % 2:
-            data += b"\x00"
-        self.PixelData = data
-        self["PixelData"].VR = "OW" if bits == 16 else "OB"
+        data = native_pixel_data(prepared.chunks(), int(prepared.source_index.size), int(self.Rows),
+                                 int(self.Columns), bits)
+        # already converted: pydicom would otherwise turn a bytearray into a list of ints
+        self[0x7FE00010] = DataElement(0x7FE00010, "OW" if bits == 16 else "OB", data, already_converted=True)
