@@ -95,8 +95,9 @@ def load_mask(
 
 # ---------------------------------------------------------------------- numpy
 def _read_npy(file: Path, **where) -> np.ndarray:
+    """Memory-mapped, read-only: pages come straight from the file cache, no copy of the volume."""
     try:
-        return np.load(file, allow_pickle=False)
+        return np.load(file, allow_pickle=False, mmap_mode="r")
     except (ValueError, OSError) as exc:
         raise InputError(f"cannot read {file} as a .npy array: {exc}", **where) from exc
 
