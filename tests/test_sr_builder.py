@@ -454,3 +454,30 @@ def test_read_dcmqi_report():
     assert doc.measurement_groups(referenced_segment=(first.referenced_segment.sop_instance_uid,
                                                       first.referenced_segment.segment_number))
     assert all(m.unit is not None for m in first.measurements if m.value is not None)
+
+
+def test_element_tag_constants_match_the_dictionary():
+    """The hot constructors set elements by tag and VR constants: each must be pydicom's keyword's."""
+    import inspect
+    import re
+
+    from pydicom.datadict import dictionary_VR, keyword_for_tag
+    from pydicom.tag import BaseTag
+
+    from dcmspec.iods.common import codes as common_codes
+    from dcmspec.iods.sr import evidence, references, relationships, value_types
+
+    checked = 0
+    for module in (common_codes, evidence, references, relationships, value_types):
+        for name, tag in vars(module).items():
+            if isinstance(tag, BaseTag) and name.lstrip("_").isupper():
+                assert keyword_for_tag(tag), (module.__name__, name)
+                checked += 1
+    assert checked > 30
+    for module in (common_codes, evidence, references, value_types):
+        source = inspect.getsource(module)
+        for const, vr in re.findall(r"set_element\([^,]+, ([A-Z_]+), \"([A-Z]{2})\"", source):
+            tag = getattr(module, const)
+            assert dictionary_VR(tag) == vr, (module.__name__, const, vr)
+            checked += 1
+    assert checked > 60

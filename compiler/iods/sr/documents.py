@@ -26,7 +26,7 @@ from ..common.modules import (Equipment, copy_patient_study, set_content_date_ti
 from .evidence import collect_references, hierarchical_sequence, split_evidence
 from .references import Reference
 from .relationships import (BASIC_TEXT, COMPREHENSIVE, COMPREHENSIVE_3D, ENHANCED, IODRules, check_tree,
-                            tree_violations)
+                            tree_facts, tree_violations)
 
 __all__ = ["VerifyingObserver", "SRDocument", "BasicTextSR", "EnhancedSR", "ComprehensiveSR",
            "Comprehensive3DSR", "DOCUMENT_CLASSES", "choose_document_class", "read_document"]
@@ -211,13 +211,14 @@ _SMALLEST_FIRST = (BasicTextSR, EnhancedSR, ComprehensiveSR, Comprehensive3DSR)
 
 def choose_document_class(content: Dataset, force: type[SRDocument] | None = None) -> type[SRDocument]:
     """The smallest SR IOD whose relationship table accepts ``content``; ``force`` checks one instead."""
+    facts = tree_facts(content)  # one walk of the tree serves every IOD
     if force is not None:
-        check_tree(force.RULES, content)
+        check_tree(force.RULES, content, facts)
         return force
     for cls in _SMALLEST_FIRST:
-        if next(tree_violations(cls.RULES, content), None) is None:
+        if next(tree_violations(cls.RULES, content, facts), None) is None:
             return cls
-    check_tree(COMPREHENSIVE_3D, content)  # raises with the reason
+    check_tree(COMPREHENSIVE_3D, content, facts)  # raises with the reason
     return Comprehensive3DSR  # pragma: no cover
 
 

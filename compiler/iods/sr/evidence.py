@@ -10,17 +10,22 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
 
 from ...errors import DicomConformanceError
-from .references import Reference
+from ..common.codes import set_element
+from .relationships import _CONTENT_SEQUENCE, _VALUE_TYPE, _get
+from .references import REFERENCED_SOP_CLASS_UID, REFERENCED_SOP_INSTANCE_UID, Reference
 
 __all__ = ["collect_references", "hierarchical_sequence", "split_evidence"]
 
 _REFERENCE_TYPES = ("IMAGE", "COMPOSITE", "WAVEFORM")
+REFERENCED_SOP_SEQUENCE, REFERENCED_SERIES_SEQUENCE = BaseTag(0x00081199), BaseTag(0x00081115)
+SERIES_INSTANCE_UID, STUDY_INSTANCE_UID = BaseTag(0x0020000E), BaseTag(0x0020000D)
 
 
 def _walk(item: Dataset) -> Iterator[Dataset]:
-    for child in item.get("ContentSequence", []):
+    for child in _get(item, _CONTENT_SEQUENCE, None) or ():
         yield child
         yield from _walk(child)
 
@@ -34,7 +39,7 @@ def collect_references(root: Dataset, known: Iterable[Reference] = ()) -> list[R
     by_uid = {r.sop_instance_uid: r for r in known}
     out: dict[str, Reference] = {}
     for item in _walk(root):
-        if item.get("ValueType") not in _REFERENCE_TYPES or "ReferencedSOPSequence" not in item:
+        if _get(item, _VALUE_TYPE, None) not in _REFERENCE_TYPES or REFERENCED_SOP_SEQUENCE not in item._dict:
             continue
         ref = getattr(item, "_reference", None)
         uid = str(item.ReferencedSOPSequence[0].ReferencedSOPInstanceUID)
@@ -61,16 +66,16 @@ def hierarchical_sequence(references: Iterable[Reference]) -> list[Dataset]:
         series_items = []
         for series_uid, instances in series_map.items():
             series = Dataset()
-            series.ReferencedSOPSequence = []
+            sops = set_element(series, REFERENCED_SOP_SEQUENCE, "SQ", []).value
             for ref in instances.values():
                 sop = Dataset()
-                sop.ReferencedSOPClassUID = ref.sop_class_uid
-                sop.ReferencedSOPInstanceUID = ref.sop_instance_uid
-                series.ReferencedSOPSequence.append(sop)
-            series.SeriesInstanceUID = series_uid
+                set_element(sop, REFERENCED_SOP_CLASS_UID, "UI", ref.sop_class_uid)
+                set_element(sop, REFERENCED_SOP_INSTANCE_UID, "UI", ref.sop_instance_uid)
+                sops.append(sop)
+            set_element(series, SERIES_INSTANCE_UID, "UI", series_uid)
             series_items.append(series)
-        study.ReferencedSeriesSequence = series_items
-        study.StudyInstanceUID = study_uid
+        set_element(study, REFERENCED_SERIES_SEQUENCE, "SQ", series_items)
+        set_element(study, STUDY_INSTANCE_UID, "UI", study_uid)
         items.append(study)
     return items
 

@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
 
 from ...errors import DicomConformanceError
+from ..common.codes import set_element
 from ..common.uid import is_valid_uid
 
 __all__ = ["Reference"]
+
+REFERENCED_SOP_CLASS_UID, REFERENCED_SOP_INSTANCE_UID = BaseTag(0x00081150), BaseTag(0x00081155)
+REFERENCED_FRAME_NUMBER, REFERENCED_SEGMENT_NUMBER = BaseTag(0x00081160), BaseTag(0x0062000B)
 
 
 @dataclass(frozen=True)
@@ -73,12 +78,12 @@ class Reference:
     def sop_item(self) -> Dataset:
         """Referenced SOP Sequence item (PS3.3 Table 10-3 Image SOP Instance Reference Macro)."""
         item = Dataset()
-        item.ReferencedSOPClassUID = self.sop_class_uid
-        item.ReferencedSOPInstanceUID = self.sop_instance_uid
+        set_element(item, REFERENCED_SOP_CLASS_UID, "UI", self.sop_class_uid)
+        set_element(item, REFERENCED_SOP_INSTANCE_UID, "UI", self.sop_instance_uid)
         if self.frame_numbers:
-            item.ReferencedFrameNumber = list(self.frame_numbers)
+            set_element(item, REFERENCED_FRAME_NUMBER, "IS", list(self.frame_numbers))
         if self.segment_numbers:
-            item.ReferencedSegmentNumber = list(self.segment_numbers)
+            set_element(item, REFERENCED_SEGMENT_NUMBER, "US", list(self.segment_numbers))
         return item
 
 

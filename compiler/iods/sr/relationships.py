@@ -10,13 +10,15 @@ matches it. :func:`check_tree` walks a content tree and raises
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
 
 from ...errors import DicomConformanceError
 
-__all__ = ["IODRules", "RULES", "check_tree", "tree_violations"]
+__all__ = ["IODRules", "RULES", "TreeFacts", "check_tree", "tree_facts", "tree_violations"]
 
 _ANY_SOURCE = frozenset({"CONTAINER", "TEXT", "CODE", "NUM", "DATE", "TIME", "DATETIME", "PNAME", "UIDREF",
                          "COMPOSITE", "IMAGE", "WAVEFORM", "SCOORD", "SCOORD3D", "TCOORD"})
@@ -127,8 +129,32 @@ def _name(item: Dataset) -> str:
     return f" {seq[0].get('CodeMeaning', '')!r}" if seq else ""
 
 
+_MISSING = object()
+_VALUE_TYPE = BaseTag(0x0040A040)
+_RELATIONSHIP_TYPE = BaseTag(0x0040A010)
+_CONTENT_SEQUENCE = BaseTag(0x0040A730)
+_CONCEPT_NAME = BaseTag(0x0040A043)
+_REFERENCED_ITEM = BaseTag(0x0040DB73)
+
+
+def _get(item: Dataset, tag: BaseTag, default: Any = _MISSING) -> Any:
+    """``item.get(keyword, default)`` by tag (raw elements of a dataset read from a file are decoded)."""
+    elem = item._dict.get(tag)
+    if elem is None:
+        return default
+    if type(elem) is not DataElement:
+        elem = item[tag]
+    return elem.value
+
+
+def _text(item: Dataset, tag: BaseTag) -> str:
+    """``str(item.get(keyword, ""))``."""
+    value = _get(item, tag)
+    return "" if value is _MISSING else str(value)
+
+
 def _walk(item: Dataset, path: str) -> Iterator[tuple[Dataset, Dataset, str]]:
-    for i, child in enumerate(item.get("ContentSequence", []), start=1):
+    for i, child in enumerate(_get(item, _CONTENT_SEQUENCE, None) or (), start=1):
         child_path = f"{path}.{i}"
         yield item, child, child_path
         yield from _walk(child, child_path)
@@ -147,49 +173,115 @@ def _by_reference_target(root: Dataset, identifier: list[int]) -> Dataset | None
     return node
 
 
-def tree_violations(rules: IODRules, root: Dataset) -> Iterator[str]:
-    """Messages for every value type or relationship in ``root``'s tree that ``rules`` forbids."""
-    if root.get("ValueType") != "CONTAINER":
-        yield f"the root content item of a {rules.iod} document must be a CONTAINER (PS3.3 C.17.3)"
-    if not root.get("ConceptNameCodeSequence"):
-        yield "the root CONTAINER needs a concept name (the document title, PS3.3 C.17.3)"
+@dataclass(frozen=True)
+class _Edge:
+    """One relationship of a content tree, with what the IOD rules look at."""
+
+    parent: Dataset
+    child: Dataset
+    path: str
+    source: str  # the parent's value type
+    relationship: str
+    by_reference: bool
+    addressed: bool  # by reference: the identifier addresses an item of the tree
+    target: str  # the child's value type, or the addressed item's
+    selected_from: int  # by-value SCOORD: how many SELECTED FROM children it has
+    error: Exception | None = None  # raised when a by-reference identifier is looked at (as before)
+
+
+@dataclass(frozen=True)
+class TreeFacts:
+    """What the relationship rules of every SR IOD check, collected in one walk of a content tree;
+    :func:`tree_violations` evaluates any IOD's rules on it."""
+
+    root_is_container: bool
+    root_has_name: bool
+    edges: tuple[_Edge, ...]
+
+
+def tree_facts(root: Dataset) -> TreeFacts:
+    """Walk ``root``'s tree once (depth first, as the documents list their items)."""
+    edges = []
     for parent, child, path in _walk(root, "1"):
-        source = str(parent.get("ValueType", ""))
-        relationship = str(child.get("RelationshipType", ""))
-        if "ReferencedContentItemIdentifier" in child:
+        relationship = _text(child, _RELATIONSHIP_TYPE)
+        by_reference = _REFERENCED_ITEM in child._dict
+        addressed = False
+        selected_from = 0
+        error = None
+        target = ""
+        if by_reference:
+            try:
+                target_item = _by_reference_target(root, list(child.ReferencedContentItemIdentifier))
+            except Exception as exc:  # noqa: BLE001 - surfaces where the rules look at it
+                error = exc
+            else:
+                addressed = target_item is not None
+                target = _text(target_item, _VALUE_TYPE) if addressed else ""
+        else:
+            target = _text(child, _VALUE_TYPE)
+            if target == "SCOORD":
+                selected_from = sum(1 for c in _get(child, _CONTENT_SEQUENCE, None) or ()
+                                    if _get(c, _RELATIONSHIP_TYPE, None) == "SELECTED FROM")
+        edges.append(_Edge(parent, child, path, _text(parent, _VALUE_TYPE), relationship, by_reference,
+                           addressed, target, selected_from, error))
+    return TreeFacts(_get(root, _VALUE_TYPE, None) == "CONTAINER", bool(_get(root, _CONCEPT_NAME, None)),
+                     tuple(edges))
+
+
+_ALLOWED: dict[tuple[int, str, str], tuple[IODRules, frozenset[str]]] = {}
+
+
+def _allowed_targets(rules: IODRules, source: str, relationship: str) -> frozenset[str]:
+    """``rules.targets(source, relationship)``, cached: ``rules.allows(s, r, t)`` is ``t in`` this."""
+    key = (id(rules), source, relationship)
+    hit = _ALLOWED.get(key)
+    if hit is None or hit[0] is not rules:
+        hit = _ALLOWED[key] = (rules, rules.targets(source, relationship))
+    return hit[1]
+
+
+def tree_violations(rules: IODRules, root: Dataset, facts: TreeFacts | None = None) -> Iterator[str]:
+    """Messages for every value type or relationship in ``root``'s tree that ``rules`` forbids.
+
+    ``facts``: :func:`tree_facts` of ``root``, when already collected (one walk serves every IOD).
+    """
+    if facts is None:
+        facts = tree_facts(root)
+    if not facts.root_is_container:
+        yield f"the root content item of a {rules.iod} document must be a CONTAINER (PS3.3 C.17.3)"
+    if not facts.root_has_name:
+        yield "the root CONTAINER needs a concept name (the document title, PS3.3 C.17.3)"
+    for edge in facts.edges:
+        source, relationship, target, path = edge.source, edge.relationship, edge.target, edge.path
+        if edge.by_reference:
             if not rules.by_reference:
                 yield (f"{rules.iod} does not allow by-reference relationships (PS3.3 {rules.table});"
                        f" item {path} is one")
                 continue
-            target_item = _by_reference_target(root, list(child.ReferencedContentItemIdentifier))
-            if target_item is None:
+            if edge.error is not None:
+                raise edge.error
+            if not edge.addressed:
                 yield f"item {path}: Referenced Content Item Identifier does not address an item of this tree"
                 continue
-            target = str(target_item.get("ValueType", ""))
             if relationship == "HAS CONCEPT MOD" or (relationship == "CONTAINS" and target == "CONTAINER"):
                 yield (f"item {path}: {relationship} {target} may only be by-value"
                        f" (PS3.3 {rules.table})")
                 continue
-        else:
-            target = str(child.get("ValueType", ""))
-            if target not in rules.value_types:
-                yield (f"{rules.iod} does not allow value type {target} (PS3.3 {rules.table});"
-                       f" item {path}{_name(child)} is one")
-                continue
-        if not rules.allows(source, relationship, target):
+        elif target not in rules.value_types:
+            yield (f"{rules.iod} does not allow value type {target} (PS3.3 {rules.table});"
+                   f" item {path}{_name(edge.child)} is one")
+            continue
+        if target not in _allowed_targets(rules, source, relationship):
             allowed = ", ".join(sorted(rules.targets(source, relationship))) or "nothing"
-            yield (f"{rules.iod} does not allow {source}{_name(parent)} {relationship} {target}"
-                   f"{_name(child)} at item {path} (PS3.3 {rules.table}; {source} {relationship} allows"
+            yield (f"{rules.iod} does not allow {source}{_name(edge.parent)} {relationship} {target}"
+                   f"{_name(edge.child)} at item {path} (PS3.3 {rules.table}; {source} {relationship} allows"
                    f" {allowed})")
-        if target == "SCOORD" and "ReferencedContentItemIdentifier" not in child:
-            sources = [c for c in child.get("ContentSequence", [])
-                       if c.get("RelationshipType") == "SELECTED FROM"]
-            if len(sources) != 1:
-                yield (f"SCOORD{_name(child)} at item {path} must be the source of exactly one SELECTED FROM"
-                       f" relationship to an IMAGE (PS3.3 C.18.6), has {len(sources)}")
+        if target == "SCOORD" and not edge.by_reference and edge.selected_from != 1:
+            yield (f"SCOORD{_name(edge.child)} at item {path} must be the source of exactly one SELECTED FROM"
+                   f" relationship to an IMAGE (PS3.3 C.18.6), has {edge.selected_from}")
 
 
-def check_tree(rules: IODRules, root: Dataset) -> None:
+def check_tree(rules: IODRules, root: Dataset, facts: TreeFacts | None = None) -> None:
     """Raise DicomConformanceError on the first violation of ``rules`` in ``root``'s tree."""
-    for message in tree_violations(rules, root):
+    for message in tree_violations(rules, root, facts):
         raise DicomConformanceError(message)

@@ -14,12 +14,14 @@ import math
 from typing import Iterable, Sequence
 
 import numpy as np
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sr.coding import Code
+from pydicom.tag import BaseTag
 from pydicom.valuerep import format_number_as_ds
 
 from ...errors import DicomConformanceError
-from ..common.codes import code_from_item, code_item
+from ..common.codes import code_from_item, code_item, set_element
 from ..common.uid import is_valid_uid
 from . import codes
 from .references import Reference
@@ -49,6 +51,24 @@ SCOORD3D_GRAPHIC_TYPES = {"POINT": (1, 1), "MULTIPOINT": (1, None), "POLYLINE": 
 TEMPORAL_RANGE_TYPES = ("POINT", "MULTIPOINT", "SEGMENT", "MULTISEGMENT", "BEGIN", "END")
 
 
+# tags of the elements the constructors set (VRs as in pydicom's dictionary; checked by the tests)
+T = BaseTag
+RELATIONSHIP_TYPE, VALUE_TYPE = T(0x0040A010), T(0x0040A040)
+CONCEPT_NAME_CODE_SEQUENCE, CONCEPT_CODE_SEQUENCE = T(0x0040A043), T(0x0040A168)
+CONTENT_SEQUENCE, CONTINUITY_OF_CONTENT = T(0x0040A730), T(0x0040A050)
+CONTENT_TEMPLATE_SEQUENCE, MAPPING_RESOURCE, TEMPLATE_IDENTIFIER = T(0x0040A504), T(0x00080105), T(0x0040DB00)
+MEASURED_VALUE_SEQUENCE, MEASUREMENT_UNITS_CODE_SEQUENCE = T(0x0040A300), T(0x004008EA)
+NUMERIC_VALUE, FLOATING_POINT_VALUE = T(0x0040A30A), T(0x0040A161)
+NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE, TEXT_VALUE = T(0x0040A301), T(0x0040A160)
+DATE, TIME, DATETIME, PERSON_NAME, UID_VALUE = T(0x0040A121), T(0x0040A122), T(0x0040A120), T(0x0040A123), T(0x0040A124)
+REFERENCED_SOP_SEQUENCE, GRAPHIC_TYPE, GRAPHIC_DATA = T(0x00081199), T(0x00700023), T(0x00700022)
+PIXEL_ORIGIN_INTERPRETATION, FIDUCIAL_UID = T(0x00480301), T(0x0070031A)
+REFERENCED_FRAME_OF_REFERENCE_UID, TEMPORAL_RANGE_TYPE = T(0x30060024), T(0x0040A130)
+REFERENCED_SAMPLE_POSITIONS, REFERENCED_TIME_OFFSETS = T(0x0040A132), T(0x0040A138)
+REFERENCED_DATETIME, REFERENCED_WAVEFORM_CHANNELS = T(0x0040A13A), T(0x0040A0B0)
+del T
+
+
 class ContentItem(Dataset):
     """One SR content item; subclasses fill the value of their value type."""
 
@@ -63,8 +83,8 @@ class ContentItem(Dataset):
                 raise DicomConformanceError(
                     f"Relationship Type {relationship_type!r} is not one of {', '.join(RELATIONSHIP_TYPES)}"
                     " (PS3.3 C.17.3.2.4)")
-            self.RelationshipType = relationship_type
-        self.ValueType = self.value_type
+            set_element(self, RELATIONSHIP_TYPE, "CS", relationship_type)
+        set_element(self, VALUE_TYPE, "CS", self.value_type)
         if name is None:
             if self.value_type not in _NAME_OPTIONAL:
                 raise DicomConformanceError(
@@ -73,7 +93,7 @@ class ContentItem(Dataset):
         else:
             if not isinstance(name, Code):
                 raise DicomConformanceError(f"concept name must be a Code, got {type(name).__name__}")
-            self.ConceptNameCodeSequence = [code_item(name)]
+            set_element(self, CONCEPT_NAME_CODE_SEQUENCE, "SQ", [code_item(name)])
         for child in children:
             self.append(child)
 
@@ -82,12 +102,16 @@ class ContentItem(Dataset):
         """Add ``child`` (a by-value relationship) as the last item of the Content Sequence."""
         if not isinstance(child, Dataset):
             raise DicomConformanceError(f"a content item child must be a content item, got {child!r}")
-        if "RelationshipType" not in child:
+        if RELATIONSHIP_TYPE not in child._dict:
             raise DicomConformanceError(
                 f"child {_describe(child)} of {_describe(self)} has no relationship type")
-        if "ContentSequence" not in self:
-            self.ContentSequence = []
-        self.ContentSequence.append(child)
+        elem = self._dict.get(CONTENT_SEQUENCE)
+        if type(elem) is not DataElement:
+            if elem is None:
+                elem = set_element(self, CONTENT_SEQUENCE, "SQ", [])
+            else:
+                elem = self[CONTENT_SEQUENCE]
+        elem.value.append(child)
         return child
 
     def extend(self, children: Iterable["ContentItem | Dataset"]) -> None:
@@ -127,12 +151,12 @@ class ContainerItem(ContentItem):
         if continuity not in ("SEPARATE", "CONTINUOUS"):
             raise DicomConformanceError(
                 f"Continuity Of Content {continuity!r} must be SEPARATE or CONTINUOUS (PS3.3 C.18.8)")
-        self.ContinuityOfContent = continuity
+        set_element(self, CONTINUITY_OF_CONTENT, "CS", continuity)
         if template_id is not None:
             tpl = Dataset()
-            tpl.MappingResource = "DCMR"
-            tpl.TemplateIdentifier = str(template_id)
-            self.ContentTemplateSequence = [tpl]
+            set_element(tpl, MAPPING_RESOURCE, "CS", "DCMR")
+            set_element(tpl, TEMPLATE_IDENTIFIER, "CS", str(template_id))
+            set_element(self, CONTENT_TEMPLATE_SEQUENCE, "SQ", [tpl])
         self.extend(children)
 
     @property
@@ -151,7 +175,7 @@ class CodeItem(ContentItem):
         super().__init__(name, relationship_type, children)
         if not isinstance(value, Code):
             raise DicomConformanceError(f"CODE {name.meaning!r}: the value must be a Code, got {value!r}")
-        self.ConceptCodeSequence = [code_item(value)]
+        set_element(self, CONCEPT_CODE_SEQUENCE, "SQ", [code_item(value)])
 
     @property
     def value(self) -> Code:
@@ -186,7 +210,7 @@ class NumItem(ContentItem):
                 raise DicomConformanceError(
                     f"NUM {name.meaning!r} has no value: give a Numeric Value Qualifier (CID 42, e.g."
                     " 114000 DCM 'Not a number') saying why (PS3.3 C.18.1)")
-            self.MeasuredValueSequence = []
+            set_element(self, MEASURED_VALUE_SEQUENCE, "SQ", [])
         else:
             if unit is None:
                 raise DicomConformanceError(
@@ -195,16 +219,16 @@ class NumItem(ContentItem):
             if not isinstance(unit, Code):
                 raise DicomConformanceError(f"NUM {name.meaning!r}: the unit must be a Code, got {unit!r}")
             mv = Dataset()
-            mv.MeasurementUnitsCodeSequence = [code_item(unit)]
+            set_element(mv, MEASUREMENT_UNITS_CODE_SEQUENCE, "SQ", [code_item(unit)])
             ds_text = format_number_as_ds(value)
-            mv.NumericValue = ds_text
+            set_element(mv, NUMERIC_VALUE, "DS", ds_text)
             if floating_point or (floating_point is None and float(ds_text) != value):
-                mv.FloatingPointValue = value
-            self.MeasuredValueSequence = [mv]
+                set_element(mv, FLOATING_POINT_VALUE, "FD", value)
+            set_element(self, MEASURED_VALUE_SEQUENCE, "SQ", [mv])
         if qualifier is not None:
             if not isinstance(qualifier, Code):
                 raise DicomConformanceError(f"NUM {name.meaning!r}: the qualifier must be a Code")
-            self.NumericValueQualifierCodeSequence = [code_item(qualifier)]
+            set_element(self, NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE, "SQ", [code_item(qualifier)])
 
     @property
     def value(self) -> float | None:
@@ -248,7 +272,7 @@ class TextItem(ContentItem):
         super().__init__(name, relationship_type, children)
         if not isinstance(value, str) or not value:
             raise DicomConformanceError(f"TEXT {name.meaning!r}: Text Value must be a non-empty string")
-        self.TextValue = value
+        set_element(self, TEXT_VALUE, "UT", value)
 
 
 def _da(value: _dt.date | str) -> str:
@@ -291,7 +315,7 @@ class DateItem(ContentItem):
     def __init__(self, name: Code, value: _dt.date | str, relationship_type: str | None = "CONTAINS", *,
                  children: Iterable[ContentItem | Dataset] = ()) -> None:
         super().__init__(name, relationship_type, children)
-        self.Date = _da(value)
+        set_element(self, DATE, "DA", _da(value))
 
 
 class TimeItem(ContentItem):
@@ -300,7 +324,7 @@ class TimeItem(ContentItem):
     def __init__(self, name: Code, value: _dt.time | str, relationship_type: str | None = "CONTAINS", *,
                  children: Iterable[ContentItem | Dataset] = ()) -> None:
         super().__init__(name, relationship_type, children)
-        self.Time = _tm(value)
+        set_element(self, TIME, "TM", _tm(value))
 
 
 class DateTimeItem(ContentItem):
@@ -310,7 +334,7 @@ class DateTimeItem(ContentItem):
                  relationship_type: str | None = "CONTAINS", *,
                  children: Iterable[ContentItem | Dataset] = ()) -> None:
         super().__init__(name, relationship_type, children)
-        self.DateTime = _dtv(value)
+        set_element(self, DATETIME, "DT", _dtv(value))
 
 
 class PNameItem(ContentItem):
@@ -323,7 +347,7 @@ class PNameItem(ContentItem):
             raise DicomConformanceError(
                 f"PNAME {name.meaning!r}: {value!r} is not a PN value (non-empty, 64 characters per"
                 " component group, PS3.5 6.2)")
-        self.PersonName = str(value)
+        set_element(self, PERSON_NAME, "PN", str(value))
 
 
 class UIDRefItem(ContentItem):
@@ -334,7 +358,7 @@ class UIDRefItem(ContentItem):
         super().__init__(name, relationship_type, children)
         if not is_valid_uid(str(value)):
             raise DicomConformanceError(f"UIDREF {name.meaning!r}: {value!r} is not a valid UID (PS3.5 9.1)")
-        self.UID = str(value)
+        set_element(self, UID_VALUE, "UI", str(value))
 
 
 class _ReferenceItem(ContentItem):
@@ -348,7 +372,7 @@ class _ReferenceItem(ContentItem):
                 f"{self.value_type} item needs a Reference (SOP class, instance, series and study UIDs),"
                 f" got {type(reference).__name__}")
         self._reference = reference
-        self.ReferencedSOPSequence = [reference.sop_item()]
+        set_element(self, REFERENCED_SOP_SEQUENCE, "SQ", [reference.sop_item()])
 
     @property
     def reference(self) -> Reference:
@@ -397,7 +421,7 @@ class WaveformItem(_ReferenceItem):
             flat = [int(v) for pair in channels for v in pair]
             if len(flat) != 2 * len(channels):
                 raise DicomConformanceError("waveform channels are (multiplex group, channel) pairs")
-            self.ReferencedSOPSequence[0].ReferencedWaveformChannels = flat
+            set_element(self[REFERENCED_SOP_SEQUENCE].value[0], REFERENCED_WAVEFORM_CHANNELS, "US", flat)
 
 
 def check_graphic(value_type: str, graphic_type: str, points: np.ndarray) -> None:
@@ -478,16 +502,16 @@ class ScoordItem(ContentItem):
         graphic_type = str(graphic_type).upper()
         arr = _points(points, 2, "SCOORD")
         check_graphic("SCOORD", graphic_type, arr)
-        self.GraphicType = graphic_type
-        self.GraphicData = [float(v) for v in arr.astype(np.float32).ravel()]
+        set_element(self, GRAPHIC_TYPE, "CS", graphic_type)
+        set_element(self, GRAPHIC_DATA, "FL", [float(v) for v in arr.astype(np.float32).ravel()])
         if pixel_origin_interpretation is not None:
             if pixel_origin_interpretation not in ("FRAME", "VOLUME"):
                 raise DicomConformanceError("Pixel Origin Interpretation must be FRAME or VOLUME")
-            self.PixelOriginInterpretation = pixel_origin_interpretation
+            set_element(self, PIXEL_ORIGIN_INTERPRETATION, "CS", pixel_origin_interpretation)
         if fiducial_uid is not None:
             if not is_valid_uid(fiducial_uid):
                 raise DicomConformanceError(f"Fiducial UID {fiducial_uid!r} is not a valid UID")
-            self.FiducialUID = fiducial_uid
+            set_element(self, FIDUCIAL_UID, "UI", fiducial_uid)
         if source is None:
             raise DicomConformanceError(
                 f"SCOORD {name.meaning!r} needs the image its coordinates are selected from"
@@ -527,13 +551,13 @@ class Scoord3DItem(ContentItem):
         if not is_valid_uid(str(frame_of_reference_uid)):
             raise DicomConformanceError(
                 f"SCOORD3D Referenced Frame of Reference UID {frame_of_reference_uid!r} is not a valid UID")
-        self.GraphicType = graphic_type
-        self.GraphicData = [float(v) for v in arr.astype(np.float32).ravel()]
-        self.ReferencedFrameOfReferenceUID = str(frame_of_reference_uid)
+        set_element(self, GRAPHIC_TYPE, "CS", graphic_type)
+        set_element(self, GRAPHIC_DATA, "FL", [float(v) for v in arr.astype(np.float32).ravel()])
+        set_element(self, REFERENCED_FRAME_OF_REFERENCE_UID, "UI", str(frame_of_reference_uid))
         if fiducial_uid is not None:
             if not is_valid_uid(fiducial_uid):
                 raise DicomConformanceError(f"Fiducial UID {fiducial_uid!r} is not a valid UID")
-            self.FiducialUID = fiducial_uid
+            set_element(self, FIDUCIAL_UID, "UI", fiducial_uid)
 
     @property
     def graphic_type(self) -> str:
@@ -574,10 +598,10 @@ class TcoordItem(ContentItem):
         if (need and n != need[0]) or (trt == "MULTIPOINT" and n < 1) or (
                 trt == "MULTISEGMENT" and (n < 2 or n % 2)):
             raise DicomConformanceError(f"TCOORD {trt} cannot have {n} value(s) (PS3.3 C.18.7.1.1)")
-        self.TemporalRangeType = trt
+        set_element(self, TEMPORAL_RANGE_TYPE, "CS", trt)
         if sample_positions is not None:
-            self.ReferencedSamplePositions = [int(v) for v in values]
+            set_element(self, REFERENCED_SAMPLE_POSITIONS, "UL", [int(v) for v in values])
         elif time_offsets is not None:
-            self.ReferencedTimeOffsets = [format_number_as_ds(float(v)) for v in values]
+            set_element(self, REFERENCED_TIME_OFFSETS, "DS", [format_number_as_ds(float(v)) for v in values])
         else:
-            self.ReferencedDateTime = [_dtv(v) for v in values]
+            set_element(self, REFERENCED_DATETIME, "DT", [_dtv(v) for v in values])
