@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import glob
+import hashlib
 import io
 import time
 from pathlib import Path
@@ -21,7 +22,10 @@ from dcmspec.iods.common import encoding as enc
 from dcmspec.iods.common.color import dicom_lab_to_rgb, rgb_to_dicom_lab
 from dcmspec.iods.common.modules import Equipment
 from dcmspec.iods.seg import AlgorithmIdentification, SegmentDescription, Segmentation, segread
-from dcmspec.iods.seg.pixels import pack_frames_separately, rle_decode_frame, rle_encode_frames
+from dcmspec.iods.seg import prepare
+from dcmspec.iods.seg.pixels import (native_pixel_data, pack_bits, pack_frames_separately, rle_decode_frame,
+                                     rle_encode_frames)
+from dcmspec.write.output import _atomic_write, write_dicom
 
 hd = pytest.importorskip("highdicom")
 
@@ -393,6 +397,99 @@ def test_read_foreign_by_label():
     seg = segread(shared("seg", "liver.dcm"))
     assert [s.segment_number for s in seg.find_segments(label=seg.get_segment(1).segment_label)] == [1]
     assert len(seg.source_instance_uids()) == 3
+
+
+# --- chunked encoding: frames are encoded a few at a time into one buffer ----------------------------
+
+def odd_label_map(n_segments: int = 40, n: int = 9, rows: int = 23, cols: int = 38) -> np.ndarray:
+    """23 x 38 = 874 bits per frame: BINARY frames end inside a byte (2 bits over), so only every 4th
+    frame starts on a byte boundary. Frame 4 and value 7 are empty."""
+    rng = np.random.default_rng(3)
+    lab = rng.integers(0, n_segments + 1, (n, rows, cols)).astype(np.uint8)
+    lab[4] = 0
+    lab[lab == 7] = 0
+    return lab
+
+
+def expected_binary(lab: np.ndarray, numbers, omit: bool) -> bytes:
+    """PS3.5 8.1.1 by hand: every stored frame's bits, one stream, LSB first, padded to even length."""
+    frames = [lab[f] == s for s in numbers for f in range(len(lab)) if not omit or (lab[f] == s).any()]
+    packed = np.packbits(np.stack(frames).reshape(-1), bitorder="little").tobytes()
+    return packed + b"\0" * (len(packed) % 2)
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 2000, 2700, 1 << 23])  # 1, 2, 3 frames per chunk, all
+@pytest.mark.parametrize("omit", [True, False])
+def test_binary_bit_stream_continues_across_chunks(monkeypatch, chunk_bytes, omit):
+    monkeypatch.setattr(prepare, "CHUNK_BYTES", chunk_bytes)
+    lab = odd_label_map()
+    seg = build(tiny_ct_series(9, 23, 38), lab, n_segments=40, omit_empty_frames=omit)
+    assert bytes(seg.PixelData) == expected_binary(lab, range(1, 41), omit)
+    back = seg.get_pixels()
+    np.testing.assert_array_equal(back, np.stack([lab == s for s in range(1, 41)], axis=-1))
+
+
+def test_native_pixel_data_over_uneven_chunks():
+    frames = np.random.default_rng(5).random((13, 3, 5)) < 0.5  # 15 bits per frame: a group is 8 frames
+    cuts = [0, 1, 2, 5, 6, 7, 10, 13]
+    data = native_pixel_data((frames[a:b] for a, b in zip(cuts, cuts[1:])), 13, 3, 5, 1)
+    assert isinstance(data, bytearray) and bytes(data) == pack_bits(frames)
+    with pytest.raises(RuntimeError):
+        native_pixel_data(iter([frames[:3]]), 13, 3, 5, 1)
+
+
+@pytest.mark.parametrize("seg_type,channels,ts", [
+    ("BINARY", True, ExplicitVRLittleEndian), ("LABELMAP", False, ExplicitVRLittleEndian),
+    ("LABELMAP", False, RLELossless), ("LABELMAP", True, ExplicitVRLittleEndian),
+    ("FRACTIONAL", False, ExplicitVRLittleEndian), ("FRACTIONAL", True, ExplicitVRLittleEndian),
+    ("FRACTIONAL", True, RLELossless)])
+def test_chunk_size_does_not_change_the_object(monkeypatch, seg_type, channels, ts):
+    """Every way of feeding frames (label map, channels; bit, byte, RLE) gives the same bytes whether
+    frames are encoded one at a time or all at once."""
+    lab = odd_label_map(12)
+    pixels = lab
+    if channels:
+        pixels = np.stack([lab == s for s in range(1, 13)], axis=-1)
+        if seg_type == "FRACTIONAL":
+            pixels = pixels * np.random.default_rng(1).random(pixels.shape).astype(np.float32)
+        elif seg_type == "BINARY":
+            pixels[..., 0] |= lab == 2  # overlapping segments
+    sources = tiny_ct_series(9, 23, 38)
+    written = []
+    for chunk_bytes in (1, 2700, 1 << 23):
+        monkeypatch.setattr(prepare, "CHUNK_BYTES", chunk_bytes)
+        out = io.BytesIO()
+        write_dicom(out, build(sources, pixels, seg_type, n_segments=12, transfer_syntax_uid=ts))
+        written.append(out.getvalue())
+    assert written[0] == written[1] == written[2]
+
+
+def test_label_presence_given_or_computed():
+    lab = odd_label_map(12)
+    sources = tiny_ct_series(9, 23, 38)
+    presence = prepare.label_presence(lab)
+    assert presence.shape == (9, 13) and not presence[:, 0].any() and not presence[4].any()
+    assert not presence[:, 7].any() and presence[0, 1:].sum() == 11
+    for seg_type in ("BINARY", "LABELMAP", "FRACTIONAL"):
+        a = build(sources, lab, seg_type, n_segments=12)
+        b = build(sources, lab, seg_type, n_segments=12, label_presence=presence)
+        assert bytes(a.PixelData) == bytes(b.PixelData) and a.NumberOfFrames == b.NumberOfFrames
+
+
+def test_large_pixel_data_is_streamed_to_the_file_with_the_same_bytes(tmp_path):
+    """write_dicom hands Pixel Data over 1 MiB to pydicom as a buffer (no in-memory copy) and the
+    manifest digest is computed while writing: both must give what pydicom writes by itself."""
+    lab = np.zeros((24, 256, 256), np.uint8)
+    lab[:, 10:200, 20:90] = 3
+    seg = build(tiny_ct_series(24, 256, 256), lab, "LABELMAP", n_segments=3)
+    assert len(seg.PixelData) > 1 << 20
+    plain = io.BytesIO()
+    seg.save_as(plain, enforce_file_format=True)
+    digest = _atomic_write(tmp_path / "seg.dcm", lambda fh: write_dicom(fh, seg))
+    data = (tmp_path / "seg.dcm").read_bytes()
+    assert data == plain.getvalue()
+    assert digest == hashlib.sha256(data).hexdigest()
+    assert isinstance(seg.PixelData, bytearray)  # the dataset is left as it was
 
 
 # --- speed -------------------------------------------------------------------------------------------

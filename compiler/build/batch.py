@@ -58,10 +58,15 @@ def _error_from_dict(d: dict[str, Any]) -> DcmspecError:
 
 
 def _encode(dataset: Any) -> bytes:
-    from ..write.output import write_dicom
+    from pydicom.filewriter import dcmwrite
 
-    buffer = io.BytesIO()
-    write_dicom(buffer, dataset)
+    from ..write.encode import encode_file
+
+    parts = encode_file(dataset)
+    if parts is not None:
+        return b"".join(parts)
+    buffer = io.BytesIO()  # what write_dicom does for datasets the fast encoder does not handle
+    dcmwrite(buffer, dataset, enforce_file_format=True)
     return buffer.getvalue()
 
 

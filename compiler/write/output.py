@@ -9,16 +9,20 @@ written (file, kind, SOP Class/Instance UID, Series UID, spec, SHA-256).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import Location, OutputError
 
 MANIFEST_NAME = "dcmspec-manifest.json"
+STREAM_BYTES = 1 << 20  # Pixel Data from this size on is streamed to the file, not copied first
 
 
 @dataclass
@@ -44,25 +48,119 @@ class BuiltObject:
             write_dicom(fh, self.dataset)
 
 
-def _atomic_write(target: Path, write: Callable[[Any], None]) -> str:
-    """Write through ``write(fileobj)`` to a temporary file, then rename it to ``target``; return SHA-256."""
+class _HashingWriter:
+    """Write-only file object for ``dcmwrite``: forwards to ``fh`` and feeds SHA-256 on the way, so
+    the written file is never read back. Large blocks are hashed on ``pool``'s thread while this
+    thread writes them (both release the GIL); the digest still sees the blocks in order.
+    Only sequential writing is supported (pydicom encodes each element in memory before writing it).
+    """
+
+    LARGE = 1 << 20
+
+    def __init__(self, fh: Any, pool: ThreadPoolExecutor | None = None) -> None:
+        self._fh = fh
+        self._pool = pool
+        self.sha256 = hashlib.sha256()
+        self._pos = 0
+        self.name = getattr(fh, "name", None)
+
+    def write(self, data: Any) -> int:
+        n = memoryview(data).nbytes
+        if self._pool is not None and n >= self.LARGE:
+            pending = self._pool.submit(self.sha256.update, data)
+            try:
+                self._fh.write(data)
+            finally:
+                pending.result()
+        else:
+            self.sha256.update(data)
+            self._fh.write(data)
+        self._pos += n
+        return n
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = offset if whence == io.SEEK_SET else self._pos + offset if whence == io.SEEK_CUR else None
+        if target != self._pos:
+            raise io.UnsupportedOperation("the output is written sequentially")
+        return self._pos
+
+
+def _atomic_write(target: Path, write: Callable[[Any], None], pool: ThreadPoolExecutor | None = None) -> str:
+    """Write through ``write(fileobj)`` to a temporary file, then rename it to ``target``; return SHA-256.
+
+    The digest is computed while writing (``pool``: a thread to hash large blocks on); the file is
+    flushed and fsync'ed once before the rename.
+    """
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:
-            write(fh)
+            out = _HashingWriter(fh, pool)
+            write(out)
             fh.flush()
             os.fsync(fh.fileno())
-        digest = hashlib.sha256()
-        with open(tmp, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
-        return digest.hexdigest()
+        return out.sha256.hexdigest()
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+class _BytesReader(io.BufferedIOBase):
+    """A read-only, seekable file over a bytes-like value, without copying it: reads return
+    memoryview slices. Lets pydicom stream a large Pixel Data value straight into the output."""
+
+    def __init__(self, data: bytes | bytearray) -> None:
+        super().__init__()
+        self._view = memoryview(data).cast("B")
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def read(self, size: int | None = -1) -> Any:
+        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._pos + size)
+        start, self._pos = self._pos, max(self._pos, end)
+        return self._view[start:self._pos]
+
+
+@contextmanager
+def _streamed_pixel_data(dataset: Any) -> Iterator[None]:
+    """While writing, give a large native Pixel Data value to pydicom as a buffer: pydicom then writes
+    it straight to the file instead of first copying it into an in-memory element buffer (same bytes)."""
+    from pydicom.config import settings
+    from pydicom.dataelem import DataElement
+
+    tag = 0x7FE00010
+    elem = dataset[tag] if tag in dataset else None
+    if (elem is None or elem.is_undefined_length or elem.VR not in ("OB", "OW")
+            or not isinstance(elem.value, (bytes, bytearray)) or len(elem.value) < STREAM_BYTES
+            or len(elem.value) % 2):
+        yield
+        return
+    read_size = settings.buffered_read_size
+    dataset[tag] = DataElement(tag, elem.VR, _BytesReader(elem.value))
+    settings.buffered_read_size = 16 << 20
+    try:
+        yield
+    finally:
+        settings.buffered_read_size = read_size
+        dataset[tag] = elem
 
 
 def _prepare_folder(out_dir: Path) -> None:
@@ -96,10 +194,22 @@ def check_targets(objects: list[BuiltObject], out_dir: Path, force: bool) -> Non
 
 
 def write_dicom(fh: Any, dataset: Any) -> None:
-    """Encode ``dataset`` as a DICOM file (PS3.10) into ``fh``."""
+    """Encode ``dataset`` as a DICOM file (PS3.10) into ``fh``.
+
+    The fast encoder (:mod:`.encode`) writes the bytes pydicom's ``dcmwrite`` would; datasets it does
+    not handle go to ``dcmwrite``.
+    """
     from pydicom.filewriter import dcmwrite
 
-    dcmwrite(fh, dataset, enforce_file_format=True)
+    from .encode import encode_file
+
+    parts = encode_file(dataset)
+    if parts is not None:
+        for part in parts:
+            fh.write(part)
+        return
+    with _streamed_pixel_data(dataset):
+        dcmwrite(fh, dataset, enforce_file_format=True)
 
 
 def _merge_manifest(out_dir: Path, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -121,28 +231,33 @@ def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool 
     _prepare_folder(out_dir)
     check_targets(objects, out_dir, force)
     entries = []
-    for obj in objects:
-        target = out_dir / obj.filename
-        try:
-            digest = _atomic_write(target, obj.write)
-        except OSError as exc:
-            raise OutputError(f"cannot write the file: {exc.strerror}", location=Location(str(target))) from None
-        entry = {
-            "file": obj.filename,
-            "kind": obj.kind,
-            "spec": str(obj.spec),
-            "id": obj.spec_id,
-            "sop_class_uid": obj.uid("SOPClassUID"),
-            "sop_instance_uid": obj.uid("SOPInstanceUID"),
-            "series_instance_uid": obj.uid("SeriesInstanceUID"),
-            "study_instance_uid": obj.uid("StudyInstanceUID"),
-            "bytes": target.stat().st_size,
-            "sha256": digest,
-            **obj.summary,
-        }
-        entries.append(entry)
-        if progress:
-            progress(f"wrote {target} ({entry['bytes']} bytes)")
+    pool = ThreadPoolExecutor(max_workers=1) if (os.cpu_count() or 1) > 1 else None  # hashes while writing
+    try:
+        for obj in objects:
+            target = out_dir / obj.filename
+            try:
+                digest = _atomic_write(target, obj.write, pool)
+            except OSError as exc:
+                raise OutputError(f"cannot write the file: {exc.strerror}", location=Location(str(target))) from None
+            entry = {
+                "file": obj.filename,
+                "kind": obj.kind,
+                "spec": str(obj.spec),
+                "id": obj.spec_id,
+                "sop_class_uid": obj.uid("SOPClassUID"),
+                "sop_instance_uid": obj.uid("SOPInstanceUID"),
+                "series_instance_uid": obj.uid("SeriesInstanceUID"),
+                "study_instance_uid": obj.uid("StudyInstanceUID"),
+                "bytes": target.stat().st_size,
+                "sha256": digest,
+                **obj.summary,
+            }
+            entries.append(entry)
+            if progress:
+                progress(f"wrote {target} ({entry['bytes']} bytes)")
+    finally:
+        if pool is not None:
+            pool.shutdown()
     manifest = {"dcmspec_manifest": 1, "objects": _merge_manifest(out_dir, entries)}
     text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
     _atomic_write(out_dir / MANIFEST_NAME, lambda fh: fh.write(text.encode("utf-8")))

@@ -1,0 +1,236 @@
+"""The fast encoder (dcmspec.write.encode) writes exactly the bytes of pydicom's dcmwrite."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filewriter import dcmwrite
+from pydicom.sequence import Sequence
+from pydicom.tag import Tag
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, RLELossless, generate_uid
+
+from dcmspec.build.batch import _encode
+from dcmspec.pipeline import Parameters, collect_spec_files, compile_specs
+from dcmspec.write import encode
+from dcmspec.write.encode import encode_file, encode_parts
+from dcmspec.write.output import write_dicom
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "specs_examples"
+
+
+def pydicom_bytes(ds: Dataset) -> bytes:
+    buffer = io.BytesIO()
+    dcmwrite(buffer, ds, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def fast_bytes(ds: Dataset) -> bytes:
+    parts = encode_parts(ds)
+    return b"".join(bytes(p) for p in parts)
+
+
+@pytest.fixture(scope="module")
+def example_objects():
+    result = compile_specs(collect_spec_files([EXAMPLES]))
+    rows = compile_specs([EXAMPLES / "report-template.yaml"],
+                         params=Parameters(csv=EXAMPLES / "report-cases.csv"))
+    assert not result.errors and not rows.errors
+    objects = result.objects + rows.objects
+    assert {o.kind for o in objects} >= {"Segmentation", "MeasurementReport", "StructuredReport"}
+    return objects
+
+
+def test_every_example_object_encodes_to_pydicoms_bytes(example_objects):
+    for obj in example_objects:
+        expected = pydicom_bytes(obj.dataset)
+        assert fast_bytes(obj.dataset) == expected, obj.filename
+        out = io.BytesIO()
+        write_dicom(out, obj.dataset)
+        assert out.getvalue() == expected, obj.filename
+        assert _encode(obj.dataset) == expected, obj.filename
+
+
+def _base(**meta) -> Dataset:
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.33"
+    ds.SOPInstanceUID = generate_uid()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = meta.get("ts", ExplicitVRLittleEndian)
+    return ds
+
+
+def _same(ds: Dataset) -> None:
+    expected = pydicom_bytes(ds)
+    assert fast_bytes(ds) == expected
+    out = io.BytesIO()
+    write_dicom(out, ds)
+    assert out.getvalue() == expected
+
+
+def test_value_representations_and_lengths():
+    ds = _base()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.PatientName = "Müller^Jürgen=ミュラー"
+    ds.InstitutionName = "Hôpital Saint-Éloi"  # LO, odd byte length
+    ds.StudyDescription = ""  # empty
+    ds.ImageType = ["DERIVED", "PRIMARY", "X"]  # CS multi-value
+    ds.SliceThickness = "1.50"  # DS keeps its original string
+    ds.PixelSpacing = [0.5, 0.333333333333]
+    ds.InstanceNumber = 7  # IS
+    ds.Rows = 3  # US
+    ds.ReferencedFrameNumber = [1, 2, 3]
+    ds.ContentDate = "20240102"
+    ds.ContentTime = "101112.5"
+    ds.FrameIncrementPointer = Tag(0x00181063)  # AT
+    ds.DimensionIndexValues = [1, 2]  # UL multi
+    ds.FloatPixelData = b"\x00\x00\x80\x3f"
+    ds.EncapsulatedDocument = b"abc"  # OB, odd length: NUL padded
+    ds.TextValue = "line one\\still UT"  # UT keeps backslashes
+    ds.add_new(0x00091000, "LO", "PRIVATE CREATOR")
+    ds.add_new(0x00091001, "UN", b"\x01\x02\x03")
+    ds.add_new(0x00100000, "UL", 42)  # a retired group length: not written
+    ds.GraphicData = [1.0, 2.5, 3.25]  # FL
+    ds.FloatingPointValue = 1.0 / 3.0  # FD
+    ds.ReferencedSOPSequence = []  # empty sequence
+    _same(ds)
+
+
+def test_sequences_defined_and_undefined_length():
+    ds = _base()
+    item = Dataset()
+    item.CodeValue = "121071"
+    item.CodingSchemeDesignator = "DCM"
+    item.CodeMeaning = "Finding"
+    nested = Dataset()
+    nested.TextValue = "inner"
+    nested.is_undefined_length_sequence_item = True
+    item.ContentSequence = [nested]
+    ds.ConceptNameCodeSequence = [item]
+    ds.ConceptCodeSequence = [Dataset(item)]
+    ds["ConceptCodeSequence"].is_undefined_length = True
+    ds.ContentSequence = Sequence([Dataset(), item])
+    _same(ds)
+
+
+def test_item_character_set_applies_to_its_elements():
+    ds = _base()
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.PatientName = "Gérard"
+    item = Dataset()
+    item.SpecificCharacterSet = "ISO_IR 192"
+    item.TextValue = "Ω and é"
+    plain = Dataset()
+    plain.TextValue = "café"
+    ds.ContentSequence = [item, plain]
+    _same(ds)
+
+
+def test_file_meta_is_completed_as_dcmwrite_does():
+    ds = _base()
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.3"  # differs from the dataset: replaced
+    ds.file_meta.ImplementationVersionName = "ODD"
+    ds.preamble = b"\x01" * 128
+    _same(ds)
+    assert ds.file_meta.MediaStorageSOPClassUID == "1.2.3"  # the dataset's own meta is left alone
+
+
+def test_large_pixel_data_is_a_part_of_its_own():
+    ds = _base()
+    ds.Rows, ds.Columns, ds.BitsAllocated = 1024, 1025, 8
+    pixels = np.arange(1024 * 1025, dtype=np.uint8).tobytes()  # odd length
+    ds.PixelData = pixels
+    ds["PixelData"].VR = "OB"
+    parts = encode_parts(ds)
+    assert any(p is pixels for p in parts)
+    _same(ds)
+
+
+def test_encapsulated_pixel_data():
+    ds = _base(ts=RLELossless)
+    ds.PixelData = b"\xfe\xff\x00\xe0\x00\x00\x00\x00" + b"\xfe\xff\x00\xe0\x04\x00\x00\x00abcd"
+    ds["PixelData"].VR = "OB"
+    _same(ds)
+
+
+def test_raw_sequence_written_as_is():
+    ds = _base()
+    inner = Dataset()
+    inner.TextValue = "raw"
+    buffer = io.BytesIO()
+    dcmwrite(buffer, inner, implicit_vr=False, little_endian=True)
+    value = b"\xfe\xff\x00\xe0" + len(buffer.getvalue()).to_bytes(4, "little") + buffer.getvalue()
+    ds._dict[Tag(0x0040A730)] = RawDataElement(Tag(0x0040A730), "SQ", len(value), value, 0, False, True)
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.set_original_encoding(False, True, ds._character_set)
+    _same(ds)
+
+
+@pytest.mark.parametrize("case", ["ambiguous", "implicit", "iso2022", "raw", "too_long", "charset_fail"])
+def test_what_the_encoder_declines_goes_to_dcmwrite(case):
+    """Declined datasets are written by dcmwrite; ISO 2022 and unencodable text are encoded by
+    pydicom's own encode_string (escape sequences, replacement characters and warnings alike)."""
+    ds = _base(ts=ImplicitVRLittleEndian if case == "implicit" else ExplicitVRLittleEndian)
+    ds.PatientName = "Doe^Jane"
+    if case == "ambiguous":
+        ds.add_new(0x00283002, "US or SS", [256, 0, 16])
+    elif case == "iso2022":
+        ds.SpecificCharacterSet = ["ISO 2022 IR 6", "ISO 2022 IR 87"]
+        ds.PatientName = "Yamada^Tarou=山田^太郎"
+    elif case == "raw":
+        ds._dict[Tag(0x00100020)] = RawDataElement(Tag(0x00100020), "LO", 4, b"ID01", 0, False, True)
+    elif case == "too_long":
+        ds.add_new(0x00091000, "LO", "PRIVATE")
+        ds.add_new(0x00091010, "OB", b"\x00" * 10)
+        ds.add_new(0x00091011, "LT", "x" * 70000)  # pydicom writes it as UN, with a warning
+    elif case == "charset_fail":
+        ds.PatientName = "Doe^Jane"
+        ds.StudyDescription = "Ω"  # not in the default character repertoire
+    if case in ("ambiguous", "implicit", "raw", "too_long"):
+        assert encode_file(ds) is None
+    with pytest.warns() if case in ("too_long", "charset_fail") else _no_warning():
+        expected = pydicom_bytes(ds)
+    with pytest.warns() if case in ("too_long", "charset_fail") else _no_warning():
+        out = io.BytesIO()
+        write_dicom(out, ds)
+    assert out.getvalue() == expected
+
+
+class _no_warning:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_vr_tables_match_pydicom():
+    from pydicom.filewriter import writers
+    from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
+
+    assert set(encode._KIND) == {vr for vr in writers if " or " not in vr}
+    assert encode._LONG_LENGTH == {vr for vr in EXPLICIT_VR_LENGTH_32 if vr in encode._KIND}
+    for vr, fmt in encode._STRUCT_FORMAT.items():
+        assert writers[vr][1] == fmt
+
+
+def test_element_helper_builds_the_same_element_as_keyword_assignment():
+    from dcmspec.iods.common.codes import set_element
+
+    a, b = Dataset(), Dataset()
+    a.CodeMeaning = "x" * 70  # too long for LO: pydicom warns either way
+    with pytest.warns(UserWarning):
+        set_element(b, Tag(0x00080104), "LO", "x" * 70)
+    for value in ("Finding", "Finding", "a\\b"):
+        c, d = Dataset(), Dataset()
+        c.CodeMeaning = value
+        set_element(d, Tag(0x00080104), "LO", value)
+        assert c == d and c[0x00080104].value == d[0x00080104].value
+    assert a == b
+    e = DataElement(Tag(0x00080104), "LO", "Finding")
+    assert set_element(Dataset(), Tag(0x00080104), "LO", "Finding").__dict__ == e.__dict__
