@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -77,12 +80,38 @@ def content_identification(doc: SpecDocument, default_label: str) -> ContentIden
     )
 
 
-def file_digest(path: Path) -> str:
+def _sha256_of_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+_digest_pool: ThreadPoolExecutor | None = None
+_digests: dict[tuple, Future] = {}
+
+
+def start_file_digest(path: Path) -> None:
+    """Start hashing ``path`` on a background thread (hashlib releases the GIL, so a large mask is
+    hashed while it is being loaded and placed); :func:`file_digest` collects the result."""
+    global _digest_pool
+    try:
+        st = path.stat()
+    except OSError:
+        return
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _digests:
+        if _digest_pool is None:
+            _digest_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dcmspec-digest")
+        _digests[key] = _digest_pool.submit(_sha256_of_file, path)
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of the file's bytes (from the background hash when one was started)."""
+    st = path.stat()
+    future = _digests.pop((str(path.resolve()), st.st_size, st.st_mtime_ns), None)
+    return future.result() if future is not None else _sha256_of_file(path)
 
 
 def content_digest(doc: SpecDocument, *, inputs: Iterable[str] = (), files: Iterable[Path] = ()) -> str:
@@ -107,6 +136,34 @@ def identity_uids(doc: SpecDocument, ctx: BuildContext, *, study_uid: str, diges
     series_uid = series.get("instance_uid") or ctx.uids.uid("series", sid, study_uid, series.get("number"))
     sop_uid = inst.get("sop_instance_uid") or ctx.uids.uid("instance", sid, study_uid, digest)
     return series_uid, sop_uid
+
+
+@dataclass(frozen=True)
+class ObjectIdentity:
+    """Who a built object is: its UIDs, series, Content Identification and Content Date/Time."""
+
+    series_instance_uid: str
+    sop_instance_uid: str
+    series_number: int
+    series_description: str | None
+    content: ContentIdentification
+    content_datetime: datetime.datetime
+
+
+def object_identity(doc: SpecDocument, ctx: BuildContext, *, header: Any, inputs: Iterable[str],
+                    files: Iterable[Path] = (), default_label: str,
+                    default_series_number: int) -> ObjectIdentity:
+    """The identity of the object ``doc`` builds from sources whose first header is ``header``;
+    ``inputs`` and ``files`` are what its content digest (and so its SOP Instance UID) depends on."""
+    digest = content_digest(doc, inputs=inputs, files=files)
+    series_uid, sop_uid = identity_uids(doc, ctx, study_uid=str(header.StudyInstanceUID), digest=digest)
+    series = doc.get(("series",)) or {}
+    return ObjectIdentity(
+        series_instance_uid=series_uid, sop_instance_uid=sop_uid,
+        series_number=series.get("number", default_series_number),
+        series_description=series.get("description"),
+        content=content_identification(doc, default_label),
+        content_datetime=ctx.content_datetime(doc, ("instance", "content_datetime"), header))
 
 
 @contextmanager

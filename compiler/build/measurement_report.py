@@ -17,10 +17,9 @@ from pydicom.sr.coding import Code
 from ..errors import DicomConformanceError, InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from .common import (NodePath, code_at, conformance_at, content_digest, content_identification, equipment,
-                     identity_uids, spec_id)
+from .common import NodePath, code_at, conformance_at, equipment, spec_id
 from .context import BuildContext
-from .sr_common import (ImageResolver, document_class, document_kwargs, measurement_value, read_header,
+from .sr_common import (ImageResolver, document_arguments, document_class, measurement_value, read_header,
                         region_at, series_from)
 
 
@@ -73,21 +72,13 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         report = MeasurementReport(procedure_reported=procedures, observation_context=_observers(doc, ctx),
                                    groups=groups, qualitative_evaluations=evaluations, image_library=library,
                                    **kwargs)
-    study_uid = str(header.StudyInstanceUID)
-    digest = content_digest(doc, inputs=[r.sop_instance_uid for r in used] + [study_uid])
-    series_uid, sop_uid = identity_uids(doc, ctx, study_uid=study_uid, digest=digest)
-    created = ctx.content_datetime(doc, ("instance", "content_datetime"), header)
-    series_spec = doc.get(("series",)) or {}
-    content = content_identification(doc, "MEASUREMENTS")
+    arguments = document_arguments(doc, ctx, header, used, default_label="MEASUREMENTS",
+                                   default_series_number=1001)
     forced = document_class(spec.get("document_class"))
     where: NodePath = ("document", "document_class") if forced else ("findings",)
     try:
         try:
-            sr = report.document(
-                document_class=forced, patient_study=header, series_instance_uid=series_uid,
-                series_number=series_spec.get("number", 1001), series_description=series_spec.get("description"),
-                sop_instance_uid=sop_uid, instance_number=content.instance_number, content_datetime=created,
-                equipment=equipment(doc), **document_kwargs(doc, ctx, created))
+            sr = report.document(document_class=forced, **arguments)
         except DicomConformanceError:
             # Locate the finding, measurement or evaluation at fault (checked only when something failed,
             # so that large template builds do not build every group twice).

@@ -16,8 +16,8 @@ import numpy as np
 from ..errors import InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from .common import (NodePath, code_at, codes_at, conformance_at, content_digest, content_identification,
-                     equipment, identity_uids, resolve_path, source_series, spec_id)
+from .common import (NodePath, code_at, codes_at, conformance_at, equipment, object_identity, resolve_path,
+                     source_series, spec_id, start_file_digest)
 from .context import BuildContext
 
 AI_FAMILY = ("DCM", "123110", "Artificial Intelligence")
@@ -35,14 +35,10 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     descriptions = [_segment_description(doc, ctx, i, number, series) for i, number in enumerate(segments)]
     pixels, mask_files, presence = _pixels(doc, ctx, series, segments)
 
-    study_uid = str(series.header.StudyInstanceUID)
-    digest = content_digest(doc, inputs=[f.sop_instance_uid + str(f.frame_number) for f in series.frames],
-                            files=mask_files)
-    series_uid, sop_uid = identity_uids(doc, ctx, study_uid=study_uid, digest=digest)
+    ident = object_identity(doc, ctx, header=series.header, files=mask_files,
+                            inputs=[f.sop_instance_uid + str(f.frame_number) for f in series.frames],
+                            default_label="SEGMENTATION", default_series_number=300)
     output = data.get("output") or {}
-    created = ctx.content_datetime(doc, ("instance", "content_datetime"), series.header)
-    series_spec = data.get("series") or {}
-    content = content_identification(doc, "SEGMENTATION")
     images, pixels, presence = _in_source_order(series, pixels, presence)
     with conformance_at(doc, ("segmentation",)):
         seg = Segmentation(
@@ -50,16 +46,16 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             pixel_array=pixels,
             segmentation_type=seg_type,
             segment_descriptions=descriptions,
-            series_instance_uid=series_uid,
-            series_number=series_spec.get("number", 300),
-            series_description=series_spec.get("description"),
-            sop_instance_uid=sop_uid,
-            instance_number=content.instance_number,
-            content_label=content.content_label,
-            content_description=content.content_description,
-            content_creator_name=content.content_creator_name,
+            series_instance_uid=ident.series_instance_uid,
+            series_number=ident.series_number,
+            series_description=ident.series_description,
+            sop_instance_uid=ident.sop_instance_uid,
+            instance_number=ident.content.instance_number,
+            content_label=ident.content.content_label,
+            content_description=ident.content.content_description,
+            content_creator_name=ident.content.content_creator_name,
             equipment=equipment(doc),
-            content_datetime=created,
+            content_datetime=ident.content_datetime,
             fractional_type=seg_spec.get("fractional_type", "PROBABILITY") if seg_type == "FRACTIONAL" else None,
             max_fractional_value=seg_spec.get("max_fractional_value", 255),
             omit_empty_frames=seg_spec.get("omit_empty_frames", True),
@@ -159,6 +155,7 @@ def _place(doc: SpecDocument, path: NodePath, series, key: str | None = None) ->
     from ..resolve.masks import load_mask, place_on_frames
 
     file = resolve_path(doc, path)
+    start_file_digest(file)
     where = {"location": doc.loc(path), "spec_path": path}
     volume = load_mask(file, key=key, **where)
     frames = series.frames

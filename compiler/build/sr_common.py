@@ -21,7 +21,7 @@ from pydicom.sr.coding import Code
 
 from ..errors import DicomConformanceError, InputError, SpecError
 from ..load.document import SpecDocument
-from .common import NodePath, base_dir_of, code_at, resolve_path, source_series
+from .common import NodePath, base_dir_of, code_at, equipment, object_identity, resolve_path, source_series
 from .context import BuildContext
 
 # UCUM units used in imaging measurements: code -> the meaning written (PS3.16 CID 7181 and others).
@@ -309,6 +309,20 @@ def document_class(name: str | None):
     from ..iods import sr
 
     return getattr(sr, DOCUMENT_CLASSES[name]) if name else None
+
+
+def document_arguments(doc: SpecDocument, ctx: BuildContext, header: Any, used: list, *, default_label: str,
+                       default_series_number: int) -> dict[str, Any]:
+    """Everything an SR document constructor takes besides its content: identity (UIDs derived from the
+    spec, the referenced instances and the study), patient/study, equipment and document flags."""
+    ident = object_identity(doc, ctx, header=header,
+                            inputs=[r.sop_instance_uid for r in used] + [str(header.StudyInstanceUID)],
+                            default_label=default_label, default_series_number=default_series_number)
+    return dict(patient_study=header, series_instance_uid=ident.series_instance_uid,
+                series_number=ident.series_number, series_description=ident.series_description,
+                sop_instance_uid=ident.sop_instance_uid, instance_number=ident.content.instance_number,
+                content_datetime=ident.content_datetime, equipment=equipment(doc),
+                **document_kwargs(doc, ctx, ident.content_datetime))
 
 
 def document_kwargs(doc: SpecDocument, ctx: BuildContext, created: _dt.datetime) -> dict[str, Any]:

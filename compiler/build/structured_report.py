@@ -13,10 +13,9 @@ from typing import Any
 from ..errors import DicomConformanceError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from .common import (NodePath, code_at, conformance_at, content_digest, content_identification, equipment,
-                     identity_uids, spec_id)
+from .common import NodePath, code_at, conformance_at, spec_id
 from .context import BuildContext
-from .sr_common import (ImageResolver, document_class, document_kwargs, measurement_value, read_header,
+from .sr_common import (ImageResolver, document_arguments, document_class, measurement_value, read_header,
                         series_from, tree_path)
 
 ROOT: NodePath = ("content",)
@@ -29,17 +28,9 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     used: list = []
     root = _item(doc, ctx, images, ROOT, used, is_root=True)
     cls = document_class(doc.data["document_class"])
-    study_uid = str(header.StudyInstanceUID)
-    digest = content_digest(doc, inputs=[r.sop_instance_uid for r in used] + [study_uid])
-    series_uid, sop_uid = identity_uids(doc, ctx, study_uid=study_uid, digest=digest)
-    created = ctx.content_datetime(doc, ("instance", "content_datetime"), header)
-    series_spec = doc.get(("series",)) or {}
-    content = content_identification(doc, "REPORT")
+    arguments = document_arguments(doc, ctx, header, used, default_label="REPORT", default_series_number=1000)
     try:
-        sr = cls(root, patient_study=header, series_instance_uid=series_uid,
-                 series_number=series_spec.get("number", 1000), series_description=series_spec.get("description"),
-                 sop_instance_uid=sop_uid, instance_number=content.instance_number, content_datetime=created,
-                 equipment=equipment(doc), **document_kwargs(doc, ctx, created))
+        sr = cls(root, **arguments)
     except DicomConformanceError as exc:
         path = tree_path(str(exc), ROOT)
         if path is None:
