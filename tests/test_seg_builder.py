@@ -512,3 +512,20 @@ def _timed(fn) -> float:
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t
+
+
+@pytest.mark.parametrize("folder", ["ct_dcmqi_ct-3slice", "mr_dcmqi_701-ADCb500", "ct_nist_IDS-DEPT003-a",
+                                    "pt_nist_IDS-DEPT024-a"])
+def test_source_geometry_from_raw_bytes_equals_pydicom_values(folder):
+    from dcmspec.iods.seg.sources import analyze_sources
+    from dcmspec.resolve.sources import read_source_headers
+
+    paths = sorted(p for p in shared("series", folder).iterdir())
+    raw = [i.header for i in read_source_headers(paths)]
+    converted = [pydicom.dcmread(p, stop_before_pixels=True) for p in paths]
+    for ds in converted:
+        for elem in ds:  # force every value through pydicom's conversion
+            _ = elem.value
+    series_uid = str(converted[0].SeriesInstanceUID)
+    pick = lambda headers: [h for h in headers if str(h.SeriesInstanceUID) == series_uid]
+    assert analyze_sources(pick(raw)).frames == analyze_sources(pick(converted)).frames

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from pydicom.datadict import keyword_dict as keyword_tags
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from ...errors import DicomConformanceError
@@ -54,6 +56,32 @@ def _ds_strings(value: object) -> tuple[str, ...] | None:
         s = getattr(v, "original_string", None)
         out.append(str(s).strip() if s is not None else str(v))
     return tuple(out)
+
+
+def _raw_text(ds: Dataset, keyword: str) -> tuple[str, ...] | None | bool:
+    """The values of a not yet converted text element straight from its bytes (stripped, split on
+    backslashes), ``None`` when absent, ``False`` when pydicom has to convert it (already converted, empty,
+    not ASCII). Reading 300 headers this way skips ~4000 value conversions."""
+    elem = ds.get_item(keyword_tags[keyword])
+    if elem is None:
+        return None
+    if not isinstance(elem, RawDataElement) or not isinstance(elem.value, bytes) or not elem.value.strip(b" \0"):
+        return False
+    try:
+        text = elem.value.decode("ascii")
+    except UnicodeDecodeError:
+        return False
+    return tuple(v.strip(" \0") for v in text.rstrip(" \0").split("\\"))
+
+
+def _strings(ds: Dataset, keyword: str) -> tuple[str, ...] | None:
+    raw = _raw_text(ds, keyword)
+    return _ds_strings(ds.get(keyword)) if raw is False else raw
+
+
+def _first(ds: Dataset, keyword: str) -> str | None:
+    raw = _raw_text(ds, keyword)
+    return _single(ds.get(keyword)) if raw is False else (raw[0] if raw else None)
 
 
 def _single(value: object) -> str | None:
@@ -117,11 +145,11 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
             frames.append(SourceFrame(
                 sop_class_uid=str(ds.SOPClassUID), sop_instance_uid=str(ds.SOPInstanceUID),
                 frame_number=None,
-                position=_ds_strings(ds.get("ImagePositionPatient")),
-                orientation=_ds_strings(ds.get("ImageOrientationPatient")),
-                spacing=_ds_strings(ds.get("PixelSpacing")),
-                thickness=_single(ds.get("SliceThickness")),
-                spacing_between_slices=_single(ds.get("SpacingBetweenSlices"))))
+                position=_strings(ds, "ImagePositionPatient"),
+                orientation=_strings(ds, "ImageOrientationPatient"),
+                spacing=_strings(ds, "PixelSpacing"),
+                thickness=_first(ds, "SliceThickness"),
+                spacing_between_slices=_first(ds, "SpacingBetweenSlices")))
     else:
         ds = sources[0]
         shared = _group(ds, "SharedFunctionalGroupsSequence")
