@@ -356,3 +356,37 @@ def test_manifest_digest_is_of_the_written_file(examples_out):
     out, manifest = examples_out
     for entry in manifest["objects"]:
         assert hashlib.sha256((out / entry["file"]).read_bytes()).hexdigest() == entry["sha256"]
+
+
+def test_get_volume_reads_back_the_mask_with_its_affine(examples_out):
+    from dcmspec.iods.seg import segread
+
+    out, _ = examples_out
+    labels = np.load(EXAMPLES / "phantom" / "organs_labelmap.npy")
+    headers = sorted_series(EXAMPLES / "phantom" / "ct")
+    occupied = np.flatnonzero(labels.reshape(len(labels), -1).any(axis=1))
+    first, last = occupied[0], occupied[-1]
+    for name in ("organs-binary.dcm", "organs-labelmap.dcm"):
+        vol = segread(out / name).get_volume()
+        assert vol.array.shape == (last - first + 1, 64, 64, 3)
+        for n in (1, 2, 3):
+            assert np.array_equal(vol.array[..., n - 1], labels[first:last + 1] == n)
+        # index (k, r, c) -> patient position of that source pixel
+        ds = headers[first + 2]
+        expected = np.array([float(v) for v in ds.ImagePositionPatient]) + 5 * 0.75 * np.array([0, 1, 0]) \
+            + 7 * 0.75 * np.array([1, 0, 0])
+        assert np.allclose(vol.index_to_reference(np.array([[2, 5, 7]]))[0], expected)
+        assert vol.frame_of_reference_uid == ds.FrameOfReferenceUID
+    assert segread(out / "organs-labelmap.dcm").get_volume(combine="labelmap").array.max() == 3
+
+
+def test_get_volume_refuses_frames_off_the_stack(examples_out, tmp_path):
+    from dcmspec.errors import DicomConformanceError
+    from dcmspec.iods.seg import segread
+
+    out, _ = examples_out
+    ds = pydicom.dcmread(out / "organs-binary.dcm")
+    ds.PerFrameFunctionalGroupsSequence[3].PlanePositionSequence[0].ImagePositionPatient[0] += 2.0
+    ds.save_as(tmp_path / "moved.dcm")
+    with pytest.raises(DicomConformanceError, match="frame 4 lies 2 mm off"):
+        segread(tmp_path / "moved.dcm").get_volume()
