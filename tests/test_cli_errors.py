@@ -230,3 +230,28 @@ def test_bad_uid_root_option(tmp_path, series):
     spec = write_spec(tmp_path, series)
     code, _, err = run("build", str(spec), "-o", str(tmp_path / "out"), "--uid-root", "1.02")
     assert code == 2 and "--uid-root" in err
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.random.default_rng(0).random((4, 16, 16)), "a label map must hold integers, this one holds float64"),
+    (-np.ones((4, 16, 16), np.int16), "label values must be 0..65535, the mask holds -1..-1"),
+    (np.full((4, 16, 16), 70000, np.int32), "label values must be 0..65535"),
+])
+def test_unusable_label_map_values(tmp_path, series, array, message):
+    np.save(tmp_path / "m.npy", array)
+    spec = write_spec(tmp_path, series, mask=str(tmp_path / "m.npy"))
+    code, _, err = run("build", str(spec), "-o", str(tmp_path / "out"))
+    assert code == 1 and f"{spec}:7:9: segmentation.mask: {message}" in err
+    assert_nothing_written(tmp_path / "out")
+
+
+def test_a_folder_with_too_many_files_is_refused(tmp_path, series, monkeypatch):
+    from dcmspec.resolve import sources
+
+    monkeypatch.setattr(sources, "MAX_FILES_SCANNED", 3)
+    spec = write_spec(tmp_path, series)
+    code, _, err = run("validate", str(spec))
+    assert code == 1 and f"{spec}:4:11: sources.images: more than 3 files under" in err
+    spec = write_spec(tmp_path, series, images=str(series / "ct" / "*.dcm"))
+    code, _, err = run("validate", str(spec))
+    assert code == 1 and "more than 3 files" in err

@@ -162,7 +162,8 @@ def _place(doc: SpecDocument, path: NodePath, series, key: str | None = None) ->
     first = frames[0]
     if volume.affine is not None and first.image_position is None:
         raise InputError("the mask has geometry but the source images have none (no Image Position/Orientation)",
-                         hint="use a .npy/.npz mask indexed [frame, row, column]", **where)
+                         hint="use a .npy/.npz mask indexed [frame, row, column]", location=doc.loc(path),
+                         path=path)
     positions = np.array([f.image_position for f in frames]) if first.image_position is not None else np.zeros(
         (len(frames), 3))
     orientation = first.image_orientation if first.image_orientation is not None else np.array([1, 0, 0, 0, 1, 0.])
@@ -209,7 +210,7 @@ def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]
         array = placed[file]
         if array.ndim != 3:
             raise InputError(f"a per-segment mask must be 3D, this one has shape {array.shape}",
-                             location=doc.loc(path), spec_path=path)
+                             location=doc.loc(path), path=path)
         if seg_type == "FRACTIONAL":
             _check_fraction_range(doc, array, path)
             planes.append(array.astype(np.float32, copy=False))
@@ -237,7 +238,7 @@ def _label_map(doc: SpecDocument, ctx: BuildContext, array: np.ndarray, numbers:
     path: NodePath = ("segmentation", "mask")
     if array.ndim != 3:
         raise InputError(f"a label map mask must be 3D (frame, row, column); this one has shape {array.shape}",
-                         location=doc.loc(path), spec_path=path,
+                         location=doc.loc(path), path=path,
                          hint="4D masks (one channel per segment) are for FRACTIONAL segmentations")
     array = _unsigned_labels(doc, array, path)
     segments = doc.data["segments"]
@@ -284,13 +285,13 @@ def _unsigned_labels(doc: SpecDocument, array: np.ndarray, path: NodePath) -> np
     if not np.issubdtype(array.dtype, np.integer):
         if not (np.issubdtype(array.dtype, np.floating) and np.all(np.mod(array, 1) == 0)):
             raise InputError(f"a label map must hold integers, this one holds {array.dtype}",
-                             location=doc.loc(path), spec_path=path,
+                             location=doc.loc(path), path=path,
                              hint="use FRACTIONAL for probabilities, or round the mask")
     lo, hi = (array.min(), array.max()) if array.size else (0, 0)
     if lo < 0 or hi > 65535:
         present = _label_values(array.astype(np.int64) if array.dtype.kind == "f" else array)
         raise InputError(f"label values must be 0..65535, the mask holds {present.min()}..{present.max()}",
-                         location=doc.loc(path), spec_path=path)
+                         location=doc.loc(path), path=path)
     return array.astype(np.uint8 if hi < 256 else np.uint16)
 
 
@@ -307,13 +308,13 @@ def _check_fraction_range(doc: SpecDocument, array: np.ndarray, path: NodePath) 
     if not np.issubdtype(array.dtype, np.floating):
         if array.size and (array.min() < 0 or array.max() > 1):
             raise InputError("a FRACTIONAL mask must hold values between 0 and 1", location=doc.loc(path),
-                             spec_path=path)
+                             path=path)
         return
     lo, hi = float(array.min()), float(array.max())
     if not (lo >= 0 and hi <= 1):
         lo, hi = float(np.nanmin(array)), float(np.nanmax(array))
         raise InputError(f"a FRACTIONAL mask must hold values between 0 and 1, this one holds {lo:g}..{hi:g}",
-                         location=doc.loc(path), spec_path=path, hint="scale the probabilities to 0..1")
+                         location=doc.loc(path), path=path, hint="scale the probabilities to 0..1")
 
 
 def _fractional_from_single(doc: SpecDocument, array: np.ndarray, n_segments: int) -> np.ndarray:
@@ -322,7 +323,7 @@ def _fractional_from_single(doc: SpecDocument, array: np.ndarray, n_segments: in
         array = array[..., np.newaxis]
     if array.shape[-1] != n_segments:
         raise InputError(f"the FRACTIONAL mask has {array.shape[-1]} channel(s) for {n_segments} segment(s)",
-                         location=doc.loc(path), spec_path=path,
+                         location=doc.loc(path), path=path,
                          hint="give a 4D mask with one channel per segment, or a mask on each segment")
     channels = [s.get("channel", i) for i, s in enumerate(doc.data["segments"])]
     if channels != list(range(array.shape[-1])):

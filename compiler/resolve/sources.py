@@ -218,28 +218,15 @@ def find_source_files(
         sub_path = tuple(spec_path) + ((i,) if not isinstance(specs, (str, os.PathLike)) else ())
         text = os.path.expanduser(str(item))
         target = Path(text) if os.path.isabs(text) else base_dir / text
-        skipped = 0
-        if any(c in text for c in _GLOB_CHARS):
-            matches = sorted(Path(p) for p in _glob.glob(str(target), recursive=True))
-            hits: list[Path] = []
-            for m in matches:
-                if m.is_dir():
-                    files, n = _walk(m)
-                    hits += files
-                    skipped += n
-                elif not _is_hidden(m) and m.name != "DICOMDIR":
-                    if looks_like_dicom(m):
-                        hits.append(m)
-                    else:
-                        skipped += 1
-            what = f"no DICOM files match the pattern {target.absolute()}"
-        elif target.is_dir():
-            hits, skipped = _walk(target)
-            what = f"no DICOM files in the folder {target.absolute()}"
-        elif target.is_file():
-            hits = [target]
-            what = ""
-        else:
+        try:
+            hits, skipped, what = _expand(text, target)
+        except _TooManyFiles as exc:
+            raise InputError(
+                f"more than {MAX_FILES_SCANNED} files under {Path(str(exc)).absolute()}: not a series folder",
+                location=location, path=sub_path,
+                hint="point 'sources.images' at the folder of the series (or a glob such as 'ct/*.dcm')",
+            ) from None
+        if hits is None:
             raise InputError(
                 f"source images not found: {target.absolute()} does not exist",
                 location=location,
@@ -258,6 +245,39 @@ def find_source_files(
         for hit in hits:
             found.setdefault(hit.absolute(), None)
     return sorted(found)
+
+
+def _expand(text: str, target: Path) -> tuple[list[Path] | None, int, str]:
+    """(files, skipped count, what-was-searched) for one entry of ``sources.images``; None when absent."""
+    skipped = 0
+    if any(c in text for c in _GLOB_CHARS):
+        matches = []
+        for p in _glob.iglob(str(target), recursive=True):
+            matches.append(Path(p))
+            if len(matches) > MAX_FILES_SCANNED:
+                raise _TooManyFiles(target.parent)
+        matches.sort()
+        hits: list[Path] = []
+        for m in matches:
+            if m.is_dir():
+                files, n = _walk(m)
+                hits += files
+                skipped += n
+            elif not _is_hidden(m) and m.name != "DICOMDIR":
+                if looks_like_dicom(m):
+                    hits.append(m)
+                else:
+                    skipped += 1
+        what = f"no DICOM files match the pattern {target.absolute()}"
+    elif target.is_dir():
+        hits, skipped = _walk(target)
+        what = f"no DICOM files in the folder {target.absolute()}"
+    elif target.is_file():
+        hits = [target]
+        what = ""
+    else:
+        return None, 0, ""
+    return hits, skipped, what
 
 
 def looks_like_dicom(path: Path) -> bool:
@@ -282,12 +302,25 @@ def _is_hidden(path: Path) -> bool:
     return path.name.startswith(".")
 
 
+MAX_FILES_SCANNED = 200_000
+"""A folder or glob that reaches more files than this is an error (a typo such as ``/`` would
+otherwise scan a whole disk)."""
+
+
+class _TooManyFiles(Exception):
+    pass
+
+
 def _walk(folder: Path) -> tuple[list[Path], int]:
     """DICOM-looking files below ``folder`` (hidden entries skipped) and the number skipped."""
     files: list[Path] = []
     skipped = 0
+    seen = 0
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        seen += len(names)
+        if seen > MAX_FILES_SCANNED:
+            raise _TooManyFiles(folder)
         for name in sorted(names):
             if name.startswith(".") or name == "DICOMDIR":
                 skipped += 1
