@@ -18,7 +18,7 @@ from .load.document import SpecDocument
 from .load.extends import load_with_extends
 from .load.templates import ParameterValue, instantiate, rows_from_csv, uses_parameters
 from .build.batch import build_in_workers, can_fork, worker_count
-from .resolve.links import build_order, find_refs, referenced_files, spec_id
+from .resolve.links import SpecRef, build_order, find_refs, referenced_files, spec_id
 from .validate.schemas import check_kind, validate_document
 from .write.output import BuiltObject, write_outputs
 
@@ -95,20 +95,23 @@ def load_documents(paths: Iterable[Path], params: Parameters,
                    result: CompileResult) -> list[tuple[SpecDocument, str]]:
     """Load and expand every spec (kind checked; schema validation comes with the build), following
     references to spec files that were not named."""
-    queue = [Path(p) for p in paths]
+    queue: list[tuple[Path, SpecRef | None]] = [(Path(p), None) for p in paths]
     seen: set[Path] = set()
     loaded: list[tuple[SpecDocument, str]] = []
     while queue:
-        path = queue.pop(0)
+        path, ref = queue.pop(0)
         if path.resolve() in seen:
             continue
         seen.add(path.resolve())
         try:
+            if ref is not None and not path.is_file():
+                raise SpecError(f"the spec this refers to was not found: {path}", location=ref.location,
+                                path=ref.path + ("spec",), hint="refer to a spec file that exists, or by id")
             template = load_with_extends(path)
             for doc in _instances(template, params):
                 loaded.append((doc, check_kind(doc)))
                 result.context.ids_by_file.setdefault(doc.path.resolve(), spec_id(doc))
-                queue.extend(file for file, _ in referenced_files(doc) if file.resolve() not in seen)
+                queue.extend((file, r) for file, r in referenced_files(doc) if file.resolve() not in seen)
         except DcmspecError as exc:
             result.errors.extend(flatten(exc))
     if params.values and not result.errors and not any(uses_parameters(doc) for doc, _ in loaded):

@@ -241,3 +241,13 @@ def test_many_rows_build_in_workers_with_the_same_bytes_and_located_errors(tmp_p
     assert len(result.errors) == batch.MIN_BATCH + 6
     assert all(e.location.file == str(bad) and "OVAL" in e.format() for e in result.errors)
     assert not (tmp_path / "bad-out").exists()
+
+
+def test_reference_to_a_missing_spec_file_is_located_at_the_reference(tmp_path):
+    spec = tmp_path / "report.yaml"
+    spec.write_text("dcmspec: 1\nkind: MeasurementReport\nfindings:\n"
+                    "  - {tracking_id: a, segment: {spec: gone.yaml, number: 1}}\n")
+    result = compile_specs([spec])
+    (error,) = result.errors
+    assert (error.location.file, error.location.line) == (str(spec), 4)
+    assert "gone.yaml" in error.message and error.path == ("findings", 0, "segment", "spec")
