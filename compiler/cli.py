@@ -87,8 +87,13 @@ def _parameters(set_values: tuple[str, ...], values_file: Path | None, csv_file:
     from .load.templates import values_from_file, values_from_set
     from .pipeline import Parameters
 
+    from .errors import SpecError
+
     values = values_from_file(values_file) if values_file else {}
-    values.update(values_from_set(list(set_values)))
+    try:
+        values.update(values_from_set(list(set_values)))
+    except SpecError as exc:
+        raise click.BadParameter(exc.message, param_hint="--set") from None
     return Parameters(values=values, csv=csv_file)
 
 
@@ -125,9 +130,14 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
     progress = None if quiet else _echo_err
     start = time.perf_counter()
     try:
+        params = _parameters(set_values, values_file, csv_file)
+    except DcmspecError as exc:
+        _echo_err(exc.format())
+        sys.exit(exc.exit_code)
+    try:
         paths = collect_spec_files(specs)
         result = build_specs(paths, out_dir, options=_options(uid_root, fresh_uids, now), force=force,
-                             progress=progress, params=_parameters(set_values, values_file, csv_file))
+                             progress=progress, params=params)
     except DcmspecError as exc:
         _echo_err(exc.format())
         sys.exit(exc.exit_code)
@@ -155,10 +165,14 @@ def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, uid_root: st
     from .pipeline import collect_spec_files, compile_specs, CompileResult
 
     try:
+        params = _parameters(set_values, values_file, csv_file)
+    except DcmspecError as exc:
+        _echo_err(exc.format())
+        sys.exit(exc.exit_code)
+    try:
         try:
             paths = collect_spec_files(specs)
-            result = compile_specs(paths, _options(uid_root, False, False),
-                                   params=_parameters(set_values, values_file, csv_file))
+            result = compile_specs(paths, _options(uid_root, False, False), params=params)
         except DcmspecError as exc:
             result = CompileResult(errors=[exc])
             paths = []

@@ -251,3 +251,12 @@ def test_reference_to_a_missing_spec_file_is_located_at_the_reference(tmp_path):
     (error,) = result.errors
     assert (error.location.file, error.location.line) == (str(spec), 4)
     assert "gone.yaml" in error.message and error.path == ("findings", 0, "segment", "spec")
+
+
+def test_malformed_set_is_a_usage_error():
+    from click.testing import CliRunner
+    from dcmspec.cli import main
+
+    res = CliRunner().invoke(main, ["validate", str(ROOT / "specs_examples" / "report-template.yaml"),
+                                    "--set", "lesion_id"])
+    assert res.exit_code == 2 and "--set 'lesion_id' is not name=value" in res.stderr
