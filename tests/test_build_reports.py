@@ -686,3 +686,48 @@ def test_highdicom_multiple_groups_reproduced_group_by_group(dcmqi_out):
             assert (a.value_type, a.graphic_type, a.source_sop_instance_uid, a.frame_of_reference_uid) == (
                 b.value_type, b.graphic_type, b.source_sop_instance_uid, b.frame_of_reference_uid)
             assert np.allclose(a.coordinates, b.coordinates, atol=1e-4)
+
+
+SUBJECT = {"patient": {"name": "Doe^John", "id": "P-0042", "birth_date": "1970-05-06", "sex": "M"},
+           "study": {"date": "2024-02-03", "time": "10:20:30", "accession_number": "A77", "id": "S1",
+                     "description": "Follow-up", "referring_physician": "Roe^Richard"}}
+
+
+def test_report_without_images_takes_patient_and_study_from_subject(tmp_path):
+    text_report = {"dcmspec": 1, "kind": "StructuredReport", "document_class": "BasicText",
+                   "subject": SUBJECT,
+                   "content": {"type": "CONTAINER", "name": 'DCM:121070 "Findings"', "children": [
+                       {"type": "TEXT", "relationship": "CONTAINS", "name": 'DCM:121071 "Finding"',
+                        "value": "No change since the prior study."}]}}
+    measurements = {"dcmspec": 1, "kind": "MeasurementReport", "subject": SUBJECT,
+                    "document": {"procedure_reported": "LN:25045-6"},
+                    "findings": [{"tracking_id": "t1", "type": "Liver",
+                                  "measurements": [{"name": "Volume", "value": 1520, "unit": "ml"}]}]}
+    specs = []
+    for name, data in (("text.yaml", text_report), ("measure.yaml", measurements)):
+        (tmp_path / name).write_text(yaml.safe_dump(data, sort_keys=False))
+        specs.append(tmp_path / name)
+    manifest = build(specs, tmp_path / "out")
+    uids = set()
+    for entry in manifest["objects"]:
+        path = tmp_path / "out" / entry["file"]
+        assert_conformant_sr(path)
+        ds = pydicom.dcmread(path)
+        assert (ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex) == ("Doe^John", "P-0042",
+                                                                                    "19700506", "M")
+        assert (ds.StudyDate, ds.StudyTime, ds.AccessionNumber, ds.StudyID) == ("20240203", "102030", "A77", "S1")
+        uids.add(ds.StudyInstanceUID)
+    assert len(uids) == 1  # one derived Study Instance UID for the same subject
+
+
+def test_sources_and_subject_together_are_refused(tmp_path):
+    spec = {"dcmspec": 1, "kind": "StructuredReport", "document_class": "BasicText", "subject": SUBJECT,
+            "sources": {"images": str(EXAMPLES / "phantom" / "ct")},
+            "content": {"type": "CONTAINER", "name": 'DCM:121070 "Findings"'}}
+    (tmp_path / "both.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    (error,) = errors_of([tmp_path / "both.yaml"], tmp_path / "out")
+    assert "either `sources`" in error.message and error.path == ("subject",)
+    del spec["subject"], spec["sources"]
+    (tmp_path / "none.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    (error,) = errors_of([tmp_path / "none.yaml"], tmp_path / "out")
+    assert "either `sources`" in error.message and "subject" in error.hint

@@ -55,6 +55,30 @@ def source_series(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("sourc
     return series
 
 
+def subject_header(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("subject",)) -> Any:
+    """A dataset holding the Patient and General Study attributes the spec's ``subject`` gives, for
+    objects without source images (the builder layer copies them like a source image's)."""
+    from pydicom.dataset import Dataset
+
+    patient = doc.get(path + ("patient",)) or {}
+    study = doc.get(path + ("study",)) or {}
+    header = Dataset()
+    header.PatientName = patient.get("name", "")
+    header.PatientID = str(patient["id"])
+    header.PatientBirthDate = str(patient.get("birth_date", "")).replace("-", "")
+    header.PatientSex = patient.get("sex", "")
+    header.StudyDate = str(study.get("date", "")).replace("-", "")
+    header.StudyTime = str(study.get("time", "")).replace(":", "")
+    header.AccessionNumber = study.get("accession_number", "")
+    header.StudyID = study.get("id", "")
+    header.ReferringPhysicianName = study.get("referring_physician", "")
+    if study.get("description"):
+        header.StudyDescription = study["description"]
+    header.StudyInstanceUID = study.get("instance_uid") or ctx.uids.uid(
+        "study", header.PatientID, header.AccessionNumber, header.StudyDate, header.StudyTime)
+    return header
+
+
 def equipment(doc: SpecDocument) -> Equipment:
     """Equipment from the spec, defaulting to dcmspec itself."""
     eq = doc.get(("equipment",)) or {}

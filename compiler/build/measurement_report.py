@@ -17,7 +17,7 @@ from pydicom.sr.coding import Code
 from ..errors import DicomConformanceError, InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from .common import NodePath, code_at, conformance_at, equipment, spec_id
+from .common import NodePath, code_at, conformance_at, equipment, spec_id, subject_header
 from .context import BuildContext
 from .sr_common import (ImageResolver, document_arguments, document_class, measurement_value, read_header,
                         region_at, series_from)
@@ -37,10 +37,12 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             header = seg_header
         groups.append(group)
         used.extend(refs)
+    header = _subject(doc, ctx, series, header)
     if header is None:
-        raise SpecError("the report has no `sources` and no finding refers to a segment: nothing gives the"
-                        " patient and study", location=doc.loc(()),
-                        hint="add `sources: {images: ...}` with the images the report is about")
+        raise SpecError("the report has no `sources`, no `subject` and no finding refers to a segment:"
+                        " nothing gives the patient and study", location=doc.loc(()),
+                        hint="add `sources: {images: ...}` with the images the report is about, or"
+                             " `subject: {patient: {id: ...}, study: {...}}`")
     _check_tracking(doc, groups)
     evaluations = [_evaluation(doc, ctx, ("evaluations", i), QualitativeEvaluation, checks)
                    for i in range(len(doc.get(("evaluations",)) or []))]
@@ -93,6 +95,16 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     summary = {"document_class": type(sr).__name__, "findings": len(groups)}
     return [BuiltObject(dataset=sr, filename=name, kind="MeasurementReport", spec=doc.path,
                         spec_id=spec_id(doc), summary=summary)]
+
+
+def _subject(doc: SpecDocument, ctx: BuildContext, series, header):
+    """Patient and study: from the sources (or the referenced SEG), else from ``subject``; not both."""
+    if doc.get(("subject",)) is None:
+        return header
+    if series is not None:
+        raise SpecError("give either `sources` (patient and study come from the images) or `subject`, not both",
+                        location=doc.loc(("subject",)), path=("subject",))
+    return subject_header(doc, ctx)
 
 
 def _check_tracking(doc: SpecDocument, groups: list) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import DicomConformanceError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from .common import NodePath, code_at, conformance_at, spec_id
+from .common import NodePath, code_at, conformance_at, spec_id, subject_header
 from .context import BuildContext
 from .sr_common import (ImageResolver, document_arguments, document_class, measurement_value, read_header,
                         series_from, tree_path)
@@ -24,7 +24,12 @@ ROOT: NodePath = ("content",)
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     series = series_from(doc, ctx)
     images = ImageResolver(doc, ctx, series)
-    header = series.header
+    if (series is None) == (doc.get(("subject",)) is None):
+        where: NodePath = ("subject",) if series is not None else ()
+        raise SpecError("give either `sources` (patient and study come from the images) or `subject`",
+                        location=doc.loc(where), path=where,
+                        hint="`subject: {patient: {id: ...}, study: {...}}` describes a report without images")
+    header = series.header if series is not None else subject_header(doc, ctx)
     used: list = []
     root = _item(doc, ctx, images, ROOT, used, is_root=True)
     cls = document_class(doc.data["document_class"])
