@@ -87,9 +87,13 @@ def _parameters(set_values: tuple[str, ...], values_file: Path | None, csv_file:
     from .load.templates import values_from_file, values_from_set
     from .pipeline import Parameters
 
-    from .errors import SpecError
+    from .errors import DcmspecError, SpecError
 
-    values = values_from_file(values_file) if values_file else {}
+    try:
+        values = values_from_file(values_file) if values_file else {}
+    except DcmspecError as exc:  # a bad --values file: located like any spec error
+        _echo_err(exc.format())
+        sys.exit(exc.exit_code)
     try:
         values.update(values_from_set(list(set_values)))
     except SpecError as exc:
@@ -129,11 +133,7 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
 
     progress = None if quiet else _echo_err
     start = time.perf_counter()
-    try:
-        params = _parameters(set_values, values_file, csv_file)
-    except DcmspecError as exc:
-        _echo_err(exc.format())
-        sys.exit(exc.exit_code)
+    params = _parameters(set_values, values_file, csv_file)
     try:
         paths = collect_spec_files(specs)
         result = build_specs(paths, out_dir, options=_options(uid_root, fresh_uids, now), force=force,
@@ -164,11 +164,7 @@ def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, uid_root: st
     from .errors import DcmspecError
     from .pipeline import collect_spec_files, compile_specs, CompileResult
 
-    try:
-        params = _parameters(set_values, values_file, csv_file)
-    except DcmspecError as exc:
-        _echo_err(exc.format())
-        sys.exit(exc.exit_code)
+    params = _parameters(set_values, values_file, csv_file)
     try:
         try:
             paths = collect_spec_files(specs)
