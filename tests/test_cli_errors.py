@@ -246,9 +246,9 @@ def test_unusable_label_map_values(tmp_path, series, array, message):
 
 
 def test_a_folder_with_too_many_files_is_refused(tmp_path, series, monkeypatch):
-    from dcmspec.resolve import sources
+    from dcmspec.resolve import source_files
 
-    monkeypatch.setattr(sources, "MAX_FILES_SCANNED", 3)
+    monkeypatch.setattr(source_files, "MAX_FILES_SCANNED", 3)
     spec = write_spec(tmp_path, series)
     code, _, err = run("validate", str(spec))
     assert code == 1 and f"{spec}:4:11: sources.images: more than 3 files under" in err

@@ -11,10 +11,9 @@ import pytest
 from conftest import shared
 
 from dcmspec.errors import InputError, Location
+from dcmspec.resolve.source_files import find_source_files, looks_like_dicom
 from dcmspec.resolve.sources import (
-    find_source_files,
     group_series,
-    looks_like_dicom,
     read_source_headers,
     resolve_single_series,
     select_instances,
