@@ -390,3 +390,26 @@ def test_get_volume_refuses_frames_off_the_stack(examples_out, tmp_path):
     ds.save_as(tmp_path / "moved.dcm")
     with pytest.raises(DicomConformanceError, match="frame 4 lies 2 mm off"):
         segread(tmp_path / "moved.dcm").get_volume()
+
+
+def test_fractional_from_a_4d_nifti_with_one_channel_per_segment(tmp_path):
+    nib = pytest.importorskip("nibabel")
+    labels = np.load(EXAMPLES / "phantom" / "organs_labelmap.npy")
+    prob = np.stack([(labels == 1) * 0.8, (labels == 2) * 0.5], axis=-1).astype(np.float32)
+    headers = sorted_series(EXAMPLES / "phantom" / "ct")
+    ox, oy, oz = (float(v) for v in headers[0].ImagePositionPatient)
+    affine = np.array([[-0.75, 0, 0, -ox], [0, -0.75, 0, -oy], [0, 0, 2.5, oz], [0, 0, 0, 1]])  # RAS
+    nib.save(nib.Nifti1Image(np.ascontiguousarray(np.transpose(prob, (2, 1, 0, 3))), affine),
+             tmp_path / "prob.nii.gz")
+    spec = {"dcmspec": 1, "kind": "Segmentation", "sources": {"images": str(EXAMPLES / "phantom" / "ct")},
+            "segmentation": {"type": "FRACTIONAL", "mask": str(tmp_path / "prob.nii.gz")},
+            "segments": [{"label": "Liver", "category": "AnatomicalStructure", "type": "Liver"},
+                         {"label": "Spleen", "category": "AnatomicalStructure", "type": "Spleen"}]}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    manifest = build([tmp_path / "spec.yaml"], tmp_path / "out")
+    ours = tmp_path / "out" / manifest["objects"][0]["file"]
+    assert_conformant(ours)
+    got = hd.seg.segread(ours).get_pixels_by_source_instance(
+        source_sop_instance_uids=[h.SOPInstanceUID for h in headers], segment_numbers=[1, 2],
+        rescale_fractional=False, assert_missing_frames_are_empty=True)
+    assert np.array_equal(got, np.round(prob * 255).astype(np.uint8))
