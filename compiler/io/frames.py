@@ -282,16 +282,7 @@ class FrameReader:
         else:
             end = (self._first_fragment + int(self._offsets[index + 1])
                    if index + 1 < self.number_of_frames else None)
-            frags = []
-            pos = start
-            while end is None or pos < end:
-                tag, length = self._read_item_header(pos)
-                if tag == _SEQ_DELIM:
-                    break
-                if tag != _ITEM:
-                    raise InputError(f"{self.path}: bad item tag {tag:08X} in Pixel Data")
-                frags.append((pos + 8, length))
-                pos += 8 + length
+            frags = list(self._items(start, end))
         self._frame_cache[index] = frags
         return frags
 
@@ -315,17 +306,18 @@ class FrameReader:
             self._offsets = bot
             return
         self._offset_kind = "scan"
-        fragments = []
-        pos = first
-        while True:
+        self._fragments = self._group_fragments(list(self._items(first)))
+
+    def _items(self, pos: int, end: int | None = None):
+        """(value offset, length) of the Pixel Data items from ``pos`` up to ``end`` or the delimiter."""
+        while end is None or pos < end:
             tag, length = self._read_item_header(pos)
             if tag == _SEQ_DELIM:
-                break
+                return
             if tag != _ITEM:
                 raise InputError(f"{self.path}: bad item tag {tag:08X} in Pixel Data")
-            fragments.append((pos + 8, length))
+            yield pos + 8, length
             pos += 8 + length
-        self._fragments = self._group_fragments(fragments)
 
     def _group_fragments(self, fragments: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
         """Fragments -> frames without an offset table: one each, all in one, or by start marker."""
