@@ -40,7 +40,7 @@ def write_rows(path: Path, rows: int, seed: int = 1) -> None:
 
 
 def command(rows_csv: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "dcmspec", "build", str(TEMPLATE), "--csv", str(rows_csv), "-o", str(out), "-q"]
+    return [sys.executable, "-m", "dcmspec_compiler", "build", str(TEMPLATE), "--csv", str(rows_csv), "-o", str(out), "-q"]
 
 
 def run_once(rows_csv: Path, out: Path) -> float:
@@ -61,7 +61,7 @@ def profile(rows_csv: Path, out: Path, top: int) -> None:
     if out.exists():
         shutil.rmtree(out)
     stats_file = WORK / "build.prof"
-    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(stats_file), "-m", "dcmspec", "build",
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(stats_file), "-m", "dcmspec_compiler", "build",
                     str(TEMPLATE), "--csv", str(rows_csv), "-o", str(out), "-q"], check=False)
     stats = pstats.Stats(str(stats_file))
     for key in ("cumulative", "tottime"):

@@ -2,7 +2,7 @@
 
 For one series length this writes:
 
-* ``ct/``            a synthetic axial CT series, 512x512 int16, one file per slice (dcmspec.testing.phantom)
+* ``ct/``            a synthetic axial CT series, 512x512 int16, one file per slice (dcmspec_compiler.testing.phantom)
 * ``masks/*.npy``    the masks as dcmspec reads them ([slice, row, column] in source order)
 * ``masks/*.nrrd``   the same masks as raw NRRD in LPS space lying on the series (for dcmqi)
 * ``*.yaml``        one dcmspec spec per scenario (paths in a spec are relative to its folder)
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dcmspec.testing.phantom import Grid, ct_pixels, ellipsoid, organ_label_map, soft_sphere, write_ct_series
+from dcmspec_compiler.testing.phantom import Grid, ct_pixels, ellipsoid, organ_label_map, soft_sphere, write_ct_series
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORK_DIR = BENCH_DIR / "_work"

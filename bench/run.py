@@ -293,10 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     env_note = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS") if k in os.environ}
     print(f"# dcmspec bench: slices {slices}, {args.runs} timed run(s) + {args.warmup} warm-up, "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, python {sys.version.split()[0]}, env {env_note or '{}'}")
-    import dcmspec
+    import dcmspec_compiler
 
-    origin = Path(dcmspec.__file__).resolve().parent
-    print(f"# dcmspec {dcmspec.__version__} from {origin}"
+    origin = Path(dcmspec_compiler.__file__).resolve().parent
+    print(f"# dcmspec {dcmspec_compiler.__version__} from {origin}"
           + ("" if origin == REPO / "compiler" else "  WARNING: not this checkout (pip install -e .?)"))
     print(f"# dcmspec: {_dcmspec_exe()}\n# dcmqi:   {_dcmqi_exe()}\n# highdicom: {sys.executable} hd_*.py")
 

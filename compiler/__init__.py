@@ -1,6 +1,6 @@
 """dcmspec: a declarative compiler for DICOM derived objects.
 
-The builder layer (``dcmspec.iods``), ``dcmspec.spatial.Volume`` and the transformers are the Python
+The builder layer (``dcmspec_compiler.iods``), ``dcmspec_compiler.spatial.Volume`` and the transformers are the Python
 API; the pipeline stages are ``load`` -> ``validate`` -> ``resolve`` -> ``build`` -> ``write``.
 The names below are imported on first use, so ``dcmspec --help`` starts fast.
 """
@@ -13,22 +13,22 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Segmentation": "dcmspec.iods.seg",
-    "SegmentDescription": "dcmspec.iods.seg",
-    "segread": "dcmspec.iods.seg",
-    "MeasurementReport": "dcmspec.iods.sr",
-    "read_document": "dcmspec.iods.sr",
-    "Volume": "dcmspec.spatial",
-    "FrameReader": "dcmspec.io.frames",
-    "build_specs": "dcmspec.pipeline",
-    "compile_specs": "dcmspec.pipeline",
+    "Segmentation": "dcmspec_compiler.iods.seg",
+    "SegmentDescription": "dcmspec_compiler.iods.seg",
+    "segread": "dcmspec_compiler.iods.seg",
+    "MeasurementReport": "dcmspec_compiler.iods.sr",
+    "read_document": "dcmspec_compiler.iods.sr",
+    "Volume": "dcmspec_compiler.spatial",
+    "FrameReader": "dcmspec_compiler.io.frames",
+    "build_specs": "dcmspec_compiler.pipeline",
+    "compile_specs": "dcmspec_compiler.pipeline",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'dcmspec' has no attribute {name!r}")
+    raise AttributeError(f"module 'dcmspec_compiler' has no attribute {name!r}")
 
 
 __all__ = ["__version__", *_LAZY]

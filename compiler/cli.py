@@ -46,7 +46,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 def _options(uid_root: str | None, fresh_uids: bool, now: bool):
-    from .build.context import BuildOptions
+    from .assemble.context import BuildOptions
     from .iods.common.uid import UUID_ROOT
 
     return BuildOptions(uid_root=uid_root or UUID_ROOT, fresh_uids=fresh_uids, now=now)

@@ -4,7 +4,7 @@ Every error a user can cause carries a :class:`Location` (``file:line:column``),
 offending value inside the spec (``segments[0].type``), a message saying what is wrong and, where we
 know it, a hint saying what to change. The CLI prints them without tracebacks.
 
-The builder layer (``dcmspec.iods``) is usable on its own and raises :class:`DicomConformanceError`
+The builder layer (``dcmspec_compiler.iods``) is usable on its own and raises :class:`DicomConformanceError`
 (a ``ValueError``) when asked for an object the standard forbids; the pipeline catches it and attaches
 the spec location of the value that caused it.
 """

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .build import builder_for
-from .build.context import BuildContext, BuildOptions
+from .assemble import builder_for
+from .assemble.context import BuildContext, BuildOptions
 from .errors import DcmspecError, ErrorList, InputError, Location, SpecError, flatten
 from .load.document import SpecDocument
 from .load.extends import load_with_extends
 from .load.templates import ParameterValue, instantiate, rows_from_csv, uses_parameters
-from .build.batch import build_in_workers, can_fork, worker_count
+from .assemble.batch import build_in_workers, can_fork, worker_count
 from .resolve.links import SpecRef, build_order, find_refs, referenced_files, spec_id
 from .validate.schemas import check_kind, validate_document
 from .write.output import BuiltObject, write_outputs
@@ -127,7 +127,7 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
     """Load, validate, resolve and build every spec; errors are collected, not raised.
 
     Many independent documents (the rows of a ``--csv`` build) are built in worker processes
-    (:mod:`dcmspec.build.batch`); with ``encode`` they come back as encoded files ready to write.
+    (:mod:`dcmspec_compiler.assemble.batch`); with ``encode`` they come back as encoded files ready to write.
     """
     result = CompileResult(context=BuildContext(options or BuildOptions()))
     loaded = load_documents(paths, params or Parameters(), result)

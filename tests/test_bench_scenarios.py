@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, dciodvfy_findings
-from dcmspec.pipeline import build_specs
+from dcmspec_compiler.pipeline import build_specs
 
 sys.path.insert(0, str(ROOT / "bench"))
 import inputs  # noqa: E402  (bench/inputs.py)

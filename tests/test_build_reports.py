@@ -22,15 +22,15 @@ import pytest
 import yaml
 
 from conftest import ROOT, dciodvfy_findings, shared
-from dcmspec.build.context import BuildOptions
-from dcmspec.errors import Location
-from dcmspec.iods.sr import read_document
-from dcmspec.iods.sr import codes as C
-from dcmspec.load.parse import load_file
-from dcmspec.load.templates import values_from_file, values_from_set
-from dcmspec.pipeline import Parameters, build_specs, collect_spec_files
-from dcmspec.spatial.transforms import ImageToReferenceTransformer
-from dcmspec.validate.schemas import validate_document
+from dcmspec_compiler.assemble.context import BuildOptions
+from dcmspec_compiler.errors import Location
+from dcmspec_compiler.iods.sr import read_document
+from dcmspec_compiler.iods.sr import codes as C
+from dcmspec_compiler.load.parse import load_file
+from dcmspec_compiler.load.templates import values_from_file, values_from_set
+from dcmspec_compiler.pipeline import Parameters, build_specs, collect_spec_files
+from dcmspec_compiler.spatial.transforms import ImageToReferenceTransformer
+from dcmspec_compiler.validate.schemas import validate_document
 
 hd = pytest.importorskip("highdicom")
 
@@ -236,7 +236,7 @@ def test_generic_structured_report(examples):
 
 
 def test_starters_validate(tmp_path):
-    from dcmspec.starters import starter_text
+    from dcmspec_compiler.starters import starter_text
 
     for kind in SR_KINDS:
         path = tmp_path / f"{kind}.yaml"
@@ -324,7 +324,7 @@ def test_extends_cycle_is_an_error(tmp_path):
 
 def test_cli_linked_build_by_id(tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "dcmspec", "build", "-q", str(EXAMPLES / "organs-binary.yaml"),
+    proc = subprocess.run([sys.executable, "-m", "dcmspec_compiler", "build", "-q", str(EXAMPLES / "organs-binary.yaml"),
                            str(EXAMPLES / "report-organs.yaml"), "-o", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert {p.name for p in out.glob("*.dcm")} == {"organs-binary.dcm", "report-organs.dcm"}

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, dciodvfy_findings, shared
-from dcmspec.build.context import BuildOptions
-from dcmspec.pipeline import build_specs, collect_spec_files
+from dcmspec_compiler.assemble.context import BuildOptions
+from dcmspec_compiler.pipeline import build_specs, collect_spec_files
 
 hd = pytest.importorskip("highdicom")
 
@@ -359,7 +359,7 @@ def test_manifest_digest_is_of_the_written_file(examples_out):
 
 
 def test_get_volume_reads_back_the_mask_with_its_affine(examples_out):
-    from dcmspec.iods.seg import segread
+    from dcmspec_compiler.iods.seg import segread
 
     out, _ = examples_out
     labels = np.load(EXAMPLES / "phantom" / "organs_labelmap.npy")
@@ -381,8 +381,8 @@ def test_get_volume_reads_back_the_mask_with_its_affine(examples_out):
 
 
 def test_get_volume_refuses_frames_off_the_stack(examples_out, tmp_path):
-    from dcmspec.errors import DicomConformanceError
-    from dcmspec.iods.seg import segread
+    from dcmspec_compiler.errors import DicomConformanceError
+    from dcmspec_compiler.iods.seg import segread
 
     out, _ = examples_out
     ds = pydicom.dcmread(out / "organs-binary.dcm")

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from dcmspec.cli import main
-from dcmspec.testing.phantom import Grid, organ_label_map, write_ct_series
+from dcmspec_compiler.cli import main
+from dcmspec_compiler.testing.phantom import Grid, organ_label_map, write_ct_series
 
 GRID = Grid(shape=(4, 16, 16), spacing=(2.0, 1.0, 1.0), origin=(-8.0, -8.0, 0.0))
 
@@ -219,8 +219,8 @@ def test_schema_and_new_commands(tmp_path):
 
 
 def test_starter_spec_is_valid_against_schema(tmp_path):
-    from dcmspec.load.parse import parse_text
-    from dcmspec.validate.schemas import validate_document
+    from dcmspec_compiler.load.parse import parse_text
+    from dcmspec_compiler.validate.schemas import validate_document
 
     code, out, _ = run("new", "segmentation")
     assert validate_document(parse_text(out, tmp_path / "s.yaml")) == "Segmentation"
@@ -246,7 +246,7 @@ def test_unusable_label_map_values(tmp_path, series, array, message):
 
 
 def test_a_folder_with_too_many_files_is_refused(tmp_path, series, monkeypatch):
-    from dcmspec.resolve import source_files
+    from dcmspec_compiler.resolve import source_files
 
     monkeypatch.setattr(source_files, "MAX_FILES_SCANNED", 3)
     spec = write_spec(tmp_path, series)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from dcmspec.errors import SpecError
-from dcmspec.resolve.codes import resolve_code
+from dcmspec_compiler.errors import SpecError
+from dcmspec_compiler.resolve.codes import resolve_code
 
 
 def test_compact_and_explicit_forms():

@@ -1,4 +1,4 @@
-"""The fast encoder (dcmspec.write.encode) writes exactly the bytes of pydicom's dcmwrite."""
+"""The fast encoder (dcmspec_compiler.write.encode) writes exactly the bytes of pydicom's dcmwrite."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, RLELossless, generate_uid
 
-from dcmspec.build.batch import _encode
-from dcmspec.pipeline import Parameters, collect_spec_files, compile_specs
-from dcmspec.write import encode
-from dcmspec.write.encode import encode_file, encode_parts
-from dcmspec.write.output import write_dicom
+from dcmspec_compiler.assemble.batch import _encode
+from dcmspec_compiler.pipeline import Parameters, collect_spec_files, compile_specs
+from dcmspec_compiler.write import encode
+from dcmspec_compiler.write.encode import encode_file, encode_parts
+from dcmspec_compiler.write.output import write_dicom
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "specs_examples"
@@ -220,7 +220,7 @@ def test_vr_tables_match_pydicom():
 
 
 def test_element_helper_builds_the_same_element_as_keyword_assignment():
-    from dcmspec.iods.common.codes import set_element
+    from dcmspec_compiler.iods.common.codes import set_element
 
     a, b = Dataset(), Dataset()
     a.CodeMeaning = "x" * 70  # too long for LO: pydicom warns either way

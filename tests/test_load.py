@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from dcmspec.errors import SpecError
-from dcmspec.load.parse import load_file, parse_text
+from dcmspec_compiler.errors import SpecError
+from dcmspec_compiler.load.parse import load_file, parse_text
 
 
 def parse(text: str, name: str = "spec.yaml"):

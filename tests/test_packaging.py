@@ -12,7 +12,7 @@ from conftest import ROOT
 
 def test_every_package_folder_is_listed_in_pyproject():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    folders = {"dcmspec" + ("." + ".".join(p.parent.relative_to(ROOT / "compiler").parts)
+    folders = {"dcmspec_compiler" + ("." + ".".join(p.parent.relative_to(ROOT / "compiler").parts)
                             if p.parent != ROOT / "compiler" else "")
                for p in (ROOT / "compiler").rglob("__init__.py")}
     assert folders <= listed, sorted(folders - listed)
@@ -21,18 +21,33 @@ def test_every_package_folder_is_listed_in_pyproject():
 def test_wheel_contains_schemas_and_starters(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
                     "-q", "-w", str(tmp_path)], check=True, capture_output=True)
-    (wheel,) = tmp_path.glob("dcmspec-*.whl")
+    (wheel,) = tmp_path.glob("dcmspec_compiler-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for schema in (ROOT / "schemas").glob("*.schema.json"):
-        assert f"dcmspec/schemas/{schema.name}" in names
+        assert f"dcmspec_compiler/schemas/{schema.name}" in names
     for starter in (ROOT / "compiler" / "starters").glob("*.yaml"):
-        assert f"dcmspec/starters/{starter.name}" in names
-    assert "dcmspec/iods/seg/segmentation.py" in names
+        assert f"dcmspec_compiler/starters/{starter.name}" in names
+    assert "dcmspec_compiler/iods/seg/segmentation.py" in names
 
 
 def test_help_imports_nothing_heavy():
-    code = ("import sys; from dcmspec.cli import main\n"
+    code = ("import sys; from dcmspec_compiler.cli import main\n"
             "heavy = [m for m in ('numpy', 'pydicom', 'jsonschema', 'yaml') if m in sys.modules]\n"
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def test_names_do_not_clash_with_the_pypi_project_dcmspec():
+    """PyPI's `dcmspec` (import package `dcmspec`) is another project: our distribution and import names
+    differ, and no text we ship tells users to `pip install dcmspec...` (it would fetch that project)."""
+    import re
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["name"] == "dcmspec-compiler"
+    assert project["project"]["scripts"] == {"dcmspec": "dcmspec_compiler.cli:main"}
+    assert "dcmspec" not in project["tool"]["setuptools"]["packages"]
+    bad = re.compile(r"pip install\s+[\"']?dcmspec(?![-_])")
+    texts = [ROOT / "README.md", *(ROOT / "compiler").rglob("*.py"), *(ROOT / "compiler").rglob("*.yaml")]
+    offenders = [str(p) for p in texts if bad.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []

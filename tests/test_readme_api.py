@@ -9,8 +9,8 @@ import pydicom
 from pydicom.sr.codedict import codes
 
 from conftest import ROOT, dciodvfy_findings
-from dcmspec.iods.common.modules import Equipment
-from dcmspec.iods.seg import AlgorithmIdentification, Segmentation, SegmentDescription, segread
+from dcmspec_compiler.iods.common.modules import Equipment
+from dcmspec_compiler.iods.seg import AlgorithmIdentification, Segmentation, SegmentDescription, segread
 
 
 def test_readme_segmentation_example(tmp_path):

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from dcmspec.errors import ErrorList, SpecError
-from dcmspec.load.parse import load_file, parse_text
-from dcmspec.validate.schemas import KINDS, schema_dir, validate_document
+from dcmspec_compiler.errors import ErrorList, SpecError
+from dcmspec_compiler.load.parse import load_file, parse_text
+from dcmspec_compiler.validate.schemas import KINDS, schema_dir, validate_document
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_FILES = sorted((ROOT / "schemas").glob("*.schema.json"))

@@ -1,4 +1,4 @@
-"""Segmentation builder layer (dcmspec.iods.seg): conformance, read-back, speed, refusals."""
+"""Segmentation builder layer (dcmspec_compiler.iods.seg): conformance, read-back, speed, refusals."""
 
 from __future__ import annotations
 
@@ -17,15 +17,15 @@ from pydicom.sr.coding import Code
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, RLELossless
 
 from conftest import dciodvfy_findings, shared
-from dcmspec.errors import DicomConformanceError
-from dcmspec.iods.common import encoding as enc
-from dcmspec.iods.common.color import dicom_lab_to_rgb, rgb_to_dicom_lab
-from dcmspec.iods.common.modules import Equipment
-from dcmspec.iods.seg import AlgorithmIdentification, SegmentDescription, Segmentation, segread
-from dcmspec.iods.seg import prepare
-from dcmspec.iods.seg.pixels import (native_pixel_data, pack_bits, pack_frames_separately, rle_decode_frame,
+from dcmspec_compiler.errors import DicomConformanceError
+from dcmspec_compiler.iods.common import encoding as enc
+from dcmspec_compiler.iods.common.color import dicom_lab_to_rgb, rgb_to_dicom_lab
+from dcmspec_compiler.iods.common.modules import Equipment
+from dcmspec_compiler.iods.seg import AlgorithmIdentification, SegmentDescription, Segmentation, segread
+from dcmspec_compiler.iods.seg import prepare
+from dcmspec_compiler.iods.seg.pixels import (native_pixel_data, pack_bits, pack_frames_separately, rle_decode_frame,
                                      rle_encode_frames)
-from dcmspec.write.output import _atomic_write, write_dicom
+from dcmspec_compiler.write.output import _atomic_write, write_dicom
 
 hd = pytest.importorskip("highdicom")
 
@@ -517,8 +517,8 @@ def _timed(fn) -> float:
 @pytest.mark.parametrize("folder", ["ct_dcmqi_ct-3slice", "mr_dcmqi_701-ADCb500", "ct_nist_IDS-DEPT003-a",
                                     "pt_nist_IDS-DEPT024-a"])
 def test_source_geometry_from_raw_bytes_equals_pydicom_values(folder):
-    from dcmspec.iods.seg.sources import analyze_sources
-    from dcmspec.resolve.sources import read_source_headers
+    from dcmspec_compiler.iods.seg.sources import analyze_sources
+    from dcmspec_compiler.resolve.sources import read_source_headers
 
     paths = sorted(p for p in shared("series", folder).iterdir())
     raw = [i.header for i in read_source_headers(paths)]

@@ -10,9 +10,9 @@ import pydicom
 import pytest
 from conftest import shared
 
-from dcmspec.errors import InputError, Location
-from dcmspec.resolve.source_files import find_source_files, looks_like_dicom
-from dcmspec.resolve.sources import (
+from dcmspec_compiler.errors import InputError, Location
+from dcmspec_compiler.resolve.source_files import find_source_files, looks_like_dicom
+from dcmspec_compiler.resolve.sources import (
     group_series,
     read_source_headers,
     resolve_single_series,
@@ -291,10 +291,10 @@ def test_non_image_instance_rejected():
         resolve_single_series(insts)
 
 
-# -- fast header path (dcmspec.resolve.headerscan) -------------------------------------------------
+# -- fast header path (dcmspec_compiler.resolve.headerscan) -------------------------------------------------
 
-from dcmspec.resolve import headerscan  # noqa: E402
-from dcmspec.resolve import sources as sources_module  # noqa: E402
+from dcmspec_compiler.resolve import headerscan  # noqa: E402
+from dcmspec_compiler.resolve import sources as sources_module  # noqa: E402
 
 SHARED_SERIES = ["ct_dcmqi_23x38x3", "ct_dcmqi_24x38x3", "ct_dcmqi_ct-3slice", "ct_nist_IDS-DEPT003-a",
                  "ct_pydicom_CT2", "mr_dcmqi_701-ADCb500", "pt_nist_IDS-DEPT024-a"]

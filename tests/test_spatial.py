@@ -1,4 +1,4 @@
-"""Tests of dcmspec.spatial: Volume and the coordinate transformers."""
+"""Tests of dcmspec_compiler.spatial: Volume and the coordinate transformers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pydicom
 import pytest
 from conftest import shared
 
-from dcmspec.spatial.transforms import (
+from dcmspec_compiler.spatial.transforms import (
     ImageToReferenceTransformer,
     PixelToReferenceTransformer,
     ReferenceToImageTransformer,
@@ -17,7 +17,7 @@ from dcmspec.spatial.transforms import (
     frame_positions,
     plane_geometry,
 )
-from dcmspec.spatial.volume import Volume, affine_from_geometry
+from dcmspec_compiler.spatial.volume import Volume, affine_from_geometry
 
 
 def _mr_series():

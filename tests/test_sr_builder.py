@@ -1,4 +1,4 @@
-"""SR builder layer (dcmspec.iods.sr): documents, TID 1500 variants, conformance errors, reading back.
+"""SR builder layer (dcmspec_compiler.iods.sr): documents, TID 1500 variants, conformance errors, reading back.
 
 Every written document is checked by dciodvfy (no Error lines), dsrdump (no E: lines) and read back by
 highdicom (a test-only oracle) and by our own reader.
@@ -17,16 +17,16 @@ import pytest
 from pydicom.sr.coding import Code
 
 from conftest import dciodvfy_findings, shared
-from dcmspec.errors import DicomConformanceError
-from dcmspec.iods.common.modules import Equipment
-from dcmspec.iods.sr import (BasicTextSR, CodeItem, CompositeItem, Comprehensive3DSR, ComprehensiveSR,
+from dcmspec_compiler.errors import DicomConformanceError
+from dcmspec_compiler.iods.common.modules import Equipment
+from dcmspec_compiler.iods.sr import (BasicTextSR, CodeItem, CompositeItem, Comprehensive3DSR, ComprehensiveSR,
                              ContainerItem, DateItem, DateTimeItem, DeviceObserver, EnhancedSR, FindingSite,
                              ImageGroup, ImageItem, ImageRegion, ImageRegion3D, Measurement,
                              MeasurementReport, NumItem, ObservationContext, PersonObserver, PlanarROIGroup,
                              PNameItem, QualitativeEvaluation, Reference, ReferencedSegment, Scoord3DItem,
                              ScoordItem, TcoordItem, TextItem, TimeItem, TimePointContext, UIDRefItem,
                              VerifyingObserver, VolumetricROIGroup, WaveformItem, read_document)
-from dcmspec.iods.sr import codes as C
+from dcmspec_compiler.iods.sr import codes as C
 
 hd = pytest.importorskip("highdicom")
 
@@ -464,8 +464,8 @@ def test_element_tag_constants_match_the_dictionary():
     from pydicom.datadict import dictionary_VR, keyword_for_tag
     from pydicom.tag import BaseTag
 
-    from dcmspec.iods.common import codes as common_codes
-    from dcmspec.iods.sr import evidence, references, relationships, value_types
+    from dcmspec_compiler.iods.common import codes as common_codes
+    from dcmspec_compiler.iods.sr import evidence, references, relationships, value_types
 
     checked = 0
     for module in (common_codes, evidence, references, relationships, value_types):

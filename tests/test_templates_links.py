@@ -8,13 +8,13 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from dcmspec.errors import ErrorList, SpecError, flatten
-from dcmspec.load.extends import load_with_extends
-from dcmspec.load.templates import ParameterValue, instantiate, rows_from_csv, values_from_set
-from dcmspec.load.parse import parse_text
-from dcmspec.errors import Location
-from dcmspec.pipeline import Parameters, build_specs, compile_specs
-from dcmspec.resolve.links import build_order
+from dcmspec_compiler.errors import ErrorList, SpecError, flatten
+from dcmspec_compiler.load.extends import load_with_extends
+from dcmspec_compiler.load.templates import ParameterValue, instantiate, rows_from_csv, values_from_set
+from dcmspec_compiler.load.parse import parse_text
+from dcmspec_compiler.errors import Location
+from dcmspec_compiler.pipeline import Parameters, build_specs, compile_specs
+from dcmspec_compiler.resolve.links import build_order
 
 PHANTOM = ROOT / "specs_examples" / "phantom"
 
@@ -195,7 +195,7 @@ def test_duplicate_ids(tmp_path):
 
 def test_cli_values_file_and_set_override(tmp_path):
     from click.testing import CliRunner
-    from dcmspec.cli import main
+    from dcmspec_compiler.cli import main
 
     tpl = template(tmp_path)
     values = tmp_path / "values.yaml"
@@ -213,8 +213,8 @@ def test_cli_values_file_and_set_override(tmp_path):
 
 
 def test_many_rows_build_in_workers_with_the_same_bytes_and_located_errors(tmp_path, monkeypatch):
-    from dcmspec import pipeline
-    from dcmspec.build import batch
+    from dcmspec_compiler import pipeline
+    from dcmspec_compiler.assemble import batch
 
     template = ROOT / "specs_examples" / "report-template.yaml"
     rows = tmp_path / "rows.csv"
@@ -255,7 +255,7 @@ def test_reference_to_a_missing_spec_file_is_located_at_the_reference(tmp_path):
 
 def test_malformed_set_is_a_usage_error():
     from click.testing import CliRunner
-    from dcmspec.cli import main
+    from dcmspec_compiler.cli import main
 
     res = CliRunner().invoke(main, ["validate", str(ROOT / "specs_examples" / "report-template.yaml"),
                                     "--set", "lesion_id"])

@@ -1,4 +1,4 @@
-"""Load mask files into :class:`~dcmspec.spatial.volume.Volume` objects and place them on source frames.
+"""Load mask files into :class:`~dcmspec_compiler.spatial.volume.Volume` objects and place them on source frames.
 
 Supported files:
 
@@ -68,7 +68,7 @@ def load_mask(
     """Read a mask file into a Volume (see the module docstring for the formats).
 
     ``key`` selects an array of an ``.npz`` file holding several. Problems raise
-    :class:`~dcmspec.errors.InputError` carrying ``location`` and ``spec_path``.
+    :class:`~dcmspec_compiler.errors.InputError` carrying ``location`` and ``spec_path``.
     """
     path = Path(path)
     where = {"location": location, "path": spec_path}
@@ -138,7 +138,7 @@ def _load_nifti(file: Path, **where) -> Volume:
     try:
         import nibabel
     except ImportError as exc:
-        raise InputError('reading NIfTI masks needs nibabel: pip install "dcmspec[nifti]"', **where) from exc
+        raise InputError('reading NIfTI masks needs nibabel: pip install nibabel (the nifti extra of dcmspec-compiler)', **where) from exc
     try:
         image = nibabel.load(str(file))
         data = np.asanyarray(image.dataobj)
@@ -167,7 +167,7 @@ def _load_nrrd(file: Path, **where) -> Volume:
     try:
         import nrrd
     except ImportError as exc:
-        raise InputError('reading NRRD masks needs pynrrd: pip install "dcmspec[nrrd]"', **where) from exc
+        raise InputError('reading NRRD masks needs pynrrd: pip install pynrrd (the nrrd extra of dcmspec-compiler)', **where) from exc
     try:
         data, header = nrrd.read(str(file), index_order="C")
     except Exception as exc:  # pynrrd raises NRRDError, ValueError, OSError

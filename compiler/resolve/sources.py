@@ -34,7 +34,7 @@ POSITION_TOLERANCE_MM = 1e-2
 
 #: Header values longer than this (bytes) are left in the file until used (pydicom's ``defer_size``).
 DEFER_SIZE = 4096
-#: Read headers with :func:`~dcmspec.resolve.headerscan.scan_header` where it can (same Dataset as
+#: Read headers with :func:`~dcmspec_compiler.resolve.headerscan.scan_header` where it can (same Dataset as
 #: pydicom's reader, several times faster); ``False`` always uses ``pydicom.dcmread``.
 FAST_HEADERS = True
 
@@ -272,7 +272,7 @@ def _dcmread(path: Path) -> Dataset:
 
 def _instance_from_values(path: Path, ds: Dataset, v: dict) -> SourceInstance:
     """:func:`_instance_from_header` for a single-frame image whose values
-    :func:`~dcmspec.resolve.headerscan.plain_values` decoded (same result, without pydicom's
+    :func:`~dcmspec_compiler.resolve.headerscan.plain_values` decoded (same result, without pydicom's
     per-element conversion)."""
     inst = SourceInstance(
         path=path,

@@ -17,7 +17,7 @@ in 3D as ``(column, row, d)`` with ``d`` the signed distance from the plane in m
 (row direction x column direction). The ``ReferenceTo*`` transformers for one plane refuse points
 lying further than ``tolerance_mm`` from the plane (default 1% of the smaller pixel spacing).
 
-Volume transformers use the ``(k, r, c)`` index convention of :mod:`dcmspec.spatial.volume`.
+Volume transformers use the ``(k, r, c)`` index convention of :mod:`dcmspec_compiler.spatial.volume`.
 """
 
 from __future__ import annotations
@@ -319,7 +319,7 @@ def _dataset_volume_affine(ds: Any, frame_number: int | None) -> np.ndarray:
 class VolumeToReferenceTransformer(_Transformer):
     """Volume indices ``(k, r, c)`` (integer or fractional) -> reference coordinates (mm).
 
-    ``affine`` is a :class:`~dcmspec.spatial.volume.Volume` affine.
+    ``affine`` is a :class:`~dcmspec_compiler.spatial.volume.Volume` affine.
     """
 
     def __init__(self, affine: np.ndarray) -> None:

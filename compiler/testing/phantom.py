@@ -27,7 +27,7 @@ class Grid:
     origin: tuple[float, float, float] = (-24.0, -24.0, -20.0)
 
     def affine(self) -> np.ndarray:
-        """4x4 affine of (slice, row, column) indices to LPS, as in :class:`dcmspec.spatial.Volume`."""
+        """4x4 affine of (slice, row, column) indices to LPS, as in :class:`dcmspec_compiler.spatial.Volume`."""
         aff = np.eye(4)
         aff[:3, 0] = [0, 0, self.spacing[0]]
         aff[:3, 1] = [0, self.spacing[1], 0]

@@ -2,7 +2,7 @@
 
 The files in ``schemas/`` are the source of truth for what a spec may say; the compiler validates with
 those very files (shipped inside the wheel as ``dcmspec/schemas``). Each violation becomes a
-:class:`~dcmspec.errors.SpecError` located at the offending value (or key) with a hint.
+:class:`~dcmspec_compiler.errors.SpecError` located at the offending value (or key) with a hint.
 """
 
 from __future__ import annotations

@@ -288,7 +288,7 @@ class SegmentationReader:
 
     def get_volume(self, segment_numbers: Sequence[int] | None = None, *, combine: str = "stack",
                    tolerance_mm: float = 1e-3) -> "Volume":
-        """The segments as a :class:`~dcmspec.spatial.Volume` on the grid of the stored frames.
+        """The segments as a :class:`~dcmspec_compiler.spatial.Volume` on the grid of the stored frames.
 
         The volume runs from the first to the last stored plane along the slice normal, with the
         smallest step between stored planes as slice spacing; planes the Segmentation omits are zeros.

@@ -174,7 +174,7 @@ class SRDocument(Dataset):
     def measurement_groups(self, kind: str | None = None, *, tracking_id: str | None = None,
                            tracking_uid: str | None = None, finding_type: Code | None = None,
                            referenced_segment: tuple[str, int] | None = None):
-        """TID 1500 measurement groups (see :func:`dcmspec.iods.sr.read.measurement_groups`)."""
+        """TID 1500 measurement groups (see :func:`dcmspec_compiler.iods.sr.read.measurement_groups`)."""
         from .read import measurement_groups
         return measurement_groups(self, kind=kind, tracking_id=tracking_id, tracking_uid=tracking_uid,
                                   finding_type=finding_type, referenced_segment=referenced_segment)

@@ -4,7 +4,7 @@ The rows transcribe the "Relationship Content Constraints" tables of PS3.3: A.35
 A.35.2-2 (Enhanced SR), A.35.3-2 (Comprehensive SR) and A.35.13-2 (Comprehensive 3D SR). A row is
 (source value types, relationship type, target value types); a relationship is allowed when some row
 matches it. :func:`check_tree` walks a content tree and raises
-:class:`~dcmspec.errors.DicomConformanceError` naming the first violation and its place in the tree.
+:class:`~dcmspec_compiler.errors.DicomConformanceError` naming the first violation and its place in the tree.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each class is a :class:`pydicom.Dataset` holding one Content Sequence item: Relationship Type, Value Type,
 Concept Name Code Sequence, the value attributes of its value type and, for its children, a Content
 Sequence. Constructors check what the value-type macros require and raise
-:class:`~dcmspec.errors.DicomConformanceError` otherwise. Which value types and relationships a document
+:class:`~dcmspec_compiler.errors.DicomConformanceError` otherwise. Which value types and relationships a document
 accepts is checked by the document (:mod:`.relationships`).
 """
 

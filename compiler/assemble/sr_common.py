@@ -3,7 +3,7 @@
 ``MeasurementReport`` (TID 1500) and ``StructuredReport`` (any tree) both refer to source images by
 1-based position in the source series, by SOP Instance UID or by file path; both write NUMs with UCUM
 units given in compact form; both set completion/verification flags the same way. Everything a user
-can get wrong here raises a :class:`~dcmspec.errors.SpecError`/``InputError`` located at the value.
+can get wrong here raises a :class:`~dcmspec_compiler.errors.SpecError`/``InputError`` located at the value.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ class BuildContext:
 
     options: BuildOptions = field(default_factory=BuildOptions)
     warnings: list[Warning_] = field(default_factory=list)
-    #: spec id -> the objects that spec built (filled in build order, see dcmspec.resolve.links)
+    #: spec id -> the objects that spec built (filled in build order, see dcmspec_compiler.resolve.links)
     built: dict[str, list[Any]] = field(default_factory=dict)
     #: resolved spec file -> spec id
     ids_by_file: dict[Any, str] = field(default_factory=dict)

@@ -3,7 +3,7 @@
 Masks come either as one file for all segments (``segmentation.mask``: a label map, or a 4D array with
 one channel per segment for FRACTIONAL) or as one file per segment (``segments[i].mask``). Files with
 geometry (NIfTI, NRRD) are placed on the source frames by their affine; numpy files must already be
-``[frame, row, column]`` in source order (``dcmspec.resolve.masks``).
+``[frame, row, column]`` in source order (``dcmspec_compiler.resolve.masks``).
 """
 
 from __future__ import annotations

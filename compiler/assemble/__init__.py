@@ -1,7 +1,7 @@
 """Build stage: one builder per spec kind turns a validated spec into DICOM objects.
 
 A builder is ``build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]``; it resolves what
-the spec refers to (``dcmspec.resolve``) and calls the builder layer (``dcmspec.iods``). Builders are
+the spec refers to (``dcmspec_compiler.resolve``) and calls the builder layer (``dcmspec_compiler.iods``). Builders are
 imported on first use so that start-up stays light.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Callable
 
-#: spec kind -> module of dcmspec.build holding its ``build`` function
+#: spec kind -> module of dcmspec_compiler.assemble holding its ``build`` function
 BUILDERS: dict[str, str] = {
     "Segmentation": "segmentation",
     "MeasurementReport": "measurement_report",

@@ -1,6 +1,6 @@
 """Build a StructuredReport spec: a content tree written item by item -> the named SR document class.
 
-Every item is made by the builder layer (``dcmspec.iods.sr.value_types``), which checks what its value
+Every item is made by the builder layer (``dcmspec_compiler.iods.sr.value_types``), which checks what its value
 type requires; the document class then checks its relationship table (PS3.3 A.35.x). Both kinds of
 error are located at the item of the spec that caused them (``content.children[1].children[0]``).
 """
