@@ -96,21 +96,46 @@ def _work(args: tuple[list[tuple[SpecDocument, str]], BuildOptions, bool]) -> tu
 
 def build_in_workers(docs: Sequence[tuple[SpecDocument, str]], ctx: BuildContext, *, encode: bool,
                      workers: int) -> tuple[list[Encoded], list[DcmspecError]]:
-    """Build ``docs`` in ``workers`` forked processes, keeping their order."""
+    """Build ``docs`` in ``workers`` forked processes, keeping their order.
+
+    A worker that dies (killed by a signal, the OOM killer) breaks the pool: every share not yet
+    returned becomes an error naming the documents it held, so the build fails instead of waiting.
+    """
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     chunk = max(1, -(-len(docs) // (workers * 4)))
     parts = [list(docs[i:i + chunk]) for i in range(0, len(docs), chunk)]
-    mp = multiprocessing.get_context("fork")
     encoded: list[Encoded] = []
     errors: list[DcmspecError] = []
-    with mp.Pool(workers) as pool:
-        for done, errs, warns in pool.imap(_work, [(p, ctx.options, encode) for p in parts]):
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_work, (p, ctx.options, encode)) for p in parts]
+        for part, future in zip(parts, futures):
+            try:
+                done, errs, warns = future.result()
+            except BrokenProcessPool:
+                errors.extend(_lost(part))
+                continue
             encoded.extend(done)
             errors.extend(_error_from_dict(e) for e in errs)
             for message, location, path in warns:
                 ctx.warnings.append(Warning_(message, location, tuple(path)))
     return encoded, errors
+
+
+def _lost(part: list[tuple[SpecDocument, str]]) -> list[DcmspecError]:
+    """One error per spec file of ``part``, naming the instances (e.g. CSV rows) a dead worker held."""
+    from .common import spec_id
+
+    by_file: dict[str, list[str]] = {}
+    for doc, _ in part:
+        by_file.setdefault(str(doc.path), []).append(spec_id(doc))
+    shown = lambda ids: ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+    return [InputError(f"a worker process died (killed, or out of memory) while building {shown(ids)}; "
+                       "nothing was written", location=Location(file),
+                       hint="free memory, or build in one process with DCMSPEC_WORKERS=1")
+            for file, ids in by_file.items()]
 
 
 def can_fork() -> bool:

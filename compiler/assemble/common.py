@@ -13,6 +13,7 @@ from typing import Any, Iterable, Iterator
 
 from .. import __version__
 from ..errors import DicomConformanceError, PathPart, SpecError
+from ..io.files import is_regular_file, open_regular
 from ..iods.common.modules import ContentIdentification, Equipment
 from ..load.document import SpecDocument
 from ..resolve.codes import resolve_code
@@ -106,7 +107,7 @@ def content_identification(doc: SpecDocument, default_label: str) -> ContentIden
 
 def _sha256_of_file(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -120,10 +121,9 @@ def start_file_digest(path: Path) -> None:
     """Start hashing ``path`` on a background thread (hashlib releases the GIL, so a large mask is
     hashed while it is being loaded and placed); :func:`file_digest` collects the result."""
     global _digest_pool
-    try:
-        st = path.stat()
-    except OSError:
+    if not is_regular_file(path):  # a FIFO or /dev/zero would be read forever; the loader refuses it
         return
+    st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _digests:
         if _digest_pool is None:

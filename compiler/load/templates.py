@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import ErrorList, Location, SpecError
+from ..io.files import NotARegularFile, file_kind, open_regular
 from .document import NodePath, SpecDocument
 from .parse import load_file
 
@@ -54,7 +56,10 @@ def values_from_file(path: Path) -> dict[str, ParameterValue]:
 def rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, ParameterValue]]]:
     """``--csv FILE``: (row number, values) for every data row; the header row names the parameters."""
     try:
-        fh = open(path, newline="", encoding="utf-8-sig")
+        fh = io.TextIOWrapper(open_regular(path), newline="", encoding="utf-8-sig")
+    except NotARegularFile:
+        raise SpecError(f"the CSV file is {file_kind(path)}, not a regular file",
+                        location=Location(str(path))) from None
     except OSError as exc:
         raise SpecError(f"cannot read the CSV file: {exc.strerror}", location=Location(str(path))) from None
     with fh:

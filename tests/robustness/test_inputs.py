@@ -1,0 +1,244 @@
+"""Hostile input (issue 9): what dcmspec reads can neither hang it nor exhaust its memory, and values
+the standard does not allow never reach a file.
+
+Hangs are caught by running the command in a child process with a generous timeout (a hang fails the
+test, speed is never asserted). Every refusal is checked for its exit code, its file:line and that the
+output folder stays empty.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from dcmspec_compiler.testing.phantom import Grid, organ_label_map, write_ct_series
+
+PHANTOM = ROOT / "specs_examples" / "phantom"
+GRID = Grid(shape=(4, 16, 16), spacing=(2.0, 1.0, 1.0), origin=(-8.0, -8.0, 0.0))
+HANG = 120  # seconds: only a hang takes this long
+
+
+def dcmspec(*args: str, cwd: Path | None = None, script: str | None = None) -> subprocess.CompletedProcess:
+    """Run the command line in a child process (``script`` runs first, e.g. to plant a fault)."""
+    code = (script or "") + "\nimport sys\nfrom dcmspec_compiler.cli import main\nmain(sys.argv[1:])\n"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=HANG,
+                          cwd=cwd)
+
+
+def assert_refused(proc: subprocess.CompletedProcess, where: str, *words: str, code: int = 1) -> None:
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert where in proc.stderr, proc.stderr
+    for word in words:
+        assert word in proc.stderr, proc.stderr
+
+
+def empty(folder: Path) -> bool:
+    return not folder.exists() or not any(folder.iterdir())
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("ct")
+    write_ct_series(folder / "ct", GRID, seed="robustness")
+    np.save(folder / "labels.npy", organ_label_map(GRID, 2))
+    return folder
+
+
+SEG = """dcmspec: 1
+kind: Segmentation
+sources: {{images: {images}}}
+segmentation: {{type: BINARY, mask: {mask}}}
+segments:
+  - {{label: Liver, category: AnatomicalStructure, type: Liver}}
+  - {{label: Spleen, category: AnatomicalStructure, type: Spleen}}
+"""
+
+
+def seg_spec(tmp_path: Path, series: Path, text: str = SEG, **fmt) -> Path:
+    values = {"images": series / "ct", "mask": series / "labels.npy", **fmt}
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text.format(**values))
+    return spec
+
+
+# ---------------------------------------------------------------- 1. files that are not regular files
+def test_a_mask_that_is_a_device_is_refused_and_the_process_exits(tmp_path, series):
+    spec = seg_spec(tmp_path, series, mask="/dev/zero")
+    proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out"))
+    assert_refused(proc, f"{spec}:4:", "/dev/zero is a character device, not a regular file")
+    assert empty(tmp_path / "out")
+
+
+def test_a_mask_that_is_a_fifo_is_refused_and_the_process_exits(tmp_path, series):
+    fifo = tmp_path / "mask.npy"
+    os.mkfifo(fifo)
+    spec = seg_spec(tmp_path, series, mask=fifo)
+    proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out"))
+    assert_refused(proc, f"{spec}:4:", "is a FIFO, not a regular file")
+    assert empty(tmp_path / "out")
+
+
+def test_a_fifo_among_the_source_images_is_skipped_not_read(tmp_path, series):
+    images = tmp_path / "ct"
+    images.mkdir()
+    for f in (series / "ct").iterdir():
+        (images / f.name).symlink_to(f)
+    os.mkfifo(images / "zz-fifo.dcm")
+    spec = seg_spec(tmp_path, series, images=images)
+    proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "spec.dcm").is_file()
+    # named explicitly, it is refused
+    spec = seg_spec(tmp_path, series, images=images / "zz-fifo.dcm")
+    proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out2"))
+    assert_refused(proc, f"{spec}:3:", "is a FIFO, not a DICOM file or folder")
+
+
+@pytest.mark.parametrize("which", ["spec", "values", "csv"])
+def test_a_fifo_as_spec_values_or_csv_is_refused(tmp_path, which):
+    fifo = tmp_path / ("f.csv" if which == "csv" else "f.yaml")
+    os.mkfifo(fifo)
+    spec = fifo if which == "spec" else ROOT / "specs_examples" / "report-template.yaml"
+    extra = {"spec": [], "values": ["--values", str(fifo)], "csv": ["--csv", str(fifo)]}[which]
+    proc = dcmspec("validate", str(spec), *extra)
+    assert_refused(proc, str(fifo), "is a FIFO, not a regular file")
+
+
+# ---------------------------------------------------------------- 2. a worker process killed
+KILL_ROW_7 = """
+import os, signal
+from dcmspec_compiler import pipeline
+from dcmspec_compiler.assemble import batch
+_real = batch._work
+def _work(args):
+    if any(str(doc.data.get("id")).endswith("-7") for doc, _ in args[0]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _real(args)
+batch._work = _work
+pipeline.worker_count = lambda n: 2
+"""
+
+
+def test_a_killed_worker_fails_the_build_naming_its_rows(tmp_path):
+    from dcmspec_compiler.assemble.batch import MIN_BATCH
+
+    rows = tmp_path / "rows.csv"
+    rows.write_text("\n".join(["lesion_id,volume_ml"] + [f"L{i},{i / 10:.1f}" for i in range(MIN_BATCH + 6)]))
+    out = tmp_path / "out"
+    template = ROOT / "specs_examples" / "report-template.yaml"
+    proc = dcmspec("build", str(template), "--csv", str(rows), "-o", str(out), script=KILL_ROW_7)
+    assert_refused(proc, str(template), "a worker process died", "lesion-report-7")
+    assert empty(out)
+    # without the planted fault the same build succeeds in workers
+    proc = dcmspec("build", str(template), "--csv", str(rows), "-o", str(out),
+                   script="from dcmspec_compiler import pipeline\npipeline.worker_count = lambda n: 2\n")
+    assert proc.returncode == 0, proc.stderr
+    assert len(list(out.glob("*.dcm"))) == MIN_BATCH + 6
+
+
+# ---------------------------------------------------------------- 8, 9. giant and deep specs
+def test_a_giant_flow_list_stops_at_the_node_limit_while_parsing(tmp_path):
+    from dcmspec_compiler.load import parse
+
+    spec = tmp_path / "big.yaml"
+    spec.write_text("dcmspec: 1\nkind: Segmentation\nx: [" + ",".join(["1"] * (parse.MAX_NODES + 10)) + "]\n")
+    assert spec.stat().st_size < parse.MAX_FILE_BYTES
+    proc = dcmspec("validate", str(spec))
+    assert_refused(proc, f"{spec}:3:", f"more than {parse.MAX_NODES} values, the limit for a spec")
+    assert "alias" not in proc.stderr
+
+
+def test_the_node_limit_is_enforced_before_nodes_are_built(tmp_path, monkeypatch):
+    """The count happens on the parser's events: no node graph of the whole document exists."""
+    from dcmspec_compiler.errors import SpecError
+    from dcmspec_compiler.load import parse
+
+    built = []
+    monkeypatch.setattr(parse._Composer, "compose_node",
+                        lambda self, *a: built.append(1) or pytest.fail("composed"), raising=False)
+    monkeypatch.setattr(parse, "MAX_NODES", 50)
+    with pytest.raises(SpecError, match="more than 50 values"):
+        parse.parse_text("x: [" + ",".join(["1"] * 60) + "]\n", tmp_path / "s.yaml")
+
+
+def test_a_spec_file_over_the_size_limit_is_refused_unread(tmp_path):
+    from dcmspec_compiler.load import parse
+
+    spec = tmp_path / "huge.yaml"
+    with open(spec, "wb") as fh:
+        fh.truncate(parse.MAX_FILE_BYTES + 1)  # sparse: costs no disk
+    proc = dcmspec("validate", str(spec))
+    assert_refused(proc, str(spec), f"larger than {parse.MAX_FILE_BYTES} bytes, the limit for a spec")
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_deep_nesting_is_refused_at_its_line(tmp_path, suffix):
+    from dcmspec_compiler.load import parse
+
+    spec = tmp_path / f"deep{suffix}"
+    depth = 50_000
+    spec.write_text('{"dcmspec": 1,\n"kind": "Segmentation",\n"x": ' + "[" * depth + "]" * depth + "}\n")
+    proc = dcmspec("validate", str(spec))
+    assert_refused(proc, f"{spec}:3:{5 + parse.MAX_DEPTH}:", f"nest more than {parse.MAX_DEPTH} levels deep")
+
+
+def test_deep_nesting_in_values_file_is_refused_at_its_line(tmp_path):
+    values = tmp_path / "values.yaml"
+    values.write_text("lesion_id: L1\nreader: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n")
+    proc = dcmspec("validate", str(ROOT / "specs_examples" / "report-template.yaml"), "--values", str(values))
+    assert_refused(proc, f"{values}:2:", "levels deep")
+
+
+# ---------------------------------------------------------------- 7. decompression bombs
+def _npz_declaring(path: Path, shape: tuple[int, ...]) -> None:
+    """An .npz whose member's .npy header declares ``shape`` but holds (almost) no data."""
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("arr_0.npy", header.getvalue() + bytes(1000))
+
+
+def _nifti_declaring(path: Path, shape: tuple[int, ...]) -> None:
+    import gzip
+
+    nibabel = pytest.importorskip("nibabel")
+    header = nibabel.Nifti1Header()
+    header.set_data_dtype(np.uint8)
+    header.set_data_shape(shape)
+    header["vox_offset"] = 352
+    with gzip.open(path, "wb") as fh:
+        fh.write(header.binaryblock + bytes(4) + bytes(1000))
+
+
+@pytest.mark.parametrize("make, name", [(_npz_declaring, "bomb.npz"), (_nifti_declaring, "bomb.nii.gz")])
+def test_a_mask_declaring_a_huge_shape_is_refused_before_decompressing(tmp_path, series, make, name):
+    mask = tmp_path / name
+    make(mask, (2048, 1024, 1024))
+    assert mask.stat().st_size < 100_000
+    spec = seg_spec(tmp_path, series, mask=mask)
+    proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out"))
+    need = GRID.shape[0] * GRID.shape[1] * GRID.shape[2] * 2  # frames x rows x columns x 2 segments
+    assert_refused(proc, f"{spec}:4:", "declares shape", f"more than the {need} the source images",
+                   "refused before reading")
+    assert empty(tmp_path / "out")
+
+
+def test_a_nrrd_declaring_a_huge_shape_is_refused_before_reading(tmp_path, series):
+    mask = tmp_path / "bomb.nrrd"
+    mask.write_bytes(b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 1024 1024 2048\nencoding: gzip\n"
+                     b"space: left-posterior-superior\nspace directions: (1,0,0) (0,1,0) (0,0,2)\n"
+                     b"space origin: (0,0,0)\n\n")
+    spec = seg_spec(tmp_path, series, mask=mask)
+    proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out"))
+    assert_refused(proc, f"{spec}:4:", "declares shape (1024, 1024, 2048)", "refused before reading")
