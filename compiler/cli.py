@@ -131,7 +131,9 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
     from .errors import DcmspecError
     from .pipeline import build_specs, collect_spec_files
 
-    progress = None if quiet else _echo_err
+    from .progress import Progress
+
+    progress = None if quiet else Progress(click.get_text_stream("stderr"))
     start = time.perf_counter()
     params = _parameters(set_values, values_file, csv_file)
     try:
