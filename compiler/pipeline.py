@@ -16,6 +16,7 @@ from .assemble.context import BuildContext, BuildOptions
 from .errors import DcmspecError, ErrorList, InputError, Location, SpecError, flatten, in_row
 from .load.document import CsvRow, SpecDocument
 from .load.extends import load_with_extends
+from .load.parse import load_file
 from .load.templates import ParameterValue, instantiate, rows_from_csv, uses_parameters
 from .assemble.batch import build_in_workers, can_fork, worker_count
 from .progress import meter_of
@@ -36,10 +37,11 @@ def collect_spec_files(paths: Iterable[str | Path]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in SPEC_SUFFIXES and p.is_file()
                            and not p.name.startswith("."))
-            found = [p for p in found if _looks_like_spec(p)]
+            found = [p for p in found if looks_like_spec(p)]
             if not found:
                 raise InputError("no spec files (*.yaml, *.yml, *.json with `dcmspec: 1`) in this folder",
                                  location=Location(str(path)))
+            found = [p for p in found if not is_abstract(p)]
             out.extend(found)
         elif path.exists():
             out.append(path)
@@ -48,7 +50,19 @@ def collect_spec_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def _looks_like_spec(path: Path) -> bool:
+def is_abstract(path: Path) -> bool:
+    """True for a spec that says ``abstract: true`` (a base for ``extends``, not built on its own)."""
+    try:
+        return _is_base(load_file(path))
+    except DcmspecError:
+        return False  # reported when it is loaded for the build
+
+
+def _is_base(doc: SpecDocument) -> bool:
+    return isinstance(doc.data, dict) and doc.data.get("abstract") is True
+
+
+def looks_like_spec(path: Path) -> bool:
     try:
         head = path.read_text(encoding="utf-8", errors="replace")[:4096]
     except OSError:
@@ -62,6 +76,8 @@ class CompileResult:
     errors: list[DcmspecError] = field(default_factory=list)
     context: BuildContext = field(default_factory=BuildContext)
     documents: list[SpecDocument] = field(default_factory=list)
+    #: specs named in this build that are only bases (``abstract: true``): checked, not built
+    bases: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -113,6 +129,11 @@ def load_documents(paths: Iterable[Path], params: Parameters,
                 raise SpecError(f"the spec this refers to was not found: {path}", location=ref.location,
                                 path=ref.path + ("spec",), hint="refer to a spec file that exists, or by id")
             template = load_with_extends(path)
+            if _is_base(template):
+                if "kind" in template.data:
+                    validate_document(template, partial=True)
+                result.bases.append(path)
+                continue
             for doc in _instances(template, params):
                 loaded.append((doc, check_kind(doc)))
                 result.context.ids_by_file.setdefault(doc.path.resolve(), spec_id(doc))
