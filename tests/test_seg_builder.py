@@ -518,7 +518,7 @@ def _timed(fn) -> float:
                                     "pt_nist_IDS-DEPT024-a"])
 def test_source_geometry_from_raw_bytes_equals_pydicom_values(folder):
     from dcmspec_compiler.iods.seg.sources import analyze_sources
-    from dcmspec_compiler.resolve.sources import read_source_headers
+    from dcmspec_compiler.resolve.source_headers import read_source_headers
 
     paths = sorted(p for p in shared("series", folder).iterdir())
     raw = [i.header for i in read_source_headers(paths)]
