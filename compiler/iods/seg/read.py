@@ -11,9 +11,10 @@ from pydicom.sr.coding import Code
 from pydicom.uid import RLELossless
 
 from ...errors import DicomConformanceError
+from ...io.bits import unpack_bits
+from ...io.rle import rle_decode_frame
 from ..common.codes import codes_equal
 from ..common.functional_groups import frame_group
-from .pixels import rle_decode_frame, unpack_bits
 from .segment import SegmentDescription
 from .sources import SourceFrame, analyze_sources
 
@@ -178,6 +179,15 @@ class SegmentationReader:
         n = int(ds.get("NumberOfFrames", 1) or 1)
         rows, cols, bits = int(ds.Rows), int(ds.Columns), int(ds.BitsAllocated)
         ts = str(ds.file_meta.TransferSyntaxUID) if "file_meta" in ds.__dict__ and ds.file_meta else ""
+        try:
+            out = self._decode_frames(ds, ts, n, rows, cols, bits)
+        except ValueError as exc:
+            raise DicomConformanceError(f"cannot decode the Pixel Data: {exc}") from exc
+        self._decoded = out
+        return out
+
+    @staticmethod
+    def _decode_frames(ds: Dataset, ts: str, n: int, rows: int, cols: int, bits: int) -> np.ndarray:
         if ts == RLELossless:
             frames = [rle_decode_frame(fr, rows, cols, bits)
                       for fr in generate_frames(ds.PixelData, number_of_frames=n)]
@@ -185,7 +195,7 @@ class SegmentationReader:
         elif ds["PixelData"].VR in ("OB", "OW") and not ds["PixelData"].is_undefined_length:
             data = ds.PixelData
             if bits == 1:
-                out = unpack_bits(data, n, rows, cols)
+                out = unpack_bits(data, n * rows * cols).reshape(n, rows, cols)
             elif bits == 8:
                 out = np.frombuffer(data, np.uint8, count=n * rows * cols).reshape(n, rows, cols)
             elif bits == 16:
@@ -194,7 +204,6 @@ class SegmentationReader:
                 raise DicomConformanceError(f"Bits Allocated {bits} is not valid for a Segmentation")
         else:
             out = np.asarray(ds.pixel_array).reshape(n, rows, cols)
-        self._decoded = out
         return out
 
     def _numbers(self, segment_numbers: Sequence[int] | None) -> list[int]:

@@ -14,11 +14,12 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 
 from ...errors import DicomConformanceError
+from ...io.rle import rle_encode_frames
 from ..common import encoding as enc
 from ..common import modules as common
 from ..common.uid import derive_uid
 from .frames import FramePlan, build_functional_groups
-from .pixels import native_pixel_data, rle_encode_frames
+from .pixels import native_pixel_data
 from .prepare import PreparedPixels, prepare_pixels
 from .read import SegmentationReader
 from .segment import SegmentDescription
