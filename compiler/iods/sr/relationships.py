@@ -121,7 +121,18 @@ COMPREHENSIVE_3D = IODRules(
     by_reference=True,
 )
 
-RULES = {r.iod: r for r in (BASIC_TEXT, ENHANCED, COMPREHENSIVE, COMPREHENSIVE_3D)}
+KEY_OBJECT_SELECTION = IODRules(
+    "Key Object Selection Document", "A.35.4-2",
+    _s("CONTAINER TEXT CODE UIDREF PNAME IMAGE WAVEFORM COMPOSITE"),
+    (
+        (_s("CONTAINER"), "CONTAINS", _s("TEXT IMAGE WAVEFORM COMPOSITE")),
+        (_s("CONTAINER"), "HAS OBS CONTEXT", _s("TEXT CODE UIDREF PNAME")),
+        (_s("CONTAINER"), "HAS CONCEPT MOD", _s("CODE")),
+    ),
+    by_reference=False,
+)
+
+RULES = {r.iod: r for r in (BASIC_TEXT, ENHANCED, COMPREHENSIVE, COMPREHENSIVE_3D, KEY_OBJECT_SELECTION)}
 
 
 def _name(item: Dataset) -> str:
