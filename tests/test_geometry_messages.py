@@ -87,3 +87,22 @@ def test_a_missing_mask_says_what_its_path_is_relative_to(tmp_path, ct, monkeypa
     assert "specs/spec.yaml:4:36: segmentation.mask: mask file not found: specs/labels.npy" in result.stderr
     assert ("hint: a relative mask path is relative to the folder of the spec file that names it (specs), not to"
             " the current folder; looked for " + str(tmp_path / "specs" / "labels.npy")) in result.stderr
+
+
+def test_every_geometry_error_in_the_code_carries_a_hint():
+    """Source-series and mask-placement errors are all raised with a hint (the README promises one)."""
+    import ast
+
+    from conftest import ROOT
+
+    missing = []
+    for name, functions in (("source_series.py", None), ("masks.py", {"place_on_frames", "load_mask"})):
+        tree = ast.parse((ROOT / "compiler" / "resolve" / name).read_text())
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef) or (functions and func.name not in functions):
+                continue
+            for node in ast.walk(func):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "InputError" \
+                        and not any(k.arg == "hint" for k in node.keywords):
+                    missing.append(f"{name}:{node.lineno}")
+    assert missing == []
