@@ -97,16 +97,19 @@ def _instances(doc: SpecDocument, params: Parameters) -> list[SpecDocument]:
         return [instantiate(doc, params.values)]
     out, errors = [], []
     base = spec_id(doc)
-    for number, (line, values) in enumerate(rows_from_csv(params.csv), start=1):
-        row = CsvRow(str(params.csv), line, number)
-        try:
-            inst = instantiate(doc, {**params.values, **values})
-        except DcmspecError as exc:
-            errors.extend(in_row(flatten(exc), row.location))
-            continue
-        inst.data = {**inst.data, "id": f"{base}-{line}"}
-        inst.csv_row = row
-        out.append(inst)
+    try:
+        for number, (line, values) in enumerate(rows_from_csv(params.csv), start=1):
+            row = CsvRow(str(params.csv), line, number)
+            try:
+                inst = instantiate(doc, {**params.values, **values})
+            except DcmspecError as exc:
+                errors.extend(in_row(flatten(exc), row.location))
+                continue
+            inst.data = {**inst.data, "id": f"{base}-{line}"}
+            inst.csv_row = row
+            out.append(inst)
+    except DcmspecError as exc:  # the file itself: encoding, header, quotes, row widths
+        errors.extend(flatten(exc))
     if errors:
         raise ErrorList(errors)
     return out

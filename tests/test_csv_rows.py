@@ -149,3 +149,12 @@ def test_meter_off_a_terminal_prints_about_ten_lines():
     lines = out.getvalue().splitlines()
     assert len(lines) == LOG_LINES and lines[0].startswith("building 100/1000")
     assert Progress(io.StringIO()).tty is False
+
+
+def test_every_bad_row_of_a_csv_is_reported_in_one_run(tmp_path):
+    rows = tmp_path / "cases.csv"
+    rows.write_text("lesion_id,volume_ml\nL1,1\nL2\nL3,-4\nL4,1,extra\n")
+    result = compile_specs([TEMPLATE], params=Parameters(csv=rows))
+    found = sorted((e.location.line, e.message) for e in result.errors)
+    assert [line for line, _ in found] == [3, 4, 5], found
+    assert "1 cells" in found[0][1] and "minimum" in found[1][1] and "3 cells" in found[2][1]
