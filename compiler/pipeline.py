@@ -180,6 +180,7 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
         if id(doc) in batch_ids:
             continue
         kind = kinds[id(doc)]
+        first_warning = len(result.context.warnings)
         try:
             if verbose:
                 progress(f"building {doc.path}{f' {doc.csv_row}' if doc.csv_row else ''} ({kind})")
@@ -192,6 +193,9 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
             result.objects.extend(objects)
         except DcmspecError as exc:
             result.errors.extend(in_row(flatten(exc), doc.csv_row.location if doc.csv_row else None))
+        if doc.csv_row is not None:
+            for warning in result.context.warnings[first_warning:]:
+                warning.row = doc.csv_row.location
         if meter is not None:
             meter.advance()
     if batch_ids:

@@ -158,3 +158,21 @@ def test_every_bad_row_of_a_csv_is_reported_in_one_run(tmp_path):
     found = sorted((e.location.line, e.message) for e in result.errors)
     assert [line for line, _ in found] == [3, 4, 5], found
     assert "1 cells" in found[0][1] and "minimum" in found[1][1] and "3 cells" in found[2][1]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_warnings_and_errors_of_a_row_name_it_also_from_worker_processes(tmp_path, monkeypatch, workers):
+    from dcmspec_compiler import pipeline
+    from dcmspec_compiler.assemble import batch
+
+    monkeypatch.setattr(pipeline, "worker_count", lambda n: workers)
+    rows = tmp_path / "cases.csv"
+    cells = ["Liver"] * (batch.MIN_BATCH + 2)
+    cells[4] = 'SCT:10200004 "Liverish"'  # a meaning the dictionary disagrees with: a warning (line 6)
+    cells[9] = "Livr"  # not a keyword: an error (line 11)
+    rows.write_text("finding_site\n" + "".join(f'"{c.replace(chr(34), 2 * chr(34))}"\n' for c in cells))
+    result = compile_specs([TEMPLATE], params=Parameters(csv=rows))
+    assert [(e.row.line, "Livr" in e.message) for e in result.errors] == [(11, True)]
+    (warning,) = [w for w in result.context.warnings if "Liverish" in w.format()]
+    assert warning.row.line == 6 and warning.location.file == str(TEMPLATE)
+    assert f"(CSV row {rows}:6)" in warning.format()
