@@ -111,6 +111,10 @@ def test_large_csv_builds_log_a_line_every_tenth_off_a_terminal(tmp_path, monkey
     assert len(writing) == 9 and writing[-1].startswith("writing 25/25")
     assert not any(line.startswith("wrote ") for line in lines)  # no line per file
     assert "\r" not in err and "ETA" in lines[1]
+    code, out, err = run("validate", str(TEMPLATE), "--csv", str(rows), "--format", "json")
+    assert code == 0 and json.loads(out)["ok"]
+    checked = [line.split(" [")[0] for line in err.splitlines() if line.startswith("building")]
+    assert checked == building  # validate shows the meter too, and no per-row lines
 
 
 class FakeClock:
