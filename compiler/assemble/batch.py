@@ -11,9 +11,9 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from ..errors import DcmspecError, ErrorList, InputError, Location, OutputError, SpecError, flatten
+from ..errors import DcmspecError, ErrorList, InputError, Location, OutputError, SpecError, flatten, in_row
 from ..load.document import SpecDocument
 from .context import BuildContext, BuildOptions, Warning_
 
@@ -47,14 +47,17 @@ def worker_count(n_docs: int) -> int:
 
 def _error_to_dict(error: DcmspecError) -> dict[str, Any]:
     loc = error.location or Location()
+    row = (error.row.file, error.row.line) if error.row else None
     return {"cls": type(error).__name__, "message": error.message, "file": loc.file, "line": loc.line,
-            "column": loc.column, "path": list(error.path), "hint": error.hint}
+            "column": loc.column, "path": list(error.path), "hint": error.hint, "row": row}
 
 
 def _error_from_dict(d: dict[str, Any]) -> DcmspecError:
     cls = _ERROR_KINDS.get(d["cls"], SpecError)
-    return cls(d["message"], location=Location(d["file"], d["line"], d["column"]), path=tuple(d["path"]),
-               hint=d["hint"])
+    error = cls(d["message"], location=Location(d["file"], d["line"], d["column"]), path=tuple(d["path"]),
+                hint=d["hint"])
+    error.row = Location(*d["row"]) if d.get("row") else None
+    return error
 
 
 def _encode(dataset: Any) -> bytes:
@@ -80,23 +83,32 @@ def _work(args: tuple[list[tuple[SpecDocument, str]], BuildOptions, bool]) -> tu
     done: list[Encoded] = []
     errors: list[dict[str, Any]] = []
     for doc, kind in docs:
+        first_warning = len(ctx.warnings)
         try:
             validate_document(doc)
             for obj in builder_for(kind)(doc, ctx):
+                if doc.csv_row is not None:
+                    obj.summary.update(doc.csv_row.manifest())
                 ds = obj.dataset
                 done.append(Encoded(
                     obj.filename, obj.kind, str(obj.spec), obj.spec_id, _encode(ds) if encode else b"", obj.summary,
                     {k: str(ds.get(k, "")) for k in ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID",
                                                       "StudyInstanceUID")}))
         except DcmspecError as exc:
-            errors.extend(_error_to_dict(e) for e in flatten(exc))
-    warnings = [(w.message, w.location, w.path) for w in ctx.warnings]
+            row = doc.csv_row.location if doc.csv_row else None
+            errors.extend(_error_to_dict(e) for e in in_row(flatten(exc), row))
+        if doc.csv_row is not None:
+            for warning in ctx.warnings[first_warning:]:
+                warning.row = doc.csv_row.location
+    warnings = [(w.message, w.location, w.path, w.row) for w in ctx.warnings]
     return done, errors, warnings
 
 
 def build_in_workers(docs: Sequence[tuple[SpecDocument, str]], ctx: BuildContext, *, encode: bool,
-                     workers: int) -> tuple[list[Encoded], list[DcmspecError]]:
-    """Build ``docs`` in ``workers`` forked processes, keeping their order.
+                     workers: int, on_done: Callable[[int], None] | None = None
+                     ) -> tuple[list[Encoded], list[DcmspecError]]:
+    """Build ``docs`` in ``workers`` forked processes, keeping their order; ``on_done(n)`` is called as
+    each share of ``n`` documents comes back.
 
     A worker that dies (killed by a signal, the OOM killer) breaks the pool: every share not yet
     returned becomes an error naming the documents it held, so the build fails instead of waiting.
@@ -117,20 +129,23 @@ def build_in_workers(docs: Sequence[tuple[SpecDocument, str]], ctx: BuildContext
             except BrokenProcessPool:
                 errors.extend(_lost(part))
                 continue
+            if on_done is not None:
+                on_done(len(part))
             encoded.extend(done)
             errors.extend(_error_from_dict(e) for e in errs)
-            for message, location, path in warns:
-                ctx.warnings.append(Warning_(message, location, tuple(path)))
+            for message, location, path, row in warns:
+                ctx.warnings.append(Warning_(message, location, tuple(path), row))
     return encoded, errors
 
 
 def _lost(part: list[tuple[SpecDocument, str]]) -> list[DcmspecError]:
-    """One error per spec file of ``part``, naming the instances (e.g. CSV rows) a dead worker held."""
+    """One error per spec file of ``part``, naming the instances (CSV rows ``cases.csv:7``, else spec
+    ids) a dead worker held."""
     from .common import spec_id
 
     by_file: dict[str, list[str]] = {}
     for doc, _ in part:
-        by_file.setdefault(str(doc.path), []).append(spec_id(doc))
+        by_file.setdefault(str(doc.path), []).append(str(doc.csv_row.location) if doc.csv_row else spec_id(doc))
     shown = lambda ids: ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
     return [InputError(f"a worker process died (killed, or out of memory) while building {shown(ids)}; "
                        "nothing was written", location=Location(file),

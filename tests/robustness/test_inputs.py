@@ -119,7 +119,7 @@ from dcmspec_compiler import pipeline
 from dcmspec_compiler.assemble import batch
 _real = batch._work
 def _work(args):
-    if any(str(doc.data.get("id")).endswith("-7") for doc, _ in args[0]):
+    if any(doc.csv_row is not None and doc.csv_row.line == 7 for doc, _ in args[0]):
         os.kill(os.getpid(), signal.SIGKILL)
     return _real(args)
 batch._work = _work
@@ -135,7 +135,7 @@ def test_a_killed_worker_fails_the_build_naming_its_rows(tmp_path):
     out = tmp_path / "out"
     template = ROOT / "specs_examples" / "report-template.yaml"
     proc = dcmspec("build", str(template), "--csv", str(rows), "-o", str(out), script=KILL_ROW_7)
-    assert_refused(proc, str(template), "a worker process died", "lesion-report-7")
+    assert_refused(proc, str(template), "a worker process died", f"{rows}:7")
     assert empty(out)
     # without the planted fault the same build succeeds in workers
     proc = dcmspec("build", str(template), "--csv", str(rows), "-o", str(out),
