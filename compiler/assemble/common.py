@@ -219,11 +219,43 @@ def object_identity(doc: SpecDocument, ctx: BuildContext, *, header: Any, inputs
 
 @contextmanager
 def conformance_at(doc: SpecDocument, path: NodePath, hint: str | None = None) -> Iterator[None]:
-    """Turn a builder-layer DicomConformanceError into a SpecError located at ``path``."""
+    """Turn a builder-layer DicomConformanceError into a SpecError located at ``path``, or more exactly at
+    the spec value under ``path`` that gave the refused value when the error names one (VR checks)."""
     try:
         yield
     except DicomConformanceError as exc:
+        if hasattr(exc, "value"):
+            path = value_path(doc, path, exc.value) or value_path(doc, (), exc.value) or path
         raise SpecError(str(exc), location=doc.loc(path), path=path, hint=hint) from None
+
+
+def value_path(doc: SpecDocument, base: NodePath, value: Any) -> NodePath | None:
+    """The path under ``base`` of the spec scalar the builder layer wrote as ``value``: equal to it (also
+    as a DA/TM/DT without separators), else the longest one written inside it (``threshold=...``);
+    None when there is no such scalar."""
+    strip = lambda t: t.replace("-", "").replace(":", "").replace("T", "")
+    wanted = {_plain(v) for v in (value if isinstance(value, (list, tuple)) else [value])}
+    wanted |= {strip(w) for w in wanted}
+    inside: tuple[int, NodePath] | None = None
+    stack: list[tuple[NodePath, Any]] = [(base, doc.get(base))]
+    while stack:
+        path, node = stack.pop(0)
+        if isinstance(node, dict):
+            stack.extend((path + (k,), v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((path + (i,), v) for i, v in enumerate(node))
+        elif node is not None and not isinstance(node, bool):
+            text = _plain(node)
+            if text in wanted or strip(text) in wanted:
+                return path
+            if isinstance(node, str) and len(node) > 3 and any(node in w for w in wanted):
+                if inside is None or len(node) > inside[0]:
+                    inside = (len(node), path)
+    return inside[1] if inside else None
+
+
+def _plain(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def base_dir_of(doc: SpecDocument, path: NodePath) -> Path:

@@ -8,6 +8,8 @@ geometry (NIfTI, NRRD) are placed on the source frames by their affine; numpy fi
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +189,10 @@ def _place(doc: SpecDocument, path: NodePath, series, key: str | None = None) ->
     orientation = first.image_orientation if first.image_orientation is not None else np.array([1, 0, 0, 0, 1, 0.])
     spacing = first.pixel_spacing if first.pixel_spacing is not None else np.array([1.0, 1.0])
     tolerance = doc.get(("segmentation", "tolerance_mm"))
+    if tolerance is not None and not math.isfinite(tolerance):
+        tpath = ("segmentation", "tolerance_mm")
+        raise SpecError(f"tolerance_mm must be a finite number of millimetres, not {tolerance}",
+                        location=doc.loc(tpath), path=tpath)
     array = place_on_frames(volume, positions, orientation, spacing, first.rows, first.columns,
                             tolerance_mm=tolerance, **where)
     return array, file

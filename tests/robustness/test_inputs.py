@@ -242,3 +242,97 @@ def test_a_nrrd_declaring_a_huge_shape_is_refused_before_reading(tmp_path, serie
     spec = seg_spec(tmp_path, series, mask=mask)
     proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out"))
     assert_refused(proc, f"{spec}:4:", "declares shape (1024, 1024, 2048)", "refused before reading")
+
+
+# ---------------------------------------------------------------- 11. values the standard does not allow
+SR = (ROOT / "specs_examples" / "sr-key-findings.yaml").read_text()
+
+
+def _located(tmp_path: Path, text: str, changed: str) -> tuple[Path, int]:
+    """Write the spec into a folder beside the phantom; return it and the line of ``changed``."""
+    spec = tmp_path / "spec.yaml"
+    (tmp_path / "phantom").symlink_to(PHANTOM)
+    spec.write_text(text)
+    line = next(i for i, t in enumerate(text.splitlines(), start=1) if changed in t)
+    return spec, line
+
+
+# (text in the example, replacement, words of the message). The oracle for each rule is PS3.5 6.2
+# Table 6.2-1 as written there, read by hand (not our table).
+SR_CASES = [
+    ('value: "09:30:00"', 'value: "99:99"', "TM"),
+    ('value: "2024-01-02"', 'value: "1970-02-30"', "19700230"),
+    ("value: Doe^Jane", "value: A^B^C^D^E^F^G^H", "8 components"),
+    ("value: Doe^Jane", "value: A=B=C=D=E", "5 component groups"),
+    ("value: Doe^Jane", 'value: "Doe\\\\Jane"', "backslash"),
+    ("value: Doe^Jane", 'value: "Doe\\x01Jane"', "control character"),
+    ("value: Small hypodense lesion in the liver.", 'value: "Small\\0lesion"', "control character"),
+    ("description: Key findings", 'description: "Key\\x07findings"', "control character"),
+    ('name: DCM:121071 "Finding"', 'name: {scheme: DCM, value: "", meaning: Finding}', "Code Value is empty"),
+    ('name: DCM:121071 "Finding"', 'name: {scheme: DCM, value: "12\\\\34", meaning: Finding}', "backslash"),
+    ('name: DCM:121071 "Finding"', 'name: {scheme: DCM, value: "121071", meaning: Finding, '
+     'version: "12345678901234567"}', "17 characters, more than the 16"),
+    ("points: [[17.5, 20.5], [23.5, 20.5]]", "points: [[.inf, 20.5], [23.5, 20.5]]", "finite"),
+]
+LINE_OF = {"points: [[.inf, 20.5], [23.5, 20.5]]": "type: SCOORD"}  # located at its content item
+
+
+@pytest.mark.parametrize("old, new, words", SR_CASES, ids=[c[1][:40] for c in SR_CASES])
+def test_a_value_its_vr_forbids_is_refused_at_its_line(tmp_path, old, new, words):
+    assert old in SR
+    spec, line = _located(tmp_path, SR.replace(old, new, 1), LINE_OF.get(new, new))
+    proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out"))
+    assert_refused(proc, f"{spec}:{line}:", words)
+    assert "UserWarning" not in proc.stderr
+    assert empty(tmp_path / "out")
+
+
+def test_the_unchanged_report_builds_and_passes_dciodvfy(tmp_path, dciodvfy):
+    spec, _ = _located(tmp_path, SR, "kind:")
+    proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    errors, _ = dciodvfy(next((tmp_path / "out").glob("*.dcm")))
+    assert errors == []
+
+
+def test_algorithm_parameters_over_the_lt_limit_are_refused(tmp_path, series):
+    text = (SEG.replace("  - {{label: Spleen, category: AnatomicalStructure, type: Spleen}}\n", "")
+            .replace("type: Liver}}", "type: Liver,\n     algorithm: {{type: AUTOMATIC, name: Net, version: '1', "
+                     "family: DCM:123110 \"Artificial Intelligence\", parameters: {{note: {note}}}}}}}"))
+    spec = seg_spec(tmp_path, series, text, note="x" * 10240)  # "note=" + 10240: over LT's 10240
+    proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out"))
+    assert_refused(proc, f"{spec}:7:", "AlgorithmParameters", "more than the 10240 LT allows")
+    assert empty(tmp_path / "out")
+    spec = seg_spec(tmp_path, series, text, note="x" * 10000)
+    assert dcmspec("build", str(spec), "-o", str(tmp_path / "out")).returncode == 0
+
+
+@pytest.mark.parametrize("value", ["1e400", ".inf"])
+def test_an_infinite_tolerance_is_refused(tmp_path, series, value):
+    text = SEG.replace("mask: {mask}}}", "mask: {mask}, tolerance_mm: " + value + "}}")
+    spec = seg_spec(tmp_path, series, text)
+    proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out"))
+    assert_refused(proc, f"{spec}:4:", "tolerance_mm")
+    assert empty(tmp_path / "out")
+
+
+# ---------------------------------------------------------------- 12. invalid source geometry
+@pytest.mark.parametrize("keyword, value, words", [
+    ("ImagePositionPatient", ["nan", "0", "0"], "Image Position (Patient)"),
+    ("ImagePositionPatient", ["inf", "0", "0"], "not finite"),
+    ("PixelSpacing", ["0", "1"], "Pixel Spacing [0.0, 1.0], which is not positive"),
+])
+def test_invalid_source_geometry_is_refused_naming_the_file(tmp_path, series, keyword, value, words):
+    import pydicom
+    import shutil
+
+    images = tmp_path / "ct"
+    shutil.copytree(series / "ct", images)
+    victim = sorted(images.iterdir())[1]
+    ds = pydicom.dcmread(victim)
+    ds[keyword].value = value
+    ds.save_as(victim)
+    spec = seg_spec(tmp_path, series, images=images)
+    proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out"))
+    assert_refused(proc, f"{spec}:3:", str(victim), words)
+    assert empty(tmp_path / "out")

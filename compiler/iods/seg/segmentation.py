@@ -18,6 +18,7 @@ from ...io.rle import rle_encode_frames
 from ..common import encoding as enc
 from ..common import modules as common
 from ..common.uid import derive_uid
+from ..common.vr import check_object
 from .frames import FramePlan, build_functional_groups
 from .pixels import native_pixel_data
 from .prepare import PreparedPixels, prepare_pixels
@@ -231,6 +232,7 @@ class Segmentation(SegmentationReader, Dataset):
         self._frame_segments = (prepared.segment_number.tolist()
                                 if prepared.segment_number is not None else None)
         self._source_keys = [(f.sop_instance_uid, f.frame_number) for f in sources.frames]
+        check_object(self)
 
     def _set_pixel_data(self, prepared: PreparedPixels, bits: int, rle: bool) -> None:
         """Encode the planned frames chunk by chunk: RLE fragments, or one native buffer (no copies)."""
