@@ -64,12 +64,14 @@ EXPECTED: dict[str, dict[str, object]] = {
                          "pixelmed": PM_LABELMAP, "dcmtk": VOXEL_EQUAL},
     "seg-binary-ct3slice": {"dcmqi": VOXEL_EQUAL, "highdicom": VOXEL_EQUAL, "cornerstone": VOXEL_EQUAL,
                             "pixelmed": ACCEPTED, "dcmtk": NOT_APPLICABLE},
-    "sr-comprehensive": {"dcmqi": ACCEPTED, "highdicom": HD_EMPTY_NUM, "cornerstone": ACCEPTED,
-                         "pixelmed": ACCEPTED, "dcmtk": ACCEPTED},
+    "sr-organs": {"dcmqi": ACCEPTED, "highdicom": HD_EMPTY_NUM, "cornerstone": ACCEPTED,
+                  "pixelmed": ACCEPTED, "dcmtk": ACCEPTED},
     "sr-comprehensive-3d": {"dcmqi": ACCEPTED, "highdicom": HD_EMPTY_NUM, "cornerstone": ACCEPTED,
                             "pixelmed": ACCEPTED, "dcmtk": ACCEPTED},
     "sr-enhanced": {"dcmqi": ACCEPTED, "highdicom": ACCEPTED, "cornerstone": ACCEPTED,
                     "pixelmed": ACCEPTED, "dcmtk": ACCEPTED},
+    "sr-comprehensive": {"dcmqi": ACCEPTED, "highdicom": ACCEPTED, "cornerstone": ACCEPTED,
+                         "pixelmed": ACCEPTED, "dcmtk": ACCEPTED},
     "sr-on-labelmap": {"dcmqi": ACCEPTED, "highdicom": ACCEPTED, "cornerstone": ACCEPTED,
                        "pixelmed": ACCEPTED, "dcmtk": DCMTK_LABELMAP_REF},
     "sr-qualitative": {"dcmqi": ACCEPTED, "highdicom": ACCEPTED, "cornerstone": ACCEPTED,
@@ -78,6 +80,9 @@ EXPECTED: dict[str, dict[str, object]] = {
                    "pixelmed": ACCEPTED, "dcmtk": ACCEPTED},
     "sr-basic-text": {"dcmqi": NOT_APPLICABLE, "highdicom": HD_BASIC_TEXT, "cornerstone": CS_NOT_TID1500,
                       "pixelmed": ACCEPTED, "dcmtk": ACCEPTED},
+    # OHIF 3 has no KOS loader in the adapters: dcmjs's parse is what it reads
+    "kos": {"dcmqi": NOT_APPLICABLE, "highdicom": ACCEPTED, "cornerstone": ACCEPTED,
+            "pixelmed": ACCEPTED, "dcmtk": ACCEPTED},
 }
 
 

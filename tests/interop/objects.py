@@ -49,7 +49,7 @@ class InteropObject:
 
     name: str
     title: str                              # the row title in the README matrix
-    kind: str                               # "SEG" | "SR"
+    kind: str                               # "SEG" | "SR" | "KOS"
     spec: Path
     sources: Path                           # the source series folder
     seg_type: str | None = None             # BINARY | FRACTIONAL | LABELMAP
@@ -59,7 +59,17 @@ class InteropObject:
     tid1500: bool = False
     groups: tuple[Group, ...] = ()
     sr_class: str | None = None             # the SR IOD readers need (the expectation)
+    selection: tuple[str, ...] = ()         # KOS: names of matrix objects, or "image:N" slices, selected
     path: Path | None = None                # set once built
+
+    def selected_uids(self, objects: dict[str, "InteropObject"]) -> list[str]:
+        """KOS: the SOP Instance UIDs its selection names, in order."""
+        uids = []
+        for entry in self.selection:
+            path = (self.source_files()[int(entry[6:]) - 1] if entry.startswith("image:")
+                    else objects[entry].path)
+            uids.append(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID)
+        return uids
 
     def source_files(self) -> list[Path]:
         """Source files in stack order (along the normal), as readers sort them."""
@@ -104,8 +114,11 @@ DIAMETER = "SCT:81827009"
 ATTENUATION = "DCM:112031"
 
 
-def define(folder: Path, shared_data: Path) -> list[InteropObject]:
-    """Write the specs of every matrix object into ``folder``; return the objects (not yet built)."""
+def define(folder: Path, ct3slice: Path) -> list[InteropObject]:
+    """Write the specs of every matrix object into ``folder``; return the objects (not yet built).
+
+    ``ct3slice``: dcmqi's ct-3slice series (tests/data/series/ct_dcmqi_ct-3slice).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     organs = _organs()
     organ_masks = {n: (organs == n).astype(np.uint8) for n in (1, 2, 3)}
@@ -147,7 +160,7 @@ def define(folder: Path, shared_data: Path) -> list[InteropObject]:
 
     # A real CT whose slices are 1 mm apart but 1.25 mm thick, without Spacing Between Slices (dcmqi's
     # ct-3slice): readers that take the slice distance from the SEG must get 1 mm.
-    ct3 = shared_data / "series" / "ct_dcmqi_ct-3slice"
+    ct3 = ct3slice
     rr, cc = np.mgrid[0:512, 0:512]
     disc = ((rr - 250) ** 2 + (cc - 300) ** 2 <= 60 ** 2)
     liver = np.stack([disc, disc & (cc < 320), np.zeros_like(disc)]).astype(np.uint8)
@@ -165,8 +178,8 @@ def define(folder: Path, shared_data: Path) -> list[InteropObject]:
         objects.append(InteropObject(name, title, "SR", spec, PHANTOM_CT, tid1500=tid1500,
                                      groups=tuple(groups), sr_class=sr_class))
 
-    sr("sr-comprehensive", "Comprehensive SR, TID 1500 (segments, circle, empty NUM)",
-       EXAMPLES / "report-organs.yaml", "Comprehensive SR", [
+    sr("sr-organs", "Enhanced SR, TID 1500 (segments, circle, NUM without value)",
+       EXAMPLES / "report-organs.yaml", "Enhanced SR", [
            Group("liver", 1, (_m(VOLUME, 2.18, "UCUM:ml"), _m(ATTENUATION, 61.2, "UCUM:[hnsf'U]"))),
            Group("spleen", 2, (_m(VOLUME, 3.02, "UCUM:cm3"),)),
            Group("left-kidney", 3, (_m(VOLUME, None, None),)),
@@ -191,9 +204,15 @@ def define(folder: Path, shared_data: Path) -> list[InteropObject]:
                               {"name": "DCM:112031 \"Attenuation Coefficient\"", "derivation": "Mean",
                                "value": 55.5, "unit": "[hnsf'U]"}]}],
         "series": {"number": 1010, "description": "Organ volumes"}})
-    sr("sr-enhanced", "Enhanced SR, TID 1500 (segments)", enhanced, "Enhanced SR", [
-        Group("liver", 1, (_m(VOLUME, 2.18, "UCUM:ml"),)),
-        Group("spleen", 2, (_m(VOLUME, 3.02, "UCUM:ml"), _m(ATTENUATION, 55.5, "UCUM:[hnsf'U]")))])
+    organ_groups = [Group("liver", 1, (_m(VOLUME, 2.18, "UCUM:ml"),)),
+                    Group("spleen", 2, (_m(VOLUME, 3.02, "UCUM:ml"), _m(ATTENUATION, 55.5, "UCUM:[hnsf'U]")))]
+    sr("sr-enhanced", "Enhanced SR, TID 1500 (segments)", enhanced, "Enhanced SR", organ_groups)
+    comprehensive = _write_spec(folder, "sr-comprehensive", {
+        **yaml.safe_load(enhanced.read_text()), "id": "sr-comprehensive",
+        "document": {"procedure_reported": "LN:25045-6", "document_class": "Comprehensive"},
+        "series": {"number": 1014, "description": "Organ volumes (Comprehensive SR)"}})
+    sr("sr-comprehensive", "Comprehensive SR, TID 1500 (segments)", comprehensive, "Comprehensive SR",
+       organ_groups)
     on_labelmap = _write_spec(folder, "sr-on-labelmap", {
         "dcmspec": 1, "kind": "MeasurementReport", "id": "sr-on-labelmap",
         "sources": {"images": str(PHANTOM_CT)},
@@ -230,6 +249,9 @@ def define(folder: Path, shared_data: Path) -> list[InteropObject]:
         "series": {"number": 1013, "description": "Text report"}})
     sr("sr-basic-text", "Basic Text SR, generic content tree (StructuredReport)", basic, "Basic Text SR",
        tid1500=False)
+    objects.append(InteropObject("kos", "Key Object Selection (SEG, SR and two slices)",
+                                 "KOS", EXAMPLES / "key-objects.yaml", PHANTOM_CT,
+                                 selection=("seg-binary", "sr-organs", "image:8", "image:9")))
     return objects
 
 

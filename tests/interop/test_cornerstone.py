@@ -82,3 +82,11 @@ def test_sr_parses_with_the_measurement_groups(name, matrix_objects, loaded):
     assert outcome == ACCEPTED
     # OHIF's hydration: runs without error (it only turns groups it wrote itself into tools)
     assert result["adapter"]["ok"], result["adapter"].get("error")
+
+
+def test_kos_parses_with_the_selection(matrix_objects, loaded):
+    assert expected("kos", "cornerstone") == ACCEPTED
+    result = loaded["kos"]
+    assert result["ok"], result.get("error")
+    assert result["template"] == "2010"
+    assert result["references"] == matrix_objects["kos"].selected_uids(matrix_objects)

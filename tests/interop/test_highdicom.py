@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pydicom
 import pytest
 
 from .compare import compare_with_mask, source_affine
@@ -74,3 +75,11 @@ def test_srread_gives_the_measurement_groups(name, matrix_objects):
         assert got == want
     else:
         assert len(sr.content) > 0  # the tree is read
+
+
+def test_kos_reads_with_the_selection(matrix_objects):
+    assert expected("kos", "highdicom") == ACCEPTED
+    obj = matrix_objects["kos"]
+    kos = hd.ko.KeyObjectSelectionDocument.from_dataset(pydicom.dcmread(obj.path))
+    got = [item.referenced_sop_instance_uid for item in kos.content.get_references()]
+    assert got == obj.selected_uids(matrix_objects)

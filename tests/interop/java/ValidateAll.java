@@ -1,5 +1,5 @@
-// Runs PixelMed's DicomInstanceValidator on every file named that is not SR, and DicomSRValidator (which
-// checks the SR IODs and templates; the instance validator does not know SR IODs) on those that are SR,
+// Runs PixelMed's DicomInstanceValidator on every file named that is not SR or KOS, and DicomSRValidator
+// (which checks the SR and KOS IODs and templates; the instance validator does not know them) on the others,
 // in one JVM (a JVM per file takes 10 s or more here). Used by tests/interop/test_pixelmed.py.
 //   java -cp /usr/share/java/pixelmed.jar ValidateAll.java FILE...
 // Output: for each file "=== instance FILE" then DicomInstanceValidator's report, or for SR
@@ -17,7 +17,7 @@ public class ValidateAll {
             AttributeList list = new AttributeList();
             list.read(file);
             String modality = list.get(TagFromName.Modality) == null ? "" : list.get(TagFromName.Modality).getSingleStringValueOrEmptyString();
-            if (!modality.equals("SR")) {
+            if (!modality.equals("SR") && !modality.equals("KO")) {
                 System.out.println("=== instance " + file);
                 try {
                     System.out.println(instanceValidator.validate(list));

@@ -1,7 +1,7 @@
 // Loads dcmspec's SEG and SR objects the way OHIF 3 does, headless in node, and prints what it got as
 // JSON for tests/interop/test_cornerstone.py to compare with the masks and specs.
 //
-//   node load.mjs jobs.json      jobs: [{id, kind: "seg" | "sr", file, sources: [source files in stack order]}]
+//   node load.mjs jobs.json      jobs: [{id, kind: "seg" | "sr" | "kos", file, sources: [source files in stack order]}]
 //
 // SEG: @cornerstonejs/adapters' Cornerstone3D.Segmentation.createFromDICOMSegBuffer(imageIds, arrayBuffer,
 // {metadataProvider}), the call OHIF 3's cornerstone-dicom-seg extension makes, with @cornerstonejs/core's
@@ -155,7 +155,13 @@ function loadSr(job) {
     sop_class_uid: dataset.SOPClassUID,
     template: asArray(dataset.ContentTemplateSequence)[0]?.TemplateIdentifier ?? null,
     groups: measurementGroups(dataset),
+    // the instances the root's IMAGE and COMPOSITE items refer to (what a KOS selects)
+    references: asArray(dataset.ContentSequence).filter((item) => item.ReferencedSOPSequence)
+      .map((item) => asArray(item.ReferencedSOPSequence)[0].ReferencedSOPInstanceUID),
   };
+  if (job.kind === 'kos') {
+    return out; // the adapters have no KOS loader: dcmjs's parse is what OHIF reads
+  }
   try {
     const state = adaptersSR.Cornerstone3D.MeasurementReport.generateToolState(dataset, sopToImageId, metaData);
     out.adapter = { ok: true, tools: Object.fromEntries(Object.entries(state).map(([k, v]) => [k, v.length])) };
