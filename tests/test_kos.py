@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pydicom
 import pytest
 from pydicom.sr.coding import Code
 
-from conftest import ROOT, dciodvfy_findings
+from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.modules import Equipment
@@ -35,9 +34,7 @@ MOTION_BLUR = Code("111210", "DCM", "Motion blur")
 
 
 def _dsrdump_errors(path: Path) -> list[str]:
-    exe = shutil.which("dsrdump")
-    if exe is None:
-        pytest.skip("dsrdump (dcmtk) is not installed: apt-get install dcmtk")
+    exe = require_tool("dsrdump", DCMTK_INSTALL)
     proc = subprocess.run([exe, str(path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("E:")]
