@@ -38,10 +38,15 @@ CONSUMERS = {
 # --- the known limits, one place ----------------------------------------------------------------------
 CS_FRACTIONAL = Limit("refuses FRACTIONAL with values other than 0 and the maximum",
                       "Fractional segmentations are not yet supported")
+CS_8BIT = Limit("builds 8-bit label maps (`createAndCacheDerivedLabelmapImage` allocates a `Uint8Array`): "
+                "segment values above 255 wrap", "values modulo 256")
 CS_NOT_TID1500 = Limit("`MeasurementReport.generateToolState` reads only TID 1500 (crashes on other trees)",
                        "TemplateIdentifier")
 HD_EMPTY_NUM = Limit("a NUM without value (legal: Type 2 Measured Value Sequence with a qualifier) fails the "
                      "whole document (IndexError in `NumContentItem.from_dataset`)", "IndexError")
+HD_16BIT = Limit("`get_volume(combine_segments=False)` of a 16-bit Label Map SEG takes the values modulo 256 "
+                 "(segment 257 comes out in segment 1, segments from 256 on empty); `combine_segments=True` is "
+                 "right", "values modulo 256")
 HD_BASIC_TEXT = Limit("does not read Basic Text SR", "is not supported")
 PM_LABELMAP = Limit("2022 tables predate Label Map Segmentation Storage (\"IOD (SOP Class) unrecognized\")",
                     "IOD (SOP Class) unrecognized")
@@ -62,6 +67,8 @@ EXPECTED: dict[str, dict[str, object]] = {
                      "pixelmed": PM_LABELMAP, "dcmtk": NOT_APPLICABLE},
     "seg-labelmap-rle": {"dcmqi": VOXEL_EQUAL, "highdicom": VOXEL_EQUAL, "cornerstone": VOXEL_EQUAL,
                          "pixelmed": PM_LABELMAP, "dcmtk": VOXEL_EQUAL},
+    "seg-labelmap-300": {"dcmqi": VOXEL_EQUAL, "highdicom": HD_16BIT, "cornerstone": CS_8BIT,
+                         "pixelmed": PM_LABELMAP, "dcmtk": NOT_APPLICABLE},
     "seg-binary-ct3slice": {"dcmqi": VOXEL_EQUAL, "highdicom": VOXEL_EQUAL, "cornerstone": VOXEL_EQUAL,
                             "pixelmed": ACCEPTED, "dcmtk": NOT_APPLICABLE},
     "sr-organs": {"dcmqi": ACCEPTED, "highdicom": HD_EMPTY_NUM, "cornerstone": ACCEPTED,

@@ -157,6 +157,21 @@ def define(folder: Path, ct3slice: Path) -> list[InteropObject]:
         "LABELMAP", organ_masks)
     seg("seg-labelmap-rle", "Label Map SEG, RLE", EXAMPLES / "organs-labelmap.yaml", "LABELMAP", organ_masks,
         rle=True)
+    # 300 segments: a 16-bit label map (3x3-pixel squares on two slices)
+    many = np.zeros(organs.shape, dtype=np.uint16)
+    for i in range(300):
+        row, column = divmod(i % 256, 16)
+        many[6 + i // 256, row * 4:row * 4 + 3, column * 4:column * 4 + 3] = i + 1
+    np.save(folder / "labelmap-300.npy", many)
+    labelmap_300 = _write_spec(folder, "seg-labelmap-300", {
+        "dcmspec": 1, "kind": "Segmentation", "id": "seg-labelmap-300",
+        "sources": {"images": str(PHANTOM_CT)},
+        "segmentation": {"type": "LABELMAP", "mask": str(folder / "labelmap-300.npy")},
+        "segments": [{"label": f"Region {i + 1}", "category": "AnatomicalStructure", "type": "SCT:85756007"}
+                     for i in range(300)],
+        "series": {"number": 312, "description": "300 regions"}})
+    seg("seg-labelmap-300", "Label Map SEG, 300 segments (16-bit)", labelmap_300, "LABELMAP",
+        {n: (many == n).astype(np.uint8) for n in range(1, 301)})
 
     # A real CT whose slices are 1 mm apart but 1.25 mm thick, without Spacing Between Slices (dcmqi's
     # ct-3slice): readers that take the slice distance from the SEG must get 1 mm.
