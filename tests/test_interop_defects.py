@@ -16,7 +16,7 @@ import pydicom
 import pytest
 import yaml
 
-from conftest import ROOT, dciodvfy_findings, shared
+from conftest import ROOT, TOOL_SKIP, dciodvfy_findings, in_ci, require_tool, shared
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.pipeline import build_specs, collect_spec_files
 
@@ -50,9 +50,12 @@ def assert_no_dciodvfy_errors(path: Path) -> None:
 
 def pixelmed_sr(path: Path) -> list[str]:
     """PixelMed's DicomSRValidator (Debian pixelmed-apps; .ci/run installs it): its output lines."""
-    java = shutil.which("java")
-    if java is None or not PIXELMED_JAR.exists():
-        pytest.skip("PixelMed (apt-get install pixelmed-apps) is not installed")
+    java = require_tool("java", "apt-get install pixelmed-apps")
+    if not PIXELMED_JAR.exists():
+        message = f"{TOOL_SKIP} {PIXELMED_JAR} (install it with: apt-get install pixelmed-apps)"
+        if in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
     proc = subprocess.run(
         [java, "-Djdk.xml.xpathExprOpLimit=0", "-Djdk.xml.xpathExprGrpLimit=0", "-Djdk.xml.xpathTotalOpLimit=0",
          "-cp", str(PIXELMED_JAR), "com.pixelmed.validate.DicomSRValidator", str(path)],
@@ -63,11 +66,12 @@ def pixelmed_sr(path: Path) -> list[str]:
 
 
 def dsrdump_errors(path: Path) -> list[str]:
-    exe = shutil.which("dsrdump")
-    if exe is None:
-        pytest.skip("dsrdump (dcmtk) is not installed")
-    proc = subprocess.run([exe, str(path)], capture_output=True, text=True)
-    return [line for line in proc.stderr.splitlines() if line.startswith("E:")]
+    return [line for line in dsrdump_stderr(path).splitlines() if line.startswith("E:")]
+
+
+def dsrdump_stderr(path: Path) -> str:
+    exe = require_tool("dsrdump", "apt-get install dcmtk")
+    return subprocess.run([exe, str(path)], capture_output=True, text=True).stderr
 
 
 def source_slice_spacing(folder: Path, series_uid: str) -> list[float]:
@@ -125,9 +129,7 @@ def test_spacing_between_slices_is_positive_when_the_source_says_negative(tmp_pa
 
 def test_dcmqi_reads_back_the_slice_spacing_of_a_source_without_one(tmp_path):
     nrrd = pytest.importorskip("nrrd")
-    exe = shutil.which("segimage2itkimage")
-    if exe is None:
-        pytest.skip("dcmqi (pip install dcmqi) is not installed")
+    exe = require_tool("segimage2itkimage", "pip install '.[test]'  (PyPI dcmqi)")
     folder = shared("series", "ct_dcmqi_ct-3slice")
     mask = shared("dcmqi_inputs", "nrrd", "liver_seg.nrrd")
     first = pydicom.dcmread(sorted(folder.iterdir())[0], stop_before_pixels=True)
@@ -285,8 +287,7 @@ def test_report_on_a_label_map_seg_has_only_the_validators_known_lag(tmp_path):
     assert ref.ReferencedSOPClassUID == seg.SOPClassUID and int(ref.ReferencedSegmentNumber) == 1
     errors, _ = dciodvfy_findings(path)
     assert errors and all(any(known in e for known in DCIODVFY_LABELMAP_LAG) for e in errors), "\n".join(errors)
-    stderr = subprocess.run([shutil.which("dsrdump") or "dsrdump", str(path)], capture_output=True,
-                            text=True).stderr
+    stderr = dsrdump_stderr(path)
     assert DSRDUMP_LABELMAP_LAG in stderr
     dsr = [line for line in stderr.splitlines() if line.startswith("E:")]
     matches = [DSRDUMP_LABELMAP_ERROR.fullmatch(line) for line in dsr]
