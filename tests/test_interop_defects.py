@@ -395,3 +395,32 @@ def test_label_map_over_255_segments_warns_about_8_bit_readers(tmp_path, n_segme
         assert len(wrap) == 1 and "cornerstone" in wrap[0] and "OHIF 3" in wrap[0]
     else:
         assert ds.BitsAllocated == 8 and wrap == []
+
+
+@pytest.mark.parametrize("folder, series_uid", [
+    (("series", "mr_dcmqi_701-ADCb500"), None),  # oblique MR: the normal is not the z axis
+    (("series", "pt_nist_IDS-DEPT024-a"), None),  # file order differs from slice order
+    (("series", "ct_nist_IDS-DEPT003-a"), NIST_CT),
+    (("series", "ct_nist_IDS-DEPT003-a"), NIST_CT_GAP),  # not a regular stack
+], ids=["mr-oblique", "pet", "ct-negative", "ct-gap"])
+def test_spacing_between_slices_agrees_with_highdicom(tmp_path, folder, series_uid):
+    """highdicom's own test of "is this series a volume, and with what spacing" is the oracle."""
+    images = shared(*folder)
+    headers = [pydicom.dcmread(p, stop_before_pixels=True) for p in sorted(images.iterdir())]
+    headers = [h for h in headers if series_uid is None or h.SeriesInstanceUID == series_uid]
+    # the same tolerances as ours: 1e-4 on orientation (the MR's files differ in the 8th digit of one
+    # direction cosine, which highdicom's default calls two orientations), 0.01 mm on the steps
+    expected, _ = hd.spatial.get_series_volume_positions(headers, orientation_tol=1e-4, atol=1e-2)
+    mask = np.zeros((len(headers), headers[0].Rows, headers[0].Columns), np.uint8)
+    mask[:, 10:20, 10:20] = 1
+    np.save(tmp_path / "mask.npy", mask)
+    sources = {"series_instance_uid": series_uid} if series_uid else {}
+    spec = seg_spec(tmp_path, images, tmp_path / "mask.npy", sources=sources)
+    objects, _ = build([write_spec(tmp_path / "seg.yaml", spec)], tmp_path / "out")
+    out = tmp_path / "out" / objects["seg"]["file"]
+    assert_no_dciodvfy_errors(out)
+    measures = pydicom.dcmread(out).SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0]
+    if expected is None:
+        assert "SpacingBetweenSlices" not in measures
+    else:
+        assert float(measures.SpacingBetweenSlices) == pytest.approx(expected, abs=1e-3)
