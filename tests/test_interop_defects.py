@@ -424,3 +424,38 @@ def test_spacing_between_slices_agrees_with_highdicom(tmp_path, folder, series_u
         assert "SpacingBetweenSlices" not in measures
     else:
         assert float(measures.SpacingBetweenSlices) == pytest.approx(expected, abs=1e-3)
+
+
+def _frames(positions, orientation=("1", "0", "0", "0", "1", "0")):
+    from dcmspec_compiler.iods.seg.sources import SourceFrame
+
+    return [SourceFrame("1.2.840.10008.5.1.4.1.1.2", f"2.25.{i}", None, tuple(str(v) for v in p), orientation,
+                        ("0.5", "0.5")) for i, p in enumerate(positions)]
+
+
+@pytest.mark.parametrize("positions, expected", [
+    ([(0, 0, 10), (0, 0, 7.5), (0, 0, 5)], 2.5),  # descending along the normal: still positive
+    ([(0, 0, 0), (0, 0, 2), (0, 0, 1)], 1.0),  # given out of order
+    ([(0, 0, 0)], None),  # one frame
+    ([(0, 0, 0), (0, 0, 1), (0, 0, 1)], None),  # a shared position
+    ([(0, 0, 0), (0, 0, 1), (0, 0, 3)], None),  # a gap
+    ([(0, 0, 0), (0, 0, 1), (0.5, 0, 2)], None),  # shifted in-plane
+])
+def test_regular_slice_spacing_by_hand(positions, expected):
+    from dcmspec_compiler.iods.seg.spacing import regular_slice_spacing
+
+    spacing = regular_slice_spacing(_frames(positions))
+    if expected is None:
+        assert spacing.value is None and spacing.reason
+    else:
+        assert spacing.value == pytest.approx(expected) and spacing.reason is None
+
+
+def test_regular_slice_spacing_along_an_oblique_normal():
+    from dcmspec_compiler.iods.seg.spacing import regular_slice_spacing
+
+    c, s = np.cos(np.radians(30)), np.sin(np.radians(30))
+    orientation = tuple(str(v) for v in (1, 0, 0, 0, c, s))  # rows tilted 30 degrees about x
+    normal = np.cross([1, 0, 0], [0, c, s])
+    positions = [tuple(np.array([3.0, 4.0, 5.0]) + k * 1.5 * normal) for k in range(4)]
+    assert regular_slice_spacing(_frames(positions, orientation)).value == pytest.approx(1.5)
