@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 import zipfile
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser from PyPI (test extra)
+    import tomli as tomllib
 
 from conftest import ROOT
 
