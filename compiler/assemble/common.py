@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 from .. import __version__
 from ..errors import DcmspecError, DicomConformanceError, ErrorList, PathPart, SpecError, flatten
 from ..io.files import is_regular_file, open_regular
+from ..iods.common.vr import check_dataset
 from ..iods.common.modules import ContentIdentification, Equipment
 from ..load.document import SpecDocument
 from ..resolve.codes import resolve_code
@@ -104,6 +105,8 @@ def subject_header(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("subj
         header.StudyDescription = study["description"]
     header.StudyInstanceUID = study.get("instance_uid") or ctx.uids.uid(
         "study", header.PatientID, header.AccessionNumber, header.StudyDate, header.StudyTime)
+    with conformance_at(doc, path):  # these values are the spec's, not a source image's: check them
+        check_dataset(header)
     return header
 
 

@@ -282,6 +282,6 @@ def check_object(ds: Dataset) -> None:
     """The builder layer's last check of a whole object before it is handed out: every value, except
     the Patient/Study modules copied verbatim from source images (their values are the source's) and
     pixel data. Per-frame items are included."""
-    from .modules import PATIENT_STUDY_KEYWORDS
+    from .patient_study import COPIED_MODULES
 
-    check_dataset(ds, skip=PATIENT_STUDY_KEYWORDS)
+    check_dataset(ds, skip=[kw for module in COPIED_MODULES for kw in module.keywords])
