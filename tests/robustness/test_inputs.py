@@ -258,12 +258,13 @@ def _located(tmp_path: Path, text: str, changed: str) -> tuple[Path, int]:
 
 
 # (text in the example, replacement, words of the message). The oracle for each rule is PS3.5 6.2
-# Table 6.2-1 as written there, read by hand (not our table).
+# Table 6.2-1 as written there, read by hand (not our table). Some are caught by the schema first (it
+# carries the rules JSON Schema can say), the others by the builder layer's VR checks.
 SR_CASES = [
     ('value: "09:30:00"', 'value: "99:99"', "TM"),
     ('value: "2024-01-02"', 'value: "1970-02-30"', "19700230"),
-    ("value: Doe^Jane", "value: A^B^C^D^E^F^G^H", "8 components"),
-    ("value: Doe^Jane", "value: A=B=C=D=E", "5 component groups"),
+    ("value: Doe^Jane", "value: A^B^C^D^E^F^G^H", "A^B^C^D^E^F^G^H"),
+    ("value: Doe^Jane", "value: A=B=C=D=E", "A=B=C=D=E"),
     ("value: Doe^Jane", 'value: "Doe\\\\Jane"', "backslash"),
     ("value: Doe^Jane", 'value: "Doe\\x01Jane"', "control character"),
     ("value: Small hypodense lesion in the liver.", 'value: "Small\\0lesion"', "control character"),
@@ -271,7 +272,7 @@ SR_CASES = [
     ('name: DCM:121071 "Finding"', 'name: {scheme: DCM, value: "", meaning: Finding}', "Code Value is empty"),
     ('name: DCM:121071 "Finding"', 'name: {scheme: DCM, value: "12\\\\34", meaning: Finding}', "backslash"),
     ('name: DCM:121071 "Finding"', 'name: {scheme: DCM, value: "121071", meaning: Finding, '
-     'version: "12345678901234567"}', "17 characters, more than the 16"),
+     'version: "12345678901234567"}', "12345678901234567"),
     ("points: [[17.5, 20.5], [23.5, 20.5]]", "points: [[.inf, 20.5], [23.5, 20.5]]", "finite"),
 ]
 LINE_OF = {"points: [[.inf, 20.5], [23.5, 20.5]]": "type: SCOORD"}  # located at its content item
@@ -336,3 +337,88 @@ def test_invalid_source_geometry_is_refused_naming_the_file(tmp_path, series, ke
     proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out"))
     assert_refused(proc, f"{spec}:3:", str(victim), words)
     assert empty(tmp_path / "out")
+
+
+# ---------------------------------------------------------------- 10. the segment limit
+def test_a_spec_with_65535_segments_is_within_the_parse_limits(tmp_path):
+    from dcmspec_compiler.load.parse import parse_text
+
+    lines = ["dcmspec: 1", "kind: Segmentation", "sources: {images: ct}",
+             "segmentation: {type: LABELMAP, mask: labels.npy}", "segments:"]
+    lines += [f"  - {{label: Segment {i}, category: AnatomicalStructure, type: Liver}}" for i in range(1, 65536)]
+    doc = parse_text("\n".join(lines) + "\n", tmp_path / "many.yaml")
+    assert len(doc.data["segments"]) == 65535
+    assert doc.loc(("segments", 65534)).line == 5 + 65535
+
+
+def test_segment_number_65536_is_refused_by_the_builder_layer():
+    from pydicom.sr.codedict import codes
+
+    from dcmspec_compiler.iods.common.vr import InvalidValue
+    from dcmspec_compiler.iods.seg import AlgorithmIdentification, SegmentDescription
+
+    def segment(number: int) -> SegmentDescription:
+        return SegmentDescription(
+            segment_number=number, segment_label="S", segmented_property_category=codes.SCT.AnatomicalStructure,
+            segmented_property_type=codes.SCT.Liver, algorithm_type="MANUAL")
+
+    assert segment(65535).SegmentNumber == 65535
+    with pytest.raises(Exception) as err:
+        segment(65536)
+    assert isinstance(err.value, ValueError) and "65536" in str(err.value)
+
+
+def test_vr_rules_against_values_read_from_ps3_5():
+    """The rules of iods.common.vr on values whose verdict PS3.5 6.2 states (read by hand)."""
+    from dcmspec_compiler.iods.common.vr import InvalidValue, check_value
+
+    good = [("StudyDate", "DA", "20240229"), ("StudyTime", "TM", "235960.123456"), ("StudyTime", "TM", "07"),
+            ("AcquisitionDateTime", "DT", "20240102103000.5+0100"), ("PatientName", "PN", "A^B^C^D^E=F=G"),
+            ("SeriesDescription", "LO", "x" * 64), ("CodeValue", "SH", "x" * 16), ("PatientAge", "AS", "045Y"),
+            ("SliceThickness", "DS", "-1.5e-3"), ("InstanceNumber", "IS", "2147483647"),
+            ("ImageOrientationPatient", "DS", [1, 0, 0, 0, 1, 0]), ("TextValue", "UT", "line 1\r\nline 2\\3")]
+    bad = [("StudyDate", "DA", "19700230"), ("StudyDate", "DA", "2024-01-02"), ("StudyTime", "TM", "2400"),
+           ("StudyTime", "TM", "99:99"), ("AcquisitionDateTime", "DT", "2024garbage!!"),
+           ("AcquisitionDateTime", "DT", "20240102+1500"), ("PatientName", "PN", "A^B^C^D^E^F"),
+           ("PatientName", "PN", "A=B=C=D"), ("SeriesDescription", "LO", "x" * 65),
+           ("SeriesDescription", "LO", "a\tb"), ("CodeValue", "SH", "x" * 17), ("CodeValue", "SH", "a\\b"),
+           ("Modality", "CS", "ct"), ("SOPInstanceUID", "UI", "1.02.3"), ("InstanceNumber", "IS", "2147483648"),
+           ("SliceThickness", "DS", "1.000000000000001"), ("ImageOrientationPatient", "DS", [1, 0, 0, 0, 1]),
+           ("AlgorithmParameters", "LT", "x" * 10241), ("TextValue", "UT", "a\x00b"),
+           ("FloatingPointValue", "FD", float("inf")), ("Rows", "US", 65536)]
+    for keyword, vr, value in good:
+        check_value(keyword, vr, value)
+    for keyword, vr, value in bad:
+        with pytest.raises(InvalidValue) as err:
+            check_value(keyword, vr, value)
+        assert err.value.keyword == keyword
+
+
+@pytest.mark.parametrize("definition, good, bad", [
+    ("person_name", ["Doe^Jane", "A^B^C^D^E=F=G"], ["A^B^C^D^E^F", "A=B=C=D", "Doe\\Jane", "Doe\x00Jane"]),
+    ("date", ["2024-02-29", "20240102"], ["2024-13-01", "2024-01-32", "2024-00-10"]),
+    ("datetime", ["2024-01-02T23:59:60"], ["2024-01-02T24:00", "2024-01-02T10:60"]),
+])
+def test_the_schemas_carry_the_vr_rules_editors_can_check(definition, good, bad):
+    """What JSON Schema can say of a VR is in the schemas, so editors flag it while the user types."""
+    from jsonschema import Draft202012Validator
+
+    from dcmspec_compiler.validate.schemas import _registry_and_uris
+
+    registry, uris = _registry_and_uris()
+    validator = Draft202012Validator({"$ref": uris["definitions.schema.json"] + f"#/$defs/{definition}"},
+                                     registry=registry)
+    assert [v for v in good if not validator.is_valid(v)] == []
+    assert [v for v in bad if validator.is_valid(v)] == []
+
+
+def test_the_schema_refuses_a_long_coding_scheme_version():
+    from jsonschema import Draft202012Validator
+
+    from dcmspec_compiler.validate.schemas import _registry_and_uris
+
+    registry, uris = _registry_and_uris()
+    validator = Draft202012Validator({"$ref": uris["definitions.schema.json"] + "#/$defs/code"}, registry=registry)
+    code = {"scheme": "DCM", "value": "1", "meaning": "x"}
+    assert validator.is_valid({**code, "version": "x" * 16})
+    assert not validator.is_valid({**code, "version": "x" * 17})
