@@ -60,7 +60,7 @@ def sources_fingerprint() -> str:
 @nox.session(python=PYTHONS)
 @nox.parametrize("deps", ["lowest", "newest"], ids=["lowest", "newest"])
 def cell(session: nox.Session, deps: str) -> None:
-    """One cell: install, run the tests offline, build specs_examples/ offline, record the output hashes."""
+    """One cell: install; build specs_examples/ offline and record the output hashes; run the tests offline."""
     resolution = "lowest-direct" if deps == "lowest" else "highest"
     session.install("--resolution", resolution, str(ROOT))
     versions = json.loads(session.run(
@@ -71,13 +71,6 @@ def cell(session: nox.Session, deps: str) -> None:
     session.install("-c", str(held), *TEST_TOOLS)
 
     env = {"DCMSPEC_OFFLINE": "1"}
-    report = Path(session.create_tmp()) / "pytest.xml"
-    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
-                *session.posargs, env=env)
-    skipped = sum(int(s.get("skipped", 0)) for s in ElementTree.parse(report).getroot().iter("testsuite"))
-    if skipped:
-        session.error(f"{skipped} test(s) skipped: every cell runs the whole suite")
-
     out = Path(session.create_tmp()) / "specs_examples-out"
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
@@ -90,6 +83,13 @@ def cell(session: nox.Session, deps: str) -> None:
     record = {"cell": session.name, "sources": sources_fingerprint(), "python": session.python, "deps": deps,
               "versions": versions, "build_seconds": round(seconds, 2), "files": files}
     (HASHES / f"{session.name}.json").write_text(json.dumps(record, indent=1) + "\n")
+
+    report = Path(session.create_tmp()) / "pytest.xml"
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
+                *session.posargs, env=env)
+    skipped = sum(int(s.get("skipped", 0)) for s in ElementTree.parse(report).getroot().iter("testsuite"))
+    if skipped:
+        session.error(f"{skipped} test(s) skipped: every cell runs the whole suite")
 
 
 @nox.session(python=False)
