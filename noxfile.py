@@ -67,6 +67,7 @@ def sources_fingerprint() -> str:
 @nox.parametrize("deps", ["lowest", "newest"], ids=["lowest", "newest"])
 def cell(session: nox.Session, deps: str) -> None:
     """One cell: install; build specs_examples/ offline and record the output hashes; run the tests offline."""
+    sources = sources_fingerprint()  # before installing: what this cell's bytes are made from
     resolution = "lowest-direct" if deps == "lowest" else "highest"
     session.install("--resolution", resolution, str(ROOT))
     versions = json.loads(session.run(
@@ -86,7 +87,7 @@ def cell(session: nox.Session, deps: str) -> None:
     if not files:
         session.error("the build wrote nothing")
     HASHES.mkdir(parents=True, exist_ok=True)
-    record = {"cell": session.name, "sources": sources_fingerprint(), "python": session.python, "deps": deps,
+    record = {"cell": session.name, "sources": sources, "python": session.python, "deps": deps,
               "versions": versions, "build_seconds": round(seconds, 2), "files": files}
     (HASHES / f"{session.name}.json").write_text(json.dumps(record, indent=1) + "\n")
 
