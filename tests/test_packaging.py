@@ -28,6 +28,7 @@ def test_wheel_contains_schemas_and_starters(tmp_path):
     for starter in (ROOT / "compiler" / "starters").glob("*.yaml"):
         assert f"dcmspec_compiler/starters/{starter.name}" in names
     assert "dcmspec_compiler/iods/seg/segmentation.py" in names
+    assert "dcmspec_compiler/resolve/code_dictionary.txt.gz" in names
 
 
 def test_help_imports_nothing_heavy():

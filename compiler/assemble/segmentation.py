@@ -112,7 +112,7 @@ def _segment_numbers(doc: SpecDocument) -> list[int]:
 def _segment_description(doc: SpecDocument, ctx: BuildContext, index: int, number: int, series):
     from ..iods.common.algorithm import AlgorithmIdentification
     from ..iods.seg.segment import SegmentDescription
-    from pydicom.sr.coding import Code
+    from ..iods.common.concept import Code
 
     base: NodePath = ("segments", index)
     seg = doc.get(base)

@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.sr.coding import Code
+from .concept import Code
 from pydicom.tag import Tag
 
 # VRs whose explicit length field is 4 bytes after 2 reserved bytes (PS3.5 Table 7.1-1)

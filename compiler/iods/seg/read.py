@@ -9,7 +9,7 @@ import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames
-from pydicom.sr.coding import Code
+from ..common.concept import Code
 from pydicom.uid import RLELossless
 
 from ...errors import DicomConformanceError
