@@ -9,14 +9,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .. import __version__
 from ..errors import DicomConformanceError, PathPart, SpecError
-from ..iods.common.modules import ContentIdentification, Equipment
 from ..load.document import SpecDocument
 from ..resolve.codes import resolve_code
 from .context import BuildContext
+
+if TYPE_CHECKING:  # the builder layer imports pydicom: loaded when a builder needs it
+    from ..iods.common.modules import ContentIdentification, Equipment
 
 NodePath = tuple[PathPart, ...]
 
@@ -81,6 +83,8 @@ def subject_header(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("subj
 
 def equipment(doc: SpecDocument) -> Equipment:
     """Equipment from the spec, defaulting to dcmspec itself."""
+    from ..iods.common.modules import Equipment
+
     eq = doc.get(("equipment",)) or {}
     model = eq.get("model", "dcmspec")
     return Equipment(
@@ -95,6 +99,8 @@ def equipment(doc: SpecDocument) -> Equipment:
 
 
 def content_identification(doc: SpecDocument, default_label: str) -> ContentIdentification:
+    from ..iods.common.modules import ContentIdentification
+
     inst = doc.get(("instance",)) or {}
     return ContentIdentification(
         instance_number=inst.get("number", 1),

@@ -25,6 +25,10 @@ MANUAL_FAMILY = ("DCM", "123109", "Manual Processing")
 
 
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
+    # Mask files are hashed (for the SOP Instance UID) on a second core while pydicom loads and the
+    # source headers are read: started before the builder layer is imported.
+    for path in _mask_paths(doc):
+        start_file_digest(resolve_path(doc, path))
     from ..iods.seg.segmentation import Segmentation
 
     data = doc.data
@@ -66,6 +70,12 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     summary = {"frames": int(seg.NumberOfFrames), "segments": len(descriptions)}
     return [BuiltObject(dataset=seg, filename=name, kind="Segmentation", spec=doc.path, spec_id=spec_id(doc),
                         summary=summary)]
+
+
+def _mask_paths(doc: SpecDocument) -> list[NodePath]:
+    """Where the spec names mask files (``segmentation.mask``, ``segments[i].mask``)."""
+    paths: list[NodePath] = [("segmentation", "mask")] if "mask" in doc.data["segmentation"] else []
+    return paths + [("segments", i, "mask") for i, s in enumerate(doc.data["segments"]) if "mask" in s]
 
 
 def _transfer_syntax(name: str) -> str:
