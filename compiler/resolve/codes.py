@@ -28,37 +28,50 @@ _KEYWORD_SCHEMES = ("SCT", "DCM", "UCUM", "LN", "FMA", "NCIt", "UMLS")
 
 
 @lru_cache(maxsize=1)
-def _dictionary() -> tuple[dict[str, str], dict[str, str], tuple[str, ...]]:
-    """``{"SCHEME:VALUE": meaning}``, ``{"SCHEME:Keyword": "VALUE<tab>meaning"}`` and the schemes, from
-    pydicom's dictionary as :mod:`.code_table` stored it (loaded on the first code, not at start-up)."""
+def _table() -> tuple[tuple[str, ...], str, str]:
+    """The schemes and the two sections of the code dictionary :mod:`.code_table` stored (pydicom's,
+    from PS3.16); read on the first code, not at start-up."""
     import gzip
 
     from .code_table import TABLE
 
     with gzip.open(TABLE, "rt", encoding="utf-8") as fh:
-        lines = fh.read().split("\n")
-    schemes = tuple(lines[1].split("\t"))
-    end = lines.index("", 2)
-    by_value = dict(zip(lines[2:end:2], lines[3:end:2]))
-    rest = lines[end + 1:lines.index("", end + 1)]
-    by_keyword = dict(zip(rest[0::2], rest[1::2]))
-    return by_value, by_keyword, schemes
+        _header, schemes, rest = fh.read().split("\n", 2)
+    by_value, by_keyword, _ = rest.split("\n\n", 2)
+    return tuple(schemes.split("\t")), by_value, by_keyword
+
+
+def _pairs(section: str) -> dict[str, str]:
+    lines = section.split("\n")
+    return dict(zip(lines[0::2], lines[1::2]))
+
+
+@lru_cache(maxsize=1)
+def _by_value() -> dict[str, str]:
+    """``{"SCHEME:VALUE": meaning}`` (the first meaning pydicom lists)."""
+    return _pairs(_table()[1])
+
+
+@lru_cache(maxsize=1)
+def _by_keyword() -> dict[str, str]:
+    """``{"SCHEME:Keyword": "VALUE<tab>meaning"}``."""
+    return _pairs(_table()[2])
 
 
 def dictionary_meaning(scheme: str, value: str) -> str | None:
     """The meaning the code dictionary gives ``scheme:value``, if it knows it."""
-    return _dictionary()[0].get(f"{scheme}:{value}")
+    return _by_value().get(f"{scheme}:{value}")
 
 
 def _keyword_schemes(scheme: str | None) -> list[str]:
     if scheme:
         return [scheme]
-    known = _dictionary()[2]
+    known = _table()[0]
     return [s for s in _KEYWORD_SCHEMES if s in known] + sorted(s for s in known if s not in _KEYWORD_SCHEMES)
 
 
 def _from_keyword(keyword: str, scheme: str | None) -> Code | None:
-    by_keyword = _dictionary()[1]
+    by_keyword = _by_keyword()
     for s in _keyword_schemes(scheme):
         hit = by_keyword.get(f"{s}:{keyword}")
         if hit:
@@ -70,7 +83,7 @@ def _from_keyword(keyword: str, scheme: str | None) -> Code | None:
 def _suggest(keyword: str, scheme: str | None) -> str:
     schemes = [scheme] if scheme else list(_KEYWORD_SCHEMES)
     prefixes = tuple(f"{s}:" for s in schemes)
-    pool = [key.split(":", 1)[1] for key in _dictionary()[1] if key.startswith(prefixes)]
+    pool = [key.split(":", 1)[1] for key in _by_keyword() if key.startswith(prefixes)]
     close = difflib.get_close_matches(keyword, pool, n=3, cutoff=0.75)
     return f"did you mean {', '.join(close)}? " if close else ""
 
