@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT
 
-HEAVY = ("numpy", "pydicom", "pydicom.sr", "pydicom.sr.codedict", "jsonschema", "referencing")
+HEAVY = ("numpy", "pydicom", "pydicom.sr", "pydicom.sr.codedict", "jsonschema", "referencing", "requests")
 
 
 def _imported(args: list[str], cwd=ROOT) -> tuple[int, set[str]]:
@@ -34,6 +34,18 @@ def test_valid_spec_needs_neither_jsonschema_nor_pydicoms_code_dictionary(spec):
     assert status == 0
     assert imported & {"jsonschema", "referencing", "pydicom.sr", "pydicom.sr.codedict"} == set()
     assert {"numpy", "pydicom"} <= imported  # building the object (the DICOM rules) needs them
+    assert "requests" not in imported  # installed (test extra), but only pydicom's downloader wants it
+
+
+def test_requests_imports_normally_after_a_command():
+    """pydicom_import.without_downloader hides requests from pydicom's first import only."""
+    code = ("import sys\nfrom dcmspec_compiler.cli import main\n"
+            "try:\n    main(['validate', 'specs_examples/organs-binary.yaml'])\nexcept SystemExit:\n    pass\n"
+            "import pydicom.data.download, requests\n"
+            "print(pydicom.data.download.HAVE_REQUESTS, requests.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         check=True).stdout.split()
+    assert out == ["False", "requests"]
 
 
 def test_abstract_base_spec_is_checked_without_pydicom_numpy_or_jsonschema():
