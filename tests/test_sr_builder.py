@@ -7,7 +7,6 @@ highdicom (a test-only oracle) and by our own reader.
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ import pydicom
 import pytest
 from pydicom.sr.coding import Code
 
-from conftest import DCMTK_INSTALL, dciodvfy_findings, require_tool, shared
+from conftest import dciodvfy_findings, dsrdump_errors, shared
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.modules import Equipment
 from dcmspec_compiler.iods.sr import (BasicTextSR, CodeItem, CompositeItem, Comprehensive3DSR, ComprehensiveSR,
@@ -71,12 +70,6 @@ def doc_args(ct, **over):
                 sop_instance_uid="2.25.101", instance_number=1, content_datetime=WHEN, equipment=EQUIPMENT)
     args.update(over)
     return args
-
-
-def dsrdump_errors(path: Path) -> list[str]:
-    exe = require_tool("dsrdump", DCMTK_INSTALL)
-    proc = subprocess.run([exe, str(path)], capture_output=True, text=True)
-    return [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("E:")]
 
 
 def write_and_validate(doc, tmp_path: Path, name: str = "sr.dcm") -> Path:
@@ -198,7 +191,10 @@ def test_volumetric_referenced_segment(tmp_path, ct, seg):
 def test_volumetric_scoord3d_regions(tmp_path, ct):
     regions = [ImageRegion3D("POLYGON", [[0, 0, z], [5, 0, z], [5, 5, z], [0, 0, z]], ct.FrameOfReferenceUID)
                for z in (0.0, 1.0, 2.0)]
+    with pytest.raises(DicomConformanceError, match="Source series for segmentation"):
+        report([VolumetricROIGroup(tracking_id="Stack", tracking_uid="2.25.1004", regions=regions)]).content()
     group = VolumetricROIGroup(tracking_id="Stack", tracking_uid="2.25.1004", regions=regions,
+                               source_series_uid=ct.SeriesInstanceUID,  # TID 1411: required with a Volume Surface
                                measurements=[Measurement(VOLUME, 37.5, MM3)])
     doc = report([group]).document(**doc_args(ct))
     assert isinstance(doc, Comprehensive3DSR)
