@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
+from ..write.targets import output_filename
 from .common import (NodePath, code_at, codes_at, conformance_at, equipment, object_identity, resolve_path,
                      source_series, spec_id, start_file_digest)
 from .context import BuildContext
@@ -62,7 +63,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             transfer_syntax_uid=_transfer_syntax(output.get("transfer_syntax", "ExplicitVRLittleEndian")),
             label_presence=presence,
         )
-    name = output.get("file") or f"{spec_id(doc)}.dcm"
+    name = output_filename(doc)
     summary = {"frames": int(seg.NumberOfFrames), "segments": len(descriptions)}
     return [BuiltObject(dataset=seg, filename=name, kind="Segmentation", spec=doc.path, spec_id=spec_id(doc),
                         summary=summary)]
