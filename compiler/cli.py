@@ -118,9 +118,9 @@ def _stopped(exc: KeyboardInterrupt) -> None:
     import signal
 
     signum = getattr(exc, "signum", signal.SIGINT)
-    done = "this build's files had been written completely" if getattr(exc, "committed", False) \
-        else "nothing of this build was written"
-    _echo_err(f"dcmspec: stopped by {signal.Signals(signum).name}; {done}")
+    done = {True: "; this build's files had been written completely",
+            False: "; nothing of this build was written"}.get(getattr(exc, "committed", None), "")
+    _echo_err(f"dcmspec: stopped by {signal.Signals(signum).name}{done}")
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
     sys.exit(128 + signum)  # pragma: no cover - where the signal does not end the process

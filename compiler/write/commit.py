@@ -99,7 +99,7 @@ class _Interrupts:
         raise BuildInterrupted(signum)
 
     @contextmanager
-    def deferred(self, committing: bool) -> Iterator[None]:
+    def deferred(self) -> Iterator[None]:
         self._depth += 1
         try:
             yield
@@ -107,7 +107,7 @@ class _Interrupts:
             self._depth -= 1
         if not self._depth and self._pending is not None:
             signum, self._pending = self._pending, None
-            raise BuildInterrupted(signum, committed=committing)
+            raise BuildInterrupted(signum)
 
 
 INTERRUPTS = _Interrupts()
@@ -178,23 +178,24 @@ class Staging:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self._lock_fd: int | None = None
+        self.committed = False  # every file is in place
         self._keep = False  # a commit that could neither finish nor be undone: the next build completes it
-        with folder_lock(out_dir):  # so that no other build's recovery sees it before it is locked
-            while True:
-                path = out_dir / f"{STAGING_PREFIX}{secrets.token_hex(4)}"
-                try:
-                    os.mkdir(path, 0o700)
-                    break
-                except FileExistsError:
-                    continue
-            self.path = path
-            try:
-                self._lock_fd = os.open(path / LOCK_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self.path: Path | None = None
+        try:
+            with folder_lock(out_dir):  # so that no other build's recovery sees it before it is locked
+                while self.path is None:
+                    path = out_dir / f"{STAGING_PREFIX}{secrets.token_hex(4)}"
+                    try:
+                        os.mkdir(path, 0o700)
+                    except FileExistsError:
+                        continue
+                    self.path = path
+                self._lock_fd = os.open(self.path / LOCK_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 if fcntl is not None:
                     fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BaseException:
-                self.remove()
-                raise
+        except BaseException:
+            self.remove()
+            raise
 
     def write(self, name: str, write: Callable[[BinaryIO], None]) -> None:
         """Write the staged file ``name`` through ``write(fileobj)``; flushed and fsync'ed."""
@@ -208,7 +209,7 @@ class Staging:
 
     def remove(self) -> None:
         """Remove the staging folder (idempotent)."""
-        if not self._keep:
+        if not self._keep and self.path is not None:
             shutil.rmtree(self.path, ignore_errors=True)
         if self._lock_fd is not None:
             os.close(self._lock_fd)
@@ -242,7 +243,7 @@ class Staging:
                             raise
             journal = json.dumps({"dcmspec_journal": 1, "moves": moves}).encode("utf-8")
             self.write(JOURNAL_NAME + ".new", lambda fh: fh.write(journal))
-            with INTERRUPTS.deferred(committing=True):
+            with INTERRUPTS.deferred():
                 os.rename(self.path / (JOURNAL_NAME + ".new"), self.path / JOURNAL_NAME)  # the commit point
                 _fsync_dir(self.path)
                 done: list[Move] = []
@@ -253,6 +254,7 @@ class Staging:
                                                   move[1])
                         done.append(move)
                     os.fsync(dir_fd)
+                    self.committed = True
                 except OSError as exc:
                     where = Location(str(self.out_dir / Path(exc.filename).name
                                          if isinstance(exc.filename, str) else self.out_dir))
@@ -330,7 +332,7 @@ def _recover_staging(path: Path, out_dir: Path, notice: Notice | None) -> None:
                               "of that build", location=Location(str(journal)),
                               hint="check the folder against its manifest, then remove this staging folder") from None
         kept = []
-        with INTERRUPTS.deferred(committing=False):
+        with INTERRUPTS.deferred():
             for move in moves:
                 staged, target, replace = str(move[0]), str(move[1]), bool(move[2])
                 if not _put(path, out_dir, (staged, target, replace)):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import DcmspecError, ErrorList, Location, OutputError
-from .commit import INTERRUPTS, Notice, Staging, recover_folder
+from .commit import INTERRUPTS, BuildInterrupted, Notice, Staging, recover_folder
 from .targets import MANIFEST_NAME, Target, check_names, existing_targets
 
 STREAM_BYTES = 1 << 20  # Pixel Data from this size on is streamed to the file, not copied first
@@ -235,31 +235,36 @@ def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool 
     objects = list(objects)
     _raise(check_names([Target(o.filename, Location(str(o.spec)), o.spec_id) for o in objects], OutputError))
     _prepare_folder(out_dir)
+    staging: Staging | None = None
     try:
-        recover_folder(out_dir, notice)
-    except OSError as exc:
-        raise OutputError(f"cannot clean up after an interrupted build: {exc.strerror}",
-                          location=Location(str(out_dir))) from None
-    if not force:
-        _raise([e for e in [existing_targets([o.filename for o in objects], out_dir)] if e])
-    with INTERRUPTS.handled():
-        try:
-            staging = Staging(out_dir)
-        except OSError as exc:
-            raise OutputError(f"cannot write into the output folder: {exc.strerror}",
-                              location=Location(str(out_dir))) from None
-        try:
-            entries = _stage_objects(staging, objects, out_dir)
-            files = [(entry.pop("staged"), entry["file"]) for entry in entries]
+        with INTERRUPTS.handled():
             try:
-                manifest = staging.commit(
-                    files, lambda: {"dcmspec_manifest": 1, "objects": _merge_manifest(out_dir, entries)},
-                    force=force, notice=notice)
+                recover_folder(out_dir, notice)
             except OSError as exc:
-                raise OutputError(f"cannot write the manifest or commit the build: {exc.strerror}; "
-                                  "nothing was written", location=Location(str(out_dir))) from None
-        finally:
-            staging.remove()
+                raise OutputError(f"cannot clean up after an interrupted build: {exc.strerror}",
+                                  location=Location(str(out_dir))) from None
+            if not force:
+                _raise([e for e in [existing_targets([o.filename for o in objects], out_dir)] if e])
+            try:
+                staging = Staging(out_dir)
+            except OSError as exc:
+                raise OutputError(f"cannot write into the output folder: {exc.strerror}",
+                                  location=Location(str(out_dir))) from None
+            try:
+                entries = _stage_objects(staging, objects, out_dir)
+                files = [(entry.pop("staged"), entry["file"]) for entry in entries]
+                try:
+                    manifest = staging.commit(
+                        files, lambda: {"dcmspec_manifest": 1, "objects": _merge_manifest(out_dir, entries)},
+                        force=force, notice=notice)
+                except OSError as exc:
+                    raise OutputError(f"cannot write the manifest or commit the build: {exc.strerror}; "
+                                      "nothing was written", location=Location(str(out_dir))) from None
+            finally:
+                staging.remove()
+    except BuildInterrupted as exc:
+        exc.committed = exc.committed or (staging is not None and staging.committed)
+        raise
     if progress:
         for entry in entries:
             progress(f"wrote {out_dir / entry['file']} ({entry['bytes']} bytes)")
