@@ -53,6 +53,9 @@ def _options(uid_root: str | None, fresh_uids: bool, now: bool):
 
 
 def _report(result, *, quiet: bool) -> int:
+    if not quiet:
+        for base in result.bases:
+            _echo_err(f"{base}: a base for `extends` (abstract: true): checked, not built")
     for warning in result.context.warnings:
         _echo_err(warning.format())
     for error in result.errors:
@@ -65,7 +68,8 @@ def _report(result, *, quiet: bool) -> int:
 
 
 _uid_root_option = click.option("--uid-root", metavar="ROOT",
-                                help="Root for generated UIDs (default 2.25, UUID-derived).")
+                                help="Root for generated UIDs (default 2.25.: a UUID-form UID, PS3.5 B.2, whose "
+                                     "128 bits come from a SHA-256 digest of the content).")
 _fresh_option = click.option("--fresh-uids", is_flag=True,
                              help="Random UIDs instead of UIDs derived from the content.")
 _now_option = click.option("--now", is_flag=True,
@@ -145,7 +149,9 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
     from .errors import DcmspecError
     from .pipeline import build_specs, collect_spec_files
 
-    progress = None if quiet else _echo_err
+    from .progress import Progress
+
+    progress = None if quiet else Progress(click.get_text_stream("stderr"))
     start = time.perf_counter()
     params = _parameters(set_values, values_file, csv_file)
     try:
@@ -166,21 +172,50 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
     sys.exit(code)
 
 
+def _github_escape(text: str, *, prop: bool = False) -> str:
+    """GitHub Actions workflow-command escaping (data: % CR LF; properties also : and ,)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def _github_line(level: str, item) -> str:
+    """``::error file=F,line=L,col=C,title=T::message`` for an error or a warning (to_json form)."""
+    props = [f"{name}={_github_escape(str(item[key]), prop=True)}"
+             for name, key in (("file", "file"), ("line", "line"), ("col", "column")) if item.get(key) is not None]
+    title = f"dcmspec: {item['path']}" if item.get("path") else "dcmspec"
+    props.append(f"title={_github_escape(title, prop=True)}")
+    message = item["message"]
+    if item.get("csv_row"):
+        message += f" (CSV row {item['csv_row']['file']}:{item['csv_row']['line']})"
+    if item.get("hint"):
+        message += f"\nhint: {item['hint']}"
+    return f"::{level} {','.join(props)}::{_github_escape(message)}"
+
+
 @main.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Report format; json goes to stdout for CI tools.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True,
+              help="Report format; json goes to stdout for CI tools; github prints GitHub Actions annotations "
+                   "(::error file=...,line=...::) on stdout, which mark the spec line in a pull request.")
+@click.option("--ignore-other-files", is_flag=True,
+              help="Skip named files that are not dcmspec specs (no `dcmspec` key near the top), as a "
+                   "pre-commit hook passes every changed YAML/JSON file.")
 @_uid_root_option
 @_template_options
 @click.pass_context
-def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, uid_root: str | None,
+def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, ignore_other_files: bool, uid_root: str | None,
              set_values: tuple[str, ...], values_file: Path | None, csv_file: Path | None) -> None:
     """Check SPECS completely (schema, references, sources, masks, DICOM rules) without writing."""
     _check_uid_root(uid_root)
     from .errors import DcmspecError
-    from .pipeline import collect_spec_files, compile_specs, CompileResult
+    from .pipeline import collect_spec_files, compile_specs, CompileResult, looks_like_spec
 
     params = _parameters(set_values, values_file, csv_file)
+    if ignore_other_files:
+        specs = tuple(p for p in specs if p.is_dir() or not p.is_file() or looks_like_spec(p))
+        if not specs:
+            sys.exit(EXIT_OK)
     try:
         try:
             paths = collect_spec_files(specs)
@@ -199,9 +234,15 @@ def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, uid_root: st
                          **o.summary} for o in result.objects],
             "errors": [e.to_json() for e in result.errors],
             "warnings": [w.to_json() for w in result.context.warnings],
+            "bases": [str(p) for p in result.bases],
         }
         click.echo(json.dumps(report, indent=2))
         sys.exit(max([e.exit_code for e in result.errors], default=EXIT_OK))
+    if fmt == "github":
+        for warning in result.context.warnings:
+            click.echo(_github_line("warning", warning.to_json()))
+        for error in result.errors:
+            click.echo(_github_line("error", error.to_json()))
     code = _report(result, quiet=False)
     if code == EXIT_OK:
         _echo_err(f"dcmspec: {len(paths)} spec(s) valid, {len(result.objects)} object(s) would be written")
@@ -211,9 +252,11 @@ def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, uid_root: st
 @main.command()
 @click.argument("kind", required=False)
 @click.option("--list", "list_kinds", is_flag=True, help="List the spec kinds.")
-def schema(kind: str | None, list_kinds: bool) -> None:
+@click.option("--bundle", is_flag=True,
+              help="One self-contained schema (the shared definitions copied in): the form to give editors.")
+def schema(kind: str | None, list_kinds: bool, bundle: bool) -> None:
     """Print the JSON Schema of spec KIND (or `definitions`)."""
-    from .validate.schemas import KINDS, schema_text
+    from .validate.schemas import KINDS, bundled_schema, schema_text
 
     if list_kinds or not kind:
         for name in KINDS:
@@ -223,6 +266,9 @@ def schema(kind: str | None, list_kinds: bool) -> None:
     if match is None:
         raise click.BadParameter(f"unknown kind {kind!r}; known: {', '.join(KINDS)}, definitions",
                                  param_hint="KIND")
+    if bundle and match != "definitions":
+        click.echo(json.dumps(bundled_schema(match), indent=2, ensure_ascii=False))
+        return
     click.echo(schema_text(match), nl=False)
 
 

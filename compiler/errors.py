@@ -67,11 +67,14 @@ class DcmspecError(Exception):
         self.location = location
         self.path = tuple(path)
         self.hint = hint
+        #: the ``--csv`` row whose values were being built when a template's line is at fault
+        self.row: Location | None = None
 
     def format(self) -> str:
         head = f"{self.location}: " if self.location else ""
         where = f"{format_path(self.path)}: " if self.path else ""
-        text = f"{head}{where}{self.message}"
+        row = f" (CSV row {self.row})" if self.row else ""
+        text = f"{head}{where}{self.message}{row}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
@@ -86,6 +89,7 @@ class DcmspecError(Exception):
             "path": format_path(self.path),
             "message": self.message,
             "hint": self.hint,
+            **({"csv_row": {"file": self.row.file, "line": self.row.line}} if self.row else {}),
         }
 
     def __str__(self) -> str:
@@ -125,3 +129,14 @@ class ErrorList(DcmspecError):
 def flatten(error: DcmspecError) -> list[DcmspecError]:
     """The individual errors inside ``error``."""
     return list(error.errors) if isinstance(error, ErrorList) else [error]
+
+
+def in_row(errors: Iterable[DcmspecError], row: Location | None) -> list[DcmspecError]:
+    """``errors`` of a template instance, each naming the CSV ``row`` it was built from (unless the error
+    is located in the CSV file already)."""
+    out = list(errors)
+    if row is not None:
+        for error in out:
+            if error.row is None and (error.location is None or error.location.file != row.file):
+                error.row = row
+    return out

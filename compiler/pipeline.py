@@ -13,11 +13,13 @@ from typing import Callable, Iterable
 
 from .assemble import builder_for
 from .assemble.context import BuildContext, BuildOptions
-from .errors import DcmspecError, ErrorList, InputError, Location, OutputError, SpecError, flatten
-from .load.document import SpecDocument
+from .errors import DcmspecError, ErrorList, InputError, Location, OutputError, SpecError, flatten, in_row
+from .load.document import CsvRow, SpecDocument
 from .load.extends import load_with_extends
+from .load.parse import load_file
 from .load.templates import ParameterValue, instantiate, rows_from_csv, uses_parameters
 from .assemble.batch import build_in_workers, can_fork, worker_count
+from .progress import meter_of
 from .resolve.links import SpecRef, build_order, find_refs, referenced_files, spec_id
 from .validate.schemas import check_kind, validate_document
 from .write.commit import recover_folder
@@ -25,6 +27,8 @@ from .write.output import BuiltObject, write_outputs
 from .write.targets import check_names, existing_targets, spec_targets
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+VERBOSE_LIMIT = 20
+"""Builds of at most this many spec instances print a line per instance; larger ones a progress meter."""
 
 
 def collect_spec_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -35,10 +39,11 @@ def collect_spec_files(paths: Iterable[str | Path]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in SPEC_SUFFIXES and p.is_file()
                            and not p.name.startswith("."))
-            found = [p for p in found if _looks_like_spec(p)]
+            found = [p for p in found if looks_like_spec(p)]
             if not found:
                 raise InputError("no spec files (*.yaml, *.yml, *.json with `dcmspec: 1`) in this folder",
                                  location=Location(str(path)))
+            found = [p for p in found if not is_abstract(p)]
             out.extend(found)
         elif path.exists():
             out.append(path)
@@ -47,7 +52,19 @@ def collect_spec_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def _looks_like_spec(path: Path) -> bool:
+def is_abstract(path: Path) -> bool:
+    """True for a spec that says ``abstract: true`` (a base for ``extends``, not built on its own)."""
+    try:
+        return _is_base(load_file(path))
+    except DcmspecError:
+        return False  # reported when it is loaded for the build
+
+
+def _is_base(doc: SpecDocument) -> bool:
+    return isinstance(doc.data, dict) and doc.data.get("abstract") is True
+
+
+def looks_like_spec(path: Path) -> bool:
     try:
         head = path.read_text(encoding="utf-8", errors="replace")[:4096]
     except OSError:
@@ -61,6 +78,8 @@ class CompileResult:
     errors: list[DcmspecError] = field(default_factory=list)
     context: BuildContext = field(default_factory=BuildContext)
     documents: list[SpecDocument] = field(default_factory=list)
+    #: specs named in this build that are only bases (``abstract: true``): checked, not built
+    bases: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -80,13 +99,15 @@ def _instances(doc: SpecDocument, params: Parameters) -> list[SpecDocument]:
         return [instantiate(doc, params.values)]
     out, errors = [], []
     base = spec_id(doc)
-    for row, values in rows_from_csv(params.csv):
+    for number, (line, values) in enumerate(rows_from_csv(params.csv), start=1):
+        row = CsvRow(str(params.csv), line, number)
         try:
             inst = instantiate(doc, {**params.values, **values})
         except DcmspecError as exc:
-            errors.extend(flatten(exc))
+            errors.extend(in_row(flatten(exc), row.location))
             continue
-        inst.data = {**inst.data, "id": f"{base}-{row}"}
+        inst.data = {**inst.data, "id": f"{base}-{line}"}
+        inst.csv_row = row
         out.append(inst)
     if errors:
         raise ErrorList(errors)
@@ -110,6 +131,11 @@ def load_documents(paths: Iterable[Path], params: Parameters,
                 raise SpecError(f"the spec this refers to was not found: {path}", location=ref.location,
                                 path=ref.path + ("spec",), hint="refer to a spec file that exists, or by id")
             template = load_with_extends(path)
+            if _is_base(template):
+                if "kind" in template.data:
+                    validate_document(template, partial=True)
+                result.bases.append(path)
+                continue
             for doc in _instances(template, params):
                 loaded.append((doc, check_kind(doc)))
                 result.context.ids_by_file.setdefault(doc.path.resolve(), spec_id(doc))
@@ -151,29 +177,38 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
     independent = _independent(ordered)
     workers = worker_count(len(independent)) if can_fork() else 1
     batch_ids = {id(d) for d in independent} if workers > 1 else set()
-    verbose = progress is not None and len(ordered) <= 20
+    verbose = progress is not None and len(ordered) <= VERBOSE_LIMIT
+    if batch_ids and progress is not None:
+        progress(f"building {len(batch_ids)} spec instance(s) in {workers} worker processes")
+    meter = None if verbose else meter_of(progress, len(ordered), "building")
     for doc in ordered:
         if id(doc) in batch_ids:
             continue
         kind = kinds[id(doc)]
         try:
             if verbose:
-                progress(f"building {doc.path} ({kind})")
+                progress(f"building {doc.path}{f' {doc.csv_row}' if doc.csv_row else ''} ({kind})")
             validate_document(doc)
             objects = builder_for(kind)(doc, result.context)
+            if doc.csv_row is not None:
+                for obj in objects:
+                    obj.summary.update(doc.csv_row.manifest())
             result.context.built[spec_id(doc)] = objects
             result.objects.extend(objects)
         except DcmspecError as exc:
-            result.errors.extend(flatten(exc))
+            result.errors.extend(in_row(flatten(exc), doc.csv_row.location if doc.csv_row else None))
+        if meter is not None:
+            meter.advance()
     if batch_ids:
-        if progress is not None:
-            progress(f"building {len(batch_ids)} spec instance(s) in {workers} worker processes")
         encoded, errors = build_in_workers([(d, kinds[id(d)]) for d in ordered if id(d) in batch_ids],
-                                           result.context, encode=encode, workers=workers)
+                                           result.context, encode=encode, workers=workers,
+                                           on_done=meter.advance if meter is not None else None)
         result.errors.extend(errors)
         result.objects.extend(BuiltObject(dataset=None, filename=e.filename, kind=e.kind, spec=Path(e.spec),
                                           spec_id=e.spec_id, summary=e.summary, encoded=e.data, uids=e.uids)
                               for e in encoded)
+    if meter is not None:
+        meter.close()
     if progress is not None and not verbose:
         progress(f"built {len(result.objects)} object(s) from {len(ordered)} spec instance(s)")
     return result
@@ -221,11 +256,16 @@ def build_specs(paths: Iterable[Path], out_dir: Path, *, options: BuildOptions |
     result = compile_specs(paths, options, progress, params, encode=True, out_dir=out_dir, force=force)
     if result.errors:
         return result
+    meter = meter_of(progress, len(result.objects), "writing") if len(result.objects) > VERBOSE_LIMIT else None
     try:
-        write_outputs(result.objects, out_dir, force=force, progress=progress,
+        write_outputs(result.objects, out_dir, force=force,
+                      progress=progress if meter is None else lambda _line: meter.advance(),
                       notice=lambda message, where: result.context.warn(message, Location(str(where))))
     except DcmspecError as exc:
         result.errors.extend(flatten(exc))
+    finally:
+        if meter is not None:
+            meter.close()
     return result
 
 

@@ -46,3 +46,27 @@ def test_meaning_too_long():
 def test_private_scheme_starting_with_a_digit():
     code = resolve_code('99ACME:1234 "Our finding"')
     assert (code.scheme_designator, code.value, code.meaning) == ("99ACME", "1234", "Our finding")
+
+
+def test_code_item_refuses_a_meaning_longer_than_lo_and_never_cuts_it():
+    """The one Code Sequence item builder (and its byte form for the SEG functional groups) refuses a
+    65-character meaning, as the resolver does; 64 characters are kept whole. Oracle: the LO limit of
+    PS3.5 Table 6.2-1 and pydicom's own reading of the encoded bytes."""
+    from pydicom import dcmread
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.sr.coding import Code
+
+    from dcmspec_compiler.errors import DicomConformanceError
+    from dcmspec_compiler.iods.common.codes import code_item
+    from dcmspec_compiler.iods.common.encoding import code_item_body
+
+    with pytest.raises(DicomConformanceError, match="longer than 64"):
+        code_item(Code("1", "99X", "m" * 65))
+    with pytest.raises(DicomConformanceError, match="longer than 64"):
+        code_item_body(Code("1", "99X", "m" * 65))
+    meaning = "abcdefghij" * 6 + "wxyz"
+    assert code_item(Code("1", "99X", meaning)).CodeMeaning == meaning
+    body = code_item_body(Code("123456789012345678", "99X", meaning, "v2"))
+    ds = dcmread(DicomBytesIO(body), force=True)  # an item body is a dataset in Implicit/Explicit LE
+    assert ds.CodeMeaning == meaning and ds.LongCodeValue == "123456789012345678"
+    assert ds.CodingSchemeDesignator == "99X" and ds.CodingSchemeVersion == "v2" and "CodeValue" not in ds

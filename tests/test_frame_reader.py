@@ -10,7 +10,8 @@ from pydicom.encaps import encapsulate, encapsulate_extended, generate_frames
 from pydicom.uid import RLELossless
 
 from dcmspec_compiler.errors import InputError
-from dcmspec_compiler.io.frames import FrameReader, rle_decode_segment
+from dcmspec_compiler.io.frames import FrameReader
+from dcmspec_compiler.io.rle import rle_decode_segment
 
 
 def reference_frames(path) -> np.ndarray:

@@ -23,8 +23,9 @@ from dcmspec_compiler.iods.common.color import dicom_lab_to_rgb, rgb_to_dicom_la
 from dcmspec_compiler.iods.common.modules import Equipment
 from dcmspec_compiler.iods.seg import AlgorithmIdentification, SegmentDescription, Segmentation, segread
 from dcmspec_compiler.iods.seg import prepare
-from dcmspec_compiler.iods.seg.pixels import (native_pixel_data, pack_bits, pack_frames_separately, rle_decode_frame,
-                                     rle_encode_frames)
+from dcmspec_compiler.io.bits import pack_bits, pack_frames_separately
+from dcmspec_compiler.io.rle import rle_decode_frame, rle_encode_frames
+from dcmspec_compiler.iods.seg.pixels import native_pixel_data
 from dcmspec_compiler.write.output import BuiltObject, write_dicom, write_outputs
 
 hd = pytest.importorskip("highdicom")
@@ -519,7 +520,7 @@ def _timed(fn) -> float:
                                     "pt_nist_IDS-DEPT024-a"])
 def test_source_geometry_from_raw_bytes_equals_pydicom_values(folder):
     from dcmspec_compiler.iods.seg.sources import analyze_sources
-    from dcmspec_compiler.resolve.sources import read_source_headers
+    from dcmspec_compiler.resolve.source_headers import read_source_headers
 
     paths = sorted(p for p in shared("series", folder).iterdir())
     raw = [i.header for i in read_source_headers(paths)]

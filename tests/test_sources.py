@@ -12,12 +12,8 @@ from conftest import shared
 
 from dcmspec_compiler.errors import InputError, Location
 from dcmspec_compiler.resolve.source_files import find_source_files, looks_like_dicom
-from dcmspec_compiler.resolve.sources import (
-    group_series,
-    read_source_headers,
-    resolve_single_series,
-    select_instances,
-)
+from dcmspec_compiler.resolve.source_headers import read_source_headers
+from dcmspec_compiler.resolve.source_series import group_series, resolve_single_series, select_instances
 
 NIST_CT_WB = "1.3.6.1.4.1.21367.201599.2.201604020955010"
 NIST_CT_CONTRAST = "1.3.6.1.4.1.21367.201599.2.201604020955010.11"
@@ -294,7 +290,7 @@ def test_non_image_instance_rejected():
 # -- fast header path (dcmspec_compiler.resolve.headerscan) -------------------------------------------------
 
 from dcmspec_compiler.resolve import headerscan  # noqa: E402
-from dcmspec_compiler.resolve import sources as sources_module  # noqa: E402
+from dcmspec_compiler.resolve import source_headers as sources_module  # noqa: E402
 
 SHARED_SERIES = ["ct_dcmqi_23x38x3", "ct_dcmqi_24x38x3", "ct_dcmqi_ct-3slice", "ct_nist_IDS-DEPT003-a",
                  "ct_pydicom_CT2", "mr_dcmqi_701-ADCb500", "pt_nist_IDS-DEPT024-a"]

@@ -7,7 +7,6 @@ highdicom (a test-only oracle) and by our own reader.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pydicom
 import pytest
 from pydicom.sr.coding import Code
 
-from conftest import dciodvfy_findings, shared
+from conftest import DCMTK_INSTALL, dciodvfy_findings, require_tool, shared
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.modules import Equipment
 from dcmspec_compiler.iods.sr import (BasicTextSR, CodeItem, CompositeItem, Comprehensive3DSR, ComprehensiveSR,
@@ -75,9 +74,7 @@ def doc_args(ct, **over):
 
 
 def dsrdump_errors(path: Path) -> list[str]:
-    exe = shutil.which("dsrdump")
-    if exe is None:
-        pytest.skip("dsrdump (dcmtk) is not installed")
+    exe = require_tool("dsrdump", DCMTK_INSTALL)
     proc = subprocess.run([exe, str(path)], capture_output=True, text=True)
     return [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("E:")]
 

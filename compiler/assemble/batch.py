@@ -11,9 +11,9 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from ..errors import DcmspecError, ErrorList, InputError, Location, OutputError, SpecError, flatten
+from ..errors import DcmspecError, ErrorList, InputError, Location, OutputError, SpecError, flatten, in_row
 from ..load.document import SpecDocument
 from .context import BuildContext, BuildOptions, Warning_
 
@@ -47,14 +47,17 @@ def worker_count(n_docs: int) -> int:
 
 def _error_to_dict(error: DcmspecError) -> dict[str, Any]:
     loc = error.location or Location()
+    row = (error.row.file, error.row.line) if error.row else None
     return {"cls": type(error).__name__, "message": error.message, "file": loc.file, "line": loc.line,
-            "column": loc.column, "path": list(error.path), "hint": error.hint}
+            "column": loc.column, "path": list(error.path), "hint": error.hint, "row": row}
 
 
 def _error_from_dict(d: dict[str, Any]) -> DcmspecError:
     cls = _ERROR_KINDS.get(d["cls"], SpecError)
-    return cls(d["message"], location=Location(d["file"], d["line"], d["column"]), path=tuple(d["path"]),
-               hint=d["hint"])
+    error = cls(d["message"], location=Location(d["file"], d["line"], d["column"]), path=tuple(d["path"]),
+                hint=d["hint"])
+    error.row = Location(*d["row"]) if d.get("row") else None
+    return error
 
 
 def _encode(dataset: Any) -> bytes:
@@ -83,20 +86,25 @@ def _work(args: tuple[list[tuple[SpecDocument, str]], BuildOptions, bool]) -> tu
         try:
             validate_document(doc)
             for obj in builder_for(kind)(doc, ctx):
+                if doc.csv_row is not None:
+                    obj.summary.update(doc.csv_row.manifest())
                 ds = obj.dataset
                 done.append(Encoded(
                     obj.filename, obj.kind, str(obj.spec), obj.spec_id, _encode(ds) if encode else b"", obj.summary,
                     {k: str(ds.get(k, "")) for k in ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID",
                                                       "StudyInstanceUID")}))
         except DcmspecError as exc:
-            errors.extend(_error_to_dict(e) for e in flatten(exc))
+            row = doc.csv_row.location if doc.csv_row else None
+            errors.extend(_error_to_dict(e) for e in in_row(flatten(exc), row))
     warnings = [(w.message, w.location, w.path) for w in ctx.warnings]
     return done, errors, warnings
 
 
 def build_in_workers(docs: Sequence[tuple[SpecDocument, str]], ctx: BuildContext, *, encode: bool,
-                     workers: int) -> tuple[list[Encoded], list[DcmspecError]]:
-    """Build ``docs`` in ``workers`` forked processes, keeping their order."""
+                     workers: int, on_done: Callable[[int], None] | None = None
+                     ) -> tuple[list[Encoded], list[DcmspecError]]:
+    """Build ``docs`` in ``workers`` forked processes, keeping their order; ``on_done(n)`` is called as
+    each share of ``n`` documents comes back."""
     import multiprocessing
 
     chunk = max(1, -(-len(docs) // (workers * 4)))
@@ -105,7 +113,10 @@ def build_in_workers(docs: Sequence[tuple[SpecDocument, str]], ctx: BuildContext
     encoded: list[Encoded] = []
     errors: list[DcmspecError] = []
     with mp.Pool(workers) as pool:
-        for done, errs, warns in pool.imap(_work, [(p, ctx.options, encode) for p in parts]):
+        results = pool.imap(_work, [(p, ctx.options, encode) for p in parts])
+        for part, (done, errs, warns) in zip(parts, results):
+            if on_done is not None:
+                on_done(len(part))
             encoded.extend(done)
             errors.extend(_error_from_dict(e) for e in errs)
             for message, location, path in warns:

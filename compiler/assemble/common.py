@@ -40,7 +40,8 @@ def codes_at(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> list:
 def source_series(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("sources",)):
     """The one source series the spec's ``sources`` selects (headers only)."""
     from ..resolve.source_files import find_source_files
-    from ..resolve.sources import read_source_headers, resolve_single_series, select_instances
+    from ..resolve.source_headers import read_source_headers
+    from ..resolve.source_series import resolve_single_series, select_instances
 
     spec = doc.get(path)
     where = {"location": doc.loc(path + ("images",)), "spec_path": path + ("images",)}

@@ -18,10 +18,10 @@ from ..errors import DicomConformanceError, InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
 from ..write.targets import output_filename
-from .common import NodePath, code_at, conformance_at, equipment, spec_id, subject_header
+from .common import NodePath, code_at, conformance_at, spec_id, subject_header
 from .context import BuildContext
-from .sr_common import (ImageResolver, document_arguments, document_class, measurement_value, read_header,
-                        region_at, series_from)
+from .sr_common import (ImageResolver, document_arguments, document_class, measurement_value,
+                        observation_context, read_header, region_at, series_from)
 
 
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
@@ -72,7 +72,8 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     if "language" in spec:
         kwargs["language"] = code_at(doc, ctx, ("document", "language"))
     with conformance_at(doc, ("findings",) if findings else ()):
-        report = MeasurementReport(procedure_reported=procedures, observation_context=_observers(doc, ctx),
+        report = MeasurementReport(procedure_reported=procedures,
+                                   observation_context=observation_context(doc, ctx),
                                    groups=groups, qualitative_evaluations=evaluations, image_library=library,
                                    **kwargs)
     arguments = document_arguments(doc, ctx, header, used, default_label="MEASUREMENTS",
@@ -117,37 +118,6 @@ def _check_tracking(doc: SpecDocument, groups: list) -> None:
                             f" identifier {g.tracking_uid}", location=doc.loc(path), path=path,
                             hint="each finding needs its own tracking_id (or tracking_uid)")
         seen[g.tracking_uid] = i
-
-
-# ------------------------------------------------------------------------------------ observers
-def _observers(doc: SpecDocument, ctx: BuildContext):
-    from ..iods.sr import DeviceObserver, ObservationContext, PersonObserver
-
-    spec = doc.get(("observer",)) or {}
-    persons, devices = [], []
-    for key in ("person", "device"):
-        value = spec.get(key)
-        if value is None:
-            continue
-        many = isinstance(value, list)
-        for i, item in enumerate(value if many else [value]):
-            path: NodePath = ("observer", key) + ((i,) if many else ())
-            with conformance_at(doc, path):
-                if key == "person":
-                    persons.append(PersonObserver(item["name"], item.get("organization"),
-                                                  code_at(doc, ctx, path + ("role",)),
-                                                  code_at(doc, ctx, path + ("role_in_procedure",))))
-                else:
-                    uid = item.get("uid") or ctx.uids.uid("device", item.get("name"), item.get("manufacturer"),
-                                                           item.get("model"), item.get("serial_number"))
-                    devices.append(DeviceObserver(uid, item.get("name"), item.get("manufacturer"), item.get("model"),
-                                                  item.get("serial_number"), item.get("location")))
-    if not persons and not devices:
-        eq = equipment(doc)
-        uid = ctx.uids.uid("device", eq.manufacturer, eq.manufacturer_model_name, eq.device_serial_number)
-        devices.append(DeviceObserver(uid, eq.manufacturer_model_name, eq.manufacturer, eq.manufacturer_model_name,
-                                      eq.device_serial_number))
-    return ObservationContext(persons=persons, devices=devices)
 
 
 # ----------------------------------------------------------------------------------- findings

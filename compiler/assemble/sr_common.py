@@ -21,7 +21,8 @@ from pydicom.sr.coding import Code
 
 from ..errors import DicomConformanceError, InputError, SpecError
 from ..load.document import SpecDocument
-from .common import NodePath, base_dir_of, code_at, equipment, object_identity, resolve_path, source_series
+from .common import (NodePath, base_dir_of, code_at, conformance_at, equipment, object_identity, resolve_path,
+                     source_series)
 from .context import BuildContext
 
 # UCUM units used in imaging measurements: code -> the meaning written (PS3.16 CID 7181 and others).
@@ -298,6 +299,38 @@ def region_at(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path:
     if graphic == "POLYLINE" and _closed(points):
         graphic = "POLYGON"  # a closed 2D polyline is an area; in 3D that is a POLYGON
     return ImageRegion3D(graphic, patient, str(uid))
+
+
+# ------------------------------------------------------------------------------------ observers
+def observation_context(doc: SpecDocument, ctx: BuildContext):
+    """TID 1001/1002 observers from ``observer:``; default: a device observer for the spec's equipment."""
+    from ..iods.sr import DeviceObserver, ObservationContext, PersonObserver
+
+    spec = doc.get(("observer",)) or {}
+    persons, devices = [], []
+    for key in ("person", "device"):
+        value = spec.get(key)
+        if value is None:
+            continue
+        many = isinstance(value, list)
+        for i, item in enumerate(value if many else [value]):
+            path: NodePath = ("observer", key) + ((i,) if many else ())
+            with conformance_at(doc, path):
+                if key == "person":
+                    persons.append(PersonObserver(item["name"], item.get("organization"),
+                                                  code_at(doc, ctx, path + ("role",)),
+                                                  code_at(doc, ctx, path + ("role_in_procedure",))))
+                else:
+                    uid = item.get("uid") or ctx.uids.uid("device", item.get("name"), item.get("manufacturer"),
+                                                           item.get("model"), item.get("serial_number"))
+                    devices.append(DeviceObserver(uid, item.get("name"), item.get("manufacturer"), item.get("model"),
+                                                  item.get("serial_number"), item.get("location")))
+    if not persons and not devices:
+        eq = equipment(doc)
+        uid = ctx.uids.uid("device", eq.manufacturer, eq.manufacturer_model_name, eq.device_serial_number)
+        devices.append(DeviceObserver(uid, eq.manufacturer_model_name, eq.manufacturer, eq.manufacturer_model_name,
+                                      eq.device_serial_number))
+    return ObservationContext(persons=persons, devices=devices)
 
 
 # ---------------------------------------------------------------------------------- document flags

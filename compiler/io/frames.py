@@ -27,6 +27,8 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from ..errors import InputError
+from .bits import unpack_bits
+from .rle import rle_decode_frame
 
 RLE_LOSSLESS = "1.2.840.10008.1.2.5"
 ENCAPSULATED_UNCOMPRESSED = "1.2.840.10008.1.2.1.98"
@@ -174,8 +176,8 @@ class FrameReader:
         data = self.read_encoded_frame(index)
         if self.transfer_syntax_uid == RLE_LOSSLESS:
             try:
-                arr = rle_decode_frame(data, self.rows, self.columns, self.samples_per_pixel,
-                                       self.bits_allocated)
+                arr = rle_decode_frame(data, self.rows, self.columns, self.bits_allocated,
+                                       self.samples_per_pixel)
             except ValueError as exc:
                 raise InputError(f"{self.path}: frame {index + 1}: {exc}") from exc
             return self._finish(arr.view(self._dtype().newbyteorder("=")))
@@ -232,8 +234,10 @@ class FrameReader:
         """Native frame bytes -> array; ``bit_offset`` is where a 1-bit frame starts in ``data``."""
         n = self.rows * self.columns * self.samples_per_pixel
         if self.bits_allocated == 1:
-            bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little")
-            arr = bits[bit_offset: bit_offset + n]
+            try:
+                arr = unpack_bits(data, n, bit_offset).view(np.uint8)
+            except ValueError as exc:
+                raise InputError(f"{self.path}: {exc}") from exc
         else:
             dtype = self._dtype()
             arr = np.frombuffer(data, dtype=dtype, count=n)
@@ -370,61 +374,3 @@ def _is_frame_start(head: bytes) -> bool:
     return (head[:2] == b"\xff\xd8" or head[:4] == b"\xff\x4f\xff\x51"
             or head[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n" or head[:2] == b"\xff\x0a"
             or head[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n")
-
-
-# ----------------------------------------------------------------------------------------------
-# RLE Lossless (PS3.5 Annex G)
-
-
-def rle_decode_frame(data: bytes, rows: int, columns: int, samples_per_pixel: int,
-                     bits_allocated: int) -> np.ndarray:
-    """Decode one RLE Lossless frame (PS3.5 G.3, G.5) to rows x columns [x samples].
-
-    The RLE header lists up to 15 segment offsets; each segment holds one byte of one sample of
-    every pixel, most significant byte first, samples in order (PS3.5 G.2). Bits Allocated must
-    be 8, 16, 32 or 64 (PS3.5 8.2.2).
-    """
-    if len(data) < 64:
-        raise ValueError("RLE frame shorter than its 64-byte header")
-    header = struct.unpack("<16L", data[:64])
-    n_segments = header[0]
-    if bits_allocated not in (8, 16, 32, 64):
-        raise ValueError(f"RLE Lossless with Bits Allocated {bits_allocated} is not supported")
-    bytes_per_sample, plane = bits_allocated // 8, rows * columns
-    expected = bytes_per_sample * samples_per_pixel
-    if n_segments != expected:
-        raise ValueError(f"RLE frame has {n_segments} segments, expected {expected}")
-    offsets = list(header[1: 1 + n_segments]) + [len(data)]
-    segments = [rle_decode_segment(data[offsets[i]: offsets[i + 1]], plane)
-                for i in range(n_segments)]
-    planes = np.frombuffer(b"".join(segments), dtype=np.uint8).reshape(
-        samples_per_pixel, bytes_per_sample, rows * columns)
-    # Byte k of a sample is segment k (most significant first): reassemble little-endian words.
-    words = np.ascontiguousarray(planes[:, ::-1, :].transpose(0, 2, 1))
-    dtype = np.dtype(f"<u{bytes_per_sample}") if bytes_per_sample > 1 else np.dtype("u1")
-    values = words.view(dtype).reshape(samples_per_pixel, rows, columns)
-    values = values.astype(dtype.newbyteorder("="))
-    if samples_per_pixel == 1:
-        return values[0]
-    return np.ascontiguousarray(values.transpose(1, 2, 0))
-
-
-def rle_decode_segment(segment: bytes, length: int) -> bytes:
-    """Decode one PackBits segment (PS3.5 G.3.2) to exactly ``length`` bytes."""
-    out = bytearray()
-    pos = 0
-    end = len(segment)
-    while pos < end and len(out) < length:
-        n = segment[pos]
-        pos += 1
-        if n < 128:  # literal run of n + 1 bytes
-            out += segment[pos: pos + n + 1]
-            pos += n + 1
-        elif n > 128:  # replicate the next byte 257 - n times
-            if pos < end:
-                out += bytes((segment[pos],)) * (257 - n)
-            pos += 1
-        # n == 128: no operation
-    if len(out) < length:
-        raise ValueError(f"RLE segment decodes to {len(out)} bytes, expected {length}")
-    return bytes(out[:length])

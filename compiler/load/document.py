@@ -11,6 +11,27 @@ from ..errors import Location, PathPart
 NodePath = tuple[PathPart, ...]
 
 
+@dataclass(frozen=True)
+class CsvRow:
+    """The ``--csv`` row a template instance was filled from: file, the line the row starts on, and
+    its number among the data rows (from 1)."""
+
+    file: str
+    line: int
+    number: int
+
+    @property
+    def location(self) -> Location:
+        return Location(self.file, self.line)
+
+    def manifest(self) -> dict[str, Any]:
+        """What the manifest entry of an object built from this row says about the row."""
+        return {"csv": {"file": self.file, "line": self.line, "row": self.number}}
+
+    def __str__(self) -> str:
+        return f"row {self.number} ({self.file}:{self.line})"
+
+
 @dataclass
 class SpecDocument:
     """The data of one spec file (dicts, lists, scalars) and where each node came from.
@@ -24,6 +45,8 @@ class SpecDocument:
     data: Any
     positions: dict[NodePath, Location] = field(default_factory=dict)
     key_positions: dict[NodePath, Location] = field(default_factory=dict)
+    #: the ``--csv`` row this document is an instance of (None for other documents)
+    csv_row: CsvRow | None = None
 
     @property
     def base_dir(self) -> Path:

@@ -3,7 +3,8 @@
 ``extends: site.yaml`` (or a list, applied in order) loads those files first and merges this spec
 over them: mappings merge key by key, anything else (lists, scalars) is replaced. Every merged value
 keeps the location of the file that wrote it, so errors point at the template or at the case as the
-case may be, and relative paths resolve against the file that wrote them.
+case may be, and relative paths resolve against the file that wrote them. ``abstract: true`` (a spec
+that is only a base) is not inherited.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def load_with_extends(path: Path, _stack: tuple[Path, ...] = ()) -> SpecDocument
     assert merged is not None
     out = SpecDocument(path=path, data=None)
     own = {k: v for k, v in doc.data.items() if k != "extends"}
-    base_data = {k: v for k, v in merged.data.items() if k != "extends"}
+    base_data = {k: v for k, v in merged.data.items() if k not in ("extends", "abstract")}  # not inherited
     out.data = _merge(base_data, own, merged, doc, (), out)
     out.positions[()] = doc.positions.get((), out.loc(()))
     return out

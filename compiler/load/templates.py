@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,33 +53,64 @@ def values_from_file(path: Path) -> dict[str, ParameterValue]:
 
 
 def rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, ParameterValue]]]:
-    """``--csv FILE``: (row number, values) for every data row; the header row names the parameters."""
+    """``--csv FILE``: (line number, values) for every data row; the header row names the parameters.
+
+    The line number is where the row starts in the file (the first data row is line 2), as in error
+    locations (``cases.csv:2:3``). The file must be UTF-8 (a BOM is allowed), its header names distinct,
+    its quotes closed.
+    """
     try:
-        fh = open(path, newline="", encoding="utf-8-sig")
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise SpecError(f"cannot read the CSV file: {exc.strerror}", location=Location(str(path))) from None
-    with fh:
-        reader = csv.reader(fh)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(f"the CSV file is not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded",
+                        location=Location(str(path), line, column),
+                        hint="save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`, or"
+                             " 'CSV UTF-8' in a spreadsheet)") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+
+    def next_row() -> tuple[int, list[str]] | None:
+        start = reader.line_num + 1
         try:
-            header = next(reader)
+            return start, next(reader)
         except StopIteration:
-            raise SpecError("the CSV file is empty", location=Location(str(path), 1, 1)) from None
-        names = [h.strip() for h in header]
-        for col, name in enumerate(names, start=1):
-            if not _NAME.match(name):
-                raise SpecError(f"CSV column {col} header {name!r} is not a parameter name",
-                                location=Location(str(path), 1, col))
-        for number, row in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(names):
-                raise SpecError(f"row has {len(row)} cells, the header has {len(names)}",
-                                location=Location(str(path), number, 1))
-            values = {}
-            for col, (name, cell) in enumerate(zip(names, row), start=1):
-                if cell != "":  # an empty cell leaves the parameter to its default
-                    values[name] = ParameterValue(cell, Location(str(path), number, col), raw=True)
-            yield number, values
+            return None
+        except csv.Error as exc:
+            what = "a quoted cell in this row is not closed" if "end of data" in str(exc) else str(exc)
+            raise SpecError(f"the CSV file cannot be read here: {what}", location=Location(str(path), start, 1),
+                            hint="close every quoted cell with a \" (a \" inside a quoted cell is written \"\")")\
+                from None
+
+    first = next_row()
+    if first is None:
+        raise SpecError("the CSV file is empty", location=Location(str(path), 1, 1))
+    names = [h.strip() for h in first[1]]
+    seen: dict[str, int] = {}
+    for col, name in enumerate(names, start=1):
+        if not _NAME.match(name):
+            raise SpecError(f"CSV column {col} header {name!r} is not a parameter name",
+                            location=Location(str(path), 1, col))
+        if name in seen:
+            raise SpecError(f"CSV columns {seen[name]} and {col} both have the header {name!r}",
+                            location=Location(str(path), 1, col), hint="each parameter gets one column")
+        seen[name] = col
+    while (item := next_row()) is not None:
+        number, row = item
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(names):
+            raise SpecError(f"row has {len(row)} cells, the header has {len(names)}",
+                            location=Location(str(path), number, 1))
+        values = {}
+        for col, (name, cell) in enumerate(zip(names, row), start=1):
+            if cell != "":  # an empty cell leaves the parameter to its default
+                values[name] = ParameterValue(cell, Location(str(path), number, col), raw=True)
+        yield number, values
 
 
 def declared_parameters(doc: SpecDocument) -> dict[str, dict[str, Any]]:

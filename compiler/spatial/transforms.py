@@ -27,6 +27,7 @@ from typing import Any, Sequence, Union
 
 import numpy as np
 
+from ..iods.common.functional_groups import frame_group, frame_items
 from .volume import Volume, affine_from_geometry, stack_affine
 
 ArrayLike = Union[np.ndarray, Sequence[float]]
@@ -54,18 +55,8 @@ def _floats(value: Any, n: int, name: str) -> np.ndarray:
 def _functional_group_value(ds: Any, frame_index: int | None, sequence: str, keyword: str) -> Any:
     """A value from the per-frame functional group of ``frame_index`` (0-based), else the shared one
     (PS3.3 C.7.6.16)."""
-    if frame_index is not None:
-        per_frame = ds.get("PerFrameFunctionalGroupsSequence")
-        if per_frame is not None and frame_index < len(per_frame):
-            items = per_frame[frame_index].get(sequence)
-            if items and keyword in items[0]:
-                return items[0].get(keyword)
-    shared = ds.get("SharedFunctionalGroupsSequence")
-    if shared:
-        items = shared[0].get(sequence)
-        if items and keyword in items[0]:
-            return items[0].get(keyword)
-    return None
+    group = frame_group(*frame_items(ds, frame_index), sequence, keyword)
+    return None if group is None else group.get(keyword)
 
 
 def number_of_frames(ds: Any) -> int:

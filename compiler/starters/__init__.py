@@ -9,6 +9,7 @@ STARTERS: dict[str, str] = {
     "Segmentation": "segmentation.yaml",
     "MeasurementReport": "measurement-report.yaml",
     "StructuredReport": "structured-report.yaml",
+    "KeyObjectSelection": "key-object-selection.yaml",
 }
 
 

@@ -21,6 +21,7 @@ KINDS: dict[str, str] = {
     "Segmentation": "segmentation.schema.json",
     "MeasurementReport": "measurement-report.schema.json",
     "StructuredReport": "structured-report.schema.json",
+    "KeyObjectSelection": "key-object-selection.schema.json",
 }
 DEFINITIONS = "definitions.schema.json"
 
@@ -38,6 +39,56 @@ def schema_text(kind: str) -> str:
     """The schema file of ``kind`` (a spec kind, or ``definitions``) as written."""
     name = DEFINITIONS if kind == "definitions" else KINDS[kind]
     return (schema_dir() / name).read_text(encoding="utf-8")
+
+
+def bundled_schema(kind: str) -> dict[str, Any]:
+    """The schema of spec ``kind`` as one self-contained document, for editors that do not follow
+    references to other files: every definition it uses from another schema file is copied into its
+    ``$defs`` (under its own name, or ``<file>-<name>`` where that is taken) and each ``$ref`` points there."""
+    root_file = KINDS[kind]
+    files: dict[str, dict[str, Any]] = {}
+
+    def load(name: str) -> dict[str, Any]:
+        if name not in files:
+            files[name] = json.loads((schema_dir() / name).read_text(encoding="utf-8"))
+        return files[name]
+
+    root = load(root_file)
+    names: dict[tuple[str, str], str] = {(root_file, n): n for n in root.get("$defs", {})}
+    taken = set(names.values())
+    pending: list[tuple[str, str]] = []
+
+    def name_for(file: str, name: str) -> str:
+        if (file, name) not in names:
+            new = name if name not in taken else f"{file.split('.')[0]}-{name}"
+            names[(file, name)] = new
+            taken.add(new)
+            pending.append((file, name))
+        return names[(file, name)]
+
+    def local(node: Any, file: str) -> Any:
+        if isinstance(node, list):
+            return [local(v, file) for v in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                target, _, fragment = value.partition("#")
+                if not fragment.startswith("/$defs/"):
+                    raise ValueError(f"{file}: cannot bundle the reference {value!r}")
+                name, slash, rest = fragment[len("/$defs/"):].partition("/")
+                value = f"#/$defs/{name_for(target or file, name)}{slash}{rest}"
+            out[key] = local(value, file) if key != "$ref" else value
+        return out
+
+    bundled = local({k: v for k, v in root.items() if k != "$defs"}, root_file)
+    defs = {n: local(body, root_file) for n, body in root.get("$defs", {}).items()}
+    while pending:
+        file, name = pending.pop(0)
+        defs[names[(file, name)]] = local(load(file)["$defs"][name], file)
+    bundled["$defs"] = defs
+    return bundled
 
 
 @lru_cache(maxsize=None)
@@ -82,11 +133,15 @@ def check_kind(doc: SpecDocument) -> str:
     return kind
 
 
-def validate_document(doc: SpecDocument) -> str:
-    """Validate ``doc`` against the schema of its kind; return the kind or raise every violation."""
+def validate_document(doc: SpecDocument, *, partial: bool = False) -> str:
+    """Validate ``doc`` against the schema of its kind; return the kind or raise every violation.
+
+    ``partial``: a base spec (``abstract: true``) that others complete; missing properties are allowed.
+    """
     kind = check_kind(doc)
     validator = validator_for(kind)
-    errors = [_to_spec_error(doc, e) for e in _leaf_errors(validator.iter_errors(doc.data))]
+    errors = [_to_spec_error(doc, e) for e in _leaf_errors(validator.iter_errors(doc.data))
+              if not (partial and e.validator == "required")]
     if errors:
         errors.sort(key=lambda e: (e.location.line or 0, e.location.column or 0) if e.location else (0, 0))
         raise ErrorList(_dedupe(errors))

@@ -194,7 +194,10 @@ class Staging:
                 if fcntl is not None:
                     fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BaseException:
-            self.remove()
+            if self.path is not None:
+                shutil.rmtree(self.path, ignore_errors=True)
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
             raise
 
     def write(self, name: str, write: Callable[[BinaryIO], None]) -> None:
@@ -207,13 +210,22 @@ class Staging:
             os.fsync(fh.fileno())
         os.chmod(path, 0o644)
 
-    def remove(self) -> None:
-        """Remove the staging folder (idempotent)."""
+    def remove(self, *, locked: bool = False) -> None:
+        """Remove the staging folder (idempotent), holding the folder's lock (``locked``: held already)
+        so that another build's recovery never sees it half removed."""
+        if self._lock_fd is None:
+            return
         if not self._keep and self.path is not None:
-            shutil.rmtree(self.path, ignore_errors=True)
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+            if locked:
+                shutil.rmtree(self.path, ignore_errors=True)
+            else:
+                try:
+                    with folder_lock(self.out_dir):
+                        shutil.rmtree(self.path, ignore_errors=True)
+                except OSError:
+                    shutil.rmtree(self.path, ignore_errors=True)
+        os.close(self._lock_fd)
+        self._lock_fd = None
 
     def commit(self, files: list[tuple[str, str]], manifest: Callable[[], dict[str, Any]], *,
                force: bool, notice: Notice | None = None) -> dict[str, Any]:
@@ -268,7 +280,7 @@ class Staging:
                             hint="the next dcmspec build into this folder completes this one") from None
                     raise OutputError(f"cannot write the file: {exc.strerror}; nothing was written",
                                       location=where) from None
-                self.remove()
+                self.remove(locked=True)
         return data
 
     def _undo(self, done: list[Move]) -> None:

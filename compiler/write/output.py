@@ -181,7 +181,8 @@ def _merge_manifest(out_dir: Path, entries: list[dict[str, Any]]) -> list[dict[s
     return kept + entries
 
 
-def _stage_objects(staging: Staging, objects: list[BuiltObject], out_dir: Path) -> list[dict[str, Any]]:
+def _stage_objects(staging: Staging, objects: list[BuiltObject], out_dir: Path,
+                   progress: Callable[[str], None] | None) -> list[dict[str, Any]]:
     """Write every object into the staging folder; return their manifest entries."""
     entries = []
     pool = ThreadPoolExecutor(max_workers=1) if (os.cpu_count() or 1) > 1 else None  # hashes while writing
@@ -213,6 +214,8 @@ def _stage_objects(staging: Staging, objects: list[BuiltObject], out_dir: Path) 
                 **obj.summary,
                 "staged": staged,
             })
+            if progress:
+                progress(f"writing {out_dir / obj.filename} ({writer[0].tell()} bytes)")
     finally:
         if pool is not None:
             pool.shutdown()
@@ -251,7 +254,7 @@ def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool 
                 raise OutputError(f"cannot write into the output folder: {exc.strerror}",
                                   location=Location(str(out_dir))) from None
             try:
-                entries = _stage_objects(staging, objects, out_dir)
+                entries = _stage_objects(staging, objects, out_dir, progress)
                 files = [(entry.pop("staged"), entry["file"]) for entry in entries]
                 try:
                     manifest = staging.commit(
@@ -265,7 +268,4 @@ def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool 
     except BuildInterrupted as exc:
         exc.committed = exc.committed or (staging is not None and staging.committed)
         raise
-    if progress:
-        for entry in entries:
-            progress(f"wrote {out_dir / entry['file']} ({entry['bytes']} bytes)")
     return manifest

@@ -200,7 +200,7 @@ def test_concurrent_builds_of_the_same_files_never_overwrite(tmp_path, inputs):
     results = [(p.wait(), p.stderr.read()) for p in procs]
     codes = sorted(code for code, _ in results)
     assert codes == [0, 3, 3, 3], results
-    assert all("exist already" in err for code, err in results if code == 3)
+    assert all("exist already" in err for code, err in results if code == 3), results
     manifest = assert_manifest_matches_files(out)  # one build's files, and its manifest
     assert sorted(e["file"] for e in manifest["objects"]) == ["n1.dcm", "n2.dcm", "s1.dcm"]
     assert staging_folders(out) == []

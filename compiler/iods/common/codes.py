@@ -16,6 +16,8 @@ from pydicom.sr.coding import Code
 from pydicom.tag import BaseTag
 from pydicom.valuerep import validate_value
 
+from ...errors import DicomConformanceError
+
 __all__ = ["Code", "code_item", "code_sequence", "code_from_item", "codes_equal", "set_element"]
 
 _PIXEL_REPRESENTATION = BaseTag(0x00280103)
@@ -82,7 +84,10 @@ def code_item(code: Code) -> Dataset:
     set_element(item, CODING_SCHEME_DESIGNATOR, "SH", code.scheme_designator)
     if code.scheme_version:
         set_element(item, CODING_SCHEME_VERSION, "SH", code.scheme_version)
-    set_element(item, CODE_MEANING, "LO", code.meaning[:64])
+    if len(code.meaning) > 64:  # LO (PS3.5 6.2): refused, never cut
+        raise DicomConformanceError(
+            f"Code Meaning {code.meaning!r} is longer than 64 characters (LO, PS3.5 6.2)")
+    set_element(item, CODE_MEANING, "LO", code.meaning)
     return item
 
 

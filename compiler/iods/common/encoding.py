@@ -17,8 +17,12 @@ from typing import Iterable, Sequence
 
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
 from pydicom.sr.coding import Code
 from pydicom.tag import Tag
+
+from .codes import code_item
 
 # VRs whose explicit length field is 4 bytes after 2 reserved bytes (PS3.5 Table 7.1-1)
 _LONG_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"})
@@ -86,27 +90,12 @@ def sequence(tag: int, items: Iterable[bytes]) -> bytes:
 
 
 def code_item_body(code: Code) -> bytes:
-    """The Code Sequence macro (PS3.3 Table 8.8-1) of ``code``, as an item body.
-
-    The same choice of Code Value / Long Code Value / URN Code Value as ``codes.code_item``.
-    """
-    value = str(code.value)
-    if value.startswith(("urn:", "http://", "https://")):
-        first = text(0x00080120, "UR", value)
-    elif len(value) > 16:
-        first = text(0x00080119, "UC", value)
-    else:
-        first = text(0x00080100, "SH", value)
-    parts = []
-    if first[:4] == _tag_bytes(0x00080100):
-        parts.append(first)
-    parts.append(text(0x00080102, "SH", code.scheme_designator))
-    if code.scheme_version:
-        parts.append(text(0x00080103, "SH", code.scheme_version))
-    parts.append(text(0x00080104, "LO", code.meaning[:64]))
-    if first[:4] != _tag_bytes(0x00080100):
-        parts.append(first)  # (0008,0119) and (0008,0120) sort after Code Meaning
-    return b"".join(parts)
+    """The Code Sequence macro (PS3.3 Table 8.8-1) of ``code`` as an Explicit VR Little Endian item body:
+    :func:`.codes.code_item` (the one builder of Code Sequence items) encoded by pydicom's writer."""
+    fp = DicomBytesIO()
+    fp.is_little_endian, fp.is_implicit_VR = True, False
+    write_dataset(fp, code_item(code))
+    return fp.getvalue()
 
 
 def raw_sequence(ds: Dataset, keyword_tag: int, encoded: bytes) -> None:

@@ -1,9 +1,8 @@
 """Segmentation IODs (PS3.3 A.51): Segmentation Storage and Label Map Segmentation Storage."""
 
 from ..common.algorithm import AlgorithmIdentification
-from .read import segread
 from .segment import SegmentDescription
-from .segmentation import (LABEL_MAP_SEGMENTATION_STORAGE, SEGMENTATION_STORAGE, Segmentation)
+from .segmentation import LABEL_MAP_SEGMENTATION_STORAGE, SEGMENTATION_STORAGE, Segmentation, segread
 
 __all__ = [
     "AlgorithmIdentification",

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-from os import PathLike
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Sequence, TypeVar
 
 import numpy as np
-from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames
 from pydicom.sr.coding import Code
 from pydicom.uid import RLELossless
 
 from ...errors import DicomConformanceError
+from ...io.bits import unpack_bits
+from ...io.rle import rle_decode_frame
 from ..common.codes import codes_equal
-from .pixels import rle_decode_frame, unpack_bits
+from ..common.functional_groups import frame_group
 from .segment import SegmentDescription
 from .sources import SourceFrame, analyze_sources
 
 if TYPE_CHECKING:
     from ...spatial.volume import Volume
-    from .segmentation import Segmentation
 
 SourceKey = tuple[str, "int | None"]
+_Reader = TypeVar("_Reader", bound="SegmentationReader")
 
 
 def _first(ds: Dataset | None, keyword: str) -> Dataset | None:
@@ -43,8 +43,8 @@ class SegmentationReader:
 
     # construction from existing data ------------------------------------------------------------
     @classmethod
-    def from_dataset(cls, ds: Dataset, *, source_images: Sequence[Dataset] | None = None
-                     ) -> "Segmentation":
+    def from_dataset(cls: type[_Reader], ds: Dataset, *, source_images: Sequence[Dataset] | None = None
+                     ) -> _Reader:
         """Wrap a Segmentation dataset (as read by pydicom). The dataset's elements are shared.
 
         ``source_images`` (optional) gives the full list of source frames in order, so that
@@ -63,7 +63,7 @@ class SegmentationReader:
         if source_images is not None:
             sources = analyze_sources(source_images)
             obj._source_keys = [(f.sop_instance_uid, f.frame_number) for f in sources.frames]
-        return obj  # type: ignore[return-value]
+        return obj
 
     def _index_frames(self) -> None:
         ds: Dataset = self  # type: ignore[assignment]
@@ -81,7 +81,7 @@ class SegmentationReader:
         segments: list[int] | None = None if labelmap else []
         for f in range(n):
             pf = per_frame[f] if per_frame else None
-            deriv = _first(pf, "DerivationImageSequence") or _first(shared, "DerivationImageSequence")
+            deriv = frame_group(pf, shared, "DerivationImageSequence")
             src = _first(deriv, "SourceImageSequence")
             if src is None:
                 raise DicomConformanceError(f"frame {f + 1} has no Source Image Sequence; cannot map it"
@@ -92,8 +92,7 @@ class SegmentationReader:
             sources.append(SourceFrame(str(src.ReferencedSOPClassUID), str(src.ReferencedSOPInstanceUID),
                                        int(fn) if fn is not None else None))
             if segments is not None:
-                ident = _first(pf, "SegmentIdentificationSequence") or _first(
-                    shared, "SegmentIdentificationSequence")
+                ident = frame_group(pf, shared, "SegmentIdentificationSequence")
                 if ident is None:
                     raise DicomConformanceError(f"frame {f + 1} has no Segment Identification Sequence")
                 segments.append(int(ident.ReferencedSegmentNumber))
@@ -180,6 +179,15 @@ class SegmentationReader:
         n = int(ds.get("NumberOfFrames", 1) or 1)
         rows, cols, bits = int(ds.Rows), int(ds.Columns), int(ds.BitsAllocated)
         ts = str(ds.file_meta.TransferSyntaxUID) if "file_meta" in ds.__dict__ and ds.file_meta else ""
+        try:
+            out = self._decode_frames(ds, ts, n, rows, cols, bits)
+        except ValueError as exc:
+            raise DicomConformanceError(f"cannot decode the Pixel Data: {exc}") from exc
+        self._decoded = out
+        return out
+
+    @staticmethod
+    def _decode_frames(ds: Dataset, ts: str, n: int, rows: int, cols: int, bits: int) -> np.ndarray:
         if ts == RLELossless:
             frames = [rle_decode_frame(fr, rows, cols, bits)
                       for fr in generate_frames(ds.PixelData, number_of_frames=n)]
@@ -187,7 +195,7 @@ class SegmentationReader:
         elif ds["PixelData"].VR in ("OB", "OW") and not ds["PixelData"].is_undefined_length:
             data = ds.PixelData
             if bits == 1:
-                out = unpack_bits(data, n, rows, cols)
+                out = unpack_bits(data, n * rows * cols).reshape(n, rows, cols)
             elif bits == 8:
                 out = np.frombuffer(data, np.uint8, count=n * rows * cols).reshape(n, rows, cols)
             elif bits == 16:
@@ -196,7 +204,6 @@ class SegmentationReader:
                 raise DicomConformanceError(f"Bits Allocated {bits} is not valid for a Segmentation")
         else:
             out = np.asarray(ds.pixel_array).reshape(n, rows, cols)
-        self._decoded = out
         return out
 
     def _numbers(self, segment_numbers: Sequence[int] | None) -> list[int]:
@@ -303,10 +310,9 @@ class SegmentationReader:
         per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
 
         def value(f: int, group: str, keyword: str) -> np.ndarray:
-            for items in (per_frame[f] if per_frame else None, shared):
-                g = _first(items, group)
-                if g is not None and keyword in g:
-                    return np.asarray([float(v) for v in g[keyword].value], dtype=np.float64)
+            g = frame_group(per_frame[f] if per_frame else None, shared, group, keyword)
+            if g is not None:
+                return np.asarray([float(v) for v in g[keyword].value], dtype=np.float64)
             raise DicomConformanceError(f"frame {f + 1} has no {keyword} ({group}): the Segmentation has no"
                                         " geometry to build a volume from; use get_pixels")
 
@@ -340,10 +346,3 @@ class SegmentationReader:
                                combine)
         affine = affine_from_geometry(origin, orientation, spacing, normal * step)
         return Volume(array, affine, frame_of_reference_uid=ds.get("FrameOfReferenceUID"))
-
-
-def segread(path: str | PathLike, *, source_images: Sequence[Dataset] | None = None) -> "Segmentation":
-    """Read a Segmentation or Label Map Segmentation file."""
-    from .segmentation import Segmentation
-
-    return Segmentation.from_dataset(dcmread(path), source_images=source_images)

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import datetime as _dt
+from os import PathLike
 from typing import Sequence
 
 import numpy as np
+from pydicom import dcmread
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 
 from ...errors import DicomConformanceError
+from ...io.rle import rle_encode_frames
 from ..common import encoding as enc
 from ..common import modules as common
 from ..common.uid import derive_uid
 from .frames import FramePlan, build_functional_groups
-from .pixels import native_pixel_data, rle_encode_frames
+from .pixels import native_pixel_data
 from .prepare import PreparedPixels, prepare_pixels
 from .read import SegmentationReader
 from .segment import SegmentDescription
@@ -243,3 +246,8 @@ class Segmentation(SegmentationReader, Dataset):
                                  int(self.Columns), bits)
         # already converted: pydicom would otherwise turn a bytearray into a list of ints
         self[0x7FE00010] = DataElement(0x7FE00010, "OW" if bits == 16 else "OB", data, already_converted=True)
+
+
+def segread(path: str | PathLike, *, source_images: Sequence[Dataset] | None = None) -> Segmentation:
+    """Read a Segmentation or Label Map Segmentation file."""
+    return Segmentation.from_dataset(dcmread(path), source_images=source_images)

@@ -10,6 +10,7 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from ...errors import DicomConformanceError
+from ..common.functional_groups import frame_group, frame_items
 
 
 @dataclass(frozen=True)
@@ -89,13 +90,6 @@ def _single(value: object) -> str | None:
     return t[0] if t else None
 
 
-def _group(items: Dataset | None, keyword: str) -> Dataset | None:
-    if items is None:
-        return None
-    seq = items.get(keyword)
-    return seq[0] if seq else None
-
-
 def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
     """Check and describe the source images: one multi-frame image or single-frame images in frame order."""
     if isinstance(source_images, Dataset):
@@ -152,8 +146,8 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
                 spacing_between_slices=_first(ds, "SpacingBetweenSlices")))
     else:
         ds = sources[0]
-        shared = _group(ds, "SharedFunctionalGroupsSequence")
         per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+        shared = frame_items(ds, None)[1]
         n = n_frames[0]
         if per_frame and len(per_frame) != n:
             raise DicomConformanceError(
@@ -162,11 +156,8 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
             pf = per_frame[f] if per_frame else None
 
             def look(group_kw: str, attr: str):
-                for items in (pf, shared):
-                    g = _group(items, group_kw)
-                    if g is not None and attr in g:
-                        return g.get(attr)
-                return ds.get(attr)
+                g = frame_group(pf, shared, group_kw, attr)
+                return ds.get(attr) if g is None else g.get(attr)
 
             frames.append(SourceFrame(
                 sop_class_uid=str(ds.SOPClassUID), sop_instance_uid=str(ds.SOPInstanceUID),

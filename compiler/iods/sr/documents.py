@@ -24,6 +24,7 @@ from ..common.codes import code_from_item, code_item
 from ..common.modules import (Equipment, copy_patient_study, set_content_date_time, set_general_series,
                               set_sop_common)
 from .evidence import collect_references, hierarchical_sequence, split_evidence
+from .read import find_content_items, measurement_groups
 from .references import Reference
 from .relationships import (BASIC_TEXT, COMPREHENSIVE, COMPREHENSIVE_3D, ENHANCED, IODRules, check_tree,
                             tree_facts, tree_violations)
@@ -167,7 +168,6 @@ class SRDocument(Dataset):
     def content_items(self, concept_name: Code | None = None, value_type: str | None = None,
                       relationship_type: str | None = None, recursive: bool = True) -> list[Dataset]:
         """Content items below the root, depth first, filtered by concept name / value type."""
-        from .read import find_content_items
         return find_content_items(self, concept_name=concept_name, value_type=value_type,
                                   relationship_type=relationship_type, recursive=recursive)
 
@@ -175,7 +175,6 @@ class SRDocument(Dataset):
                            tracking_uid: str | None = None, finding_type: Code | None = None,
                            referenced_segment: tuple[str, int] | None = None):
         """TID 1500 measurement groups (see :func:`dcmspec_compiler.iods.sr.read.measurement_groups`)."""
-        from .read import measurement_groups
         return measurement_groups(self, kind=kind, tracking_id=tracking_id, tracking_uid=tracking_uid,
                                   finding_type=finding_type, referenced_segment=referenced_segment)
 

@@ -14,7 +14,7 @@ from pydicom.tag import BaseTag
 
 from ...errors import DicomConformanceError
 from ..common.codes import set_element
-from .relationships import _CONTENT_SEQUENCE, _VALUE_TYPE, _get
+from .relationships import CONTENT_SEQUENCE, VALUE_TYPE, element_value
 from .references import REFERENCED_SOP_CLASS_UID, REFERENCED_SOP_INSTANCE_UID, Reference
 
 __all__ = ["collect_references", "hierarchical_sequence", "split_evidence"]
@@ -25,7 +25,7 @@ SERIES_INSTANCE_UID, STUDY_INSTANCE_UID = BaseTag(0x0020000E), BaseTag(0x0020000
 
 
 def _walk(item: Dataset) -> Iterator[Dataset]:
-    for child in _get(item, _CONTENT_SEQUENCE, None) or ():
+    for child in element_value(item, CONTENT_SEQUENCE, None) or ():
         yield child
         yield from _walk(child)
 
@@ -39,7 +39,7 @@ def collect_references(root: Dataset, known: Iterable[Reference] = ()) -> list[R
     by_uid = {r.sop_instance_uid: r for r in known}
     out: dict[str, Reference] = {}
     for item in _walk(root):
-        if _get(item, _VALUE_TYPE, None) not in _REFERENCE_TYPES or REFERENCED_SOP_SEQUENCE not in item._dict:
+        if element_value(item, VALUE_TYPE, None) not in _REFERENCE_TYPES or REFERENCED_SOP_SEQUENCE not in item._dict:
             continue
         ref = getattr(item, "_reference", None)
         uid = str(item.ReferencedSOPSequence[0].ReferencedSOPInstanceUID)

@@ -15,7 +15,7 @@ from pydicom.sr.coding import Code
 from ...errors import DicomConformanceError
 from ..common.codes import code_from_item, codes_equal
 from . import codes as C
-from .tid1500 import FindingSite
+from .content import FindingSite
 from .value_types import num_unit, num_value
 
 __all__ = ["iter_content_items", "find_content_items", "concept_name", "MeasurementView", "RegionView",

@@ -121,7 +121,18 @@ COMPREHENSIVE_3D = IODRules(
     by_reference=True,
 )
 
-RULES = {r.iod: r for r in (BASIC_TEXT, ENHANCED, COMPREHENSIVE, COMPREHENSIVE_3D)}
+KEY_OBJECT_SELECTION = IODRules(
+    "Key Object Selection Document", "A.35.4-2",
+    _s("CONTAINER TEXT CODE UIDREF PNAME IMAGE WAVEFORM COMPOSITE"),
+    (
+        (_s("CONTAINER"), "CONTAINS", _s("TEXT IMAGE WAVEFORM COMPOSITE")),
+        (_s("CONTAINER"), "HAS OBS CONTEXT", _s("TEXT CODE UIDREF PNAME")),
+        (_s("CONTAINER"), "HAS CONCEPT MOD", _s("CODE")),
+    ),
+    by_reference=False,
+)
+
+RULES = {r.iod: r for r in (BASIC_TEXT, ENHANCED, COMPREHENSIVE, COMPREHENSIVE_3D, KEY_OBJECT_SELECTION)}
 
 
 def _name(item: Dataset) -> str:
@@ -130,14 +141,14 @@ def _name(item: Dataset) -> str:
 
 
 _MISSING = object()
-_VALUE_TYPE = BaseTag(0x0040A040)
+VALUE_TYPE = BaseTag(0x0040A040)
 _RELATIONSHIP_TYPE = BaseTag(0x0040A010)
-_CONTENT_SEQUENCE = BaseTag(0x0040A730)
+CONTENT_SEQUENCE = BaseTag(0x0040A730)
 _CONCEPT_NAME = BaseTag(0x0040A043)
 _REFERENCED_ITEM = BaseTag(0x0040DB73)
 
 
-def _get(item: Dataset, tag: BaseTag, default: Any = _MISSING) -> Any:
+def element_value(item: Dataset, tag: BaseTag, default: Any = _MISSING) -> Any:
     """``item.get(keyword, default)`` by tag (raw elements of a dataset read from a file are decoded)."""
     elem = item._dict.get(tag)
     if elem is None:
@@ -149,12 +160,12 @@ def _get(item: Dataset, tag: BaseTag, default: Any = _MISSING) -> Any:
 
 def _text(item: Dataset, tag: BaseTag) -> str:
     """``str(item.get(keyword, ""))``."""
-    value = _get(item, tag)
+    value = element_value(item, tag)
     return "" if value is _MISSING else str(value)
 
 
 def _walk(item: Dataset, path: str) -> Iterator[tuple[Dataset, Dataset, str]]:
-    for i, child in enumerate(_get(item, _CONTENT_SEQUENCE, None) or (), start=1):
+    for i, child in enumerate(element_value(item, CONTENT_SEQUENCE, None) or (), start=1):
         child_path = f"{path}.{i}"
         yield item, child, child_path
         yield from _walk(child, child_path)
@@ -216,15 +227,15 @@ def tree_facts(root: Dataset) -> TreeFacts:
                 error = exc
             else:
                 addressed = target_item is not None
-                target = _text(target_item, _VALUE_TYPE) if addressed else ""
+                target = _text(target_item, VALUE_TYPE) if addressed else ""
         else:
-            target = _text(child, _VALUE_TYPE)
+            target = _text(child, VALUE_TYPE)
             if target == "SCOORD":
-                selected_from = sum(1 for c in _get(child, _CONTENT_SEQUENCE, None) or ()
-                                    if _get(c, _RELATIONSHIP_TYPE, None) == "SELECTED FROM")
-        edges.append(_Edge(parent, child, path, _text(parent, _VALUE_TYPE), relationship, by_reference,
+                selected_from = sum(1 for c in element_value(child, CONTENT_SEQUENCE, None) or ()
+                                    if element_value(c, _RELATIONSHIP_TYPE, None) == "SELECTED FROM")
+        edges.append(_Edge(parent, child, path, _text(parent, VALUE_TYPE), relationship, by_reference,
                            addressed, target, selected_from, error))
-    return TreeFacts(_get(root, _VALUE_TYPE, None) == "CONTAINER", bool(_get(root, _CONCEPT_NAME, None)),
+    return TreeFacts(element_value(root, VALUE_TYPE, None) == "CONTAINER", bool(element_value(root, _CONCEPT_NAME, None)),
                      tuple(edges))
 
 

@@ -21,6 +21,7 @@ from ...errors import DicomConformanceError
 from ..common.modules import Equipment
 from ..common.uid import is_valid_uid
 from . import codes as C
+from .content import HAS_MOD, FindingSite
 from .documents import SRDocument, choose_document_class
 from .references import Reference
 from .value_types import (CodeItem, ContainerItem, ContentItem, ImageItem, NumItem, PNameItem, Scoord3DItem,
@@ -31,7 +32,6 @@ __all__ = ["PersonObserver", "DeviceObserver", "ObservationContext", "FindingSit
            "Measurement", "PlanarROIGroup", "VolumetricROIGroup", "ImageGroup", "MeasurementReport"]
 
 HAS_OBS = "HAS OBS CONTEXT"
-HAS_MOD = "HAS CONCEPT MOD"
 
 
 # --- TID 1001-1004 -------------------------------------------------------------------------------
@@ -95,23 +95,6 @@ class ObservationContext:
 
 
 # --- shared pieces -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FindingSite:
-    """Finding Site with optional Laterality and Topographical modifier (TID 1419 / TID 300)."""
-
-    site: Code
-    laterality: Code | None = None
-    topographical_modifier: Code | None = None
-
-    def item(self) -> CodeItem:
-        item = CodeItem(C.FINDING_SITE, self.site, HAS_MOD)
-        if self.laterality:
-            item.append(CodeItem(C.LATERALITY, self.laterality, HAS_MOD))
-        if self.topographical_modifier:
-            item.append(CodeItem(C.TOPOGRAPHICAL_MODIFIER, self.topographical_modifier, HAS_MOD))
-        return item
-
-
 def _site(value: FindingSite | Code) -> FindingSite:
     return value if isinstance(value, FindingSite) else FindingSite(value)
 

@@ -1,0 +1,108 @@
+"""Build a KeyObjectSelection spec: the instances it selects -> a Key Object Selection Document.
+
+A selection item names a source image (1-based position, SOP Instance UID or file path, optionally with
+frames), the objects built by another spec of the same build (``{spec: id}``), or any DICOM file
+(``{file: ...}``, which may belong to another study). The title (CID 7010) and the title modifiers TID 2010
+asks for are checked by the builder layer (:mod:`dcmspec_compiler.iods.kos`); every error is located at the
+spec's value, and all of a spec's selection errors are reported together.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import DcmspecError, ErrorList, SpecError
+from ..load.document import SpecDocument
+from ..write.output import BuiltObject
+from ..write.targets import output_filename
+from .common import NodePath, code_at, conformance_at, equipment, object_identity, spec_id
+from .context import BuildContext
+from .sr_common import ImageResolver, observation_context, read_header, series_from
+
+
+def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
+    from ..iods.kos import KeyObjectSelectionDocument
+    from ..iods.kos.codes import check_title, check_title_modifiers
+
+    series = series_from(doc, ctx)
+    images = ImageResolver(doc, ctx, series)
+    errors: list[DcmspecError] = []
+    selected: list[tuple[Any, Any, NodePath]] = []  # (SelectedInstance, header, spec path)
+    seen: dict[tuple, NodePath] = {}
+    for i in range(len(doc.get(("selection",)) or [])):
+        path: NodePath = ("selection", i)
+        try:
+            for item in _selected(doc, ctx, images, path):
+                ref = item[0].reference
+                key = (ref.sop_instance_uid, ref.frame_numbers, ref.segment_numbers)
+                if key in seen:
+                    raise SpecError(f"instance {ref.sop_instance_uid} is already selected by selection item"
+                                    f" {seen[key][1] + 1}", location=doc.loc(path), path=path,
+                                    hint="list each instance once")
+                seen[key] = path
+                selected.append(item)
+        except DcmspecError as exc:
+            errors.append(exc)
+    title = _code(doc, ctx, ("title",), errors)
+    modifiers = [_code(doc, ctx, ("title_modifiers", i), errors)
+                 for i in range(len(doc.get(("title_modifiers",)) or []))]
+    if title is not None:
+        try:
+            with conformance_at(doc, ("title",), hint="list the titles: dcmspec schema KeyObjectSelection"):
+                check_title(title)
+            where: NodePath = ("title_modifiers",) if modifiers else ("title",)
+            with conformance_at(doc, where):
+                check_title_modifiers(title, [m for m in modifiers if m is not None])
+        except SpecError as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0] if len(errors) == 1 else ErrorList(errors)
+    header = series.header if series is not None else selected[0][1]
+    ident = object_identity(doc, ctx, header=header,
+                            inputs=[s.reference.sop_instance_uid for s, _, _ in selected]
+                            + [str(header.StudyInstanceUID)],
+                            default_label="KEY OBJECTS", default_series_number=1100)
+    with conformance_at(doc, ()):
+        kos = KeyObjectSelectionDocument(
+            [s for s, _, _ in selected], title=title, title_modifiers=modifiers,
+            description=doc.get(("description",)),
+            observer_context=observation_context(doc, ctx) if doc.get(("observer",)) else None,
+            patient_study=header, series_instance_uid=ident.series_instance_uid,
+            series_number=ident.series_number, series_description=ident.series_description,
+            sop_instance_uid=ident.sop_instance_uid, instance_number=ident.content.instance_number,
+            content_datetime=ident.content_datetime, equipment=equipment(doc))
+    name = output_filename(doc)
+    return [BuiltObject(dataset=kos, filename=name, kind="KeyObjectSelection", spec=doc.path,
+                        spec_id=spec_id(doc), summary={"selected": len(selected)})]
+
+
+def _code(doc: SpecDocument, ctx: BuildContext, path: NodePath, errors: list[DcmspecError]):
+    try:
+        return code_at(doc, ctx, path)
+    except DcmspecError as exc:
+        errors.append(exc)
+        return None
+
+
+def _selected(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath) -> list:
+    """(SelectedInstance, header, path) for each instance the selection item at ``path`` names."""
+    from ..iods.kos import SelectedInstance
+
+    spec = doc.get(path)
+    frames = tuple(spec.get("frames") or ())
+    segments = tuple(spec.get("segments") or ())
+    if "image" in spec:
+        resolved = images.image(path + ("image",))
+        headers = [resolved.header]
+        frames = frames or tuple(resolved.reference.frame_numbers)
+    elif "file" in spec:
+        headers = [read_header(doc, ctx, path + ("file",))]
+    else:
+        headers = [o.dataset for o in ctx.referenced_objects(doc, path)]
+    where: NodePath = path + ("frames",) if spec.get("frames") else path + ("segments",) if segments else path
+    out = []
+    with conformance_at(doc, where):
+        for header in headers:
+            out.append((SelectedInstance.from_dataset(header, frame_numbers=frames, segment_numbers=segments),
+                        header, path))
+    return out

@@ -1,0 +1,220 @@
+"""Key Object Selection Document (PS3.3 A.35.4) with its content from TID 2010 (PS3.16).
+
+A KOS flags instances that matter (key images, a segmentation, a report) for a purpose named by its title
+(CID 7010: Of Interest, For Teaching, Quality Issue, ...). It is an SR-like document: Patient and General
+Study (copied from a source header), Key Object Document Series (C.17.6.1), General Equipment, Key Object
+Document (C.17.6.2), SR Document Content (C.17.3) and SOP Common. Its tree obeys the relationship table
+A.35.4-2; every instance it selects, of any study, is listed in Current Requested Procedure Evidence
+Sequence (C.17.6.2.1: the KOS has no Pertinent Other Evidence).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Iterator, Sequence
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.sr.coding import Code
+
+from ...errors import DicomConformanceError
+from ..common.codes import code_from_item
+from ..common.modules import (Equipment, copy_patient_study, set_content_date_time, set_general_series,
+                              set_sop_common)
+from ..common.native import set_native_encoding
+from ..sr.evidence import collect_references, hierarchical_sequence
+from ..sr.references import Reference
+from ..sr.relationships import KEY_OBJECT_SELECTION, check_tree
+from ..sr.tid1500 import ObservationContext
+from ..sr.value_types import CodeItem, CompositeItem, ContainerItem, ImageItem, TextItem, WaveformItem
+from .codes import (DOCUMENT_TITLE_MODIFIER, KEY_OBJECT_DESCRIPTION, check_title, check_title_modifiers)
+
+__all__ = ["SelectedInstance", "KeyObjectSelectionDocument", "kosread"]
+
+SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.88.59"
+_WAVEFORM_PREFIX = "1.2.840.10008.5.1.4.1.1.9."
+_VALUE_TYPES = ("IMAGE", "COMPOSITE", "WAVEFORM")
+
+
+@dataclass(frozen=True)
+class SelectedInstance:
+    """One instance a KOS selects, and the value type of the content item that references it.
+
+    TID 2010 rows 8-10: IMAGE for image IODs (with frame or segment numbers), WAVEFORM for waveform IODs,
+    COMPOSITE for the rest (SR documents, presentation states, other KOS, ...).
+    """
+
+    reference: Reference
+    value_type: str
+
+    def __post_init__(self) -> None:
+        if self.value_type not in _VALUE_TYPES:
+            raise DicomConformanceError(
+                f"a KOS selects instances with IMAGE, COMPOSITE or WAVEFORM items, not {self.value_type}"
+                " (PS3.16 TID 2010)")
+
+    @classmethod
+    def from_dataset(cls, ds: Dataset, *, frame_numbers: Sequence[int] = (),
+                     segment_numbers: Sequence[int] = ()) -> "SelectedInstance":
+        """The selection of ``ds`` (a header): IMAGE when it has pixel rows and columns, WAVEFORM for
+        waveform SOP classes, COMPOSITE otherwise."""
+        reference = Reference.from_dataset(ds, frame_numbers=frame_numbers, segment_numbers=segment_numbers)
+        if reference.sop_class_uid.startswith(_WAVEFORM_PREFIX):
+            value_type = "WAVEFORM"
+        elif "Rows" in ds and "Columns" in ds:
+            value_type = "IMAGE"
+        else:
+            value_type = "COMPOSITE"
+        if value_type != "IMAGE" and (frame_numbers or segment_numbers):
+            raise DicomConformanceError(
+                f"{reference.sop_instance_uid} is not an image: frame and segment numbers apply to images only"
+                " (PS3.3 C.18.3)")
+        return cls(reference, value_type)
+
+    def content_item(self) -> Dataset:
+        cls = {"IMAGE": ImageItem, "COMPOSITE": CompositeItem, "WAVEFORM": WaveformItem}[self.value_type]
+        return cls(None, self.reference, "CONTAINS")
+
+
+class KeyObjectSelectionDocument(Dataset):
+    """Key Object Selection Document Storage (PS3.3 A.35.4), content per TID 2010 (PS3.16).
+
+    ``selection``: the flagged instances, in the order the document lists them (at least one).
+    ``title``: a code of CID 7010. ``title_modifiers``: CID 7011 codes (required when the title is
+    "Rejected for Quality Reasons" or "Quality Issue") or one CID 7012 code ("Best In Set").
+    """
+
+    SOP_CLASS_UID: ClassVar[str] = SOP_CLASS_UID
+
+    def __init__(self, selection: Sequence[SelectedInstance], *, title: Code, patient_study: Dataset,
+                 series_instance_uid: str, series_number: int, sop_instance_uid: str, instance_number: int,
+                 content_datetime: _dt.datetime, equipment: Equipment, description: str | None = None,
+                 title_modifiers: Sequence[Code] = (), observer_context: ObservationContext | None = None,
+                 series_description: str | None = None, specific_character_set: str = "ISO_IR 192") -> None:
+        super().__init__()
+        if not isinstance(content_datetime, _dt.datetime):
+            raise DicomConformanceError("Content Date and Content Time are required (PS3.3 C.17.6.2)")
+        if not selection:
+            raise DicomConformanceError(
+                "a Key Object Selection Document selects at least one instance (PS3.16 TID 2010 rows 8-10)")
+        title = check_title(title)
+        modifiers = check_title_modifiers(title, title_modifiers)
+        # --- SR Document Content (C.17.3), TID 2010 ------------------------------------------------
+        root = ContainerItem(title, None, continuity="SEPARATE", template_id="2010")
+        for modifier in modifiers:
+            root.append(CodeItem(DOCUMENT_TITLE_MODIFIER, modifier, "HAS CONCEPT MOD"))
+        if observer_context is not None:
+            root.extend(observer_context.items())
+        if description:
+            root.append(TextItem(KEY_OBJECT_DESCRIPTION, description, "CONTAINS"))
+        seen: set[tuple[str, tuple[int, ...], tuple[int, ...]]] = set()
+        for selected in selection:
+            ref = selected.reference
+            key = (ref.sop_instance_uid, ref.frame_numbers, ref.segment_numbers)
+            if key in seen:
+                raise DicomConformanceError(f"instance {ref.sop_instance_uid} is selected twice")
+            seen.add(key)
+            root.append(selected.content_item())
+        check_tree(KEY_OBJECT_SELECTION, root)
+        # --- SOP Common, Patient, General Study --------------------------------------------------
+        set_sop_common(self, sop_class_uid=self.SOP_CLASS_UID, sop_instance_uid=sop_instance_uid,
+                       created=content_datetime, specific_character_set=specific_character_set)
+        copy_patient_study(self, patient_study)
+        # --- Key Object Document Series (C.17.6.1) -----------------------------------------------
+        set_general_series(self, modality="KO", series_instance_uid=series_instance_uid,
+                           series_number=series_number, series_description=series_description)
+        self.ReferencedPerformedProcedureStepSequence = []
+        # --- General Equipment (C.7.5.1) ---------------------------------------------------------
+        equipment.apply(self, enhanced=False)
+        # --- Key Object Document (C.17.6.2) ------------------------------------------------------
+        self.InstanceNumber = int(instance_number)
+        set_content_date_time(self, content_datetime)
+        self.CurrentRequestedProcedureEvidenceSequence = hierarchical_sequence(collect_references(root))
+        for keyword in ("ValueType", "ConceptNameCodeSequence", "ContinuityOfContent",
+                        "ContentTemplateSequence", "ContentSequence"):
+            self[keyword] = root[keyword]
+        set_native_encoding(self)
+
+    # -- reading ---------------------------------------------------------------------------------
+    @classmethod
+    def from_dataset(cls, ds: Dataset) -> "KeyObjectSelectionDocument":
+        """Wrap a dataset read from a file (no checks beyond the SOP class) for the read-side methods."""
+        if str(ds.get("SOPClassUID", "")) != SOP_CLASS_UID:
+            raise DicomConformanceError(
+                f"SOP Class {ds.get('SOPClassUID')} is not Key Object Selection Document Storage")
+        obj = cls.__new__(cls)
+        Dataset.__init__(obj, ds)
+        if hasattr(ds, "file_meta"):
+            obj.file_meta = ds.file_meta
+        return obj
+
+    @property
+    def title(self) -> Code:
+        return code_from_item(self.ConceptNameCodeSequence[0])
+
+    @property
+    def title_modifiers(self) -> list[Code]:
+        return [code_from_item(item.ConceptCodeSequence[0]) for item in self._children("CODE")
+                if _name(item) == DOCUMENT_TITLE_MODIFIER]
+
+    @property
+    def description(self) -> str | None:
+        texts = [str(item.TextValue) for item in self._children("TEXT") if _name(item) == KEY_OBJECT_DESCRIPTION]
+        return texts[0] if texts else None
+
+    def selected(self, *, value_type: str | None = None, sop_class_uid: str | None = None,
+                 study_instance_uid: str | None = None) -> list[SelectedInstance]:
+        """The selected instances in document order, with study and series from the evidence sequence."""
+        where = self._evidence_index()
+        out = []
+        for item in self.get("ContentSequence", []):
+            vt = item.get("ValueType")
+            if vt not in _VALUE_TYPES or (value_type is not None and vt != value_type):
+                continue
+            sop = item.ReferencedSOPSequence[0]
+            uid = str(sop.ReferencedSOPInstanceUID)
+            if uid not in where:
+                raise DicomConformanceError(
+                    f"selected instance {uid} is missing from Current Requested Procedure Evidence Sequence"
+                    " (PS3.3 C.17.6.2.1)")
+            study, series = where[uid]
+            ref = Reference(str(sop.ReferencedSOPClassUID), uid, series, study,
+                            tuple(int(f) for f in _multi(sop.get("ReferencedFrameNumber"))),
+                            tuple(int(s) for s in _multi(sop.get("ReferencedSegmentNumber"))))
+            if sop_class_uid is not None and ref.sop_class_uid != sop_class_uid:
+                continue
+            if study_instance_uid is not None and study != study_instance_uid:
+                continue
+            out.append(SelectedInstance(ref, vt))
+        return out
+
+    def _children(self, value_type: str) -> Iterator[Dataset]:
+        return (item for item in self.get("ContentSequence", []) if item.get("ValueType") == value_type)
+
+    def _evidence_index(self) -> dict[str, tuple[str, str]]:
+        index = {}
+        for study in self.get("CurrentRequestedProcedureEvidenceSequence", []):
+            for series in study.get("ReferencedSeriesSequence", []):
+                for sop in series.get("ReferencedSOPSequence", []):
+                    index[str(sop.ReferencedSOPInstanceUID)] = (str(study.StudyInstanceUID),
+                                                                str(series.SeriesInstanceUID))
+        return index
+
+
+def _name(item: Dataset) -> Code | None:
+    seq = item.get("ConceptNameCodeSequence")
+    return code_from_item(seq[0]) if seq else None
+
+
+def _multi(value: object) -> list:
+    if value is None or value == "":
+        return []
+    return list(value) if isinstance(value, (list, tuple, pydicom.multival.MultiValue)) else [value]
+
+
+def kosread(source: str | Path | Dataset) -> KeyObjectSelectionDocument:
+    """Read a Key Object Selection Document (path or dataset)."""
+    ds = source if isinstance(source, Dataset) else pydicom.dcmread(str(source))
+    return KeyObjectSelectionDocument.from_dataset(ds)

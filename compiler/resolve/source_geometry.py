@@ -1,0 +1,129 @@
+"""Source images, ordering and geometry: frames sorted along the slice normal, and what keeps them
+from forming a regular volume (PS3.3 C.7.6.2.1.1)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .source_headers import SourceFrame
+    from .source_series import SourceSeries
+
+#: Largest difference between direction cosines still taken as "the same orientation".
+ORIENTATION_TOLERANCE = 1e-4
+#: Largest difference (mm) between positions/spacings still taken as equal.
+POSITION_TOLERANCE_MM = 1e-2
+
+
+def slice_normal(orientation: np.ndarray) -> np.ndarray:
+    """Unit slice normal of Image Orientation (Patient): row direction x column direction
+    (PS3.3 C.7.6.2.1.1)."""
+    n = np.cross(orientation[:3], orientation[3:])
+    norm = np.linalg.norm(n)
+    return n / norm if norm > 0 else n
+
+
+
+def has_geometry(f: SourceFrame) -> bool:
+    """True if the frame has a position, an orientation and a pixel spacing."""
+    return (f.image_position is not None and f.image_orientation is not None
+            and f.pixel_spacing is not None)
+
+
+
+def order_frames(frames: Sequence[SourceFrame]) -> list[SourceFrame]:
+    """Frames sorted along the slice normal (ascending projection of the position onto the first
+    frame's normal, PS3.3 C.7.6.2.1.1). If any frame lacks a position or orientation, sorted by
+    Instance Number then frame number instead. Ties keep Instance Number / frame order."""
+
+    def fallback(f: SourceFrame) -> tuple:
+        inst_no = f.instance_number if f.instance_number is not None else 1 << 62
+        return (inst_no, f.frame_number or 0, str(f.instance.path))
+
+    if not frames:
+        return []
+    if not all(f.image_position is not None and f.image_orientation is not None for f in frames):
+        return sorted(frames, key=fallback)
+    normal = frames[0].normal
+    return sorted(frames, key=lambda f: (round(float(f.image_position @ normal), 4), fallback(f)))
+
+
+def geometry_problems(frames: Sequence[SourceFrame], tol: float) -> list[str]:
+    if not frames:
+        return ["no frames"]
+    problems: list[str] = []
+    missing = [f.label for f in frames if not has_geometry(f)]
+    if missing:
+        problems.append(f"{len(missing)} frames have no position, orientation or pixel spacing "
+                        f"({short_list(missing)})")
+        return problems
+    sizes = {(f.rows, f.columns) for f in frames}
+    if len(sizes) > 1:
+        problems.append(f"frames have different Rows/Columns: {sorted(sizes)}")
+    ref = frames[0]
+    if any(np.abs(f.image_orientation - ref.image_orientation).max() > ORIENTATION_TOLERANCE
+           for f in frames):
+        problems.append("frames have different orientations")
+        return problems
+    if any(np.abs(f.pixel_spacing - ref.pixel_spacing).max() > tol for f in frames):
+        problems.append("frames have different pixel spacings")
+    if len(frames) < 2:
+        return problems
+    normal = ref.normal
+    pos = np.array([f.image_position for f in frames], dtype=float)
+    proj = pos @ normal
+    # Positions must lie on a line along the normal (no in-plane shift between slices).
+    in_plane = (pos - pos[0]) - np.outer(proj - proj[0], normal)
+    if np.abs(in_plane).max() > tol:
+        problems.append("slice positions are not stacked along the slice normal (sheared or "
+                        "shifted in-plane)")
+    steps = np.diff(proj)
+    if np.any(np.abs(steps) <= tol):
+        dup = sum(1 for s in steps if abs(s) <= tol)
+        problems.append(f"{dup} frames share a position with another frame")
+    elif np.abs(steps - np.median(steps)).max() > tol:
+        problems.append("slices are not evenly spaced: steps from "
+                        f"{steps.min():.4g} to {steps.max():.4g} mm")
+    return problems
+
+
+def geometry_warnings(s: SourceSeries) -> list[str]:
+    warnings: list[str] = []
+    frames = s.frames
+    if not s.has_geometry or len(frames) < 2:
+        return warnings
+    ref = frames[0]
+    if any(np.abs(f.pixel_spacing - ref.pixel_spacing).max() > POSITION_TOLERANCE_MM for f in frames):
+        warnings.append("source frames have different Pixel Spacing")
+    proj = s.slice_positions()
+    steps = np.diff(proj)
+    med = float(np.median(steps))
+    dups = [frames[i + 1].label for i, d in enumerate(steps) if abs(d) <= POSITION_TOLERANCE_MM]
+    if dups:
+        warnings.append(f"{len(dups)} source frames share a position with another frame: {short_list(dups)}")
+    gaps = [(frames[i].label, frames[i + 1].label, d) for i, d in enumerate(steps)
+            if d > med + POSITION_TOLERANCE_MM]
+    if gaps:
+        a, b, d = gaps[0]
+        warnings.append(f"source slices have {len(gaps)} gap(s) larger than the usual spacing "
+                        f"{med:.4g} mm, e.g. {d:.4g} mm between {a} and {b}")
+    elif np.abs(steps - med).max() > POSITION_TOLERANCE_MM and not dups:
+        warnings.append(f"source slices are unevenly spaced ({steps.min():.4g} to {steps.max():.4g} mm)")
+    thick = [f.slice_thickness for f in frames if f.slice_thickness]
+    if thick and med > POSITION_TOLERANCE_MM and max(thick) > med + POSITION_TOLERANCE_MM:
+        warnings.append(f"source slices overlap: Slice Thickness {max(thick):.4g} mm is larger than "
+                        f"the spacing {med:.4g} mm")
+    return warnings
+
+
+def format_vector(v: np.ndarray) -> str:
+    return "[" + ", ".join(f"{x:.6g}" for x in v) + "]"
+
+
+def short_list(items: Sequence[str], limit: int = 4) -> str:
+    items = list(items)
+    text = ", ".join(items[:limit])
+    return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
+

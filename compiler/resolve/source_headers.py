@@ -1,0 +1,345 @@
+"""Source images, header reading: the files a spec names become :class:`SourceInstance` objects.
+
+One :class:`SourceInstance` per file (header only: Pixel Data is never read), with one
+:class:`SourceFrame` per frame and its plane geometry: the Image Plane Module (PS3.3 C.7.6.2) for
+single-frame images, and the Plane Position / Plane Orientation / Pixel Measures functional groups (PS3.3
+C.7.6.16.2.1-3) of the Shared and Per-frame Functional Groups (PS3.3 C.7.6.16) for multi-frame images.
+Series selection is :mod:`.source_series`; frame order and geometry checks are :mod:`.source_geometry`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from ..errors import InputError, Location, PathPart
+from ..iods.common.functional_groups import frame_group
+from .headerscan import plain_values, scan_header
+from .source_files import looks_like_dicom
+from .source_geometry import slice_normal
+
+#: Header values longer than this (bytes) are left in the file until used (pydicom's ``defer_size``).
+DEFER_SIZE = 4096
+#: Read headers with :func:`~dcmspec_compiler.resolve.headerscan.scan_header` where it can (same Dataset as
+#: pydicom's reader, several times faster); ``False`` always uses ``pydicom.dcmread``.
+FAST_HEADERS = True
+
+
+# ----------------------------------------------------------------------------------------------
+# Data classes
+
+
+@dataclass(frozen=True, eq=False)
+class SourceFrame:
+    """One frame of a source image and its plane geometry (PS3.3 C.7.6.2, C.7.6.16.2).
+
+    ``frame_number`` is 1-based for instances of multi-frame IODs (those with Number of Frames),
+    ``None`` for single-frame images, as in Referenced Frame Number (PS3.3 C.7.6.16.2.5).
+    Geometry fields are ``None`` where the file has none (e.g. a projection radiograph).
+    """
+
+    instance: "SourceInstance" = field(repr=False)
+    sop_class_uid: str
+    sop_instance_uid: str
+    frame_number: int | None
+    image_position: np.ndarray | None
+    image_orientation: np.ndarray | None
+    pixel_spacing: np.ndarray | None
+    slice_thickness: float | None
+    rows: int
+    columns: int
+    instance_number: int | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.instance.path
+
+    @property
+    def frame_index(self) -> int:
+        """0-based index of the frame in its file's Pixel Data."""
+        return 0 if self.frame_number is None else self.frame_number - 1
+
+    @property
+    def normal(self) -> np.ndarray | None:
+        """Unit slice normal: row direction x column direction (PS3.3 C.7.6.2.1.1)."""
+        return None if self.image_orientation is None else slice_normal(self.image_orientation)
+
+    @property
+    def label(self) -> str:
+        """``file`` or ``file frame N`` for messages."""
+        name = str(self.instance.path)
+        return name if self.frame_number is None else f"{name} frame {self.frame_number}"
+
+
+
+@dataclass(eq=False)
+class SourceInstance:
+    """One source file: its header (no Pixel Data) and frames."""
+
+    path: Path
+    header: Dataset = field(repr=False)
+    sop_class_uid: str
+    sop_instance_uid: str
+    series_instance_uid: str
+    study_instance_uid: str
+    frame_of_reference_uid: str | None
+    modality: str
+    rows: int | None
+    columns: int | None
+    number_of_frames: int
+    instance_number: int | None = None
+    frames: list[SourceFrame] = field(default_factory=list, repr=False)
+
+    @property
+    def is_multiframe(self) -> bool:
+        """True for instances of multi-frame IODs (Multi-frame Module, PS3.3 C.7.6.6)."""
+        return "NumberOfFrames" in self.header
+
+    @property
+    def series_description(self) -> str:
+        return _text(self.header.get("SeriesDescription"))
+
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading headers
+
+
+def read_source_headers(
+    paths: Iterable[Path],
+    *,
+    location: Location | None = None,
+    spec_path: Sequence[PathPart] = (),
+) -> list[SourceInstance]:
+    """Read the header of each file (Pixel Data is skipped, large values deferred).
+
+    Raises :class:`InputError` for a file that is not DICOM or lacks the SOP Common / General
+    Series identifiers (PS3.3 C.12.1, C.7.3.1), and for two files with one SOP Instance UID.
+    """
+    instances: list[SourceInstance] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        path = Path(path)
+        inst = read_source_header(path, location=location, spec_path=spec_path)
+        other = seen.get(inst.sop_instance_uid)
+        if other is not None:
+            raise InputError(
+                f"two source files have the same SOP Instance UID {inst.sop_instance_uid}: "
+                f"{other} and {path}",
+                location=location,
+                path=spec_path,
+                hint="remove the copy, or narrow 'sources' so each instance is named once",
+            )
+        seen[inst.sop_instance_uid] = path
+        instances.append(inst)
+    return instances
+
+
+def read_source_header(
+    path: Path, *, location: Location | None = None, spec_path: Sequence[PathPart] = ()
+) -> SourceInstance:
+    """One file's :class:`SourceInstance` (see :func:`read_source_headers`)."""
+    path = Path(path)
+    try:
+        ds = scan_header(path, DEFER_SIZE) if FAST_HEADERS else None
+        if ds is None:
+            ds = _dcmread(path)
+        elif (values := plain_values(ds)) is not None:
+            return _instance_from_values(path, ds, values)
+    except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"not a readable DICOM file: {path} ({exc})",
+            location=location,
+            path=spec_path,
+            hint="source images must be DICOM Part 10 files",
+        ) from exc
+    missing = [k for k in ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID")
+               if not _text(ds.get(k))]
+    if missing:
+        raise InputError(
+            f"{path} is not a usable DICOM instance: {', '.join(missing)} missing",
+            location=location,
+            path=spec_path,
+        )
+    try:
+        return _instance_from_header(path, ds)
+    except (ValueError, TypeError, IndexError, AttributeError) as exc:
+        raise InputError(
+            f"cannot read the image geometry of {path}: {exc}", location=location, path=spec_path
+        ) from exc
+
+
+def _dcmread(path: Path) -> Dataset:
+    """pydicom's header read: the general path, for every file :func:`scan_header` does not take."""
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=True, defer_size=DEFER_SIZE)
+    except InvalidDicomError:
+        if not looks_like_dicom(path):
+            raise
+        # No preamble/File Meta Information (pre-PS3.10 files): let pydicom guess the encoding.
+        return pydicom.dcmread(path, stop_before_pixels=True, defer_size=DEFER_SIZE, force=True)
+
+
+def _instance_from_values(path: Path, ds: Dataset, v: dict) -> SourceInstance:
+    """:func:`_instance_from_header` for a single-frame image whose values
+    :func:`~dcmspec_compiler.resolve.headerscan.plain_values` decoded (same result, without pydicom's
+    per-element conversion)."""
+    inst = SourceInstance(
+        path=path,
+        header=ds,
+        sop_class_uid=v["sop_class_uid"],
+        sop_instance_uid=v["sop_instance_uid"],
+        series_instance_uid=v["series_instance_uid"],
+        study_instance_uid=v["study_instance_uid"],
+        frame_of_reference_uid=v["frame_of_reference_uid"],
+        modality=v["modality"],
+        rows=v["rows"],
+        columns=v["columns"],
+        number_of_frames=1,
+        instance_number=v["instance_number"],
+    )
+    if inst.rows is None or inst.columns is None:
+        return inst
+    inst.frames = [SourceFrame(
+        instance=inst,
+        sop_class_uid=inst.sop_class_uid,
+        sop_instance_uid=inst.sop_instance_uid,
+        frame_number=None,
+        image_position=_array(v["position"]),
+        image_orientation=_array(v["orientation"]),
+        pixel_spacing=_array(v["spacing"]),
+        slice_thickness=v["thickness"],
+        rows=inst.rows,
+        columns=inst.columns,
+        instance_number=inst.instance_number,
+    )]
+    return inst
+
+
+def _array(values: tuple[float, ...] | None) -> np.ndarray | None:
+    if values is None:
+        return None
+    arr = np.array(values, dtype=float)
+    arr.setflags(write=False)
+    return arr
+
+
+def _instance_from_header(path: Path, ds: Dataset) -> SourceInstance:
+    rows = _int(ds.get("Rows"))
+    columns = _int(ds.get("Columns"))
+    multiframe = "NumberOfFrames" in ds
+    n_frames = (_int(ds.get("NumberOfFrames")) or 1) if multiframe else 1
+    inst = SourceInstance(
+        path=path,
+        header=ds,
+        sop_class_uid=_text(ds.SOPClassUID),
+        sop_instance_uid=_text(ds.SOPInstanceUID),
+        series_instance_uid=_text(ds.SeriesInstanceUID),
+        study_instance_uid=_text(ds.StudyInstanceUID),
+        frame_of_reference_uid=_text(ds.get("FrameOfReferenceUID")) or None,
+        modality=_text(ds.get("Modality")),
+        rows=rows,
+        columns=columns,
+        number_of_frames=n_frames,
+        instance_number=_int(ds.get("InstanceNumber")),
+    )
+    if rows is None or columns is None:
+        return inst  # not an image (e.g. SR): no frames
+    if multiframe:
+        inst.frames = _multiframe_frames(inst, ds, n_frames)
+    else:
+        inst.frames = [_frame(inst, None, ds, ds, ds, ds)]
+    return inst
+
+
+def _frame(inst: SourceInstance, number: int | None, pos: Dataset | None, ori: Dataset | None,
+           meas: Dataset | None, thick: Dataset | None) -> SourceFrame:
+    return SourceFrame(
+        instance=inst,
+        sop_class_uid=inst.sop_class_uid,
+        sop_instance_uid=inst.sop_instance_uid,
+        frame_number=number,
+        image_position=_vector(pos, "ImagePositionPatient", 3),
+        image_orientation=_vector(ori, "ImageOrientationPatient", 6),
+        pixel_spacing=_vector(meas, "PixelSpacing", 2),
+        slice_thickness=_float(thick.get("SliceThickness")) if thick is not None else None,
+        rows=inst.rows or 0,
+        columns=inst.columns or 0,
+        instance_number=inst.instance_number,
+    )
+
+
+def _multiframe_frames(inst: SourceInstance, ds: Dataset, n_frames: int) -> list[SourceFrame]:
+    """Frames of a multi-frame image from its functional groups (PS3.3 C.7.6.16), falling back to
+    top-level Image Plane attributes (position only when there is a single frame)."""
+    shared_seq = ds.get("SharedFunctionalGroupsSequence")
+    shared = shared_seq[0] if shared_seq else None
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+    frames = []
+    for i in range(n_frames):
+        item = per_frame[i] if i < len(per_frame) else None
+        pos = frame_group(item, shared, "PlanePositionSequence")
+        ori = frame_group(item, shared, "PlaneOrientationSequence")
+        meas = frame_group(item, shared, "PixelMeasuresSequence")
+        if pos is None and n_frames == 1 and "ImagePositionPatient" in ds:
+            pos = ds
+        if ori is None and "ImageOrientationPatient" in ds:
+            ori = ds
+        if meas is None and "PixelSpacing" in ds:
+            meas = ds
+        thick = meas if meas is not None and "SliceThickness" in meas else (
+            ds if "SliceThickness" in ds else None)
+        frames.append(_frame(inst, i + 1, pos, ori, meas, thick))
+    return frames
+
+
+
+
+# ----------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def _text(value) -> str:
+    """A string value without the NUL/space padding some writers leave (PS3.5 6.2)."""
+    if value is None:
+        return ""
+    return str(value).strip("\x00 ")
+
+
+def _int(value) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _vector(ds: Dataset | None, keyword: str, n: int) -> np.ndarray | None:
+    if ds is None:
+        return None
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return None
+    values = list(value) if isinstance(value, (list, tuple, pydicom.multival.MultiValue)) else [value]
+    if len(values) != n:
+        raise ValueError(f"{keyword} has {len(values)} values, expected {n}")
+    arr = np.array([float(v) for v in values], dtype=float)
+    arr.setflags(write=False)
+    return arr
+
