@@ -233,7 +233,8 @@ def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool 
     """Write every object and the manifest, all or nothing (:mod:`.commit`); return the manifest.
 
     Without ``force`` no file is replaced. ``notice(message, path)`` hears what was done to the leftovers
-    of killed builds in the folder. SIGINT/SIGTERM/SIGHUP raise :class:`.commit.BuildInterrupted` after cleaning up.
+    of killed builds in the folder. SIGINT/SIGTERM/SIGHUP raise :class:`.commit.BuildInterrupted` once
+    the folder is clean.
     """
     objects = list(objects)
     _raise(check_names([Target(o.filename, Location(str(o.spec)), o.spec_id) for o in objects], OutputError))
@@ -243,29 +244,28 @@ def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool 
         with INTERRUPTS.handled():
             try:
                 recover_folder(out_dir, notice)
-            except OSError as exc:
-                raise OutputError(f"cannot clean up after an interrupted build: {exc.strerror}",
-                                  location=Location(str(out_dir))) from None
-            if not force:
-                _raise([e for e in [existing_targets([o.filename for o in objects], out_dir)] if e])
-            try:
+                if not force:
+                    _raise([e for e in [existing_targets([o.filename for o in objects], out_dir)] if e])
                 staging = Staging(out_dir)
             except OSError as exc:
                 raise OutputError(f"cannot write into the output folder: {exc.strerror}",
                                   location=Location(str(out_dir))) from None
             try:
-                entries = _stage_objects(staging, objects, out_dir, progress)
-                files = [(entry.pop("staged"), entry["file"]) for entry in entries]
-                try:
-                    manifest = staging.commit(
-                        files, lambda: {"dcmspec_manifest": 1, "objects": _merge_manifest(out_dir, entries)},
-                        force=force, notice=notice)
-                except OSError as exc:
-                    raise OutputError(f"cannot write the manifest or commit the build: {exc.strerror}; "
-                                      "nothing was written", location=Location(str(out_dir))) from None
+                return _stage_and_commit(staging, objects, out_dir, force, progress, notice)
             finally:
                 staging.remove()
     except BuildInterrupted as exc:
         exc.committed = exc.committed or (staging is not None and staging.committed)
         raise
-    return manifest
+
+
+def _stage_and_commit(staging: Staging, objects: list[BuiltObject], out_dir: Path, force: bool,
+                      progress: Callable[[str], None] | None, notice: Notice | None) -> dict[str, Any]:
+    entries = _stage_objects(staging, objects, out_dir, progress)
+    files = [(entry.pop("staged"), entry["file"]) for entry in entries]
+    try:
+        return staging.commit(files, lambda: {"dcmspec_manifest": 1, "objects": _merge_manifest(out_dir, entries)},
+                              force=force, notice=notice)
+    except OSError as exc:
+        raise OutputError(f"cannot write the manifest or commit the build: {exc.strerror}; nothing was written",
+                          location=Location(str(out_dir))) from None

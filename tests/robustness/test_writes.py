@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -193,8 +194,6 @@ def _spawn(*args: str, env: dict | None = None) -> subprocess.Popen:
 def test_concurrent_builds_of_the_same_files_never_overwrite(tmp_path, inputs):
     specs = [seg(tmp_path, "s1", inputs), note(tmp_path, "n1", images=inputs / "ct"),
              note(tmp_path, "n2", 102, images=inputs / "ct")]
-    reference = tmp_path / "reference"
-    assert run("build", *specs, "-o", reference, "-q")[0] == 0
     out = tmp_path / "out"
     procs = [_spawn("build", *specs, "-o", out, "-q", "--fresh-uids") for _ in range(4)]
     results = [(p.wait(), p.stderr.read()) for p in procs]
@@ -225,6 +224,33 @@ def test_concurrent_forced_builds_leave_one_whole_build(tmp_path, inputs):
     manifest = assert_manifest_matches_files(out)  # fresh UIDs: files of two builds would not match it
     series = {e["series_instance_uid"] for e in manifest["objects"] if e["kind"] == "Segmentation"}
     assert len(manifest["objects"]) == 2 and len(series) == 1
+
+
+def test_a_file_another_program_creates_meanwhile_is_kept(tmp_path, inputs, monkeypatch):
+    """A file that appears after the checks (another program, not a dcmspec build) is never replaced."""
+    specs = [note(tmp_path, "n1", images=inputs / "ct"), note(tmp_path, "n2", 102, images=inputs / "ct")]
+    out = tmp_path / "out"
+    commit = commit_module.Staging.commit
+
+    def meanwhile(self, *args, **kwargs):
+        (out / "n2.dcm").write_bytes(b"theirs")
+        return commit(self, *args, **kwargs)
+
+    monkeypatch.setattr(commit_module.Staging, "commit", meanwhile)
+    monkeypatch.setattr(commit_module, "existing_targets", lambda names, folder: None)  # as if checked before
+    code, err = run("build", *specs, "-o", out)
+    assert code == 3 and "n2.dcm: cannot write the file: another program wrote this file meanwhile" in err, err
+    assert state(out) == {"n2.dcm": hashlib.sha256(b"theirs").hexdigest()}
+    assert staging_folders(out) == []
+
+
+def test_every_test_the_readme_names_exists():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Guarantees\n", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(test_\w+)`", section))
+    defined = {name for path in Path(__file__).parent.glob("test_*.py")
+               for name in re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.M)}
+    assert named and named <= defined, named - defined
 
 
 # --- leftovers of killed builds -------------------------------------------------------------------------
@@ -393,7 +419,8 @@ def test_sigkill_at_every_step_leaves_the_old_or_the_new_state_after_recovery(mo
 
 
 @pytest.mark.parametrize("scenario", [0, 1], ids=["add", "replace"])
-def test_sigterm_at_every_step_cleans_up_and_leaves_the_old_or_the_new_state(monkeypatch, tmp_path, scenarios,
+def test_sigterm_at_every_step_cleans_up_and_leaves_the_old_or_the_new_state(  # and SIGINT, SIGHUP
+        monkeypatch, tmp_path, scenarios,
                                                                              scenario):
     name, old, new, objects, force = scenarios[scenario]
     old_state, new_state = state(old), state(new)
@@ -401,12 +428,13 @@ def test_sigterm_at_every_step_cleans_up_and_leaves_the_old_or_the_new_state(mon
     steps = _count_steps(monkeypatch, old, out, objects, force)
     seen = set()
     for at in range(1, steps + 1):
-        status = _run_killed(old, out, objects, force, at, signal.SIGTERM)
+        signum = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)[at % 3]
+        status = _run_killed(old, out, objects, force, at, signum)
         assert os.WIFEXITED(status), (at, status)
         code = os.WEXITSTATUS(status)
         assert code in (20, 21), f"step {at}: exit {code}"
         assert state(out) == (new_state if code == 21 else old_state), f"step {at}"
-        assert staging_folders(out) == [], f"SIGTERM at step {at} left a staging folder"
+        assert staging_folders(out) == [], f"{signal.Signals(signum).name} at step {at} left a staging folder"
         seen.add(code)
     assert seen == {20, 21}
 
@@ -460,7 +488,7 @@ def test_real_builds_killed_at_random_moments(tmp_path, inputs):
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     out = tmp_path / "out"
-    for attempt, signum in enumerate([signal.SIGTERM, signal.SIGKILL] * 3):
+    for attempt, signum in enumerate([signal.SIGTERM, signal.SIGKILL] * 2):
         _fresh_copy(old, out)
         proc = _spawn("build", *specs, "-o", out, "--force", "-q", env=env)
         time.sleep(rng.uniform(0.3, 1.0) * duration)
@@ -487,10 +515,10 @@ def test_real_builds_killed_at_random_moments(tmp_path, inputs):
             assert found in ({k: v for k, v in s.items() if k != MANIFEST_NAME} for s in (old_state, new_state)), where
 
 
-def test_the_next_build_completes_a_commit_killed_half_way_and_says_so(tmp_path, inputs, scenarios):
+def test_the_next_build_completes_a_commit_killed_half_way_and_says_so(monkeypatch, tmp_path, inputs, scenarios):
     name, old, new, objects, force = scenarios[1]
     out = tmp_path / "out"
-    for at in range(1, 200):
+    for at in range(_count_steps(monkeypatch, old, out, objects, force), 0, -1):  # the commit is near the end
         _run_killed(old, out, objects, force, at, signal.SIGKILL)
         if any((p / JOURNAL_NAME).exists() for p in staging_folders(out)) and state(out) not in (state(old), state(new)):
             break  # killed with some files in place and others not
