@@ -115,17 +115,23 @@ INTERRUPTS = _Interrupts()
 
 @contextmanager
 def folder_lock(out_dir: Path) -> Iterator[int]:
-    """Hold the output folder's lock (``flock`` on the folder); yield the folder's descriptor."""
+    """Hold the output folder's lock (``flock`` on the folder); yield the folder's descriptor (-1 where
+    folders cannot be opened, on Windows: no lock there)."""
+    if fcntl is None:
+        yield -1
+        return
     fd = os.open(out_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield fd
     finally:
         os.close(fd)
 
 
 def _fsync_dir(path: Path) -> None:
+    """Make the folder's entries (renames, links) durable; POSIX only."""
+    if fcntl is None:
+        return
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
@@ -265,7 +271,8 @@ class Staging:
                             raise FileExistsError(errno.EEXIST, "another program wrote this file meanwhile",
                                                   move[1])
                         done.append(move)
-                    os.fsync(dir_fd)
+                    if dir_fd >= 0:
+                        os.fsync(dir_fd)
                     self.committed = True
                 except OSError as exc:
                     where = Location(str(self.out_dir / Path(exc.filename).name
