@@ -265,18 +265,19 @@ class Staging:
                 os.rename(self.path / (JOURNAL_NAME + ".new"), self.path / JOURNAL_NAME)  # the commit point
                 _fsync_dir(self.path)
                 done: list[Move] = []
+                target = None
                 try:
                     for move in moves:
+                        target = self.out_dir / move[1]
                         if not _put(self.path, self.out_dir, move):
-                            raise FileExistsError(errno.EEXIST, "another program wrote this file meanwhile",
-                                                  move[1])
+                            raise FileExistsError(errno.EEXIST, "another program wrote this file meanwhile")
                         done.append(move)
+                    target = None
                     if dir_fd >= 0:
                         os.fsync(dir_fd)
                     self.committed = True
                 except OSError as exc:
-                    where = Location(str(self.out_dir / Path(exc.filename).name
-                                         if isinstance(exc.filename, str) else self.out_dir))
+                    where = Location(str(target or self.out_dir))
                     try:
                         self._undo(done)
                     except OSError as again:

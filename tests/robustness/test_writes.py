@@ -462,6 +462,8 @@ def test_disk_full_at_every_step_writes_nothing(monkeypatch, tmp_path, scenarios
             with pytest.raises(DcmspecError) as exc:
                 write_outputs(objects, out, force=force)
         assert exc.value.exit_code == 3 and "No space left on device" in exc.value.message, exc.value.format()
+        named = {str(out), str(out / MANIFEST_NAME), *(str(out / o.filename) for o in objects)}
+        assert exc.value.location.file in named, exc.value.format()  # the file, not a staged name
         assert state(out) == old_state, f"ENOSPC at step {at} ({failed[-1]}) changed the folder"
         assert staging_folders(out) == []
     assert {"write", "fsync", "link", "rename", "replace"} <= set(failed)
