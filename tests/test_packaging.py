@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 import zipfile
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser from PyPI (test extra)
+    import tomli as tomllib
 
 from conftest import ROOT
 
@@ -22,12 +26,33 @@ def test_wheel_contains_schemas_and_starters(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
                     "-q", "-w", str(tmp_path)], check=True, capture_output=True)
     (wheel,) = tmp_path.glob("dcmspec_compiler-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
-    for schema in (ROOT / "schemas").glob("*.schema.json"):
-        assert f"dcmspec_compiler/schemas/{schema.name}" in names
+    archive = zipfile.ZipFile(wheel)
+    names = set(archive.namelist())
+    schemas = sorted((ROOT / "schemas").glob("*.schema.json"))
+    assert schemas
+    for schema in schemas:
+        assert archive.read(f"dcmspec_compiler/schemas/{schema.name}") == schema.read_bytes()
     for starter in (ROOT / "compiler" / "starters").glob("*.yaml"):
-        assert f"dcmspec_compiler/starters/{starter.name}" in names
+        assert archive.read(f"dcmspec_compiler/starters/{starter.name}") == starter.read_bytes()
     assert "dcmspec_compiler/iods/seg/segmentation.py" in names
+
+
+def test_installed_compiler_reads_the_schemas_it_ships(tmp_path):
+    """Unpacked from the wheel (not the editable checkout, where both paths are one file), the compiler
+    finds its schemas inside the package and they are the checkout's schemas/ byte for byte."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("dcmspec_compiler-*.whl")
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import dcmspec_compiler.validate.schemas as s;"
+            " print(s.__file__); print(s.schema_dir())")
+    proc = subprocess.run([sys.executable, "-I", "-c", code, str(site)], check=True, capture_output=True,
+                          text=True, cwd=tmp_path)
+    module_file, folder = proc.stdout.splitlines()
+    assert module_file.startswith(str(site)) and folder == str(site / "dcmspec_compiler" / "schemas")
+    for schema in (ROOT / "schemas").glob("*.schema.json"):
+        assert (site / "dcmspec_compiler" / "schemas" / schema.name).read_bytes() == schema.read_bytes()
 
 
 def test_help_imports_nothing_heavy():

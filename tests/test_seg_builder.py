@@ -1,4 +1,4 @@
-"""Segmentation builder layer (dcmspec_compiler.iods.seg): conformance, read-back, speed, refusals."""
+"""Segmentation builder layer (dcmspec_compiler.iods.seg): conformance, read-back, refusals (speed is measured by bench/, never asserted here)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime
 import glob
 import hashlib
 import io
-import time
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -176,10 +176,20 @@ def test_binary_volume_matches_highdicom_get_volume(tmp_path):
     path = write(build(sources, lab), tmp_path)
     h = hd.seg.segread(path)
     vol = h.get_volume(combine_segments=True)
-    # the volume's first axis follows the slices; compare as a set of slices
-    arr = vol.array
+    arr, affine = np.asarray(vol.array), np.asarray(vol.affine)
     assert arr.shape == lab.shape
-    assert sorted(int(a.sum()) for a in arr) == sorted(int(a.sum()) for a in lab)
+    # highdicom's own affine places every voxel: its in-plane axes must be the source's (no flip or
+    # transpose) and each of its slices must lie on one source slice, whose labels it must hold exactly
+    orientation = np.array(sources[0].ImageOrientationPatient, float)
+    spacing = np.array(sources[0].PixelSpacing, float)
+    np.testing.assert_allclose(affine[:3, 1], orientation[3:] * spacing[0], atol=1e-6)
+    np.testing.assert_allclose(affine[:3, 2], orientation[:3] * spacing[1], atol=1e-6)
+    positions = np.array([ds.ImagePositionPatient for ds in sources], float)
+    for k in range(arr.shape[0]):
+        where = affine[:3, 0] * k + affine[:3, 3]
+        distance = np.linalg.norm(positions - where, axis=1)
+        assert distance.min() < 1e-3, f"volume slice {k} lies on no source slice"
+        np.testing.assert_array_equal(arr[k], lab[int(np.argmin(distance))])
 
 
 def test_dimensions_and_functional_groups():
@@ -347,17 +357,52 @@ def test_refusals():
 
 # --- pixels and encoder ------------------------------------------------------------------------------
 
-def test_rle_round_trip_and_pydicom_decodes():
+def _pydicom_rle_frames(fragments: list[bytes], rows: int, cols: int, bits: int) -> np.ndarray:
+    """pydicom's own RLE Lossless decoder (not ours) on encapsulated fragments."""
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.encaps import encapsulate
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = RLELossless
+    ds.Rows, ds.Columns, ds.NumberOfFrames = rows, cols, len(fragments)
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PixelRepresentation = 1, "MONOCHROME2", 0
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = bits, bits, bits - 1
+    ds.PixelData = encapsulate(fragments)
+    return ds.pixel_array.reshape(len(fragments), rows, cols)
+
+
+def test_rle_encoder_output_decoded_by_pydicom_and_by_our_decoder():
     rng = np.random.default_rng(1)
     for dtype in (np.uint8, np.uint16):
         frames = (rng.integers(0, 3, (3, 17, 301)) * rng.integers(0, 2, (3, 17, 301))).astype(dtype)
         frames[1, :, :200] = 7
-        for f, fragment in enumerate(rle_encode_frames(frames)):
+        if dtype == np.uint16:
+            frames[2, 3:9, 40:300] = 0x0102  # high and low bytes differ: a byte-plane swap shows
+            frames[0, 0, :] = np.arange(301) * 217
+        fragments = rle_encode_frames(frames)
+        np.testing.assert_array_equal(_pydicom_rle_frames(fragments, 17, 301, frames.itemsize * 8), frames)
+        for f, fragment in enumerate(fragments):
             np.testing.assert_array_equal(rle_decode_frame(fragment, 17, 301, frames.itemsize * 8),
                                           frames[f])
+    # 1-bit frames packed one by one (pydicom 3 has no 1-bit RLE decoder): the benchmark's own checker
+    # (bench/verify.py, written apart from io/rle.py) and ours
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import verify  # noqa: E402
+
     masks = rng.integers(0, 2, (3, 9, 11)).astype(bool)
     for f, fragment in enumerate(rle_encode_frames(pack_frames_separately(masks), packed_binary=True)):
+        np.testing.assert_array_equal(verify.rle_frame(fragment, 1, 99, 1).reshape(9, 11), masks[f])
         np.testing.assert_array_equal(rle_decode_frame(fragment, 9, 11, 1), masks[f])
+
+
+def test_rle_decoder_refuses_short_segments():
+    """A segment that decodes to fewer bytes than the frame needs is an error, never zero padding."""
+    (fragment,) = rle_encode_frames(np.full((1, 4, 6), 9, np.uint8))
+    with pytest.raises(ValueError, match="expected 24"):
+        rle_decode_frame(fragment[:-2], 4, 6, 8)
+    with pytest.raises(ValueError, match="segments, expected 2"):
+        rle_decode_frame(fragment, 4, 6, 16)
 
 
 def test_rle_labelmap_decoded_by_pydicom(tmp_path):
@@ -492,28 +537,6 @@ def test_large_pixel_data_is_streamed_to_the_file_with_the_same_bytes(tmp_path):
     assert data == plain.getvalue()
     assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
     assert isinstance(seg.PixelData, bytearray)  # the dataset is left as it was
-
-
-# --- speed -------------------------------------------------------------------------------------------
-
-def test_speed_300_slices_10_segments():
-    n, size = 300, 512
-    sources = tiny_ct_series(n, size, size)
-    z, y, x = np.ogrid[:n, :size, :size]
-    lab = np.zeros((n, size, size), np.uint8)
-    for s in range(1, 11):
-        inside = ((z - 30 - 20 * s) / 40) ** 2 + ((y - 100 - 25 * s) / 60) ** 2 + (
-            (x - 150 - 20 * s) / 50) ** 2 < 1
-        lab[inside] = s
-    build(sources[:2], lab[140:142], n_segments=10)  # warm up
-    best = min(_timed(lambda: build(sources, lab, n_segments=10)) for _ in range(2))
-    assert best < 0.8, f"build took {best:.3f} s (target 0.4 s)"
-
-
-def _timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
 
 
 @pytest.mark.parametrize("folder", ["ct_dcmqi_ct-3slice", "mr_dcmqi_701-ADCb500", "ct_nist_IDS-DEPT003-a",

@@ -7,7 +7,6 @@ highdicom (a test-only oracle) and by our own reader.
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ import pydicom
 import pytest
 from pydicom.sr.coding import Code
 
-from conftest import DCMTK_INSTALL, dciodvfy_findings, require_tool, shared
+from conftest import dciodvfy_findings, dsrdump_errors, shared
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.modules import Equipment
 from dcmspec_compiler.iods.sr import (BasicTextSR, CodeItem, CompositeItem, Comprehensive3DSR, ComprehensiveSR,
@@ -71,12 +70,6 @@ def doc_args(ct, **over):
                 sop_instance_uid="2.25.101", instance_number=1, content_datetime=WHEN, equipment=EQUIPMENT)
     args.update(over)
     return args
-
-
-def dsrdump_errors(path: Path) -> list[str]:
-    exe = require_tool("dsrdump", DCMTK_INSTALL)
-    proc = subprocess.run([exe, str(path)], capture_output=True, text=True)
-    return [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("E:")]
 
 
 def write_and_validate(doc, tmp_path: Path, name: str = "sr.dcm") -> Path:

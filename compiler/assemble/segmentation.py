@@ -17,7 +17,7 @@ from ..errors import InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
 from ..write.targets import output_filename
-from .common import (NodePath, code_at, codes_at, conformance_at, equipment, object_identity, resolve_path,
+from .common import (Errors, NodePath, code_at, codes_at, conformance_at, equipment, object_identity, resolve_path,
                      source_series, spec_id, start_file_digest)
 from .context import BuildContext
 
@@ -31,10 +31,14 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     data = doc.data
     seg_spec = data["segmentation"]
     seg_type = seg_spec["type"]
-    series = source_series(doc, ctx)
-    segments = _segment_numbers(doc)
-    descriptions = [_segment_description(doc, ctx, i, number, series) for i, number in enumerate(segments)]
-    pixels, mask_files, presence = _pixels(doc, ctx, series, segments)
+    errors = Errors()  # sources, segment descriptions and masks are checked independently where they can be
+    series = errors.run(source_series, doc, ctx)
+    segments = errors.run(_segment_numbers, doc)
+    numbers = segments or list(range(1, len(data["segments"]) + 1))
+    descriptions = [errors.run(_segment_description, doc, ctx, i, number, series) for i, number in enumerate(numbers)]
+    placed = errors.run(_pixels, doc, ctx, series, segments) if series is not None and segments else None
+    errors.raise_if_any()
+    pixels, mask_files, presence = placed
 
     ident = object_identity(doc, ctx, header=series.header, files=mask_files,
                             inputs=[f.sop_instance_uid + str(f.frame_number) for f in series.frames],
@@ -118,32 +122,44 @@ def _segment_description(doc: SpecDocument, ctx: BuildContext, index: int, numbe
     base: NodePath = ("segments", index)
     seg = doc.get(base)
     algo_spec = seg.get("algorithm") or {"type": "MANUAL"}
-    algorithm = None
-    if algo_spec["type"] != "MANUAL" or "name" in algo_spec:
+    errors = Errors()  # every code of the segment is checked, not only the first bad one
+
+    def identify_algorithm():
         family = AI_FAMILY if algo_spec["type"] != "MANUAL" else MANUAL_FAMILY
         default_family = Code(family[1], family[0], family[2])
         params = algo_spec.get("parameters")
         with conformance_at(doc, base + ("algorithm",)):
-            algorithm = AlgorithmIdentification(
+            return AlgorithmIdentification(
                 name=algo_spec.get("name", "manual"), version=str(algo_spec.get("version", "1")),
                 family=code_at(doc, ctx, base + ("algorithm", "family"), default_family),
                 parameters=", ".join(f"{k}={v}" for k, v in params.items()) if params else None,
                 source=algo_spec.get("source"))
+
+    algorithm = None
+    if algo_spec["type"] != "MANUAL" or "name" in algo_spec:
+        algorithm = errors.run(identify_algorithm)
+    category = errors.run(code_at, doc, ctx, base + ("category",))
+    property_type = errors.run(code_at, doc, ctx, base + ("type",))
+    modifiers = errors.run(codes_at, doc, ctx, base + ("modifiers",))
+    region = errors.run(code_at, doc, ctx, base + ("anatomic_region",))
+    region_modifiers = errors.run(codes_at, doc, ctx, base + ("anatomic_region_modifiers",))
+    errors.raise_if_any()
     tracking_id = seg.get("tracking_id")
     tracking_uid = seg.get("tracking_uid")
     if tracking_id and not tracking_uid:
-        tracking_uid = ctx.uids.uid("tracking", str(series.header.get("PatientID", "")), tracking_id)
+        patient = str(series.header.get("PatientID", "")) if series is not None else ""
+        tracking_uid = ctx.uids.uid("tracking", patient, tracking_id)
     with conformance_at(doc, base):
         return SegmentDescription(
             segment_number=number,
             segment_label=seg["label"],
-            segmented_property_category=code_at(doc, ctx, base + ("category",)),
-            segmented_property_type=code_at(doc, ctx, base + ("type",)),
+            segmented_property_category=category,
+            segmented_property_type=property_type,
             algorithm_type=algo_spec["type"],
             algorithm=algorithm,
-            property_type_modifiers=codes_at(doc, ctx, base + ("modifiers",)),
-            anatomic_region=code_at(doc, ctx, base + ("anatomic_region",)),
-            anatomic_region_modifiers=codes_at(doc, ctx, base + ("anatomic_region_modifiers",)),
+            property_type_modifiers=modifiers,
+            anatomic_region=region,
+            anatomic_region_modifiers=region_modifiers,
             tracking_id=tracking_id,
             tracking_uid=tracking_uid,
             display_color=seg.get("color"),
@@ -202,13 +218,18 @@ def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]
         raise SpecError("this segment has no mask", location=doc.loc(path), path=path,
                         hint="give segmentation.mask (one file for all segments) or a mask on every segment")
     planes, files = [], []
-    placed: dict[Path, np.ndarray] = {}  # segments may share a file (one label value each)
-    for i in range(len(segments)):
+    placed: dict[Path, np.ndarray | None] = {}  # segments may share a file (one label value each); None: failed
+    errors = Errors()  # every segment's mask is checked
+
+    def plane(i: int) -> None:
         path = ("segments", i, "mask")
         file = resolve_path(doc, path)
         if file not in placed:
+            placed[file] = None
             placed[file] = _place(doc, path, series)[0]
         array = placed[file]
+        if array is None:
+            return  # its error is reported at the first segment naming the file
         if array.ndim != 3:
             raise InputError(f"a per-segment mask must be 3D, this one has shape {array.shape}",
                              location=doc.loc(path), path=path)
@@ -223,6 +244,10 @@ def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]
             files.append(file)
         if not planes[-1].any():
             ctx.warn(f"segment {i + 1} ({segments[i]['label']}) has no pixels in its mask", doc.loc(path), path)
+
+    for i in range(len(segments)):
+        errors.run(plane, i)
+    errors.raise_if_any()
     return np.stack(planes, axis=-1), files, None
 
 

@@ -99,18 +99,24 @@ def rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, ParameterValue]]]
             raise SpecError(f"CSV columns {seen[name]} and {col} both have the header {name!r}",
                             location=Location(str(path), 1, col), hint="each parameter gets one column")
         seen[name] = col
+    misshapen: list[SpecError] = []  # every row of the wrong width, reported together at the end
     while (item := next_row()) is not None:
         number, row = item
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(names):
-            raise SpecError(f"row has {len(row)} cells, the header has {len(names)}",
-                            location=Location(str(path), number, 1))
+            misshapen.append(SpecError(f"row has {len(row)} cells, the header has {len(names)}",
+                                       location=Location(str(path), number, 1),
+                                       hint=f"one cell per column: {', '.join(names)} (an empty cell takes the"
+                                            " default)"))
+            continue
         values = {}
         for col, (name, cell) in enumerate(zip(names, row), start=1):
             if cell != "":  # an empty cell leaves the parameter to its default
                 values[name] = ParameterValue(cell, Location(str(path), number, col), raw=True)
         yield number, values
+    if misshapen:
+        raise misshapen[0] if len(misshapen) == 1 else ErrorList(misshapen)
 
 
 def declared_parameters(doc: SpecDocument) -> dict[str, dict[str, Any]]:
