@@ -199,6 +199,7 @@ class Staging:
                 self._lock_fd = os.open(self.path / LOCK_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 if fcntl is not None:
                     fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _fsync_dir(out_dir)  # the staging folder survives a power loss with what the journal names
         except BaseException:
             if self.path is not None:
                 shutil.rmtree(self.path, ignore_errors=True)

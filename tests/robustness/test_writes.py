@@ -373,12 +373,18 @@ def _count_steps(monkeypatch, old: Path, out: Path, objects, force: bool, names=
 def _run_killed(old: Path, out: Path, objects, force: bool, at: int, signum: int) -> int:
     """Write in a forked child that sends itself ``signum`` before step ``at``; return its wait status."""
     _fresh_copy(old, out)
+    return _in_killed_child(lambda: write_outputs(objects, out, force=force), at, signum)
+
+
+def _in_killed_child(action, at: int, signum: int) -> int:
+    """Run ``action`` in a forked child that sends itself ``signum`` before step ``at``; return its wait
+    status (exit 20/21: BuildInterrupted, before/after the commit)."""
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
         code = 0
         try:
             commit_module.os = Faults(at, lambda name: os.kill(os.getpid(), signum))
-            write_outputs(objects, out, force=force)
+            action()
         except BuildInterrupted as exc:
             code = 20 + exc.committed
         except BaseException:  # noqa: BLE001
@@ -517,15 +523,46 @@ def test_real_builds_killed_at_random_moments(tmp_path, inputs):
             assert found in ({k: v for k, v in s.items() if k != MANIFEST_NAME} for s in (old_state, new_state)), where
 
 
-def test_the_next_build_completes_a_commit_killed_half_way_and_says_so(monkeypatch, tmp_path, inputs, scenarios):
-    name, old, new, objects, force = scenarios[1]
-    out = tmp_path / "out"
+def _half_done_commit(monkeypatch, old: Path, new: Path, out: Path, objects, force: bool) -> None:
+    """Leave in ``out`` a build killed by SIGKILL while committing, with some files in place and others not."""
     for at in range(_count_steps(monkeypatch, old, out, objects, force), 0, -1):  # the commit is near the end
         _run_killed(old, out, objects, force, at, signal.SIGKILL)
         if any((p / JOURNAL_NAME).exists() for p in staging_folders(out)) and state(out) not in (state(old), state(new)):
-            break  # killed with some files in place and others not
-    else:
-        pytest.fail("no step left a half-done commit")
+            return
+    pytest.fail("no step left a half-done commit")
+
+
+def test_a_recovery_killed_at_every_step_is_completed_by_the_next(monkeypatch, tmp_path, scenarios):
+    """Completing a commit is idempotent: SIGKILL at any step of it, and the next recovery still ends
+    with the new state."""
+    for name, old, new, objects, force in scenarios:
+        half, out = tmp_path / f"half-{name}", tmp_path / f"out-{name}"
+        _half_done_commit(monkeypatch, old, new, half, objects, force)
+
+        def fresh() -> None:  # a copy that keeps the hard links between staged and placed files
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.copytree(half, out, copy_function=os.link)
+
+        fresh()
+        faults = Faults(0, None)
+        with monkeypatch.context() as m:
+            m.setattr(commit_module, "os", faults)
+            recover_folder(out)
+        assert state(out) == state(new) and faults.count > 5
+        for at in range(1, faults.count + 1):
+            fresh()
+            status = _in_killed_child(lambda: recover_folder(out), at, signal.SIGKILL)
+            assert os.WIFSIGNALED(status), (name, at, status)
+            notices = []
+            recover_folder(out, lambda message, where: notices.append(message))
+            assert state(out) == state(new), f"{name}: recovery killed at step {at}, then recovered"
+            assert staging_folders(out) == [] and not any("kept" in n for n in notices), notices
+
+
+def test_the_next_build_completes_a_commit_killed_half_way_and_says_so(monkeypatch, tmp_path, inputs, scenarios):
+    name, old, new, objects, force = scenarios[1]
+    out = tmp_path / "out"
+    _half_done_commit(monkeypatch, old, new, out, objects, force)
     code, err = run("build", note(tmp_path, "late", 170, images=inputs / "ct"), "-o", out, "-q")
     assert code == 0, err
     assert "completed the commit of a build that was killed while committing (3 file(s) and the manifest)" in err
