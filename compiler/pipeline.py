@@ -24,7 +24,7 @@ from .resolve.links import SpecRef, build_order, find_refs, referenced_files, sp
 from .validate.schemas import check_kind, validate_document
 from .write.commit import recover_folder
 from .write.output import BuiltObject, write_outputs
-from .write.targets import check_names, existing_targets, spec_targets
+from .write.targets import check_names, existing_targets, folder_problem, spec_targets
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 VERBOSE_LIMIT = 20
@@ -229,6 +229,10 @@ def _check_targets(docs: list[SpecDocument], out_dir: Path | None, force: bool, 
     result.errors.extend(errors)
     if out_dir is None or errors:
         return False
+    problem = folder_problem(out_dir)
+    if problem is not None:
+        result.errors.append(problem)
+        return True
     try:
         recover_folder(out_dir, lambda message, where: result.context.warn(message, Location(str(where))))
     except DcmspecError as exc:

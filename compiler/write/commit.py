@@ -26,7 +26,6 @@ import errno
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import threading
@@ -190,7 +189,7 @@ class Staging:
         try:
             with folder_lock(out_dir):  # so that no other build's recovery sees it before it is locked
                 while self.path is None:
-                    path = out_dir / f"{STAGING_PREFIX}{secrets.token_hex(4)}"
+                    path = out_dir / f"{STAGING_PREFIX}{os.urandom(4).hex()}"
                     try:
                         os.mkdir(path, 0o700)
                     except FileExistsError:

@@ -109,3 +109,18 @@ def existing_targets(names: Iterable[str], out_dir: Path) -> OutputError | None:
         f"{len(existing)} output file(s) exist already: {', '.join(existing)}",
         location=Location(str(out_dir)),
         hint="pass --force to overwrite them, or choose another folder with -o")
+
+
+def folder_problem(out_dir: Path) -> OutputError | None:
+    """Why files cannot be written into ``out_dir`` (or the folder cannot be made), or None; checks
+    without creating anything, so that a build can stop before any work."""
+    path = out_dir
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    if not path.is_dir():
+        return OutputError(f"{path} is not a folder, so the output folder cannot be there",
+                           location=Location(str(out_dir)), hint="choose another folder with -o")
+    if not os.access(path, os.W_OK | os.X_OK):
+        what = "the output folder is not writable" if path == out_dir else f"cannot create the output folder in {path}"
+        return OutputError(what, location=Location(str(out_dir)), hint="choose another folder with -o")
+    return None

@@ -183,6 +183,14 @@ def test_existing_files_are_all_listed_before_anything_is_built(tmp_path, inputs
     assert state(out) == before
 
 
+def test_an_unusable_output_folder_is_found_before_anything_is_built(tmp_path, inputs):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    code, err = run("build", note(tmp_path, "n1", images=inputs / "ct"), "-o", blocker / "out")
+    assert code == 3 and f"{blocker / 'out'}: {blocker} is not a folder" in err, err
+    assert "building" not in err and blocker.read_text() == "x"
+
+
 # --- concurrency: real processes into one folder ------------------------------------------------------
 
 def _spawn(*args: str, env: dict | None = None) -> subprocess.Popen:
