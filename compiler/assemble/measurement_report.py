@@ -9,6 +9,7 @@ The SR document class is the smallest that accepts the tree unless ``document.do
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,10 +32,10 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     images = ImageResolver(doc, ctx, series)
     findings = doc.get(("findings",)) or []
     header = series.header if series is not None else None
-    groups, used, checks = [], [], []
+    groups, used, checks, without_value = [], [], [], []
     errors = Errors()  # findings, evaluations and the document are checked independently
     for i in range(len(findings)):
-        found = errors.run(_group, doc, ctx, images, ("findings", i), header, checks)
+        found = errors.run(_group, doc, ctx, images, ("findings", i), header, checks, without_value)
         if found is None:
             continue
         group, refs, seg_header = found
@@ -95,6 +96,12 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                         hint="remove document.document_class to let dcmspec choose" if forced else None) from None
     name = output_filename(doc)
     summary = {"document_class": type(sr).__name__, "findings": len(groups)}
+    if without_value:
+        summary["measurements_without_value"] = len(without_value)
+        if spec.get("measurements_without_value") == "omit":
+            summary["measurements_omitted"] = len(without_value)
+        else:
+            _warn_without_value(doc, ctx, without_value)
     return [BuiltObject(dataset=sr, filename=name, kind="MeasurementReport", spec=doc.path,
                         spec_id=spec_id(doc), summary=summary)]
 
@@ -112,6 +119,19 @@ def _procedures(doc: SpecDocument, ctx: BuildContext, spec: dict) -> list:
     codes = [errors.run(code_at, doc, ctx, ("document", "procedure_reported", i)) for i in range(len(procedures))]
     errors.raise_if_any()
     return codes
+
+
+def _has_value(measurement) -> bool:
+    return measurement.value is not None and math.isfinite(measurement.value)
+
+
+def _warn_without_value(doc: SpecDocument, ctx: BuildContext, paths: list[NodePath]) -> None:
+    """A NUM with an empty Measured Value Sequence and a qualifier is the standard's way to record a
+    failed measurement (PS3.3 C.18.1, Type 2), but some readers fail on it: say so, once per document."""
+    ctx.warn(f"{len(paths)} measurement(s) without a value are written as a NUM with an empty Measured Value"
+             " Sequence and a qualifier (conformant), but some readers fail on them: highdicom 0.28 rejects"
+             " the whole document, PixelMed reports 'Missing value'; `document: {measurements_without_value:"
+             " omit}` leaves them out", doc.loc(paths[0]), paths[0])
 
 
 def _subject(doc: SpecDocument, ctx: BuildContext, series, header):
@@ -290,6 +310,9 @@ def _roi(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: Node
         roi["regions"] = [errors.run(region_at, doc, ctx, images, base + ("regions", i))
                           for i in range(len(spec["regions"]))]
         errors.raise_if_any()
+        if images.series is not None and not any(hasattr(r, "source") for r in roi["regions"]):
+            # Volume Surface (SCOORD3D): TID 1411 wants the series the outlines were drawn on
+            roi["source_series_uid"] = str(images.series.header.SeriesInstanceUID)
     elif "region" in spec:
         roi["region"] = region_at(doc, ctx, images, base + ("region",))
     else:
@@ -318,8 +341,10 @@ def _rwvm(doc: SpecDocument, ctx: BuildContext, base: NodePath, roi: dict[str, A
     refs.append(roi["rwvm"])
 
 
-def _group(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: NodePath, header, checks: list):
-    """(group, referenced instances, SEG header or None) of the finding at ``base``."""
+def _group(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: NodePath, header, checks: list,
+           without_value: list):
+    """(group, referenced instances, SEG header or None) of the finding at ``base``; the paths of its
+    measurements without a value are added to ``without_value``."""
     global _CLASSES
     from ..iods.sr import QualitativeEvaluation
 
@@ -336,6 +361,10 @@ def _group(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: No
     for j in range(len(spec.get("measurements") or [])):
         measured = errors.run(_measurement, doc, ctx, images, base + ("measurements", j), checks)
         if measured is not None:
+            if not _has_value(measured[0]):
+                without_value.append(base + ("measurements", j))
+                if doc.get(("document", "measurements_without_value")) == "omit":
+                    continue
             measurements.append(measured[0])
             refs.extend(r for r in measured[1] if r is not None)
     evaluations = [errors.run(_evaluation, doc, ctx, base + ("evaluations", j), QualitativeEvaluation, checks)

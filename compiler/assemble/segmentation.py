@@ -22,7 +22,6 @@ from .common import (Errors, NodePath, code_at, codes_at, conformance_at, equipm
 from .context import BuildContext
 
 AI_FAMILY = ("DCM", "123110", "Artificial Intelligence")
-MANUAL_FAMILY = ("DCM", "123109", "Manual Processing")
 
 
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
@@ -67,10 +66,28 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             transfer_syntax_uid=_transfer_syntax(output.get("transfer_syntax", "ExplicitVRLittleEndian")),
             label_presence=presence,
         )
+    if seg_type == "LABELMAP" and len(descriptions) > 255:
+        ctx.warn(f"this label map has {len(descriptions)} segments, so its pixels are 16-bit: the cornerstone"
+                 " adapters (@cornerstonejs/adapters, used by OHIF 3) decode label maps into 8-bit arrays, where"
+                 " segments above 255 wrap around (256 shows as background, 257 as segment 1, ...); the dcmjs"
+                 " legacy adapter (OHIF 2) does not read Label Map Segmentations at all. Use BINARY for those"
+                 " viewers", doc.loc(("segments",)), ("segments",))
     name = output_filename(doc)
-    summary = {"frames": int(seg.NumberOfFrames), "segments": len(descriptions)}
+    summary = {"frames": int(seg.NumberOfFrames), "segments": len(descriptions),
+               **_spacing_summary(doc, ctx, seg.slice_spacing, len(series.frames))}
     return [BuiltObject(dataset=seg, filename=name, kind="Segmentation", spec=doc.path, spec_id=spec_id(doc),
                         summary=summary)]
+
+
+def _spacing_summary(doc: SpecDocument, ctx: BuildContext, spacing, n_frames: int) -> dict[str, Any]:
+    """Spacing Between Slices for the build summary; a stack it cannot be computed for is also a warning
+    (readers such as dcmqi then take Slice Thickness as the slice spacing)."""
+    if spacing.value is not None:
+        return {"spacing_between_slices": round(spacing.value, 6)}
+    if n_frames > 1:
+        ctx.warn(f"Spacing Between Slices is left out: {spacing.reason}; readers that need it (dcmqi) fall"
+                 " back to Slice Thickness", doc.loc(("sources",)), ("sources",))
+    return {"spacing_between_slices": None, "spacing_between_slices_omitted": spacing.reason}
 
 
 def _transfer_syntax(name: str) -> str:
@@ -125,18 +142,19 @@ def _segment_description(doc: SpecDocument, ctx: BuildContext, index: int, numbe
     errors = Errors()  # every code of the segment is checked, not only the first bad one
 
     def identify_algorithm():
-        family = AI_FAMILY if algo_spec["type"] != "MANUAL" else MANUAL_FAMILY
-        default_family = Code(family[1], family[0], family[2])
+        default_family = Code(AI_FAMILY[1], AI_FAMILY[0], AI_FAMILY[2])
         params = algo_spec.get("parameters")
         with conformance_at(doc, base + ("algorithm",)):
             return AlgorithmIdentification(
-                name=algo_spec.get("name", "manual"), version=str(algo_spec.get("version", "1")),
+                name=algo_spec["name"], version=str(algo_spec["version"]),
                 family=code_at(doc, ctx, base + ("algorithm", "family"), default_family),
                 parameters=", ".join(f"{k}={v}" for k, v in params.items()) if params else None,
                 source=algo_spec.get("source"))
 
     algorithm = None
-    if algo_spec["type"] != "MANUAL" or "name" in algo_spec:
+    if algo_spec["type"] == "MANUAL":
+        errors.run(_refuse_manual_algorithm, doc, base + ("algorithm",), algo_spec)
+    else:
         algorithm = errors.run(identify_algorithm)
     category = errors.run(code_at, doc, ctx, base + ("category",))
     property_type = errors.run(code_at, doc, ctx, base + ("type",))
@@ -165,6 +183,20 @@ def _segment_description(doc: SpecDocument, ctx: BuildContext, index: int, numbe
             display_color=seg.get("color"),
             description=seg.get("description"),
         )
+
+
+def _refuse_manual_algorithm(doc: SpecDocument, path: NodePath, spec: dict) -> None:
+    """A MANUAL segment names no algorithm: Segment Algorithm Name (0062,0009) is required when Segment
+    Algorithm Type is not MANUAL and not allowed when it is (PS3.3 C.8.20.2, Table C.8.20-4), so the spec is
+    refused at the key rather than the name silently dropped."""
+    extra = [key for key in ("name", "version", "family", "parameters", "source") if key in spec]
+    if extra:
+        where = path + (extra[0],)
+        raise SpecError(f"a MANUAL segment has no algorithm {extra[0]}: Segment Algorithm Name (0062,0009) is"
+                        " not allowed when Segment Algorithm Type is MANUAL (PS3.3 C.8.20.2)",
+                        location=doc.loc(where), path=where,
+                        hint="remove name/version/family/parameters/source, or say SEMIAUTOMATIC if a tool"
+                             " (e.g. a region grower) drew the segment with the user's help")
 
 
 def _place(doc: SpecDocument, path: NodePath, series, key: str | None = None) -> tuple[np.ndarray, Path]:
