@@ -581,6 +581,44 @@ def test_the_next_build_completes_a_commit_killed_half_way_and_says_so(monkeypat
     assert [e["file"] for e in manifest["objects"]] == ["s1.dcm", "n1.dcm", "n2.dcm", "late.dcm"]
 
 
+_SIGTERM_AT = r'''
+import os, signal, sys
+from dcmspec_compiler.cli import main
+from dcmspec_compiler.write import commit
+
+class TermAt:  # the commit protocol's os module, sending SIGTERM to this process before each call of one name
+    def __getattr__(self, name):
+        real = getattr(os, name)
+        if name != sys.argv[1]:
+            return real
+        def call(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGTERM)
+            return real(*args, **kwargs)
+        return call
+
+commit.os = TermAt()
+main(sys.argv[2:])
+'''
+
+
+@pytest.mark.parametrize("call, message, written", [
+    ("fsync", "nothing of this build was written", False),  # while staging
+    ("rename", "this build's files had been written completely", True),  # the journal's rename: the commit point
+])
+def test_after_sigterm_the_message_says_what_was_written(tmp_path, inputs, call, message, written):
+    out = tmp_path / "out"
+    specs = [note(tmp_path, "n1", images=inputs / "ct"), note(tmp_path, "n2", 102, images=inputs / "ct")]
+    proc = subprocess.run([sys.executable, "-c", _SIGTERM_AT, call, "build", *map(str, specs), "-o", str(out), "-q"],
+                          capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGTERM, proc.stderr
+    assert proc.stderr.strip().endswith(f"dcmspec: stopped by SIGTERM; {message}"), proc.stderr
+    assert staging_folders(out) == []
+    if written:
+        assert {e["file"] for e in assert_manifest_matches_files(out)["objects"]} == {"n1.dcm", "n2.dcm"}
+    else:
+        assert state(out) == {}
+
+
 # --- a real full disk: a small tmpfs --------------------------------------------------------------------
 
 _FULL_DISK = r'''
