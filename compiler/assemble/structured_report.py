@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import DicomConformanceError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
+from ..write.targets import output_filename
 from .common import Errors, NodePath, code_at, conformance_at, spec_id, subject_header
 from .context import BuildContext
 from .sr_common import (ImageResolver, document_arguments, document_class, measurement_value, read_header,
@@ -43,7 +44,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         raise SpecError(str(exc), location=doc.loc(path), path=path,
                         hint=f"document_class {doc.data['document_class']} does not allow this; a larger class"
                              " (Comprehensive, Comprehensive3D) may" if path[:1] == ROOT else None) from None
-    name = (doc.get(("output",)) or {}).get("file") or f"{spec_id(doc)}.dcm"
+    name = output_filename(doc)
     return [BuiltObject(dataset=sr, filename=name, kind="StructuredReport", spec=doc.path, spec_id=spec_id(doc),
                         summary={"document_class": type(sr).__name__})]
 
