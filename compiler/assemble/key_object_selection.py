@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import DcmspecError, ErrorList, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
+from ..write.targets import output_filename
 from .common import NodePath, code_at, conformance_at, equipment, object_identity, spec_id
 from .context import BuildContext
 from .sr_common import ImageResolver, observation_context, read_header, series_from
@@ -71,7 +72,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             series_number=ident.series_number, series_description=ident.series_description,
             sop_instance_uid=ident.sop_instance_uid, instance_number=ident.content.instance_number,
             content_datetime=ident.content_datetime, equipment=equipment(doc))
-    name = (doc.get(("output",)) or {}).get("file") or f"{spec_id(doc)}.dcm"
+    name = output_filename(doc)
     return [BuiltObject(dataset=kos, filename=name, kind="KeyObjectSelection", spec=doc.path,
                         spec_id=spec_id(doc), summary={"selected": len(selected)})]
 

@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import DcmspecError, ErrorList, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
+from ..write.targets import output_filename
 from .common import NodePath, conformance_at, content_identification, equipment, object_identity, spec_id
 from .context import BuildContext
 from .sr_common import ImageResolver, read_header, series_from
@@ -167,7 +168,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             presentation_lut_shape="INVERSE" if doc.get(("invert",)) else "IDENTITY", layers=layers,
             annotations=[a for a, _ in annotations], displayed_areas=areas, rotation=rotation,
             horizontal_flip=flip, shutter=shutter)
-    name = (doc.get(("output",)) or {}).get("file") or f"{spec_id(doc)}.dcm"
+    name = output_filename(doc)
     return [BuiltObject(dataset=pr, filename=name, kind="PresentationState", spec=doc.path, spec_id=spec_id(doc),
                         summary={"type": kind, "images": len(headers), "annotations": len(annotations)})]
 

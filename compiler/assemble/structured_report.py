@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import DicomConformanceError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
+from ..write.targets import output_filename
 from .common import Errors, NodePath, code_at, conformance_at, spec_id, subject_header
 from .context import BuildContext
 from .sr_common import (ImageResolver, document_arguments, document_class, measurement_value, read_header,
@@ -44,7 +45,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         if path[:1] == ROOT:
             hint = _class_hint(root, str(doc.data["document_class"]))
         raise SpecError(str(exc), location=doc.loc(path), path=path, hint=hint) from None
-    name = (doc.get(("output",)) or {}).get("file") or f"{spec_id(doc)}.dcm"
+    name = output_filename(doc)
     return [BuiltObject(dataset=sr, filename=name, kind="StructuredReport", spec=doc.path, spec_id=spec_id(doc),
                         summary={"document_class": type(sr).__name__})]
 
