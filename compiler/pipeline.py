@@ -7,6 +7,8 @@ on it, and report errors of several specs together.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -64,12 +66,18 @@ def _is_base(doc: SpecDocument) -> bool:
     return isinstance(doc.data, dict) and doc.data.get("abstract") is True
 
 
+_SPEC_KEY = re.compile(r'(?m)^(?:dcmspec|"dcmspec"|\'dcmspec\')\s*:|"dcmspec"\s*:')
+
+
 def looks_like_spec(path: Path) -> bool:
+    """Whether ``path`` looks like a spec: a top-level ``dcmspec:`` key (YAML, at the start of a line) or a
+    ``"dcmspec":`` key (JSON) in its first 4 KB. A file that only mentions dcmspec (a pre-commit hook
+    list, a CI file) is not one."""
     try:
         head = path.read_text(encoding="utf-8", errors="replace")[:4096]
     except OSError:
         return False
-    return "dcmspec" in head
+    return bool(_SPEC_KEY.search(head))
 
 
 @dataclass
