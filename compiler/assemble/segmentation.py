@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
+from ..write.targets import output_filename
 from .common import (Errors, NodePath, code_at, codes_at, conformance_at, equipment, object_identity, resolve_path,
                      source_series, spec_id, start_file_digest)
 from .context import BuildContext
@@ -26,6 +27,10 @@ AI_FAMILY = ("DCM", "123110", "Artificial Intelligence")
 
 
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
+    # Mask files are hashed (for the SOP Instance UID) on a second core while pydicom loads and the
+    # source headers are read: started before the builder layer is imported.
+    for path in _mask_paths(doc):
+        start_file_digest(resolve_path(doc, path))
     from ..iods.seg.segmentation import Segmentation
 
     data = doc.data
@@ -73,11 +78,17 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                  " segments above 255 wrap around (256 shows as background, 257 as segment 1, ...); the dcmjs"
                  " legacy adapter (OHIF 2) does not read Label Map Segmentations at all. Use BINARY for those"
                  " viewers", doc.loc(("segments",)), ("segments",))
-    name = output.get("file") or f"{spec_id(doc)}.dcm"
+    name = output_filename(doc)
     summary = {"frames": int(seg.NumberOfFrames), "segments": len(descriptions),
                **_spacing_summary(doc, ctx, seg.slice_spacing, len(series.frames))}
     return [BuiltObject(dataset=seg, filename=name, kind="Segmentation", spec=doc.path, spec_id=spec_id(doc),
                         summary=summary)]
+
+
+def _mask_paths(doc: SpecDocument) -> list[NodePath]:
+    """Where the spec names mask files (``segmentation.mask``, ``segments[i].mask``)."""
+    paths: list[NodePath] = [("segmentation", "mask")] if "mask" in doc.data["segmentation"] else []
+    return paths + [("segments", i, "mask") for i, s in enumerate(doc.data["segments"]) if "mask" in s]
 
 
 def _spacing_summary(doc: SpecDocument, ctx: BuildContext, spacing, n_frames: int) -> dict[str, Any]:
@@ -135,7 +146,7 @@ def _segment_numbers(doc: SpecDocument) -> list[int]:
 def _segment_description(doc: SpecDocument, ctx: BuildContext, index: int, number: int, series):
     from ..iods.common.algorithm import AlgorithmIdentification
     from ..iods.seg.segment import SegmentDescription
-    from pydicom.sr.coding import Code
+    from ..iods.common.concept import Code
 
     base: NodePath = ("segments", index)
     seg = doc.get(base)
