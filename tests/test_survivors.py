@@ -307,3 +307,36 @@ def test_derived_uid_under_a_long_root_stays_within_64_characters():
     assert len({derive_uid("x", i, root=root) for i in range(200)}) == 200
     with pytest.raises(ValueError):
         derive_uid("x", root=root + "1")  # 40 characters: refused
+
+
+def test_uid_validity_follows_ps3_5_9_1():
+    """PS3.5 9.1: digits and dots, components without leading zeros, 1 to 64 characters."""
+    assert is_valid_uid("1") and is_valid_uid("0.0") and is_valid_uid("1.20.300")
+    assert is_valid_uid("1." + "2" * 62) and not is_valid_uid("1." + "2" * 63)  # 64 and 65 characters
+    for bad in ("", "01.2", "1.02", "1..2", "1.2.", ".1", "1.a", " 1.2", None, 1.2):
+        assert not is_valid_uid(bad), bad
+
+
+def test_uid_roots_are_checked():
+    for bad in ("1.02", "01.2", "1..2", "1.2.3" + ".4" * 20):
+        with pytest.raises(ValueError, match="is not a valid UID prefix of at most 39 characters") as err:
+            derive_uid("x", root=bad)
+        assert repr(bad.rstrip(".")) in str(err.value)
+    assert derive_uid("x", root="1.2.3.").startswith("1.2.3.") and derive_uid("x", root="1.2.3").startswith("1.2.3.")
+
+
+def test_derived_uid_is_the_documented_digest():
+    """The derivation is part of the output contract (same spec, same UIDs, across versions): ``2.25.`` +
+    the decimal of the first 128 bits of SHA-256 over the parts joined by U+001F (iods/common/uid.py)."""
+    import hashlib
+
+    digest = hashlib.sha256("series\x1fspec.yaml\x1f3".encode("utf-8")).digest()
+    assert derive_uid("series", "spec.yaml", 3) == "2.25." + str(int.from_bytes(digest[:16], "big"))
+
+
+def test_uid_factory_modes():
+    derived = UIDFactory()
+    assert derived.uid("a", 1) == derived.uid("a", 1) == UIDFactory().uid("a", 1)
+    fresh = UIDFactory(mode="random")
+    uids = {fresh.uid("a", 1) for _ in range(50)}
+    assert len(uids) == 50  # a fresh UID per call, whatever the parts
