@@ -234,3 +234,77 @@ def test_element_helper_builds_the_same_element_as_keyword_assignment():
     assert a == b
     e = DataElement(Tag(0x00080104), "LO", "Finding")
     assert set_element(Dataset(), Tag(0x00080104), "LO", "Finding").__dict__ == e.__dict__
+
+
+@pytest.mark.parametrize("keyword, vr, value", [
+    ("CodeMeaning", "LO", "Finding"),
+    ("CodeMeaning", "LO", "a\\b"),  # a backslash splits values: never the plain fast path
+    ("ImageType", "CS", ["DERIVED", "PRIMARY"]),
+    ("ImageType", "CS", "DERIVED\\PRIMARY"),
+    ("SeriesDescription", "LO", ""),
+    ("RetrieveURL", "UR", "https://example.org/x"),
+    ("TextValue", "UT", "line 1\r\nline 2"),
+    ("Rows", "US", 7),
+    ("PixelSpacing", "DS", ["0.5", "0.5"]),
+])
+def test_set_element_equals_keyword_assignment_new_and_replaced(keyword, vr, value):
+    """The oracle is pydicom's own keyword assignment: same element (value, VR, multiplicity), whether the
+    element is new or replaces one, and whatever was cached by an earlier call."""
+    from pydicom.datadict import tag_for_keyword
+
+    from dcmspec_compiler.iods.common.codes import set_element
+
+    tag = Tag(tag_for_keyword(keyword))
+    for _ in range(2):  # the second call may take the cached (already validated) path
+        expected, ours = Dataset(), Dataset()
+        setattr(expected, keyword, value)
+        set_element(ours, tag, vr, value)
+        assert ours[tag].VR == expected[tag].VR and ours[tag].VM == expected[tag].VM
+        assert ours[tag].value == expected[tag].value and type(ours[tag].value) is type(expected[tag].value)
+        setattr(expected, keyword, value)  # replace an existing element
+        elem = set_element(ours, tag, vr, value)
+        assert ours[tag].value == expected[tag].value and elem is ours[tag]
+
+
+def test_set_element_passes_pixel_representation_to_sequence_items():
+    """A sequence set in a dataset with Pixel Representation gets it passed on to its items, as keyword
+    assignment does (pydicom uses it to read US or SS values inside)."""
+    from dcmspec_compiler.iods.common.codes import set_element
+
+    item = Dataset()
+    ours, expected = Dataset(), Dataset()
+    ours.PixelRepresentation = expected.PixelRepresentation = 1
+    expected.ReferencedImageSequence = [item]
+    set_element(ours, Tag(0x00081140), "SQ", [Dataset()])
+    assert getattr(ours.ReferencedImageSequence[0], "_pixel_rep", None) == getattr(
+        expected.ReferencedImageSequence[0], "_pixel_rep", None) == 1
+    plain = Dataset()
+    set_element(plain, Tag(0x00081140), "SQ", [Dataset()])
+    assert not hasattr(plain.ReferencedImageSequence[0], "_pixel_rep")
+
+
+@pytest.mark.parametrize("value, keyword", [
+    ("1234567890123456", "CodeValue"),  # 16 characters: SH (PS3.3 8.8.1.1)
+    ("12345678901234567", "LongCodeValue"),  # 17: Long Code Value, UC (8.8.1.2)
+    ("urn:oid:1.2.3", "URNCodeValue"),  # URN or URL: URN Code Value, UR (8.8.1.3)
+    ("http://snomed.info/id/1", "URNCodeValue"),
+    ("https://snomed.info/id/1", "URNCodeValue"),
+])
+def test_code_item_chooses_the_code_value_attribute(value, keyword):
+    from pydicom.sr.coding import Code
+
+    from dcmspec_compiler.iods.common.codes import code_from_item, code_item
+
+    item = code_item(Code(value, "99X", "meaning", "v1"))
+    assert getattr(item, keyword) == value
+    assert {"CodeValue", "LongCodeValue", "URNCodeValue"} & set(item.dir()) == {keyword}
+    assert item.CodingSchemeDesignator == "99X" and item.CodingSchemeVersion == "v1"
+    assert item.CodeMeaning == "meaning" and item[keyword].VR == {"CodeValue": "SH", "LongCodeValue": "UC",
+                                                                  "URNCodeValue": "UR"}[keyword]
+    # read back from a dataset made by pydicom alone
+    plain = Dataset()
+    setattr(plain, keyword, value)
+    plain.CodingSchemeDesignator, plain.CodeMeaning = "99X", "meaning"
+    back = code_from_item(plain)
+    assert (back.value, back.scheme_designator, back.meaning) == (value, "99X", "meaning")
+    assert "CodingSchemeVersion" not in code_item(Code(value, "99X", "meaning"))

@@ -321,7 +321,7 @@ def test_uid_roots_are_checked():
     for bad in ("1.02", "01.2", "1..2", "1.2.3" + ".4" * 20):
         with pytest.raises(ValueError, match="is not a valid UID prefix of at most 39 characters") as err:
             derive_uid("x", root=bad)
-        assert repr(bad.rstrip(".")) in str(err.value)
+        assert str(err.value).startswith(f"UID root {bad.rstrip('.')!r} is not")
     assert derive_uid("x", root="1.2.3.").startswith("1.2.3.") and derive_uid("x", root="1.2.3").startswith("1.2.3.")
 
 
