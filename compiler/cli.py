@@ -43,6 +43,9 @@ def main(ctx: click.Context, debug: bool) -> None:
     3 output not writable or exists (see --force), 4 internal error.
     """
     ctx.obj = {"debug": debug}
+    from .pydicom_import import without_downloader
+
+    ctx.with_resource(without_downloader())  # until the command ends: see pydicom_import.py
 
 
 def _options(uid_root: str | None, fresh_uids: bool, now: bool):
@@ -194,6 +197,7 @@ def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, ignore_other
     _check_uid_root(uid_root)
     from .errors import DcmspecError
     from .pipeline import collect_spec_files, compile_specs, CompileResult, looks_like_spec
+    from .progress import Progress
 
     params = _parameters(set_values, values_file, csv_file)
     if ignore_other_files:
@@ -203,7 +207,8 @@ def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, ignore_other
     try:
         try:
             paths = collect_spec_files(specs)
-            result = compile_specs(paths, _options(uid_root, False, False), params=params)
+            result = compile_specs(paths, _options(uid_root, False, False), params=params,
+                                   progress=Progress(click.get_text_stream("stderr"), messages=False))
         except DcmspecError as exc:
             result = CompileResult(errors=[exc])
             paths = []

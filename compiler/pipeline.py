@@ -97,16 +97,19 @@ def _instances(doc: SpecDocument, params: Parameters) -> list[SpecDocument]:
         return [instantiate(doc, params.values)]
     out, errors = [], []
     base = spec_id(doc)
-    for number, (line, values) in enumerate(rows_from_csv(params.csv), start=1):
-        row = CsvRow(str(params.csv), line, number)
-        try:
-            inst = instantiate(doc, {**params.values, **values})
-        except DcmspecError as exc:
-            errors.extend(in_row(flatten(exc), row.location))
-            continue
-        inst.data = {**inst.data, "id": f"{base}-{line}"}
-        inst.csv_row = row
-        out.append(inst)
+    try:
+        for number, (line, values) in enumerate(rows_from_csv(params.csv), start=1):
+            row = CsvRow(str(params.csv), line, number)
+            try:
+                inst = instantiate(doc, {**params.values, **values})
+            except DcmspecError as exc:
+                errors.extend(in_row(flatten(exc), row.location))
+                continue
+            inst.data = {**inst.data, "id": f"{base}-{line}"}
+            inst.csv_row = row
+            out.append(inst)
+    except DcmspecError as exc:  # the file itself: encoding, header, quotes, row widths
+        errors.extend(flatten(exc))
     if errors:
         raise ErrorList(errors)
     return out
@@ -177,6 +180,7 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
         if id(doc) in batch_ids:
             continue
         kind = kinds[id(doc)]
+        first_warning = len(result.context.warnings)
         try:
             if verbose:
                 progress(f"building {doc.path}{f' {doc.csv_row}' if doc.csv_row else ''} ({kind})")
@@ -189,6 +193,9 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
             result.objects.extend(objects)
         except DcmspecError as exc:
             result.errors.extend(in_row(flatten(exc), doc.csv_row.location if doc.csv_row else None))
+        if doc.csv_row is not None:
+            for warning in result.context.warnings[first_warning:]:
+                warning.row = doc.csv_row.location
         if meter is not None:
             meter.advance()
     if batch_ids:

@@ -68,12 +68,14 @@ def _duration(seconds: float) -> str:
 class Progress:
     """Where the pipeline reports to: message lines and meters, on ``stream`` (stderr)."""
 
-    def __init__(self, stream: TextIO, *, tty: bool | None = None) -> None:
+    def __init__(self, stream: TextIO, *, tty: bool | None = None, messages: bool = True) -> None:
         self._stream = stream
         self.tty = stream.isatty() if tty is None else tty
+        self.messages = messages  # False: meters only (``validate`` shows no per-spec lines)
 
     def __call__(self, text: str) -> None:
-        self._write(text + "\n")
+        if self.messages:
+            self._write(text + "\n")
 
     def _write(self, text: str) -> None:
         self._stream.write(text)

@@ -111,6 +111,10 @@ def test_large_csv_builds_log_a_line_every_tenth_off_a_terminal(tmp_path, monkey
     assert len(writing) == 9 and writing[-1].startswith("writing 25/25")
     assert not any(line.startswith("wrote ") for line in lines)  # no line per file
     assert "\r" not in err and "ETA" in lines[1]
+    code, out, err = run("validate", str(TEMPLATE), "--csv", str(rows), "--format", "json")
+    assert code == 0 and json.loads(out)["ok"]
+    checked = [line.split(" [")[0] for line in err.splitlines() if line.startswith("building")]
+    assert checked == building  # validate shows the meter too, and no per-row lines
 
 
 class FakeClock:
@@ -149,3 +153,30 @@ def test_meter_off_a_terminal_prints_about_ten_lines():
     lines = out.getvalue().splitlines()
     assert len(lines) == LOG_LINES and lines[0].startswith("building 100/1000")
     assert Progress(io.StringIO()).tty is False
+
+
+def test_every_bad_row_of_a_csv_is_reported_in_one_run(tmp_path):
+    rows = tmp_path / "cases.csv"
+    rows.write_text("lesion_id,volume_ml\nL1,1\nL2\nL3,-4\nL4,1,extra\n")
+    result = compile_specs([TEMPLATE], params=Parameters(csv=rows))
+    found = sorted((e.location.line, e.message) for e in result.errors)
+    assert [line for line, _ in found] == [3, 4, 5], found
+    assert "1 cells" in found[0][1] and "minimum" in found[1][1] and "3 cells" in found[2][1]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_warnings_and_errors_of_a_row_name_it_also_from_worker_processes(tmp_path, monkeypatch, workers):
+    from dcmspec_compiler import pipeline
+    from dcmspec_compiler.assemble import batch
+
+    monkeypatch.setattr(pipeline, "worker_count", lambda n: workers)
+    rows = tmp_path / "cases.csv"
+    cells = ["Liver"] * (batch.MIN_BATCH + 2)
+    cells[4] = 'SCT:10200004 "Liverish"'  # a meaning the dictionary disagrees with: a warning (line 6)
+    cells[9] = "Livr"  # not a keyword: an error (line 11)
+    rows.write_text("finding_site\n" + "".join(f'"{c.replace(chr(34), 2 * chr(34))}"\n' for c in cells))
+    result = compile_specs([TEMPLATE], params=Parameters(csv=rows))
+    assert [(e.row.line, "Livr" in e.message) for e in result.errors] == [(11, True)]
+    (warning,) = [w for w in result.context.warnings if "Liverish" in w.format()]
+    assert warning.row.line == 6 and warning.location.file == str(TEMPLATE)
+    assert f"(CSV row {rows}:6)" in warning.format()

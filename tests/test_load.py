@@ -80,7 +80,19 @@ def test_json_positions_duplicates_and_syntax(tmp_path):
     bad.write_text('{"a": 1,}')
     with pytest.raises(SpecError) as err:
         load_file(bad)
-    assert "JSON syntax error" in err.value.message and err.value.location.column == 9
+    # Python 3.13's message and position (at the comma) on every Python
+    assert err.value.message == "JSON syntax error: Illegal trailing comma before end of object"
+    assert (err.value.location.line, err.value.location.column) == (1, 8)
+    bad.write_text('[1, 2 ,\n ]')
+    with pytest.raises(SpecError) as err:
+        load_file(bad)
+    assert err.value.message == "JSON syntax error: Illegal trailing comma before end of array"
+    assert (err.value.location.line, err.value.location.column) == (1, 7)
+    bad.write_text('{"a": 1,\n "b"}')
+    with pytest.raises(SpecError) as err:
+        load_file(bad)
+    assert err.value.message == "JSON syntax error: Expecting ':' delimiter"
+    assert (err.value.location.line, err.value.location.column) == (2, 5)
 
 
 def test_missing_and_non_mapping_files(tmp_path):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 import zipfile
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser from PyPI (test extra)
+    import tomli as tomllib
 
 from conftest import ROOT
 
@@ -31,6 +35,7 @@ def test_wheel_contains_schemas_and_starters(tmp_path):
     for starter in (ROOT / "compiler" / "starters").glob("*.yaml"):
         assert archive.read(f"dcmspec_compiler/starters/{starter.name}") == starter.read_bytes()
     assert "dcmspec_compiler/iods/seg/segmentation.py" in names
+    assert "dcmspec_compiler/resolve/code_dictionary.txt.gz" in names
 
 
 def test_installed_compiler_reads_the_schemas_it_ships(tmp_path):

@@ -191,7 +191,10 @@ def test_volumetric_referenced_segment(tmp_path, ct, seg):
 def test_volumetric_scoord3d_regions(tmp_path, ct):
     regions = [ImageRegion3D("POLYGON", [[0, 0, z], [5, 0, z], [5, 5, z], [0, 0, z]], ct.FrameOfReferenceUID)
                for z in (0.0, 1.0, 2.0)]
+    with pytest.raises(DicomConformanceError, match="Source series for segmentation"):
+        report([VolumetricROIGroup(tracking_id="Stack", tracking_uid="2.25.1004", regions=regions)]).content()
     group = VolumetricROIGroup(tracking_id="Stack", tracking_uid="2.25.1004", regions=regions,
+                               source_series_uid=ct.SeriesInstanceUID,  # TID 1411: required with a Volume Surface
                                measurements=[Measurement(VOLUME, 37.5, MM3)])
     doc = report([group]).document(**doc_args(ct))
     assert isinstance(doc, Comprehensive3DSR)

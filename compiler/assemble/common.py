@@ -9,16 +9,44 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from .. import __version__
-from ..errors import DicomConformanceError, PathPart, SpecError
-from ..iods.common.modules import ContentIdentification, Equipment
+from ..errors import DcmspecError, DicomConformanceError, ErrorList, PathPart, SpecError, flatten
 from ..load.document import SpecDocument
 from ..resolve.codes import resolve_code
 from .context import BuildContext
 
+if TYPE_CHECKING:  # the builder layer imports pydicom: loaded when a builder needs it
+    from ..iods.common.modules import ContentIdentification, Equipment
+
 NodePath = tuple[PathPart, ...]
+T = TypeVar("T")
+
+
+class Errors:
+    """Runs checks that do not depend on each other and keeps every error, so that a spec's errors are
+    all reported in one run: ``value = errors.run(check, ...)`` (None when it failed), then
+    ``errors.raise_if_any()`` before the first step that needs those values."""
+
+    def __init__(self) -> None:
+        self.errors: list[DcmspecError] = []
+
+    def run(self, check: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        try:
+            return check(*args, **kwargs)
+        except DcmspecError as exc:
+            self.errors.extend(flatten(exc))
+            return None
+
+    def add(self, error: DcmspecError) -> None:
+        self.errors.append(error)
+
+    def raise_if_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise ErrorList(self.errors)
 
 
 def spec_id(doc: SpecDocument) -> str:
@@ -82,6 +110,8 @@ def subject_header(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("subj
 
 def equipment(doc: SpecDocument) -> Equipment:
     """Equipment from the spec, defaulting to dcmspec itself."""
+    from ..iods.common.modules import Equipment
+
     eq = doc.get(("equipment",)) or {}
     model = eq.get("model", "dcmspec")
     return Equipment(
@@ -96,6 +126,8 @@ def equipment(doc: SpecDocument) -> Equipment:
 
 
 def content_identification(doc: SpecDocument, default_label: str) -> ContentIdentification:
+    from ..iods.common.modules import ContentIdentification
+
     inst = doc.get(("instance",)) or {}
     return ContentIdentification(
         instance_number=inst.get("number", 1),

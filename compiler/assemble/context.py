@@ -30,15 +30,18 @@ class Warning_:
     message: str
     location: Location | None
     path: tuple[PathPart, ...] = ()
+    row: Location | None = None  # the ``--csv`` row being built, when the location is a template's line
 
     def format(self) -> str:
         where = f"{format_path(self.path)}: " if self.path else ""
-        return f"{self.location or '<input>'}: warning: {where}{self.message}"
+        row = f" (CSV row {self.row})" if self.row else ""
+        return f"{self.location or '<input>'}: warning: {where}{self.message}{row}"
 
     def to_json(self) -> dict[str, Any]:
         loc = self.location or Location()
         return {"file": loc.file, "line": loc.line, "column": loc.column,
-                "path": format_path(self.path), "message": self.message}
+                "path": format_path(self.path), "message": self.message,
+                **({"csv_row": {"file": self.row.file, "line": self.row.line}} if self.row else {})}
 
 
 @dataclass

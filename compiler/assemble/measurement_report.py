@@ -9,15 +9,16 @@ The SR document class is the smallest that accepts the tree unless ``document.do
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from pydicom.sr.coding import Code
+from ..iods.common.concept import Code
 
 from ..errors import DicomConformanceError, InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from .common import NodePath, code_at, conformance_at, spec_id, subject_header
+from .common import Errors, NodePath, code_at, conformance_at, spec_id, subject_header
 from .context import BuildContext
 from .sr_common import (ImageResolver, document_arguments, document_class, measurement_value,
                         observation_context, read_header, region_at, series_from)
@@ -30,30 +31,30 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     images = ImageResolver(doc, ctx, series)
     findings = doc.get(("findings",)) or []
     header = series.header if series is not None else None
-    groups, used, checks = [], [], []
+    groups, used, checks, without_value = [], [], [], []
+    errors = Errors()  # findings, evaluations and the document are checked independently
     for i in range(len(findings)):
-        group, refs, seg_header = _group(doc, ctx, images, ("findings", i), header, checks)
+        found = errors.run(_group, doc, ctx, images, ("findings", i), header, checks, without_value)
+        if found is None:
+            continue
+        group, refs, seg_header = found
         if header is None:
             header = seg_header
         groups.append(group)
         used.extend(refs)
-    header = _subject(doc, ctx, series, header)
+    subject = errors.run(_subject, doc, ctx, series, header)
+    evaluations = [errors.run(_evaluation, doc, ctx, ("evaluations", i), QualitativeEvaluation, checks)
+                   for i in range(len(doc.get(("evaluations",)) or []))]
+    spec = doc.get(("document",)) or {}
+    procedures = errors.run(_procedures, doc, ctx, spec)
+    errors.raise_if_any()
+    header = subject
     if header is None:
         raise SpecError("the report has no `sources`, no `subject` and no finding refers to a segment:"
                         " nothing gives the patient and study", location=doc.loc(()),
                         hint="add `sources: {images: ...}` with the images the report is about, or"
                              " `subject: {patient: {id: ...}, study: {...}}`")
     _check_tracking(doc, groups)
-    evaluations = [_evaluation(doc, ctx, ("evaluations", i), QualitativeEvaluation, checks)
-                   for i in range(len(doc.get(("evaluations",)) or []))]
-    spec = doc.get(("document",)) or {}
-    if "procedure_reported" not in spec:
-        raise SpecError("the report has no `document` with `procedure_reported`", location=doc.loc(()),
-                        hint='add document: {procedure_reported: LN:25045-6} (CID 100), here or in the spec it'
-                             " extends")
-    procedures = spec["procedure_reported"]
-    procedures = [code_at(doc, ctx, ("document", "procedure_reported", i)) for i in range(len(procedures))] \
-        if isinstance(procedures, list) else [code_at(doc, ctx, ("document", "procedure_reported"))]
     library = None
     choice = spec.get("image_library", True)
     if series is not None and choice:
@@ -94,8 +95,42 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                         hint="remove document.document_class to let dcmspec choose" if forced else None) from None
     name = (doc.get(("output",)) or {}).get("file") or f"{spec_id(doc)}.dcm"
     summary = {"document_class": type(sr).__name__, "findings": len(groups)}
+    if without_value:
+        summary["measurements_without_value"] = len(without_value)
+        if spec.get("measurements_without_value") == "omit":
+            summary["measurements_omitted"] = len(without_value)
+        else:
+            _warn_without_value(doc, ctx, without_value)
     return [BuiltObject(dataset=sr, filename=name, kind="MeasurementReport", spec=doc.path,
                         spec_id=spec_id(doc), summary=summary)]
+
+
+def _procedures(doc: SpecDocument, ctx: BuildContext, spec: dict) -> list:
+    """The Procedure Reported codes of ``document`` (TID 1500 row 2)."""
+    if "procedure_reported" not in spec:
+        raise SpecError("the report has no `document` with `procedure_reported`", location=doc.loc(()),
+                        hint='add document: {procedure_reported: LN:25045-6} (CID 100), here or in the spec it'
+                             " extends")
+    procedures = spec["procedure_reported"]
+    if not isinstance(procedures, list):
+        return [code_at(doc, ctx, ("document", "procedure_reported"))]
+    errors = Errors()
+    codes = [errors.run(code_at, doc, ctx, ("document", "procedure_reported", i)) for i in range(len(procedures))]
+    errors.raise_if_any()
+    return codes
+
+
+def _has_value(measurement) -> bool:
+    return measurement.value is not None and math.isfinite(measurement.value)
+
+
+def _warn_without_value(doc: SpecDocument, ctx: BuildContext, paths: list[NodePath]) -> None:
+    """A NUM with an empty Measured Value Sequence and a qualifier is the standard's way to record a
+    failed measurement (PS3.3 C.18.1, Type 2), but some readers fail on it: say so, once per document."""
+    ctx.warn(f"{len(paths)} measurement(s) without a value are written as a NUM with an empty Measured Value"
+             " Sequence and a qualifier (conformant), but some readers fail on them: highdicom 0.28 rejects"
+             " the whole document, PixelMed reports 'Missing value'; `document: {measurements_without_value:"
+             " omit}` leaves them out", doc.loc(paths[0]), paths[0])
 
 
 def _subject(doc: SpecDocument, ctx: BuildContext, series, header):
@@ -256,14 +291,8 @@ def _group_classes():
 _CLASSES: tuple | None = None
 
 
-def _group(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: NodePath, header, checks: list):
-    """(group, referenced instances, SEG header or None) of the finding at ``base``."""
-    global _CLASSES
-    from ..iods.sr import QualitativeEvaluation, Reference
-
-    if _CLASSES is None:
-        _CLASSES = _group_classes()
-    planar, volumetric, image_group = _CLASSES
+def _roi(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: NodePath, header):
+    """(ROI arguments of the group, referenced instances, SEG header or None, Patient ID) of a finding."""
     spec = doc.get(base)
     patient = str(header.get("PatientID", "")) if header is not None else ""
     seg_header = None
@@ -276,40 +305,83 @@ def _group(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: No
         if header is None:
             patient = str(seg_header.get("PatientID", ""))
     elif "regions" in spec:
-        roi["regions"] = [region_at(doc, ctx, images, base + ("regions", i)) for i in range(len(spec["regions"]))]
+        errors = Errors()
+        roi["regions"] = [errors.run(region_at, doc, ctx, images, base + ("regions", i))
+                          for i in range(len(spec["regions"]))]
+        errors.raise_if_any()
+        if images.series is not None and not any(hasattr(r, "source") for r in roi["regions"]):
+            # Volume Surface (SCOORD3D): TID 1411 wants the series the outlines were drawn on
+            roi["source_series_uid"] = str(images.series.header.SeriesInstanceUID)
     elif "region" in spec:
         roi["region"] = region_at(doc, ctx, images, base + ("region",))
     else:
-        roi["source_images"] = [images.item(base + ("images", i)).reference
+        errors = Errors()
+        roi["source_images"] = [getattr(errors.run(images.item, base + ("images", i)), "reference", None)
                                 for i in range(len(spec.get("images") or []))]
+        errors.raise_if_any()
         refs.extend(roi["source_images"])
     for r in roi.get("regions", []) + ([roi["region"]] if "region" in roi else []):
         if hasattr(r, "source"):
             refs.append(r.source)
-    if spec.get("rwvm"):
-        if "region" not in roi and "regions" not in roi and "referenced_segment" not in roi:
-            path = base + ("rwvm",)
-            raise SpecError("a Real World Value Map goes with a finding that has an ROI (region, regions or"
-                            " segment)", location=doc.loc(path), path=path)
-        rwvm_header = read_header(doc, ctx, base + ("rwvm",), "Real World Value Mapping file")
-        with conformance_at(doc, base + ("rwvm",)):
-            roi["rwvm"] = Reference.from_dataset(rwvm_header)
-        refs.append(roi["rwvm"])
+    return roi, refs, seg_header, patient
+
+
+def _rwvm(doc: SpecDocument, ctx: BuildContext, base: NodePath, roi: dict[str, Any], refs: list) -> None:
+    """The Real World Value Map a finding's measurements used (added to ``roi`` and ``refs``)."""
+    from ..iods.sr import Reference
+
+    if "region" not in roi and "regions" not in roi and "referenced_segment" not in roi:
+        path = base + ("rwvm",)
+        raise SpecError("a Real World Value Map goes with a finding that has an ROI (region, regions or"
+                        " segment)", location=doc.loc(path), path=path)
+    rwvm_header = read_header(doc, ctx, base + ("rwvm",), "Real World Value Mapping file")
+    with conformance_at(doc, base + ("rwvm",)):
+        roi["rwvm"] = Reference.from_dataset(rwvm_header)
+    refs.append(roi["rwvm"])
+
+
+def _group(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: NodePath, header, checks: list,
+           without_value: list):
+    """(group, referenced instances, SEG header or None) of the finding at ``base``; the paths of its
+    measurements without a value are added to ``without_value``."""
+    global _CLASSES
+    from ..iods.sr import QualitativeEvaluation
+
+    if _CLASSES is None:
+        _CLASSES = _group_classes()
+    planar, volumetric, image_group = _CLASSES
+    spec = doc.get(base)
+    errors = Errors()  # the ROI, each measurement, each evaluation and each code are checked independently
+    found = errors.run(_roi, doc, ctx, images, base, header)
+    roi, refs, seg_header, patient = found if found is not None else ({}, [], None, "")
+    if found is not None and spec.get("rwvm"):
+        errors.run(_rwvm, doc, ctx, base, roi, refs)
     measurements = []
     for j in range(len(spec.get("measurements") or [])):
-        m, m_refs = _measurement(doc, ctx, images, base + ("measurements", j), checks)
-        measurements.append(m)
-        refs.extend(r for r in m_refs if r is not None)
-    evaluations = [_evaluation(doc, ctx, base + ("evaluations", j), QualitativeEvaluation, checks)
+        measured = errors.run(_measurement, doc, ctx, images, base + ("measurements", j), checks)
+        if measured is not None:
+            if not _has_value(measured[0]):
+                without_value.append(base + ("measurements", j))
+                if doc.get(("document", "measurements_without_value")) == "omit":
+                    continue
+            measurements.append(measured[0])
+            refs.extend(r for r in measured[1] if r is not None)
+    evaluations = [errors.run(_evaluation, doc, ctx, base + ("evaluations", j), QualitativeEvaluation, checks)
                    for j in range(len(spec.get("evaluations") or []))]
+    finding_type = errors.run(code_at, doc, ctx, base + ("type",))
+    finding_category = errors.run(code_at, doc, ctx, base + ("category",))
+    finding_sites = errors.run(_sites, doc, ctx, base)
+    method = errors.run(code_at, doc, ctx, base + ("method",))
+    time_point = errors.run(_time_point, doc, ctx, base)
+    errors.raise_if_any()
     tracking_uid = spec.get("tracking_uid") or ctx.uids.uid("tracking", patient, spec["tracking_id"])
     common = dict(
         tracking_id=spec["tracking_id"], tracking_uid=tracking_uid,
-        finding_type=code_at(doc, ctx, base + ("type",)), finding_category=code_at(doc, ctx, base + ("category",)),
-        finding_sites=_sites(doc, ctx, base), method=code_at(doc, ctx, base + ("method",)),
+        finding_type=finding_type, finding_category=finding_category,
+        finding_sites=finding_sites, method=method,
         algorithm=_algorithm(doc, base + ("algorithm",)),
         session=spec.get("session") or doc.get(("document", "session")),
-        time_point_context=_time_point(doc, ctx, base), measurements=measurements,
+        time_point_context=time_point, measurements=measurements,
         qualitative_evaluations=evaluations)
     if "region" in roi:
         cls = planar

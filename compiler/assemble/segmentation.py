@@ -16,24 +16,31 @@ import numpy as np
 from ..errors import InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from .common import (NodePath, code_at, codes_at, conformance_at, equipment, object_identity, resolve_path,
+from .common import (Errors, NodePath, code_at, codes_at, conformance_at, equipment, object_identity, resolve_path,
                      source_series, spec_id, start_file_digest)
 from .context import BuildContext
 
 AI_FAMILY = ("DCM", "123110", "Artificial Intelligence")
-MANUAL_FAMILY = ("DCM", "123109", "Manual Processing")
 
 
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
+    # Mask files are hashed (for the SOP Instance UID) on a second core while pydicom loads and the
+    # source headers are read: started before the builder layer is imported.
+    for path in _mask_paths(doc):
+        start_file_digest(resolve_path(doc, path))
     from ..iods.seg.segmentation import Segmentation
 
     data = doc.data
     seg_spec = data["segmentation"]
     seg_type = seg_spec["type"]
-    series = source_series(doc, ctx)
-    segments = _segment_numbers(doc)
-    descriptions = [_segment_description(doc, ctx, i, number, series) for i, number in enumerate(segments)]
-    pixels, mask_files, presence = _pixels(doc, ctx, series, segments)
+    errors = Errors()  # sources, segment descriptions and masks are checked independently where they can be
+    series = errors.run(source_series, doc, ctx)
+    segments = errors.run(_segment_numbers, doc)
+    numbers = segments or list(range(1, len(data["segments"]) + 1))
+    descriptions = [errors.run(_segment_description, doc, ctx, i, number, series) for i, number in enumerate(numbers)]
+    placed = errors.run(_pixels, doc, ctx, series, segments) if series is not None and segments else None
+    errors.raise_if_any()
+    pixels, mask_files, presence = placed
 
     ident = object_identity(doc, ctx, header=series.header, files=mask_files,
                             inputs=[f.sop_instance_uid + str(f.frame_number) for f in series.frames],
@@ -62,10 +69,34 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             transfer_syntax_uid=_transfer_syntax(output.get("transfer_syntax", "ExplicitVRLittleEndian")),
             label_presence=presence,
         )
+    if seg_type == "LABELMAP" and len(descriptions) > 255:
+        ctx.warn(f"this label map has {len(descriptions)} segments, so its pixels are 16-bit: the cornerstone"
+                 " adapters (@cornerstonejs/adapters, used by OHIF 3) decode label maps into 8-bit arrays, where"
+                 " segments above 255 wrap around (256 shows as background, 257 as segment 1, ...); the dcmjs"
+                 " legacy adapter (OHIF 2) does not read Label Map Segmentations at all. Use BINARY for those"
+                 " viewers", doc.loc(("segments",)), ("segments",))
     name = output.get("file") or f"{spec_id(doc)}.dcm"
-    summary = {"frames": int(seg.NumberOfFrames), "segments": len(descriptions)}
+    summary = {"frames": int(seg.NumberOfFrames), "segments": len(descriptions),
+               **_spacing_summary(doc, ctx, seg.slice_spacing, len(series.frames))}
     return [BuiltObject(dataset=seg, filename=name, kind="Segmentation", spec=doc.path, spec_id=spec_id(doc),
                         summary=summary)]
+
+
+def _mask_paths(doc: SpecDocument) -> list[NodePath]:
+    """Where the spec names mask files (``segmentation.mask``, ``segments[i].mask``)."""
+    paths: list[NodePath] = [("segmentation", "mask")] if "mask" in doc.data["segmentation"] else []
+    return paths + [("segments", i, "mask") for i, s in enumerate(doc.data["segments"]) if "mask" in s]
+
+
+def _spacing_summary(doc: SpecDocument, ctx: BuildContext, spacing, n_frames: int) -> dict[str, Any]:
+    """Spacing Between Slices for the build summary; a stack it cannot be computed for is also a warning
+    (readers such as dcmqi then take Slice Thickness as the slice spacing)."""
+    if spacing.value is not None:
+        return {"spacing_between_slices": round(spacing.value, 6)}
+    if n_frames > 1:
+        ctx.warn(f"Spacing Between Slices is left out: {spacing.reason}; readers that need it (dcmqi) fall"
+                 " back to Slice Thickness", doc.loc(("sources",)), ("sources",))
+    return {"spacing_between_slices": None, "spacing_between_slices_omitted": spacing.reason}
 
 
 def _transfer_syntax(name: str) -> str:
@@ -112,42 +143,69 @@ def _segment_numbers(doc: SpecDocument) -> list[int]:
 def _segment_description(doc: SpecDocument, ctx: BuildContext, index: int, number: int, series):
     from ..iods.common.algorithm import AlgorithmIdentification
     from ..iods.seg.segment import SegmentDescription
-    from pydicom.sr.coding import Code
+    from ..iods.common.concept import Code
 
     base: NodePath = ("segments", index)
     seg = doc.get(base)
     algo_spec = seg.get("algorithm") or {"type": "MANUAL"}
-    algorithm = None
-    if algo_spec["type"] != "MANUAL" or "name" in algo_spec:
-        family = AI_FAMILY if algo_spec["type"] != "MANUAL" else MANUAL_FAMILY
-        default_family = Code(family[1], family[0], family[2])
+    errors = Errors()  # every code of the segment is checked, not only the first bad one
+
+    def identify_algorithm():
+        default_family = Code(AI_FAMILY[1], AI_FAMILY[0], AI_FAMILY[2])
         params = algo_spec.get("parameters")
         with conformance_at(doc, base + ("algorithm",)):
-            algorithm = AlgorithmIdentification(
-                name=algo_spec.get("name", "manual"), version=str(algo_spec.get("version", "1")),
+            return AlgorithmIdentification(
+                name=algo_spec["name"], version=str(algo_spec["version"]),
                 family=code_at(doc, ctx, base + ("algorithm", "family"), default_family),
                 parameters=", ".join(f"{k}={v}" for k, v in params.items()) if params else None,
                 source=algo_spec.get("source"))
+
+    algorithm = None
+    if algo_spec["type"] == "MANUAL":
+        errors.run(_refuse_manual_algorithm, doc, base + ("algorithm",), algo_spec)
+    else:
+        algorithm = errors.run(identify_algorithm)
+    category = errors.run(code_at, doc, ctx, base + ("category",))
+    property_type = errors.run(code_at, doc, ctx, base + ("type",))
+    modifiers = errors.run(codes_at, doc, ctx, base + ("modifiers",))
+    region = errors.run(code_at, doc, ctx, base + ("anatomic_region",))
+    region_modifiers = errors.run(codes_at, doc, ctx, base + ("anatomic_region_modifiers",))
+    errors.raise_if_any()
     tracking_id = seg.get("tracking_id")
     tracking_uid = seg.get("tracking_uid")
     if tracking_id and not tracking_uid:
-        tracking_uid = ctx.uids.uid("tracking", str(series.header.get("PatientID", "")), tracking_id)
+        patient = str(series.header.get("PatientID", "")) if series is not None else ""
+        tracking_uid = ctx.uids.uid("tracking", patient, tracking_id)
     with conformance_at(doc, base):
         return SegmentDescription(
             segment_number=number,
             segment_label=seg["label"],
-            segmented_property_category=code_at(doc, ctx, base + ("category",)),
-            segmented_property_type=code_at(doc, ctx, base + ("type",)),
+            segmented_property_category=category,
+            segmented_property_type=property_type,
             algorithm_type=algo_spec["type"],
             algorithm=algorithm,
-            property_type_modifiers=codes_at(doc, ctx, base + ("modifiers",)),
-            anatomic_region=code_at(doc, ctx, base + ("anatomic_region",)),
-            anatomic_region_modifiers=codes_at(doc, ctx, base + ("anatomic_region_modifiers",)),
+            property_type_modifiers=modifiers,
+            anatomic_region=region,
+            anatomic_region_modifiers=region_modifiers,
             tracking_id=tracking_id,
             tracking_uid=tracking_uid,
             display_color=seg.get("color"),
             description=seg.get("description"),
         )
+
+
+def _refuse_manual_algorithm(doc: SpecDocument, path: NodePath, spec: dict) -> None:
+    """A MANUAL segment names no algorithm: Segment Algorithm Name (0062,0009) is required when Segment
+    Algorithm Type is not MANUAL and not allowed when it is (PS3.3 C.8.20.2, Table C.8.20-4), so the spec is
+    refused at the key rather than the name silently dropped."""
+    extra = [key for key in ("name", "version", "family", "parameters", "source") if key in spec]
+    if extra:
+        where = path + (extra[0],)
+        raise SpecError(f"a MANUAL segment has no algorithm {extra[0]}: Segment Algorithm Name (0062,0009) is"
+                        " not allowed when Segment Algorithm Type is MANUAL (PS3.3 C.8.20.2)",
+                        location=doc.loc(where), path=where,
+                        hint="remove name/version/family/parameters/source, or say SEMIAUTOMATIC if a tool"
+                             " (e.g. a region grower) drew the segment with the user's help")
 
 
 def _place(doc: SpecDocument, path: NodePath, series, key: str | None = None) -> tuple[np.ndarray, Path]:
@@ -201,13 +259,18 @@ def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]
         raise SpecError("this segment has no mask", location=doc.loc(path), path=path,
                         hint="give segmentation.mask (one file for all segments) or a mask on every segment")
     planes, files = [], []
-    placed: dict[Path, np.ndarray] = {}  # segments may share a file (one label value each)
-    for i in range(len(segments)):
+    placed: dict[Path, np.ndarray | None] = {}  # segments may share a file (one label value each); None: failed
+    errors = Errors()  # every segment's mask is checked
+
+    def plane(i: int) -> None:
         path = ("segments", i, "mask")
         file = resolve_path(doc, path)
         if file not in placed:
+            placed[file] = None
             placed[file] = _place(doc, path, series)[0]
         array = placed[file]
+        if array is None:
+            return  # its error is reported at the first segment naming the file
         if array.ndim != 3:
             raise InputError(f"a per-segment mask must be 3D, this one has shape {array.shape}",
                              location=doc.loc(path), path=path)
@@ -222,6 +285,10 @@ def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]
             files.append(file)
         if not planes[-1].any():
             ctx.warn(f"segment {i + 1} ({segments[i]['label']}) has no pixels in its mask", doc.loc(path), path)
+
+    for i in range(len(segments)):
+        errors.run(plane, i)
+    errors.raise_if_any()
     return np.stack(planes, axis=-1), files, None
 
 

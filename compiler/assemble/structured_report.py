@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import DicomConformanceError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from .common import NodePath, code_at, conformance_at, spec_id, subject_header
+from .common import Errors, NodePath, code_at, conformance_at, spec_id, subject_header
 from .context import BuildContext
 from .sr_common import (ImageResolver, document_arguments, document_class, measurement_value, read_header,
                         series_from, tree_path)
@@ -92,21 +92,24 @@ def _item(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: Nod
 
     spec = doc.get(path)
     vt = spec["type"]
+    errors = Errors()  # this item and every child are checked, not only up to the first error
     if is_root:
         if vt != "CONTAINER" or "relationship" in spec or "name" not in spec:
-            raise SpecError("the root content item is a CONTAINER with a name (the document title) and no"
-                            " relationship", location=doc.loc(path), path=path,
-                            hint='e.g. content: {type: CONTAINER, name: DCM:126000 "Imaging Measurement Report",'
-                                 ' children: [...]}')
+            errors.add(SpecError("the root content item is a CONTAINER with a name (the document title) and no"
+                                 " relationship", location=doc.loc(path), path=path,
+                                 hint='e.g. content: {type: CONTAINER, name: DCM:126000 "Imaging Measurement'
+                                      ' Report", children: [...]}'))
         rel = None
     else:
         rel = spec.get("relationship")
         if rel is None:
-            raise SpecError(f"this {vt} item needs a relationship to its parent", location=doc.loc(path), path=path,
-                            hint="add `relationship:` (CONTAINS, HAS PROPERTIES, HAS OBS CONTEXT, HAS ACQ CONTEXT,"
-                                 " INFERRED FROM, SELECTED FROM, HAS CONCEPT MOD)")
-    children = [_item(doc, ctx, images, path + ("children", i), used) for i in range(len(spec.get("children") or []))]
-    name = code_at(doc, ctx, path + ("name",))
+            errors.add(SpecError(f"this {vt} item needs a relationship to its parent", location=doc.loc(path),
+                                 path=path, hint="add `relationship:` (CONTAINS, HAS PROPERTIES, HAS OBS CONTEXT,"
+                                                 " HAS ACQ CONTEXT, INFERRED FROM, SELECTED FROM, HAS CONCEPT MOD)"))
+    children = [errors.run(_item, doc, ctx, images, path + ("children", i), used)
+                for i in range(len(spec.get("children") or []))]
+    name = errors.run(code_at, doc, ctx, path + ("name",))
+    errors.raise_if_any()
     value = spec.get("value")
     with conformance_at(doc, path):
         if vt == "CONTAINER":

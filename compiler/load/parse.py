@@ -187,6 +187,17 @@ def _compose(text: str, path: Path) -> Node | None:
     return node
 
 
+def _json_syntax_error(exc: json.JSONDecodeError) -> tuple[str, int]:
+    """Message and offset of a JSON syntax error, the same on every Python: 3.13 reports a trailing comma
+    as such, at the comma; older versions report the bracket after it as an unexpected character."""
+    doc, pos = exc.doc, exc.pos
+    if pos < len(doc) and doc[pos] in "}]":
+        before = doc[:pos].rstrip()
+        if before.endswith(","):
+            return f"Illegal trailing comma before end of {'object' if doc[pos] == '}' else 'array'}", len(before) - 1
+    return exc.msg, exc.pos
+
+
 def parse_text(text: str, path: Path, *, is_json: bool | None = None) -> SpecDocument:
     """Parse ``text`` (YAML, or JSON when ``is_json`` or the name ends in ``.json``)."""
     if is_json is None:
@@ -195,8 +206,10 @@ def parse_text(text: str, path: Path, *, is_json: bool | None = None) -> SpecDoc
         try:
             json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SpecError(f"JSON syntax error: {exc.msg}",
-                            location=Location(str(path), exc.lineno, exc.colno)) from None
+            message, pos = _json_syntax_error(exc)
+            line = exc.doc.count("\n", 0, pos) + 1
+            raise SpecError(f"JSON syntax error: {message}",
+                            location=Location(str(path), line, pos - exc.doc.rfind("\n", 0, pos))) from None
         # Raw tabs can only be whitespace in valid JSON; YAML does not take them as indentation.
         text = text.replace("\t", " ")
     builder = _Builder(path)

@@ -99,18 +99,24 @@ def rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, ParameterValue]]]
             raise SpecError(f"CSV columns {seen[name]} and {col} both have the header {name!r}",
                             location=Location(str(path), 1, col), hint="each parameter gets one column")
         seen[name] = col
+    misshapen: list[SpecError] = []  # every row of the wrong width, reported together at the end
     while (item := next_row()) is not None:
         number, row = item
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(names):
-            raise SpecError(f"row has {len(row)} cells, the header has {len(names)}",
-                            location=Location(str(path), number, 1))
+            misshapen.append(SpecError(f"row has {len(row)} cells, the header has {len(names)}",
+                                       location=Location(str(path), number, 1),
+                                       hint=f"one cell per column: {', '.join(names)} (an empty cell takes the"
+                                            " default)"))
+            continue
         values = {}
         for col, (name, cell) in enumerate(zip(names, row), start=1):
             if cell != "":  # an empty cell leaves the parameter to its default
                 values[name] = ParameterValue(cell, Location(str(path), number, col), raw=True)
         yield number, values
+    if misshapen:
+        raise misshapen[0] if len(misshapen) == 1 else ErrorList(misshapen)
 
 
 def declared_parameters(doc: SpecDocument) -> dict[str, dict[str, Any]]:
@@ -147,9 +153,16 @@ def _coerce(raw: str, decl: dict[str, Any]) -> Any:
     return raw
 
 
+def _problems(schema: dict, value: Any) -> list:
+    """jsonschema's errors for ``value`` (imported only when the quick check did not accept it)."""
+    from jsonschema import Draft202012Validator
+
+    return sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: e.path)
+
+
 def resolve_values(doc: SpecDocument, given: dict[str, ParameterValue]) -> dict[str, Any]:
     """Check ``given`` against the declarations; return name -> value (defaults filled)."""
-    from jsonschema import Draft202012Validator
+    from ..validate.conforms import accepts
 
     params = declared_parameters(doc)
     errors: list[SpecError] = []
@@ -173,7 +186,7 @@ def resolve_values(doc: SpecDocument, given: dict[str, ParameterValue]) -> dict[
         pv = given[name]
         value = _coerce(pv.value, decl) if pv.raw else pv.value
         schema = {k: v for k, v in decl.items() if k not in ("description", "default")}
-        problems = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: e.path)
+        problems = [] if accepts(schema, value) else _problems(schema, value)
         if problems:
             errors.append(SpecError(f"parameter {name!r}: {problems[0].message}", location=pv.location,
                                     hint=f"declared at {decl_loc}{described}"))

@@ -73,7 +73,11 @@ def load_mask(
     path = Path(path)
     where = {"location": location, "path": spec_path}
     if not path.is_file():
-        raise InputError(f"mask file not found: {path}", **where)
+        written_in = Path(location.file).parent if location is not None and location.file else None
+        relative = (f"a relative mask path is relative to the folder of the spec file that names it"
+                    f" ({written_in}), not to the current folder; " if written_in is not None else "")
+        raise InputError(f"mask file not found: {path}", **where,
+                         hint=f"{relative}looked for {path.absolute()}")
     suffix = _suffix(path)
     if suffix == ".npy":
         volume = _numpy_volume(_read_npy(path, **where), path, **where)
@@ -222,7 +226,9 @@ _AXIS_NAMES = {1: "from row to row (down a column)", 2: "from column to column (
 
 
 def _fmt(vector: np.ndarray) -> str:
-    return "(" + ", ".join(f"{v:.6g}" for v in vector) + ")"
+    from .source_geometry import format_number
+
+    return "(" + ", ".join(map(format_number, vector)) + ")"
 
 
 def place_on_frames(
@@ -288,12 +294,16 @@ def place_on_frames(
                 prefix + f"the mask's step {_AXIS_NAMES[j]} (mask array axis {perm[j]}) is "
                 f"{_fmt(volume.affine[:3, j])} mm but the source's is {_fmt(source_steps[j])} mm, "
                 f"which misplaces the far edge by {off:.4g} mm (tolerance {tol:.4g} mm)",
+                hint="the mask is on another pixel grid: resample it onto the source images' grid (their"
+                " spacing and orientation), or raise segmentation.tolerance_mm if this is rounding",
                 **where,
             )
     if volume.spatial_shape[1:] != expected[1:]:
         raise InputError(
             prefix + f"mask slices are {volume.spatial_shape[1]} rows x {volume.spatial_shape[2]} columns "
             f"(after reorienting) but the source images are {rows} rows x {columns} columns",
+            hint="a mask covers the whole image plane of the sources: pad a cropped mask back to the"
+            " source's rows and columns",
             **where,
         )
 
@@ -311,6 +321,9 @@ def place_on_frames(
             prefix + f"slice {worst} lies {slice_distance[worst]:.4g} mm from the nearest source frame "
             f"(tolerance {tol:.4g} mm; frame {int(nearest_frame[worst])}: {along:.4g} mm along the "
             f"normal, {inplane:.4g} mm in-plane)",
+            hint="the mask's origin or slice spacing differs from the sources': check that it was made"
+            " from this series (sources.series_instance_uid), or raise segmentation.tolerance_mm if"
+            " this is rounding",
             **where,
         )
     nearest_slice = distance.argmin(axis=0)
@@ -322,6 +335,8 @@ def place_on_frames(
             prefix + f"source frame {missing} is not covered by the mask: the nearest mask slice lies "
             f"{frame_distance[missing]:.4g} mm away (tolerance {tol:.4g} mm); {uncovered} of "
             f"{n_frames} source frame(s) are not covered",
+            hint="give one mask slice per source frame (empty slices are fine: they are omitted), or"
+            " select the frames the mask covers with sources.sop_instance_uids",
             **where,
         )
     return np.ascontiguousarray(volume.array[nearest_slice])

@@ -118,8 +118,14 @@ def geometry_warnings(s: SourceSeries) -> list[str]:
     return warnings
 
 
+def format_number(x: float) -> str:
+    """A coordinate for a message: 6 significant digits, float noise (|x| < 1e-9) and -0 written as 0."""
+    x = float(x)
+    return f"{(0.0 if abs(x) < 1e-9 else x) + 0.0:.6g}"
+
+
 def format_vector(v: np.ndarray) -> str:
-    return "[" + ", ".join(f"{x:.6g}" for x in v) + "]"
+    return "[" + ", ".join(map(format_number, v)) + "]"
 
 
 def short_list(items: Sequence[str], limit: int = 4) -> str:

@@ -225,6 +225,8 @@ def resolve_single_series(
             f"some source frames have no Image Orientation (Patient): {short_list(missing)}",
             location=location,
             path=spec_path,
+            hint="a Segmentation's frames share one geometry: select the images that have one"
+            " (sources.series_instance_uid, sources.sop_instance_uids)",
         )
     if oriented:
         ref = oriented[0].image_orientation

@@ -2,7 +2,8 @@
 
 Each function fills one module of a dataset from typed arguments and checks what the module requires.
 Derived objects copy the Patient, Clinical Trial Subject, General Study and Patient Study modules from
-their source images (PS3.3 C.7.1.1, C.7.1.3, C.7.2.1, C.7.2.2): :func:`copy_patient_study` does that.
+their source images (PS3.3 C.7.1.1, C.7.1.3, C.7.2.1, C.7.2.2): :func:`copy_patient_study`
+(in :mod:`.patient_study`) does that, completing each module.
 """
 
 from __future__ import annotations
@@ -15,43 +16,8 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
 
 from ...errors import DicomConformanceError
+from .patient_study import copy_patient_study  # noqa: F401  (defined with its module table there)
 from .uid import is_valid_uid
-
-# Patient (C.7.1.1), Clinical Trial Subject (C.7.1.3), General Study (C.7.2.1), Patient Study (C.7.2.2)
-PATIENT_STUDY_KEYWORDS: tuple[str, ...] = (
-    # Patient
-    "PatientName", "PatientID", "IssuerOfPatientID", "IssuerOfPatientIDQualifiersSequence",
-    "TypeOfPatientID", "PatientBirthDate", "PatientBirthTime", "PatientSex",
-    "QualityControlSubject", "OtherPatientIDsSequence", "PatientSpeciesDescription",
-    "PatientSpeciesCodeSequence", "PatientBreedDescription", "PatientBreedCodeSequence",
-    "BreedRegistrationSequence", "ResponsiblePerson", "ResponsiblePersonRole",
-    "ResponsibleOrganization", "PatientIdentityRemoved", "DeidentificationMethod",
-    "DeidentificationMethodCodeSequence", "PatientComments",
-    # Clinical Trial Subject
-    "ClinicalTrialSponsorName", "ClinicalTrialProtocolID", "ClinicalTrialProtocolName",
-    "ClinicalTrialSiteID", "ClinicalTrialSiteName", "ClinicalTrialSubjectID",
-    "ClinicalTrialSubjectReadingID",
-    # General Study
-    "StudyInstanceUID", "StudyDate", "StudyTime", "ReferringPhysicianName", "StudyID",
-    "AccessionNumber", "IssuerOfAccessionNumberSequence", "StudyDescription",
-    # Patient Study
-    "PatientAge", "PatientSize", "PatientWeight",
-)
-# Type 2 attributes of those modules: present, possibly empty (PS3.3 C.7.1.1, C.7.2.1)
-_TYPE2 = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
-          "ReferringPhysicianName", "StudyID", "AccessionNumber")
-
-
-def copy_patient_study(ds: Dataset, source: Dataset) -> None:
-    """Copy the Patient, Clinical Trial Subject, General Study and Patient Study modules."""
-    for keyword in PATIENT_STUDY_KEYWORDS:
-        if keyword in source:
-            ds[keyword] = source[keyword]
-    if "StudyInstanceUID" not in ds:
-        raise DicomConformanceError("the source image has no Study Instance UID (0020,000D)")
-    for keyword in _TYPE2:
-        if keyword not in ds:
-            setattr(ds, keyword, None)
 
 
 @dataclass(frozen=True)

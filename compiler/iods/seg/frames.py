@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.sr.coding import Code
+from ..common.concept import Code
 
 from ..common import encoding as enc
 from ..common.codes import code_item
 from .sources import SourceFrame, SourceSet
+from .spacing import SliceSpacing, regular_slice_spacing
 
 # PS3.3 A.51.5.1 (Segmentation functional groups description) and CID 7202 / CID 7203
 PURPOSE_SOURCE_FOR_PROCESSING = Code("121322", "DCM", "Source image for image processing operation")
@@ -63,28 +64,30 @@ def _derivation_bytes(frame: SourceFrame, purpose: bytes, derivation: bytes) -> 
     return enc.sequence(TAG_DERIVATION_IMAGE, [body])
 
 
-def _pixel_measures_body(frame: SourceFrame) -> bytes:
+def _pixel_measures_body(frame: SourceFrame, spacing_between_slices: str | None) -> bytes:
     body = b""
     if frame.thickness is not None:
         body += enc.text(0x00180050, "DS", frame.thickness)
-    if frame.spacing_between_slices is not None:
-        body += enc.text(0x00180088, "DS", frame.spacing_between_slices)
+    if spacing_between_slices is not None:
+        body += enc.text(0x00180088, "DS", spacing_between_slices)
     body += enc.text(0x00280030, "DS", list(frame.spacing or ()))
     return body
 
 
-def pixel_measures_dataset(frame: SourceFrame) -> Dataset:
+def pixel_measures_dataset(frame: SourceFrame, spacing_between_slices: str | None) -> Dataset:
+    """Pixel Measures (C.7.6.16.2.1): the source frame's Pixel Spacing and Slice Thickness, and the
+    Spacing Between Slices computed from the whole stack (:mod:`.spacing`), never the source's value."""
     item = Dataset()
     item.PixelSpacing = list(frame.spacing or ())
     if frame.thickness is not None:
         item.SliceThickness = frame.thickness
-    if frame.spacing_between_slices is not None:
-        item.SpacingBetweenSlices = frame.spacing_between_slices
+    if spacing_between_slices is not None:
+        item.SpacingBetweenSlices = spacing_between_slices
     return item
 
 
 def _measures_key(f: SourceFrame):
-    return (f.spacing, f.thickness, f.spacing_between_slices)
+    return (f.spacing, f.thickness)
 
 
 @dataclass
@@ -103,6 +106,7 @@ class Layout:
     per_frame: bytes
     dimensions: list[tuple[int, int, str]]  # (index pointer, functional group pointer, label)
     stack: bool
+    slice_spacing: SliceSpacing  # written in Pixel Measures when the source frames are a regular stack
 
 
 def build_functional_groups(sources: SourceSet, plan: FramePlan) -> Layout:
@@ -119,6 +123,8 @@ def build_functional_groups(sources: SourceSet, plan: FramePlan) -> Layout:
     if derivation_shared:
         shared.DerivationImageSequence = [derivation_image_dataset(frames[int(used[0])])]
     orient_shared = measures_shared = False
+    slice_spacing = (regular_slice_spacing(frames) if geometry
+                     else SliceSpacing(None, "the source frames have no geometry"))
     if geometry:
         orient_shared = len({f.orientation for f in used_frames}) == 1
         measures_shared = len({_measures_key(f) for f in used_frames}) == 1
@@ -127,7 +133,7 @@ def build_functional_groups(sources: SourceSet, plan: FramePlan) -> Layout:
             item.ImageOrientationPatient = list(used_frames[0].orientation or ())
             shared.PlaneOrientationSequence = [item]
         if measures_shared:
-            shared.PixelMeasuresSequence = [pixel_measures_dataset(used_frames[0])]
+            shared.PixelMeasuresSequence = [pixel_measures_dataset(used_frames[0], slice_spacing.ds)]
 
     # dimensions
     dimensions: list[tuple[int, int, str]] = []
@@ -167,7 +173,7 @@ def build_functional_groups(sources: SourceSet, plan: FramePlan) -> Layout:
                 b += enc.sequence(TAG_PLANE_ORIENTATION,
                                   [enc.text(0x00200037, "DS", list(f.orientation or ()))])
             if not measures_shared:
-                b += enc.sequence(TAG_PIXEL_MEASURES, [_pixel_measures_body(f)])
+                b += enc.sequence(TAG_PIXEL_MEASURES, [_pixel_measures_body(f, slice_spacing.ds)])
         src_piece_a[int(i)] = a
         src_piece_b[int(i)] = b
     seg_piece: dict[int, bytes] = {}
@@ -193,4 +199,5 @@ def build_functional_groups(sources: SourceSet, plan: FramePlan) -> Layout:
                 + src_piece_b[i] + (seg_piece[s] if has_segments else b""))
         items.append(body)
     per_frame = enc.sequence(TAG_PER_FRAME, items)
-    return Layout(shared=shared, per_frame=per_frame, dimensions=dimensions, stack=stack)
+    return Layout(shared=shared, per_frame=per_frame, dimensions=dimensions, stack=stack,
+                  slice_spacing=slice_spacing)

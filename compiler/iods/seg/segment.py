@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from pydicom.dataset import Dataset
-from pydicom.sr.coding import Code
+from ..common.concept import Code, is_code
 
 from ...errors import DicomConformanceError
 from ..common.algorithm import AlgorithmIdentification
@@ -28,7 +28,7 @@ def _lo(value: str, name: str, tag: str, *, required: bool = True) -> None:
 
 
 def _code(value: object, name: str) -> Code:
-    if not isinstance(value, Code):
+    if not is_code(value):
         raise DicomConformanceError(f"{name} needs a coded concept (pydicom Code), got {value!r}")
     return value
 
@@ -40,7 +40,7 @@ class SegmentDescription(Dataset):
     ``segmented_property_category`` (0062,0003), ``segmented_property_type`` (0062,000F) with
     ``property_type_modifiers`` (0062,0011), ``algorithm_type`` (0062,0008) with ``algorithm``
     (Segment Algorithm Name (0062,0009) and Segmentation Algorithm Identification Sequence (0062,0007),
-    both required unless the type is MANUAL), ``anatomic_region`` (0008,2218) with
+    both required unless the type is MANUAL, and refused for MANUAL), ``anatomic_region`` (0008,2218) with
     ``anatomic_region_modifiers`` (0008,2220), ``tracking_id`` (0062,0020) and ``tracking_uid``
     (0062,0021) (both or neither), ``display_color`` as sRGB 0-255 stored as Recommended Display
     CIELab Value (0062,000D), and ``description`` (Segment Description (0062,0006)).
@@ -81,6 +81,10 @@ class SegmentDescription(Dataset):
                 f"segment {segment_number}: Segment Algorithm Name (0062,0009) and Segmentation Algorithm"
                 f" Identification Sequence (0062,0007) are required when Segment Algorithm Type is"
                 f" {algorithm_type} (PS3.3 C.8.20.2); give the algorithm")
+        if algorithm_type == "MANUAL" and algorithm is not None:
+            raise DicomConformanceError(
+                f"segment {segment_number}: Segment Algorithm Name (0062,0009) is not allowed when Segment"
+                " Algorithm Type is MANUAL (PS3.3 C.8.20.2); give no algorithm, or use SEMIAUTOMATIC")
         if algorithm is not None and not isinstance(algorithm, AlgorithmIdentification):
             raise DicomConformanceError("algorithm must be an AlgorithmIdentification")
         if (tracking_id is None) != (tracking_uid is None):

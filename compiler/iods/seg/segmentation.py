@@ -24,6 +24,7 @@ from .prepare import PreparedPixels, prepare_pixels
 from .read import SegmentationReader
 from .segment import SegmentDescription
 from .sources import analyze_sources
+from .spacing import SliceSpacing
 
 SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
 LABEL_MAP_SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.7"
@@ -231,6 +232,13 @@ class Segmentation(SegmentationReader, Dataset):
         self._frame_segments = (prepared.segment_number.tolist()
                                 if prepared.segment_number is not None else None)
         self._source_keys = [(f.sop_instance_uid, f.frame_number) for f in sources.frames]
+        self._slice_spacing = layout.slice_spacing
+
+    @property
+    def slice_spacing(self) -> SliceSpacing | None:
+        """The Spacing Between Slices written (computed from the source stack), or why there is none;
+        None for a Segmentation read from a file."""
+        return getattr(self, "_slice_spacing", None)
 
     def _set_pixel_data(self, prepared: PreparedPixels, bits: int, rle: bool) -> None:
         """Encode the planned frames chunk by chunk: RLE fragments, or one native buffer (no copies)."""

@@ -16,7 +16,7 @@ from typing import ClassVar, Iterable, Sequence
 
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.sr.coding import Code
+from ..common.concept import Code
 
 from ...errors import DicomConformanceError
 from ..common.native import set_native_encoding
@@ -208,13 +208,15 @@ DOCUMENT_CLASSES: dict[str, type[SRDocument]] = {
 _SMALLEST_FIRST = (BasicTextSR, EnhancedSR, ComprehensiveSR, Comprehensive3DSR)
 
 
-def choose_document_class(content: Dataset, force: type[SRDocument] | None = None) -> type[SRDocument]:
-    """The smallest SR IOD whose relationship table accepts ``content``; ``force`` checks one instead."""
+def choose_document_class(content: Dataset, force: type[SRDocument] | None = None, *,
+                          smallest: type[SRDocument] = BasicTextSR) -> type[SRDocument]:
+    """The smallest SR IOD, from ``smallest`` up, whose relationship table accepts ``content``; ``force``
+    checks one instead."""
     facts = tree_facts(content)  # one walk of the tree serves every IOD
     if force is not None:
         check_tree(force.RULES, content, facts)
         return force
-    for cls in _SMALLEST_FIRST:
+    for cls in _SMALLEST_FIRST[_SMALLEST_FIRST.index(smallest):]:
         if next(tree_violations(cls.RULES, content, facts), None) is None:
             return cls
     check_tree(COMPREHENSIVE_3D, content, facts)  # raises with the reason

@@ -15,14 +15,14 @@ from typing import Sequence, Union
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.sr.coding import Code
+from ..common.concept import Code, is_code
 
 from ...errors import DicomConformanceError
 from ..common.modules import Equipment
 from ..common.uid import is_valid_uid
 from . import codes as C
 from .content import HAS_MOD, FindingSite
-from .documents import SRDocument, choose_document_class
+from .documents import EnhancedSR, SRDocument, choose_document_class
 from .references import Reference
 from .value_types import (CodeItem, ContainerItem, ContentItem, ImageItem, NumItem, PNameItem, Scoord3DItem,
                           ScoordItem, TextItem, UIDRefItem)
@@ -225,7 +225,7 @@ class QualitativeEvaluation:
     value: Code | str
 
     def item(self) -> ContentItem:
-        if isinstance(self.value, Code):
+        if is_code(self.value):
             return CodeItem(self.name, self.value, "CONTAINS")
         return TextItem(self.name, str(self.value), "CONTAINS")
 
@@ -335,10 +335,18 @@ class PlanarROIGroup(_Group):
 
 @dataclass(frozen=True, kw_only=True)
 class VolumetricROIGroup(_Group):
-    """TID 1411 Volumetric ROI: a set of image regions, or one referenced SEG segment."""
+    """TID 1411 Volumetric ROI: a set of image regions, or one referenced SEG segment.
+
+    Regions in patient coordinates (SCOORD3D Volume Surface) need the images they outline: TID 1411
+    requires "Source series for segmentation" (121232, DCM) or "Source image for segmentation"
+    (121233, DCM) with a Volume Surface as with a Referenced Segment, so ``source_series_uid`` or
+    ``source_images`` is required then (a referenced segment brings its own).
+    """
 
     regions: Sequence[Region] = ()
     referenced_segment: ReferencedSegment | None = None
+    source_series_uid: str | None = None
+    source_images: Sequence[Reference] = ()
     TEMPLATE = "1411"
 
     def _roi_items(self) -> list[ContentItem]:
@@ -355,6 +363,18 @@ class VolumetricROIGroup(_Group):
         for region in self.regions:
             name = C.IMAGE_REGION if isinstance(region, ImageRegion) else C.VOLUME_SURFACE
             out.append(region.item(name, "CONTAINS"))
+        if isinstance(self.regions[0], ImageRegion3D):
+            if self.source_series_uid is None and not self.source_images:
+                raise DicomConformanceError(
+                    "a Volume Surface needs the images it was drawn on: TID 1411 requires Source series for"
+                    " segmentation or Source image for segmentation with it")
+            if self.source_series_uid is not None:
+                if not is_valid_uid(self.source_series_uid):
+                    raise DicomConformanceError(
+                        f"source series UID {self.source_series_uid!r} is not a valid UID")
+                out.append(UIDRefItem(C.SOURCE_SERIES_FOR_SEGMENTATION, self.source_series_uid, "CONTAINS"))
+            for image in self.source_images:
+                out.append(ImageItem(C.SOURCE_IMAGE_FOR_SEGMENTATION, image, "CONTAINS"))
         return out
 
 
@@ -421,9 +441,11 @@ class MeasurementReport:
                  series_instance_uid: str, series_number: int, sop_instance_uid: str,
                  instance_number: int, content_datetime: _dt.datetime, equipment: Equipment,
                  **kwargs) -> SRDocument:
-        """The SR document: the smallest IOD accepting the tree, or ``document_class`` if given."""
+        """The SR document: the smallest IOD accepting the tree, Enhanced SR or larger, or ``document_class``
+        if given. Basic Text SR is never chosen for TID 1500: readers (highdicom, the cornerstone adapters)
+        look for measurement reports in Enhanced, Comprehensive and Comprehensive 3D SR only."""
         root = self.content()
-        cls = choose_document_class(root, document_class)
+        cls = choose_document_class(root, document_class, smallest=EnhancedSR)
         return cls(root, patient_study=patient_study, series_instance_uid=series_instance_uid,
                    series_number=series_number, sop_instance_uid=sop_instance_uid,
                    instance_number=instance_number, content_datetime=content_datetime,

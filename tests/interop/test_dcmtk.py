@@ -1,0 +1,66 @@
+"""dcmtk (Debian 3.6.7): `dsrdump` reads every SR and KOS without an error; `dcmdrle` decodes every RLE SEG to the
+input's stored values (a decoder that is not ours), frame by frame on the frame's source slice.
+
+(dcmtk's `dcmpschk` checks presentation states; dcmspec writes none yet, so it has no row here.)
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pydicom
+import pytest
+
+from .compare import source_affine
+from .conftest import dcmtk
+from .matrix import ACCEPTED, EXPECTED, NOT_APPLICABLE, VOXEL_EQUAL, Limit, expected
+
+SRS = [n for n in EXPECTED if n.startswith("sr-") or n == "kos"]
+RLE_SEGS = [n for n in EXPECTED if n.startswith("seg-") and EXPECTED[n]["dcmtk"] is not NOT_APPLICABLE]
+
+
+@pytest.mark.parametrize("name", SRS)
+def test_dsrdump_reads_the_sr(name, matrix_objects):
+    obj = matrix_objects[name]
+    proc = subprocess.run([dcmtk("dsrdump"), str(obj.path)], capture_output=True, text=True)
+    errors = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("E:")]
+    outcome = expected(name, "dcmtk")
+    if isinstance(outcome, Limit):
+        assert errors and outcome.signature in proc.stderr, "dsrdump no longer shows its known limit"
+        return
+    assert outcome == ACCEPTED
+    assert proc.returncode == 0 and errors == [], proc.stderr
+
+
+@pytest.mark.parametrize("name", RLE_SEGS)
+def test_dcmdrle_decodes_the_input_values(name, matrix_objects, tmp_path):
+    assert expected(name, "dcmtk") == VOXEL_EQUAL
+    obj = matrix_objects[name]
+    assert obj.rle
+    native = tmp_path / "native.dcm"
+    proc = subprocess.run([dcmtk("dcmdrle"), str(obj.path), str(native)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    ds = pydicom.dcmread(native)
+    assert ds.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
+    dtype = np.uint8 if ds.BitsAllocated == 8 else np.dtype("<u2")
+    frames = np.frombuffer(ds.PixelData, dtype=dtype)[: int(ds.NumberOfFrames) * ds.Rows * ds.Columns]
+    frames = frames.reshape(int(ds.NumberOfFrames), ds.Rows, ds.Columns)
+    to_index = np.linalg.inv(source_affine(obj.source_files()))
+    seen = set()
+    for frame, item in zip(frames, ds.PerFrameFunctionalGroupsSequence):
+        position = np.array([*item.PlanePositionSequence[0].ImagePositionPatient, 1.0], dtype=float)
+        k = int(np.rint((to_index @ position)[0]))
+        if obj.seg_type == "LABELMAP":
+            expected_frame = obj.label_map()[k]
+        else:
+            number = int(item.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
+            expected_frame = obj.segments[number][k]
+            k = (number, k)
+        seen.add(k)
+        assert np.array_equal(frame, expected_frame), f"frame on source slice {k} differs"
+    # every non-empty slice of the input is in the file
+    if obj.seg_type == "LABELMAP":
+        assert seen >= {k for k in range(obj.label_map().shape[0]) if obj.label_map()[k].any()}
+    else:
+        assert seen >= {(n, k) for n, m in obj.segments.items() for k in range(m.shape[0]) if m[k].any()}
