@@ -17,7 +17,8 @@ from pydicom.uid import RLELossless
 
 from dcmspec_compiler.errors import InputError
 from dcmspec_compiler.iods.common.uid import UIDFactory, derive_uid, is_valid_uid, random_uid
-from dcmspec_compiler.iods.sr.relationships import COMPREHENSIVE, COMPREHENSIVE_3D, ENHANCED, tree_violations
+from dcmspec_compiler.iods.sr.relationships import (COMPREHENSIVE, COMPREHENSIVE_3D, ENHANCED, RULES,
+                                                     tree_violations)
 from dcmspec_compiler.resolve.masks import load_mask
 from dcmspec_compiler.resolve.source_headers import read_source_headers
 from dcmspec_compiler.resolve.source_series import resolve_single_series
@@ -227,8 +228,9 @@ def test_by_reference_relationships_follow_the_iod():
     doc = _report(_num_with(_by_reference("INFERRED FROM", [1, 2])), _image("CONTAINS"))
     assert list(tree_violations(COMPREHENSIVE, doc)) == []
     assert list(tree_violations(COMPREHENSIVE_3D, doc)) == []
-    enhanced = list(tree_violations(ENHANCED, doc))
-    assert len(enhanced) == 1 and "does not allow by-reference" in enhanced[0] and "1.1.1" in enhanced[0]
+    for rules in (ENHANCED, RULES["Basic Text SR"], RULES["Key Object Selection Document"]):
+        messages = [m for m in tree_violations(rules, doc) if "value type NUM" not in m]
+        assert len(messages) == 1 and "does not allow by-reference" in messages[0] and "1.1.1" in messages[0]
 
     # HAS CONCEPT MOD by reference to a CODE: by-value only
     code = _item("CODE", "CONTAINS")
@@ -340,3 +342,17 @@ def test_uid_factory_modes():
     fresh = UIDFactory(mode="random")
     uids = {fresh.uid("a", 1) for _ in range(50)}
     assert len(uids) == 50  # a fresh UID per call, whatever the parts
+
+
+@pytest.mark.parametrize("iod, table", [
+    ("Basic Text SR", "A.35.1-2"), ("Enhanced SR", "A.35.2-2"), ("Comprehensive SR", "A.35.3-2"),
+    ("Comprehensive 3D SR", "A.35.13-2"), ("Key Object Selection Document", "A.35.4-2")])
+def test_relationship_messages_name_the_iod_and_its_table(iod, table):
+    """PS3.3 A.35: each SR IOD's Relationship Content Constraints table, named in every message."""
+    doc = _report(_item("TCOORD", "CONTAINS", TemporalRangeType="POINT", ReferencedSamplePositions=[1]))
+    rules = RULES[iod]
+    messages = list(tree_violations(rules, doc))
+    if "TCOORD" in rules.value_types:  # allowed type: TCOORD needs a SELECTED FROM, so try a forbidden edge
+        messages = list(tree_violations(rules, _report(_num_with(_item("CONTAINER", "HAS CONCEPT MOD")))))
+    assert messages and all(f"PS3.3 {table}" in m for m in messages), messages
+    assert all(iod in m for m in messages if "does not allow" in m)
