@@ -22,6 +22,7 @@ KINDS: dict[str, str] = {
     "Segmentation": "segmentation.schema.json",
     "MeasurementReport": "measurement-report.schema.json",
     "StructuredReport": "structured-report.schema.json",
+    "PresentationState": "presentation-state.schema.json",
     "KeyObjectSelection": "key-object-selection.schema.json",
 }
 DEFINITIONS = "definitions.schema.json"
