@@ -308,3 +308,49 @@ def test_code_item_chooses_the_code_value_attribute(value, keyword):
     back = code_from_item(plain)
     assert (back.value, back.scheme_designator, back.meaning) == (value, "99X", "meaning")
     assert "CodingSchemeVersion" not in code_item(Code(value, "99X", "meaning"))
+
+
+def test_code_from_item_and_codes_equal():
+    """PS3.3 8.8: scheme version is read back when present; two codes are one concept when value and scheme
+    agree (PS3.16 8: meanings may differ in wording), never when either differs."""
+    from dcmspec_compiler.iods.common.codes import code_from_item, codes_equal
+    from dcmspec_compiler.iods.common.concept import Code
+
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = "T-1", "SRT", "x"
+    item.CodingSchemeVersion = "1.1"
+    assert code_from_item(item).scheme_version == "1.1"
+    del item.CodingSchemeVersion
+    assert code_from_item(item).scheme_version is None
+    liver = Code("10200004", "SCT", "Liver")
+    assert codes_equal(liver, Code("10200004", "SCT", "Liver structure"))
+    assert not codes_equal(liver, Code("10200005", "SCT", "Liver"))
+    assert not codes_equal(liver, Code("10200004", "SRT", "Liver"))
+    assert not codes_equal(liver, Code("1", "DCM", "Liver"))
+
+
+def test_code_meaning_too_long_message():
+    from dcmspec_compiler.errors import DicomConformanceError
+    from dcmspec_compiler.iods.common.codes import code_item
+    from dcmspec_compiler.iods.common.concept import Code
+
+    with pytest.raises(DicomConformanceError) as err:
+        code_item(Code("1", "99X", "m" * 65))
+    assert str(err.value).startswith("Code Meaning 'mmm") and str(err.value).endswith("(LO, PS3.5 6.2)")
+
+
+def test_set_element_in_a_sequence_item_passes_pixel_representation_on():
+    """An item of a sequence of a dataset with Pixel Representation carries it (pydicom's _pixel_rep) and
+    passes it on to a sequence set inside it, as keyword assignment does."""
+    from dcmspec_compiler.iods.common.codes import set_element
+
+    expected, ours = Dataset(), Dataset()
+    expected.PixelRepresentation = ours.PixelRepresentation = 1
+    expected.ReferencedImageSequence = [Dataset()]
+    ours.ReferencedImageSequence = [Dataset()]
+    outer_expected, outer_ours = expected.ReferencedImageSequence[0], ours.ReferencedImageSequence[0]
+    assert getattr(outer_ours, "_pixel_rep", None) == 1 and "PixelRepresentation" not in outer_ours
+    outer_expected.ReferencedSeriesSequence = [Dataset()]
+    set_element(outer_ours, Tag(0x00081115), "SQ", [Dataset()])
+    assert getattr(outer_ours.ReferencedSeriesSequence[0], "_pixel_rep", None) == getattr(
+        outer_expected.ReferencedSeriesSequence[0], "_pixel_rep", None) == 1

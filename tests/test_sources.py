@@ -520,3 +520,19 @@ def test_geometry_problem_messages():
     assert geometry_problems([], 0.01) == ["no frames"]
     (message,) = geometry_problems([_frame("a", position=None), _frame("b", position=(0, 0, 1))], 0.01)
     assert message == "1 frames have no position, orientation or pixel spacing (a)"
+
+
+def test_geometry_problems_name_size_orientation_spacing_and_spacing_of_slices():
+    a = _frame("a", position=(0, 0, 0))
+    b = _frame("b", position=(0, 0, 1))
+    assert geometry_problems([a, b], 0.01) == []
+    taller = SourceFrame(**{**b.__dict__, "rows": 3})
+    assert geometry_problems([a, taller], 0.01) == ["frames have different Rows/Columns: [(2, 2), (3, 2)]"]
+    tilted = _frame("t", position=(0, 0, 1), orientation=(1, 0, 0, 0, 0.9998, 0.02))
+    assert geometry_problems([a, tilted], 0.01) == ["frames have different orientations"]
+    finer = _frame("f", position=(0, 0, 1), spacing=(0.4, 0.5))
+    assert geometry_problems([a, finer], 0.01) == ["frames have different pixel spacings"]
+    shifted = _frame("s", position=(0.5, 0, 1))
+    assert geometry_problems([a, shifted], 0.01)[0].startswith("slice positions are not stacked")
+    c = _frame("c", position=(0, 0, 3))
+    assert geometry_problems([a, b, c], 0.01)[0].startswith("slices are not evenly spaced")
