@@ -356,3 +356,16 @@ def test_relationship_messages_name_the_iod_and_its_table(iod, table):
         messages = list(tree_violations(rules, _report(_num_with(_item("CONTAINER", "HAS CONCEPT MOD")))))
     assert messages and all(f"PS3.3 {table}" in m for m in messages), messages
     assert all(iod in m for m in messages if "does not allow" in m)
+
+
+def test_relationship_messages_name_the_item_by_its_concept_name():
+    doc = _report(_num_with())
+    assert list(tree_violations(RULES["Basic Text SR"], doc)) == [
+        "Basic Text SR does not allow value type NUM (PS3.3 A.35.1-2); item 1.1 'x' is one"]
+    unnamed = _item("NUM", "CONTAINS")
+    del unnamed.ConceptNameCodeSequence[0].CodeMeaning  # a concept name without meaning: shown as ''
+    assert list(tree_violations(RULES["Basic Text SR"], _report(unnamed))) == [
+        "Basic Text SR does not allow value type NUM (PS3.3 A.35.1-2); item 1.1 '' is one"]
+    del unnamed.ConceptNameCodeSequence  # no concept name: nothing shown
+    assert list(tree_violations(RULES["Basic Text SR"], _report(unnamed))) == [
+        "Basic Text SR does not allow value type NUM (PS3.3 A.35.1-2); item 1.1 is one"]
