@@ -119,6 +119,20 @@ def _check_uid_root(uid_root: str | None) -> None:
                                  param_hint="--uid-root")
 
 
+def _stopped(exc: KeyboardInterrupt) -> None:
+    """Say what a stop signal left behind, then end by that signal (exit status 128 + its number)."""
+    import os
+    import signal
+
+    signum = getattr(exc, "signum", signal.SIGINT)
+    done = {True: "; this build's files had been written completely",
+            False: "; nothing of this build was written"}.get(getattr(exc, "committed", None), "")
+    _echo_err(f"dcmspec: stopped by {signal.Signals(signum).name}{done}")
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    sys.exit(128 + signum)  # pragma: no cover - where the signal does not end the process
+
+
 @main.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path),
@@ -150,6 +164,8 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
     except DcmspecError as exc:
         _echo_err(exc.format())
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM/SIGHUP while writing (write/commit.py)
+        _stopped(exc)
     except Exception as exc:  # noqa: BLE001 - last line of defence
         _internal_error(exc, ctx.obj["debug"])
         return

@@ -7,13 +7,15 @@ on it, and report errors of several specs together.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 from .assemble import builder_for
 from .assemble.context import BuildContext, BuildOptions
-from .errors import DcmspecError, ErrorList, InputError, Location, SpecError, flatten, in_row
+from .errors import DcmspecError, ErrorList, InputError, Location, OutputError, SpecError, flatten, in_row
 from .load.document import CsvRow, SpecDocument
 from .load.extends import load_with_extends
 from .load.parse import load_file
@@ -22,7 +24,9 @@ from .assemble.batch import build_in_workers, can_fork, worker_count
 from .progress import meter_of
 from .resolve.links import SpecRef, build_order, find_refs, referenced_files, spec_id
 from .validate.schemas import check_kind, validate_document
+from .write.commit import recover_folder
 from .write.output import BuiltObject, write_outputs
+from .write.targets import check_names, existing_targets, folder_problem, spec_targets
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 VERBOSE_LIMIT = 20
@@ -62,12 +66,18 @@ def _is_base(doc: SpecDocument) -> bool:
     return isinstance(doc.data, dict) and doc.data.get("abstract") is True
 
 
+_SPEC_KEY = re.compile(r'(?m)^(?:dcmspec|"dcmspec"|\'dcmspec\')\s*:|"dcmspec"\s*:')
+
+
 def looks_like_spec(path: Path) -> bool:
+    """Whether ``path`` looks like a spec: a top-level ``dcmspec:`` key (YAML, at the start of a line) or a
+    ``"dcmspec":`` key (JSON) in its first 4 KB. A file that only mentions dcmspec (a pre-commit hook
+    list, a CI file) is not one."""
     try:
         head = path.read_text(encoding="utf-8", errors="replace")[:4096]
     except OSError:
         return False
-    return "dcmspec" in head
+    return bool(_SPEC_KEY.search(head))
 
 
 @dataclass
@@ -152,8 +162,12 @@ def load_documents(paths: Iterable[Path], params: Parameters,
 
 def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
                   progress: Callable[[str], None] | None = None,
-                  params: Parameters | None = None, *, encode: bool = False) -> CompileResult:
+                  params: Parameters | None = None, *, encode: bool = False,
+                  out_dir: Path | None = None, force: bool = False) -> CompileResult:
     """Load, validate, resolve and build every spec; errors are collected, not raised.
+
+    The output file names are checked before building; with ``out_dir``, also that none exists there
+    (unless ``force``): that stops the build before any work.
 
     Many independent documents (the rows of a ``--csv`` build) are built in worker processes
     (:mod:`dcmspec_compiler.assemble.batch`); with ``encode`` they come back as encoded files ready to write.
@@ -169,6 +183,8 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
         result.errors.extend(flatten(exc))
         return result
     result.documents = ordered
+    if _check_targets(ordered, out_dir, force, result):
+        return result
     independent = _independent(ordered)
     workers = worker_count(len(independent)) if can_fork() else 1
     batch_ids = {id(d) for d in independent} if workers > 1 else set()
@@ -213,6 +229,33 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
     return result
 
 
+def _check_targets(docs: list[SpecDocument], out_dir: Path | None, force: bool, result: CompileResult) -> bool:
+    """Collect errors of the output names (each at its spec's line); True when a target exists in
+    ``out_dir`` already (or the folder cannot be cleaned up): then there is no point in building."""
+    targets = spec_targets(docs)
+    errors = check_names(targets)
+    result.errors.extend(errors)
+    if out_dir is None or errors:
+        return False
+    problem = folder_problem(out_dir)
+    if problem is not None:
+        result.errors.append(problem)
+        return True
+    try:
+        recover_folder(out_dir, lambda message, where: result.context.warn(message, Location(str(where))))
+    except DcmspecError as exc:
+        result.errors.extend(flatten(exc))
+        return True
+    except OSError as exc:
+        result.errors.append(OutputError(f"cannot clean up after an interrupted build: {exc.strerror}",
+                                         location=Location(str(out_dir))))
+        return True
+    clash = None if force else existing_targets([t.name for t in targets], out_dir)
+    if clash is not None:
+        result.errors.append(clash)
+    return clash is not None
+
+
 def _independent(docs: list[SpecDocument]) -> list[SpecDocument]:
     """Documents that refer to no other spec and that no other spec refers to."""
     referred: set[str] = set()
@@ -229,13 +272,14 @@ def build_specs(paths: Iterable[Path], out_dir: Path, *, options: BuildOptions |
                 force: bool = False, progress: Callable[[str], None] | None = None,
                 params: Parameters | None = None) -> CompileResult:
     """Compile every spec and, when all succeeded, write the objects and the manifest."""
-    result = compile_specs(paths, options, progress, params, encode=True)
+    result = compile_specs(paths, options, progress, params, encode=True, out_dir=out_dir, force=force)
     if result.errors:
         return result
     meter = meter_of(progress, len(result.objects), "writing") if len(result.objects) > VERBOSE_LIMIT else None
     try:
         write_outputs(result.objects, out_dir, force=force,
-                      progress=progress if meter is None else lambda _line: meter.advance())
+                      progress=progress if meter is None else lambda _line: meter.advance(),
+                      notice=lambda message, where: result.context.warn(message, Location(str(where))))
     except DcmspecError as exc:
         result.errors.extend(flatten(exc))
     finally:

@@ -143,6 +143,11 @@ def test_pre_commit_hook_runs_validate_on_changed_specs_only(tmp_path):
     good = EXAMPLES / "sr-key-findings.yaml"
     code, _, err = run(*argv[1:], str(other), str(good), str(EXAMPLES / "report-site.yaml"))
     assert code == 0, err
+    # files that only mention dcmspec (this repository's own hook list, a CI file) are not specs
+    mentions = tmp_path / "ci.yml"
+    mentions.write_text("- id: dcmspec-validate\n  entry: dcmspec validate\n")
+    code, _, err = run(*argv[1:], str(ROOT / ".pre-commit-hooks.yaml"), str(mentions), str(good))
+    assert code == 0, err
     bad = tmp_path / "bad.yaml"
     bad.write_text(BAD)
     code, _, err = run(*argv[1:], str(other), str(bad))

@@ -292,22 +292,35 @@ def test_bad_annotations_are_reported_together_at_their_lines(tmp_path):
                            "annotations:\n"                    # 5
                            "  - layer: B\n"                    # 6
                            "    graphics: [{type: POINT, points: [[1, 1]]}]\n"
-                           "  - layer: A\n"                    # 8
+                           "  - layer: C\n"                    # 8: an undefined layer, and image 99
                            "    image: 99\n"                   # 9
                            "    graphics: [{type: POINT, points: [[1, 1]]}]\n"
                            "  - layer: A\n"                    # 11
-                           "    graphics: [{type: POLYLINE, points: [[1, 1]]}]\n"
-                           "  - layer: A\n"                    # 13
-                           "    graphics: [{type: POINT, points: [[100, 1]]}]\n")
+                           "    graphics:\n"
+                           "      - {type: POINT, points: [[1, 1]]}\n"
+                           "      - {type: POLYLINE, points: [[1, 1]]}\n"   # 14
+                           "  - layer: A\n"                    # 15
+                           "    texts: [{text: far, anchor: [100, 1]}]\n")  # 16
     out = tmp_path / "out"
     result = _build([spec], out)
-    by_line = {e.location.line: e.message for e in result.errors}
-    assert set(by_line) == {6, 9, 11, 13}, by_line
-    assert "not one of the graphic layers" in by_line[6]
-    assert "image 99 is not in the source series" in by_line[9]
-    assert "at least 2 points" in by_line[11]
-    assert "outside the image" in by_line[13]
+    by_line = {e.location.line: e for e in result.errors}
+    assert set(by_line) == {6, 8, 9, 14, 16}, {k: v.message for k, v in by_line.items()}
+    assert "not one of the graphic layers" in by_line[6].message and by_line[6].hint
+    assert "not one of the graphic layers" in by_line[8].message
+    assert "image 99 is not in the source series" in by_line[9].message
+    assert "at least 2 points" in by_line[14].message
+    assert "outside the image" in by_line[16].message and "64 columns x 64 rows" in by_line[16].hint
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_the_starter_builds_on_the_phantom(tmp_path):
+    from dcmspec_compiler.starters import starter_text
+
+    spec = tmp_path / "pr.yaml"
+    spec.write_text(starter_text("PresentationState").replace("images: ct/", f"images: {PHANTOM}"))
+    result = _build([spec], tmp_path / "out")
+    assert not result.errors, "\n".join(e.format() for e in result.errors)
+    _assert_valid(tmp_path / "out" / "pr.dcm")
 
 
 def test_an_annotation_on_an_image_the_state_does_not_apply_to_is_refused(tmp_path):

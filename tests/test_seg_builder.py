@@ -26,7 +26,7 @@ from dcmspec_compiler.iods.seg import prepare
 from dcmspec_compiler.io.bits import pack_bits, pack_frames_separately
 from dcmspec_compiler.io.rle import rle_decode_frame, rle_encode_frames
 from dcmspec_compiler.iods.seg.pixels import native_pixel_data
-from dcmspec_compiler.write.output import _atomic_write, write_dicom
+from dcmspec_compiler.write.output import BuiltObject, write_dicom, write_outputs
 
 hd = pytest.importorskip("highdicom")
 
@@ -531,10 +531,11 @@ def test_large_pixel_data_is_streamed_to_the_file_with_the_same_bytes(tmp_path):
     assert len(seg.PixelData) > 1 << 20
     plain = io.BytesIO()
     seg.save_as(plain, enforce_file_format=True)
-    digest = _atomic_write(tmp_path / "seg.dcm", lambda fh: write_dicom(fh, seg))
-    data = (tmp_path / "seg.dcm").read_bytes()
+    obj = BuiltObject(dataset=seg, filename="seg.dcm", kind="Segmentation", spec=tmp_path / "seg.yaml", spec_id="seg")
+    (entry,) = write_outputs([obj], tmp_path / "out")["objects"]
+    data = (tmp_path / "out" / "seg.dcm").read_bytes()
     assert data == plain.getvalue()
-    assert digest == hashlib.sha256(data).hexdigest()
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
     assert isinstance(seg.PixelData, bytearray)  # the dataset is left as it was
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import DcmspecError, ErrorList, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
+from ..write.targets import output_filename
 from .common import NodePath, code_at, conformance_at, equipment, object_identity, spec_id
 from .context import BuildContext
 from .sr_common import ImageResolver, observation_context, read_header, series_from
@@ -50,7 +51,8 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             with conformance_at(doc, ("title",), hint="list the titles: dcmspec schema KeyObjectSelection"):
                 check_title(title)
             where: NodePath = ("title_modifiers",) if modifiers else ("title",)
-            with conformance_at(doc, where):
+            with conformance_at(doc, where, hint='e.g. title_modifiers: [DCM:111210 "Motion blur"] with a quality'
+                                                 " title; see `dcmspec schema KeyObjectSelection`"):
                 check_title_modifiers(title, [m for m in modifiers if m is not None])
         except SpecError as exc:
             errors.append(exc)
@@ -70,7 +72,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             series_number=ident.series_number, series_description=ident.series_description,
             sop_instance_uid=ident.sop_instance_uid, instance_number=ident.content.instance_number,
             content_datetime=ident.content_datetime, equipment=equipment(doc))
-    name = (doc.get(("output",)) or {}).get("file") or f"{spec_id(doc)}.dcm"
+    name = output_filename(doc)
     return [BuiltObject(dataset=kos, filename=name, kind="KeyObjectSelection", spec=doc.path,
                         spec_id=spec_id(doc), summary={"selected": len(selected)})]
 
@@ -100,7 +102,9 @@ def _selected(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path:
         headers = [o.dataset for o in ctx.referenced_objects(doc, path)]
     where: NodePath = path + ("frames",) if spec.get("frames") else path + ("segments",) if segments else path
     out = []
-    with conformance_at(doc, where):
+    hint = ("frames are 1-based, at most the image's Number of Frames; a single-frame image takes none"
+            if spec.get("frames") else "segments are Segment Numbers of a Segmentation" if segments else None)
+    with conformance_at(doc, where, hint=hint):
         for header in headers:
             out.append((SelectedInstance.from_dataset(header, frame_numbers=frames, segment_numbers=segments),
                         header, path))

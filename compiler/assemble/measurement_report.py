@@ -18,6 +18,7 @@ from ..iods.common.concept import Code
 from ..errors import DicomConformanceError, InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
+from ..write.targets import output_filename
 from .common import Errors, NodePath, code_at, conformance_at, spec_id, subject_header
 from .context import BuildContext
 from .sr_common import (ImageResolver, document_arguments, document_class, measurement_value,
@@ -93,7 +94,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     except DicomConformanceError as exc:
         raise SpecError(str(exc), location=doc.loc(where), path=where,
                         hint="remove document.document_class to let dcmspec choose" if forced else None) from None
-    name = (doc.get(("output",)) or {}).get("file") or f"{spec_id(doc)}.dcm"
+    name = output_filename(doc)
     summary = {"document_class": type(sr).__name__, "findings": len(groups)}
     if without_value:
         summary["measurements_without_value"] = len(without_value)

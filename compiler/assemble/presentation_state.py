@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import DcmspecError, ErrorList, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
+from ..write.targets import output_filename
 from .common import NodePath, conformance_at, content_identification, equipment, object_identity, spec_id
 from .context import BuildContext
 from .sr_common import ImageResolver, read_header, series_from
@@ -110,6 +111,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                            tuple(l["color"]) if l.get("color") else None)
               for i, l in enumerate(doc.get(("layers",)) or [])]
     annotations: list[Any] = []
+    unchecked: list[Any] = []  # annotations whose images could not be resolved
     for i, spec in enumerate(doc.get(("annotations",)) or []):
         path: NodePath = ("annotations", i)
         if "from_segmentation" in spec:
@@ -121,27 +123,22 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             continue
         uids = attempt(image_uids, path + ("images",)) if "images" in spec else \
             attempt(image_uids, path + ("image",)) if "image" in spec else []
-        if uids is None:
+        annotation = _annotation(doc, path, uids or [])
+        if uids is None:  # the image reference is reported; still check the rest against every image
+            unchecked.append((annotation, path))
             continue
-        annotations.append((_annotation(doc, path, uids), path))
+        annotations.append((annotation, path))
     if not headers:
         errors.append(SpecError("the presentation state applies to no image", location=doc.loc(("images",)),
                                 path=("images",)))
         raise errors[0] if len(errors) == 1 else ErrorList(errors)
-    # check each annotation alone, so an error points at its spec path
-    from ..iods.pr.presentation_state import annotation_item
-
+    # check each annotation alone, each graphic and text at its own line
     refs = [ReferencedImage(h) for h in headers]
     names = [layer.name for layer in layers]
     by_uid = {r.sop_instance_uid: r for r in refs}
-    for annotation, path in annotations:
-        if path is None:
-            continue
-        try:
-            with conformance_at(doc, path):
-                annotation_item(annotation, refs, names, by_uid)
-        except SpecError as exc:
-            errors.append(exc)
+    for annotation, path in annotations + unchecked:
+        if path is not None:
+            errors.extend(_annotation_errors(doc, path, annotation, refs, names, by_uid))
     probe_kwargs = _identity_free(headers)
     for key, kwargs in ((("window",), {"voi": voi}), (("displayed_area",), {"displayed_areas": areas,
                                                                              "rotation": rotation,
@@ -171,7 +168,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             presentation_lut_shape="INVERSE" if doc.get(("invert",)) else "IDENTITY", layers=layers,
             annotations=[a for a, _ in annotations], displayed_areas=areas, rotation=rotation,
             horizontal_flip=flip, shutter=shutter)
-    name = (doc.get(("output",)) or {}).get("file") or f"{spec_id(doc)}.dcm"
+    name = output_filename(doc)
     return [BuiltObject(dataset=pr, filename=name, kind="PresentationState", spec=doc.path, spec_id=spec_id(doc),
                         summary={"type": kind, "images": len(headers), "annotations": len(annotations)})]
 
@@ -185,6 +182,35 @@ def _identity_free(headers: list) -> dict[str, Any]:
     return dict(series_instance_uid="2.25.1", series_number=1, sop_instance_uid="2.25.2",
                 content=ContentIdentification(), presentation_datetime=_dt.datetime(2000, 1, 1),
                 equipment=Equipment("x", "x", "x", "x"))
+
+
+def _annotation_errors(doc: SpecDocument, path: NodePath, annotation, refs: list, names: list[str],
+                       by_uid: dict) -> list[DcmspecError]:
+    """What is wrong with the annotation at ``path``: its layer, and each graphic and text at its own
+    line (PS3.3 C.10.5); the images it names are checked where they are resolved."""
+    out: list[DcmspecError] = []
+    if annotation.layer not in names:
+        out.append(SpecError(f"layer {annotation.layer!r} is not one of the graphic layers"
+                             f" ({', '.join(names) or 'none defined'}; PS3.3 C.10.5.1)",
+                             location=doc.loc(path + ("layer",)), path=path + ("layer",),
+                             hint="define it under `layers:` (name, order, colour) or use one that is"))
+    targets = [by_uid[u] for u in annotation.images if u in by_uid] or refs
+    sizes = {t.size for t in targets}
+    bounds = sizes.pop() if len(sizes) == 1 else None
+    size_hint = (f"the image is {bounds[0]} columns x {bounds[1]} rows; points are (column, row), 0,0 the top"
+                 " left corner of the top left pixel" if bounds else None)
+    for key, objects in (("graphics", annotation.graphics), ("texts", annotation.texts)):
+        for j, obj in enumerate(objects):
+            where = path + (key, j)
+            try:
+                with conformance_at(doc, where, hint=size_hint):
+                    obj.item(bounds)
+            except SpecError as exc:
+                out.append(exc)
+    if not annotation.graphics and not annotation.texts:
+        out.append(SpecError("this annotation draws nothing", location=doc.loc(path), path=path,
+                             hint="add `graphics:` or `texts:`"))
+    return out
 
 
 def _annotation(doc: SpecDocument, path: NodePath, uids: list[str]):

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
+from ..write.targets import output_filename
 from .common import (Errors, NodePath, code_at, codes_at, conformance_at, equipment, object_identity, resolve_path,
                      source_series, spec_id, start_file_digest)
 from .context import BuildContext
@@ -75,7 +76,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                  " segments above 255 wrap around (256 shows as background, 257 as segment 1, ...); the dcmjs"
                  " legacy adapter (OHIF 2) does not read Label Map Segmentations at all. Use BINARY for those"
                  " viewers", doc.loc(("segments",)), ("segments",))
-    name = output.get("file") or f"{spec_id(doc)}.dcm"
+    name = output_filename(doc)
     summary = {"frames": int(seg.NumberOfFrames), "segments": len(descriptions),
                **_spacing_summary(doc, ctx, seg.slice_spacing, len(series.frames))}
     return [BuiltObject(dataset=seg, filename=name, kind="Segmentation", spec=doc.path, spec_id=spec_id(doc),

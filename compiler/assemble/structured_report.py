@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import DicomConformanceError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
+from ..write.targets import output_filename
 from .common import Errors, NodePath, code_at, conformance_at, spec_id, subject_header
 from .context import BuildContext
 from .sr_common import (ImageResolver, document_arguments, document_class, measurement_value, read_header,
@@ -40,12 +41,27 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         path = tree_path(str(exc), ROOT)
         if path is None:
             path = ("document",) if "verif" in str(exc).lower() or "flag" in str(exc).lower() else ROOT
-        raise SpecError(str(exc), location=doc.loc(path), path=path,
-                        hint=f"document_class {doc.data['document_class']} does not allow this; a larger class"
-                             " (Comprehensive, Comprehensive3D) may" if path[:1] == ROOT else None) from None
-    name = (doc.get(("output",)) or {}).get("file") or f"{spec_id(doc)}.dcm"
+        hint = None
+        if path[:1] == ROOT:
+            hint = _class_hint(root, str(doc.data["document_class"]))
+        raise SpecError(str(exc), location=doc.loc(path), path=path, hint=hint) from None
+    name = output_filename(doc)
     return [BuiltObject(dataset=sr, filename=name, kind="StructuredReport", spec=doc.path, spec_id=spec_id(doc),
                         summary={"document_class": type(sr).__name__})]
+
+
+def _class_hint(root, chosen: str) -> str:
+    """Which document classes would accept the tree, to say what to change (PS3.3 A.35 tables)."""
+    from ..iods.sr.relationships import RULES, tree_violations
+
+    names = {"Basic Text SR": "BasicText", "Enhanced SR": "Enhanced", "Comprehensive SR": "Comprehensive",
+             "Comprehensive 3D SR": "Comprehensive3D"}
+    accepting = [short for iod, short in names.items()
+                 if iod in RULES and next(tree_violations(RULES[iod], root), None) is None]
+    if accepting:
+        return f"document_class {chosen} does not allow this; {', '.join(accepting)} would"
+    return ("no SR document class allows this: change the relationship type or the value type (PS3.3 A.35"
+            " relationship content constraints)")
 
 
 def _reference(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath):

@@ -1,9 +1,7 @@
-"""Write built objects: atomically, never over a file unless asked, with a JSON manifest.
+"""Write built objects: all or nothing, never over a file unless asked, with a JSON manifest.
 
-Every target is checked before anything is written, so a build either writes all its files or none
-of them. Each file is written to a temporary name in the output folder and renamed into place, so a
-crash never leaves a half-written ``.dcm``. The manifest ``dcmspec-manifest.json`` lists what was
-written (file, kind, SOP Class/Instance UID, Series UID, spec, SHA-256).
+The files are staged and committed together (:mod:`.commit`). The manifest ``dcmspec-manifest.json``
+lists what was written (file, kind, SOP Class/Instance UID, Series UID, spec, size, SHA-256).
 """
 
 from __future__ import annotations
@@ -12,16 +10,16 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ..errors import Location, OutputError
+from ..errors import DcmspecError, ErrorList, Location, OutputError
+from .commit import INTERRUPTS, BuildInterrupted, Notice, Staging, recover_folder
+from .targets import MANIFEST_NAME, Target, check_names, existing_targets
 
-MANIFEST_NAME = "dcmspec-manifest.json"
 STREAM_BYTES = 1 << 20  # Pixel Data from this size on is streamed to the file, not copied first
 
 
@@ -88,28 +86,6 @@ class _HashingWriter:
         return self._pos
 
 
-def _atomic_write(target: Path, write: Callable[[Any], None], pool: ThreadPoolExecutor | None = None) -> str:
-    """Write through ``write(fileobj)`` to a temporary file, then rename it to ``target``; return SHA-256.
-
-    The digest is computed while writing (``pool``: a thread to hash large blocks on); the file is
-    flushed and fsync'ed once before the rename.
-    """
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            out = _HashingWriter(fh, pool)
-            write(out)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-        return out.sha256.hexdigest()
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 class _BytesReader(io.BufferedIOBase):
     """A read-only, seekable file over a bytes-like value, without copying it: reads return
     memoryview slices. Lets pydicom stream a large Pixel Data value straight into the output."""
@@ -174,25 +150,6 @@ def _prepare_folder(out_dir: Path) -> None:
                           hint="choose another folder with -o")
 
 
-def check_targets(objects: list[BuiltObject], out_dir: Path, force: bool) -> None:
-    """Refuse clashing names and existing files (unless ``force``) before anything is written."""
-    seen: dict[str, BuiltObject] = {}
-    for obj in objects:
-        if obj.filename in seen:
-            other = seen[obj.filename]
-            raise OutputError(f"two specs write the same file {obj.filename!r}: {other.spec} and {obj.spec}",
-                              location=Location(str(obj.spec)), hint="set output.file in one of them")
-        seen[obj.filename] = obj
-    if force:
-        return
-    existing = [name for name in seen if (out_dir / name).exists()]
-    if existing:
-        raise OutputError(
-            f"{len(existing)} output file(s) exist already: {', '.join(existing[:5])}",
-            location=Location(str(out_dir / existing[0])),
-            hint="pass --force to overwrite them, or choose another folder with -o")
-
-
 def write_dicom(fh: Any, dataset: Any) -> None:
     """Encode ``dataset`` as a DICOM file (PS3.10) into ``fh``.
 
@@ -224,22 +181,26 @@ def _merge_manifest(out_dir: Path, entries: list[dict[str, Any]]) -> list[dict[s
     return kept + entries
 
 
-def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool = False,
-                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Write every object and the manifest; return the manifest."""
-    objects = list(objects)
-    _prepare_folder(out_dir)
-    check_targets(objects, out_dir, force)
+def _stage_objects(staging: Staging, objects: list[BuiltObject], out_dir: Path,
+                   progress: Callable[[str], None] | None) -> list[dict[str, Any]]:
+    """Write every object into the staging folder; return their manifest entries."""
     entries = []
     pool = ThreadPoolExecutor(max_workers=1) if (os.cpu_count() or 1) > 1 else None  # hashes while writing
     try:
-        for obj in objects:
-            target = out_dir / obj.filename
+        for index, obj in enumerate(objects):
+            staged = f"{index:06d}.dcm"
+            writer: list[_HashingWriter] = []
+
+            def write(fh: Any, obj: BuiltObject = obj) -> None:
+                writer.append(_HashingWriter(fh, pool))
+                obj.write(writer[0])
+
             try:
-                digest = _atomic_write(target, obj.write, pool)
+                staging.write(staged, write)
             except OSError as exc:
-                raise OutputError(f"cannot write the file: {exc.strerror}", location=Location(str(target))) from None
-            entry = {
+                raise OutputError(f"cannot write the file: {exc.strerror}; nothing was written",
+                                  location=Location(str(out_dir / obj.filename))) from None
+            entries.append({
                 "file": obj.filename,
                 "kind": obj.kind,
                 "spec": str(obj.spec),
@@ -248,17 +209,63 @@ def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool 
                 "sop_instance_uid": obj.uid("SOPInstanceUID"),
                 "series_instance_uid": obj.uid("SeriesInstanceUID"),
                 "study_instance_uid": obj.uid("StudyInstanceUID"),
-                "bytes": target.stat().st_size,
-                "sha256": digest,
+                "bytes": writer[0].tell(),
+                "sha256": writer[0].sha256.hexdigest(),
                 **obj.summary,
-            }
-            entries.append(entry)
+                "staged": staged,
+            })
             if progress:
-                progress(f"wrote {target} ({entry['bytes']} bytes)")
+                progress(f"writing {out_dir / obj.filename} ({writer[0].tell()} bytes)")
     finally:
         if pool is not None:
             pool.shutdown()
-    manifest = {"dcmspec_manifest": 1, "objects": _merge_manifest(out_dir, entries)}
-    text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
-    _atomic_write(out_dir / MANIFEST_NAME, lambda fh: fh.write(text.encode("utf-8")))
-    return manifest
+    return entries
+
+
+def _raise(errors: list[DcmspecError]) -> None:
+    if errors:
+        raise errors[0] if len(errors) == 1 else ErrorList(errors)
+
+
+def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool = False,
+                  progress: Callable[[str], None] | None = None,
+                  notice: Notice | None = None) -> dict[str, Any]:
+    """Write every object and the manifest, all or nothing (:mod:`.commit`); return the manifest.
+
+    Without ``force`` no file is replaced. ``notice(message, path)`` hears what was done to the leftovers
+    of killed builds in the folder. SIGINT/SIGTERM/SIGHUP raise :class:`.commit.BuildInterrupted` once
+    the folder is clean.
+    """
+    objects = list(objects)
+    _raise(check_names([Target(o.filename, Location(str(o.spec)), o.spec_id) for o in objects], OutputError))
+    _prepare_folder(out_dir)
+    staging: Staging | None = None
+    try:
+        with INTERRUPTS.handled():
+            try:
+                recover_folder(out_dir, notice)
+                if not force:
+                    _raise([e for e in [existing_targets([o.filename for o in objects], out_dir)] if e])
+                staging = Staging(out_dir)
+            except OSError as exc:
+                raise OutputError(f"cannot write into the output folder: {exc.strerror}",
+                                  location=Location(str(out_dir))) from None
+            try:
+                return _stage_and_commit(staging, objects, out_dir, force, progress, notice)
+            finally:
+                staging.remove()
+    except BuildInterrupted as exc:
+        exc.committed = exc.committed or (staging is not None and staging.committed)
+        raise
+
+
+def _stage_and_commit(staging: Staging, objects: list[BuiltObject], out_dir: Path, force: bool,
+                      progress: Callable[[str], None] | None, notice: Notice | None) -> dict[str, Any]:
+    entries = _stage_objects(staging, objects, out_dir, progress)
+    files = [(entry.pop("staged"), entry["file"]) for entry in entries]
+    try:
+        return staging.commit(files, lambda: {"dcmspec_manifest": 1, "objects": _merge_manifest(out_dir, entries)},
+                              force=force, notice=notice)
+    except OSError as exc:
+        raise OutputError(f"cannot write the manifest or commit the build: {exc.strerror}; nothing was written",
+                          location=Location(str(out_dir))) from None

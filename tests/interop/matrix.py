@@ -32,7 +32,7 @@ CONSUMERS = {
     "highdicom": "highdicom 0.28.2 (`segread` + `get_volume`, `srread`)",
     "cornerstone": "OHIF 3: @cornerstonejs/adapters 5.14 + dcmjs 0.52",
     "pixelmed": "PixelMed 20220618 validators",
-    "dcmtk": "dcmtk 3.6.7 (`dsrdump`, `dcmdrle`)",
+    "dcmtk": "dcmtk 3.6.7 (`dsrdump`, `dcmdrle`, `dcmpschk`)",
 }
 
 # --- the known limits, one place ----------------------------------------------------------------------
@@ -50,6 +50,8 @@ HD_16BIT = Limit("`get_volume(combine_segments=False)` of a 16-bit Label Map SEG
 HD_BASIC_TEXT = Limit("does not read Basic Text SR", "is not supported")
 PM_LABELMAP = Limit("2022 tables predate Label Map Segmentation Storage (\"IOD (SOP Class) unrecognized\")",
                     "IOD (SOP Class) unrecognized")
+PM_GSPS = Limit("its DicomInstanceValidator does not know the GSPS IOD (\"IOD (SOP Class) unrecognized\", also "
+                "on third-party GSPS)", "IOD (SOP Class) unrecognized")
 DCMTK_LABELMAP_REF = Limit("`dsrdump` 3.6.7 does not know the Label Map Segmentation SOP Class in an IMAGE "
                            "item (\"Invalid or unknown image SOP class\")", "Invalid or unknown image SOP class")
 
@@ -90,6 +92,9 @@ EXPECTED: dict[str, dict[str, object]] = {
     # OHIF 3 has no KOS loader in the adapters: dcmjs's parse is what it reads
     "kos": {"dcmqi": NOT_APPLICABLE, "highdicom": ACCEPTED, "cornerstone": ACCEPTED,
             "pixelmed": ACCEPTED, "dcmtk": ACCEPTED},
+    # highdicom 0.28.2 writes presentation states but has no reader; OHIF 3's adapters have no GSPS loader
+    "gsps": {"dcmqi": NOT_APPLICABLE, "highdicom": NOT_APPLICABLE, "cornerstone": NOT_APPLICABLE,
+             "pixelmed": PM_GSPS, "dcmtk": ACCEPTED},
 }
 
 

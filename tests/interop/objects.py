@@ -49,7 +49,7 @@ class InteropObject:
 
     name: str
     title: str                              # the row title in the README matrix
-    kind: str                               # "SEG" | "SR" | "KOS"
+    kind: str                               # "SEG" | "SR" | "KOS" | "PR"
     spec: Path
     sources: Path                           # the source series folder
     seg_type: str | None = None             # BINARY | FRACTIONAL | LABELMAP
@@ -267,6 +267,8 @@ def define(folder: Path, ct3slice: Path) -> list[InteropObject]:
     objects.append(InteropObject("kos", "Key Object Selection (SEG, SR and two slices)",
                                  "KOS", EXAMPLES / "key-objects.yaml", PHANTOM_CT,
                                  selection=("seg-binary", "sr-organs", "image:8", "image:9")))
+    objects.append(InteropObject("gsps", "Grayscale Softcopy Presentation State (segment outlines, circle, text)",
+                                 "PR", EXAMPLES / "presentation-outlines.yaml", PHANTOM_CT))
     return objects
 
 

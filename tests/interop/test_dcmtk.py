@@ -1,7 +1,7 @@
 """dcmtk (Debian 3.6.7): `dsrdump` reads every SR and KOS without an error; `dcmdrle` decodes every RLE SEG to the
 input's stored values (a decoder that is not ours), frame by frame on the frame's source slice.
 
-(dcmtk's `dcmpschk` checks presentation states; dcmspec writes none yet, so it has no row here.)
+`dcmpschk` checks every presentation state (GSPS semantics; it prints "Test passed" or "W:" findings).
 """
 
 from __future__ import annotations
@@ -64,3 +64,17 @@ def test_dcmdrle_decodes_the_input_values(name, matrix_objects, tmp_path):
         assert seen >= {k for k in range(obj.label_map().shape[0]) if obj.label_map()[k].any()}
     else:
         assert seen >= {(n, k) for n, m in obj.segments.items() for k in range(m.shape[0]) if m[k].any()}
+
+
+PRESENTATION_STATES = [n for n in EXPECTED if n == "gsps"]
+
+
+@pytest.mark.parametrize("name", PRESENTATION_STATES)
+def test_dcmpschk_passes_the_presentation_state(name, matrix_objects):
+    assert expected(name, "dcmtk") == ACCEPTED
+    obj = matrix_objects[name]
+    proc = subprocess.run([dcmtk("dcmpschk"), str(obj.path)], capture_output=True, text=True)
+    output = proc.stdout + proc.stderr
+    findings = [line for line in output.splitlines()
+                if line.startswith(("W:", "E:")) and not line.startswith(("W: Testing:", "W: Test passed"))]
+    assert proc.returncode == 0 and "Test passed" in output and findings == [], output
