@@ -43,6 +43,9 @@ def main(ctx: click.Context, debug: bool) -> None:
     3 output not writable or exists (see --force), 4 internal error.
     """
     ctx.obj = {"debug": debug}
+    from .pydicom_import import without_downloader
+
+    ctx.with_resource(without_downloader())  # until the command ends: see pydicom_import.py
 
 
 def _options(uid_root: str | None, fresh_uids: bool, now: bool):

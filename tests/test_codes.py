@@ -48,6 +48,60 @@ def test_private_scheme_starting_with_a_digit():
     assert (code.scheme_designator, code.value, code.meaning) == ("99ACME", "1234", "Our finding")
 
 
+def test_stored_code_dictionary_is_pydicoms():
+    """The table the resolver reads is exactly what pydicom's concept dictionary gives (after a pydicom
+    update: ``python -m dcmspec_compiler.resolve.code_table``)."""
+    import gzip
+
+    from dcmspec_compiler.resolve.code_table import TABLE, table_text
+
+    assert gzip.decompress(TABLE.read_bytes()).decode("utf-8") == table_text()
+
+
+@pytest.mark.parametrize("scheme, keyword", [
+    ("SCT", "Liver"), ("SCT", "AnatomicalStructure"), ("DCM", "ArtificialIntelligence"),
+    ("UCUM", "Millimeter"), ("LN", "CTReport"), ("SCT", "Kidney"), ("DCM", "ImagingMeasurementReport"),
+])
+def test_keywords_resolve_as_pydicoms_codedict(scheme, keyword):
+    from pydicom.sr.codedict import codes
+
+    expected = getattr(getattr(codes, scheme), keyword)
+    for form in (keyword, f"{scheme}:{keyword}") if scheme == "SCT" else (f"{scheme}:{keyword}",):
+        code = resolve_code(form)
+        assert (code.value, code.scheme_designator, code.meaning) == (
+            expected.value, expected.scheme_designator, expected.meaning)
+
+
+def test_every_dictionary_value_gives_pydicoms_meaning():
+    """All (scheme, value) pairs: the meaning pydicom's dictionary lists first."""
+    from pydicom.sr._concepts_dict import concepts
+
+    from dcmspec_compiler.resolve.codes import dictionary_meaning
+
+    first: dict[tuple[str, str], str] = {}
+    for scheme, entries in concepts.items():
+        for values in entries.values():
+            for value, (meaning, _cids) in values.items():
+                first.setdefault((scheme, str(value)), meaning)
+    wrong = [(s, v) for (s, v), m in first.items() if dictionary_meaning(s, v) != m]
+    assert not wrong, wrong[:5]
+    assert dictionary_meaning("SCT", "0000000000") is None
+
+
+def test_our_code_equals_pydicoms_code():
+    from pydicom.sr.coding import Code as PydicomCode
+
+    from dcmspec_compiler.iods.common.concept import Code, is_code
+
+    ours, theirs = Code("10200004", "SCT", "Liver"), PydicomCode("10200004", "SCT", "Liver (organ)")
+    assert ours == theirs and theirs == ours and hash(ours) == hash(theirs)
+    assert ours != PydicomCode("10200004", "DCM", "Liver") and PydicomCode("10200004", "DCM", "Liver") != ours
+    # SNOMED-RT codes are the SNOMED CT concept they map to, as in pydicom
+    srt = PydicomCode("T-62000", "SRT", "Liver")
+    assert (Code("T-62000", "SRT", "Liver") == ours) == (srt == theirs) is True
+    assert is_code(ours) and is_code(theirs) and not is_code(("10200004", "SCT", "Liver", None))
+
+
 def test_code_item_refuses_a_meaning_longer_than_lo_and_never_cuts_it():
     """The one Code Sequence item builder (and its byte form for the SEG functional groups) refuses a
     65-character meaning, as the resolver does; 64 characters are kept whole. Oracle: the LO limit of

@@ -35,6 +35,7 @@ def test_wheel_contains_schemas_and_starters(tmp_path):
     for starter in (ROOT / "compiler" / "starters").glob("*.yaml"):
         assert archive.read(f"dcmspec_compiler/starters/{starter.name}") == starter.read_bytes()
     assert "dcmspec_compiler/iods/seg/segmentation.py" in names
+    assert "dcmspec_compiler/resolve/code_dictionary.txt.gz" in names
 
 
 def test_installed_compiler_reads_the_schemas_it_ships(tmp_path):

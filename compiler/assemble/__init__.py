@@ -15,6 +15,7 @@ BUILDERS: dict[str, str] = {
     "Segmentation": "segmentation",
     "MeasurementReport": "measurement_report",
     "StructuredReport": "structured_report",
+    "PresentationState": "presentation_state",
     "KeyObjectSelection": "key_object_selection",
 }
 

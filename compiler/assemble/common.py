@@ -9,14 +9,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from .. import __version__
 from ..errors import DcmspecError, DicomConformanceError, ErrorList, PathPart, SpecError, flatten
-from ..iods.common.modules import ContentIdentification, Equipment
 from ..load.document import SpecDocument
 from ..resolve.codes import resolve_code
 from .context import BuildContext
+
+if TYPE_CHECKING:  # the builder layer imports pydicom: loaded when a builder needs it
+    from ..iods.common.modules import ContentIdentification, Equipment
 
 NodePath = tuple[PathPart, ...]
 T = TypeVar("T")
@@ -108,6 +110,8 @@ def subject_header(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("subj
 
 def equipment(doc: SpecDocument) -> Equipment:
     """Equipment from the spec, defaulting to dcmspec itself."""
+    from ..iods.common.modules import Equipment
+
     eq = doc.get(("equipment",)) or {}
     model = eq.get("model", "dcmspec")
     return Equipment(
@@ -122,6 +126,8 @@ def equipment(doc: SpecDocument) -> Equipment:
 
 
 def content_identification(doc: SpecDocument, default_label: str) -> ContentIdentification:
+    from ..iods.common.modules import ContentIdentification
+
     inst = doc.get(("instance",)) or {}
     return ContentIdentification(
         instance_number=inst.get("number", 1),

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from pydicom.sr.coding import Code
+from ..iods.common.concept import Code
 
 from ..errors import DicomConformanceError, InputError, SpecError
 from ..load.document import SpecDocument

@@ -24,6 +24,10 @@ AI_FAMILY = ("DCM", "123110", "Artificial Intelligence")
 
 
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
+    # Mask files are hashed (for the SOP Instance UID) on a second core while pydicom loads and the
+    # source headers are read: started before the builder layer is imported.
+    for path in _mask_paths(doc):
+        start_file_digest(resolve_path(doc, path))
     from ..iods.seg.segmentation import Segmentation
 
     data = doc.data
@@ -76,6 +80,12 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                **_spacing_summary(doc, ctx, seg.slice_spacing, len(series.frames))}
     return [BuiltObject(dataset=seg, filename=name, kind="Segmentation", spec=doc.path, spec_id=spec_id(doc),
                         summary=summary)]
+
+
+def _mask_paths(doc: SpecDocument) -> list[NodePath]:
+    """Where the spec names mask files (``segmentation.mask``, ``segments[i].mask``)."""
+    paths: list[NodePath] = [("segmentation", "mask")] if "mask" in doc.data["segmentation"] else []
+    return paths + [("segments", i, "mask") for i, s in enumerate(doc.data["segments"]) if "mask" in s]
 
 
 def _spacing_summary(doc: SpecDocument, ctx: BuildContext, spacing, n_frames: int) -> dict[str, Any]:
@@ -133,7 +143,7 @@ def _segment_numbers(doc: SpecDocument) -> list[int]:
 def _segment_description(doc: SpecDocument, ctx: BuildContext, index: int, number: int, series):
     from ..iods.common.algorithm import AlgorithmIdentification
     from ..iods.seg.segment import SegmentDescription
-    from pydicom.sr.coding import Code
+    from ..iods.common.concept import Code
 
     base: NodePath = ("segments", index)
     seg = doc.get(base)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydicom.sr.coding import Code
+from ..iods.common.concept import Code
 
 from ..errors import DicomConformanceError, InputError, SpecError
 from ..load.document import SpecDocument

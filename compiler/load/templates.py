@@ -153,9 +153,16 @@ def _coerce(raw: str, decl: dict[str, Any]) -> Any:
     return raw
 
 
+def _problems(schema: dict, value: Any) -> list:
+    """jsonschema's errors for ``value`` (imported only when the quick check did not accept it)."""
+    from jsonschema import Draft202012Validator
+
+    return sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: e.path)
+
+
 def resolve_values(doc: SpecDocument, given: dict[str, ParameterValue]) -> dict[str, Any]:
     """Check ``given`` against the declarations; return name -> value (defaults filled)."""
-    from jsonschema import Draft202012Validator
+    from ..validate.conforms import accepts
 
     params = declared_parameters(doc)
     errors: list[SpecError] = []
@@ -179,7 +186,7 @@ def resolve_values(doc: SpecDocument, given: dict[str, ParameterValue]) -> dict[
         pv = given[name]
         value = _coerce(pv.value, decl) if pv.raw else pv.value
         schema = {k: v for k, v in decl.items() if k not in ("description", "default")}
-        problems = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: e.path)
+        problems = [] if accepts(schema, value) else _problems(schema, value)
         if problems:
             errors.append(SpecError(f"parameter {name!r}: {problems[0].message}", location=pv.location,
                                     hint=f"declared at {decl_loc}{described}"))

@@ -1,9 +1,10 @@
-"""Turn the code forms a spec may use into :class:`pydicom.sr.coding.Code` values.
+"""Turn the code forms a spec may use into :class:`~dcmspec_compiler.iods.common.concept.Code` values.
 
 Forms (schema ``definitions.schema.json#/$defs/code``):
 - ``{scheme: SCT, value: "10200004", meaning: Liver}``: an explicit triple;
 - ``SCT:10200004 "Liver"``: the compact form;
-- ``SCT:10200004``: a code the DICOM code dictionary (pydicom's, from PS3.16) knows; it gives the meaning;
+- ``SCT:10200004``: a code the DICOM code dictionary (pydicom's, from PS3.16; stored by :mod:`.code_table`)
+  knows; it gives the meaning;
 - ``Liver`` or ``SCT:Liver``: a keyword of that dictionary.
 
 A meaning that disagrees with the dictionary for a code it knows gives a warning naming the expected
@@ -17,7 +18,7 @@ import re
 from functools import lru_cache
 from typing import Any, Callable
 
-from pydicom.sr.coding import Code
+from ..iods.common.concept import Code
 
 from ..errors import Location, PathPart, SpecError
 
@@ -27,40 +28,62 @@ _KEYWORD_SCHEMES = ("SCT", "DCM", "UCUM", "LN", "FMA", "NCIt", "UMLS")
 
 
 @lru_cache(maxsize=1)
-def _dictionary() -> tuple[dict[str, dict[str, tuple[str, str]]], dict[tuple[str, str], str]]:
-    """``{scheme: {keyword: (value, meaning)}}`` and ``{(scheme, value): meaning}`` from pydicom."""
-    from pydicom.sr._concepts_dict import concepts
+def _table() -> tuple[tuple[str, ...], str, str]:
+    """The schemes and the two sections of the code dictionary :mod:`.code_table` stored (pydicom's,
+    from PS3.16); read on the first code, not at start-up."""
+    import gzip
 
-    by_keyword: dict[str, dict[str, tuple[str, str]]] = {}
-    by_value: dict[tuple[str, str], str] = {}
-    for scheme, entries in concepts.items():
-        table = by_keyword.setdefault(scheme, {})
-        for keyword, values in entries.items():
-            for value, (meaning, _cids) in values.items():
-                table.setdefault(keyword, (value, meaning))
-                by_value.setdefault((scheme, str(value)), meaning)
-    return by_keyword, by_value
+    from .code_table import TABLE
+
+    with gzip.open(TABLE, "rt", encoding="utf-8") as fh:
+        _header, schemes, rest = fh.read().split("\n", 2)
+    by_value, by_keyword, _ = rest.split("\n\n", 2)
+    return tuple(schemes.split("\t")), by_value, by_keyword
+
+
+def _pairs(section: str) -> dict[str, str]:
+    lines = section.split("\n")
+    return dict(zip(lines[0::2], lines[1::2]))
+
+
+@lru_cache(maxsize=1)
+def _by_value() -> dict[str, str]:
+    """``{"SCHEME:VALUE": meaning}`` (the first meaning pydicom lists)."""
+    return _pairs(_table()[1])
+
+
+@lru_cache(maxsize=1)
+def _by_keyword() -> dict[str, str]:
+    """``{"SCHEME:Keyword": "VALUE<tab>meaning"}``."""
+    return _pairs(_table()[2])
 
 
 def dictionary_meaning(scheme: str, value: str) -> str | None:
     """The meaning the code dictionary gives ``scheme:value``, if it knows it."""
-    return _dictionary()[1].get((scheme, str(value)))
+    return _by_value().get(f"{scheme}:{value}")
+
+
+def _keyword_schemes(scheme: str | None) -> list[str]:
+    if scheme:
+        return [scheme]
+    known = _table()[0]
+    return [s for s in _KEYWORD_SCHEMES if s in known] + sorted(s for s in known if s not in _KEYWORD_SCHEMES)
 
 
 def _from_keyword(keyword: str, scheme: str | None) -> Code | None:
-    by_keyword = _dictionary()[0]
-    schemes = [scheme] if scheme else [s for s in _KEYWORD_SCHEMES if s in by_keyword] + sorted(
-        s for s in by_keyword if s not in _KEYWORD_SCHEMES)
-    for s in schemes:
-        hit = by_keyword.get(s, {}).get(keyword)
+    by_keyword = _by_keyword()
+    for s in _keyword_schemes(scheme):
+        hit = by_keyword.get(f"{s}:{keyword}")
         if hit:
-            return Code(hit[0], s, hit[1])
+            value, meaning = hit.split("\t", 1)
+            return Code(value, s, meaning)
     return None
 
 
 def _suggest(keyword: str, scheme: str | None) -> str:
-    by_keyword = _dictionary()[0]
-    pool = list(by_keyword.get(scheme, {})) if scheme else [k for s in _KEYWORD_SCHEMES for k in by_keyword.get(s, {})]
+    schemes = [scheme] if scheme else list(_KEYWORD_SCHEMES)
+    prefixes = tuple(f"{s}:" for s in schemes)
+    pool = [key.split(":", 1)[1] for key in _by_keyword() if key.startswith(prefixes)]
     close = difflib.get_close_matches(keyword, pool, n=3, cutoff=0.75)
     return f"did you mean {', '.join(close)}? " if close else ""
 

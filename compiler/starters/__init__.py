@@ -9,6 +9,7 @@ STARTERS: dict[str, str] = {
     "Segmentation": "segmentation.yaml",
     "MeasurementReport": "measurement-report.yaml",
     "StructuredReport": "structured-report.yaml",
+    "PresentationState": "presentation-state.yaml",
     "KeyObjectSelection": "key-object-selection.yaml",
 }
 

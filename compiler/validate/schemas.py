@@ -15,12 +15,14 @@ from typing import Any, Iterator
 
 from ..errors import ErrorList, SpecError
 from ..load.document import SpecDocument
+from .conforms import conforms
 
 #: spec ``kind`` -> schema file name
 KINDS: dict[str, str] = {
     "Segmentation": "segmentation.schema.json",
     "MeasurementReport": "measurement-report.schema.json",
     "StructuredReport": "structured-report.schema.json",
+    "PresentationState": "presentation-state.schema.json",
     "KeyObjectSelection": "key-object-selection.schema.json",
 }
 DEFINITIONS = "definitions.schema.json"
@@ -139,6 +141,8 @@ def validate_document(doc: SpecDocument, *, partial: bool = False) -> str:
     ``partial``: a base spec (``abstract: true``) that others complete; missing properties are allowed.
     """
     kind = check_kind(doc)
+    if conforms(KINDS[kind], doc.data):
+        return kind  # valid: jsonschema is needed only to locate and explain violations
     validator = validator_for(kind)
     errors = [_to_spec_error(doc, e) for e in _leaf_errors(validator.iter_errors(doc.data))
               if not (partial and e.validator == "required")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pydicom.dataset import Dataset
-from pydicom.sr.coding import Code
+from .concept import Code, is_code
 
 from ...errors import DicomConformanceError
 from .codes import code_from_item, code_item
@@ -28,7 +28,7 @@ class AlgorithmIdentification(Dataset):
             raise DicomConformanceError(
                 f"Algorithm Version (0066,0031) must be a non-empty LO of at most 64 characters, "
                 f"got {version!r}")
-        if not isinstance(family, Code):
+        if not is_code(family):
             raise DicomConformanceError("Algorithm Family Code Sequence (0066,002F) needs a Code")
         if source is not None and len(source) > 64:
             raise DicomConformanceError("Algorithm Source (0024,0202) is an LO of at most 64 characters")

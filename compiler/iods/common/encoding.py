@@ -19,10 +19,10 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
-from pydicom.sr.coding import Code
 from pydicom.tag import Tag
 
 from .codes import code_item
+from .concept import Code
 
 # VRs whose explicit length field is 4 bytes after 2 reserved bytes (PS3.5 Table 7.1-1)
 _LONG_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Sequence
 
-from pydicom.sr.coding import Code
+from ..common.concept import Code, is_code
 
 from ...errors import DicomConformanceError
 
@@ -46,7 +46,7 @@ def _listing(cid: int) -> str:
 
 def check_title(title: Code) -> Code:
     """``title`` if it is a code of CID 7010 (Key Object Selection Document Title); raises otherwise."""
-    if not isinstance(title, Code):
+    if not is_code(title):
         raise DicomConformanceError(f"the KOS title must be a Code, got {type(title).__name__}")
     if _key(title) not in context_group(7010):
         raise DicomConformanceError(
@@ -64,7 +64,7 @@ def check_title_modifiers(title: Code, modifiers: Sequence[Code]) -> list[Code]:
     """
     modifiers = list(modifiers)
     for m in modifiers:
-        if not isinstance(m, Code):
+        if not is_code(m):
             raise DicomConformanceError(f"a title modifier must be a Code, got {type(m).__name__}")
     if _key(title) in (_key(REJECTED_FOR_QUALITY_REASONS), _key(QUALITY_ISSUE)):
         if not modifiers:

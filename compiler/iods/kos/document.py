@@ -17,7 +17,7 @@ from typing import ClassVar, Iterator, Sequence
 
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.sr.coding import Code
+from ..common.concept import Code
 
 from ...errors import DicomConformanceError
 from ..common.codes import code_from_item

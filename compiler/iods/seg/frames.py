@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.sr.coding import Code
+from ..common.concept import Code
 
 from ..common import encoding as enc
 from ..common.codes import code_item

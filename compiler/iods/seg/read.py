@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Sequence, TypeVar
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames
-from pydicom.sr.coding import Code
+from ..common.concept import Code
 from pydicom.uid import RLELossless
 
 from ...errors import DicomConformanceError

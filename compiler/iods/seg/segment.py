@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from pydicom.dataset import Dataset
-from pydicom.sr.coding import Code
+from ..common.concept import Code, is_code
 
 from ...errors import DicomConformanceError
 from ..common.algorithm import AlgorithmIdentification
@@ -28,7 +28,7 @@ def _lo(value: str, name: str, tag: str, *, required: bool = True) -> None:
 
 
 def _code(value: object, name: str) -> Code:
-    if not isinstance(value, Code):
+    if not is_code(value):
         raise DicomConformanceError(f"{name} needs a coded concept (pydicom Code), got {value!r}")
     return value
 

@@ -5,7 +5,7 @@ Only facts of the standard are listed here: code value, coding scheme and the me
 
 from __future__ import annotations
 
-from pydicom.sr.coding import Code
+from ..common.concept import Code
 
 
 def _dcm(value: str, meaning: str) -> Code:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydicom.sr.coding import Code
+from ..common.concept import Code
 
 from . import codes as C
 from .value_types import CodeItem

@@ -16,7 +16,7 @@ from typing import ClassVar, Iterable, Sequence
 
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.sr.coding import Code
+from ..common.concept import Code
 
 from ...errors import DicomConformanceError
 from ..common.native import set_native_encoding

@@ -10,7 +10,7 @@ from typing import Iterator
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.sr.coding import Code
+from ..common.concept import Code
 
 from ...errors import DicomConformanceError
 from ..common.codes import code_from_item, codes_equal

@@ -15,7 +15,7 @@ from typing import Sequence, Union
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.sr.coding import Code
+from ..common.concept import Code, is_code
 
 from ...errors import DicomConformanceError
 from ..common.modules import Equipment
@@ -225,7 +225,7 @@ class QualitativeEvaluation:
     value: Code | str
 
     def item(self) -> ContentItem:
-        if isinstance(self.value, Code):
+        if is_code(self.value):
             return CodeItem(self.name, self.value, "CONTAINS")
         return TextItem(self.name, str(self.value), "CONTAINS")
 

@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
-from pydicom.sr.coding import Code
+from ..common.concept import Code, is_code
 from pydicom.tag import BaseTag
 from pydicom.valuerep import format_number_as_ds
 
@@ -91,7 +91,7 @@ class ContentItem(Dataset):
                     f"a {self.value_type} content item needs a concept name (PS3.3 C.17.3, Concept Name"
                     " Code Sequence is required for this value type)")
         else:
-            if not isinstance(name, Code):
+            if not is_code(name):
                 raise DicomConformanceError(f"concept name must be a Code, got {type(name).__name__}")
             set_element(self, CONCEPT_NAME_CODE_SEQUENCE, "SQ", [code_item(name)])
         for child in children:
@@ -173,7 +173,7 @@ class CodeItem(ContentItem):
     def __init__(self, name: Code, value: Code, relationship_type: str | None = "CONTAINS", *,
                  children: Iterable[ContentItem | Dataset] = ()) -> None:
         super().__init__(name, relationship_type, children)
-        if not isinstance(value, Code):
+        if not is_code(value):
             raise DicomConformanceError(f"CODE {name.meaning!r}: the value must be a Code, got {value!r}")
         set_element(self, CONCEPT_CODE_SEQUENCE, "SQ", [code_item(value)])
 
@@ -216,7 +216,7 @@ class NumItem(ContentItem):
                 raise DicomConformanceError(
                     f"NUM {name.meaning!r} has no unit: Measurement Units Code Sequence is required"
                     " (PS3.3 C.18.1); use a UCUM code, '1' for unitless")
-            if not isinstance(unit, Code):
+            if not is_code(unit):
                 raise DicomConformanceError(f"NUM {name.meaning!r}: the unit must be a Code, got {unit!r}")
             mv = Dataset()
             set_element(mv, MEASUREMENT_UNITS_CODE_SEQUENCE, "SQ", [code_item(unit)])
@@ -226,7 +226,7 @@ class NumItem(ContentItem):
                 set_element(mv, FLOATING_POINT_VALUE, "FD", value)
             set_element(self, MEASURED_VALUE_SEQUENCE, "SQ", [mv])
         if qualifier is not None:
-            if not isinstance(qualifier, Code):
+            if not is_code(qualifier):
                 raise DicomConformanceError(f"NUM {name.meaning!r}: the qualifier must be a Code")
             set_element(self, NUMERIC_VALUE_QUALIFIER_CODE_SEQUENCE, "SQ", [code_item(qualifier)])
 

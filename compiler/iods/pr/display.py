@@ -1,0 +1,182 @@
+"""How referenced images are displayed: VOI window, displayed area, shutters (PS3.3 C.11.8, C.10.4, C.7.6.11).
+
+Shutter positions are pixel numbers counted from 1 (column 1 is the left-most, row 1 the top row), as the
+Display Shutter module defines them; this API takes (column, row) like the annotations and writes the
+row\\column order the module uses for circular and polygonal shutters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from pydicom.dataset import Dataset
+
+from ...errors import DicomConformanceError
+from .graphics import finite
+
+__all__ = ["SoftcopyVOI", "DisplayedArea", "DisplayShutter", "displayed_corners", "PRESENTATION_SIZE_MODES", "VOI_LUT_FUNCTIONS",
+           "WINDOW_PRESETS"]
+
+PRESENTATION_SIZE_MODES = ("SCALE TO FIT", "TRUE SIZE", "MAGNIFY")
+VOI_LUT_FUNCTIONS = ("LINEAR", "LINEAR_EXACT", "SIGMOID")
+#: Common CT windows (centre, width) in HU, usable by name in specs.
+WINDOW_PRESETS: dict[str, tuple[float, float]] = {
+    "ct-abdomen": (40.0, 400.0), "ct-lung": (-600.0, 1500.0), "ct-bone": (400.0, 1800.0),
+    "ct-brain": (40.0, 80.0), "ct-mediastinum": (50.0, 350.0), "ct-liver": (60.0, 160.0),
+}
+
+
+def _ds(value: float, what: str) -> float:
+    """A value for a DS element: finite and at most 16 characters as written."""
+    value = finite(value, what)
+    if len(f"{value:.10g}") > 16:
+        raise DicomConformanceError(f"{what} {value!r} does not fit a DS value (16 characters)")
+    return value
+
+
+@dataclass(frozen=True)
+class SoftcopyVOI:
+    """One item of Softcopy VOI LUT Sequence (C.11.8): a window for the images given (all when empty)."""
+
+    center: float
+    width: float
+    explanation: str | None = None
+    function: str | None = None
+    images: Sequence[str] = ()
+
+    def fill(self, item: Dataset) -> None:
+        center = _ds(self.center, "Window Center")
+        width = _ds(self.width, "Window Width")
+        function = self.function or "LINEAR"
+        if function not in VOI_LUT_FUNCTIONS:
+            raise DicomConformanceError(f"VOI LUT Function {function!r} is not one of {', '.join(VOI_LUT_FUNCTIONS)}")
+        if function == "LINEAR_EXACT" and width <= 0:
+            raise DicomConformanceError(f"Window Width {width:g} must be > 0 for LINEAR_EXACT (PS3.3 C.11.2.1.3)")
+        if function != "LINEAR_EXACT" and width < 1:
+            raise DicomConformanceError(f"Window Width {width:g} must be >= 1 (PS3.3 C.11.2.1.2)")
+        item.WindowCenter = f"{center:.10g}"
+        item.WindowWidth = f"{width:.10g}"
+        if self.explanation:
+            if len(self.explanation) > 64:
+                raise DicomConformanceError("Window Center & Width Explanation exceeds 64 characters (LO)")
+            item.WindowCenterWidthExplanation = self.explanation
+        if self.function:
+            item.VOILUTFunction = function
+
+
+@dataclass(frozen=True)
+class DisplayedArea:
+    """One item of Displayed Area Selection Sequence (C.10.4) for the images given (all when empty).
+
+    ``top_left``/``bottom_right``: the area as a rectangle of the image as stored, (column, row) pixel numbers
+    counted from 1 (they may lie outside the image). With a rotation or flip the corners written are those
+    that end up top left and bottom right on display (C.10.4, C.10.6), which :meth:`fill` works out.
+    ``pixel_spacing``: (row, column) mm of the displayed pixels (TRUE SIZE needs it); without it the aspect
+    ratio is written.
+    """
+
+    top_left: tuple[int, int]
+    bottom_right: tuple[int, int]
+    size_mode: str = "SCALE TO FIT"
+    pixel_spacing: tuple[float, float] | None = None
+    aspect_ratio: tuple[int, int] = (1, 1)
+    magnification: float | None = None
+    images: Sequence[str] = ()
+
+    def fill(self, item: Dataset, rotation: int = 0, horizontal_flip: bool = False) -> None:
+        tl = [int(v) for v in self.top_left]
+        br = [int(v) for v in self.bottom_right]
+        if len(tl) != 2 or len(br) != 2 or any(not -2**31 <= v < 2**31 for v in tl + br):
+            raise DicomConformanceError("displayed area corners are (column, row) pairs of SL integers")
+        if br[0] < tl[0] or br[1] < tl[1]:
+            raise DicomConformanceError(
+                f"displayed area: bottom right {tuple(br)} must not lie left of or above top left {tuple(tl)}")
+        if self.size_mode not in PRESENTATION_SIZE_MODES:
+            raise DicomConformanceError(
+                f"Presentation Size Mode {self.size_mode!r} is not one of {', '.join(PRESENTATION_SIZE_MODES)}")
+        shown_tl, shown_br = displayed_corners(tl, br, rotation, horizontal_flip)
+        item.DisplayedAreaTopLeftHandCorner = shown_tl
+        item.DisplayedAreaBottomRightHandCorner = shown_br
+        item.PresentationSizeMode = self.size_mode
+        if self.pixel_spacing is not None:
+            spacing = [_ds(v, "Presentation Pixel Spacing") for v in self.pixel_spacing]
+            if len(spacing) != 2 or min(spacing) <= 0:
+                raise DicomConformanceError("Presentation Pixel Spacing is (row, column) mm, both > 0")
+            item.PresentationPixelSpacing = [f"{v:.10g}" for v in spacing]
+        else:
+            if self.size_mode == "TRUE SIZE":
+                raise DicomConformanceError(
+                    "TRUE SIZE needs the pixel spacing of the images (Presentation Pixel Spacing, C.10.4)")
+            ratio = [int(v) for v in self.aspect_ratio]
+            if len(ratio) != 2 or min(ratio) < 1:
+                raise DicomConformanceError("Presentation Pixel Aspect Ratio is two positive integers")
+            item.PresentationPixelAspectRatio = ratio
+        if self.size_mode == "MAGNIFY":
+            if self.magnification is None or finite(self.magnification, "magnification") <= 0:
+                raise DicomConformanceError("MAGNIFY needs a positive magnification ratio (C.10.4)")
+            item.PresentationPixelMagnificationRatio = float(self.magnification)
+        elif self.magnification is not None:
+            raise DicomConformanceError("a magnification ratio goes with Presentation Size Mode MAGNIFY only")
+
+
+_CORNERS = ("TL", "TR", "BR", "BL")  # clockwise
+
+
+def displayed_corners(top_left: Sequence[int], bottom_right: Sequence[int], rotation: int,
+                      horizontal_flip: bool) -> tuple[list[int], list[int]]:
+    """The image corners of a rectangle that are shown top left and bottom right after rotating it
+    ``rotation`` degrees clockwise and then flipping it horizontally (PS3.3 C.10.6)."""
+    (left, top), (right, bottom) = top_left, bottom_right
+    stored = {"TL": [left, top], "TR": [right, top], "BR": [right, bottom], "BL": [left, bottom]}
+    steps = (rotation // 90) % 4
+
+    def shown(corner: str) -> list[int]:  # the stored corner a clockwise rotation brings to ``corner``
+        return stored[_CORNERS[(_CORNERS.index(corner) - steps) % 4]]
+
+    if horizontal_flip:
+        return shown("TR"), shown("BL")
+    return shown("TL"), shown("BR")
+
+
+@dataclass(frozen=True)
+class DisplayShutter:
+    """Display Shutter module (C.7.6.11): any of a rectangle, a circle and a polygon, and the grey level
+    (P-value 0..65535) shown outside them."""
+
+    rectangle: tuple[int, int, int, int] | None = None  # left, right (columns), upper, lower (rows)
+    circle: tuple[tuple[int, int], int] | None = None  # (column, row) centre, radius in pixels
+    polygon: Sequence[tuple[int, int]] | None = None  # (column, row) vertices
+    presentation_value: int = 0
+
+    def fill(self, ds: Dataset, bounds: tuple[int, int] | None) -> None:
+        """``bounds``: (Columns, Rows) of the images, to refuse shutters that lie wholly outside them."""
+        shapes = []
+        if self.rectangle is not None:
+            left, right, upper, lower = (int(v) for v in self.rectangle)
+            if right < left or lower < upper:
+                raise DicomConformanceError("rectangular shutter: right must be >= left and lower >= upper")
+            if bounds and (right < 1 or lower < 1 or left > bounds[0] or upper > bounds[1]):
+                raise DicomConformanceError("rectangular shutter lies wholly outside the image")
+            shapes.append("RECTANGULAR")
+            ds.ShutterLeftVerticalEdge, ds.ShutterRightVerticalEdge = left, right
+            ds.ShutterUpperHorizontalEdge, ds.ShutterLowerHorizontalEdge = upper, lower
+        if self.circle is not None:
+            (column, row), radius = self.circle
+            if int(radius) < 1:
+                raise DicomConformanceError("circular shutter: the radius must be at least 1 pixel")
+            shapes.append("CIRCULAR")
+            ds.CenterOfCircularShutter = [int(row), int(column)]
+            ds.RadiusOfCircularShutter = int(radius)
+        if self.polygon is not None:
+            vertices = [(int(c), int(r)) for c, r in self.polygon]
+            if len(vertices) < 3:
+                raise DicomConformanceError("polygonal shutter needs at least 3 vertices")
+            shapes.append("POLYGONAL")
+            ds.VerticesOfThePolygonalShutter = [v for c, r in vertices for v in (r, c)]
+        if not shapes:
+            raise DicomConformanceError("a display shutter needs a rectangle, a circle or a polygon")
+        if not 0 <= int(self.presentation_value) <= 0xFFFF:
+            raise DicomConformanceError("Shutter Presentation Value is a P-value 0..65535 (US)")
+        ds.ShutterShape = shapes if len(shapes) > 1 else shapes[0]
+        ds.ShutterPresentationValue = int(self.presentation_value)

@@ -1,0 +1,391 @@
+"""Grayscale Softcopy Presentation State (PS3.3 A.33.1): how to show a set of images, and what to draw on them.
+
+Modules written: Patient and General Study (copied from the first image), General Series and Presentation
+Series (Modality PR; Laterality empty, as dciodvfy asks), General Equipment, Presentation State
+Identification (C.11.10), Presentation State Relationship (C.11.11), Presentation State Shutter (C.11.12),
+Display Shutter (C.7.6.11), Displayed Area (C.10.4), Graphic Annotation (C.10.5), Spatial Transformation
+(C.10.6), Graphic Layer (C.10.7), Modality LUT (C.11.1, the images' rescale), Softcopy VOI LUT (C.11.8),
+Softcopy Presentation LUT (C.11.6) and SOP Common. Each reference (annotation, window, displayed area) must
+name an image the presentation state references.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
+
+from ...errors import DicomConformanceError
+from ..common.modules import (ContentIdentification, Equipment, copy_patient_study, dicom_date_time,
+                              set_general_series, set_sop_common)
+from ..common.codes import set_element
+from ..common.native import set_native_encoding
+from .display import DisplayedArea, DisplayShutter, SoftcopyVOI
+from .graphics import GraphicAnnotation, GraphicLayer
+
+__all__ = ["ReferencedImage", "GrayscaleSoftcopyPresentationState", "DrawnGraphic", "DrawnText", "annotation_item",
+           "prread"]
+
+GSPS_SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.11.1"
+ROTATIONS = (0, 90, 180, 270)
+REFERENCED_SOP_CLASS_UID, REFERENCED_SOP_INSTANCE_UID = BaseTag(0x00081150), BaseTag(0x00081155)
+REFERENCED_FRAME_NUMBER, REFERENCED_IMAGE_SEQUENCE = BaseTag(0x00081160), BaseTag(0x00081140)
+GRAPHIC_LAYER, TEXT_OBJECT_SEQUENCE, GRAPHIC_OBJECT_SEQUENCE = BaseTag(0x00700002), BaseTag(0x00700008), \
+    BaseTag(0x00700009)
+
+
+@dataclass(frozen=True)
+class ReferencedImage:
+    """An image the presentation state applies to: its header, and frames (all when empty)."""
+
+    header: Dataset
+    frames: tuple[int, ...] = ()
+    sop_instance_uid: str = field(init=False)
+    sop_class_uid: str = field(init=False)
+    size: tuple[int, int] = field(init=False)  # (Columns, Rows)
+
+    def __post_init__(self) -> None:
+        header = self.header
+        if "Rows" not in header or "Columns" not in header:
+            raise DicomConformanceError(f"{header.get('SOPInstanceUID')} is not an image (no Rows/Columns)")
+        object.__setattr__(self, "sop_instance_uid", str(header.SOPInstanceUID))
+        object.__setattr__(self, "sop_class_uid", str(header.SOPClassUID))
+        object.__setattr__(self, "size", (int(header.Columns), int(header.Rows)))
+
+
+def _as_reference(image: Dataset | ReferencedImage) -> ReferencedImage:
+    return image if isinstance(image, ReferencedImage) else ReferencedImage(image)
+
+
+def _image_item(ref: ReferencedImage) -> Dataset:
+    item = Dataset()
+    set_element(item, REFERENCED_SOP_CLASS_UID, "UI", ref.sop_class_uid)
+    set_element(item, REFERENCED_SOP_INSTANCE_UID, "UI", ref.sop_instance_uid)
+    if ref.frames:
+        set_element(item, REFERENCED_FRAME_NUMBER, "IS", list(ref.frames) if len(ref.frames) > 1 else ref.frames[0])
+    return item
+
+
+def annotation_item(annotation: GraphicAnnotation, images: Sequence[ReferencedImage],
+                    layer_names: Sequence[str], by_uid: dict[str, ReferencedImage] | None = None) -> Dataset:
+    """The Graphic Annotation Sequence item (C.10.5) of ``annotation`` in a presentation state that
+    references ``images`` (``by_uid``: the same, by SOP Instance UID) and defines ``layer_names``;
+    refuses what C.10.5 does not allow."""
+    if by_uid is None:
+        by_uid = {i.sop_instance_uid: i for i in images}
+    if annotation.layer not in layer_names:
+        raise DicomConformanceError(
+            f"annotation on layer {annotation.layer!r}, which is not one of the graphic layers"
+            f" ({', '.join(layer_names) or 'none defined'}; PS3.3 C.10.5.1)")
+    if not annotation.graphics and not annotation.texts:
+        raise DicomConformanceError(f"annotation on layer {annotation.layer!r} draws nothing")
+    missing = [u for u in annotation.images if u not in by_uid]
+    if missing:
+        raise DicomConformanceError(f"an annotation on layer {annotation.layer!r} names image {missing[0]},"
+                                    " which the presentation state does not reference")
+    targets = [by_uid[u] for u in annotation.images] or list(images)
+    sizes = {t.size for t in targets}
+    bounds = sizes.pop() if len(sizes) == 1 else None
+    item = Dataset()
+    if len(targets) < len(images):
+        set_element(item, REFERENCED_IMAGE_SEQUENCE, "SQ", [_image_item(t) for t in targets])
+    set_element(item, GRAPHIC_LAYER, "CS", annotation.layer)
+    if annotation.texts:
+        set_element(item, TEXT_OBJECT_SEQUENCE, "SQ", [t.item(bounds) for t in annotation.texts])
+    if annotation.graphics:
+        set_element(item, GRAPHIC_OBJECT_SEQUENCE, "SQ", [g.item(bounds) for g in annotation.graphics])
+    return item
+
+
+@dataclass(frozen=True)
+class DrawnGraphic:
+    """A graphic read back: its layer, type, (column, row) points, units and fill."""
+
+    layer: str
+    graphic_type: str
+    points: np.ndarray
+    units: str
+    filled: bool
+
+
+@dataclass(frozen=True)
+class DrawnText:
+    layer: str
+    text: str
+    anchor: tuple[float, float] | None
+    bounding_box: tuple[tuple[float, float], tuple[float, float]] | None
+    units: str
+
+
+class GrayscaleSoftcopyPresentationState(Dataset):
+    """Grayscale Softcopy Presentation State Storage (PS3.3 A.33.1).
+
+    ``voi``: windows; ``None`` copies each image's first Window Center/Width (images without one get none).
+    ``presentation_lut_shape``: IDENTITY, or INVERSE to show the images inverted.
+    """
+
+    SOP_CLASS_UID: ClassVar[str] = GSPS_SOP_CLASS_UID
+
+    def __init__(self, images: Sequence[Dataset | ReferencedImage], *, series_instance_uid: str,
+                 series_number: int, sop_instance_uid: str, content: ContentIdentification,
+                 presentation_datetime: _dt.datetime, equipment: Equipment,
+                 voi: Sequence[SoftcopyVOI] | None = None, presentation_lut_shape: str = "IDENTITY",
+                 layers: Sequence[GraphicLayer] = (), annotations: Sequence[GraphicAnnotation] = (),
+                 displayed_areas: Sequence[DisplayedArea] | None = None, rotation: int = 0,
+                 horizontal_flip: bool = False, shutter: DisplayShutter | None = None,
+                 series_description: str | None = None, specific_character_set: str = "ISO_IR 192") -> None:
+        super().__init__()
+        refs = [_as_reference(i) for i in images]
+        if not refs:
+            raise DicomConformanceError("a presentation state applies to at least one image (PS3.3 C.11.11)")
+        by_uid: dict[str, ReferencedImage] = {}
+        for ref in refs:
+            if ref.sop_instance_uid in by_uid:
+                raise DicomConformanceError(f"image {ref.sop_instance_uid} is referenced twice")
+            by_uid[ref.sop_instance_uid] = ref
+        if len({str(r.header.StudyInstanceUID) for r in refs}) != 1:
+            raise DicomConformanceError("a presentation state's images belong to one study (PS3.3 A.33.1.3)")
+        if not isinstance(presentation_datetime, _dt.datetime):
+            raise DicomConformanceError("Presentation Creation Date and Time are required (PS3.3 C.11.10)")
+        first = refs[0].header
+
+        def subset(uids: Sequence[str], what: str) -> list[ReferencedImage]:
+            missing = [u for u in uids if u not in by_uid]
+            if missing:
+                raise DicomConformanceError(
+                    f"{what} names image {missing[0]}, which the presentation state does not reference")
+            return [by_uid[u] for u in uids]
+
+        def common_size(targets: list[ReferencedImage]) -> tuple[int, int] | None:
+            sizes = {t.size for t in targets}
+            return sizes.pop() if len(sizes) == 1 else None
+
+        # --- SOP Common, Patient, General Study, General/Presentation Series, Equipment --------------
+        set_sop_common(self, sop_class_uid=self.SOP_CLASS_UID, sop_instance_uid=sop_instance_uid,
+                       created=presentation_datetime, specific_character_set=specific_character_set)
+        copy_patient_study(self, first)
+        set_general_series(self, modality="PR", series_instance_uid=series_instance_uid,
+                           series_number=series_number, series_description=series_description,
+                           laterality_empty=True)
+        equipment.apply(self, enhanced=False)
+        # --- Presentation State Identification (C.11.10) -------------------------------------------
+        content.apply(self)
+        self.PresentationCreationDate, self.PresentationCreationTime = dicom_date_time(presentation_datetime)
+        # --- Presentation State Relationship (C.11.11) ----------------------------------------------
+        series: dict[str, list[Dataset]] = {}
+        for ref in refs:
+            series.setdefault(str(ref.header.SeriesInstanceUID), []).append(_image_item(ref))
+        self.ReferencedSeriesSequence = []
+        for uid, items in series.items():
+            s = Dataset()
+            s.ReferencedImageSequence = items
+            s.SeriesInstanceUID = uid
+            self.ReferencedSeriesSequence.append(s)
+        # --- Display Shutter (C.7.6.11) and Presentation State Shutter (C.11.12) --------------------
+        if shutter is not None:
+            shutter.fill(self, common_size(refs))
+        if rotation not in ROTATIONS:
+            raise DicomConformanceError(f"Image Rotation must be 0, 90, 180 or 270 degrees, got {rotation}")
+        # --- Displayed Area (C.10.4) ----------------------------------------------------------------
+        if displayed_areas is None:
+            displayed_areas = self._default_areas(refs)
+        self.DisplayedAreaSelectionSequence = []
+        for area in displayed_areas:
+            item = Dataset()
+            targets = subset(area.images, "a displayed area")
+            if targets and len(targets) < len(refs):
+                item.ReferencedImageSequence = [_image_item(t) for t in targets]
+            area.fill(item, rotation, horizontal_flip)
+            self.DisplayedAreaSelectionSequence.append(item)
+        if not self.DisplayedAreaSelectionSequence:
+            raise DicomConformanceError("Displayed Area Selection Sequence needs at least one item (C.10.4)")
+        # --- Graphic Annotation (C.10.5) and Graphic Layer (C.10.7) ---------------------------------
+        names = [layer.name for layer in layers]
+        if len(set(names)) != len(names):
+            raise DicomConformanceError(f"graphic layer names must be unique: {names}")
+        annotation_items = [annotation_item(a, refs, names, by_uid) for a in annotations]
+        if annotation_items:
+            self.GraphicAnnotationSequence = annotation_items
+        if layers:
+            self.GraphicLayerSequence = [layer.item() for layer in layers]
+        # --- Spatial Transformation (C.10.6) --------------------------------------------------------
+        if rotation or horizontal_flip:
+            self.ImageRotation = int(rotation)
+            self.ImageHorizontalFlip = "Y" if horizontal_flip else "N"
+        # --- Modality LUT (C.11.1): the images' rescale, when they have one --------------------------
+        self._modality_lut(refs)
+        # --- Softcopy VOI LUT (C.11.8) --------------------------------------------------------------
+        if voi is None:
+            voi = self._voi_from_images(refs)
+        voi_items = []
+        for window in voi:
+            item = Dataset()
+            targets = subset(window.images, "a window")
+            if targets and len(targets) < len(refs):
+                item.ReferencedImageSequence = [_image_item(t) for t in targets]
+            window.fill(item)
+            voi_items.append(item)
+        if voi_items:
+            self.SoftcopyVOILUTSequence = voi_items
+        # --- Softcopy Presentation LUT (C.11.6) -----------------------------------------------------
+        if presentation_lut_shape not in ("IDENTITY", "INVERSE"):
+            raise DicomConformanceError(
+                f"Presentation LUT Shape must be IDENTITY or INVERSE, got {presentation_lut_shape!r} (C.11.6)")
+        self.PresentationLUTShape = presentation_lut_shape
+        set_native_encoding(self)
+
+    @staticmethod
+    def _default_areas(refs: list[ReferencedImage]) -> list[DisplayedArea]:
+        """One displayed area per distinct (size, spacing): the whole image, scaled to fit."""
+        groups: dict[tuple, list[str]] = {}
+        for ref in refs:
+            spacing = ref.header.get("PixelSpacing")
+            key = (ref.size, tuple(float(v) for v in spacing) if spacing else None)
+            groups.setdefault(key, []).append(ref.sop_instance_uid)
+        out = []
+        for ((columns, rows), spacing), uids in groups.items():
+            out.append(DisplayedArea((1, 1), (columns, rows), pixel_spacing=spacing,
+                                     images=uids if len(groups) > 1 else ()))
+        return out
+
+    def _modality_lut(self, refs: list[ReferencedImage]) -> None:
+        rescales = {(r.header.get("RescaleSlope"), r.header.get("RescaleIntercept"), r.header.get("RescaleType"),
+                     r.header.get("Modality")) for r in refs}
+        with_rescale = {x for x in rescales if x[1] is not None}
+        if not with_rescale:
+            return
+        if len(rescales) > 1:
+            raise DicomConformanceError(
+                "the images have different rescale slopes/intercepts; one presentation state has one Modality"
+                " LUT (C.11.1): make one presentation state per group of images")
+        slope, intercept, rescale_type, modality = with_rescale.pop()
+        self.RescaleIntercept = intercept
+        self.RescaleSlope = slope if slope is not None else 1
+        self.RescaleType = rescale_type or ("HU" if modality == "CT" else "US")
+
+    @staticmethod
+    def _voi_from_images(refs: list[ReferencedImage]) -> list[SoftcopyVOI]:
+        """Each image's first window, grouped: images with the same window share one item."""
+        groups: dict[tuple[float, float], list[str]] = {}
+        for ref in refs:
+            center, width = ref.header.get("WindowCenter"), ref.header.get("WindowWidth")
+            if center is None or width is None:
+                continue
+            first = (lambda v: float(v[0]) if isinstance(v, (list, pydicom.multival.MultiValue)) else float(v))
+            groups.setdefault((first(center), first(width)), []).append(ref.sop_instance_uid)
+        everyone = len(groups) == 1 and sum(len(u) for u in groups.values()) == len(refs)
+        return [SoftcopyVOI(c, w, images=() if everyone else uids) for (c, w), uids in groups.items()]
+
+    # -- reading ---------------------------------------------------------------------------------
+    @classmethod
+    def from_dataset(cls, ds: Dataset) -> "GrayscaleSoftcopyPresentationState":
+        """Wrap a dataset read from a file (a GSPS of any writer) for the read-side methods."""
+        if str(ds.get("SOPClassUID", "")) != GSPS_SOP_CLASS_UID:
+            raise DicomConformanceError(
+                f"SOP Class {ds.get('SOPClassUID')} is not Grayscale Softcopy Presentation State Storage")
+        obj = cls.__new__(cls)
+        Dataset.__init__(obj, ds)
+        if hasattr(ds, "file_meta"):
+            obj.file_meta = ds.file_meta
+        return obj
+
+    def referenced_images(self) -> list[tuple[str, str, tuple[int, ...]]]:
+        """(Series Instance UID, SOP Instance UID, frames) of every image the state applies to."""
+        out = []
+        for series in self.get("ReferencedSeriesSequence", []):
+            for item in series.get("ReferencedImageSequence", []):
+                out.append((str(series.SeriesInstanceUID), str(item.ReferencedSOPInstanceUID),
+                            _ints(item.get("ReferencedFrameNumber"))))
+        return out
+
+    def _applies(self, item: Dataset, sop_instance_uid: str) -> bool:
+        refs = item.get("ReferencedImageSequence")
+        return not refs or any(str(r.ReferencedSOPInstanceUID) == sop_instance_uid for r in refs)
+
+    def window(self, sop_instance_uid: str) -> tuple[float, float] | None:
+        """(centre, width) of the window applied to the image, or None."""
+        self._check_referenced(sop_instance_uid)
+        for item in self.get("SoftcopyVOILUTSequence", []):
+            if self._applies(item, sop_instance_uid) and "WindowCenter" in item:
+                return float(_first(item.WindowCenter)), float(_first(item.WindowWidth))
+        return None
+
+    def graphics(self, sop_instance_uid: str) -> list[DrawnGraphic]:
+        """Graphics drawn on the image, with (column, row) points as written."""
+        self._check_referenced(sop_instance_uid)
+        out = []
+        for item in self.get("GraphicAnnotationSequence", []):
+            if not self._applies(item, sop_instance_uid):
+                continue
+            for g in item.get("GraphicObjectSequence", []):
+                points = np.asarray([float(v) for v in g.GraphicData], dtype=np.float64).reshape(-1, 2)
+                out.append(DrawnGraphic(str(item.GraphicLayer), str(g.GraphicType), points,
+                                        str(g.GraphicAnnotationUnits), g.get("GraphicFilled") == "Y"))
+        return out
+
+    def texts(self, sop_instance_uid: str) -> list[DrawnText]:
+        self._check_referenced(sop_instance_uid)
+        out = []
+        for item in self.get("GraphicAnnotationSequence", []):
+            if not self._applies(item, sop_instance_uid):
+                continue
+            for t in item.get("TextObjectSequence", []):
+                anchor = tuple(float(v) for v in t.AnchorPoint) if "AnchorPoint" in t else None
+                box = ((tuple(float(v) for v in t.BoundingBoxTopLeftHandCorner),
+                        tuple(float(v) for v in t.BoundingBoxBottomRightHandCorner))
+                       if "BoundingBoxTopLeftHandCorner" in t else None)
+                units = t.get("AnchorPointAnnotationUnits") or t.get("BoundingBoxAnnotationUnits")
+                out.append(DrawnText(str(item.GraphicLayer), str(t.UnformattedTextValue), anchor, box, str(units)))
+        return out
+
+    def shutter(self) -> dict[str, Any] | None:
+        """The display shutter as {'rectangle': (left, right, upper, lower), 'circle': ((column, row), radius),
+        'polygon': [(column, row), ...], 'presentation_value': int}, or None."""
+        if "ShutterShape" not in self:
+            return None
+        shapes = set(_strs(self.ShutterShape))
+        out: dict[str, Any] = {"presentation_value": self.get("ShutterPresentationValue")}
+        if "RECTANGULAR" in shapes:
+            out["rectangle"] = (int(self.ShutterLeftVerticalEdge), int(self.ShutterRightVerticalEdge),
+                                int(self.ShutterUpperHorizontalEdge), int(self.ShutterLowerHorizontalEdge))
+        if "CIRCULAR" in shapes:
+            row, column = (int(v) for v in self.CenterOfCircularShutter)
+            out["circle"] = ((column, row), int(self.RadiusOfCircularShutter))
+        if "POLYGONAL" in shapes:
+            flat = [int(v) for v in self.VerticesOfThePolygonalShutter]
+            out["polygon"] = [(flat[i + 1], flat[i]) for i in range(0, len(flat), 2)]
+        return out
+
+    def _check_referenced(self, sop_instance_uid: str) -> None:
+        if sop_instance_uid not in {uid for _, uid, _ in self.referenced_images()}:
+            raise KeyError(f"the presentation state does not apply to image {sop_instance_uid}")
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, (list, tuple, pydicom.multival.MultiValue)) else value
+
+
+def _ints(value: Any) -> tuple[int, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
+        return tuple(int(v) for v in value)
+    return (int(value),)
+
+
+def _strs(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def prread(source: str | Path | Dataset) -> GrayscaleSoftcopyPresentationState:
+    """Read a Grayscale Softcopy Presentation State (path or dataset); other SOP classes are refused."""
+    ds = source if isinstance(source, Dataset) else pydicom.dcmread(str(source))
+    return GrayscaleSoftcopyPresentationState.from_dataset(ds)

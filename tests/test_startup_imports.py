@@ -1,0 +1,71 @@
+"""`dcmspec validate` imports only what its stages need (start-up time; bench/startup.py measures it).
+
+Each case runs the command in a fresh interpreter and lists the heavy modules that were imported.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+HEAVY = ("numpy", "pydicom", "pydicom.sr", "pydicom.sr.codedict", "jsonschema", "referencing", "requests")
+
+
+def _imported(args: list[str], cwd=ROOT) -> tuple[int, set[str]]:
+    code = ("import sys\nfrom dcmspec_compiler.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    status = exc.code\n"
+            f"print('IMPORTED', status, ','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd,
+                         check=True).stdout
+    line = next(line for line in out.splitlines() if line.startswith("IMPORTED"))
+    _, status, names = (line.split(" ") + [""])[:3]
+    return int(status), set(filter(None, names.split(",")))
+
+
+@pytest.mark.parametrize("spec", ["organs-binary.yaml", "report-lesion-3d.yaml", "sr-key-findings.yaml"])
+def test_valid_spec_needs_neither_jsonschema_nor_pydicoms_code_dictionary(spec):
+    """A conforming spec is accepted without jsonschema (validate/conforms.py); codes, keywords included,
+    are looked up in our table (resolve/code_table.py), not in pydicom.sr."""
+    status, imported = _imported(["validate", f"specs_examples/{spec}"])
+    assert status == 0
+    assert imported & {"jsonschema", "referencing", "pydicom.sr", "pydicom.sr.codedict"} == set()
+    assert {"numpy", "pydicom"} <= imported  # building the object (the DICOM rules) needs them
+    assert "requests" not in imported  # installed (test extra), but only pydicom's downloader wants it
+
+
+def test_requests_imports_normally_after_a_command():
+    """pydicom_import.without_downloader hides requests from pydicom's first import only."""
+    code = ("import sys\nfrom dcmspec_compiler.cli import main\n"
+            "try:\n    main(['validate', 'specs_examples/organs-binary.yaml'])\nexcept SystemExit:\n    pass\n"
+            "import pydicom.data.download, requests\n"
+            "print(pydicom.data.download.HAVE_REQUESTS, requests.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         check=True).stdout.split()
+    assert out == ["False", "requests"]
+
+
+def test_abstract_base_spec_is_checked_without_pydicom_numpy_or_jsonschema():
+    """report-site.yaml (``abstract: true``) is checked against its schema but not built."""
+    status, imported = _imported(["validate", "specs_examples/report-site.yaml"])
+    assert status == 0 and imported == set()
+
+
+def test_template_with_csv_values_needs_no_jsonschema():
+    status, imported = _imported(["validate", "specs_examples/report-template.yaml",
+                                  "--csv", "specs_examples/report-cases.csv"])
+    assert status == 0 and "jsonschema" not in imported
+
+
+def test_spec_with_schema_error_imports_no_pydicom_nor_numpy(tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("dcmspec: 1\nkind: Segmentation\nid: bad\nsources: {images: ct/}\n"
+                    "segmentation: {type: BINARY, mask: m.npy}\n"
+                    "segments: [{label: A, category: AnatomicalStructure, type: Liver, colour: [1, 2, 3]}]\n")
+    status, imported = _imported(["validate", str(spec)])
+    assert status == 1
+    assert "jsonschema" in imported  # it explains the error
+    assert imported & {"numpy", "pydicom"} == set()
