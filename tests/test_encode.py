@@ -239,7 +239,8 @@ def test_element_helper_builds_the_same_element_as_keyword_assignment():
 
 @pytest.mark.parametrize("keyword, vr, value", [
     ("CodeMeaning", "LO", "Finding"),
-    ("CodeMeaning", "LO", "a\\b"),  # a backslash splits values: never the plain fast path
+    # ("CodeMeaning", "LO", "a\\b") is two values for a VM 1 attribute: set_element refuses it (PS3.5 6.4;
+    # test_element_helper_builds_the_same_element_as_keyword_assignment)
     ("ImageType", "CS", ["DERIVED", "PRIMARY"]),
     ("ImageType", "CS", "DERIVED\\PRIMARY"),
     ("SeriesDescription", "LO", ""),
