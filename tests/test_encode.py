@@ -221,16 +221,137 @@ def test_vr_tables_match_pydicom():
 
 def test_element_helper_builds_the_same_element_as_keyword_assignment():
     from dcmspec_compiler.iods.common.codes import set_element
+    from dcmspec_compiler.iods.common.vr import InvalidValue
 
-    a, b = Dataset(), Dataset()
-    a.CodeMeaning = "x" * 70  # too long for LO: pydicom warns either way
-    with pytest.warns(UserWarning):
-        set_element(b, Tag(0x00080104), "LO", "x" * 70)
-    for value in ("Finding", "Finding", "a\\b"):
+    # values LO forbids (PS3.5 6.2: 64 characters, no backslash in a VM 1 attribute) are refused
+    with pytest.raises(InvalidValue, match="70 characters, more than the 64 LO allows"):
+        set_element(Dataset(), Tag(0x00080104), "LO", "x" * 70)
+    with pytest.raises(InvalidValue, match="backslash"):
+        set_element(Dataset(), Tag(0x00080104), "LO", "a\\b")
+    for value in ("Finding", "Finding", "Liver and spleen"):
         c, d = Dataset(), Dataset()
         c.CodeMeaning = value
         set_element(d, Tag(0x00080104), "LO", value)
         assert c == d and c[0x00080104].value == d[0x00080104].value
-    assert a == b
     e = DataElement(Tag(0x00080104), "LO", "Finding")
     assert set_element(Dataset(), Tag(0x00080104), "LO", "Finding").__dict__ == e.__dict__
+
+
+@pytest.mark.parametrize("keyword, vr, value", [
+    ("CodeMeaning", "LO", "Finding"),
+    ("CodeMeaning", "LO", "a\\b"),  # a backslash splits values: never the plain fast path
+    ("ImageType", "CS", ["DERIVED", "PRIMARY"]),
+    ("ImageType", "CS", "DERIVED\\PRIMARY"),
+    ("SeriesDescription", "LO", ""),
+    ("RetrieveURL", "UR", "https://example.org/x"),
+    ("TextValue", "UT", "line 1\r\nline 2"),
+    ("Rows", "US", 7),
+    ("PixelSpacing", "DS", ["0.5", "0.5"]),
+])
+def test_set_element_equals_keyword_assignment_new_and_replaced(keyword, vr, value):
+    """The oracle is pydicom's own keyword assignment: same element (value, VR, multiplicity), whether the
+    element is new or replaces one, and whatever was cached by an earlier call."""
+    from pydicom.datadict import tag_for_keyword
+
+    from dcmspec_compiler.iods.common.codes import set_element
+
+    tag = Tag(tag_for_keyword(keyword))
+    for _ in range(2):  # the second call may take the cached (already validated) path
+        expected, ours = Dataset(), Dataset()
+        setattr(expected, keyword, value)
+        set_element(ours, tag, vr, value)
+        assert ours[tag].VR == expected[tag].VR and ours[tag].VM == expected[tag].VM
+        assert ours[tag].value == expected[tag].value and type(ours[tag].value) is type(expected[tag].value)
+        setattr(expected, keyword, value)  # replace an existing element
+        elem = set_element(ours, tag, vr, value)
+        assert ours[tag].value == expected[tag].value and elem is ours[tag]
+
+
+def test_set_element_passes_pixel_representation_to_sequence_items():
+    """A sequence set in a dataset with Pixel Representation gets it passed on to its items, as keyword
+    assignment does (pydicom uses it to read US or SS values inside)."""
+    from dcmspec_compiler.iods.common.codes import set_element
+
+    item = Dataset()
+    ours, expected = Dataset(), Dataset()
+    ours.PixelRepresentation = expected.PixelRepresentation = 1
+    expected.ReferencedImageSequence = [item]
+    set_element(ours, Tag(0x00081140), "SQ", [Dataset()])
+    assert getattr(ours.ReferencedImageSequence[0], "_pixel_rep", None) == getattr(
+        expected.ReferencedImageSequence[0], "_pixel_rep", None) == 1
+    plain = Dataset()
+    set_element(plain, Tag(0x00081140), "SQ", [Dataset()])
+    assert not hasattr(plain.ReferencedImageSequence[0], "_pixel_rep")
+
+
+@pytest.mark.parametrize("value, keyword", [
+    ("1234567890123456", "CodeValue"),  # 16 characters: SH (PS3.3 8.8.1.1)
+    ("12345678901234567", "LongCodeValue"),  # 17: Long Code Value, UC (8.8.1.2)
+    ("urn:oid:1.2.3", "URNCodeValue"),  # URN or URL: URN Code Value, UR (8.8.1.3)
+    ("http://snomed.info/id/1", "URNCodeValue"),
+    ("https://snomed.info/id/1", "URNCodeValue"),
+])
+def test_code_item_chooses_the_code_value_attribute(value, keyword):
+    from pydicom.sr.coding import Code
+
+    from dcmspec_compiler.iods.common.codes import code_from_item, code_item
+
+    item = code_item(Code(value, "99X", "meaning", "v1"))
+    assert getattr(item, keyword) == value
+    assert {"CodeValue", "LongCodeValue", "URNCodeValue"} & set(item.dir()) == {keyword}
+    assert item.CodingSchemeDesignator == "99X" and item.CodingSchemeVersion == "v1"
+    assert item.CodeMeaning == "meaning" and item[keyword].VR == {"CodeValue": "SH", "LongCodeValue": "UC",
+                                                                  "URNCodeValue": "UR"}[keyword]
+    # read back from a dataset made by pydicom alone
+    plain = Dataset()
+    setattr(plain, keyword, value)
+    plain.CodingSchemeDesignator, plain.CodeMeaning = "99X", "meaning"
+    back = code_from_item(plain)
+    assert (back.value, back.scheme_designator, back.meaning) == (value, "99X", "meaning")
+    assert "CodingSchemeVersion" not in code_item(Code(value, "99X", "meaning"))
+
+
+def test_code_from_item_and_codes_equal():
+    """PS3.3 8.8: scheme version is read back when present; two codes are one concept when value and scheme
+    agree (PS3.16 8: meanings may differ in wording), never when either differs."""
+    from dcmspec_compiler.iods.common.codes import code_from_item, codes_equal
+    from dcmspec_compiler.iods.common.concept import Code
+
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = "T-1", "SRT", "x"
+    item.CodingSchemeVersion = "1.1"
+    assert code_from_item(item).scheme_version == "1.1"
+    del item.CodingSchemeVersion
+    assert code_from_item(item).scheme_version is None
+    liver = Code("10200004", "SCT", "Liver")
+    assert codes_equal(liver, Code("10200004", "SCT", "Liver structure"))
+    assert not codes_equal(liver, Code("10200005", "SCT", "Liver"))
+    assert not codes_equal(liver, Code("10200004", "SRT", "Liver"))
+    assert not codes_equal(liver, Code("1", "DCM", "Liver"))
+
+
+def test_code_meaning_too_long_message():
+    from dcmspec_compiler.errors import DicomConformanceError
+    from dcmspec_compiler.iods.common.codes import code_item
+    from dcmspec_compiler.iods.common.concept import Code
+
+    with pytest.raises(DicomConformanceError) as err:
+        code_item(Code("1", "99X", "m" * 65))
+    assert str(err.value).startswith("Code Meaning 'mmm") and str(err.value).endswith("(LO, PS3.5 6.2)")
+
+
+def test_set_element_in_a_sequence_item_passes_pixel_representation_on():
+    """An item of a sequence of a dataset with Pixel Representation carries it (pydicom's _pixel_rep) and
+    passes it on to a sequence set inside it, as keyword assignment does."""
+    from dcmspec_compiler.iods.common.codes import set_element
+
+    expected, ours = Dataset(), Dataset()
+    expected.PixelRepresentation = ours.PixelRepresentation = 1
+    expected.ReferencedImageSequence = [Dataset()]
+    ours.ReferencedImageSequence = [Dataset()]
+    outer_expected, outer_ours = expected.ReferencedImageSequence[0], ours.ReferencedImageSequence[0]
+    assert getattr(outer_ours, "_pixel_rep", None) == 1 and "PixelRepresentation" not in outer_ours
+    outer_expected.ReferencedSeriesSequence = [Dataset()]
+    set_element(outer_ours, Tag(0x00081115), "SQ", [Dataset()])
+    assert getattr(outer_ours.ReferencedSeriesSequence[0], "_pixel_rep", None) == getattr(
+        outer_expected.ReferencedSeriesSequence[0], "_pixel_rep", None) == 1

@@ -466,3 +466,73 @@ def test_fast_headers_keep_errors(tmp_path, monkeypatch):
         read_source_headers([path])
     with pytest.raises(InputError, match="not a readable DICOM file"):
         read_source_headers([tmp_path / "absent.dcm"])
+
+
+# -- frame order and geometry, on frames made by hand ------------------------------------------------
+
+from types import SimpleNamespace  # noqa: E402
+
+from dcmspec_compiler.resolve.source_geometry import (geometry_problems, has_geometry, order_frames,  # noqa: E402
+                                                      slice_normal)
+from dcmspec_compiler.resolve.source_headers import SourceFrame  # noqa: E402
+
+
+def _frame(name: str, position=None, orientation=(1, 0, 0, 0, 1, 0), instance_number=None, frame_number=None,
+           spacing=(0.5, 0.5)) -> SourceFrame:
+    arr = lambda v: None if v is None else np.array(v, float)  # noqa: E731
+    return SourceFrame(instance=SimpleNamespace(path=Path(name)), sop_class_uid="1.2", sop_instance_uid=name,
+                       frame_number=frame_number, image_position=arr(position), image_orientation=arr(orientation),
+                       pixel_spacing=arr(spacing), slice_thickness=None, rows=2, columns=2,
+                       instance_number=instance_number)
+
+
+def test_slice_normal_is_a_unit_vector_even_for_unnormalised_cosines():
+    # row x column, worked out by hand: (1,0,0) x (0,1,0) = (0,0,1); (0,1,0) x (0,0,-1) = (-1,0,0)
+    np.testing.assert_allclose(slice_normal(np.array([2.0, 0, 0, 0, 2.0, 0])), [0, 0, 1])
+    np.testing.assert_allclose(slice_normal(np.array([0.5, 0, 0, 0, 0.5, 0])), [0, 0, 1])
+    np.testing.assert_allclose(slice_normal(np.array([0, 1.0, 0, 0, 0, -1.0])), [-1, 0, 0])
+    with np.errstate(all="raise"):  # parallel row and column: no normal, and no division by zero
+        np.testing.assert_array_equal(slice_normal(np.array([1.0, 0, 0, 1.0, 0, 0])), [0, 0, 0])
+
+
+def test_frames_without_full_geometry_are_ordered_by_instance_then_frame_number():
+    frames = [_frame("c", position=(0, 0, 1), orientation=None, instance_number=2),
+              _frame("d", instance_number=None, frame_number=None),
+              _frame("a", instance_number=1, frame_number=2),
+              _frame("b", instance_number=1, frame_number=1),
+              _frame("e", position=(0, 0, 0), instance_number=3),
+              _frame("z-single", instance_number=5, frame_number=None),  # a single-frame image before
+              _frame("y-multi", instance_number=5, frame_number=1)]  # frame 1 of one with the same number
+    assert [f.sop_instance_uid for f in order_frames(frames)] == ["b", "a", "c", "e", "z-single", "y-multi", "d"]
+    assert not has_geometry(frames[0]) and not has_geometry(_frame("x", position=(0, 0, 0), spacing=None))
+    assert has_geometry(frames[4])
+
+
+def test_positions_within_a_ten_thousandth_of_a_mm_tie_and_keep_instance_order():
+    # 10.00003 and 10.00001 mm both round to 10.0000 along the normal: a tie, so Instance Number decides
+    frames = [_frame("first", position=(0, 0, 10.00003), instance_number=1),
+              _frame("second", position=(0, 0, 10.00001), instance_number=2),
+              _frame("below", position=(0, 0, 9.0), instance_number=3)]
+    assert [f.sop_instance_uid for f in order_frames(frames)] == ["below", "first", "second"]
+
+
+def test_geometry_problem_messages():
+    assert geometry_problems([], 0.01) == ["no frames"]
+    (message,) = geometry_problems([_frame("a", position=None), _frame("b", position=(0, 0, 1))], 0.01)
+    assert message == "1 frames have no position, orientation or pixel spacing (a)"
+
+
+def test_geometry_problems_name_size_orientation_spacing_and_spacing_of_slices():
+    a = _frame("a", position=(0, 0, 0))
+    b = _frame("b", position=(0, 0, 1))
+    assert geometry_problems([a, b], 0.01) == []
+    taller = SourceFrame(**{**b.__dict__, "rows": 3})
+    assert geometry_problems([a, taller], 0.01) == ["frames have different Rows/Columns: [(2, 2), (3, 2)]"]
+    tilted = _frame("t", position=(0, 0, 1), orientation=(1, 0, 0, 0, 0.9998, 0.02))
+    assert geometry_problems([a, tilted], 0.01) == ["frames have different orientations"]
+    finer = _frame("f", position=(0, 0, 1), spacing=(0.4, 0.5))
+    assert geometry_problems([a, finer], 0.01) == ["frames have different pixel spacings"]
+    shifted = _frame("s", position=(0.5, 0, 1))
+    assert geometry_problems([a, shifted], 0.01)[0].startswith("slice positions are not stacked")
+    c = _frame("c", position=(0, 0, 3))
+    assert geometry_problems([a, b, c], 0.01)[0].startswith("slices are not evenly spaced")

@@ -292,3 +292,32 @@ def test_tiled_full_slide_positions_agree_with_highdicom():
     total = plane_geometry(ds)
     np.testing.assert_allclose(total.position, [23.449873, 25.691574, 0.0])
     np.testing.assert_allclose(total.orientation, [0, -1, 0, -1, 0, 0])
+
+
+def test_functional_group_lookup_per_frame_then_shared():
+    """PS3.3 C.7.6.16: a frame's macro is in its Per-frame item, else in the Shared item; a frame without a
+    Per-frame item (a short sequence) falls back to Shared instead of failing."""
+    from pydicom.dataset import Dataset
+
+    from dcmspec_compiler.iods.common.functional_groups import frame_group, frame_items
+
+    def group(keyword: str, **values) -> Dataset:
+        macro = Dataset()
+        for k, v in values.items():
+            setattr(macro, k, v)
+        item = Dataset()
+        setattr(item, keyword, [macro])
+        return item
+
+    ds = Dataset()
+    ds.SharedFunctionalGroupsSequence = [group("PixelMeasuresSequence", PixelSpacing=[1, 1], SliceThickness=2)]
+    ds.PerFrameFunctionalGroupsSequence = [group("PixelMeasuresSequence", PixelSpacing=[0.5, 0.5]), Dataset()]
+    first, shared = frame_items(ds, 0)
+    assert frame_group(first, shared, "PixelMeasuresSequence").PixelSpacing == [0.5, 0.5]
+    assert frame_group(first, shared, "PixelMeasuresSequence", "SliceThickness").SliceThickness == 2
+    second, _ = frame_items(ds, 1)
+    assert frame_group(second, shared, "PixelMeasuresSequence").PixelSpacing == [1, 1]
+    assert frame_items(ds, 2) == (None, shared) and frame_items(ds, None) == (None, shared)
+    assert frame_group(None, None, "PixelMeasuresSequence") is None
+    assert frame_group(first, shared, "PlanePositionSequence") is None
+    assert frame_items(Dataset(), 0) == (None, None)

@@ -17,7 +17,8 @@ from pydicom.uid import RLELossless
 
 from dcmspec_compiler.errors import InputError
 from dcmspec_compiler.iods.common.uid import UIDFactory, derive_uid, is_valid_uid, random_uid
-from dcmspec_compiler.iods.sr.relationships import COMPREHENSIVE, COMPREHENSIVE_3D, ENHANCED, tree_violations
+from dcmspec_compiler.iods.sr.relationships import (COMPREHENSIVE, COMPREHENSIVE_3D, ENHANCED, RULES,
+                                                     tree_violations)
 from dcmspec_compiler.resolve.masks import load_mask
 from dcmspec_compiler.resolve.source_headers import read_source_headers
 from dcmspec_compiler.resolve.source_series import resolve_single_series
@@ -227,8 +228,9 @@ def test_by_reference_relationships_follow_the_iod():
     doc = _report(_num_with(_by_reference("INFERRED FROM", [1, 2])), _image("CONTAINS"))
     assert list(tree_violations(COMPREHENSIVE, doc)) == []
     assert list(tree_violations(COMPREHENSIVE_3D, doc)) == []
-    enhanced = list(tree_violations(ENHANCED, doc))
-    assert len(enhanced) == 1 and "does not allow by-reference" in enhanced[0] and "1.1.1" in enhanced[0]
+    for rules in (ENHANCED, RULES["Basic Text SR"], RULES["Key Object Selection Document"]):
+        messages = [m for m in tree_violations(rules, doc) if "value type NUM" not in m]
+        assert len(messages) == 1 and "does not allow by-reference" in messages[0] and "1.1.1" in messages[0]
 
     # HAS CONCEPT MOD by reference to a CODE: by-value only
     code = _item("CODE", "CONTAINS")
@@ -307,3 +309,63 @@ def test_derived_uid_under_a_long_root_stays_within_64_characters():
     assert len({derive_uid("x", i, root=root) for i in range(200)}) == 200
     with pytest.raises(ValueError):
         derive_uid("x", root=root + "1")  # 40 characters: refused
+
+
+def test_uid_validity_follows_ps3_5_9_1():
+    """PS3.5 9.1: digits and dots, components without leading zeros, 1 to 64 characters."""
+    assert is_valid_uid("1") and is_valid_uid("0.0") and is_valid_uid("1.20.300")
+    assert is_valid_uid("1." + "2" * 62) and not is_valid_uid("1." + "2" * 63)  # 64 and 65 characters
+    for bad in ("", "01.2", "1.02", "1..2", "1.2.", ".1", "1.a", " 1.2", None, 1.2):
+        assert not is_valid_uid(bad), bad
+
+
+def test_uid_roots_are_checked():
+    for bad in ("1.02", "01.2", "1..2", "1.2.3" + ".4" * 20):
+        with pytest.raises(ValueError, match="is not a valid UID prefix of at most 39 characters") as err:
+            derive_uid("x", root=bad)
+        assert str(err.value).startswith(f"UID root {bad.rstrip('.')!r} is not")
+    assert derive_uid("x", root="1.2.3.").startswith("1.2.3.") and derive_uid("x", root="1.2.3").startswith("1.2.3.")
+
+
+def test_derived_uid_is_the_documented_digest():
+    """The derivation is part of the output contract (same spec, same UIDs, across versions): ``2.25.`` +
+    the decimal of the first 128 bits of SHA-256 over the parts joined by U+001F (iods/common/uid.py)."""
+    import hashlib
+
+    digest = hashlib.sha256("series\x1fspec.yaml\x1f3".encode("utf-8")).digest()
+    assert derive_uid("series", "spec.yaml", 3) == "2.25." + str(int.from_bytes(digest[:16], "big"))
+
+
+def test_uid_factory_modes():
+    derived = UIDFactory()
+    assert derived.uid("a", 1) == derived.uid("a", 1) == UIDFactory().uid("a", 1)
+    fresh = UIDFactory(mode="random")
+    uids = {fresh.uid("a", 1) for _ in range(50)}
+    assert len(uids) == 50  # a fresh UID per call, whatever the parts
+
+
+@pytest.mark.parametrize("iod, table", [
+    ("Basic Text SR", "A.35.1-2"), ("Enhanced SR", "A.35.2-2"), ("Comprehensive SR", "A.35.3-2"),
+    ("Comprehensive 3D SR", "A.35.13-2"), ("Key Object Selection Document", "A.35.4-2")])
+def test_relationship_messages_name_the_iod_and_its_table(iod, table):
+    """PS3.3 A.35: each SR IOD's Relationship Content Constraints table, named in every message."""
+    doc = _report(_item("TCOORD", "CONTAINS", TemporalRangeType="POINT", ReferencedSamplePositions=[1]))
+    rules = RULES[iod]
+    messages = list(tree_violations(rules, doc))
+    if "TCOORD" in rules.value_types:  # allowed type: TCOORD needs a SELECTED FROM, so try a forbidden edge
+        messages = list(tree_violations(rules, _report(_num_with(_item("CONTAINER", "HAS CONCEPT MOD")))))
+    assert messages and all(f"PS3.3 {table}" in m for m in messages), messages
+    assert all(iod in m for m in messages if "does not allow" in m)
+
+
+def test_relationship_messages_name_the_item_by_its_concept_name():
+    doc = _report(_num_with())
+    assert list(tree_violations(RULES["Basic Text SR"], doc)) == [
+        "Basic Text SR does not allow value type NUM (PS3.3 A.35.1-2); item 1.1 'x' is one"]
+    unnamed = _item("NUM", "CONTAINS")
+    del unnamed.ConceptNameCodeSequence[0].CodeMeaning  # a concept name without meaning: shown as ''
+    assert list(tree_violations(RULES["Basic Text SR"], _report(unnamed))) == [
+        "Basic Text SR does not allow value type NUM (PS3.3 A.35.1-2); item 1.1 '' is one"]
+    del unnamed.ConceptNameCodeSequence  # no concept name: nothing shown
+    assert list(tree_violations(RULES["Basic Text SR"], _report(unnamed))) == [
+        "Basic Text SR does not allow value type NUM (PS3.3 A.35.1-2); item 1.1 is one"]

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Mutation testing, by hand (never in CI): mutmut 2.5.1 on the modules where a wrong result is silent.
+#
+#   pip install -e '.[mutation]'
+#   tests/mutation/run.sh                      # every module listed below, one after the other
+#   tests/mutation/run.sh relationships uid    # only these (names from the list below)
+#
+# Each module is mutated in its own scratch copy of the checkout ($MUTATION_WORK/<name>/wt, default
+# /tmp/dcmspec-mutation), never in the checkout itself; `dcmspec_compiler` is imported from that copy
+# (PYTHONPATH), and each mutant runs the module's focused tests below (-x: the first failure kills it).
+# Results: $MUTATION_WORK/<name>/results.txt (mutmut results) and summary.txt (killed/survived/timeout).
+# tests/MUTATION.md records the scores and the surviving mutants that are equivalent.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=${MUTATION_WORK:-/tmp/dcmspec-mutation}
+PYTHON=${PYTHON:-python}
+
+# name | module(s) to mutate (comma-separated) | focused tests (fast, targeted ones first)
+# (pytest's -k is one expression for the whole run; a test module's name selects all of its tests)
+MODULES=(
+  "uid|compiler/iods/common/uid.py|tests/test_survivors.py -k uid"
+  "functional_groups|compiler/iods/common/functional_groups.py|tests/test_spatial.py tests/test_sources.py"
+  "codes|compiler/iods/common/codes.py|tests/test_codes.py tests/test_encode.py"
+  "relationships|compiler/iods/sr/relationships.py|tests/test_survivors.py tests/test_sr_relationship_table.py -k scoord_or_reference_or_messages_name_or_concept_name_or_test_sr_relationship_table"
+  "rle|compiler/io/rle.py,compiler/io/bits.py|tests/test_survivors.py tests/test_seg_builder.py tests/test_frame_reader.py -k 16bit_or_rle_or_native_or_pack_or_test_frame_reader"
+  "source_geometry|compiler/resolve/source_geometry.py|tests/test_survivors.py tests/test_sources.py -k sagittal_or_test_sources"
+  "masks|compiler/resolve/masks.py|tests/test_survivors.py tests/test_masks.py -k nrrd_or_test_masks"
+  "encode|compiler/write/encode.py|tests/test_encode.py"
+  "transforms|compiler/spatial/transforms.py|tests/test_spatial.py"
+)
+
+run_one() {
+  local name=$1 paths=$2 tests=$3
+  local dir=$WORK/$name
+  rm -rf "$dir" && mkdir -p "$dir/wt" "$dir/pkg"
+  (cd "$ROOT" && tar --exclude=.venv --exclude=.git --exclude='*.egg-info' --exclude=__pycache__ \
+      --exclude=.mutmut-cache -cf - .) | tar -xf - -C "$dir/wt"
+  ln -s "$dir/wt/compiler" "$dir/pkg/dcmspec_compiler"
+  # -k expressions are written with _or_ above (no spaces inside one runner word)
+  local runner="$PYTHON -m pytest -x -q -p no:cacheprovider -p no:randomly ${tests//_or_/ or }"
+  runner=$(echo "$runner" | sed -E 's/-k ([^ ]+ or [^ ]+( or [^ ]+)*)/-k "\1"/g')
+  echo "== $name: mutating $paths; tests: $runner" | tee "$dir/summary.txt"
+  (cd "$dir/wt" && PYTHONPATH="$dir/pkg" mutmut run --paths-to-mutate "$paths" --runner "$runner" \
+      --simple-output --no-progress -b 60 >"$dir/run.log" 2>&1)
+  (cd "$dir/wt" && mutmut results >"$dir/results.txt" 2>&1)
+  (cd "$dir/wt" && $PYTHON - "$dir" <<'PY' | tee -a "$dir/summary.txt"
+import sqlite3, sys
+db = sqlite3.connect(".mutmut-cache")
+rows = db.execute("select status, count(*) from Mutant group by status").fetchall()
+counts = dict(rows)
+total = sum(counts.values())
+killed = counts.get("ok_killed", 0)
+print(f"{sys.argv[1].rsplit('/', 1)[-1]}: {total} mutants, killed {killed}, survived {counts.get('bad_survived', 0)}, "
+      f"timeout {counts.get('bad_timeout', 0)}, suspicious {counts.get('ok_suspicious', 0)}, "
+      f"untested {counts.get('untested', 0)}; score {100 * killed / total if total else 0:.1f}%")
+PY
+  )
+}
+
+wanted=("$@")
+for entry in "${MODULES[@]}"; do
+  IFS='|' read -r name paths tests <<<"$entry"
+  if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " =~ " $name " ]]; then continue; fi
+  run_one "$name" "$paths" "$tests"
+done
