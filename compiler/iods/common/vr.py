@@ -226,14 +226,13 @@ def check_value(tag: int | str | BaseTag, vr: str, value: Any) -> None:
     if value is None or vr == "SQ":
         return
     values = list(value) if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue" else [value]
-    split = False
     if vr in RULES:
         if vr not in ("LT", "ST", "UT", "UR") and isinstance(value, str) and "\\" in value:
-            values, split = value.split("\\"), True  # as written: a backslash separates values (PS3.5 6.4)
+            # several values come as a list: a backslash in text would add values (PS3.5 6.4)
+            raise _fail(tag, vr, value, "holds a backslash, which separates values")
         problem = _multiplicity(tag, len(values))
         if problem:
-            how = " (a backslash separates values)" if split else ""
-            raise _fail(tag, vr, value, f"has {len(values)} values{how}; the attribute allows {problem}")
+            raise _fail(tag, vr, value, f"has {len(values)} values; the attribute allows {problem}")
         for item in values:
             check_text(tag, vr, _text(vr, item))
     elif vr in RANGES or vr in FLOATS:
