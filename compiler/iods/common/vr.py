@@ -228,6 +228,7 @@ def check_value(tag: int | str | BaseTag, vr: str, value: Any) -> None:
     values = list(value) if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue" else [value]
     if vr in RULES:
         if vr not in ("LT", "ST", "UT", "UR") and isinstance(value, str) and "\\" in value:
+            # several values come as a list: a backslash in text would add values (PS3.5 6.4)
             raise _fail(tag, vr, value, "holds a backslash, which separates values")
         problem = _multiplicity(tag, len(values))
         if problem:
