@@ -51,7 +51,7 @@ def test_alias_expansion_is_bounded():
         lines.append(f"{cur}: &{cur} [{', '.join(['*' + prev] * 10)}]")
     with pytest.raises(SpecError) as err:
         parse("\n".join(lines) + "\n")
-    assert "expands to more than" in err.value.message
+    assert "aliases expand the document to more than" in err.value.message
 
 
 def test_merge_keys_and_small_aliases_work():

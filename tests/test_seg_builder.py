@@ -553,4 +553,9 @@ def test_source_geometry_from_raw_bytes_equals_pydicom_values(folder):
             _ = elem.value
     series_uid = str(converted[0].SeriesInstanceUID)
     pick = lambda headers: [h for h in headers if str(h.SeriesInstanceUID) == series_uid]
-    assert analyze_sources(pick(raw)).frames == analyze_sources(pick(converted)).frames
+    fast, oracle = analyze_sources(pick(raw)), analyze_sources(pick(converted))
+    assert fast.frames == oracle.frames
+    # UIDs, Rows and Columns are read from the raw bytes too (iods/seg/sources.py _uid, _us)
+    assert (fast.rows, fast.columns, fast.study_instance_uid) == (
+        oracle.rows, oracle.columns, oracle.study_instance_uid)
+    assert all(type(v) is str for f in fast.frames for v in (f.sop_class_uid, f.sop_instance_uid))

@@ -21,4 +21,18 @@ BUILDERS: dict[str, str] = {
 
 
 def builder_for(kind: str) -> Callable:
-    return import_module(f"{__name__}.{BUILDERS[kind]}").build
+    """The ``build`` function of ``kind``; a builder-layer refusal no builder located becomes a SpecError
+    at the spec value that gave it (or at the top of the spec)."""
+    build = import_module(f"{__name__}.{BUILDERS[kind]}").build
+
+    def located_build(doc, ctx):
+        from ..errors import DicomConformanceError
+        from .common import conformance_at
+
+        try:
+            return build(doc, ctx)
+        except DicomConformanceError:
+            with conformance_at(doc, ()):
+                raise
+
+    return located_build

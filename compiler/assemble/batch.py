@@ -109,17 +109,27 @@ def build_in_workers(docs: Sequence[tuple[SpecDocument, str]], ctx: BuildContext
                      workers: int, on_done: Callable[[int], None] | None = None
                      ) -> tuple[list[Encoded], list[DcmspecError]]:
     """Build ``docs`` in ``workers`` forked processes, keeping their order; ``on_done(n)`` is called as
-    each share of ``n`` documents comes back."""
+    each share of ``n`` documents comes back.
+
+    A worker that dies (killed by a signal, the OOM killer) breaks the pool: every share not yet
+    returned becomes an error naming the documents it held, so the build fails instead of waiting.
+    """
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     chunk = max(1, -(-len(docs) // (workers * 4)))
     parts = [list(docs[i:i + chunk]) for i in range(0, len(docs), chunk)]
-    mp = multiprocessing.get_context("fork")
     encoded: list[Encoded] = []
     errors: list[DcmspecError] = []
-    with mp.Pool(workers) as pool:
-        results = pool.imap(_work, [(p, ctx.options, encode) for p in parts])
-        for part, (done, errs, warns) in zip(parts, results):
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_work, (p, ctx.options, encode)) for p in parts]
+        for part, future in zip(parts, futures):
+            try:
+                done, errs, warns = future.result()
+            except BrokenProcessPool:
+                errors.extend(_lost(part))
+                continue
             if on_done is not None:
                 on_done(len(part))
             encoded.extend(done)
@@ -127,6 +137,21 @@ def build_in_workers(docs: Sequence[tuple[SpecDocument, str]], ctx: BuildContext
             for message, location, path, row in warns:
                 ctx.warnings.append(Warning_(message, location, tuple(path), row))
     return encoded, errors
+
+
+def _lost(part: list[tuple[SpecDocument, str]]) -> list[DcmspecError]:
+    """One error per spec file of ``part``, naming the instances (CSV rows ``cases.csv:7``, else spec
+    ids) a dead worker held."""
+    from .common import spec_id
+
+    by_file: dict[str, list[str]] = {}
+    for doc, _ in part:
+        by_file.setdefault(str(doc.path), []).append(str(doc.csv_row.location) if doc.csv_row else spec_id(doc))
+    shown = lambda ids: ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+    return [InputError(f"a worker process died (killed, or out of memory) while building {shown(ids)}; "
+                       "nothing was written", location=Location(file),
+                       hint="free memory, or build in one process with DCMSPEC_WORKERS=1")
+            for file, ids in by_file.items()]
 
 
 def can_fork() -> bool:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from .. import __version__
 from ..errors import DcmspecError, DicomConformanceError, ErrorList, PathPart, SpecError, flatten
+from ..io.files import is_regular_file, open_regular
 from ..load.document import SpecDocument
 from ..resolve.codes import resolve_code
 from .context import BuildContext
@@ -105,6 +106,10 @@ def subject_header(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("subj
         header.StudyDescription = study["description"]
     header.StudyInstanceUID = study.get("instance_uid") or ctx.uids.uid(
         "study", header.PatientID, header.AccessionNumber, header.StudyDate, header.StudyTime)
+    from ..iods.common.vr import check_dataset
+
+    with conformance_at(doc, path):  # these values are the spec's, not a source image's: check them
+        check_dataset(header)
     return header
 
 
@@ -139,7 +144,7 @@ def content_identification(doc: SpecDocument, default_label: str) -> ContentIden
 
 def _sha256_of_file(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -153,10 +158,9 @@ def start_file_digest(path: Path) -> None:
     """Start hashing ``path`` on a background thread (hashlib releases the GIL, so a large mask is
     hashed while it is being loaded and placed); :func:`file_digest` collects the result."""
     global _digest_pool
-    try:
-        st = path.stat()
-    except OSError:
+    if not is_regular_file(path):  # a FIFO or /dev/zero would be read forever; the loader refuses it
         return
+    st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _digests:
         if _digest_pool is None:
@@ -225,11 +229,43 @@ def object_identity(doc: SpecDocument, ctx: BuildContext, *, header: Any, inputs
 
 @contextmanager
 def conformance_at(doc: SpecDocument, path: NodePath, hint: str | None = None) -> Iterator[None]:
-    """Turn a builder-layer DicomConformanceError into a SpecError located at ``path``."""
+    """Turn a builder-layer DicomConformanceError into a SpecError located at ``path``, or more exactly at
+    the spec value under ``path`` that gave the refused value when the error names one (VR checks)."""
     try:
         yield
     except DicomConformanceError as exc:
+        if hasattr(exc, "value"):
+            path = value_path(doc, path, exc.value) or value_path(doc, (), exc.value) or path
         raise SpecError(str(exc), location=doc.loc(path), path=path, hint=hint) from None
+
+
+def value_path(doc: SpecDocument, base: NodePath, value: Any) -> NodePath | None:
+    """The path under ``base`` of the spec scalar the builder layer wrote as ``value``: equal to it (also
+    as a DA/TM/DT without separators), else the longest one written inside it (``threshold=...``);
+    None when there is no such scalar."""
+    strip = lambda t: t.replace("-", "").replace(":", "").replace("T", "")
+    wanted = {_plain(v) for v in (value if isinstance(value, (list, tuple)) else [value])}
+    wanted |= {strip(w) for w in wanted}
+    inside: tuple[int, NodePath] | None = None
+    stack: list[tuple[NodePath, Any]] = [(base, doc.get(base))]
+    while stack:
+        path, node = stack.pop(0)
+        if isinstance(node, dict):
+            stack.extend((path + (k,), v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((path + (i,), v) for i, v in enumerate(node))
+        elif node is not None and not isinstance(node, bool):
+            text = _plain(node)
+            if text in wanted or strip(text) in wanted:
+                return path
+            if isinstance(node, str) and len(node) > 3 and any(node in w for w in wanted):
+                if inside is None or len(node) > inside[0]:
+                    inside = (len(node), path)
+    return inside[1] if inside else None
+
+
+def _plain(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def base_dir_of(doc: SpecDocument, path: NodePath) -> Path:

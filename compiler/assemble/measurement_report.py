@@ -16,6 +16,7 @@ from typing import Any
 from ..iods.common.concept import Code
 
 from ..errors import DicomConformanceError, InputError, SpecError
+from ..iods.common.vr import InvalidValue
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
 from ..write.targets import output_filename
@@ -92,6 +93,9 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                     check()
             raise
     except DicomConformanceError as exc:
+        if isinstance(exc, InvalidValue):  # a value its VR forbids: located at the spec value
+            with conformance_at(doc, ("findings",)):
+                raise
         raise SpecError(str(exc), location=doc.loc(where), path=where,
                         hint="remove document.document_class to let dcmspec choose" if forced else None) from None
     name = output_filename(doc)

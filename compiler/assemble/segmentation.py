@@ -8,6 +8,8 @@ geometry (NIfTI, NRRD) are placed on the source frames by their affine; numpy fi
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 from typing import Any
 
@@ -216,9 +218,11 @@ def _place(doc: SpecDocument, path: NodePath, series, key: str | None = None) ->
     file = resolve_path(doc, path)
     start_file_digest(file)
     where = {"location": doc.loc(path), "spec_path": path}
-    volume = load_mask(file, key=key, **where)
     frames = series.frames
     first = frames[0]
+    # A mask holds at most one value per source pixel and segment (a channel per segment at most).
+    bound = len(frames) * first.rows * first.columns * max(1, len(doc.data.get("segments") or ()))
+    volume = load_mask(file, key=key, max_values=bound, **where)
     if volume.affine is not None and first.image_position is None:
         raise InputError("the mask has geometry but the source images have none (no Image Position/Orientation)",
                          hint="use a .npy/.npz mask indexed [frame, row, column]", location=doc.loc(path),
@@ -228,6 +232,10 @@ def _place(doc: SpecDocument, path: NodePath, series, key: str | None = None) ->
     orientation = first.image_orientation if first.image_orientation is not None else np.array([1, 0, 0, 0, 1, 0.])
     spacing = first.pixel_spacing if first.pixel_spacing is not None else np.array([1.0, 1.0])
     tolerance = doc.get(("segmentation", "tolerance_mm"))
+    if tolerance is not None and not math.isfinite(tolerance):
+        tpath = ("segmentation", "tolerance_mm")
+        raise SpecError(f"tolerance_mm must be a finite number of millimetres, not {tolerance}",
+                        location=doc.loc(tpath), path=tpath)
     array = place_on_frames(volume, positions, orientation, spacing, first.rows, first.columns,
                             tolerance_mm=tolerance, **where)
     return array, file
@@ -313,12 +321,13 @@ def _label_map(doc: SpecDocument, ctx: BuildContext, array: np.ndarray, numbers:
     values = [s.get("label_value", n) for s, n in zip(segments, numbers)]
     presence = label_presence(array)
     present = np.flatnonzero(presence.any(axis=0))
-    undescribed = sorted(set(present.tolist()) - set(values))
+    present_set = set(present.tolist())
+    undescribed = sorted(present_set - set(values))
     if undescribed:
         shown = ", ".join(map(str, undescribed[:10])) + (" ..." if len(undescribed) > 10 else "")
         ctx.warn(f"mask values {shown} are not described by any segment and are left out", doc.loc(path), path)
     for i, value in enumerate(values):
-        if value not in set(present.tolist()):
+        if value not in present_set:
             spath = ("segments", i)
             ctx.warn(f"segment {numbers[i]} ({segments[i]['label']}): label value {value} does not occur in the mask",
                      doc.loc(spath), spath)

@@ -11,6 +11,7 @@ import datetime as _dt
 from typing import Any
 
 from ..errors import DicomConformanceError, SpecError
+from ..iods.common.vr import InvalidValue
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
 from ..write.targets import output_filename
@@ -38,6 +39,9 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     try:
         sr = cls(root, **arguments)
     except DicomConformanceError as exc:
+        if isinstance(exc, InvalidValue):  # a value its VR forbids: located at the spec value
+            with conformance_at(doc, ROOT):
+                raise
         path = tree_path(str(exc), ROOT)
         if path is None:
             path = ("document",) if "verif" in str(exc).lower() or "flag" in str(exc).lower() else ROOT

@@ -18,15 +18,23 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent,
+                         SequenceStartEvent, StreamEndEvent)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Location, SpecError
+from ..io.files import NotARegularFile, file_kind, open_regular
 from .document import NodePath, SpecDocument
 
-MAX_NODES = 200_000
-"""Upper bound on nodes after alias expansion."""
+MAX_FILE_BYTES = 16 * 1024 * 1024
+"""Upper bound on the size of a spec (or ``--values``) file; a spec is small, pixel data lives in masks."""
 
-MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_NODES = 500_000
+"""Upper bound on the nodes (scalars, lists, mappings) of a document, counted while it is parsed and
+again after aliases are expanded. A 65535-segment label map spec needs about half of it."""
+
+MAX_DEPTH = 100
+"""Upper bound on the nesting of lists and mappings; the deepest spec the schemas allow is far less."""
 
 _INT = re.compile(r"^[-+]?[0-9]+$")
 _OCT = re.compile(r"^0o[0-7]+$")
@@ -47,8 +55,9 @@ _KNOWN_TAGS = {_STR, "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:ya
 _PLAIN = "dcmspec:plain"
 
 
-class _Composer(yaml.SafeLoader):
-    """PyYAML's safe loader used only up to the node graph; plain scalars keep a marker tag."""
+class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's safe loader (libyaml's when available) used only up to the node graph; plain scalars
+    keep a marker tag."""
 
     def resolve(self, kind, value, implicit):  # type: ignore[override]
         if kind is ScalarNode and implicit[0]:
@@ -70,9 +79,9 @@ class _Builder:
 
     def build(self, node: Node, npath: NodePath) -> Any:
         self.count += 1
-        if self.count > MAX_NODES:
+        if self.count > MAX_NODES:  # the text has fewer (checked while parsing): aliases multiplied them
             raise SpecError(
-                f"the document expands to more than {MAX_NODES} nodes (aliases nest too deeply)",
+                f"aliases expand the document to more than {MAX_NODES} values, the limit for a spec",
                 location=_location(self.path, node), hint="use fewer nested aliases (*name)")
         if id(node) in self.active:
             raise SpecError("an alias refers to a node that contains it (a cycle)",
@@ -169,19 +178,59 @@ def _number(value: str) -> int | float | None:
     return None
 
 
-def _compose(text: str, path: Path) -> Node | None:
+def _check_size(text: str, path: Path) -> None:
+    """Walk the parser's events (no nodes are built) and stop at the first list or mapping nested
+    deeper than MAX_DEPTH or the first value beyond MAX_NODES, so neither memory nor the recursion of
+    composing grows with a hostile document."""
     loader = _Composer(text)
+    depth = nodes = 0
     try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
+        while True:
+            event = loader.get_event()
+            if event is None or isinstance(event, StreamEndEvent):
+                return
+            if isinstance(event, (SequenceStartEvent, MappingStartEvent)):
+                depth += 1
+                nodes += 1
+                if depth > MAX_DEPTH:
+                    raise SpecError(f"lists and mappings nest more than {MAX_DEPTH} levels deep, the limit "
+                                    "for a spec", location=_mark_location(path, event.start_mark),
+                                    hint="a spec nests a few levels; check for unbalanced brackets")
+            elif isinstance(event, (SequenceEndEvent, MappingEndEvent)):
+                depth -= 1
+            elif isinstance(event, (ScalarEvent, AliasEvent)):
+                nodes += 1
+            if nodes > MAX_NODES:
+                raise SpecError(f"the document holds more than {MAX_NODES} values, the limit for a spec",
+                                location=_mark_location(path, event.start_mark),
+                                hint="a spec is small; keep pixel data and long lists in mask or data files")
+    except yaml.YAMLError as exc:
+        raise _syntax_error(exc, path) from None
+    finally:
+        loader.dispose()
+
+
+def _mark_location(path: Path, mark: Any) -> Location:
+    return Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
+
+
+def _syntax_error(exc: yaml.YAMLError, path: Path) -> SpecError:
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
-        loc = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
         problem = exc.problem or "invalid YAML"
         if exc.context:
             problem = f"{exc.context}, {problem}"
-        raise SpecError(f"YAML syntax error: {problem}", location=loc) from None
+        return SpecError(f"YAML syntax error: {problem}", location=_mark_location(path, mark))
+    return SpecError(f"YAML syntax error: {exc}", location=Location(str(path)))
+
+
+def _compose(text: str, path: Path) -> Node | None:
+    _check_size(text, path)
+    loader = _Composer(text)
+    try:
+        node = loader.get_single_node()
     except yaml.YAMLError as exc:
-        raise SpecError(f"YAML syntax error: {exc}", location=Location(str(path))) from None
+        raise _syntax_error(exc, path) from None
     finally:
         loader.dispose()
     return node
@@ -205,6 +254,8 @@ def parse_text(text: str, path: Path, *, is_json: bool | None = None) -> SpecDoc
     if is_json:
         try:
             json.loads(text)
+        except RecursionError:
+            pass  # nested too deeply: _check_size says where
         except json.JSONDecodeError as exc:
             message, pos = _json_syntax_error(exc)
             line = exc.doc.count("\n", 0, pos) + 1
@@ -227,11 +278,13 @@ def load_file(path: str | Path) -> SpecDocument:
     """Read and parse one spec file."""
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SpecError(f"the spec file is {size} bytes; specs are limited to {MAX_FILE_BYTES}",
-                            location=Location(str(p)))
-        raw = p.read_bytes()
+        with open_regular(p) as fh:  # never a FIFO or device: those can block or never end
+            raw = fh.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise SpecError(f"the spec file is larger than {MAX_FILE_BYTES} bytes, the limit for a spec",
+                            location=Location(str(p)), hint="a spec is small; keep pixel data in mask files")
+    except NotARegularFile:
+        raise SpecError(f"the spec file is {file_kind(p)}, not a regular file", location=Location(str(p))) from None
     except FileNotFoundError:
         raise SpecError("spec file not found", location=Location(str(p))) from None
     except IsADirectoryError:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import ErrorList, Location, SpecError
+from ..io.files import NotARegularFile, file_kind, open_regular
 from .document import NodePath, SpecDocument
 from .parse import load_file
 
@@ -60,7 +61,11 @@ def rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, ParameterValue]]]
     its quotes closed.
     """
     try:
-        raw = Path(path).read_bytes()
+        with open_regular(path) as fh:  # never a FIFO or device
+            raw = fh.read()
+    except NotARegularFile:
+        raise SpecError(f"the CSV file is {file_kind(path)}, not a regular file",
+                        location=Location(str(path))) from None
     except OSError as exc:
         raise SpecError(f"cannot read the CSV file: {exc.strerror}", location=Location(str(path))) from None
     try:

@@ -97,6 +97,10 @@ def resolve_code(value: Any, *, location: Location | None = None, path: tuple[Pa
     if isinstance(value, dict):
         scheme, code_value, meaning = value["scheme"], str(value["value"]), value["meaning"]
         version = value.get("version")
+        if not code_value.strip():
+            vpath = tuple(path) + ("value",)
+            raise SpecError("the Code Value is empty", location=location, path=vpath,
+                            hint="a code needs its value (PS3.3 8.8)")
     else:
         text = str(value).strip()
         match = _COMPACT.match(text)

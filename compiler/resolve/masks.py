@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from itertools import permutations
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..errors import InputError, Location, PathPart
+from ..io.files import file_kind
 from ..spatial.volume import Volume
 
 #: LPS = M @ (coordinates in the named NRRD space); PS3.3 C.7.6.2.1.1 defines LPS for DICOM.
@@ -64,29 +65,36 @@ def load_mask(
     key: str | None = None,
     location: Location | None = None,
     spec_path: Sequence[PathPart] = (),
+    max_values: int | None = None,
 ) -> Volume:
     """Read a mask file into a Volume (see the module docstring for the formats).
 
-    ``key`` selects an array of an ``.npz`` file holding several. Problems raise
+    ``key`` selects an array of an ``.npz`` file holding several. ``max_values`` bounds the number of
+    values (voxels x channels) the file may declare: the shape in its header is checked before anything
+    is read or decompressed, so a small compressed file cannot claim gigabytes. Problems raise
     :class:`~dcmspec_compiler.errors.InputError` carrying ``location`` and ``spec_path``.
     """
     path = Path(path)
     where = {"location": location, "path": spec_path}
-    if not path.is_file():
+    kind = file_kind(path)
+    if kind == "missing":
         written_in = Path(location.file).parent if location is not None and location.file else None
         relative = (f"a relative mask path is relative to the folder of the spec file that names it"
                     f" ({written_in}), not to the current folder; " if written_in is not None else "")
         raise InputError(f"mask file not found: {path}", **where,
                          hint=f"{relative}looked for {path.absolute()}")
+    if kind != "a regular file":
+        raise InputError(f"mask {path} is {kind}, not a regular file", hint="name a mask file", **where)
     suffix = _suffix(path)
+    limit = {"max_values": max_values, **where}
     if suffix == ".npy":
-        volume = _numpy_volume(_read_npy(path, **where), path, **where)
+        volume = _numpy_volume(_read_npy(path, **limit), path, **where)
     elif suffix == ".npz":
-        volume = _numpy_volume(_read_npz(path, key, **where), path, **where)
+        volume = _numpy_volume(_read_npz(path, key, **limit), path, **where)
     elif suffix in (".nii", ".nii.gz"):
-        volume = _load_nifti(path, **where)
+        volume = _load_nifti(path, **limit)
     elif suffix in (".nrrd", ".nhdr"):
-        volume = _load_nrrd(path, **where)
+        volume = _load_nrrd(path, **limit)
     else:
         raise InputError(
             f"unsupported mask file type {suffix or '(none)'!r} for {path}",
@@ -97,16 +105,37 @@ def load_mask(
     return volume
 
 
+def _check_declared(shape: Sequence[int], file: Path, max_values: int | None, **where) -> None:
+    """Refuse a file whose header declares more values than ``max_values`` (before reading its data)."""
+    declared = int(np.prod([int(n) for n in shape], dtype=object))
+    if max_values is not None and declared > max_values:
+        raise InputError(
+            f"mask {file} declares shape {tuple(int(n) for n in shape)} ({declared} values), more than the "
+            f"{max_values} the source images and segments need; refused before reading it",
+            hint="the mask must be on the source images' grid", **where)
+
+
 # ---------------------------------------------------------------------- numpy
-def _read_npy(file: Path, **where) -> np.ndarray:
+def _read_npy(file: Path, max_values: int | None = None, **where) -> np.ndarray:
     """Memory-mapped, read-only: pages come straight from the file cache, no copy of the volume."""
     try:
-        return np.load(file, allow_pickle=False, mmap_mode="r")
+        array = np.load(file, allow_pickle=False, mmap_mode="r")
     except (ValueError, OSError) as exc:
         raise InputError(f"cannot read {file} as a .npy array: {exc}", **where) from exc
+    _check_declared(array.shape, file, max_values, **where)
+    return array
 
 
-def _read_npz(file: Path, key: str | None, **where) -> np.ndarray:
+def _npz_member_shape(archive: Any, name: str) -> tuple[int, ...]:
+    """The shape in the .npy header of ``name`` inside an .npz, read without decompressing the data."""
+    with archive.zip.open(name + ".npy") as member:
+        version = np.lib.format.read_magic(member)
+        shape, _, _ = (np.lib.format.read_array_header_1_0(member) if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0(member))
+    return shape
+
+
+def _read_npz(file: Path, key: str | None, max_values: int | None = None, **where) -> np.ndarray:
     try:
         with np.load(file, allow_pickle=False) as archive:
             names = list(archive.files)
@@ -120,6 +149,7 @@ def _read_npz(file: Path, key: str | None, **where) -> np.ndarray:
                 key = names[0]
             if key not in names:
                 raise InputError(f"{file} has no array {key!r}; it holds {', '.join(names)}", **where)
+            _check_declared(_npz_member_shape(archive, key), file, max_values, **where)
             return archive[key]
     except (ValueError, OSError) as exc:
         raise InputError(f"cannot read {file} as a .npz archive: {exc}", **where) from exc
@@ -138,13 +168,18 @@ def _numpy_volume(array: np.ndarray, file: Path, **where) -> Volume:
 
 
 # ---------------------------------------------------------------------- NIfTI
-def _load_nifti(file: Path, **where) -> Volume:
+def _load_nifti(file: Path, max_values: int | None = None, **where) -> Volume:
     try:
         import nibabel
     except ImportError as exc:
         raise InputError('reading NIfTI masks needs nibabel: pip install nibabel (the nifti extra of dcmspec-compiler)', **where) from exc
     try:
-        image = nibabel.load(str(file))
+        image = nibabel.load(str(file))  # the header only
+        shape = image.shape
+    except Exception as exc:  # nibabel raises many types for corrupt files
+        raise InputError(f"cannot read {file} as NIfTI: {exc}", **where) from exc
+    _check_declared(shape, file, max_values, **where)
+    try:
         data = np.asanyarray(image.dataobj)
         affine_ras = np.asarray(image.affine, dtype=np.float64)
     except Exception as exc:  # nibabel raises many types for corrupt files
@@ -167,11 +202,16 @@ def _load_nifti(file: Path, **where) -> Volume:
 
 
 # ---------------------------------------------------------------------- NRRD
-def _load_nrrd(file: Path, **where) -> Volume:
+def _load_nrrd(file: Path, max_values: int | None = None, **where) -> Volume:
     try:
         import nrrd
     except ImportError as exc:
         raise InputError('reading NRRD masks needs pynrrd: pip install pynrrd (the nrrd extra of dcmspec-compiler)', **where) from exc
+    try:
+        sizes = nrrd.read_header(str(file)).get("sizes", ())
+    except Exception as exc:  # pynrrd raises NRRDError, ValueError, OSError
+        raise InputError(f"cannot read {file} as NRRD: {exc}", **where) from exc
+    _check_declared(sizes, file, max_values, **where)
     try:
         data, header = nrrd.read(str(file), index_order="C")
     except Exception as exc:  # pynrrd raises NRRDError, ValueError, OSError

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import InputError, Location, PathPart
+from ..io.files import file_kind, is_regular_file, open_regular
 
 _GLOB_CHARS = set("*?[")
 
@@ -35,6 +36,8 @@ def find_source_files(
         target = Path(text) if os.path.isabs(text) else base_dir / text
         try:
             hits, skipped, what = _expand(text, target)
+        except InputError as exc:
+            raise InputError(exc.message, location=location, path=sub_path, hint=exc.hint) from None
         except _TooManyFiles as exc:
             raise InputError(
                 f"more than {MAX_FILES_SCANNED} files under {Path(str(exc)).absolute()}: not a series folder",
@@ -87,9 +90,12 @@ def _expand(text: str, target: Path) -> tuple[list[Path] | None, int, str]:
     elif target.is_dir():
         hits, skipped = _walk(target)
         what = f"no DICOM files in the folder {target.absolute()}"
-    elif target.is_file():
+    elif is_regular_file(target):
         hits = [target]
         what = ""
+    elif target.exists():
+        raise InputError(f"{target.absolute()} is {file_kind(target)}, not a DICOM file or folder",
+                         hint="source images are read from regular files only")
     else:
         return None, 0, ""
     return hits, skipped, what
@@ -99,7 +105,7 @@ def looks_like_dicom(path: Path) -> bool:
     """Cheap test: ``DICM`` at offset 128 (PS3.10 7.1), or a preamble-less file starting with
     a group 0002 or 0008 element (little endian)."""
     try:
-        with open(path, "rb") as fp:
+        with open_regular(path) as fp:  # FIFOs and devices are skipped, never read
             head = fp.read(132)
     except OSError:
         return False

@@ -144,8 +144,39 @@ def read_source_headers(
 def read_source_header(
     path: Path, *, location: Location | None = None, spec_path: Sequence[PathPart] = ()
 ) -> SourceInstance:
-    """One file's :class:`SourceInstance` (see :func:`read_source_headers`)."""
-    path = Path(path)
+    """One file's :class:`SourceInstance` (see :func:`read_source_headers`); its geometry is checked
+    (:func:`geometry_defect`), so NaN, infinite or zero spacing never reaches an output."""
+    inst = _read_source_header(Path(path), location=location, spec_path=spec_path)
+    for frame in inst.frames or ():
+        defect = geometry_defect(frame)
+        if defect:
+            where = f" (frame {frame.frame_number})" if frame.frame_number is not None else ""
+            raise InputError(f"the source image {path}{where} has {defect}", location=location, path=spec_path,
+                             hint="fix or leave out that image; dcmspec does not copy invalid geometry")
+    return inst
+
+
+def geometry_defect(frame: SourceFrame) -> str | None:
+    """What makes a frame's Image Plane attributes unusable (PS3.3 C.7.6.2): non-finite values, a zero
+    direction cosine vector, a Pixel Spacing that is not positive; None when they are usable."""
+    for name, vector in (("Image Position (Patient)", frame.image_position),
+                         ("Image Orientation (Patient)", frame.image_orientation),
+                         ("Pixel Spacing", frame.pixel_spacing)):
+        if vector is not None and not np.all(np.isfinite(vector)):
+            return f"{name} {vector.tolist()}, which is not finite"
+    if frame.image_orientation is not None and min(np.linalg.norm(frame.image_orientation[:3]),
+                                                   np.linalg.norm(frame.image_orientation[3:])) < 1e-6:
+        return f"Image Orientation (Patient) {frame.image_orientation.tolist()}, a zero direction vector"
+    if frame.pixel_spacing is not None and not np.all(frame.pixel_spacing > 0):
+        return f"Pixel Spacing {frame.pixel_spacing.tolist()}, which is not positive"
+    if frame.slice_thickness is not None and not (np.isfinite(frame.slice_thickness) and frame.slice_thickness >= 0):
+        return f"Slice Thickness {frame.slice_thickness}, which is not a finite non-negative number"
+    return None
+
+
+def _read_source_header(
+    path: Path, *, location: Location | None = None, spec_path: Sequence[PathPart] = ()
+) -> SourceInstance:
     try:
         ds = scan_header(path, DEFER_SIZE) if FAST_HEADERS else None
         if ds is None:

@@ -127,7 +127,7 @@ def check_kind(doc: SpecDocument) -> str:
         raise SpecError("the spec has no `kind`", location=doc.loc(()),
                         hint=f"add `kind:` with one of {', '.join(KINDS)}")
     kind = data["kind"]
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         close = difflib.get_close_matches(str(kind), list(KINDS), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise SpecError(f"unknown kind {kind!r}", location=doc.loc(("kind",)), path=("kind",),

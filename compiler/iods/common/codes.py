@@ -17,6 +17,7 @@ from pydicom.tag import BaseTag
 from pydicom.valuerep import validate_value
 
 from ...errors import DicomConformanceError
+from .vr import check_value
 
 __all__ = ["Code", "code_item", "code_sequence", "code_from_item", "codes_equal", "set_element"]
 
@@ -34,6 +35,7 @@ def set_element(ds: Dataset, tag: BaseTag, vr: str, value: Any) -> DataElement:
     constants, checked against pydicom's dictionary by the tests). The element is the one the keyword
     assignment makes: pydicom converts and validates the value as usual.
     """
+    check_value(tag, vr, value)
     elements = ds._dict
     if tag in elements:
         elem = ds[tag]
@@ -75,6 +77,8 @@ def code_item(code: Code) -> Dataset:
     """One Code Sequence item for ``code``."""
     item = Dataset()
     value = str(code.value)
+    if not value.strip():
+        raise DicomConformanceError(f"the code {code.meaning!r} has an empty Code Value (PS3.3 8.8: Type 1C)")
     if value.startswith(("urn:", "http://", "https://")):
         set_element(item, URN_CODE_VALUE, "UR", value)
     elif len(value) > 16:

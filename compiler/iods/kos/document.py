@@ -20,6 +20,7 @@ from pydicom.dataset import Dataset
 from ..common.concept import Code
 
 from ...errors import DicomConformanceError
+from ..common.vr import check_object
 from ..common.codes import code_from_item
 from ..common.modules import (Equipment, copy_patient_study, set_content_date_time, set_general_series,
                               set_sop_common)
@@ -135,6 +136,7 @@ class KeyObjectSelectionDocument(Dataset):
         for keyword in ("ValueType", "ConceptNameCodeSequence", "ContinuityOfContent",
                         "ContentTemplateSequence", "ContentSequence"):
             self[keyword] = root[keyword]
+        check_object(self)
         set_native_encoding(self)
 
     # -- reading ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from ...io.rle import rle_encode_frames
 from ..common import encoding as enc
 from ..common import modules as common
 from ..common.uid import derive_uid
+from ..common.vr import check_object
 from .frames import FramePlan, build_functional_groups
 from .pixels import native_pixel_data
 from .prepare import PreparedPixels, prepare_pixels
@@ -233,6 +234,7 @@ class Segmentation(SegmentationReader, Dataset):
                                 if prepared.segment_number is not None else None)
         self._source_keys = [(f.sop_instance_uid, f.frame_number) for f in sources.frames]
         self._slice_spacing = layout.slice_spacing
+        check_object(self)
 
     @property
     def slice_spacing(self) -> SliceSpacing | None:

@@ -7,6 +7,7 @@ from typing import Sequence
 
 from pydicom.datadict import keyword_dict as keyword_tags
 from pydicom.dataelem import RawDataElement
+from pydicom.charset import default_encoding
 from pydicom.dataset import Dataset
 
 from ...errors import DicomConformanceError
@@ -90,6 +91,25 @@ def _single(value: object) -> str | None:
     return t[0] if t else None
 
 
+def _uid(ds: Dataset, keyword: str) -> str:
+    """``str(ds.<keyword>)`` of a UI element, decoded from its raw bytes as pydicom's ``convert_UI`` does
+    (default character set, trailing NULs and spaces removed) while pydicom has not converted it."""
+    elem = ds.get_item(keyword_tags[keyword])
+    if (type(elem) is RawDataElement and elem.VR in ("UI", None) and isinstance(elem.value, bytes)
+            and b"\\" not in elem.value):
+        return elem.value.decode(default_encoding).rstrip("\0 ")
+    return str(ds[keyword].value)
+
+
+def _us(ds: Dataset, keyword: str) -> int:
+    """``int(ds.<keyword>)`` of a single US value, from its raw bytes while pydicom has not converted it."""
+    elem = ds.get_item(keyword_tags[keyword])
+    if (type(elem) is RawDataElement and elem.VR in ("US", None) and elem.is_little_endian
+            and isinstance(elem.value, bytes) and len(elem.value) == 2):
+        return int.from_bytes(elem.value, "little")
+    return int(ds[keyword].value)
+
+
 def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
     """Check and describe the source images: one multi-frame image or single-frame images in frame order."""
     if isinstance(source_images, Dataset):
@@ -109,16 +129,16 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
     if len(sources) > 1 and any(n > 1 for n in n_frames):
         raise DicomConformanceError(
             "source images must be either single-frame images or one multi-frame image")
-    uids = [str(ds.SOPInstanceUID) for ds in sources]
+    uids = [_uid(ds, "SOPInstanceUID") for ds in sources]
     if len(set(uids)) != len(uids):
         raise DicomConformanceError("source images contain the same SOP Instance UID more than once")
-    rows, cols = int(sources[0].Rows), int(sources[0].Columns)
+    rows, cols = _us(sources[0], "Rows"), _us(sources[0], "Columns")
     for ds in sources[1:]:
-        if (int(ds.Rows), int(ds.Columns)) != (rows, cols):
+        if (_us(ds, "Rows"), _us(ds, "Columns")) != (rows, cols):
             raise DicomConformanceError(
                 f"source images differ in size: {rows}x{cols} and {int(ds.Rows)}x{int(ds.Columns)}"
                 " (Rows x Columns); a Segmentation frame matches its source frame")
-    studies = {str(ds.StudyInstanceUID) for ds in sources}
+    studies = {_uid(ds, "StudyInstanceUID") for ds in sources}
     if len(studies) > 1:
         raise DicomConformanceError("source images belong to different studies (Study Instance UID)")
     fors = {ds.get("FrameOfReferenceUID") or None for ds in sources}
@@ -135,9 +155,9 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
 
     frames: list[SourceFrame] = []
     if not multi:
-        for ds in sources:
+        for ds, uid in zip(sources, uids):
             frames.append(SourceFrame(
-                sop_class_uid=str(ds.SOPClassUID), sop_instance_uid=str(ds.SOPInstanceUID),
+                sop_class_uid=_uid(ds, "SOPClassUID"), sop_instance_uid=uid,
                 frame_number=None,
                 position=_strings(ds, "ImagePositionPatient"),
                 orientation=_strings(ds, "ImageOrientationPatient"),

@@ -19,6 +19,7 @@ from pydicom.dataset import Dataset
 from ..common.concept import Code
 
 from ...errors import DicomConformanceError
+from ..common.vr import check_object
 from ..common.native import set_native_encoding
 from ..common.codes import code_from_item, code_item
 from ..common.modules import (Equipment, copy_patient_study, set_content_date_time, set_general_series,
@@ -143,6 +144,7 @@ class SRDocument(Dataset):
         for keyword in _ROOT_KEYWORDS:
             if keyword in content:
                 self[keyword] = content[keyword]
+        check_object(self)
         set_native_encoding(self)
 
     # -- reading ---------------------------------------------------------------------------------
