@@ -114,9 +114,13 @@ def _check_uid_root(uid_root: str | None) -> None:
     from .iods.common.uid import is_valid_uid
 
     root = uid_root.rstrip(".")
-    if not is_valid_uid(root) or len(root) > 39:
-        raise click.BadParameter(f"{uid_root!r} is not a UID root of at most 39 characters",
+    if not is_valid_uid(root):
+        raise click.BadParameter(f"{uid_root!r} is not a UID root: digits in components separated by dots, no"
+                                 " leading zeros (PS3.5 9.1), e.g. 1.2.826.0.1.3680043.10.999",
                                  param_hint="--uid-root")
+    if len(root) > 39:
+        raise click.BadParameter(f"{uid_root!r} has {len(root)} characters; a UID root may have at most 39, so"
+                                 " that derived UIDs fit 64", param_hint="--uid-root")
 
 
 def _stopped(exc: KeyboardInterrupt) -> None:

@@ -273,7 +273,7 @@ def build_specs(paths: Iterable[Path], out_dir: Path, *, options: BuildOptions |
                 params: Parameters | None = None) -> CompileResult:
     """Compile every spec and, when all succeeded, write the objects and the manifest."""
     result = compile_specs(paths, options, progress, params, encode=True, out_dir=out_dir, force=force)
-    if result.errors:
+    if result.errors or not result.objects:  # nothing to write (e.g. only bases): the folder is not touched
         return result
     meter = meter_of(progress, len(result.objects), "writing") if len(result.objects) > VERBOSE_LIMIT else None
     try:

@@ -153,3 +153,10 @@ def test_pre_commit_hook_runs_validate_on_changed_specs_only(tmp_path):
     code, _, err = run(*argv[1:], str(other), str(bad))
     assert code == 1 and f"{bad}:4:22" in err and str(other) not in err
     assert "dcmspec-validate" in README and ".pre-commit-hooks.yaml" in README
+
+
+def test_building_only_a_base_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    code, _, err = run("build", str(EXAMPLES / "report-site.yaml"), "-o", str(out))
+    assert code == 0 and "checked, not built" in err
+    assert not out.exists()

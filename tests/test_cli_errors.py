@@ -229,7 +229,11 @@ def test_starter_spec_is_valid_against_schema(tmp_path):
 def test_bad_uid_root_option(tmp_path, series):
     spec = write_spec(tmp_path, series)
     code, _, err = run("build", str(spec), "-o", str(tmp_path / "out"), "--uid-root", "1.02")
-    assert code == 2 and "--uid-root" in err
+    assert code == 2 and "--uid-root" in err and "no leading zeros" in err
+    code, _, err = run("build", str(spec), "-o", str(tmp_path / "out"), "--uid-root", "1.2.3.abc")
+    assert code == 2 and "digits in components" in err and "at most 39" not in err
+    code, _, err = run("build", str(spec), "-o", str(tmp_path / "out"), "--uid-root", "1." + "2" * 40)
+    assert code == 2 and "may have at most 39" in err
 
 
 @pytest.mark.parametrize("array, message", [

@@ -247,6 +247,8 @@ def test_element_helper_builds_the_same_element_as_keyword_assignment():
     ("PixelSpacing", "DS", ["0.5", "0.5"]),
 ])
 def test_set_element_equals_keyword_assignment_new_and_replaced(keyword, vr, value):
+    # (a string holding a backslash is refused by set_element: several values are given as a list, see
+    # test_set_element_refuses_backslash_strings)
     """The oracle is pydicom's own keyword assignment: same element (value, VR, multiplicity), whether the
     element is new or replaces one, and whatever was cached by an earlier call."""
     from pydicom.datadict import tag_for_keyword
@@ -263,6 +265,17 @@ def test_set_element_equals_keyword_assignment_new_and_replaced(keyword, vr, val
         setattr(expected, keyword, value)  # replace an existing element
         elem = set_element(ours, tag, vr, value)
         assert ours[tag].value == expected[tag].value and elem is ours[tag]
+
+
+@pytest.mark.parametrize("tag, vr, value", [(0x00080104, "LO", "a\\b"), (0x00080008, "CS", "DERIVED\\PRIMARY")])
+def test_set_element_refuses_backslash_strings(tag, vr, value):
+    """A backslash would split one value into several (PS3.5 6.4): the builder layer takes several values
+    as a list, so text from a spec can never add values."""
+    from dcmspec_compiler.iods.common.codes import set_element
+    from dcmspec_compiler.iods.common.vr import InvalidValue
+
+    with pytest.raises(InvalidValue, match="backslash"):
+        set_element(Dataset(), Tag(tag), vr, value)
 
 
 def test_set_element_passes_pixel_representation_to_sequence_items():

@@ -19,3 +19,13 @@ def wrap_dataset(cls: type[T], item: Dataset) -> T:
     for elem in item:
         obj.add(elem)
     return obj
+
+
+def wrap_file_dataset(cls: type[T], ds: Dataset) -> T:
+    """An instance of ``cls`` sharing ``ds``'s elements (not copied, not decoded) and file meta, without
+    running ``cls``'s checks: the read side of whole objects (SR, KOS, presentation states)."""
+    obj = cls.__new__(cls)
+    Dataset.__init__(obj, ds)
+    if hasattr(ds, "file_meta"):
+        obj.file_meta = ds.file_meta
+    return obj

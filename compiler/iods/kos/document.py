@@ -22,9 +22,10 @@ from ..common.concept import Code
 from ...errors import DicomConformanceError
 from ..common.vr import check_object
 from ..common.codes import code_from_item
-from ..common.modules import (Equipment, copy_patient_study, set_content_date_time, set_general_series,
-                              set_sop_common)
+from ..common.modules import Equipment
 from ..common.native import set_native_encoding
+from ..common.wrap import wrap_file_dataset
+from ..sr.documents import set_document_header
 from ..sr.evidence import collect_references, hierarchical_sequence
 from ..sr.references import Reference
 from ..sr.relationships import KEY_OBJECT_SELECTION, check_tree
@@ -119,19 +120,13 @@ class KeyObjectSelectionDocument(Dataset):
             seen.add(key)
             root.append(selected.content_item())
         check_tree(KEY_OBJECT_SELECTION, root)
-        # --- SOP Common, Patient, General Study --------------------------------------------------
-        set_sop_common(self, sop_class_uid=self.SOP_CLASS_UID, sop_instance_uid=sop_instance_uid,
-                       created=content_datetime, specific_character_set=specific_character_set)
-        copy_patient_study(self, patient_study)
-        # --- Key Object Document Series (C.17.6.1) -----------------------------------------------
-        set_general_series(self, modality="KO", series_instance_uid=series_instance_uid,
-                           series_number=series_number, series_description=series_description)
-        self.ReferencedPerformedProcedureStepSequence = []
-        # --- General Equipment (C.7.5.1) ---------------------------------------------------------
-        equipment.apply(self, enhanced=False)
-        # --- Key Object Document (C.17.6.2) ------------------------------------------------------
-        self.InstanceNumber = int(instance_number)
-        set_content_date_time(self, content_datetime)
+        # --- SOP Common, Patient, General Study, Key Object Document Series (C.17.6.1), Equipment --
+        set_document_header(self, modality="KO", patient_study=patient_study,
+                            series_instance_uid=series_instance_uid, series_number=series_number,
+                            series_description=series_description, sop_instance_uid=sop_instance_uid,
+                            instance_number=instance_number, content_datetime=content_datetime,
+                            equipment=equipment, specific_character_set=specific_character_set)
+        # --- the rest of Key Object Document (C.17.6.2) ------------------------------------------
         self.CurrentRequestedProcedureEvidenceSequence = hierarchical_sequence(collect_references(root))
         for keyword in ("ValueType", "ConceptNameCodeSequence", "ContinuityOfContent",
                         "ContentTemplateSequence", "ContentSequence"):
@@ -146,11 +141,7 @@ class KeyObjectSelectionDocument(Dataset):
         if str(ds.get("SOPClassUID", "")) != SOP_CLASS_UID:
             raise DicomConformanceError(
                 f"SOP Class {ds.get('SOPClassUID')} is not Key Object Selection Document Storage")
-        obj = cls.__new__(cls)
-        Dataset.__init__(obj, ds)
-        if hasattr(ds, "file_meta"):
-            obj.file_meta = ds.file_meta
-        return obj
+        return wrap_file_dataset(cls, ds)
 
     @property
     def title(self) -> Code:

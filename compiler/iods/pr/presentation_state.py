@@ -26,6 +26,7 @@ from ..common.modules import (ContentIdentification, Equipment, copy_patient_stu
                               set_general_series, set_sop_common)
 from ..common.codes import set_element
 from ..common.native import set_native_encoding
+from ..common.wrap import wrap_file_dataset
 from .display import DisplayedArea, DisplayShutter, SoftcopyVOI
 from .graphics import GraphicAnnotation, GraphicLayer
 
@@ -289,11 +290,7 @@ class GrayscaleSoftcopyPresentationState(Dataset):
         if str(ds.get("SOPClassUID", "")) != GSPS_SOP_CLASS_UID:
             raise DicomConformanceError(
                 f"SOP Class {ds.get('SOPClassUID')} is not Grayscale Softcopy Presentation State Storage")
-        obj = cls.__new__(cls)
-        Dataset.__init__(obj, ds)
-        if hasattr(ds, "file_meta"):
-            obj.file_meta = ds.file_meta
-        return obj
+        return wrap_file_dataset(cls, ds)
 
     def referenced_images(self) -> list[tuple[str, str, tuple[int, ...]]]:
         """(Series Instance UID, SOP Instance UID, frames) of every image the state applies to."""

@@ -21,6 +21,7 @@ from ..common.concept import Code
 from ...errors import DicomConformanceError
 from ..common.vr import check_object
 from ..common.native import set_native_encoding
+from ..common.wrap import wrap_file_dataset
 from ..common.codes import code_from_item, code_item
 from ..common.modules import (Equipment, copy_patient_study, set_content_date_time, set_general_series,
                               set_sop_common)
@@ -61,6 +62,24 @@ class VerifyingObserver:
         return item
 
 
+def set_document_header(ds: Dataset, *, modality: str, patient_study: Dataset, series_instance_uid: str,
+                        series_number: int, series_description: str | None, sop_instance_uid: str,
+                        instance_number: int, content_datetime: _dt.datetime, equipment: Equipment,
+                        specific_character_set: str) -> None:
+    """What SR documents and Key Object Selection Documents share: SOP Common, Patient and General Study
+    (copied), the document series (SR Document Series C.17.1 / Key Object Document Series C.17.6.1, Modality
+    ``modality``), General Equipment (C.7.5.1), Instance Number and Content Date/Time (C.17.2 / C.17.6.2)."""
+    set_sop_common(ds, sop_class_uid=ds.SOP_CLASS_UID, sop_instance_uid=sop_instance_uid,
+                   created=content_datetime, specific_character_set=specific_character_set)
+    copy_patient_study(ds, patient_study)
+    set_general_series(ds, modality=modality, series_instance_uid=series_instance_uid,
+                       series_number=series_number, series_description=series_description)
+    ds.ReferencedPerformedProcedureStepSequence = []
+    equipment.apply(ds, enhanced=False)
+    ds.InstanceNumber = int(instance_number)
+    set_content_date_time(ds, content_datetime)
+
+
 class SRDocument(Dataset):
     """Base of the SR document classes; use a subclass."""
 
@@ -92,19 +111,12 @@ class SRDocument(Dataset):
         check_tree(self.RULES, content)
         references = collect_references(content, known_references)
 
-        # --- SOP Common, Patient, General Study --------------------------------------------------
-        set_sop_common(self, sop_class_uid=self.SOP_CLASS_UID, sop_instance_uid=sop_instance_uid,
-                       created=content_datetime, specific_character_set=specific_character_set)
-        copy_patient_study(self, patient_study)
-        # --- SR Document Series (C.17.1) ---------------------------------------------------------
-        set_general_series(self, modality="SR", series_instance_uid=series_instance_uid,
-                           series_number=series_number, series_description=series_description)
-        self.ReferencedPerformedProcedureStepSequence = []
-        # --- General Equipment (C.7.5.1) ---------------------------------------------------------
-        equipment.apply(self, enhanced=False)
-        # --- SR Document General (C.17.2) --------------------------------------------------------
-        self.InstanceNumber = int(instance_number)
-        set_content_date_time(self, content_datetime)
+        set_document_header(self, modality="SR", patient_study=patient_study,
+                            series_instance_uid=series_instance_uid, series_number=series_number,
+                            series_description=series_description, sop_instance_uid=sop_instance_uid,
+                            instance_number=instance_number, content_datetime=content_datetime,
+                            equipment=equipment, specific_character_set=specific_character_set)
+        # --- the rest of SR Document General (C.17.2) --------------------------------------------
         completion_flag = str(completion_flag).upper()
         if completion_flag not in ("PARTIAL", "COMPLETE"):
             raise DicomConformanceError(
@@ -157,11 +169,7 @@ class SRDocument(Dataset):
             if target is None:
                 raise DicomConformanceError(
                     f"SOP Class {ds.get('SOPClassUID')} is not one of the SR documents dcmspec reads")
-        obj = target.__new__(target)
-        Dataset.__init__(obj, ds)
-        if hasattr(ds, "file_meta"):
-            obj.file_meta = ds.file_meta
-        return obj
+        return wrap_file_dataset(target, ds)
 
     @property
     def title(self) -> Code:
