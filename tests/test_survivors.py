@@ -369,3 +369,19 @@ def test_relationship_messages_name_the_item_by_its_concept_name():
     del unnamed.ConceptNameCodeSequence  # no concept name: nothing shown
     assert list(tree_violations(RULES["Basic Text SR"], _report(unnamed))) == [
         "Basic Text SR does not allow value type NUM (PS3.3 A.35.1-2); item 1.1 is one"]
+
+
+def test_relationship_rules_on_a_document_read_from_a_file(tmp_path):
+    """pydicom leaves elements of a read file raw until used: the rules must decode them as keyword access
+    does, so a file gives the same verdicts as the dataset it was written from."""
+    from pydicom import dcmread
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    for doc, expected in ((_report(_num_with(_scoord(1))), 0), (_report(_num_with(_scoord(2))), 1)):
+        doc.file_meta = FileMetaDataset()
+        doc.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        doc.save_as(tmp_path / "sr.dcm", enforce_file_format=False)
+        back = dcmread(tmp_path / "sr.dcm", force=True)
+        assert list(tree_violations(COMPREHENSIVE, back)) == list(tree_violations(COMPREHENSIVE, doc))
+        assert len(list(tree_violations(COMPREHENSIVE, back))) == expected
