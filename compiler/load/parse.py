@@ -218,6 +218,10 @@ def _syntax_error(exc: yaml.YAMLError, path: Path) -> SpecError:
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
+        if "maximum nesting depth" in problem:  # libyaml's own limit (PyYAML >= 6.0.4), met while scanning ahead
+            return SpecError(f"lists and mappings nest more than {MAX_DEPTH} levels deep, the limit for a spec",
+                             location=_mark_location(path, mark),
+                             hint="a spec nests a few levels; check for unbalanced brackets")
         if exc.context:
             problem = f"{exc.context}, {problem}"
         return SpecError(f"YAML syntax error: {problem}", location=_mark_location(path, mark))

@@ -180,14 +180,17 @@ def test_a_spec_file_over_the_size_limit_is_refused_unread(tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
-def test_deep_nesting_is_refused_at_its_line(tmp_path, suffix):
+@pytest.mark.parametrize("depth", [300, 50_000])
+def test_deep_nesting_is_refused_at_its_line(tmp_path, suffix, depth):
     from dcmspec_compiler.load import parse
 
     spec = tmp_path / f"deep{suffix}"
-    depth = 50_000
     spec.write_text('{"dcmspec": 1,\n"kind": "Segmentation",\n"x": ' + "[" * depth + "]" * depth + "}\n")
     proc = dcmspec("validate", str(spec))
-    assert_refused(proc, f"{spec}:3:{5 + parse.MAX_DEPTH}:", f"nest more than {parse.MAX_DEPTH} levels deep")
+    # where our limit stops the parse; PyYAML >= 6.0.4's libyaml, scanning ahead, may stop first at its own
+    # limit (1000 levels): the same message, at the bracket where it stopped
+    where = f"{spec}:3:{5 + parse.MAX_DEPTH}:" if depth < 1000 else f"{spec}:3:"
+    assert_refused(proc, where, f"nest more than {parse.MAX_DEPTH} levels deep")
 
 
 def test_deep_nesting_in_values_file_is_refused_at_its_line(tmp_path):
