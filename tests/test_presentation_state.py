@@ -216,10 +216,14 @@ def test_builder_refuses_what_the_standard_forbids(kwargs, message):
 
 
 def test_layer_names_are_cs_values():
-    with pytest.raises(DicomConformanceError, match="CS value"):
+    with pytest.raises(DicomConformanceError, match=r"GraphicLayer 'lower case' is not upper-case .*\(CS"):
         GraphicLayer("lower case", 1).item()
-    with pytest.raises(DicomConformanceError, match="CS value"):
+    with pytest.raises(DicomConformanceError, match="17 characters, more than the 16 CS allows"):
         GraphicLayer("A" * 17, 1).item()
+    with pytest.raises(DicomConformanceError, match="non-empty CS"):
+        GraphicLayer(" ", 1).item()
+    with pytest.raises(DicomConformanceError, match="TextValue|UnformattedTextValue"):
+        TextObject("x" * 1025, anchor=(1, 1)).item()
 
 
 # --- outlines -----------------------------------------------------------------------------------------

@@ -27,14 +27,6 @@ WINDOW_PRESETS: dict[str, tuple[float, float]] = {
 }
 
 
-def _ds(value: float, what: str) -> float:
-    """A value for a DS element: finite and at most 16 characters as written."""
-    value = finite(value, what)
-    if len(f"{value:.10g}") > 16:
-        raise DicomConformanceError(f"{what} {value!r} does not fit a DS value (16 characters)")
-    return value
-
-
 @dataclass(frozen=True)
 class SoftcopyVOI:
     """One item of Softcopy VOI LUT Sequence (C.11.8): a window for the images given (all when empty)."""
@@ -46,8 +38,8 @@ class SoftcopyVOI:
     images: Sequence[str] = ()
 
     def fill(self, item: Dataset) -> None:
-        center = _ds(self.center, "Window Center")
-        width = _ds(self.width, "Window Width")
+        center = finite(self.center, "Window Center")
+        width = finite(self.width, "Window Width")
         function = self.function or "LINEAR"
         if function not in VOI_LUT_FUNCTIONS:
             raise DicomConformanceError(f"VOI LUT Function {function!r} is not one of {', '.join(VOI_LUT_FUNCTIONS)}")
@@ -100,7 +92,7 @@ class DisplayedArea:
         item.DisplayedAreaBottomRightHandCorner = shown_br
         item.PresentationSizeMode = self.size_mode
         if self.pixel_spacing is not None:
-            spacing = [_ds(v, "Presentation Pixel Spacing") for v in self.pixel_spacing]
+            spacing = [finite(v, "Presentation Pixel Spacing") for v in self.pixel_spacing]
             if len(spacing) != 2 or min(spacing) <= 0:
                 raise DicomConformanceError("Presentation Pixel Spacing is (row, column) mm, both > 0")
             item.PresentationPixelSpacing = [f"{v:.10g}" for v in spacing]

@@ -20,6 +20,7 @@ from pydicom.tag import BaseTag
 from ...errors import DicomConformanceError
 from ..common.codes import set_element
 from ..common.color import rgb_to_dicom_lab
+from ..common.vr import check_text
 
 __all__ = ["GRAPHIC_TYPES", "GraphicLayer", "GraphicObject", "TextObject", "GraphicAnnotation", "check_layer_name",
            "finite"]
@@ -30,20 +31,18 @@ GRAPHIC_TYPES: dict[str, tuple[int, int | None]] = {
 }
 UNITS = ("PIXEL", "DISPLAY")
 JUSTIFICATIONS = ("LEFT", "RIGHT", "CENTER")
-_CS_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _")
 # Graphic Object Sequence item attributes (C.10.5), set by tag: outlines make thousands of items
 GRAPHIC_ANNOTATION_UNITS, GRAPHIC_DIMENSIONS = BaseTag(0x00700005), BaseTag(0x00700020)
 NUMBER_OF_GRAPHIC_POINTS, GRAPHIC_DATA = BaseTag(0x00700021), BaseTag(0x00700022)
 GRAPHIC_TYPE, GRAPHIC_FILLED, GRAPHIC_GROUP_ID = BaseTag(0x00700023), BaseTag(0x00700024), BaseTag(0x00700295)
+GRAPHIC_LAYER, UNFORMATTED_TEXT_VALUE = BaseTag(0x00700002), BaseTag(0x00700006)
 
 
 def check_layer_name(name: str) -> str:
-    """Graphic Layer (0070,0002) is a CS: at most 16 upper-case letters, digits, spaces or underscores."""
-    if not isinstance(name, str) or not name or len(name) > 16 or not set(name) <= _CS_CHARS \
-            or name != name.strip():
-        raise DicomConformanceError(
-            f"graphic layer name {name!r} must be a CS value: 1-16 upper-case letters, digits, spaces or"
-            " underscores, no leading or trailing space (PS3.5 6.2)")
+    """Graphic Layer (0070,0002) is a CS (PS3.5 6.2): checked by the one VR table, and not empty."""
+    if not isinstance(name, str) or not name.strip():
+        raise DicomConformanceError(f"graphic layer name {name!r} must be a non-empty CS value")
+    check_text(GRAPHIC_LAYER, "CS", name)
     return name
 
 
@@ -183,9 +182,7 @@ class TextObject:
     def item(self, bounds: tuple[int, int] | None = None) -> Dataset:
         if not isinstance(self.text, str) or not self.text:
             raise DicomConformanceError("a text object needs a text (Unformatted Text Value, Type 1)")
-        if len(self.text) > 1024 or any(ord(ch) < 32 and ch not in "\r\n\t\f\x1b" for ch in self.text):
-            raise DicomConformanceError(
-                "Unformatted Text Value is an ST: at most 1024 characters, no control characters (PS3.5 6.2)")
+        check_text(UNFORMATTED_TEXT_VALUE, "ST", self.text)
         if self.bounding_box is None and self.anchor is None:
             raise DicomConformanceError(
                 f"text {self.text!r} needs a bounding box, an anchor point or both (PS3.3 C.10.5.1.1)")

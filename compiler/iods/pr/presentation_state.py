@@ -26,6 +26,7 @@ from ..common.modules import (ContentIdentification, Equipment, copy_patient_stu
                               set_general_series, set_sop_common)
 from ..common.codes import set_element
 from ..common.native import set_native_encoding
+from ..common.vr import check_object
 from ..common.wrap import wrap_file_dataset
 from .display import DisplayedArea, DisplayShutter, SoftcopyVOI
 from .graphics import GraphicAnnotation, GraphicLayer
@@ -239,6 +240,7 @@ class GrayscaleSoftcopyPresentationState(Dataset):
             raise DicomConformanceError(
                 f"Presentation LUT Shape must be IDENTITY or INVERSE, got {presentation_lut_shape!r} (C.11.6)")
         self.PresentationLUTShape = presentation_lut_shape
+        check_object(self)
         set_native_encoding(self)
 
     @staticmethod
