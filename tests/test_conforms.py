@@ -139,8 +139,15 @@ def test_each_keyword_as_jsonschema(schema):
     from dcmspec_compiler.validate.conforms import accepts  # also the check of template parameters
 
     validator = Draft202012Validator(schema)
+    # jsonschema 4.18 compares {"a": True} and {"a": 1} as equal inside containers; JSON Schema 2020-12
+    # (Core 4.2.2, instance equality) says a boolean never equals a number, as later releases and we do
+    old_equality = Draft202012Validator({"enum": [{"a": True}]}).is_valid({"a": 1})
     for value in KEYWORD_VALUES:
-        assert accepts(schema, value) == validator.is_valid(value), value
+        expected = validator.is_valid(value)
+        if old_equality and "enum" in schema and isinstance(value, dict) and list(value) == ["a"] \
+                and type(value["a"]) is int and value["a"] == 1:
+            expected = False
+        assert accepts(schema, value) == expected, value
 
 
 def test_inline_schemas_with_references_are_left_to_jsonschema():
