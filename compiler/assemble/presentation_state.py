@@ -188,6 +188,8 @@ def _annotation_errors(doc: SpecDocument, path: NodePath, annotation, refs: list
                        by_uid: dict) -> list[DcmspecError]:
     """What is wrong with the annotation at ``path``: its layer, and each graphic and text at its own
     line (PS3.3 C.10.5); the images it names are checked where they are resolved."""
+    from ..iods.pr.presentation_state import common_size
+
     out: list[DcmspecError] = []
     if annotation.layer not in names:
         out.append(SpecError(f"layer {annotation.layer!r} is not one of the graphic layers"
@@ -195,8 +197,7 @@ def _annotation_errors(doc: SpecDocument, path: NodePath, annotation, refs: list
                              location=doc.loc(path + ("layer",)), path=path + ("layer",),
                              hint="define it under `layers:` (name, order, colour) or use one that is"))
     targets = [by_uid[u] for u in annotation.images if u in by_uid] or refs
-    sizes = {t.size for t in targets}
-    bounds = sizes.pop() if len(sizes) == 1 else None
+    bounds = common_size(targets)
     size_hint = (f"the image is {bounds[0]} columns x {bounds[1]} rows; points are (column, row), 0,0 the top"
                  " left corner of the top left pixel" if bounds else None)
     for key, objects in (("graphics", annotation.graphics), ("texts", annotation.texts)):

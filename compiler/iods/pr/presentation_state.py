@@ -32,7 +32,7 @@ from .display import DisplayedArea, DisplayShutter, SoftcopyVOI
 from .graphics import GraphicAnnotation, GraphicLayer
 
 __all__ = ["ReferencedImage", "GrayscaleSoftcopyPresentationState", "DrawnGraphic", "DrawnText", "annotation_item",
-           "prread"]
+           "common_size", "prread"]
 
 GSPS_SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.11.1"
 ROTATIONS = (0, 90, 180, 270)
@@ -74,6 +74,13 @@ def _image_item(ref: ReferencedImage) -> Dataset:
     return item
 
 
+def common_size(images: Sequence[ReferencedImage]) -> tuple[int, int] | None:
+    """(Columns, Rows) shared by all ``images``, or None when they differ (then PIXEL points are not
+    checked against a size)."""
+    sizes = {i.size for i in images}
+    return sizes.pop() if len(sizes) == 1 else None
+
+
 def annotation_item(annotation: GraphicAnnotation, images: Sequence[ReferencedImage],
                     layer_names: Sequence[str], by_uid: dict[str, ReferencedImage] | None = None) -> Dataset:
     """The Graphic Annotation Sequence item (C.10.5) of ``annotation`` in a presentation state that
@@ -92,8 +99,7 @@ def annotation_item(annotation: GraphicAnnotation, images: Sequence[ReferencedIm
         raise DicomConformanceError(f"an annotation on layer {annotation.layer!r} names image {missing[0]},"
                                     " which the presentation state does not reference")
     targets = [by_uid[u] for u in annotation.images] or list(images)
-    sizes = {t.size for t in targets}
-    bounds = sizes.pop() if len(sizes) == 1 else None
+    bounds = common_size(targets)
     item = Dataset()
     if len(targets) < len(images):
         set_element(item, REFERENCED_IMAGE_SEQUENCE, "SQ", [_image_item(t) for t in targets])
@@ -163,10 +169,6 @@ class GrayscaleSoftcopyPresentationState(Dataset):
                 raise DicomConformanceError(
                     f"{what} names image {missing[0]}, which the presentation state does not reference")
             return [by_uid[u] for u in uids]
-
-        def common_size(targets: list[ReferencedImage]) -> tuple[int, int] | None:
-            sizes = {t.size for t in targets}
-            return sizes.pop() if len(sizes) == 1 else None
 
         # --- SOP Common, Patient, General Study, General/Presentation Series, Equipment --------------
         set_sop_common(self, sop_class_uid=self.SOP_CLASS_UID, sop_instance_uid=sop_instance_uid,
