@@ -247,12 +247,17 @@ def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, ignore_other
         }
         click.echo(json.dumps(report, indent=2))
         sys.exit(max([e.exit_code for e in result.errors], default=EXIT_OK))
-    if fmt == "github":
+    if fmt == "github":  # the annotations are the report: stderr says only how many (GitHub logs both)
         for warning in result.context.warnings:
             click.echo(_github_line("warning", warning.to_json()))
         for error in result.errors:
             click.echo(_github_line("error", error.to_json()))
-    code = _report(result, quiet=False)
+        if result.errors:
+            _echo_err(f"dcmspec: {len(result.errors)} error(s), {len(result.context.warnings)} warning(s)")
+            sys.exit(max(e.exit_code for e in result.errors))
+        code = EXIT_OK
+    else:
+        code = _report(result, quiet=False)
     if code == EXIT_OK:
         _echo_err(f"dcmspec: {len(paths)} spec(s) valid, {len(result.objects)} object(s) would be written")
     sys.exit(code)

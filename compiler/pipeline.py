@@ -132,6 +132,54 @@ def load_documents(paths: Iterable[Path], params: Parameters,
     queue: list[tuple[Path, SpecRef | None]] = [(Path(p), None) for p in paths]
     seen: set[Path] = set()
     loaded: list[tuple[SpecDocument, str]] = []
+    while True:
+        _load_queue(queue, seen, loaded, params, result)
+        queue = [(file, None) for file in _folder_specs_for_ids(loaded, seen)]
+        if not queue:
+            break
+    if params.values and not result.errors and not any(uses_parameters(doc) for doc, _ in loaded):
+        name, value = next(iter(params.values.items()))
+        result.errors.append(SpecError(
+            f"parameter {name!r} given, but no spec in this build declares parameters", location=value.location))
+    return loaded
+
+
+def _folder_specs_for_ids(loaded: list[tuple[SpecDocument, str]], seen: set[Path]) -> list[Path]:
+    """Spec files beside a referring spec that hold an ``id`` it refers to and that are not in the build
+    yet: a commit hook or a build that names one changed report still finds the SEG it links to by id.
+    A file named ``<id>.yaml`` (``.yml``, ``.json``) is tried first; then the folder's other specs."""
+    known = {spec_id(doc) for doc, _ in loaded}
+    wanted: dict[Path, set[str]] = {}
+    for doc, _ in loaded:
+        for ref in find_refs(doc):
+            if not ref.is_file and ref.target not in known:
+                wanted.setdefault(Path(ref.location.file or doc.path).resolve().parent, set()).add(ref.target)
+    found: list[Path] = []
+    for folder, ids in wanted.items():
+        candidates = [p for p in sorted(folder.iterdir()) if p.suffix.lower() in SPEC_SUFFIXES
+                      and p.is_file() and not p.name.startswith(".") and p.resolve() not in seen]
+        by_stem = [p for p in candidates if p.stem in ids]
+        rest = [p for p in candidates if p.stem not in ids]
+        for path in by_stem + rest:
+            if not ids:
+                break
+            if not looks_like_spec(path):
+                continue
+            try:
+                doc = load_file(path)
+            except DcmspecError:
+                continue  # not this one: a broken unrelated file is not this build's business
+            if not isinstance(doc.data, dict) or doc.data.get("abstract") is True:
+                continue
+            sid = str(doc.data.get("id") or path.stem)
+            if sid in ids:
+                ids.discard(sid)
+                found.append(path)
+    return found
+
+
+def _load_queue(queue: list[tuple[Path, SpecRef | None]], seen: set[Path],
+                loaded: list[tuple[SpecDocument, str]], params: Parameters, result: CompileResult) -> None:
     while queue:
         path, ref = queue.pop(0)
         if path.resolve() in seen:
@@ -153,11 +201,6 @@ def load_documents(paths: Iterable[Path], params: Parameters,
                 queue.extend((file, r) for file, r in referenced_files(doc) if file.resolve() not in seen)
         except DcmspecError as exc:
             result.errors.extend(flatten(exc))
-    if params.values and not result.errors and not any(uses_parameters(doc) for doc, _ in loaded):
-        name, value = next(iter(params.values.items()))
-        result.errors.append(SpecError(
-            f"parameter {name!r} given, but no spec in this build declares parameters", location=value.location))
-    return loaded
 
 
 def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,

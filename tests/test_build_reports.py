@@ -344,7 +344,9 @@ def test_report_refers_to_a_seg_spec_by_path(tmp_path):
 
 
 def test_dangling_id_names_both_ends(tmp_path):
-    errors = errors_of([EXAMPLES / "report-organs.yaml"], tmp_path / "out")
+    alone = tmp_path / "report-organs.yaml"  # the SEG spec it refers to by id is not beside it
+    alone.write_text((EXAMPLES / "report-organs.yaml").read_text())
+    errors = errors_of([alone], tmp_path / "out")
     assert len(errors) == 3  # one per finding that refers to it
     for error in errors:
         assert "no spec 'organs-binary' in this build" in error.message

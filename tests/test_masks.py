@@ -301,3 +301,17 @@ def test_unusable_files(tmp_path):
     np.save(tmp_path / "five.npy", np.zeros((1, 1, 1, 1, 1)))
     with pytest.raises(InputError, match=r"has shape \(1, 1, 1, 1, 1\)"):
         load_mask(tmp_path / "five.npy")
+
+
+@pytest.mark.parametrize("name, content, says", [
+    ("text.npy", b"0 1 1 0\n1 1 0 0\n", "is not a .npy array: it starts with '0 1 1 0\\n', not '\\x93NUMPY'"),
+    ("empty.npy", b"", "is empty, not a .npy array"),
+    ("text.npz", b"liver: [0, 1]\n", "is not an .npz archive (a zip file): it starts with 'liver: ['"),
+])
+def test_a_file_that_is_not_numpy_says_what_it_starts_with(tmp_path, name, content, says):
+    # numpy's own message for a text file saved as .npy speaks of "pickled data", which misleads
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / name)
+    assert says in info.value.message and "pickle" not in info.value.message
+    assert "numpy.save" in info.value.hint

@@ -14,7 +14,7 @@ from dcmspec_compiler.load.templates import ParameterValue, instantiate, rows_fr
 from dcmspec_compiler.load.parse import parse_text
 from dcmspec_compiler.errors import Location
 from dcmspec_compiler.pipeline import Parameters, build_specs, compile_specs
-from dcmspec_compiler.resolve.links import build_order
+from dcmspec_compiler.resolve.links import build_order, spec_id
 
 PHANTOM = ROOT / "specs_examples" / "phantom"
 
@@ -261,3 +261,44 @@ def test_malformed_set_is_a_usage_error():
     res = CliRunner().invoke(main, ["validate", str(ROOT / "specs_examples" / "report-template.yaml"),
                                     "--set", "lesion_id"])
     assert res.exit_code == 2 and "--set 'lesion_id' is not name=value" in res.stderr
+
+
+def _copy_example(name: str, folder: Path, new_name: str | None = None) -> Path:
+    """An example spec copied into ``folder``, its relative paths pointing back at specs_examples/."""
+    examples = ROOT / "specs_examples"
+    text = (examples / name).read_text()
+    text = text.replace(" phantom/", f" {examples / 'phantom'}/")
+    target = folder / (new_name or name)
+    target.write_text(text)
+    return target
+
+
+def test_an_id_no_named_spec_has_is_found_beside_the_referring_spec(tmp_path):
+    # A pre-commit hook passes only the changed report; the SEG it links to by id is beside it, unchanged.
+    report = _copy_example("report-organs.yaml", tmp_path)
+    _copy_example("organs-binary.yaml", tmp_path)
+    result = compile_specs([report])
+    assert not result.errors, messages(result)
+    assert sorted(spec_id(d) for d in result.documents) == ["organs-binary", "report-organs"]
+
+
+def test_an_id_is_found_in_a_file_of_another_name_and_bases_and_other_files_are_left_alone(tmp_path):
+    report = _copy_example("report-organs.yaml", tmp_path)
+    seg = _copy_example("organs-binary.yaml", tmp_path, "a-segmentation.yaml")
+    assert "\nid: organs-binary\n" in seg.read_text()  # its id, not its file name, is what is referred to
+    (tmp_path / "notes.yaml").write_text("just: [a, yaml, file]\n")
+    (tmp_path / "broken.yaml").write_text("dcmspec: 1\nkind: [\n")
+    base = tmp_path / "organs-binary-base.yaml"
+    base.write_text("dcmspec: 1\nabstract: true\nid: organs-binary\nkind: Segmentation\n")
+    result = compile_specs([report])
+    assert not result.errors, messages(result)
+    assert {d.path.name for d in result.documents} == {"report-organs.yaml", "a-segmentation.yaml"}
+
+
+def test_an_id_found_nowhere_is_still_an_error_at_the_reference(tmp_path):
+    report = _copy_example("report-organs.yaml", tmp_path)
+    (tmp_path / "organs-other.yaml").write_text((ROOT / "specs_examples" / "organs-binary.yaml").read_text()
+                                                .replace("id: organs-binary", "id: organs-other"))
+    result = compile_specs([report])
+    assert result.errors and all("no spec 'organs-binary' in this build" in e.message for e in result.errors)
+    assert {e.location.file for e in result.errors} == {str(report)}

@@ -42,6 +42,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     numbers = segments or list(range(1, len(data["segments"]) + 1))
     descriptions = [errors.run(_segment_description, doc, ctx, i, number, series) for i, number in enumerate(numbers)]
     placed = errors.run(_pixels, doc, ctx, series, segments) if series is not None and segments else None
+    errors.run(_check_encoding, doc)
     errors.raise_if_any()
     pixels, mask_files, presence = placed
 
@@ -100,6 +101,20 @@ def _spacing_summary(doc: SpecDocument, ctx: BuildContext, spacing, n_frames: in
         ctx.warn(f"Spacing Between Slices is left out: {spacing.reason}; readers that need it (dcmqi) fall"
                  " back to Slice Thickness", doc.loc(("sources",)), ("sources",))
     return {"spacing_between_slices": None, "spacing_between_slices_omitted": spacing.reason}
+
+
+def _check_encoding(doc: SpecDocument) -> None:
+    """The builder layer's type/transfer syntax/fractional rules, run before the build so that a refusal
+    comes with the spec's other errors."""
+    from ..iods.seg.segmentation import check_encoding
+
+    seg_spec = doc.data["segmentation"]
+    syntax = (doc.data.get("output") or {}).get("transfer_syntax")
+    where: NodePath = ("output", "transfer_syntax") if syntax == "RLELossless" else ("segmentation",)
+    with conformance_at(doc, where):
+        check_encoding(seg_spec["type"], _transfer_syntax(syntax or "ExplicitVRLittleEndian"),
+                       seg_spec.get("fractional_type", "PROBABILITY") if seg_spec["type"] == "FRACTIONAL" else None,
+                       seg_spec.get("max_fractional_value", 255))
 
 
 def _transfer_syntax(name: str) -> str:

@@ -118,12 +118,28 @@ def _check_declared(shape: Sequence[int], file: Path, max_values: int | None, **
 # ---------------------------------------------------------------------- numpy
 def _read_npy(file: Path, max_values: int | None = None, **where) -> np.ndarray:
     """Memory-mapped, read-only: pages come straight from the file cache, no copy of the volume."""
+    _check_magic(file, b"\x93NUMPY", "a .npy array", "numpy.save(path, array)", **where)
     try:
         array = np.load(file, allow_pickle=False, mmap_mode="r")
     except (ValueError, OSError) as exc:
         raise InputError(f"cannot read {file} as a .npy array: {exc}", **where) from exc
     _check_declared(array.shape, file, max_values, **where)
     return array
+
+
+def _check_magic(file: Path, magic: bytes, what: str, how: str, **where) -> None:
+    """Refuse a file that does not start as ``what`` does (numpy's own message for a text file saved as
+    .npy speaks of pickled data), saying what it starts with instead."""
+    try:
+        with open(file, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise InputError(f"cannot read {file}: {exc.strerror or exc}", **where) from exc
+    if not head:
+        raise InputError(f"{file} is empty, not {what}", hint=f"write it with {how}", **where)
+    if not head.startswith(magic):
+        raise InputError(f"{file} is not {what}: it starts with {repr(head[:8])[1:]}, not {repr(magic)[1:]}",
+                         hint=f"write it with {how}", **where)
 
 
 def _npz_member_shape(archive: Any, name: str) -> tuple[int, ...]:
@@ -136,6 +152,7 @@ def _npz_member_shape(archive: Any, name: str) -> tuple[int, ...]:
 
 
 def _read_npz(file: Path, key: str | None, max_values: int | None = None, **where) -> np.ndarray:
+    _check_magic(file, b"PK", "an .npz archive (a zip file)", "numpy.savez_compressed(path, name=array)", **where)
     try:
         with np.load(file, allow_pickle=False) as archive:
             names = list(archive.files)

@@ -34,6 +34,44 @@ FRACTIONAL_TYPES = ("PROBABILITY", "OCCUPANCY")
 TRANSFER_SYNTAXES = (ExplicitVRLittleEndian, RLELossless)
 
 
+def check_encoding(segmentation_type: str, transfer_syntax_uid: str = ExplicitVRLittleEndian,
+                   fractional_type: str | None = None, max_fractional_value: int = 255) -> tuple[str, str | None]:
+    """Segmentation Type, transfer syntax and the fractional attributes checked together (PS3.3 C.8.20.2,
+    PS3.5 G.2); returns the type and the fractional type, upper-cased. Callers can run it before building
+    to report a refusal beside the spec's other errors."""
+    seg_type = str(segmentation_type).upper()
+    if seg_type not in SEGMENTATION_TYPES:
+        raise DicomConformanceError(
+            f"Segmentation Type (0062,0001) must be one of {', '.join(SEGMENTATION_TYPES)},"
+            f" got {segmentation_type!r}")
+    if transfer_syntax_uid not in TRANSFER_SYNTAXES:
+        raise DicomConformanceError(
+            f"transfer syntax {transfer_syntax_uid} is not supported: use Explicit VR Little Endian"
+            f" ({ExplicitVRLittleEndian}) or RLE Lossless ({RLELossless})")
+    if seg_type == "BINARY" and transfer_syntax_uid == RLELossless:
+        # PS3.5 G.2 pads each 1-bit pixel to a byte while toolkits expect packed bits (pydicom
+        # 3 cannot decode 1-bit RLE at all): such a file would be conformant but unreadable.
+        raise DicomConformanceError(
+            "RLE Lossless is not offered for BINARY segmentations (1-bit pixels): readers disagree on"
+            " how PS3.5 Annex G applies to them and pydicom cannot decode them; use LABELMAP for"
+            " compressed non-overlapping segments, or Explicit VR Little Endian")
+    if seg_type == "FRACTIONAL":
+        fractional_type = str(fractional_type or "").upper()
+        if fractional_type not in FRACTIONAL_TYPES:
+            raise DicomConformanceError(
+                "Segmentation Fractional Type (0062,0010) is required for a FRACTIONAL Segmentation"
+                f" and must be PROBABILITY or OCCUPANCY, got {fractional_type or None!r}")
+        if isinstance(max_fractional_value, bool) or not isinstance(max_fractional_value, int) or not (
+                1 <= max_fractional_value <= 255):
+            raise DicomConformanceError(
+                "Maximum Fractional Value (0062,000E) must be an integer 1-255 for 8-bit FRACTIONAL"
+                f" pixels, got {max_fractional_value!r}")
+    elif fractional_type is not None:
+        raise DicomConformanceError(
+            f"Segmentation Fractional Type (0062,0010) applies only to FRACTIONAL, not {seg_type}")
+    return seg_type, fractional_type
+
+
 class Segmentation(SegmentationReader, Dataset):
     """A Segmentation (BINARY, FRACTIONAL) or Label Map Segmentation (LABELMAP) instance.
 
@@ -75,36 +113,8 @@ class Segmentation(SegmentationReader, Dataset):
         label_presence: np.ndarray | None = None,
     ) -> None:
         super().__init__()
-        seg_type = str(segmentation_type).upper()
-        if seg_type not in SEGMENTATION_TYPES:
-            raise DicomConformanceError(
-                f"Segmentation Type (0062,0001) must be one of {', '.join(SEGMENTATION_TYPES)},"
-                f" got {segmentation_type!r}")
-        if transfer_syntax_uid not in TRANSFER_SYNTAXES:
-            raise DicomConformanceError(
-                f"transfer syntax {transfer_syntax_uid} is not supported: use Explicit VR Little Endian"
-                f" ({ExplicitVRLittleEndian}) or RLE Lossless ({RLELossless})")
-        if seg_type == "BINARY" and transfer_syntax_uid == RLELossless:
-            # PS3.5 G.2 pads each 1-bit pixel to a byte while toolkits expect packed bits (pydicom
-            # 3 cannot decode 1-bit RLE at all): such a file would be conformant but unreadable.
-            raise DicomConformanceError(
-                "RLE Lossless is not offered for BINARY segmentations (1-bit pixels): readers disagree on"
-                " how PS3.5 Annex G applies to them and pydicom cannot decode them; use LABELMAP for"
-                " compressed non-overlapping segments, or Explicit VR Little Endian")
-        if seg_type == "FRACTIONAL":
-            fractional_type = str(fractional_type or "").upper()
-            if fractional_type not in FRACTIONAL_TYPES:
-                raise DicomConformanceError(
-                    "Segmentation Fractional Type (0062,0010) is required for a FRACTIONAL Segmentation"
-                    f" and must be PROBABILITY or OCCUPANCY, got {fractional_type or None!r}")
-            if isinstance(max_fractional_value, bool) or not isinstance(max_fractional_value, int) or not (
-                    1 <= max_fractional_value <= 255):
-                raise DicomConformanceError(
-                    "Maximum Fractional Value (0062,000E) must be an integer 1-255 for 8-bit FRACTIONAL"
-                    f" pixels, got {max_fractional_value!r}")
-        elif fractional_type is not None:
-            raise DicomConformanceError(
-                f"Segmentation Fractional Type (0062,0010) applies only to FRACTIONAL, not {seg_type}")
+        seg_type, fractional_type = check_encoding(segmentation_type, transfer_syntax_uid, fractional_type,
+                                                   max_fractional_value)
         if not isinstance(content_datetime, _dt.datetime):
             raise DicomConformanceError("content_datetime must be a datetime (Content Date and Time)")
 
