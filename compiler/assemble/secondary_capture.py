@@ -125,7 +125,8 @@ def _from_file(doc: SpecDocument, files: list[Path]) -> Picture:
     file = resolve_path(doc, path)
     where = {"location": doc.loc(path), "path": path}
     if not file.is_file():
-        raise InputError(f"pixel file not found: {file}", **where)
+        raise InputError(f"pixel file not found: {file}", **where,
+                         hint="a relative path is relative to the spec file that names it")
     kind = file.suffix.lower()
     if kind == ".png":
         if multi:
