@@ -46,6 +46,10 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     from ..iods.sc import MultiFrameSCImage, SCImage
 
     errors = Errors()
+    if doc.get(("output", "transfer_syntax")) not in (None, "ExplicitVRLittleEndian"):
+        errors.add(SpecError("Secondary Capture images are written in Explicit VR Little Endian only",
+                             location=doc.loc(("output", "transfer_syntax")), path=("output", "transfer_syntax"),
+                             hint="leave output.transfer_syntax out (RLE Lossless is for Segmentations so far)"))
     series = errors.run(cached_source_series, doc, ctx) if doc.get(("sources",)) is not None else None
     header = None
     if doc.get(("subject",)) is not None:
