@@ -345,13 +345,70 @@ def test_render_from_presentation_state_uses_its_window_and_draws_its_graphics(t
     dcmtk = _read_pnm(pgm)
     undrawn = np.all(rgb == rgb[..., :1], axis=-1)
     assert undrawn.mean() > 0.8
-    assert np.abs(rgb[..., 0][undrawn].astype(int) - dcmtk[undrawn].astype(int)).max() <= 1
+    # the shutter (rectangle, columns and rows 3..62 counted from 1, value 0), by hand: dcmtk does not burn it
+    shutter = np.ones((64, 64), bool)
+    shutter[2:62, 2:62] = False
+    assert (rgb[shutter] == 0).all()
+    inside = undrawn & ~shutter
+    assert np.abs(rgb[..., 0][inside].astype(int) - dcmtk[inside].astype(int)).max() <= 1
     # the lesion circle: centre (20.5, 18.5), radius 4, on layer LESIONS in yellow
     yy, xx = np.mgrid[0:64, 0:64] + 0.5
     ring = np.abs(np.hypot(xx - 20.5, yy - 18.5) - 4) < 0.3
     assert (np.all(rgb[ring] == (255, 255, 0), axis=-1)).mean() > 0.9
     far = np.hypot(xx - 20.5, yy - 18.5) > 6
     assert not np.all(rgb[far] == (255, 255, 0), axis=-1).any()
+
+
+ROTATED_PR = """dcmspec: 1
+kind: PresentationState
+id: rotated
+sources: {images: PHANTOM}
+images: [4]
+window: {center: 100, width: 300}
+invert: true
+rotation: 90
+flip: true
+shutter: {circle: {center: [30, 34], radius: 25}, value: 65535}
+layers: [{name: MARKS, color: [0, 255, 0]}]
+annotations:
+  - layer: MARKS
+    graphics:
+      - {type: POLYLINE, points: [[10, 5], [40, 5]]}
+      - {type: ELLIPSE, points: [[20, 40], [40, 40], [30, 35], [30, 45]], filled: true}
+"""
+
+
+def test_render_follows_the_presentation_states_rotation_flip_inversion_and_shutter(tmp_path):
+    pr_spec = _spec(tmp_path, "rotated.yaml", ROTATED_PR)
+    sc_spec = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: rot-qc\nsources: {images: PHANTOM}\n"
+                                         "render: {presentation_state: {spec: rotated}}\n")
+    result = _build([pr_spec, sc_spec], tmp_path / "out")
+    assert not result.errors, [e.format() for e in result.errors]
+    path = tmp_path / "out" / "rot-qc-004.dcm"
+    _assert_valid(path)
+    rgb = pydicom.dcmread(path).pixel_array
+    # by hand, on the stored image: the shutter (centre column 30, row 34, radius 25, counted from 1) in white,
+    # the line along row 5 from column 10 to 40 and the filled ellipse in green; then rotate and flip
+    r, c = np.mgrid[1:65, 1:65]
+    hidden = (c - 30) ** 2 + (r - 34) ** 2 > 25 ** 2
+    yy, xx = np.mgrid[0:64, 0:64] + 0.5
+    ellipse = ((xx - 30) / 10) ** 2 + ((yy - 40) / 5) ** 2 <= 1
+    line = np.zeros((64, 64), bool)
+    line[5, 10:41] = True  # x from 10.0 to 40.0 on y = 5.0: the pixels whose squares the line enters
+    shown = lambda a: np.rot90(a, -1)[:, ::-1]
+    assert (rgb[shown(hidden & ~ellipse & ~line)] == 255).all()
+    assert (np.all(rgb[shown(ellipse)] == (0, 255, 0), axis=-1)).all()
+    assert (np.all(rgb[shown(line)] == (0, 255, 0), axis=-1)).all()
+    # the rest as dcmtk renders the state (window, INVERSE, rotation and flip)
+    src = next(p for p in PHANTOM.iterdir() if pydicom.dcmread(p).SOPInstanceUID == _phantom()[3].SOPInstanceUID)
+    exe = require_tool("dcmp2pgm", DCMTK_INSTALL)
+    pgm = tmp_path / "dcmtk.pgm"
+    subprocess.run([exe, "-p", str(tmp_path / "out" / "rotated.dcm"), str(src), str(pgm)], check=True,
+                   capture_output=True)
+    dcmtk = _read_pnm(pgm)
+    rest = np.all(rgb == rgb[..., :1], axis=-1) & ~shown(hidden)
+    assert rest.mean() > 0.4
+    assert np.abs(rgb[..., 0][rest].astype(int) - dcmtk[rest].astype(int)).max() <= 1
 
 
 def test_preview_pngs_equal_the_pictures(tmp_path):

@@ -303,10 +303,11 @@ def segmentation_pictures(seg, numbers: list[int], series, positions: list[int] 
 def presentation_pictures(pr, series, positions: list[int] | None, window: tuple[float, float] | None, *,
                           doc: SpecDocument | None = None, where: NodePath = (),
                           images_path: NodePath = ()) -> list[Picture]:
-    """Source images as the presentation state shows them (its window, modality LUT and presentation LUT),
-    with its graphics burnt in, each in its layer's colour."""
+    """Source images as the presentation state shows them (its modality LUT, window, presentation LUT and
+    display shutter), with its graphics burnt in, each in its layer's colour, then rotated and flipped as
+    it says (C.10.6)."""
     from ..iods.common.color import dicom_lab_to_rgb
-    from ..iods.sc.render import graphic_mask, grey_to_rgb, paint
+    from ..iods.sc.render import graphic_mask, grey_to_rgb, paint, shutter_mask
 
     def error(message: str, at: NodePath, hint: str | None = None) -> SpecError:
         return InputError(message, location=doc.loc(at) if doc else None, path=at, hint=hint)
@@ -334,16 +335,22 @@ def presentation_pictures(pr, series, positions: list[int] | None, window: tuple
     if pr.get("RescaleIntercept") is not None:
         rescale = (_first(pr.get("RescaleSlope")) or 1.0, _first(pr.get("RescaleIntercept")) or 0.0)
     invert = str(pr.get("PresentationLUTShape", "IDENTITY")) == "INVERSE"
+    shutter = pr.shutter()
+    rotation, flip = int(pr.get("ImageRotation") or 0), str(pr.get("ImageHorizontalFlip") or "N") == "Y"
     out = []
     for pos in positions:
         frame = series.frames[pos - 1]
         grey, used = _grey(frame, window or pr.window(frame.sop_instance_uid), rescale, invert)
         rgb = grey_to_rgb(grey)
         rows, cols = grey.shape
+        if shutter is not None:
+            paint(rgb, ~shutter_mask(shutter, (rows, cols)), (int(round((shutter["presentation_value"] or 0) / 257)),) * 3)
         for g in pr.graphics(frame.sop_instance_uid):
             points = g.points * np.array([cols, rows]) if g.units == "DISPLAY" else g.points
             paint(rgb, graphic_mask(g.graphic_type, points, (rows, cols), filled=g.filled),
                   colours.get(g.layer, PALETTE[0]))
+        rgb = np.rot90(rgb, k=-(rotation // 90))  # clockwise (C.10.6.1.1), then the flip
+        rgb = np.ascontiguousarray(rgb[:, ::-1] if flip else rgb)
         out.append(Picture(rgb, [frame.instance.header], [pr], position=pos, description=(
             f"Source image windowed (centre {used[0]:g}, width {used[1]:g}) with the graphics of presentation"
             f" state {pr.SOPInstanceUID} burnt in")[:1024]))

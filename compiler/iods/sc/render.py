@@ -23,7 +23,7 @@ from ...errors import DicomConformanceError
 from ...spatial.contours import frame_outlines
 
 __all__ = ["modality_values", "default_window", "window_to_bytes", "grey_to_rgb", "outline_mask",
-           "segment_outlines", "graphic_mask", "paint"]
+           "segment_outlines", "graphic_mask", "shutter_mask", "paint"]
 
 #: inside pixel of a pixel-edge step, by direction (+x, +y, -x, -y): (row offset, column offset)
 _INSIDE = {(1, 0): (0, 0), (0, 1): (0, -1), (-1, 0): (-1, -1), (0, -1): (-1, 0)}
@@ -157,6 +157,25 @@ def graphic_mask(graphic_type: str, points: np.ndarray, shape: tuple[int, int], 
     ok = (c >= 0) & (c < cols) & (r >= 0) & (r < rows)
     out[r[ok], c[ok]] = True
     return out
+
+
+def shutter_mask(shutter: dict, shape: tuple[int, int]) -> np.ndarray:
+    """The pixels a display shutter leaves visible (C.7.6.11): inside every shape it has. ``shutter`` as
+    :meth:`~dcmspec_compiler.iods.pr.GrayscaleSoftcopyPresentationState.shutter` gives it (edges, centre and
+    vertices in pixel numbers counted from 1)."""
+    rows, cols = shape
+    r, c = np.mgrid[1:rows + 1, 1:cols + 1]
+    visible = np.ones(shape, dtype=bool)
+    if "rectangle" in shutter:
+        left, right, upper, lower = shutter["rectangle"]
+        visible &= (c >= left) & (c <= right) & (r >= upper) & (r <= lower)
+    if "circle" in shutter:
+        (column, row), radius = shutter["circle"]
+        visible &= (c - column) ** 2 + (r - row) ** 2 <= radius ** 2
+    if "polygon" in shutter:
+        vertices = np.asarray(shutter["polygon"] + shutter["polygon"][:1], dtype=np.float64)
+        visible &= _inside_polygon(vertices, c.astype(np.float64), r.astype(np.float64))
+    return visible
 
 
 def paint(rgb: np.ndarray, mask: np.ndarray, color: Sequence[int]) -> None:
