@@ -483,6 +483,8 @@ def test_preview_pngs_equal_the_pictures(tmp_path):
      "pixels: p.npy\noutput: {transfer_syntax: RLELossless}", "Explicit VR Little Endian only", 5),
     (lambda d: None, "render:\n  segmentation: {spec: EXAMPLES/organs-binary.yaml}\n  images: [3, 99]",
      "image 99 is not in the source series", 6),
+    (lambda d: None, "render:\n  segmentation: {spec: EXAMPLES/organs-binary.yaml}\n  images: [3, 3]",
+     "image 3 is named twice", 6),
     (lambda d: None, "render:\n  segmentation: {spec: EXAMPLES/organs-binary.yaml, segments: [Heart]}",
      "no segment labelled 'Heart'", 5),
     (lambda d: None, "render:\n  presentation_state: {spec: EXAMPLES/presentation-outlines.yaml}\n  images: [3, 70]",

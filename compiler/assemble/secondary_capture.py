@@ -199,7 +199,10 @@ def _positions(doc: SpecDocument, series, path: NodePath) -> list[int] | None:
     n = len(series.frames)
     errors = Errors()
     for i, pos in enumerate(value):
-        if not 1 <= pos <= n:
+        if pos in value[:i]:
+            errors.add(SpecError(f"image {pos} is named twice", location=doc.loc(path + (i,)), path=path + (i,),
+                                 hint="each image gives one picture: name it once"))
+        elif not 1 <= pos <= n:
             errors.add(InputError(f"image {pos} is not in the source series: it has {n} image(s) (1..{n})",
                                   location=doc.loc(path + (i,)), path=path + (i,),
                                   hint="positions count the source images in geometric order, starting at 1"))
