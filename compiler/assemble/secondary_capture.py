@@ -287,8 +287,10 @@ def segmentation_pictures(seg, numbers: list[int], series, positions: list[int] 
         colour = seg.get_segment(number).display_color
         colours.append(tuple(colour) if colour else PALETTE[j % len(PALETTE)])
     labels = ", ".join(seg.get_segment(n).segment_label for n in numbers)
+    chosen = np.stack([masks[pos] for pos in positions])  # (images, rows, columns, segments)
+    outlines = [segment_outlines(chosen[..., j]) for j in range(len(numbers))]  # each traced on all at once
     out = []
-    for pos in positions:
+    for k, pos in enumerate(positions):
         frame = series.frames[pos - 1]
         grey, used = _grey(frame, window)
         if masks[pos].shape[:2] != grey.shape:
@@ -296,7 +298,7 @@ def segmentation_pictures(seg, numbers: list[int], series, positions: list[int] 
                         f" image {pos} is {grey.shape[1]} x {grey.shape[0]} pixels", where)
         rgb = grey_to_rgb(grey)
         for j in range(len(numbers)):
-            paint(rgb, segment_outlines(masks[pos][..., j]), colours[j])
+            paint(rgb, outlines[j][k], colours[j])
         out.append(Picture(rgb, [frame.instance.header], [seg], position=pos, description=(
             f"Source image windowed (centre {used[0]:g}, width {used[1]:g}) with the outlines of segments {labels}"
             f" of Segmentation {seg.SOPInstanceUID} burnt in")[:1024]))

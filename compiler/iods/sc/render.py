@@ -25,9 +25,6 @@ from ...spatial.contours import frame_outlines
 __all__ = ["modality_values", "default_window", "window_to_bytes", "grey_to_rgb", "outline_mask",
            "segment_outlines", "graphic_mask", "shutter_mask", "paint"]
 
-#: inside pixel of a pixel-edge step, by direction (+x, +y, -x, -y): (row offset, column offset)
-_INSIDE = {(1, 0): (0, 0), (0, 1): (0, -1), (-1, 0): (-1, -1), (0, -1): (-1, 0)}
-
 
 def modality_values(stored: np.ndarray, slope: float = 1.0, intercept: float = 0.0) -> np.ndarray:
     """Stored values through the Modality LUT's rescale (C.11.1): slope * value + intercept, float64."""
@@ -62,28 +59,37 @@ def grey_to_rgb(grey: np.ndarray) -> np.ndarray:
 def outline_mask(outlines: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
     """The pixels drawn for pixel-edge outlines (closed (n, 2) arrays of (column, row) corners, inside on
     the right, as :func:`~dcmspec_compiler.spatial.contours.frame_outlines` gives): the inside pixel of
-    every unit edge."""
+    every unit edge, all edges at once."""
     out = np.zeros(shape, dtype=bool)
-    for poly in outlines:
-        p = np.asarray(poly, dtype=np.int64)
-        for (x0, y0), (x1, y1) in zip(p[:-1], p[1:]):
-            n = abs(x1 - x0) + abs(y1 - y0)
-            if n == 0:
-                continue
-            dx, dy = (x1 - x0) // n, (y1 - y0) // n
-            if abs(dx) + abs(dy) != 1:
-                raise ValueError("pixel-edge outlines run along rows and columns")
-            steps = np.arange(n)
-            r_off, c_off = _INSIDE[(int(dx), int(dy))]
-            rows, cols = y0 + dy * steps + r_off, x0 + dx * steps + c_off
-            out[rows, cols] = True
+    if not outlines:
+        return out
+    starts = np.concatenate([np.asarray(p, dtype=np.int64)[:-1] for p in outlines])
+    ends = np.concatenate([np.asarray(p, dtype=np.int64)[1:] for p in outlines])
+    delta = ends - starts
+    length = np.abs(delta).sum(axis=1)
+    keep = length > 0
+    starts, delta, length = starts[keep], delta[keep], length[keep]
+    unit = delta // length[:, None]
+    if (np.abs(unit).sum(axis=1) != 1).any() or (unit * length[:, None] != delta).any():
+        raise ValueError("pixel-edge outlines run along rows and columns")
+    which = np.repeat(np.arange(len(length)), length)
+    step = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
+    ux, uy = unit[which, 0], unit[which, 1]
+    # the inside (right-hand) pixel of a unit edge from corner (x, y): +x (y, x), +y (y, x-1),
+    # -x (y-1, x-1), -y (y-1, x)
+    cols = starts[which, 0] + ux * step - ((uy == 1) | (ux == -1))
+    rows = starts[which, 1] + uy * step - ((ux == -1) | (uy == -1))
+    out[rows, cols] = True
     return out
 
 
-def segment_outlines(mask: np.ndarray) -> np.ndarray:
-    """The outline pixels of a 2D mask: its outlines (:mod:`~dcmspec_compiler.spatial.contours`) drawn."""
-    mask = np.asarray(mask, dtype=bool)
-    return outline_mask(frame_outlines(mask[None])[0], mask.shape)
+def segment_outlines(masks: np.ndarray) -> np.ndarray:
+    """The outline pixels of a 2D mask, or of each frame of a (frames, rows, columns) stack: its outlines
+    (:func:`~dcmspec_compiler.spatial.contours.frame_outlines`, all frames traced at once) drawn."""
+    masks = np.asarray(masks, dtype=bool)
+    stack = masks if masks.ndim == 3 else masks[None]
+    out = np.stack([outline_mask(polys, stack.shape[1:]) for polys in frame_outlines(stack)])
+    return out if masks.ndim == 3 else out[0]
 
 
 def _line_pixels(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
