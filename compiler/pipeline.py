@@ -207,7 +207,7 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
             if preview:
                 from .assemble.preview import add_previews
 
-                add_previews(doc, result.context, objects)
+                add_previews(doc, result.context, objects)  # a picture it cannot draw: a warning
             if doc.csv_row is not None:
                 for obj in objects:
                     obj.summary.update(doc.csv_row.manifest())

@@ -509,3 +509,24 @@ def test_cli_exit_code_and_message(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert f"{path}:4:" in proc.stderr and "hint:" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_render_on_colour_sources_keeps_their_colours(tmp_path):
+    (tmp_path / "src").mkdir()
+    x = np.add.outer(np.arange(40), np.arange(50)).astype(np.uint8)
+    picture = np.stack([x, 255 - x, x // 2], -1)
+    _write(_sc(SCImage, picture, source_images=()), tmp_path / "src" / "rgb.dcm")
+    pr = _spec(tmp_path, "pr.yaml", "dcmspec: 1\nkind: PresentationState\nid: col-pr\nsources: {images: src/}\n"
+                                    "layers: [{name: MARKS, color: [255, 0, 0]}]\nannotations:\n  - layer: MARKS\n"
+                                    "    graphics: [{type: POLYLINE, points: [[5, 5], [30, 5]]}]\n")
+    sc = _spec(tmp_path, "sc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: col-qc\nsources: {images: src/}\n"
+                                    "render: {presentation_state: {spec: col-pr}}\n")
+    result = _build([pr, sc], tmp_path / "out", preview=True)
+    assert not result.errors, [e.format() for e in result.errors]
+    _assert_valid(tmp_path / "out" / "col-qc-001.dcm")
+    rgb = pydicom.dcmread(tmp_path / "out" / "col-qc-001.dcm").pixel_array
+    line = np.zeros(x.shape, bool)
+    line[5, 5:31] = True
+    assert (rgb[line] == (255, 0, 0)).all()
+    np.testing.assert_array_equal(rgb[~line], picture[~line])
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out" / "col-pr-001.png")), rgb)

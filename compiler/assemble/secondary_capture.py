@@ -234,14 +234,20 @@ def _first(value: Any) -> float | None:
         return None
 
 
-def _grey(frame, window: tuple[float, float] | None, rescale: tuple[float, float] | None = None,
-          invert: bool = False) -> tuple[np.ndarray, tuple[float, float]]:
-    """The source frame windowed to 8 bits, and the window used."""
-    from ..iods.sc.render import default_window, modality_values, window_to_bytes
+def _base(frame, window: tuple[float, float] | None, rescale: tuple[float, float] | None = None,
+          invert: bool = False) -> tuple[np.ndarray, str]:
+    """The source frame as RGB, and how it was made: grey images through the rescale and the window (to 8
+    bits; the presentation LUT INVERSE with ``invert``), 8-bit colour images as they are (pydicom gives YBR
+    as RGB)."""
+    from ..iods.sc.render import default_window, grey_to_rgb, modality_values, window_to_bytes
 
     header = frame.instance.header
     if int(header.get("SamplesPerPixel", 1)) != 1:
-        raise DicomConformanceError(f"{frame.instance.path.name} is a colour image: rendering draws on grey images")
+        stored = _stored(frame)
+        if stored.dtype != np.uint8 or stored.ndim != 3:
+            raise DicomConformanceError(f"{frame.instance.path.name}: colour images of {stored.dtype} are not"
+                                        " drawn on; 8-bit colour and grey images are")
+        return np.ascontiguousarray(stored), "Source image (colour)"
     slope, intercept = rescale or (_first(header.get("RescaleSlope")) or 1.0,
                                    _first(header.get("RescaleIntercept")) or 0.0)
     values = modality_values(_stored(frame), slope, intercept)
@@ -249,14 +255,15 @@ def _grey(frame, window: tuple[float, float] | None, rescale: tuple[float, float
         center, width = _first(header.get("WindowCenter")), _first(header.get("WindowWidth"))
         window = (center, width) if center is not None and width is not None and width >= 1 \
             else default_window(values)
-    return window_to_bytes(values, *window, invert=invert), window
+    return (grey_to_rgb(window_to_bytes(values, *window, invert=invert)),
+            f"Source image windowed (centre {window[0]:g}, width {window[1]:g})")
 
 
 def segmentation_pictures(seg, numbers: list[int], series, positions: list[int] | None,
                           window: tuple[float, float] | None, *, doc: SpecDocument | None = None,
                           where: NodePath = (), images_path: NodePath = ()) -> list[Picture]:
     """Source images windowed, with the outline of each chosen segment in its display colour."""
-    from ..iods.sc.render import grey_to_rgb, paint, segment_outlines
+    from ..iods.sc.render import paint, segment_outlines
 
     def error(message: str, at: NodePath, hint: str | None = None) -> SpecError:
         return InputError(message, location=doc.loc(at) if doc else None, path=at, hint=hint)
@@ -292,15 +299,14 @@ def segmentation_pictures(seg, numbers: list[int], series, positions: list[int] 
     out = []
     for k, pos in enumerate(positions):
         frame = series.frames[pos - 1]
-        grey, used = _grey(frame, window)
-        if masks[pos].shape[:2] != grey.shape:
+        rgb, how = _base(frame, window)
+        if masks[pos].shape[:2] != rgb.shape[:2]:
             raise error(f"the Segmentation's frames are {masks[pos].shape[1]} x {masks[pos].shape[0]} but source"
-                        f" image {pos} is {grey.shape[1]} x {grey.shape[0]} pixels", where)
-        rgb = grey_to_rgb(grey)
+                        f" image {pos} is {rgb.shape[1]} x {rgb.shape[0]} pixels", where)
         for j in range(len(numbers)):
             paint(rgb, outlines[j][k], colours[j])
         out.append(Picture(rgb, [frame.instance.header], [seg], position=pos, description=(
-            f"Source image windowed (centre {used[0]:g}, width {used[1]:g}) with the outlines of segments {labels}"
+            f"{how} with the outlines of segments {labels}"
             f" of Segmentation {seg.SOPInstanceUID} burnt in")[:1024]))
     return out
 
@@ -312,7 +318,7 @@ def presentation_pictures(pr, series, positions: list[int] | None, window: tuple
     display shutter), with its graphics burnt in, each in its layer's colour, then rotated and flipped as
     it says (C.10.6)."""
     from ..iods.common.color import dicom_lab_to_rgb
-    from ..iods.sc.render import graphic_mask, grey_to_rgb, paint, shutter_mask
+    from ..iods.sc.render import graphic_mask, paint, shutter_mask
 
     def error(message: str, at: NodePath, hint: str | None = None) -> SpecError:
         return InputError(message, location=doc.loc(at) if doc else None, path=at, hint=hint)
@@ -345,9 +351,8 @@ def presentation_pictures(pr, series, positions: list[int] | None, window: tuple
     out = []
     for pos in positions:
         frame = series.frames[pos - 1]
-        grey, used = _grey(frame, window or pr.window(frame.sop_instance_uid), rescale, invert)
-        rgb = grey_to_rgb(grey)
-        rows, cols = grey.shape
+        rgb, how = _base(frame, window or pr.window(frame.sop_instance_uid), rescale, invert)
+        rows, cols = rgb.shape[:2]
         if shutter is not None:
             paint(rgb, ~shutter_mask(shutter, (rows, cols)), (int(round((shutter["presentation_value"] or 0) / 257)),) * 3)
         for g in pr.graphics(frame.sop_instance_uid):
@@ -357,7 +362,7 @@ def presentation_pictures(pr, series, positions: list[int] | None, window: tuple
         rgb = np.rot90(rgb, k=-(rotation // 90))  # clockwise (C.10.6.1.1), then the flip
         rgb = np.ascontiguousarray(rgb[:, ::-1] if flip else rgb)
         out.append(Picture(rgb, [frame.instance.header], [pr], position=pos, description=(
-            f"Source image windowed (centre {used[0]:g}, width {used[1]:g}) with the graphics of presentation"
+            f"{how} with the graphics of presentation"
             f" state {pr.SOPInstanceUID} burnt in")[:1024]))
     return out
 
