@@ -127,8 +127,9 @@ def decode_png(data: bytes) -> np.ndarray:
         raise PNGError("no image data (IDAT chunk)")
     channels = _CHANNELS[colour]
     bpp = channels * depth // 8
-    try:
-        raw = zlib.decompress(b"".join(idat))
+    expected = height * (width * bpp + 1)
+    try:  # never more than the image needs: a small file cannot expand to gigabytes
+        raw = zlib.decompressobj().decompress(b"".join(idat), expected)
     except zlib.error as exc:
         raise PNGError(f"the image data do not decompress: {exc}") from None
     rows = _unfilter(raw, height, width * bpp, bpp)
