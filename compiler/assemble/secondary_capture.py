@@ -79,6 +79,10 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                                                         " presentation state applies to)"))
         elif series is not None:
             pictures = errors.run(render_pictures, doc, ctx, series) or []
+    colour = "render" in doc.data or any(p.pixels.ndim == (4 if p.multi_frame else 3) for p in pictures)
+    if doc.get(("window",)) is not None and colour:
+        errors.add(SpecError("`window` is for grey pictures; this one is RGB", location=doc.loc(("window",)),
+                             path=("window",), hint="leave it out (for `render`, give `render.window`)"))
     errors.raise_if_any()
     if doc.get(("instance", "sop_instance_uid")) and len(pictures) > 1:
         raise SpecError(f"this spec makes {len(pictures)} images; one SOP Instance UID cannot name them all",
