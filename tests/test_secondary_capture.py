@@ -476,6 +476,7 @@ def test_preview_pngs_equal_the_pictures(tmp_path):
     (lambda d: (d / "p.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really"), "pixels: p.png", "cannot read p.png", 4),
     (lambda d: (d / "p.png").write_bytes(_pillow_png(np.zeros((4, 4, 4), np.uint8))), "pixels: p.png", "alpha", 4),
     (lambda d: None, "pixels: missing.npy", "not found", 4),
+    (lambda d: (d / "p.npy").write_text("1 2 3\n"), "pixels: p.npy", "p.npy", 4),
     (lambda d: np.save(d / "p.npy", np.zeros((8, 8, 3), np.uint8)), "pixels: p.npy\nwindow: {center: 1, width: 2}",
      "`window` is for grey pictures", 5),
     (lambda d: np.save(d / "p.npy", np.zeros((8, 8), np.uint8)),

@@ -146,10 +146,14 @@ def _from_file(doc: SpecDocument, files: list[Path]) -> Picture:
             raise InputError(f"cannot read {file.name} as PNG: {exc}", **where,
                              hint="save it as a non-interlaced 8/16-bit greyscale, 8-bit RGB or palette PNG") from None
     elif kind == ".npy":
+        from ..resolve.masks import _read_npy  # the masks' reader: memory-mapped, refusals located
+
         try:
-            pixels = np.load(file, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as exc:
-            raise InputError(f"cannot read {file.name} as a NumPy .npy array: {exc}", **where) from None
+            pixels = _read_npy(file, **where)
+        except InputError as exc:
+            if exc.hint:
+                raise
+            raise InputError(exc.message, **where, hint="write it with numpy.save(path, array)") from None
     else:
         raise SpecError(f"{file.name}: pixels come from a .npy or a .png file", **where,
                         hint="convert the picture to PNG, or save the array with numpy.save")
