@@ -142,13 +142,16 @@ def _stopped(exc: KeyboardInterrupt) -> None:
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Output folder (created if missing).")
 @click.option("--force", is_flag=True, help="Overwrite files that exist already.")
+@click.option("--preview", is_flag=True,
+              help="Also write PNG pictures beside the DICOM files: each Secondary Capture's pixels, each "
+                   "Segmentation's and presentation state's images with the outlines or graphics drawn.")
 @_uid_root_option
 @_fresh_option
 @_now_option
 @_template_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @click.pass_context
-def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: bool, uid_root: str | None,
+def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: bool, preview: bool, uid_root: str | None,
           fresh_uids: bool, now: bool, set_values: tuple[str, ...], values_file: Path | None,
           csv_file: Path | None, quiet: bool) -> None:
     """Build SPECS (files, or folders of spec files) into DICOM files in OUTPUT."""
@@ -164,7 +167,7 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
     try:
         paths = collect_spec_files(specs)
         result = build_specs(paths, out_dir, options=_options(uid_root, fresh_uids, now), force=force,
-                             progress=progress, params=params)
+                             progress=progress, params=params, preview=preview)
     except DcmspecError as exc:
         _echo_err(exc.format())
         sys.exit(exc.exit_code)

@@ -206,7 +206,7 @@ def _load_queue(queue: list[tuple[Path, SpecRef | None]], seen: set[Path],
 def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
                   progress: Callable[[str], None] | None = None,
                   params: Parameters | None = None, *, encode: bool = False,
-                  out_dir: Path | None = None, force: bool = False) -> CompileResult:
+                  out_dir: Path | None = None, force: bool = False, preview: bool = False) -> CompileResult:
     """Load, validate, resolve and build every spec; errors are collected, not raised.
 
     The output file names are checked before building; with ``out_dir``, also that none exists there
@@ -214,6 +214,8 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
 
     Many independent documents (the rows of a ``--csv`` build) are built in worker processes
     (:mod:`dcmspec_compiler.assemble.batch`); with ``encode`` they come back as encoded files ready to write.
+    ``preview`` attaches PNG pictures to the objects (:mod:`dcmspec_compiler.assemble.preview`); it builds
+    in this process.
     """
     result = CompileResult(context=BuildContext(options or BuildOptions()))
     loaded = load_documents(paths, params or Parameters(), result)
@@ -229,7 +231,7 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
     if _check_targets(ordered, out_dir, force, result):
         return result
     independent = _independent(ordered)
-    workers = worker_count(len(independent)) if can_fork() else 1
+    workers = worker_count(len(independent)) if can_fork() and not preview else 1
     batch_ids = {id(d) for d in independent} if workers > 1 else set()
     verbose = progress is not None and len(ordered) <= VERBOSE_LIMIT
     if batch_ids and progress is not None:
@@ -245,6 +247,10 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
                 progress(f"building {doc.path}{f' {doc.csv_row}' if doc.csv_row else ''} ({kind})")
             validate_document(doc)
             objects = builder_for(kind)(doc, result.context)
+            if preview:
+                from .assemble.preview import add_previews
+
+                add_previews(doc, result.context, objects)  # a picture it cannot draw: a warning
             if doc.csv_row is not None:
                 for obj in objects:
                     obj.summary.update(doc.csv_row.manifest())
@@ -313,9 +319,11 @@ def _independent(docs: list[SpecDocument]) -> list[SpecDocument]:
 
 def build_specs(paths: Iterable[Path], out_dir: Path, *, options: BuildOptions | None = None,
                 force: bool = False, progress: Callable[[str], None] | None = None,
-                params: Parameters | None = None) -> CompileResult:
-    """Compile every spec and, when all succeeded, write the objects and the manifest."""
-    result = compile_specs(paths, options, progress, params, encode=True, out_dir=out_dir, force=force)
+                params: Parameters | None = None, preview: bool = False) -> CompileResult:
+    """Compile every spec and, when all succeeded, write the objects and the manifest (and with ``preview``
+    the PNG pictures of what was built)."""
+    result = compile_specs(paths, options, progress, params, encode=True, out_dir=out_dir, force=force,
+                           preview=preview)
     if result.errors or not result.objects:  # nothing to write (e.g. only bases): the folder is not touched
         return result
     meter = meter_of(progress, len(result.objects), "writing") if len(result.objects) > VERBOSE_LIMIT else None

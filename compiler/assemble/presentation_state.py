@@ -255,45 +255,11 @@ def _outline_inputs(doc: SpecDocument, ctx: BuildContext) -> list[str]:
 def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list, first_order: int):
     """(layers, annotations) drawing the outlines of the chosen segments on the images they touch."""
     from ..iods.pr import GraphicAnnotation, GraphicLayer, GraphicObject
-    from ..iods.seg import Segmentation, segread
     from ..spatial.contours import frame_outlines
+    from .linked import chosen_segments, segmentation_at
 
-    spec = doc.get(path)
-    if "spec" in spec:
-        objects = [o.dataset for o in ctx.referenced_objects(doc, path)]
-        segs = [o for o in objects if str(o.SOPClassUID) in ("1.2.840.10008.5.1.4.1.1.66.4",
-                                                                 "1.2.840.10008.5.1.4.1.1.66.7")]
-        if len(segs) != 1:
-            raise SpecError(f"spec {spec['spec']!r} wrote {len(segs)} Segmentation(s); outlines need exactly one",
-                            location=doc.loc(path + ("spec",)), path=path + ("spec",))
-        seg = segs[0] if isinstance(segs[0], Segmentation) else Segmentation.from_dataset(segs[0])
-    else:
-        from ..assemble.common import resolve_path
-
-        file = resolve_path(doc, path + ("file",))
-        if not file.is_file():
-            raise SpecError(f"Segmentation file not found: {file}", location=doc.loc(path + ("file",)),
-                            path=path + ("file",))
-        seg = segread(file)
-    numbers = list(seg.segment_numbers)
-    wanted = spec.get("segments")
-    if wanted is not None:
-        chosen = []
-        for j, w in enumerate(wanted):
-            where = path + ("segments", j)
-            if isinstance(w, int):
-                if w not in numbers:
-                    raise SpecError(f"the Segmentation has no segment {w} (it has {numbers})", location=doc.loc(where),
-                                    path=where)
-                chosen.append(w)
-            else:
-                found = [s.segment_number for s in seg.find_segments(label=str(w))]
-                if not found:
-                    labels = [seg.get_segment(n).segment_label for n in numbers]
-                    raise SpecError(f"the Segmentation has no segment labelled {w!r} (labels: {labels})",
-                                    location=doc.loc(where), path=where)
-                chosen.extend(found)
-        numbers = chosen
+    seg = segmentation_at(doc, ctx, path)
+    numbers = chosen_segments(doc, path, seg)
     by_uid = {str(h.SOPInstanceUID): h for h in headers}
     keys = seg.source_frames
     usable = [k for k, (uid, _) in enumerate(keys) if uid in by_uid]

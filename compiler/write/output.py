@@ -35,6 +35,7 @@ class BuiltObject:
     summary: dict[str, Any] = field(default_factory=dict)
     encoded: bytes | None = None  # the file, already encoded (built in a worker process)
     uids: dict[str, str] = field(default_factory=dict)  # SOP Class/Instance, Series, Study UIDs
+    previews: dict[str, bytes] = field(default_factory=dict)  # ``--preview``: PNG file name -> bytes
 
     def uid(self, keyword: str) -> str:
         return self.uids[keyword] if self.encoded is not None else str(self.dataset[keyword].value)
@@ -200,6 +201,15 @@ def _stage_objects(staging: Staging, objects: list[BuiltObject], out_dir: Path,
             except OSError as exc:
                 raise OutputError(f"cannot write the file: {exc.strerror}; nothing was written",
                                   location=Location(str(out_dir / obj.filename))) from None
+            previews = []
+            for name, data in obj.previews.items():
+                staged_png = f"{index:06d}-{len(previews):04d}.png"
+                try:
+                    staging.write(staged_png, lambda fh, data=data: fh.write(data))
+                except OSError as exc:
+                    raise OutputError(f"cannot write the file: {exc.strerror}; nothing was written",
+                                      location=Location(str(out_dir / name))) from None
+                previews.append((staged_png, name))
             entries.append({
                 "file": obj.filename,
                 "kind": obj.kind,
@@ -212,7 +222,9 @@ def _stage_objects(staging: Staging, objects: list[BuiltObject], out_dir: Path,
                 "bytes": writer[0].tell(),
                 "sha256": writer[0].sha256.hexdigest(),
                 **obj.summary,
+                **({"previews": [name for _, name in previews]} if previews else {}),
                 "staged": staged,
+                "staged_previews": previews,
             })
             if progress:
                 progress(f"writing {out_dir / obj.filename} ({writer[0].tell()} bytes)")
@@ -237,7 +249,8 @@ def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool 
     the folder is clean.
     """
     objects = list(objects)
-    _raise(check_names([Target(o.filename, Location(str(o.spec)), o.spec_id) for o in objects], OutputError))
+    _raise(check_names([Target(name, Location(str(o.spec)), o.spec_id) for o in objects
+                        for name in (o.filename, *o.previews)], OutputError))
     _prepare_folder(out_dir)
     staging: Staging | None = None
     try:
@@ -245,7 +258,8 @@ def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool 
             try:
                 recover_folder(out_dir, notice)
                 if not force:
-                    _raise([e for e in [existing_targets([o.filename for o in objects], out_dir)] if e])
+                    _raise([e for e in [existing_targets([n for o in objects for n in (o.filename, *o.previews)],
+                                                         out_dir)] if e])
                 staging = Staging(out_dir)
             except OSError as exc:
                 raise OutputError(f"cannot write into the output folder: {exc.strerror}",
@@ -262,7 +276,10 @@ def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool 
 def _stage_and_commit(staging: Staging, objects: list[BuiltObject], out_dir: Path, force: bool,
                       progress: Callable[[str], None] | None, notice: Notice | None) -> dict[str, Any]:
     entries = _stage_objects(staging, objects, out_dir, progress)
-    files = [(entry.pop("staged"), entry["file"]) for entry in entries]
+    files = []
+    for entry in entries:
+        files.append((entry.pop("staged"), entry["file"]))
+        files.extend(entry.pop("staged_previews"))
     try:
         return staging.commit(files, lambda: {"dcmspec_manifest": 1, "objects": _merge_manifest(out_dir, entries)},
                               force=force, notice=notice)

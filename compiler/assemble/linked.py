@@ -1,0 +1,89 @@
+"""Objects a spec draws from: a Segmentation or a presentation state named by ``{spec: id}`` (built in the
+same build) or ``{file: path}``, and the segments chosen in it (presentation state outlines, Secondary
+Capture renders)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InputError, SpecError
+from ..load.document import SpecDocument
+from .common import NodePath, resolve_path
+from .context import BuildContext
+
+SEG_SOP_CLASSES = ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7")
+GSPS_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.11.1"
+
+
+def _built(doc: SpecDocument, ctx: BuildContext, path: NodePath, classes: tuple[str, ...], what: str) -> Any:
+    spec = doc.get(path)
+    objects = [o.dataset for o in ctx.referenced_objects(doc, path)]
+    found = [o for o in objects if o is not None and str(o.SOPClassUID) in classes]
+    if len(found) != 1:
+        raise SpecError(f"spec {spec['spec']!r} wrote {len(found)} {what}(s); this needs exactly one",
+                        location=doc.loc(path + ("spec",)), path=path + ("spec",))
+    return found[0]
+
+
+def _file(doc: SpecDocument, path: NodePath, what: str):
+    file = resolve_path(doc, path + ("file",))
+    if not file.is_file():
+        raise SpecError(f"{what} file not found: {file}", location=doc.loc(path + ("file",)), path=path + ("file",))
+    return file
+
+
+def segmentation_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
+    """The Segmentation the mapping at ``path`` names (``spec:`` or ``file:``)."""
+    from ..errors import DicomConformanceError
+    from ..iods.seg import Segmentation, segread
+
+    if "spec" in doc.get(path):
+        seg = _built(doc, ctx, path, SEG_SOP_CLASSES, "Segmentation")
+        return seg if isinstance(seg, Segmentation) else Segmentation.from_dataset(seg)
+    file = _file(doc, path, "Segmentation")
+    try:
+        return segread(file)
+    except (DicomConformanceError, OSError, ValueError, AttributeError, KeyError) as exc:
+        raise InputError(f"cannot read {file} as a Segmentation: {exc}", location=doc.loc(path + ("file",)),
+                         path=path + ("file",)) from None
+
+
+def presentation_state_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
+    """The Grayscale Softcopy Presentation State the mapping at ``path`` names (``spec:`` or ``file:``)."""
+    from ..errors import DicomConformanceError
+    from ..iods.pr import GrayscaleSoftcopyPresentationState, prread
+
+    if "spec" in doc.get(path):
+        pr = _built(doc, ctx, path, (GSPS_SOP_CLASS,), "presentation state")
+        return pr if isinstance(pr, GrayscaleSoftcopyPresentationState) else \
+            GrayscaleSoftcopyPresentationState.from_dataset(pr)
+    file = _file(doc, path, "presentation state")
+    try:
+        return prread(file)
+    except (DicomConformanceError, OSError, ValueError, AttributeError, KeyError) as exc:
+        raise InputError(f"cannot read {file} as a Grayscale Softcopy Presentation State: {exc}",
+                         location=doc.loc(path + ("file",)), path=path + ("file",)) from None
+
+
+def chosen_segments(doc: SpecDocument, path: NodePath, seg) -> list[int]:
+    """Segment numbers the ``segments:`` list under ``path`` names (by number or label); all by default."""
+    numbers = list(seg.segment_numbers)
+    wanted = doc.get(path + ("segments",))
+    if wanted is None:
+        return numbers
+    chosen = []
+    for j, w in enumerate(wanted):
+        where = path + ("segments", j)
+        if isinstance(w, int):
+            if w not in numbers:
+                raise SpecError(f"the Segmentation has no segment {w} (it has {numbers})", location=doc.loc(where),
+                                path=where)
+            chosen.append(w)
+        else:
+            found = [s.segment_number for s in seg.find_segments(label=str(w))]
+            if not found:
+                labels = [seg.get_segment(n).segment_label for n in numbers]
+                raise SpecError(f"the Segmentation has no segment labelled {w!r} (labels: {labels})",
+                                location=doc.loc(where), path=where)
+            chosen.extend(found)
+    return chosen

@@ -1,0 +1,189 @@
+"""Pictures of a source image as a viewer shows it: windowed, with segment outlines or a presentation
+state's graphics burnt in (for Secondary Capture and ``--preview``).
+
+Grey levels follow the VOI LUT's linear function (PS3.3 C.11.2.1.2.1) on the modality values (rescaled,
+C.11.1), to 8 bits. Coordinates are the presentation state's (C.10.5.1.2): (column, row), 0,0 the top
+left corner of the top left pixel, so pixel (r, c) covers [c, c+1) x [r, r+1).
+
+Segment outlines are those of :mod:`~dcmspec_compiler.spatial.contours` (closed polylines along pixel
+edges, the inside on the right): each edge is drawn as the pixel on its inside, so an outline drawn is
+exactly the segment's pixels that have a 4-neighbour outside it. Graphics (POINT, POLYLINE,
+INTERPOLATED, CIRCLE, ELLIPSE; filled or not) are rasterised here with numpy: lines sampled at under half
+a pixel, fills by pixel centres. Texts are not drawn (no font).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from ...errors import DicomConformanceError
+from ...spatial.contours import frame_outlines
+
+__all__ = ["modality_values", "default_window", "window_to_bytes", "grey_to_rgb", "outline_mask",
+           "segment_outlines", "graphic_mask", "shutter_mask", "paint"]
+
+
+def modality_values(stored: np.ndarray, slope: float = 1.0, intercept: float = 0.0) -> np.ndarray:
+    """Stored values through the Modality LUT's rescale (C.11.1): slope * value + intercept, float64."""
+    return np.asarray(stored, dtype=np.float64) * float(slope) + float(intercept)
+
+
+def default_window(values: np.ndarray) -> tuple[float, float]:
+    """(centre, width) spanning the image's range, for images without a window."""
+    low, high = float(values.min()), float(values.max())
+    return (low + high + 1) / 2, max(high - low + 1, 1.0)
+
+
+def window_to_bytes(values: np.ndarray, center: float, width: float, *, invert: bool = False) -> np.ndarray:
+    """8-bit grey levels of ``values`` through the LINEAR window (C.11.2.1.2.1); ``invert``: the
+    presentation LUT INVERSE (C.11.6)."""
+    if not width >= 1:
+        raise DicomConformanceError(f"Window Width {width} must be at least 1 (C.11.2.1.2)")
+    x = np.asarray(values, dtype=np.float64)
+    if width == 1:  # the step the formula tends to
+        out = np.where(x <= center - 0.5, 0.0, 255.0)
+    else:
+        out = np.clip(((x - (center - 0.5)) / (width - 1) + 0.5) * 255.0, 0.0, 255.0)
+    out = np.rint(out).astype(np.uint8)
+    return 255 - out if invert else out
+
+
+def grey_to_rgb(grey: np.ndarray) -> np.ndarray:
+    """(rows, columns) uint8 -> (rows, columns, 3) uint8."""
+    return np.repeat(np.asarray(grey, dtype=np.uint8)[..., None], 3, axis=2)
+
+
+def outline_mask(outlines: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """The pixels drawn for pixel-edge outlines (closed (n, 2) arrays of (column, row) corners, inside on
+    the right, as :func:`~dcmspec_compiler.spatial.contours.frame_outlines` gives): the inside pixel of
+    every unit edge, all edges at once."""
+    out = np.zeros(shape, dtype=bool)
+    if not outlines:
+        return out
+    starts = np.concatenate([np.asarray(p, dtype=np.int64)[:-1] for p in outlines])
+    ends = np.concatenate([np.asarray(p, dtype=np.int64)[1:] for p in outlines])
+    delta = ends - starts
+    length = np.abs(delta).sum(axis=1)
+    keep = length > 0
+    starts, delta, length = starts[keep], delta[keep], length[keep]
+    unit = delta // length[:, None]
+    if (np.abs(unit).sum(axis=1) != 1).any() or (unit * length[:, None] != delta).any():
+        raise ValueError("pixel-edge outlines run along rows and columns")
+    which = np.repeat(np.arange(len(length)), length)
+    step = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
+    ux, uy = unit[which, 0], unit[which, 1]
+    # the inside (right-hand) pixel of a unit edge from corner (x, y): +x (y, x), +y (y, x-1),
+    # -x (y-1, x-1), -y (y-1, x)
+    cols = starts[which, 0] + ux * step - ((uy == 1) | (ux == -1))
+    rows = starts[which, 1] + uy * step - ((ux == -1) | (uy == -1))
+    out[rows, cols] = True
+    return out
+
+
+def segment_outlines(masks: np.ndarray) -> np.ndarray:
+    """The outline pixels of a 2D mask, or of each frame of a (frames, rows, columns) stack: its outlines
+    (:func:`~dcmspec_compiler.spatial.contours.frame_outlines`, all frames traced at once) drawn."""
+    masks = np.asarray(masks, dtype=bool)
+    stack = masks if masks.ndim == 3 else masks[None]
+    out = np.stack([outline_mask(polys, stack.shape[1:]) for polys in frame_outlines(stack)])
+    return out if masks.ndim == 3 else out[0]
+
+
+def _line_pixels(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) samples along a polyline, at most half a pixel apart."""
+    xs, ys = [points[:1, 0]], [points[:1, 1]]
+    for a, b in zip(points[:-1], points[1:]):
+        n = max(int(math.ceil(float(np.hypot(*(b - a))) * 2)), 1)
+        t = np.arange(1, n + 1) / n
+        xs.append(a[0] + (b[0] - a[0]) * t)
+        ys.append(a[1] + (b[1] - a[1]) * t)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _ellipse(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre, major and minor semi-axis vectors of an ELLIPSE (major axis end points, then minor's)."""
+    centre = (points[0] + points[1]) / 2
+    return centre, (points[1] - points[0]) / 2, (points[3] - points[2]) / 2
+
+
+def _inside_polygon(points: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Even-odd rule at (x, y), vectorised over the polygon's edges."""
+    inside = np.zeros(x.shape, dtype=bool)
+    for (x0, y0), (x1, y1) in zip(points[:-1], np.roll(points, -1, axis=0)[:-1]):
+        crosses = (y0 > y) != (y1 > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            at = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
+        inside ^= crosses & (x < at)
+    return inside
+
+
+def graphic_mask(graphic_type: str, points: np.ndarray, shape: tuple[int, int], *, filled: bool = False
+                 ) -> np.ndarray:
+    """The pixels a graphic covers on an image of ``shape`` (rows, columns); ``points`` (n, 2) of
+    (column, row) in PIXEL units."""
+    rows, cols = shape
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    out = np.zeros(shape, dtype=bool)
+    if filled and graphic_type in ("POLYLINE", "INTERPOLATED", "CIRCLE", "ELLIPSE"):
+        yy, xx = np.mgrid[0:rows, 0:cols].astype(np.float64) + 0.5
+        if graphic_type == "CIRCLE":
+            r = np.hypot(*(pts[1] - pts[0]))
+            out |= (xx - pts[0, 0]) ** 2 + (yy - pts[0, 1]) ** 2 <= r * r
+        elif graphic_type == "ELLIPSE":
+            centre, major, minor = _ellipse(pts)
+            d = np.stack([xx - centre[0], yy - centre[1]], axis=-1)
+            a2, b2 = float(major @ major), float(minor @ minor)
+            if a2 > 0 and b2 > 0:
+                out |= (d @ major) ** 2 / a2 ** 2 + (d @ minor) ** 2 / b2 ** 2 <= 1
+        else:
+            out |= _inside_polygon(pts, xx, yy)
+    if graphic_type == "POINT":
+        x, y = pts[:, 0], pts[:, 1]
+        xs = np.concatenate([x + dx for dx in (-1, 0, 1, 0, 0)])
+        ys = np.concatenate([y + dy for dy in (0, 0, 0, -1, 1)])
+    elif graphic_type in ("POLYLINE", "INTERPOLATED"):
+        xs, ys = _line_pixels(pts)
+    elif graphic_type == "CIRCLE":
+        r = float(np.hypot(*(pts[1] - pts[0])))
+        t = np.linspace(0, 2 * np.pi, max(int(math.ceil(4 * np.pi * r)), 8) + 1)
+        xs, ys = pts[0, 0] + r * np.cos(t), pts[0, 1] + r * np.sin(t)
+    elif graphic_type == "ELLIPSE":
+        centre, major, minor = _ellipse(pts)
+        n = max(int(math.ceil(4 * np.pi * max(np.hypot(*major), np.hypot(*minor)))), 8) + 1
+        t = np.linspace(0, 2 * np.pi, n)
+        xs = centre[0] + major[0] * np.cos(t) + minor[0] * np.sin(t)
+        ys = centre[1] + major[1] * np.cos(t) + minor[1] * np.sin(t)
+    else:
+        raise DicomConformanceError(f"graphic type {graphic_type!r} is not one of POINT, POLYLINE, INTERPOLATED,"
+                                    " CIRCLE, ELLIPSE (C.10.5.1.2)")
+    c, r = np.floor(xs).astype(np.int64), np.floor(ys).astype(np.int64)
+    ok = (c >= 0) & (c < cols) & (r >= 0) & (r < rows)
+    out[r[ok], c[ok]] = True
+    return out
+
+
+def shutter_mask(shutter: dict, shape: tuple[int, int]) -> np.ndarray:
+    """The pixels a display shutter leaves visible (C.7.6.11): inside every shape it has. ``shutter`` as
+    :meth:`~dcmspec_compiler.iods.pr.GrayscaleSoftcopyPresentationState.shutter` gives it (edges, centre and
+    vertices in pixel numbers counted from 1)."""
+    rows, cols = shape
+    r, c = np.mgrid[1:rows + 1, 1:cols + 1]
+    visible = np.ones(shape, dtype=bool)
+    if "rectangle" in shutter:
+        left, right, upper, lower = shutter["rectangle"]
+        visible &= (c >= left) & (c <= right) & (r >= upper) & (r <= lower)
+    if "circle" in shutter:
+        (column, row), radius = shutter["circle"]
+        visible &= (c - column) ** 2 + (r - row) ** 2 <= radius ** 2
+    if "polygon" in shutter:
+        vertices = np.asarray(shutter["polygon"] + shutter["polygon"][:1], dtype=np.float64)
+        visible &= _inside_polygon(vertices, c.astype(np.float64), r.astype(np.float64))
+    return visible
+
+
+def paint(rgb: np.ndarray, mask: np.ndarray, color: Sequence[int]) -> None:
+    """Set the pixels of ``mask`` in ``rgb`` (rows, columns, 3) to ``color``, in place."""
+    rgb[np.asarray(mask, dtype=bool)] = np.asarray(color, dtype=np.uint8)
