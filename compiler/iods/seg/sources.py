@@ -48,6 +48,27 @@ class SourceSet:
         return self.frame_of_reference_uid is not None and all(f.has_geometry for f in self.frames)
 
 
+def canonical_ds(text: str) -> str:
+    """A DS value (PS3.5 6.2) as the shortest text that reads as the same number: ``1.000000`` -> ``1``.
+
+    Geometry copied from source headers is written in this form, so that an object built from a PACS's
+    DICOMweb metadata, where DS values are JSON numbers (PS3.18 F.2.3.1) and their spelling is lost, has
+    the same bytes as one built from the files. Text that is not a finite number is kept as it is."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if number != number or number in (float("inf"), float("-inf")):
+        return text
+    out = repr(number + 0.0)  # + 0.0: -0.0 is 0
+    out = out[:-2] if out.endswith(".0") else out
+    if len(out) > 16:
+        from pydicom.valuerep import format_number_as_ds
+
+        out = format_number_as_ds(number)
+    return out
+
+
 def _ds_strings(value: object) -> tuple[str, ...] | None:
     if value is None:
         return None
@@ -56,7 +77,7 @@ def _ds_strings(value: object) -> tuple[str, ...] | None:
     out = []
     for v in values:
         s = getattr(v, "original_string", None)
-        out.append(str(s).strip() if s is not None else str(v))
+        out.append(canonical_ds(str(s).strip() if s is not None else str(v)))
     return tuple(out)
 
 
@@ -78,12 +99,12 @@ def _raw_text(ds: Dataset, keyword: str) -> tuple[str, ...] | None | bool:
 
 def _strings(ds: Dataset, keyword: str) -> tuple[str, ...] | None:
     raw = _raw_text(ds, keyword)
-    return _ds_strings(ds.get(keyword)) if raw is False else raw
+    return _ds_strings(ds.get(keyword)) if raw is False else raw and tuple(canonical_ds(v) for v in raw)
 
 
 def _first(ds: Dataset, keyword: str) -> str | None:
     raw = _raw_text(ds, keyword)
-    return _single(ds.get(keyword)) if raw is False else (raw[0] if raw else None)
+    return _single(ds.get(keyword)) if raw is False else (canonical_ds(raw[0]) if raw else None)
 
 
 def _single(value: object) -> str | None:
