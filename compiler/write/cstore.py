@@ -32,15 +32,20 @@ class StoreSender:
 
         self._chunked = _config.STORE_SEND_CHUNKED_DATASET
         _config.STORE_SEND_CHUNKED_DATASET = True  # send the file's bytes after its meta information as they are
+        import socket
+
+        try:  # pynetdicom reports a refused connection as an aborted association: say what happened
+            socket.create_connection((self.host, self.port), timeout=http.TIMEOUT_S).close()
+        except OSError as exc:
+            raise Unreachable(f"the DICOM node {self.where} does not answer ({exc.strerror or exc})") from None
         ae = pynetdicom.AE(ae_title=self.calling_aet)
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = http.TIMEOUT_S
         for sop_class, syntax in sorted(set(contexts))[:MAX_CONTEXTS]:
             ae.add_requested_context(sop_class, [syntax])
         assoc = ae.associate(self.host, self.port, ae_title=self.aet)
-        if not assoc.is_established:
-            why = ("rejected the association" if assoc.is_rejected else
-                   "aborted the association" if assoc.is_aborted else "does not answer")
-            raise Unreachable(f"the DICOM node {self.where} {why} (calling AE title {self.calling_aet})")
+        if not assoc.is_established:  # rejected, or closed (pynetdicom may see an A-ASSOCIATE-RJ as an abort)
+            raise Unreachable(f"the DICOM node {self.where} refused the association (called AE title {self.aet},"
+                              f" calling AE title {self.calling_aet}: does the node know both?)")
         self._assoc = assoc
 
     def close(self) -> None:

@@ -72,8 +72,12 @@ def _outcome(response: Any, sop_instance_uid: str) -> Outcome:
                 return Outcome("warning", _hex(reason) or http_status,
                                f"stored with a warning ({http_status}, Warning Reason {_hex(reason) or 'none given'})")
             return Outcome("success", None, "stored")
-    if response.status_code == 200:
-        return Outcome("success", None, f"stored ({http_status}; the answer does not list the instance)")
+    if response.status_code == 200 and _REFERENCED_SOP not in answer and _FAILED_SOP not in answer:
+        return Outcome("success", None, f"stored ({http_status}; no per-instance answer)")
+    if response.status_code < 300:  # an answer that lists the stored instances, without this one
+        return Outcome("failure", "not referenced",
+                       f"the PACS answered {http_status} but does not list the instance among those it stored"
+                       " (Referenced SOP Sequence, PS3.18 10.5.3)")
     return Outcome("failure", http_status, f"the PACS answered {http_status} {response.reason}")
 
 
