@@ -4,14 +4,12 @@ and the rerun after a partial failure that sends only the rest."""
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from pacs.orthanc import free_port
+from pacs.relay import relay
 from pacs.specs import CT, MR, dcmspec, images, series_uids, write_specs
 from pacs.test_stow_store import manifest
 
@@ -112,40 +110,9 @@ def test_source_instances_not_in_the_series(orthanc, tmp_path):
     assert _no_output(tmp_path / "out")
 
 
-class _PartialPacs(BaseHTTPRequestHandler):
-    """Relays to Orthanc, but its series metadata lacks the last instance (a series still arriving)."""
-
-    upstream = ""
-
-    def do_GET(self):  # noqa: N802 - http.server's name
-        import urllib.request
-
-        with urllib.request.urlopen(self.upstream + self.path) as response:
-            body, kind = response.read(), response.headers.get("Content-Type")
-        if self.path.split("?")[0].endswith("/metadata"):
-            body = json.dumps(json.loads(body)[:-1]).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_source_partial_series(orthanc, tmp_path):
-    handler = type("Handler", (_PartialPacs,), {"upstream": orthanc.dicomweb})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
+    with relay(orthanc.dicomweb, drop_last_metadata=True) as url:
         result = dcmspec("build", _spec_with(tmp_path, images(MR, url)), "-o", tmp_path / "out")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
     assert result.exit_code == 1
     assert f"the PACS at {url} returned a partial series" in result.stderr
     assert f"series {series_uids(MR)[1]}" in result.stderr and "lacks 1 of its 20 listed instances" in result.stderr
