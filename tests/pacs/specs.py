@@ -31,7 +31,8 @@ def images(name: str, dicomweb: str | None) -> Any:
 
 
 def write_specs(folder: Path, dicomweb: str | None = None) -> list[Path]:
-    """A Segmentation of the CT, a Comprehensive SR and a Key Object Selection of the MR."""
+    """A Segmentation and a Grayscale Softcopy Presentation State of the CT, a Comprehensive SR and a Key
+    Object Selection of the MR."""
     folder.mkdir(parents=True, exist_ok=True)
     mask = np.zeros((3, 512, 512), np.uint8)
     mask[1, 200:260, 180:250] = 1
@@ -40,7 +41,7 @@ def write_specs(folder: Path, dicomweb: str | None = None) -> list[Path]:
         "seg-ct": {
             "dcmspec": 1, "kind": "Segmentation", "id": "seg-ct", "sources": {"images": images(CT, dicomweb)},
             "segmentation": {"type": "BINARY", "mask": "mask.npy"},
-            "segments": [{"number": 1, "label": "Lesion", "category": "SCT:49755003 \"Morphologically Altered Structure\"",
+            "segments": [{"number": 1, "label": "Lesion", "category": "SCT:49755003 \"Morphologically Abnormal Structure\"",
                           "type": "SCT:4147007 \"Mass\"", "algorithm": {"type": "MANUAL"}}],
         },
         "sr-mr": {
@@ -53,6 +54,14 @@ def write_specs(folder: Path, dicomweb: str | None = None) -> list[Path]:
         "kos-mr": {
             "dcmspec": 1, "kind": "KeyObjectSelection", "id": "kos-mr", "sources": {"images": images(MR, dicomweb)},
             "title": "DCM:113000 \"Of Interest\"", "selection": [{"image": 2}, {"image": 7}],
+        },
+        "pr-ct": {
+            "dcmspec": 1, "kind": "PresentationState", "id": "pr-ct", "type": "grayscale",
+            "sources": {"images": images(CT, dicomweb)}, "window": "ct-abdomen",
+            "layers": [{"name": "MARKS", "order": 1}],
+            "annotations": [{"from_segmentation": {"spec": "seg-ct"}},
+                            {"layer": "MARKS", "image": 2,
+                             "graphics": [{"type": "CIRCLE", "points": [[215.5, 230.5], [215.5, 250.5]]}]}],
         },
     }
     paths = []

@@ -40,7 +40,7 @@ def test_tls_certificates_are_verified(orthanc, tmp_path):
 
 def test_canonical_ds():
     """By hand: the shortest text that reads as the same number, at most 16 characters (PS3.5 6.2)."""
-    from dcmspec_compiler.iods.seg.sources import canonical_ds
+    from dcmspec_compiler.iods.common.vr import canonical_ds
 
     cases = {"1.000000": "1", "-0.000000": "0", "1.250000": "1.25", "-235.199997": "-235.199997",
              "0.00001": "1e-05", "+12": "12", " 3.5": "3.5", "-1.2345678901234": "-1.2345678901234",

@@ -20,6 +20,6 @@ def test_build_from_dicomweb_equals_build_from_files(orthanc, tmp_path):
     from_pacs = dcmspec("build", *write_specs(tmp_path / "web", orthanc.dicomweb), "-o", tmp_path / "out-web")
     assert from_pacs.exit_code == 0, from_pacs.stderr
     local, remote = _files(tmp_path / "out-files"), _files(tmp_path / "out-web")
-    assert sorted(local) == ["kos-mr.dcm", "seg-ct.dcm", "sr-mr.dcm"]
+    assert sorted(local) == ["kos-mr.dcm", "pr-ct.dcm", "seg-ct.dcm", "sr-mr.dcm"]
     for name in local:
         assert remote[name] == local[name], name

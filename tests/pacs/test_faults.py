@@ -141,7 +141,7 @@ def test_pacs_stopped_mid_batch_then_rerun_sends_only_the_rest(fresh_orthanc, tm
     result = dcmspec("build", *specs, "-o", out, "--stow", pacs.dicomweb)
     assert result.exit_code == 3
     assert f"the PACS at {pacs.dicomweb} does not answer (connection refused)" in result.stderr
-    assert "2 object(s) not sent" in result.stderr and "1 stored, 2 not sent" in result.stderr
+    assert "3 object(s) not sent" in result.stderr and "1 stored, 3 not sent" in result.stderr
     records = manifest(out)
     assert sorted(p.name for p in out.glob("*.dcm")) == sorted(records)  # every file is written
     stored = [e for e in records.values() if "stored" in e]
@@ -152,10 +152,10 @@ def test_pacs_stopped_mid_batch_then_rerun_sends_only_the_rest(fresh_orthanc, tm
     assert pacs.instance_count() == 1
     rerun = dcmspec("build", *specs, "-o", out, "--stow", pacs.dicomweb, "--force")
     assert rerun.exit_code == 0, rerun.stderr
-    assert "2 stored, 1 stored by an earlier run, not sent again" in rerun.stderr
-    assert len(sent) == 3 and len(set(sent)) == 3  # the first was not sent again
+    assert "3 stored, 1 stored by an earlier run, not sent again" in rerun.stderr
+    assert len(sent) == 4 and len(set(sent)) == 4  # the first was not sent again
     assert sorted(sent) == sorted(e["sop_instance_uid"] for e in manifest(out).values())  # same UIDs
-    assert pacs.instance_count() == 3
+    assert pacs.instance_count() == 4
     for name, entry in manifest(out).items():
         assert pacs.instance_file(entry["sop_instance_uid"]) == (out / name).read_bytes()
 
@@ -166,13 +166,13 @@ def test_stow_401(fresh_orthanc, tmp_path):
     result = dcmspec("build", *specs, "-o", out, "--stow", pacs.dicomweb, env={"HOME": str(tmp_path)})
     assert result.exit_code == 3
     assert f"the PACS at {pacs.dicomweb}/studies refused access (401 Unauthorized)" in result.stderr
-    assert "3 object(s) not sent" in result.stderr
-    assert all("stored" not in e for e in manifest(out).values()) and len(list(out.glob("*.dcm"))) == 3
+    assert "4 object(s) not sent" in result.stderr
+    assert all("stored" not in e for e in manifest(out).values()) and len(list(out.glob("*.dcm"))) == 4
     assert pacs.instance_count() == 0
     ok = dcmspec("build", *specs, "-o", out, "--stow", pacs.dicomweb, "--force",
                  env={"DCMSPEC_DICOMWEB_USER": "alice", "DCMSPEC_DICOMWEB_PASSWORD": "s3cret"})
     assert ok.exit_code == 0, ok.stderr
-    assert pacs.instance_count() == 3
+    assert pacs.instance_count() == 4
 
 
 @pytest.mark.parametrize("protocol", ["stow", "store"])
@@ -187,20 +187,20 @@ def test_store_refused_by_the_pacs(fresh_orthanc, tmp_path, protocol):
     result = dcmspec("build", *specs, "-o", out, *option)
     assert result.exit_code == 3
     assert f"{out / 'seg-ct.dcm'}: error: not stored at {key}: " in result.stderr
-    assert f"{key}: 2 stored, 1 refused" in result.stderr
+    assert f"{key}: 3 stored, 1 refused" in result.stderr
     records = manifest(out)
     failure = records["seg-ct.dcm"]["stored"][key]
     # C-STORE: Orthanc's status 0xA700 (Out of Resources); STOW-RS: left out of the Referenced SOP Sequence
     assert failure["status"] == "failure"
     assert failure["reason"] == ("0xA700" if protocol == "store" else "not referenced"), failure
-    assert {records[n]["stored"][key]["status"] for n in ("sr-mr.dcm", "kos-mr.dcm")} == {"success"}
+    assert {records[n]["stored"][key]["status"] for n in ("sr-mr.dcm", "kos-mr.dcm", "pr-ct.dcm")} == {"success"}
     assert pacs.find_instance(records["seg-ct.dcm"]["sop_instance_uid"]) is None
-    assert pacs.instance_count() == 2
+    assert pacs.instance_count() == 3
 
     rerun = dcmspec("build", *specs, "-o", out, *option, "--force")
     assert rerun.exit_code == 3
-    assert f"{key}: 0 stored, 2 stored by an earlier run, not sent again, 1 refused" in rerun.stderr
-    assert pacs.instance_count() == 2
+    assert f"{key}: 0 stored, 3 stored by an earlier run, not sent again, 1 refused" in rerun.stderr
+    assert pacs.instance_count() == 3
 
 
 def test_c_store_node_that_does_not_answer_or_refuses_the_association(fresh_orthanc, tmp_path):
@@ -209,7 +209,7 @@ def test_c_store_node_that_does_not_answer_or_refuses_the_association(fresh_orth
     result = dcmspec("build", *specs, "-o", out, "--store", f"127.0.0.1:{port}:NOBODY")
     assert result.exit_code == 3
     assert f"the DICOM node NOBODY@127.0.0.1:{port} does not answer (Connection refused)" in result.stderr
-    assert "3 object(s) not sent" in result.stderr and len(list(out.glob("*.dcm"))) == 3
+    assert "4 object(s) not sent" in result.stderr and len(list(out.glob("*.dcm"))) == 4
 
     pacs = fresh_orthanc(load=False)
     result = dcmspec("build", *specs, "-o", out, "--force", "--store", f"127.0.0.1:{pacs.dicom_port}:WRONG_AET")

@@ -32,22 +32,22 @@ def test_stow_sends_every_object_and_records_the_answers(fresh_orthanc, tmp_path
     out = tmp_path / "out"
     result = dcmspec("build", *write_specs(tmp_path / "specs"), "-o", out, "--stow", pacs.dicomweb)
     assert result.exit_code == 0, result.stderr
-    assert f"STOW-RS {pacs.dicomweb}: 3 stored" in result.stderr
+    assert f"STOW-RS {pacs.dicomweb}: 4 stored" in result.stderr
     records = manifest(out)
-    assert len(records) == 3
+    assert len(records) == 4
     for name, entry in records.items():
         assert entry["stored"] == {f"STOW-RS {pacs.dicomweb}": {
             "status": "success", "reason": None, "message": "stored", "sha256": entry["sha256"]}}
         # Orthanc keeps the file it was sent: the same bytes as the local file
         assert pacs.instance_file(entry["sop_instance_uid"]) == (out / name).read_bytes(), name
-    assert pacs.instance_count() == 3
+    assert pacs.instance_count() == 4
 
     # A rerun sends nothing again: the manifest says all three are stored with these bytes.
     again = dcmspec("build", *write_specs(tmp_path / "specs"), "-o", out, "--stow", pacs.dicomweb, "--force")
     assert again.exit_code == 0, again.stderr
-    assert "0 stored, 3 stored by an earlier run, not sent again" in again.stderr
-    # Orthanc's change log: three instances arrived, once each
-    assert sum(c["ChangeType"] == "NewInstance" for c in pacs.get_json("/changes?limit=100")["Changes"]) == 3
+    assert "0 stored, 4 stored by an earlier run, not sent again" in again.stderr
+    # Orthanc's change log: four instances arrived, once each
+    assert sum(c["ChangeType"] == "NewInstance" for c in pacs.get_json("/changes?limit=100")["Changes"]) == 4
 
 
 def test_stow_only_writes_no_dicom_file_but_the_record(fresh_orthanc, tmp_path):
@@ -71,7 +71,7 @@ def test_c_store_sends_the_data_set_in_the_transfer_syntax_it_was_written_in(fre
                      "--store", f"127.0.0.1:{pacs.dicom_port}:{pacs.aet}", "--calling-aet", "DCMSPEC_TEST")
     assert result.exit_code == 0, result.stderr
     key = f"C-STORE {pacs.aet}@127.0.0.1:{pacs.dicom_port}"
-    assert f"{key}: 3 stored" in result.stderr
+    assert f"{key}: 4 stored" in result.stderr
     for name, entry in manifest(out).items():
         assert entry["stored"][key]["status"] == "success"
         stored = pacs.instance_file(entry["sop_instance_uid"])

@@ -11,6 +11,7 @@ from pydicom.charset import default_encoding
 from pydicom.dataset import Dataset
 
 from ...errors import DicomConformanceError
+from ..common.vr import canonical_ds
 from ..common.functional_groups import frame_group, frame_items
 
 
@@ -46,27 +47,6 @@ class SourceSet:
     @property
     def has_geometry(self) -> bool:
         return self.frame_of_reference_uid is not None and all(f.has_geometry for f in self.frames)
-
-
-def canonical_ds(text: str) -> str:
-    """A DS value (PS3.5 6.2) as the shortest text that reads as the same number: ``1.000000`` -> ``1``.
-
-    Geometry copied from source headers is written in this form, so that an object built from a PACS's
-    DICOMweb metadata, where DS values are JSON numbers (PS3.18 F.2.3.1) and their spelling is lost, has
-    the same bytes as one built from the files. Text that is not a finite number is kept as it is."""
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    if number != number or number in (float("inf"), float("-inf")):
-        return text
-    out = repr(number + 0.0)  # + 0.0: -0.0 is 0
-    out = out[:-2] if out.endswith(".0") else out
-    if len(out) > 16:
-        from pydicom.valuerep import format_number_as_ds
-
-        out = format_number_as_ds(number)
-    return out
 
 
 def _ds_strings(value: object) -> tuple[str, ...] | None:
