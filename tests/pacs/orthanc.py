@@ -33,6 +33,7 @@ class Orthanc:
     folder: Path
     users: dict[str, str] = field(default_factory=dict)
     lua: str | None = None
+    extra: dict = field(default_factory=dict)  # more configuration options
     aet: str = "ORTHANC"
     http_port: int = 0
     dicom_port: int = 0
@@ -67,6 +68,7 @@ class Orthanc:
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": False,
                          "StudiesMetadata": "Full", "SeriesMetadata": "Full"},
         }
+        config.update(self.extra)
         if self.lua is not None:
             (self.folder / "filter.lua").write_text(self.lua, encoding="utf-8")
             config["LuaScripts"] = [str(self.folder / "filter.lua")]

@@ -80,3 +80,38 @@ def test_c_store_sends_the_data_set_in_the_transfer_syntax_it_was_written_in(fre
         assert meta.get("SourceApplicationEntityTitle", "DCMSPEC_TEST").strip() == "DCMSPEC_TEST"
     instance = pacs.find_instance(next(iter(manifest(out).values()))["sop_instance_uid"])
     assert pacs.get_json(f"/instances/{instance}/metadata?expand")["RemoteAET"] == "DCMSPEC_TEST"
+
+
+def _rle_seg(folder: Path) -> list[Path]:
+    import yaml
+
+    specs = write_specs(folder)
+    seg = yaml.safe_load(specs[0].read_text())
+    seg["output"] = {"transfer_syntax": "RLELossless"}
+    seg["segmentation"]["type"] = "LABELMAP"  # RLE is offered for label maps (8-bit), not 1-bit BINARY
+    specs[0].write_text(yaml.safe_dump(seg, sort_keys=False))
+    return specs
+
+
+def test_c_store_negotiates_the_written_transfer_syntax(fresh_orthanc, tmp_path):
+    """An RLE Lossless SEG is proposed and sent in RLE Lossless only: stored as is where the node accepts
+    it, refused (nothing converted) where it does not."""
+    rle = "1.2.840.10008.1.2.5"
+    specs, out = _rle_seg(tmp_path / "specs"), tmp_path / "out"
+    pacs = fresh_orthanc(load=False)
+    result = dcmspec("build", *specs, "-o", out, "--store", f"127.0.0.1:{pacs.dicom_port}:{pacs.aet}")
+    assert result.exit_code == 0, result.stderr
+    seg = manifest(out)["seg-ct.dcm"]
+    stored = pacs.instance_file(seg["sop_instance_uid"])
+    assert dataset_bytes(stored)[0] == rle
+    assert dataset_bytes(stored) == dataset_bytes((out / "seg-ct.dcm").read_bytes())
+
+    strict = fresh_orthanc(load=False, extra={"RleTransferSyntaxAccepted": False})
+    key = f"C-STORE {strict.aet}@127.0.0.1:{strict.dicom_port}"
+    result = dcmspec("build", *specs, "-o", out, "--force", "--store", f"127.0.0.1:{strict.dicom_port}:{strict.aet}")
+    assert result.exit_code == 3
+    assert (f"{out / 'seg-ct.dcm'}: error: not stored at {key}: {strict.aet}@127.0.0.1:{strict.dicom_port} did not"
+            f" accept SOP Class 1.2.840.10008.5.1.4.1.1.66.7 in Transfer Syntax {rle}") in result.stderr
+    assert f"{key}: 3 stored, 1 refused" in result.stderr
+    assert manifest(out)["seg-ct.dcm"]["stored"][key]["status"] == "failure"
+    assert strict.find_instance(seg["sop_instance_uid"]) is None and strict.instance_count() == 3
