@@ -62,6 +62,8 @@ def test_stow_only_writes_no_dicom_file_but_the_record(fresh_orthanc, tmp_path):
         assert entry["written"] is False
         assert entry["stored"][f"STOW-RS {pacs.dicomweb}"]["status"] == "success"
         assert pacs.instance_file(entry["sop_instance_uid"]) == (local / name).read_bytes()
+    again = dcmspec("build", *write_specs(tmp_path / "specs"), "-o", out, "--stow", pacs.dicomweb, "--stow-only")
+    assert again.exit_code == 0 and "0 stored, 4 stored by an earlier run, not sent again" in again.stderr
 
 
 def test_c_store_sends_the_data_set_in_the_transfer_syntax_it_was_written_in(fresh_orthanc, tmp_path):
