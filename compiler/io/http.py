@@ -97,8 +97,8 @@ def failure(exc: BaseException, url: str, what: str) -> tuple[str, str | None]:
         return (f"the PACS at {url}: the TLS certificate could not be verified ({exc})",
                 "set DCMSPEC_DICOMWEB_CA_BUNDLE to the CA bundle (PEM) that signed the server's certificate")
     if "Timeout" in name:
-        return f"the PACS at {url} did not answer within {TIMEOUT_S:.0f} s (asking for {what})", None
-    return (f"the PACS at {url} does not answer ({_reason(exc)}) (asking for {what})",
+        return f"the PACS at {url} did not answer the request for {what} within {TIMEOUT_S:.0f} s", None
+    return (f"the PACS at {url} does not answer ({_reason(exc)}) to the request for {what}",
             "check that the PACS runs and that the URL is right")
 
 

@@ -44,10 +44,10 @@ class StowSender:
         try:
             response = self._session.post(target, data=body, headers=headers, timeout=http.TIMEOUT_S)
         except requests.RequestException as exc:
-            raise Unreachable(http.failure(exc, self.url, f"storing {sop_instance_uid}")[0]) from None
+            raise Unreachable(http.failure(exc, self.url, f"the STOW-RS of instance {sop_instance_uid}")[0]) from None
         if response.status_code in (401, 403, 404, 405):
             exc = requests.HTTPError(response=response)
-            raise Unreachable(http.failure(exc, target, f"storing {sop_instance_uid}")[0])
+            raise Unreachable(http.failure(exc, target, f"the STOW-RS of instance {sop_instance_uid}")[0])
         return _outcome(response, sop_instance_uid)
 
 
