@@ -150,12 +150,22 @@ def _stopped(exc: KeyboardInterrupt) -> None:
 @_now_option
 @_template_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+@click.option("--stow", metavar="URL", help="Send every object to this DICOMweb root with STOW-RS after writing it; "
+              "the manifest records the answer per instance.")
+@click.option("--stow-only", is_flag=True, help="With --stow: send without writing the DICOM files (the manifest "
+              "in OUTPUT still records what was sent).")
+@click.option("--store", metavar="HOST:PORT:AET", help="Send every object with DIMSE C-STORE to this node, in the "
+              "transfer syntax it was written in; the manifest records the answer per instance.")
+@click.option("--calling-aet", default="DCMSPEC", show_default=True, metavar="AET",
+              help="Our AE title for --store.")
 @click.pass_context
 def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: bool, preview: bool, uid_root: str | None,
           fresh_uids: bool, now: bool, set_values: tuple[str, ...], values_file: Path | None,
-          csv_file: Path | None, quiet: bool) -> None:
+          csv_file: Path | None, quiet: bool, stow: str | None, stow_only: bool, store: str | None,
+          calling_aet: str) -> None:
     """Build SPECS (files, or folders of spec files) into DICOM files in OUTPUT."""
     _check_uid_root(uid_root)
+    destinations = _destinations(stow, stow_only, store, calling_aet, fresh_uids)
     from .errors import DcmspecError
     from .pipeline import build_specs, collect_spec_files
 
@@ -166,8 +176,14 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
     params = _parameters(set_values, values_file, csv_file)
     try:
         paths = collect_spec_files(specs)
-        result = build_specs(paths, out_dir, options=_options(uid_root, fresh_uids, now), force=force,
-                             progress=progress, params=params, preview=preview)
+        if stow_only:
+            from .pipeline import compile_specs
+
+            result = compile_specs(paths, _options(uid_root, fresh_uids, now), progress, params, encode=True)
+        else:
+            result = build_specs(paths, out_dir, options=_options(uid_root, fresh_uids, now), force=force,
+                                 progress=progress, params=params, preview=preview)
+        sent = _send(result, out_dir, destinations, written=not stow_only, progress=progress)
     except DcmspecError as exc:
         _echo_err(exc.format())
         sys.exit(exc.exit_code)
@@ -179,7 +195,47 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
     code = _report(result, quiet=quiet)
     if code == EXIT_OK and progress:
         progress(f"dcmspec: built {len(result.objects)} object(s) in {time.perf_counter() - start:.2f} s")
+    if code == EXIT_OK and sent is not None:
+        from .write.send import report_lines
+
+        lines, ok = report_lines(sent, out_dir)
+        for line in lines:
+            _echo_err(line)
+        code = EXIT_OK if ok else EXIT_OUTPUT
     sys.exit(code)
+
+
+def _destinations(stow: str | None, stow_only: bool, store: str | None, calling_aet: str, fresh_uids: bool):
+    """The PACS destinations of ``build`` (--stow, --store), checked."""
+    from .write.send import Destination, parse_store
+
+    destinations = []
+    if stow is not None:
+        if not stow.startswith(("http://", "https://")) or any(c.isspace() for c in stow):
+            raise click.BadParameter(f"{stow!r} is not an http(s) URL (the DICOMweb root of the PACS)",
+                                     param_hint="--stow")
+        destinations.append(Destination(url=stow))
+    elif stow_only:
+        raise click.BadParameter("--stow-only needs --stow URL", param_hint="--stow-only")
+    if store is not None:
+        try:
+            destinations.append(parse_store(store, calling_aet))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--store/--calling-aet") from None
+    if destinations and fresh_uids:
+        raise click.BadParameter("--fresh-uids would store every rerun as new instances in the PACS; with --stow"
+                                 " or --store the UIDs derive from the content", param_hint="--fresh-uids")
+    return destinations
+
+
+def _send(result, out_dir: Path, destinations, *, written: bool, progress):
+    """Send what the build made to the PACS destinations (None when there are none or the build failed)."""
+    if not destinations or result.errors or not result.objects:
+        return None
+    from .write.send import send_objects
+
+    return send_objects(result.objects, out_dir, destinations, written=written,
+                        progress=(lambda line: progress(line)) if progress is not None else None)
 
 
 def _github_escape(text: str, *, prop: bool = False) -> str:

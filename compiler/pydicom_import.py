@@ -32,3 +32,16 @@ def without_downloader() -> Iterator[None]:
         for name in hidden:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
+
+
+def import_requests():
+    """``requests`` for the PACS clients (DICOMweb sources, STOW-RS): pydicom is imported first (so it
+    still skips its downloader), then the placeholder :func:`without_downloader` left is removed."""
+    import pydicom  # noqa: F401
+
+    for name in _DOWNLOADER_ONLY:
+        if name in sys.modules and sys.modules[name] is None:
+            del sys.modules[name]
+    import requests
+
+    return requests

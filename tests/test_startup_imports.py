@@ -69,3 +69,16 @@ def test_spec_with_schema_error_imports_no_pydicom_nor_numpy(tmp_path):
     assert status == 1
     assert "jsonschema" in imported  # it explains the error
     assert imported & {"numpy", "pydicom"} == set()
+
+
+def test_pacs_clients_load_only_when_a_pacs_is_used(tmp_path):
+    """dicomweb-client and pynetdicom (extra `pacs`, installed by the test extra) stay unloaded by a build
+    from files; a build from files that sends nowhere does not even load requests."""
+    code = ("import sys\nfrom dcmspec_compiler.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    status = exc.code\n"
+            "print('IMPORTED', status, ','.join(m for m in ('dicomweb_client', 'pynetdicom', 'requests')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, "build", "specs_examples/organs-binary.yaml", "-q", "-o",
+                          str(tmp_path)], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    line = next(line for line in out.splitlines() if line.startswith("IMPORTED"))
+    assert line.split(" ")[1] == "0" and line.split(" ")[2:] in ([], [""]), line

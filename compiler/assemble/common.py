@@ -72,10 +72,15 @@ def source_series(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("sourc
     from ..resolve.source_headers import read_source_headers
     from ..resolve.source_series import resolve_single_series, select_instances
 
+    from ..resolve.source_dicomweb import is_dicomweb, read_dicomweb_instances
+
     spec = doc.get(path)
     where = {"location": doc.loc(path + ("images",)), "spec_path": path + ("images",)}
-    files = find_source_files(spec["images"], base_dir_of(doc, path + ("images",)), **where)
-    instances = read_source_headers(files, **where)
+    if is_dicomweb(spec["images"]):
+        instances = read_dicomweb_instances(spec["images"], **where)
+    else:
+        files = find_source_files(spec["images"], base_dir_of(doc, path + ("images",)), **where)
+        instances = read_source_headers(files, **where)
     instances = select_instances(instances, series_instance_uid=spec.get("series_instance_uid"),
                                  sop_instance_uids=spec.get("sop_instance_uids"),
                                  modality=spec.get("modality"), location=doc.loc(path), spec_path=path)
@@ -176,8 +181,14 @@ def file_digest(path: Path) -> str:
 
 
 def content_digest(doc: SpecDocument, *, inputs: Iterable[str] = (), files: Iterable[Path] = ()) -> str:
-    """A digest of everything the object is made from: the spec data, input identities, file bytes."""
-    digest = hashlib.sha256(json.dumps(doc.data, sort_keys=True, default=str).encode("utf-8"))
+    """A digest of everything the object is made from: the spec data, input identities, file bytes.
+
+    Where the source images are read from (``sources.images``: files or a PACS) is left out: the
+    inputs name the source instances used, so one object has one SOP Instance UID however it was read."""
+    data = doc.data
+    if isinstance(data.get("sources"), dict) and "images" in data["sources"]:
+        data = {**data, "sources": {**data["sources"], "images": None}}
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8"))
     for item in inputs:
         digest.update(item.encode("utf-8"))
     for path in files:

@@ -82,7 +82,7 @@ class SourceFrame:
 class SourceInstance:
     """One source file: its header (no Pixel Data) and frames."""
 
-    path: Path
+    path: Path | str  # a file, or the URL of an instance in a PACS
     header: Dataset = field(repr=False)
     sop_class_uid: str
     sop_instance_uid: str
@@ -147,13 +147,19 @@ def read_source_header(
     """One file's :class:`SourceInstance` (see :func:`read_source_headers`); its geometry is checked
     (:func:`geometry_defect`), so NaN, infinite or zero spacing never reaches an output."""
     inst = _read_source_header(Path(path), location=location, spec_path=spec_path)
+    check_geometry(inst, path, location=location, spec_path=spec_path)
+    return inst
+
+
+def check_geometry(inst: SourceInstance, path: Path | str, *, location: Location | None = None,
+                   spec_path: Sequence[PathPart] = ()) -> None:
+    """Raise an :class:`InputError` if a frame of ``inst`` has unusable geometry (:func:`geometry_defect`)."""
     for frame in inst.frames or ():
         defect = geometry_defect(frame)
         if defect:
             where = f" (frame {frame.frame_number})" if frame.frame_number is not None else ""
             raise InputError(f"the source image {path}{where} has {defect}", location=location, path=spec_path,
                              hint="fix or leave out that image; dcmspec does not copy invalid geometry")
-    return inst
 
 
 def geometry_defect(frame: SourceFrame) -> str | None:
@@ -190,6 +196,13 @@ def _read_source_header(
             path=spec_path,
             hint="source images must be DICOM Part 10 files",
         ) from exc
+    return instance_from_dataset(path, ds, location=location, spec_path=spec_path)
+
+
+def instance_from_dataset(path: Path | str, ds: Dataset, *, location: Location | None = None,
+                          spec_path: Sequence[PathPart] = ()) -> SourceInstance:
+    """The :class:`SourceInstance` of a header read elsewhere (``path`` names it in messages: a file or
+    a URL); an :class:`InputError` if it lacks the SOP Common / General Series identifiers."""
     missing = [k for k in ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID")
                if not _text(ds.get(k))]
     if missing:
@@ -261,7 +274,7 @@ def _array(values: tuple[float, ...] | None) -> np.ndarray | None:
     return arr
 
 
-def _instance_from_header(path: Path, ds: Dataset) -> SourceInstance:
+def _instance_from_header(path: Path | str, ds: Dataset) -> SourceInstance:
     rows = _int(ds.get("Rows"))
     columns = _int(ds.get("Columns"))
     multiframe = "NumberOfFrames" in ds

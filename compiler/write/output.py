@@ -171,15 +171,59 @@ def write_dicom(fh: Any, dataset: Any) -> None:
 
 
 def _merge_manifest(out_dir: Path, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Earlier entries of the folder's manifest whose files still exist, then this build's entries."""
+    """Earlier entries of the folder's manifest whose files still exist (or that were only sent to a
+    PACS: ``written: false``), then this build's entries. What a PACS answered for an object
+    (``stored``, :mod:`.send`) stays with it while its bytes are the same."""
     written = {e["file"] for e in entries}
     try:
         old = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8")).get("objects", [])
     except (OSError, ValueError, AttributeError):
         old = []
-    kept = [e for e in old if isinstance(e, dict) and e.get("file") not in written
-            and (out_dir / str(e.get("file"))).is_file()]
+    old = [e for e in old if isinstance(e, dict)]
+    for entry in entries:
+        for before in old:
+            if (before.get("file") == entry["file"] and before.get("sha256") == entry["sha256"]
+                    and isinstance(before.get("stored"), dict)):
+                entry["stored"] = {**before["stored"], **entry.get("stored", {})}
+    kept = [e for e in old if e.get("file") not in written
+            and (e.get("written") is False or (out_dir / str(e.get("file"))).is_file())]
     return kept + entries
+
+
+def manifest_entry(obj: BuiltObject, nbytes: int, sha256: str) -> dict[str, Any]:
+    """The manifest entry of an object whose file has ``nbytes`` bytes with digest ``sha256``."""
+    return {
+        "file": obj.filename,
+        "kind": obj.kind,
+        "spec": str(obj.spec),
+        "id": obj.spec_id,
+        "sop_class_uid": obj.uid("SOPClassUID"),
+        "sop_instance_uid": obj.uid("SOPInstanceUID"),
+        "series_instance_uid": obj.uid("SeriesInstanceUID"),
+        "study_instance_uid": obj.uid("StudyInstanceUID"),
+        "bytes": nbytes,
+        "sha256": sha256,
+        **obj.summary,
+    }
+
+
+def record_unwritten(objects: Iterable[BuiltObject], out_dir: Path) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    """For objects sent to a PACS without being written (``--stow-only``): their manifest entries
+    (``written: false``), merged into the folder's manifest, and their bytes by file name."""
+    from .commit import folder_lock
+    from .send import write_manifest
+
+    entries, data = [], {}
+    for obj in objects:
+        buffer = io.BytesIO()
+        obj.write(buffer)
+        data[obj.filename] = buffer.getvalue()
+        entries.append({**manifest_entry(obj, len(data[obj.filename]), hashlib.sha256(data[obj.filename]).hexdigest()),
+                        "written": False})
+    _prepare_folder(out_dir)
+    with folder_lock(out_dir):
+        write_manifest(out_dir, {"dcmspec_manifest": 1, "objects": _merge_manifest(out_dir, entries)})
+    return entries, data
 
 
 def _stage_objects(staging: Staging, objects: list[BuiltObject], out_dir: Path,
@@ -211,17 +255,7 @@ def _stage_objects(staging: Staging, objects: list[BuiltObject], out_dir: Path,
                                       location=Location(str(out_dir / name))) from None
                 previews.append((staged_png, name))
             entries.append({
-                "file": obj.filename,
-                "kind": obj.kind,
-                "spec": str(obj.spec),
-                "id": obj.spec_id,
-                "sop_class_uid": obj.uid("SOPClassUID"),
-                "sop_instance_uid": obj.uid("SOPInstanceUID"),
-                "series_instance_uid": obj.uid("SeriesInstanceUID"),
-                "study_instance_uid": obj.uid("StudyInstanceUID"),
-                "bytes": writer[0].tell(),
-                "sha256": writer[0].sha256.hexdigest(),
-                **obj.summary,
+                **manifest_entry(obj, writer[0].tell(), writer[0].sha256.hexdigest()),
                 **({"previews": [name for _, name in previews]} if previews else {}),
                 "staged": staged,
                 "staged_previews": previews,

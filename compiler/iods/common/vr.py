@@ -286,3 +286,24 @@ def check_object(ds: Dataset) -> None:
     from .patient_study import COPIED_MODULES
 
     check_dataset(ds, skip=[kw for module in COPIED_MODULES for kw in module.keywords])
+
+
+def canonical_ds(text: str) -> str:
+    """A DS value (PS3.5 6.2) as the shortest text that reads as the same number: ``1.000000`` -> ``1``.
+
+    DS values copied from source headers (geometry, rescale) are written in this form, so that an object
+    built from a PACS's DICOMweb metadata, where DS values are JSON numbers (PS3.18 F.2.3.1) and their
+    spelling is lost, has the same bytes as one built from the files. Text that is not a finite number is kept as it is."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if number != number or number in (float("inf"), float("-inf")):
+        return text
+    out = repr(number + 0.0)  # + 0.0: -0.0 is 0
+    out = out[:-2] if out.endswith(".0") else out
+    if len(out) > 16:
+        from pydicom.valuerep import format_number_as_ds
+
+        out = format_number_as_ds(number)
+    return out

@@ -26,7 +26,7 @@ from ..common.modules import (ContentIdentification, Equipment, copy_patient_stu
                               set_general_series, set_sop_common)
 from ..common.codes import set_element
 from ..common.native import set_native_encoding
-from ..common.vr import check_object
+from ..common.vr import canonical_ds, check_object
 from ..common.wrap import wrap_file_dataset
 from .display import DisplayedArea, DisplayShutter, SoftcopyVOI
 from .graphics import GraphicAnnotation, GraphicLayer
@@ -260,8 +260,11 @@ class GrayscaleSoftcopyPresentationState(Dataset):
         return out
 
     def _modality_lut(self, refs: list[ReferencedImage]) -> None:
-        rescales = {(r.header.get("RescaleSlope"), r.header.get("RescaleIntercept"), r.header.get("RescaleType"),
-                     r.header.get("Modality")) for r in refs}
+        def ds(value: Any) -> str | None:  # the spelling of a source's DS is not kept (see canonical_ds)
+            return None if value is None or value == "" else canonical_ds(str(value))
+
+        rescales = {(ds(r.header.get("RescaleSlope")), ds(r.header.get("RescaleIntercept")),
+                     r.header.get("RescaleType"), r.header.get("Modality")) for r in refs}
         with_rescale = {x for x in rescales if x[1] is not None}
         if not with_rescale:
             return

@@ -11,6 +11,7 @@ from pydicom.charset import default_encoding
 from pydicom.dataset import Dataset
 
 from ...errors import DicomConformanceError
+from ..common.vr import canonical_ds
 from ..common.functional_groups import frame_group, frame_items
 
 
@@ -56,7 +57,7 @@ def _ds_strings(value: object) -> tuple[str, ...] | None:
     out = []
     for v in values:
         s = getattr(v, "original_string", None)
-        out.append(str(s).strip() if s is not None else str(v))
+        out.append(canonical_ds(str(s).strip() if s is not None else str(v)))
     return tuple(out)
 
 
@@ -78,12 +79,12 @@ def _raw_text(ds: Dataset, keyword: str) -> tuple[str, ...] | None | bool:
 
 def _strings(ds: Dataset, keyword: str) -> tuple[str, ...] | None:
     raw = _raw_text(ds, keyword)
-    return _ds_strings(ds.get(keyword)) if raw is False else raw
+    return _ds_strings(ds.get(keyword)) if raw is False else raw and tuple(canonical_ds(v) for v in raw)
 
 
 def _first(ds: Dataset, keyword: str) -> str | None:
     raw = _raw_text(ds, keyword)
-    return _single(ds.get(keyword)) if raw is False else (raw[0] if raw else None)
+    return _single(ds.get(keyword)) if raw is False else (canonical_ds(raw[0]) if raw else None)
 
 
 def _single(value: object) -> str | None:
