@@ -64,8 +64,9 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             if len(problems) > _MAX_REPORTED:
                 errors.add(SpecError(f"... and {len(problems) - _MAX_REPORTED} more annotations of this group are"
                                      " refused", location=doc.loc(("groups", i)), path=("groups", i)))
-    for table, taken in geojson.values():
-        errors.run(_all_taken, table, taken)
+    for read in geojson.values():
+        if read is not None:
+            errors.run(_all_taken, *read)
     errors.raise_if_any()
 
     files = sorted({f for g in groups for f in g.files})  # type: ignore[union-attr]
@@ -132,7 +133,7 @@ def _fit(points: np.ndarray, coordinate_type: str, where: Callable[[], Location]
 
 
 def _annotations(doc: SpecDocument, ctx: BuildContext, path: NodePath, coordinate_type: str,
-                 geojson: dict) -> Annotations:
+                 geojson: dict) -> Annotations | None:
     spec = doc.get(path)
     if "annotations" in spec:
         return _inline(doc, path, coordinate_type)
@@ -179,13 +180,17 @@ def _csv(doc: SpecDocument, path: NodePath, coordinate_type: str) -> Annotations
                        doc.get(path + ("graphic_type",)), [file])
 
 
-def _geojson(doc: SpecDocument, ctx: BuildContext, path: NodePath, coordinate_type: str, cache: dict) -> Annotations:
+def _geojson(doc: SpecDocument, ctx: BuildContext, path: NodePath, coordinate_type: str,
+             cache: dict) -> Annotations | None:
     from ..resolve.geojson import read_geojson
 
     spec = doc.get(path + ("geojson",))
     at = path + ("geojson",) + (("file",) if isinstance(spec, dict) else ())
     file = resolve_path(doc, at).resolve()
+    if file in cache and cache[file] is None:  # unreadable: reported at the first group that reads it
+        return None
     if file not in cache:
+        cache[file] = None
         if not file.is_file():
             raise InputError(f"GeoJSON file not found: {file}", location=doc.loc(at), path=at)
         table = read_geojson(file, doc.loc(at))

@@ -2,7 +2,8 @@
 
 Used by ``specs_examples/`` (its ``phantom/slide/slide.dcm`` is made by :func:`write_slide_image`), by the test
 suite and by ``bench/``. A grey (MONOCHROME2, so no ICC profile is needed) tissue section with dark round
-"nuclei" at :func:`nucleus_centres`, stored TILED_FULL. Everything is deterministic: the same arguments give the same bytes.
+"nuclei" at :func:`nucleus_centres`, stored as tiles with their positions (TILED_SPARSE). Everything is
+deterministic: the same arguments give the same bytes.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def _code(value: str, scheme: str, meaning: str):
 
 def write_slide_image(path: Path, slide: Slide = Slide(), *, seed: str = "dcmspec-slide",
                       patient_name: str = "Phantom^Slide", patient_id: str = "PHANTOM002") -> Path:
-    """Write a VL Whole Slide Microscopy Image (one pyramid level, TILED_FULL, MONOCHROME2) and return its path."""
+    """Write a VL Whole Slide Microscopy Image (one pyramid level, tiled, MONOCHROME2) and return its path."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.filewriter import dcmwrite
     from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
@@ -116,7 +117,7 @@ def write_slide_image(path: Path, slide: Slide = Slide(), *, seed: str = "dcmspe
     ds.InstanceNumber = 1
     ds.FrameOfReferenceUID = derive_uid(seed, "frame-of-reference")
     ds.PositionReferenceIndicator = "SLIDE_CORNER"
-    # --- Multi-frame Dimension (C.7.6.17): TILED_FULL, rows of tiles then columns ----------------
+    # --- Multi-frame Dimension (C.7.6.17): tiles by row, then column ----------------------------
     dim_uid = derive_uid(seed, "dimension-organization")
     org = Dataset()
     org.DimensionOrganizationUID = dim_uid
@@ -130,7 +131,7 @@ def write_slide_image(path: Path, slide: Slide = Slide(), *, seed: str = "dcmspe
         item.DimensionDescriptionLabel = label
         index.append(item)
     ds.DimensionIndexSequence = index
-    ds.DimensionOrganizationType = "TILED_FULL"
+    ds.DimensionOrganizationType = "TILED_SPARSE"  # per-frame positions written (dciodvfy looks for them)
     # --- Image Pixel, Multi-frame --------------------------------------------------------------
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
@@ -185,7 +186,24 @@ def write_slide_image(path: Path, slide: Slide = Slide(), *, seed: str = "dcmspe
     frame_type = Dataset()
     frame_type.FrameType = ["ORIGINAL", "PRIMARY", "VOLUME", "NONE"]
     shared.WholeSlideMicroscopyImageFrameTypeSequence = [frame_type]
+    optical = Dataset()
+    optical.OpticalPathIdentifier = "1"
+    shared.OpticalPathIdentificationSequence = [optical]
     ds.SharedFunctionalGroupsSequence = [shared]
+    per_frame = []
+    for r in range(rows // tile):
+        for c in range(columns // tile):
+            position = Dataset()
+            position.ColumnPositionInTotalImagePixelMatrix = c * tile + 1
+            position.RowPositionInTotalImagePixelMatrix = r * tile + 1
+            x, y = slide.to_slide([c * tile, r * tile])
+            position.XOffsetInSlideCoordinateSystem = round(float(x), 6)
+            position.YOffsetInSlideCoordinateSystem = round(float(y), 6)
+            position.ZOffsetInSlideCoordinateSystem = 0.0
+            frame = Dataset()
+            frame.PlanePositionSlideSequence = [position]
+            per_frame.append(frame)
+    ds.PerFrameFunctionalGroupsSequence = per_frame
     # --- Pixel Data: tiles row by row ------------------------------------------------------------
     image = slide_pixels(slide)
     tiles = image.reshape(rows // tile, tile, columns // tile, tile).transpose(0, 2, 1, 3)
