@@ -43,6 +43,13 @@ class Annotations:
 
 
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
+    from ..resolve.geojson import collector_paused
+
+    with collector_paused():  # the parsed GeoJSON features live until the groups are built
+        return _build(doc, ctx)
+
+
+def _build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     from ..iods.ann import (AnnotationGroup, Measurement, MicroscopyBulkSimpleAnnotations, annotation_problems,
                             image_bounds)
 
