@@ -409,6 +409,19 @@ def test_inline_problems_are_reported_together_at_their_lines(tmp_path):
     assert "outside the image" in by_line[12].message and "(column, row)" in by_line[12].hint
 
 
+def test_a_missing_graphic_type_and_ragged_points_are_located(tmp_path):
+    spec = _spec(tmp_path, "groups:\n" + GROUP +            # 4, group at 5..7
+                 "    annotations: [[[1, 1], [2, 2]]]\n" + GROUP +   # 8; next group 9..11
+                 "    graphic_type: POLYLINE\n"               # 12
+                 "    annotations:\n"                        # 13
+                 "      - [[1, 1], [2, 2, 0]]\n")             # 14
+    errors = _errors(spec, tmp_path)
+    by_line = {e.location.line: e for e in errors}
+    assert set(by_line) == {5, 14}, [e.format() for e in errors]
+    assert "graphic type" in by_line[5].message and "POLYGON" in by_line[5].hint
+    assert "same number of coordinates" in by_line[14].message
+
+
 def test_csv_problems_are_at_the_row(tmp_path):
     (tmp_path / "cells.csv").write_text("annotation,x,y\na,1,1\na,2,1\na,2,2\nb,1,1\nb,900,1\nb,3,3\n", encoding="utf-8")
     spec = _spec(tmp_path, "groups:\n" + GROUP + "    graphic_type: POLYGON\n    csv: cells.csv\n")

@@ -155,10 +155,10 @@ def _inline(doc: SpecDocument, path: NodePath, coordinate_type: str) -> Annotati
     arrays, measured = [], []
     for i, item in enumerate(items):
         points = item["points"] if isinstance(item, dict) else item
-        array = np.asarray(points, dtype=np.float64)
-        if array.ndim != 2 or len({len(p) for p in points}) != 1:
+        if len({len(p) for p in points}) != 1:
             raise SpecError("every point of an annotation has the same number of coordinates", location=where(i),
                             path=path + ("annotations", i))
+        array = np.asarray(points, dtype=np.float64)
         arrays.append(_fit(array, coordinate_type, lambda i=i: where(i), path + ("annotations", i)))
         measured.append(item.get("measurements") or {} if isinstance(item, dict) else {})
 
@@ -170,7 +170,16 @@ def _inline(doc: SpecDocument, path: NodePath, coordinate_type: str) -> Annotati
         return out
 
     counts = np.array([len(a) for a in arrays], dtype=np.int64)
-    return Annotations(np.concatenate(arrays), counts, where, values, doc.get(path + ("graphic_type",)))
+    return Annotations(np.concatenate(arrays), counts, where, values, _graphic_type(doc, path))
+
+
+def _graphic_type(doc: SpecDocument, path: NodePath, default: str | None = None) -> str:
+    """The group's graphic type: needed for inline and CSV annotations (the points alone do not say)."""
+    value = doc.get(path + ("graphic_type",)) or default
+    if value is None:
+        raise SpecError("which graphic type are these annotations?", location=doc.loc(path), path=path,
+                        hint="add `graphic_type:` POINT, POLYLINE, POLYGON, ELLIPSE or RECTANGLE")
+    return value
 
 
 def _csv(doc: SpecDocument, path: NodePath, coordinate_type: str) -> Annotations:
@@ -183,8 +192,9 @@ def _csv(doc: SpecDocument, path: NodePath, coordinate_type: str) -> Annotations
     table = read_point_table(file, x=options.get("x", "x"), y=options.get("y", "y"), z=options.get("z"),
                              annotation=options.get("annotation"), location=doc.loc(at))
     points = _fit(table.points, coordinate_type, lambda: table.location(0), at)
+    single = bool((table.counts == 1).all())  # without an annotation column, every row is a point
     return Annotations(points, table.counts, table.location, lambda key, where: table.values(key, doc.loc(where)),
-                       doc.get(path + ("graphic_type",)), [file])
+                       _graphic_type(doc, path, "POINT" if single else None), [file])
 
 
 def _geojson(doc: SpecDocument, ctx: BuildContext, path: NodePath, coordinate_type: str,
