@@ -264,12 +264,13 @@ def test_inline_annotations_build_on_the_third_party_slide(tmp_path):
 
 
 def test_slide_coordinates_build_in_3d(tmp_path):
-    spec = _spec(tmp_path, "coordinates: slide\ngroups:\n" + GROUP +
+    spec = _spec(tmp_path, "coordinates: slide\nprecision: single\ngroups:\n" + GROUP +
                  "    graphic_type: POINT\n"
                  "    annotations: [[[19.95, 39.9]], [[19.9, 39.95, 0.002]]]\n")
     path = _built(spec, tmp_path)
     ds = pydicom.dcmread(path)
     assert ds.AnnotationCoordinateType == "3D" and ds.FrameOfReferenceUID == _header(PHANTOM).FrameOfReferenceUID
+    assert "PointCoordinatesData" in ds.AnnotationGroupSequence[0]  # 32-bit floats
     _assert_read_back(path, [([[[19.95, 39.9, 0.0]], [[19.9, 39.95, 0.002]]], {})], SCOORD3D)
 
 

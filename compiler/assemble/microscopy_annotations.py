@@ -259,7 +259,8 @@ def _all_taken(table, taken: np.ndarray) -> None:
     raise InputError(f"feature {first}: no group takes this {table.graphic[first]} feature of classification"
                      f" {name!r} ({left.size} feature(s) of the file are not taken)", location=table.location(first),
                      hint=f"map the class to codes with a group `geojson: {{file: {table.path.name},"
-                          f" classification: {name}}}` and its category/type, or take every class with a group"
+                          f" classification: {'null' if name is None else name}}}` and its category/type, or take"
+                          " every class with a group"
                           " without `classification`")
 
 
