@@ -6,7 +6,7 @@ Writes into ``bench/_work/ann/``: a 4096x4096 slide phantom (``dcmspec_compiler.
 FeatureCollection of CELLS 12-vertex polygons in two QuPath classes with two measurements each (one missing
 for every tenth cell), a MicroscopyAnnotations spec, and a stand-alone highdicom script doing the same job
 (json.load, one array per polygon, ``hd.ann.AnnotationGroup`` per class, ``MicroscopyBulkSimpleAnnotations``,
-save). Each tool runs as a whole process (median wall time and peak RSS by GNU time over RUNS runs); the
+save). Each tool runs as a whole process (median wall time, CPU time and peak RSS by GNU time over RUNS runs); the
 highdicom script also prints the time of its constructor calls alone. Both outputs are read back with
 highdicom and compared with the GeoJSON.
 """
@@ -112,14 +112,16 @@ def make_inputs(cells: int) -> None:
     (WORK / "hd_cells.py").write_text(HIGHDICOM, encoding="utf-8")
 
 
-def run(cmd: list[str]) -> tuple[float, float, str]:
+def run(cmd: list[str]) -> tuple[float, float, float, str]:
+    """(wall s, peak RSS MB, CPU s = user + system, the tool's own stderr) of one whole process."""
     start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, cwd=WORK, capture_output=True, text=True)
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M %U %S"] + cmd, cwd=WORK, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
     lines = proc.stderr.strip().splitlines()
-    return wall, int(lines[-1]) / 1024, "\n".join(lines[:-1])
+    peak, user, system = lines[-1].split()
+    return wall, int(peak) / 1024, float(user) + float(system), "\n".join(lines[:-1])
 
 
 def check(path: Path, cells: int) -> None:
@@ -155,10 +157,11 @@ def main() -> int:
         results = [run(cmd) for _ in range(runs)]
         wall = statistics.median(r[0] for r in results)
         peak = statistics.median(r[1] for r in results)
-        note = results[-1][2].strip().splitlines()[-1] if name == "highdicom" else ""
+        cpu = statistics.median(r[2] for r in results)
+        note = results[-1][3].strip().splitlines()[-1] if name == "highdicom" else ""
         out = WORK / ("out/cells.dcm" if name == "dcmspec" else "hd_cells.dcm")
         check(out, cells)
-        print(f"  {name:10s} {wall:6.2f} s  {peak:7.0f} MB peak  output {out.stat().st_size / 1e6:.1f} MB"
+        print(f"  {name:10s} {wall:6.2f} s wall  {cpu:6.2f} s CPU  {peak:5.0f} MB peak  output {out.stat().st_size / 1e6:.1f} MB"
               f"  {note}  (read back by highdicom: equal)")
     return 0
 
