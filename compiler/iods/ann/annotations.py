@@ -159,6 +159,7 @@ class MicroscopyBulkSimpleAnnotations(Dataset):
         set_common_instance_reference(self, [InstanceReference(
             str(image.StudyInstanceUID), str(image.SeriesInstanceUID), str(image.SOPClassUID),
             str(image.SOPInstanceUID))])
+        _decode_copied(self)
         check_object(self)
         set_native_encoding(self)
 
@@ -202,6 +203,15 @@ class MicroscopyBulkSimpleAnnotations(Dataset):
             if group.number == number:
                 return group
         raise KeyError(f"no annotation group number {number}")
+
+
+def _decode_copied(ds: Dataset) -> None:
+    """Decode the elements of sequence items copied from the image header, which a header read may leave
+    encoded (raw): the writer then sees plain values, as in everything else this class builds."""
+    for elem in ds:  # iterating a Dataset decodes each element it yields
+        if elem.VR == "SQ":
+            for item in elem.value:
+                _decode_copied(item)
 
 
 def annread(source: str | Path | Dataset) -> MicroscopyBulkSimpleAnnotations:
