@@ -18,6 +18,7 @@ BUILDERS: dict[str, str] = {
     "PresentationState": "presentation_state",
     "KeyObjectSelection": "key_object_selection",
     "SecondaryCapture": "secondary_capture",
+    "MicroscopyAnnotations": "microscopy_annotations",
 }
 
 

@@ -159,30 +159,18 @@ def _segment_numbers(doc: SpecDocument) -> list[int]:
 
 
 def _segment_description(doc: SpecDocument, ctx: BuildContext, index: int, number: int, series):
-    from ..iods.common.algorithm import AlgorithmIdentification
     from ..iods.seg.segment import SegmentDescription
-    from ..iods.common.concept import Code
 
     base: NodePath = ("segments", index)
     seg = doc.get(base)
     algo_spec = seg.get("algorithm") or {"type": "MANUAL"}
     errors = Errors()  # every code of the segment is checked, not only the first bad one
 
-    def identify_algorithm():
-        default_family = Code(AI_FAMILY[1], AI_FAMILY[0], AI_FAMILY[2])
-        params = algo_spec.get("parameters")
-        with conformance_at(doc, base + ("algorithm",)):
-            return AlgorithmIdentification(
-                name=algo_spec["name"], version=str(algo_spec["version"]),
-                family=code_at(doc, ctx, base + ("algorithm", "family"), default_family),
-                parameters=", ".join(f"{k}={v}" for k, v in params.items()) if params else None,
-                source=algo_spec.get("source"))
-
     algorithm = None
     if algo_spec["type"] == "MANUAL":
         errors.run(_refuse_manual_algorithm, doc, base + ("algorithm",), algo_spec)
     else:
-        algorithm = errors.run(identify_algorithm)
+        algorithm = errors.run(algorithm_identification, doc, ctx, base + ("algorithm",))
     category = errors.run(code_at, doc, ctx, base + ("category",))
     property_type = errors.run(code_at, doc, ctx, base + ("type",))
     modifiers = errors.run(codes_at, doc, ctx, base + ("modifiers",))
@@ -210,6 +198,22 @@ def _segment_description(doc: SpecDocument, ctx: BuildContext, index: int, numbe
             display_color=seg.get("color"),
             description=seg.get("description"),
         )
+
+
+def algorithm_identification(doc: SpecDocument, ctx: BuildContext, path: NodePath):
+    """The Algorithm Identification (Table 10-19) of the `algorithm:` mapping at ``path`` (name, version,
+    family: AI by default, parameters, source); shared by every kind that names an algorithm."""
+    from ..iods.common.algorithm import AlgorithmIdentification
+    from ..iods.common.concept import Code
+
+    spec = doc.get(path)
+    params = spec.get("parameters")
+    with conformance_at(doc, path):
+        return AlgorithmIdentification(
+            name=spec["name"], version=str(spec["version"]),
+            family=code_at(doc, ctx, path + ("family",), Code(AI_FAMILY[1], AI_FAMILY[0], AI_FAMILY[2])),
+            parameters=", ".join(f"{k}={v}" for k, v in params.items()) if params else None,
+            source=spec.get("source"))
 
 
 def _refuse_manual_algorithm(doc: SpecDocument, path: NodePath, spec: dict) -> None:

@@ -12,6 +12,7 @@ STARTERS: dict[str, str] = {
     "PresentationState": "presentation-state.yaml",
     "KeyObjectSelection": "key-object-selection.yaml",
     "SecondaryCapture": "secondary-capture.yaml",
+    "MicroscopyAnnotations": "microscopy-annotations.yaml",
 }
 
 

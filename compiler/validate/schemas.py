@@ -25,6 +25,7 @@ KINDS: dict[str, str] = {
     "PresentationState": "presentation-state.schema.json",
     "KeyObjectSelection": "key-object-selection.schema.json",
     "SecondaryCapture": "secondary-capture.schema.json",
+    "MicroscopyAnnotations": "microscopy-annotations.schema.json",
 }
 DEFINITIONS = "definitions.schema.json"
 

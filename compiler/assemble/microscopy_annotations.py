@@ -1,0 +1,300 @@
+"""Build a MicroscopyAnnotations spec -> Microscopy Bulk Simple Annotations (PS3.3 A.87).
+
+The spec names the slide image (``sources``) and its annotation groups; each group's annotations come
+from an inline list, a CSV file (one row per point) or a GeoJSON FeatureCollection as QuPath exports it
+(features picked by QuPath class, ``properties.classification.name``; the groups are the table mapping
+class names to codes, and a feature no group takes is an error). Every annotation is checked (points per
+graphic type, inside the image) with the location of its spec line, CSV row or GeoJSON feature; nothing
+is written while any is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import DcmspecError, InputError, Location, SpecError
+from ..load.document import SpecDocument
+from ..write.output import BuiltObject
+from ..write.targets import output_filename
+from .common import (Errors, NodePath, code_at, codes_at, conformance_at, equipment, object_identity, resolve_path,
+                     source_series, spec_id)
+from .context import BuildContext
+from .segmentation import algorithm_identification
+from .sr_common import unit_at
+
+#: Problems reported per group before the rest are summed up (a bad file may have 100,000 of them)
+_MAX_REPORTED = 20
+
+
+@dataclass
+class Annotations:
+    """One group's annotations: points, points per annotation, where each came from, its measurements."""
+
+    points: np.ndarray
+    counts: np.ndarray
+    locate: Callable[[int], Location]
+    values: Callable[[str, NodePath], np.ndarray]
+    graphic_type: str
+    files: list[Path] = field(default_factory=list)
+
+
+def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
+    from ..resolve.geojson import collector_paused
+
+    with collector_paused():  # the parsed GeoJSON features live until the groups are built
+        return _build(doc, ctx)
+
+
+def _build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
+    from ..iods.ann import (AnnotationGroup, Measurement, MicroscopyBulkSimpleAnnotations, annotation_problems,
+                            image_bounds)
+
+    errors = Errors()
+    coordinate_type = "3D" if doc.get(("coordinates",)) == "slide" else "2D"
+    image = errors.run(_slide_image, doc, ctx)
+    bounds = errors.run(_bounds, doc, image, coordinate_type, image_bounds) if image is not None else None
+    geojson: dict[Path, Any] = {}  # file -> (FeatureTable, features taken by some group)
+    groups: list[Annotations | None] = []
+    for i in range(len(doc.get(("groups",)) or [])):
+        found = errors.run(_annotations, doc, ctx, ("groups", i), coordinate_type, geojson)
+        groups.append(found)
+        if found is not None and bounds is not None:
+            problems = annotation_problems(found.graphic_type, found.points, found.counts, bounds)
+            for index, message in problems[:_MAX_REPORTED]:
+                errors.add(InputError(f"annotation {index + 1} of group {doc.get(('groups', i, 'label'))!r}: {message}",
+                                      location=found.locate(index), path=("groups", i),
+                                      hint=_hint(message, image, coordinate_type)))
+            if len(problems) > _MAX_REPORTED:
+                errors.add(SpecError(f"... and {len(problems) - _MAX_REPORTED} more annotations of this group are"
+                                     " refused", location=doc.loc(("groups", i)), path=("groups", i)))
+    for read in geojson.values():
+        if read is not None:
+            errors.run(_all_taken, *read)
+    errors.raise_if_any()
+
+    files = sorted({f for g in groups for f in g.files})  # type: ignore[union-attr]
+    ident = object_identity(doc, ctx, header=image, inputs=[str(image.SOPInstanceUID)], files=files,
+                            default_label="ANNOTATIONS", default_series_number=1300)
+    double = doc.get(("precision",)) != "single"
+    built = []
+    for i, found in enumerate(groups):
+        path: NodePath = ("groups", i)
+        built.append(errors.run(_group, doc, ctx, path, found, i + 1, ident.sop_instance_uid, double,
+                                AnnotationGroup, Measurement))
+    errors.raise_if_any()
+    with conformance_at(doc, ()):
+        ann = MicroscopyBulkSimpleAnnotations(
+            image, built, series_instance_uid=ident.series_instance_uid, series_number=ident.series_number,
+            series_description=ident.series_description, sop_instance_uid=ident.sop_instance_uid,
+            content=ident.content, created=ident.content_datetime, equipment=equipment(doc),
+            coordinate_type=coordinate_type, check_bounds=False)  # checked above, each at its location
+    total = int(sum(g.counts.size for g in groups))  # type: ignore[union-attr]
+    return [BuiltObject(dataset=ann, filename=output_filename(doc), kind="MicroscopyAnnotations", spec=doc.path,
+                        spec_id=spec_id(doc), summary={"groups": len(built), "annotations": total})]
+
+
+# ------------------------------------------------------------------------------------- the image
+def _slide_image(doc: SpecDocument, ctx: BuildContext):
+    """The annotated image: the source with the largest Total Pixel Matrix (a pyramid's base level)."""
+    series = source_series(doc, ctx)
+    size = lambda i: int(i.header.get("TotalPixelMatrixColumns") or i.columns or 0) * int(
+        i.header.get("TotalPixelMatrixRows") or i.rows or 0)
+    images = [i for i in series.instances if i.rows]
+    if not images:
+        raise InputError("the sources hold no image", location=doc.loc(("sources",)), path=("sources",))
+    return max(images, key=size).header
+
+
+def _bounds(doc: SpecDocument, image, coordinate_type: str, image_bounds) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        return image_bounds(image, coordinate_type)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        raise SpecError("slide coordinates need the image's position on the slide (Total Pixel Matrix Origin"
+                        " Sequence, Image Orientation (Slide), Pixel Spacing), which this image lacks",
+                        location=doc.loc(("coordinates",)), path=("coordinates",),
+                        hint="use `coordinates: image` (pixels of the Total Pixel Matrix)") from None
+
+
+def _hint(message: str, image, coordinate_type: str) -> str | None:
+    if "outside" in message:
+        return ("image coordinates are (column, row) pixels of the Total Pixel Matrix, 0,0 its top left corner"
+                if coordinate_type == "2D" else "slide coordinates are (X, Y, Z) mm in the Slide Coordinate System")
+    if "needs" in message:
+        return "a POINT has 1 point, a POLYLINE 2 or more, a POLYGON 3 or more, an ELLIPSE or RECTANGLE exactly 4"
+    return None
+
+
+# ------------------------------------------------------------------------------- the annotations
+def _fit(points: np.ndarray, coordinate_type: str, where: Callable[[], Location], path: NodePath) -> np.ndarray:
+    """Points with the coordinate count the type needs: slide points get Z = 0 when they have none."""
+    if coordinate_type == "3D" and points.shape[1] == 2:
+        return np.column_stack([points, np.zeros(points.shape[0])])
+    if coordinate_type == "2D" and points.shape[1] != 2:
+        raise SpecError("image coordinates are (column, row): 2 numbers per point", location=where(), path=path,
+                        hint="use `coordinates: slide` for (X, Y, Z) mm")
+    return points
+
+
+def _annotations(doc: SpecDocument, ctx: BuildContext, path: NodePath, coordinate_type: str,
+                 geojson: dict) -> Annotations | None:
+    spec = doc.get(path)
+    if "annotations" in spec:
+        return _inline(doc, path, coordinate_type)
+    if "csv" in spec:
+        return _csv(doc, path, coordinate_type)
+    return _geojson(doc, ctx, path, coordinate_type, geojson)
+
+
+def _inline(doc: SpecDocument, path: NodePath, coordinate_type: str) -> Annotations:
+    items = doc.get(path + ("annotations",))
+    where = lambda i: doc.loc(path + ("annotations", i))
+    arrays, measured = [], []
+    for i, item in enumerate(items):
+        points = item["points"] if isinstance(item, dict) else item
+        if len({len(p) for p in points}) != 1:
+            raise SpecError("every point of an annotation has the same number of coordinates", location=where(i),
+                            path=path + ("annotations", i))
+        array = np.asarray(points, dtype=np.float64)
+        arrays.append(_fit(array, coordinate_type, lambda i=i: where(i), path + ("annotations", i)))
+        measured.append(item.get("measurements") or {} if isinstance(item, dict) else {})
+
+    def values(key: str, at: NodePath) -> np.ndarray:
+        out = np.array([m.get(key, np.nan) for m in measured], dtype=np.float64)
+        if np.isnan(out).all():
+            raise SpecError(f"no annotation of this group has a measurement {key!r}", location=doc.loc(at), path=at,
+                            hint="give it under each annotation's `measurements:`")
+        return out
+
+    counts = np.array([len(a) for a in arrays], dtype=np.int64)
+    return Annotations(np.concatenate(arrays), counts, where, values, _graphic_type(doc, path))
+
+
+def _graphic_type(doc: SpecDocument, path: NodePath, default: str | None = None) -> str:
+    """The group's graphic type: needed for inline and CSV annotations (the points alone do not say)."""
+    value = doc.get(path + ("graphic_type",)) or default
+    if value is None:
+        raise SpecError("which graphic type are these annotations?", location=doc.loc(path), path=path,
+                        hint="add `graphic_type:` POINT, POLYLINE, POLYGON, ELLIPSE or RECTANGLE")
+    return value
+
+
+def _csv(doc: SpecDocument, path: NodePath, coordinate_type: str) -> Annotations:
+    from ..resolve.point_table import read_point_table
+
+    spec = doc.get(path + ("csv",))
+    at = path + ("csv",) + (("file",) if isinstance(spec, dict) else ())
+    options = spec if isinstance(spec, dict) else {}
+    file = resolve_path(doc, at)
+    table = read_point_table(file, x=options.get("x", "x"), y=options.get("y", "y"), z=options.get("z"),
+                             annotation=options.get("annotation"), location=doc.loc(at))
+    points = _fit(table.points, coordinate_type, lambda: table.location(0), at)
+    single = bool((table.counts == 1).all())  # without an annotation column, every row is a point
+    return Annotations(points, table.counts, table.location, lambda key, where: table.values(key, doc.loc(where)),
+                       _graphic_type(doc, path, "POINT" if single else None), [file])
+
+
+def _geojson(doc: SpecDocument, ctx: BuildContext, path: NodePath, coordinate_type: str,
+             cache: dict) -> Annotations | None:
+    from ..resolve.geojson import read_geojson
+
+    spec = doc.get(path + ("geojson",))
+    at = path + ("geojson",) + (("file",) if isinstance(spec, dict) else ())
+    file = resolve_path(doc, at).resolve()
+    if file in cache and cache[file] is None:  # unreadable: reported at the first group that reads it
+        return None
+    if file not in cache:
+        cache[file] = None
+        if not file.is_file():
+            raise InputError(f"GeoJSON file not found: {file}", location=doc.loc(at), path=at)
+        table = read_geojson(file, doc.loc(at))
+        cache[file] = (table, np.zeros(len(table.graphic), dtype=bool))
+        if table.holes:
+            ctx.warn(f"{table.holes} hole(s) of polygons in {file.name} dropped: an ANN polygon has no holes",
+                     doc.loc(at), at)
+    table, taken = cache[file]
+    graphic = np.array(table.graphic, dtype=object)
+    chosen = np.ones(len(graphic), dtype=bool)
+    if isinstance(spec, dict) and "classification" in spec:
+        wanted = spec["classification"]
+        chosen &= np.array([c == wanted for c in table.classification], dtype=bool)
+        if not chosen.any():
+            names = sorted({str(c) for c in table.classification})
+            raise SpecError(f"no feature of {file.name} has classification {wanted!r}", path=path + ("geojson",
+                            "classification"), location=doc.loc(path + ("geojson", "classification")),
+                            hint=f"its classes are: {', '.join(names) or 'none'}")
+    graphic_type = doc.get(path + ("graphic_type",))
+    if graphic_type is not None:
+        chosen &= graphic == graphic_type
+        if not chosen.any():
+            raise SpecError(f"no feature of {file.name} that this group takes is a {graphic_type}",
+                            location=doc.loc(path + ("graphic_type",)), path=path + ("graphic_type",),
+                            hint=f"its features are {', '.join(sorted(set(table.graphic)))}")
+    else:
+        kinds = sorted(set(graphic[chosen]))
+        if len(kinds) > 1:
+            raise SpecError(f"the features this group takes are of several graphic types ({', '.join(kinds)}); an"
+                            " annotation group has one", location=doc.loc(path), path=path,
+                            hint="add `graphic_type:` to pick one, and another group for the others")
+        graphic_type = kinds[0] if kinds else "POLYGON"
+    taken |= chosen
+    annotation_mask = chosen[table.feature]
+    keep_points = np.repeat(annotation_mask, table.counts)
+    points = _fit(table.points[keep_points], coordinate_type, lambda: table.location(0), at)
+    features = table.feature[annotation_mask]
+    return Annotations(points, table.counts[annotation_mask], lambda i: table.location(int(features[i])),
+                       lambda key, where: table.values(key, features), graphic_type, [file])
+
+
+def _all_taken(table, taken: np.ndarray) -> None:
+    """Every feature of a GeoJSON file is taken by a group: an unknown class is an error, not a loss."""
+    left = np.flatnonzero(~taken)
+    if left.size == 0:
+        return
+    first = int(left[0])
+    name = table.classification[first]
+    raise InputError(f"feature {first}: no group takes this {table.graphic[first]} feature of classification"
+                     f" {name!r} ({left.size} feature(s) of the file are not taken)", location=table.location(first),
+                     hint=f"map the class to codes with a group `geojson: {{file: {table.path.name},"
+                          f" classification: {'null' if name is None else name}}}` and its category/type, or take"
+                          " every class with a group"
+                          " without `classification`")
+
+
+# ------------------------------------------------------------------------------------ the groups
+def _group(doc: SpecDocument, ctx: BuildContext, path: NodePath, found: Annotations, number: int, sop_uid: str,
+           double: bool, AnnotationGroup, Measurement):
+    spec = doc.get(path)
+    errors = Errors()
+    category = errors.run(code_at, doc, ctx, path + ("category",))
+    property_type = errors.run(code_at, doc, ctx, path + ("type",))
+    modifiers = errors.run(codes_at, doc, ctx, path + ("modifiers",))
+    algo = spec.get("algorithm") or {"type": "MANUAL"}
+    algorithm = None
+    if algo["type"] != "MANUAL":
+        algorithm = errors.run(algorithm_identification, doc, ctx, path + ("algorithm",))
+    measurements = []
+    for j in range(len(spec.get("measurements") or [])):
+        errors.run(lambda j=j: measurements.append(_measurement(doc, ctx, path + ("measurements", j), found,
+                                                                Measurement)))
+    errors.raise_if_any()
+    with conformance_at(doc, path + ("algorithm",) if "algorithm" in spec else path):
+        return AnnotationGroup(
+            number=number, uid=spec.get("uid") or ctx.uids.uid("annotation-group", sop_uid, number),
+            label=spec["label"], description=spec.get("description"), property_category=category,
+            property_type=property_type, property_modifiers=modifiers or (), graphic_type=found.graphic_type,
+            coordinates=found.points, counts=found.counts, generation_type=algo["type"], algorithm=algorithm,
+            measurements=measurements, double=double)
+
+
+def _measurement(doc: SpecDocument, ctx: BuildContext, path: NodePath, found: Annotations, Measurement):
+    name = code_at(doc, ctx, path + ("name",))
+    unit = unit_at(doc, ctx, path + ("unit",))
+    values = found.values(doc.get(path + ("key",)), path + ("key",))
+    measurement = Measurement(name, unit, values)
+    with conformance_at(doc, path):
+        measurement.item(int(found.counts.size))
+    return measurement
