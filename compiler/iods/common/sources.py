@@ -1,4 +1,4 @@
-"""What a Segmentation needs to know about its source images: frames, geometry, references."""
+"""What a derived image (Segmentation, Parametric Map) needs to know about its source images: frames, geometry, references."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pydicom.charset import default_encoding
 from pydicom.dataset import Dataset
 
 from ...errors import DicomConformanceError
-from ..common.functional_groups import frame_group, frame_items
+from .functional_groups import frame_group, frame_items
 
 
 @dataclass(frozen=True)

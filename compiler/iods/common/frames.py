@@ -1,4 +1,8 @@
-"""Functional groups of a Segmentation (PS3.3 C.7.6.16, C.8.20.3), encoded fast.
+"""Functional groups of derived multi-frame images (PS3.3 C.7.6.16), encoded fast.
+
+Shared by Segmentation (C.8.20.3) and Parametric Map (A.75.4): Derivation Image, Frame Content, Plane
+Position/Orientation, Pixel Measures and the dimension index; the IOD adds its own groups (Segment
+Identification, Real World Value Mapping, ...) with ``extra_shared`` / the plan's segment numbers.
 
 The Per-frame Functional Groups Sequence is encoded straight to Explicit VR Little Endian bytes
 (``common.encoding``) from pieces computed once per source frame and per segment, instead of one nested
@@ -10,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 from pydicom.dataset import Dataset
-from ..common.concept import Code
+from .concept import Code
 
-from ..common import encoding as enc
-from ..common.codes import code_item
+from . import encoding as enc
+from .codes import code_item
 from .sources import SourceFrame, SourceSet
 from .spacing import SliceSpacing, regular_slice_spacing
 
@@ -47,10 +51,10 @@ def source_image_item(frame: SourceFrame) -> Dataset:
     return item
 
 
-def derivation_image_dataset(frame: SourceFrame) -> Dataset:
+def derivation_image_dataset(frame: SourceFrame, derivation_code: Code = DERIVATION_SEGMENTATION) -> Dataset:
     item = Dataset()
     item.SourceImageSequence = [source_image_item(frame)]
-    item.DerivationCodeSequence = [code_item(DERIVATION_SEGMENTATION)]
+    item.DerivationCodeSequence = [code_item(derivation_code)]
     return item
 
 
@@ -92,7 +96,8 @@ def _measures_key(f: SourceFrame):
 
 @dataclass
 class FramePlan:
-    """Which SEG frame shows what: source frame index and segment number (None for LABELMAP)."""
+    """Which stored frame shows what: source frame index and segment number (None when the frames are
+    not per segment: LABELMAP SEG, Parametric Map)."""
 
     source_index: np.ndarray  # (n_frames,) int, index into SourceSet.frames
     segment_number: np.ndarray | None  # (n_frames,) int or None
@@ -109,7 +114,11 @@ class Layout:
     slice_spacing: SliceSpacing  # written in Pixel Measures when the source frames are a regular stack
 
 
-def build_functional_groups(sources: SourceSet, plan: FramePlan) -> Layout:
+def build_functional_groups(sources: SourceSet, plan: FramePlan,
+                            derivation_codes: tuple[Code, ...] = (DERIVATION_SEGMENTATION,)) -> Layout:
+    """Shared and per-frame functional groups of the frames of ``plan``: each stored frame references its
+    source frame (Derivation Image with ``derivation_codes``, CID 7203), with the source's position;
+    orientation and pixel measures are shared when equal for all frames."""
     frames = sources.frames
     used = np.unique(plan.source_index)
     used_frames = [frames[i] for i in used]
@@ -121,7 +130,7 @@ def build_functional_groups(sources: SourceSet, plan: FramePlan) -> Layout:
     # per-frame items.
     derivation_shared = False
     if derivation_shared:
-        shared.DerivationImageSequence = [derivation_image_dataset(frames[int(used[0])])]
+        shared.DerivationImageSequence = [derivation_image_dataset(frames[int(used[0])], derivation_codes[0])]
     orient_shared = measures_shared = False
     slice_spacing = (regular_slice_spacing(frames) if geometry
                      else SliceSpacing(None, "the source frames have no geometry"))
@@ -160,7 +169,7 @@ def build_functional_groups(sources: SourceSet, plan: FramePlan) -> Layout:
 
     # per-source-frame and per-segment pieces
     purpose = enc.sequence(TAG_PURPOSE, [enc.code_item_body(PURPOSE_SOURCE_FOR_PROCESSING)])
-    derivation = enc.sequence(TAG_DERIVATION_CODE, [enc.code_item_body(DERIVATION_SEGMENTATION)])
+    derivation = enc.sequence(TAG_DERIVATION_CODE, [enc.code_item_body(c) for c in derivation_codes])
     src_piece_a: dict[int, bytes] = {}  # before Frame Content
     src_piece_b: dict[int, bytes] = {}  # after Frame Content
     for i in used:
