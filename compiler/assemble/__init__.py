@@ -17,6 +17,7 @@ BUILDERS: dict[str, str] = {
     "StructuredReport": "structured_report",
     "PresentationState": "presentation_state",
     "KeyObjectSelection": "key_object_selection",
+    "ParametricMap": "parametric_map",
 }
 
 

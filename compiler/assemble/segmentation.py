@@ -8,8 +8,6 @@ geometry (NIfTI, NRRD) are placed on the source frames by their affine; numpy fi
 
 from __future__ import annotations
 
-import math
-
 from pathlib import Path
 from typing import Any
 
@@ -213,32 +211,13 @@ def _refuse_manual_algorithm(doc: SpecDocument, path: NodePath, spec: dict) -> N
 
 def _place(doc: SpecDocument, path: NodePath, series, key: str | None = None) -> tuple[np.ndarray, Path]:
     """Load the mask file at ``path`` and return its pixels on the source frames."""
-    from ..resolve.masks import load_mask, place_on_frames
+    from .voxels import place_file
 
-    file = resolve_path(doc, path)
-    start_file_digest(file)
-    where = {"location": doc.loc(path), "spec_path": path}
-    frames = series.frames
-    first = frames[0]
     # A mask holds at most one value per source pixel and segment (a channel per segment at most).
-    bound = len(frames) * first.rows * first.columns * max(1, len(doc.data.get("segments") or ()))
-    volume = load_mask(file, key=key, max_values=bound, **where)
-    if volume.affine is not None and first.image_position is None:
-        raise InputError("the mask has geometry but the source images have none (no Image Position/Orientation)",
-                         hint="use a .npy/.npz mask indexed [frame, row, column]", location=doc.loc(path),
-                         path=path)
-    positions = np.array([f.image_position for f in frames]) if first.image_position is not None else np.zeros(
-        (len(frames), 3))
-    orientation = first.image_orientation if first.image_orientation is not None else np.array([1, 0, 0, 0, 1, 0.])
-    spacing = first.pixel_spacing if first.pixel_spacing is not None else np.array([1.0, 1.0])
-    tolerance = doc.get(("segmentation", "tolerance_mm"))
-    if tolerance is not None and not math.isfinite(tolerance):
-        tpath = ("segmentation", "tolerance_mm")
-        raise SpecError(f"tolerance_mm must be a finite number of millimetres, not {tolerance}",
-                        location=doc.loc(tpath), path=tpath)
-    array = place_on_frames(volume, positions, orientation, spacing, first.rows, first.columns,
-                            tolerance_mm=tolerance, **where)
-    return array, file
+    first = series.frames[0]
+    bound = len(series.frames) * first.rows * first.columns * max(1, len(doc.data.get("segments") or ()))
+    return place_file(doc, path, series, key=key, max_values=bound,
+                      tolerance_path=("segmentation", "tolerance_mm"))
 
 
 def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]

@@ -11,6 +11,7 @@ STARTERS: dict[str, str] = {
     "StructuredReport": "structured-report.yaml",
     "PresentationState": "presentation-state.yaml",
     "KeyObjectSelection": "key-object-selection.yaml",
+    "ParametricMap": "parametric-map.yaml",
 }
 
 

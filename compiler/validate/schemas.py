@@ -24,6 +24,7 @@ KINDS: dict[str, str] = {
     "StructuredReport": "structured-report.schema.json",
     "PresentationState": "presentation-state.schema.json",
     "KeyObjectSelection": "key-object-selection.schema.json",
+    "ParametricMap": "parametric-map.schema.json",
 }
 DEFINITIONS = "definitions.schema.json"
 

@@ -57,7 +57,7 @@ class ParametricMap(ParametricMapReader, Dataset):
     >>> t1 = np.linspace(200, 1500, 4 * 16 * 16, dtype=np.float32).reshape(4, 16, 16)
     >>> pm = ParametricMap(
     ...     source_images=sources, pixel_array=t1,
-    ...     mappings=[RealWorldValueMapping("T1", "ms", quantity=Code("126062", "DCM", "T1"))],
+    ...     mappings=[RealWorldValueMapping("T1", "ms", quantity=Code("113063", "DCM", "T1"))],
     ...     anatomic_region=Code("818981001", "SCT", "Abdomen"),
     ...     series_instance_uid="1.2.826.0.1.3680043.10.9.7", series_number=400,
     ...     sop_instance_uid="1.2.826.0.1.3680043.10.9.8", instance_number=1,
