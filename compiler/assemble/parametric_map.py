@@ -133,7 +133,7 @@ def _values(doc: SpecDocument, series) -> tuple[np.ndarray, Any]:
 
     spec = doc.data["map"]
     first = series.frames[0]
-    bound = len(series.frames) * first.rows * first.columns
+    bound = len(series.frames) * first.rows * first.columns  # one value per source pixel
     array, file = place_file(doc, MAP_FILE, series, key=spec.get("key"), max_values=bound,
                              tolerance_path=("map", "tolerance_mm"), what="map")
     where = {"location": doc.loc(MAP_FILE), "path": MAP_FILE}

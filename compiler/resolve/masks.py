@@ -112,9 +112,10 @@ def _check_declared(shape: Sequence[int], file: Path, max_values: int | None, **
     declared = int(np.prod([int(n) for n in shape], dtype=object))
     if max_values is not None and declared > max_values:
         raise InputError(
-            f"mask {file} declares shape {tuple(int(n) for n in shape)} ({declared} values), more than the "
-            f"{max_values} the source images and segments need; refused before reading it",
-            hint="the mask must be on the source images' grid", **where)
+            f"{file} declares shape {tuple(int(n) for n in shape)} ({declared} values), more than the "
+            f"{max_values} the source images need (a value per source pixel, per segment or channel);"
+            " refused before reading it",
+            hint="the file must be on the source images' grid", **where)
 
 
 # ---------------------------------------------------------------------- numpy

@@ -103,7 +103,7 @@ class RealWorldValueMapping:
                     " slope/intercept")
             if lut.size != int(last) - int(first) + 1:
                 raise DicomConformanceError(
-                    f"the Real World Value LUT has {lut.size} entries but stored values {first}..{last}"
+                    f"the Real World Value LUT has {lut.size} entries but stored values {int(first)}..{int(last)}"
                     f" need {int(last) - int(first) + 1} (one per value, PS3.3 C.7.6.16.2.11.1.3)")
             if not np.isfinite(lut).all():
                 raise DicomConformanceError("Real World Value LUT Data must be finite numbers")

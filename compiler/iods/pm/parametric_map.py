@@ -204,7 +204,10 @@ class ParametricMap(ParametricMapReader, Dataset):
         voi = Dataset()
         voi.WindowCenter = _ds(center)
         voi.WindowWidth = _ds(width)
-        voi.VOILUTFunction = "LINEAR"
+        if not width > 0:
+            raise DicomConformanceError(f"Window Width must be positive, got {width!r}")
+        # LINEAR needs a width of at least 1 (C.11.2.1.2.1); real-world maps often span less: LINEAR_EXACT
+        voi.VOILUTFunction = "LINEAR" if width >= 1 else "LINEAR_EXACT"
         shared.FrameVOILUTSequence = [voi]
         shared.RealWorldValueMappingSequence = [
             m.item(lo, hi, floating=storage.floating, signed=storage.signed) for m in maps]
