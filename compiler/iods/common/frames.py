@@ -11,6 +11,7 @@ Dataset per frame. Items and sequences have defined lengths.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 import numpy as np
 from pydicom.dataset import Dataset
@@ -94,6 +95,25 @@ def _measures_key(f: SourceFrame):
     return (f.spacing, f.thickness)
 
 
+#: orientations whose direction cosines differ by less than this are one orientation (DS rounding: a
+#: series may write 0.0038759 on some slices and 0.00387589 on others)
+ORIENTATION_TOLERANCE = 1e-6
+
+
+def _common_orientation(frames: list[SourceFrame]) -> tuple[tuple[str, ...], bool]:
+    """The orientation most frames state, and whether all frames agree with it within
+    :data:`ORIENTATION_TOLERANCE` (then it is shared: readers such as highdicom need one orientation to
+    build a volume)."""
+    counts = Counter(f.orientation for f in frames)
+    written = counts.most_common(1)[0][0] or ()
+    if len(counts) == 1:
+        return written, True
+    values = np.array([[float(v) for v in o or ()] for o in counts], dtype=np.float64)
+    if values.ndim != 2 or values.shape[1] != 6:
+        return written, False
+    return written, bool(np.abs(values - values[0]).max() < ORIENTATION_TOLERANCE)
+
+
 @dataclass
 class FramePlan:
     """Which stored frame shows what: source frame index and segment number (None when the frames are
@@ -135,11 +155,11 @@ def build_functional_groups(sources: SourceSet, plan: FramePlan,
     slice_spacing = (regular_slice_spacing(frames) if geometry
                      else SliceSpacing(None, "the source frames have no geometry"))
     if geometry:
-        orient_shared = len({f.orientation for f in used_frames}) == 1
+        orientation, orient_shared = _common_orientation(used_frames)
         measures_shared = len({_measures_key(f) for f in used_frames}) == 1
         if orient_shared:
             item = Dataset()
-            item.ImageOrientationPatient = list(used_frames[0].orientation or ())
+            item.ImageOrientationPatient = list(orientation)
             shared.PlaneOrientationSequence = [item]
         if measures_shared:
             shared.PixelMeasuresSequence = [pixel_measures_dataset(used_frames[0], slice_spacing.ds)]
