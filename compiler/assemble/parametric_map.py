@@ -67,6 +67,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             omit_empty_frames=spec.get("omit_empty_frames", False),
             empty_value=spec.get("empty_value"),
             window=(window["center"], window["width"]) if window else None,
+            copy_pixel_data=False,  # the map was loaded for this build: its bytes are written as they are
         )
     summary = {"frames": int(pm.NumberOfFrames), "bits": int(pm.BitsAllocated),
                "units": pm.get_mappings()[0].units.value,
@@ -146,13 +147,7 @@ def _values(doc: SpecDocument, series) -> tuple[np.ndarray, Any]:
     if array.dtype.kind == "f" and array.dtype.itemsize < 4:
         array = array.astype(np.float32)
     if array.dtype.kind == "f" and not spec.get("allow_nan", False):
-        _refuse_nan(array, where)
-    if array.dtype.kind == "f":
-        bad = _first_infinite(array)
-        if bad is not None:
-            raise InputError(f"the map holds infinite values, first in frame {bad} (0-based, source order)",
-                             hint="replace them by NaN and set map.allow_nan: true, or by a finite value",
-                             **where)
+        _refuse_nan(array, where)  # infinite values are refused by the builder layer (one pass there)
     return array, file
 
 
@@ -172,15 +167,6 @@ def _refuse_nan(array: np.ndarray, where: dict) -> None:
                 f"the map holds NaN (not a number) values, first in frame {f} (0-based, source order);"
                 f" {total} frame(s) hold NaN", hint="set map.allow_nan: true if NaN marks voxels without a"
                 " value (a Parametric Map may hold NaN), or replace them", **where)
-
-
-def _first_infinite(array: np.ndarray) -> int | None:
-    for a, block in _frame_chunks(array):
-        lo, hi = np.nanmin(block, axis=1), np.nanmax(block, axis=1)
-        bad = np.isinf(lo) | np.isinf(hi)
-        if bad.any():
-            return a + int(np.flatnonzero(bad)[0])
-    return None
 
 
 def _encode(doc: SpecDocument, values: np.ndarray, mappings: list) -> tuple[np.ndarray, list]:

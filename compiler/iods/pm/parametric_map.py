@@ -44,7 +44,8 @@ class ParametricMap(ParametricMapReader, Dataset):
     intercept or LUT). Frames correspond 1:1, in order, to the frames of ``source_images`` (single-frame
     images in frame order, or one multi-frame image); each stored frame references its source frame and
     carries its position. NaN is refused unless ``allow_nan``; frames all NaN (or all ``empty_value``)
-    are left out with ``omit_empty_frames``.
+    are left out with ``omit_empty_frames``. With ``copy_pixel_data=False`` the pixel data may be a view
+    of ``pixel_array`` (when it needs no conversion): do not change the array while the object is used.
 
     >>> import datetime, tempfile, pathlib, numpy as np, pydicom
     >>> from dcmspec_compiler.testing.phantom import Grid, write_ct_series
@@ -95,6 +96,7 @@ class ParametricMap(ParametricMapReader, Dataset):
         omit_empty_frames: bool = False,
         empty_value: float | None = None,
         window: tuple[float, float] | None = None,
+        copy_pixel_data: bool = True,
     ) -> None:
         super().__init__()
         if not isinstance(content_datetime, _dt.datetime):
@@ -234,7 +236,8 @@ class ParametricMap(ParametricMapReader, Dataset):
         common.set_sop_common(self, sop_class_uid=PARAMETRIC_MAP_STORAGE, sop_instance_uid=sop_instance_uid,
                               created=content_datetime)
 
-        self[storage.tag] = DataElement(storage.tag, storage.vr, encode(prepared), already_converted=True)
+        self[storage.tag] = DataElement(storage.tag, storage.vr, encode(prepared, copy=copy_pixel_data),
+                                       already_converted=True)
         enc.raw_sequence(self, 0x52009230, layout.per_frame)
         object.__setattr__(self, "_slice_spacing", layout.slice_spacing)
         object.__setattr__(self, "_has_nan", prepared.has_nan)

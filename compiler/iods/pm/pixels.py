@@ -124,9 +124,14 @@ def prepare_map(arr: np.ndarray, *, allow_nan: bool, omit_empty_frames: bool,
     return PreparedMap(arr, storage, kept, first, last, bool(nan_frames[kept].any()))
 
 
-def encode(prepared: PreparedMap) -> bytearray:
-    """The kept frames as one little-endian buffer of even length, filled chunk by chunk."""
+def encode(prepared: PreparedMap, *, copy: bool = True) -> bytearray | memoryview:
+    """The kept frames as one little-endian buffer of even length, filled chunk by chunk; with
+    ``copy=False`` a byte view of the input itself when it is already exactly that (every frame kept,
+    stored type and byte order, contiguous): no second copy of the volume."""
     arr, storage, kept = prepared.array, prepared.storage, prepared.kept
+    if (not copy and kept.size == arr.shape[0] and arr.dtype == storage.dtype and arr.flags.c_contiguous
+            and arr.nbytes % 2 == 0):
+        return memoryview(arr.reshape(-1)).cast("B")
     rows, cols = arr.shape[1:3]
     n_px = int(kept.size) * rows * cols
     size = n_px * storage.dtype.itemsize
