@@ -87,6 +87,8 @@ def test_each_encoding_is_conformant_and_reads_back(phantom, tmp_path, dtype, el
     first = item.get("DoubleFloatRealWorldValueFirstValueMapped", item.get("RealWorldValueFirstValueMapped"))
     last = item.get("DoubleFloatRealWorldValueLastValueMapped", item.get("RealWorldValueLastValueMapped"))
     assert (first, last) == (values.min(), values.max())
+    if "RealWorldValueSlope" in item:
+        assert (item.RealWorldValueSlope, item.RealWorldValueIntercept) == (mapping.slope, mapping.intercept)
     expected = values.astype(np.float64) * mapping.slope + mapping.intercept
     assert np.array_equal(pmread(path).get_frames(), expected)
     if bits == 16:
@@ -321,6 +323,13 @@ def test_integer_encoding_of_a_float_map(phantom, tmp_path):
     real = ds.pixel_array * float(item.RealWorldValueSlope) + float(item.RealWorldValueIntercept)
     step = (values.max() - values.min()) / 65535
     assert np.abs(real - values).max() <= step / 2 + 1e-9 and ds.pixel_array.max() == 65535
+    # highdicom, as a reader, applies the mapping the same way
+    hd = pytest.importorskip("highdicom")
+    volume = hd.pm.ParametricMap.from_dataset(ds).get_volume()
+    order = np.argsort([float(i.PlanePositionSequence[0].ImagePositionPatient[2])
+                        for i in ds.PerFrameFunctionalGroupsSequence])
+    hd_values = volume.array if volume.affine[2, 0] > 0 else volume.array[::-1]
+    assert np.abs(hd_values - values[order]).max() <= step / 2 + 1e-9
 
 
 # --- bad input: located errors, nothing written ------------------------------------------------
@@ -365,6 +374,15 @@ def test_off_grid_map_refused_with_the_distance(phantom, tmp_path):
     spec = spec_file(tmp_path, folder / "ct", file)
     assert_refused(spec, tmp_path / "out", f"{spec}:5:9: map.file:", "map grid does not match",
                    "1.2 mm from the nearest source frame", "map.tolerance_mm")
+
+
+def test_infinite_values_refused_at_the_map(phantom, tmp_path):
+    folder, _ = phantom
+    values = t1_values()
+    values[4, 0, 0] = -np.inf
+    np.save(tmp_path / "map.npy", values)
+    spec = spec_file(tmp_path, folder / "ct", tmp_path / "map.npy", extra="  allow_nan: true\n")
+    assert_refused(spec, tmp_path / "out", f"{spec}:5:9: map.file:", "infinite values, first in frame 4")
 
 
 def test_wrong_shape_and_channels_refused(phantom, tmp_path):

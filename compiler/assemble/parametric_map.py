@@ -44,7 +44,8 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                             default_label="MAP", default_series_number=400)
     images, values, _ = _in_source_order(series, values)
     window = spec.get("window")
-    with conformance_at(doc, ("map",)):
+    # mappings, codes and options were checked above: what the builder layer refuses now is in the values
+    with conformance_at(doc, MAP_FILE):
         pm = ParametricMap(
             source_images=images,
             pixel_array=values,
