@@ -24,7 +24,7 @@ MAP_FILE: NodePath = ("map", "file")
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     start_file_digest(resolve_path(doc, MAP_FILE))
     from ..iods.pm import ParametricMap
-    from .segmentation import _in_source_order, _spacing_summary
+    from .voxels import in_source_order, spacing_summary
 
     data = doc.data
     spec = data["map"]
@@ -42,7 +42,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     ident = object_identity(doc, ctx, header=series.header, files=[file],
                             inputs=[f.sop_instance_uid + str(f.frame_number) for f in series.frames],
                             default_label="MAP", default_series_number=400)
-    images, values, _ = _in_source_order(series, values)
+    images, values, _ = in_source_order(series, values)
     window = spec.get("window")
     # mappings, codes and options were checked above: what the builder layer refuses now is in the values
     with conformance_at(doc, MAP_FILE):
@@ -72,7 +72,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         )
     summary = {"frames": int(pm.NumberOfFrames), "bits": int(pm.BitsAllocated),
                "units": pm.get_mappings()[0].units.value,
-               **_spacing_summary(doc, ctx, pm.slice_spacing, len(series.frames))}
+               **spacing_summary(doc, ctx, pm.slice_spacing, len(series.frames))}
     return [BuiltObject(dataset=pm, filename=output_filename(doc), kind="ParametricMap", spec=doc.path,
                         spec_id=spec_id(doc), summary=summary)]
 

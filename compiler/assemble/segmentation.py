@@ -30,6 +30,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     for path in _mask_paths(doc):
         start_file_digest(resolve_path(doc, path))
     from ..iods.seg.segmentation import Segmentation
+    from .voxels import in_source_order, spacing_summary
 
     data = doc.data
     seg_spec = data["segmentation"]
@@ -47,7 +48,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                             inputs=[f.sop_instance_uid + str(f.frame_number) for f in series.frames],
                             default_label="SEGMENTATION", default_series_number=300)
     output = data.get("output") or {}
-    images, pixels, presence = _in_source_order(series, pixels, presence)
+    images, pixels, presence = in_source_order(series, pixels, presence)
     with conformance_at(doc, ("segmentation",)):
         seg = Segmentation(
             source_images=images,
@@ -78,7 +79,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                  " viewers", doc.loc(("segments",)), ("segments",))
     name = output_filename(doc)
     summary = {"frames": int(seg.NumberOfFrames), "segments": len(descriptions),
-               **_spacing_summary(doc, ctx, seg.slice_spacing, len(series.frames))}
+               **spacing_summary(doc, ctx, seg.slice_spacing, len(series.frames))}
     return [BuiltObject(dataset=seg, filename=name, kind="Segmentation", spec=doc.path, spec_id=spec_id(doc),
                         summary=summary)]
 
@@ -89,41 +90,10 @@ def _mask_paths(doc: SpecDocument) -> list[NodePath]:
     return paths + [("segments", i, "mask") for i, s in enumerate(doc.data["segments"]) if "mask" in s]
 
 
-def _spacing_summary(doc: SpecDocument, ctx: BuildContext, spacing, n_frames: int) -> dict[str, Any]:
-    """Spacing Between Slices for the build summary; a stack it cannot be computed for is also a warning
-    (readers such as dcmqi then take Slice Thickness as the slice spacing)."""
-    if spacing.value is not None:
-        return {"spacing_between_slices": round(spacing.value, 6)}
-    if n_frames > 1:
-        ctx.warn(f"Spacing Between Slices is left out: {spacing.reason}; readers that need it (dcmqi) fall"
-                 " back to Slice Thickness", doc.loc(("sources",)), ("sources",))
-    return {"spacing_between_slices": None, "spacing_between_slices_omitted": spacing.reason}
-
-
 def _transfer_syntax(name: str) -> str:
     from pydicom import uid
 
     return str(getattr(uid, name))
-
-
-def _in_source_order(series, pixels: np.ndarray, presence: np.ndarray | None = None
-                     ) -> tuple[list, np.ndarray, np.ndarray | None]:
-    """Source datasets, pixels and per-frame label presence in the order the builder layer expects.
-
-    Frames of ``series`` are ordered by geometry; a single-frame series is passed as its instances in
-    that order, a multi-frame image as itself with the pixels put back into its own frame order.
-    """
-    instances = series.instances
-    if len(instances) == 1 and instances[0].is_multiframe:
-        order = np.array([f.frame_index for f in series.frames])
-        reordered = np.empty_like(pixels)
-        reordered[order] = pixels
-        if presence is not None:
-            moved = np.empty_like(presence)
-            moved[order] = presence
-            presence = moved
-        return [instances[0].header], reordered, presence
-    return [f.instance.header for f in series.frames], pixels, presence
 
 
 def _segment_numbers(doc: SpecDocument) -> list[int]:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import InputError, SpecError
 from ..load.document import SpecDocument
 from .common import NodePath, resolve_path, start_file_digest
+from .context import BuildContext
 
 
 def place_file(doc: SpecDocument, path: NodePath, series, *, key: str | None = None, max_values: int,
@@ -45,3 +47,34 @@ def place_file(doc: SpecDocument, path: NodePath, series, *, key: str | None = N
                             tolerance_mm=tolerance, what=what, tolerance_key=".".join(map(str, tolerance_path)),
                             **where)
     return array, file
+
+
+def in_source_order(series, pixels: np.ndarray, presence: np.ndarray | None = None
+                     ) -> tuple[list, np.ndarray, np.ndarray | None]:
+    """Source datasets, pixels and per-frame label presence in the order the builder layer expects.
+
+    Frames of ``series`` are ordered by geometry; a single-frame series is passed as its instances in
+    that order, a multi-frame image as itself with the pixels put back into its own frame order.
+    """
+    instances = series.instances
+    if len(instances) == 1 and instances[0].is_multiframe:
+        order = np.array([f.frame_index for f in series.frames])
+        reordered = np.empty_like(pixels)
+        reordered[order] = pixels
+        if presence is not None:
+            moved = np.empty_like(presence)
+            moved[order] = presence
+            presence = moved
+        return [instances[0].header], reordered, presence
+    return [f.instance.header for f in series.frames], pixels, presence
+
+
+def spacing_summary(doc: SpecDocument, ctx: BuildContext, spacing, n_frames: int) -> dict[str, Any]:
+    """Spacing Between Slices for the build summary; a stack it cannot be computed for is also a warning
+    (readers such as dcmqi then take Slice Thickness as the slice spacing)."""
+    if spacing.value is not None:
+        return {"spacing_between_slices": round(spacing.value, 6)}
+    if n_frames > 1:
+        ctx.warn(f"Spacing Between Slices is left out: {spacing.reason}; readers that need it (dcmqi) fall"
+                 " back to Slice Thickness", doc.loc(("sources",)), ("sources",))
+    return {"spacing_between_slices": None, "spacing_between_slices_omitted": spacing.reason}
