@@ -5,7 +5,8 @@
 Each tool runs as a whole process, as a user runs it (start-up, reading the series and the map, building,
 writing): `dcmspec build pmap.yaml` (map from masks/float_map.npy), dcmqi's C++ `itkimage2paramap` (map from
 masks/float_map.nrrd) and a stand-alone highdicom script (`highdicom.pm.ParametricMap`, map from the .npy).
-Wall time: median of RUNS (order rotating); peak memory: the child's maximum RSS from GNU time. Every
+Wall time: median of RUNS (order rotating); CPU time (user + system) and peak memory (maximum RSS) of the
+child from GNU time: on a shared, loaded machine compare CPU medians. Every
 output is checked: Float Pixel Data decoded by numpy, frames placed by Image Position (Patient) on the
 series grid, equal to the input map. The output size is the file's size. dcmspec is byte-compiled
 first, as `pip install` does.
@@ -69,14 +70,15 @@ pm.save_as(sys.argv[1])
 '''
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one process."""
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one process."""
     start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *cmd], cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    return wall, int(proc.stderr.strip().splitlines()[-1]) / 1024
+    rss, user, system = proc.stderr.strip().splitlines()[-1].split()
+    return wall, float(user) + float(system), int(rss) / 1024
 
 
 def check(path: Path, values: np.ndarray, z0: float, dz: float) -> str:
@@ -111,7 +113,7 @@ def main() -> int:
     if dcmqi:
         tools["dcmqi"] = [dcmqi, "--inputMetadata", "dcmqi/pmap.json", "--inputImage", "masks/float_map.nrrd",
                           "--inputDICOMDirectory", "ct", "--outputDICOM", str(out / "dcmqi.dcm")]
-    results: dict[str, list[tuple[float, float]]] = {name: [] for name in tools}
+    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in tools}
     names = list(tools)
     for run in range(runs):
         for name in names[run % len(names):] + names[:run % len(names)]:
@@ -123,14 +125,16 @@ def main() -> int:
     load = os.getloadavg()[0]
     print(f"Parametric Map, float32 {grid['shape'][1]}x{grid['shape'][2]}x{slices}, median of {runs} runs"
           f" (load average {load:.1f} on {os.cpu_count()} cores)")
-    print("| tool | wall s (min-max) | peak RSS MB | output MB | peak / output | check |")
-    print("|---|---|---|---|---|---|")
+    print("| tool | wall s (min-max) | CPU s (min-max) | peak RSS MB | output MB | peak / output | check |")
+    print("|---|---|---|---|---|---|---|")
     for name in tools:
-        walls = [w for w, _ in results[name]]
-        peak = max(p for _, p in results[name])
+        walls = [w for w, _, _ in results[name]]
+        cpus = [c for _, c, _ in results[name]]
+        peak = max(p for _, _, p in results[name])
         size = files[name].stat().st_size / 2**20
         verdict = check(files[name], values, grid["origin"][2], grid["spacing"][0])
-        print(f"| {name} | {statistics.median(walls):.2f} ({min(walls):.2f}-{max(walls):.2f}) | {peak:.0f} |"
+        print(f"| {name} | {statistics.median(walls):.2f} ({min(walls):.2f}-{max(walls):.2f}) |"
+              f" {statistics.median(cpus):.2f} ({min(cpus):.2f}-{max(cpus):.2f}) | {peak:.0f} |"
               f" {size:.0f} | {peak / size:.2f} | {verdict} |")
     return 0
 

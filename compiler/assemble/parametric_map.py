@@ -102,6 +102,8 @@ def _mapping(doc: SpecDocument, ctx: BuildContext, index: int):
     errors = Errors()
     units_path = base + ("units",)
     units: Any = spec["units"]
+    if isinstance(units, int):  # `units: 1` in YAML
+        units = str(units)
     if not isinstance(units, str):  # a code object; a string is a UCUM expression
         units = errors.run(code_at, doc, ctx, units_path)
     if units is not None:
