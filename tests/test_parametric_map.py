@@ -57,11 +57,18 @@ def make(sources, values, **kw) -> ParametricMap:
     return ParametricMap(**args)
 
 
-def no_dciodvfy_errors(ds, tmp_path: Path, name: str = "pm.dcm") -> Path:
+def no_dciodvfy_errors(ds, tmp_path: Path, name: str = "pm.dcm", expected: np.ndarray | None = None) -> Path:
+    """Write ``ds``; dciodvfy reports no Error; highdicom (as a reader) gives ``expected`` (real-world
+    values of the stored frames, in stored order) when given."""
     path = tmp_path / name
     ds.save_as(path, enforce_file_format=True)
     errors, _ = dciodvfy_findings(path)
     assert errors == [], "\n".join(errors)
+    if expected is not None:
+        hd = pytest.importorskip("highdicom")
+        frames = hd.pm.ParametricMap.from_dataset(pydicom.dcmread(path)).get_frames(
+            apply_real_world_transform=True)
+        assert np.array_equal(frames, expected, equal_nan=True)
     return path
 
 
@@ -76,7 +83,8 @@ def test_each_encoding_is_conformant_and_reads_back(phantom, tmp_path, dtype, el
         (t1_values(np.float64) - (900 if dtype == np.int16 else 0)).astype(dtype))
     mapping = RealWorldValueMapping("T1", "ms", quantity=T1, slope=1.0 if bits > 16 else 0.5,
                                     intercept=0.0 if bits > 16 else 3.0)
-    path = no_dciodvfy_errors(make(sources, values, mappings=[mapping]), tmp_path)
+    expected = values.astype(np.float64) * mapping.slope + mapping.intercept
+    path = no_dciodvfy_errors(make(sources, values, mappings=[mapping]), tmp_path, expected=expected)
     ds = pydicom.dcmread(path)
     assert element in ds and int(ds.BitsAllocated) == bits
     # pydicom's own decoder (not ours) gives the stored values back
@@ -99,7 +107,7 @@ def test_each_encoding_is_conformant_and_reads_back(phantom, tmp_path, dtype, el
 def test_frames_reference_their_source_and_carry_its_geometry(phantom, tmp_path):
     _, sources = phantom
     values = t1_values()
-    path = no_dciodvfy_errors(make(sources, values), tmp_path)
+    path = no_dciodvfy_errors(make(sources, values), tmp_path, expected=values.astype(np.float64))
     ds = pydicom.dcmread(path)
     shared = ds.SharedFunctionalGroupsSequence[0]
     by_uid = {s.SOPInstanceUID: s for s in sources}
@@ -130,7 +138,7 @@ def test_lut_mapping(phantom, tmp_path):
     values = (np.arange(np.prod(GRID.shape)) % 4).astype(np.uint16).reshape(GRID.shape)
     lut = [0.0, 10.5, 22.0, 40.0]
     path = no_dciodvfy_errors(make(sources, values, mappings=[RealWorldValueMapping("CLS", "1", lut=lut)]),
-                              tmp_path)
+                              tmp_path, expected=np.take(lut, values))
     assert np.array_equal(pmread(path).get_frames(), np.take(lut, values))
     with pytest.raises(DicomConformanceError, match="4 entries but stored values 0..4 need 5"):
         make(sources, np.where(values == 3, 4, values).astype(np.uint16),
@@ -145,7 +153,7 @@ def test_empty_frames_and_nan(phantom, tmp_path):
     with pytest.raises(DicomConformanceError, match="NaN .* first in frame 1"):
         make(sources, values)
     pm = make(sources, values, allow_nan=True, omit_empty_frames=True)
-    path = no_dciodvfy_errors(pm, tmp_path)
+    path = no_dciodvfy_errors(pm, tmp_path, expected=values[[0, 2, 3, 4]].astype(np.float64))
     ds = pydicom.dcmread(path)
     assert int(ds.NumberOfFrames) == GRID.shape[0] - 1
     refs = [i.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID
@@ -412,6 +420,22 @@ def test_infinite_values_refused_at_the_map(phantom, tmp_path):
     np.save(tmp_path / "map.npy", values)
     spec = spec_file(tmp_path, folder / "ct", tmp_path / "map.npy", extra="  allow_nan: true\n")
     assert_refused(spec, tmp_path / "out", f"{spec}:5:9: map.file:", "infinite values, first in frame 4")
+
+
+def test_tolerance_admits_rounding_only_when_raised(phantom, tmp_path):
+    folder, sources = phantom
+    affine = ras_affine(GRID)
+    affine[0, 3] -= 0.05  # 0.05 mm along x: beyond the default 1% of the pixel spacing (0.008 mm)
+    file = tmp_path / "nudged.nii.gz"
+    values = t1_values()
+    nib.save(nib.Nifti1Image(np.transpose(values, (2, 1, 0)), affine), str(file))
+    assert_refused(spec_file(tmp_path, folder / "ct", file), tmp_path / "out", "0.05 mm", "tolerance 0.008 mm")
+    spec = spec_file(tmp_path, folder / "ct", file, extra="  tolerance_mm: 0.1\n")
+    ds = pydicom.dcmread(build_ok(spec, tmp_path / "out2"))
+    by_uid = {s.SOPInstanceUID: k for k, s in enumerate(sources)}
+    for f, item in enumerate(ds.PerFrameFunctionalGroupsSequence):
+        k = by_uid[item.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID]
+        assert np.array_equal(ds.pixel_array[f], values[k])
 
 
 def test_wrong_shape_and_channels_refused(phantom, tmp_path):
