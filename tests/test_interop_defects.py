@@ -427,7 +427,7 @@ def test_spacing_between_slices_agrees_with_highdicom(tmp_path, folder, series_u
 
 
 def _frames(positions, orientation=("1", "0", "0", "0", "1", "0")):
-    from dcmspec_compiler.iods.seg.sources import SourceFrame
+    from dcmspec_compiler.iods.common.sources import SourceFrame
 
     return [SourceFrame("1.2.840.10008.5.1.4.1.1.2", f"2.25.{i}", None, tuple(str(v) for v in p), orientation,
                         ("0.5", "0.5")) for i, p in enumerate(positions)]
@@ -442,7 +442,7 @@ def _frames(positions, orientation=("1", "0", "0", "0", "1", "0")):
     ([(0, 0, 0), (0, 0, 1), (0.5, 0, 2)], None),  # shifted in-plane
 ])
 def test_regular_slice_spacing_by_hand(positions, expected):
-    from dcmspec_compiler.iods.seg.spacing import regular_slice_spacing
+    from dcmspec_compiler.iods.common.spacing import regular_slice_spacing
 
     spacing = regular_slice_spacing(_frames(positions))
     if expected is None:
@@ -452,7 +452,7 @@ def test_regular_slice_spacing_by_hand(positions, expected):
 
 
 def test_regular_slice_spacing_along_an_oblique_normal():
-    from dcmspec_compiler.iods.seg.spacing import regular_slice_spacing
+    from dcmspec_compiler.iods.common.spacing import regular_slice_spacing
 
     c, s = np.cos(np.radians(30)), np.sin(np.radians(30))
     orientation = tuple(str(v) for v in (1, 0, 0, 0, c, s))  # rows tilted 30 degrees about x

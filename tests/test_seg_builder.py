@@ -542,7 +542,7 @@ def test_large_pixel_data_is_streamed_to_the_file_with_the_same_bytes(tmp_path):
 @pytest.mark.parametrize("folder", ["ct_dcmqi_ct-3slice", "mr_dcmqi_701-ADCb500", "ct_nist_IDS-DEPT003-a",
                                     "pt_nist_IDS-DEPT024-a"])
 def test_source_geometry_from_raw_bytes_equals_pydicom_values(folder):
-    from dcmspec_compiler.iods.seg.sources import analyze_sources
+    from dcmspec_compiler.iods.common.sources import analyze_sources
     from dcmspec_compiler.resolve.source_headers import read_source_headers
 
     paths = sorted(p for p in shared("series", folder).iterdir())
@@ -555,7 +555,7 @@ def test_source_geometry_from_raw_bytes_equals_pydicom_values(folder):
     pick = lambda headers: [h for h in headers if str(h.SeriesInstanceUID) == series_uid]
     fast, oracle = analyze_sources(pick(raw)), analyze_sources(pick(converted))
     assert fast.frames == oracle.frames
-    # UIDs, Rows and Columns are read from the raw bytes too (iods/seg/sources.py _uid, _us)
+    # UIDs, Rows and Columns are read from the raw bytes too (iods/common/sources.py _uid, _us)
     assert (fast.rows, fast.columns, fast.study_instance_uid) == (
         oracle.rows, oracle.columns, oracle.study_instance_uid)
     assert all(type(v) is str for f in fast.frames for v in (f.sop_class_uid, f.sop_instance_uid))

@@ -19,6 +19,7 @@ BUILDERS: dict[str, str] = {
     "KeyObjectSelection": "key_object_selection",
     "SecondaryCapture": "secondary_capture",
     "MicroscopyAnnotations": "microscopy_annotations",
+    "ParametricMap": "parametric_map",
 }
 
 

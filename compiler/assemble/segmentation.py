@@ -8,8 +8,6 @@ geometry (NIfTI, NRRD) are placed on the source frames by their affine; numpy fi
 
 from __future__ import annotations
 
-import math
-
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     for path in _mask_paths(doc):
         start_file_digest(resolve_path(doc, path))
     from ..iods.seg.segmentation import Segmentation
+    from .voxels import in_source_order, spacing_summary
 
     data = doc.data
     seg_spec = data["segmentation"]
@@ -50,7 +49,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                             inputs=[f.sop_instance_uid + str(f.frame_number) for f in series.frames],
                             default_label="SEGMENTATION", default_series_number=300)
     output = data.get("output") or {}
-    images, pixels, presence = _in_source_order(series, pixels, presence)
+    images, pixels, presence = in_source_order(series, pixels, presence)
     with conformance_at(doc, ("segmentation",)):
         seg = Segmentation(
             source_images=images,
@@ -81,7 +80,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                  " viewers", doc.loc(("segments",)), ("segments",))
     name = output_filename(doc)
     summary = {"frames": int(seg.NumberOfFrames), "segments": len(descriptions),
-               **_spacing_summary(doc, ctx, seg.slice_spacing, len(series.frames))}
+               **spacing_summary(doc, ctx, seg.slice_spacing, len(series.frames))}
     return [BuiltObject(dataset=seg, filename=name, kind="Segmentation", spec=doc.path, spec_id=spec_id(doc),
                         summary=summary)]
 
@@ -90,17 +89,6 @@ def _mask_paths(doc: SpecDocument) -> list[NodePath]:
     """Where the spec names mask files (``segmentation.mask``, ``segments[i].mask``)."""
     paths: list[NodePath] = [("segmentation", "mask")] if "mask" in doc.data["segmentation"] else []
     return paths + [("segments", i, "mask") for i, s in enumerate(doc.data["segments"]) if "mask" in s]
-
-
-def _spacing_summary(doc: SpecDocument, ctx: BuildContext, spacing, n_frames: int) -> dict[str, Any]:
-    """Spacing Between Slices for the build summary; a stack it cannot be computed for is also a warning
-    (readers such as dcmqi then take Slice Thickness as the slice spacing)."""
-    if spacing.value is not None:
-        return {"spacing_between_slices": round(spacing.value, 6)}
-    if n_frames > 1:
-        ctx.warn(f"Spacing Between Slices is left out: {spacing.reason}; readers that need it (dcmqi) fall"
-                 " back to Slice Thickness", doc.loc(("sources",)), ("sources",))
-    return {"spacing_between_slices": None, "spacing_between_slices_omitted": spacing.reason}
 
 
 def _check_encoding(doc: SpecDocument) -> None:
@@ -121,26 +109,6 @@ def _transfer_syntax(name: str) -> str:
     from pydicom import uid
 
     return str(getattr(uid, name))
-
-
-def _in_source_order(series, pixels: np.ndarray, presence: np.ndarray | None = None
-                     ) -> tuple[list, np.ndarray, np.ndarray | None]:
-    """Source datasets, pixels and per-frame label presence in the order the builder layer expects.
-
-    Frames of ``series`` are ordered by geometry; a single-frame series is passed as its instances in
-    that order, a multi-frame image as itself with the pixels put back into its own frame order.
-    """
-    instances = series.instances
-    if len(instances) == 1 and instances[0].is_multiframe:
-        order = np.array([f.frame_index for f in series.frames])
-        reordered = np.empty_like(pixels)
-        reordered[order] = pixels
-        if presence is not None:
-            moved = np.empty_like(presence)
-            moved[order] = presence
-            presence = moved
-        return [instances[0].header], reordered, presence
-    return [f.instance.header for f in series.frames], pixels, presence
 
 
 def _segment_numbers(doc: SpecDocument) -> list[int]:
@@ -232,32 +200,13 @@ def _refuse_manual_algorithm(doc: SpecDocument, path: NodePath, spec: dict) -> N
 
 def _place(doc: SpecDocument, path: NodePath, series, key: str | None = None) -> tuple[np.ndarray, Path]:
     """Load the mask file at ``path`` and return its pixels on the source frames."""
-    from ..resolve.masks import load_mask, place_on_frames
+    from .voxels import place_file
 
-    file = resolve_path(doc, path)
-    start_file_digest(file)
-    where = {"location": doc.loc(path), "spec_path": path}
-    frames = series.frames
-    first = frames[0]
     # A mask holds at most one value per source pixel and segment (a channel per segment at most).
-    bound = len(frames) * first.rows * first.columns * max(1, len(doc.data.get("segments") or ()))
-    volume = load_mask(file, key=key, max_values=bound, **where)
-    if volume.affine is not None and first.image_position is None:
-        raise InputError("the mask has geometry but the source images have none (no Image Position/Orientation)",
-                         hint="use a .npy/.npz mask indexed [frame, row, column]", location=doc.loc(path),
-                         path=path)
-    positions = np.array([f.image_position for f in frames]) if first.image_position is not None else np.zeros(
-        (len(frames), 3))
-    orientation = first.image_orientation if first.image_orientation is not None else np.array([1, 0, 0, 0, 1, 0.])
-    spacing = first.pixel_spacing if first.pixel_spacing is not None else np.array([1.0, 1.0])
-    tolerance = doc.get(("segmentation", "tolerance_mm"))
-    if tolerance is not None and not math.isfinite(tolerance):
-        tpath = ("segmentation", "tolerance_mm")
-        raise SpecError(f"tolerance_mm must be a finite number of millimetres, not {tolerance}",
-                        location=doc.loc(tpath), path=tpath)
-    array = place_on_frames(volume, positions, orientation, spacing, first.rows, first.columns,
-                            tolerance_mm=tolerance, **where)
-    return array, file
+    first = series.frames[0]
+    bound = len(series.frames) * first.rows * first.columns * max(1, len(doc.data.get("segments") or ()))
+    return place_file(doc, path, series, key=key, max_values=bound,
+                      tolerance_path=("segmentation", "tolerance_mm"))
 
 
 def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]

@@ -66,8 +66,10 @@ def load_mask(
     location: Location | None = None,
     spec_path: Sequence[PathPart] = (),
     max_values: int | None = None,
+    what: str = "mask",
 ) -> Volume:
-    """Read a mask file into a Volume (see the module docstring for the formats).
+    """Read a mask file into a Volume (see the module docstring for the formats); ``what`` names the file
+    in messages (a mask, a map).
 
     ``key`` selects an array of an ``.npz`` file holding several. ``max_values`` bounds the number of
     values (voxels x channels) the file may declare: the shape in its header is checked before anything
@@ -79,12 +81,12 @@ def load_mask(
     kind = file_kind(path)
     if kind == "missing":
         written_in = Path(location.file).parent if location is not None and location.file else None
-        relative = (f"a relative mask path is relative to the folder of the spec file that names it"
+        relative = (f"a relative {what} path is relative to the folder of the spec file that names it"
                     f" ({written_in}), not to the current folder; " if written_in is not None else "")
-        raise InputError(f"mask file not found: {path}", **where,
+        raise InputError(f"{what} file not found: {path}", **where,
                          hint=f"{relative}looked for {path.absolute()}")
     if kind != "a regular file":
-        raise InputError(f"mask {path} is {kind}, not a regular file", hint="name a mask file", **where)
+        raise InputError(f"{what} {path} is {kind}, not a regular file", hint=f"name a {what} file", **where)
     suffix = _suffix(path)
     limit = {"max_values": max_values, **where}
     if suffix == ".npy":
@@ -97,7 +99,7 @@ def load_mask(
         volume = _load_nrrd(path, **limit)
     else:
         raise InputError(
-            f"unsupported mask file type {suffix or '(none)'!r} for {path}",
+            f"unsupported {what} file type {suffix or '(none)'!r} for {path}",
             hint="use one of " + ", ".join(SUFFIXES),
             **where,
         )
@@ -110,9 +112,10 @@ def _check_declared(shape: Sequence[int], file: Path, max_values: int | None, **
     declared = int(np.prod([int(n) for n in shape], dtype=object))
     if max_values is not None and declared > max_values:
         raise InputError(
-            f"mask {file} declares shape {tuple(int(n) for n in shape)} ({declared} values), more than the "
-            f"{max_values} the source images and segments need; refused before reading it",
-            hint="the mask must be on the source images' grid", **where)
+            f"{file} declares shape {tuple(int(n) for n in shape)} ({declared} values), more than the "
+            f"{max_values} the source images need (a value per source pixel, per segment or channel);"
+            " refused before reading it",
+            hint="the file must be on the source images' grid", **where)
 
 
 # ---------------------------------------------------------------------- numpy
@@ -299,6 +302,8 @@ def place_on_frames(
     tolerance_mm: float | None = None,
     location: Location | None = None,
     spec_path: Sequence[PathPart] = (),
+    what: str = "mask",
+    tolerance_key: str = "segmentation.tolerance_mm",
 ) -> np.ndarray:
     """The mask's pixels for each source frame, shape ``(N, rows, columns)`` (+ channels).
 
@@ -310,7 +315,8 @@ def place_on_frames(
     frame and every source frame must be covered; otherwise :class:`InputError` says which axis,
     slice or frame (0-based) is off and by how many mm. Nothing is interpolated.
 
-    A mask without geometry (numpy) must already have shape ``(N, rows, columns)``.
+    A mask without geometry (numpy) must already have shape ``(N, rows, columns)``. ``what`` names the
+    input in messages (a mask, a map) and ``tolerance_key`` the spec key that sets the tolerance.
     """
     where = {"location": location, "path": spec_path}
     pos = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
@@ -319,9 +325,9 @@ def place_on_frames(
     if mask.affine is None:
         if mask.spatial_shape != expected:
             raise InputError(
-                f"mask array has shape {mask.shape} but the source images need {expected} "
+                f"{what} array has shape {mask.shape} but the source images need {expected} "
                 f"({n_frames} frame(s) of {rows} rows x {columns} columns)",
-                hint="a mask without geometry (.npy/.npz) must be indexed [frame, row, column] in source order",
+                hint=f"a {what} without geometry (.npy/.npz) must be indexed [frame, row, column] in source order",
                 **where,
             )
         return np.ascontiguousarray(mask.array)
@@ -342,24 +348,24 @@ def place_on_frames(
     flips = [j for j in (1, 2) if np.dot(volume.affine[:3, j], source_units[:, j]) < 0]
     volume = volume.flip(*flips)
 
-    prefix = "mask grid does not match the source images: "
+    prefix = f"{what} grid does not match the source images: "
     for j in (1, 2):
         extent = max(expected[j] - 1, 1)
         off = float(np.linalg.norm(volume.affine[:3, j] - source_steps[j])) * extent
         if off > tol:
             raise InputError(
-                prefix + f"the mask's step {_AXIS_NAMES[j]} (mask array axis {perm[j]}) is "
+                prefix + f"the {what}'s step {_AXIS_NAMES[j]} (mask array axis {perm[j]}) is "
                 f"{_fmt(volume.affine[:3, j])} mm but the source's is {_fmt(source_steps[j])} mm, "
                 f"which misplaces the far edge by {off:.4g} mm (tolerance {tol:.4g} mm)",
-                hint="the mask is on another pixel grid: resample it onto the source images' grid (their"
-                " spacing and orientation), or raise segmentation.tolerance_mm if this is rounding",
+                hint=f"the {what} is on another pixel grid: resample it onto the source images' grid (their"
+                f" spacing and orientation), or raise {tolerance_key} if this is rounding",
                 **where,
             )
     if volume.spatial_shape[1:] != expected[1:]:
         raise InputError(
-            prefix + f"mask slices are {volume.spatial_shape[1]} rows x {volume.spatial_shape[2]} columns "
+            prefix + f"{what} slices are {volume.spatial_shape[1]} rows x {volume.spatial_shape[2]} columns "
             f"(after reorienting) but the source images are {rows} rows x {columns} columns",
-            hint="a mask covers the whole image plane of the sources: pad a cropped mask back to the"
+            hint=f"a {what} covers the whole image plane of the sources: pad a cropped {what} back to the"
             " source's rows and columns",
             **where,
         )
@@ -378,8 +384,8 @@ def place_on_frames(
             prefix + f"slice {worst} lies {slice_distance[worst]:.4g} mm from the nearest source frame "
             f"(tolerance {tol:.4g} mm; frame {int(nearest_frame[worst])}: {along:.4g} mm along the "
             f"normal, {inplane:.4g} mm in-plane)",
-            hint="the mask's origin or slice spacing differs from the sources': check that it was made"
-            " from this series (sources.series_instance_uid), or raise segmentation.tolerance_mm if"
+            hint=f"the {what}'s origin or slice spacing differs from the sources': check that it was made"
+            f" from this series (sources.series_instance_uid), or raise {tolerance_key} if"
             " this is rounding",
             **where,
         )
@@ -389,10 +395,10 @@ def place_on_frames(
     if frame_distance[missing] > tol:
         uncovered = int(np.count_nonzero(frame_distance > tol))
         raise InputError(
-            prefix + f"source frame {missing} is not covered by the mask: the nearest mask slice lies "
+            prefix + f"source frame {missing} is not covered by the {what}: the nearest {what} slice lies "
             f"{frame_distance[missing]:.4g} mm away (tolerance {tol:.4g} mm); {uncovered} of "
             f"{n_frames} source frame(s) are not covered",
-            hint="give one mask slice per source frame (empty slices are fine: they are omitted), or"
+            hint=f"give one {what} slice per source frame (empty slices are fine: they are omitted), or"
             " select the frames the mask covers with sources.sop_instance_uids",
             **where,
         )

@@ -13,6 +13,7 @@ STARTERS: dict[str, str] = {
     "KeyObjectSelection": "key-object-selection.yaml",
     "SecondaryCapture": "secondary-capture.yaml",
     "MicroscopyAnnotations": "microscopy-annotations.yaml",
+    "ParametricMap": "parametric-map.yaml",
 }
 
 

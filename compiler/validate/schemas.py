@@ -26,6 +26,7 @@ KINDS: dict[str, str] = {
     "KeyObjectSelection": "key-object-selection.schema.json",
     "SecondaryCapture": "secondary-capture.schema.json",
     "MicroscopyAnnotations": "microscopy-annotations.schema.json",
+    "ParametricMap": "parametric-map.schema.json",
 }
 DEFINITIONS = "definitions.schema.json"
 

@@ -223,7 +223,9 @@ class _Writer:
                         else _H16(group, number, _VR_BYTES[vr], 0))
                 continue
             if kind == _BYTES or kind == _UN:
-                if not isinstance(value, (bytes, bytearray)):
+                if isinstance(value, memoryview) and value.format == "B" and value.c_contiguous:
+                    pass  # a byte view of an array (pixel data shared with the builder's input, not copied)
+                elif not isinstance(value, (bytes, bytearray)):
                     raise Unsupported("binary value that is not bytes")
                 pad = len(value) % 2 and kind == _BYTES
                 out += _H32(group, number, _VR_BYTES[vr], 0xFFFFFFFF if undefined else len(value) + pad)

@@ -16,7 +16,7 @@ from ...io.rle import rle_decode_frame
 from ..common.codes import codes_equal
 from ..common.functional_groups import frame_group
 from .segment import SegmentDescription
-from .sources import SourceFrame, analyze_sources
+from ..common.sources import SourceFrame, analyze_sources
 
 if TYPE_CHECKING:
     from ...spatial.volume import Volume
@@ -303,46 +303,18 @@ class SegmentationReader:
         normal, steps that are whole multiples of the spacing): otherwise :class:`DicomConformanceError`
         says which frame is off, by how many mm. Array layout as :meth:`get_pixels`.
         """
-        from ...spatial.volume import Volume, affine_from_geometry
+        from ...spatial.volume import Volume
+        from ..common.stack import frame_stack
 
         ds: Dataset = self  # type: ignore[assignment]
-        shared = _first(ds, "SharedFunctionalGroupsSequence")
-        per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
-
-        def value(f: int, group: str, keyword: str) -> np.ndarray:
-            g = frame_group(per_frame[f] if per_frame else None, shared, group, keyword)
-            if g is not None:
-                return np.asarray([float(v) for v in g[keyword].value], dtype=np.float64)
-            raise DicomConformanceError(f"frame {f + 1} has no {keyword} ({group}): the Segmentation has no"
-                                        " geometry to build a volume from; use get_pixels")
-
         n = len(self._frame_sources or [])
-        positions = np.array([value(f, "PlanePositionSequence", "ImagePositionPatient") for f in range(n)])
-        orientation = value(0, "PlaneOrientationSequence", "ImageOrientationPatient")
-        spacing = value(0, "PixelMeasuresSequence", "PixelSpacing")
-        for f in range(1, n):
-            if not np.allclose(value(f, "PlaneOrientationSequence", "ImageOrientationPatient"), orientation,
-                               atol=1e-4):
-                raise DicomConformanceError(f"frame {f + 1} has another orientation: not one volume")
-        normal = np.cross(orientation[:3], orientation[3:])
-        distance = positions @ normal
-        planes = np.unique(np.round(distance / tolerance_mm)) * tolerance_mm
-        steps = np.diff(planes)
-        step = float(steps.min()) if steps.size else float(
-            np.asarray(value(0, "PixelMeasuresSequence", "SliceThickness")
-                       if "SliceThickness" in (_first(shared, "PixelMeasuresSequence") or {}) else [1.0])[0])
-        origin = positions[int(np.argmin(distance))]
-        index = np.rint((distance - planes[0]) / step).astype(int)
-        expected = origin + np.outer(index * step, normal)
-        off = np.linalg.norm(positions - expected, axis=1)
-        worst = int(np.argmax(off))
-        if off[worst] > max(tolerance_mm, 1e-3 * step):
-            raise DicomConformanceError(
-                f"frame {worst + 1} lies {off[worst]:.3g} mm off the stack of the other frames: the"
-                " Segmentation does not form one volume; use get_pixels_by_source_instance")
+        try:
+            stack = frame_stack(ds, n, "Segmentation", tolerance_mm)
+        except DicomConformanceError as exc:
+            hint = "use get_pixels" if "no geometry" in str(exc) else "use get_pixels_by_source_instance"
+            raise DicomConformanceError(f"{exc}; {hint}") from None
+        index = stack.index
         keys = [(s.sop_instance_uid, s.frame_number) for s in self._frame_sources or []]
         targets = {key: int(k) for key, k in zip(keys, index)}
-        array = self._assemble(targets, int(index.max()) + 1 if n else 0, self._numbers(segment_numbers),
-                               combine)
-        affine = affine_from_geometry(origin, orientation, spacing, normal * step)
-        return Volume(array, affine, frame_of_reference_uid=ds.get("FrameOfReferenceUID"))
+        array = self._assemble(targets, stack.n_planes, self._numbers(segment_numbers), combine)
+        return Volume(array, stack.affine, frame_of_reference_uid=ds.get("FrameOfReferenceUID"))

@@ -19,13 +19,13 @@ from ..common import encoding as enc
 from ..common import modules as common
 from ..common.uid import derive_uid
 from ..common.vr import check_object
-from .frames import FramePlan, build_functional_groups
+from ..common.frames import FramePlan, build_functional_groups
 from .pixels import native_pixel_data
 from .prepare import PreparedPixels, prepare_pixels
 from .read import SegmentationReader
 from .segment import SegmentDescription
-from .sources import analyze_sources
-from .spacing import SliceSpacing
+from ..common.sources import analyze_sources
+from ..common.spacing import SliceSpacing
 
 SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
 LABEL_MAP_SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.7"

@@ -1,4 +1,8 @@
-"""Functional groups of a Segmentation (PS3.3 C.7.6.16, C.8.20.3), encoded fast.
+"""Functional groups of derived multi-frame images (PS3.3 C.7.6.16), encoded fast.
+
+Shared by Segmentation (C.8.20.3) and Parametric Map (A.75.4): Derivation Image, Frame Content, Plane
+Position/Orientation, Pixel Measures and the dimension index; the IOD adds its own groups (Segment
+Identification, Real World Value Mapping, ...) with ``extra_shared`` / the plan's segment numbers.
 
 The Per-frame Functional Groups Sequence is encoded straight to Explicit VR Little Endian bytes
 (``common.encoding``) from pieces computed once per source frame and per segment, instead of one nested
@@ -7,13 +11,14 @@ Dataset per frame. Items and sequences have defined lengths.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 import numpy as np
 from pydicom.dataset import Dataset
-from ..common.concept import Code
+from .concept import Code
 
-from ..common import encoding as enc
-from ..common.codes import code_item
+from . import encoding as enc
+from .codes import code_item
 from .sources import SourceFrame, SourceSet
 from .spacing import SliceSpacing, regular_slice_spacing
 
@@ -47,10 +52,10 @@ def source_image_item(frame: SourceFrame) -> Dataset:
     return item
 
 
-def derivation_image_dataset(frame: SourceFrame) -> Dataset:
+def derivation_image_dataset(frame: SourceFrame, derivation_code: Code = DERIVATION_SEGMENTATION) -> Dataset:
     item = Dataset()
     item.SourceImageSequence = [source_image_item(frame)]
-    item.DerivationCodeSequence = [code_item(DERIVATION_SEGMENTATION)]
+    item.DerivationCodeSequence = [code_item(derivation_code)]
     return item
 
 
@@ -90,9 +95,29 @@ def _measures_key(f: SourceFrame):
     return (f.spacing, f.thickness)
 
 
+#: orientations whose direction cosines differ by less than this are one orientation (DS rounding: a
+#: series may write 0.0038759 on some slices and 0.00387589 on others)
+ORIENTATION_TOLERANCE = 1e-6
+
+
+def _common_orientation(frames: list[SourceFrame]) -> tuple[tuple[str, ...], bool]:
+    """The orientation most frames state, and whether all frames agree with it within
+    :data:`ORIENTATION_TOLERANCE` (then it is shared: readers such as highdicom need one orientation to
+    build a volume)."""
+    counts = Counter(f.orientation for f in frames)
+    written = counts.most_common(1)[0][0] or ()
+    if len(counts) == 1:
+        return written, True
+    values = np.array([[float(v) for v in o or ()] for o in counts], dtype=np.float64)
+    if values.ndim != 2 or values.shape[1] != 6:
+        return written, False
+    return written, bool(np.abs(values - values[0]).max() < ORIENTATION_TOLERANCE)
+
+
 @dataclass
 class FramePlan:
-    """Which SEG frame shows what: source frame index and segment number (None for LABELMAP)."""
+    """Which stored frame shows what: source frame index and segment number (None when the frames are
+    not per segment: LABELMAP SEG, Parametric Map)."""
 
     source_index: np.ndarray  # (n_frames,) int, index into SourceSet.frames
     segment_number: np.ndarray | None  # (n_frames,) int or None
@@ -109,7 +134,11 @@ class Layout:
     slice_spacing: SliceSpacing  # written in Pixel Measures when the source frames are a regular stack
 
 
-def build_functional_groups(sources: SourceSet, plan: FramePlan) -> Layout:
+def build_functional_groups(sources: SourceSet, plan: FramePlan,
+                            derivation_codes: tuple[Code, ...] = (DERIVATION_SEGMENTATION,)) -> Layout:
+    """Shared and per-frame functional groups of the frames of ``plan``: each stored frame references its
+    source frame (Derivation Image with ``derivation_codes``, CID 7203), with the source's position;
+    orientation and pixel measures are shared when equal for all frames."""
     frames = sources.frames
     used = np.unique(plan.source_index)
     used_frames = [frames[i] for i in used]
@@ -121,16 +150,16 @@ def build_functional_groups(sources: SourceSet, plan: FramePlan) -> Layout:
     # per-frame items.
     derivation_shared = False
     if derivation_shared:
-        shared.DerivationImageSequence = [derivation_image_dataset(frames[int(used[0])])]
+        shared.DerivationImageSequence = [derivation_image_dataset(frames[int(used[0])], derivation_codes[0])]
     orient_shared = measures_shared = False
     slice_spacing = (regular_slice_spacing(frames) if geometry
                      else SliceSpacing(None, "the source frames have no geometry"))
     if geometry:
-        orient_shared = len({f.orientation for f in used_frames}) == 1
+        orientation, orient_shared = _common_orientation(used_frames)
         measures_shared = len({_measures_key(f) for f in used_frames}) == 1
         if orient_shared:
             item = Dataset()
-            item.ImageOrientationPatient = list(used_frames[0].orientation or ())
+            item.ImageOrientationPatient = list(orientation)
             shared.PlaneOrientationSequence = [item]
         if measures_shared:
             shared.PixelMeasuresSequence = [pixel_measures_dataset(used_frames[0], slice_spacing.ds)]
@@ -160,7 +189,7 @@ def build_functional_groups(sources: SourceSet, plan: FramePlan) -> Layout:
 
     # per-source-frame and per-segment pieces
     purpose = enc.sequence(TAG_PURPOSE, [enc.code_item_body(PURPOSE_SOURCE_FOR_PROCESSING)])
-    derivation = enc.sequence(TAG_DERIVATION_CODE, [enc.code_item_body(DERIVATION_SEGMENTATION)])
+    derivation = enc.sequence(TAG_DERIVATION_CODE, [enc.code_item_body(c) for c in derivation_codes])
     src_piece_a: dict[int, bytes] = {}  # before Frame Content
     src_piece_b: dict[int, bytes] = {}  # after Frame Content
     for i in used:

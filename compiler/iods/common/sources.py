@@ -1,4 +1,4 @@
-"""What a Segmentation needs to know about its source images: frames, geometry, references."""
+"""What a derived image (Segmentation, Parametric Map) needs to know about its source images: frames, geometry, references."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pydicom.charset import default_encoding
 from pydicom.dataset import Dataset
 
 from ...errors import DicomConformanceError
-from ..common.vr import canonical_ds
-from ..common.functional_groups import frame_group, frame_items
+from .vr import canonical_ds
+from .functional_groups import frame_group, frame_items
 
 
 @dataclass(frozen=True)
