@@ -22,8 +22,8 @@ from ..common.codes import set_element
 from ..common.color import rgb_to_dicom_lab
 from ..common.vr import check_text
 
-__all__ = ["GRAPHIC_TYPES", "GraphicLayer", "GraphicObject", "TextObject", "GraphicAnnotation", "check_layer_name",
-           "finite"]
+__all__ = ["GRAPHIC_TYPES", "GraphicLayer", "GraphicGroup", "GraphicObject", "TextObject", "GraphicAnnotation",
+           "check_layer_name", "check_groups", "finite"]
 
 #: Graphic Type (C.10.5.1.2) -> (minimum, exact) number of points; exact None means "at least minimum".
 GRAPHIC_TYPES: dict[str, tuple[int, int | None]] = {
@@ -36,6 +36,7 @@ GRAPHIC_ANNOTATION_UNITS, GRAPHIC_DIMENSIONS = BaseTag(0x00700005), BaseTag(0x00
 NUMBER_OF_GRAPHIC_POINTS, GRAPHIC_DATA = BaseTag(0x00700021), BaseTag(0x00700022)
 GRAPHIC_TYPE, GRAPHIC_FILLED, GRAPHIC_GROUP_ID = BaseTag(0x00700023), BaseTag(0x00700024), BaseTag(0x00700295)
 GRAPHIC_LAYER, UNFORMATTED_TEXT_VALUE = BaseTag(0x00700002), BaseTag(0x00700006)
+GRAPHIC_GROUP_LABEL, GRAPHIC_GROUP_DESCRIPTION = BaseTag(0x00700207), BaseTag(0x00700208)
 
 
 def check_layer_name(name: str) -> str:
@@ -75,6 +76,36 @@ class GraphicLayer:
                 raise DicomConformanceError(f"Graphic Layer Description of {self.name!r} exceeds 64 characters")
             item.GraphicLayerDescription = self.description
         return item
+
+
+@dataclass(frozen=True)
+class GraphicGroup:
+    """One item of Graphic Group Sequence (Graphic Group Module, PS3.3 C.10.x): graphics and texts that
+    belong together (e.g. a measurement line and its value) name it by ``group_id``."""
+
+    group_id: int
+    label: str
+    description: str | None = None
+
+    def item(self) -> Dataset:
+        if isinstance(self.group_id, bool) or not isinstance(self.group_id, int) or not 1 <= self.group_id < 2**32:
+            raise DicomConformanceError(f"Graphic Group ID must be a positive integer (UL), got {self.group_id!r}")
+        if not isinstance(self.label, str) or not self.label.strip():
+            raise DicomConformanceError(f"graphic group {self.group_id} needs a label (Graphic Group Label, Type 1)")
+        item = Dataset()
+        set_element(item, GRAPHIC_GROUP_ID, "UL", self.group_id)
+        set_element(item, GRAPHIC_GROUP_LABEL, "LO", self.label)
+        if self.description:
+            set_element(item, GRAPHIC_GROUP_DESCRIPTION, "ST", self.description)
+        return item
+
+
+def check_groups(groups: Sequence[GraphicGroup]) -> list[int]:
+    """The IDs of ``groups``, refused when two share one."""
+    ids = [g.group_id for g in groups]
+    if len(set(ids)) != len(ids):
+        raise DicomConformanceError(f"Graphic Group IDs must be unique: {ids}")
+    return ids
 
 
 def _points(points: Sequence[Sequence[float]] | np.ndarray, what: str) -> np.ndarray:
