@@ -296,7 +296,7 @@ def _build(specs, out: Path):
 
 def test_examples_of_each_type_build_valid(tmp_path):
     specs = [EXAMPLES / f"presentation-{t}.yaml" for t in ("color", "pseudocolor", "blending")]
-    result = _build(specs, tmp_path)
+    result = _build(specs + [EXAMPLES / "organs-binary.yaml", EXAMPLES / "report-organs.yaml"], tmp_path)
     assert not result.errors, "\n".join(e.format() for e in result.errors)
     classes = {}
     for spec in specs:
@@ -371,3 +371,43 @@ def test_docstring_examples_run():
     for module in (presentation_state, blending):
         failed, attempted = doctest.testmod(module)
         assert attempted >= 3 and failed == 0, module.__name__
+
+
+# --- regions from a report ------------------------------------------------------------------------------------
+def test_report_regions_are_drawn_where_the_report_puts_them(tmp_path):
+    specs = [EXAMPLES / n for n in ("organs-binary.yaml", "report-organs.yaml", "presentation-pseudocolor.yaml")]
+    result = _build(specs, tmp_path)
+    assert not result.errors, "\n".join(e.format() for e in result.errors)
+    path = tmp_path / "presentation-pseudocolor.dcm"
+    _assert_valid(path)
+    report = pydicom.dcmread(tmp_path / "report-organs.dcm")
+    # the oracle: the report's own SCOORD, found by walking its content tree here (not with our SR reader)
+    scoords = []
+
+    def walk(item):
+        for child in item.get("ContentSequence", []):
+            if child.ValueType == "SCOORD":
+                image = child.ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID
+                scoords.append((str(image), str(child.GraphicType), [float(v) for v in child.GraphicData]))
+            walk(child)
+    walk(report)
+    assert scoords == [(scoords[0][0], "CIRCLE", [20.5, 18.5, 20.5, 22.5])]
+    pr = prread(path)
+    (drawn,) = [g for g in pr.graphics(scoords[0][0]) if g.layer == "REPORT"]
+    assert drawn.graphic_type == "CIRCLE" and drawn.points.ravel().tolist() == scoords[0][2]
+    (text,) = [t for t in pr.texts(scoords[0][0]) if t.layer == "REPORT"]
+    assert text.text == "lesion-1: Diameter 6 mm" and text.anchor == (20.5, 18.5)
+    others = [u for _, u, _ in pr.referenced_images() if u != scoords[0][0]]
+    assert not [g for u in others for g in pr.graphics(u) if g.layer == "REPORT"]
+
+
+def test_report_without_regions_on_the_images_is_refused(tmp_path):
+    (tmp_path / "phantom").symlink_to(PHANTOM)
+    for name in ("organs-binary.yaml", "report-organs.yaml"):
+        (tmp_path / name).write_text((EXAMPLES / name).read_text())
+    spec = tmp_path / "pr.yaml"
+    spec.write_text("dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\nimages: [1, 2]\n"
+                    "annotations:\n  - from_report: {spec: report-organs}\n")
+    result = _build([tmp_path / "organs-binary.yaml", tmp_path / "report-organs.yaml", spec], tmp_path / "out")
+    (error,) = [e for e in result.errors if e.location and Path(e.location.file).name == "pr.yaml"]
+    assert error.location.line == 6 and "no planar region" in str(error) and "1 on other images" in str(error)

@@ -396,8 +396,68 @@ def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: lis
     return layers, annotations, str(seg.SOPInstanceUID)
 
 
+#: SCOORD Graphic Type (C.18.6.1.1) -> presentation state Graphic Type (C.10.5.1.2); MULTIPOINT: one POINT each
+_SCOORD_TYPES = {"POINT": "POINT", "MULTIPOINT": "POINT", "POLYLINE": "POLYLINE", "CIRCLE": "CIRCLE",
+                 "ELLIPSE": "ELLIPSE"}
+
+
+def _measurement_text(group) -> str:
+    """The group's tracking ID and measurements ("name value unit"), as one text (ST, at most 1024)."""
+    parts = []
+    for m in group.measurements:
+        if m.value is None:
+            continue
+        unit = "" if m.unit is None or m.unit.value == "1" else f" {m.unit.value}"
+        parts.append(f"{m.name.meaning} {m.value:.4g}{unit}")
+    head = group.tracking_id or "Region"
+    return (f"{head}: " + "; ".join(parts) if parts else head)[:1024]
+
+
 def _report_regions(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list, first_order: int):
-    raise SpecError("from_report is not available yet", location=doc.loc(path), path=path)
+    """(layers, annotations, SOP Instance UID of the report): the planar regions (SCOORD) of a TID 1500
+    report's measurement groups drawn on the images they are selected from, each with its tracking ID and
+    measurement values as a text at its first point, on one layer (PS3.16 TID 1410, PS3.3 C.10.5)."""
+    from ..iods.pr import GraphicAnnotation, GraphicLayer, GraphicObject, TextObject
+    from ..iods.sr.read import measurement_groups
+
+    spec = doc.get(path)
+    objects = [o.dataset for o in ctx.referenced_objects(doc, path)]
+    reports = [o for o in objects if str(o.get("Modality", "")) == "SR"]
+    if len(reports) != 1:
+        raise SpecError(f"spec {spec['spec']!r} wrote {len(reports)} structured report(s); regions need exactly one",
+                        location=doc.loc(path + ("spec",)), path=path + ("spec",))
+    report = reports[0]
+    by_uid = {str(h.SOPInstanceUID) for h in headers}
+    name = spec.get("layer", "REPORT")
+    drawn: dict[str, tuple[list, list]] = {}
+    skipped = 0
+    for group in measurement_groups(report):
+        for region in group.regions:
+            if region.value_type != "SCOORD" or region.source_sop_instance_uid is None:
+                continue  # 3-D regions and segments: not planar regions of an image
+            uid = region.source_sop_instance_uid
+            if uid not in by_uid:
+                skipped += 1
+                continue
+            graphics, texts = drawn.setdefault(uid, ([], []))
+            points = region.coordinates
+            gtype = _SCOORD_TYPES.get(region.graphic_type)
+            if gtype is None:
+                continue
+            if region.graphic_type == "MULTIPOINT":
+                graphics.extend(GraphicObject("POINT", [p]) for p in points)
+            else:
+                graphics.append(GraphicObject(gtype, points))
+            texts.append(TextObject(_measurement_text(group), anchor=(float(points[0][0]), float(points[0][1]))))
+    if not drawn:
+        raise SpecError(f"the report of spec {spec['spec']!r} has no planar region on an image of this presentation"
+                        " state" + (f" ({skipped} on other images)" if skipped else ""),
+                        location=doc.loc(path + ("spec",)), path=path + ("spec",),
+                        hint="apply the presentation state to the images the report's regions are drawn on")
+    color = tuple(int(v) for v in spec.get("color", (255, 255, 0)))
+    layers = [GraphicLayer(name, first_order, "Regions of the report"[:64], 65535, color)]
+    annotations = [GraphicAnnotation(name, g, t, [uid]) for uid, (g, t) in drawn.items()]
+    return layers, annotations, str(report.SOPInstanceUID)
 
 
 def _input_headers(doc: SpecDocument, ctx: BuildContext, base: NodePath, errors: list) -> list:
