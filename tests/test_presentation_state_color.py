@@ -411,3 +411,36 @@ def test_report_without_regions_on_the_images_is_refused(tmp_path):
     result = _build([tmp_path / "organs-binary.yaml", tmp_path / "report-organs.yaml", spec], tmp_path / "out")
     (error,) = [e for e in result.errors if e.location and Path(e.location.file).name == "pr.yaml"]
     assert error.location.line == 6 and "no planar region" in str(error) and "1 on other images" in str(error)
+
+
+# --- read side: annotations back in pixel coordinates ------------------------------------------------------------
+@pytest.mark.parametrize("rotation, flip, area, display, pixel", [
+    # whole 64 x 64 image, no transformation: fractions times the size
+    (0, False, None, (0.25, 0.5), (16.0, 32.0)),
+    # a displayed area of pixels 9..56: its edges are 8 and 56
+    (0, False, ((9, 9), (56, 56)), (0.5, 0.0), (32.0, 8.0)),
+    # flipped: the display's left edge is the area's right edge
+    (0, True, ((9, 9), (56, 56)), (0.0, 0.0), (56.0, 8.0)),
+    # 90 degrees clockwise: the image's left column is shown as the top row, from bottom to top
+    (90, False, None, (0.25, 0.5), (32.0, 48.0)),
+    (90, False, None, (1.0, 0.0), (0.0, 0.0)),
+    (180, False, None, (0.0, 0.0), (64.0, 64.0)),
+])
+def test_display_annotations_come_back_in_pixel_coordinates(tmp_path, rotation, flip, area, display, pixel):
+    from dcmspec_compiler.iods.pr import DisplayedArea
+
+    areas = [DisplayedArea(*area)] if area else None
+    pr = GrayscaleSoftcopyPresentationState(
+        [ct_header()], layers=[GraphicLayer("L", 1)], rotation=rotation, horizontal_flip=flip,
+        displayed_areas=areas, annotations=[GraphicAnnotation(
+            "L", [GraphicObject("POINT", [display], units="DISPLAY"), GraphicObject("POINT", [[3.5, 4.5]])],
+            [TextObject("t", anchor=display, units="DISPLAY")])], **identity())
+    path = _save(pr, tmp_path, "display")
+    _assert_valid(path)  # dciodvfy checks the displayed area's corners against rotation and flip
+    back = prread(path)
+    uid = back.referenced_images()[0][1]
+    drawn, in_pixels = back.graphics(uid)
+    assert drawn.units == "DISPLAY" and tuple(drawn.pixel_points[0]) == pytest.approx(pixel)
+    assert tuple(in_pixels.pixel_points[0]) == (3.5, 4.5)  # PIXEL points stay as written
+    assert back.texts(uid)[0].pixel_anchor == pytest.approx(pixel)
+    assert back.spatial() == (rotation, flip)

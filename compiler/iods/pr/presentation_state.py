@@ -128,22 +128,31 @@ def annotation_item(annotation: GraphicAnnotation, images: Sequence[ReferencedIm
 
 @dataclass(frozen=True)
 class DrawnGraphic:
-    """A graphic read back: its layer, type, (column, row) points, units and fill."""
+    """A graphic read back: its layer, type, (column, row) points as written, units and fill, its graphic
+    group, and its points in the image's pixel coordinates (DISPLAY units converted through the displayed
+    area, rotation and flip)."""
 
     layer: str
     graphic_type: str
     points: np.ndarray
     units: str
     filled: bool
+    group_id: int | None = None
+    pixel_points: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class DrawnText:
+    """A text read back, as written, with its anchor and box in the image's pixel coordinates."""
+
     layer: str
     text: str
     anchor: tuple[float, float] | None
     bounding_box: tuple[tuple[float, float], tuple[float, float]] | None
     units: str
+    group_id: int | None = None
+    pixel_anchor: tuple[float, float] | None = None
+    pixel_box: tuple[tuple[float, float], tuple[float, float]] | None = None
 
 
 class SoftcopyPresentationState(Dataset):
@@ -392,8 +401,10 @@ class SoftcopyPresentationState(Dataset):
                 continue
             for g in item.get("GraphicObjectSequence", []):
                 points = np.asarray([float(v) for v in g.GraphicData], dtype=np.float64).reshape(-1, 2)
-                out.append(DrawnGraphic(str(item.GraphicLayer), str(g.GraphicType), points,
-                                        str(g.GraphicAnnotationUnits), g.get("GraphicFilled") == "Y"))
+                units = str(g.GraphicAnnotationUnits)
+                out.append(DrawnGraphic(str(item.GraphicLayer), str(g.GraphicType), points, units,
+                                        g.get("GraphicFilled") == "Y", _group(g),
+                                        self._to_pixels(sop_instance_uid, points, units)))
         return out
 
     def texts(self, sop_instance_uid: str) -> list[DrawnText]:
@@ -407,9 +418,50 @@ class SoftcopyPresentationState(Dataset):
                 box = ((tuple(float(v) for v in t.BoundingBoxTopLeftHandCorner),
                         tuple(float(v) for v in t.BoundingBoxBottomRightHandCorner))
                        if "BoundingBoxTopLeftHandCorner" in t else None)
-                units = t.get("AnchorPointAnnotationUnits") or t.get("BoundingBoxAnnotationUnits")
-                out.append(DrawnText(str(item.GraphicLayer), str(t.UnformattedTextValue), anchor, box, str(units)))
+                units = str(t.get("AnchorPointAnnotationUnits") or t.get("BoundingBoxAnnotationUnits"))
+                pixel_anchor = pixel_box = None
+                if anchor is not None:
+                    pixel_anchor = tuple(self._to_pixels(sop_instance_uid, np.array([anchor]),
+                                                         str(t.AnchorPointAnnotationUnits))[0].tolist())
+                if box is not None:
+                    corners = self._to_pixels(sop_instance_uid, np.array(box), str(t.BoundingBoxAnnotationUnits))
+                    pixel_box = (tuple(corners[0].tolist()), tuple(corners[1].tolist()))
+                out.append(DrawnText(str(item.GraphicLayer), str(t.UnformattedTextValue), anchor, box, units,
+                                     _group(t), pixel_anchor, pixel_box))
         return out
+
+    def spatial(self) -> tuple[int, bool]:
+        """(Image Rotation clockwise in degrees, horizontal flip) of the Spatial Transformation (C.10.6)."""
+        return int(self.get("ImageRotation", 0) or 0), self.get("ImageHorizontalFlip") == "Y"
+
+    def displayed_area(self, sop_instance_uid: str) -> tuple[tuple[int, int], tuple[int, int], str]:
+        """(top left, bottom right, Presentation Size Mode) of the image's displayed area, as written: the
+        (column, row) pixel numbers shown at the top left and bottom right corners (C.10.4)."""
+        self._check_referenced(sop_instance_uid)
+        for item in self.get("DisplayedAreaSelectionSequence", []):
+            if self._applies(item, sop_instance_uid):
+                tl = tuple(int(v) for v in item.DisplayedAreaTopLeftHandCorner)
+                br = tuple(int(v) for v in item.DisplayedAreaBottomRightHandCorner)
+                return tl, br, str(item.PresentationSizeMode)  # type: ignore[return-value]
+        raise KeyError(f"no displayed area applies to image {sop_instance_uid}")
+
+    def display_to_pixel(self, sop_instance_uid: str, points: np.ndarray) -> np.ndarray:
+        """DISPLAY points (fractions 0..1 of the displayed area, x to the right, y down as shown) to the
+        image's pixel coordinates (column, row; 0,0 the top left corner of the top left pixel; C.10.5.1.2),
+        through the displayed area, the rotation and the flip (C.10.4, C.10.6)."""
+        (a, b), (c, d), _ = self.displayed_area(sop_instance_uid)
+        # the edges of the shown corner pixels: the corner of pixel (a, b) that is outermost towards (c, d)
+        left, top = (a - 1 if a <= c else a), (b - 1 if b <= d else b)
+        right, bottom = (c if c >= a else c - 1), (d if d >= b else d - 1)
+        rotation, _ = self.spatial()
+        p = np.asarray(points, dtype=np.float64)
+        fx, fy = p[:, 0], p[:, 1]
+        if rotation in (90, 270):  # display x runs along the image's rows
+            return np.stack([left + fy * (right - left), top + fx * (bottom - top)], axis=1)
+        return np.stack([left + fx * (right - left), top + fy * (bottom - top)], axis=1)
+
+    def _to_pixels(self, sop_instance_uid: str, points: np.ndarray, units: str) -> np.ndarray:
+        return self.display_to_pixel(sop_instance_uid, points) if units == "DISPLAY" else points
 
     def shutter(self) -> dict[str, Any] | None:
         """The display shutter as {'rectangle': (left, right, upper, lower), 'circle': ((column, row), radius),
@@ -436,6 +488,10 @@ class SoftcopyPresentationState(Dataset):
     def _check_referenced(self, sop_instance_uid: str) -> None:
         if sop_instance_uid not in {uid for _, uid, _ in self.referenced_images()}:
             raise KeyError(f"the presentation state does not apply to image {sop_instance_uid}")
+
+
+def _group(item: Dataset) -> int | None:
+    return int(item.GraphicGroupID) if "GraphicGroupID" in item else None
 
 
 def _first(value: Any) -> Any:
