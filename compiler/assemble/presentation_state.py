@@ -326,31 +326,66 @@ def _layer_name(label: str, number: int, taken: set[str]) -> str:
     return name
 
 
-def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list, first_order: int):
-    """(layers, annotations, SOP Instance UID of the SEG) drawing the outlines of the chosen segments on the
-    images they touch; a SEG file is read once."""
-    from ..iods.pr import GraphicAnnotation, GraphicLayer, GraphicObject
-    from ..iods.seg import Segmentation, segread
-    from ..spatial.contours import frame_outlines
+_SEG_CLASSES = ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7")
+
+
+def _segmentation(doc: SpecDocument, ctx: BuildContext, path: NodePath):
+    """(segment descriptions by number, SOP Instance UID, masks) of the Segmentation at ``path``: built in
+    this build (``spec``) or a file, read once and lazily (``masks(numbers)`` yields, per segment, its
+    source image UIDs, masks and their (row, column) offset in the images)."""
+    from ..iods.seg import Segmentation, SegmentDescription
 
     spec = doc.get(path)
     if "spec" in spec:
         objects = [o.dataset for o in ctx.referenced_objects(doc, path)]
-        segs = [o for o in objects if str(o.SOPClassUID) in ("1.2.840.10008.5.1.4.1.1.66.4",
-                                                                 "1.2.840.10008.5.1.4.1.1.66.7")]
+        segs = [o for o in objects if str(o.SOPClassUID) in _SEG_CLASSES]
         if len(segs) != 1:
             raise SpecError(f"spec {spec['spec']!r} wrote {len(segs)} Segmentation(s); outlines need exactly one",
                             location=doc.loc(path + ("spec",)), path=path + ("spec",))
         seg = segs[0] if isinstance(segs[0], Segmentation) else Segmentation.from_dataset(segs[0])
-    else:
-        from ..assemble.common import resolve_path
+        keys = [uid for uid, _ in seg.source_frames]
 
-        file = resolve_path(doc, path + ("file",))
-        if not file.is_file():
-            raise SpecError(f"Segmentation file not found: {file}", location=doc.loc(path + ("file",)),
-                            path=path + ("file",))
-        seg = segread(file)
-    numbers = list(seg.segment_numbers)
+        def masks(numbers: list[int]):
+            for number in numbers:
+                pixels = seg.get_pixels([number])[..., 0]  # one segment at a time: (frames, rows, cols)
+                if pixels.dtype != bool:  # FRACTIONAL: the outline of what is at least half in
+                    pixels = pixels >= 0.5
+                yield number, keys, pixels, (0, 0)
+
+        return {n: seg.get_segment(n) for n in seg.segment_numbers}, str(seg.SOPInstanceUID), masks
+    from ..io.frames import FrameReader
+    from ..iods.seg.frame_index import segment_masks
+    from .common import resolve_path
+
+    where = path + ("file",)
+    file = resolve_path(doc, where)
+    if not file.is_file():
+        raise SpecError(f"Segmentation file not found: {file}", location=doc.loc(where), path=where)
+    try:
+        with FrameReader(file) as reader:
+            header = reader.header
+            if str(header.get("SOPClassUID", "")) not in _SEG_CLASSES:
+                raise SpecError(f"{file} is not a Segmentation (SOP Class {header.get('SOPClassUID')})",
+                                location=doc.loc(where), path=where)
+            descriptions = {int(item.SegmentNumber): SegmentDescription.from_dataset(item)
+                            for item in header.SegmentSequence}
+            uid = str(header.SOPInstanceUID)
+    except DcmspecError as exc:
+        if isinstance(exc, SpecError):
+            raise
+        raise SpecError(str(exc), location=doc.loc(where), path=where) from None
+    return descriptions, uid, lambda numbers: segment_masks(file, numbers)
+
+
+def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list, first_order: int):
+    """(layers, annotations, SOP Instance UID of the SEG) drawing the outlines of the chosen segments on the
+    images they touch; a SEG file is read once, one segment's frames at a time."""
+    from ..iods.pr import GraphicAnnotation, GraphicLayer, GraphicObject
+    from ..spatial.contours import frame_outlines
+
+    spec = doc.get(path)
+    descriptions, seg_uid, masks = _segmentation(doc, ctx, path)
+    numbers = list(descriptions)
     wanted = spec.get("segments")
     if wanted is not None:
         chosen = []
@@ -362,38 +397,36 @@ def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: lis
                                     path=where)
                 chosen.append(w)
             else:
-                found = [s.segment_number for s in seg.find_segments(label=str(w))]
+                found = [n for n, d in descriptions.items() if d.segment_label == str(w)]
                 if not found:
-                    labels = [seg.get_segment(n).segment_label for n in numbers]
+                    labels = [d.segment_label for d in descriptions.values()]
                     raise SpecError(f"the Segmentation has no segment labelled {w!r} (labels: {labels})",
                                     location=doc.loc(where), path=where)
                 chosen.extend(found)
         numbers = chosen
     by_uid = {str(h.SOPInstanceUID): h for h in headers}
-    keys = seg.source_frames
-    usable = [k for k, (uid, _) in enumerate(keys) if uid in by_uid]
-    if not usable:
-        raise SpecError("none of the Segmentation's source images is an image of this presentation state",
-                        location=doc.loc(path), path=path, hint="outline a Segmentation of the same series")
     layers, annotations = [], []
     taken: set[str] = set()
-    for j, number in enumerate(numbers):
-        desc = seg.get_segment(number)
+    touched = False
+    for j, (number, uids, pixels, (row0, col0)) in enumerate(masks(numbers)):
+        desc = descriptions[number]
         name = _layer_name(desc.segment_label, number, taken)
-        color = desc.display_color
         layers.append(GraphicLayer(name, first_order + j, f"Segment {number}: {desc.segment_label}"[:64],
-                                   65535, color))
-        pixels = seg.get_pixels([number])[..., 0]  # one segment at a time: (frames, rows, cols)
-        if len(usable) < len(keys):
+                                   65535, desc.display_color))
+        usable = [k for k, uid in enumerate(uids) if uid in by_uid]
+        touched = touched or bool(usable) or not uids
+        if len(usable) < len(uids):
             pixels = pixels[usable]
-        if pixels.dtype != bool:  # FRACTIONAL: the outline of what is at least half in
-            pixels = pixels >= 0.5
-        outlines = frame_outlines(pixels)
-        for k, polys in zip(usable, outlines):
+        offset = np.array([col0, row0], dtype=np.float64)  # outlines are (column, row) points
+        for k, polys in zip(usable, frame_outlines(pixels)):
             if polys:
                 annotations.append(GraphicAnnotation(
-                    name, [GraphicObject("POLYLINE", p) for p in polys], (), [keys[k][0]]))
-    return layers, annotations, str(seg.SOPInstanceUID)
+                    name, [GraphicObject("POLYLINE", p + offset if row0 or col0 else p) for p in polys], (),
+                    [uids[k]]))
+    if not touched:
+        raise SpecError("none of the Segmentation's source images is an image of this presentation state",
+                        location=doc.loc(path), path=path, hint="outline a Segmentation of the same series")
+    return layers, annotations, seg_uid
 
 
 #: SCOORD Graphic Type (C.18.6.1.1) -> presentation state Graphic Type (C.10.5.1.2); MULTIPOINT: one POINT each

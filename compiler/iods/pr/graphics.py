@@ -138,6 +138,22 @@ def _check_inside(points: np.ndarray, units: str, bounds: tuple[int, int] | None
         raise DicomConformanceError(f"{what}: point {bad[0] + 1} ({p[0]:g}, {p[1]:g}) lies outside {where}")
 
 
+_ELEMENTS: dict[tuple[int, str, object], DataElement] = {}
+
+
+def _element(tag: BaseTag, vr: str, value: object) -> DataElement:
+    """The element ``tag`` = ``value``, made and checked (by the VR table) once, then shared by every item
+    that holds the same value (elements are not changed once in an item; outlines make thousands)."""
+    key = (tag, vr, value)
+    elem = _ELEMENTS.get(key)
+    if elem is None:
+        elem = set_element(Dataset(), tag, vr, value)
+        if len(_ELEMENTS) > 10_000:
+            _ELEMENTS.clear()
+        _ELEMENTS[key] = elem
+    return elem
+
+
 @dataclass(frozen=True)
 class GraphicObject:
     """One item of Graphic Object Sequence (C.10.5): a POINT, POLYLINE, INTERPOLATED, CIRCLE or ELLIPSE.
@@ -183,16 +199,17 @@ class GraphicObject:
                 f"{what}: only closed graphics can be filled (a POLYLINE or INTERPOLATED curve whose last point"
                 " repeats the first, a CIRCLE or an ELLIPSE; PS3.3 C.10.5.1.2)")
         item = Dataset()
-        set_element(item, GRAPHIC_ANNOTATION_UNITS, "CS", self.units)
-        set_element(item, GRAPHIC_DIMENSIONS, "US", 2)
-        set_element(item, NUMBER_OF_GRAPHIC_POINTS, "US", n)
+        elements = item._dict
+        elements[GRAPHIC_ANNOTATION_UNITS] = _element(GRAPHIC_ANNOTATION_UNITS, "CS", self.units)
+        elements[GRAPHIC_DIMENSIONS] = _element(GRAPHIC_DIMENSIONS, "US", 2)
+        elements[NUMBER_OF_GRAPHIC_POINTS] = _element(NUMBER_OF_GRAPHIC_POINTS, "US", n)
         # FL values as Python floats of float32 precision: the element is made as converted (outlines have
         # thousands of points, and pydicom's per-value conversion would dominate the build)
-        item._dict[GRAPHIC_DATA] = DataElement(GRAPHIC_DATA, "FL", points.astype(np.float32).ravel().tolist(),
-                                               already_converted=True)
-        set_element(item, GRAPHIC_TYPE, "CS", gtype)
+        elements[GRAPHIC_DATA] = DataElement(GRAPHIC_DATA, "FL", points.astype(np.float32).ravel().tolist(),
+                                             already_converted=True)
+        elements[GRAPHIC_TYPE] = _element(GRAPHIC_TYPE, "CS", gtype)
         if closed:
-            set_element(item, GRAPHIC_FILLED, "CS", "Y" if self.filled else "N")
+            elements[GRAPHIC_FILLED] = _element(GRAPHIC_FILLED, "CS", "Y" if self.filled else "N")
         if self.group_id is not None:
             set_element(item, GRAPHIC_GROUP_ID, "UL", int(self.group_id))
         return item

@@ -75,12 +75,26 @@ def _as_reference(image: Dataset | ReferencedImage) -> ReferencedImage:
     return image if isinstance(image, ReferencedImage) else ReferencedImage(image)
 
 
+_IMAGE_ITEMS: dict[tuple[str, str, tuple[int, ...]], Dataset] = {}  # checked and converted once
+
+
 def _image_item(ref: ReferencedImage) -> Dataset:
+    """A Referenced Image Sequence item of ``ref``: a new item holding the elements made (and checked) the
+    first time (outlines reference the same images thousands of times)."""
+    key = (ref.sop_class_uid, ref.sop_instance_uid, ref.frames)
+    template = _IMAGE_ITEMS.get(key)
+    if template is None:
+        template = Dataset()
+        set_element(template, REFERENCED_SOP_CLASS_UID, "UI", ref.sop_class_uid)
+        set_element(template, REFERENCED_SOP_INSTANCE_UID, "UI", ref.sop_instance_uid)
+        if ref.frames:
+            set_element(template, REFERENCED_FRAME_NUMBER, "IS",
+                        list(ref.frames) if len(ref.frames) > 1 else ref.frames[0])
+        if len(_IMAGE_ITEMS) > 100_000:
+            _IMAGE_ITEMS.clear()
+        _IMAGE_ITEMS[key] = template
     item = Dataset()
-    set_element(item, REFERENCED_SOP_CLASS_UID, "UI", ref.sop_class_uid)
-    set_element(item, REFERENCED_SOP_INSTANCE_UID, "UI", ref.sop_instance_uid)
-    if ref.frames:
-        set_element(item, REFERENCED_FRAME_NUMBER, "IS", list(ref.frames) if len(ref.frames) > 1 else ref.frames[0])
+    item._dict.update(template._dict)  # the elements are not changed afterwards: shared
     return item
 
 
