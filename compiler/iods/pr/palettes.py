@@ -3,7 +3,9 @@ well-known colour palettes (PS3.6 Annex B).
 
 ``palettes.csv`` holds the eight well-known palettes as the standard defines them (256 entries, first
 mapped value 0, 8-bit values; the segmented ones expanded): one row per entry, three columns (R, G, B) per
-palette. In a presentation state the data are written expanded (segmented data shall not be present,
+palette. The values were taken from the standard's Color Palette instances (the well-known SOP Instance
+UIDs 1.2.840.10008.1.5.1-8, as distributed with pydicom in ``pydicom/data/palettes``), expanded once; the
+tests compare them with pydicom's decoding of those instances and with entries computed by hand. In a presentation state the data are written expanded (segmented data shall not be present,
 C.7.9) with 16 bits per entry, each 8-bit value v written as v * 257 (its byte replicated, C.7.6.3.1.6).
 """
 
@@ -49,7 +51,7 @@ def _palette_name(name: str) -> str:
     return key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PaletteColorLUT:
     """A palette colour LUT: ``rgb`` (entries x 3) of 8-bit values, the stored value mapped to the first
     entry, and for a well-known palette its Content Label and UID."""
