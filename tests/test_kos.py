@@ -235,3 +235,13 @@ def test_a_file_of_another_study_joins_the_evidence(tmp_path):
     assert theirs.resolve_reference(headers[0].SOPInstanceUID)[0] == headers[0].StudyInstanceUID
     manifest = json.loads((out / "dcmspec-manifest.json").read_text())
     assert [e["kind"] for e in manifest["objects"]] == ["KeyObjectSelection"]
+
+
+def test_an_instance_selected_twice_is_reported_at_the_second_selection(tmp_path):
+    """One rule (the builder layer's repeated_selections) locates the repeat at the spec's second item."""
+    spec = _spec(tmp_path, 'title: DCM:113000 "Of Interest"\nselection:\n  - image: 2\n  - image: 3\n'
+                           "  - image: 2\n")
+    result = _build([spec], tmp_path / "out")
+    (error,) = result.errors
+    assert error.location.line == 8 and error.path == ("selection", 2)
+    assert "already selected by selection item 1" in error.message

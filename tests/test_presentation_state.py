@@ -347,5 +347,5 @@ def test_reads_the_shared_gsps_files(shared_data):
     assert uid == pydicom.dcmread(shared_data("pr", "imageForPrLUTs.dcm"), stop_before_pixels=True).SOPInstanceUID
     overlay = prread(shared_data("pr", "prOverlay.dcm"))
     assert overlay.referenced_images()
-    with pytest.raises(DicomConformanceError, match="not Grayscale Softcopy Presentation State"):
+    with pytest.raises(DicomConformanceError, match="not a softcopy presentation state this reader knows"):
         prread(shared_data("pr", "imageForPrLUTs.dcm"))

@@ -23,26 +23,26 @@ from .sr_common import ImageResolver, observation_context, read_header, series_f
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     from ..iods.kos import KeyObjectSelectionDocument
     from ..iods.kos.codes import check_title, check_title_modifiers
+    from ..iods.kos.document import repeated_selections
 
     series = series_from(doc, ctx)
     images = ImageResolver(doc, ctx, series)
     errors: list[DcmspecError] = []
     selected: list[tuple[Any, Any, NodePath]] = []  # (SelectedInstance, header, spec path)
-    seen: dict[tuple, NodePath] = {}
     for i in range(len(doc.get(("selection",)) or [])):
         path: NodePath = ("selection", i)
         try:
-            for item in _selected(doc, ctx, images, path):
-                ref = item[0].reference
-                key = (ref.sop_instance_uid, ref.frame_numbers, ref.segment_numbers)
-                if key in seen:
-                    raise SpecError(f"instance {ref.sop_instance_uid} is already selected by selection item"
-                                    f" {seen[key][1] + 1}", location=doc.loc(path), path=path,
-                                    hint="list each instance once")
-                seen[key] = path
-                selected.append(item)
+            selected.extend(_selected(doc, ctx, images, path))
         except DcmspecError as exc:
             errors.append(exc)
+    reported: set[NodePath] = set()
+    for again, first in repeated_selections([s for s, _, _ in selected]):  # the builder layer's rule
+        path, ref = selected[again][2], selected[again][0].reference
+        if path not in reported:
+            reported.add(path)
+            errors.append(SpecError(f"instance {ref.sop_instance_uid} is already selected by selection item"
+                                    f" {selected[first][2][1] + 1}", location=doc.loc(path), path=path,
+                                    hint="list each instance once"))
     title = _code(doc, ctx, ("title",), errors)
     modifiers = [_code(doc, ctx, ("title_modifiers", i), errors)
                  for i in range(len(doc.get(("title_modifiers",)) or []))]

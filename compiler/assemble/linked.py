@@ -4,6 +4,8 @@ Capture renders)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, SpecError
@@ -40,12 +42,17 @@ def segmentation_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
     if "spec" in doc.get(path):
         seg = _built(doc, ctx, path, SEG_SOP_CLASSES, "Segmentation")
         return seg if isinstance(seg, Segmentation) else Segmentation.from_dataset(seg)
-    file = _file(doc, path, "Segmentation")
+    file = segmentation_file(doc, path)
     try:
         return segread(file)
     except (DicomConformanceError, OSError, ValueError, AttributeError, KeyError) as exc:
         raise InputError(f"cannot read {file} as a Segmentation: {exc}", location=doc.loc(path + ("file",)),
                          path=path + ("file",)) from None
+
+
+def segmentation_file(doc: SpecDocument, path: NodePath) -> Path:
+    """The Segmentation file the mapping at ``path`` names (``file:``), which must exist."""
+    return _file(doc, path, "Segmentation")
 
 
 def presentation_state_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
@@ -65,9 +72,10 @@ def presentation_state_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
                          location=doc.loc(path + ("file",)), path=path + ("file",)) from None
 
 
-def chosen_segments(doc: SpecDocument, path: NodePath, seg) -> list[int]:
-    """Segment numbers the ``segments:`` list under ``path`` names (by number or label); all by default."""
-    numbers = list(seg.segment_numbers)
+def chosen_segments(doc: SpecDocument, path: NodePath, descriptions: Mapping[int, Any]) -> list[int]:
+    """Segment numbers the ``segments:`` list under ``path`` names (by number or label); all by default.
+    ``descriptions``: the Segmentation's segment descriptions by number."""
+    numbers = list(descriptions)
     wanted = doc.get(path + ("segments",))
     if wanted is None:
         return numbers
@@ -80,9 +88,9 @@ def chosen_segments(doc: SpecDocument, path: NodePath, seg) -> list[int]:
                                 path=where)
             chosen.append(w)
         else:
-            found = [s.segment_number for s in seg.find_segments(label=str(w))]
+            found = [n for n, d in descriptions.items() if d.segment_label == str(w)]
             if not found:
-                labels = [seg.get_segment(n).segment_label for n in numbers]
+                labels = [d.segment_label for d in descriptions.values()]
                 raise SpecError(f"the Segmentation has no segment labelled {w!r} (labels: {labels})",
                                 location=doc.loc(where), path=where)
             chosen.extend(found)

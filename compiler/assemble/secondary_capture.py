@@ -180,7 +180,7 @@ def render_pictures(doc: SpecDocument, ctx: BuildContext, series, path: NodePath
         where = path + ("segmentation",)
         seg = errors.run(segmentation_at, doc, ctx, where)
         errors.raise_if_any()
-        numbers = chosen_segments(doc, where, seg)
+        numbers = chosen_segments(doc, where, {n: seg.get_segment(n) for n in seg.segment_numbers})
         return segmentation_pictures(seg, numbers, series, positions, window, doc=doc, where=where,
                                      images_path=path + ("images",))
     where = path + ("presentation_state",)

@@ -186,11 +186,50 @@ class FrameReader:
         return self._codec_frame(data)
 
     def read_frames(self, indices: Iterable[int]) -> np.ndarray:
-        """The frames ``indices`` (0-based) stacked along a new first axis."""
-        frames = [self.read_frame(i) for i in indices]
-        if not frames:
+        """The frames ``indices`` (0-based) stacked along a new first axis. Native Pixel Data is read
+        one run of consecutive frames at a time (one read, one unpacking per run)."""
+        indices = [int(i) for i in indices]
+        if not indices:
             return np.empty((0,) + self.shape, dtype=self._dtype())
-        return np.stack(frames)
+        if self.encapsulated or self.samples_per_pixel > 1 or self._fp is None or \
+                min(indices) < 0 or max(indices) >= self.number_of_frames:
+            return np.stack([self.read_frame(i) for i in indices])
+        runs, start = [], 0
+        for k in range(1, len(indices) + 1):
+            if k == len(indices) or indices[k] != indices[k - 1] + 1:
+                runs.append(self._native_run(indices[start], k - start))
+                start = k
+        return runs[0] if len(runs) == 1 else np.concatenate(runs)
+
+    def read_native_bytes(self, first: int, count: int) -> bytes:
+        """The stored bytes of ``count`` consecutive native frames from ``first`` whose frames start on a
+        byte boundary (1-bit frames with Rows x Columns a multiple of 8, or any other bit depth)."""
+        if self.encapsulated or (self.frame_bits % 8):
+            raise ValueError("frames are encapsulated or do not start on byte boundaries")
+        if self._fp is None or first < 0 or first + count > self.number_of_frames:
+            raise IndexError(f"frames {first}..{first + count - 1} out of range")
+        size = self.frame_bits // 8
+        self._fp.seek(self.pixel_data_offset + first * size)
+        data = self._fp.read(count * size)
+        if len(data) != count * size:
+            raise InputError(f"{self.path}: Pixel Data ends inside frame {first + count}")
+        return data
+
+    def _native_run(self, first: int, count: int) -> np.ndarray:
+        """``count`` consecutive native frames from ``first``, as (count,) + shape."""
+        bit_start = first * self.frame_bits
+        bits = count * self.frame_bits
+        byte_start, byte_end = bit_start // 8, (bit_start + bits + 7) // 8
+        self._fp.seek(self.pixel_data_offset + byte_start)
+        data = self._fp.read(byte_end - byte_start)
+        if len(data) != byte_end - byte_start:
+            raise InputError(f"{self.path}: Pixel Data ends inside frame {first + count}")
+        if self.bits_allocated == 1:
+            arr = unpack_bits(data, bits, bit_start % 8).view(np.uint8)
+        else:
+            dtype = self._dtype()
+            arr = np.frombuffer(data, dtype=dtype).astype(dtype.newbyteorder("="), copy=True)
+        return self._finish(arr.reshape((count,) + self.shape))
 
     def read_encoded_frame(self, index: int) -> bytes:
         """The encoded bytes of frame ``index`` of encapsulated Pixel Data (fragments joined)."""

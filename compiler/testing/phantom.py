@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -154,3 +154,111 @@ def write_ct_series(folder: Path, grid: Grid = Grid(), *, pixels: np.ndarray | N
         dcmwrite(path, ds, enforce_file_format=True)
         paths.append(path)
     return paths
+
+
+def _derived_image(template: "Any", *, seed: str, name: str, index: int, sop_class_uid: str) -> "Any":
+    """A copy of the header ``template`` (patient, study, frame of reference kept) as image ``index`` of
+    another series ``name``."""
+    import copy
+
+    ds = copy.deepcopy(template)
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = sop_class_uid
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = derive_uid(seed, name, "instance", index)
+    ds.SeriesInstanceUID = derive_uid(seed, name, "series")
+    ds.InstanceNumber = index + 1
+    return ds
+
+
+def write_pet_series(folder: Path, grid: Grid = Grid(), *, seed: str = "dcmspec-phantom", factor: int = 2) -> list[Path]:
+    """A PET-like series of the CT phantom's patient, study and frame of reference (what
+    :func:`write_ct_series` writes with the same ``seed``): slices of ``factor`` times coarser pixels whose
+    activity is high in the organs (Bq/ml = stored value x 10); one file per slice."""
+    import pydicom
+    from pydicom.filewriter import dcmwrite
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    labels = organ_label_map(grid)
+    activity = np.where(labels > 0, 1000.0 + 500.0 * labels, 0.0)
+    rows, cols = grid.shape[1] // factor, grid.shape[2] // factor
+    coarse = activity[:, :rows * factor, :cols * factor].reshape(grid.shape[0], rows, factor, cols, factor)
+    coarse = coarse.mean(axis=(2, 4))
+    template_folder = folder.parent / "_ct_template"
+    ct = write_ct_series(template_folder, grid, seed=seed)
+    paths = []
+    try:
+        for k, ct_path in enumerate(ct):
+            ds = _derived_image(pydicom.dcmread(ct_path), seed=seed, name="pet", index=k,
+                                sop_class_uid="1.2.840.10008.5.1.4.1.1.128")
+            ds.Modality = "PT"
+            ds.SeriesDescription = "Phantom PET"
+            ds.SeriesNumber = 2
+            ds.ImageType = ["ORIGINAL", "PRIMARY"]
+            for keyword in ("KVP", "RescaleType", "WindowCenter", "WindowWidth"):
+                delattr(ds, keyword)
+            ds.Units, ds.DecayCorrection, ds.CorrectedImage = "BQML", "START", ["DECY", "ATTN"]
+            ds.SeriesDate, ds.SeriesTime, ds.AcquisitionDate, ds.AcquisitionTime = "20240102", "093000", "20240102", "093000"
+            ds.Rows, ds.Columns = rows, cols
+            ds.PixelSpacing = [grid.spacing[1] * factor, grid.spacing[2] * factor]
+            ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+            ds.RescaleIntercept, ds.RescaleSlope = 0, 10
+            ds.ImageIndex = k + 1
+            ds.Laterality = ""
+            ds.SeriesType, ds.CountsSource, ds.CollimatorType = ["STATIC", "IMAGE"], "EMISSION", "NONE"
+            ds.RadiopharmaceuticalInformationSequence = []
+            ds.PatientOrientationCodeSequence, ds.PatientGantryRelationshipCodeSequence = [], []
+            del ds.PatientPosition  # NM/PET Patient Orientation replaces it
+            ds.FrameReferenceTime, ds.ActualFrameDuration, ds.DecayFactor = 0, 600000, 1
+            ds.NumberOfSlices = grid.shape[0]
+            ds.PixelData = np.ascontiguousarray(np.round(coarse[k] / 10), dtype="<u2").tobytes()
+            path = folder / f"PT{k + 1:04d}.dcm"
+            dcmwrite(path, ds, enforce_file_format=True)
+            paths.append(path)
+    finally:
+        for p in ct:
+            p.unlink()
+        template_folder.rmdir()
+    return paths
+
+
+def write_rgb_image(folder: Path, grid: Grid = Grid(), *, seed: str = "dcmspec-phantom") -> Path:
+    """A secondary capture in colour (RGB) of the phantom's middle slice, of the same patient and study:
+    grey body, organs in red, green and blue."""
+    import pydicom
+    from pydicom.filewriter import dcmwrite
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    template_folder = folder.parent / "_rgb_template"
+    ct = write_ct_series(template_folder, grid, seed=seed)
+    try:
+        ds = _derived_image(pydicom.dcmread(ct[grid.shape[0] // 2]), seed=seed, name="rgb", index=0,
+                            sop_class_uid="1.2.840.10008.5.1.4.1.1.7")
+    finally:
+        for p in ct:
+            p.unlink()
+        template_folder.rmdir()
+    labels = organ_label_map(grid)[grid.shape[0] // 2]
+    body = ct_pixels(grid)[grid.shape[0] // 2] > -500
+    rgb = np.where(body[..., None], 128, 0).astype(np.uint8).repeat(3, axis=2)
+    for value, color in ((1, (220, 40, 40)), (2, (40, 200, 40)), (3, (40, 40, 220))):
+        rgb[labels == value] = color
+    for keyword in ("KVP", "RescaleType", "RescaleIntercept", "RescaleSlope", "WindowCenter", "WindowWidth",
+                    "SliceThickness", "SliceLocation", "PatientPosition", "ImagePositionPatient",
+                    "ImageOrientationPatient", "PixelSpacing", "FrameOfReferenceUID", "PositionReferenceIndicator"):
+        if keyword in ds:
+            delattr(ds, keyword)
+    ds.Modality = "OT"
+    ds.Laterality, ds.PatientOrientation = "", ""
+    ds.ConversionType = "WSD"
+    ds.ImageType = ["DERIVED", "SECONDARY"]
+    ds.SeriesDescription = "Phantom colour capture"
+    ds.SeriesNumber = 3
+    ds.SamplesPerPixel = 3
+    ds.PhotometricInterpretation = "RGB"
+    ds.PlanarConfiguration = 0
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = rgb.tobytes()
+    path = folder / "SC0001.dcm"
+    dcmwrite(path, ds, enforce_file_format=True)
+    return path

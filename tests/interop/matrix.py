@@ -52,6 +52,8 @@ PM_LABELMAP = Limit("2022 tables predate Label Map Segmentation Storage (\"IOD (
                     "IOD (SOP Class) unrecognized")
 PM_GSPS = Limit("its DicomInstanceValidator does not know the GSPS IOD (\"IOD (SOP Class) unrecognized\", also "
                 "on third-party GSPS)", "IOD (SOP Class) unrecognized")
+PM_PR = Limit("its DicomInstanceValidator does not know the Color, Pseudo-Color and Advanced Blending "
+              "Presentation State IODs either (\"IOD (SOP Class) unrecognized\")", "IOD (SOP Class) unrecognized")
 DCMTK_LABELMAP_REF = Limit("`dsrdump` 3.6.7 does not know the Label Map Segmentation SOP Class in an IMAGE "
                            "item (\"Invalid or unknown image SOP class\")", "Invalid or unknown image SOP class")
 
@@ -95,6 +97,9 @@ EXPECTED: dict[str, dict[str, object]] = {
     # highdicom 0.28.2 writes presentation states but has no reader; OHIF 3's adapters have no GSPS loader
     "gsps": {"dcmqi": NOT_APPLICABLE, "highdicom": NOT_APPLICABLE, "cornerstone": NOT_APPLICABLE,
              "pixelmed": PM_GSPS, "dcmtk": ACCEPTED},
+    # dcmtk: dcmpschk reads the state (its GSPS semantics checks apply to the grayscale one only)
+    **{name: {"dcmqi": NOT_APPLICABLE, "highdicom": NOT_APPLICABLE, "cornerstone": NOT_APPLICABLE,
+              "pixelmed": PM_PR, "dcmtk": ACCEPTED} for name in ("pr-pseudocolor", "pr-color", "pr-blending")},
 }
 
 

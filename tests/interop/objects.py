@@ -269,6 +269,14 @@ def define(folder: Path, ct3slice: Path) -> list[InteropObject]:
                                  selection=("seg-binary", "sr-organs", "image:8", "image:9")))
     objects.append(InteropObject("gsps", "Grayscale Softcopy Presentation State (segment outlines, circle, text)",
                                  "PR", EXAMPLES / "presentation-outlines.yaml", PHANTOM_CT))
+    for name, title, spec, sources in (
+            ("pr-pseudocolor", "Pseudo-Color Softcopy Presentation State (Hot Iron, graphic group, report regions)",
+             "presentation-pseudocolor.yaml", PHANTOM_CT),
+            ("pr-color", "Color Softcopy Presentation State (ICC profile, coloured circular shutter)",
+             "presentation-color.yaml", PHANTOM_CT.parent / "rgb"),
+            ("pr-blending", "Advanced Blending Presentation State (PET palette over CT)",
+             "presentation-blending.yaml", PHANTOM_CT)):
+        objects.append(InteropObject(name, title, "PR", EXAMPLES / spec, sources))
     return objects
 
 

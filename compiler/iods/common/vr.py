@@ -14,7 +14,10 @@ import calendar
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable, Iterable
+
+import numpy as np
 
 from pydicom.datadict import dictionary_has_tag, dictionary_keyword, dictionary_VM
 from pydicom.dataelem import RawDataElement
@@ -167,6 +170,7 @@ FLOATS = frozenset({"FL", "FD"})
 _ok: set[tuple[str, str]] = set()  # (VR, text) already found valid: specs repeat codes and names
 
 
+@lru_cache(maxsize=4096)
 def _multiplicity(tag: BaseTag, count: int) -> str | None:
     """None when ``count`` values fit the dictionary's VM of ``tag`` (PS3.6), else what is allowed."""
     if not dictionary_has_tag(tag):
@@ -240,6 +244,10 @@ def check_value(tag: int | str | BaseTag, vr: str, value: Any) -> None:
         if problem:
             raise _fail(tag, vr, value, f"has {len(values)} values; the attribute allows {problem}")
         low, high = RANGES.get(vr, (None, None))
+        if vr in FLOATS and len(values) > 16:  # graphic data of outlines: thousands of values, checked at once
+            if not np.isfinite(np.asarray(values, dtype=np.float64)).all():
+                raise _fail(tag, vr, value, "is not a finite number")
+            return
         for item in values:
             if vr in FLOATS:
                 if not math.isfinite(float(item)):

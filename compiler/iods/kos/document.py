@@ -80,6 +80,21 @@ class SelectedInstance:
         return cls(None, self.reference, "CONTAINS")
 
 
+def repeated_selections(selection: Sequence["SelectedInstance"]) -> list[tuple[int, int]]:
+    """(index of an instance selected again, index where it was first selected) for every repeat: the same
+    instance with the same frames and segments is selected once (TID 2010)."""
+    first: dict[tuple[str, tuple[int, ...], tuple[int, ...]], int] = {}
+    out = []
+    for i, selected in enumerate(selection):
+        ref = selected.reference
+        key = (ref.sop_instance_uid, tuple(ref.frame_numbers or ()), tuple(ref.segment_numbers or ()))
+        if key in first:
+            out.append((i, first[key]))
+        else:
+            first[key] = i
+    return out
+
+
 class KeyObjectSelectionDocument(Dataset):
     """Key Object Selection Document Storage (PS3.3 A.35.4), content per TID 2010 (PS3.16).
 
@@ -111,13 +126,9 @@ class KeyObjectSelectionDocument(Dataset):
             root.extend(observer_context.items())
         if description:
             root.append(TextItem(KEY_OBJECT_DESCRIPTION, description, "CONTAINS"))
-        seen: set[tuple[str, tuple[int, ...], tuple[int, ...]]] = set()
+        for again, _ in repeated_selections(selection)[:1]:
+            raise DicomConformanceError(f"instance {selection[again].reference.sop_instance_uid} is selected twice")
         for selected in selection:
-            ref = selected.reference
-            key = (ref.sop_instance_uid, ref.frame_numbers, ref.segment_numbers)
-            if key in seen:
-                raise DicomConformanceError(f"instance {ref.sop_instance_uid} is selected twice")
-            seen.add(key)
             root.append(selected.content_item())
         check_tree(KEY_OBJECT_SELECTION, root)
         # --- SOP Common, Patient, General Study, Key Object Document Series (C.17.6.1), Equipment --

@@ -1,13 +1,24 @@
 """Presentation states (PS3.3 A.33): how images are shown and what is drawn on them.
 
-- :mod:`.presentation_state`: :class:`GrayscaleSoftcopyPresentationState`, :class:`ReferencedImage`, :func:`prread`
-- :mod:`.graphics`: :class:`GraphicLayer`, :class:`GraphicObject`, :class:`TextObject`, :class:`GraphicAnnotation`
+- :mod:`.presentation_state`: :class:`GrayscaleSoftcopyPresentationState`, :class:`ColorSoftcopyPresentationState`,
+  :class:`PseudoColorSoftcopyPresentationState`, :class:`ReferencedImage`, :func:`prread`
+- :mod:`.blending`: :class:`AdvancedBlendingPresentationState`, :class:`BlendingInput`
+- :mod:`.graphics`: :class:`GraphicLayer`, :class:`GraphicGroup`, :class:`GraphicObject`, :class:`TextObject`,
+  :class:`GraphicAnnotation`
 - :mod:`.display`: :class:`SoftcopyVOI`, :class:`DisplayedArea`, :class:`DisplayShutter`, window presets
+- :mod:`.palettes`: :class:`PaletteColorLUT`, the standard's well-known palettes
 """
 
+from .blending import AdvancedBlendingPresentationState, BlendingInput
 from .display import WINDOW_PRESETS, DisplayedArea, DisplayShutter, SoftcopyVOI
-from .graphics import GraphicAnnotation, GraphicLayer, GraphicObject, TextObject
-from .presentation_state import GrayscaleSoftcopyPresentationState, ReferencedImage, prread
+from .graphics import GraphicAnnotation, GraphicGroup, GraphicLayer, GraphicObject, TextObject
+from .palettes import WELL_KNOWN_PALETTES, PaletteColorLUT
+from .presentation_state import (ColorSoftcopyPresentationState, GrayscaleSoftcopyPresentationState,
+                                 PseudoColorSoftcopyPresentationState, ReferencedImage, SoftcopyPresentationState,
+                                 prread)
 
-__all__ = ["GrayscaleSoftcopyPresentationState", "ReferencedImage", "prread", "GraphicLayer", "GraphicObject",
-           "TextObject", "GraphicAnnotation", "SoftcopyVOI", "DisplayedArea", "DisplayShutter", "WINDOW_PRESETS"]
+__all__ = ["GrayscaleSoftcopyPresentationState", "ColorSoftcopyPresentationState", "AdvancedBlendingPresentationState",
+           "BlendingInput",
+           "PseudoColorSoftcopyPresentationState", "SoftcopyPresentationState", "ReferencedImage", "prread",
+           "GraphicLayer", "GraphicGroup", "GraphicObject", "TextObject", "GraphicAnnotation", "SoftcopyVOI",
+           "DisplayedArea", "DisplayShutter", "WINDOW_PRESETS", "PaletteColorLUT", "WELL_KNOWN_PALETTES"]

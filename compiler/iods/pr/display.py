@@ -8,14 +8,19 @@ row\\column order the module uses for circular and polygonal shutters.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
+import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.tag import Tag
 
 from ...errors import DicomConformanceError
+from ...io.bits import pack_bits, unpack_bits
+from ..common.codes import set_element
+from ..common.color import check_rgb, rgb_to_dicom_lab
 from .graphics import finite
 
-__all__ = ["SoftcopyVOI", "DisplayedArea", "DisplayShutter", "displayed_corners", "PRESENTATION_SIZE_MODES", "VOI_LUT_FUNCTIONS",
+__all__ = ["SoftcopyVOI", "DisplayedArea", "DisplayShutter", "displayed_corners", "read_overlay", "write_overlay", "PRESENTATION_SIZE_MODES", "VOI_LUT_FUNCTIONS",
            "WINDOW_PRESETS"]
 
 PRESENTATION_SIZE_MODES = ("SCALE TO FIT", "TRUE SIZE", "MAGNIFY")
@@ -131,18 +136,67 @@ def displayed_corners(top_left: Sequence[int], bottom_right: Sequence[int], rota
     return shown("TL"), shown("BR")
 
 
+#: The overlay group a bitmap shutter is written in (PS3.3 C.9.2: groups 6000-601E, even).
+SHUTTER_OVERLAY_GROUP = 0x6000
+
+
+def write_overlay(ds: Dataset, group: int, bitmap: np.ndarray, overlay_type: str = "G") -> None:
+    """An Overlay Plane (PS3.3 C.9.2) in ``group`` holding ``bitmap`` (rows x columns, True = bit set),
+    origin at pixel (1, 1) of the image."""
+    rows, columns = bitmap.shape
+    for element, vr, value in ((0x0010, "US", rows), (0x0011, "US", columns), (0x0040, "CS", overlay_type),
+                               (0x0050, "SS", [1, 1]), (0x0100, "US", 1), (0x0102, "US", 0)):
+        set_element(ds, Tag(group, element), vr, value)
+    ds.add_new(Tag(group, 0x3000), "OW", pack_bits(bitmap.astype(bool)))
+
+
+def read_overlay(ds: Dataset, group: int) -> np.ndarray:
+    """The bitmap of the Overlay Plane in ``group`` (rows x columns, True = bit set)."""
+    rows, columns = int(ds[Tag(group, 0x0010)].value), int(ds[Tag(group, 0x0011)].value)
+    bits = unpack_bits(bytes(ds[Tag(group, 0x3000)].value), rows * columns)
+    return bits.reshape(rows, columns).astype(bool)
+
+
 @dataclass(frozen=True)
 class DisplayShutter:
-    """Display Shutter module (C.7.6.11): any of a rectangle, a circle and a polygon, and the grey level
-    (P-value 0..65535) shown outside them."""
+    """Display Shutter module (C.7.6.11): any of a rectangle, a circle and a polygon; or a Bitmap Display
+    Shutter (C.7.6.15): ``bitmap`` (rows x columns, True = hidden) written as an Overlay Plane (C.9.2). The
+    grey level (P-value 0..65535) shown outside them; in a colour presentation state ``color`` (sRGB,
+    written as CIELab; black when not given)."""
 
     rectangle: tuple[int, int, int, int] | None = None  # left, right (columns), upper, lower (rows)
     circle: tuple[tuple[int, int], int] | None = None  # (column, row) centre, radius in pixels
     polygon: Sequence[tuple[int, int]] | None = None  # (column, row) vertices
     presentation_value: int = 0
+    bitmap: Any = None  # numpy bool array (rows, columns)
+    color: tuple[int, int, int] | None = None
 
-    def fill(self, ds: Dataset, bounds: tuple[int, int] | None) -> None:
-        """``bounds``: (Columns, Rows) of the images, to refuse shutters that lie wholly outside them."""
+    def fill(self, ds: Dataset, bounds: tuple[int, int] | None, color: bool = False) -> None:
+        """``bounds``: (Columns, Rows) of the images, to refuse shutters that lie wholly outside them;
+        ``color``: the presentation state shows the shutter in a colour (Color, Pseudo-Color)."""
+        if color:
+            lab = list(rgb_to_dicom_lab(check_rgb(self.color or (0, 0, 0))))
+        elif self.color is not None:
+            raise DicomConformanceError("a grayscale presentation state shows the shutter in a grey level, not a"
+                                        " colour (Shutter Presentation Value)")
+        if self.bitmap is not None:
+            if any(v is not None for v in (self.rectangle, self.circle, self.polygon)):
+                raise DicomConformanceError("a bitmap shutter goes alone: the Display Shutter (rectangle, circle,"
+                                            " polygon) and Bitmap Display Shutter modules are not both present")
+            bitmap = np.asarray(self.bitmap)
+            if bitmap.ndim != 2 or bitmap.dtype != bool:
+                raise DicomConformanceError("a bitmap shutter is a 2-D array of booleans (rows x columns)")
+            if bounds is None or bitmap.shape != (bounds[1], bounds[0]):
+                raise DicomConformanceError(
+                    f"a bitmap shutter has the size of the images (rows x columns): got {bitmap.shape[0]} x"
+                    f" {bitmap.shape[1]}, images {f'{bounds[1]} x {bounds[0]}' if bounds else 'of several sizes'}")
+            if not bitmap.any():
+                raise DicomConformanceError("the bitmap shutter hides no pixel")
+            ds.ShutterShape = "BITMAP"
+            ds.ShutterOverlayGroup = SHUTTER_OVERLAY_GROUP
+            write_overlay(ds, SHUTTER_OVERLAY_GROUP, bitmap)
+            self._presentation(ds, lab if color else None)
+            return
         shapes = []
         if self.rectangle is not None:
             left, right, upper, lower = (int(v) for v in self.rectangle)
@@ -168,7 +222,13 @@ class DisplayShutter:
             ds.VerticesOfThePolygonalShutter = [v for c, r in vertices for v in (r, c)]
         if not shapes:
             raise DicomConformanceError("a display shutter needs a rectangle, a circle or a polygon")
+        ds.ShutterShape = shapes if len(shapes) > 1 else shapes[0]
+        self._presentation(ds, lab if color else None)
+
+    def _presentation(self, ds: Dataset, lab: list[int] | None) -> None:
+        """Presentation State Shutter (C.11.12): the grey level, or the colour of a colour state."""
         if not 0 <= int(self.presentation_value) <= 0xFFFF:
             raise DicomConformanceError("Shutter Presentation Value is a P-value 0..65535 (US)")
-        ds.ShutterShape = shapes if len(shapes) > 1 else shapes[0]
         ds.ShutterPresentationValue = int(self.presentation_value)
+        if lab is not None:
+            ds.ShutterPresentationColorCIELabValue = lab

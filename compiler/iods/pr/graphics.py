@@ -22,8 +22,8 @@ from ..common.codes import set_element
 from ..common.color import rgb_to_dicom_lab
 from ..common.vr import check_text
 
-__all__ = ["GRAPHIC_TYPES", "GraphicLayer", "GraphicObject", "TextObject", "GraphicAnnotation", "check_layer_name",
-           "finite"]
+__all__ = ["GRAPHIC_TYPES", "GraphicLayer", "GraphicGroup", "GraphicObject", "TextObject", "GraphicAnnotation",
+           "check_layer_name", "check_groups", "finite"]
 
 #: Graphic Type (C.10.5.1.2) -> (minimum, exact) number of points; exact None means "at least minimum".
 GRAPHIC_TYPES: dict[str, tuple[int, int | None]] = {
@@ -36,6 +36,7 @@ GRAPHIC_ANNOTATION_UNITS, GRAPHIC_DIMENSIONS = BaseTag(0x00700005), BaseTag(0x00
 NUMBER_OF_GRAPHIC_POINTS, GRAPHIC_DATA = BaseTag(0x00700021), BaseTag(0x00700022)
 GRAPHIC_TYPE, GRAPHIC_FILLED, GRAPHIC_GROUP_ID = BaseTag(0x00700023), BaseTag(0x00700024), BaseTag(0x00700295)
 GRAPHIC_LAYER, UNFORMATTED_TEXT_VALUE = BaseTag(0x00700002), BaseTag(0x00700006)
+GRAPHIC_GROUP_LABEL, GRAPHIC_GROUP_DESCRIPTION = BaseTag(0x00700207), BaseTag(0x00700208)
 
 
 def check_layer_name(name: str) -> str:
@@ -77,6 +78,36 @@ class GraphicLayer:
         return item
 
 
+@dataclass(frozen=True)
+class GraphicGroup:
+    """One item of Graphic Group Sequence (Graphic Group Module, PS3.3 C.10.x): graphics and texts that
+    belong together (e.g. a measurement line and its value) name it by ``group_id``."""
+
+    group_id: int
+    label: str
+    description: str | None = None
+
+    def item(self) -> Dataset:
+        if isinstance(self.group_id, bool) or not isinstance(self.group_id, int) or not 1 <= self.group_id < 2**32:
+            raise DicomConformanceError(f"Graphic Group ID must be a positive integer (UL), got {self.group_id!r}")
+        if not isinstance(self.label, str) or not self.label.strip():
+            raise DicomConformanceError(f"graphic group {self.group_id} needs a label (Graphic Group Label, Type 1)")
+        item = Dataset()
+        set_element(item, GRAPHIC_GROUP_ID, "UL", self.group_id)
+        set_element(item, GRAPHIC_GROUP_LABEL, "LO", self.label)
+        if self.description:
+            set_element(item, GRAPHIC_GROUP_DESCRIPTION, "ST", self.description)
+        return item
+
+
+def check_groups(groups: Sequence[GraphicGroup]) -> list[int]:
+    """The IDs of ``groups``, refused when two share one."""
+    ids = [g.group_id for g in groups]
+    if len(set(ids)) != len(ids):
+        raise DicomConformanceError(f"Graphic Group IDs must be unique: {ids}")
+    return ids
+
+
 def _points(points: Sequence[Sequence[float]] | np.ndarray, what: str) -> np.ndarray:
     try:
         array = np.asarray(points, dtype=np.float64)
@@ -105,6 +136,22 @@ def _check_inside(points: np.ndarray, units: str, bounds: tuple[int, int] | None
         where = "the displayed area (0..1)" if units == "DISPLAY" else f"the image (0..{bounds[0]} columns," \
                                                                       f" 0..{bounds[1]} rows)"
         raise DicomConformanceError(f"{what}: point {bad[0] + 1} ({p[0]:g}, {p[1]:g}) lies outside {where}")
+
+
+_ELEMENTS: dict[tuple[int, str, object], DataElement] = {}
+
+
+def _element(tag: BaseTag, vr: str, value: object) -> DataElement:
+    """The element ``tag`` = ``value``, made and checked (by the VR table) once, then shared by every item
+    that holds the same value (elements are not changed once in an item; outlines make thousands)."""
+    key = (tag, vr, value)
+    elem = _ELEMENTS.get(key)
+    if elem is None:
+        elem = set_element(Dataset(), tag, vr, value)
+        if len(_ELEMENTS) > 10_000:
+            _ELEMENTS.clear()
+        _ELEMENTS[key] = elem
+    return elem
 
 
 @dataclass(frozen=True)
@@ -152,16 +199,17 @@ class GraphicObject:
                 f"{what}: only closed graphics can be filled (a POLYLINE or INTERPOLATED curve whose last point"
                 " repeats the first, a CIRCLE or an ELLIPSE; PS3.3 C.10.5.1.2)")
         item = Dataset()
-        set_element(item, GRAPHIC_ANNOTATION_UNITS, "CS", self.units)
-        set_element(item, GRAPHIC_DIMENSIONS, "US", 2)
-        set_element(item, NUMBER_OF_GRAPHIC_POINTS, "US", n)
+        elements = item._dict
+        elements[GRAPHIC_ANNOTATION_UNITS] = _element(GRAPHIC_ANNOTATION_UNITS, "CS", self.units)
+        elements[GRAPHIC_DIMENSIONS] = _element(GRAPHIC_DIMENSIONS, "US", 2)
+        elements[NUMBER_OF_GRAPHIC_POINTS] = _element(NUMBER_OF_GRAPHIC_POINTS, "US", n)
         # FL values as Python floats of float32 precision: the element is made as converted (outlines have
         # thousands of points, and pydicom's per-value conversion would dominate the build)
-        item._dict[GRAPHIC_DATA] = DataElement(GRAPHIC_DATA, "FL", points.astype(np.float32).ravel().tolist(),
-                                               already_converted=True)
-        set_element(item, GRAPHIC_TYPE, "CS", gtype)
+        elements[GRAPHIC_DATA] = DataElement(GRAPHIC_DATA, "FL", points.astype(np.float32).ravel().tolist(),
+                                             already_converted=True)
+        elements[GRAPHIC_TYPE] = _element(GRAPHIC_TYPE, "CS", gtype)
         if closed:
-            set_element(item, GRAPHIC_FILLED, "CS", "Y" if self.filled else "N")
+            elements[GRAPHIC_FILLED] = _element(GRAPHIC_FILLED, "CS", "Y" if self.filled else "N")
         if self.group_id is not None:
             set_element(item, GRAPHIC_GROUP_ID, "UL", int(self.group_id))
         return item
