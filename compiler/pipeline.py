@@ -170,7 +170,7 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
     (unless ``force``): that stops the build before any work.
 
     Many independent documents (the rows of a ``--csv`` build) are built in worker processes
-    (:mod:`dcmspec_compiler.assemble.batch`); with ``encode`` they come back as encoded files ready to write.
+    (``dcmspec_compiler.assemble.batch``); with ``encode`` they come back as encoded files ready to write.
     """
     result = CompileResult(context=BuildContext(options or BuildOptions()))
     loaded = load_documents(paths, params or Parameters(), result)
