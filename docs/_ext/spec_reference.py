@@ -135,6 +135,36 @@ class Walker:
             elif inline:  # the property is declared in several places (properties, then/else): walk them as one
                 yield from self.entries({"allOf": inline}, child_path, seen)
 
+    def uses(self) -> dict[str, list[str]]:
+        """Object definition -> the spec paths where it is used (``segments[]`` for ``segment``), through
+        definitions used inside definitions; for examples taken from the shipped specs."""
+        direct: dict[str, list[tuple[str | None, str]]] = {}
+
+        def record(container: str | None, node: dict[str, Any], seen: tuple[str, ...]) -> None:
+            for entry in self.entries(node, "", seen):
+                for sub in entry["schemas"]:
+                    for alt in _alternatives(self.resolve(sub, seen)[0] if not _ref_name(sub) else {"x": sub}):
+                        for candidate, suffix in ((sub, ""), (alt.get("items"), "[]")):
+                            name = _ref_name(candidate)
+                            if name and self.is_object_def(name):
+                                direct.setdefault(name, []).append((container, entry["path"] + suffix))
+
+        record(None, self.schema, ())
+        for name in self.definitions():
+            node, seen = self.resolve({"$ref": f"#/$defs/{name}"})
+            record(name, node, seen)
+
+        def absolute(name: str, depth: int = 0) -> list[str]:
+            out = []
+            for container, path in direct.get(name, []):
+                if container is None:
+                    out.append(path)
+                elif depth < 4:
+                    out += [f"{outer}.{path}" for outer in absolute(container, depth + 1)]
+            return out
+
+        return {name: absolute(name) for name in direct}
+
     def definitions(self) -> list[str]:
         """Object definitions used by this kind, in the order first met (depth first from the root)."""
         order: list[str] = []
@@ -204,9 +234,9 @@ def _allowed(walker: Walker, node: Any) -> str:
 def _description(walker: Walker, node: Any) -> str:
     resolved, _ = walker.resolve(node)
     texts = [resolved.get("description", "")]
-    if not texts[0]:
-        texts = [walker.resolve(alt)[0].get("description", "") for alt in resolved.get("oneOf", [])]
-    return " ".join(t for t in texts if t).strip()
+    if not texts[0]:  # the alternatives' own (a property declared in several places: each one's)
+        texts = [_description(walker, alt) for key in ("anyOf", "oneOf", "allOf") for alt in resolved.get(key, [])]
+    return " ".join(dict.fromkeys(t for t in texts if t)).strip()
 
 
 def _schema_example(walker: Walker, node: Any, depth: int = 0) -> Any:
@@ -265,28 +295,12 @@ def _values_at(data: Any, parts: list[str]) -> Iterator[Any]:
         yield from _values_at(data[head], rest)
 
 
-def _mappings(data: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(data, dict):
-        yield data
-        for value in data.values():
-            yield from _mappings(value)
-    elif isinstance(data, list):
-        for value in data:
-            yield from _mappings(value)
-
-
-def _found_values(docs: list[Any], parts: list[str]) -> Iterator[Any]:
-    """Values at ``parts`` in the specs: from the top of a spec, or (for a definition, used in several
-    places) from any mapping holding the definition's key, or holding the path below it."""
-    for doc in docs:
-        yield from _values_at(doc, parts)
-    for doc in docs:
-        for mapping in _mappings(doc):
-            yield from _values_at(mapping, parts)
-    if len(parts) > 2:
+def _found_values(docs: list[Any], parts: list[str], uses: list[str]) -> Iterator[Any]:
+    """Values at ``parts`` below each of the paths ``uses`` ("" for the top) in the shipped specs."""
+    for use in uses:
+        prefix = _split(use) if use else []
         for doc in docs:
-            for mapping in _mappings(doc):
-                yield from _values_at(mapping, parts[1:])
+            yield from _values_at(doc, prefix + parts)
 
 
 def _split(path: str) -> list[str]:
@@ -319,10 +333,12 @@ def _example_yaml(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------------------- rendering
-def _entry(walker: Walker, entry: dict[str, Any], docs: list[Any], base: list[str]) -> str:
+def _entry(walker: Walker, entry: dict[str, Any], docs: list[Any], base: list[str],
+           uses: list[str] = ()) -> str:
     path, schemas = entry["path"], entry["schemas"]
     node = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
-    found = next(_found_values(docs, base + _split(path)), None)
+    found = next(_found_values(docs, _split(path), uses), None) if base else \
+        next(_found_values(docs, _split(path), [""]), None)
     value = found if found is not None else _schema_example(walker, node)
     rows = [("type", _type_of(walker, node)), ("required", "yes" if entry["required"] else "no")]
     default = walker.resolve(node)[0].get("default")
@@ -354,12 +370,13 @@ def render_kind(kind: str) -> str:
            "## Properties\n"]
     out += [_entry(walker, e, docs, []) for e in walker.entries(schema, "")]
     definitions = walker.definitions()
+    uses = walker.uses()
     if definitions:
         out.append("## Definitions\n\nObjects used in several places of the spec; each use links here.\n")
         for name in definitions:
             node, seen = walker.resolve({"$ref": f"#/$defs/{name}"})
             out.append(f"({label(kind, 'def-' + name)})=\n### {name}\n\n{_description(walker, node)}\n")
-            out += [_entry(walker, e, docs, [name]) for e in walker.entries(node, "", seen)]
+            out += [_entry(walker, e, docs, [name], uses.get(name, [])) for e in walker.entries(node, "", seen)]
     return "\n".join(out)
 
 
