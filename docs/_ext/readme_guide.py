@@ -69,9 +69,39 @@ def pages(readme: str) -> tuple[str, list[tuple[str, str, str]]]:
             return f"]({target}.md)" if anchor == target else f"]({target}.md#{anchor})"
         return re.sub(r"\]\(#([^)]+)\)", fix, text)
 
-    out = [(name, title, f"# {title}\n\n{relink(_demote(body), name)}\n")
+    out = [(name, title, f"# {title}\n\n{repo_links(relink(_demote(body), name))}\n{see_also(title, body)}")
            for name, (title, body) in zip(names, parts)]
-    return relink(intro, None), out
+    return repo_links(relink(intro, None)), out
+
+
+def repo_links(text: str) -> str:
+    """Links to files of the repository: into the site for docs/, else the path as code (not a page)."""
+    def fix(match: re.Match[str]) -> str:
+        label, target = match.group(1), match.group(2)
+        if target == "CHANGELOG.md":
+            return f"[{label}](../changelog.md)"
+        if target.startswith(("http:", "https:", "#", "mailto:")) or target.endswith(".md") and "/" not in target:
+            return match.group(0)
+        if target.startswith("docs/"):
+            return f"[{label}](../{target[5:]})"
+        return label if f"`{target}`" in label else f"{label} (`{target}`)"
+    return re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", fix, text)
+
+
+def see_also(title: str, body: str) -> str:
+    """Links from a guide page to the references: the spec kinds its examples use, the CLI, the API."""
+    from dcmspec_compiler.validate.schemas import KINDS
+
+    links = []
+    for kind in dict.fromkeys(re.findall(r"^kind: (\w+)", body, re.M)):
+        if kind in KINDS:
+            page = KINDS[kind].removesuffix(".schema.json")
+            links.append(f"- every property of a `{kind}` spec: [{kind} reference](../spec/{page}.md)")
+    if "dcmspec " in body and re.search(r"command", title, re.I):
+        links.append("- every command and option: [command line reference](../cli.md)")
+    if re.search(r"python api", title, re.I):
+        links.append("- every class and function: [API reference](../api/index.md)")
+    return "\n## See also\n\n" + "\n".join(links) + "\n" if links else ""
 
 
 def write_pages(folder: Path, readme: Path = ROOT / "README.md", extra: Path | None = None) -> list[Path]:
