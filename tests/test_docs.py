@@ -177,6 +177,11 @@ def iod_classes() -> list[type]:
 
 
 @pytest.mark.parametrize("cls", iod_classes(), ids=lambda c: c.__name__)
+def test_every_iod_class_cites_the_standard(cls):
+    assert re.search(r"PS3\.\d+", (cls.__doc__ or "").split(">>>")[0]), f"{cls.__name__}: which section?"
+
+
+@pytest.mark.parametrize("cls", iod_classes(), ids=lambda c: c.__name__)
 def test_every_iod_class_has_an_example_that_runs(cls):
     (test,) = [t for t in doctest.DocTestFinder(recurse=False).find(cls, globs={}) if t.examples] or [None]
     assert test is not None, f"{cls.__name__}: no >>> example in its docstring"

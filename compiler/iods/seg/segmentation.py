@@ -35,7 +35,7 @@ TRANSFER_SYNTAXES = (ExplicitVRLittleEndian, RLELossless)
 
 
 class Segmentation(SegmentationReader, Dataset):
-    """A Segmentation (BINARY, FRACTIONAL) or Label Map Segmentation (LABELMAP) instance.
+    """A Segmentation (BINARY, FRACTIONAL) or Label Map Segmentation (LABELMAP) instance (PS3.3 A.51).
 
     Build one from source image headers and a pixel array, or wrap a dataset read from a file with
     :meth:`from_dataset` / :func:`segread`; the read-back methods work on both.
