@@ -213,8 +213,8 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
     (unless ``force``): that stops the build before any work.
 
     Many independent documents (the rows of a ``--csv`` build) are built in worker processes
-    (:mod:`dcmspec_compiler.assemble.batch`); with ``encode`` they come back as encoded files ready to write.
-    ``preview`` attaches PNG pictures to the objects (:mod:`dcmspec_compiler.assemble.preview`); it builds
+    (``dcmspec_compiler.assemble.batch``); with ``encode`` they come back as encoded files ready to write.
+    ``preview`` attaches PNG pictures to the objects (``dcmspec_compiler.assemble.preview``); it builds
     in this process.
     """
     result = CompileResult(context=BuildContext(options or BuildOptions()))

@@ -36,6 +36,7 @@ def test_wheel_contains_schemas_and_starters(tmp_path):
         assert archive.read(f"dcmspec_compiler/starters/{starter.name}") == starter.read_bytes()
     assert "dcmspec_compiler/iods/seg/segmentation.py" in names
     assert "dcmspec_compiler/resolve/code_dictionary.txt.gz" in names
+    assert "dcmspec_compiler/py.typed" in names  # PEP 561: type checkers read our inline types
 
 
 def test_installed_compiler_reads_the_schemas_it_ships(tmp_path):

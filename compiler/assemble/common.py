@@ -118,6 +118,14 @@ def subject_header(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("subj
     return header
 
 
+def software_versions(spec_value: str | list[str] | None) -> str | list[str]:
+    """Software Versions (0018,1020): the spec's versions, then ``dcmspec X.Y.Z`` (the dcmspec that made the
+    file, always the last value; PS3.3 C.7.5.1 lets the attribute hold several, VM 1-n)."""
+    ours = f"dcmspec {__version__}"
+    theirs = [spec_value] if isinstance(spec_value, str) else list(spec_value or [])
+    return [*theirs, ours] if theirs else ours
+
+
 def equipment(doc: SpecDocument) -> Equipment:
     """Equipment from the spec, defaulting to dcmspec itself."""
     from ..iods.common.modules import Equipment
@@ -127,7 +135,7 @@ def equipment(doc: SpecDocument) -> Equipment:
     return Equipment(
         manufacturer=eq.get("manufacturer", "dcmspec"),
         manufacturer_model_name=model,
-        software_versions=eq.get("software_versions", f"dcmspec {__version__}"),
+        software_versions=software_versions(eq.get("software_versions")),
         device_serial_number=eq.get("serial_number", model),
         institution_name=eq.get("institution"),
         institutional_department_name=eq.get("department"),

@@ -101,6 +101,44 @@ class KeyObjectSelectionDocument(Dataset):
     ``selection``: the flagged instances, in the order the document lists them (at least one).
     ``title``: a code of CID 7010. ``title_modifiers``: CID 7011 codes (required when the title is
     "Rejected for Quality Reasons" or "Quality Issue") or one CID 7012 code ("Best In Set").
+
+    Example: flag two slices of a small synthetic CT "Of Interest" (CID 7010), write and read back.
+
+    >>> import datetime, tempfile
+    >>> from pathlib import Path
+    >>> import pydicom
+    >>> from dcmspec_compiler.testing.phantom import Grid, write_ct_series
+    >>> from dcmspec_compiler.iods.common.concept import Code
+    >>> from dcmspec_compiler.iods.common.modules import Equipment
+    >>> from dcmspec_compiler.iods.kos import KeyObjectSelectionDocument, SelectedInstance, kosread
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> ct = [pydicom.dcmread(p) for p in write_ct_series(Path(folder.name), Grid(shape=(4, 16, 16)))]
+    >>> kos = KeyObjectSelectionDocument(
+    ...     [SelectedInstance.from_dataset(ct[1]), SelectedInstance.from_dataset(ct[2])],
+    ...     title=Code("113000", "DCM", "Of Interest"), patient_study=ct[0],
+    ...     series_instance_uid="2.25.11", series_number=1100, sop_instance_uid="2.25.12", instance_number=1,
+    ...     content_datetime=datetime.datetime(2024, 1, 3, 9, 0),
+    ...     equipment=Equipment("Example Lab", "Example tool", "1.0", "0001"), description="Two slices")
+    >>> kos.save_as(Path(folder.name) / "kos.dcm", enforce_file_format=True)
+    >>> back = kosread(Path(folder.name) / "kos.dcm")
+    >>> back.title.meaning, back.description
+    ('Of Interest', 'Two slices')
+    >>> [s.reference.sop_instance_uid for s in back.selected()] == [ct[1].SOPInstanceUID,
+    ...                                                               ct[2].SOPInstanceUID]
+    True
+
+    A title that is not one of CID 7010 is refused:
+
+    >>> KeyObjectSelectionDocument(
+    ...     [SelectedInstance.from_dataset(ct[1])], title=Code("121071", "DCM", "Finding"),
+    ...     patient_study=ct[0],
+    ...     series_instance_uid="2.25.11", series_number=1100, sop_instance_uid="2.25.12", instance_number=1,
+    ...     content_datetime=datetime.datetime(2024, 1, 3, 9, 0),
+    ...     equipment=Equipment("Example Lab", "Example tool", "1.0", "0001"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    dcmspec_compiler.errors.DicomConformanceError: ...
+    >>> folder.cleanup()
     """
 
     SOP_CLASS_UID: ClassVar[str] = SOP_CLASS_UID

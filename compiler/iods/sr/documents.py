@@ -194,21 +194,152 @@ class SRDocument(Dataset):
 
 
 class BasicTextSR(SRDocument):
+    """Basic Text SR Storage (PS3.3 A.35.1): text, codes, dates, names and references to images and other
+    objects; no numbers or coordinates.
+
+    Example: a finding in words, with the image it was seen on.
+
+    >>> import datetime, tempfile
+    >>> from pathlib import Path
+    >>> import pydicom
+    >>> from dcmspec_compiler.testing.phantom import Grid, write_ct_series
+    >>> from dcmspec_compiler.iods.common.concept import Code
+    >>> from dcmspec_compiler.iods.common.modules import Equipment
+    >>> from dcmspec_compiler.iods.sr import Reference, read_document
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> ct = [pydicom.dcmread(p) for p in write_ct_series(Path(folder.name), Grid(shape=(4, 16, 16)))]
+    >>> header = dict(patient_study=ct[0], series_instance_uid="2.25.31", series_number=1300,
+    ...               sop_instance_uid="2.25.32", instance_number=1,
+    ...               content_datetime=datetime.datetime(2024, 1, 3, 9),
+    ...               equipment=Equipment("Example Lab", "Example tool", "1.0", "0001"))
+    >>> title = Code("18748-4", "LN", "Diagnostic imaging report")
+    >>> from dcmspec_compiler.iods.sr import BasicTextSR, ContainerItem, ImageItem, TextItem
+    >>> finding = TextItem(Code("121071", "DCM", "Finding"), "No nodules.", children=[
+    ...     ImageItem(Code("121112", "DCM", "Source of Measurement"), Reference.from_dataset(ct[1]),
+    ...               "INFERRED FROM")])
+    >>> doc = BasicTextSR(ContainerItem(title, None, children=[finding]), **header)
+    >>> doc.save_as(Path(folder.name) / "sr.dcm", enforce_file_format=True)
+    >>> back = read_document(Path(folder.name) / "sr.dcm")
+    >>> type(back).__name__, [str(item.TextValue) for item in back.content_items(value_type="TEXT")]
+    ('BasicTextSR', ['No nodules.'])
+    >>> folder.cleanup()
+    """
+
     SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.88.11"
     RULES = BASIC_TEXT
 
 
 class EnhancedSR(SRDocument):
+    """Enhanced SR Storage (PS3.3 A.35.2): Basic Text SR with measurements (NUM) and 2D coordinates (SCOORD,
+    TCOORD).
+
+    Example: a diameter measured on an image, with the line it was measured along (SCOORD).
+
+    >>> import datetime, tempfile
+    >>> from pathlib import Path
+    >>> import pydicom
+    >>> from dcmspec_compiler.testing.phantom import Grid, write_ct_series
+    >>> from dcmspec_compiler.iods.common.concept import Code
+    >>> from dcmspec_compiler.iods.common.modules import Equipment
+    >>> from dcmspec_compiler.iods.sr import Reference, read_document
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> ct = [pydicom.dcmread(p) for p in write_ct_series(Path(folder.name), Grid(shape=(4, 16, 16)))]
+    >>> header = dict(patient_study=ct[0], series_instance_uid="2.25.31", series_number=1300,
+    ...               sop_instance_uid="2.25.32", instance_number=1,
+    ...               content_datetime=datetime.datetime(2024, 1, 3, 9),
+    ...               equipment=Equipment("Example Lab", "Example tool", "1.0", "0001"))
+    >>> title = Code("18748-4", "LN", "Diagnostic imaging report")
+    >>> from dcmspec_compiler.iods.sr import ContainerItem, EnhancedSR, NumItem, ScoordItem
+    >>> mm = Code("mm", "UCUM", "millimeter")
+    >>> diameter = NumItem(Code("81827009", "SCT", "Diameter"), 12.5, mm, children=[
+    ...     ScoordItem(Code("111030", "DCM", "Image Region"), "POLYLINE", [[4, 8], [12, 8]],
+    ...                Reference.from_dataset(ct[1]), "INFERRED FROM")])
+    >>> doc = EnhancedSR(ContainerItem(title, None, children=[diameter]), **header)
+    >>> doc.save_as(Path(folder.name) / "sr.dcm", enforce_file_format=True)
+    >>> [float(item.MeasuredValueSequence[0].NumericValue)
+    ...  for item in read_document(Path(folder.name) / "sr.dcm").content_items(value_type="NUM")]
+    [12.5]
+
+    Enhanced SR has no 3D coordinates (PS3.3 A.35.2): a SCOORD3D item is refused.
+
+    >>> from dcmspec_compiler.iods.sr import Scoord3DItem
+    >>> point = Scoord3DItem(Code("111030", "DCM", "Image Region"), "POINT", [[0.0, 0.0, -15.0]],
+    ...                      ct[0].FrameOfReferenceUID)
+    >>> EnhancedSR(ContainerItem(title, None, children=[point]), **header)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    dcmspec_compiler.errors.DicomConformanceError: ...
+    >>> folder.cleanup()
+    """
+
     SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.88.22"
     RULES = ENHANCED
 
 
 class ComprehensiveSR(SRDocument):
+    """Comprehensive SR Storage (PS3.3 A.35.3): Enhanced SR with by-reference relationships and a freer tree.
+
+    Example: a coded finding and an impression in words.
+
+    >>> import datetime, tempfile
+    >>> from pathlib import Path
+    >>> import pydicom
+    >>> from dcmspec_compiler.testing.phantom import Grid, write_ct_series
+    >>> from dcmspec_compiler.iods.common.concept import Code
+    >>> from dcmspec_compiler.iods.common.modules import Equipment
+    >>> from dcmspec_compiler.iods.sr import Reference, read_document
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> ct = [pydicom.dcmread(p) for p in write_ct_series(Path(folder.name), Grid(shape=(4, 16, 16)))]
+    >>> header = dict(patient_study=ct[0], series_instance_uid="2.25.31", series_number=1300,
+    ...               sop_instance_uid="2.25.32", instance_number=1,
+    ...               content_datetime=datetime.datetime(2024, 1, 3, 9),
+    ...               equipment=Equipment("Example Lab", "Example tool", "1.0", "0001"))
+    >>> title = Code("18748-4", "LN", "Diagnostic imaging report")
+    >>> from dcmspec_compiler.iods.sr import CodeItem, ComprehensiveSR, ContainerItem, TextItem
+    >>> lesion = CodeItem(Code("121071", "DCM", "Finding"), Code("52988006", "SCT", "Lesion"))
+    >>> doc = ComprehensiveSR(ContainerItem(title, None, children=[lesion, TextItem(
+    ...     Code("121073", "DCM", "Impression"), "Benign-looking lesion.")]), **header)
+    >>> doc.save_as(Path(folder.name) / "sr.dcm", enforce_file_format=True)
+    >>> type(read_document(Path(folder.name) / "sr.dcm")).__name__
+    'ComprehensiveSR'
+    >>> folder.cleanup()
+    """
+
     SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.88.33"
     RULES = COMPREHENSIVE
 
 
 class Comprehensive3DSR(SRDocument):
+    """Comprehensive 3D SR Storage (PS3.3 A.35.13): Comprehensive SR with 3D coordinates in a frame of
+    reference (SCOORD3D).
+
+    Example: a point in patient coordinates (SCOORD3D, PS3.3 C.18.9) in the frame of reference of the CT.
+
+    >>> import datetime, tempfile
+    >>> from pathlib import Path
+    >>> import pydicom
+    >>> from dcmspec_compiler.testing.phantom import Grid, write_ct_series
+    >>> from dcmspec_compiler.iods.common.concept import Code
+    >>> from dcmspec_compiler.iods.common.modules import Equipment
+    >>> from dcmspec_compiler.iods.sr import Reference, read_document
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> ct = [pydicom.dcmread(p) for p in write_ct_series(Path(folder.name), Grid(shape=(4, 16, 16)))]
+    >>> header = dict(patient_study=ct[0], series_instance_uid="2.25.31", series_number=1300,
+    ...               sop_instance_uid="2.25.32", instance_number=1,
+    ...               content_datetime=datetime.datetime(2024, 1, 3, 9),
+    ...               equipment=Equipment("Example Lab", "Example tool", "1.0", "0001"))
+    >>> title = Code("18748-4", "LN", "Diagnostic imaging report")
+    >>> from dcmspec_compiler.iods.sr import Comprehensive3DSR, ContainerItem, Scoord3DItem
+    >>> point = Scoord3DItem(Code("111030", "DCM", "Image Region"), "POINT", [[0.0, 0.0, -15.0]],
+    ...                      ct[0].FrameOfReferenceUID)
+    >>> doc = Comprehensive3DSR(ContainerItem(title, None, children=[point]), **header)
+    >>> doc.save_as(Path(folder.name) / "sr.dcm", enforce_file_format=True)
+    >>> back = read_document(Path(folder.name) / "sr.dcm")
+    >>> [item.GraphicType for item in back.content_items(value_type="SCOORD3D")]
+    ['POINT']
+    >>> folder.cleanup()
+    """
+
     SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.88.34"
     RULES = COMPREHENSIVE_3D
 

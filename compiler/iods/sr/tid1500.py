@@ -395,7 +395,42 @@ MeasurementGroup = Union[PlanarROIGroup, VolumetricROIGroup, ImageGroup]
 # --- TID 1500 ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MeasurementReport:
-    """TID 1500 Measurement Report."""
+    """TID 1500 Measurement Report (PS3.16): build the content tree, then :meth:`document` makes the SR
+    document (Enhanced SR or larger).
+
+    Example: a lesion's diameter measured on a slice of a small synthetic CT (TID 1410), as an SR document.
+
+    >>> import datetime, tempfile
+    >>> from pathlib import Path
+    >>> import pydicom
+    >>> from dcmspec_compiler.testing.phantom import Grid, write_ct_series
+    >>> from dcmspec_compiler.iods.common.concept import Code
+    >>> from dcmspec_compiler.iods.common.modules import Equipment
+    >>> from dcmspec_compiler.iods.sr import (DeviceObserver, ImageRegion, Measurement, MeasurementReport,
+    ...     ObservationContext, PlanarROIGroup, Reference, read_document)
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> ct = [pydicom.dcmread(p) for p in write_ct_series(Path(folder.name), Grid(shape=(4, 16, 16)))]
+    >>> slice_2 = Reference.from_dataset(ct[1])
+    >>> lesion = PlanarROIGroup(
+    ...     tracking_id="L1", tracking_uid="2.25.41", finding_type=Code("52988006", "SCT", "Lesion"),
+    ...     region=ImageRegion("POLYLINE", [[4, 4], [12, 4], [12, 12], [4, 12], [4, 4]], slice_2),
+    ...     measurements=[Measurement(Code("81827009", "SCT", "Diameter"), 8.0,
+    ...                               Code("mm", "UCUM", "millimeter"))])
+    >>> report = MeasurementReport(
+    ...     procedure_reported=[Code("77477000", "SCT", "CT")],
+    ...     observation_context=ObservationContext(devices=[DeviceObserver("2.25.42", name="Example tool")]),
+    ...     groups=[lesion])
+    >>> doc = report.document(patient_study=ct[0], series_instance_uid="2.25.43", series_number=1400,
+    ...                       sop_instance_uid="2.25.44", instance_number=1,
+    ...                       content_datetime=datetime.datetime(2024, 1, 3, 9),
+    ...                       equipment=Equipment("Example Lab", "Example tool", "1.0", "0001"))
+    >>> doc.save_as(Path(folder.name) / "sr.dcm", enforce_file_format=True)
+    >>> back = read_document(Path(folder.name) / "sr.dcm")
+    >>> [(g.tracking_id, [(m.name.meaning, m.value) for m in g.measurements])
+    ...  for g in back.measurement_groups()]
+    [('L1', [('Diameter', 8.0)])]
+    >>> folder.cleanup()
+    """
 
     procedure_reported: Sequence[Code]
     observation_context: ObservationContext

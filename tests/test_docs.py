@@ -1,0 +1,209 @@
+"""The documentation site's generated parts cover everything they document (docs/about.md).
+
+- spec reference: every property of every schema of every kind in KINDS has an entry (type, required,
+  default, description, example), found by walking the schema files here, independently of the generator;
+- API reference: every name of ``__all__`` of ``dcmspec_compiler``, ``dcmspec_compiler.iods`` and each IOD
+  package has an autodoc entry; every IOD class has a ``>>>`` example, run here with :mod:`doctest`;
+- user guide: every section of the README has its page, and links between sections still land.
+
+The docs build itself (``.ci/run``: Sphinx with ``-n -W``, then its doctest builder) checks the rest:
+that every cross-reference resolves and every page is reachable.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import json
+import pkgutil
+import re
+import sys
+
+import pydicom
+import pytest
+import yaml
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+import api_reference  # noqa: E402  (docs/_ext)
+import readme_guide  # noqa: E402
+import spec_reference  # noqa: E402
+
+import dcmspec_compiler  # noqa: E402
+import dcmspec_compiler.iods as iods  # noqa: E402
+from dcmspec_compiler.validate.schemas import KINDS, schema_dir  # noqa: E402
+
+
+# --- spec reference --------------------------------------------------------------------------------
+def schema_properties(kind: str) -> dict[str, set[str]]:
+    """Every property name reachable from the kind's schema file, following $ref across files, with the
+    descriptions it has there: a plain walk of the JSON, sharing no code with the generator."""
+    files: dict[str, dict] = {}
+    found: dict[str, set[str]] = {}
+    seen: set[tuple[str, str]] = set()
+
+    def load(name: str) -> dict:
+        if name not in files:
+            files[name] = json.loads((schema_dir() / name).read_text(encoding="utf-8"))
+        return files[name]
+
+    def walk(node, file: str) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item, file)
+            return
+        if not isinstance(node, dict):
+            return
+        for key, value in node.items():
+            if key == "$ref":
+                target, _, pointer = value.partition("#")
+                target = target or file
+                if (target, pointer) not in seen:
+                    seen.add((target, pointer))
+                    doc = load(target)
+                    for part in pointer.strip("/").split("/") if pointer.strip("/") else []:
+                        doc = doc[part]
+                    walk(doc, target)
+            elif key == "properties" and isinstance(value, dict):
+                for name, sub in value.items():
+                    found.setdefault(name, set()).add(sub.get("description", "") if isinstance(sub, dict) else "")
+                    walk(sub, file)
+            elif key != "$defs":
+                walk(value, file)
+
+    walk(load(KINDS[kind]), KINDS[kind])
+    return found
+
+
+def entries(markdown: str) -> dict[str, str]:
+    """Entry path -> the entry's text, from a rendered page."""
+    parts = re.split(r"^### `([^`]+)`$", markdown, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_schema_property_has_a_rendered_entry(kind):
+    page = entries(spec_reference.render_kind(kind))
+    by_name: dict[str, list[str]] = {}
+    for path in page:
+        by_name.setdefault(re.split(r"[.\[\]]+", path.rstrip("[]"))[-1], []).append(path)
+    properties = schema_properties(kind)
+    assert properties, kind
+    missing = sorted(name for name in properties if name not in by_name)
+    assert not missing, f"{kind}: no entry for {missing}"
+    for name, descriptions in properties.items():  # the entry says what the schema says
+        texts = [page[path] for path in by_name[name]]
+        for description in descriptions - {""}:
+            assert any(description in text for text in texts), (kind, name, description)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_entry_has_type_required_default_and_an_example_that_parses(kind):
+    for path, text in entries(spec_reference.render_kind(kind)).items():
+        for row in ("| type |", "| required |", "| default |"):
+            assert row in text, (kind, path, row)
+        example = re.search(r"```yaml\n(.*?)```", text, re.S)
+        assert example, (kind, path)
+        assert isinstance(yaml.safe_load(example.group(1)), dict), (kind, path)
+
+
+def test_one_reference_page_per_kind(tmp_path):
+    written = {p.name for p in spec_reference.write_pages(tmp_path)}
+    assert written == {"index.md", *(f"{spec_reference.page_name(k)}.md" for k in KINDS)}
+    index = (tmp_path / "index.md").read_text()
+    assert all(spec_reference.page_name(k) in index for k in KINDS)
+
+
+def test_examples_come_from_the_shipped_specs():
+    """An entry's example is the value a shipped example spec has there, when one has it."""
+    text = entries(spec_reference.render_kind("Segmentation"))["segment.label"]  # segments[]: a segment
+    labels = {s["label"] for p in (ROOT / "specs_examples").glob("*.yaml")
+              for s in (yaml.safe_load(p.read_text()) or {}).get("segments", []) if "label" in s}
+    example = yaml.safe_load(re.search(r"```yaml\n(.*?)```", text, re.S).group(1))
+    assert example["segment"]["label"] in labels
+
+
+# --- API reference ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def api_pages(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("api")
+    return "\n".join(p.read_text() for p in api_reference.write_pages(folder))
+
+
+def directives(text: str) -> set[str]:
+    return set(re.findall(r"^\.\. auto(?:class|function|data|exception):: (\S+)$", text, re.M))
+
+
+def test_every_public_name_has_an_api_entry(api_pages):
+    documented = directives(api_pages)
+    packages = [dcmspec_compiler, iods, *map(importlib.import_module, api_reference.iod_packages()),
+                importlib.import_module("dcmspec_compiler.spatial")]
+    missing = []
+    for package in packages:
+        if not hasattr(package, "__all__"):  # iods.common: the public names of each of its modules
+            for info in pkgutil.iter_modules(package.__path__):
+                module = importlib.import_module(f"{package.__name__}.{info.name}")
+                missing += [f"{module.__name__}.{n}" for n in api_reference.public_names(module)
+                            if f"{module.__name__}.{n}" not in documented]
+            continue
+        for name in package.__all__:
+            if f"{package.__name__}.{name}" in documented:
+                continue
+            row = re.search(rf"^\| `{re.escape(package.__name__)}\.{re.escape(name)}` \| {{py:obj}}`([^`]+)`",
+                            api_pages, re.M)
+            if not (row and row.group(1) in documented):
+                missing.append(f"{package.__name__}.{name}")
+    assert not missing, missing
+
+
+def test_every_iod_package_is_in_the_iods_names():
+    """A new IOD package (found by pkgutil) adds its IOD classes to ``dcmspec_compiler.iods.__all__``."""
+    exported = {id(getattr(iods, name)) for name in iods.__all__}
+    for info in pkgutil.iter_modules(iods.__path__):
+        if info.name == "common":
+            continue
+        package = importlib.import_module(f"{iods.__name__}.{info.name}")
+        classes = [getattr(package, n) for n in package.__all__]
+        sop_classes = [c for c in classes if isinstance(c, type) and issubclass(c, pydicom.Dataset)
+                       and getattr(c, "SOP_CLASS_UID", "")]
+        assert all(id(c) in exported for c in sop_classes), (info.name, sop_classes)
+        assert any(id(obj) in exported for obj in classes), f"iods.{info.name} has nothing in iods.__all__"
+
+
+def iod_classes() -> list[type]:
+    """The classes of ``dcmspec_compiler.iods.__all__``: the IOD classes and the TID 1500 report builder."""
+    return [obj for obj in (getattr(iods, n) for n in iods.__all__) if isinstance(obj, type)]
+
+
+@pytest.mark.parametrize("cls", iod_classes(), ids=lambda c: c.__name__)
+def test_every_iod_class_cites_the_standard(cls):
+    assert re.search(r"PS3\.\d+", (cls.__doc__ or "").split(">>>")[0]), f"{cls.__name__}: which section?"
+
+
+@pytest.mark.parametrize("cls", iod_classes(), ids=lambda c: c.__name__)
+def test_every_iod_class_has_an_example_that_runs(cls):
+    (test,) = [t for t in doctest.DocTestFinder(recurse=False).find(cls, globs={}) if t.examples] or [None]
+    assert test is not None, f"{cls.__name__}: no >>> example in its docstring"
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0 and result.attempted >= 5, result
+
+
+# --- user guide ------------------------------------------------------------------------------------
+def test_every_readme_section_has_a_guide_page_and_links_land(tmp_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    titles = [t for t, _ in readme_guide.sections(readme)[1] if t != "Contents"]
+    written = readme_guide.write_pages(tmp_path)
+    names = {p.stem for p in written}
+    assert {readme_guide.github_slug(t) for t in titles} <= names
+    anchors = {p.stem: {readme_guide.github_slug(h) for h in re.findall(r"^#+ (.+)$", p.read_text(), re.M)}
+               for p in written}
+    for page in written:
+        for target, anchor in re.findall(r"\]\(([\w-]*)(?:\.md)?(?:#([\w-]+))?\)", page.read_text()):
+            if target.startswith("http"):
+                continue
+            target = target or page.stem
+            assert target in anchors, (page.name, target)
+            assert not anchor or anchor in anchors[target], (page.name, target, anchor)
