@@ -63,7 +63,7 @@ def schema_properties(kind: str) -> dict[str, set[str]]:
                     seen.add((target, pointer))
                     doc = load(target)
                     for part in pointer.strip("/").split("/") if pointer.strip("/") else []:
-                        doc = doc[part]
+                        doc = doc[int(part)] if isinstance(doc, list) else doc[part]
                     walk(doc, target)
             elif key == "properties" and isinstance(value, dict):
                 for name, sub in value.items():

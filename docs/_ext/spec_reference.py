@@ -70,12 +70,22 @@ class Walker:
         """Follow ``$ref`` chains of a node; ``seen`` are the definitions followed."""
         while isinstance(node, dict) and (name := _ref_name(node)) and name not in seen:
             seen += (name,)
-            merged = {k: v for k, v in self.defs[name].items()}
+            merged = {k: v for k, v in self.definition(name).items()}
             for key, value in node.items():  # a sibling description etc. overrides the definition's
                 if key != "$ref":
                     merged[key] = value
             node = merged
         return (node if isinstance(node, dict) else {}), seen
+
+    def definition(self, name: str) -> Any:
+        """The definition ``name`` names: a name in ``$defs``, or a JSON pointer into one
+        (``layer/properties/name``, RFC 6901)."""
+        first, *rest = name.split("/")
+        node = self.defs[first]
+        for part in rest:
+            part = part.replace("~1", "/").replace("~0", "~")
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        return node
 
     def is_object_def(self, name: str) -> bool:
         """A definition rendered once in 'Definitions': one with properties of its own somewhere."""
@@ -174,7 +184,7 @@ class Walker:
                 name = _ref_name(node)
                 if name and name not in order and self.is_object_def(name):
                     order.append(name)
-                    visit(self.defs[name])
+                    visit(self.definition(name))
                 for value in node.values():
                     visit(value)
             elif isinstance(node, list):

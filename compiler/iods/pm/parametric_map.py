@@ -37,7 +37,8 @@ DERIVED_PIXEL_CONTRASTS = ("QUANTITY", "MIXED", "NONE")  # value 4
 
 
 class ParametricMap(ParametricMapReader, Dataset):
-    """A Parametric Map instance: real-world values (ADC, T1, SUV, ...) on the frames of source images.
+    """A Parametric Map instance (PS3.3 A.75): real-world values (ADC, T1, SUV, ...) on the frames of source
+    images.
 
     ``pixel_array`` is ``(frames, rows, columns)``: float32 (Float Pixel Data), float64 (Double Float
     Pixel Data) or integers (16-bit Pixel Data, mapped to real-world values by ``mappings``' slope and

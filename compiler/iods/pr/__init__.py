@@ -9,7 +9,7 @@
 - :mod:`.palettes`: :class:`PaletteColorLUT`, the standard's well-known palettes
 """
 
-from .blending import AdvancedBlendingPresentationState, BlendingInput
+from .blending import AdvancedBlendingPresentationState, BlendingInput, BlendingInputRead
 from .display import WINDOW_PRESETS, DisplayedArea, DisplayShutter, SoftcopyVOI
 from .graphics import GraphicAnnotation, GraphicGroup, GraphicLayer, GraphicObject, TextObject
 from .palettes import WELL_KNOWN_PALETTES, PaletteColorLUT
@@ -18,7 +18,7 @@ from .presentation_state import (ColorSoftcopyPresentationState, GrayscaleSoftco
                                  prread)
 
 __all__ = ["GrayscaleSoftcopyPresentationState", "ColorSoftcopyPresentationState", "AdvancedBlendingPresentationState",
-           "BlendingInput",
+           "BlendingInput", "BlendingInputRead",
            "PseudoColorSoftcopyPresentationState", "SoftcopyPresentationState", "ReferencedImage", "prread",
            "GraphicLayer", "GraphicGroup", "GraphicObject", "TextObject", "GraphicAnnotation", "SoftcopyVOI",
            "DisplayedArea", "DisplayShutter", "WINDOW_PRESETS", "PaletteColorLUT", "WELL_KNOWN_PALETTES"]

@@ -58,7 +58,7 @@ class AdvancedBlendingPresentationState(Dataset):
     """Advanced Blending Presentation State Storage (PS3.3 A.33.9).
 
     >>> from dcmspec_compiler.testing.examples import ct_header, pet_header, identity
-    >>> from dcmspec_compiler.iods.pr import PaletteColorLUT, SoftcopyVOI
+    >>> from dcmspec_compiler.iods.pr import AdvancedBlendingPresentationState, BlendingInput, PaletteColorLUT, SoftcopyVOI
     >>> pr = AdvancedBlendingPresentationState(
     ...     [BlendingInput([ct_header()], [SoftcopyVOI(40, 400)]),
     ...      BlendingInput([pet_header()], [SoftcopyVOI(5000, 10000)], PaletteColorLUT.well_known("HOT_IRON"))],

@@ -114,5 +114,5 @@ class PaletteColorLUT:
 
 
 def well_known_palette(name: str) -> PaletteColorLUT:
-    """Shorthand for :meth:`PaletteColorLUT.well_known`."""
+    """Shorthand for :meth:`~dcmspec_compiler.iods.pr.PaletteColorLUT.well_known`."""
     return PaletteColorLUT.well_known(name)

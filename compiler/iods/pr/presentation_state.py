@@ -564,10 +564,17 @@ class GrayscaleSoftcopyPresentationState(SoftcopyPresentationState):
     """Grayscale Softcopy Presentation State Storage (PS3.3 A.33.1): window, presentation LUT, shutters,
     displayed area, rotation, graphic layers, groups and annotations for grey images.
 
+    >>> from dcmspec_compiler.iods.pr import GrayscaleSoftcopyPresentationState, SoftcopyVOI
     >>> from dcmspec_compiler.testing.examples import ct_header, identity
     >>> pr = GrayscaleSoftcopyPresentationState([ct_header()], voi=[SoftcopyVOI(40, 400)], **identity())
     >>> pr.window(pr.referenced_images()[0][1])
     (40.0, 400.0)
+    >>> import pathlib, tempfile
+    >>> from dcmspec_compiler.iods.pr import prread
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     pr.save_as(pathlib.Path(folder) / "pr.dcm", enforce_file_format=True)
+    ...     type(prread(pathlib.Path(folder) / "pr.dcm")).__name__
+    'GrayscaleSoftcopyPresentationState'
     """
 
     SOP_CLASS_UID: ClassVar[str] = GSPS_SOP_CLASS_UID
@@ -578,10 +585,17 @@ class ColorSoftcopyPresentationState(SoftcopyPresentationState):
     """Color Softcopy Presentation State Storage (PS3.3 A.33.2): for colour images, with their ICC profile;
     shutters, displayed area, rotation, graphic layers, groups and annotations; no window.
 
+    >>> from dcmspec_compiler.iods.pr import ColorSoftcopyPresentationState
     >>> from dcmspec_compiler.testing.examples import rgb_header, identity
     >>> pr = ColorSoftcopyPresentationState([rgb_header()], **identity())
     >>> len(pr.ICCProfile) > 128, "SoftcopyVOILUTSequence" in pr
     (True, False)
+    >>> import pathlib, tempfile
+    >>> from dcmspec_compiler.iods.pr import prread
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     pr.save_as(pathlib.Path(folder) / "pr.dcm", enforce_file_format=True)
+    ...     type(prread(pathlib.Path(folder) / "pr.dcm")).__name__
+    'ColorSoftcopyPresentationState'
     """
 
     SOP_CLASS_UID: ClassVar[str] = COLOR_PS_SOP_CLASS_UID
@@ -596,11 +610,17 @@ class PseudoColorSoftcopyPresentationState(SoftcopyPresentationState):
     and a palette colour LUT (a well-known palette, referenced by UID and embedded, or a custom one).
 
     >>> from dcmspec_compiler.testing.examples import ct_header, identity
-    >>> from dcmspec_compiler.iods.pr import PaletteColorLUT
+    >>> from dcmspec_compiler.iods.pr import PaletteColorLUT, PseudoColorSoftcopyPresentationState, SoftcopyVOI
     >>> pr = PseudoColorSoftcopyPresentationState([ct_header()], voi=[SoftcopyVOI(40, 400)],
     ...                                           palette=PaletteColorLUT.well_known("HOT_IRON"), **identity())
     >>> pr.palette().label, pr.PaletteColorLookupTableUID, pr.palette().rgb[200].tolist()
     ('HOT_IRON', '1.2.840.10008.1.5.1', [255, 144, 36])
+    >>> import pathlib, tempfile
+    >>> from dcmspec_compiler.iods.pr import prread
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     pr.save_as(pathlib.Path(folder) / "pr.dcm", enforce_file_format=True)
+    ...     type(prread(pathlib.Path(folder) / "pr.dcm")).__name__
+    'PseudoColorSoftcopyPresentationState'
     """
 
     SOP_CLASS_UID: ClassVar[str] = PSEUDO_COLOR_PS_SOP_CLASS_UID

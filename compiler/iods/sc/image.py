@@ -227,6 +227,20 @@ class MultiFrameSCImage(SCImage):
 
     ``pixels``: (frames, rows, columns) or (frames, rows, columns, 3); other arguments as :class:`SCImage`.
     The frames are numbered 1..n by Page Number Vector, which Frame Increment Pointer names (C.8.6.4).
+
+    >>> import datetime, numpy as np
+    >>> from pydicom.dataset import Dataset
+    >>> from dcmspec_compiler.iods.common.modules import Equipment
+    >>> from dcmspec_compiler.iods.sc import MultiFrameSCImage
+    >>> patient = Dataset(); patient.PatientID = "P1"; patient.StudyInstanceUID = "2.25.1"
+    >>> frames = np.arange(3 * 4 * 5, dtype=np.uint16).reshape(3, 4, 5) * 1000
+    >>> sc = MultiFrameSCImage(frames, patient_study=patient, series_instance_uid="2.25.2", series_number=1,
+    ...                        sop_instance_uid="2.25.3", content_datetime=datetime.datetime(2024, 1, 2, 3, 4, 5),
+    ...                        equipment=Equipment("Lab", "Viewer", "1.0", "0001"))
+    >>> sc.SOPClassUID.name, int(sc.NumberOfFrames), int(sc.BitsAllocated)
+    ('Multi-frame Grayscale Word Secondary Capture Image Storage', 3, 16)
+    >>> bool((sc.pixels() == frames).all())
+    True
     """
 
     MULTI_FRAME: ClassVar[bool] = True
