@@ -56,6 +56,21 @@ def _options(uid_root: str | None, fresh_uids: bool, now: bool):
 
 
 def _report(result, *, quiet: bool) -> int:
+    code = _report_errors(result, quiet=quiet)
+    if result.failed_rows:
+        rows = ", ".join(str(row) for row in result.failed_rows[:20])
+        more = f" and {len(result.failed_rows) - 20} more" if len(result.failed_rows) > 20 else ""
+        if result.stopped:
+            done = "stopped at the first failure (--fail-fast); nothing was written"
+        elif result.only_rows_failed and result.objects and code != EXIT_OUTPUT:
+            done = f"the other rows' {len(result.objects)} object(s) were written"
+        else:
+            done = "nothing was written"
+        _echo_err(f"dcmspec: {len(result.failed_rows)} of {result.instances} CSV row(s) failed: {rows}{more}; {done}")
+    return code
+
+
+def _report_errors(result, *, quiet: bool) -> int:
     if not quiet:
         for base in result.bases:
             _echo_err(f"{base}: a base for `extends` (abstract: true): checked, not built")
@@ -146,13 +161,27 @@ def _stopped(exc: KeyboardInterrupt) -> None:
 @_fresh_option
 @_now_option
 @_template_options
+@click.option("--executor", default="local", show_default=True, metavar="local|dask-local|dask://HOST:PORT",
+              help="Where the rows of a --csv build run: local worker processes, a Dask LocalCluster, or a "
+                   "running Dask scheduler (the Dask extra); the files are written here, with the same bytes.")
+@click.option("--workers", type=int, metavar="N",
+              help="Worker processes for local and dask-local (default: one per core).")
+@click.option("--fail-fast", is_flag=True,
+              help="Stop at the first failed row and write nothing (default: build every row, write the good "
+                   "ones, report the failed ones, exit 1).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @click.pass_context
 def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: bool, uid_root: str | None,
           fresh_uids: bool, now: bool, set_values: tuple[str, ...], values_file: Path | None,
-          csv_file: Path | None, quiet: bool) -> None:
+          csv_file: Path | None, executor: str, workers: int | None, fail_fast: bool, quiet: bool) -> None:
     """Build SPECS (files, or folders of spec files) into DICOM files in OUTPUT."""
     _check_uid_root(uid_root)
+    from .assemble.executors import parse_executor
+
+    try:
+        choice = parse_executor(executor, workers)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--executor") from None
     from .errors import DcmspecError
     from .pipeline import build_specs, collect_spec_files
 
@@ -164,7 +193,7 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
     try:
         paths = collect_spec_files(specs)
         result = build_specs(paths, out_dir, options=_options(uid_root, fresh_uids, now), force=force,
-                             progress=progress, params=params)
+                             progress=progress, params=params, executor=choice, fail_fast=fail_fast)
     except DcmspecError as exc:
         _echo_err(exc.format())
         sys.exit(exc.exit_code)
