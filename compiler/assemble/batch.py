@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import os
 import sys
+import threading
+import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -75,14 +77,31 @@ def _encode(dataset: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _work(args: tuple[list[tuple[SpecDocument, str]], BuildOptions, bool]) -> list[tuple[list, list, list]]:
+_contexts: dict[tuple[str, int], BuildContext] = {}
+"""On a Dask worker: the build context of each build (token) and thread, so that the rows of one build
+share its caches (source headers) as the rows of a local share do."""
+
+
+def _context(options: BuildOptions, token: str | None) -> BuildContext:
+    if token is None:
+        return BuildContext(options)
+    key = (token, threading.get_ident())
+    if key not in _contexts:
+        while len(_contexts) >= 4:  # older builds
+            _contexts.pop(next(iter(_contexts)))
+        _contexts[key] = BuildContext(options)
+    return _contexts[key]
+
+
+def _work(args: tuple) -> list[tuple[list, list, list]]:
     """Worker: validate, build (and encode) each document; return per document (encoded, errors,
-    warnings). A document gives all its objects or none (its errors)."""
+    warnings). A document gives all its objects or none (its errors). ``args`` is (documents, options,
+    encode[, build token])."""
     from ..validate.schemas import validate_document
     from . import builder_for
 
-    docs, options, encode = args
-    ctx = BuildContext(options)
+    docs, options, encode = args[:3]
+    ctx = _context(options, args[3] if len(args) > 3 else None)
     out: list[tuple[list, list, list]] = []
     for doc, kind in docs:
         first_warning = len(ctx.warnings)
@@ -106,6 +125,7 @@ def _work(args: tuple[list[tuple[SpecDocument, str]], BuildOptions, bool]) -> li
             for warning in ctx.warnings[first_warning:]:
                 warning.row = doc.csv_row.location
         warnings = [(w.message, w.location, w.path, w.row) for w in ctx.warnings[first_warning:]]
+        del ctx.warnings[first_warning:]
         out.append((done, errors, warnings))
     return out
 
@@ -141,7 +161,8 @@ def build_in_workers(docs: Sequence[tuple[SpecDocument, str]], ctx: BuildContext
     results: list[Any] = [None] * len(parts)
     stopped = False
     with open_executor(choice, workers) as pool:
-        for i, result in pool.run(_work, [(p, ctx.options, encode) for p in parts]):
+        token = uuid.uuid4().hex if choice.remote else None
+        for i, result in pool.run(_work, [(p, ctx.options, encode, token) for p in parts]):
             results[i] = result
             failed = len(parts[i]) if result is LOST else sum(1 for _, errs, _ in result if errs)
             if on_done is not None:

@@ -113,7 +113,7 @@ class DaskCluster:
             if self.address is None:
                 n = self.workers or _cpus()
                 self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                             dashboard_address=None, silence_logs=logging.ERROR)
+                                             dashboard_address=None, silence_logs=logging.CRITICAL)
                 self._client = Client(self._cluster)
             else:
                 self._client = Client(self.address, timeout=f"{self.CONNECT_S}s")
@@ -149,14 +149,21 @@ class DaskCluster:
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
+        import pickle
+
         context = (os.getcwd(), os.environ.get("SOURCE_DATE_EPOCH"))
-        self._futures = self._client.map(_in_client_context, [(fn, task, context) for task in tasks], pure=False)
+        # pickled here: Dask would otherwise walk every spec's nested data looking for futures in it
+        payloads = [pickle.dumps((fn, task, context), protocol=pickle.HIGHEST_PROTOCOL) for task in tasks]
+        self._futures = self._client.map(_in_client_context, payloads, pure=False)
         index = {future.key: i for i, future in enumerate(self._futures)}
-        for future in as_completed(self._futures):
-            try:
-                yield index[future.key], future.result()
-            except KilledWorker:
-                yield index[future.key], LOST
+        # results gathered by the client's event loop (not one blocking result() call per row)
+        for future, result in as_completed(self._futures, with_results=True, raise_errors=False):
+            if future.status == "error":
+                if isinstance(result, KilledWorker):
+                    yield index[future.key], LOST
+                    continue
+                raise result
+            yield index[future.key], result
 
     def __exit__(self, *exc: object) -> None:
         futures = getattr(self, "_futures", None)
@@ -172,10 +179,13 @@ class DaskCluster:
 _cwd_lock = threading.Lock()
 
 
-def _in_client_context(args: tuple[Callable[[Any], Any], Any, tuple[str, str | None]]) -> Any:
-    """On a Dask worker: run ``fn(task)`` in the client's working folder (relative paths in specs and
-    CSV cells resolve as on the client) with the client's ``SOURCE_DATE_EPOCH`` (content dates)."""
-    fn, task, (cwd, epoch) = args
+def _in_client_context(payload: bytes) -> Any:
+    """On a Dask worker: run ``fn(task)`` (pickled in ``payload``) in the client's working folder
+    (relative paths in specs and CSV cells resolve as on the client) with the client's
+    ``SOURCE_DATE_EPOCH`` (content dates)."""
+    import pickle
+
+    fn, task, (cwd, epoch) = pickle.loads(payload)
     with _cwd_lock:
         if os.getcwd() != cwd:
             os.chdir(cwd)
