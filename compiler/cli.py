@@ -55,12 +55,14 @@ def _options(uid_root: str | None, fresh_uids: bool, now: bool):
     return BuildOptions(uid_root=uid_root or UUID_ROOT, fresh_uids=fresh_uids, now=now)
 
 
-def _report(result, *, quiet: bool) -> int:
+def _report(result, *, quiet: bool, writes: bool = True) -> int:
     code = _report_errors(result, quiet=quiet)
     if result.failed_rows:
         rows = ", ".join(str(row) for row in result.failed_rows[:20])
         more = f" and {len(result.failed_rows) - 20} more" if len(result.failed_rows) > 20 else ""
-        if result.stopped:
+        if not writes:
+            done = "the other rows are valid" if result.only_rows_failed else "see the errors above"
+        elif result.stopped:
             done = "stopped at the first failure (--fail-fast); nothing was written"
         elif result.only_rows_failed and result.objects and code != EXIT_OUTPUT:
             done = f"the other rows' {len(result.objects)} object(s) were written"
@@ -281,7 +283,7 @@ def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, ignore_other
             click.echo(_github_line("warning", warning.to_json()))
         for error in result.errors:
             click.echo(_github_line("error", error.to_json()))
-    code = _report(result, quiet=False)
+    code = _report(result, quiet=False, writes=False)
     if code == EXIT_OK:
         _echo_err(f"dcmspec: {len(paths)} spec(s) valid, {len(result.objects)} object(s) would be written")
     sys.exit(code)

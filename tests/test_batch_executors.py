@@ -254,6 +254,10 @@ def test_failed_rows_are_reported_at_their_csv_lines_and_the_good_rows_written(t
         assert a.ContentSequence == b.ContentSequence
     manifest = json.loads(written["dcmspec-manifest.json"])["objects"]
     assert [e["csv"]["line"] for e in manifest] == [2, 4, 6]
+    if executor == "local":  # validate says which rows fail, and that it wrote nothing
+        proc = dcmspec("validate", str(TEMPLATE), "--csv", "cases.csv", cwd=client)
+        assert proc.returncode == 1
+        assert "dcmspec: 2 of 5 CSV row(s) failed: cases.csv:3, cases.csv:5; the other rows are valid" in proc.stderr
 
 
 @pytest.mark.parametrize("executor", ["local", "dask-local"])
