@@ -58,7 +58,8 @@ def _options(uid_root: str | None, fresh_uids: bool, now: bool):
 def _report(result, *, quiet: bool, writes: bool = True) -> int:
     code = _report_errors(result, quiet=quiet)
     if result.failed_rows:
-        rows = ", ".join(str(row) for row in result.failed_rows[:20])
+        failed = sorted(result.failed_rows, key=lambda row: (row.file or "", row.line or 0))
+        rows = ", ".join(str(row) for row in failed[:20])
         more = f" and {len(result.failed_rows) - 20} more" if len(result.failed_rows) > 20 else ""
         if not writes:
             done = "the other rows are valid" if result.only_rows_failed else "see the errors above"
