@@ -55,7 +55,25 @@ def _options(uid_root: str | None, fresh_uids: bool, now: bool):
     return BuildOptions(uid_root=uid_root or UUID_ROOT, fresh_uids=fresh_uids, now=now)
 
 
-def _report(result, *, quiet: bool) -> int:
+def _report(result, *, quiet: bool, writes: bool = True) -> int:
+    code = _report_errors(result, quiet=quiet)
+    if result.failed_rows:
+        failed = sorted(result.failed_rows, key=lambda row: (row.file or "", row.line or 0))
+        rows = ", ".join(str(row) for row in failed[:20])
+        more = f" and {len(result.failed_rows) - 20} more" if len(result.failed_rows) > 20 else ""
+        if not writes:
+            done = "the other rows are valid" if result.only_rows_failed else "see the errors above"
+        elif result.stopped:
+            done = "stopped at the first failure (--fail-fast); nothing was written"
+        elif result.only_rows_failed and result.objects and code != EXIT_OUTPUT:
+            done = f"the other rows' {len(result.objects)} object(s) were written"
+        else:
+            done = "nothing was written"
+        _echo_err(f"dcmspec: {len(result.failed_rows)} of {result.instances} CSV row(s) failed: {rows}{more}; {done}")
+    return code
+
+
+def _report_errors(result, *, quiet: bool) -> int:
     if not quiet:
         for base in result.bases:
             _echo_err(f"{base}: a base for `extends` (abstract: true): checked, not built")
@@ -149,6 +167,14 @@ def _stopped(exc: KeyboardInterrupt) -> None:
 @_fresh_option
 @_now_option
 @_template_options
+@click.option("--executor", default="local", show_default=True, metavar="local|dask-local|dask://HOST:PORT",
+              help="Where the rows of a --csv build run: local worker processes, a Dask LocalCluster, or a "
+                   "running Dask scheduler (the Dask extra); the files are written here, with the same bytes.")
+@click.option("--workers", type=int, metavar="N",
+              help="Worker processes for local and dask-local (default: one per core).")
+@click.option("--fail-fast", is_flag=True,
+              help="Stop at the first failed row and write nothing (default: build every row, write the good "
+                   "ones, report the failed ones, exit 1).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @click.option("--stow", metavar="URL", help="Send every object to this DICOMweb root with STOW-RS after writing it; "
               "the manifest records the answer per instance.")
@@ -161,11 +187,17 @@ def _stopped(exc: KeyboardInterrupt) -> None:
 @click.pass_context
 def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: bool, preview: bool, uid_root: str | None,
           fresh_uids: bool, now: bool, set_values: tuple[str, ...], values_file: Path | None,
-          csv_file: Path | None, quiet: bool, stow: str | None, stow_only: bool, store: str | None,
-          calling_aet: str) -> None:
+          csv_file: Path | None, executor: str, workers: int | None, fail_fast: bool, quiet: bool,
+          stow: str | None, stow_only: bool, store: str | None, calling_aet: str) -> None:
     """Build SPECS (files, or folders of spec files) into DICOM files in OUTPUT."""
     _check_uid_root(uid_root)
     destinations = _destinations(stow, stow_only, store, calling_aet, fresh_uids)
+    from .assemble.executors import parse_executor
+
+    try:
+        choice = parse_executor(executor, workers)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--executor") from None
     from .errors import DcmspecError
     from .pipeline import build_specs, collect_spec_files
 
@@ -179,10 +211,12 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
         if stow_only:
             from .pipeline import compile_specs
 
-            result = compile_specs(paths, _options(uid_root, fresh_uids, now), progress, params, encode=True)
+            result = compile_specs(paths, _options(uid_root, fresh_uids, now), progress, params, encode=True,
+                                   executor=choice, fail_fast=fail_fast)
         else:
             result = build_specs(paths, out_dir, options=_options(uid_root, fresh_uids, now), force=force,
-                                 progress=progress, params=params, preview=preview)
+                                 progress=progress, params=params, preview=preview, executor=choice,
+                                 fail_fast=fail_fast)
         sent = _send(result, out_dir, destinations, written=not stow_only, progress=progress)
     except DcmspecError as exc:
         _echo_err(exc.format())
@@ -316,7 +350,7 @@ def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, ignore_other
             sys.exit(max(e.exit_code for e in result.errors))
         code = EXIT_OK
     else:
-        code = _report(result, quiet=False)
+        code = _report(result, quiet=False, writes=False)
     if code == EXIT_OK:
         _echo_err(f"dcmspec: {len(paths)} spec(s) valid, {len(result.objects)} object(s) would be written")
     sys.exit(code)

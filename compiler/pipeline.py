@@ -21,6 +21,7 @@ from .load.extends import load_with_extends
 from .load.parse import load_file
 from .load.templates import ParameterValue, instantiate, rows_from_csv, uses_parameters
 from .assemble.batch import build_in_workers, can_fork, worker_count
+from .assemble.executors import ExecutorChoice
 from .progress import meter_of
 from .resolve.links import SpecRef, build_order, find_refs, referenced_files, spec_id
 from .validate.schemas import check_kind, validate_document
@@ -88,6 +89,25 @@ class CompileResult:
     documents: list[SpecDocument] = field(default_factory=list)
     #: specs named in this build that are only bases (``abstract: true``): checked, not built
     bases: list[Path] = field(default_factory=list)
+    #: the ``--csv`` rows that failed (each gave errors and no object), in the order found
+    failed_rows: list[Location] = field(default_factory=list)
+    #: how many of ``errors`` are those rows' (the others stop the whole build)
+    row_errors: int = 0
+    #: ``--fail-fast`` stopped the build at a failure
+    stopped: bool = False
+    #: spec instances of this build (rows times templates, plus the other specs)
+    instances: int = 0
+
+    def row_failed(self, row: Location, errors: list[DcmspecError]) -> None:
+        """Record that the CSV ``row`` failed with ``errors``."""
+        self.errors.extend(errors)
+        self.row_errors += len(errors)
+        self.failed_rows.append(row)
+
+    @property
+    def only_rows_failed(self) -> bool:
+        """Every error belongs to a failed CSV row: the other rows' objects may be written."""
+        return bool(self.failed_rows) and self.row_errors == len(self.errors)
 
 
 @dataclass
@@ -99,8 +119,9 @@ class Parameters:
     csv: Path | None = None
 
 
-def _instances(doc: SpecDocument, params: Parameters) -> list[SpecDocument]:
-    """The documents a (template) spec stands for in this build."""
+def _instances(doc: SpecDocument, params: Parameters, result: CompileResult) -> list[SpecDocument]:
+    """The documents a (template) spec stands for in this build; a CSV row whose values do not fit the
+    parameters is a failed row (in ``result``), the others are built."""
     if not uses_parameters(doc):
         return [doc]
     if params.csv is None:
@@ -113,7 +134,7 @@ def _instances(doc: SpecDocument, params: Parameters) -> list[SpecDocument]:
             try:
                 inst = instantiate(doc, {**params.values, **values})
             except DcmspecError as exc:
-                errors.extend(in_row(flatten(exc), row.location))
+                result.row_failed(row.location, in_row(flatten(exc), row.location))
                 continue
             inst.data = {**inst.data, "id": f"{base}-{line}"}
             inst.csv_row = row
@@ -195,7 +216,7 @@ def _load_queue(queue: list[tuple[Path, SpecRef | None]], seen: set[Path],
                     validate_document(template, partial=True)
                 result.bases.append(path)
                 continue
-            for doc in _instances(template, params):
+            for doc in _instances(template, params, result):
                 loaded.append((doc, check_kind(doc)))
                 result.context.ids_by_file.setdefault(doc.path.resolve(), spec_id(doc))
                 queue.extend((file, r) for file, r in referenced_files(doc) if file.resolve() not in seen)
@@ -206,20 +227,25 @@ def _load_queue(queue: list[tuple[Path, SpecRef | None]], seen: set[Path],
 def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
                   progress: Callable[[str], None] | None = None,
                   params: Parameters | None = None, *, encode: bool = False,
-                  out_dir: Path | None = None, force: bool = False, preview: bool = False) -> CompileResult:
+                  out_dir: Path | None = None, force: bool = False, preview: bool = False,
+                  executor: ExecutorChoice | None = None, fail_fast: bool = False) -> CompileResult:
     """Load, validate, resolve and build every spec; errors are collected, not raised.
+
+    A failed ``--csv`` row does not stop the other rows (``result.failed_rows``) unless ``fail_fast``,
+    which stops at the first error of any kind.
 
     The output file names are checked before building; with ``out_dir``, also that none exists there
     (unless ``force``): that stops the build before any work.
 
     Many independent documents (the rows of a ``--csv`` build) are built in worker processes
-    (``dcmspec_compiler.assemble.batch``); with ``encode`` they come back as encoded files ready to write.
-    ``preview`` attaches PNG pictures to the objects (``dcmspec_compiler.assemble.preview``); it builds
-    in this process.
+    (``dcmspec_compiler.assemble.batch``) or on ``executor`` (a Dask cluster); with ``encode`` they come
+    back as encoded files ready to write. ``preview`` attaches PNG pictures to the objects
+    (``dcmspec_compiler.assemble.preview``); it builds in this process.
     """
     result = CompileResult(context=BuildContext(options or BuildOptions()))
     loaded = load_documents(paths, params or Parameters(), result)
-    if result.errors:
+    if result.errors and (fail_fast or not result.only_rows_failed):
+        result.stopped = fail_fast and result.only_rows_failed
         return result
     kinds = {id(doc): kind for doc, kind in loaded}
     try:
@@ -228,15 +254,21 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
         result.errors.extend(flatten(exc))
         return result
     result.documents = ordered
+    result.instances = len(ordered) + len(result.failed_rows)
     if _check_targets(ordered, out_dir, force, result):
         return result
     independent = _independent(ordered)
-    workers = worker_count(len(independent)) if can_fork() and not preview else 1
-    batch_ids = {id(d) for d in independent} if workers > 1 else set()
+    choice = executor or ExecutorChoice()
+    workers = 1 if preview else _workers(choice, len(independent))
+    remote = choice.remote and bool(independent) and not preview
+    batch_ids = {id(d) for d in independent} if workers > 1 or remote else set()
     verbose = progress is not None and len(ordered) <= VERBOSE_LIMIT
     if batch_ids and progress is not None:
-        progress(f"building {len(batch_ids)} spec instance(s) in {workers} worker processes")
-    meter = None if verbose else meter_of(progress, len(ordered), "building")
+        where = f"{workers} worker processes" if choice.kind == "local" else str(choice)
+        progress(f"building {len(batch_ids)} spec instance(s) on {where}")
+    meter = None if verbose else meter_of(progress, result.instances, "building")
+    if meter is not None and result.failed_rows:
+        meter.advance(len(result.failed_rows), failed=len(result.failed_rows))
     for doc in ordered:
         if id(doc) in batch_ids:
             continue
@@ -256,26 +288,49 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
                     obj.summary.update(doc.csv_row.manifest())
             result.context.built[spec_id(doc)] = objects
             result.objects.extend(objects)
+            failed = False
         except DcmspecError as exc:
-            result.errors.extend(in_row(flatten(exc), doc.csv_row.location if doc.csv_row else None))
+            failed = True
+            errors = in_row(flatten(exc), doc.csv_row.location if doc.csv_row else None)
+            if doc.csv_row is not None:
+                result.row_failed(doc.csv_row.location, errors)
+            else:
+                result.errors.extend(errors)
         if doc.csv_row is not None:
             for warning in result.context.warnings[first_warning:]:
                 warning.row = doc.csv_row.location
         if meter is not None:
-            meter.advance()
-    if batch_ids:
-        encoded, errors = build_in_workers([(d, kinds[id(d)]) for d in ordered if id(d) in batch_ids],
-                                           result.context, encode=encode, workers=workers,
-                                           on_done=meter.advance if meter is not None else None)
-        result.errors.extend(errors)
+            meter.advance(failed=int(failed))
+        if failed and fail_fast:
+            result.stopped = True
+            break
+    if batch_ids and not result.stopped:
+        batch = build_in_workers([(d, kinds[id(d)]) for d in ordered if id(d) in batch_ids],
+                                 result.context, encode=encode, workers=workers, executor=choice, fail_fast=fail_fast,
+                                 on_done=(lambda n, failed: meter.advance(n, failed=failed)) if meter else None)
+        if all(doc.csv_row is not None for doc in batch.failed):
+            for doc in batch.failed:
+                result.failed_rows.append(doc.csv_row.location)
+            result.row_errors += len(batch.errors)
+        result.errors.extend(batch.errors)
+        result.stopped = batch.stopped
         result.objects.extend(BuiltObject(dataset=None, filename=e.filename, kind=e.kind, spec=Path(e.spec),
                                           spec_id=e.spec_id, summary=e.summary, encoded=e.data, uids=e.uids)
-                              for e in encoded)
+                              for e in batch.encoded)
     if meter is not None:
         meter.close()
     if progress is not None and not verbose:
         progress(f"built {len(result.objects)} object(s) from {len(ordered)} spec instance(s)")
     return result
+
+
+def _workers(choice: ExecutorChoice, n_docs: int) -> int:
+    """Worker processes for ``n_docs`` independent documents: ``--workers``, else as many as pay."""
+    if choice.remote:
+        return choice.workers or 0
+    if not can_fork() or n_docs < 2:
+        return 1
+    return min(choice.workers, n_docs) if choice.workers else worker_count(n_docs)
 
 
 def _check_targets(docs: list[SpecDocument], out_dir: Path | None, force: bool, result: CompileResult) -> bool:
@@ -319,12 +374,19 @@ def _independent(docs: list[SpecDocument]) -> list[SpecDocument]:
 
 def build_specs(paths: Iterable[Path], out_dir: Path, *, options: BuildOptions | None = None,
                 force: bool = False, progress: Callable[[str], None] | None = None,
-                params: Parameters | None = None, preview: bool = False) -> CompileResult:
+                params: Parameters | None = None, preview: bool = False,
+                executor: ExecutorChoice | None = None, fail_fast: bool = False) -> CompileResult:
     """Compile every spec and, when all succeeded, write the objects and the manifest (and with ``preview``
-    the PNG pictures of what was built)."""
+    the PNG pictures of what was built).
+
+    When only ``--csv`` rows failed (and not ``fail_fast``), the other rows' objects are written: each
+    row is all or nothing, the build still fails.
+    """
     result = compile_specs(paths, options, progress, params, encode=True, out_dir=out_dir, force=force,
-                           preview=preview)
-    if result.errors or not result.objects:  # nothing to write (e.g. only bases): the folder is not touched
+                           preview=preview, executor=executor, fail_fast=fail_fast)
+    if result.errors and (fail_fast or not result.only_rows_failed):
+        return result
+    if not result.objects:  # nothing to write (e.g. only bases): the folder is not touched
         return result
     meter = meter_of(progress, len(result.objects), "writing") if len(result.objects) > VERBOSE_LIMIT else None
     try:

@@ -16,21 +16,24 @@ LOG_LINES = 10
 
 
 class Meter:
-    """Items done out of ``total``, the rate and the time left, shown as ``label``."""
+    """Items done out of ``total`` (``failed`` of them failed), the rate and the time left, shown as
+    ``label``."""
 
     REDRAW_S = 0.1
 
     def __init__(self, total: int, label: str, write: Callable[[str], None], *, tty: bool,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.total, self.label, self.done = total, label, 0
+        self.total, self.label, self.done, self.failed = total, label, 0, 0
         self._write, self._tty, self._clock = write, tty, clock
         self._start = self._last = clock()
         self._every = max(1, -(-total // LOG_LINES))
         self._next_line = self._every
         self._shown = False
 
-    def advance(self, n: int = 1) -> None:
+    def advance(self, n: int = 1, *, failed: int = 0) -> None:
+        """``n`` more items done, ``failed`` of them failed."""
         self.done = min(self.total, self.done + n)
+        self.failed += failed
         if self._tty:
             now = self._clock()
             if now - self._last >= self.REDRAW_S or self.done == self.total:
@@ -47,7 +50,8 @@ class Meter:
             self._write("\r" + self.line() + "\x1b[K\n")
 
     def line(self) -> str:
-        """``building 412/1000 rows [=====>      ]  41%  57.1/s  ETA 10 s``."""
+        """``building 412/1000 [=====>      ]  41%  57.1/s  ETA 10 s`` (``, 3 failed`` after the percentage
+        once an item failed)."""
         elapsed = max(self._clock() - self._start, 1e-9)
         rate = self.done / elapsed
         width = 24
@@ -57,7 +61,8 @@ class Meter:
         eta = "ETA --" if left is None else f"ETA {_duration(left)}" if self.done < self.total \
             else f"in {_duration(elapsed)}"
         percent = 100 * self.done // max(self.total, 1)
-        return f"{self.label} {self.done}/{self.total} [{bar}] {percent:3d}%  {rate:.1f}/s  {eta}"
+        failed = f", {self.failed} failed" if self.failed else ""
+        return f"{self.label} {self.done}/{self.total} [{bar}] {percent:3d}%{failed}  {rate:.1f}/s  {eta}"
 
 
 def _duration(seconds: float) -> str:

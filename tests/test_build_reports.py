@@ -306,9 +306,13 @@ def test_missing_and_ill_typed_parameters_are_located(tmp_path):
         "lesion_id:")].count("\n") + 1
     csv = tmp_path / "bad.csv"
     csv.write_text("lesion_id,volume_ml\nL1,1.5\nL2,lots\n")
-    (bad,) = errors_of([template], tmp_path / "b", Parameters(csv=csv))
+    result = build_specs([template], tmp_path / "b", params=Parameters(csv=csv))
+    (bad,) = result.errors
     assert "volume_ml" in bad.message and bad.location == Location(str(csv), 3, 2)
     assert str(template) in bad.hint  # names the declaration
+    # a failed row does not stop the others: row 1 (line 2) is written, the build fails
+    assert result.failed_rows == [Location(str(csv), 3)]
+    assert sorted(p.name for p in (tmp_path / "b").glob("*.dcm")) == ["lesion-report-2.dcm"]
 
 
 def test_unknown_parameter_from_set(tmp_path):

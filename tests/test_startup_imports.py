@@ -12,7 +12,8 @@ import pytest
 
 from conftest import ROOT
 
-HEAVY = ("numpy", "pydicom", "pydicom.sr", "pydicom.sr.codedict", "jsonschema", "referencing", "requests")
+HEAVY = ("numpy", "pydicom", "pydicom.sr", "pydicom.sr.codedict", "jsonschema", "referencing", "requests", "dask",
+         "distributed")
 
 
 def _imported(args: list[str], cwd=ROOT) -> tuple[int, set[str]]:
@@ -58,6 +59,15 @@ def test_template_with_csv_values_needs_no_jsonschema():
     status, imported = _imported(["validate", "specs_examples/report-template.yaml",
                                   "--csv", "specs_examples/report-cases.csv"])
     assert status == 0 and "jsonschema" not in imported
+
+
+def test_a_csv_build_loads_dask_only_on_a_dask_executor(tmp_path):
+    """Dask (installed: the dask extra is a test dependency) is imported by ``--executor dask-...`` only."""
+    args = ["build", "specs_examples/report-template.yaml", "--csv", "specs_examples/report-cases.csv", "-q"]
+    status, imported = _imported([*args, "-o", str(tmp_path / "local"), "--workers", "2"])
+    assert status == 0 and imported & {"dask", "distributed"} == set()
+    status, imported = _imported([*args, "-o", str(tmp_path / "dask"), "--executor", "dask-local", "--workers", "1"])
+    assert status == 0 and {"dask", "distributed"} <= imported
 
 
 def test_spec_with_schema_error_imports_no_pydicom_nor_numpy(tmp_path):

@@ -11,12 +11,15 @@ from __future__ import annotations
 import io
 import os
 import sys
+import threading
+import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from ..errors import DcmspecError, ErrorList, InputError, Location, OutputError, SpecError, flatten, in_row
 from ..load.document import SpecDocument
 from .context import BuildContext, BuildOptions, Warning_
+from .executors import LOST, ExecutorChoice, open_executor
 
 MIN_BATCH = 64
 """Fewer eligible documents than this are built in the main process."""
@@ -74,17 +77,36 @@ def _encode(dataset: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _work(args: tuple[list[tuple[SpecDocument, str]], BuildOptions, bool]) -> tuple[list, list, list]:
-    """Worker: validate, build (and encode) each document; return (encoded, errors, warnings)."""
+_contexts: dict[tuple[str, int], BuildContext] = {}
+"""On a Dask worker: the build context of each build (token) and thread, so that the rows of one build
+share its caches (source headers) as the rows of a local share do."""
+
+
+def _context(options: BuildOptions, token: str | None) -> BuildContext:
+    if token is None:
+        return BuildContext(options)
+    key = (token, threading.get_ident())
+    if key not in _contexts:
+        while len(_contexts) >= 4:  # older builds
+            _contexts.pop(next(iter(_contexts)))
+        _contexts[key] = BuildContext(options)
+    return _contexts[key]
+
+
+def _work(args: tuple) -> list[tuple[list, list, list]]:
+    """Worker: validate, build (and encode) each document; return per document (encoded, errors,
+    warnings). A document gives all its objects or none (its errors). ``args`` is (documents, options,
+    encode[, build token])."""
     from ..validate.schemas import validate_document
     from . import builder_for
 
-    docs, options, encode = args
-    ctx = BuildContext(options)
-    done: list[Encoded] = []
-    errors: list[dict[str, Any]] = []
+    docs, options, encode = args[:3]
+    ctx = _context(options, args[3] if len(args) > 3 else None)
+    out: list[tuple[list, list, list]] = []
     for doc, kind in docs:
         first_warning = len(ctx.warnings)
+        done: list[Encoded] = []
+        errors: list[dict[str, Any]] = []
         try:
             validate_document(doc)
             for obj in builder_for(kind)(doc, ctx):
@@ -98,45 +120,72 @@ def _work(args: tuple[list[tuple[SpecDocument, str]], BuildOptions, bool]) -> tu
         except DcmspecError as exc:
             row = doc.csv_row.location if doc.csv_row else None
             errors.extend(_error_to_dict(e) for e in in_row(flatten(exc), row))
+            done = []
         if doc.csv_row is not None:
             for warning in ctx.warnings[first_warning:]:
                 warning.row = doc.csv_row.location
-    warnings = [(w.message, w.location, w.path, w.row) for w in ctx.warnings]
-    return done, errors, warnings
+        warnings = [(w.message, w.location, w.path, w.row) for w in ctx.warnings[first_warning:]]
+        del ctx.warnings[first_warning:]
+        out.append((done, errors, warnings))
+    return out
+
+
+@dataclass
+class BatchResult:
+    """What came back from the workers, in the order of the documents."""
+
+    encoded: list[Encoded]
+    errors: list[DcmspecError]
+    #: the documents that failed (each gave errors and no object), and whether the build stopped early
+    failed: list[SpecDocument]
+    stopped: bool = False
 
 
 def build_in_workers(docs: Sequence[tuple[SpecDocument, str]], ctx: BuildContext, *, encode: bool,
-                     workers: int, on_done: Callable[[int], None] | None = None
-                     ) -> tuple[list[Encoded], list[DcmspecError]]:
-    """Build ``docs`` in ``workers`` forked processes, keeping their order; ``on_done(n)`` is called as
-    each share of ``n`` documents comes back.
+                     workers: int, on_done: Callable[[int, int], None] | None = None,
+                     executor: ExecutorChoice | None = None, fail_fast: bool = False) -> BatchResult:
+    """Build ``docs`` on ``executor`` (default: ``workers`` forked processes), keeping their order;
+    ``on_done(n, failed)`` is called as each task of ``n`` documents (``failed`` of them failed) comes
+    back. With ``fail_fast`` the first failed document cancels the tasks not yet done.
 
-    A worker that dies (killed by a signal, the OOM killer) breaks the pool: every share not yet
-    returned becomes an error naming the documents it held, so the build fails instead of waiting.
+    A local worker that dies (killed by a signal, the OOM killer) breaks the pool: every share not yet
+    returned becomes an error naming the documents it held, so the build fails instead of waiting. A Dask
+    worker that dies has its task run on another worker by the scheduler.
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    chunk = max(1, -(-len(docs) // (workers * 4)))
-    parts = [list(docs[i:i + chunk]) for i in range(0, len(docs), chunk)]
-    encoded: list[Encoded] = []
-    errors: list[DcmspecError] = []
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(_work, (p, ctx.options, encode)) for p in parts]
-        for part, future in zip(parts, futures):
-            try:
-                done, errs, warns = future.result()
-            except BrokenProcessPool:
-                errors.extend(_lost(part))
-                continue
+    choice = executor or ExecutorChoice()
+    if choice.remote:
+        parts = [[d] for d in docs]  # one task per row: the scheduler balances and retries them one by one
+    else:
+        chunk = max(1, -(-len(docs) // (workers * 4)))
+        parts = [list(docs[i:i + chunk]) for i in range(0, len(docs), chunk)]
+    results: list[Any] = [None] * len(parts)
+    stopped = False
+    with open_executor(choice, workers) as pool:
+        token = uuid.uuid4().hex if choice.remote else None
+        for i, result in pool.run(_work, [(p, ctx.options, encode, token) for p in parts]):
+            results[i] = result
+            failed = len(parts[i]) if result is LOST else sum(1 for _, errs, _ in result if errs)
             if on_done is not None:
-                on_done(len(part))
-            encoded.extend(done)
-            errors.extend(_error_from_dict(e) for e in errs)
+                on_done(len(parts[i]), failed)
+            if fail_fast and failed:
+                stopped = True
+                break
+    out = BatchResult([], [], [], stopped)
+    for part, result in zip(parts, results):
+        if result is None:  # cancelled by --fail-fast
+            continue
+        if result is LOST:
+            out.errors.extend(_lost(part))
+            out.failed.extend(doc for doc, _ in part)
+            continue
+        for (doc, _), (done, errs, warns) in zip(part, result):
+            out.encoded.extend(done)
+            out.errors.extend(_error_from_dict(e) for e in errs)
+            if errs:
+                out.failed.append(doc)
             for message, location, path, row in warns:
                 ctx.warnings.append(Warning_(message, location, tuple(path), row))
-    return encoded, errors
+    return out
 
 
 def _lost(part: list[tuple[SpecDocument, str]]) -> list[DcmspecError]:
@@ -149,8 +198,8 @@ def _lost(part: list[tuple[SpecDocument, str]]) -> list[DcmspecError]:
         by_file.setdefault(str(doc.path), []).append(str(doc.csv_row.location) if doc.csv_row else spec_id(doc))
     shown = lambda ids: ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
     return [InputError(f"a worker process died (killed, or out of memory) while building {shown(ids)}; "
-                       "nothing was written", location=Location(file),
-                       hint="free memory, or build in one process with DCMSPEC_WORKERS=1")
+                       "they were not built", location=Location(file),
+                       hint="free memory, or build in one process with --workers 1")
             for file, ids in by_file.items()]
 
 
@@ -160,4 +209,4 @@ def can_fork() -> bool:
     return sys.platform != "win32" and hasattr(os, "fork")
 
 
-__all__ = ["Encoded", "build_in_workers", "worker_count", "can_fork", "ErrorList"]
+__all__ = ["Encoded", "BatchResult", "build_in_workers", "worker_count", "can_fork", "ErrorList"]
