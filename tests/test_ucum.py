@@ -1,10 +1,13 @@
 """UCUM syntax check (compiler/iods/common/ucum.py) against UCUM's grammar and DICOM's unit codes.
 
-Oracles: the table below, each row with the rule of the UCUM specification (version 2.2) it exercises;
-pydicom's table of DICOM's UCUM codes (PS3.16, independent of our tables); the UCUM essence counts.
+Oracles: UCUM's functional tests (530 validation cases, tests/ucum_functional_cases.tsv); the table
+below, each row with the rule of the UCUM specification (version 2.2) it exercises; pydicom's table of
+DICOM's UCUM codes (PS3.16, independent of our tables); the counts of ucum-essence.xml 2.2.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from pydicom.sr._concepts_dict import concepts
@@ -45,6 +48,7 @@ VALID = {
     "dyn.s.cm-5": "products with exponents (DICOM code)",
     "Cel": "degree Celsius",
     "'": "minute of arc",
+    "1{cells}": "a number with an annotation (UCUM functional test 1-117)",
 }
 
 INVALID = {
@@ -65,7 +69,6 @@ INVALID = {
     "k(m)": ("unknown unit symbol 'k'", "no prefix before '(' (section 10)"),
     "m{a": ("not closed", "unclosed annotation"),
     "m{a{b}}": ("braces", "annotations are not nested (section 6)"),
-    "10{cells}": ("takes no annotation", "a factor is not annotatable (BNF)"),
     "ml/[100]g/min": ("in parentheses", "[100] is no UCUM atom (write (100.g))"),
     "m.": ("a unit is missing", "trailing '.'"),
     "µm": ("unknown unit symbol", "UCUM is ASCII: micro is u"),
@@ -112,3 +115,29 @@ def test_tables_are_ucum_2_2():
     atoms = ucum_atoms.BASE_UNITS + ucum_atoms.METRIC_UNITS + ucum_atoms.NON_METRIC_UNITS
     assert len(set(atoms)) == len(atoms)
     assert not set(ucum_atoms.PREFIXES) & {"10*", "10^"}
+
+
+#: where we differ from the UCUM functional tests, and why
+FUNCTIONAL_TEST_DIVERGENCES = {
+    "1-108": "10+3/ul: UCUM section 9 reads '2+10' as 2^10, and DICOM's own code 10-6.mm2/s (CID 7181) needs it",
+    "1-116a": "{a}rad2{b}: an annotation in front of a unit is DICOM's CID 85 usage ({SUVbw}g/ml)",
+    "1-118": "{|}1: the same DICOM usage, in front of a number",
+}
+
+
+def _functional_cases() -> list[tuple[str, str, bool, str]]:
+    """The validation cases of UCUM's functional tests (tests/ucum_functional_cases.tsv, see its header)."""
+    path = Path(__file__).with_name("ucum_functional_cases.tsv")
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").split("\n")
+            if line and not line.startswith("#")]
+    return [(cid, unit, valid == "true", reason) for cid, unit, valid, reason in rows]
+
+
+def test_ucum_functional_tests_agree():
+    """UCUM's functional tests (530 validation cases, independent of our tables and parser) give the same
+    verdict on every unit but the divergences listed above."""
+    cases = _functional_cases()
+    assert len(cases) == 530
+    disagree = {cid: f"{unit!r}: expected {'valid' if valid else 'invalid'} ({reason})"
+                for cid, unit, valid, reason in cases if is_ucum(unit) != valid}
+    assert set(disagree) == set(FUNCTIONAL_TEST_DIVERGENCES), disagree

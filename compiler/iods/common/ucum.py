@@ -7,7 +7,7 @@ The grammar is UCUM's (version 2.2, section 2.1 "Syntax rules" and its BNF, Exhi
     component   ::= annotatable annotation? | annotation | factor | "(" term ")"
     annotatable ::= simple-unit exponent?
     simple-unit ::= ATOM | PREFIX metric-ATOM
-    factor      ::= digits
+    factor      ::= digits                       (an annotation may follow: "1{c}", UCUM functional tests)
     exponent    ::= ("+" | "-")? digits
     annotation  ::= "{" characters 33-126 except curly braces "}"          (section 6)
 
@@ -125,11 +125,7 @@ class _Parser:
             raise self.fail("a unit is missing")
         if depth:
             raise self.fail("'[' is not closed")
-        if _DIGITS.match(chunk):
-            if self.peek() == "{":
-                raise self.fail(f"a number ({chunk}) takes no annotation")
-            return
-        if not _POWER_OF_INTEGER.match(chunk) and not _simple_unit(chunk):
+        if not _DIGITS.match(chunk) and not _POWER_OF_INTEGER.match(chunk) and not _simple_unit(chunk):
             match = _EXPONENT.match(chunk)
             if not (match and match.group(1) and _simple_unit(match.group(1))):
                 self.pos = start
