@@ -27,7 +27,7 @@ import numpy as np
 import pydicom
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inputs import prepare  # noqa: E402
+from inputs import dcmqi_exe, prepare  # noqa: E402
 from startup import precompile  # noqa: E402  (byte-compiles dcmspec as pip install does)
 
 SPEC = """dcmspec: 1
@@ -94,25 +94,37 @@ def check(path: Path, values: np.ndarray, z0: float, dz: float) -> str:
     return "ok" if n == len(values) else f"WRONG ({n} frames for {len(values)})"
 
 
+def write_inputs(work: Path) -> None:
+    """The spec, dcmqi's metadata and the highdicom script of the map in ``work`` (made by inputs.prepare)."""
+    (work / "pmap.yaml").write_text(SPEC)
+    (work / "dcmqi").mkdir(exist_ok=True)
+    (work / "dcmqi" / "pmap.json").write_text(json.dumps(DCMQI_JSON, indent=1))
+    (work / "hd_pmap.py").write_text(HD_SCRIPT)
+
+
+def commands(out: Path, dcmspec: str, dcmqi: str) -> dict[str, tuple[list[str], Path]]:
+    """tool -> (command line run in the work folder, the file it writes under ``out``)."""
+    return {
+        "dcmspec": ([dcmspec, "build", "-q", "pmap.yaml", "-o", str(out / "dcmspec"), "--force"],
+                    out / "dcmspec" / "pmap.dcm"),
+        "highdicom": ([sys.executable, "hd_pmap.py", str(out / "highdicom.dcm")], out / "highdicom.dcm"),
+        "dcmqi": ([dcmqi, "--inputMetadata", "dcmqi/pmap.json", "--inputImage", "masks/float_map.nrrd",
+                   "--inputDICOMDirectory", "ct", "--outputDICOM", str(out / "dcmqi.dcm")], out / "dcmqi.dcm"),
+    }
+
+
 def main() -> int:
     slices = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     work = prepare(slices)
     precompile()
-    (work / "pmap.yaml").write_text(SPEC)
-    (work / "dcmqi" / "pmap.json").write_text(json.dumps(DCMQI_JSON, indent=1))
-    (work / "hd_pmap.py").write_text(HD_SCRIPT)
+    write_inputs(work)
     out = work / "out-pm"
     out.mkdir(exist_ok=True)
     dcmspec = shutil.which("dcmspec", path=str(Path(sys.executable).parent)) or "dcmspec"
-    dcmqi = shutil.which("itkimage2paramap")
-    tools = {
-        "dcmspec": [dcmspec, "build", "-q", "pmap.yaml", "-o", str(out / "dcmspec"), "--force"],
-        "highdicom": [sys.executable, "hd_pmap.py", str(out / "highdicom.dcm")],
-    }
-    if dcmqi:
-        tools["dcmqi"] = [dcmqi, "--inputMetadata", "dcmqi/pmap.json", "--inputImage", "masks/float_map.nrrd",
-                          "--inputDICOMDirectory", "ct", "--outputDICOM", str(out / "dcmqi.dcm")]
+    commands_ = commands(out, dcmspec, dcmqi_exe("itkimage2paramap"))
+    tools = {name: cmd for name, (cmd, _) in commands_.items() if shutil.which(cmd[0])}
+    files = {name: path for name, (_, path) in commands_.items()}
     results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in tools}
     names = list(tools)
     for run in range(runs):
@@ -120,8 +132,6 @@ def main() -> int:
             results[name].append(timed(tools[name], work))
     grid = json.loads((work / "grid.json").read_text())
     values = np.load(work / "masks" / "float_map.npy", mmap_mode="r")
-    files = {"dcmspec": out / "dcmspec" / "pmap.dcm", "highdicom": out / "highdicom.dcm",
-             "dcmqi": out / "dcmqi.dcm"}
     load = os.getloadavg()[0]
     print(f"Parametric Map, float32 {grid['shape'][1]}x{grid['shape'][2]}x{slices}, median of {runs} runs"
           f" (load average {load:.1f} on {os.cpu_count()} cores)")

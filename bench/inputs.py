@@ -16,6 +16,7 @@ written last, so an interrupted generation is redone.
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,19 @@ MASS = ("4147007", "SCT", "Mass")
 ALGO_NAME, ALGO_VERSION = "BenchNet", "1.0"
 
 
+def dcmqi_exe(name: str) -> str:
+    """dcmqi's C++ binary ``name`` itself, not the Python wrapper the dcmqi wheel puts on PATH."""
+    try:
+        import dcmqi
+
+        exe = Path(dcmqi.__file__).parent / "bin" / name
+        if exe.exists():
+            return str(exe)
+    except ImportError:
+        pass
+    return shutil.which(name) or name
+
+
 def grid_for(slices: int) -> Grid:
     extent = (ROWS * PIXEL_SPACING, slices * SLICE_SPACING)
     return Grid(shape=(slices, ROWS, COLS), spacing=(SLICE_SPACING, PIXEL_SPACING, PIXEL_SPACING),
@@ -51,7 +65,7 @@ class Scenario:
     """One benchmark row."""
 
     name: str
-    seg_type: str                 # BINARY, FRACTIONAL, LABELMAP or PMAP (not implemented)
+    seg_type: str                 # BINARY, FRACTIONAL, LABELMAP or PMAP (a Parametric Map, bench_pm.py)
     mask: str                     # base name of the mask under masks/
     n_segments: int
     rle: bool = False
@@ -83,8 +97,7 @@ SCENARIOS: list[Scenario] = [
              na={"dcmqi": _NO_DCMQI_FRAC}),
     Scenario("labelmap-10", "LABELMAP", "organs10", 10),
     Scenario("labelmap-10-rle", "LABELMAP", "organs10", 10, rle=True, na={"dcmqi": _NO_DCMQI_RLE}),
-    Scenario("pmap-float32", "PMAP", "float_map", 1,
-             na={t: "object not implemented yet" for t in ("highdicom", "dcmqi", "dcmspec")}),
+    Scenario("pmap-float32", "PMAP", "float_map", 1),
 ]
 SCENARIOS_BY_NAME = {s.name: s for s in SCENARIOS}
 

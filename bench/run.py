@@ -1,4 +1,5 @@
-"""dcmspec vs highdicom vs dcmqi: wall time, peak memory, output size and correctness of SEG creation.
+"""dcmspec vs highdicom vs dcmqi: wall time, peak memory, output size and correctness of SEG creation (and
+of a Parametric Map, with bench_pm.py's inputs and check).
 
     python bench/run.py                                   # 100 and 300 slices, 3 runs, all scenarios
     python bench/run.py --slices 100 --runs 5 --scenarios 'binary-*'
@@ -24,7 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from inputs import BENCH_DIR, MAX_FRACTIONAL, SCENARIOS, WORK_DIR, Scenario, prepare  # noqa: E402
+import bench_pm  # noqa: E402
+from inputs import BENCH_DIR, MAX_FRACTIONAL, SCENARIOS, WORK_DIR, Scenario, dcmqi_exe, prepare  # noqa: E402
 from verify import check_seg  # noqa: E402
 
 REPO = BENCH_DIR.parent
@@ -40,16 +42,7 @@ def _dcmspec_exe() -> str:
 
 
 def _dcmqi_exe() -> str:
-    # The C++ binary itself, not the Python wrapper the dcmqi wheel puts on PATH.
-    try:
-        import dcmqi
-
-        exe = Path(dcmqi.__file__).parent / "bin" / "itkimage2segimage"
-        if exe.exists():
-            return str(exe)
-    except ImportError:
-        pass
-    return shutil.which("itkimage2segimage") or "itkimage2segimage"
+    return dcmqi_exe("itkimage2segimage")
 
 
 def na_reason(sc: Scenario, tool: str) -> str | None:
@@ -58,6 +51,9 @@ def na_reason(sc: Scenario, tool: str) -> str | None:
 
 def command(tool: str, sc: Scenario, work: Path, out_dir: Path) -> tuple[list[str], Path]:
     """The command line of ``tool`` for ``sc`` and the file it writes."""
+    if sc.seg_type == "PMAP":  # the Parametric Map of bench_pm.py
+        bench_pm.write_inputs(work)
+        return bench_pm.commands(out_dir, _dcmspec_exe(), dcmqi_exe("itkimage2paramap"))[tool]
     if tool == "dcmspec":
         return ([_dcmspec_exe(), "build", f"{sc.name}.yaml", "-o", str(out_dir), "--force", "-q"],
                 out_dir / f"{sc.name}.dcm")
@@ -169,7 +165,7 @@ def bench_scenario(sc: Scenario, slices: int, tools: list[str], runs: int, warmu
                 if mask is None:
                     mask = np.load(work / "masks" / f"{sc.mask}.npy", mmap_mode="r")
                 t0 = time.perf_counter()
-                entry["problems"] = check_seg(out_file, mask, grid, sc.seg_type, MAX_FRACTIONAL)
+                entry["problems"] = _check(sc, out_file, mask, grid)
                 entry["verified"] = True
                 state = "ok" if not entry["problems"] else "WRONG: " + "; ".join(entry["problems"][:3])
                 log(f"  {tool}: {wall:.2f} s, {rss / 2**20:.0f} MB, {entry['size'] / 1e6:.1f} MB out; "
@@ -178,6 +174,14 @@ def bench_scenario(sc: Scenario, slices: int, tools: list[str], runs: int, warmu
                 log(f"  {tool}: {'run' if r >= warmup else 'warm-up'} {r - warmup + 1}: {wall:.2f} s, "
                     f"{rss / 2**20:.0f} MB")
     return res
+
+
+def _check(sc: Scenario, out_file: Path, mask: np.ndarray, grid: dict) -> list[str]:
+    """Problems of an output: a SEG decoded against its mask, a Parametric Map against its float map."""
+    if sc.seg_type == "PMAP":
+        verdict = bench_pm.check(out_file, mask, grid["origin"][2], grid["spacing"][0])
+        return [] if verdict == "ok" else [verdict]
+    return check_seg(out_file, mask, grid, sc.seg_type, MAX_FRACTIONAL)
 
 
 def startup(n: int) -> dict:
@@ -324,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(results: list[dict], start: dict, startup_runs: int) -> str:
-    md = ["## SEG creation: median (min–max) wall time / peak RSS of the whole process", "",
+    md = ["## SEG and Parametric Map creation: median (min–max) wall time / peak RSS of the whole process", "",
           table(results), ""]
     if start:
         md += [f"## Start-up (median of {startup_runs})", "", "| command | median | peak RSS |",

@@ -21,7 +21,6 @@ from dcmspec_compiler.cli import main
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.concept import Code
 from dcmspec_compiler.iods.common.modules import Equipment
-from dcmspec_compiler.iods.common.ucum import UcumSyntaxError, check_ucum, is_ucum
 from dcmspec_compiler.iods.pm import ParametricMap, RealWorldValueMapping, pmread
 from dcmspec_compiler.testing.phantom import Grid, write_ct_series
 
@@ -233,27 +232,6 @@ def test_spec_on_multi_frame_and_single_frame_sources_of_one_grid(tmp_path, shar
         k = int(np.rint((position - origin) @ directions[2] / (directions[2] @ directions[2])))
         assert np.abs(origin + k * directions[2] - position).max() < 0.01
         assert np.array_equal(ds.pixel_array[f], data[:, :, k].T)
-
-
-# --- UCUM ---------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("unit", ["um2/s", "mm2/s", "10*-3.mm2/s", "1", "%", "ms", "/min", "mL/(min.g)",
-                                  "{SUVbw}g/ml", "[hnsf'U]", "Bq/mL", "s-1", "{ratio}", "Cel", "kg/m2",
-                                  "mmol/L", "10*3/uL", "[ppm]", "mL/min/(100.g)", "mg/dL"])
-def test_ucum_accepts(unit):
-    assert check_ucum(unit) == unit
-
-
-@pytest.mark.parametrize("unit, where", [("um^2/s", "unknown unit symbol 'um^2'"), ("sec", "'sec'"),
-                                         ("m//s", "a unit is missing"), ("(m", "not closed"),
-                                         ("mm 2", "no spaces"), ("", "empty"), ("kgg", "'kgg'"),
-                                         ("m2/", "a unit is missing"), ("degC", "'degC'"),
-                                         ("Kmin", "'Kmin'"), ("m{a", "not closed")])
-def test_ucum_refuses(unit, where):
-    with pytest.raises(UcumSyntaxError) as info:
-        check_ucum(unit)
-    assert where in str(info.value)
-    assert not is_ucum(unit)
 
 
 # --- spec kind ----------------------------------------------------------------------------------

@@ -28,11 +28,11 @@ class Limit:
 
 
 CONSUMERS = {
-    "dcmqi": "dcmqi 1.5.7 (`segimage2itkimage`, `tid1500reader`)",
-    "highdicom": "highdicom 0.28.2 (`segread` + `get_volume`, `srread`)",
+    "dcmqi": "dcmqi 1.5.7 (`segimage2itkimage`, `tid1500reader`, `paramap2itkimage`)",
+    "highdicom": "highdicom 0.28.2 (`segread` + `get_volume`, `srread`, `ParametricMap` + `get_volume`)",
     "cornerstone": "OHIF 3: @cornerstonejs/adapters 5.14 + dcmjs 0.52",
     "pixelmed": "PixelMed 20220618 validators",
-    "dcmtk": "dcmtk 3.6.7 (`dsrdump`, `dcmdrle`, `dcmpschk`)",
+    "dcmtk": "dcmtk 3.6.7 (`dsrdump`, `dcmdrle`, `dcmpschk`, `dcmdump`)",
 }
 
 # --- the known limits, one place ----------------------------------------------------------------------
@@ -54,6 +54,13 @@ PM_GSPS = Limit("its DicomInstanceValidator does not know the GSPS IOD (\"IOD (S
                 "on third-party GSPS)", "IOD (SOP Class) unrecognized")
 PM_PR = Limit("its DicomInstanceValidator does not know the Color, Pseudo-Color and Advanced Blending "
               "Presentation State IODs either (\"IOD (SOP Class) unrecognized\")", "IOD (SOP Class) unrecognized")
+PM_PARAMETRIC_MAP = Limit("its DicomInstanceValidator does not know the Parametric Map IOD (\"IOD (SOP Class) "
+                "unrecognized\")", "IOD (SOP Class) unrecognized")
+DCMQI_PM_FLOAT32_ONLY = Limit("`paramap2itkimage` reads Float Pixel Data only: on 16-bit Pixel Data and on Double "
+                              "Float Pixel Data it exits with status 245 and writes nothing, though the Parametric "
+                              "Map IOD takes all three (PS3.3 A.75.3: Image Pixel, Floating Point and Double "
+                              "Floating Point Image Pixel Modules; C.8.32.2 Bits Allocated 16, 32 or 64)",
+                              "exit status 245")
 DCMTK_LABELMAP_REF = Limit("`dsrdump` 3.6.7 does not know the Label Map Segmentation SOP Class in an IMAGE "
                            "item (\"Invalid or unknown image SOP class\")", "Invalid or unknown image SOP class")
 
@@ -100,6 +107,15 @@ EXPECTED: dict[str, dict[str, object]] = {
     # dcmtk: dcmpschk reads the state (its GSPS semantics checks apply to the grayscale one only)
     **{name: {"dcmqi": NOT_APPLICABLE, "highdicom": NOT_APPLICABLE, "cornerstone": NOT_APPLICABLE,
               "pixelmed": PM_PR, "dcmtk": ACCEPTED} for name in ("pr-pseudocolor", "pr-color", "pr-blending")},
+    # Parametric Maps: highdicom's real-world values and dcmqi's NRRD against the input map on the source grid;
+    # cornerstone: OHIF 3's PMAP adapter gives the stored values in source order (it applies no Real World Value
+    # Mapping, so the integer map is ACCEPTED: stored values equal); dcmtk: `dcmdump` decodes the pixel data
+    "pm-float32": {"dcmqi": VOXEL_EQUAL, "highdicom": VOXEL_EQUAL, "cornerstone": VOXEL_EQUAL,
+                   "pixelmed": PM_PARAMETRIC_MAP, "dcmtk": VOXEL_EQUAL},
+    "pm-float64": {"dcmqi": DCMQI_PM_FLOAT32_ONLY, "highdicom": VOXEL_EQUAL, "cornerstone": VOXEL_EQUAL,
+                   "pixelmed": PM_PARAMETRIC_MAP, "dcmtk": VOXEL_EQUAL},
+    "pm-int16": {"dcmqi": DCMQI_PM_FLOAT32_ONLY, "highdicom": VOXEL_EQUAL, "cornerstone": ACCEPTED,
+                 "pixelmed": PM_PARAMETRIC_MAP, "dcmtk": VOXEL_EQUAL},
 }
 
 

@@ -49,7 +49,7 @@ class InteropObject:
 
     name: str
     title: str                              # the row title in the README matrix
-    kind: str                               # "SEG" | "SR" | "KOS" | "PR"
+    kind: str                               # "SEG" | "SR" | "KOS" | "PR" | "PM"
     spec: Path
     sources: Path                           # the source series folder
     seg_type: str | None = None             # BINARY | FRACTIONAL | LABELMAP
@@ -60,6 +60,8 @@ class InteropObject:
     groups: tuple[Group, ...] = ()
     sr_class: str | None = None             # the SR IOD readers need (the expectation)
     selection: tuple[str, ...] = ()         # KOS: names of matrix objects, or "image:N" slices, selected
+    stored: np.ndarray | None = None        # PM: expected stored values, (slice, row, column) in stack order
+    real_world: np.ndarray | None = None    # PM: expected real-world values (float64), same layout
     path: Path | None = None                # set once built
 
     def selected_uids(self, objects: dict[str, "InteropObject"]) -> list[str]:
@@ -277,7 +279,34 @@ def define(folder: Path, ct3slice: Path) -> list[InteropObject]:
             ("pr-blending", "Advanced Blending Presentation State (PET palette over CT)",
              "presentation-blending.yaml", PHANTOM_CT)):
         objects.append(InteropObject(name, title, "PR", EXAMPLES / spec, sources))
+    objects += _parametric_maps(folder)
     return objects
+
+
+def _parametric_maps(folder: Path) -> list[InteropObject]:
+    """Parametric Maps on the phantom CT: the T1 example (float32), the same as float64, and an integer
+    map with slope/intercept (16-bit Pixel Data, real = 0.5 * stored + 500 ms)."""
+    t1 = np.load(EXAMPLES / "phantom" / "t1_map.npy")
+    example = EXAMPLES / "t1-map.yaml"
+    base = yaml.safe_load(example.read_text())
+    float64 = _variant(folder, "pm-float64", example,
+                       map={**base["map"], "file": str(EXAMPLES / "phantom" / "t1_map.npy"), "encoding": "float64"},
+                       output={"file": "pm-float64.dcm"})
+    stored = (np.rint(t1.astype(np.float64) * 2) - 1000).astype(np.int16)
+    np.save(folder / "t1-int16.npy", stored)
+    int16 = _variant(folder, "pm-int16", example,
+                     map={**base["map"], "file": str(folder / "t1-int16.npy")},
+                     mappings=[{**base["mappings"][0], "slope": 0.5, "intercept": 500}],
+                     output={"file": "pm-int16.dcm"})
+
+    def pm(name, title, spec, stored_values, real_world):
+        return InteropObject(name, title, "PM", spec, PHANTOM_CT, stored=stored_values, real_world=real_world)
+
+    return [pm("pm-float32", "Parametric Map, float32 (Float Pixel Data)", example, t1, t1.astype(np.float64)),
+            pm("pm-float64", "Parametric Map, float64 (Double Float Pixel Data)", float64, t1.astype(np.float64),
+               t1.astype(np.float64)),
+            pm("pm-int16", "Parametric Map, 16-bit integers with Real World Value slope/intercept", int16, stored,
+               stored.astype(np.float64) * 0.5 + 500)]
 
 
 def build(objects: list[InteropObject], out: Path) -> None:

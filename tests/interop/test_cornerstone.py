@@ -1,6 +1,7 @@
 """OHIF 3's loaders, headless in node (tests/interop/js/load.mjs): @cornerstonejs/adapters builds label maps
 from every SEG and dcmjs parses every SR; the label maps' checksums and value counts must equal the input
-masks', the TID 1500 groups the spec's. Known adapter limits are asserted as such (matrix.py)."""
+masks', the TID 1500 groups the spec's; the PMAP adapter reads every Parametric Map. Known adapter limits are
+asserted as such (matrix.py)."""
 
 from __future__ import annotations
 
@@ -97,3 +98,22 @@ def test_kos_parses_with_the_selection(matrix_objects, loaded):
     assert result["ok"], result.get("error")
     assert result["template"] == "2010"
     assert result["references"] == matrix_objects["kos"].selected_uids(matrix_objects)
+
+
+PMS = [n for n in EXPECTED if n.startswith("pm-")]
+
+
+@pytest.mark.parametrize("name", PMS)
+def test_pm_loads_as_the_input_map(name, matrix_objects, loaded):
+    """OHIF 3's PMAP adapter gives the stored values as a typed array in source stack order: its SHA-256 must be
+    the input map's (floats: the real-world values; integers: the stored values, no mapping applied)."""
+    obj, result = matrix_objects[name], loaded[name]
+    assert expected(name, "cornerstone") in (VOXEL_EQUAL, ACCEPTED)
+    assert result["ok"], result.get("error")
+    stored = np.ascontiguousarray(obj.stored, dtype=obj.stored.dtype.newbyteorder("<"))
+    assert result["type"] == {"float32": "Float32Array", "float64": "Float64Array", "int16": "Int16Array"}[
+        stored.dtype.name]
+    assert result["length"] == stored.size
+    assert result["sha256"] == hashlib.sha256(stored.tobytes()).hexdigest()
+    if expected(name, "cornerstone") == VOXEL_EQUAL:
+        assert np.array_equal(obj.stored, obj.real_world)  # what it gives is the map itself

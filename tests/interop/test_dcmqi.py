@@ -4,6 +4,7 @@
 file's segments by label and labelID; each NRRD must equal the input masks and sit on the source grid
 (origin, spacing, direction within 1e-3 mm). `tid1500reader` writes JSON whose Measurements must hold each
 group's tracking identifier, values, units and referenced segment as the spec states them.
+`paramap2itkimage` writes a Parametric Map as one NRRD, which must equal the input map on the source grid.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pydicom import dcmread
 
 from .compare import compare_with_mask, source_affine
 from .conftest import dcmqi_tool
-from .matrix import ACCEPTED, NOT_APPLICABLE, VOXEL_EQUAL, EXPECTED, expected
+from .matrix import ACCEPTED, NOT_APPLICABLE, VOXEL_EQUAL, EXPECTED, Limit, expected
 
 nrrd = pytest.importorskip("nrrd")
 
@@ -84,3 +85,32 @@ def test_tid1500reader_gives_the_measurements(name, matrix_objects, tmp_path):
     want = [(g.tracking_id, g.segment, tuple((m.name, m.value, m.unit) for m in g.measurements))
             for g in obj.groups]
     assert got == want
+
+
+PMS = [n for n in EXPECTED if n.startswith("pm-")]
+
+
+@pytest.mark.parametrize("name", PMS)
+def test_paramap2itkimage_gives_the_input_map(name, matrix_objects, tmp_path):
+    """`paramap2itkimage` writes pmap.nrrd: it must equal the input map (stored float32 values) on the source grid."""
+    obj = matrix_objects[name]
+    outcome = expected(name, "dcmqi")
+    proc = subprocess.run([dcmqi_tool("paramap2itkimage"), "--inputDICOM", str(obj.path),
+                           "--outputDirectory", str(tmp_path), "--outputType", "nrrd"],
+                          capture_output=True, text=True, timeout=300)
+    if isinstance(outcome, Limit):
+        assert outcome.signature == f"exit status {proc.returncode}", (
+            f"paramap2itkimage no longer shows its known limit ({outcome.reason}): update matrix.py")
+        assert not (tmp_path / "pmap.nrrd").exists()
+        return
+    assert outcome == VOXEL_EQUAL
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data, header = nrrd.read(str(tmp_path / "pmap.nrrd"))
+    assert header["space"] == "left-posterior-superior"
+    directions = np.asarray(header["space directions"], dtype=float)
+    affine = np.eye(4)
+    affine[:3, 0], affine[:3, 1], affine[:3, 2] = directions[2], directions[1], directions[0]
+    affine[:3, 3] = np.asarray(header["space origin"], dtype=float)
+    problems = compare_with_mask(np.transpose(data, (2, 1, 0)), affine, obj.stored, source_affine(obj.source_files()),
+                                 name)
+    assert problems == [], "\n".join(problems)

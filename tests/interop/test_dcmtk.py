@@ -2,6 +2,7 @@
 input's stored values (a decoder that is not ours), frame by frame on the frame's source slice.
 
 `dcmpschk` checks every presentation state (GSPS semantics; it prints "Test passed" or "W:" findings).
+`dcmdump` decodes every Parametric Map's pixel data (Float, Double Float or 16-bit Pixel Data) to the input map.
 """
 
 from __future__ import annotations
@@ -78,3 +79,43 @@ def test_dcmpschk_passes_the_presentation_state(name, matrix_objects):
     findings = [line for line in output.splitlines()
                 if line.startswith(("W:", "E:")) and not line.startswith(("W: Testing:", "W: Test passed"))]
     assert proc.returncode == 0 and "Test passed" in output and findings == [], output
+
+
+PMS = [n for n in EXPECTED if n.startswith("pm-")]
+PIXEL_ELEMENTS = {"(7fe0,0008)": np.float32, "(7fe0,0009)": np.float64}  # Float / Double Float Pixel Data
+
+
+def _dcmdump_pixels(path, folder, integer_dtype: str) -> np.ndarray:
+    """The stored values as dcmdump 3.6.7 decodes them: floats printed in full (`+L`, 9 and 17 significant
+    digits, enough to give back the exact value), integer Pixel Data written raw (`+W`)."""
+    proc = subprocess.run([dcmtk("dcmdump"), "+L", "+W", str(folder), str(path)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0 and "E:" not in proc.stderr, proc.stderr
+    for line in proc.stdout.splitlines():
+        tag = line[:11]
+        if tag in PIXEL_ELEMENTS:
+            values = line[15:line.rindex("#")].strip()
+            return np.array(values.split("\\"), dtype=np.float64).astype(PIXEL_ELEMENTS[tag])
+        if tag == "(7fe0,0010)":
+            raw = sorted(folder.glob("*.raw"))
+            assert len(raw) == 1, line
+            return np.frombuffer(raw[0].read_bytes(), dtype=integer_dtype)
+    raise AssertionError("dcmdump shows no pixel data element")
+
+
+@pytest.mark.parametrize("name", PMS)
+def test_dcmdump_decodes_the_input_map(name, matrix_objects, tmp_path):
+    """Every frame's stored values, decoded by dcmdump, equal the input map's on the frame's source slice."""
+    assert expected(name, "dcmtk") == VOXEL_EQUAL
+    obj = matrix_objects[name]
+    ds = pydicom.dcmread(obj.path, stop_before_pixels=True)
+    integer_dtype = "<i2" if ds.get("PixelRepresentation") == 1 else "<u2"
+    frames = _dcmdump_pixels(obj.path, tmp_path, integer_dtype).reshape(int(ds.NumberOfFrames), ds.Rows, ds.Columns)
+    to_index = np.linalg.inv(source_affine(obj.source_files()))
+    seen = []
+    for frame, item in zip(frames, ds.PerFrameFunctionalGroupsSequence):
+        position = np.array([*item.PlanePositionSequence[0].ImagePositionPatient, 1.0], dtype=float)
+        k = int(np.rint((to_index @ position)[0]))
+        seen.append(k)
+        assert frame.dtype == obj.stored.dtype and np.array_equal(frame, obj.stored[k]), f"source slice {k}"
+    assert sorted(seen) == list(range(obj.stored.shape[0]))

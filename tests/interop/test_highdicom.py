@@ -1,5 +1,6 @@
-"""highdicom reads every SEG as a volume equal to the input, on the source series' affine, and every SR's
-measurement groups as the spec states them (or shows its known limit, asserted)."""
+"""highdicom reads every SEG as a volume equal to the input, on the source series' affine, every SR's
+measurement groups as the spec states them (or shows its known limit, asserted), and every Parametric Map's
+real-world values as the input map."""
 
 from __future__ import annotations
 
@@ -95,3 +96,20 @@ def test_kos_reads_with_the_selection(matrix_objects):
     kos = hd.ko.KeyObjectSelectionDocument.from_dataset(pydicom.dcmread(obj.path))
     got = [item.referenced_sop_instance_uid for item in kos.content.get_references()]
     assert got == obj.selected_uids(matrix_objects)
+
+
+PMS = [n for n in EXPECTED if n.startswith("pm-")]
+
+
+@pytest.mark.parametrize("name", PMS)
+def test_parametric_map_real_world_values_equal_the_input(name, matrix_objects):
+    """`get_volume()` applies the Real World Value Mapping: the values must equal the input map exactly (floats
+    included), on the source series' affine."""
+    assert expected(name, "highdicom") == VOXEL_EQUAL
+    obj = matrix_objects[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        volume = hd.pm.ParametricMap.from_dataset(pydicom.dcmread(obj.path)).get_volume()
+    problems = compare_with_mask(volume.array, volume.affine, obj.real_world, source_affine(obj.source_files()),
+                                 name)
+    assert problems == [], "\n".join(problems)

@@ -1,18 +1,24 @@
 """UCUM unit expressions (Unified Code for Units of Measure, PS3.16 "UCUM" coding scheme): syntax check.
 
-The grammar is UCUM's (section 2.1, "Syntax rules"):
+The grammar is UCUM's (version 2.2, section 2.1 "Syntax rules" and its BNF, Exhibit 1):
 
     main-term   ::= "/" term | term
     term        ::= component (("." | "/") component)*
     component   ::= annotatable annotation? | annotation | factor | "(" term ")"
     annotatable ::= simple-unit exponent?
     simple-unit ::= ATOM | PREFIX metric-ATOM
+    factor      ::= digits                       (an annotation may follow: "1{c}", UCUM functional tests)
     exponent    ::= ("+" | "-")? digits
-    annotation  ::= "{" printable ASCII except curly braces "}"
+    annotation  ::= "{" characters 33-126 except curly braces "}"          (section 6)
 
-The atoms and prefixes are the tables below (UCUM's essence tables: symbol and whether it is metric,
-i.e. takes a prefix). An annotation directly in front of a unit (``{SUVbw}g/ml``, CID 85) is accepted as
-DICOM uses it. Only the syntax and the symbols are checked, not dimensions or conversions.
+Two readings the BNF leaves out, both from the text: an integer raised to a signed power is a unit
+(section 9: "2+10 means 2^10", so ``10-3.mm2/s`` is 10^-3 mm2/s); no exponent after ")" (section 10,
+stricken in revision 1.9) and no prefix before "(". One DICOM usage beyond UCUM is accepted: an
+annotation directly in front of a unit (``{SUVbw}g/ml``, PS3.16 CID 85).
+
+The symbols are UCUM's own tables (``ucum_atoms``, generated from ucum-essence.xml by
+tools/ucum_tables.py): prefixes go only on metric units. Only syntax and symbols are checked, not
+dimensions or conversions.
 """
 
 from __future__ import annotations
@@ -20,49 +26,13 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-#: SI prefixes (UCUM 2.3, Table 1) and the binary ones (Table 2)
-PREFIXES = ("Y Z E P T G M k h da d c m u n p f a z y Ki Mi Gi Ti").split()
+from .ucum_atoms import BASE_UNITS, METRIC_UNITS, NON_METRIC_UNITS, PREFIXES
 
-#: Atoms that take a prefix (UCUM "metric" units), by table of the UCUM specification
-METRIC_ATOMS = """
-m s g rad K C cd
-mol sr Hz N Pa J W A V F Ohm S Wb Cel T H lm lx Bq Gy Sv
-l L ar t bar u eV pc
-[c] [h] [k] [eps_0] [mu_0] [e] [m_e] [m_p] [G] [g] [ly] gf
-Ky Gal dyn erg P Bi St Mx G Oe Gb sb Lmb ph Ci R RAD REM
-cal_[15] cal_[20] cal_m cal_IT cal_th cal tex
-m[H2O] m[Hg] eq osm g% kat U [iU] [IU]
-Np B B[SPL] B[V] B[mV] B[uV] B[10.nV] B[W] B[kW]
-st mho bit By Bd
-""".split()
-
-#: Atoms that take no prefix
-NON_METRIC_ATOMS = """
-10* 10^ [pi] % [ppth] [ppm] [ppb] [pptr]
-gon deg ' '' min h d a_t a_j a_g a wk mo_s mo_j mo_g mo AU atm [lbf_av]
-[in_i] [ft_i] [yd_i] [mi_i] [fth_i] [nmi_i] [kn_i] [sin_i] [sft_i] [syd_i] [cin_i] [cft_i] [cyd_i]
-[bf_i] [cr_i] [mil_i] [cml_i] [hd_i]
-[ft_us] [yd_us] [in_us] [rd_us] [ch_us] [lk_us] [rch_us] [rlk_us] [fth_us] [fur_us] [mi_us] [acr_us]
-[srd_us] [smi_us] [sct] [twp] [mil_us]
-[in_br] [ft_br] [rd_br] [ch_br] [lk_br] [fth_br] [pc_br] [yd_br] [mi_br] [nmi_br] [kn_br] [acr_br]
-[gal_us] [bbl_us] [qt_us] [pt_us] [gil_us] [foz_us] [fdr_us] [min_us] [crd_us] [bu_us] [gal_wi]
-[pk_us] [dqt_us] [dpt_us] [tbs_us] [tsp_us] [cup_us] [foz_m] [cup_m] [tsp_m] [tbs_m]
-[gal_br] [pk_br] [bu_br] [qt_br] [pt_br] [gil_br] [foz_br] [fdr_br] [min_br]
-[gr] [lb_av] [oz_av] [dr_av] [scwt_av] [lcwt_av] [ston_av] [lton_av] [stone_av]
-[pwt_tr] [oz_tr] [lb_tr] [sc_ap] [dr_ap] [oz_ap] [lb_ap] [oz_m]
-[lne] [pnt] [pca] [pnt_pr] [pca_pr] [pied] [pouce] [ligne] [didot] [cicero]
-[degF] [degR] [degRe] [Cal] [Btu_39] [Btu_59] [Btu_60] [Btu_m] [Btu_IT] [Btu_th] [Btu] [HP] [den]
-[in_i'H2O] [in_i'Hg] [PRU] [wood'U] [diop] [p'diop] %[slope] [mesh_i] [Ch] [drp] [hnsf'U] [MET]
-[hp'_X] [hp'_C] [hp'_M] [hp'_Q] [hp_X] [hp_C] [hp_M] [hp_Q] [kp_X] [kp_C] [kp_M] [kp_Q]
-[pH] [S] [HPF] [LPF] [arb'U] [USP'U] [GPL'U] [MPL'U] [APL'U] [beth'U] [anti'Xa'U] [todd'U] [dye'U]
-[smgy'U] [bdsk'U] [ka'U] [knk'U] [mclg'U] [tb'U] [CCID_50] [TCID_50] [EID_50] [PFU] [FFU] [CFU]
-[IR] [BAU] [AU] [Amb'a'1'U] [PNU] [Lf] [D'ag'U] [FEU] [ELU] [EU]
-Ao b att [psi] circ sph [car_m] [car_Au] [smoot] [m/s2/Hz^(1/2)] bit_s
-""".split()
-
-_ATOMS = {a: True for a in METRIC_ATOMS} | {a: False for a in NON_METRIC_ATOMS}
+#: atom -> whether it is metric (takes a prefix)
+_ATOMS = {a: True for a in BASE_UNITS + METRIC_UNITS} | {a: False for a in NON_METRIC_UNITS}
 _EXPONENT = re.compile(r"^(.*?)([+-]?\d+)$")
 _DIGITS = re.compile(r"^\d+$")
+_POWER_OF_INTEGER = re.compile(r"^\d+[+-]\d+$")
 
 
 class UcumSyntaxError(ValueError):
@@ -73,6 +43,22 @@ def _simple_unit(symbol: str) -> bool:
     if symbol in _ATOMS:
         return True
     return any(symbol.startswith(p) and _ATOMS.get(symbol[len(p):]) is True for p in PREFIXES)
+
+
+def _unknown(chunk: str) -> str:
+    """Why ``chunk`` is not a simple unit, with the likely mistake."""
+    base = _EXPONENT.match(chunk)
+    symbol = base.group(1) if base and base.group(1) else chunk
+    for prefix in PREFIXES:
+        rest = symbol[len(prefix):]
+        if symbol.startswith(prefix) and _ATOMS.get(rest) is False:
+            return f"{rest!r} is not metric and takes no prefix ({chunk!r})"
+    if re.fullmatch(r"\[\d+\].*", symbol):
+        return (f"a number in brackets is no UCUM unit ({chunk!r}): write the factor in parentheses, e.g."
+                " ml/(100.g)/min")
+    if len(symbol) > 1 and f"[{symbol}]" in _ATOMS:
+        return f"unknown unit symbol {chunk!r} (UCUM writes [{symbol}])"
+    return f"unknown unit symbol {chunk!r}"
 
 
 class _Parser:
@@ -139,11 +125,11 @@ class _Parser:
             raise self.fail("a unit is missing")
         if depth:
             raise self.fail("'[' is not closed")
-        if not _DIGITS.match(chunk) and not _simple_unit(chunk):
+        if not _DIGITS.match(chunk) and not _POWER_OF_INTEGER.match(chunk) and not _simple_unit(chunk):
             match = _EXPONENT.match(chunk)
             if not (match and match.group(1) and _simple_unit(match.group(1))):
                 self.pos = start
-                raise self.fail(f"unknown unit symbol {chunk!r}")
+                raise self.fail(_unknown(chunk))
         if self.peek() == "{":
             self.annotation()
 

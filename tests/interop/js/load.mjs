@@ -1,20 +1,22 @@
 // Loads dcmspec's SEG and SR objects the way OHIF 3 does, headless in node, and prints what it got as
 // JSON for tests/interop/test_cornerstone.py to compare with the masks and specs.
 //
-//   node load.mjs jobs.json      jobs: [{id, kind: "seg" | "sr" | "kos", file, sources: [source files in stack order]}]
+//   node load.mjs jobs.json      jobs: [{id, kind: "seg" | "sr" | "kos" | "pm", file, sources: [source files in stack order]}]
 //
 // SEG: @cornerstonejs/adapters' Cornerstone3D.Segmentation.createFromDICOMSegBuffer(imageIds, arrayBuffer,
 // {metadataProvider}), the call OHIF 3's cornerstone-dicom-seg extension makes, with @cornerstonejs/core's
 // metaData registry as provider (OHIF registers its DICOM metadata store there; we register the source
 // files read with dcmjs). Output per layer: a SHA-256 of the label map (uint16 little endian, source stack
 // order) and the voxel count of every value.
+// PM: adaptersPMAP.Cornerstone3D.ParametricMap.generateToolState(imageIds, arrayBuffer, metadataProvider), the
+// call OHIF 3's cornerstone-dicom-pmap extension makes; output: the typed array's class, length and SHA-256.
 // SR: dcmjs parses the file (DicomMessage.readFile + naturalizeDataset, as OHIF's SR extension does); the
 // TID 1500 measurement groups are listed from that naturalized tree, then the adapter's
 // MeasurementReport.generateToolState (OHIF's SR hydration) runs and the tools it made are counted.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { metaData } from '@cornerstonejs/core';
-import { adaptersSEG, adaptersSR } from '@cornerstonejs/adapters';
+import { adaptersPMAP, adaptersSEG, adaptersSR } from '@cornerstonejs/adapters';
 import dcmjs from 'dcmjs';
 
 const { DicomMessage, DicomMetaDictionary } = dcmjs.data;
@@ -113,6 +115,18 @@ async function loadSeg(job) {
   };
 }
 
+// --- PM -----------------------------------------------------------------------------------------------
+async function loadPm(job) {
+  const imageIds = registerSources(job.sources);
+  const { buffer } = readNaturalized(job.file);
+  const { pixelData } = await adaptersPMAP.Cornerstone3D.ParametricMap.generateToolState(imageIds, buffer, metaData);
+  const bytes = Buffer.from(pixelData.buffer, pixelData.byteOffset, pixelData.byteLength);
+  return {
+    ok: true, type: pixelData.constructor.name, length: pixelData.length,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+}
+
 // --- SR -----------------------------------------------------------------------------------------------
 const meaningIs = (meaning) => (item) => asArray(item.ConceptNameCodeSequence)[0]?.CodeMeaning === meaning;
 const codeOf = (seq) => {
@@ -176,7 +190,7 @@ const jobs = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const results = {};
 for (const job of jobs) {
   try {
-    results[job.id] = job.kind === 'seg' ? await loadSeg(job) : loadSr(job);
+    results[job.id] = job.kind === 'seg' ? await loadSeg(job) : job.kind === 'pm' ? await loadPm(job) : loadSr(job);
   } catch (error) {
     results[job.id] = { ok: false, error: String(error?.message ?? error) };
   }
