@@ -385,7 +385,12 @@ def test_render_from_presentation_state_uses_its_window_and_draws_its_graphics(t
     ring = np.abs(np.hypot(xx - 20.5, yy - 18.5) - 4) < 0.3
     assert (np.all(rgb[ring] == (255, 255, 0), axis=-1)).mean() > 0.9
     far = np.hypot(xx - 20.5, yy - 18.5) > 6
+    far[8:15, 26:] = False                                   # its text "Lesion 1", in the box from (26, 8)
+    far[13:19, 20:27] = False                                # the line from its anchor to the box
     assert not np.all(rgb[far] == (255, 255, 0), axis=-1).any()
+    letter_l = np.zeros((7, 5), bool)
+    letter_l[:, 0] = letter_l[6, :] = True
+    np.testing.assert_array_equal(np.all(rgb[8:15, 26:31] == (255, 255, 0), axis=-1), letter_l)  # its "L"
 
 
 ROTATED_PR = """dcmspec: 1
@@ -533,3 +538,111 @@ def test_render_on_colour_sources_keeps_their_colours(tmp_path):
     assert (rgb[line] == (255, 0, 0)).all()
     np.testing.assert_array_equal(rgb[~line], picture[~line])
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out" / "col-pr-001.png")), rgb)
+
+
+# ------------------------------------------------------------------------------------------- texts
+def test_font_every_printable_ascii_glyph_is_distinct_and_within_its_cell():
+    from dcmspec_compiler.iods.sc import font
+
+    rows = [cell for line in font._TABLE.strip().splitlines() for cell in line.split("#")[0].split()]
+    assert len(rows) == 95 and all(len(r) == 14 for r in rows)
+    # 5 columns: every row value below 0x20 (nothing beyond the glyph's cell)
+    assert all(int(r[i:i + 2], 16) < 0x20 for r in rows for i in range(0, 14, 2))
+    glyphs = [font.glyph(chr(c)) for c in range(32, 127)]
+    assert all(g.shape == (7, 5) for g in glyphs)
+    assert len({g.tobytes() for g in glyphs}) == 95                       # all distinct
+    assert not glyphs[0].any() and all(g.any() for g in glyphs[1:])       # only the space is blank
+    box = np.ones((7, 5), bool)
+    box[1:-1, 1:-1] = False
+    for other in ("é", "\x7f", "中", "\t"):
+        np.testing.assert_array_equal(font.glyph(other), box)
+    line = font.line_bitmap("".join(chr(c) for c in range(33, 127)))
+    assert line.shape == (7, 6 * 94 - 1) and not line[:, 5::6].any()     # a blank column between cells
+
+
+TEXT_PR = """dcmspec: 1
+kind: PresentationState
+id: texts
+sources: {images: PHANTOM}
+images: [4]
+window: {center: 100, width: 300}
+layers: [{name: NOTES, color: [0, 255, 0]}]
+annotations:
+  - layer: NOTES
+    texts:
+      - {text: AB, box: [[2, 2], [40, 9]], justification: LEFT}
+      - {text: xy, box: [[2.5, 12], [40, 19]], justification: RIGHT}
+      - {text: C, box: [[2, 22], [40, 29]], justification: CENTER}
+      - {text: "é?", anchor: [10.5, 40.5]}
+      - {text: "L1\\nL2", box: [[2, 48], [30, 63]]}
+      - {text: Z, box: [[0.5, 0], [1, 0.1]], units: DISPLAY}
+      - {text: WXYZ, box: [[60, 30], [63, 36]]}
+"""
+
+
+def _lit(rgb: np.ndarray, colour) -> np.ndarray:
+    return np.all(rgb == np.array(colour, np.uint8), axis=-1)
+
+
+def test_texts_are_the_glyph_table_placed_by_hand(tmp_path):
+    from dcmspec_compiler.iods.sc.font import glyph
+
+    pr = _spec(tmp_path, "texts.yaml", TEXT_PR)
+    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: text-qc\nsources: {images: PHANTOM}\n"
+                                    "render: {presentation_state: {spec: texts}}\n")
+    result = _build([pr, sc], tmp_path / "out")
+    assert not result.errors, [e.format() for e in result.errors]
+    path = tmp_path / "out" / "text-qc-004.dcm"
+    _assert_valid(path)
+    rgb = pydicom.dcmread(path).pixel_array
+    expected = np.zeros((64, 64 + 32), bool)  # room to run over the right edge, cut below
+
+    def put(char: str, row: int, column: int) -> None:
+        expected[row:row + 7, column:column + 5] |= glyph(char)
+
+    put("A", 2, 2), put("B", 2, 8)                      # LEFT: from the box's left side and top
+    put("x", 12, 29), put("y", 12, 35)                  # RIGHT: ends at column 40 (11 pixels wide)
+    put("C", 22, 18)                                    # CENTER: (2 + 40 - 5) / 2 = 18.5 -> 18
+    put("é", 37, 13), put("?", 37, 19)                  # beside the anchor (10, 40): 3 to the right, centred
+    expected[40, 9:12] = expected[39:42, 10] = True     # the visible anchor point, drawn as a POINT
+    put("L", 48, 2), put("1", 48, 8), put("L", 56, 2), put("2", 56, 8)   # two lines, 8 pixels apart
+    put("Z", 0, 32)                                     # DISPLAY: half the displayed area's width
+    for k, char in enumerate("WXYZ"):                   # runs over the image's right edge: clipped
+        put(char, 30, 60 + 6 * k)
+    np.testing.assert_array_equal(_lit(rgb, (0, 255, 0)), expected[:64, :64])
+    assert np.all(rgb == rgb[..., :1], axis=-1)[~expected[:64, :64]].all()
+
+
+def test_texts_of_report_regions_are_drawn_beside_their_anchor(tmp_path):
+    from dcmspec_compiler.iods.sc.font import CELL_WIDTH, glyph
+
+    pr = _spec(tmp_path, "regions.yaml", "dcmspec: 1\nkind: PresentationState\nid: regions\nsources: {images: PHANTOM}\n"
+                                         "annotations:\n  - from_report: {spec: report-organs, color: [255, 0, 255]}\n")
+    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: regions-qc\nsources: {images: PHANTOM}\n"
+                                    "render: {presentation_state: {spec: regions}}\n")
+    result = _build([pr, sc, EXAMPLES / "report-organs.yaml", EXAMPLES / "organs-binary.yaml"], tmp_path / "out")
+    assert not result.errors, [e.format() for e in result.errors]
+    state = pydicom.dcmread(tmp_path / "out" / "regions.dcm")
+    by_uid = {p.SOPInstanceUID: i + 1 for i, p in enumerate(_phantom())}
+    checked = 0
+    for item in state.GraphicAnnotationSequence:
+        pos = by_uid[item.ReferencedImageSequence[0].ReferencedSOPInstanceUID]
+        path = tmp_path / "out" / f"regions-qc-{pos:03d}.dcm"
+        _assert_valid(path)
+        lit = _lit(pydicom.dcmread(path).pixel_array, (255, 0, 255))
+        for t in item.TextObjectSequence:
+            ax, ay = (int(np.floor(float(v))) for v in t.AnchorPoint)
+            text = str(t.UnformattedTextValue)
+            width = CELL_WIDTH * len(text) - 1
+            # to the right of the anchor (3 pixels on), unless only the left has room for it
+            left = ax + 3 if ax + 3 + width <= 64 or ax - 2 - width < 0 else ax - 2 - width
+            pad = width + 8
+            expected = np.zeros((64, 64 + 2 * pad), bool)
+            for k, char in enumerate(text):
+                column = pad + left + CELL_WIDTH * k
+                expected[ay - 3:ay + 4, column:column + 5] |= glyph(char)
+            shown = expected[:, pad:pad + 64]
+            assert shown.sum() > 20
+            assert lit[shown].all()   # every pixel of the text, placed by hand, is drawn in the layer's colour
+            checked += 1
+    assert checked >= 1
