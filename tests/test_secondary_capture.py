@@ -646,3 +646,126 @@ def test_texts_of_report_regions_are_drawn_beside_their_anchor(tmp_path):
             assert lit[shown].all()   # every pixel of the text, placed by hand, is drawn in the layer's colour
             checked += 1
     assert checked >= 1
+
+
+# ------------------------------------------------------------------------------------------- displayed area
+AREA_PR = """dcmspec: 1
+kind: PresentationState
+id: area
+sources: {images: PHANTOM}
+images: [4]
+window: {center: 100, width: 300}
+rotation: 90
+displayed_area: {top_left: [11, 21], bottom_right: [40, 35]}
+layers: [{name: MARKS, color: [0, 255, 0]}]
+annotations:
+  - layer: MARKS
+    graphics:
+      - {type: POLYLINE, points: [[0, 0.5], [1, 0.5]], units: DISPLAY}
+"""
+
+
+def _source_file(position: int) -> Path:
+    uid = _phantom()[position - 1].SOPInstanceUID
+    return next(p for p in PHANTOM.iterdir() if pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID == uid)
+
+
+def test_render_shows_the_displayed_area_as_dcmtk_renders_it(tmp_path):
+    pr = _spec(tmp_path, "area.yaml", AREA_PR)
+    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: area-qc\nsources: {images: PHANTOM}\n"
+                                    "render: {presentation_state: {spec: area}}\n")
+    result = _build([pr, sc], tmp_path / "out")
+    assert not result.errors, [e.format() for e in result.errors]
+    path = tmp_path / "out" / "area-qc-004.dcm"
+    _assert_valid(path)
+    rgb = pydicom.dcmread(path).pixel_array
+    # the area: columns 11..40, rows 21..35 of the stored image (30 x 15), rotated: 15 wide, 30 high; scaled to
+    # fit the 64 x 64 image by the whole factor 2 (64 / 30 = 2.13)
+    assert rgb.shape == (60, 30, 3)
+    src = _phantom()[3]
+    grey = _windowed(src.pixel_array * float(src.RescaleSlope) + float(src.RescaleIntercept), 100, 300)
+    # corners by hand (clockwise: the stored bottom left corner is shown top left), each a 2 x 2 block
+    for (r, c), (row, column) in {(0, 0): (35, 11), (0, 28): (21, 11), (58, 0): (35, 40), (58, 28): (21, 40)}.items():
+        assert (rgb[r:r + 2, c:c + 2] == grey[row - 1, column - 1]).all(), (r, c)
+    # the DISPLAY line at half the displayed area's height: the middle rows 30 and 31, across
+    line = np.zeros(rgb.shape[:2], bool)
+    line[30:32, :] = True
+    np.testing.assert_array_equal(_lit(rgb, (0, 255, 0)), line)
+    # the rest: dcmtk's rendering of the state (window, rotation; dcmp2pgm shows the whole image, so the area
+    # is cut out of it here: rotated, stored column c is row c - 1, stored row r is column 64 - r) scaled by 2
+    exe = require_tool("dcmp2pgm", DCMTK_INSTALL)
+    pgm = tmp_path / "dcmtk.pgm"
+    subprocess.run([exe, "-p", str(tmp_path / "out" / "area.dcm"), str(_source_file(4)), str(pgm)], check=True,
+                   capture_output=True)
+    dcmtk = _read_pnm(pgm)
+    assert dcmtk.shape == (64, 64)
+    expected = np.repeat(np.repeat(dcmtk[10:40, 64 - 35:64 - 20], 2, axis=0), 2, axis=1)
+    assert np.abs(rgb[..., 0][~line].astype(int) - expected[~line].astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("area, shape, corner", [
+    ("{top_left: [11, 21], bottom_right: [40, 35], size: MAGNIFY, magnification: 3}", (45, 90), (21, 11)),
+    ("{top_left: [11, 21], bottom_right: [40, 35], size: TRUE SIZE}", (15, 30), (21, 11)),
+    ("{top_left: [-9, 1], bottom_right: [40, 64]}", (64, 50), None),   # 10 columns left of the image: black
+    ("{top_left: [1, 1], bottom_right: [64, 64], size: SCALE TO FIT}", (64, 64), (1, 1)),
+])
+def test_render_size_modes_of_the_displayed_area(tmp_path, area, shape, corner):
+    spec = AREA_PR.replace("rotation: 90\n", "").replace(
+        "{top_left: [11, 21], bottom_right: [40, 35]}", area)
+    pr = _spec(tmp_path, "area.yaml", spec)
+    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: area-qc\nsources: {images: PHANTOM}\n"
+                                    "render: {presentation_state: {spec: area}}\n")
+    result = _build([pr, sc], tmp_path / "out")
+    assert not result.errors, [e.format() for e in result.errors]
+    path = tmp_path / "out" / "area-qc-004.dcm"
+    _assert_valid(path)
+    rgb = pydicom.dcmread(path).pixel_array
+    assert rgb.shape[:2] == shape
+    src = _phantom()[3]
+    grey = _windowed(src.pixel_array * float(src.RescaleSlope) + float(src.RescaleIntercept), 100, 300)
+    k = shape[0] // 15 if shape[0] % 15 == 0 else 1
+    if corner is None:
+        assert (rgb[:, :10] == 0).all() and (rgb[0, 10] == grey[0, 0]).all()
+        lit = _lit(rgb, (0, 255, 0))   # the DISPLAY line at half the area's height, row 32, drawn on the image only
+        assert lit[32, 10:].all() and not lit[32, :10].any() and lit.sum() == 40
+    else:
+        assert (rgb[:k, :k] == grey[corner[1] - 1, corner[0] - 1]).all()
+        assert (rgb[-k:, -k:] == grey[corner[1] - 1 + shape[0] // k - 1, corner[0] - 1 + shape[1] // k - 1]).all() \
+            or _lit(rgb[-k:, -k:], (0, 255, 0)).any()
+
+
+# ------------------------------------------------------------------------------------------- enhanced sources
+def test_render_of_an_enhanced_source_uses_each_frames_rescale(tmp_path):
+    """A Legacy Converted Enhanced CT (tests/data) given its own pixels and a different Pixel Value
+    Transformation per frame (none shared, none at the top level): each picture is its frame's stored values
+    through its own slope and intercept, then the window, computed here."""
+    ds = pydicom.dcmread(ROOT / "tests" / "data" / "enhanced" / "dcmqi_23x38x3" / "mf.dcm")
+    stored = (np.arange(3 * ds.Rows * ds.Columns).reshape(3, ds.Rows, ds.Columns) * 7 % 1000).astype(np.uint16)
+    ds.PixelData = stored.tobytes()
+    rescales = [(1.0, -1024.0), (2.0, -1000.0), (0.5, -200.0)]
+    for item, (slope, intercept) in zip(ds.PerFrameFunctionalGroupsSequence, rescales):
+        pvt = pydicom.Dataset()
+        pvt.RescaleIntercept, pvt.RescaleSlope, pvt.RescaleType = f"{intercept:g}", f"{slope:g}", "HU"
+        item.PixelValueTransformationSequence = [pvt]
+    del ds.SharedFunctionalGroupsSequence[0].PixelValueTransformationSequence
+    assert "RescaleSlope" not in ds
+    (tmp_path / "mf").mkdir()
+    ds.save_as(tmp_path / "mf" / "mf.dcm")
+    pr = _spec(tmp_path, "pr.yaml", "dcmspec: 1\nkind: PresentationState\nid: mf-pr\nsources: {images: mf/}\n"
+                                    "window: {center: -300, width: 800}\n")
+    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: mf-qc\nsources: {images: mf/}\n"
+                                    "render: {presentation_state: {spec: mf-pr}}\n")
+    result = _build([pr, sc], tmp_path / "out")
+    assert not result.errors, [e.format() for e in result.errors]
+    # positions count the frames in geometric order: along the normal of the (shared) orientation
+    orientation = np.array([float(v) for v in ds.SharedFunctionalGroupsSequence[0].PlaneOrientationSequence[0]
+                            .ImageOrientationPatient])
+    normal = np.cross(orientation[:3], orientation[3:])
+    depth = [float(np.dot(normal, [float(v) for v in f.PlanePositionSequence[0].ImagePositionPatient]))
+             for f in ds.PerFrameFunctionalGroupsSequence]
+    for pos, f in enumerate(np.argsort(depth), start=1):
+        path = tmp_path / "out" / f"mf-qc-{pos:03d}.dcm"
+        assert dciodvfy_findings(path)[0] == []   # (warnings: attributes of dcmqi's file, copied)
+        slope, intercept = rescales[f]
+        expected = _windowed(stored[f] * slope + intercept, -300, 800)
+        np.testing.assert_array_equal(pydicom.dcmread(path).pixel_array[..., 0], expected)
