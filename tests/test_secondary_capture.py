@@ -769,3 +769,15 @@ def test_render_of_an_enhanced_source_uses_each_frames_rescale(tmp_path):
         slope, intercept = rescales[f]
         expected = _windowed(stored[f] * slope + intercept, -300, 800)
         np.testing.assert_array_equal(pydicom.dcmread(path).pixel_array[..., 0], expected)
+
+
+def test_render_refuses_a_magnification_too_large_to_hold(tmp_path):
+    spec = AREA_PR.replace("{top_left: [11, 21], bottom_right: [40, 35]}",
+                           "{top_left: [1, 1], bottom_right: [64, 64], size: MAGNIFY, magnification: 200}")
+    pr = _spec(tmp_path, "area.yaml", spec)
+    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: area-qc\nsources: {images: PHANTOM}\n"
+                                    "render: {presentation_state: {spec: area}}\n")
+    result = _build([pr, sc], tmp_path / "out")
+    texts = [e.format() for e in result.errors]
+    assert any("12800 x 12800 pixels" in t and f"{sc}:5:" in t for t in texts), texts
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -27,6 +27,8 @@ from .sr_common import cached_source_series
 
 #: default colours of segments without a display colour, and of graphics on layers without one
 PALETTE = ((255, 255, 0), (0, 255, 255), (255, 0, 255), (0, 255, 0), (255, 128, 0), (0, 128, 255))
+#: the largest side of a rendered picture (a MAGNIFY displayed area could ask for any size)
+MAX_SIDE = 8192
 _PIXEL_HINT = ("give (rows, columns) uint8 or uint16 grey, or (rows, columns, 3) uint8 RGB; with"
                " `multi_frame: true`, (frames, rows, columns[, 3]); e.g. np.save(path, picture.astype(np.uint8))")
 
@@ -384,6 +386,10 @@ def presentation_pictures(pr, series, positions: list[int] | None, window: tuple
             paint(rgb, graphic_mask(g.graphic_type, g.pixel_points, (rows, cols), filled=g.filled),
                   colours.get(g.layer, PALETTE[0]))
         view = _view(pr, uid, rgb.shape[:2])
+        size = [round((view.bottom - view.top + 1) * view.scale), round((view.right - view.left + 1) * view.scale)]
+        if max(size) > MAX_SIDE:
+            raise error(f"the displayed area of image {pos} would be shown {size[1]} x {size[0]} pixels: more than"
+                        f" {MAX_SIDE} a side", where, hint="a smaller magnification or displayed area")
         rgb = view.picture(rgb)
         for t in pr.texts(uid):
             box = view.points(np.array(t.pixel_box)) if t.pixel_box is not None else None
