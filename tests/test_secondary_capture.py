@@ -671,7 +671,9 @@ def _source_file(position: int) -> Path:
 
 
 def test_render_shows_the_displayed_area_as_dcmtk_renders_it(tmp_path):
-    pr = _spec(tmp_path, "area.yaml", AREA_PR)
+    from dcmspec_compiler.iods.sc.font import glyph
+
+    pr = _spec(tmp_path, "area.yaml", AREA_PR + "    texts: [{text: AB, box: [[0.5, 0], [1, 0.2]], units: DISPLAY}]\n")
     sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: area-qc\nsources: {images: PHANTOM}\n"
                                     "render: {presentation_state: {spec: area}}\n")
     result = _build([pr, sc], tmp_path / "out")
@@ -690,6 +692,9 @@ def test_render_shows_the_displayed_area_as_dcmtk_renders_it(tmp_path):
     # the DISPLAY line at half the displayed area's height: the middle rows 30 and 31, across
     line = np.zeros(rgb.shape[:2], bool)
     line[30:32, :] = True
+    # the DISPLAY text box from half the width at the top: upright on the picture as shown, from column 15
+    line[0:7, 15:20] |= glyph("A")
+    line[0:7, 21:26] |= glyph("B")
     np.testing.assert_array_equal(_lit(rgb, (0, 255, 0)), line)
     # the rest: dcmtk's rendering of the state (window, rotation; dcmp2pgm shows the whole image, so the area
     # is cut out of it here: rotated, stored column c is row c - 1, stored row r is column 64 - r) scaled by 2
