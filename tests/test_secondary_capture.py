@@ -385,7 +385,12 @@ def test_render_from_presentation_state_uses_its_window_and_draws_its_graphics(t
     ring = np.abs(np.hypot(xx - 20.5, yy - 18.5) - 4) < 0.3
     assert (np.all(rgb[ring] == (255, 255, 0), axis=-1)).mean() > 0.9
     far = np.hypot(xx - 20.5, yy - 18.5) > 6
+    far[8:15, 26:] = False                                   # its text "Lesion 1", in the box from (26, 8)
+    far[13:19, 20:27] = False                                # the line from its anchor to the box
     assert not np.all(rgb[far] == (255, 255, 0), axis=-1).any()
+    letter_l = np.zeros((7, 5), bool)
+    letter_l[:, 0] = letter_l[6, :] = True
+    np.testing.assert_array_equal(np.all(rgb[8:15, 26:31] == (255, 255, 0), axis=-1), letter_l)  # its "L"
 
 
 ROTATED_PR = """dcmspec: 1
@@ -533,3 +538,251 @@ def test_render_on_colour_sources_keeps_their_colours(tmp_path):
     assert (rgb[line] == (255, 0, 0)).all()
     np.testing.assert_array_equal(rgb[~line], picture[~line])
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out" / "col-pr-001.png")), rgb)
+
+
+# ------------------------------------------------------------------------------------------- texts
+def test_font_every_printable_ascii_glyph_is_distinct_and_within_its_cell():
+    from dcmspec_compiler.iods.sc import font
+
+    rows = [cell for line in font._TABLE.strip().splitlines() for cell in line.split("#")[0].split()]
+    assert len(rows) == 95 and all(len(r) == 14 for r in rows)
+    # 5 columns: every row value below 0x20 (nothing beyond the glyph's cell)
+    assert all(int(r[i:i + 2], 16) < 0x20 for r in rows for i in range(0, 14, 2))
+    glyphs = [font.glyph(chr(c)) for c in range(32, 127)]
+    assert all(g.shape == (7, 5) for g in glyphs)
+    assert len({g.tobytes() for g in glyphs}) == 95                       # all distinct
+    assert not glyphs[0].any() and all(g.any() for g in glyphs[1:])       # only the space is blank
+    box = np.ones((7, 5), bool)
+    box[1:-1, 1:-1] = False
+    for other in ("é", "\x7f", "中", "\t"):
+        np.testing.assert_array_equal(font.glyph(other), box)
+    line = font.line_bitmap("".join(chr(c) for c in range(33, 127)))
+    assert line.shape == (7, 6 * 94 - 1) and not line[:, 5::6].any()     # a blank column between cells
+
+
+TEXT_PR = """dcmspec: 1
+kind: PresentationState
+id: texts
+sources: {images: PHANTOM}
+images: [4]
+window: {center: 100, width: 300}
+layers: [{name: NOTES, color: [0, 255, 0]}]
+annotations:
+  - layer: NOTES
+    texts:
+      - {text: AB, box: [[2, 2], [40, 9]], justification: LEFT}
+      - {text: xy, box: [[2.5, 12], [40, 19]], justification: RIGHT}
+      - {text: C, box: [[2, 22], [40, 29]], justification: CENTER}
+      - {text: "é?", anchor: [10.5, 40.5]}
+      - {text: "L1\\nL2", box: [[2, 48], [30, 63]]}
+      - {text: Z, box: [[0.5, 0], [1, 0.1]], units: DISPLAY}
+      - {text: WXYZ, box: [[60, 30], [63, 36]]}
+"""
+
+
+def _lit(rgb: np.ndarray, colour) -> np.ndarray:
+    return np.all(rgb == np.array(colour, np.uint8), axis=-1)
+
+
+def test_texts_are_the_glyph_table_placed_by_hand(tmp_path):
+    from dcmspec_compiler.iods.sc.font import glyph
+
+    pr = _spec(tmp_path, "texts.yaml", TEXT_PR)
+    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: text-qc\nsources: {images: PHANTOM}\n"
+                                    "render: {presentation_state: {spec: texts}}\n")
+    result = _build([pr, sc], tmp_path / "out")
+    assert not result.errors, [e.format() for e in result.errors]
+    path = tmp_path / "out" / "text-qc-004.dcm"
+    _assert_valid(path)
+    rgb = pydicom.dcmread(path).pixel_array
+    expected = np.zeros((64, 64 + 32), bool)  # room to run over the right edge, cut below
+
+    def put(char: str, row: int, column: int) -> None:
+        expected[row:row + 7, column:column + 5] |= glyph(char)
+
+    put("A", 2, 2), put("B", 2, 8)                      # LEFT: from the box's left side and top
+    put("x", 12, 29), put("y", 12, 35)                  # RIGHT: ends at column 40 (11 pixels wide)
+    put("C", 22, 18)                                    # CENTER: (2 + 40 - 5) / 2 = 18.5 -> 18
+    put("é", 37, 13), put("?", 37, 19)                  # beside the anchor (10, 40): 3 to the right, centred
+    expected[40, 9:12] = expected[39:42, 10] = True     # the visible anchor point, drawn as a POINT
+    put("L", 48, 2), put("1", 48, 8), put("L", 56, 2), put("2", 56, 8)   # two lines, 8 pixels apart
+    put("Z", 0, 32)                                     # DISPLAY: half the displayed area's width
+    for k, char in enumerate("WXYZ"):                   # runs over the image's right edge: clipped
+        put(char, 30, 60 + 6 * k)
+    np.testing.assert_array_equal(_lit(rgb, (0, 255, 0)), expected[:64, :64])
+    assert np.all(rgb == rgb[..., :1], axis=-1)[~expected[:64, :64]].all()
+
+
+def test_texts_of_report_regions_are_drawn_beside_their_anchor(tmp_path):
+    from dcmspec_compiler.iods.sc.font import CELL_WIDTH, glyph
+
+    pr = _spec(tmp_path, "regions.yaml", "dcmspec: 1\nkind: PresentationState\nid: regions\nsources: {images: PHANTOM}\n"
+                                         "annotations:\n  - from_report: {spec: report-organs, color: [255, 0, 255]}\n")
+    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: regions-qc\nsources: {images: PHANTOM}\n"
+                                    "render: {presentation_state: {spec: regions}}\n")
+    result = _build([pr, sc, EXAMPLES / "report-organs.yaml", EXAMPLES / "organs-binary.yaml"], tmp_path / "out")
+    assert not result.errors, [e.format() for e in result.errors]
+    state = pydicom.dcmread(tmp_path / "out" / "regions.dcm")
+    by_uid = {p.SOPInstanceUID: i + 1 for i, p in enumerate(_phantom())}
+    checked = 0
+    for item in state.GraphicAnnotationSequence:
+        pos = by_uid[item.ReferencedImageSequence[0].ReferencedSOPInstanceUID]
+        path = tmp_path / "out" / f"regions-qc-{pos:03d}.dcm"
+        _assert_valid(path)
+        lit = _lit(pydicom.dcmread(path).pixel_array, (255, 0, 255))
+        for t in item.TextObjectSequence:
+            ax, ay = (int(np.floor(float(v))) for v in t.AnchorPoint)
+            text = str(t.UnformattedTextValue)
+            width = CELL_WIDTH * len(text) - 1
+            # to the right of the anchor (3 pixels on), unless only the left has room for it
+            left = ax + 3 if ax + 3 + width <= 64 or ax - 2 - width < 0 else ax - 2 - width
+            pad = width + 8
+            expected = np.zeros((64, 64 + 2 * pad), bool)
+            for k, char in enumerate(text):
+                column = pad + left + CELL_WIDTH * k
+                expected[ay - 3:ay + 4, column:column + 5] |= glyph(char)
+            shown = expected[:, pad:pad + 64]
+            assert shown.sum() > 20
+            assert lit[shown].all()   # every pixel of the text, placed by hand, is drawn in the layer's colour
+            checked += 1
+    assert checked >= 1
+
+
+# ------------------------------------------------------------------------------------------- displayed area
+AREA_PR = """dcmspec: 1
+kind: PresentationState
+id: area
+sources: {images: PHANTOM}
+images: [4]
+window: {center: 100, width: 300}
+rotation: 90
+displayed_area: {top_left: [11, 21], bottom_right: [40, 35]}
+layers: [{name: MARKS, color: [0, 255, 0]}]
+annotations:
+  - layer: MARKS
+    graphics:
+      - {type: POLYLINE, points: [[0, 0.5], [1, 0.5]], units: DISPLAY}
+"""
+
+
+def _source_file(position: int) -> Path:
+    uid = _phantom()[position - 1].SOPInstanceUID
+    return next(p for p in PHANTOM.iterdir() if pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID == uid)
+
+
+def test_render_shows_the_displayed_area_as_dcmtk_renders_it(tmp_path):
+    from dcmspec_compiler.iods.sc.font import glyph
+
+    pr = _spec(tmp_path, "area.yaml", AREA_PR + "    texts: [{text: AB, box: [[0.5, 0], [1, 0.2]], units: DISPLAY}]\n")
+    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: area-qc\nsources: {images: PHANTOM}\n"
+                                    "render: {presentation_state: {spec: area}}\n")
+    result = _build([pr, sc], tmp_path / "out")
+    assert not result.errors, [e.format() for e in result.errors]
+    path = tmp_path / "out" / "area-qc-004.dcm"
+    _assert_valid(path)
+    rgb = pydicom.dcmread(path).pixel_array
+    # the area: columns 11..40, rows 21..35 of the stored image (30 x 15), rotated: 15 wide, 30 high; scaled to
+    # fit the 64 x 64 image by the whole factor 2 (64 / 30 = 2.13)
+    assert rgb.shape == (60, 30, 3)
+    src = _phantom()[3]
+    grey = _windowed(src.pixel_array * float(src.RescaleSlope) + float(src.RescaleIntercept), 100, 300)
+    # corners by hand (clockwise: the stored bottom left corner is shown top left), each a 2 x 2 block
+    for (r, c), (row, column) in {(0, 0): (35, 11), (0, 28): (21, 11), (58, 0): (35, 40), (58, 28): (21, 40)}.items():
+        assert (rgb[r:r + 2, c:c + 2] == grey[row - 1, column - 1]).all(), (r, c)
+    # the DISPLAY line at half the displayed area's height: the middle rows 30 and 31, across
+    line = np.zeros(rgb.shape[:2], bool)
+    line[30:32, :] = True
+    # the DISPLAY text box from half the width at the top: upright on the picture as shown, from column 15
+    line[0:7, 15:20] |= glyph("A")
+    line[0:7, 21:26] |= glyph("B")
+    np.testing.assert_array_equal(_lit(rgb, (0, 255, 0)), line)
+    # the rest: dcmtk's rendering of the state (window, rotation; dcmp2pgm shows the whole image, so the area
+    # is cut out of it here: rotated, stored column c is row c - 1, stored row r is column 64 - r) scaled by 2
+    exe = require_tool("dcmp2pgm", DCMTK_INSTALL)
+    pgm = tmp_path / "dcmtk.pgm"
+    subprocess.run([exe, "-p", str(tmp_path / "out" / "area.dcm"), str(_source_file(4)), str(pgm)], check=True,
+                   capture_output=True)
+    dcmtk = _read_pnm(pgm)
+    assert dcmtk.shape == (64, 64)
+    expected = np.repeat(np.repeat(dcmtk[10:40, 64 - 35:64 - 20], 2, axis=0), 2, axis=1)
+    assert np.abs(rgb[..., 0][~line].astype(int) - expected[~line].astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("area, shape, corner", [
+    ("{top_left: [11, 21], bottom_right: [40, 35], size: MAGNIFY, magnification: 3}", (45, 90), (21, 11)),
+    ("{top_left: [11, 21], bottom_right: [40, 35], size: TRUE SIZE}", (15, 30), (21, 11)),
+    ("{top_left: [-9, 1], bottom_right: [40, 64]}", (64, 50), None),   # 10 columns left of the image: black
+    ("{top_left: [1, 1], bottom_right: [64, 64], size: SCALE TO FIT}", (64, 64), (1, 1)),
+])
+def test_render_size_modes_of_the_displayed_area(tmp_path, area, shape, corner):
+    spec = AREA_PR.replace("rotation: 90\n", "").replace(
+        "{top_left: [11, 21], bottom_right: [40, 35]}", area)
+    pr = _spec(tmp_path, "area.yaml", spec)
+    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: area-qc\nsources: {images: PHANTOM}\n"
+                                    "render: {presentation_state: {spec: area}}\n")
+    result = _build([pr, sc], tmp_path / "out")
+    assert not result.errors, [e.format() for e in result.errors]
+    path = tmp_path / "out" / "area-qc-004.dcm"
+    _assert_valid(path)
+    rgb = pydicom.dcmread(path).pixel_array
+    assert rgb.shape[:2] == shape
+    src = _phantom()[3]
+    grey = _windowed(src.pixel_array * float(src.RescaleSlope) + float(src.RescaleIntercept), 100, 300)
+    k = shape[0] // 15 if shape[0] % 15 == 0 else 1
+    if corner is None:
+        assert (rgb[:, :10] == 0).all() and (rgb[0, 10] == grey[0, 0]).all()
+        lit = _lit(rgb, (0, 255, 0))   # the DISPLAY line at half the area's height, row 32, drawn on the image only
+        assert lit[32, 10:].all() and not lit[32, :10].any() and lit.sum() == 40
+    else:
+        assert (rgb[:k, :k] == grey[corner[1] - 1, corner[0] - 1]).all()
+        assert (rgb[-k:, -k:] == grey[corner[1] - 1 + shape[0] // k - 1, corner[0] - 1 + shape[1] // k - 1]).all() \
+            or _lit(rgb[-k:, -k:], (0, 255, 0)).any()
+
+
+# ------------------------------------------------------------------------------------------- enhanced sources
+def test_render_of_an_enhanced_source_uses_each_frames_rescale(tmp_path):
+    """A Legacy Converted Enhanced CT (tests/data) given its own pixels and a different Pixel Value
+    Transformation per frame (none shared, none at the top level): each picture is its frame's stored values
+    through its own slope and intercept, then the window, computed here."""
+    ds = pydicom.dcmread(ROOT / "tests" / "data" / "enhanced" / "dcmqi_23x38x3" / "mf.dcm")
+    stored = (np.arange(3 * ds.Rows * ds.Columns).reshape(3, ds.Rows, ds.Columns) * 7 % 1000).astype(np.uint16)
+    ds.PixelData = stored.tobytes()
+    rescales = [(1.0, -1024.0), (2.0, -1000.0), (0.5, -200.0)]
+    for item, (slope, intercept) in zip(ds.PerFrameFunctionalGroupsSequence, rescales):
+        pvt = pydicom.Dataset()
+        pvt.RescaleIntercept, pvt.RescaleSlope, pvt.RescaleType = f"{intercept:g}", f"{slope:g}", "HU"
+        item.PixelValueTransformationSequence = [pvt]
+    del ds.SharedFunctionalGroupsSequence[0].PixelValueTransformationSequence
+    assert "RescaleSlope" not in ds
+    (tmp_path / "mf").mkdir()
+    ds.save_as(tmp_path / "mf" / "mf.dcm")
+    pr = _spec(tmp_path, "pr.yaml", "dcmspec: 1\nkind: PresentationState\nid: mf-pr\nsources: {images: mf/}\n"
+                                    "window: {center: -300, width: 800}\n")
+    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: mf-qc\nsources: {images: mf/}\n"
+                                    "render: {presentation_state: {spec: mf-pr}}\n")
+    result = _build([pr, sc], tmp_path / "out")
+    assert not result.errors, [e.format() for e in result.errors]
+    # positions count the frames in geometric order: along the normal of the (shared) orientation
+    orientation = np.array([float(v) for v in ds.SharedFunctionalGroupsSequence[0].PlaneOrientationSequence[0]
+                            .ImageOrientationPatient])
+    normal = np.cross(orientation[:3], orientation[3:])
+    depth = [float(np.dot(normal, [float(v) for v in f.PlanePositionSequence[0].ImagePositionPatient]))
+             for f in ds.PerFrameFunctionalGroupsSequence]
+    for pos, f in enumerate(np.argsort(depth), start=1):
+        path = tmp_path / "out" / f"mf-qc-{pos:03d}.dcm"
+        assert dciodvfy_findings(path)[0] == []   # (warnings: attributes of dcmqi's file, copied)
+        slope, intercept = rescales[f]
+        expected = _windowed(stored[f] * slope + intercept, -300, 800)
+        np.testing.assert_array_equal(pydicom.dcmread(path).pixel_array[..., 0], expected)
+
+
+def test_render_refuses_a_magnification_too_large_to_hold(tmp_path):
+    spec = AREA_PR.replace("{top_left: [11, 21], bottom_right: [40, 35]}",
+                           "{top_left: [1, 1], bottom_right: [64, 64], size: MAGNIFY, magnification: 200}")
+    pr = _spec(tmp_path, "area.yaml", spec)
+    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: area-qc\nsources: {images: PHANTOM}\n"
+                                    "render: {presentation_state: {spec: area}}\n")
+    result = _build([pr, sc], tmp_path / "out")
+    texts = [e.format() for e in result.errors]
+    assert any("12800 x 12800 pixels" in t and f"{sc}:5:" in t for t in texts), texts
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -9,6 +9,7 @@ image, or come from ``subject``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from .sr_common import cached_source_series
 
 #: default colours of segments without a display colour, and of graphics on layers without one
 PALETTE = ((255, 255, 0), (0, 255, 255), (255, 0, 255), (0, 255, 0), (255, 128, 0), (0, 128, 255))
+#: the largest side of a rendered picture (a MAGNIFY displayed area could ask for any size)
+MAX_SIDE = 8192
 _PIXEL_HINT = ("give (rows, columns) uint8 or uint16 grey, or (rows, columns, 3) uint8 RGB; with"
                " `multi_frame: true`, (frames, rows, columns[, 3]); e.g. np.save(path, picture.astype(np.uint8))")
 
@@ -242,11 +245,23 @@ def _first(value: Any) -> float | None:
         return None
 
 
+def _frame_groups(frame) -> tuple[Any, Any]:
+    """The Pixel Value Transformation and Frame VOI LUT items of a frame of an enhanced multi-frame image
+    (per-frame, else shared; PS3.3 C.7.6.16.2.9, C.7.6.16.2.10), or None (single-frame images)."""
+    from ..iods.common.functional_groups import frame_group, frame_items
+
+    if not frame.frame_number:
+        return None, None
+    per_frame, shared = frame_items(frame.instance.header, frame.frame_number - 1)
+    return (frame_group(per_frame, shared, "PixelValueTransformationSequence", "RescaleSlope"),
+            frame_group(per_frame, shared, "FrameVOILUTSequence", "WindowCenter"))
+
+
 def _base(frame, window: tuple[float, float] | None, rescale: tuple[float, float] | None = None,
           invert: bool = False) -> tuple[np.ndarray, str]:
-    """The source frame as RGB, and how it was made: grey images through the rescale and the window (to 8
-    bits; the presentation LUT INVERSE with ``invert``), 8-bit colour images as they are (pydicom gives YBR
-    as RGB)."""
+    """The source frame as RGB, and how it was made: grey images through the rescale (an enhanced image's
+    frame: its own Pixel Value Transformation, before ``rescale``) and the window (to 8 bits; the
+    presentation LUT INVERSE with ``invert``), 8-bit colour images as they are (pydicom gives YBR as RGB)."""
     from ..iods.sc.render import default_window, grey_to_rgb, modality_values, window_to_bytes
 
     header = frame.instance.header
@@ -256,11 +271,14 @@ def _base(frame, window: tuple[float, float] | None, rescale: tuple[float, float
             raise DicomConformanceError(f"{frame.instance.path.name}: colour images of {stored.dtype} are not"
                                         " drawn on; 8-bit colour and grey images are")
         return np.ascontiguousarray(stored), "Source image (colour)"
-    slope, intercept = rescale or (_first(header.get("RescaleSlope")) or 1.0,
-                                   _first(header.get("RescaleIntercept")) or 0.0)
+    frame_rescale, frame_window = _frame_groups(frame)
+    source = frame_rescale if frame_rescale is not None else header
+    slope, intercept = ((_first(source.get("RescaleSlope")) or 1.0, _first(source.get("RescaleIntercept")) or 0.0)
+                        if frame_rescale is not None or rescale is None else rescale)
     values = modality_values(_stored(frame), slope, intercept)
     if window is None:
-        center, width = _first(header.get("WindowCenter")), _first(header.get("WindowWidth"))
+        voi = frame_window if frame_window is not None else header
+        center, width = _first(voi.get("WindowCenter")), _first(voi.get("WindowWidth"))
         window = (center, width) if center is not None and width is not None and width >= 1 \
             else default_window(values)
     return (grey_to_rgb(window_to_bytes(values, *window, invert=invert)),
@@ -323,10 +341,11 @@ def presentation_pictures(pr, series, positions: list[int] | None, window: tuple
                           doc: SpecDocument | None = None, where: NodePath = (),
                           images_path: NodePath = ()) -> list[Picture]:
     """Source images as the presentation state shows them (its modality LUT, window, presentation LUT and
-    display shutter), with its graphics burnt in, each in its layer's colour, then rotated and flipped as
-    it says (C.10.6)."""
+    display shutter), with its graphics burnt in, each in its layer's colour, then cut to its displayed area,
+    rotated, flipped and scaled as it says (C.10.4, C.10.6), and its texts written on that in its layers'
+    colours."""
     from ..iods.common.color import dicom_lab_to_rgb
-    from ..iods.sc.render import graphic_mask, paint, shutter_mask
+    from ..iods.sc.render import graphic_mask, paint, shutter_mask, text_mask
 
     def error(message: str, at: NodePath, hint: str | None = None) -> SpecError:
         return InputError(message, location=doc.loc(at) if doc else None, path=at, hint=hint)
@@ -355,24 +374,61 @@ def presentation_pictures(pr, series, positions: list[int] | None, window: tuple
         rescale = (_first(pr.get("RescaleSlope")) or 1.0, _first(pr.get("RescaleIntercept")) or 0.0)
     invert = str(pr.get("PresentationLUTShape", "IDENTITY")) == "INVERSE"
     shutter = pr.shutter()
-    rotation, flip = int(pr.get("ImageRotation") or 0), str(pr.get("ImageHorizontalFlip") or "N") == "Y"
     out = []
     for pos in positions:
         frame = series.frames[pos - 1]
-        rgb, how = _base(frame, window or pr.window(frame.sop_instance_uid), rescale, invert)
+        uid = frame.sop_instance_uid
+        rgb, how = _base(frame, window or pr.window(uid), rescale, invert)
         rows, cols = rgb.shape[:2]
         if shutter is not None:
             paint(rgb, ~shutter_mask(shutter, (rows, cols)), (int(round((shutter["presentation_value"] or 0) / 257)),) * 3)
-        for g in pr.graphics(frame.sop_instance_uid):
-            points = g.points * np.array([cols, rows]) if g.units == "DISPLAY" else g.points
-            paint(rgb, graphic_mask(g.graphic_type, points, (rows, cols), filled=g.filled),
+        for g in pr.graphics(uid):  # DISPLAY units: through the displayed area, rotation and flip
+            paint(rgb, graphic_mask(g.graphic_type, g.pixel_points, (rows, cols), filled=g.filled),
                   colours.get(g.layer, PALETTE[0]))
-        rgb = np.rot90(rgb, k=-(rotation // 90))  # clockwise (C.10.6.1.1), then the flip
-        rgb = np.ascontiguousarray(rgb[:, ::-1] if flip else rgb)
+        view = _view(pr, uid, rgb.shape[:2])
+        size = [round((view.bottom - view.top + 1) * view.scale), round((view.right - view.left + 1) * view.scale)]
+        if max(size) > MAX_SIDE:
+            raise error(f"the displayed area of image {pos} would be shown {size[1]} x {size[0]} pixels: more than"
+                        f" {MAX_SIDE} a side", where, hint="a smaller magnification or displayed area")
+        rgb = view.picture(rgb)
+        for t in pr.texts(uid):
+            box = view.points(np.array(t.pixel_box)) if t.pixel_box is not None else None
+            anchor = view.points(np.array([t.pixel_anchor]))[0] if t.pixel_anchor is not None else None
+            paint(rgb, text_mask(t.text, rgb.shape[:2], box=box, anchor=anchor, justification=t.justification,
+                                 anchor_visible=t.anchor_visible), colours.get(t.layer, PALETTE[0]))
         out.append(Picture(rgb, [frame.instance.header], [pr], position=pos, description=(
             f"{how} with the graphics of presentation"
             f" state {pr.SOPInstanceUID} burnt in")[:1024]))
     return out
+
+
+def _view(pr, sop_instance_uid: str, shape: tuple[int, int]):
+    """How the presentation state shows an image of ``shape`` (rows, columns): its displayed area (the whole
+    image when it has none), rotation, flip and scale (C.10.4): SCALE TO FIT to the image's own size (by the
+    largest whole factor when the area is smaller, so each image pixel stays a square of pixels), TRUE SIZE
+    at one picture pixel per image pixel (no display to measure), MAGNIFY by its ratio."""
+    from ..iods.sc.render import View
+
+    rotation, flip = pr.spatial()
+    rows, cols = shape
+    item = next((i for i in pr.get("DisplayedAreaSelectionSequence", []) if not i.get("ReferencedImageSequence")
+                 or any(str(r.ReferencedSOPInstanceUID) == sop_instance_uid for r in i.ReferencedImageSequence)),
+                None)
+    if item is None:
+        return View(1, 1, cols, rows, rotation, flip)
+    (a, b), (c, d), mode = pr.displayed_area(sop_instance_uid)  # the corners shown top left, bottom right
+    left, right, top, bottom = min(a, c), max(a, c), min(b, d), max(b, d)
+    width, height = right - left + 1, bottom - top + 1
+    if rotation % 180:
+        width, height, rows, cols = height, width, cols, rows
+    if mode == "MAGNIFY":
+        scale = float(item.get("PresentationPixelMagnificationRatio") or 1.0)
+    elif mode == "TRUE SIZE":
+        scale = 1.0
+    else:
+        scale = min(rows / height, cols / width)
+        scale = float(math.floor(scale)) if scale >= 1 else scale
+    return View(left, top, right, bottom, rotation, flip, scale)
 
 
 def _ranges(positions: list[int]) -> str:

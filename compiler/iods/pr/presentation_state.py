@@ -167,6 +167,8 @@ class DrawnText:
     group_id: int | None = None
     pixel_anchor: tuple[float, float] | None = None
     pixel_box: tuple[tuple[float, float], tuple[float, float]] | None = None
+    justification: str = "LEFT"
+    anchor_visible: bool = True
 
 
 class SoftcopyPresentationState(Dataset):
@@ -475,7 +477,9 @@ class SoftcopyPresentationState(Dataset):
                     corners = self._to_pixels(sop_instance_uid, np.array(box), str(t.BoundingBoxAnnotationUnits))
                     pixel_box = (tuple(corners[0].tolist()), tuple(corners[1].tolist()))
                 out.append(DrawnText(str(item.GraphicLayer), str(t.UnformattedTextValue), anchor, box, units,
-                                     _group(t), pixel_anchor, pixel_box))
+                                     _group(t), pixel_anchor, pixel_box,
+                                     str(t.get("BoundingBoxTextHorizontalJustification") or "LEFT"),
+                                     t.get("AnchorPointVisibility") != "N"))
         return out
 
     def spatial(self) -> tuple[int, bool]:

@@ -9,21 +9,25 @@ Segment outlines are those of :mod:`~dcmspec_compiler.spatial.contours` (closed 
 edges, the inside on the right): each edge is drawn as the pixel on its inside, so an outline drawn is
 exactly the segment's pixels that have a 4-neighbour outside it. Graphics (POINT, POLYLINE,
 INTERPOLATED, CIRCLE, ELLIPSE; filled or not) are rasterised here with numpy: lines sampled at under half
-a pixel, fills by pixel centres. Texts are not drawn (no font).
+a pixel, fills by pixel centres. Texts (C.10.5.1.1) are drawn with the 5 x 7 font of
+:mod:`~dcmspec_compiler.iods.sc.font` upright on the picture as shown, after the displayed area (C.10.4),
+rotation and flip (C.10.6) are applied by :class:`View`.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
 from ...errors import DicomConformanceError
 from ...spatial.contours import frame_outlines
+from .font import CELL_HEIGHT, line_bitmap, text_lines
 
 __all__ = ["modality_values", "default_window", "window_to_bytes", "grey_to_rgb", "outline_mask",
-           "segment_outlines", "graphic_mask", "shutter_mask", "paint"]
+           "segment_outlines", "graphic_mask", "shutter_mask", "paint", "View", "text_mask"]
 
 
 def modality_values(stored: np.ndarray, slope: float = 1.0, intercept: float = 0.0) -> np.ndarray:
@@ -187,3 +191,90 @@ def shutter_mask(shutter: dict, shape: tuple[int, int]) -> np.ndarray:
 def paint(rgb: np.ndarray, mask: np.ndarray, color: Sequence[int]) -> None:
     """Set the pixels of ``mask`` in ``rgb`` (rows, columns, 3) to ``color``, in place."""
     rgb[np.asarray(mask, dtype=bool)] = np.asarray(color, dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class View:
+    """How a stored image is shown (PS3.3 C.10.4, C.10.6): the displayed area, a rectangle of the stored image
+    (``left``..``right``, ``top``..``bottom``: pixel numbers counted from 1, inclusive, possibly beyond the
+    image), cut out (what lies outside the image is black), rotated clockwise, flipped horizontally, then
+    scaled by ``scale`` (nearest neighbour)."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+    rotation: int = 0
+    flip: bool = False
+    scale: float = 1.0
+
+    def picture(self, rgb: np.ndarray) -> np.ndarray:
+        """The (rows, columns, 3) stored picture ``rgb`` as shown."""
+        rows, cols = rgb.shape[:2]
+        out = np.zeros((self.bottom - self.top + 1, self.right - self.left + 1) + rgb.shape[2:], dtype=rgb.dtype)
+        r0, r1 = max(self.top - 1, 0), min(self.bottom, rows)
+        c0, c1 = max(self.left - 1, 0), min(self.right, cols)
+        if r0 < r1 and c0 < c1:
+            out[r0 - self.top + 1:r1 - self.top + 1, c0 - self.left + 1:c1 - self.left + 1] = rgb[r0:r1, c0:c1]
+        out = np.rot90(out, k=-((self.rotation // 90) % 4))
+        if self.flip:
+            out = out[:, ::-1]
+        if self.scale != 1:
+            h, w = out.shape[:2]
+            ys = np.minimum(((np.arange(max(int(round(h * self.scale)), 1)) + 0.5) / self.scale).astype(np.int64), h - 1)
+            xs = np.minimum(((np.arange(max(int(round(w * self.scale)), 1)) + 0.5) / self.scale).astype(np.int64), w - 1)
+            out = out[ys][:, xs]
+        return np.ascontiguousarray(out)
+
+    def points(self, points: np.ndarray) -> np.ndarray:
+        """(column, row) points of the stored image (0,0 its top left corner) -> points of the picture shown."""
+        p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        x, y = p[:, 0] - (self.left - 1), p[:, 1] - (self.top - 1)
+        w, h = self.right - self.left + 1, self.bottom - self.top + 1
+        steps = (self.rotation // 90) % 4
+        x, y, w = ((x, y, w), (h - y, x, h), (w - x, h - y, w), (y, w - x, h))[steps]
+        if self.flip:
+            x = w - x
+        return np.stack([x, y], axis=1) * self.scale
+
+
+def text_mask(text: str, shape: tuple[int, int], *, box: tuple[Sequence[float], Sequence[float]] | None = None,
+              anchor: Sequence[float] | None = None, justification: str = "LEFT",
+              anchor_visible: bool = True) -> np.ndarray:
+    """The pixels of a text object (C.10.5.1.1) on a picture of ``shape``, clipped to it; ``box`` (two
+    opposite corners) and ``anchor`` in the picture's (column, row) coordinates. In a box: the lines from its
+    top, each LEFT, RIGHT or CENTER justified between its sides (text longer than the box runs over it); a
+    visible anchor is joined to the box's nearest point by a line. Without a box: the anchor point drawn
+    (when visible) as a POINT is, the lines beside it, to its right (to its left where the right has no
+    room), centred on it vertically."""
+    lines = [line_bitmap(line) for line in text_lines(text)]
+    out = np.zeros(shape, dtype=bool)
+    widest = max(b.shape[1] for b in lines)
+    if box is not None:
+        (x0, x1), (y0, y1) = sorted((box[0][0], box[1][0])), sorted((box[0][1], box[1][1]))
+        top = int(math.floor(y0))
+        lefts = [int(math.floor(x0)) if justification == "LEFT" else int(math.ceil(x1)) - b.shape[1]
+                 if justification == "RIGHT" else int(math.floor((x0 + x1 - b.shape[1]) / 2)) for b in lines]
+        if anchor is not None and anchor_visible:
+            near = [min(max(anchor[0], x0), x1), min(max(anchor[1], y0), y1)]
+            out |= graphic_mask("POLYLINE", np.array([anchor, near], dtype=np.float64), shape)
+    else:
+        assert anchor is not None, "a text needs a box or an anchor"
+        ax, ay = int(math.floor(anchor[0])), int(math.floor(anchor[1]))
+        left = ax + 3 if ax + 3 + widest <= shape[1] or ax - 2 - widest < 0 else ax - 2 - widest
+        lefts = [left] * len(lines)
+        top = ay - (len(lines) * CELL_HEIGHT - 1) // 2
+        if anchor_visible:
+            out |= graphic_mask("POINT", np.array([anchor], dtype=np.float64), shape)
+    for i, (bitmap, left) in enumerate(zip(lines, lefts)):
+        _stamp(out, bitmap, top + i * CELL_HEIGHT, left)
+    return out
+
+
+def _stamp(out: np.ndarray, bitmap: np.ndarray, top: int, left: int) -> None:
+    """OR ``bitmap`` into ``out`` with its top left pixel at (``top``, ``left``), clipped to ``out``."""
+    rows, cols = out.shape
+    h, w = bitmap.shape
+    r0, r1, c0, c1 = max(top, 0), min(top + h, rows), max(left, 0), min(left + w, cols)
+    if r0 < r1 and c0 < c1:
+        out[r0:r1, c0:c1] |= bitmap[r0 - top:r1 - top, c0 - left:c1 - left]
