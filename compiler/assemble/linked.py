@@ -76,7 +76,8 @@ def segmentation_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
                          hint="name a Segmentation (.dcm) file, or the spec that builds it: {spec: id}") from None
     except (DicomConformanceError, OSError, ValueError, AttributeError, KeyError) as exc:
         raise InputError(f"cannot read {file} as a Segmentation: {exc}", location=doc.loc(path + ("file",)),
-                         path=path + ("file",)) from None
+                         path=path + ("file",), hint="name a Segmentation file, or the spec that builds it: {spec: id}"
+                         ) from None
 
 
 def segmentation_file(doc: SpecDocument, path: NodePath) -> Path:
@@ -105,7 +106,8 @@ def presentation_state_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
                          ) from None
     except (DicomConformanceError, OSError, ValueError, AttributeError, KeyError) as exc:
         raise InputError(f"cannot read {file} as a Grayscale, Color or Pseudo-Color Softcopy Presentation State:"
-                         f" {exc}", **where) from None
+                         f" {exc}", **where, hint="name a presentation state file, or the spec that builds it: {spec: id}"
+                         ) from None
     if str(pr.SOPClassUID) == ABPS_SOP_CLASS:
         raise InputError(f"{file.name}: {BLENDING_NOT_RENDERED}", **where,
                          hint="render a Grayscale, Color or Pseudo-Color presentation state")
