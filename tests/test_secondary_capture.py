@@ -24,6 +24,7 @@ import numpy as np
 import pydicom
 import pytest
 from PIL import Image
+from pydicom.pixels import apply_color_lut
 
 from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
 from dcmspec_compiler.errors import DicomConformanceError
@@ -785,4 +786,154 @@ def test_render_refuses_a_magnification_too_large_to_hold(tmp_path):
     result = _build([pr, sc], tmp_path / "out")
     texts = [e.format() for e in result.errors]
     assert any("12800 x 12800 pixels" in t and f"{sc}:5:" in t for t in texts), texts
+# ------------------------------------------------------------------------------------------- trial defects
+def _pixels_of(out: Path, name: str) -> np.ndarray:
+    path = out / name
+    _assert_valid(path)
+    return pydicom.dcmread(path).pixel_array
+
+
+def _phantom_hu(pos: int) -> np.ndarray:
+    src = _phantom()[pos - 1]
+    return src.pixel_array * float(src.RescaleSlope) + float(src.RescaleIntercept)
+
+
+def _bitmap() -> np.ndarray:
+    """A bitmap shutter by hand: the top left triangle and a 4 x 4 hole hidden."""
+    bitmap = np.add.outer(np.arange(64), np.arange(64)) < 20
+    bitmap[40:44, 30:34] = True
+    return bitmap
+
+
+PSEUDO_PR = """dcmspec: 1
+kind: PresentationState
+id: pseudo
+type: pseudocolor
+sources: {images: PHANTOM}
+images: [4, 8]
+window: {center: 60, width: 120}
+palette: hot-iron
+shutter: {bitmap: {file: bitmap.npy}, color: [0, 0, 255]}
+"""
+
+
+def test_render_of_a_pseudocolor_state_applies_its_palette_and_bitmap_shutter(tmp_path):
+    np.save(tmp_path / "bitmap.npy", _bitmap())
+    specs = [_spec(tmp_path, "pr.yaml", PSEUDO_PR),
+             _spec(tmp_path, "sc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: hot\nsources: {images: PHANTOM}\n"
+                                        "render: {presentation_state: {spec: pseudo}, images: [8]}\n")]
+    out = tmp_path / "out"
+    result = _build(specs, out, preview=True)
+    assert not result.errors, [e.format() for e in result.errors]
+    rgb = _pixels_of(out, "hot-008.dcm")
+    # by hand: the VOI linear window to 8 bits, then pydicom's own copy of the standard's Hot Iron palette
+    # (the VOI output range scaled to the palette's 256 entries: one entry per level)
+    expected = apply_color_lut(_windowed(_phantom_hu(8), 60, 120), palette="1.2.840.10008.1.5.1")  # HOT_IRON
+    expected = (expected >> 8).astype(np.uint8) if expected.dtype != np.uint8 else expected
+    hidden = _bitmap()
+    assert len(np.unique(expected[~hidden].reshape(-1, 3), axis=0)) > 3  # a coloured picture, not grey
+    np.testing.assert_array_equal(rgb[~hidden], expected[~hidden])
+    assert (rgb[hidden] == (0, 0, 255)).all()  # the shutter in its CIELab colour, back to sRGB
+    # --preview of the state: the same pictures, one per image it applies to
+    for pos in (4, 8):
+        assert (out / f"pseudo-{pos:03d}.png").is_file()
+    np.testing.assert_array_equal(np.asarray(Image.open(out / "pseudo-008.png")), rgb)
+
+
+def test_render_of_a_grayscale_state_draws_its_bitmap_shutter(tmp_path):
+    np.save(tmp_path / "bitmap.npy", _bitmap())
+    pr = PSEUDO_PR.replace("type: pseudocolor", "type: grayscale").replace("palette: hot-iron\n", "").replace(
+        "color: [0, 0, 255]", "value: 65535")
+    specs = [_spec(tmp_path, "pr.yaml", pr),
+             _spec(tmp_path, "sc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: grey\nsources: {images: PHANTOM}\n"
+                                        "render: {presentation_state: {spec: pseudo}, images: [4]}\n")]
+    result = _build(specs, tmp_path / "out")
+    assert not result.errors, [e.format() for e in result.errors]
+    rgb = _pixels_of(tmp_path / "out", "grey-004.dcm")
+    hidden = _bitmap()
+    assert (rgb[hidden] == 255).all()
+    grey = _windowed(_phantom_hu(4), 60, 120)
+    np.testing.assert_array_equal(rgb[~hidden], np.repeat(grey[~hidden][:, None], 3, 1))
+    assert (grey[hidden] != 255).any()  # the shutter is what makes them white
+
+
+def test_render_of_a_color_state_keeps_the_rgb_and_shows_the_shutter_in_its_colour(tmp_path):
+    rgb_dir = EXAMPLES / "phantom" / "rgb"
+    pr = _spec(tmp_path, "pr.yaml", f"dcmspec: 1\nkind: PresentationState\nid: col\ntype: color\n"
+                                    f"sources: {{images: {rgb_dir}}}\n"
+                                    "shutter: {circle: {center: [30, 34], radius: 25}, color: [255, 0, 0]}\n")
+    sc = _spec(tmp_path, "sc.yaml", f"dcmspec: 1\nkind: SecondaryCapture\nid: col-qc\nsources: {{images: {rgb_dir}}}\n"
+                                    "render: {presentation_state: {spec: col}}\n")
+    out = tmp_path / "out"
+    result = _build([pr, sc], out, preview=True)
+    assert not result.errors, [e.format() for e in result.errors]
+    rgb = _pixels_of(out, "col-qc-001.dcm")
+    source = pydicom.dcmread(rgb_dir / "SC0001.dcm").pixel_array
+    r, c = np.mgrid[1:65, 1:65]
+    hidden = (c - 30) ** 2 + (r - 34) ** 2 > 25 ** 2  # by hand, pixel numbers counted from 1
+    assert (rgb[hidden] == (255, 0, 0)).all()
+    np.testing.assert_array_equal(rgb[~hidden], source[~hidden])  # no ICC transform: the stored RGB as is
+    np.testing.assert_array_equal(np.asarray(Image.open(out / "col-001.png")), rgb)
+
+
+def test_blending_states_are_refused_at_the_line_and_get_a_preview_warning(tmp_path):
+    blend = EXAMPLES / "presentation-blending.yaml"
+    out = tmp_path / "built"
+    result = _build([blend], out, preview=True)
+    assert not result.errors, [e.format() for e in result.errors]
+    assert any("presentation-blending.dcm" in str(w) and "cannot be rendered yet" in str(w)
+               for w in result.context.warnings), result.context.warnings
+    assert not list(out.glob("*.png"))
+    for line, render in ((5, "render: {presentation_state: {file: built/presentation-blending.dcm}}"),
+                         (5, "render: {presentation_state: {spec: presentation-blending}}")):
+        path = _spec(tmp_path, "sc.yaml", f"dcmspec: 1\nkind: SecondaryCapture\nid: b\nsources: {{images: PHANTOM}}\n"
+                                          f"{render}\n")
+        result = _build([path, blend], tmp_path / "out")
+        texts = [e.format() for e in result.errors]
+        assert len(texts) == 1 and "Advanced Blending presentation state cannot be rendered yet" in texts[0], texts
+        assert result.errors[0].location.line == line and "wrote 0" not in texts[0]
+        assert "spec" not in render or "SOP Class Advanced Blending Presentation State" in texts[0]
+        assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_picture_from_a_file_is_not_derived_from_the_sources(tmp_path):
+    (tmp_path / "grey.png").write_bytes(_pillow_png(np.arange(64, dtype=np.uint8).reshape(8, 8)))
+    path = _spec(tmp_path, "sc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: shot\nsources: {images: PHANTOM}\n"
+                                      "pixels: grey.png\n")
+    result = _build([path], tmp_path / "out")
+    assert not result.errors, [e.format() for e in result.errors]
+    ds = pydicom.dcmread(tmp_path / "out" / "shot.dcm")
+    _assert_valid(tmp_path / "out" / "shot.dcm")
+    assert "SourceImageSequence" not in ds and ds.PatientID == _phantom()[0].PatientID
+
+
+@pytest.mark.parametrize("setup, spec, message, line", [
+    (lambda d: (d / "grey.png").write_bytes(_pillow_png(np.zeros((8, 8), np.uint8))),
+     "render: {segmentation: {file: grey.png}}", "grey.png is not a DICOM file, so not a Segmentation", 4),
+    (lambda d: (d / "fake.png").write_bytes(_pillow_png(np.zeros((8, 8), np.uint8))),
+     "render: {presentation_state: {file: fake.png}}", "fake.png is not a DICOM file, so not a presentation state", 4),
+    (lambda d: None, "render: {segmentation: {file: PHANTOM/" + sorted(p.name for p in PHANTOM.iterdir())[0] + "}}",
+     "as a Segmentation", 4),
+    (lambda d: None, "render:\n  segmentation: {spec: EXAMPLES/organs-binary.yaml}\n  images: [5, 1]",
+     "the chosen segments do not touch image 1", 6),
+    (lambda d: None, "render:\n  segmentation: {spec: EXAMPLES/organs-binary.yaml, segments: [Spleen]}\n"
+                     "  images: [16]", "the chosen segments do not touch image 16", 6),
+])
+def test_trial_bad_input_is_located_and_nothing_is_written(tmp_path, setup, spec, message, line):
+    test_bad_input_is_located_and_nothing_is_written(tmp_path, setup, spec, message, line)
+
+
+def test_the_chosen_images_are_those_the_labels_leave_untouched():
+    """The oracle of the untouched-image cases above: the label map organs-binary is built from."""
+    labels = np.load(EXAMPLES / "phantom" / "organs_labelmap.npy")
+    assert not labels[0].any() and labels[4].any() and not (labels[15] == 2).any()
+
+
+def test_a_presentation_state_refuses_an_image_named_twice(tmp_path):
+    path = _spec(tmp_path, "pr.yaml", "dcmspec: 1\nkind: PresentationState\nid: p\nsources: {images: PHANTOM}\n"
+                                      "images: [1, 2, 1]\n")
+    result = _build([path], tmp_path / "out")
+    texts = [e.format() for e in result.errors]
+    assert len(texts) == 1 and "image 1 is named twice" in texts[0], texts
+    assert result.errors[0].location.line == 5 and result.errors[0].location.column == 16
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -15,12 +15,35 @@ from .context import BuildContext
 
 SEG_SOP_CLASSES = ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7")
 GSPS_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.11.1"
+#: presentation states a render draws: Grayscale, Color and Pseudo-Color Softcopy (PS3.3 A.33.1-3)
+RENDERED_PR_SOP_CLASSES = (GSPS_SOP_CLASS, "1.2.840.10008.5.1.4.1.1.11.2", "1.2.840.10008.5.1.4.1.1.11.3")
+ABPS_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.11.8"
+PR_SOP_CLASS_ROOT = "1.2.840.10008.5.1.4.1.1.11."  # every presentation state Storage SOP Class (PS3.4 B.5)
+BLENDING_NOT_RENDERED = "an Advanced Blending presentation state cannot be rendered yet"
 
 
-def _built(doc: SpecDocument, ctx: BuildContext, path: NodePath, classes: tuple[str, ...], what: str) -> Any:
+def sop_class_name(uid: str) -> str:
+    """The SOP Class's name (PS3.6 Annex A, pydicom's table), or the UID when it is not known."""
+    from pydicom.uid import UID
+
+    name = UID(uid).name
+    return name.removesuffix(" Storage") if name != uid else uid
+
+
+def _built(doc: SpecDocument, ctx: BuildContext, path: NodePath, classes: tuple[str, ...], what: str,
+           family: str | None = None) -> Any:
+    """The one object of ``classes`` the spec named at ``path`` wrote; ``family``: the UID root of the SOP
+    Classes that count as a ``what`` (one of them outside ``classes`` is refused by name)."""
     spec = doc.get(path)
     objects = [o.dataset for o in ctx.referenced_objects(doc, path)]
-    found = [o for o in objects if o is not None and str(o.SOPClassUID) in classes]
+    found = [o for o in objects if o is not None and (str(o.SOPClassUID) in classes or
+                                                      family and str(o.SOPClassUID).startswith(family))]
+    if len(found) == 1 and str(found[0].SOPClassUID) not in classes:
+        raise SpecError(f"spec {spec['spec']!r} wrote a {what} of SOP Class {sop_class_name(str(found[0].SOPClassUID))}: "
+                        + (BLENDING_NOT_RENDERED if str(found[0].SOPClassUID) == ABPS_SOP_CLASS else
+                           f"this needs one of {', '.join(sop_class_name(c) for c in classes)}"),
+                        location=doc.loc(path + ("spec",)), path=path + ("spec",),
+                        hint="render a Grayscale, Color or Pseudo-Color presentation state")
     if len(found) != 1:
         raise SpecError(f"spec {spec['spec']!r} wrote {len(found)} {what}(s); this needs exactly one",
                         location=doc.loc(path + ("spec",)), path=path + ("spec",))
@@ -36,6 +59,8 @@ def _file(doc: SpecDocument, path: NodePath, what: str):
 
 def segmentation_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
     """The Segmentation the mapping at ``path`` names (``spec:`` or ``file:``)."""
+    from pydicom.errors import InvalidDicomError
+
     from ..errors import DicomConformanceError
     from ..iods.seg import Segmentation, segread
 
@@ -45,9 +70,14 @@ def segmentation_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
     file = segmentation_file(doc, path)
     try:
         return segread(file)
+    except InvalidDicomError:
+        raise InputError(f"{file.name} is not a DICOM file, so not a Segmentation",
+                         location=doc.loc(path + ("file",)), path=path + ("file",),
+                         hint="name a Segmentation (.dcm) file, or the spec that builds it: {spec: id}") from None
     except (DicomConformanceError, OSError, ValueError, AttributeError, KeyError) as exc:
         raise InputError(f"cannot read {file} as a Segmentation: {exc}", location=doc.loc(path + ("file",)),
-                         path=path + ("file",)) from None
+                         path=path + ("file",), hint="name a Segmentation file, or the spec that builds it: {spec: id}"
+                         ) from None
 
 
 def segmentation_file(doc: SpecDocument, path: NodePath) -> Path:
@@ -56,20 +86,32 @@ def segmentation_file(doc: SpecDocument, path: NodePath) -> Path:
 
 
 def presentation_state_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
-    """The Grayscale Softcopy Presentation State the mapping at ``path`` names (``spec:`` or ``file:``)."""
-    from ..errors import DicomConformanceError
-    from ..iods.pr import GrayscaleSoftcopyPresentationState, prread
+    """The Grayscale, Color or Pseudo-Color Softcopy Presentation State the mapping at ``path`` names
+    (``spec:`` or ``file:``); another presentation state (Advanced Blending, ...) is refused by name."""
+    from pydicom.errors import InvalidDicomError
 
+    from ..errors import DicomConformanceError
+    from ..iods.pr import SoftcopyPresentationState, prread
+
+    where = {"location": doc.loc(path + ("file",)), "path": path + ("file",)}
     if "spec" in doc.get(path):
-        pr = _built(doc, ctx, path, (GSPS_SOP_CLASS,), "presentation state")
-        return pr if isinstance(pr, GrayscaleSoftcopyPresentationState) else \
-            GrayscaleSoftcopyPresentationState.from_dataset(pr)
+        pr = _built(doc, ctx, path, RENDERED_PR_SOP_CLASSES, "presentation state", PR_SOP_CLASS_ROOT)
+        return pr if isinstance(pr, SoftcopyPresentationState) else prread(pr)
     file = _file(doc, path, "presentation state")
     try:
-        return prread(file)
+        pr = prread(file)
+    except InvalidDicomError:
+        raise InputError(f"{file.name} is not a DICOM file, so not a presentation state", **where,
+                         hint="name a presentation state (.dcm) file, or the spec that builds it: {spec: id}"
+                         ) from None
     except (DicomConformanceError, OSError, ValueError, AttributeError, KeyError) as exc:
-        raise InputError(f"cannot read {file} as a Grayscale Softcopy Presentation State: {exc}",
-                         location=doc.loc(path + ("file",)), path=path + ("file",)) from None
+        raise InputError(f"cannot read {file} as a Grayscale, Color or Pseudo-Color Softcopy Presentation State:"
+                         f" {exc}", **where, hint="name a presentation state file, or the spec that builds it: {spec: id}"
+                         ) from None
+    if str(pr.SOPClassUID) == ABPS_SOP_CLASS:
+        raise InputError(f"{file.name}: {BLENDING_NOT_RENDERED}", **where,
+                         hint="render a Grayscale, Color or Pseudo-Color presentation state")
+    return pr
 
 
 def chosen_segments(doc: SpecDocument, path: NodePath, descriptions: Mapping[int, Any]) -> list[int]:

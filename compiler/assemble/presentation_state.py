@@ -100,7 +100,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         headers = []
         for i in range(len(chosen)):
             resolved = attempt(images.image, ("images", i))
-            if resolved is not None and all(h.SOPInstanceUID != resolved.header.SOPInstanceUID for h in headers):
+            if resolved is not None and attempt(_named_once, doc, ("images", i), resolved.header, headers):
                 headers.append(resolved.header)
     uid_at = {}  # spec path of an image reference -> SOP Instance UID
 
@@ -483,12 +483,20 @@ def _input_headers(doc: SpecDocument, ctx: BuildContext, base: NodePath, errors:
     for j in range(len(chosen)):
         try:
             header = resolver.image(base + ("images", j)).header
+            _named_once(doc, base + ("images", j), header, headers)
         except DcmspecError as exc:
             errors.append(exc)
             continue
-        if all(h.SOPInstanceUID != header.SOPInstanceUID for h in headers):
-            headers.append(header)
+        headers.append(header)
     return headers
+
+
+def _named_once(doc: SpecDocument, path: NodePath, header, headers: list) -> bool:
+    """True, or a SpecError at ``path`` when its image is one of ``headers`` already (named twice)."""
+    if any(h.SOPInstanceUID == header.SOPInstanceUID for h in headers):
+        raise SpecError(f"image {doc.get(path)!r} is named twice (the same image as an earlier entry)",
+                        location=doc.loc(path), path=path, hint="name each image once")
+    return True
 
 
 def _build_blending(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:

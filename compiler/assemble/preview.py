@@ -15,7 +15,7 @@ from pathlib import Path
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
 from .context import BuildContext
-from .linked import GSPS_SOP_CLASS, SEG_SOP_CLASSES
+from .linked import ABPS_SOP_CLASS, BLENDING_NOT_RENDERED, RENDERED_PR_SOP_CLASSES, SEG_SOP_CLASSES
 
 
 def _stem(filename: str) -> str:
@@ -38,6 +38,7 @@ def add_previews(doc: SpecDocument, ctx: BuildContext, objects: list[BuiltObject
 
 
 def _add_previews(doc: SpecDocument, ctx: BuildContext, obj: BuiltObject) -> None:
+    from ..errors import DicomConformanceError
     from ..iods.sc import SCImage, encode_png
     from ..iods.sc.image import SC_SOP_CLASSES
     from .secondary_capture import presentation_pictures, segmentation_pictures
@@ -56,14 +57,15 @@ def _add_previews(doc: SpecDocument, ctx: BuildContext, obj: BuiltObject) -> Non
             for k, frame in enumerate(pixels, start=1):
                 obj.previews[f"{stem}-f{k:03d}.png"] = encode_png(frame)
         return
-    if sop_class not in SEG_SOP_CLASSES + (GSPS_SOP_CLASS,) or doc.get(("sources",)) is None:
+    if sop_class == ABPS_SOP_CLASS:
+        raise DicomConformanceError(BLENDING_NOT_RENDERED)  # a warning (add_previews)
+    if sop_class not in SEG_SOP_CLASSES + RENDERED_PR_SOP_CLASSES or doc.get(("sources",)) is None:
         return
     series = cached_source_series(doc, ctx)
-    if sop_class == GSPS_SOP_CLASS:
-        from ..iods.pr import GrayscaleSoftcopyPresentationState
+    if sop_class in RENDERED_PR_SOP_CLASSES:
+        from ..iods.pr import SoftcopyPresentationState, prread
 
-        pr = ds if isinstance(ds, GrayscaleSoftcopyPresentationState) else \
-            GrayscaleSoftcopyPresentationState.from_dataset(ds)
+        pr = ds if isinstance(ds, SoftcopyPresentationState) else prread(ds)
         pictures = presentation_pictures(pr, series, None, None)
     else:
         from ..iods.seg import Segmentation

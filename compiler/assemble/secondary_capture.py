@@ -71,9 +71,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     pictures: list[Picture] = []
     if doc.get(("pixels",)) is not None:
         picture = errors.run(_from_file, doc, files)
-        if picture is not None:
-            if series is not None:
-                picture.source_images = [i.header for i in series.instances]
+        if picture is not None:  # not derived from the sources: they give the patient and study only
             pictures.append(picture)
     elif doc.get(("render",)) is not None:
         if doc.get(("sources",)) is None:
@@ -310,10 +308,14 @@ def segmentation_pictures(seg, numbers: list[int], series, positions: list[int] 
         if not positions:
             raise error("the chosen segments are empty on every source image: nothing to render", where)
     errors = Errors()
+    touched = [p for p in referenced if masks[p].any()]
     for i, pos in enumerate(positions):
         if pos not in masks:
             errors.add(error(f"image {pos} is not a source image of the Segmentation", images_path + (i,),
                              hint=f"the Segmentation covers images {_ranges(referenced)}"))
+        elif not masks[pos].any():
+            errors.add(error(f"the chosen segments do not touch image {pos}: nothing to draw on it",
+                             images_path + (i,), hint=f"they touch images {_ranges(touched) or 'none'}"))
     errors.raise_if_any()
     colours = []
     for j, number in enumerate(numbers):
@@ -345,7 +347,7 @@ def presentation_pictures(pr, series, positions: list[int] | None, window: tuple
     rotated, flipped and scaled as it says (C.10.4, C.10.6), and its texts written on that in its layers'
     colours."""
     from ..iods.common.color import dicom_lab_to_rgb
-    from ..iods.sc.render import graphic_mask, paint, shutter_mask, text_mask
+    from ..iods.sc.render import apply_palette, graphic_mask, paint, shutter_mask, text_mask
 
     def error(message: str, at: NodePath, hint: str | None = None) -> SpecError:
         return InputError(message, location=doc.loc(at) if doc else None, path=at, hint=hint)
@@ -374,14 +376,19 @@ def presentation_pictures(pr, series, positions: list[int] | None, window: tuple
         rescale = (_first(pr.get("RescaleSlope")) or 1.0, _first(pr.get("RescaleIntercept")) or 0.0)
     invert = str(pr.get("PresentationLUTShape", "IDENTITY")) == "INVERSE"
     shutter = pr.shutter()
+    if shutter is not None:
+        shade = shutter.get("color") or (int(round((shutter["presentation_value"] or 0) / 257)),) * 3
+    palette = pr.palette()
     out = []
     for pos in positions:
         frame = series.frames[pos - 1]
         uid = frame.sop_instance_uid
         rgb, how = _base(frame, window or pr.window(uid), rescale, invert)
         rows, cols = rgb.shape[:2]
+        if palette is not None and int(frame.instance.header.get("SamplesPerPixel", 1)) == 1:
+            rgb, how = apply_palette(rgb[..., 0], palette.rgb), f"{how}, palette {palette.label or 'custom'}"
         if shutter is not None:
-            paint(rgb, ~shutter_mask(shutter, (rows, cols)), (int(round((shutter["presentation_value"] or 0) / 257)),) * 3)
+            paint(rgb, ~shutter_mask(shutter, (rows, cols)), shade)
         for g in pr.graphics(uid):  # DISPLAY units: through the displayed area, rotation and flip
             paint(rgb, graphic_mask(g.graphic_type, g.pixel_points, (rows, cols), filled=g.filled),
                   colours.get(g.layer, PALETTE[0]))

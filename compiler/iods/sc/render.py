@@ -27,7 +27,7 @@ from ...spatial.contours import frame_outlines
 from .font import CELL_HEIGHT, line_bitmap, text_lines
 
 __all__ = ["modality_values", "default_window", "window_to_bytes", "grey_to_rgb", "outline_mask",
-           "segment_outlines", "graphic_mask", "shutter_mask", "paint", "View", "text_mask"]
+           "segment_outlines", "graphic_mask", "shutter_mask", "paint", "View", "text_mask", "apply_palette"]
 
 
 def modality_values(stored: np.ndarray, slope: float = 1.0, intercept: float = 0.0) -> np.ndarray:
@@ -185,7 +185,21 @@ def shutter_mask(shutter: dict, shape: tuple[int, int]) -> np.ndarray:
     if "polygon" in shutter:
         vertices = np.asarray(shutter["polygon"] + shutter["polygon"][:1], dtype=np.float64)
         visible &= _inside_polygon(vertices, c.astype(np.float64), r.astype(np.float64))
+    if "bitmap" in shutter:  # Bitmap Display Shutter (C.7.6.15): a set bit hides the pixel
+        bitmap = np.asarray(shutter["bitmap"], dtype=bool)
+        if bitmap.shape != shape:
+            raise DicomConformanceError(f"the bitmap shutter is {bitmap.shape[1]} x {bitmap.shape[0]} but the image"
+                                        f" {cols} x {rows} pixels")
+        visible &= ~bitmap
     return visible
+
+
+def apply_palette(grey: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """8-bit VOI output ``grey`` through a palette colour LUT of ``rgb`` (entries x 3): the VOI output range
+    scaled to the palette's whole input range (PS3.4 N.2.4.2), so 0 -> the first entry, 255 -> the last."""
+    table = np.asarray(rgb, dtype=np.uint8)
+    index = np.rint(np.asarray(grey, dtype=np.float64) * ((len(table) - 1) / 255.0)).astype(np.intp)
+    return np.ascontiguousarray(table[index])
 
 
 def paint(rgb: np.ndarray, mask: np.ndarray, color: Sequence[int]) -> None:
