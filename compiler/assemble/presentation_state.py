@@ -509,8 +509,21 @@ def _build_blending(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                                 location=doc.loc(("type",)), path=("type",),
                                 hint="inputs: [{sources: {images: pet/}, palette: hot-iron}]"))
     inputs, all_headers = [], []
+    first_input: dict[str, NodePath] = {}  # SOP Instance UID -> the input it is in
     for base in bases:
         headers = _input_headers(doc, ctx, base, errors)
+        twice = [h for h in headers if str(h.SOPInstanceUID) in first_input]
+        if twice:
+            where = base + ("sources",)
+            other = first_input[str(twice[0].SOPInstanceUID)]
+            errors.append(SpecError(
+                f"{len(twice)} image(s) of this input (e.g. {twice[0].SOPInstanceUID}) are already in the"
+                f" {'input of `sources`' if not other else f'input {other[1] + 1} of `inputs`'}; an image is in one"
+                " blending input only (PS3.3 C.11.28)", location=doc.loc(where), path=where,
+                hint="blend a different series here, or choose other images with `images:`"))
+            headers = [h for h in headers if str(h.SOPInstanceUID) not in first_input]
+        for h in headers:
+            first_input.setdefault(str(h.SOPInstanceUID), base)
         palette = None
         if doc.get(base + ("palette",)) is not None:
             try:
@@ -524,7 +537,12 @@ def _build_blending(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             inputs.append(BlendingInput(headers, voi, palette))
             all_headers.extend(headers)
     spec = doc.get(("blending",)) or {}
-    mode, opacity = spec.get("mode", "FOREGROUND"), spec.get("opacity", 0.5)
+    mode, opacity = spec.get("mode", "FOREGROUND"), spec.get("opacity")
+    if mode != "FOREGROUND" and opacity is not None:
+        errors.append(SpecError(f"`opacity` is for FOREGROUND blending only; {mode} weighs all inputs alike"
+                                " (Relative Opacity is Type 1C, PS3.3 C.11.29)",
+                                location=doc.loc(("blending", "opacity")), path=("blending", "opacity"),
+                                hint="leave `opacity` out, or use mode: FOREGROUND"))
     if errors:
         raise errors[0] if len(errors) == 1 else ErrorList(errors)
     header = all_headers[0]
