@@ -7,6 +7,7 @@ PS3.3 C.11.29; DS ranges), PS3.5 6.2 (DS: 16 characters, decimal) checked by han
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +88,36 @@ def test_an_image_in_two_blending_inputs_is_located_at_the_second_input(tmp_path
     (error,) = result.errors
     assert (error.location.line, error.location.column) == (7, 14), _text(result)
     assert "input 1 of `inputs`" in str(error) and error.hint, _text(result)
+
+
+# --- 2. DS values: finite, 16 characters, within what readers hold --------------------------------------------
+@pytest.mark.parametrize("text, problem", [
+    ("1e+20", "2^63"), ("-9.3e18", "2^63"), ("inf", "not a decimal"), ("1e999", "not finite"),
+    ("1.2345678901234567", "16 DS allows"), ("12 3", "not a decimal"),
+])
+def test_ds_rule_refuses_values_readers_cannot_hold(text, problem):
+    from dcmspec_compiler.iods.common.vr import InvalidValue, check_value
+
+    with pytest.raises(InvalidValue, match=re.escape(problem)):
+        check_value("WindowWidth", "DS", text)
+
+
+@pytest.mark.parametrize("text", ["9.2e18", "-1e+18", "0.000001", "  42 ", "1.23456789012345"])
+def test_ds_rule_accepts_what_ps3_5_allows(text):
+    from dcmspec_compiler.iods.common.vr import check_value
+
+    check_value("WindowWidth", "DS", text)
+
+
+@pytest.mark.parametrize("value", ["1e39", "1e308", "1.0e20"])
+def test_huge_window_is_refused_at_its_line(tmp_path, value):
+    result = _build([_spec(tmp_path, f"window: {{center: 40,\n  width: {value}}}\n")], tmp_path / "out")
+    assert result.errors and not (tmp_path / "out").exists()
+    assert any(e.location.line == 5 and "2^63" in str(e) for e in result.errors), _text(result)
+
+
+def test_largest_window_written_passes_dciodvfy(tmp_path):
+    result = _build([_spec(tmp_path, "window: {center: -9e18, width: 9e18}\n")], tmp_path / "out")
+    assert not result.errors, _text(result)
+    ds = _valid(next((tmp_path / "out").glob("*.dcm")))
+    assert float(ds.SoftcopyVOILUTSequence[0].WindowWidth) == 9e18
