@@ -121,3 +121,47 @@ def test_largest_window_written_passes_dciodvfy(tmp_path):
     assert not result.errors, _text(result)
     ds = _valid(next((tmp_path / "out").glob("*.dcm")))
     assert float(ds.SoftcopyVOILUTSequence[0].WindowWidth) == 9e18
+
+
+# --- 4. palette messages name the value and the range --------------------------------------------------------
+@pytest.mark.parametrize("palette, expected", [
+    ("{colors: [[0, 0, 0], [300, -1, .nan]]}",
+     [("300", "300: greater than the maximum of 255"), ("-1", "-1: less than the minimum of 0"),
+      (".nan", "expected integer, found NaN")]),
+    ("{colors: [[0, 0, 0], [1, 2, 3]], first_mapped: 70000}", [("70000", "70000: greater than the maximum of 65535")]),
+    ("{colors: [[0, 0, 0], [1, 2]]}", [("[1, 2]", "[1, 2] has 2 item(s); at least 3 allowed here")]),
+])
+def test_palette_errors_name_the_value_and_the_range(tmp_path, palette, expected):
+    line = f"palette: {palette}"
+    result = _build([_spec(tmp_path, f"{line}\ntype: pseudocolor\n")], tmp_path / "out")
+    got = [((e.location.line, e.location.column), str(e)) for e in result.errors]
+    assert [where for where, _ in got] == [(4, line.index(token) + 1) for token, _ in expected], _text(result)
+    for (_, text), (_, message) in zip(got, expected):
+        assert message in text, _text(result)
+
+
+def test_schema_narrows_a_oneof_of_an_enum_and_an_object_to_the_object_branch():
+    """A general rule of compiler/validate/schemas.py: an enum of strings does not take an object, so the
+    object branch's own violation is reported, not 'is not a valid value here'."""
+    from dcmspec_compiler.errors import ErrorList
+    from dcmspec_compiler.load.parse import parse_text
+    from dcmspec_compiler.validate.schemas import validate_document
+
+    text = "dcmspec: 1\nkind: PresentationState\nsources: {images: ct/}\npalette: {colors: [[0, 0, 0], [0, 0, 256]]}\n"
+    doc = parse_text(text, Path("pr.yaml"))
+    with pytest.raises(ErrorList) as info:
+        validate_document(doc)
+    assert [str(e).split("\n")[0] for e in info.value.errors] == [
+        "pr.yaml:4:38: palette.colors[1][2]: 256: greater than the maximum of 255"]
+
+
+@pytest.mark.parametrize("colors, first, message", [
+    ([[0, 0, 0], [300, -1, float("nan")]], 0, "entry 1 is [300, -1, nan]"),
+    ([[0, 0, 0], [1, 1, 1.5]], 0, "entry 1 is [1, 1, 1.5]"),
+    ([[0, 0, 0], [1, 1, 1]], 70000, "-32768..65535 (US/SS), got 70000"),
+])
+def test_palette_builder_names_the_bad_entry(colors, first, message):
+    from dcmspec_compiler.iods.pr import PaletteColorLUT
+
+    with pytest.raises(DicomConformanceError, match=re.escape(message)):
+        PaletteColorLUT(colors, first)
