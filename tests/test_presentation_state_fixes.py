@@ -165,3 +165,22 @@ def test_palette_builder_names_the_bad_entry(colors, first, message):
 
     with pytest.raises(DicomConformanceError, match=re.escape(message)):
         PaletteColorLUT(colors, first)
+
+
+# --- 5. bitmap shutter files read as masks are --------------------------------------------------------------
+def test_a_bitmap_shutter_that_is_not_npy_is_refused_by_its_first_bytes(tmp_path):
+    (tmp_path / "shutter.npy").write_text("0 0 1\n0 1 1\n")
+    result = _build([_spec(tmp_path, "shutter: {bitmap: {file: shutter.npy}}\n")], tmp_path / "out")
+    (error,) = result.errors
+    assert error.location.line == 4 and "is not a .npy array: it starts with '0 0 1" in str(error), _text(result)
+    assert "pickle" not in _text(result) and "numpy.save" in _text(result)
+
+
+def test_a_missing_bitmap_shutter_says_where_it_looked_and_relative_to_what(tmp_path):
+    (tmp_path / "specs").mkdir()
+    result = _build([_spec(tmp_path / "specs", "shutter: {bitmap: {file: masks/shutter.npy}}\n")], tmp_path / "out")
+    (error,) = result.errors
+    text = _text(result)
+    assert error.location.line == 4 and "bitmap shutter file not found" in text, text
+    assert f"looked for {tmp_path / 'specs' / 'masks' / 'shutter.npy'}" in text, text
+    assert f"relative to the folder of the spec file that names it ({tmp_path / 'specs'})" in text, text

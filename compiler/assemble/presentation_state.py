@@ -248,12 +248,12 @@ def _bitmap(doc: SpecDocument, path: NodePath) -> np.ndarray:
     """The bitmap shutter of the .npy file at ``path + (file,)``: True where the image is hidden."""
     from .common import resolve_path
 
-    file = resolve_path(doc, path + ("file",))
-    try:
-        array = np.load(file, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise SpecError(f"cannot read the bitmap shutter {file} as a .npy array: {exc}",
-                        location=doc.loc(path + ("file",)), path=path + ("file",)) from None
+    from ..resolve.masks import check_input_file, read_npy
+
+    where = path + ("file",)
+    file = resolve_path(doc, where)
+    check_input_file(file, "bitmap shutter", location=doc.loc(where), path=where)
+    array = read_npy(file, location=doc.loc(where), spec_path=where)
     if array.ndim != 2:
         raise SpecError(f"the bitmap shutter is rows x columns, got an array of shape {array.shape}",
                         location=doc.loc(path + ("file",)), path=path + ("file",))
