@@ -184,3 +184,57 @@ def test_a_missing_bitmap_shutter_says_where_it_looked_and_relative_to_what(tmp_
     assert error.location.line == 4 and "bitmap shutter file not found" in text, text
     assert f"looked for {tmp_path / 'specs' / 'masks' / 'shutter.npy'}" in text, text
     assert f"relative to the folder of the spec file that names it ({tmp_path / 'specs'})" in text, text
+
+
+# --- 6. derived layers do not clash with the spec's own ---------------------------------------------------------
+def _with_examples(tmp_path: Path, names: tuple[str, ...]) -> list[Path]:
+    (tmp_path / "phantom").symlink_to(PHANTOM)
+    for name in names:
+        (tmp_path / name).write_text((EXAMPLES / name).read_text())
+    return [tmp_path / n for n in names]
+
+
+def _layers(path: Path) -> list[str]:
+    return [str(item.GraphicLayer) for item in pydicom.dcmread(path).GraphicLayerSequence]
+
+
+def test_a_layer_named_report_moves_the_reports_default_layer(tmp_path):
+    specs = _with_examples(tmp_path, ("organs-binary.yaml", "report-organs.yaml"))
+    spec = tmp_path / "pr.yaml"
+    spec.write_text("dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\n"
+                    "layers: [{name: REPORT}]\nannotations:\n  - layer: REPORT\n    image: 1\n"
+                    "    texts: [{text: mine, anchor: [5, 5]}]\n  - from_report: {spec: report-organs}\n")
+    result = _build(specs + [spec], tmp_path / "out")
+    assert not result.errors, _text(result)
+    out = tmp_path / "out" / "pr.dcm"
+    _valid(out)
+    assert _layers(out) == ["REPORT", "REPORT 2"]
+    ds = pydicom.dcmread(out)
+    drawn = {str(item.GraphicLayer) for item in ds.GraphicAnnotationSequence if "GraphicObjectSequence" in item}
+    assert drawn == {"REPORT 2"}  # the report's circle; the spec's own layer has only its text
+
+
+def test_a_report_layer_named_like_one_of_the_layers_is_refused_with_a_hint(tmp_path):
+    specs = _with_examples(tmp_path, ("organs-binary.yaml", "report-organs.yaml"))
+    spec = tmp_path / "pr.yaml"
+    spec.write_text("dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\n"
+                    "layers: [{name: MINE}]\nannotations:\n  - layer: MINE\n    image: 1\n"
+                    "    texts: [{text: mine, anchor: [5, 5]}]\n  - from_report: {spec: report-organs,\n"
+                    "      layer: MINE}\n")
+    result = _build(specs + [spec], tmp_path / "out")
+    (error,) = [e for e in result.errors if Path(e.location.file).name == "pr.yaml"]
+    assert error.location.line == 10 and "already a graphic layer" in str(error), _text(result)
+    assert "choose another `layer:`" in error.hint
+
+
+def test_a_layer_named_like_a_segment_moves_the_segments_layer(tmp_path):
+    specs = _with_examples(tmp_path, ("organs-binary.yaml",))
+    spec = tmp_path / "pr.yaml"
+    spec.write_text("dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\n"
+                    "layers: [{name: LIVER}]\nannotations:\n  - layer: LIVER\n    image: 1\n"
+                    "    texts: [{text: mine, anchor: [5, 5]}]\n  - from_segmentation: {spec: organs-binary}\n")
+    result = _build(specs + [spec], tmp_path / "out")
+    assert not result.errors, _text(result)
+    out = tmp_path / "out" / "pr.dcm"
+    _valid(out)
+    assert _layers(out) == ["LIVER", "LIVER 1", "SPLEEN", "LEFT KIDNEY"]
