@@ -257,6 +257,7 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
             result.context.built[spec_id(doc)] = objects
             result.objects.extend(objects)
         except DcmspecError as exc:
+            result.context.failed[spec_id(doc)] = doc.path
             result.errors.extend(in_row(flatten(exc), doc.csv_row.location if doc.csv_row else None))
         if doc.csv_row is not None:
             for warning in result.context.warnings[first_warning:]:

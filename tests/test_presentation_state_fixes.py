@@ -238,3 +238,39 @@ def test_a_layer_named_like_a_segment_moves_the_segments_layer(tmp_path):
     out = tmp_path / "out" / "pr.dcm"
     _valid(out)
     assert _layers(out) == ["LIVER", "LIVER 1", "SPLEEN", "LEFT KIDNEY"]
+
+
+# --- 7. from_report naming a spec of another kind, or one that failed ---------------------------------------------
+def test_from_report_naming_a_segmentation_says_its_kind(tmp_path):
+    specs = _with_examples(tmp_path, ("organs-binary.yaml",))
+    spec = tmp_path / "pr.yaml"
+    spec.write_text("dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\n"
+                    "annotations:\n  - from_report: {spec: organs-binary}\n")
+    result = _build(specs + [spec], tmp_path / "out")
+    (error,) = result.errors
+    assert error.location.line == 5 and "'organs-binary' is a Segmentation spec" in str(error), _text(result)
+    assert "MeasurementReport" in str(error) and "from_segmentation" in error.hint
+    assert "wrote 0" not in _text(result)
+
+
+def test_a_referenced_spec_that_failed_is_said_to_have_failed(tmp_path):
+    specs = _with_examples(tmp_path, ("organs-binary.yaml", "report-organs.yaml"))
+    report = tmp_path / "report-organs.yaml"
+    report.write_text(report.read_text().replace("observer:", "observer_typo:", 1)
+                      if "observer:" in report.read_text() else report.read_text() + "unknown_key: 1\n")
+    spec = tmp_path / "pr.yaml"
+    spec.write_text("dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\n"
+                    "annotations:\n  - from_report: {spec: report-organs}\n")
+    result = _build(specs + [spec], tmp_path / "out")
+    (error,) = [e for e in result.errors if Path(e.location.file).name == "pr.yaml"]
+    assert error.location.line == 5 and "'report-organs' failed to build (see its errors above)" in str(error)
+    assert "has not been built" not in _text(result) and "report-organs.yaml" in error.hint
+    assert [e for e in result.errors if Path(e.location.file).name == "report-organs.yaml"]
+
+
+def test_a_referenced_spec_not_named_still_says_so(tmp_path):
+    spec = tmp_path / "pr.yaml"
+    spec.write_text(f"dcmspec: 1\nkind: PresentationState\nsources: {{images: {PHANTOM / 'ct'}}}\n"
+                    "annotations:\n  - from_report: {spec: report-organs}\n")
+    result = _build([spec], tmp_path / "out")
+    assert result.errors and "failed to build" not in _text(result)

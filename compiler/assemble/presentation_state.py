@@ -441,7 +441,15 @@ def _report_regions(doc: SpecDocument, ctx: BuildContext, path: NodePath, header
     from ..iods.sr.read import measurement_groups
 
     spec = doc.get(path)
-    objects = [o.dataset for o in ctx.referenced_objects(doc, path)]
+    built = ctx.referenced_objects(doc, path)
+    kinds = sorted({str(o.kind) for o in built})
+    if kinds and not set(kinds) <= {"MeasurementReport", "StructuredReport"}:
+        raise SpecError(f"spec {spec['spec']!r} is a {' and '.join(kinds)} spec; `from_report` draws the regions of a"
+                        " MeasurementReport (TID 1500)", location=doc.loc(path + ("spec",)), path=path + ("spec",),
+                        hint="name a MeasurementReport spec" + (
+                            ", or use `from_segmentation:` to outline a Segmentation's segments"
+                            if "Segmentation" in kinds else ""))
+    objects = [o.dataset for o in built]
     reports = [o for o in objects if str(o.get("Modality", "")) == "SR"]
     if len(reports) != 1:
         raise SpecError(f"spec {spec['spec']!r} wrote {len(reports)} structured report(s); regions need exactly one",
