@@ -383,14 +383,20 @@ def schema(kind: str | None, list_kinds: bool, bundle: bool) -> None:
 @click.argument("kind")
 @click.option("-o", "--output", "target", type=click.Path(path_type=Path),
               help="Write the starter spec to this file (refuses to overwrite) instead of stdout.")
-def new(kind: str, target: Path | None) -> None:
+@click.option("--type", "type_", metavar="TYPE",
+              help="The starter of one type of the kind (PresentationState: grayscale, color, pseudocolor, blending).")
+def new(kind: str, target: Path | None, type_: str | None) -> None:
     """Print a commented starter spec of KIND."""
-    from .starters import starter_text, STARTERS
+    from .starters import STARTER_TYPES, starter_text, STARTERS
 
     match = {k.lower(): k for k in STARTERS}.get(kind.lower())
     if match is None:
         raise click.BadParameter(f"unknown kind {kind!r}; known: {', '.join(STARTERS)}", param_hint="KIND")
-    text = starter_text(match)
+    types = STARTER_TYPES.get(match, {})
+    if type_ is not None and type_.lower() not in types:
+        known = f"its types: {', '.join(types)}" if types else f"{match} has no types"
+        raise click.BadParameter(f"no starter of type {type_!r} for {match}; {known}", param_hint="--type")
+    text = starter_text(match, type_.lower() if type_ is not None else None)
     if target is None:
         click.echo(text, nl=False)
         return

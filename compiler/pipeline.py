@@ -291,6 +291,7 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
             failed = False
         except DcmspecError as exc:
             failed = True
+            result.context.failed[spec_id(doc)] = doc.path
             errors = in_row(flatten(exc), doc.csv_row.location if doc.csv_row else None)
             if doc.csv_row is not None:
                 result.row_failed(doc.csv_row.location, errors)

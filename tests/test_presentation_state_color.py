@@ -329,7 +329,7 @@ def _spec(tmp_path: Path, body: str, images: str = "ct") -> Path:
     ("type: pseudocolor\npalette: rainbow\n", "ct", 5, ""),
     ("layers: [{name: A}]\ngroups: [{id: 1, label: G}]\nannotations:\n  - layer: A\n"
      "    graphics: [{type: POINT, points: [[1, 1]], group: 2}]\n", "ct", 8, "group 2 is not one"),
-    ("shutter: {bitmap: {file: missing.npy}}\n", "ct", 4, "cannot read the bitmap shutter"),
+    ("shutter: {bitmap: {file: missing.npy}}\n", "ct", 4, "bitmap shutter file not found"),
     ("type: blending\n", "ct", 4, "two or more inputs"),
 ])
 def test_spec_errors_are_located(tmp_path, body, images, line, message):

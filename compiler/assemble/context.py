@@ -54,6 +54,8 @@ class BuildContext:
     built: dict[str, list[Any]] = field(default_factory=dict)
     #: resolved spec file -> spec id
     ids_by_file: dict[Any, str] = field(default_factory=dict)
+    #: spec id -> file of each spec of this build that failed to build (its errors are reported)
+    failed: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.uids = UIDFactory(self.options.uid_root, "random" if self.options.fresh_uids else "derived")
@@ -64,6 +66,10 @@ class BuildContext:
 
         ref = SpecRef(doc, tuple(path), str(doc.get(tuple(path) + ("spec",))))
         sid = self.ids_by_file.get(ref.file()) if ref.is_file else ref.target
+        if sid is not None and sid in self.failed:
+            raise SpecError(f"spec {ref.target!r} failed to build (see its errors above)", location=ref.location,
+                            path=ref.path + ("spec",), hint=f"fix the errors of {self.failed[sid]}; this spec is"
+                            " built from what it builds")
         if sid is None or sid not in self.built:
             raise SpecError(f"spec {ref.target!r} has not been built", location=ref.location,
                             path=ref.path + ("spec",), hint="name it in the same build")

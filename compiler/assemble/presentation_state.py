@@ -178,7 +178,8 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         if "from_segmentation" in spec or "from_report" in spec:
             derive = _outlines if "from_segmentation" in spec else _report_regions
             key = "from_segmentation" if "from_segmentation" in spec else "from_report"
-            result = attempt(derive, doc, ctx, path + (key,), headers, _OUTLINE_ORDER_START + len(layers))
+            result = attempt(derive, doc, ctx, path + (key,), headers, _OUTLINE_ORDER_START + len(layers),
+                             {layer.name for layer in layers})
             if result is not None:
                 layers.extend(result[0])
                 annotations.extend((a, None) for a in result[1])  # derived: checked when built
@@ -221,7 +222,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     for key, values in ((("layers",), names), (("groups",), group_ids)):
         if len(set(values)) != len(values):
             errors.append(SpecError(f"{key[0]}: names/IDs must be unique, got {values}", location=doc.loc(key),
-                                    path=key))
+                                    path=key, hint=f"give each of the {key[0]} its own name/ID"))
     if errors:
         raise errors[0] if len(errors) == 1 else ErrorList(errors)
 
@@ -248,12 +249,12 @@ def _bitmap(doc: SpecDocument, path: NodePath) -> np.ndarray:
     """The bitmap shutter of the .npy file at ``path + (file,)``: True where the image is hidden."""
     from .common import resolve_path
 
-    file = resolve_path(doc, path + ("file",))
-    try:
-        array = np.load(file, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise SpecError(f"cannot read the bitmap shutter {file} as a .npy array: {exc}",
-                        location=doc.loc(path + ("file",)), path=path + ("file",)) from None
+    from ..resolve.masks import check_input_file, read_npy
+
+    where = path + ("file",)
+    file = resolve_path(doc, where)
+    check_input_file(file, "bitmap shutter", location=doc.loc(where), path=where)
+    array = read_npy(file, location=doc.loc(where), spec_path=where)
     if array.ndim != 2:
         raise SpecError(f"the bitmap shutter is rows x columns, got an array of shape {array.shape}",
                         location=doc.loc(path + ("file",)), path=path + ("file",))
@@ -317,13 +318,23 @@ def _annotation(doc: SpecDocument, path: NodePath, uids: list[str]):
 
 
 def _layer_name(label: str, number: int, taken: set[str]) -> str:
-    """A Graphic Layer name (CS, 16 characters) for a segment: its label in capitals, else SEGMENT n."""
+    """A Graphic Layer name (CS, 16 characters) for a segment: its label in capitals, else SEGMENT n; with
+    the segment number (then a count) appended where that name is taken (by the spec's own layers too)."""
     name = re.sub(r"[^A-Z0-9 _]", "_", label.upper()).strip()[:16].strip() or f"SEGMENT {number}"
     if name in taken:
         suffix = f" {number}"
         name = name[:16 - len(suffix)].rstrip() + suffix
-    taken.add(name)
-    return name
+    return _free_name(name, taken)
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name`` with " 2", " 3", ... (within 16 characters) where it is taken; marked taken."""
+    candidate, k = name, 2
+    while candidate in taken:
+        suffix = f" {k}"
+        candidate, k = name[:16 - len(suffix)].rstrip() + suffix, k + 1
+    taken.add(candidate)
+    return candidate
 
 
 
@@ -368,9 +379,11 @@ def _segmentation(doc: SpecDocument, ctx: BuildContext, path: NodePath):
     return descriptions, uid, lambda numbers: segment_masks(file, numbers)
 
 
-def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list, first_order: int):
+def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list, first_order: int,
+              taken: set[str]):
     """(layers, annotations, SOP Instance UID of the SEG) drawing the outlines of the chosen segments on the
-    images they touch; a SEG file is read once, one segment's frames at a time."""
+    images they touch, on layers named apart from those ``taken``; a SEG file is read once, one segment's
+    frames at a time."""
     from ..iods.pr import GraphicAnnotation, GraphicLayer, GraphicObject
     from ..spatial.contours import frame_outlines
     from .linked import chosen_segments
@@ -379,7 +392,7 @@ def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: lis
     numbers = chosen_segments(doc, path, descriptions)
     by_uid = {str(h.SOPInstanceUID): h for h in headers}
     layers, annotations = [], []
-    taken: set[str] = set()
+    taken = set(taken)
     touched = False
     for j, (number, uids, pixels, (row0, col0)) in enumerate(masks(numbers)):
         desc = descriptions[number]
@@ -419,7 +432,8 @@ def _measurement_text(group) -> str:
     return (f"{head}: " + "; ".join(parts) if parts else head)[:1024]
 
 
-def _report_regions(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list, first_order: int):
+def _report_regions(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list, first_order: int,
+                    taken: set[str]):
     """(layers, annotations, SOP Instance UID of the report): the planar regions (SCOORD) of a TID 1500
     report's measurement groups drawn on the images they are selected from, each with its tracking ID and
     measurement values as a text at its first point, on one layer (PS3.16 TID 1410, PS3.3 C.10.5)."""
@@ -427,14 +441,28 @@ def _report_regions(doc: SpecDocument, ctx: BuildContext, path: NodePath, header
     from ..iods.sr.read import measurement_groups
 
     spec = doc.get(path)
-    objects = [o.dataset for o in ctx.referenced_objects(doc, path)]
+    built = ctx.referenced_objects(doc, path)
+    kinds = sorted({str(o.kind) for o in built})
+    if kinds and not set(kinds) <= {"MeasurementReport", "StructuredReport"}:
+        raise SpecError(f"spec {spec['spec']!r} is a {' and '.join(kinds)} spec; `from_report` draws the regions of a"
+                        " MeasurementReport (TID 1500)", location=doc.loc(path + ("spec",)), path=path + ("spec",),
+                        hint="name a MeasurementReport spec" + (
+                            ", or use `from_segmentation:` to outline a Segmentation's segments"
+                            if "Segmentation" in kinds else ""))
+    objects = [o.dataset for o in built]
     reports = [o for o in objects if str(o.get("Modality", "")) == "SR"]
     if len(reports) != 1:
         raise SpecError(f"spec {spec['spec']!r} wrote {len(reports)} structured report(s); regions need exactly one",
                         location=doc.loc(path + ("spec",)), path=path + ("spec",))
     report = reports[0]
     by_uid = {str(h.SOPInstanceUID) for h in headers}
-    name = spec.get("layer", "REPORT")
+    name = spec.get("layer")
+    if name is None:
+        name = _free_name("REPORT", set(taken))  # the default layer: REPORT, or REPORT 2 where that is taken
+    elif name in taken:
+        raise SpecError(f"layer {name!r} is already a graphic layer of this presentation state; the report's regions"
+                        " are drawn on a layer of their own", location=doc.loc(path + ("layer",)),
+                        path=path + ("layer",), hint=f"choose another `layer:` name (taken: {', '.join(sorted(taken))})")
     drawn: dict[str, tuple[list, list]] = {}
     skipped = 0
     for group in measurement_groups(report):
@@ -517,8 +545,21 @@ def _build_blending(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                                 location=doc.loc(("type",)), path=("type",),
                                 hint="inputs: [{sources: {images: pet/}, palette: hot-iron}]"))
     inputs, all_headers = [], []
+    first_input: dict[str, NodePath] = {}  # SOP Instance UID -> the input it is in
     for base in bases:
         headers = _input_headers(doc, ctx, base, errors)
+        twice = [h for h in headers if str(h.SOPInstanceUID) in first_input]
+        if twice:
+            where = base + ("sources",)
+            other = first_input[str(twice[0].SOPInstanceUID)]
+            errors.append(SpecError(
+                f"{len(twice)} image(s) of this input (e.g. {twice[0].SOPInstanceUID}) are already in the"
+                f" {'input of `sources`' if not other else f'input {other[1] + 1} of `inputs`'}; an image is in one"
+                " blending input only (PS3.3 C.11.28)", location=doc.loc(where), path=where,
+                hint="blend a different series here, or choose other images with `images:`"))
+            headers = [h for h in headers if str(h.SOPInstanceUID) not in first_input]
+        for h in headers:
+            first_input.setdefault(str(h.SOPInstanceUID), base)
         palette = None
         if doc.get(base + ("palette",)) is not None:
             try:
@@ -532,7 +573,12 @@ def _build_blending(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             inputs.append(BlendingInput(headers, voi, palette))
             all_headers.extend(headers)
     spec = doc.get(("blending",)) or {}
-    mode, opacity = spec.get("mode", "FOREGROUND"), spec.get("opacity", 0.5)
+    mode, opacity = spec.get("mode", "FOREGROUND"), spec.get("opacity")
+    if mode != "FOREGROUND" and opacity is not None:
+        errors.append(SpecError(f"`opacity` is for FOREGROUND blending only; {mode} weighs all inputs alike"
+                                " (Relative Opacity is Type 1C, PS3.3 C.11.29)",
+                                location=doc.loc(("blending", "opacity")), path=("blending", "opacity"),
+                                hint="leave `opacity` out, or use mode: FOREGROUND"))
     if errors:
         raise errors[0] if len(errors) == 1 else ErrorList(errors)
     header = all_headers[0]

@@ -78,15 +78,7 @@ def load_mask(
     """
     path = Path(path)
     where = {"location": location, "path": spec_path}
-    kind = file_kind(path)
-    if kind == "missing":
-        written_in = Path(location.file).parent if location is not None and location.file else None
-        relative = (f"a relative {what} path is relative to the folder of the spec file that names it"
-                    f" ({written_in}), not to the current folder; " if written_in is not None else "")
-        raise InputError(f"{what} file not found: {path}", **where,
-                         hint=f"{relative}looked for {path.absolute()}")
-    if kind != "a regular file":
-        raise InputError(f"{what} {path} is {kind}, not a regular file", hint=f"name a {what} file", **where)
+    check_input_file(path, what, **where)
     suffix = _suffix(path)
     limit = {"max_values": max_values, **where}
     if suffix == ".npy":
@@ -105,6 +97,26 @@ def load_mask(
         )
     _check_dtype(volume.array, path, location, spec_path)
     return volume
+
+
+def check_input_file(file: Path, what: str, /, **where) -> None:
+    """Refuse a ``what`` file that is missing (saying the path looked for and what a relative path is relative
+    to) or is not a regular file; ``where``: ``location`` and ``path`` of the spec value naming it."""
+    kind = file_kind(file)
+    location = where.get("location")
+    if kind == "missing":
+        written_in = Path(location.file).parent if location is not None and location.file else None
+        relative = (f"a relative {what} path is relative to the folder of the spec file that names it"
+                    f" ({written_in}), not to the current folder; " if written_in is not None else "")
+        raise InputError(f"{what} file not found: {file}", **where,
+                         hint=f"{relative}looked for {file.absolute()}")
+    if kind != "a regular file":
+        raise InputError(f"{what} {file} is {kind}, not a regular file", hint=f"name a {what} file", **where)
+
+
+def read_npy(file: Path, *, location: Location | None = None, spec_path: Sequence[PathPart] = ()) -> np.ndarray:
+    """A .npy array (read-only, memory-mapped), refusing a file that is not one by its first bytes."""
+    return _read_npy(file, location=location, path=spec_path)
 
 
 def _check_declared(shape: Sequence[int], file: Path, max_values: int | None, **where) -> None:

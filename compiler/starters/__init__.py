@@ -17,5 +17,15 @@ STARTERS: dict[str, str] = {
 }
 
 
-def starter_text(kind: str) -> str:
-    return (Path(__file__).parent / STARTERS[kind]).read_text(encoding="utf-8")
+#: kind -> its ``type`` values that have a starter of their own -> starter file (the first: the default)
+STARTER_TYPES: dict[str, dict[str, str]] = {
+    "PresentationState": {"grayscale": "presentation-state.yaml", "color": "presentation-state-color.yaml",
+                          "pseudocolor": "presentation-state-pseudocolor.yaml",
+                          "blending": "presentation-state-blending.yaml"},
+}
+
+
+def starter_text(kind: str, type_: str | None = None) -> str:
+    """The starter of ``kind``, or of its ``type_`` (see :data:`STARTER_TYPES`); KeyError when none."""
+    name = STARTERS[kind] if type_ is None else STARTER_TYPES[kind][type_]
+    return (Path(__file__).parent / name).read_text(encoding="utf-8")

@@ -164,8 +164,7 @@ def _leaf_errors(errors: Iterator[Any]) -> Iterator[Any]:
             branches: dict[Any, list[Any]] = {}
             for sub in error.context:
                 branches.setdefault(sub.relative_schema_path[0], []).append(sub)
-            same_type = [errs for errs in branches.values()
-                         if not any(e.validator == "type" and not e.relative_path for e in errs)]
+            same_type = [errs for errs in branches.values() if not any(_wrong_type(e) for e in errs)]
             if len(same_type) == 1:
                 # Only one branch takes a value of this JSON type: its complaints are the useful ones.
                 yield from _leaf_errors(iter(same_type[0]))
@@ -176,6 +175,25 @@ def _leaf_errors(errors: Iterator[Any]) -> Iterator[Any]:
                 yield deepest
                 continue
         yield error
+
+
+def _json_type(value: Any) -> str:
+    return ("boolean" if isinstance(value, bool) else "number" if isinstance(value, (int, float))
+            else "string" if isinstance(value, str) else "array" if isinstance(value, list)
+            else "object" if isinstance(value, dict) else "null")
+
+
+def _wrong_type(error: Any) -> bool:
+    """Does this branch complaint say the whole value is of a JSON type the branch does not take (a `type`,
+    or an `enum`/`const` none of whose values is of the value's type)?"""
+    if error.relative_path:
+        return False
+    if error.validator == "type":
+        return True
+    if error.validator in ("enum", "const") and isinstance(error.schema, dict):
+        allowed = error.schema["enum"] if error.validator == "enum" else [error.schema["const"]]
+        return all(_json_type(v) != _json_type(error.instance) for v in allowed)
+    return False
 
 
 def _dedupe(errors: list[SpecError]) -> list[SpecError]:
@@ -231,8 +249,12 @@ def _to_spec_error(doc: SpecDocument, error: Any) -> SpecError:
     elif validator == "pattern":
         message = f"{_describe(error.instance)} does not have the expected form"
         hint = schema.get("description")
-    elif validator in ("minItems", "maxItems", "minimum", "maximum", "exclusiveMinimum", "maxLength",
-                       "minLength"):
+    elif validator in ("minItems", "maxItems"):
+        bound = schema[validator]
+        message = (f"{_describe(error.instance)} has {len(error.instance)} item(s);"
+                   f" {'at least' if validator == 'minItems' else 'at most'} {bound} allowed here")
+        hint = schema.get("description")
+    elif validator in ("minimum", "maximum", "exclusiveMinimum", "maxLength", "minLength"):
         message = f"{_describe(error.instance)}: {error.message.split(' is ', 1)[-1]}"
         hint = schema.get("description")
     elif validator == "not":

@@ -98,11 +98,18 @@ _DS = re.compile(r" *[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)? *")
 _IS = re.compile(r" *[+-]?[0-9]+ *")
 
 
+#: The largest magnitude of a DS value written: readers hold a DS as a 64-bit integer where the attribute is
+#: compared with one (dciodvfy reads Window Width 1e+20 as negative), so values at or beyond 2^63 overflow.
+DS_LIMIT = 2.0**63
+
+
 def _decimal(text: str) -> str | None:
     if not _DS.fullmatch(text):
         return "is not a decimal number"
     if not math.isfinite(float(text)):
         return "is not finite"
+    if abs(float(text)) >= DS_LIMIT:
+        return "is beyond +-9.2e18 (2^63), where readers that hold a DS as a 64-bit integer overflow"
     return None
 
 

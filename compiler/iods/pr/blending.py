@@ -7,7 +7,8 @@ Blending Presentation State (C.11.28: one item per input with its images, Softco
 Lookup Table), Advanced Blending Presentation State Display (C.11.29: Pixel Presentation TRUE_COLOR and the
 blending operations), Common Instance Reference (C.12.2), Displayed Area (C.10.4), ICC Profile (C.11.15) and
 SOP Common. The blending: FOREGROUND puts each further input over the result so far with ``opacity``
-(Relative Opacity: opacity x foreground + (1 - opacity) x background); EQUAL weighs all inputs alike.
+(Relative Opacity: opacity x foreground + (1 - opacity) x background; default 0.5); EQUAL weighs all inputs
+alike and has no opacity (Relative Opacity is Type 1C: FOREGROUND only).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class AdvancedBlendingPresentationState(Dataset):
 
     SOP_CLASS_UID: ClassVar[str] = ABPS_SOP_CLASS_UID
 
-    def __init__(self, inputs: Sequence[BlendingInput], *, mode: str = "FOREGROUND", opacity: float | None = 0.5,
+    def __init__(self, inputs: Sequence[BlendingInput], *, mode: str = "FOREGROUND", opacity: float | None = None,
                  series_instance_uid: str, series_number: int, sop_instance_uid: str,
                  content: ContentIdentification, presentation_datetime: _dt.datetime, equipment: Equipment,
                  series_description: str | None = None, icc_profile: bytes | None = None,
@@ -104,10 +105,12 @@ class AdvancedBlendingPresentationState(Dataset):
         if mode not in BLENDING_MODES:
             raise DicomConformanceError(f"Blending Mode {mode!r} is not one of {', '.join(BLENDING_MODES)} (C.11.29)")
         if mode == "FOREGROUND":
-            if opacity is None or not 0.0 <= finite(opacity, "Relative Opacity") <= 1.0:
+            opacity = 0.5 if opacity is None else opacity
+            if not 0.0 <= finite(opacity, "Relative Opacity") <= 1.0:
                 raise DicomConformanceError("FOREGROUND blending needs a Relative Opacity 0..1 (C.11.29)")
-        elif opacity is not None and not 0.0 <= finite(opacity, "Relative Opacity") <= 1.0:
-            raise DicomConformanceError("Relative Opacity is 0..1 (C.11.29)")
+        elif opacity is not None:
+            raise DicomConformanceError("Relative Opacity is written for FOREGROUND blending only (Type 1C, C.11.29):"
+                                        " EQUAL weighs all inputs alike")
         if not isinstance(presentation_datetime, _dt.datetime):
             raise DicomConformanceError("Presentation Creation Date and Time are required (PS3.3 C.11.10)")
 
@@ -190,7 +193,7 @@ class AdvancedBlendingPresentationState(Dataset):
                 item.BlendingDisplayInputSequence.append(i)
             if number is not None:
                 item.BlendingInputNumber = number
-            if opacity is not None:
+            if mode == "FOREGROUND":  # Type 1C: required for FOREGROUND, absent otherwise (C.11.29)
                 item.RelativeOpacity = float(opacity)
             return item
 

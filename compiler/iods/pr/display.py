@@ -18,6 +18,7 @@ from ...errors import DicomConformanceError
 from ...io.bits import pack_bits, unpack_bits
 from ..common.codes import set_element
 from ..common.color import check_rgb, rgb_to_dicom_lab
+from ..common.vr import check_value
 from .graphics import finite
 
 __all__ = ["SoftcopyVOI", "DisplayedArea", "DisplayShutter", "displayed_corners", "read_overlay", "write_overlay", "PRESENTATION_SIZE_MODES", "VOI_LUT_FUNCTIONS",
@@ -52,8 +53,10 @@ class SoftcopyVOI:
             raise DicomConformanceError(f"Window Width {width:g} must be > 0 for LINEAR_EXACT (PS3.3 C.11.2.1.3)")
         if function != "LINEAR_EXACT" and width < 1:
             raise DicomConformanceError(f"Window Width {width:g} must be >= 1 (PS3.3 C.11.2.1.2)")
-        item.WindowCenter = f"{center:.10g}"
-        item.WindowWidth = f"{width:.10g}"
+        for keyword, value in (("WindowCenter", center), ("WindowWidth", width)):
+            text = f"{value:.10g}"
+            check_value(keyword, "DS", text)  # finite, 16 characters, in range (PS3.5 6.2)
+            setattr(item, keyword, text)
         if self.explanation:
             if len(self.explanation) > 64:
                 raise DicomConformanceError("Window Center & Width Explanation exceeds 64 characters (LO)")

@@ -71,10 +71,15 @@ class PaletteColorLUT:
         if not 2 <= len(rgb) <= 65536:
             raise DicomConformanceError(
                 f"a palette has 2 to 65536 entries (Number of Table Entries, C.7.6.3.1.5), got {len(rgb)}")
-        if not np.isfinite(rgb).all() or (rgb < 0).any() or (rgb > 255).any() or (rgb != np.round(rgb)).any():
-            raise DicomConformanceError("palette colours are integers 0..255")
+        bad = ~np.isfinite(rgb) | (rgb < 0) | (rgb > 255)
+        bad[~bad] |= rgb[~bad] != np.round(rgb[~bad])
+        if bad.any():
+            entry = int(np.argwhere(bad)[0][0])
+            raise DicomConformanceError(f"palette colours are integers 0..255; entry {entry} is"
+                                        " [" + ", ".join(f"{v:g}" for v in rgb[entry]) + "]")
         if isinstance(self.first_mapped, bool) or not -32768 <= int(self.first_mapped) <= 65535:
-            raise DicomConformanceError("the first value mapped by a palette is an integer -32768..65535 (US/SS)")
+            raise DicomConformanceError(f"the first value mapped by a palette is an integer -32768..65535 (US/SS),"
+                                        f" got {self.first_mapped}")
         object.__setattr__(self, "rgb", rgb.astype(np.uint8))
 
     @classmethod
