@@ -1,5 +1,5 @@
-"""``python -m dcmspec`` runs the command line."""
+"""``python -m dcmspec_compiler`` runs the command line."""
 
-from .cli import main
+from .entry import run
 
-main()
+run()

@@ -142,17 +142,9 @@ def _check_uid_root(uid_root: str | None) -> None:
 
 
 def _stopped(exc: KeyboardInterrupt) -> None:
-    """Say what a stop signal left behind, then end by that signal (exit status 128 + its number)."""
-    import os
-    import signal
+    from .entry import stopped
 
-    signum = getattr(exc, "signum", signal.SIGINT)
-    done = {True: "; this build's files had been written completely",
-            False: "; nothing of this build was written"}.get(getattr(exc, "committed", None), "")
-    _echo_err(f"dcmspec: stopped by {signal.Signals(signum).name}{done}")
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
-    sys.exit(128 + signum)  # pragma: no cover - where the signal does not end the process
+    stopped(exc)
 
 
 @main.command()

@@ -72,7 +72,7 @@ def test_names_do_not_clash_with_the_pypi_project_dcmspec():
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert project["project"]["name"] == "dcmspec-compiler"
-    assert project["project"]["scripts"] == {"dcmspec": "dcmspec_compiler.cli:main"}
+    assert project["project"]["scripts"] == {"dcmspec": "dcmspec_compiler.entry:run"}
     assert "dcmspec" not in project["tool"]["setuptools"]["packages"]
     bad = re.compile(r"pip install\s+[\"']?dcmspec(?![-_])")
     texts = [ROOT / "README.md", *(ROOT / "compiler").rglob("*.py"), *(ROOT / "compiler").rglob("*.yaml")]
