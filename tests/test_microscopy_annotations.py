@@ -618,3 +618,36 @@ def test_two_d_points_among_three_d_ones_are_refused_at_the_point(tmp_path):
     (error,) = _errors(_spec(tmp_path, "coordinates: slide\ngroups:\n" + GROUP +
                              "    graphic_type: POINT\n    csv: p.csv\n"), tmp_path)
     assert error.location.line == 3 and error.location.file.endswith("p.csv"), error.format()
+
+
+def test_bad_geojson_features_and_the_others_problems_are_reported_together(tmp_path):
+    bad = (QUPATH.replace('"coordinates": [120.5, 80.25]', '"coordinates": ["1", "2"]')
+           .replace("[[[50, 50], [60, 50], [55, 58], [50, 50]]]", "[[[50, 50], [60, 50], [50, 50]]]")
+           .replace('"Nucleus: Area µm^2": 21.75', '"Nucleus: Area µm^2": "21.75"'))
+    errors = _geojson_errors(tmp_path, bad)
+    lines = sorted(e.location.line for e in errors)
+    assert lines == sorted([_feature_line(bad, 3), _feature_line(bad, 2), _feature_line(bad, 0)]), \
+        [e.format() for e in errors]
+
+
+def test_csv_slide_coordinates_with_z_read_back_in_highdicom(tmp_path):
+    (tmp_path / "p.csv").write_text("x,y,z,area\n19.95,39.9,0.001,2.5\n19.9,39.95,0.002,\n", encoding="utf-8")
+    spec = _spec(tmp_path, "coordinates: slide\ngroups:\n" + GROUP + "    graphic_type: POINT\n    csv: p.csv\n"
+                 "    measurements: [{key: area, name: SCT:42798000 \"Area\", unit: um2}]\n")
+    path = _built(spec, tmp_path)
+    _assert_read_back(path, [([[[19.95, 39.9, 0.001]], [[19.9, 39.95, 0.002]]], {"Area": [2.5, np.nan]})], SCOORD3D)
+
+
+def test_the_error_collector_keeps_the_first_errors_and_counts_the_rest():
+    from dcmspec_compiler.assemble.common import Errors
+    from dcmspec_compiler.errors import ErrorList, InputError, Location
+
+    errors = Errors(limit=2)
+    for line in (1, 2, 3):
+        errors.add(InputError(f"row {line}", location=Location("a.csv", line)))
+    errors.skip(4)
+    assert errors.room() == 0
+    with pytest.raises(ErrorList) as raised:
+        errors.raise_if_any()
+    assert [e.message for e in raised.value.errors[:2]] == ["row 1", "row 2"]
+    assert "5 more" in raised.value.errors[2].message and raised.value.errors[2].location == Location("a.csv")

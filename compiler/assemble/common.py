@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from .. import __version__
-from ..errors import DcmspecError, DicomConformanceError, ErrorList, PathPart, SpecError, flatten
+from ..errors import DcmspecError, DicomConformanceError, ErrorList, InputError, PathPart, SpecError, flatten
 from ..io.files import is_regular_file, open_regular
 from ..load.document import SpecDocument
 from ..resolve.codes import resolve_code
@@ -61,8 +61,9 @@ class Errors:
         errors = list(self.errors)
         if self.more:
             last = errors[-1].location
-            errors.append(type(errors[-1])(f"... and {self.more} more errors (only the first {len(errors)} are"
-                                           " shown)", location=replace(last, line=None, column=None) if last else None))
+            kind = InputError if isinstance(errors[-1], InputError) else SpecError
+            errors.append(kind(f"... and {self.more} more errors (only the first {len(errors)} are shown)",
+                               location=replace(last, line=None, column=None) if last else None))
         if len(errors) == 1:
             raise errors[0]
         if errors:

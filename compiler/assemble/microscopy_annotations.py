@@ -363,7 +363,7 @@ def _measurement(doc: SpecDocument, ctx: BuildContext, path: NodePath, found: An
     with conformance_at(doc, path + ("unit",), hint="write the unit in UCUM (https://ucum.org), e.g. um, um2,"
                         " mm2, 1 for a ratio, or a code with scheme UCUM"):
         measurement.check_unit()
-    if not issues and (found.flagged is None or not found.flagged.any()):  # else the values are incomplete
+    if not issues and found.counts.size and (found.flagged is None or not found.flagged.any()):  # else reported
         with conformance_at(doc, path):
             measurement.item(int(found.counts.size))
     return measurement

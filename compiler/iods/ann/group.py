@@ -135,8 +135,9 @@ def annotation_problems(graphic_type: str, points: np.ndarray, counts: np.ndarra
         low, high = bounds
         dims = len(low)
         outside = ((points[:, :dims] < low) | (points[:, :dims] > high)).any(axis=1) & ~bad
-        for i in np.unique(owner[outside]):
-            first = points[np.flatnonzero(outside & (owner == i))[0]]
+        at = np.flatnonzero(outside)
+        owners, firsts = np.unique(owner[at], return_index=True)  # the first point outside of each annotation
+        for i, first in zip(owners, points[at[firsts]]):
             out.append((int(i), f"point {tuple(round(float(v), 6) for v in first)} lies outside the image"
                                 f" ({', '.join(f'{lo:g}..{hi:g}' for lo, hi in zip(low, high))})"))
     if graphic_type == "POLYGON":
