@@ -235,8 +235,8 @@ def _feature_parts(feature: Any, parts: list[list], owner: list[int], i: int) ->
             ring = part[0]
             if isinstance(ring, list) and len(ring) > 1 and ring[0] == ring[-1]:
                 ring = ring[:-1]  # GeoJSON repeats the first position; ANN polygons close themselves
-        if not isinstance(ring, list) or not all(type(p) is list for p in ring):
-            return nested
+        if not isinstance(ring, list):
+            return nested  # its positions are checked with all the others
         rings.append(ring)
     parts.extend(rings)
     owner.extend([i] * len(rings))
@@ -247,18 +247,22 @@ def _points(parts: Sequence[list]) -> np.ndarray | None:
     """All positions as (n, 2) float64 when each is two finite numbers (the usual file: one numpy conversion,
     type checks at C speed), else None."""
     positions = list(chain.from_iterable(parts))
-    if positions and set(map(len, positions)) != {2}:
+    try:
+        if positions and set(map(len, positions)) != {2}:
+            return None
+        if not set(map(type, chain.from_iterable(positions))) <= {int, float}:  # so positions are lists
+            return None
+    except TypeError:  # a position without a length, or not iterable: a number where a list should be
         return None
-    values = list(chain.from_iterable(positions))
-    if not set(map(type, values)) <= {int, float}:
-        return None
-    flat = np.array(values, dtype=np.float64)
+    flat = np.fromiter(chain.from_iterable(positions), dtype=np.float64, count=2 * len(positions))
     if not np.isfinite(flat).all():
         return None
     return flat.reshape(len(positions), 2)
 
 
-def _position_problem(position: list) -> str | None:
+def _position_problem(position: Any) -> str | None:
+    if type(position) is not list:
+        return f"position {position!r} is not a list of numbers: the coordinates are not nested as RFC 7946 3.1 says"
     for value in position:
         if type(value) not in (int, float):
             return f"coordinate {value!r} is not a number"
@@ -272,7 +276,7 @@ def _position_problem(position: list) -> str | None:
 def _points_one_by_one(parts: Sequence[list], owner: Sequence[int], issues: list) -> np.ndarray:
     """(n, 3) with Z = NaN for 2-D positions when some have 3 numbers, else (n, 2); a position that is not 2 or
     3 finite numbers is an issue of its feature (once) and NaN."""
-    wide = any(len(p) == 3 for part in parts for p in part)
+    wide = any(type(p) is list and len(p) == 3 for part in parts for p in part)
     out = np.full((sum(map(len, parts)), 3 if wide else 2), np.nan)
     n = 0
     flagged = {i for i, *_ in issues}
