@@ -651,3 +651,16 @@ def test_the_error_collector_keeps_the_first_errors_and_counts_the_rest():
         errors.raise_if_any()
     assert [e.message for e in raised.value.errors[:2]] == ["row 1", "row 2"]
     assert "5 more" in raised.value.errors[2].message and raised.value.errors[2].location == Location("a.csv")
+
+
+def test_two_d_geojson_positions_among_three_d_ones_are_refused_at_the_feature(tmp_path):
+    text = ('{"type": "FeatureCollection", "features": [\n'
+            '{"type": "Feature", "geometry": {"type": "Point", "coordinates": [19.9, 39.95, 0.002]}},\n'
+            '{"type": "Feature", "geometry": {"type": "Point", "coordinates": [19.95, 39.9]}}\n]}\n')
+    (tmp_path / "cells.geojson").write_text(text, encoding="utf-8")
+    spec = _spec(tmp_path, "coordinates: slide\ngroups:\n" + GROUP + "    geojson: cells.geojson\n")
+    (error,) = _errors(spec, tmp_path)
+    assert error.location.file.endswith("cells.geojson") and error.location.line == 3 and "no Z" in error.message
+    (tmp_path / "cells.geojson").write_text(text.replace("[19.95, 39.9]", "[19.95, 39.9, 0.001]"), encoding="utf-8")
+    path = _built(spec, tmp_path)
+    _assert_read_back(path, [([[[19.9, 39.95, 0.002]], [[19.95, 39.9, 0.001]]], {})], SCOORD3D)
