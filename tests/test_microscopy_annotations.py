@@ -266,12 +266,12 @@ def test_inline_annotations_build_on_the_third_party_slide(tmp_path):
 def test_slide_coordinates_build_in_3d(tmp_path):
     spec = _spec(tmp_path, "coordinates: slide\nprecision: single\ngroups:\n" + GROUP +
                  "    graphic_type: POINT\n"
-                 "    annotations: [[[19.95, 39.9]], [[19.9, 39.95, 0.002]]]\n")
+                 "    annotations: [[[19.95, 39.9]], [[19.9, 39.95]]]\n")
     path = _built(spec, tmp_path)
     ds = pydicom.dcmread(path)
     assert ds.AnnotationCoordinateType == "3D" and ds.FrameOfReferenceUID == _header(PHANTOM).FrameOfReferenceUID
     assert "PointCoordinatesData" in ds.AnnotationGroupSequence[0]  # 32-bit floats
-    _assert_read_back(path, [([[[19.95, 39.9, 0.0]], [[19.9, 39.95, 0.002]]], {})], SCOORD3D)
+    _assert_read_back(path, [([[[19.95, 39.9, 0.0]], [[19.9, 39.95, 0.0]]], {})], SCOORD3D)
 
 
 def test_csv_one_row_per_point(tmp_path):
@@ -490,3 +490,177 @@ def test_the_starter_builds_on_the_phantom(tmp_path):
     spec.write_text(starter_text("MicroscopyAnnotations").replace("images: slide/", f"images: {PHANTOM}"),
                     encoding="utf-8")
     _built(spec, tmp_path)
+
+
+# --- numbers, units, errors together, 2-D points among 3-D ones (new-user trial) ------------------
+
+@pytest.mark.parametrize("before, after, message", [
+    ('"coordinates": [120.5, 80.25]', '"coordinates": ["1", "2"]', "not a number"),
+    ('"coordinates": [120.5, 80.25]', '"coordinates": [true, 2]', "not a number"),
+    ('"coordinates": [120.5, 80.25]', '"coordinates": [NaN, 2]', "not a finite number"),
+    ('"coordinates": [120.5, 80.25]', '"coordinates": [1, Infinity]', "not a finite number"),
+    ('"coordinates": [120.5, 80.25]', '"coordinates": [[1, 2]]', "not a number"),
+    ('"coordinates": [120.5, 80.25]', '"coordinates": [1, 2, 3, 4]', "2 (x, y) or 3 (x, y, z)"),
+    ('[[[50, 50], [60, 50], [55, 58], [50, 50]]]', '[[50, 50], [60, 50], [55, 58], [50, 50]]', "nested"),
+    ('[[[50, 50], [60, 50], [55, 58], [50, 50]]]', '[[[50, 50], [60, "50"], [55, 58], [50, 50]]]', "not a number"),
+])
+def test_geojson_coordinates_must_be_numbers_at_the_right_depth(tmp_path, before, after, message):
+    bad = QUPATH.replace(before, after)
+    assert bad != QUPATH
+    feature = 3 if "120.5" in before else 2
+    (error,) = _geojson_errors(tmp_path, bad)
+    assert error.location.file.endswith("cells.geojson") and error.location.line == _feature_line(bad, feature)
+    assert message in error.message, error.format()
+
+
+@pytest.mark.parametrize("value", ['"21.75"', "true", "Infinity", "[21.75]"])
+def test_geojson_measurements_must_be_numbers(tmp_path, value):
+    bad = QUPATH.replace('"Nucleus: Area µm^2": 21.75', f'"Nucleus: Area µm^2": {value}')
+    (error,) = _geojson_errors(tmp_path, bad)
+    assert error.location.file.endswith("cells.geojson") and error.location.line == _feature_line(bad, 0)
+    assert "not a" in error.message and "Nucleus: Area" in error.message, error.format()
+
+
+@pytest.mark.parametrize("cell, message", [("abc", "not a number"), ("inf", "not a finite number"),
+                                           ("true", "not a number")])
+def test_csv_numbers_are_checked_in_coordinates_and_measurements(tmp_path, cell, message):
+    (tmp_path / "p.csv").write_text(f"x,y,area\n1,2,3\n{cell},4,5\n6,7,{cell}\n", encoding="utf-8")
+    spec = _spec(tmp_path, "groups:\n" + GROUP + "    graphic_type: POINT\n    csv: p.csv\n"
+                 "    measurements: [{key: area, name: SCT:42798000 \"Area\", unit: um2}]\n")
+    errors = _errors(spec, tmp_path)
+    assert sorted(e.location.line for e in errors) == [3, 4], [e.format() for e in errors]
+    assert all(message in e.message and e.location.file.endswith("p.csv") for e in errors), [e.format() for e in errors]
+
+
+def test_inline_infinite_coordinates_and_measurements_are_located(tmp_path):
+    spec = _spec(tmp_path, "groups:\n" + GROUP +              # 4..7
+                 "    graphic_type: POINT\n"                  # 8
+                 "    annotations:\n"                         # 9
+                 "      - [[.inf, 1]]\n"                      # 10
+                 "      - points: [[1, 1]]\n"                 # 11
+                 "        measurements: {area: .inf}\n"       # 12
+                 "    measurements: [{key: area, name: SCT:42798000 \"Area\", unit: um2}]\n")
+    errors = _errors(spec, tmp_path)
+    assert sorted(e.location.line for e in errors) == [10, 12], [e.format() for e in errors]
+
+
+def test_measurement_units_must_be_ucum_at_their_line(tmp_path):
+    spec = _spec(tmp_path, "groups:\n" + GROUP +              # 4..7
+                 "    graphic_type: POINT\n"                  # 8
+                 "    annotations:\n"                         # 9
+                 "      - points: [[1, 1]]\n"                 # 10
+                 "        measurements: {area: 2, d: 1}\n"    # 11
+                 "    measurements:\n"                        # 12
+                 "      - key: area\n"                        # 13
+                 "        name: SCT:42798000 \"Area\"\n"      # 14
+                 "        unit: parsecs\n"                    # 15
+                 "      - {key: d, name: SCT:42798000 \"Area\", unit: um2}\n")
+    (error,) = _errors(spec, tmp_path)
+    assert error.location.line == 15 and "parsecs" in error.message and "UCUM" in (error.hint or ""), error.format()
+    with pytest.raises(DicomConformanceError, match="parsecs"):
+        Measurement(AREA, Code("parsecs", "UCUM", "parsecs"), np.array([1.0])).item(1)
+    with pytest.raises(DicomConformanceError, match="UCUM"):
+        Measurement(AREA, Code("mm", "DCM", "mm"), np.array([1.0])).item(1)
+
+
+def test_csv_errors_of_every_kind_are_reported_together(tmp_path):
+    (tmp_path / "cells.csv").write_text(
+        "annotation,x,y,area\n"        # 1
+        "a,1,1,abc\n"                  # 2: not a number
+        "a,2,1,\n"                     # 3
+        "a,2,2,\n"                     # 4
+        "b,900,1,\n"                   # 5: outside
+        "b,3,1,\n"                     # 6
+        "b,3,3,\n"                     # 7
+        "c,1,1,\n"                     # 8: 2 points
+        "c,3,3,\n", encoding="utf-8")  # 9
+    spec = _spec(tmp_path, "groups:\n" + GROUP + "    graphic_type: POLYGON\n    csv: cells.csv\n"
+                 "    measurements: [{key: area, name: SCT:42798000 \"Area\", unit: um2}]\n")
+    errors = _errors(spec, tmp_path)
+    by_line = {e.location.line: e.message for e in errors}
+    assert set(by_line) == {2, 5, 8}, [e.format() for e in errors]
+    assert "not a number" in by_line[2] and "outside" in by_line[5] and "at least 3" in by_line[8]
+
+
+def test_a_point_with_three_coordinates_does_not_hide_the_others(tmp_path):
+    spec = _spec(tmp_path, "groups:\n" + GROUP +       # 4..7
+                 "    graphic_type: POINT\n"           # 8
+                 "    annotations:\n"                  # 9
+                 "      - [[1, 1, 1]]\n"               # 10: 3 numbers in image coordinates
+                 "      - [[1, 1]]\n"                  # 11
+                 "      - [[900, 1]]\n"                # 12: outside
+                 "      - [[1, 1], [2, 2]]\n")         # 13: 2 points
+    errors = _errors(spec, tmp_path)
+    by_line = {e.location.line: e for e in errors}
+    assert set(by_line) == {10, 12, 13}, [e.format() for e in errors]
+    assert "2 numbers per point" in by_line[10].message
+
+
+def test_a_flood_of_errors_is_cut_short(tmp_path):
+    rows = "".join(f"{i},-1\n" for i in range(100_000))
+    (tmp_path / "p.csv").write_text("x,y\n" + rows, encoding="utf-8")
+    spec = _spec(tmp_path, "groups:\n" + GROUP + "    graphic_type: POINT\n    csv: p.csv\n")
+    errors = _errors(spec, tmp_path)
+    assert len(errors) == 51, len(errors)
+    assert [e.location.line for e in errors[:50]] == list(range(2, 52))
+    assert "99950 more" in errors[-1].message
+
+
+def test_two_d_points_among_three_d_ones_are_refused_at_the_point(tmp_path):
+    spec = _spec(tmp_path, "coordinates: slide\ngroups:\n" + GROUP +  # 5..8
+                 "    graphic_type: POINT\n"                          # 9
+                 "    annotations:\n"                                 # 10
+                 "      - [[19.9, 39.95, 0.002]]\n"                   # 11
+                 "      - [[19.95, 39.9]]\n")                         # 12
+    (error,) = _errors(spec, tmp_path)
+    assert error.location.line == 12 and "no Z" in error.message and "z" in error.hint, error.format()
+    (tmp_path / "p.csv").write_text("x,y,z\n19.9,39.95,0.002\n19.95,39.9,\n", encoding="utf-8")
+    (error,) = _errors(_spec(tmp_path, "coordinates: slide\ngroups:\n" + GROUP +
+                             "    graphic_type: POINT\n    csv: p.csv\n"), tmp_path)
+    assert error.location.line == 3 and error.location.file.endswith("p.csv"), error.format()
+
+
+def test_bad_geojson_features_and_the_others_problems_are_reported_together(tmp_path):
+    bad = (QUPATH.replace('"coordinates": [120.5, 80.25]', '"coordinates": ["1", "2"]')
+           .replace("[[[50, 50], [60, 50], [55, 58], [50, 50]]]", "[[[50, 50], [60, 50], [50, 50]]]")
+           .replace('"Nucleus: Area µm^2": 21.75', '"Nucleus: Area µm^2": "21.75"'))
+    errors = _geojson_errors(tmp_path, bad)
+    lines = sorted(e.location.line for e in errors)
+    assert lines == sorted([_feature_line(bad, 3), _feature_line(bad, 2), _feature_line(bad, 0)]), \
+        [e.format() for e in errors]
+
+
+def test_csv_slide_coordinates_with_z_read_back_in_highdicom(tmp_path):
+    (tmp_path / "p.csv").write_text("x,y,z,area\n19.95,39.9,0.001,2.5\n19.9,39.95,0.002,\n", encoding="utf-8")
+    spec = _spec(tmp_path, "coordinates: slide\ngroups:\n" + GROUP + "    graphic_type: POINT\n    csv: p.csv\n"
+                 "    measurements: [{key: area, name: SCT:42798000 \"Area\", unit: um2}]\n")
+    path = _built(spec, tmp_path)
+    _assert_read_back(path, [([[[19.95, 39.9, 0.001]], [[19.9, 39.95, 0.002]]], {"Area": [2.5, np.nan]})], SCOORD3D)
+
+
+def test_the_error_collector_keeps_the_first_errors_and_counts_the_rest():
+    from dcmspec_compiler.assemble.common import Errors
+    from dcmspec_compiler.errors import ErrorList, InputError, Location
+
+    errors = Errors(limit=2)
+    for line in (1, 2, 3):
+        errors.add(InputError(f"row {line}", location=Location("a.csv", line)))
+    errors.skip(4)
+    assert errors.room() == 0
+    with pytest.raises(ErrorList) as raised:
+        errors.raise_if_any()
+    assert [e.message for e in raised.value.errors[:2]] == ["row 1", "row 2"]
+    assert "5 more" in raised.value.errors[2].message and raised.value.errors[2].location == Location("a.csv")
+
+
+def test_two_d_geojson_positions_among_three_d_ones_are_refused_at_the_feature(tmp_path):
+    text = ('{"type": "FeatureCollection", "features": [\n'
+            '{"type": "Feature", "geometry": {"type": "Point", "coordinates": [19.9, 39.95, 0.002]}},\n'
+            '{"type": "Feature", "geometry": {"type": "Point", "coordinates": [19.95, 39.9]}}\n]}\n')
+    (tmp_path / "cells.geojson").write_text(text, encoding="utf-8")
+    spec = _spec(tmp_path, "coordinates: slide\ngroups:\n" + GROUP + "    geojson: cells.geojson\n")
+    (error,) = _errors(spec, tmp_path)
+    assert error.location.file.endswith("cells.geojson") and error.location.line == 3 and "no Z" in error.message
+    (tmp_path / "cells.geojson").write_text(text.replace("[19.95, 39.9]", "[19.95, 39.9, 0.001]"), encoding="utf-8")
+    path = _built(spec, tmp_path)
+    _assert_read_back(path, [([[[19.9, 39.95, 0.002]], [[19.95, 39.9, 0.001]]], {})], SCOORD3D)

@@ -7,12 +7,12 @@ import hashlib
 import json
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from .. import __version__
-from ..errors import DcmspecError, DicomConformanceError, ErrorList, PathPart, SpecError, flatten
+from ..errors import DcmspecError, DicomConformanceError, ErrorList, InputError, PathPart, SpecError, flatten
 from ..io.files import is_regular_file, open_regular
 from ..load.document import SpecDocument
 from ..resolve.codes import resolve_code
@@ -28,26 +28,46 @@ T = TypeVar("T")
 class Errors:
     """Runs checks that do not depend on each other and keeps every error, so that a spec's errors are
     all reported in one run: ``value = errors.run(check, ...)`` (None when it failed), then
-    ``errors.raise_if_any()`` before the first step that needs those values."""
+    ``errors.raise_if_any()`` before the first step that needs those values. With ``limit``, errors past
+    the first ``limit`` are only counted (a broken 100,000-row file gives "... and N more", not N lines);
+    ``room()`` says how many more are kept, ``skip(n)`` counts ``n`` that the caller did not make."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         self.errors: list[DcmspecError] = []
+        self.limit = limit
+        self.more = 0
 
     def run(self, check: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         try:
             return check(*args, **kwargs)
         except DcmspecError as exc:
-            self.errors.extend(flatten(exc))
+            for error in flatten(exc):
+                self.add(error)
             return None
 
     def add(self, error: DcmspecError) -> None:
-        self.errors.append(error)
+        if self.limit is not None and len(self.errors) >= self.limit:
+            self.more += 1
+        else:
+            self.errors.append(error)
+
+    def room(self) -> int | None:
+        return None if self.limit is None else max(self.limit - len(self.errors), 0)
+
+    def skip(self, count: int) -> None:
+        self.more += count
 
     def raise_if_any(self) -> None:
-        if len(self.errors) == 1:
-            raise self.errors[0]
-        if self.errors:
-            raise ErrorList(self.errors)
+        errors = list(self.errors)
+        if self.more:
+            last = errors[-1].location
+            kind = InputError if isinstance(errors[-1], InputError) else SpecError
+            errors.append(kind(f"... and {self.more} more errors (only the first {len(errors)} are shown)",
+                               location=replace(last, line=None, column=None) if last else None))
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise ErrorList(errors)
 
 
 def spec_id(doc: SpecDocument) -> str:

@@ -4,8 +4,9 @@ The spec names the slide image (``sources``) and its annotation groups; each gro
 from an inline list, a CSV file (one row per point) or a GeoJSON FeatureCollection as QuPath exports it
 (features picked by QuPath class, ``properties.classification.name``; the groups are the table mapping
 class names to codes, and a feature no group takes is an error). Every annotation is checked (points per
-graphic type, inside the image) with the location of its spec line, CSV row or GeoJSON feature; nothing
-is written while any is wrong.
+graphic type, finite numbers, inside the image, Z for every point of a slide group or for none) with the
+location of its spec line, CSV row or GeoJSON feature, all in one run up to the first ``_MAX_REPORTED``
+errors; nothing is written while any is wrong.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ from .context import BuildContext
 from .segmentation import algorithm_identification
 from .sr_common import unit_at
 
-#: Problems reported per group before the rest are summed up (a bad file may have 100,000 of them)
-_MAX_REPORTED = 20
+#: Errors reported before the rest are summed up (a bad file may have 100,000 of them)
+_MAX_REPORTED = 50
+
+#: A problem of one annotation: (its index in the group, message, location or None for the annotation's, hint)
+Issue = tuple[int, str, "Location | None", "str | None"]
 
 
 @dataclass
@@ -40,6 +44,9 @@ class Annotations:
     values: Callable[[str, NodePath], np.ndarray]
     graphic_type: str
     files: list[Path] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    flagged: np.ndarray | None = None  # annotations refused where they were read (reported elsewhere)
+    locate_point: Callable[[int], Location] | None = None  # by index in ``points``; else the annotation's
 
 
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
@@ -53,27 +60,37 @@ def _build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     from ..iods.ann import (AnnotationGroup, Measurement, MicroscopyBulkSimpleAnnotations, annotation_problems,
                             image_bounds)
 
-    errors = Errors()
+    errors = Errors(limit=_MAX_REPORTED)
     coordinate_type = "3D" if doc.get(("coordinates",)) == "slide" else "2D"
     image = errors.run(_slide_image, doc, ctx)
     bounds = errors.run(_bounds, doc, image, coordinate_type, image_bounds) if image is not None else None
     geojson: dict[Path, Any] = {}  # file -> (FeatureTable, features taken by some group)
     groups: list[Annotations | None] = []
+    measured: list[list] = []
     for i in range(len(doc.get(("groups",)) or [])):
-        found = errors.run(_annotations, doc, ctx, ("groups", i), coordinate_type, geojson)
+        path: NodePath = ("groups", i)
+        found = errors.run(_annotations, doc, ctx, path, coordinate_type, geojson, errors)
         groups.append(found)
-        if found is not None and bounds is not None:
-            problems = annotation_problems(found.graphic_type, found.points, found.counts, bounds)
-            for index, message in problems[:_MAX_REPORTED]:
-                errors.add(InputError(f"annotation {index + 1} of group {doc.get(('groups', i, 'label'))!r}: {message}",
-                                      location=found.locate(index), path=("groups", i),
-                                      hint=_hint(message, image, coordinate_type)))
-            if len(problems) > _MAX_REPORTED:
-                errors.add(SpecError(f"... and {len(problems) - _MAX_REPORTED} more annotations of this group are"
-                                     " refused", location=doc.loc(("groups", i)), path=("groups", i)))
+        measured.append([])
+        if found is None:
+            continue
+        issues = list(found.issues)
+        _fit(found, coordinate_type, issues)
+        flagged = np.zeros(found.counts.size, dtype=bool) if found.flagged is None else found.flagged.copy()
+        flagged[[index for index, *_ in issues]] = True
+        if bounds is not None:
+            label = doc.get(path + ("label",))
+            issues += [(index, f"annotation {index + 1} of group {label!r}: {message}", None,
+                        _hint(message, image, coordinate_type))
+                       for index, message in annotation_problems(found.graphic_type, found.points, found.counts,
+                                                                 bounds) if not flagged[index]]
+        for j in range(len(doc.get(path + ("measurements",)) or [])):
+            measured[-1].append(errors.run(_measurement, doc, ctx, path + ("measurements", j), found, Measurement,
+                                           issues))
+        _report(errors, issues, found.locate, path)
     for read in geojson.values():
         if read is not None:
-            errors.run(_all_taken, *read)
+            errors.run(_all_taken, *read[:2])
     errors.raise_if_any()
 
     files = sorted({f for g in groups for f in g.files})  # type: ignore[union-attr]
@@ -84,7 +101,7 @@ def _build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     for i, found in enumerate(groups):
         path: NodePath = ("groups", i)
         built.append(errors.run(_group, doc, ctx, path, found, i + 1, ident.sop_instance_uid, double,
-                                AnnotationGroup, Measurement))
+                                AnnotationGroup, measured[i]))
     errors.raise_if_any()
     with conformance_at(doc, ()):
         ann = MicroscopyBulkSimpleAnnotations(
@@ -128,49 +145,92 @@ def _hint(message: str, image, coordinate_type: str) -> str | None:
     return None
 
 
+def _report(errors: Errors, issues: list[Issue], locate: Callable[[int], Location], path: NodePath) -> None:
+    """Each issue as an error, in annotation order, while ``errors`` has room; the rest are only counted (a
+    location may cost a walk through the file)."""
+    issues.sort(key=lambda issue: issue[0])
+    room = errors.room()
+    shown = issues if room is None else issues[:room]
+    for index, message, location, hint in shown:
+        errors.add(InputError(message, location=location or locate(index), path=path, hint=hint))
+    errors.skip(len(issues) - len(shown))
+
+
 # ------------------------------------------------------------------------------- the annotations
-def _fit(points: np.ndarray, coordinate_type: str, where: Callable[[], Location], path: NodePath) -> np.ndarray:
-    """Points with the coordinate count the type needs: slide points get Z = 0 when they have none."""
-    if coordinate_type == "3D" and points.shape[1] == 2:
-        return np.column_stack([points, np.zeros(points.shape[0])])
-    if coordinate_type == "2D" and points.shape[1] != 2:
-        raise SpecError("image coordinates are (column, row): 2 numbers per point", location=where(), path=path,
-                        hint="use `coordinates: slide` for (X, Y, Z) mm")
-    return points
+def _fit(found: Annotations, coordinate_type: str, issues: list[Issue]) -> None:
+    """Points with the coordinate count the type needs: image points have 2 numbers; the points of a slide
+    group all have Z or none has (then Z = 0). ``points`` may have a third column, NaN where a point has no Z."""
+    points, counts = found.points, found.counts
+    owner = np.repeat(np.arange(counts.size), counts)
+    taken = np.zeros(counts.size, dtype=bool) if found.flagged is None else found.flagged.copy()
+    taken[[index for index, *_ in issues]] = True
+    has_z = ~np.isnan(points[:, 2]) & ~taken[owner] if points.shape[1] == 3 else np.zeros(len(points), dtype=bool)
+    if coordinate_type == "2D":
+        wrong, message = has_z, "image coordinates are (column, row): 2 numbers per point, this point has 3"
+        hint = "use `coordinates: slide` for (X, Y, Z) mm"
+    elif has_z.any():
+        wrong, message = ~has_z & ~taken[owner], "this point has no Z while other points of the group have one"
+        hint = "give z for every point of a group in slide coordinates, or for none (then every Z is 0)"
+    else:
+        wrong = np.zeros(len(points), dtype=bool)
+    firsts = np.flatnonzero(wrong)
+    if firsts.size:
+        firsts = firsts[np.unique(owner[firsts], return_index=True)[1]]  # the first such point of each annotation
+        locate = found.locate_point
+        issues += [(int(owner[k]), message, locate(int(k)) if locate else None, hint) for k in firsts]
+    if coordinate_type == "2D":
+        found.points = points[:, :2]
+    elif not has_z.any():
+        found.points = np.column_stack([points[:, :2], np.zeros(len(points))])
 
 
 def _annotations(doc: SpecDocument, ctx: BuildContext, path: NodePath, coordinate_type: str,
-                 geojson: dict) -> Annotations | None:
+                 geojson: dict, errors: Errors) -> Annotations | None:
     spec = doc.get(path)
     if "annotations" in spec:
-        return _inline(doc, path, coordinate_type)
+        return _inline(doc, path)
     if "csv" in spec:
-        return _csv(doc, path, coordinate_type)
-    return _geojson(doc, ctx, path, coordinate_type, geojson)
+        return _csv(doc, path)
+    return _geojson(doc, ctx, path, geojson, errors)
 
 
-def _inline(doc: SpecDocument, path: NodePath, coordinate_type: str) -> Annotations:
+def _inline(doc: SpecDocument, path: NodePath) -> Annotations:
     items = doc.get(path + ("annotations",))
     where = lambda i: doc.loc(path + ("annotations", i))
-    arrays, measured = [], []
+    point_path = lambda i: path + ("annotations", i) + (("points",) if isinstance(items[i], dict) else ())
+    wide = any(len(p) == 3 for item in items for p in (item["points"] if isinstance(item, dict) else item))
+    arrays, measured, issues = [], [], []
     for i, item in enumerate(items):
         points = item["points"] if isinstance(item, dict) else item
+        array = np.full((len(points), 3 if wide else 2), np.nan)
         if len({len(p) for p in points}) != 1:
-            raise SpecError("every point of an annotation has the same number of coordinates", location=where(i),
-                            path=path + ("annotations", i))
-        array = np.asarray(points, dtype=np.float64)
-        arrays.append(_fit(array, coordinate_type, lambda i=i: where(i), path + ("annotations", i)))
+            issues.append((i, "every point of an annotation has the same number of coordinates", None, None))
+        else:
+            given = np.asarray(points, dtype=np.float64)
+            array[:, :given.shape[1]] = given
+            if not np.isfinite(given).all():
+                issues.append((i, "a coordinate is not a finite number", None, None))
+        arrays.append(array)
         measured.append(item.get("measurements") or {} if isinstance(item, dict) else {})
+    counts = np.array([len(a) for a in arrays], dtype=np.int64)
+    starts = np.cumsum(counts) - counts
 
-    def values(key: str, at: NodePath) -> np.ndarray:
+    def locate_point(k: int) -> Location:
+        i = int(np.searchsorted(starts, k, side="right")) - 1
+        return doc.loc(point_path(i) + (k - int(starts[i]),))
+
+    def values(key: str, at: NodePath, issues: list) -> np.ndarray:
         out = np.array([m.get(key, np.nan) for m in measured], dtype=np.float64)
         if np.isnan(out).all():
             raise SpecError(f"no annotation of this group has a measurement {key!r}", location=doc.loc(at), path=at,
                             hint="give it under each annotation's `measurements:`")
+        for i in np.flatnonzero(np.isinf(out)):
+            issues.append((int(i), f"measurement {key!r} is not a finite number",
+                           doc.loc(path + ("annotations", int(i), "measurements", key)), None))
         return out
 
-    counts = np.array([len(a) for a in arrays], dtype=np.int64)
-    return Annotations(np.concatenate(arrays), counts, where, values, _graphic_type(doc, path))
+    return Annotations(np.concatenate(arrays), counts, where, values, _graphic_type(doc, path), issues=issues,
+                       locate_point=locate_point)
 
 
 def _graphic_type(doc: SpecDocument, path: NodePath, default: str | None = None) -> str:
@@ -182,7 +242,7 @@ def _graphic_type(doc: SpecDocument, path: NodePath, default: str | None = None)
     return value
 
 
-def _csv(doc: SpecDocument, path: NodePath, coordinate_type: str) -> Annotations:
+def _csv(doc: SpecDocument, path: NodePath) -> Annotations:
     from ..resolve.point_table import read_point_table
 
     spec = doc.get(path + ("csv",))
@@ -191,14 +251,14 @@ def _csv(doc: SpecDocument, path: NodePath, coordinate_type: str) -> Annotations
     file = resolve_path(doc, at)
     table = read_point_table(file, x=options.get("x", "x"), y=options.get("y", "y"), z=options.get("z"),
                              annotation=options.get("annotation"), location=doc.loc(at))
-    points = _fit(table.points, coordinate_type, lambda: table.location(0), at)
     single = bool((table.counts == 1).all())  # without an annotation column, every row is a point
-    return Annotations(points, table.counts, table.location, lambda key, where: table.values(key, doc.loc(where)),
-                       _graphic_type(doc, path, "POINT" if single else None), [file])
+    return Annotations(table.points, table.counts, table.location,
+                       lambda key, where, issues: table.values(key, doc.loc(where), issues),
+                       _graphic_type(doc, path, "POINT" if single else None), [file], issues=list(table.issues),
+                       locate_point=lambda k: Location(str(file), int(table.point_lines[k])))
 
 
-def _geojson(doc: SpecDocument, ctx: BuildContext, path: NodePath, coordinate_type: str,
-             cache: dict) -> Annotations | None:
+def _geojson(doc: SpecDocument, ctx: BuildContext, path: NodePath, cache: dict, errors: Errors) -> Annotations | None:
     from ..resolve.geojson import read_geojson
 
     spec = doc.get(path + ("geojson",))
@@ -211,17 +271,21 @@ def _geojson(doc: SpecDocument, ctx: BuildContext, path: NodePath, coordinate_ty
         if not file.is_file():
             raise InputError(f"GeoJSON file not found: {file}", location=doc.loc(at), path=at)
         table = read_geojson(file, doc.loc(at))
-        cache[file] = (table, np.zeros(len(table.graphic), dtype=bool))
+        bad = np.zeros(len(table.graphic), dtype=bool)
+        bad[[f for f, *_ in table.issues]] = True
+        cache[file] = (table, bad.copy(), bad)  # bad features count as taken: they are reported here, once
+        _report(errors, [(f, f"feature {f}: {message}", None, hint) for f, message, hint in table.issues],
+                table.location, at)
         if table.holes:
             ctx.warn(f"{table.holes} hole(s) of polygons in {file.name} dropped: an ANN polygon has no holes",
                      doc.loc(at), at)
-    table, taken = cache[file]
+    table, taken, bad = cache[file]
     graphic = np.array(table.graphic, dtype=object)
     chosen = np.ones(len(graphic), dtype=bool)
     if isinstance(spec, dict) and "classification" in spec:
         wanted = spec["classification"]
         chosen &= np.array([c == wanted for c in table.classification], dtype=bool)
-        if not chosen.any():
+        if not chosen.any() and not bad.any():  # else the class may be that of a bad feature
             names = sorted({str(c) for c in table.classification})
             raise SpecError(f"no feature of {file.name} has classification {wanted!r}", path=path + ("geojson",
                             "classification"), location=doc.loc(path + ("geojson", "classification")),
@@ -229,12 +293,12 @@ def _geojson(doc: SpecDocument, ctx: BuildContext, path: NodePath, coordinate_ty
     graphic_type = doc.get(path + ("graphic_type",))
     if graphic_type is not None:
         chosen &= graphic == graphic_type
-        if not chosen.any():
+        if not chosen.any() and not bad.any():
             raise SpecError(f"no feature of {file.name} that this group takes is a {graphic_type}",
                             location=doc.loc(path + ("graphic_type",)), path=path + ("graphic_type",),
                             hint=f"its features are {', '.join(sorted(set(table.graphic)))}")
     else:
-        kinds = sorted(set(graphic[chosen]))
+        kinds = sorted(set(graphic[chosen & ~bad]))
         if len(kinds) > 1:
             raise SpecError(f"the features this group takes are of several graphic types ({', '.join(kinds)}); an"
                             " annotation group has one", location=doc.loc(path), path=path,
@@ -243,10 +307,11 @@ def _geojson(doc: SpecDocument, ctx: BuildContext, path: NodePath, coordinate_ty
     taken |= chosen
     annotation_mask = chosen[table.feature]
     keep_points = np.repeat(annotation_mask, table.counts)
-    points = _fit(table.points[keep_points], coordinate_type, lambda: table.location(0), at)
     features = table.feature[annotation_mask]
-    return Annotations(points, table.counts[annotation_mask], lambda i: table.location(int(features[i])),
-                       lambda key, where: table.values(key, features), graphic_type, [file])
+    return Annotations(table.points[keep_points], table.counts[annotation_mask],
+                       lambda i: table.location(int(features[i])),
+                       lambda key, where, issues: table.values(key, features, issues), graphic_type, [file],
+                       flagged=bad[features])
 
 
 def _all_taken(table, taken: np.ndarray) -> None:
@@ -266,7 +331,7 @@ def _all_taken(table, taken: np.ndarray) -> None:
 
 # ------------------------------------------------------------------------------------ the groups
 def _group(doc: SpecDocument, ctx: BuildContext, path: NodePath, found: Annotations, number: int, sop_uid: str,
-           double: bool, AnnotationGroup, Measurement):
+           double: bool, AnnotationGroup, measurements: list):
     spec = doc.get(path)
     errors = Errors()
     category = errors.run(code_at, doc, ctx, path + ("category",))
@@ -276,10 +341,6 @@ def _group(doc: SpecDocument, ctx: BuildContext, path: NodePath, found: Annotati
     algorithm = None
     if algo["type"] != "MANUAL":
         algorithm = errors.run(algorithm_identification, doc, ctx, path + ("algorithm",))
-    measurements = []
-    for j in range(len(spec.get("measurements") or [])):
-        errors.run(lambda j=j: measurements.append(_measurement(doc, ctx, path + ("measurements", j), found,
-                                                                Measurement)))
     errors.raise_if_any()
     with conformance_at(doc, path + ("algorithm",) if "algorithm" in spec else path):
         return AnnotationGroup(
@@ -290,11 +351,19 @@ def _group(doc: SpecDocument, ctx: BuildContext, path: NodePath, found: Annotati
             measurements=measurements, double=double)
 
 
-def _measurement(doc: SpecDocument, ctx: BuildContext, path: NodePath, found: Annotations, Measurement):
-    name = code_at(doc, ctx, path + ("name",))
-    unit = unit_at(doc, ctx, path + ("unit",))
-    values = found.values(doc.get(path + ("key",)), path + ("key",))
+def _measurement(doc: SpecDocument, ctx: BuildContext, path: NodePath, found: Annotations, Measurement,
+                 issues: list[Issue]):
+    """One measurement of a group; its values' problems go to ``issues`` (reported with the annotations')."""
+    errors = Errors()
+    name = errors.run(code_at, doc, ctx, path + ("name",))
+    unit = errors.run(unit_at, doc, ctx, path + ("unit",))
+    values = errors.run(found.values, doc.get(path + ("key",)), path + ("key",), issues)
+    errors.raise_if_any()
     measurement = Measurement(name, unit, values)
-    with conformance_at(doc, path):
-        measurement.item(int(found.counts.size))
+    with conformance_at(doc, path + ("unit",), hint="write the unit in UCUM (https://ucum.org), e.g. um, um2,"
+                        " mm2, 1 for a ratio, or a code with scheme UCUM"):
+        measurement.check_unit()
+    if not issues and found.counts.size and (found.flagged is None or not found.flagged.any()):  # else reported
+        with conformance_at(doc, path):
+            measurement.item(int(found.counts.size))
     return measurement

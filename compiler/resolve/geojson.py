@@ -8,7 +8,11 @@ holes cannot be written in an ANN group and are counted so that the caller can w
 numpy conversion per file, so that 100,000 cells read in about the time ``json`` takes to parse them; the
 cyclic garbage collector is paused meanwhile (the parse makes millions of containers and no cycles: with
 it running, parsing takes about five times as long).
-A problem is a :class:`~dcmspec_compiler.errors.InputError` at the feature's line in the file.
+A file that cannot be read is an :class:`~dcmspec_compiler.errors.InputError`; a bad feature (no geometry,
+an unsupported one, coordinates that are not finite numbers nested as RFC 7946 says) is one of ``issues``
+(feature, message, hint), located at the feature's line by :meth:`FeatureTable.location`, and gives no
+annotation, so that the caller reports every bad feature in one run. With 3-D positions in the file, a
+2-D position has Z = NaN (the caller decides whether that is allowed).
 """
 
 from __future__ import annotations
@@ -49,30 +53,37 @@ class FeatureTable:
     holes: int                        # interior rings dropped
     _measurements: list[Any] = field(default_factory=list, repr=False)  # each feature's measurements
     _properties: list[dict] = field(default_factory=list, repr=False)
+    issues: list[tuple[int, str, str | None]] = field(default_factory=list)  # (feature, message, hint)
 
     def location(self, feature: int) -> Location:
         return Location(str(self.path), feature_line(self.text, feature))
 
-    def values(self, key: str, features: np.ndarray) -> np.ndarray:
-        """float64 value of measurement ``key`` for each feature in ``features`` (NaN where it has none):
-        from ``properties.measurements`` (mapping or list of {name, value}), else a top-level property."""
+    def values(self, key: str, features: np.ndarray, issues: list | None = None) -> np.ndarray:
+        """float64 value of measurement ``key`` for each feature in ``features`` (NaN where it has none, null or
+        NaN): from ``properties.measurements`` (mapping or list of {name, value}), else a top-level property. A
+        value that is not a finite number is appended to ``issues`` as (index in ``features``, message, location,
+        hint), or raised without it."""
         measured, properties = self._measurements, self._properties
         raw = [measured[f].get(key, _MISSING) if type(measured[f]) is dict else _MISSING for f in features.tolist()]
         for j, value in enumerate(raw):
             if value is _MISSING:
                 raw[j] = _listed(measured[int(features[j])], key, properties[int(features[j])].get(key))
-        try:
-            return np.array(raw, dtype=np.float64)  # None -> NaN
-        except (TypeError, ValueError):
-            pass
+        if set(map(type, raw)) <= {int, float, type(None)}:
+            out = np.array(raw, dtype=np.float64)  # None -> NaN
+            if not np.isinf(out).any():
+                return out
         out = np.full(len(raw), np.nan)
         for j, value in enumerate(raw):
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if type(value) in (int, float) and not math.isinf(value):
                 out[j] = value
             elif not (value is None or (isinstance(value, str) and value.strip().lower() == "nan")):
                 f = int(features[j])
-                raise InputError(f"feature {f}: measurement {key!r} is {value!r}, not a number",
-                                 location=self.location(f), hint="measurements are numbers (or null/NaN for none)")
+                what = "not a finite number" if type(value) is float else "not a number"
+                issue = (j, f"feature {f}: measurement {key!r} is {value!r}, {what}", self.location(f),
+                         "measurements are numbers (or null/NaN for none)")
+                if issues is None:
+                    raise InputError(issue[1], location=issue[2], hint=issue[3])
+                issues.append(issue)
         return out
 
 
@@ -170,66 +181,112 @@ def _read(path: Path, location: Location | None) -> FeatureTable:
     measurements: list[Any] = []
     properties_of: list[dict] = []
     holes = 0
+    issues: list[tuple[int, str, str | None]] = []
     for i, feature in enumerate(features):
-        geometry = feature.get("geometry") if isinstance(feature, dict) else None
-        if not isinstance(geometry, dict):
-            raise _error(path, text, i, "has no geometry object", _HINT)
-        kind = geometry.get("type")
-        if kind not in GRAPHIC_OF_GEOMETRY:
-            raise _error(path, text, i, f"geometry type {kind!r} is not supported",
-                         "use Point, MultiPoint, LineString, MultiLineString, Polygon or MultiPolygon features"
-                         " (split a GeometryCollection into features)")
-        coordinates = geometry.get("coordinates")
-        if not isinstance(coordinates, list):
-            raise _error(path, text, i, f"{kind} has no coordinates list", _HINT)
-        graphic_type, multi = GRAPHIC_OF_GEOMETRY[kind]
-        try:
-            for part in (coordinates if multi else [coordinates]):
-                if graphic_type == "POINT":
-                    ring = [part]
-                elif graphic_type == "POLYLINE":
-                    ring = part
-                else:
-                    holes += len(part) - 1
-                    ring = part[0]
-                    if len(ring) > 1 and ring[0] == ring[-1]:
-                        ring = ring[:-1]  # GeoJSON repeats the first position; ANN polygons close themselves
-                parts.append(ring)
-                owner.append(i)
-        except (TypeError, IndexError, KeyError):
-            raise _error(path, text, i, f"the coordinates of this {kind} are not nested as RFC 7946 3.1 says",
-                         _HINT) from None
-        properties = feature.get("properties") or {}
+        problem = _feature_parts(feature, parts, owner, i)
+        if isinstance(problem, int):
+            holes += problem
+            graphic.append(GRAPHIC_OF_GEOMETRY[feature["geometry"]["type"]][0])
+        else:
+            issues.append((i, *problem))
+            kind = feature["geometry"].get("type") if isinstance(feature, dict) and isinstance(
+                feature.get("geometry"), dict) else None
+            graphic.append(GRAPHIC_OF_GEOMETRY[kind][0] if kind in GRAPHIC_OF_GEOMETRY else "")
+        properties = (feature.get("properties") if isinstance(feature, dict) else None) or {}
         if not isinstance(properties, dict):
             properties = {}
-        graphic.append(graphic_type)
         classes.append(_class_name(properties))
         measurements.append(properties.get("measurements"))
         properties_of.append(properties)
     counts = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    total = int(counts.sum())
-    try:
-        flat = np.fromiter(chain.from_iterable(chain.from_iterable(parts)), dtype=np.float64)
-    except (TypeError, ValueError):
-        flat = np.empty(0)
-    if flat.size != 2 * total:  # 3D positions, or a position that is not two numbers: per annotation
-        points = _points_one_by_one(path, text, parts, owner)
-    else:
-        points = flat.reshape(total, 2)
+    points = _points(parts)
+    if points is None:  # a position that is not 2 numbers: each checked, 3-D ones kept
+        points = _points_one_by_one(parts, owner, issues)
     return FeatureTable(Path(path), text, points, counts, np.asarray(owner, dtype=np.int64), graphic, classes,
-                        holes, measurements, properties_of)
+                        holes, measurements, properties_of, sorted(issues))
 
 
-def _points_one_by_one(path: Path, text: str, parts: Sequence[list], owner: Sequence[int]) -> np.ndarray:
-    arrays = []
-    width = None
+def _feature_parts(feature: Any, parts: list[list], owner: list[int], i: int) -> int | tuple[str, str | None]:
+    """Append the annotations of ``feature`` (one list of positions each) to ``parts``: the number of holes
+    dropped, or (what is wrong, hint) and nothing appended."""
+    geometry = feature.get("geometry") if isinstance(feature, dict) else None
+    if not isinstance(geometry, dict):
+        return "has no geometry object", _HINT
+    kind = geometry.get("type")
+    if kind not in GRAPHIC_OF_GEOMETRY:
+        return (f"geometry type {kind!r} is not supported",
+                "use Point, MultiPoint, LineString, MultiLineString, Polygon or MultiPolygon features"
+                " (split a GeometryCollection into features)")
+    coordinates = geometry.get("coordinates")
+    if not isinstance(coordinates, list):
+        return f"{kind} has no coordinates list", _HINT
+    graphic_type, multi = GRAPHIC_OF_GEOMETRY[kind]
+    rings, holes = [], 0
+    nested = f"the coordinates of this {kind} are not nested as RFC 7946 3.1 says", _HINT
+    for part in (coordinates if multi else [coordinates]):
+        if graphic_type == "POINT":
+            ring = [part]
+        elif graphic_type == "POLYLINE":
+            ring = part
+        else:
+            if not isinstance(part, list) or not part:
+                return nested
+            holes += len(part) - 1
+            ring = part[0]
+            if isinstance(ring, list) and len(ring) > 1 and ring[0] == ring[-1]:
+                ring = ring[:-1]  # GeoJSON repeats the first position; ANN polygons close themselves
+        if not isinstance(ring, list):
+            return nested  # its positions are checked with all the others
+        rings.append(ring)
+    parts.extend(rings)
+    owner.extend([i] * len(rings))
+    return holes
+
+
+def _points(parts: Sequence[list]) -> np.ndarray | None:
+    """All positions as (n, 2) float64 when each is two finite numbers (the usual file: one numpy conversion,
+    type checks at C speed), else None."""
+    positions = list(chain.from_iterable(parts))
+    try:
+        if positions and set(map(len, positions)) != {2}:
+            return None
+        if not set(map(type, chain.from_iterable(positions))) <= {int, float}:  # so positions are lists
+            return None
+    except TypeError:  # a position without a length, or not iterable: a number where a list should be
+        return None
+    flat = np.fromiter(chain.from_iterable(positions), dtype=np.float64, count=2 * len(positions))
+    if not np.isfinite(flat).all():
+        return None
+    return flat.reshape(len(positions), 2)
+
+
+def _position_problem(position: Any) -> str | None:
+    if type(position) is not list:
+        return f"position {position!r} is not a list of numbers: the coordinates are not nested as RFC 7946 3.1 says"
+    for value in position:
+        if type(value) not in (int, float):
+            return f"coordinate {value!r} is not a number"
+        if not math.isfinite(value):
+            return f"coordinate {value!r} is not a finite number"
+    if len(position) not in (2, 3):
+        return f"position {position!r} has {len(position)} numbers: a position has 2 (x, y) or 3 (x, y, z)"
+    return None
+
+
+def _points_one_by_one(parts: Sequence[list], owner: Sequence[int], issues: list) -> np.ndarray:
+    """(n, 3) with Z = NaN for 2-D positions when some have 3 numbers, else (n, 2); a position that is not 2 or
+    3 finite numbers is an issue of its feature (once) and NaN."""
+    wide = any(type(p) is list and len(p) == 3 for part in parts for p in part)
+    out = np.full((sum(map(len, parts)), 3 if wide else 2), np.nan)
+    n = 0
+    flagged = {i for i, *_ in issues}
     for ring, i in zip(parts, owner):
-        try:
-            array = np.asarray(ring, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise _error(path, text, i, "a position is not a list of numbers", _HINT) from None
-        if array.ndim != 2 or array.shape[1] not in (2, 3) or (width is not None and array.shape[1] != width):
-            raise _error(path, text, i, "positions must all have 2 (x, y) or all 3 (x, y, z) numbers", _HINT)
-        width = array.shape[1]
-        arrays.append(array)
-    return np.concatenate(arrays) if arrays else np.empty((0, 2))
+        for position in ring:
+            problem = _position_problem(position)
+            if problem is None:
+                out[n, :len(position)] = position
+            elif i not in flagged:
+                flagged.add(i)
+                issues.append((i, problem, _HINT))
+            n += 1
+    return out

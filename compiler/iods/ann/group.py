@@ -20,6 +20,7 @@ from ...errors import DicomConformanceError
 from ..common.algorithm import AlgorithmIdentification
 from ..common.codes import code_from_item, code_item
 from ..common.concept import Code, is_code
+from ..common.ucum import UcumSyntaxError, check_ucum
 from ..common.uid import is_valid_uid
 from ..common.wrap import wrap_dataset
 
@@ -42,9 +43,23 @@ class Measurement:
     unit: Code
     values: np.ndarray
 
+    def check_unit(self) -> None:
+        """The unit is a UCUM code (Measurement Units Code Sequence, PS3.3 C.37.1.2; CID 7181 units are
+        UCUM) whose value is a valid UCUM expression (:func:`..common.ucum.check_ucum`)."""
+        if not is_code(self.unit):
+            raise DicomConformanceError("a measurement needs a unit Code (PS3.3 C.37.1.2)")
+        if self.unit.scheme_designator != "UCUM":
+            raise DicomConformanceError(f"measurement units are UCUM codes, not {self.unit.scheme_designator}"
+                                        f" {self.unit.value!r}")
+        try:
+            check_ucum(self.unit.value)
+        except UcumSyntaxError as exc:
+            raise DicomConformanceError(f"measurement unit {self.unit.value!r}: {exc}") from None
+
     def item(self, number_of_annotations: int) -> Dataset:
         if not is_code(self.name) or not is_code(self.unit):
             raise DicomConformanceError("a measurement needs a name Code and a unit Code (PS3.3 C.37.1.2)")
+        self.check_unit()
         values = np.asarray(self.values, dtype=np.float64).ravel()
         if values.shape[0] != number_of_annotations:
             raise DicomConformanceError(
@@ -120,8 +135,9 @@ def annotation_problems(graphic_type: str, points: np.ndarray, counts: np.ndarra
         low, high = bounds
         dims = len(low)
         outside = ((points[:, :dims] < low) | (points[:, :dims] > high)).any(axis=1) & ~bad
-        for i in np.unique(owner[outside]):
-            first = points[np.flatnonzero(outside & (owner == i))[0]]
+        at = np.flatnonzero(outside)
+        owners, firsts = np.unique(owner[at], return_index=True)  # the first point outside of each annotation
+        for i, first in zip(owners, points[at[firsts]]):
             out.append((int(i), f"point {tuple(round(float(v), 6) for v in first)} lies outside the image"
                                 f" ({', '.join(f'{lo:g}..{hi:g}' for lo, hi in zip(low, high))})"))
     if graphic_type == "POLYGON":
