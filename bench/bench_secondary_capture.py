@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inputs import prepare  # noqa: E402
+from inputs import prepare
 
-from dcmspec_compiler.iods.sc import decode_png, encode_png, scread  # noqa: E402
+from dcmspec_compiler.iods.sc import decode_png, encode_png, scread
 
 SPEC = """dcmspec: 1
 kind: SecondaryCapture

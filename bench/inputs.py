@@ -16,7 +16,6 @@ written last, so an interrupted generation is redone.
 from __future__ import annotations
 
 import json
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,7 +83,7 @@ SCENARIOS: list[Scenario] = [
     Scenario("labelmap-10", "LABELMAP", "organs10", 10),
     Scenario("labelmap-10-rle", "LABELMAP", "organs10", 10, rle=True, na={"dcmqi": _NO_DCMQI_RLE}),
     Scenario("pmap-float32", "PMAP", "float_map", 1,
-             na={t: "object not implemented yet" for t in ("highdicom", "dcmqi", "dcmspec")}),
+             na=dict.fromkeys(("highdicom", "dcmqi", "dcmspec"), "object not implemented yet")),
 ]
 SCENARIOS_BY_NAME = {s.name: s for s in SCENARIOS}
 

@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from inputs import BENCH_DIR, MAX_FRACTIONAL, SCENARIOS, WORK_DIR, Scenario, prepare  # noqa: E402
-from verify import check_seg  # noqa: E402
+from inputs import BENCH_DIR, MAX_FRACTIONAL, SCENARIOS, WORK_DIR, Scenario, prepare
+from verify import check_seg
 
 REPO = BENCH_DIR.parent
 TOOLS = ("highdicom", "dcmqi", "dcmspec")

@@ -56,7 +56,7 @@ def rle_frame(fragment: bytes, n_bytes_per_sample: int, n_pixels: int, bits: int
     return (planes[0].astype(np.uint16) << 8) | planes[1]
 
 
-def iter_frames(ds) -> "Iterator[np.ndarray]":
+def iter_frames(ds) -> Iterator[np.ndarray]:
     rows, cols = int(ds.Rows), int(ds.Columns)
     n = int(getattr(ds, "NumberOfFrames", 1))
     bits = int(ds.BitsAllocated)
@@ -96,7 +96,7 @@ def _frame_item(ds, i, name):
 def check_seg(path: Path, mask: np.ndarray, grid: dict, seg_type: str, max_frac: int = 255) -> list[str]:
     try:
         return _check_seg(path, np.asarray(mask), grid, seg_type, max_frac)
-    except Exception as exc:  # noqa: BLE001 - a malformed output is a failed check, not a crash
+    except Exception as exc:  # a malformed output is a failed check, not a crash
         return [f"cannot decode {path.name}: {type(exc).__name__}: {exc}"]
 
 
@@ -104,7 +104,7 @@ def _check_seg(path: Path, mask: np.ndarray, grid: dict, seg_type: str, max_frac
     problems: list[str] = []
     try:
         ds = pydicom.dcmread(path)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return [f"cannot read {path}: {exc}"]
     shape, spacing, origin = grid["shape"], grid["spacing"], grid["origin"]
     if (int(ds.Rows), int(ds.Columns)) != tuple(shape[1:]):

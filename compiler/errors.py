@@ -11,8 +11,9 @@ the spec location of the value that caused it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence, Union
+from typing import Union
 
 PathPart = Union[str, int]
 

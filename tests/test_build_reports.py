@@ -21,15 +21,16 @@ import pydicom
 import pytest
 import yaml
 
-from conftest import ROOT, dciodvfy_findings, dsrdump_errors, require_tool, shared
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.errors import Location
-from dcmspec_compiler.iods.sr import read_document
 from dcmspec_compiler.iods.sr import codes as C
+from dcmspec_compiler.iods.sr import read_document
 from dcmspec_compiler.load.parse import load_file
 from dcmspec_compiler.load.templates import values_from_file, values_from_set
 from dcmspec_compiler.pipeline import Parameters, build_specs, collect_spec_files
 from dcmspec_compiler.validate.schemas import validate_document
+
+from conftest import ROOT, dciodvfy_findings, dsrdump_errors, require_tool, shared
 
 hd = pytest.importorskip("highdicom")
 

@@ -17,12 +17,13 @@ import pydicom
 import pytest
 from pydicom.sr.coding import Code
 
-from conftest import ROOT, dciodvfy_findings, dsrdump_errors
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.modules import Equipment
 from dcmspec_compiler.iods.kos import KeyObjectSelectionDocument, SelectedInstance, kosread
 from dcmspec_compiler.pipeline import build_specs
+
+from conftest import ROOT, dciodvfy_findings, dsrdump_errors
 
 EXAMPLES = ROOT / "specs_examples"
 PHANTOM = EXAMPLES / "phantom" / "ct"

@@ -11,11 +11,12 @@ import sys
 import numpy as np
 import pydicom
 import pytest
-from conftest import shared
 
 from dcmspec_compiler.errors import InputError, Location
 from dcmspec_compiler.resolve.masks import load_mask, place_on_frames
 from dcmspec_compiler.spatial.volume import Volume
+
+from conftest import shared
 
 nibabel = pytest.importorskip("nibabel")
 nrrd = pytest.importorskip("nrrd")

@@ -19,17 +19,23 @@ import numpy as np
 import pydicom
 import pytest
 
-from conftest import ROOT, dciodvfy_findings, shared
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods import ann as ann_module
-from dcmspec_compiler.iods.ann import (AnnotationGroup, Measurement, MicroscopyBulkSimpleAnnotations, annread,
-                                       image_bounds)
+from dcmspec_compiler.iods.ann import (
+    AnnotationGroup,
+    Measurement,
+    MicroscopyBulkSimpleAnnotations,
+    annread,
+    image_bounds,
+)
 from dcmspec_compiler.iods.common.algorithm import AlgorithmIdentification
 from dcmspec_compiler.iods.common.concept import Code
 from dcmspec_compiler.iods.common.modules import ContentIdentification, Equipment
 from dcmspec_compiler.pipeline import build_specs
 from dcmspec_compiler.testing.slide import Slide, nucleus_centres, write_slide_image
+
+from conftest import ROOT, dciodvfy_findings, shared
 
 EXAMPLES = ROOT / "specs_examples"
 PHANTOM = EXAMPLES / "phantom" / "slide" / "slide.dcm"

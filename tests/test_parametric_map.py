@@ -16,7 +16,6 @@ import pydicom
 import pytest
 from click.testing import CliRunner
 
-from conftest import dciodvfy_findings
 from dcmspec_compiler.cli import main
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.concept import Code
@@ -24,6 +23,8 @@ from dcmspec_compiler.iods.common.modules import Equipment
 from dcmspec_compiler.iods.common.ucum import UcumSyntaxError, check_ucum, is_ucum
 from dcmspec_compiler.iods.pm import ParametricMap, RealWorldValueMapping, pmread
 from dcmspec_compiler.testing.phantom import Grid, write_ct_series
+
+from conftest import dciodvfy_findings
 
 nib = pytest.importorskip("nibabel")
 nrrd = pytest.importorskip("nrrd")

@@ -19,16 +19,25 @@ import numpy as np
 import pydicom
 import pytest
 
-from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.modules import ContentIdentification, Equipment
-from dcmspec_compiler.iods.pr import (DisplayedArea, DisplayShutter, GraphicAnnotation, GraphicLayer,
-                                      GraphicObject, GrayscaleSoftcopyPresentationState, SoftcopyVOI, TextObject,
-                                      prread)
+from dcmspec_compiler.iods.pr import (
+    DisplayedArea,
+    DisplayShutter,
+    GraphicAnnotation,
+    GraphicLayer,
+    GraphicObject,
+    GrayscaleSoftcopyPresentationState,
+    SoftcopyVOI,
+    TextObject,
+    prread,
+)
 from dcmspec_compiler.iods.pr.display import displayed_corners
 from dcmspec_compiler.pipeline import build_specs
 from dcmspec_compiler.spatial.contours import frame_outlines, mask_outlines
+
+from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
 
 EXAMPLES = ROOT / "specs_examples"
 PHANTOM = EXAMPLES / "phantom" / "ct"

@@ -19,17 +19,30 @@ import pydicom
 import pytest
 from pydicom.pixels import apply_color_lut
 
-from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.icc import srgb_icc_profile
-from dcmspec_compiler.iods.pr import (AdvancedBlendingPresentationState, BlendingInput,
-                                      ColorSoftcopyPresentationState, DisplayShutter, GraphicAnnotation,
-                                      GraphicGroup, GraphicLayer, GraphicObject, GrayscaleSoftcopyPresentationState,
-                                      PaletteColorLUT, PseudoColorSoftcopyPresentationState, SoftcopyVOI, TextObject,
-                                      WELL_KNOWN_PALETTES, prread)
+from dcmspec_compiler.iods.pr import (
+    WELL_KNOWN_PALETTES,
+    AdvancedBlendingPresentationState,
+    BlendingInput,
+    ColorSoftcopyPresentationState,
+    DisplayShutter,
+    GraphicAnnotation,
+    GraphicGroup,
+    GraphicLayer,
+    GraphicObject,
+    GrayscaleSoftcopyPresentationState,
+    PaletteColorLUT,
+    PseudoColorSoftcopyPresentationState,
+    SoftcopyVOI,
+    TextObject,
+    prread,
+)
 from dcmspec_compiler.pipeline import build_specs
 from dcmspec_compiler.testing.examples import ct_header, identity, pet_header, rgb_header
+
+from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
 
 EXAMPLES = ROOT / "specs_examples"
 PHANTOM = EXAMPLES / "phantom"

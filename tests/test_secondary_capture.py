@@ -25,12 +25,13 @@ import pydicom
 import pytest
 from PIL import Image
 
-from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.modules import Equipment
 from dcmspec_compiler.iods.sc import MultiFrameSCImage, PNGError, SCImage, decode_png, encode_png, scread
 from dcmspec_compiler.pipeline import build_specs
 from dcmspec_compiler.write.output import write_dicom
+
+from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
 
 EXAMPLES = ROOT / "specs_examples"
 PHANTOM = EXAMPLES / "phantom" / "ct"

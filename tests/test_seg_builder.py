@@ -16,17 +16,17 @@ from pydicom.dataset import Dataset
 from pydicom.sr.coding import Code
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, RLELossless
 
-from conftest import dciodvfy_findings, shared
 from dcmspec_compiler.errors import DicomConformanceError
+from dcmspec_compiler.io.bits import pack_bits, pack_frames_separately
+from dcmspec_compiler.io.rle import rle_decode_frame, rle_encode_frames
 from dcmspec_compiler.iods.common import encoding as enc
 from dcmspec_compiler.iods.common.color import dicom_lab_to_rgb, rgb_to_dicom_lab
 from dcmspec_compiler.iods.common.modules import Equipment
-from dcmspec_compiler.iods.seg import AlgorithmIdentification, SegmentDescription, Segmentation, segread
-from dcmspec_compiler.iods.seg import prepare
-from dcmspec_compiler.io.bits import pack_bits, pack_frames_separately
-from dcmspec_compiler.io.rle import rle_decode_frame, rle_encode_frames
+from dcmspec_compiler.iods.seg import AlgorithmIdentification, Segmentation, SegmentDescription, prepare, segread
 from dcmspec_compiler.iods.seg.pixels import native_pixel_data
 from dcmspec_compiler.write.output import BuiltObject, write_dicom, write_outputs
+
+from conftest import dciodvfy_findings, shared
 
 hd = pytest.importorskip("highdicom")
 
@@ -388,7 +388,7 @@ def test_rle_encoder_output_decoded_by_pydicom_and_by_our_decoder():
     # 1-bit frames packed one by one (pydicom 3 has no 1-bit RLE decoder): the benchmark's own checker
     # (bench/verify.py, written apart from io/rle.py) and ours
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-    import verify  # noqa: E402
+    import verify
 
     masks = rng.integers(0, 2, (3, 9, 11)).astype(bool)
     for f, fragment in enumerate(rle_encode_frames(pack_frames_separately(masks), packed_binary=True)):

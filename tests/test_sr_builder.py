@@ -14,17 +14,49 @@ import pydicom
 import pytest
 from pydicom.sr.coding import Code
 
-from conftest import dciodvfy_findings, dsrdump_errors, shared
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.modules import Equipment
-from dcmspec_compiler.iods.sr import (BasicTextSR, CodeItem, CompositeItem, Comprehensive3DSR, ComprehensiveSR,
-                             ContainerItem, DateItem, DateTimeItem, DeviceObserver, EnhancedSR, FindingSite,
-                             ImageGroup, ImageItem, ImageRegion, ImageRegion3D, Measurement,
-                             MeasurementReport, NumItem, ObservationContext, PersonObserver, PlanarROIGroup,
-                             PNameItem, QualitativeEvaluation, Reference, ReferencedSegment, Scoord3DItem,
-                             ScoordItem, TcoordItem, TextItem, TimeItem, TimePointContext, UIDRefItem,
-                             VerifyingObserver, VolumetricROIGroup, WaveformItem, read_document)
+from dcmspec_compiler.iods.sr import (
+    BasicTextSR,
+    CodeItem,
+    CompositeItem,
+    Comprehensive3DSR,
+    ComprehensiveSR,
+    ContainerItem,
+    DateItem,
+    DateTimeItem,
+    DeviceObserver,
+    EnhancedSR,
+    FindingSite,
+    ImageGroup,
+    ImageItem,
+    ImageRegion,
+    ImageRegion3D,
+    Measurement,
+    MeasurementReport,
+    NumItem,
+    ObservationContext,
+    PersonObserver,
+    PlanarROIGroup,
+    PNameItem,
+    QualitativeEvaluation,
+    Reference,
+    ReferencedSegment,
+    Scoord3DItem,
+    ScoordItem,
+    TcoordItem,
+    TextItem,
+    TimeItem,
+    TimePointContext,
+    UIDRefItem,
+    VerifyingObserver,
+    VolumetricROIGroup,
+    WaveformItem,
+    read_document,
+)
 from dcmspec_compiler.iods.sr import codes as C
+
+from conftest import dciodvfy_findings, dsrdump_errors, shared
 
 hd = pytest.importorskip("highdicom")
 

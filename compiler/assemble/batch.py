@@ -11,8 +11,9 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..errors import DcmspecError, ErrorList, InputError, Location, OutputError, SpecError, flatten, in_row
 from ..load.document import SpecDocument
@@ -160,4 +161,4 @@ def can_fork() -> bool:
     return sys.platform != "win32" and hasattr(os, "fork")
 
 
-__all__ = ["Encoded", "build_in_workers", "worker_count", "can_fork", "ErrorList"]
+__all__ = ["Encoded", "ErrorList", "build_in_workers", "can_fork", "worker_count"]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import __version__
 from ..errors import DcmspecError, DicomConformanceError, ErrorList, PathPart, SpecError, flatten
@@ -68,11 +69,10 @@ def codes_at(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> list:
 
 def source_series(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("sources",)):
     """The one source series the spec's ``sources`` selects (headers only)."""
+    from ..resolve.source_dicomweb import is_dicomweb, read_dicomweb_instances
     from ..resolve.source_files import find_source_files
     from ..resolve.source_headers import read_source_headers
     from ..resolve.source_series import resolve_single_series, select_instances
-
-    from ..resolve.source_dicomweb import is_dicomweb, read_dicomweb_instances
 
     spec = doc.get(path)
     where = {"location": doc.loc(path + ("images",)), "spec_path": path + ("images",)}

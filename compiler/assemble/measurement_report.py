@@ -13,17 +13,24 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..iods.common.concept import Code
-
 from ..errors import DicomConformanceError, InputError, SpecError
+from ..iods.common.concept import Code
 from ..iods.common.vr import InvalidValue
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
 from ..write.targets import output_filename
 from .common import Errors, NodePath, code_at, conformance_at, spec_id, subject_header
 from .context import BuildContext
-from .sr_common import (ImageResolver, document_arguments, document_class, measurement_value,
-                        observation_context, read_header, region_at, series_from)
+from .sr_common import (
+    ImageResolver,
+    document_arguments,
+    document_class,
+    measurement_value,
+    observation_context,
+    read_header,
+    region_at,
+    series_from,
+)
 
 
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:

@@ -21,17 +21,20 @@ from ..errors import DcmspecError, ErrorList, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
 from ..write.targets import output_filename
-from .common import NodePath, conformance_at, content_identification, equipment, object_identity, spec_id
+from .common import NodePath, conformance_at, equipment, object_identity, spec_id
 from .context import BuildContext
-from .sr_common import ImageResolver, read_header, series_from
+from .sr_common import ImageResolver, series_from
 
 #: Default layer order of segment outlines: after the spec's own layers.
 _OUTLINE_ORDER_START = 100
 
 
 def _classes() -> dict[str, Any]:
-    from ..iods.pr import (ColorSoftcopyPresentationState, GrayscaleSoftcopyPresentationState,
-                           PseudoColorSoftcopyPresentationState)
+    from ..iods.pr import (
+        ColorSoftcopyPresentationState,
+        GrayscaleSoftcopyPresentationState,
+        PseudoColorSoftcopyPresentationState,
+    )
 
     return {"grayscale": GrayscaleSoftcopyPresentationState, "color": ColorSoftcopyPresentationState,
             "pseudocolor": PseudoColorSoftcopyPresentationState}

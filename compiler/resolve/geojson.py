@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import gc
 import json
-import math
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import InputError, Location
 
-__all__ = ["GRAPHIC_OF_GEOMETRY", "FeatureTable", "read_geojson", "feature_line", "collector_paused"]
+__all__ = ["GRAPHIC_OF_GEOMETRY", "FeatureTable", "collector_paused", "feature_line", "read_geojson"]
 
 #: GeoJSON geometry type -> (ANN Graphic Type, parts are nested one level deeper)
 GRAPHIC_OF_GEOMETRY: dict[str, tuple[str, bool]] = {

@@ -15,9 +15,10 @@ possibly with its axes permuted or reversed (common for NIfTI, whose rows are of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import permutations
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

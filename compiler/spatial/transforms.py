@@ -22,8 +22,9 @@ Volume transformers use the ``(k, r, c)`` index convention of :mod:`dcmspec_comp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence, Union
+from typing import Any, Union
 
 import numpy as np
 

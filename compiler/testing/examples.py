@@ -14,7 +14,7 @@ from pydicom.dataset import Dataset
 
 from ..iods.common.uid import derive_uid
 
-__all__ = ["ct_header", "rgb_header", "pet_header", "identity"]
+__all__ = ["ct_header", "identity", "pet_header", "rgb_header"]
 
 _STUDY = derive_uid("examples", "study")
 

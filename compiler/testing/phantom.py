@@ -6,9 +6,10 @@ and by ``bench/``. Everything is deterministic: the same arguments give the same
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -93,7 +94,7 @@ def write_ct_series(folder: Path, grid: Grid = Grid(), *, pixels: np.ndarray | N
     """Write a CT Image Storage series (one file per slice) and return the file paths."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.filewriter import dcmwrite
-    from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -156,7 +157,7 @@ def write_ct_series(folder: Path, grid: Grid = Grid(), *, pixels: np.ndarray | N
     return paths
 
 
-def _derived_image(template: "Any", *, seed: str, name: str, index: int, sop_class_uid: str) -> "Any":
+def _derived_image(template: Any, *, seed: str, name: str, index: int, sop_class_uid: str) -> Any:
     """A copy of the header ``template`` (patient, study, frame of reference kept) as image ``index`` of
     another series ``name``."""
     import copy

@@ -24,14 +24,19 @@ import struct
 from typing import Any
 
 from pydicom import __version_info__
-from pydicom.charset import (convert_encodings, custom_encoders, default_encoding, encode_string,
-                             need_tail_escape_sequence_encodings)
+from pydicom.charset import (
+    convert_encodings,
+    custom_encoders,
+    default_encoding,
+    encode_string,
+    need_tail_escape_sequence_encodings,
+)
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.multival import MultiValue
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID
 from pydicom.valuerep import PersonName
 
-__all__ = ["Unsupported", "encode_file", "encode_parts", "STREAM_BYTES"]
+__all__ = ["STREAM_BYTES", "Unsupported", "encode_file", "encode_parts"]
 
 STREAM_BYTES = 1 << 20
 """Top-level binary values from this size on are returned as their own part (not copied)."""

@@ -10,11 +10,12 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from ..errors import DcmspecError, ErrorList, Location, OutputError
 from .commit import INTERRUPTS, BuildInterrupted, Notice, Staging, recover_folder

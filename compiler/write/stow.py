@@ -26,7 +26,7 @@ class StowSender:
         self.url = url.rstrip("/")
         self._session: Any = None
 
-    def open(self, contexts: list[tuple[str, str]]) -> None:  # noqa: ARG002 - HTTP negotiates nothing
+    def open(self, contexts: list[tuple[str, str]]) -> None:  # HTTP negotiates nothing
         self._session = http.session(self.url)
 
     def close(self) -> None:

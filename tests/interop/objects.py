@@ -62,7 +62,7 @@ class InteropObject:
     selection: tuple[str, ...] = ()         # KOS: names of matrix objects, or "image:N" slices, selected
     path: Path | None = None                # set once built
 
-    def selected_uids(self, objects: dict[str, "InteropObject"]) -> list[str]:
+    def selected_uids(self, objects: dict[str, InteropObject]) -> list[str]:
         """KOS: the SOP Instance UIDs its selection names, in order."""
         uids = []
         for entry in self.selection:

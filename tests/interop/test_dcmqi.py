@@ -17,7 +17,7 @@ from pydicom import dcmread
 
 from .compare import compare_with_mask, source_affine
 from .conftest import dcmqi_tool
-from .matrix import ACCEPTED, NOT_APPLICABLE, VOXEL_EQUAL, EXPECTED, expected
+from .matrix import ACCEPTED, EXPECTED, NOT_APPLICABLE, VOXEL_EQUAL, expected
 
 nrrd = pytest.importorskip("nrrd")
 

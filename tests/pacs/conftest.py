@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool, shared
 from pacs.orthanc import DICOMWEB_PLUGIN, ORTHANC_INSTALL, Orthanc
+
+from conftest import require_tool, shared
 
 #: The shared series loaded into every Orthanc (tests/data/series).
 SERIES = ("ct_dcmqi_ct-3slice", "mr_dcmqi_701-ADCb500")

@@ -74,7 +74,7 @@ class Orthanc:
             config["LuaScripts"] = [str(self.folder / "filter.lua")]
         return config
 
-    def start(self, timeout: float = 60.0) -> "Orthanc":
+    def start(self, timeout: float = 60.0) -> Orthanc:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.http_port = self.http_port or free_port()
         self.dicom_port = self.dicom_port or free_port()

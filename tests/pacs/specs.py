@@ -10,8 +10,9 @@ import pydicom
 import yaml
 from click.testing import CliRunner
 
-from conftest import shared
 from dcmspec_compiler.cli import main
+
+from conftest import shared
 
 CT, MR = "ct_dcmqi_ct-3slice", "mr_dcmqi_701-ADCb500"
 

@@ -294,7 +294,7 @@ def test_old_style_part_files_are_removed_with_a_notice(tmp_path, inputs):
 class _CountingFile:
     """A file object whose writes count as steps."""
 
-    def __init__(self, fh, faults: "Faults") -> None:
+    def __init__(self, fh, faults: Faults) -> None:
         self._fh, self._faults = fh, faults
 
     def write(self, data):
@@ -395,7 +395,7 @@ def _in_killed_child(action, at: int, signum: int) -> int:
             action()
         except BuildInterrupted as exc:
             code = 20 + exc.committed
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             code = 99
         finally:
             os._exit(code)

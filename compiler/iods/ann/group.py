@@ -10,8 +10,8 @@ annotation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -23,7 +23,7 @@ from ..common.concept import Code, is_code
 from ..common.uid import is_valid_uid
 from ..common.wrap import wrap_dataset
 
-__all__ = ["GRAPHIC_TYPES", "GENERATION_TYPES", "AnnotationGroup", "Measurement", "annotation_problems"]
+__all__ = ["GENERATION_TYPES", "GRAPHIC_TYPES", "AnnotationGroup", "Measurement", "annotation_problems"]
 
 #: Graphic Type (0070,0023) of an annotation group -> (fewest points, most points) per annotation (C.37.1.2.1.1)
 GRAPHIC_TYPES: dict[str, tuple[int, int | None]] = {
@@ -66,7 +66,7 @@ class Measurement:
         return item
 
     @classmethod
-    def from_item(cls, item: Dataset, number_of_annotations: int) -> "Measurement":
+    def from_item(cls, item: Dataset, number_of_annotations: int) -> Measurement:
         values_item = item.MeasurementValuesSequence[0]
         stored = np.frombuffer(values_item.FloatingPointValues, dtype="<f4")
         values = np.full(number_of_annotations, np.nan, dtype=np.float32)
@@ -215,7 +215,7 @@ class AnnotationGroup(Dataset):
 
     # -- reading -----------------------------------------------------------------------------------
     @classmethod
-    def from_dataset(cls, item: Dataset) -> "AnnotationGroup":
+    def from_dataset(cls, item: Dataset) -> AnnotationGroup:
         """Wrap an Annotation Group Sequence item read from a file, for the read-side methods."""
         return wrap_dataset(cls, item)
 

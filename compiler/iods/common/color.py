@@ -7,7 +7,7 @@ Recommended Display CIELab Value holds L*, a*, b* scaled to unsigned 16-bit inte
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ...errors import DicomConformanceError
 

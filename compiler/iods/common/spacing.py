@@ -9,8 +9,8 @@ the source frames, as highdicom and dcmqi do, and written only where they form a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -21,7 +21,7 @@ import re
 from functools import lru_cache
 
 #: SI prefixes (UCUM 2.3, Table 1) and the binary ones (Table 2)
-PREFIXES = ("Y Z E P T G M k h da d c m u n p f a z y Ki Mi Gi Ti").split()
+PREFIXES = ("Y Z E P T G M k h da d c m u n p f a z y Ki Mi Gi Ti").split()  # noqa: SIM905  the UCUM tables as printed, easy to check
 
 #: Atoms that take a prefix (UCUM "metric" units), by table of the UCUM specification
 METRIC_ATOMS = """
@@ -34,7 +34,7 @@ cal_[15] cal_[20] cal_m cal_IT cal_th cal tex
 m[H2O] m[Hg] eq osm g% kat U [iU] [IU]
 Np B B[SPL] B[V] B[mV] B[uV] B[10.nV] B[W] B[kW]
 st mho bit By Bd
-""".split()
+""".split()  # noqa: SIM905  the UCUM tables as printed, easy to check
 
 #: Atoms that take no prefix
 NON_METRIC_ATOMS = """
@@ -58,9 +58,9 @@ gon deg ' '' min h d a_t a_j a_g a wk mo_s mo_j mo_g mo AU atm [lbf_av]
 [smgy'U] [bdsk'U] [ka'U] [knk'U] [mclg'U] [tb'U] [CCID_50] [TCID_50] [EID_50] [PFU] [FFU] [CFU]
 [IR] [BAU] [AU] [Amb'a'1'U] [PNU] [Lf] [D'ag'U] [FEU] [ELU] [EU]
 Ao b att [psi] circ sph [car_m] [car_Au] [smoot] [m/s2/Hz^(1/2)] bit_s
-""".split()
+""".split()  # noqa: SIM905  the UCUM tables as printed, easy to check
 
-_ATOMS = {a: True for a in METRIC_ATOMS} | {a: False for a in NON_METRIC_ATOMS}
+_ATOMS = dict.fromkeys(METRIC_ATOMS, True) | dict.fromkeys(NON_METRIC_ATOMS, False)
 _EXPONENT = re.compile(r"^(.*?)([+-]?\d+)$")
 _DIGITS = re.compile(r"^\d+$")
 

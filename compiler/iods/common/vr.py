@@ -13,12 +13,12 @@ from __future__ import annotations
 import calendar
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
-
 from pydicom.datadict import dictionary_has_tag, dictionary_keyword, dictionary_VM
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset

@@ -13,15 +13,22 @@ SOP Common. The blending: FOREGROUND puts each further input over the result so 
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 from pydicom.dataset import Dataset
 
 from ...errors import DicomConformanceError
 from ..common.icc import srgb_icc_profile
-from ..common.modules import (ContentIdentification, Equipment, copy_patient_study, dicom_date_time,
-                              set_general_series, set_sop_common)
+from ..common.modules import (
+    ContentIdentification,
+    Equipment,
+    copy_patient_study,
+    dicom_date_time,
+    set_general_series,
+    set_sop_common,
+)
 from ..common.native import set_native_encoding
 from ..common.vr import check_object
 from ..common.wrap import wrap_file_dataset
@@ -30,7 +37,7 @@ from .graphics import finite
 from .palettes import PaletteColorLUT
 from .presentation_state import ReferencedImage, SoftcopyPresentationState, _as_reference, _first, _image_item
 
-__all__ = ["BlendingInput", "AdvancedBlendingPresentationState", "BLENDING_MODES", "grey_ramp"]
+__all__ = ["BLENDING_MODES", "AdvancedBlendingPresentationState", "BlendingInput", "grey_ramp"]
 
 ABPS_SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.11.8"
 BLENDING_MODES = ("FOREGROUND", "EQUAL")
@@ -234,14 +241,14 @@ class AdvancedBlendingPresentationState(Dataset):
 
     # -- reading ---------------------------------------------------------------------------------
     @classmethod
-    def from_dataset(cls, ds: Dataset) -> "AdvancedBlendingPresentationState":
+    def from_dataset(cls, ds: Dataset) -> AdvancedBlendingPresentationState:
         """Wrap a dataset read from a file for the read-side methods."""
         if str(ds.get("SOPClassUID", "")) != ABPS_SOP_CLASS_UID:
             raise DicomConformanceError(f"SOP Class {ds.get('SOPClassUID')} is not Advanced Blending Presentation"
                                         " State Storage")
         return wrap_file_dataset(cls, ds)
 
-    def inputs(self) -> list["BlendingInputRead"]:
+    def inputs(self) -> list[BlendingInputRead]:
         """Each input as read back: number, series, images, window (first) and palette."""
         out = []
         for item in self.get("AdvancedBlendingSequence", []):

@@ -15,7 +15,6 @@ import csv
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -78,7 +77,7 @@ class PaletteColorLUT:
         object.__setattr__(self, "rgb", rgb.astype(np.uint8))
 
     @classmethod
-    def well_known(cls, name: str) -> "PaletteColorLUT":
+    def well_known(cls, name: str) -> PaletteColorLUT:
         """One of the standard's palettes by its Content Label (HOT_IRON, PET, ...; case and - / _ free)."""
         key = _palette_name(name)
         return cls(_table()[key], 0, key, WELL_KNOWN_PALETTES[key])
@@ -98,7 +97,7 @@ class PaletteColorLUT:
             item.add_new(BaseTag(0x00281201 + i), "OW", np.ascontiguousarray(words[:, i]).tobytes())
 
     @classmethod
-    def from_dataset(cls, item: Dataset) -> "PaletteColorLUT":
+    def from_dataset(cls, item: Dataset) -> PaletteColorLUT:
         """The palette written in ``item`` (8- or 16-bit entries), named when its UID is a well-known one."""
         channels = []
         first = 0

@@ -15,15 +15,24 @@ a pixel, fills by pixel centres. Texts are not drawn (no font).
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from ...errors import DicomConformanceError
 from ...spatial.contours import frame_outlines
 
-__all__ = ["modality_values", "default_window", "window_to_bytes", "grey_to_rgb", "outline_mask",
-           "segment_outlines", "graphic_mask", "shutter_mask", "paint"]
+__all__ = [
+    "default_window",
+    "graphic_mask",
+    "grey_to_rgb",
+    "modality_values",
+    "outline_mask",
+    "paint",
+    "segment_outlines",
+    "shutter_mask",
+    "window_to_bytes",
+]
 
 
 def modality_values(stored: np.ndarray, slope: float = 1.0, intercept: float = 0.0) -> np.ndarray:

@@ -9,8 +9,9 @@ matches it. :func:`check_tree` walks a content tree and raises
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
@@ -18,7 +19,7 @@ from pydicom.tag import BaseTag
 
 from ...errors import DicomConformanceError
 
-__all__ = ["IODRules", "RULES", "TreeFacts", "check_tree", "tree_facts", "tree_violations"]
+__all__ = ["RULES", "IODRules", "TreeFacts", "check_tree", "tree_facts", "tree_violations"]
 
 _ANY_SOURCE = frozenset({"CONTAINER", "TEXT", "CODE", "NUM", "DATE", "TIME", "DATETIME", "PNAME", "UIDREF",
                          "COMPOSITE", "IMAGE", "WAVEFORM", "SCOORD", "SCOORD3D", "TCOORD"})
@@ -223,7 +224,7 @@ def tree_facts(root: Dataset) -> TreeFacts:
         if by_reference:
             try:
                 target_item = _by_reference_target(root, list(child.ReferencedContentItemIdentifier))
-            except Exception as exc:  # noqa: BLE001 - surfaces where the rules look at it
+            except Exception as exc:  # surfaces where the rules look at it
                 error = exc
             else:
                 addressed = target_item is not None
