@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Union
 
-PathPart = Union[str, int]
+PathPart = str | int
 
 
 @dataclass(frozen=True)

@@ -46,10 +46,10 @@ def _other_study(header: pydicom.Dataset) -> pydicom.Dataset:
 
 def _kos(selection, **overrides) -> KeyObjectSelectionDocument:
     headers = _phantom_headers()
-    args = dict(title=OF_INTEREST, patient_study=headers[0], series_instance_uid="2.25.11",
-                series_number=1100, sop_instance_uid="2.25.12", instance_number=1,
-                content_datetime=dt.datetime(2024, 1, 3, 9, 0), equipment=Equipment("Lab", "Tool", "1", "SN"),
-                description="Two slices and a prior")
+    args = {"title": OF_INTEREST, "patient_study": headers[0], "series_instance_uid": "2.25.11",
+                "series_number": 1100, "sop_instance_uid": "2.25.12", "instance_number": 1,
+                "content_datetime": dt.datetime(2024, 1, 3, 9, 0), "equipment": Equipment("Lab", "Tool", "1", "SN"),
+                "description": "Two slices and a prior"}
     args.update(overrides)
     return KeyObjectSelectionDocument(selection, **args)
 

@@ -49,11 +49,11 @@ def t1_values(dtype=np.float32) -> np.ndarray:
 
 
 def make(sources, values, **kw) -> ParametricMap:
-    args = dict(source_images=sources, pixel_array=values,
-                mappings=[RealWorldValueMapping("T1", "ms", quantity=T1)], anatomic_region=ABDOMEN,
-                series_instance_uid="1.2.826.0.1.3680043.10.9.71", series_number=400,
-                sop_instance_uid="1.2.826.0.1.3680043.10.9.72", instance_number=1, equipment=EQUIPMENT,
-                content_datetime=WHEN)
+    args = {"source_images": sources, "pixel_array": values,
+                "mappings": [RealWorldValueMapping("T1", "ms", quantity=T1)], "anatomic_region": ABDOMEN,
+                "series_instance_uid": "1.2.826.0.1.3680043.10.9.71", "series_number": 400,
+                "sop_instance_uid": "1.2.826.0.1.3680043.10.9.72", "instance_number": 1, "equipment": EQUIPMENT,
+                "content_datetime": WHEN}
     args.update(kw)
     return ParametricMap(**args)
 

@@ -38,6 +38,7 @@ from dcmspec_compiler.pipeline import build_specs
 from dcmspec_compiler.spatial.contours import frame_outlines, mask_outlines
 
 from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
+import itertools
 
 EXAMPLES = ROOT / "specs_examples"
 PHANTOM = EXAMPLES / "phantom" / "ct"
@@ -51,9 +52,9 @@ def _phantom() -> list[pydicom.Dataset]:
 
 
 def _gsps(images, **kwargs) -> GrayscaleSoftcopyPresentationState:
-    args = dict(series_instance_uid="2.25.31", series_number=1200, sop_instance_uid="2.25.32",
-                content=ContentIdentification(1, "TEST", "test view", "Doe^Jane"),
-                presentation_datetime=dt.datetime(2024, 1, 3, 9), equipment=Equipment("Lab", "Tool", "1", "SN"))
+    args = {"series_instance_uid": "2.25.31", "series_number": 1200, "sop_instance_uid": "2.25.32",
+                "content": ContentIdentification(1, "TEST", "test view", "Doe^Jane"),
+                "presentation_datetime": dt.datetime(2024, 1, 3, 9), "equipment": Equipment("Lab", "Tool", "1", "SN")}
     args.update(kwargs)
     return GrayscaleSoftcopyPresentationState(images, **args)
 
@@ -103,7 +104,7 @@ def _even_odd_fill(outlines: list[np.ndarray], shape: tuple[int, int]) -> np.nda
     px, py = cols + 0.5, rows + 0.5
     inside = np.zeros(shape, bool)
     for poly in outlines:
-        for (x0, y0), (x1, y1) in zip(poly[:-1], poly[1:]):
+        for (x0, y0), (x1, y1) in itertools.pairwise(poly):
             if y0 == y1:
                 continue
             crosses = (y0 > py) != (y1 > py)
@@ -193,7 +194,7 @@ def test_annotations_are_read_by_dcmtk_as_written(tmp_path):
                      ("FINDINGS", "POLYLINE", [10, 10, 30, 10, 30, 30, 10, 10], "Y"),
                      ("FINDINGS", "ELLIPSE", [5, 5, 15, 5, 10, 3, 10, 7], "N"),
                      ("FINDINGS", "POINT", [0.5, 0.5], None)]
-    text = [t for a in theirs.GraphicAnnotationSequence for t in a.get("TextObjectSequence", [])][0]
+    text = next(t for a in theirs.GraphicAnnotationSequence for t in a.get("TextObjectSequence", []))
     assert (text.UnformattedTextValue, list(text.AnchorPoint)) == ("Lesion", [20.5, 18.5])
     # our read side agrees with what we wrote
     ours = prread(pr)

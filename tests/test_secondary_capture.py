@@ -45,9 +45,9 @@ def _phantom() -> list[pydicom.Dataset]:
 
 
 def _sc(cls, pixels, **kwargs):
-    args = dict(patient_study=_phantom()[0], series_instance_uid="2.25.41", series_number=1300,
-                sop_instance_uid="2.25.42", content_datetime=dt.datetime(2024, 1, 3, 9, 30),
-                equipment=Equipment("Lab", "Viewer", "1.0", "SN1"), source_images=[_phantom()[0]])
+    args = {"patient_study": _phantom()[0], "series_instance_uid": "2.25.41", "series_number": 1300,
+                "sop_instance_uid": "2.25.42", "content_datetime": dt.datetime(2024, 1, 3, 9, 30),
+                "equipment": Equipment("Lab", "Viewer", "1.0", "SN1"), "source_images": [_phantom()[0]]}
     args.update(kwargs)
     return cls(pixels, **args)
 

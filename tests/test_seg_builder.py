@@ -27,6 +27,7 @@ from dcmspec_compiler.iods.seg.pixels import native_pixel_data
 from dcmspec_compiler.write.output import BuiltObject, write_dicom, write_outputs
 
 from conftest import dciodvfy_findings, shared
+import itertools
 
 hd = pytest.importorskip("highdicom")
 
@@ -40,9 +41,9 @@ ALGORITHM = AlgorithmIdentification(name="threshold", version="1.0",
 
 
 def describe(n: int, **kw) -> SegmentDescription:
-    args = dict(segment_number=n, segment_label=f"segment {n}", segmented_property_category=CATEGORY,
-                segmented_property_type=LIVER if n % 2 else SPINE, algorithm_type="AUTOMATIC",
-                algorithm=ALGORITHM, display_color=(20 * n % 256, 100, 200))
+    args = {"segment_number": n, "segment_label": f"segment {n}", "segmented_property_category": CATEGORY,
+                "segmented_property_type": LIVER if n % 2 else SPINE, "algorithm_type": "AUTOMATIC",
+                "algorithm": ALGORITHM, "display_color": (20 * n % 256, 100, 200)}
     args.update(kw)
     return SegmentDescription(**args)
 
@@ -478,7 +479,7 @@ def test_binary_bit_stream_continues_across_chunks(monkeypatch, chunk_bytes, omi
 def test_native_pixel_data_over_uneven_chunks():
     frames = np.random.default_rng(5).random((13, 3, 5)) < 0.5  # 15 bits per frame: a group is 8 frames
     cuts = [0, 1, 2, 5, 6, 7, 10, 13]
-    data = native_pixel_data((frames[a:b] for a, b in zip(cuts, cuts[1:])), 13, 3, 5, 1)
+    data = native_pixel_data((frames[a:b] for a, b in itertools.pairwise(cuts)), 13, 3, 5, 1)
     assert isinstance(data, bytearray) and bytes(data) == pack_bits(frames)
     with pytest.raises(RuntimeError):
         native_pixel_data(iter([frames[:3]]), 13, 3, 5, 1)

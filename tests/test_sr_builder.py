@@ -98,8 +98,8 @@ def ct_ref(ct) -> Reference:
 
 
 def doc_args(ct, **over):
-    args = dict(patient_study=ct, series_instance_uid="2.25.100", series_number=900,
-                sop_instance_uid="2.25.101", instance_number=1, content_datetime=WHEN, equipment=EQUIPMENT)
+    args = {"patient_study": ct, "series_instance_uid": "2.25.100", "series_number": 900,
+                "sop_instance_uid": "2.25.101", "instance_number": 1, "content_datetime": WHEN, "equipment": EQUIPMENT}
     args.update(over)
     return args
 

@@ -269,9 +269,9 @@ def value_path(doc: SpecDocument, base: NodePath, value: Any) -> NodePath | None
             text = _plain(node)
             if text in wanted or strip(text) in wanted:
                 return path
-            if isinstance(node, str) and len(node) > 3 and any(node in w for w in wanted):
-                if inside is None or len(node) > inside[0]:
-                    inside = (len(node), path)
+            if (isinstance(node, str) and len(node) > 3 and any(node in w for w in wanted)
+                    and (inside is None or len(node) > inside[0])):
+                inside = (len(node), path)
     return inside[1] if inside else None
 
 

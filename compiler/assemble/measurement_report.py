@@ -387,14 +387,14 @@ def _group(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: No
     time_point = errors.run(_time_point, doc, ctx, base)
     errors.raise_if_any()
     tracking_uid = spec.get("tracking_uid") or ctx.uids.uid("tracking", patient, spec["tracking_id"])
-    common = dict(
-        tracking_id=spec["tracking_id"], tracking_uid=tracking_uid,
-        finding_type=finding_type, finding_category=finding_category,
-        finding_sites=finding_sites, method=method,
-        algorithm=_algorithm(doc, base + ("algorithm",)),
-        session=spec.get("session") or doc.get(("document", "session")),
-        time_point_context=time_point, measurements=measurements,
-        qualitative_evaluations=evaluations)
+    common = {
+        "tracking_id": spec["tracking_id"], "tracking_uid": tracking_uid,
+        "finding_type": finding_type, "finding_category": finding_category,
+        "finding_sites": finding_sites, "method": method,
+        "algorithm": _algorithm(doc, base + ("algorithm",)),
+        "session": spec.get("session") or doc.get(("document", "session")),
+        "time_point_context": time_point, "measurements": measurements,
+        "qualitative_evaluations": evaluations}
     if "region" in roi:
         cls = planar
         hint = "a planar region is an area: POLYLINE (closed), CIRCLE, ELLIPSE; use regions: for points"

@@ -170,9 +170,9 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     groups = [GraphicGroup(g["id"], g["label"], g.get("description")) for g in doc.get(("groups",)) or []]
 
     # --- layers and annotations ----------------------------------------------------------------
-    layers = [GraphicLayer(l["name"], l.get("order", i + 1), l.get("description"), l.get("grey"),
-                           tuple(l["color"]) if l.get("color") else None)
-              for i, l in enumerate(doc.get(("layers",)) or [])]
+    layers = [GraphicLayer(layer["name"], layer.get("order", i + 1), layer.get("description"), layer.get("grey"),
+                           tuple(layer["color"]) if layer.get("color") else None)
+              for i, layer in enumerate(doc.get(("layers",)) or [])]
     annotations: list[Any] = []
     unchecked: list[Any] = []  # annotations whose images could not be resolved
     derived_inputs: list[str] = []  # SOP Instance UIDs of the objects outlines and regions come from

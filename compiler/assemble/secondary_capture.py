@@ -371,7 +371,7 @@ def presentation_pictures(pr, series, positions: list[int] | None, window: tuple
         rgb, how = _base(frame, window or pr.window(frame.sop_instance_uid), rescale, invert)
         rows, cols = rgb.shape[:2]
         if shutter is not None:
-            paint(rgb, ~shutter_mask(shutter, (rows, cols)), (int(round((shutter["presentation_value"] or 0) / 257)),) * 3)
+            paint(rgb, ~shutter_mask(shutter, (rows, cols)), (round((shutter["presentation_value"] or 0) / 257),) * 3)
         for g in pr.graphics(frame.sop_instance_uid):
             points = g.points * np.array([cols, rows]) if g.units == "DISPLAY" else g.points
             paint(rgb, graphic_mask(g.graphic_type, points, (rows, cols), filled=g.filled),

@@ -22,11 +22,10 @@ Conventions used everywhere in dcmspec:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Union
 
 import numpy as np
 
-ArrayLike = Union[np.ndarray, Sequence[float]]
+ArrayLike = np.ndarray | Sequence[float]
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

@@ -77,7 +77,7 @@ def organ_label_map(grid: Grid, n_organs: int = 3) -> np.ndarray:
 
 def ct_pixels(grid: Grid, labels: np.ndarray | None = None) -> np.ndarray:
     """int16 Hounsfield-like pixels: air outside an elliptic body, soft tissue, organs brighter."""
-    x, y, z = grid.index_grid()
+    x, y, _z = grid.index_grid()
     extent = np.array(grid.shape[::-1]) * np.array(grid.spacing[::-1])
     centre = np.array(grid.origin) + extent / 2
     body = (((x - centre[0]) / (extent[0] * 0.48)) ** 2 + ((y - centre[1]) / (extent[1] * 0.4)) ** 2) <= 1

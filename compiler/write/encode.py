@@ -119,7 +119,7 @@ def _value(vr: str, kind: int, value: Any, encodings: list[str], codec: str | No
         else:
             raise Unsupported(vr)
         return out + b" " if len(out) % 2 else out
-    if kind == _STRING or kind == _UI or kind == _DATE:
+    if kind in (_STRING, _UI, _DATE):
         if isinstance(value, _MULTI):
             if kind == _DATE and not all(isinstance(v, str) for v in value):
                 raise Unsupported(vr)
@@ -227,7 +227,7 @@ class _Writer:
                 out += (_H32(group, number, _VR_BYTES[vr], 0) if vr in _LONG_LENGTH
                         else _H16(group, number, _VR_BYTES[vr], 0))
                 continue
-            if kind == _BYTES or kind == _UN:
+            if kind in (_BYTES, _UN):
                 if isinstance(value, memoryview) and value.format == "B" and value.c_contiguous:
                     pass  # a byte view of an array (pixel data shared with the builder's input, not copied)
                 elif not isinstance(value, (bytes, bytearray)):

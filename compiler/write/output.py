@@ -125,7 +125,7 @@ def _streamed_pixel_data(dataset: Any) -> Iterator[None]:
     from pydicom.dataelem import DataElement
 
     tag = 0x7FE00010
-    elem = dataset[tag] if tag in dataset else None
+    elem = dataset.get(tag, None)
     if (elem is None or elem.is_undefined_length or elem.VR not in ("OB", "OW")
             or not isinstance(elem.value, (bytes, bytearray)) or len(elem.value) < STREAM_BYTES
             or len(elem.value) % 2):
@@ -237,7 +237,7 @@ def _stage_objects(staging: Staging, objects: list[BuiltObject], out_dir: Path,
             staged = f"{index:06d}.dcm"
             writer: list[_HashingWriter] = []
 
-            def write(fh: Any, obj: BuiltObject = obj) -> None:
+            def write(fh: Any, obj: BuiltObject = obj, writer: list[_HashingWriter] = writer) -> None:
                 writer.append(_HashingWriter(fh, pool))
                 obj.write(writer[0])
 

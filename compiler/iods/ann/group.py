@@ -272,7 +272,7 @@ class AnnotationGroup(Dataset):
     def counts(self) -> np.ndarray:
         """Points per annotation (int64), from the graphic type or the Long Primitive Point Index List."""
         n = self.number_of_annotations
-        fewest, most = GRAPHIC_TYPES[self.graphic_type]
+        _fewest, most = GRAPHIC_TYPES[self.graphic_type]
         if most is not None:
             return np.full(n, most, dtype=np.int64)
         dims = 2 if (self.get("CommonZCoordinateValue") is not None

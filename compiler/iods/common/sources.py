@@ -176,7 +176,7 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
         for f in range(n):
             pf = per_frame[f] if per_frame else None
 
-            def look(group_kw: str, attr: str):
+            def look(group_kw: str, attr: str, pf=pf):
                 g = frame_group(pf, shared, group_kw, attr)
                 return ds.get(attr) if g is None else g.get(attr)
 

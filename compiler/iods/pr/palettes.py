@@ -89,11 +89,11 @@ class PaletteColorLUT:
         descriptor = [n % 65536, int(self.first_mapped), 16]
         words = self.rgb.astype("<u2") * 257
         vr = "SS" if self.first_mapped < 0 else "US"  # C.7.6.3.1.5: SS when the first value mapped is signed
-        for i, color in enumerate(_COLORS):
+        for i, _color in enumerate(_COLORS):
             set_element(item, BaseTag(0x00281101 + i), vr, descriptor)
         if self.uid:
             item.PaletteColorLookupTableUID = self.uid
-        for i, color in enumerate(_COLORS):
+        for i, _color in enumerate(_COLORS):
             item.add_new(BaseTag(0x00281201 + i), "OW", np.ascontiguousarray(words[:, i]).tobytes())
 
     @classmethod

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -104,8 +105,8 @@ def segment_outlines(masks: np.ndarray) -> np.ndarray:
 def _line_pixels(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) samples along a polyline, at most half a pixel apart."""
     xs, ys = [points[:1, 0]], [points[:1, 1]]
-    for a, b in zip(points[:-1], points[1:]):
-        n = max(int(math.ceil(float(np.hypot(*(b - a))) * 2)), 1)
+    for a, b in pairwise(points):
+        n = max(math.ceil(float(np.hypot(*(b - a))) * 2), 1)
         t = np.arange(1, n + 1) / n
         xs.append(a[0] + (b[0] - a[0]) * t)
         ys.append(a[1] + (b[1] - a[1]) * t)
@@ -157,11 +158,11 @@ def graphic_mask(graphic_type: str, points: np.ndarray, shape: tuple[int, int], 
         xs, ys = _line_pixels(pts)
     elif graphic_type == "CIRCLE":
         r = float(np.hypot(*(pts[1] - pts[0])))
-        t = np.linspace(0, 2 * np.pi, max(int(math.ceil(4 * np.pi * r)), 8) + 1)
+        t = np.linspace(0, 2 * np.pi, max(math.ceil(4 * np.pi * r), 8) + 1)
         xs, ys = pts[0, 0] + r * np.cos(t), pts[0, 1] + r * np.sin(t)
     elif graphic_type == "ELLIPSE":
         centre, major, minor = _ellipse(pts)
-        n = max(int(math.ceil(4 * np.pi * max(np.hypot(*major), np.hypot(*minor)))), 8) + 1
+        n = max(math.ceil(4 * np.pi * max(np.hypot(*major), np.hypot(*minor))), 8) + 1
         t = np.linspace(0, 2 * np.pi, n)
         xs = centre[0] + major[0] * np.cos(t) + minor[0] * np.sin(t)
         ys = centre[1] + major[1] * np.cos(t) + minor[1] * np.sin(t)

@@ -89,7 +89,7 @@ class SegmentationReader:
                                             " to a source frame")
             fn = src.get("ReferencedFrameNumber")
             if fn is not None and not isinstance(fn, int):
-                fn = int(list(fn)[0]) if len(fn) else None
+                fn = int(next(iter(fn))) if len(fn) else None
             sources.append(SourceFrame(str(src.ReferencedSOPClassUID), str(src.ReferencedSOPInstanceUID),
                                        int(fn) if fn is not None else None))
             if segments is not None:

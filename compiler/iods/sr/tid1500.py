@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -191,7 +190,7 @@ class ImageRegion3D:
                             relationship_type)
 
 
-Region = Union[ImageRegion, ImageRegion3D]
+Region = ImageRegion | ImageRegion3D
 
 
 @dataclass(frozen=True)
@@ -414,7 +413,7 @@ class ImageGroup(_Group):
         return [ImageItem(C.SOURCE, r, "CONTAINS") for r in self.source_images]
 
 
-MeasurementGroup = Union[PlanarROIGroup, VolumetricROIGroup, ImageGroup]
+MeasurementGroup = PlanarROIGroup | VolumetricROIGroup | ImageGroup
 
 
 # --- TID 1500 ------------------------------------------------------------------------------------
