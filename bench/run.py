@@ -289,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
 
     env_note = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS") if k in os.environ}
     print(f"# dcmspec bench: slices {slices}, {args.runs} timed run(s) + {args.warmup} warm-up, "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, python {sys.version.split()[0]}, env {env_note or '{}'}")
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, python {sys.version.split()[0]},"
+          f" env {env_note or '{}'}")
     import dcmspec_compiler
 
     origin = Path(dcmspec_compiler.__file__).resolve().parent

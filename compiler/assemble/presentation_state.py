@@ -4,7 +4,8 @@ Softcopy Presentation State, or an Advanced Blending Presentation State (A.33.9)
 The spec names the source images it applies to (default: all), a window (centre/width or a named preset;
 default: the images' own), rotation, flip, displayed area, display shutter (or a bitmap one), a palette
 (pseudocolor), graphic layers, graphic groups and annotations. A blending spec names further ``inputs``
-(series, window, palette) blended over the sources as ``blending`` says. Annotations are graphics and texts in image pixel coordinates (column, row), or outlines
+(series, window, palette) blended over the sources as ``blending`` says. Annotations are graphics and texts in image
+pixel coordinates (column, row), or outlines
 derived from segments of a Segmentation built in the same build (``from_segmentation``): one closed
 POLYLINE per outline along the pixel edges, on every source image a segment touches, one layer per
 segment in the segment's colour.

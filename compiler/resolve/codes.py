@@ -22,7 +22,8 @@ from typing import Any
 from ..errors import Location, PathPart, SpecError
 from ..iods.common.concept import Code
 
-_COMPACT = re.compile(r'^(?:(?P<scheme>[A-Za-z0-9][A-Za-z0-9_.\-]*):)?(?P<value>[^\s"]+)(?:\s+"(?P<meaning>[^"]*)")?\s*$')
+_COMPACT = re.compile(r'^(?:(?P<scheme>[A-Za-z0-9][A-Za-z0-9_.\-]*):)?(?P<value>[^\s"]+)'
+                      r'(?:\s+"(?P<meaning>[^"]*)")?\s*$')
 # Schemes searched for a bare keyword, in this order.
 _KEYWORD_SCHEMES = ("SCT", "DCM", "UCUM", "LN", "FMA", "NCIt", "UMLS")
 

@@ -193,7 +193,8 @@ def _load_nifti(file: Path, max_values: int | None = None, **where) -> Volume:
     try:
         import nibabel
     except ImportError as exc:
-        raise InputError('reading NIfTI masks needs nibabel: pip install nibabel (the nifti extra of dcmspec-compiler)', **where) from exc
+        raise InputError('reading NIfTI masks needs nibabel: pip install nibabel (the nifti extra of dcmspec-compiler)',
+                         **where) from exc
     try:
         image = nibabel.load(str(file))  # the header only
         shape = image.shape
@@ -227,7 +228,8 @@ def _load_nrrd(file: Path, max_values: int | None = None, **where) -> Volume:
     try:
         import nrrd
     except ImportError as exc:
-        raise InputError('reading NRRD masks needs pynrrd: pip install pynrrd (the nrrd extra of dcmspec-compiler)', **where) from exc
+        raise InputError('reading NRRD masks needs pynrrd: pip install pynrrd (the nrrd extra of dcmspec-compiler)',
+                         **where) from exc
     try:
         sizes = nrrd.read_header(str(file)).get("sizes", ())
     except Exception as exc:  # pynrrd raises NRRDError, ValueError, OSError

@@ -243,7 +243,8 @@ def resolve_single_series(
             raise InputError(
                 "source frames have different Image Orientation (Patient): "
                 f"{oriented[0].label} has {format_vector(ref)}, {odd[0].label} has "
-                f"{format_vector(odd[0].image_orientation)} ({len(odd)} frames differ: {short_list([f.label for f in odd])})",
+                f"{format_vector(odd[0].image_orientation)}"
+                f" ({len(odd)} frames differ: {short_list([f.label for f in odd])})",
                 location=location,
                 path=spec_path,
                 hint="a Segmentation needs source frames with one orientation; select one series "

@@ -170,7 +170,8 @@ def _derived_image(template: Any, *, seed: str, name: str, index: int, sop_class
     return ds
 
 
-def write_pet_series(folder: Path, grid: Grid = Grid(), *, seed: str = "dcmspec-phantom", factor: int = 2) -> list[Path]:
+def write_pet_series(folder: Path, grid: Grid = Grid(), *, seed: str = "dcmspec-phantom",
+                     factor: int = 2) -> list[Path]:
     """A PET-like series of the CT phantom's patient, study and frame of reference (what
     :func:`write_ct_series` writes with the same ``seed``): slices of ``factor`` times coarser pixels whose
     activity is high in the organs (Bq/ml = stored value x 10); one file per slice."""
@@ -198,7 +199,8 @@ def write_pet_series(folder: Path, grid: Grid = Grid(), *, seed: str = "dcmspec-
             for keyword in ("KVP", "RescaleType", "WindowCenter", "WindowWidth"):
                 delattr(ds, keyword)
             ds.Units, ds.DecayCorrection, ds.CorrectedImage = "BQML", "START", ["DECY", "ATTN"]
-            ds.SeriesDate, ds.SeriesTime, ds.AcquisitionDate, ds.AcquisitionTime = "20240102", "093000", "20240102", "093000"
+            ds.SeriesDate, ds.SeriesTime = "20240102", "093000"
+            ds.AcquisitionDate, ds.AcquisitionTime = "20240102", "093000"
             ds.Rows, ds.Columns = rows, cols
             ds.PixelSpacing = [grid.spacing[1] * factor, grid.spacing[2] * factor]
             ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0

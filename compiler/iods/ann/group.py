@@ -108,7 +108,8 @@ def annotation_problems(graphic_type: str, points: np.ndarray, counts: np.ndarra
     ``bounds`` = (lowest, highest) per axis. Array operations throughout; the list is empty when all is well."""
     fewest, most = GRAPHIC_TYPES[graphic_type]
     out: list[tuple[int, str]] = []
-    name = {"POINT": "a POINT", "ELLIPSE": "an ELLIPSE", "RECTANGLE": "a RECTANGLE"}.get(graphic_type, f"a {graphic_type}")
+    name = {"POINT": "a POINT", "ELLIPSE": "an ELLIPSE",
+            "RECTANGLE": "a RECTANGLE"}.get(graphic_type, f"a {graphic_type}")
     needs = f"exactly {fewest}" if fewest == most else f"at least {fewest}"
     for i in np.flatnonzero((counts < fewest) | ((counts > most) if most is not None else False)):
         out.append((int(i), f"{name} needs {needs} points, this annotation has {int(counts[i])}"))

@@ -1,6 +1,7 @@
 """Coded concepts: the Code Sequence Macro (PS3.3 8.8, Table 8.8-1).
 
-The builder layer takes :class:`~.concept.Code` values (or pydicom's ``Code``, which compares equal). :func:`code_item` turns one into a Code
+The builder layer takes :class:`~.concept.Code` values (or pydicom's ``Code``, which compares equal). :func:`code_item`
+turns one into a Code
 Sequence item, choosing Code Value, Long Code Value (over 16 characters) or URN Code Value (PS3.3
 8.8.1.1-8.8.1.3); :func:`code_from_item` reads one back.
 """

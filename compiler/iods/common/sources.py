@@ -1,4 +1,5 @@
-"""What a derived image (Segmentation, Parametric Map) needs to know about its source images: frames, geometry, references."""
+"""What a derived image (Segmentation, Parametric Map) needs to know about its source images: frames, geometry,
+references."""
 
 from __future__ import annotations
 

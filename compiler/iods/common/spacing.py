@@ -1,4 +1,5 @@
-"""Spacing Between Slices of a derived image (Segmentation, Parametric Map), computed from its source frames (PS3.3 C.7.6.16.2.1).
+"""Spacing Between Slices of a derived image (Segmentation, Parametric Map), computed from its source frames (PS3.3
+C.7.6.16.2.1).
 
 Spacing Between Slices (0018,0088) of the Pixel Measures Macro is the distance between adjacent slice
 centres along the normal, in mm; PS3.3 C.7.6.2.1.1 does not allow it to be negative. It is not copied

@@ -301,7 +301,8 @@ def canonical_ds(text: str) -> str:
 
     DS values copied from source headers (geometry, rescale) are written in this form, so that an object
     built from a PACS's DICOMweb metadata, where DS values are JSON numbers (PS3.18 F.2.3.1) and their
-    spelling is lost, has the same bytes as one built from the files. Text that is not a finite number is kept as it is."""
+    spelling is lost, has the same bytes as one built from the files. Text that is not a finite number is kept as it
+    is."""
     try:
         number = float(text)
     except ValueError:

@@ -102,7 +102,8 @@ class AdvancedBlendingPresentationState(Dataset):
         first = refs_per_input[0][0].header
         patients = {str(r[0].header.get("PatientID", "")) for r in refs_per_input}
         if len(patients) != 1:
-            raise DicomConformanceError(f"the blending inputs belong to one patient, got Patient IDs {sorted(patients)}")
+            raise DicomConformanceError("the blending inputs belong to one patient,"
+                                        f" got Patient IDs {sorted(patients)}")
         frames = {str(r[0].header.get("FrameOfReferenceUID", "")) for r in refs_per_input}
         if len(frames) != 1 or "" in frames:
             raise DicomConformanceError(

@@ -5,7 +5,8 @@ well-known colour palettes (PS3.6 Annex B).
 mapped value 0, 8-bit values; the segmented ones expanded): one row per entry, three columns (R, G, B) per
 palette. The values were taken from the standard's Color Palette instances (the well-known SOP Instance
 UIDs 1.2.840.10008.1.5.1-8, as distributed with pydicom in ``pydicom/data/palettes``), expanded once; the
-tests compare them with pydicom's decoding of those instances and with entries computed by hand. In a presentation state the data are written expanded (segmented data shall not be present,
+tests compare them with pydicom's decoding of those instances and with entries computed by hand. In a presentation state
+the data are written expanded (segmented data shall not be present,
 C.7.9) with 16 bits per entry, each 8-bit value v written as v * 257 (its byte replicated, C.7.6.3.1.6).
 """
 

@@ -617,5 +617,6 @@ def prread(source: str | Path | Dataset) -> SoftcopyPresentationState:
     cls = PRESENTATION_STATE_CLASSES.get(str(ds.get("SOPClassUID", "")))
     if cls is None:
         raise DicomConformanceError(f"SOP Class {ds.get('SOPClassUID')} is not a softcopy presentation state"
-                                    f" this reader knows ({', '.join(c.SOP_CLASS_NAME for c in PRESENTATION_STATE_CLASSES.values())})")
+                                    " this reader knows"
+                                    f" ({', '.join(c.SOP_CLASS_NAME for c in PRESENTATION_STATE_CLASSES.values())})")
     return cls.from_dataset(ds)

@@ -215,7 +215,8 @@ class SCImage(Dataset):
         rows, columns, samples = int(self.Rows), int(self.Columns), int(self.SamplesPerPixel)
         frames = int(self.get("NumberOfFrames") or 1)
         ts = str(getattr(getattr(self, "file_meta", None), "TransferSyntaxUID", pydicom.uid.ExplicitVRLittleEndian))
-        if ts in (pydicom.uid.ImplicitVRLittleEndian, pydicom.uid.ExplicitVRLittleEndian) and int(self.BitsAllocated) in (8, 16):
+        if (ts in (pydicom.uid.ImplicitVRLittleEndian, pydicom.uid.ExplicitVRLittleEndian)
+                and int(self.BitsAllocated) in (8, 16)):
             dtype = np.dtype("<u2" if int(self.BitsAllocated) == 16 else "u1")
             count = frames * rows * columns * samples
             flat = np.frombuffer(self.PixelData, dtype=dtype, count=count)

@@ -236,8 +236,8 @@ def tree_facts(root: Dataset) -> TreeFacts:
                                     if element_value(c, _RELATIONSHIP_TYPE, None) == "SELECTED FROM")
         edges.append(_Edge(parent, child, path, _text(parent, VALUE_TYPE), relationship, by_reference,
                            addressed, target, selected_from, error))
-    return TreeFacts(element_value(root, VALUE_TYPE, None) == "CONTAINER", bool(element_value(root, _CONCEPT_NAME, None)),
-                     tuple(edges))
+    return TreeFacts(element_value(root, VALUE_TYPE, None) == "CONTAINER",
+                     bool(element_value(root, _CONCEPT_NAME, None)), tuple(edges))
 
 
 _ALLOWED: dict[tuple[int, str, str], tuple[IODRules, frozenset[str]]] = {}
