@@ -76,7 +76,7 @@ def test_readme_tells_editors_to_use_the_bundle():
 
 
 def test_uid_root_help_says_what_the_readme_says():
-    code, out, _ = run("build", "--help")
+    _code, out, _ = run("build", "--help")
     help_text = " ".join(out.split())
     assert "SHA-256" in help_text and "UUID-derived" not in help_text
     assert "128-bit SHA-256 digest" in README

@@ -196,7 +196,7 @@ def test_errors(tmp_path):
         reader.read_frame(0)
     bad = tmp_path / "x.dcm"
     bad.write_bytes(b"hello" * 40)
-    with pytest.raises(InputError, match="x.dcm"):
+    with pytest.raises(InputError, match=r"x\.dcm"):
         FrameReader(bad)
     with pytest.raises(InputError, match="no Pixel Data"):
         FrameReader(shared("sr", "sr_document.dcm"))

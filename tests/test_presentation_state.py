@@ -10,6 +10,7 @@ outlines filled give back the segment's pixels, read by highdicom), and values c
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import subprocess
 from pathlib import Path
@@ -38,7 +39,6 @@ from dcmspec_compiler.pipeline import build_specs
 from dcmspec_compiler.spatial.contours import frame_outlines, mask_outlines
 
 from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
-import itertools
 
 EXAMPLES = ROOT / "specs_examples"
 PHANTOM = EXAMPLES / "phantom" / "ct"
@@ -120,7 +120,8 @@ def test_window_renders_and_shutter_is_read_as_asked(tmp_path):
     image.save_as(image_path, enforce_file_format=True)
     pr = tmp_path / "pr.dcm"
     _gsps([image], voi=[SoftcopyVOI(40, 400)],
-          shutter=DisplayShutter(rectangle=(5, 60, 8, 50), presentation_value=65535)).save_as(pr, enforce_file_format=True)
+          shutter=DisplayShutter(rectangle=(5, 60, 8, 50), presentation_value=65535)).save_as(
+              pr, enforce_file_format=True)
     _assert_valid(pr)
     log: list[str] = []
     shown = _render(pr, image_path, tmp_path, log=log)
@@ -204,7 +205,8 @@ def test_annotations_are_read_by_dcmtk_as_written(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"annotations": [GraphicAnnotation("NOPE", graphics=[GraphicObject("POINT", [[1, 1]])])]}, "not one of the graphic"),
+    ({"annotations": [GraphicAnnotation("NOPE", graphics=[GraphicObject("POINT", [[1, 1]])])]},
+     "not one of the graphic"),
     ({"annotations": [GraphicAnnotation("L", graphics=[GraphicObject("POLYLINE", [[1, 1]])])]}, "at least 2 points"),
     ({"annotations": [GraphicAnnotation("L", graphics=[GraphicObject("POINT", [[70, 1]])])]}, "outside the image"),
     ({"annotations": [GraphicAnnotation("L", graphics=[GraphicObject("POLYLINE", [[1, 1], [5, 5]], filled=True)])]},
@@ -232,7 +234,7 @@ def test_layer_names_are_cs_values():
         GraphicLayer("A" * 17, 1).item()
     with pytest.raises(DicomConformanceError, match="non-empty CS"):
         GraphicLayer(" ", 1).item()
-    with pytest.raises(DicomConformanceError, match="TextValue|UnformattedTextValue"):
+    with pytest.raises(DicomConformanceError, match=r"TextValue|UnformattedTextValue"):
         TextObject("x" * 1025, anchor=(1, 1)).item()
 
 
@@ -277,8 +279,8 @@ def test_example_outlines_follow_the_segments_pixels(tmp_path):
     pr = prread(pr_path)
     layer_of = {1: "LIVER", 2: "SPLEEN", 3: "LEFT KIDNEY"}
     ds = pydicom.dcmread(pr_path)
-    colours = {l.GraphicLayer: list(l.GraphicLayerRecommendedDisplayCIELabValue) for l in ds.GraphicLayerSequence
-               if "GraphicLayerRecommendedDisplayCIELabValue" in l}
+    colours = {layer.GraphicLayer: list(layer.GraphicLayerRecommendedDisplayCIELabValue)
+               for layer in ds.GraphicLayerSequence if "GraphicLayerRecommendedDisplayCIELabValue" in layer}
     checked = 0
     for k, image in enumerate(_phantom()):
         uid = image.SOPInstanceUID
@@ -353,7 +355,7 @@ def test_schema_refuses_unknown_window_preset_and_bad_layer_name(tmp_path):
 # --- other writers' presentation states -----------------------------------------------------------------
 def test_reads_the_shared_gsps_files(shared_data):
     pr = prread(shared_data("pr", "prLUTs.dcm"))
-    (series_uid, uid, frames), = pr.referenced_images()[:1]
+    (_series_uid, uid, _frames), = pr.referenced_images()[:1]
     assert uid == pydicom.dcmread(shared_data("pr", "imageForPrLUTs.dcm"), stop_before_pixels=True).SOPInstanceUID
     overlay = prread(shared_data("pr", "prOverlay.dcm"))
     assert overlay.referenced_images()

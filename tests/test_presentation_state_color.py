@@ -125,7 +125,8 @@ def test_pseudocolor_palette_written_is_read_by_pydicom(tmp_path):
     assert ds.PaletteColorLookupTableUID == "1.2.840.10008.1.5.2"
     assert "SegmentedRedPaletteColorLookupTableData" not in ds  # C.7.9: expanded in a presentation state
     colours = apply_color_lut(np.arange(256, dtype=np.uint16), ds)  # 16-bit entries, v * 257
-    standard = apply_color_lut(np.arange(256, dtype=np.uint8), palette=WELL_KNOWN_PALETTES["PET"]).astype(np.uint32) * 257
+    standard = apply_color_lut(np.arange(256, dtype=np.uint8),
+                               palette=WELL_KNOWN_PALETTES["PET"]).astype(np.uint32) * 257
     assert (colours == standard).all()
     back = prread(path).palette()
     assert back.label == "PET" and (back.rgb == PaletteColorLUT.well_known("PET").rgb).all()

@@ -99,7 +99,8 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("cls, pixels, sop_class", CASES, ids=[f"{c[0].__name__}-{c[1].dtype}-{c[1].ndim}d" for c in CASES])
+@pytest.mark.parametrize("cls, pixels, sop_class", CASES,
+                         ids=[f"{c[0].__name__}-{c[1].dtype}-{c[1].ndim}d" for c in CASES])
 def test_builder_pixels_round_trip_through_other_readers(tmp_path, cls, pixels, sop_class):
     path = _write(_sc(cls, pixels), tmp_path / "sc.dcm")
     _assert_valid(path)
@@ -127,7 +128,7 @@ def test_builder_refuses_what_the_sc_iods_do_not_hold():
         _sc(SCImage, np.zeros((4, 4), np.uint8), conversion_type="XX")
     with pytest.raises(DicomConformanceError, match="RGB"):
         _sc(SCImage, np.zeros((4, 4, 3), np.uint8), window=(40, 400))
-    with pytest.raises(DicomConformanceError, match="SeriesDescription .* 65 characters"):  # the VR table (LO)
+    with pytest.raises(DicomConformanceError, match=r"SeriesDescription .* 65 characters"):  # the VR table (LO)
         _sc(SCImage, np.zeros((4, 4), np.uint8), series_description="x" * 65)
 
 
@@ -225,7 +226,7 @@ def test_png_decoder_refuses_what_it_does_not_read():
     good = encode_png(np.zeros((4, 4), np.uint8))
     with pytest.raises(PNGError, match="CRC"):
         decode_png(good[:40] + bytes([good[40] ^ 1]) + good[41:])
-    with pytest.raises(PNGError, match="truncated|IEND"):
+    with pytest.raises(PNGError, match=r"truncated|IEND"):
         decode_png(good[:-12])
     buf = io.BytesIO()
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(buf, "PNG", interlace=1)
@@ -507,7 +508,8 @@ def test_bad_input_is_located_and_nothing_is_written(tmp_path, setup, spec, mess
 
 def test_cli_exit_code_and_message(tmp_path):
     np.save(tmp_path / "p.npy", np.zeros((8, 8), np.int32))
-    path = _spec(tmp_path, "bad.yaml", "dcmspec: 1\nkind: SecondaryCapture\nsources: {images: PHANTOM}\npixels: p.npy\n")
+    path = _spec(tmp_path, "bad.yaml",
+                 "dcmspec: 1\nkind: SecondaryCapture\nsources: {images: PHANTOM}\npixels: p.npy\n")
     proc = subprocess.run(["dcmspec", "build", str(path), "-o", str(tmp_path / "out"), "--preview"],
                           capture_output=True, text=True)
     assert proc.returncode == 1, proc.stderr

@@ -1,4 +1,5 @@
-"""Segmentation builder layer (dcmspec_compiler.iods.seg): conformance, read-back, refusals (speed is measured by bench/, never asserted here)."""
+"""Segmentation builder layer (dcmspec_compiler.iods.seg): conformance, read-back, refusals (speed is measured by
+bench/, never asserted here)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime
 import glob
 import hashlib
 import io
+import itertools
 import sys
 from pathlib import Path
 
@@ -27,7 +29,6 @@ from dcmspec_compiler.iods.seg.pixels import native_pixel_data
 from dcmspec_compiler.write.output import BuiltObject, write_dicom, write_outputs
 
 from conftest import dciodvfy_findings, shared
-import itertools
 
 hd = pytest.importorskip("highdicom")
 

@@ -234,7 +234,7 @@ def test_selector_errors_list_what_is_there():
     wanted = [insts[3].sop_instance_uid, insts[12].sop_instance_uid]
     picked = select_instances(insts, sop_instance_uids=wanted)
     assert {i.sop_instance_uid for i in picked} == set(wanted)
-    with pytest.raises(InputError, match="1 of the requested SOP Instance UIDs.*9.9.9"):
+    with pytest.raises(InputError, match=r"1 of the requested SOP Instance UIDs.*9\.9\.9"):
         select_instances(insts, sop_instance_uids=[wanted[0], "9.9.9"])
     with pytest.raises(InputError):  # both selectors: the UID is in the other series
         select_instances(insts, series_instance_uid=NIST_CT_WB,

@@ -352,7 +352,7 @@ def test_comprehensive_3d_with_every_value_type(tmp_path, ct, ct_ref):
     assert other.StudyInstanceUID == "2.25.602"
     # the same tree is refused by the IODs without SCOORD3D
     for cls in (ComprehensiveSR, EnhancedSR, BasicTextSR):
-        with pytest.raises(DicomConformanceError, match="SCOORD3D|NUM"):
+        with pytest.raises(DicomConformanceError, match=r"SCOORD3D|NUM"):
             cls(tree, **doc_args(ct))
 
 
@@ -376,7 +376,7 @@ def test_wrong_value_type_for_the_iod(ct):
 def test_wrong_relationship_for_the_iod(ct, ct_ref):
     tree = ContainerItem(C.IMAGING_MEASUREMENT_REPORT, None, children=[
         CodeItem(C.FINDING, NODULE, "INFERRED FROM")])
-    with pytest.raises(DicomConformanceError, match="does not allow CONTAINER .* INFERRED FROM CODE"):
+    with pytest.raises(DicomConformanceError, match=r"does not allow CONTAINER .* INFERRED FROM CODE"):
         ComprehensiveSR(tree, **doc_args(ct))
 
 

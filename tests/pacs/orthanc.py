@@ -80,10 +80,9 @@ class Orthanc:
         self.dicom_port = self.dicom_port or free_port()
         config = self.folder / "orthanc.json"
         config.write_text(json.dumps(self.config(), indent=2), encoding="utf-8")
-        log = open(self.folder / "orthanc.log", "ab")
-        self.process = subprocess.Popen([self.exe, str(config)], stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL)
-        log.close()
+        with open(self.folder / "orthanc.log", "ab") as log:
+            self.process = subprocess.Popen([self.exe, str(config)], stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
