@@ -138,7 +138,7 @@ def _check_seg(path: Path, mask: np.ndarray, grid: dict, seg_type: str, max_frac
     for i, frame in enumerate(iter_frames(ds)):
         pos = [float(v) for v in _frame_item(ds, i, "PlanePositionSequence").ImagePositionPatient]
         kf = (pos[2] - origin[2]) / spacing[0]
-        k = int(round(kf))  # noqa: RUF046  round() of a numpy float is a numpy float before NumPy 2
+        k = round(kf)
         if abs(kf - k) > 1e-3 or not np.allclose(pos[:2], origin[:2], atol=1e-3) or not 0 <= k < shape[0]:
             problems.append(f"frame {i + 1}: position {pos} is not on the series grid")
             bad += 1
