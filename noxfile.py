@@ -35,10 +35,10 @@ ROOT = Path(__file__).resolve().parent
 HASHES = ROOT / ".nox" / "_hashes"
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 RUNTIME = ["pydicom", "numpy", "pyyaml", "jsonschema", "click"]
-# The test tools: pyproject's test extra (and pip, which a test runs); installed after dcmspec, never
-# moving its runtime dependencies.
-TEST_TOOLS = [*tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"],
-              "pip"]
+# The test tools: pyproject's test extra (and pip, which a test runs; ruff from the dev extra, which
+# tests/test_lint.py runs); installed after dcmspec, never moving its runtime dependencies.
+_EXTRAS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+TEST_TOOLS = [*_EXTRAS["test"], *(r for r in _EXTRAS["dev"] if r.startswith("ruff")), "pip"]
 # What decides the output bytes; a hash record counts only for the sources it was made from.
 SOURCES = ["compiler", "schemas", "specs_examples", "pyproject.toml"]
 

@@ -103,8 +103,9 @@ def make_inputs(cells: int) -> None:
                 feature = {"type": "Feature", "id": f"cell-{i}", "geometry": {"type": "Polygon", "coordinates": [ring]},
                            "properties": {"objectType": "detection",
                                           "classification": {"name": CLASSES[i % 2], "color": [200, 0, 0]},
-                                          "measurements": {"Nucleus: Area µm^2": area,
-                                                           "Nucleus: Circularity": round(float(rng.uniform(0.7, 1)), 3)}}}
+                                          "measurements": {
+                                              "Nucleus: Area µm^2": area,
+                                              "Nucleus: Circularity": round(float(rng.uniform(0.7, 1)), 3)}}}
                 fh.write(("" if i == 0 else ",\n") + json.dumps(feature, ensure_ascii=False))
             fh.write("\n]}\n")
         marker.write_text("")
@@ -161,8 +162,8 @@ def main() -> int:
         note = results[-1][3].strip().splitlines()[-1] if name == "highdicom" else ""
         out = WORK / ("out/cells.dcm" if name == "dcmspec" else "hd_cells.dcm")
         check(out, cells)
-        print(f"  {name:10s} {wall:6.2f} s wall  {cpu:6.2f} s CPU  {peak:5.0f} MB peak  output {out.stat().st_size / 1e6:.1f} MB"
-              f"  {note}  (read back by highdicom: equal)")
+        print(f"  {name:10s} {wall:6.2f} s wall  {cpu:6.2f} s CPU  {peak:5.0f} MB peak"
+              f"  output {out.stat().st_size / 1e6:.1f} MB  {note}  (read back by highdicom: equal)")
     return 0
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inputs import prepare  # noqa: E402
+from inputs import prepare
 
-from dcmspec_compiler.spatial.contours import frame_outlines  # noqa: E402
+from dcmspec_compiler.spatial.contours import frame_outlines
 
 SPEC = """dcmspec: 1
 kind: PresentationState

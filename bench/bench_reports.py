@@ -40,7 +40,8 @@ def write_rows(path: Path, rows: int, seed: int = 1) -> None:
 
 
 def command(rows_csv: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "dcmspec_compiler", "build", str(TEMPLATE), "--csv", str(rows_csv), "-o", str(out), "-q"]
+    return [sys.executable, "-m", "dcmspec_compiler", "build", str(TEMPLATE), "--csv", str(rows_csv),
+            "-o", str(out), "-q"]
 
 
 def run_once(rows_csv: Path, out: Path) -> float:

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inputs import prepare  # noqa: E402
+from inputs import prepare
 
-from dcmspec_compiler.iods.sc import decode_png, encode_png, scread  # noqa: E402
+from dcmspec_compiler.iods.sc import decode_png, encode_png, scread
 
 SPEC = """dcmspec: 1
 kind: SecondaryCapture
@@ -61,7 +61,8 @@ def main() -> int:
     decode_png(png)
     decode = time.perf_counter() - start
     line = (f"{slices} slices of 512x512, 10 segments: SecondaryCapture render of {len(pictures)} slices"
-            f" {statistics.median(times):.2f} s (runs {', '.join(f'{t:.2f}' for t in times)}), peak {max(peaks):.0f} MB;"
+            f" {statistics.median(times):.2f} s (runs {', '.join(f'{t:.2f}' for t in times)}),"
+            f" peak {max(peaks):.0f} MB;"
             f" PNG of one picture: encode {encode * 1000:.0f} ms, decode {decode * 1000:.0f} ms")
     try:
         from PIL import Image

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -11,6 +11,7 @@ user would run it. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import json
 import os
@@ -25,9 +26,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_pm  # noqa: E402
-from inputs import BENCH_DIR, MAX_FRACTIONAL, SCENARIOS, WORK_DIR, Scenario, dcmqi_exe, prepare  # noqa: E402
-from verify import check_seg  # noqa: E402
+import bench_pm
+from inputs import BENCH_DIR, MAX_FRACTIONAL, SCENARIOS, WORK_DIR, Scenario, dcmqi_exe, prepare
+from verify import check_seg
 
 REPO = BENCH_DIR.parent
 TOOLS = ("highdicom", "dcmqi", "dcmspec")
@@ -94,10 +95,8 @@ def run_process(cmd: list[str], cwd: Path, log: Path, timeout: float) -> tuple[f
     proc.returncode = os.waitstatus_to_exitcode(status)
     rss = usage.ru_maxrss * 1024
     if GNU_TIME:
-        try:
+        with contextlib.suppress(OSError, ValueError, IndexError):
             rss = int(rss_file.read_text().strip().splitlines()[-1]) * 1024
-        except (OSError, ValueError, IndexError):
-            pass
     return wall, rss, proc.returncode
 
 
@@ -107,10 +106,8 @@ def _kill_children(pid: int) -> None:
     except OSError:
         return
     for child in children:
-        try:
+        with contextlib.suppress(OSError):
             os.kill(int(child), 9)
-        except OSError:
-            pass
 
 
 def _wait(proc: subprocess.Popen, deadline: float):
@@ -220,7 +217,7 @@ def _cell(entry: dict) -> str:
     times = entry["times"]
     t = statistics.median(times)
     mark = " WRONG" if entry.get("problems") else ""
-    spread = f" ({min(times):.2f}–{max(times):.2f})" if len(times) > 1 else ""
+    spread = f" ({min(times):.2f}–{max(times):.2f})" if len(times) > 1 else ""  # noqa: RUF001  an en dash, in a Markdown table
     return f"{t:.2f} s{spread} / {max(entry['rss']) / 2**20:.0f} MB{mark}"
 
 
@@ -246,11 +243,11 @@ def table(results: list[dict]) -> str:
         ratios = []
         for other in ("highdicom", "dcmqi"):
             o = _median(tools.get(other, {"na": ""}))
-            ratios.append(f"{ds / o:.2f}" if ds and o else "–")
+            ratios.append(f"{ds / o:.2f}" if ds and o else "–")  # noqa: RUF001  an en dash, in a Markdown table
         sizes = []
         for t in TOOLS:
             e = tools.get(t, {"na": ""})
-            sizes.append(f"{e['size'] / 1e6:.1f}" if e.get("size") else "–")
+            sizes.append(f"{e['size'] / 1e6:.1f}" if e.get("size") else "–")  # noqa: RUF001  an en dash, in a Markdown table
         failed = [t for t, e in tools.items()
                   if e.get("error") or e.get("problems") or ("na" not in e and not e.get("verified"))]
         wrong = [t for t, e in tools.items() if e.get("error") or e.get("problems")]
@@ -296,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
 
     env_note = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS") if k in os.environ}
     print(f"# dcmspec bench: slices {slices}, {args.runs} timed run(s) + {args.warmup} warm-up, "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, python {sys.version.split()[0]}, env {env_note or '{}'}")
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, python {sys.version.split()[0]}, "
+          f"env {env_note or '{}'}")
     import dcmspec_compiler
 
     origin = Path(dcmspec_compiler.__file__).resolve().parent
@@ -328,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(results: list[dict], start: dict, startup_runs: int) -> str:
-    md = ["## SEG and Parametric Map creation: median (min–max) wall time / peak RSS of the whole process", "",
+    md = ["## SEG and Parametric Map creation: median (min–max) wall time / peak RSS of the whole process", "",  # noqa: RUF001  an en dash, in a Markdown table
           table(results), ""]
     if start:
         md += [f"## Start-up (median of {startup_runs})", "", "| command | median | peak RSS |",

@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from inputs import WORK_DIR, prepare  # noqa: E402
-from run import _dcmqi_exe, _dcmspec_exe  # noqa: E402
+from inputs import WORK_DIR, prepare
+from run import _dcmqi_exe, _dcmspec_exe
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL_SPEC = REPO / "specs_examples" / "organs-binary.yaml"

@@ -10,6 +10,7 @@ Returns a list of problems (empty = correct).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,7 @@ def rle_frame(fragment: bytes, n_bytes_per_sample: int, n_pixels: int, bits: int
     return (planes[0].astype(np.uint16) << 8) | planes[1]
 
 
-def iter_frames(ds) -> "Iterator[np.ndarray]":
+def iter_frames(ds) -> Iterator[np.ndarray]:
     rows, cols = int(ds.Rows), int(ds.Columns)
     n = int(getattr(ds, "NumberOfFrames", 1))
     bits = int(ds.BitsAllocated)
@@ -96,7 +97,7 @@ def _frame_item(ds, i, name):
 def check_seg(path: Path, mask: np.ndarray, grid: dict, seg_type: str, max_frac: int = 255) -> list[str]:
     try:
         return _check_seg(path, np.asarray(mask), grid, seg_type, max_frac)
-    except Exception as exc:  # noqa: BLE001 - a malformed output is a failed check, not a crash
+    except Exception as exc:  # a malformed output is a failed check, not a crash
         return [f"cannot decode {path.name}: {type(exc).__name__}: {exc}"]
 
 
@@ -104,7 +105,7 @@ def _check_seg(path: Path, mask: np.ndarray, grid: dict, seg_type: str, max_frac
     problems: list[str] = []
     try:
         ds = pydicom.dcmread(path)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return [f"cannot read {path}: {exc}"]
     shape, spacing, origin = grid["shape"], grid["spacing"], grid["origin"]
     if (int(ds.Rows), int(ds.Columns)) != tuple(shape[1:]):
@@ -137,7 +138,7 @@ def _check_seg(path: Path, mask: np.ndarray, grid: dict, seg_type: str, max_frac
     for i, frame in enumerate(iter_frames(ds)):
         pos = [float(v) for v in _frame_item(ds, i, "PlanePositionSequence").ImagePositionPatient]
         kf = (pos[2] - origin[2]) / spacing[0]
-        k = int(round(kf))
+        k = round(kf)
         if abs(kf - k) > 1e-3 or not np.allclose(pos[:2], origin[:2], atol=1e-3) or not 0 <= k < shape[0]:
             problems.append(f"frame {i + 1}: position {pos} is not on the series grid")
             bad += 1

@@ -109,10 +109,9 @@ def _template_options(func):
 
 
 def _parameters(set_values: tuple[str, ...], values_file: Path | None, csv_file: Path | None):
+    from .errors import DcmspecError, SpecError
     from .load.templates import values_from_file, values_from_set
     from .pipeline import Parameters
-
-    from .errors import DcmspecError, SpecError
 
     try:
         values = values_from_file(values_file) if values_file else {}
@@ -192,7 +191,6 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
         raise click.BadParameter(str(exc), param_hint="--executor") from None
     from .errors import DcmspecError
     from .pipeline import build_specs, collect_spec_files
-
     from .progress import Progress
 
     progress = None if quiet else Progress(click.get_text_stream("stderr"))
@@ -215,7 +213,7 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
         sys.exit(exc.exit_code)
     except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM/SIGHUP while writing (write/commit.py)
         _stopped(exc)
-    except Exception as exc:  # noqa: BLE001 - last line of defence
+    except Exception as exc:  # last line of defence
         _internal_error(exc, ctx.obj["debug"])
         return
     code = _report(result, quiet=quiet)
@@ -301,7 +299,7 @@ def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, ignore_other
     """Check SPECS completely (schema, references, sources, masks, DICOM rules) without writing."""
     _check_uid_root(uid_root)
     from .errors import DcmspecError
-    from .pipeline import collect_spec_files, compile_specs, CompileResult, looks_like_spec
+    from .pipeline import CompileResult, collect_spec_files, compile_specs, looks_like_spec
     from .progress import Progress
 
     params = _parameters(set_values, values_file, csv_file)
@@ -317,7 +315,7 @@ def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, ignore_other
         except DcmspecError as exc:
             result = CompileResult(errors=[exc])
             paths = []
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _internal_error(exc, ctx.obj["debug"])
         return
     if fmt == "json":
@@ -379,7 +377,7 @@ def schema(kind: str | None, list_kinds: bool, bundle: bool) -> None:
               help="The starter of one type of the kind (PresentationState: grayscale, color, pseudocolor, blending).")
 def new(kind: str, target: Path | None, type_: str | None) -> None:
     """Print a commented starter spec of KIND."""
-    from .starters import STARTER_TYPES, starter_text, STARTERS
+    from .starters import STARTER_TYPES, STARTERS, starter_text
 
     match = {k.lower(): k for k in STARTERS}.get(kind.lower())
     if match is None:

@@ -11,10 +11,10 @@ the spec location of the value that caused it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence, Union
 
-PathPart = Union[str, int]
+PathPart = str | int
 
 
 @dataclass(frozen=True)

@@ -8,20 +8,19 @@ on it, and report errors of several specs together.
 from __future__ import annotations
 
 import re
-
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .assemble import builder_for
+from .assemble.batch import build_in_workers, can_fork, worker_count
 from .assemble.context import BuildContext, BuildOptions
+from .assemble.executors import ExecutorChoice
 from .errors import DcmspecError, ErrorList, InputError, Location, OutputError, SpecError, flatten, in_row
 from .load.document import CsvRow, SpecDocument
 from .load.extends import load_with_extends
 from .load.parse import load_file
 from .load.templates import ParameterValue, instantiate, rows_from_csv, uses_parameters
-from .assemble.batch import build_in_workers, can_fork, worker_count
-from .assemble.executors import ExecutorChoice
 from .progress import meter_of
 from .resolve.links import SpecRef, build_order, find_refs, referenced_files, spec_id
 from .validate.schemas import check_kind, validate_document
@@ -409,4 +408,4 @@ def raise_errors(errors: list[DcmspecError]) -> None:
         raise ErrorList(errors)
 
 
-__all__ = ["collect_spec_files", "compile_specs", "build_specs", "CompileResult", "Parameters"]
+__all__ = ["CompileResult", "Parameters", "build_specs", "collect_spec_files", "compile_specs"]

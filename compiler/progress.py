@@ -9,7 +9,8 @@ Standard library only (start-up stays light).
 from __future__ import annotations
 
 import time
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 LOG_LINES = 10
 """Off a terminal, a meter prints about this many lines (one every ``total / LOG_LINES`` items)."""
@@ -66,7 +67,7 @@ class Meter:
 
 
 def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
 
 
@@ -95,4 +96,4 @@ def meter_of(progress: Callable[[str], None] | None, total: int, label: str) -> 
     return progress.meter(total, label) if isinstance(progress, Progress) else None
 
 
-__all__ = ["Progress", "Meter", "meter_of", "LOG_LINES"]
+__all__ = ["LOG_LINES", "Meter", "Progress", "meter_of"]

@@ -10,8 +10,8 @@ and nothing else: they import normally afterwards.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 _DOWNLOADER_ONLY = ("requests", "tqdm")
 

@@ -96,6 +96,7 @@ def _python_target(module: str | None, klass: str | None, target: str) -> object
     """The object a docstring's reference names, as Python would find it from the docstring's module (and
     class, and the modules of its bases): ``DicomConformanceError`` imported there, ``...io.bits`` relative to
     the module, ``.sr.read.measurement_groups`` re-exported elsewhere."""
+    import contextlib
     import importlib
     import importlib.util
     import inspect
@@ -108,10 +109,8 @@ def _python_target(module: str | None, klass: str | None, target: str) -> object
                 target = importlib.util.resolve_name(target, module.rpartition(".")[0] or module)
             except ImportError:
                 return None
-        try:
+        with contextlib.suppress(ImportError):
             scopes.append(importlib.import_module(module))
-        except ImportError:
-            pass
         if klass and scopes:
             cls = scopes[0]
             for part in klass.split("."):

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from conftest import ROOT
 from dcmspec_compiler.cli import main
 from dcmspec_compiler.pipeline import compile_specs
+
+from conftest import ROOT
 
 EXAMPLES = ROOT / "specs_examples"
 CT = EXAMPLES / "phantom" / "ct"

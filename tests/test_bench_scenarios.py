@@ -9,12 +9,13 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, dciodvfy_findings
 from dcmspec_compiler.pipeline import build_specs
 
+from conftest import ROOT, dciodvfy_findings
+
 sys.path.insert(0, str(ROOT / "bench"))
-import inputs  # noqa: E402  (bench/inputs.py)
-import verify  # noqa: E402  (bench/verify.py)
+import inputs  # bench/inputs.py
+import verify  # bench/verify.py
 
 SLICES = 6
 BUILT = [s for s in inputs.SCENARIOS if s.seg_type != "PMAP" and "dcmspec" not in s.na]

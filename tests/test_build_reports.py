@@ -21,15 +21,16 @@ import pydicom
 import pytest
 import yaml
 
-from conftest import ROOT, dciodvfy_findings, dsrdump_errors, require_tool, shared
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.errors import Location
-from dcmspec_compiler.iods.sr import read_document
 from dcmspec_compiler.iods.sr import codes as C
+from dcmspec_compiler.iods.sr import read_document
 from dcmspec_compiler.load.parse import load_file
 from dcmspec_compiler.load.templates import values_from_file, values_from_set
 from dcmspec_compiler.pipeline import Parameters, build_specs, collect_spec_files
 from dcmspec_compiler.validate.schemas import validate_document
+
+from conftest import ROOT, dciodvfy_findings, dsrdump_errors, require_tool, shared
 
 hd = pytest.importorskip("highdicom")
 
@@ -157,7 +158,7 @@ def test_every_example_report_is_conformant_and_reads_back(examples, tmp_path):
 
 
 def test_report_refers_to_segments_of_the_seg_built_alongside(examples):
-    out, objects = examples
+    out, _objects = examples
     seg = pydicom.dcmread(out / "organs-binary.dcm", stop_before_pixels=True)
     doc = read_document(out / "report-organs.dcm")
     assert type(doc).__name__ == "EnhancedSR"
@@ -329,8 +330,9 @@ def test_extends_cycle_is_an_error(tmp_path):
 
 def test_cli_linked_build_by_id(tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "dcmspec_compiler", "build", "-q", str(EXAMPLES / "organs-binary.yaml"),
-                           str(EXAMPLES / "report-organs.yaml"), "-o", str(out)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "dcmspec_compiler", "build", "-q",
+                           str(EXAMPLES / "organs-binary.yaml"), str(EXAMPLES / "report-organs.yaml"),
+                           "-o", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert {p.name for p in out.glob("*.dcm")} == {"organs-binary.dcm", "report-organs.dcm"}
     assert_conformant_sr(out / "report-organs.dcm")
@@ -534,9 +536,9 @@ def test_sr_item_errors(tmp_path):
 def test_sr_every_value_type(tmp_path):
     seg = EXAMPLES / "organs-binary.yaml"
     children = [
-        {"type": "CODE", "relationship": "HAS CONCEPT MOD", "name": 'DCM:121049 "Language of Content Item and'
-                                                                    ' Descendants"', "value": "RFC5646:en-US"
-                                                                                              ' "English (United States)"'},
+        {"type": "CODE", "relationship": "HAS CONCEPT MOD",
+         "name": 'DCM:121049 "Language of Content Item and Descendants"',
+         "value": 'RFC5646:en-US "English (United States)"'},
         {"type": "DATETIME", "relationship": "HAS OBS CONTEXT", "name": 'DCM:111526 "DateTime Started"',
          "value": "2024-01-02T09:30:00"},
         {"type": "UIDREF", "relationship": "HAS OBS CONTEXT", "name": 'DCM:121012 "Device Observer UID"',
@@ -547,7 +549,8 @@ def test_sr_every_value_type(tmp_path):
                  {"type": "SCOORD3D", "relationship": "INFERRED FROM", "name": 'DCM:111030 "Image Region"',
                   "graphic_type": "POLYLINE", "points": [[0, 0, 0], [1, 1, 1]]},
                  {"type": "IMAGE", "relationship": "INFERRED FROM", "reference": {"spec": str(seg), "segments": [2]}},
-                 {"type": "COMPOSITE", "relationship": "INFERRED FROM", "reference": {"file": str(PHANTOM / "CT0001.dcm")}},
+                 {"type": "COMPOSITE", "relationship": "INFERRED FROM",
+                  "reference": {"file": str(PHANTOM / "CT0001.dcm")}},
              ]),
              {"type": "NUM", "relationship": "CONTAINS", "name": "Volume", "value": "NaN"},
          ]},
@@ -598,7 +601,8 @@ def test_dcmqi_json_content_equals_ours(dcmqi_out, name, spec_id):
     for g, m in zip(groups, meta["Measurements"]):
         assert g.tracking_id == m["TrackingIdentifier"]
         assert (g.finding_type.value, g.finding_type.scheme_designator) == _json_code(m["Finding"])
-        assert (g.finding_sites[0].site.value, g.finding_sites[0].site.scheme_designator) == _json_code(m["FindingSite"])
+        site = g.finding_sites[0].site
+        assert (site.value, site.scheme_designator) == _json_code(m["FindingSite"])
         assert g.referenced_segment.segment_number == m["ReferencedSegment"]
         assert g.referenced_segment.sop_instance_uid == m["segmentationSOPInstanceUID"]
         assert g.referenced_segment.source_series_uid == m["SourceSeriesForImageSegmentation"]
@@ -649,7 +653,8 @@ def test_dcmqi_ct_liver_equals_tid1500writer(dcmqi_out, tmp_path):
         shutil.copy(f, folder / f.name)
     shutil.copy(shared("seg", "liver.dcm"), folder / "liver.dcm")
     theirs_path = tmp_path / "dcmqi.dcm"
-    proc = subprocess.run([exe, "--inputMetadata", str(shared("dcmqi_inputs", "json", "sr-tid1500-ct-liver-example.json")),
+    metadata = shared("dcmqi_inputs", "json", "sr-tid1500-ct-liver-example.json")
+    proc = subprocess.run([exe, "--inputMetadata", str(metadata),
                            "--inputImageLibraryDirectory", str(folder), "--inputCompositeContextDirectory", str(folder),
                            "--outputDICOM", str(theirs_path)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and theirs_path.exists(), proc.stdout + proc.stderr

@@ -11,9 +11,10 @@ import pydicom
 import pytest
 import yaml
 
-from conftest import ROOT, dciodvfy_findings, shared
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.pipeline import build_specs, collect_spec_files
+
+from conftest import ROOT, dciodvfy_findings, shared
 
 hd = pytest.importorskip("highdicom")
 

@@ -17,13 +17,14 @@ import yaml
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
-from conftest import ROOT
 from dcmspec_compiler.cli import main
 from dcmspec_compiler.load.extends import load_with_extends
 from dcmspec_compiler.load.parse import load_file
 from dcmspec_compiler.load.templates import instantiate
 from dcmspec_compiler.pipeline import collect_spec_files
 from dcmspec_compiler.validate.schemas import KINDS
+
+from conftest import ROOT
 
 EXAMPLES = ROOT / "specs_examples"
 README = (ROOT / "README.md").read_text()
@@ -75,7 +76,7 @@ def test_readme_tells_editors_to_use_the_bundle():
 
 
 def test_uid_root_help_says_what_the_readme_says():
-    code, out, _ = run("build", "--help")
+    _code, out, _ = run("build", "--help")
     help_text = " ".join(out.split())
     assert "SHA-256" in help_text and "UUID-derived" not in help_text
     assert "128-bit SHA-256 digest" in README

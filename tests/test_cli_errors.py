@@ -138,7 +138,8 @@ def test_bad_code(tmp_path, series):
 
 
 def test_bad_uid(tmp_path, series):
-    spec = write_spec(tmp_path, series, SPEC.replace("series: {{number: 7}}", "series: {{number: 7, instance_uid: '1.2.03'}}"))
+    spec = write_spec(tmp_path, series,
+                      SPEC.replace("series: {{number: 7}}", "series: {{number: 7, instance_uid: '1.2.03'}}"))
     code, _, err = run("build", str(spec), "-o", str(tmp_path / "out"))
     assert code == 1 and f"{spec}:15:35: series.instance_uid:" in err
     assert_nothing_written(tmp_path / "out")
@@ -222,7 +223,7 @@ def test_starter_spec_is_valid_against_schema(tmp_path):
     from dcmspec_compiler.load.parse import parse_text
     from dcmspec_compiler.validate.schemas import validate_document
 
-    code, out, _ = run("new", "segmentation")
+    _code, out, _ = run("new", "segmentation")
     assert validate_document(parse_text(out, tmp_path / "s.yaml")) == "Segmentation"
 
 

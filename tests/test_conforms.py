@@ -7,10 +7,11 @@ import random
 
 import pytest
 
-from conftest import ROOT
 from dcmspec_compiler.load.parse import load_file
 from dcmspec_compiler.validate.conforms import conforms
 from dcmspec_compiler.validate.schemas import KINDS, validator_for
+
+from conftest import ROOT
 
 SPEC_FILES = sorted(p for folder in ("specs_examples", "tests/specs", "compiler/starters")
                     for p in (ROOT / folder).rglob("*.y*ml") if "dcmspec" in p.read_text(encoding="utf-8")[:4096])

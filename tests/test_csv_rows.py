@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT
 from dcmspec_compiler.cli import main
 from dcmspec_compiler.errors import SpecError
 from dcmspec_compiler.load.templates import rows_from_csv
 from dcmspec_compiler.pipeline import Parameters, compile_specs
 from dcmspec_compiler.progress import LOG_LINES, Meter, Progress
+
+from conftest import ROOT
 
 TEMPLATE = ROOT / "specs_examples" / "report-template.yaml"
 

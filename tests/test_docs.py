@@ -26,13 +26,13 @@ import yaml
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
-import api_reference  # noqa: E402  (docs/_ext)
-import readme_guide  # noqa: E402
-import spec_reference  # noqa: E402
+import api_reference  # docs/_ext
+import readme_guide
+import spec_reference
 
-import dcmspec_compiler  # noqa: E402
-import dcmspec_compiler.iods as iods  # noqa: E402
-from dcmspec_compiler.validate.schemas import KINDS, schema_dir  # noqa: E402
+import dcmspec_compiler
+import dcmspec_compiler.iods as iods
+from dcmspec_compiler.validate.schemas import KINDS, schema_dir
 
 
 # --- spec reference --------------------------------------------------------------------------------

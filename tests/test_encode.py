@@ -214,7 +214,7 @@ def test_vr_tables_match_pydicom():
     from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
     assert set(encode._KIND) == {vr for vr in writers if " or " not in vr}
-    assert encode._LONG_LENGTH == {vr for vr in EXPLICIT_VR_LENGTH_32 if vr in encode._KIND}
+    assert {vr for vr in EXPLICIT_VR_LENGTH_32 if vr in encode._KIND} == encode._LONG_LENGTH
     for vr, fmt in encode._STRUCT_FORMAT.items():
         assert writers[vr][1] == fmt
 
@@ -311,8 +311,8 @@ def test_code_item_chooses_the_code_value_attribute(value, keyword):
     assert getattr(item, keyword) == value
     assert {"CodeValue", "LongCodeValue", "URNCodeValue"} & set(item.dir()) == {keyword}
     assert item.CodingSchemeDesignator == "99X" and item.CodingSchemeVersion == "v1"
-    assert item.CodeMeaning == "meaning" and item[keyword].VR == {"CodeValue": "SH", "LongCodeValue": "UC",
-                                                                  "URNCodeValue": "UR"}[keyword]
+    assert item.CodeMeaning == "meaning" and {"CodeValue": "SH", "LongCodeValue": "UC",
+                                                                  "URNCodeValue": "UR"}[keyword] == item[keyword].VR
     # read back from a dataset made by pydicom alone
     plain = Dataset()
     setattr(plain, keyword, value)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 import pytest
-from conftest import shared
 from pydicom.encaps import encapsulate, encapsulate_extended, generate_frames
 from pydicom.uid import RLELossless
 
 from dcmspec_compiler.errors import InputError
 from dcmspec_compiler.io.frames import FrameReader
 from dcmspec_compiler.io.rle import rle_decode_segment
+
+from conftest import shared
 
 
 def reference_frames(path) -> np.ndarray:
@@ -195,7 +196,7 @@ def test_errors(tmp_path):
         reader.read_frame(0)
     bad = tmp_path / "x.dcm"
     bad.write_bytes(b"hello" * 40)
-    with pytest.raises(InputError, match="x.dcm"):
+    with pytest.raises(InputError, match=r"x\.dcm"):
         FrameReader(bad)
     with pytest.raises(InputError, match="no Pixel Data"):
         FrameReader(shared("sr", "sr_document.dcm"))

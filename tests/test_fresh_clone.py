@@ -20,6 +20,7 @@ import pytest
 
 from conftest import ROOT, TOOL_SKIP
 
+
 def readme_test_commands(readme: Path) -> list[str]:
     """The command lines of the first ```sh block of the README's 'Tests' section."""
     section = readme.read_text(encoding="utf-8").split("\n## Tests\n", 1)[1].split("\n## ", 1)[0]

@@ -64,7 +64,7 @@ def test_every_geometry_error_has_a_hint_and_no_negative_zero(tmp_path, ct, case
     code, err = _build(tmp_path, ct, mask(tmp_path))
     assert code == 1, err
     assert "mask grid does not match the source images" in err, err
-    assert f"\n  hint: " in err and expected in err, err
+    assert "\n  hint: " in err and expected in err, err
     # paths are not numbers: pytest's base temp folder may be `pytest-0`
     assert not NEGATIVE_ZERO.search(err.replace(str(tmp_path.parent), "<tmp>")), err
     assert not (tmp_path / "out").exists()

@@ -16,9 +16,10 @@ import pydicom
 import pytest
 import yaml
 
-from conftest import ROOT, TOOL_SKIP, dciodvfy_findings, in_ci, require_tool, shared
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.pipeline import build_specs, collect_spec_files
+
+from conftest import ROOT, TOOL_SKIP, dciodvfy_findings, in_ci, require_tool, shared
 
 hd = pytest.importorskip("highdicom")
 
@@ -252,7 +253,7 @@ def test_volume_surface_group_names_its_source_series(examples):
               if any(True for _ in content_items(g, "SCOORD3D", "121231"))]
     assert len(groups) == 1
     (source,) = [i for i in groups[0].ContentSequence if i.ConceptNameCodeSequence[0].CodeValue == "121232"]
-    assert source.ValueType == "UIDREF" and source.UID == series_uid
+    assert source.ValueType == "UIDREF" and series_uid == source.UID
     assert_no_dciodvfy_errors(path)
     assert dsrdump_errors(path) == []
     lines = pixelmed_sr(path)

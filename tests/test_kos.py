@@ -17,12 +17,13 @@ import pydicom
 import pytest
 from pydicom.sr.coding import Code
 
-from conftest import ROOT, dciodvfy_findings, dsrdump_errors
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.modules import Equipment
 from dcmspec_compiler.iods.kos import KeyObjectSelectionDocument, SelectedInstance, kosread
 from dcmspec_compiler.pipeline import build_specs
+
+from conftest import ROOT, dciodvfy_findings, dsrdump_errors
 
 EXAMPLES = ROOT / "specs_examples"
 PHANTOM = EXAMPLES / "phantom" / "ct"
@@ -45,10 +46,10 @@ def _other_study(header: pydicom.Dataset) -> pydicom.Dataset:
 
 def _kos(selection, **overrides) -> KeyObjectSelectionDocument:
     headers = _phantom_headers()
-    args = dict(title=OF_INTEREST, patient_study=headers[0], series_instance_uid="2.25.11",
-                series_number=1100, sop_instance_uid="2.25.12", instance_number=1,
-                content_datetime=dt.datetime(2024, 1, 3, 9, 0), equipment=Equipment("Lab", "Tool", "1", "SN"),
-                description="Two slices and a prior")
+    args = {"title": OF_INTEREST, "patient_study": headers[0], "series_instance_uid": "2.25.11",
+                "series_number": 1100, "sop_instance_uid": "2.25.12", "instance_number": 1,
+                "content_datetime": dt.datetime(2024, 1, 3, 9, 0), "equipment": Equipment("Lab", "Tool", "1", "SN"),
+                "description": "Two slices and a prior"}
     args.update(overrides)
     return KeyObjectSelectionDocument(selection, **args)
 

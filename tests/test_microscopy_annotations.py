@@ -19,17 +19,23 @@ import numpy as np
 import pydicom
 import pytest
 
-from conftest import ROOT, dciodvfy_findings, shared
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods import ann as ann_module
-from dcmspec_compiler.iods.ann import (AnnotationGroup, Measurement, MicroscopyBulkSimpleAnnotations, annread,
-                                       image_bounds)
+from dcmspec_compiler.iods.ann import (
+    AnnotationGroup,
+    Measurement,
+    MicroscopyBulkSimpleAnnotations,
+    annread,
+    image_bounds,
+)
 from dcmspec_compiler.iods.common.algorithm import AlgorithmIdentification
 from dcmspec_compiler.iods.common.concept import Code
 from dcmspec_compiler.iods.common.modules import ContentIdentification, Equipment
 from dcmspec_compiler.pipeline import build_specs
 from dcmspec_compiler.testing.slide import Slide, nucleus_centres, write_slide_image
+
+from conftest import ROOT, dciodvfy_findings, shared
 
 EXAMPLES = ROOT / "specs_examples"
 PHANTOM = EXAMPLES / "phantom" / "slide" / "slide.dcm"
@@ -74,9 +80,9 @@ def _assert_read_back(path: Path, expected: list[tuple[list[np.ndarray], dict[st
     """highdicom's coordinates and measurements of each group equal the expected ones (exactly)."""
     groups = _hd_groups(path)
     assert len(groups) == len(expected)
-    for group, (annotations, measured) in zip(groups, expected):
-        assert group.number_of_annotations == len(annotations)
-        for i, points in enumerate(annotations):
+    for group, (group_annotations, measured) in zip(groups, expected):
+        assert group.number_of_annotations == len(group_annotations)
+        for i, points in enumerate(group_annotations):
             got = group.get_coordinates(i + 1, coordinate_type)
             np.testing.assert_array_equal(got, np.asarray(points, dtype=got.dtype))
         names, values, _units = group.get_measurements()
@@ -165,8 +171,8 @@ def test_every_graphic_type_is_conformant_and_reads_back_in_highdicom(tmp_path, 
     assert ("CommonZCoordinateValue" in first) == (coordinate_type == "3D" and common_z)
     # our own read side agrees with highdicom's
     mine = annread(path)
-    for group, (annotations, measured) in zip(mine.groups(), expected):
-        for got, want in zip(group.coordinates(), annotations):
+    for group, (group_annotations, measured) in zip(mine.groups(), expected):
+        for got, want in zip(group.coordinates(), group_annotations):
             np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(group.measurements()[0].values, np.asarray(measured["Area"], np.float32))
 
@@ -424,7 +430,8 @@ def test_a_missing_graphic_type_and_ragged_points_are_located(tmp_path):
 
 
 def test_csv_problems_are_at_the_row(tmp_path):
-    (tmp_path / "cells.csv").write_text("annotation,x,y\na,1,1\na,2,1\na,2,2\nb,1,1\nb,900,1\nb,3,3\n", encoding="utf-8")
+    (tmp_path / "cells.csv").write_text("annotation,x,y\na,1,1\na,2,1\na,2,2\nb,1,1\nb,900,1\nb,3,3\n",
+                                        encoding="utf-8")
     spec = _spec(tmp_path, "groups:\n" + GROUP + "    graphic_type: POLYGON\n    csv: cells.csv\n")
     (error,) = _errors(spec, tmp_path)
     assert error.location.file.endswith("cells.csv") and error.location.line == 5  # annotation b starts there

@@ -27,7 +27,8 @@ def test_build_of_the_examples_with_the_network_blocked(tmp_path):
 
 def test_importing_every_module_with_the_network_blocked():
     proc = run_offline("import importlib, pkgutil, dcmspec_compiler\n"
-                       "names = [m.name for m in pkgutil.walk_packages(dcmspec_compiler.__path__, 'dcmspec_compiler.')\n"
+                       "names = [m.name for m in pkgutil.walk_packages(dcmspec_compiler.__path__, "
+                       "'dcmspec_compiler.')\n"
                        "         if not m.name.endswith('__main__')]\n"
                        "for name in names: importlib.import_module(name)\n"
                        "print(len(names))")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +17,14 @@ import pydicom
 import pytest
 from click.testing import CliRunner
 
-from conftest import dciodvfy_findings
 from dcmspec_compiler.cli import main
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.concept import Code
 from dcmspec_compiler.iods.common.modules import Equipment
 from dcmspec_compiler.iods.pm import ParametricMap, RealWorldValueMapping, pmread
 from dcmspec_compiler.testing.phantom import Grid, write_ct_series
+
+from conftest import dciodvfy_findings
 
 nib = pytest.importorskip("nibabel")
 nrrd = pytest.importorskip("nrrd")
@@ -47,11 +49,11 @@ def t1_values(dtype=np.float32) -> np.ndarray:
 
 
 def make(sources, values, **kw) -> ParametricMap:
-    args = dict(source_images=sources, pixel_array=values,
-                mappings=[RealWorldValueMapping("T1", "ms", quantity=T1)], anatomic_region=ABDOMEN,
-                series_instance_uid="1.2.826.0.1.3680043.10.9.71", series_number=400,
-                sop_instance_uid="1.2.826.0.1.3680043.10.9.72", instance_number=1, equipment=EQUIPMENT,
-                content_datetime=WHEN)
+    args = {"source_images": sources, "pixel_array": values,
+                "mappings": [RealWorldValueMapping("T1", "ms", quantity=T1)], "anatomic_region": ABDOMEN,
+                "series_instance_uid": "1.2.826.0.1.3680043.10.9.71", "series_number": 400,
+                "sop_instance_uid": "1.2.826.0.1.3680043.10.9.72", "instance_number": 1, "equipment": EQUIPMENT,
+                "content_datetime": WHEN}
     args.update(kw)
     return ParametricMap(**args)
 
@@ -139,7 +141,7 @@ def test_lut_mapping(phantom, tmp_path):
     path = no_dciodvfy_errors(make(sources, values, mappings=[RealWorldValueMapping("CLS", "1", lut=lut)]),
                               tmp_path, expected=np.take(lut, values))
     assert np.array_equal(pmread(path).get_frames(), np.take(lut, values))
-    with pytest.raises(DicomConformanceError, match="4 entries but stored values 0..4 need 5"):
+    with pytest.raises(DicomConformanceError, match=re.escape("4 entries but stored values 0..4 need 5")):
         make(sources, np.where(values == 3, 4, values).astype(np.uint16),
              mappings=[RealWorldValueMapping("CLS", "1", lut=lut)])
 
@@ -149,7 +151,7 @@ def test_empty_frames_and_nan(phantom, tmp_path):
     values = t1_values()
     values[1] = np.nan
     values[3, 2, 2] = np.nan
-    with pytest.raises(DicomConformanceError, match="NaN .* first in frame 1"):
+    with pytest.raises(DicomConformanceError, match=r"NaN .* first in frame 1"):
         make(sources, values)
     pm = make(sources, values, allow_nan=True, omit_empty_frames=True)
     path = no_dciodvfy_errors(pm, tmp_path, expected=values[[0, 2, 3, 4]].astype(np.float64))
@@ -328,7 +330,7 @@ def test_every_input_layout_lands_on_its_source_frames(phantom, tmp_path, layout
 
 
 def test_integer_encoding_of_a_float_map(phantom, tmp_path):
-    folder, sources = phantom
+    folder, _sources = phantom
     values = t1_values()
     np.save(tmp_path / "map.npy", values)
     path = build_ok(spec_file(tmp_path, folder / "ct", tmp_path / "map.npy", extra="  encoding: uint16\n"),

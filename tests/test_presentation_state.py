@@ -10,6 +10,7 @@ outlines filled give back the segment's pixels, read by highdicom), and values c
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import subprocess
 from pathlib import Path
@@ -19,16 +20,25 @@ import numpy as np
 import pydicom
 import pytest
 
-from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.modules import ContentIdentification, Equipment
-from dcmspec_compiler.iods.pr import (DisplayedArea, DisplayShutter, GraphicAnnotation, GraphicLayer,
-                                      GraphicObject, GrayscaleSoftcopyPresentationState, SoftcopyVOI, TextObject,
-                                      prread)
+from dcmspec_compiler.iods.pr import (
+    DisplayedArea,
+    DisplayShutter,
+    GraphicAnnotation,
+    GraphicLayer,
+    GraphicObject,
+    GrayscaleSoftcopyPresentationState,
+    SoftcopyVOI,
+    TextObject,
+    prread,
+)
 from dcmspec_compiler.iods.pr.display import displayed_corners
 from dcmspec_compiler.pipeline import build_specs
 from dcmspec_compiler.spatial.contours import frame_outlines, mask_outlines
+
+from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
 
 EXAMPLES = ROOT / "specs_examples"
 PHANTOM = EXAMPLES / "phantom" / "ct"
@@ -42,9 +52,9 @@ def _phantom() -> list[pydicom.Dataset]:
 
 
 def _gsps(images, **kwargs) -> GrayscaleSoftcopyPresentationState:
-    args = dict(series_instance_uid="2.25.31", series_number=1200, sop_instance_uid="2.25.32",
-                content=ContentIdentification(1, "TEST", "test view", "Doe^Jane"),
-                presentation_datetime=dt.datetime(2024, 1, 3, 9), equipment=Equipment("Lab", "Tool", "1", "SN"))
+    args = {"series_instance_uid": "2.25.31", "series_number": 1200, "sop_instance_uid": "2.25.32",
+                "content": ContentIdentification(1, "TEST", "test view", "Doe^Jane"),
+                "presentation_datetime": dt.datetime(2024, 1, 3, 9), "equipment": Equipment("Lab", "Tool", "1", "SN")}
     args.update(kwargs)
     return GrayscaleSoftcopyPresentationState(images, **args)
 
@@ -94,7 +104,7 @@ def _even_odd_fill(outlines: list[np.ndarray], shape: tuple[int, int]) -> np.nda
     px, py = cols + 0.5, rows + 0.5
     inside = np.zeros(shape, bool)
     for poly in outlines:
-        for (x0, y0), (x1, y1) in zip(poly[:-1], poly[1:]):
+        for (x0, y0), (x1, y1) in itertools.pairwise(poly):
             if y0 == y1:
                 continue
             crosses = (y0 > py) != (y1 > py)
@@ -110,7 +120,8 @@ def test_window_renders_and_shutter_is_read_as_asked(tmp_path):
     image.save_as(image_path, enforce_file_format=True)
     pr = tmp_path / "pr.dcm"
     _gsps([image], voi=[SoftcopyVOI(40, 400)],
-          shutter=DisplayShutter(rectangle=(5, 60, 8, 50), presentation_value=65535)).save_as(pr, enforce_file_format=True)
+          shutter=DisplayShutter(rectangle=(5, 60, 8, 50), presentation_value=65535)).save_as(
+              pr, enforce_file_format=True)
     _assert_valid(pr)
     log: list[str] = []
     shown = _render(pr, image_path, tmp_path, log=log)
@@ -184,7 +195,7 @@ def test_annotations_are_read_by_dcmtk_as_written(tmp_path):
                      ("FINDINGS", "POLYLINE", [10, 10, 30, 10, 30, 30, 10, 10], "Y"),
                      ("FINDINGS", "ELLIPSE", [5, 5, 15, 5, 10, 3, 10, 7], "N"),
                      ("FINDINGS", "POINT", [0.5, 0.5], None)]
-    text = [t for a in theirs.GraphicAnnotationSequence for t in a.get("TextObjectSequence", [])][0]
+    text = next(t for a in theirs.GraphicAnnotationSequence for t in a.get("TextObjectSequence", []))
     assert (text.UnformattedTextValue, list(text.AnchorPoint)) == ("Lesion", [20.5, 18.5])
     # our read side agrees with what we wrote
     ours = prread(pr)
@@ -194,7 +205,8 @@ def test_annotations_are_read_by_dcmtk_as_written(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"annotations": [GraphicAnnotation("NOPE", graphics=[GraphicObject("POINT", [[1, 1]])])]}, "not one of the graphic"),
+    ({"annotations": [GraphicAnnotation("NOPE", graphics=[GraphicObject("POINT", [[1, 1]])])]},
+     "not one of the graphic"),
     ({"annotations": [GraphicAnnotation("L", graphics=[GraphicObject("POLYLINE", [[1, 1]])])]}, "at least 2 points"),
     ({"annotations": [GraphicAnnotation("L", graphics=[GraphicObject("POINT", [[70, 1]])])]}, "outside the image"),
     ({"annotations": [GraphicAnnotation("L", graphics=[GraphicObject("POLYLINE", [[1, 1], [5, 5]], filled=True)])]},
@@ -222,7 +234,7 @@ def test_layer_names_are_cs_values():
         GraphicLayer("A" * 17, 1).item()
     with pytest.raises(DicomConformanceError, match="non-empty CS"):
         GraphicLayer(" ", 1).item()
-    with pytest.raises(DicomConformanceError, match="TextValue|UnformattedTextValue"):
+    with pytest.raises(DicomConformanceError, match=r"TextValue|UnformattedTextValue"):
         TextObject("x" * 1025, anchor=(1, 1)).item()
 
 
@@ -267,8 +279,8 @@ def test_example_outlines_follow_the_segments_pixels(tmp_path):
     pr = prread(pr_path)
     layer_of = {1: "LIVER", 2: "SPLEEN", 3: "LEFT KIDNEY"}
     ds = pydicom.dcmread(pr_path)
-    colours = {l.GraphicLayer: list(l.GraphicLayerRecommendedDisplayCIELabValue) for l in ds.GraphicLayerSequence
-               if "GraphicLayerRecommendedDisplayCIELabValue" in l}
+    colours = {layer.GraphicLayer: list(layer.GraphicLayerRecommendedDisplayCIELabValue)
+               for layer in ds.GraphicLayerSequence if "GraphicLayerRecommendedDisplayCIELabValue" in layer}
     checked = 0
     for k, image in enumerate(_phantom()):
         uid = image.SOPInstanceUID
@@ -343,7 +355,7 @@ def test_schema_refuses_unknown_window_preset_and_bad_layer_name(tmp_path):
 # --- other writers' presentation states -----------------------------------------------------------------
 def test_reads_the_shared_gsps_files(shared_data):
     pr = prread(shared_data("pr", "prLUTs.dcm"))
-    (series_uid, uid, frames), = pr.referenced_images()[:1]
+    (_series_uid, uid, _frames), = pr.referenced_images()[:1]
     assert uid == pydicom.dcmread(shared_data("pr", "imageForPrLUTs.dcm"), stop_before_pixels=True).SOPInstanceUID
     overlay = prread(shared_data("pr", "prOverlay.dcm"))
     assert overlay.referenced_images()

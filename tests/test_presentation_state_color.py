@@ -19,17 +19,30 @@ import pydicom
 import pytest
 from pydicom.pixels import apply_color_lut
 
-from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.icc import srgb_icc_profile
-from dcmspec_compiler.iods.pr import (AdvancedBlendingPresentationState, BlendingInput,
-                                      ColorSoftcopyPresentationState, DisplayShutter, GraphicAnnotation,
-                                      GraphicGroup, GraphicLayer, GraphicObject, GrayscaleSoftcopyPresentationState,
-                                      PaletteColorLUT, PseudoColorSoftcopyPresentationState, SoftcopyVOI, TextObject,
-                                      WELL_KNOWN_PALETTES, prread)
+from dcmspec_compiler.iods.pr import (
+    WELL_KNOWN_PALETTES,
+    AdvancedBlendingPresentationState,
+    BlendingInput,
+    ColorSoftcopyPresentationState,
+    DisplayShutter,
+    GraphicAnnotation,
+    GraphicGroup,
+    GraphicLayer,
+    GraphicObject,
+    GrayscaleSoftcopyPresentationState,
+    PaletteColorLUT,
+    PseudoColorSoftcopyPresentationState,
+    SoftcopyVOI,
+    TextObject,
+    prread,
+)
 from dcmspec_compiler.pipeline import build_specs
 from dcmspec_compiler.testing.examples import ct_header, identity, pet_header, rgb_header
+
+from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
 
 EXAMPLES = ROOT / "specs_examples"
 PHANTOM = EXAMPLES / "phantom"
@@ -112,7 +125,8 @@ def test_pseudocolor_palette_written_is_read_by_pydicom(tmp_path):
     assert ds.PaletteColorLookupTableUID == "1.2.840.10008.1.5.2"
     assert "SegmentedRedPaletteColorLookupTableData" not in ds  # C.7.9: expanded in a presentation state
     colours = apply_color_lut(np.arange(256, dtype=np.uint16), ds)  # 16-bit entries, v * 257
-    standard = apply_color_lut(np.arange(256, dtype=np.uint8), palette=WELL_KNOWN_PALETTES["PET"]).astype(np.uint32) * 257
+    standard = apply_color_lut(np.arange(256, dtype=np.uint8),
+                               palette=WELL_KNOWN_PALETTES["PET"]).astype(np.uint32) * 257
     assert (colours == standard).all()
     back = prread(path).palette()
     assert back.label == "PET" and (back.rgb == PaletteColorLUT.well_known("PET").rgb).all()

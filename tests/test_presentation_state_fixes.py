@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pydicom
 import pytest
 
-from conftest import ROOT, dciodvfy_findings
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.pipeline import build_specs
+
+from conftest import ROOT, dciodvfy_findings
 
 EXAMPLES = ROOT / "specs_examples"
 PHANTOM = EXAMPLES / "phantom"

@@ -8,9 +8,10 @@ import numpy as np
 import pydicom
 from pydicom.sr.codedict import codes
 
-from conftest import ROOT, dciodvfy_findings
 from dcmspec_compiler.iods.common.modules import Equipment
 from dcmspec_compiler.iods.seg import AlgorithmIdentification, Segmentation, SegmentDescription, segread
+
+from conftest import ROOT, dciodvfy_findings
 
 
 def test_readme_segmentation_example(tmp_path):

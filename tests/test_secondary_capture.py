@@ -26,12 +26,13 @@ import pytest
 from PIL import Image
 from pydicom.pixels import apply_color_lut
 
-from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.modules import Equipment
 from dcmspec_compiler.iods.sc import MultiFrameSCImage, PNGError, SCImage, decode_png, encode_png, scread
 from dcmspec_compiler.pipeline import build_specs
 from dcmspec_compiler.write.output import write_dicom
+
+from conftest import DCMTK_INSTALL, ROOT, dciodvfy_findings, require_tool
 
 EXAMPLES = ROOT / "specs_examples"
 PHANTOM = EXAMPLES / "phantom" / "ct"
@@ -45,9 +46,9 @@ def _phantom() -> list[pydicom.Dataset]:
 
 
 def _sc(cls, pixels, **kwargs):
-    args = dict(patient_study=_phantom()[0], series_instance_uid="2.25.41", series_number=1300,
-                sop_instance_uid="2.25.42", content_datetime=dt.datetime(2024, 1, 3, 9, 30),
-                equipment=Equipment("Lab", "Viewer", "1.0", "SN1"), source_images=[_phantom()[0]])
+    args = {"patient_study": _phantom()[0], "series_instance_uid": "2.25.41", "series_number": 1300,
+                "sop_instance_uid": "2.25.42", "content_datetime": dt.datetime(2024, 1, 3, 9, 30),
+                "equipment": Equipment("Lab", "Viewer", "1.0", "SN1"), "source_images": [_phantom()[0]]}
     args.update(kwargs)
     return cls(pixels, **args)
 
@@ -99,7 +100,8 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("cls, pixels, sop_class", CASES, ids=[f"{c[0].__name__}-{c[1].dtype}-{c[1].ndim}d" for c in CASES])
+@pytest.mark.parametrize("cls, pixels, sop_class", CASES,
+                         ids=[f"{c[0].__name__}-{c[1].dtype}-{c[1].ndim}d" for c in CASES])
 def test_builder_pixels_round_trip_through_other_readers(tmp_path, cls, pixels, sop_class):
     path = _write(_sc(cls, pixels), tmp_path / "sc.dcm")
     _assert_valid(path)
@@ -127,7 +129,7 @@ def test_builder_refuses_what_the_sc_iods_do_not_hold():
         _sc(SCImage, np.zeros((4, 4), np.uint8), conversion_type="XX")
     with pytest.raises(DicomConformanceError, match="RGB"):
         _sc(SCImage, np.zeros((4, 4, 3), np.uint8), window=(40, 400))
-    with pytest.raises(DicomConformanceError, match="SeriesDescription .* 65 characters"):  # the VR table (LO)
+    with pytest.raises(DicomConformanceError, match=r"SeriesDescription .* 65 characters"):  # the VR table (LO)
         _sc(SCImage, np.zeros((4, 4), np.uint8), series_description="x" * 65)
 
 
@@ -225,7 +227,7 @@ def test_png_decoder_refuses_what_it_does_not_read():
     good = encode_png(np.zeros((4, 4), np.uint8))
     with pytest.raises(PNGError, match="CRC"):
         decode_png(good[:40] + bytes([good[40] ^ 1]) + good[41:])
-    with pytest.raises(PNGError, match="truncated|IEND"):
+    with pytest.raises(PNGError, match=r"truncated|IEND"):
         decode_png(good[:-12])
     buf = io.BytesIO()
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(buf, "PNG", interlace=1)
@@ -512,7 +514,8 @@ def test_bad_input_is_located_and_nothing_is_written(tmp_path, setup, spec, mess
 
 def test_cli_exit_code_and_message(tmp_path):
     np.save(tmp_path / "p.npy", np.zeros((8, 8), np.int32))
-    path = _spec(tmp_path, "bad.yaml", "dcmspec: 1\nkind: SecondaryCapture\nsources: {images: PHANTOM}\npixels: p.npy\n")
+    path = _spec(tmp_path, "bad.yaml",
+                 "dcmspec: 1\nkind: SecondaryCapture\nsources: {images: PHANTOM}\npixels: p.npy\n")
     proc = subprocess.run(["dcmspec", "build", str(path), "-o", str(tmp_path / "out"), "--preview"],
                           capture_output=True, text=True)
     assert proc.returncode == 1, proc.stderr
@@ -617,7 +620,8 @@ def test_texts_are_the_glyph_table_placed_by_hand(tmp_path):
 def test_texts_of_report_regions_are_drawn_beside_their_anchor(tmp_path):
     from dcmspec_compiler.iods.sc.font import CELL_WIDTH, glyph
 
-    pr = _spec(tmp_path, "regions.yaml", "dcmspec: 1\nkind: PresentationState\nid: regions\nsources: {images: PHANTOM}\n"
+    pr = _spec(tmp_path, "regions.yaml",
+               "dcmspec: 1\nkind: PresentationState\nid: regions\nsources: {images: PHANTOM}\n"
                                          "annotations:\n  - from_report: {spec: report-organs, color: [255, 0, 255]}\n")
     sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: regions-qc\nsources: {images: PHANTOM}\n"
                                     "render: {presentation_state: {spec: regions}}\n")

@@ -1,4 +1,5 @@
-"""Segmentation builder layer (dcmspec_compiler.iods.seg): conformance, read-back, refusals (speed is measured by bench/, never asserted here)."""
+"""Segmentation builder layer (dcmspec_compiler.iods.seg): conformance, read-back, refusals (speed is measured by
+bench/, never asserted here)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime
 import glob
 import hashlib
 import io
+import itertools
 import sys
 from pathlib import Path
 
@@ -16,17 +18,17 @@ from pydicom.dataset import Dataset
 from pydicom.sr.coding import Code
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, RLELossless
 
-from conftest import dciodvfy_findings, shared
 from dcmspec_compiler.errors import DicomConformanceError
+from dcmspec_compiler.io.bits import pack_bits, pack_frames_separately
+from dcmspec_compiler.io.rle import rle_decode_frame, rle_encode_frames
 from dcmspec_compiler.iods.common import encoding as enc
 from dcmspec_compiler.iods.common.color import dicom_lab_to_rgb, rgb_to_dicom_lab
 from dcmspec_compiler.iods.common.modules import Equipment
-from dcmspec_compiler.iods.seg import AlgorithmIdentification, SegmentDescription, Segmentation, segread
-from dcmspec_compiler.iods.seg import prepare
-from dcmspec_compiler.io.bits import pack_bits, pack_frames_separately
-from dcmspec_compiler.io.rle import rle_decode_frame, rle_encode_frames
+from dcmspec_compiler.iods.seg import AlgorithmIdentification, Segmentation, SegmentDescription, prepare, segread
 from dcmspec_compiler.iods.seg.pixels import native_pixel_data
 from dcmspec_compiler.write.output import BuiltObject, write_dicom, write_outputs
+
+from conftest import dciodvfy_findings, shared
 
 hd = pytest.importorskip("highdicom")
 
@@ -40,9 +42,9 @@ ALGORITHM = AlgorithmIdentification(name="threshold", version="1.0",
 
 
 def describe(n: int, **kw) -> SegmentDescription:
-    args = dict(segment_number=n, segment_label=f"segment {n}", segmented_property_category=CATEGORY,
-                segmented_property_type=LIVER if n % 2 else SPINE, algorithm_type="AUTOMATIC",
-                algorithm=ALGORITHM, display_color=(20 * n % 256, 100, 200))
+    args = {"segment_number": n, "segment_label": f"segment {n}", "segmented_property_category": CATEGORY,
+                "segmented_property_type": LIVER if n % 2 else SPINE, "algorithm_type": "AUTOMATIC",
+                "algorithm": ALGORITHM, "display_color": (20 * n % 256, 100, 200)}
     args.update(kw)
     return SegmentDescription(**args)
 
@@ -388,7 +390,7 @@ def test_rle_encoder_output_decoded_by_pydicom_and_by_our_decoder():
     # 1-bit frames packed one by one (pydicom 3 has no 1-bit RLE decoder): the benchmark's own checker
     # (bench/verify.py, written apart from io/rle.py) and ours
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-    import verify  # noqa: E402
+    import verify
 
     masks = rng.integers(0, 2, (3, 9, 11)).astype(bool)
     for f, fragment in enumerate(rle_encode_frames(pack_frames_separately(masks), packed_binary=True)):
@@ -478,7 +480,7 @@ def test_binary_bit_stream_continues_across_chunks(monkeypatch, chunk_bytes, omi
 def test_native_pixel_data_over_uneven_chunks():
     frames = np.random.default_rng(5).random((13, 3, 5)) < 0.5  # 15 bits per frame: a group is 8 frames
     cuts = [0, 1, 2, 5, 6, 7, 10, 13]
-    data = native_pixel_data((frames[a:b] for a, b in zip(cuts, cuts[1:])), 13, 3, 5, 1)
+    data = native_pixel_data((frames[a:b] for a, b in itertools.pairwise(cuts)), 13, 3, 5, 1)
     assert isinstance(data, bytearray) and bytes(data) == pack_bits(frames)
     with pytest.raises(RuntimeError):
         native_pixel_data(iter([frames[:3]]), 13, 3, 5, 1)

@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from conftest import shared
 
 from dcmspec_compiler.errors import InputError, Location
 from dcmspec_compiler.resolve.source_files import find_source_files, looks_like_dicom
 from dcmspec_compiler.resolve.source_headers import read_source_headers
 from dcmspec_compiler.resolve.source_series import group_series, resolve_single_series, select_instances
+
+from conftest import shared
 
 NIST_CT_WB = "1.3.6.1.4.1.21367.201599.2.201604020955010"
 NIST_CT_CONTRAST = "1.3.6.1.4.1.21367.201599.2.201604020955010.11"
@@ -233,7 +234,7 @@ def test_selector_errors_list_what_is_there():
     wanted = [insts[3].sop_instance_uid, insts[12].sop_instance_uid]
     picked = select_instances(insts, sop_instance_uids=wanted)
     assert {i.sop_instance_uid for i in picked} == set(wanted)
-    with pytest.raises(InputError, match="1 of the requested SOP Instance UIDs.*9.9.9"):
+    with pytest.raises(InputError, match=r"1 of the requested SOP Instance UIDs.*9\.9\.9"):
         select_instances(insts, sop_instance_uids=[wanted[0], "9.9.9"])
     with pytest.raises(InputError):  # both selectors: the UID is in the other series
         select_instances(insts, series_instance_uid=NIST_CT_WB,
@@ -472,14 +473,13 @@ def test_fast_headers_keep_errors(tmp_path, monkeypatch):
 
 from types import SimpleNamespace  # noqa: E402
 
-from dcmspec_compiler.resolve.source_geometry import (geometry_problems, has_geometry, order_frames,  # noqa: E402
-                                                      slice_normal)
+from dcmspec_compiler.resolve.source_geometry import geometry_problems, has_geometry, order_frames, slice_normal  # noqa: E402
 from dcmspec_compiler.resolve.source_headers import SourceFrame  # noqa: E402
 
 
 def _frame(name: str, position=None, orientation=(1, 0, 0, 0, 1, 0), instance_number=None, frame_number=None,
            spacing=(0.5, 0.5)) -> SourceFrame:
-    arr = lambda v: None if v is None else np.array(v, float)  # noqa: E731
+    arr = lambda v: None if v is None else np.array(v, float)
     return SourceFrame(instance=SimpleNamespace(path=Path(name)), sop_class_uid="1.2", sop_instance_uid=name,
                        frame_number=frame_number, image_position=arr(position), image_orientation=arr(orientation),
                        pixel_spacing=arr(spacing), slice_thickness=None, rows=2, columns=2,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 import pytest
-from conftest import shared
 
 from dcmspec_compiler.spatial.transforms import (
     ImageToReferenceTransformer,
@@ -18,6 +17,8 @@ from dcmspec_compiler.spatial.transforms import (
     plane_geometry,
 )
 from dcmspec_compiler.spatial.volume import Volume, affine_from_geometry
+
+from conftest import shared
 
 
 def _mr_series():

@@ -14,17 +14,49 @@ import pydicom
 import pytest
 from pydicom.sr.coding import Code
 
-from conftest import dciodvfy_findings, dsrdump_errors, shared
 from dcmspec_compiler.errors import DicomConformanceError
 from dcmspec_compiler.iods.common.modules import Equipment
-from dcmspec_compiler.iods.sr import (BasicTextSR, CodeItem, CompositeItem, Comprehensive3DSR, ComprehensiveSR,
-                             ContainerItem, DateItem, DateTimeItem, DeviceObserver, EnhancedSR, FindingSite,
-                             ImageGroup, ImageItem, ImageRegion, ImageRegion3D, Measurement,
-                             MeasurementReport, NumItem, ObservationContext, PersonObserver, PlanarROIGroup,
-                             PNameItem, QualitativeEvaluation, Reference, ReferencedSegment, Scoord3DItem,
-                             ScoordItem, TcoordItem, TextItem, TimeItem, TimePointContext, UIDRefItem,
-                             VerifyingObserver, VolumetricROIGroup, WaveformItem, read_document)
+from dcmspec_compiler.iods.sr import (
+    BasicTextSR,
+    CodeItem,
+    CompositeItem,
+    Comprehensive3DSR,
+    ComprehensiveSR,
+    ContainerItem,
+    DateItem,
+    DateTimeItem,
+    DeviceObserver,
+    EnhancedSR,
+    FindingSite,
+    ImageGroup,
+    ImageItem,
+    ImageRegion,
+    ImageRegion3D,
+    Measurement,
+    MeasurementReport,
+    NumItem,
+    ObservationContext,
+    PersonObserver,
+    PlanarROIGroup,
+    PNameItem,
+    QualitativeEvaluation,
+    Reference,
+    ReferencedSegment,
+    Scoord3DItem,
+    ScoordItem,
+    TcoordItem,
+    TextItem,
+    TimeItem,
+    TimePointContext,
+    UIDRefItem,
+    VerifyingObserver,
+    VolumetricROIGroup,
+    WaveformItem,
+    read_document,
+)
 from dcmspec_compiler.iods.sr import codes as C
+
+from conftest import dciodvfy_findings, dsrdump_errors, shared
 
 hd = pytest.importorskip("highdicom")
 
@@ -66,8 +98,8 @@ def ct_ref(ct) -> Reference:
 
 
 def doc_args(ct, **over):
-    args = dict(patient_study=ct, series_instance_uid="2.25.100", series_number=900,
-                sop_instance_uid="2.25.101", instance_number=1, content_datetime=WHEN, equipment=EQUIPMENT)
+    args = {"patient_study": ct, "series_instance_uid": "2.25.100", "series_number": 900,
+                "sop_instance_uid": "2.25.101", "instance_number": 1, "content_datetime": WHEN, "equipment": EQUIPMENT}
     args.update(over)
     return args
 
@@ -320,7 +352,7 @@ def test_comprehensive_3d_with_every_value_type(tmp_path, ct, ct_ref):
     assert other.StudyInstanceUID == "2.25.602"
     # the same tree is refused by the IODs without SCOORD3D
     for cls in (ComprehensiveSR, EnhancedSR, BasicTextSR):
-        with pytest.raises(DicomConformanceError, match="SCOORD3D|NUM"):
+        with pytest.raises(DicomConformanceError, match=r"SCOORD3D|NUM"):
             cls(tree, **doc_args(ct))
 
 
@@ -344,7 +376,7 @@ def test_wrong_value_type_for_the_iod(ct):
 def test_wrong_relationship_for_the_iod(ct, ct_ref):
     tree = ContainerItem(C.IMAGING_MEASUREMENT_REPORT, None, children=[
         CodeItem(C.FINDING, NODULE, "INFERRED FROM")])
-    with pytest.raises(DicomConformanceError, match="does not allow CONTAINER .* INFERRED FROM CODE"):
+    with pytest.raises(DicomConformanceError, match=r"does not allow CONTAINER .* INFERRED FROM CODE"):
         ComprehensiveSR(tree, **doc_args(ct))
 
 

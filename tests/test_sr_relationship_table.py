@@ -17,8 +17,9 @@ from pathlib import Path
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
-from conftest import DCMTK_INSTALL, require_tool
 from dcmspec_compiler.iods.sr.relationships import RULES, tree_violations
+
+from conftest import DCMTK_INSTALL, require_tool
 
 SOP_CLASSES = {
     "Basic Text SR": "1.2.840.10008.5.1.4.1.1.88.11",

@@ -17,13 +17,11 @@ from pydicom.uid import RLELossless
 
 from dcmspec_compiler.errors import InputError
 from dcmspec_compiler.iods.common.uid import UIDFactory, derive_uid, is_valid_uid, random_uid
-from dcmspec_compiler.iods.sr.relationships import (COMPREHENSIVE, COMPREHENSIVE_3D, ENHANCED, RULES,
-                                                     tree_violations)
+from dcmspec_compiler.iods.sr.relationships import COMPREHENSIVE, COMPREHENSIVE_3D, ENHANCED, RULES, tree_violations
 from dcmspec_compiler.resolve.masks import load_mask
 from dcmspec_compiler.resolve.source_headers import read_source_headers
 from dcmspec_compiler.resolve.source_series import resolve_single_series
 from dcmspec_compiler.testing.phantom import Grid, write_ct_series
-
 
 # --- slice order along the normal: sagittal and coronal series ----------------------------------------
 
@@ -332,7 +330,7 @@ def test_derived_uid_is_the_documented_digest():
     the decimal of the first 128 bits of SHA-256 over the parts joined by U+001F (iods/common/uid.py)."""
     import hashlib
 
-    digest = hashlib.sha256("series\x1fspec.yaml\x1f3".encode("utf-8")).digest()
+    digest = hashlib.sha256(b"series\x1fspec.yaml\x1f3").digest()
     assert derive_uid("series", "spec.yaml", 3) == "2.25." + str(int.from_bytes(digest[:16], "big"))
 
 

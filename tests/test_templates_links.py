@@ -5,16 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import ROOT
-from dcmspec_compiler.errors import ErrorList, SpecError, flatten
+from dcmspec_compiler.errors import ErrorList, SpecError
 from dcmspec_compiler.load.extends import load_with_extends
-from dcmspec_compiler.load.templates import ParameterValue, instantiate, rows_from_csv, values_from_set
 from dcmspec_compiler.load.parse import parse_text
-from dcmspec_compiler.errors import Location
+from dcmspec_compiler.load.templates import instantiate, rows_from_csv, values_from_set
 from dcmspec_compiler.pipeline import Parameters, build_specs, compile_specs
 from dcmspec_compiler.resolve.links import build_order, spec_id
+
+from conftest import ROOT
 
 PHANTOM = ROOT / "specs_examples" / "phantom"
 
@@ -117,14 +116,14 @@ def test_csv_header_and_row_shape_errors(tmp_path):
     assert err.value.location.line == 2 and "1 cells" in err.value.message
 
 
-SITE = f"""dcmspec: 1
+SITE = """dcmspec: 1
 kind: Segmentation
-sources: {{images: phantom/ct}}
-segmentation: {{type: BINARY, mask: phantom/organs_labelmap.npy}}
+sources: {images: phantom/ct}
+segmentation: {type: BINARY, mask: phantom/organs_labelmap.npy}
 segments:
-  - {{label: Liver, category: AnatomicalStructure, type: Liver}}
-series: {{number: 500, description: Site default}}
-equipment: {{manufacturer: Site Lab, model: SiteNet, software_versions: "1"}}
+  - {label: Liver, category: AnatomicalStructure, type: Liver}
+series: {number: 500, description: Site default}
+equipment: {manufacturer: Site Lab, model: SiteNet, software_versions: "1"}
 """
 
 
@@ -195,6 +194,7 @@ def test_duplicate_ids(tmp_path):
 
 def test_cli_values_file_and_set_override(tmp_path):
     from click.testing import CliRunner
+
     from dcmspec_compiler.cli import main
 
     tpl = template(tmp_path)
@@ -256,6 +256,7 @@ def test_reference_to_a_missing_spec_file_is_located_at_the_reference(tmp_path):
 
 def test_malformed_set_is_a_usage_error():
     from click.testing import CliRunner
+
     from dcmspec_compiler.cli import main
 
     res = CliRunner().invoke(main, ["validate", str(ROOT / "specs_examples" / "report-template.yaml"),

@@ -11,7 +11,6 @@ import importlib.metadata
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pydicom
 
@@ -20,11 +19,12 @@ try:
 except ModuleNotFoundError:  # Python 3.10: the same parser from PyPI (test extra)
     import tomli as tomllib
 
-from conftest import ROOT
 import dcmspec_compiler
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.pipeline import build_specs, collect_spec_files
 from dcmspec_compiler.validate.schemas import KINDS
+
+from conftest import ROOT
 
 INSTALLED = importlib.metadata.version("dcmspec-compiler")
 

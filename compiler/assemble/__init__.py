@@ -7,8 +7,8 @@ imported on first use so that start-up stays light.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
-from typing import Callable
 
 #: spec kind -> module of dcmspec_compiler.assemble holding its ``build`` function
 BUILDERS: dict[str, str] = {

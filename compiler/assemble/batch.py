@@ -13,8 +13,9 @@ import os
 import sys
 import threading
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..errors import DcmspecError, ErrorList, InputError, Location, OutputError, SpecError, flatten, in_row
 from ..load.document import SpecDocument
@@ -209,4 +210,4 @@ def can_fork() -> bool:
     return sys.platform != "win32" and hasattr(os, "fork")
 
 
-__all__ = ["Encoded", "BatchResult", "build_in_workers", "worker_count", "can_fork", "ErrorList"]
+__all__ = ["BatchResult", "Encoded", "ErrorList", "build_in_workers", "can_fork", "worker_count"]

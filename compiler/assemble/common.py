@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import __version__
 from ..errors import DcmspecError, DicomConformanceError, ErrorList, InputError, PathPart, SpecError, flatten
@@ -88,11 +89,10 @@ def codes_at(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> list:
 
 def source_series(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("sources",)):
     """The one source series the spec's ``sources`` selects (headers only)."""
+    from ..resolve.source_dicomweb import is_dicomweb, read_dicomweb_instances
     from ..resolve.source_files import find_source_files
     from ..resolve.source_headers import read_source_headers
     from ..resolve.source_series import resolve_single_series, select_instances
-
-    from ..resolve.source_dicomweb import is_dicomweb, read_dicomweb_instances
 
     spec = doc.get(path)
     where = {"location": doc.loc(path + ("images",)), "spec_path": path + ("images",)}
@@ -297,9 +297,9 @@ def value_path(doc: SpecDocument, base: NodePath, value: Any) -> NodePath | None
             text = _plain(node)
             if text in wanted or strip(text) in wanted:
                 return path
-            if isinstance(node, str) and len(node) > 3 and any(node in w for w in wanted):
-                if inside is None or len(node) > inside[0]:
-                    inside = (len(node), path)
+            if (isinstance(node, str) and len(node) > 3 and any(node in w for w in wanted)
+                    and (inside is None or len(node) > inside[0])):
+                inside = (len(node), path)
     return inside[1] if inside else None
 
 

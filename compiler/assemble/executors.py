@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from ..errors import InputError, Location
 
@@ -64,7 +65,7 @@ class LocalProcesses:
     def __init__(self, workers: int) -> None:
         self.workers = workers
 
-    def __enter__(self) -> "LocalProcesses":
+    def __enter__(self) -> LocalProcesses:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -101,7 +102,7 @@ class DaskCluster:
         self.address, self.workers = address, workers
         self._cluster = self._client = None
 
-    def __enter__(self) -> "DaskCluster":
+    def __enter__(self) -> DaskCluster:
         try:
             import logging
 
@@ -132,7 +133,7 @@ class DaskCluster:
 
         try:
             versions = self._client.run(_dcmspec_version)
-        except Exception as exc:  # noqa: BLE001 - a worker without dcmspec cannot unpickle the function
+        except Exception as exc:  # a worker without dcmspec cannot unpickle the function
             self.__exit__()
             raise InputError(f"a Dask worker cannot run dcmspec: {type(exc).__name__}: {exc}",
                              location=Location("--executor"),
@@ -146,10 +147,10 @@ class DaskCluster:
                              hint=f"install dcmspec-compiler=={__version__} on every worker")
 
     def run(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        import pickle
+
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
-
-        import pickle
 
         context = (os.getcwd(), os.environ.get("SOURCE_DATE_EPOCH"))
         # pickled here: Dask would otherwise walk every spec's nested data looking for futures in it
@@ -213,4 +214,4 @@ def open_executor(choice: ExecutorChoice, workers: int) -> LocalProcesses | Dask
     return DaskCluster(choice.address, choice.workers)
 
 
-__all__ = ["ExecutorChoice", "parse_executor", "open_executor", "LocalProcesses", "DaskCluster", "LOST"]
+__all__ = ["LOST", "DaskCluster", "ExecutorChoice", "LocalProcesses", "open_executor", "parse_executor"]

@@ -37,9 +37,10 @@ def _built(doc: SpecDocument, ctx: BuildContext, path: NodePath, classes: tuple[
     spec = doc.get(path)
     objects = [o.dataset for o in ctx.referenced_objects(doc, path)]
     found = [o for o in objects if o is not None and (str(o.SOPClassUID) in classes or
-                                                      family and str(o.SOPClassUID).startswith(family))]
+                                                      (family and str(o.SOPClassUID).startswith(family)))]
     if len(found) == 1 and str(found[0].SOPClassUID) not in classes:
-        raise SpecError(f"spec {spec['spec']!r} wrote a {what} of SOP Class {sop_class_name(str(found[0].SOPClassUID))}: "
+        found_class = sop_class_name(str(found[0].SOPClassUID))
+        raise SpecError(f"spec {spec['spec']!r} wrote a {what} of SOP Class {found_class}: "
                         + (BLENDING_NOT_RENDERED if str(found[0].SOPClassUID) == ABPS_SOP_CLASS else
                            f"this needs one of {', '.join(sop_class_name(c) for c in classes)}"),
                         location=doc.loc(path + ("spec",)), path=path + ("spec",),
@@ -106,7 +107,8 @@ def presentation_state_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
                          ) from None
     except (DicomConformanceError, OSError, ValueError, AttributeError, KeyError) as exc:
         raise InputError(f"cannot read {file} as a Grayscale, Color or Pseudo-Color Softcopy Presentation State:"
-                         f" {exc}", **where, hint="name a presentation state file, or the spec that builds it: {spec: id}"
+                         f" {exc}", **where,
+                         hint="name a presentation state file, or the spec that builds it: {spec: id}"
                          ) from None
     if str(pr.SOPClassUID) == ABPS_SOP_CLASS:
         raise InputError(f"{file.name}: {BLENDING_NOT_RENDERED}", **where,

@@ -13,17 +13,24 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..iods.common.concept import Code
-
 from ..errors import DicomConformanceError, InputError, SpecError
+from ..iods.common.concept import Code
 from ..iods.common.vr import InvalidValue
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
 from ..write.targets import output_filename
 from .common import Errors, NodePath, code_at, conformance_at, spec_id, subject_header
 from .context import BuildContext
-from .sr_common import (ImageResolver, document_arguments, document_class, measurement_value,
-                        observation_context, read_header, region_at, series_from)
+from .sr_common import (
+    ImageResolver,
+    document_arguments,
+    document_class,
+    measurement_value,
+    observation_context,
+    read_header,
+    region_at,
+    series_from,
+)
 
 
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
@@ -380,14 +387,14 @@ def _group(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: No
     time_point = errors.run(_time_point, doc, ctx, base)
     errors.raise_if_any()
     tracking_uid = spec.get("tracking_uid") or ctx.uids.uid("tracking", patient, spec["tracking_id"])
-    common = dict(
-        tracking_id=spec["tracking_id"], tracking_uid=tracking_uid,
-        finding_type=finding_type, finding_category=finding_category,
-        finding_sites=finding_sites, method=method,
-        algorithm=_algorithm(doc, base + ("algorithm",)),
-        session=spec.get("session") or doc.get(("document", "session")),
-        time_point_context=time_point, measurements=measurements,
-        qualitative_evaluations=evaluations)
+    common = {
+        "tracking_id": spec["tracking_id"], "tracking_uid": tracking_uid,
+        "finding_type": finding_type, "finding_category": finding_category,
+        "finding_sites": finding_sites, "method": method,
+        "algorithm": _algorithm(doc, base + ("algorithm",)),
+        "session": spec.get("session") or doc.get(("document", "session")),
+        "time_point_context": time_point, "measurements": measurements,
+        "qualitative_evaluations": evaluations}
     if "region" in roi:
         cls = planar
         hint = "a planar region is an area: POLYLINE (closed), CIRCLE, ELLIPSE; use regions: for points"

@@ -11,18 +11,29 @@ errors; nothing is written while any is wrong.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from ..errors import DcmspecError, InputError, Location, SpecError
+from ..errors import InputError, Location, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
 from ..write.targets import output_filename
-from .common import (Errors, NodePath, code_at, codes_at, conformance_at, equipment, object_identity, resolve_path,
-                     source_series, spec_id)
+from .common import (
+    Errors,
+    NodePath,
+    code_at,
+    codes_at,
+    conformance_at,
+    equipment,
+    object_identity,
+    resolve_path,
+    source_series,
+    spec_id,
+)
 from .context import BuildContext
 from .segmentation import algorithm_identification
 from .sr_common import unit_at
@@ -57,8 +68,13 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
 
 
 def _build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
-    from ..iods.ann import (AnnotationGroup, Measurement, MicroscopyBulkSimpleAnnotations, annotation_problems,
-                            image_bounds)
+    from ..iods.ann import (
+        AnnotationGroup,
+        Measurement,
+        MicroscopyBulkSimpleAnnotations,
+        annotation_problems,
+        image_bounds,
+    )
 
     errors = Errors(limit=_MAX_REPORTED)
     coordinate_type = "3D" if doc.get(("coordinates",)) == "slide" else "2D"

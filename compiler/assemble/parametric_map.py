@@ -14,8 +14,19 @@ from ..errors import InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
 from ..write.targets import output_filename
-from .common import (Errors, NodePath, code_at, codes_at, conformance_at, equipment, object_identity, resolve_path,
-                     source_series, spec_id, start_file_digest)
+from .common import (
+    Errors,
+    NodePath,
+    code_at,
+    codes_at,
+    conformance_at,
+    equipment,
+    object_identity,
+    resolve_path,
+    source_series,
+    spec_id,
+    start_file_digest,
+)
 from .context import BuildContext
 
 MAP_FILE: NodePath = ("map", "file")

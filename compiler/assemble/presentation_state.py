@@ -4,7 +4,8 @@ Softcopy Presentation State, or an Advanced Blending Presentation State (A.33.9)
 The spec names the source images it applies to (default: all), a window (centre/width or a named preset;
 default: the images' own), rotation, flip, displayed area, display shutter (or a bitmap one), a palette
 (pseudocolor), graphic layers, graphic groups and annotations. A blending spec names further ``inputs``
-(series, window, palette) blended over the sources as ``blending`` says. Annotations are graphics and texts in image pixel coordinates (column, row), or outlines
+(series, window, palette) blended over the sources as ``blending`` says. Annotations are graphics and texts in image
+pixel coordinates (column, row), or outlines
 derived from segments of a Segmentation built in the same build (``from_segmentation``): one closed
 POLYLINE per outline along the pixel edges, on every source image a segment touches, one layer per
 segment in the segment's colour.
@@ -21,17 +22,20 @@ from ..errors import DcmspecError, ErrorList, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
 from ..write.targets import output_filename
-from .common import NodePath, conformance_at, content_identification, equipment, object_identity, spec_id
+from .common import NodePath, conformance_at, equipment, object_identity, spec_id
 from .context import BuildContext
-from .sr_common import ImageResolver, read_header, series_from
+from .sr_common import ImageResolver, series_from
 
 #: Default layer order of segment outlines: after the spec's own layers.
 _OUTLINE_ORDER_START = 100
 
 
 def _classes() -> dict[str, Any]:
-    from ..iods.pr import (ColorSoftcopyPresentationState, GrayscaleSoftcopyPresentationState,
-                           PseudoColorSoftcopyPresentationState)
+    from ..iods.pr import (
+        ColorSoftcopyPresentationState,
+        GrayscaleSoftcopyPresentationState,
+        PseudoColorSoftcopyPresentationState,
+    )
 
     return {"grayscale": GrayscaleSoftcopyPresentationState, "color": ColorSoftcopyPresentationState,
             "pseudocolor": PseudoColorSoftcopyPresentationState}
@@ -167,9 +171,9 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     groups = [GraphicGroup(g["id"], g["label"], g.get("description")) for g in doc.get(("groups",)) or []]
 
     # --- layers and annotations ----------------------------------------------------------------
-    layers = [GraphicLayer(l["name"], l.get("order", i + 1), l.get("description"), l.get("grey"),
-                           tuple(l["color"]) if l.get("color") else None)
-              for i, l in enumerate(doc.get(("layers",)) or [])]
+    layers = [GraphicLayer(layer["name"], layer.get("order", i + 1), layer.get("description"), layer.get("grey"),
+                           tuple(layer["color"]) if layer.get("color") else None)
+              for i, layer in enumerate(doc.get(("layers",)) or [])]
     annotations: list[Any] = []
     unchecked: list[Any] = []  # annotations whose images could not be resolved
     derived_inputs: list[str] = []  # SOP Instance UIDs of the objects outlines and regions come from
@@ -247,9 +251,8 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
 
 def _bitmap(doc: SpecDocument, path: NodePath) -> np.ndarray:
     """The bitmap shutter of the .npy file at ``path + (file,)``: True where the image is hidden."""
-    from .common import resolve_path
-
     from ..resolve.masks import check_input_file, read_npy
+    from .common import resolve_path
 
     where = path + ("file",)
     file = resolve_path(doc, where)
@@ -462,7 +465,8 @@ def _report_regions(doc: SpecDocument, ctx: BuildContext, path: NodePath, header
     elif name in taken:
         raise SpecError(f"layer {name!r} is already a graphic layer of this presentation state; the report's regions"
                         " are drawn on a layer of their own", location=doc.loc(path + ("layer",)),
-                        path=path + ("layer",), hint=f"choose another `layer:` name (taken: {', '.join(sorted(taken))})")
+                        path=path + ("layer",),
+                        hint=f"choose another `layer:` name (taken: {', '.join(sorted(taken))})")
     drawn: dict[str, tuple[list, list]] = {}
     skipped = 0
     for group in measurement_groups(report):

@@ -20,8 +20,17 @@ from ..errors import DicomConformanceError, InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
 from ..write.targets import output_filename
-from .common import (Errors, NodePath, conformance_at, content_digest, equipment, object_identity, resolve_path,
-                     spec_id, subject_header)
+from .common import (
+    Errors,
+    NodePath,
+    conformance_at,
+    content_digest,
+    equipment,
+    object_identity,
+    resolve_path,
+    spec_id,
+    subject_header,
+)
 from .context import BuildContext
 from .sr_common import cached_source_series
 
@@ -228,7 +237,7 @@ def _stored(frame) -> np.ndarray:
     if "array" not in cache:
         cache["array"] = pydicom.dcmread(str(instance.path)).pixel_array
     array = cache["array"]
-    if instance.number_of_frames > 1 or array.ndim == 3 and int(instance.header.get("SamplesPerPixel", 1)) == 1:
+    if instance.number_of_frames > 1 or (array.ndim == 3 and int(instance.header.get("SamplesPerPixel", 1)) == 1):
         return array[(frame.frame_number or 1) - 1]
     return array
 

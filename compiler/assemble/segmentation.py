@@ -17,8 +17,19 @@ from ..errors import InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
 from ..write.targets import output_filename
-from .common import (Errors, NodePath, code_at, codes_at, conformance_at, equipment, object_identity, resolve_path,
-                     source_series, spec_id, start_file_digest)
+from .common import (
+    Errors,
+    NodePath,
+    code_at,
+    codes_at,
+    conformance_at,
+    equipment,
+    object_identity,
+    resolve_path,
+    source_series,
+    spec_id,
+    start_file_digest,
+)
 from .context import BuildContext
 
 AI_FAMILY = ("DCM", "123110", "Artificial Intelligence")
@@ -327,11 +338,11 @@ def _unsigned_labels(doc: SpecDocument, array: np.ndarray, path: NodePath) -> np
         return array
     if array.dtype == bool:
         return array.view(np.uint8)
-    if not np.issubdtype(array.dtype, np.integer):
-        if not (np.issubdtype(array.dtype, np.floating) and np.all(np.mod(array, 1) == 0)):
-            raise InputError(f"a label map must hold integers, this one holds {array.dtype}",
-                             location=doc.loc(path), path=path,
-                             hint="use FRACTIONAL for probabilities, or round the mask")
+    if not np.issubdtype(array.dtype, np.integer) and not (
+            np.issubdtype(array.dtype, np.floating) and np.all(np.mod(array, 1) == 0)):
+        raise InputError(f"a label map must hold integers, this one holds {array.dtype}",
+                         location=doc.loc(path), path=path,
+                         hint="use FRACTIONAL for probabilities, or round the mask")
     lo, hi = (array.min(), array.max()) if array.size else (0, 0)
     if lo < 0 or hi > 65535:
         present = _label_values(array.astype(np.int64) if array.dtype.kind == "f" else array)

@@ -17,12 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ..iods.common.concept import Code
 
 from ..errors import DicomConformanceError, InputError, SpecError
+from ..iods.common.concept import Code
 from ..load.document import SpecDocument
-from .common import (NodePath, base_dir_of, code_at, conformance_at, equipment, object_identity, resolve_path,
-                     source_series)
+from .common import (
+    NodePath,
+    base_dir_of,
+    code_at,
+    conformance_at,
+    equipment,
+    object_identity,
+    resolve_path,
+    source_series,
+)
 from .context import BuildContext
 
 # UCUM units used in imaging measurements: code -> the meaning written (PS3.16 CID 7181 and others).

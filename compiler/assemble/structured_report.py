@@ -17,8 +17,15 @@ from ..write.output import BuiltObject
 from ..write.targets import output_filename
 from .common import Errors, NodePath, code_at, conformance_at, spec_id, subject_header
 from .context import BuildContext
-from .sr_common import (ImageResolver, document_arguments, document_class, measurement_value, read_header,
-                        series_from, tree_path)
+from .sr_common import (
+    ImageResolver,
+    document_arguments,
+    document_class,
+    measurement_value,
+    read_header,
+    series_from,
+    tree_path,
+)
 
 ROOT: NodePath = ("content",)
 

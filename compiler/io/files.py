@@ -7,7 +7,6 @@ file swapped for a FIFO between a check and the read is refused too.
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 from pathlib import Path
@@ -38,7 +37,7 @@ def open_regular(path: str | os.PathLike) -> BinaryIO:
             raise NotARegularFile(f"{Path(path)} is not a regular file ({_kind(mode)})")
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
-        return io.open(fd, "rb", closefd=True)
+        return open(fd, "rb", closefd=True)
     except BaseException:
         os.close(fd)
         raise

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 
 import numpy as np
 import pydicom
@@ -51,7 +52,7 @@ class FrameReader:
     def __init__(self, path: str | os.PathLike, *, correct_unused_bits: bool = True) -> None:
         self.path = Path(path)
         self.correct_unused_bits = correct_unused_bits
-        self._fp: BinaryIO | None = open(self.path, "rb")
+        self._fp: BinaryIO | None = open(self.path, "rb")  # noqa: SIM115  held open until close() or __exit__
         try:
             self._read_header()
         except Exception:
@@ -154,7 +155,7 @@ class FrameReader:
             self._fp.close()
             self._fp = None
 
-    def __enter__(self) -> "FrameReader":
+    def __enter__(self) -> FrameReader:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -388,17 +389,17 @@ class FrameReader:
             decoder = get_decoder(self.transfer_syntax_uid)
         except NotImplementedError as exc:
             raise InputError(f"{self.path}: no decoder for {self.transfer_syntax_uid.name}") from exc
-        opts = dict(
-            rows=self.rows,
-            columns=self.columns,
-            samples_per_pixel=self.samples_per_pixel,
-            bits_allocated=self.bits_allocated,
-            bits_stored=self.bits_stored,
-            pixel_representation=self.pixel_representation,
-            photometric_interpretation=self.photometric_interpretation,
-            number_of_frames=1,
-            planar_configuration=self.planar_configuration,
-        )
+        opts = {
+            "rows": self.rows,
+            "columns": self.columns,
+            "samples_per_pixel": self.samples_per_pixel,
+            "bits_allocated": self.bits_allocated,
+            "bits_stored": self.bits_stored,
+            "pixel_representation": self.pixel_representation,
+            "photometric_interpretation": self.photometric_interpretation,
+            "number_of_frames": 1,
+            "planar_configuration": self.planar_configuration,
+        }
         try:
             arr, _meta = decoder.as_array(encapsulate([data], has_bot=False), index=0, **opts)
         except (RuntimeError, ValueError) as exc:

@@ -14,9 +14,10 @@ import copy
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import ErrorList, Location, SpecError
 from ..io.files import NotARegularFile, file_kind, open_regular

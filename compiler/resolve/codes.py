@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
-
-from ..iods.common.concept import Code
+from typing import Any
 
 from ..errors import Location, PathPart, SpecError
+from ..iods.common.concept import Code
 
-_COMPACT = re.compile(r'^(?:(?P<scheme>[A-Za-z0-9][A-Za-z0-9_.\-]*):)?(?P<value>[^\s"]+)(?:\s+"(?P<meaning>[^"]*)")?\s*$')
+_COMPACT = re.compile(r'^(?:(?P<scheme>[A-Za-z0-9][A-Za-z0-9_.\-]*):)?(?P<value>[^\s"]+)'
+                      r'(?:\s+"(?P<meaning>[^"]*)")?\s*$')
 # Schemes searched for a bare keyword, in this order.
 _KEYWORD_SCHEMES = ("SCT", "DCM", "UCUM", "LN", "FMA", "NCIt", "UMLS")
 

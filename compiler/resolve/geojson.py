@@ -20,17 +20,18 @@ from __future__ import annotations
 import gc
 import json
 import math
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import InputError, Location
 
-__all__ = ["GRAPHIC_OF_GEOMETRY", "FeatureTable", "read_geojson", "feature_line", "collector_paused"]
+__all__ = ["GRAPHIC_OF_GEOMETRY", "FeatureTable", "collector_paused", "feature_line", "read_geojson"]
 
 #: GeoJSON geometry type -> (ANN Graphic Type, parts are nested one level deeper)
 GRAPHIC_OF_GEOMETRY: dict[str, tuple[str, bool]] = {
@@ -166,13 +167,15 @@ def _read(path: Path, location: Location | None) -> FeatureTable:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path.name} is not valid JSON: {exc.msg}", location=Location(str(path), exc.lineno, exc.colno),
-                         hint=_HINT) from None
+        raise InputError(f"{path.name} is not valid JSON: {exc.msg}",
+                         location=Location(str(path), exc.lineno, exc.colno), hint=_HINT) from None
     if isinstance(data, dict) and data.get("type") == "Feature":
         data = {"type": "FeatureCollection", "features": [data]}
-    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(data.get("features"), list):
+    if (not isinstance(data, dict) or data.get("type") != "FeatureCollection"
+            or not isinstance(data.get("features"), list)):
         raise InputError(f"{path.name} is not a GeoJSON FeatureCollection (a top-level object with"
-                         ' "type": "FeatureCollection" and a "features" list)', location=Location(str(path), 1, 1), hint=_HINT)
+                         ' "type": "FeatureCollection" and a "features" list)', location=Location(str(path), 1, 1),
+                         hint=_HINT)
     features = data["features"]
     parts: list[list] = []        # one list of [x, y(, z)] per annotation
     owner: list[int] = []

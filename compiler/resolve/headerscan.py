@@ -24,7 +24,8 @@ from __future__ import annotations
 import os
 import re
 from io import BytesIO
-from struct import Struct, error as StructError
+from struct import Struct
+from struct import error as StructError
 
 from pydicom import config
 from pydicom.charset import convert_encodings, default_encoding
@@ -72,7 +73,7 @@ class _Unsupported(Exception):
 class _Reader:
     """A forward-only window on the file: ``buf`` holds the bytes from file offset ``base``."""
 
-    __slots__ = ("fp", "buf", "base", "size")
+    __slots__ = ("base", "buf", "fp", "size")
 
     def __init__(self, fp, size: int) -> None:
         self.fp = fp

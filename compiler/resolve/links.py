@@ -9,9 +9,10 @@ error naming both ends.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import ErrorList, Location, SpecError
 from ..load.document import NodePath, SpecDocument

@@ -15,9 +15,10 @@ possibly with its axes permuted or reversed (common for NIfTI, whose rows are of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import permutations
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -204,7 +205,8 @@ def _load_nifti(file: Path, max_values: int | None = None, **where) -> Volume:
     try:
         import nibabel
     except ImportError as exc:
-        raise InputError('reading NIfTI masks needs nibabel: pip install nibabel (the nifti extra of dcmspec-compiler)', **where) from exc
+        raise InputError('reading NIfTI masks needs nibabel: pip install nibabel (the nifti extra of dcmspec-compiler)',
+                         **where) from exc
     try:
         image = nibabel.load(str(file))  # the header only
         shape = image.shape
@@ -238,7 +240,8 @@ def _load_nrrd(file: Path, max_values: int | None = None, **where) -> Volume:
     try:
         import nrrd
     except ImportError as exc:
-        raise InputError('reading NRRD masks needs pynrrd: pip install pynrrd (the nrrd extra of dcmspec-compiler)', **where) from exc
+        raise InputError('reading NRRD masks needs pynrrd: pip install pynrrd (the nrrd extra of dcmspec-compiler)',
+                         **where) from exc
     try:
         sizes = nrrd.read_header(str(file)).get("sizes", ())
     except Exception as exc:  # pynrrd raises NRRDError, ValueError, OSError

@@ -10,7 +10,8 @@ series or returns fewer instances than it lists is an :class:`InputError` naming
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..errors import InputError, Location, PathPart
 from ..io import http
@@ -42,7 +43,7 @@ def read_dicomweb_instances(origin: Mapping[str, Any], *, location: Location | N
             return call(*args, **kwargs)
         except InputError:
             raise
-        except Exception as exc:  # noqa: BLE001 - requests' and dicomweb-client's errors, named in the message
+        except Exception as exc:  # requests' and dicomweb-client's errors, named in the message
             if _is_transport_error(exc):
                 raise http.input_error(exc, root, what, location, spec_path) from None
             raise InputError(f"the PACS at {root} gave an answer dcmspec cannot read for {what}: {exc}",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import glob as _glob
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..errors import InputError, Location, PathPart
 from ..io.files import file_kind, is_regular_file, open_regular

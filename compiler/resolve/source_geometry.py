@@ -3,7 +3,8 @@ from forming a regular volume (PS3.3 C.7.6.2.1.1)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 

@@ -9,9 +9,9 @@ Series selection is :mod:`.source_series`; frame order and geometry checks are :
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pydicom
@@ -44,7 +44,7 @@ class SourceFrame:
     Geometry fields are ``None`` where the file has none (e.g. a projection radiograph).
     """
 
-    instance: "SourceInstance" = field(repr=False)
+    instance: SourceInstance = field(repr=False)
     sop_class_uid: str
     sop_instance_uid: str
     frame_number: int | None

@@ -4,15 +4,23 @@ one series a derived object needs."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset
 
 from ..errors import InputError, Location, PathPart
-from .source_geometry import (ORIENTATION_TOLERANCE, POSITION_TOLERANCE_MM, format_vector, short_list,
-                              geometry_problems, geometry_warnings, has_geometry, order_frames)
+from .source_geometry import (
+    ORIENTATION_TOLERANCE,
+    POSITION_TOLERANCE_MM,
+    format_vector,
+    geometry_problems,
+    geometry_warnings,
+    has_geometry,
+    order_frames,
+    short_list,
+)
 from .source_headers import SourceFrame, SourceInstance
 
 
@@ -235,7 +243,8 @@ def resolve_single_series(
             raise InputError(
                 "source frames have different Image Orientation (Patient): "
                 f"{oriented[0].label} has {format_vector(ref)}, {odd[0].label} has "
-                f"{format_vector(odd[0].image_orientation)} ({len(odd)} frames differ: {short_list([f.label for f in odd])})",
+                f"{format_vector(odd[0].image_orientation)}"
+                f" ({len(odd)} frames differ: {short_list([f.label for f in odd])})",
                 location=location,
                 path=spec_path,
                 hint="a Segmentation needs source frames with one orientation; select one series "

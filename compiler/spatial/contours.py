@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mask_outlines", "frame_outlines"]
+__all__ = ["frame_outlines", "mask_outlines"]
 
 # Directions, clockwise on screen: +x, +y (down), -x, -y. A right turn is d + 1 (mod 4).
 _DX = np.array([1, 0, -1, 0], dtype=np.int64)

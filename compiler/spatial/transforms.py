@@ -22,15 +22,16 @@ Volume transformers use the ``(k, r, c)`` index convention of :mod:`dcmspec_comp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence, Union
+from typing import Any
 
 import numpy as np
 
 from ..iods.common.functional_groups import frame_group, frame_items
 from .volume import Volume, affine_from_geometry, stack_affine
 
-ArrayLike = Union[np.ndarray, Sequence[float]]
+ArrayLike = np.ndarray | Sequence[float]
 
 
 # ---------------------------------------------------------------------- geometry from datasets

@@ -21,11 +21,11 @@ Conventions used everywhere in dcmspec:
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import numpy as np
 
-ArrayLike = Union[np.ndarray, Sequence[float]]
+ArrayLike = np.ndarray | Sequence[float]
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
@@ -141,7 +141,7 @@ class Volume:
         *,
         slice_spacing: float | None = None,
         tolerance_mm: float | None = None,
-    ) -> "Volume":
+    ) -> Volume:
         """Build a volume from per-slice ImagePositionPatient values (PS3.3 C.7.6.2.1.1).
 
         ``positions`` is (N, 3), one row per slice in array order. The slices must be evenly spaced
@@ -238,7 +238,7 @@ class Volume:
         grid = np.array([[i, j, m] for i in (0, k) for j in (0, r) for m in (0, c)], dtype=np.float64)
         return self.index_to_reference(grid)
 
-    def geometry_distance(self, other: "Volume") -> float:
+    def geometry_distance(self, other: Volume) -> float:
         """Largest distance (mm) between corresponding voxel centres of two equally shaped grids.
 
         The distance between two affine maps is largest at a corner of the index box, so comparing
@@ -248,7 +248,7 @@ class Volume:
             raise ValueError(f"spatial shapes differ: {self.spatial_shape} vs {other.spatial_shape}")
         return float(np.linalg.norm(self.corners() - other.corners(), axis=1).max())
 
-    def match_geometry(self, other: "Volume", atol_mm: float = 1e-3) -> bool:
+    def match_geometry(self, other: Volume, atol_mm: float = 1e-3) -> bool:
         """Whether both volumes have the same spatial shape and every voxel centre within ``atol_mm``."""
         if self.affine is None or other.affine is None:
             return False
@@ -257,14 +257,14 @@ class Volume:
         return self.geometry_distance(other) <= atol_mm
 
     # ------------------------------------------------------------------ reorientation
-    def with_array(self, array: np.ndarray) -> "Volume":
+    def with_array(self, array: np.ndarray) -> Volume:
         """The same geometry with another array of the same spatial shape."""
         array = np.asarray(array)
         if tuple(array.shape[:3]) != self.spatial_shape:
             raise ValueError(f"array shape {array.shape} does not match spatial shape {self.spatial_shape}")
         return Volume(array, self.affine, self.frame_of_reference_uid)
 
-    def flip(self, *axes: int) -> "Volume":
+    def flip(self, *axes: int) -> Volume:
         """Reverse the given spatial axes (0=k, 1=r, 2=c); voxels keep their patient positions."""
         arr = self.array
         affine = None if self.affine is None else self.affine.copy()
@@ -277,7 +277,7 @@ class Volume:
                 affine[:3, axis] *= -1.0
         return Volume(arr, affine, self.frame_of_reference_uid)
 
-    def permute(self, order: Sequence[int]) -> "Volume":
+    def permute(self, order: Sequence[int]) -> Volume:
         """Reorder the spatial axes: new axis ``i`` is old axis ``order[i]`` (channels stay last)."""
         order = tuple(int(i) for i in order)
         if sorted(order) != [0, 1, 2]:

@@ -14,7 +14,7 @@ from pydicom.dataset import Dataset
 
 from ..iods.common.uid import derive_uid
 
-__all__ = ["ct_header", "rgb_header", "pet_header", "identity"]
+__all__ = ["ct_header", "identity", "pet_header", "rgb_header"]
 
 _STUDY = derive_uid("examples", "study")
 
@@ -62,10 +62,11 @@ def identity(**overrides: Any) -> dict[str, Any]:
     """Series, instance, content, date and equipment arguments of a presentation state."""
     from ..iods.common.modules import ContentIdentification, Equipment
 
-    args: dict[str, Any] = dict(
-        series_instance_uid=derive_uid("examples", "pr-series"), series_number=1200,
-        sop_instance_uid=derive_uid("examples", "pr-instance"),
-        content=ContentIdentification(1, "EXAMPLE", "an example", "Doe^Jane"),
-        presentation_datetime=_dt.datetime(2024, 1, 3, 9, 30), equipment=Equipment("Example Lab", "dcmspec", "1", "1"))
+    args: dict[str, Any] = {
+        "series_instance_uid": derive_uid("examples", "pr-series"), "series_number": 1200,
+        "sop_instance_uid": derive_uid("examples", "pr-instance"),
+        "content": ContentIdentification(1, "EXAMPLE", "an example", "Doe^Jane"),
+        "presentation_datetime": _dt.datetime(2024, 1, 3, 9, 30),
+        "equipment": Equipment("Example Lab", "dcmspec", "1", "1")}
     args.update(overrides)
     return args

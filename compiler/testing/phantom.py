@@ -6,9 +6,10 @@ and by ``bench/``. Everything is deterministic: the same arguments give the same
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -76,7 +77,7 @@ def organ_label_map(grid: Grid, n_organs: int = 3) -> np.ndarray:
 
 def ct_pixels(grid: Grid, labels: np.ndarray | None = None) -> np.ndarray:
     """int16 Hounsfield-like pixels: air outside an elliptic body, soft tissue, organs brighter."""
-    x, y, z = grid.index_grid()
+    x, y, _z = grid.index_grid()
     extent = np.array(grid.shape[::-1]) * np.array(grid.spacing[::-1])
     centre = np.array(grid.origin) + extent / 2
     body = (((x - centre[0]) / (extent[0] * 0.48)) ** 2 + ((y - centre[1]) / (extent[1] * 0.4)) ** 2) <= 1
@@ -93,7 +94,7 @@ def write_ct_series(folder: Path, grid: Grid = Grid(), *, pixels: np.ndarray | N
     """Write a CT Image Storage series (one file per slice) and return the file paths."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.filewriter import dcmwrite
-    from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -156,7 +157,7 @@ def write_ct_series(folder: Path, grid: Grid = Grid(), *, pixels: np.ndarray | N
     return paths
 
 
-def _derived_image(template: "Any", *, seed: str, name: str, index: int, sop_class_uid: str) -> "Any":
+def _derived_image(template: Any, *, seed: str, name: str, index: int, sop_class_uid: str) -> Any:
     """A copy of the header ``template`` (patient, study, frame of reference kept) as image ``index`` of
     another series ``name``."""
     import copy
@@ -169,7 +170,8 @@ def _derived_image(template: "Any", *, seed: str, name: str, index: int, sop_cla
     return ds
 
 
-def write_pet_series(folder: Path, grid: Grid = Grid(), *, seed: str = "dcmspec-phantom", factor: int = 2) -> list[Path]:
+def write_pet_series(folder: Path, grid: Grid = Grid(), *, seed: str = "dcmspec-phantom",
+                     factor: int = 2) -> list[Path]:
     """A PET-like series of the CT phantom's patient, study and frame of reference (what
     :func:`write_ct_series` writes with the same ``seed``): slices of ``factor`` times coarser pixels whose
     activity is high in the organs (Bq/ml = stored value x 10); one file per slice."""
@@ -197,7 +199,8 @@ def write_pet_series(folder: Path, grid: Grid = Grid(), *, seed: str = "dcmspec-
             for keyword in ("KVP", "RescaleType", "WindowCenter", "WindowWidth"):
                 delattr(ds, keyword)
             ds.Units, ds.DecayCorrection, ds.CorrectedImage = "BQML", "START", ["DECY", "ATTN"]
-            ds.SeriesDate, ds.SeriesTime, ds.AcquisitionDate, ds.AcquisitionTime = "20240102", "093000", "20240102", "093000"
+            ds.SeriesDate, ds.SeriesTime = "20240102", "093000"
+            ds.AcquisitionDate, ds.AcquisitionTime = "20240102", "093000"
             ds.Rows, ds.Columns = rows, cols
             ds.PixelSpacing = [grid.spacing[1] * factor, grid.spacing[2] * factor]
             ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0

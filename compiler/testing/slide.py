@@ -73,7 +73,7 @@ def write_slide_image(path: Path, slide: Slide = Slide(), *, seed: str = "dcmspe
     """Write a VL Whole Slide Microscopy Image (one pyramid level, tiled, MONOCHROME2) and return its path."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.filewriter import dcmwrite
-    from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
-__all__ = ["conforms", "accepts"]
+__all__ = ["accepts", "conforms"]
 
 #: Keywords without an effect on validity (annotations and containers of subschemas reached by $ref).
 _ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description", "default",
@@ -29,14 +29,14 @@ class _Unknown(Exception):
     """A keyword or $ref this checker does not evaluate: let jsonschema decide."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schema_file(name: str) -> dict:
     from .schemas import schema_dir
 
     return json.loads((schema_dir() / name).read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pattern(text: str) -> re.Pattern:
     return re.compile(text)
 

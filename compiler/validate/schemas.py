@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import difflib
 import json
-from functools import lru_cache
+from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import ErrorList, SpecError
 from ..load.document import SpecDocument
@@ -96,7 +97,7 @@ def bundled_schema(kind: str) -> dict[str, Any]:
     return bundled
 
 
-@lru_cache(maxsize=None)
+@cache
 def _registry_and_uris() -> tuple[Any, dict[str, str]]:
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
@@ -112,7 +113,7 @@ def _registry_and_uris() -> tuple[Any, dict[str, str]]:
     return Registry().with_resources(resources), uris
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator_for(kind: str):
     """A Draft 2020-12 validator for ``kind`` that resolves references between our schema files."""
     from jsonschema import Draft202012Validator

@@ -24,14 +24,19 @@ import struct
 from typing import Any
 
 from pydicom import __version_info__
-from pydicom.charset import (convert_encodings, custom_encoders, default_encoding, encode_string,
-                             need_tail_escape_sequence_encodings)
+from pydicom.charset import (
+    convert_encodings,
+    custom_encoders,
+    default_encoding,
+    encode_string,
+    need_tail_escape_sequence_encodings,
+)
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.multival import MultiValue
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID
 from pydicom.valuerep import PersonName
 
-__all__ = ["Unsupported", "encode_file", "encode_parts", "STREAM_BYTES"]
+__all__ = ["STREAM_BYTES", "Unsupported", "encode_file", "encode_parts"]
 
 STREAM_BYTES = 1 << 20
 """Top-level binary values from this size on are returned as their own part (not copied)."""
@@ -114,7 +119,7 @@ def _value(vr: str, kind: int, value: Any, encodings: list[str], codec: str | No
         else:
             raise Unsupported(vr)
         return out + b" " if len(out) % 2 else out
-    if kind == _STRING or kind == _UI or kind == _DATE:
+    if kind in (_STRING, _UI, _DATE):
         if isinstance(value, _MULTI):
             if kind == _DATE and not all(isinstance(v, str) for v in value):
                 raise Unsupported(vr)
@@ -222,7 +227,7 @@ class _Writer:
                 out += (_H32(group, number, _VR_BYTES[vr], 0) if vr in _LONG_LENGTH
                         else _H16(group, number, _VR_BYTES[vr], 0))
                 continue
-            if kind == _BYTES or kind == _UN:
+            if kind in (_BYTES, _UN):
                 if isinstance(value, memoryview) and value.format == "B" and value.c_contiguous:
                     pass  # a byte view of an array (pixel data shared with the builder's input, not copied)
                 elif not isinstance(value, (bytes, bytearray)):

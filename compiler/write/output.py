@@ -10,11 +10,12 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from ..errors import DcmspecError, ErrorList, Location, OutputError
 from .commit import INTERRUPTS, BuildInterrupted, Notice, Staging, recover_folder
@@ -124,7 +125,7 @@ def _streamed_pixel_data(dataset: Any) -> Iterator[None]:
     from pydicom.dataelem import DataElement
 
     tag = 0x7FE00010
-    elem = dataset[tag] if tag in dataset else None
+    elem = dataset.get(tag, None)
     if (elem is None or elem.is_undefined_length or elem.VR not in ("OB", "OW")
             or not isinstance(elem.value, (bytes, bytearray)) or len(elem.value) < STREAM_BYTES
             or len(elem.value) % 2):
@@ -236,7 +237,7 @@ def _stage_objects(staging: Staging, objects: list[BuiltObject], out_dir: Path,
             staged = f"{index:06d}.dcm"
             writer: list[_HashingWriter] = []
 
-            def write(fh: Any, obj: BuiltObject = obj) -> None:
+            def write(fh: Any, obj: BuiltObject = obj, writer: list[_HashingWriter] = writer) -> None:
                 writer.append(_HashingWriter(fh, pool))
                 obj.write(writer[0])
 

@@ -14,9 +14,10 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .targets import MANIFEST_NAME
 
@@ -115,7 +116,7 @@ def send_outputs(entries: list[dict], out_dir: Path, destination: Destination,
     last = time.monotonic()
     try:
         sender.open([(e["sop_class_uid"], e["transfer_syntax_uid"]) for e in todo])
-        for index, entry in enumerate(todo):
+        for entry in todo:
             path = out_dir / entry["file"]
             if destination.url:
                 outcome = sender.send(entry["sop_class_uid"], entry["sop_instance_uid"],

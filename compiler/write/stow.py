@@ -26,7 +26,7 @@ class StowSender:
         self.url = url.rstrip("/")
         self._session: Any = None
 
-    def open(self, contexts: list[tuple[str, str]]) -> None:  # noqa: ARG002 - HTTP negotiates nothing
+    def open(self, contexts: list[tuple[str, str]]) -> None:  # HTTP negotiates nothing
         self._session = http.session(self.url)
 
     def close(self) -> None:
@@ -64,7 +64,8 @@ def _outcome(response: Any, sop_instance_uid: str) -> Outcome:
         if _value(item, _SOP_INSTANCE) in (sop_instance_uid, None):
             reason = _value(item, _FAILURE_REASON)
             return Outcome("failure", _hex(reason) or http_status,
-                           f"the PACS refused the instance ({http_status}, Failure Reason {_hex(reason) or 'none given'})")
+                           f"the PACS refused the instance ({http_status},"
+                           f" Failure Reason {_hex(reason) or 'none given'})")
     for item in _items(answer, _REFERENCED_SOP):
         if _value(item, _SOP_INSTANCE) == sop_instance_uid:
             reason = _value(item, _WARNING_REASON)

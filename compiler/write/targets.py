@@ -10,9 +10,9 @@ holds the same files on a case-insensitive file system (macOS, Windows).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import DcmspecError, Location, OutputError, SpecError
 from ..load.document import SpecDocument

@@ -24,7 +24,8 @@ TOP = "dcmspec_compiler"
 IODS = "dcmspec_compiler.iods"
 #: the other builder-layer modules, and those the public names' signatures use
 EXTRA_PACKAGES = ("dcmspec_compiler.spatial", "dcmspec_compiler.io", "dcmspec_compiler.pipeline",
-                  "dcmspec_compiler.assemble.context", "dcmspec_compiler.load.document", "dcmspec_compiler.load.templates:ParameterValue",
+                  "dcmspec_compiler.assemble.context", "dcmspec_compiler.load.document",
+                  "dcmspec_compiler.load.templates:ParameterValue",
                   "dcmspec_compiler.write.output:BuiltObject", "dcmspec_compiler.errors")
 
 

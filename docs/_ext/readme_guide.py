@@ -80,7 +80,7 @@ def repo_links(text: str) -> str:
         label, target = match.group(1), match.group(2)
         if target == "CHANGELOG.md":
             return f"[{label}](../changelog.md)"
-        if target.startswith(("http:", "https:", "#", "mailto:")) or target.endswith(".md") and "/" not in target:
+        if target.startswith(("http:", "https:", "#", "mailto:")) or (target.endswith(".md") and "/" not in target):
             return match.group(0)
         if target.startswith("docs/"):
             return f"[{label}](../{target[5:]})"

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
@@ -70,7 +71,7 @@ class Walker:
         """Follow ``$ref`` chains of a node; ``seen`` are the definitions followed."""
         while isinstance(node, dict) and (name := _ref_name(node)) and name not in seen:
             seen += (name,)
-            merged = {k: v for k, v in self.definition(name).items()}
+            merged = dict(self.definition(name).items())
             for key, value in node.items():  # a sibling description etc. overrides the definition's
                 if key != "$ref":
                     merged[key] = value

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DCMTK_INSTALL, TOOL_SKIP, in_ci, require_tool, shared
-
 from .objects import InteropObject, build, define
+from conftest import DCMTK_INSTALL, TOOL_SKIP, in_ci, require_tool, shared
 
 HERE = Path(__file__).resolve().parent
 JS = HERE / "js"

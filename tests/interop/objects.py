@@ -64,7 +64,7 @@ class InteropObject:
     real_world: np.ndarray | None = None    # PM: expected real-world values (float64), same layout
     path: Path | None = None                # set once built
 
-    def selected_uids(self, objects: dict[str, "InteropObject"]) -> list[str]:
+    def selected_uids(self, objects: dict[str, InteropObject]) -> list[str]:
         """KOS: the SOP Instance UIDs its selection names, in order."""
         uids = []
         for entry in self.selection:

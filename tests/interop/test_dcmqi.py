@@ -18,7 +18,7 @@ from pydicom import dcmread
 
 from .compare import compare_with_mask, source_affine
 from .conftest import dcmqi_tool
-from .matrix import ACCEPTED, NOT_APPLICABLE, VOXEL_EQUAL, EXPECTED, Limit, expected
+from .matrix import ACCEPTED, EXPECTED, NOT_APPLICABLE, VOXEL_EQUAL, Limit, expected
 
 nrrd = pytest.importorskip("nrrd")
 

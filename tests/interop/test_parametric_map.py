@@ -21,12 +21,12 @@ import numpy as np
 import pydicom
 import pytest
 
-from conftest import ROOT, dciodvfy_findings, shared
 from dcmspec_compiler.assemble.context import BuildOptions
 from dcmspec_compiler.pipeline import build_specs
 
 from .compare import compare_with_mask
 from .conftest import dcmqi_tool
+from conftest import ROOT, dciodvfy_findings, shared
 
 hd = pytest.importorskip("highdicom")
 nrrd = pytest.importorskip("nrrd")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool, shared
 from pacs.orthanc import DICOMWEB_PLUGIN, ORTHANC_INSTALL, Orthanc
+
+from conftest import require_tool, shared
 
 #: The shared series loaded into every Orthanc (tests/data/series).
 SERIES = ("ct_dcmqi_ct-3slice", "mr_dcmqi_701-ADCb500")
@@ -16,7 +17,8 @@ SERIES = ("ct_dcmqi_ct-3slice", "mr_dcmqi_701-ADCb500")
 
 def orthanc_exe() -> str:
     debian = Path("/usr/sbin/Orthanc")  # not on the PATH of a user who is not root
-    exe = str(debian) if debian.is_file() and shutil.which("Orthanc") is None else require_tool("Orthanc", ORTHANC_INSTALL)
+    exe = (str(debian) if debian.is_file() and shutil.which("Orthanc") is None
+           else require_tool("Orthanc", ORTHANC_INSTALL))
     if not DICOMWEB_PLUGIN.is_file():
         from conftest import TOOL_SKIP, in_ci
 

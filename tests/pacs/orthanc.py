@@ -74,16 +74,15 @@ class Orthanc:
             config["LuaScripts"] = [str(self.folder / "filter.lua")]
         return config
 
-    def start(self, timeout: float = 60.0) -> "Orthanc":
+    def start(self, timeout: float = 60.0) -> Orthanc:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.http_port = self.http_port or free_port()
         self.dicom_port = self.dicom_port or free_port()
         config = self.folder / "orthanc.json"
         config.write_text(json.dumps(self.config(), indent=2), encoding="utf-8")
-        log = open(self.folder / "orthanc.log", "ab")
-        self.process = subprocess.Popen([self.exe, str(config)], stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL)
-        log.close()
+        with open(self.folder / "orthanc.log", "ab") as log:
+            self.process = subprocess.Popen([self.exe, str(config)], stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

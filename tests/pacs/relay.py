@@ -7,10 +7,10 @@ import json
 import ssl
 import threading
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 
 class _Relay(BaseHTTPRequestHandler):
@@ -18,7 +18,7 @@ class _Relay(BaseHTTPRequestHandler):
     drop_last_metadata = False
     token: str | None = None
 
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):  # http.server's name
         if self.token is not None and self.headers.get("Authorization") != f"Bearer {self.token}":
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Bearer realm="test"')

@@ -10,8 +10,9 @@ import pydicom
 import yaml
 from click.testing import CliRunner
 
-from conftest import shared
 from dcmspec_compiler.cli import main
+
+from conftest import shared
 
 CT, MR = "ct_dcmqi_ct-3slice", "mr_dcmqi_701-ADCb500"
 
@@ -41,7 +42,8 @@ def write_specs(folder: Path, dicomweb: str | None = None) -> list[Path]:
         "seg-ct": {
             "dcmspec": 1, "kind": "Segmentation", "id": "seg-ct", "sources": {"images": images(CT, dicomweb)},
             "segmentation": {"type": "BINARY", "mask": "mask.npy"},
-            "segments": [{"number": 1, "label": "Lesion", "category": "SCT:49755003 \"Morphologically Abnormal Structure\"",
+            "segments": [{"number": 1, "label": "Lesion",
+                          "category": "SCT:49755003 \"Morphologically Abnormal Structure\"",
                           "type": "SCT:4147007 \"Mass\"", "algorithm": {"type": "MANUAL"}}],
         },
         "sr-mr": {

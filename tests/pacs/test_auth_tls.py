@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import require_tool
 from pacs.relay import relay
 from pacs.specs import MR, dcmspec, images
 from pacs.test_faults import _no_output, _spec_with
+
+from conftest import require_tool
 
 
 def test_bearer_token_from_the_environment(orthanc, tmp_path):

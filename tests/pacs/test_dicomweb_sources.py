@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from pacs.specs import CT, MR, dcmspec, series_uids, write_specs
+from pacs.specs import dcmspec, write_specs
 
 
 def _files(folder: Path) -> dict[str, bytes]:

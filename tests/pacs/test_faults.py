@@ -10,7 +10,7 @@ import pytest
 
 from pacs.orthanc import free_port
 from pacs.relay import relay
-from pacs.specs import CT, MR, dcmspec, images, series_uids, write_specs
+from pacs.specs import MR, dcmspec, images, series_uids, write_specs
 from pacs.test_stow_store import manifest
 
 SEG_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"

@@ -19,11 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+import distributed  # noqa: F401 - the dask extra is a test dependency: never skipped
 import pytest
 
 from conftest import ROOT
-
-import distributed  # noqa: F401 - the dask extra is a test dependency: never skipped
 
 TEMPLATE = ROOT / "specs_examples" / "report-template.yaml"
 SEG_TEMPLATE = """\
@@ -118,7 +117,7 @@ class Cluster:
                 time.sleep(0.2)
 
     def _start(self, what: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-        log = open(self.folder / f"{what}-{len(self.procs)}.log", "w")
+        log = open(self.folder / f"{what}-{len(self.procs)}.log", "w")  # noqa: SIM115  closed when the process is stopped
         proc = subprocess.Popen([sys.executable, "-m", "dask", what, *args], cwd=self.folder, stdout=log,
                                 stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         self.procs.append(proc)

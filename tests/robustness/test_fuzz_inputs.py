@@ -16,15 +16,15 @@ import tracemalloc
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT
 from dcmspec_compiler.cli import main
 from dcmspec_compiler.load.parse import parse_text
+
+from conftest import ROOT
 
 EXAMPLES = ROOT / "specs_examples"
 SEEDS = ["organs-binary.yaml", "organs-labelmap.yaml", "sr-key-findings.yaml", "organs.json"]

@@ -9,18 +9,17 @@ output folder stays empty.
 from __future__ import annotations
 
 import json
-
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import ROOT
 from dcmspec_compiler.testing.phantom import Grid, organ_label_map, write_ct_series
+
+from conftest import ROOT
 
 PHANTOM = ROOT / "specs_examples" / "phantom"
 GRID = Grid(shape=(4, 16, 16), spacing=(2.0, 1.0, 1.0), origin=(-8.0, -8.0, 0.0))
@@ -337,8 +336,9 @@ def test_an_infinite_tolerance_is_refused(tmp_path, series, value):
     ("PixelSpacing", ["0", "1"], "Pixel Spacing [0.0, 1.0], which is not positive"),
 ])
 def test_invalid_source_geometry_is_refused_naming_the_file(tmp_path, series, keyword, value, words):
-    import pydicom
     import shutil
+
+    import pydicom
 
     images = tmp_path / "ct"
     shutil.copytree(series / "ct", images)
@@ -367,8 +367,7 @@ def test_a_spec_with_65535_segments_is_within_the_parse_limits(tmp_path):
 def test_segment_number_65536_is_refused_by_the_builder_layer():
     from pydicom.sr.codedict import codes
 
-    from dcmspec_compiler.iods.common.vr import InvalidValue
-    from dcmspec_compiler.iods.seg import AlgorithmIdentification, SegmentDescription
+    from dcmspec_compiler.iods.seg import SegmentDescription
 
     def segment(number: int) -> SegmentDescription:
         return SegmentDescription(

@@ -294,7 +294,7 @@ def test_old_style_part_files_are_removed_with_a_notice(tmp_path, inputs):
 class _CountingFile:
     """A file object whose writes count as steps."""
 
-    def __init__(self, fh, faults: "Faults") -> None:
+    def __init__(self, fh, faults: Faults) -> None:
         self._fh, self._faults = fh, faults
 
     def write(self, data):
@@ -395,7 +395,7 @@ def _in_killed_child(action, at: int, signum: int) -> int:
             action()
         except BuildInterrupted as exc:
             code = 20 + exc.committed
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             code = 99
         finally:
             os._exit(code)
@@ -405,7 +405,7 @@ def _in_killed_child(action, at: int, signum: int) -> int:
 @pytest.mark.parametrize("scenario", [0, 1], ids=["add", "replace"])
 def test_sigkill_at_every_step_leaves_the_old_or_the_new_state_after_recovery(monkeypatch, tmp_path, scenarios,
                                                                                scenario):
-    name, old, new, objects, force = scenarios[scenario]
+    _name, old, new, objects, force = scenarios[scenario]
     old_state, new_state = state(old), state(new)
     assert old_state != new_state
     out = tmp_path / "out"
@@ -423,7 +423,7 @@ def test_sigkill_at_every_step_leaves_the_old_or_the_new_state_after_recovery(mo
         else:  # killed while committing: the manifest stays the old one until the last step
             assert found[MANIFEST_NAME] == old_state[MANIFEST_NAME] or found == new_state, at
         notices = []
-        recover_folder(out, lambda message, where: notices.append(message))
+        recover_folder(out, lambda message, where, notices=notices: notices.append(message))
         recovered = state(out)
         assert recovered == (new_state if journal else found), f"after SIGKILL at step {at} and recovery"
         assert staging_folders(out) == []
@@ -436,7 +436,7 @@ def test_sigkill_at_every_step_leaves_the_old_or_the_new_state_after_recovery(mo
 def test_sigterm_at_every_step_cleans_up_and_leaves_the_old_or_the_new_state(  # and SIGINT, SIGHUP
         monkeypatch, tmp_path, scenarios,
                                                                              scenario):
-    name, old, new, objects, force = scenarios[scenario]
+    _name, old, new, objects, force = scenarios[scenario]
     old_state, new_state = state(old), state(new)
     out = tmp_path / "out"
     steps = _count_steps(monkeypatch, old, out, objects, force)
@@ -459,7 +459,7 @@ FAILABLE = {"write", "fsync", "open", "fdopen", "mkdir", "link", "rename", "repl
 @pytest.mark.parametrize("scenario", [0, 1], ids=["add", "replace"])
 def test_disk_full_at_every_step_writes_nothing(monkeypatch, tmp_path, scenarios, scenario):
     """ENOSPC (or any I/O error) at any write, fsync, link or rename: exit 3, the folder as it was."""
-    name, old, new, objects, force = scenarios[scenario]
+    _name, old, _new, objects, force = scenarios[scenario]
     old_state = state(old)
     out = tmp_path / "out"
     steps = _count_steps(monkeypatch, old, out, objects, force, FAILABLE)
@@ -535,7 +535,8 @@ def _half_done_commit(monkeypatch, old: Path, new: Path, out: Path, objects, for
     """Leave in ``out`` a build killed by SIGKILL while committing, with some files in place and others not."""
     for at in range(_count_steps(monkeypatch, old, out, objects, force), 0, -1):  # the commit is near the end
         _run_killed(old, out, objects, force, at, signal.SIGKILL)
-        if any((p / JOURNAL_NAME).exists() for p in staging_folders(out)) and state(out) not in (state(old), state(new)):
+        if (any((p / JOURNAL_NAME).exists() for p in staging_folders(out))
+                and state(out) not in (state(old), state(new))):
             return
     pytest.fail("no step left a half-done commit")
 
@@ -547,7 +548,7 @@ def test_a_recovery_killed_at_every_step_is_completed_by_the_next(monkeypatch, t
         half, out = tmp_path / f"half-{name}", tmp_path / f"out-{name}"
         _half_done_commit(monkeypatch, old, new, half, objects, force)
 
-        def fresh() -> None:  # a copy that keeps the hard links between staged and placed files
+        def fresh(half: Path = half, out: Path = out) -> None:  # keeps the hard links between staged and placed files
             shutil.rmtree(out, ignore_errors=True)
             shutil.copytree(half, out, copy_function=os.link)
 
@@ -559,16 +560,16 @@ def test_a_recovery_killed_at_every_step_is_completed_by_the_next(monkeypatch, t
         assert state(out) == state(new) and faults.count > 5
         for at in range(1, faults.count + 1):
             fresh()
-            status = _in_killed_child(lambda: recover_folder(out), at, signal.SIGKILL)
+            status = _in_killed_child(lambda out=out: recover_folder(out), at, signal.SIGKILL)
             assert os.WIFSIGNALED(status), (name, at, status)
             notices = []
-            recover_folder(out, lambda message, where: notices.append(message))
+            recover_folder(out, lambda message, where, notices=notices: notices.append(message))
             assert state(out) == state(new), f"{name}: recovery killed at step {at}, then recovered"
             assert staging_folders(out) == [] and not any("kept" in n for n in notices), notices
 
 
 def test_the_next_build_completes_a_commit_killed_half_way_and_says_so(monkeypatch, tmp_path, inputs, scenarios):
-    name, old, new, objects, force = scenarios[1]
+    _name, old, new, objects, force = scenarios[1]
     out = tmp_path / "out"
     _half_done_commit(monkeypatch, old, new, out, objects, force)
     code, err = run("build", note(tmp_path, "late", 170, images=inputs / "ct"), "-o", out, "-q")

@@ -7,5 +7,13 @@
 from .annotations import MicroscopyBulkSimpleAnnotations, annread, image_bounds
 from .group import GENERATION_TYPES, GRAPHIC_TYPES, AnnotationGroup, Measurement, annotation_problems
 
-__all__ = ["MicroscopyBulkSimpleAnnotations", "annread", "image_bounds", "AnnotationGroup", "Measurement",
-           "annotation_problems", "GRAPHIC_TYPES", "GENERATION_TYPES"]
+__all__ = [
+           "GENERATION_TYPES",
+           "GRAPHIC_TYPES",
+           "AnnotationGroup",
+           "Measurement",
+           "MicroscopyBulkSimpleAnnotations",
+           "annotation_problems",
+           "annread",
+           "image_bounds",
+]

@@ -9,8 +9,9 @@ slide image), Microscopy Bulk Simple Annotations (C.37.1.2), Common Instance Ref
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import numpy as np
 import pydicom
@@ -18,9 +19,17 @@ from pydicom.dataset import Dataset
 
 from ...errors import DicomConformanceError
 from ..common.concept import Code
-from ..common.modules import (ContentIdentification, Equipment, InstanceReference, copy_patient_study,
-                              set_common_instance_reference, set_content_date_time, set_frame_of_reference,
-                              set_general_series, set_sop_common)
+from ..common.modules import (
+    ContentIdentification,
+    Equipment,
+    InstanceReference,
+    copy_patient_study,
+    set_common_instance_reference,
+    set_content_date_time,
+    set_frame_of_reference,
+    set_general_series,
+    set_sop_common,
+)
 from ..common.native import set_native_encoding
 from ..common.vr import check_object
 from ..common.wrap import wrap_file_dataset
@@ -165,7 +174,7 @@ class MicroscopyBulkSimpleAnnotations(Dataset):
 
     # -- reading -------------------------------------------------------------------------------------
     @classmethod
-    def from_dataset(cls, ds: Dataset) -> "MicroscopyBulkSimpleAnnotations":
+    def from_dataset(cls, ds: Dataset) -> MicroscopyBulkSimpleAnnotations:
         """Wrap a dataset read from a file (an ANN object of any writer) for the read-side methods."""
         if str(ds.get("SOPClassUID", "")) != ANN_SOP_CLASS_UID:
             raise DicomConformanceError(f"SOP Class {ds.get('SOPClassUID')} is not Microscopy Bulk Simple"

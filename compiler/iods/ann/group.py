@@ -10,8 +10,8 @@ annotation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -24,7 +24,7 @@ from ..common.ucum import UcumSyntaxError, check_ucum
 from ..common.uid import is_valid_uid
 from ..common.wrap import wrap_dataset
 
-__all__ = ["GRAPHIC_TYPES", "GENERATION_TYPES", "AnnotationGroup", "Measurement", "annotation_problems"]
+__all__ = ["GENERATION_TYPES", "GRAPHIC_TYPES", "AnnotationGroup", "Measurement", "annotation_problems"]
 
 #: Graphic Type (0070,0023) of an annotation group -> (fewest points, most points) per annotation (C.37.1.2.1.1)
 GRAPHIC_TYPES: dict[str, tuple[int, int | None]] = {
@@ -81,7 +81,7 @@ class Measurement:
         return item
 
     @classmethod
-    def from_item(cls, item: Dataset, number_of_annotations: int) -> "Measurement":
+    def from_item(cls, item: Dataset, number_of_annotations: int) -> Measurement:
         values_item = item.MeasurementValuesSequence[0]
         stored = np.frombuffer(values_item.FloatingPointValues, dtype="<f4")
         values = np.full(number_of_annotations, np.nan, dtype=np.float32)
@@ -123,7 +123,8 @@ def annotation_problems(graphic_type: str, points: np.ndarray, counts: np.ndarra
     ``bounds`` = (lowest, highest) per axis. Array operations throughout; the list is empty when all is well."""
     fewest, most = GRAPHIC_TYPES[graphic_type]
     out: list[tuple[int, str]] = []
-    name = {"POINT": "a POINT", "ELLIPSE": "an ELLIPSE", "RECTANGLE": "a RECTANGLE"}.get(graphic_type, f"a {graphic_type}")
+    name = {"POINT": "a POINT", "ELLIPSE": "an ELLIPSE",
+            "RECTANGLE": "a RECTANGLE"}.get(graphic_type, f"a {graphic_type}")
     needs = f"exactly {fewest}" if fewest == most else f"at least {fewest}"
     for i in np.flatnonzero((counts < fewest) | ((counts > most) if most is not None else False)):
         out.append((int(i), f"{name} needs {needs} points, this annotation has {int(counts[i])}"))
@@ -231,7 +232,7 @@ class AnnotationGroup(Dataset):
 
     # -- reading -----------------------------------------------------------------------------------
     @classmethod
-    def from_dataset(cls, item: Dataset) -> "AnnotationGroup":
+    def from_dataset(cls, item: Dataset) -> AnnotationGroup:
         """Wrap an Annotation Group Sequence item read from a file, for the read-side methods."""
         return wrap_dataset(cls, item)
 
@@ -288,7 +289,7 @@ class AnnotationGroup(Dataset):
     def counts(self) -> np.ndarray:
         """Points per annotation (int64), from the graphic type or the Long Primitive Point Index List."""
         n = self.number_of_annotations
-        fewest, most = GRAPHIC_TYPES[self.graphic_type]
+        _fewest, most = GRAPHIC_TYPES[self.graphic_type]
         if most is not None:
             return np.full(n, most, dtype=np.int64)
         dims = 2 if (self.get("CommonZCoordinateValue") is not None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pydicom.dataset import Dataset
-from .concept import Code, is_code
 
 from ...errors import DicomConformanceError
 from .codes import code_from_item, code_item
+from .concept import Code, is_code
 from .wrap import wrap_dataset
 
 
@@ -43,7 +43,7 @@ class AlgorithmIdentification(Dataset):
             self.AlgorithmSource = source
 
     @classmethod
-    def from_dataset(cls, item: Dataset) -> "AlgorithmIdentification":
+    def from_dataset(cls, item: Dataset) -> AlgorithmIdentification:
         """Wrap an existing item (copying its elements) without checking it."""
         return wrap_dataset(cls, item)
 

@@ -1,6 +1,7 @@
 """Coded concepts: the Code Sequence Macro (PS3.3 8.8, Table 8.8-1).
 
-The builder layer takes :class:`~.concept.Code` values (or pydicom's ``Code``, which compares equal). :func:`code_item` turns one into a Code
+The builder layer takes :class:`~.concept.Code` values (or pydicom's ``Code``, which compares equal). :func:`code_item`
+turns one into a Code
 Sequence item, choosing Code Value, Long Code Value (over 16 characters) or URN Code Value (PS3.3
 8.8.1.1-8.8.1.3); :func:`code_from_item` reads one back.
 """
@@ -12,14 +13,14 @@ from typing import Any
 from pydicom import config
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
-from .concept import Code
 from pydicom.tag import BaseTag
 from pydicom.valuerep import validate_value
 
 from ...errors import DicomConformanceError
+from .concept import Code
 from .vr import check_value
 
-__all__ = ["Code", "code_item", "code_sequence", "code_from_item", "codes_equal", "set_element"]
+__all__ = ["Code", "code_from_item", "code_item", "code_sequence", "codes_equal", "set_element"]
 
 _PIXEL_REPRESENTATION = BaseTag(0x00280103)
 # VRs whose str values pydicom keeps as they are once validated (no backslash: no multi-value split)

@@ -7,7 +7,7 @@ Recommended Display CIELab Value holds L*, a*, b* scaled to unsigned 16-bit inte
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ...errors import DicomConformanceError
 
@@ -68,7 +68,7 @@ def lab_to_srgb(lab: Sequence[float]) -> tuple[int, int, int]:
     out = []
     for m in _XYZ_TO_RGB:
         c = _gamma(min(max(m[0] * x + m[1] * y + m[2] * z, 0.0), 1.0))
-        out.append(int(round(min(max(c, 0.0), 1.0) * 255)))
+        out.append(round(min(max(c, 0.0), 1.0) * 255))
     return out[0], out[1], out[2]
 
 

@@ -13,7 +13,7 @@ inside each item (PS3.5 7.1); the functions here do not sort.
 from __future__ import annotations
 
 import struct
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+
 import numpy as np
 from pydicom.dataset import Dataset
-from .concept import Code
 
 from . import encoding as enc
 from .codes import code_item
+from .concept import Code
 from .sources import SourceFrame, SourceSet
 from .spacing import SliceSpacing, regular_slice_spacing
 

@@ -19,7 +19,7 @@ _PRIMARIES_D50 = {b"rXYZ": (0.4361, 0.2225, 0.0139), b"gXYZ": (0.3851, 0.7169, 0
 
 
 def _s15(v: float) -> bytes:
-    return struct.pack(">i", int(round(v * 65536)))
+    return struct.pack(">i", round(v * 65536))
 
 
 def _xyz(xyz: tuple[float, float, float]) -> bytes:

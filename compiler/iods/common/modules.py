@@ -9,11 +9,11 @@ their source images (PS3.3 C.7.1.1, C.7.1.3, C.7.2.1, C.7.2.2): :func:`copy_pati
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 
 from ...errors import DicomConformanceError
 from .patient_study import copy_patient_study  # noqa: F401  (defined with its module table there)

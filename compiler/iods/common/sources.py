@@ -1,18 +1,19 @@
-"""What a derived image (Segmentation, Parametric Map) needs to know about its source images: frames, geometry, references."""
+"""What a derived image (Segmentation, Parametric Map) needs to know about its source images: frames, geometry,
+references."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
+from pydicom.charset import default_encoding
 from pydicom.datadict import keyword_dict as keyword_tags
 from pydicom.dataelem import RawDataElement
-from pydicom.charset import default_encoding
 from pydicom.dataset import Dataset
 
 from ...errors import DicomConformanceError
-from .vr import canonical_ds
 from .functional_groups import frame_group, frame_items
+from .vr import canonical_ds
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,8 @@ class SourceSet:
 def _ds_strings(value: object) -> tuple[str, ...] | None:
     if value is None:
         return None
-    values = value if isinstance(value, (list, tuple)) or hasattr(value, "__iter__") and not isinstance(
-        value, str) else [value]
+    values = value if isinstance(value, (list, tuple)) or (hasattr(value, "__iter__") and not isinstance(
+        value, str)) else [value]
     out = []
     for v in values:
         s = getattr(v, "original_string", None)
@@ -61,7 +62,7 @@ def _ds_strings(value: object) -> tuple[str, ...] | None:
     return tuple(out)
 
 
-def _raw_text(ds: Dataset, keyword: str) -> tuple[str, ...] | None | bool:
+def _raw_text(ds: Dataset, keyword: str) -> tuple[str, ...] | bool | None:
     """The values of a not yet converted text element straight from its bytes (stripped, split on
     backslashes), ``None`` when absent, ``False`` when pydicom has to convert it (already converted, empty,
     not ASCII). Reading 300 headers this way skips ~4000 value conversions."""
@@ -176,7 +177,7 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
         for f in range(n):
             pf = per_frame[f] if per_frame else None
 
-            def look(group_kw: str, attr: str):
+            def look(group_kw: str, attr: str, pf=pf):
                 g = frame_group(pf, shared, group_kw, attr)
                 return ds.get(attr) if g is None else g.get(attr)
 

@@ -1,4 +1,5 @@
-"""Spacing Between Slices of a derived image (Segmentation, Parametric Map), computed from its source frames (PS3.3 C.7.6.16.2.1).
+"""Spacing Between Slices of a derived image (Segmentation, Parametric Map), computed from its source frames (PS3.3
+C.7.6.16.2.1).
 
 Spacing Between Slices (0018,0088) of the Pixel Measures Macro is the distance between adjacent slice
 centres along the normal, in mm; PS3.3 C.7.6.2.1.1 does not allow it to be negative. It is not copied
@@ -9,8 +10,8 @@ the source frames, as highdicom and dcmqi do, and written only where they form a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

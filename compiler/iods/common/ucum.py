@@ -29,7 +29,7 @@ from functools import lru_cache
 from .ucum_atoms import BASE_UNITS, METRIC_UNITS, NON_METRIC_UNITS, PREFIXES
 
 #: atom -> whether it is metric (takes a prefix)
-_ATOMS = {a: True for a in BASE_UNITS + METRIC_UNITS} | {a: False for a in NON_METRIC_UNITS}
+_ATOMS = dict.fromkeys(BASE_UNITS + METRIC_UNITS, True) | dict.fromkeys(NON_METRIC_UNITS, False)
 _EXPONENT = re.compile(r"^(.*?)([+-]?\d+)$")
 _DIGITS = re.compile(r"^\d+$")
 _POWER_OF_INTEGER = re.compile(r"^\d+[+-]\d+$")

@@ -13,12 +13,12 @@ from __future__ import annotations
 import calendar
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
-
 from pydicom.datadict import dictionary_has_tag, dictionary_keyword, dictionary_VM
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
@@ -308,7 +308,8 @@ def canonical_ds(text: str) -> str:
 
     DS values copied from source headers (geometry, rescale) are written in this form, so that an object
     built from a PACS's DICOMweb metadata, where DS values are JSON numbers (PS3.18 F.2.3.1) and their
-    spelling is lost, has the same bytes as one built from the files. Text that is not a finite number is kept as it is."""
+    spelling is lost, has the same bytes as one built from the files. Text that is not a finite number is kept as it
+    is."""
     try:
         number = float(text)
     except ValueError:

@@ -6,15 +6,22 @@ standard's tables rather than a list kept here.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Sequence
-
-from ..common.concept import Code, is_code
+from collections.abc import Sequence
+from functools import cache
 
 from ...errors import DicomConformanceError
+from ..common.concept import Code, is_code
 
-__all__ = ["DOCUMENT_TITLE_MODIFIER", "KEY_OBJECT_DESCRIPTION", "REJECTED_FOR_QUALITY_REASONS",
-           "QUALITY_ISSUE", "BEST_IN_SET", "context_group", "check_title", "check_title_modifiers"]
+__all__ = [
+    "BEST_IN_SET",
+    "DOCUMENT_TITLE_MODIFIER",
+    "KEY_OBJECT_DESCRIPTION",
+    "QUALITY_ISSUE",
+    "REJECTED_FOR_QUALITY_REASONS",
+    "check_title",
+    "check_title_modifiers",
+    "context_group",
+]
 
 DOCUMENT_TITLE_MODIFIER = Code("113011", "DCM", "Document Title Modifier")
 KEY_OBJECT_DESCRIPTION = Code("113012", "DCM", "Key Object Description")
@@ -23,7 +30,7 @@ QUALITY_ISSUE = Code("113010", "DCM", "Quality Issue")
 BEST_IN_SET = Code("113013", "DCM", "Best In Set")
 
 
-@lru_cache(maxsize=None)
+@cache
 def context_group(cid: int) -> dict[tuple[str, str], Code]:
     """CID ``cid`` as {(scheme, value): Code}, from pydicom's PS3.16 tables."""
     from pydicom.sr.codedict import codes

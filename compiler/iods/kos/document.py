@@ -11,19 +11,20 @@ Sequence (C.17.6.2.1: the KOS has no Pertinent Other Evidence).
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Iterator, Sequence
+from typing import ClassVar
 
 import pydicom
 from pydicom.dataset import Dataset
-from ..common.concept import Code
 
 from ...errors import DicomConformanceError
-from ..common.vr import check_object
 from ..common.codes import code_from_item
+from ..common.concept import Code
 from ..common.modules import Equipment
 from ..common.native import set_native_encoding
+from ..common.vr import check_object
 from ..common.wrap import wrap_file_dataset
 from ..sr.documents import set_document_header
 from ..sr.evidence import collect_references, hierarchical_sequence
@@ -31,9 +32,9 @@ from ..sr.references import Reference
 from ..sr.relationships import KEY_OBJECT_SELECTION, check_tree
 from ..sr.tid1500 import ObservationContext
 from ..sr.value_types import CodeItem, CompositeItem, ContainerItem, ImageItem, TextItem, WaveformItem
-from .codes import (DOCUMENT_TITLE_MODIFIER, KEY_OBJECT_DESCRIPTION, check_title, check_title_modifiers)
+from .codes import DOCUMENT_TITLE_MODIFIER, KEY_OBJECT_DESCRIPTION, check_title, check_title_modifiers
 
-__all__ = ["SelectedInstance", "KeyObjectSelectionDocument", "kosread"]
+__all__ = ["KeyObjectSelectionDocument", "SelectedInstance", "kosread"]
 
 SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.88.59"
 _WAVEFORM_PREFIX = "1.2.840.10008.5.1.4.1.1.9."
@@ -59,7 +60,7 @@ class SelectedInstance:
 
     @classmethod
     def from_dataset(cls, ds: Dataset, *, frame_numbers: Sequence[int] = (),
-                     segment_numbers: Sequence[int] = ()) -> "SelectedInstance":
+                     segment_numbers: Sequence[int] = ()) -> SelectedInstance:
         """The selection of ``ds`` (a header): IMAGE when it has pixel rows and columns, WAVEFORM for
         waveform SOP classes, COMPOSITE otherwise."""
         reference = Reference.from_dataset(ds, frame_numbers=frame_numbers, segment_numbers=segment_numbers)
@@ -80,7 +81,7 @@ class SelectedInstance:
         return cls(None, self.reference, "CONTAINS")
 
 
-def repeated_selections(selection: Sequence["SelectedInstance"]) -> list[tuple[int, int]]:
+def repeated_selections(selection: Sequence[SelectedInstance]) -> list[tuple[int, int]]:
     """(index of an instance selected again, index where it was first selected) for every repeat: the same
     instance with the same frames and segments is selected once (TID 2010)."""
     first: dict[tuple[str, tuple[int, ...], tuple[int, ...]], int] = {}
@@ -185,7 +186,7 @@ class KeyObjectSelectionDocument(Dataset):
 
     # -- reading ---------------------------------------------------------------------------------
     @classmethod
-    def from_dataset(cls, ds: Dataset) -> "KeyObjectSelectionDocument":
+    def from_dataset(cls, ds: Dataset) -> KeyObjectSelectionDocument:
         """Wrap a dataset read from a file (no checks beyond the SOP class) for the read-side methods."""
         if str(ds.get("SOPClassUID", "")) != SOP_CLASS_UID:
             raise DicomConformanceError(

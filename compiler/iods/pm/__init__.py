@@ -4,4 +4,4 @@ from .mapping import RealWorldValueMapping
 from .parametric_map import ParametricMap
 from .read import PARAMETRIC_MAP_STORAGE, pmread
 
-__all__ = ["ParametricMap", "RealWorldValueMapping", "pmread", "PARAMETRIC_MAP_STORAGE"]
+__all__ = ["PARAMETRIC_MAP_STORAGE", "ParametricMap", "RealWorldValueMapping", "pmread"]

@@ -9,8 +9,8 @@ Sequence (PS3.3 C.7.6.16.2.11.1.2, TID 1419-like content items of value type COD
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -63,7 +63,7 @@ class RealWorldValueMapping:
     intercept: float = 0.0
     lut: Sequence[float] | np.ndarray | None = None
 
-    def checked(self) -> "RealWorldValueMapping":
+    def checked(self) -> RealWorldValueMapping:
         """Refuse what the standard forbids; the units as a UCUM code."""
         if not self.lut_label or len(self.lut_label) > 16:
             raise DicomConformanceError(

@@ -9,7 +9,7 @@ Frame Type, Frame Anatomy, Identity Pixel Value Transformation, Frame VOI LUT an
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from pydicom.dataelem import DataElement

@@ -108,7 +108,7 @@ class ParametricMapReader:
             out.append((str(src.ReferencedSOPInstanceUID), None if fn is None else int(fn)))
         return out
 
-    def get_volume(self, mapping: int = 0, *, tolerance_mm: float = 1e-3) -> "Volume":
+    def get_volume(self, mapping: int = 0, *, tolerance_mm: float = 1e-3) -> Volume:
         """Real-world values as a :class:`~dcmspec_compiler.spatial.Volume` on the grid of the stored frames
         (from the first to the last plane along the normal; planes without a frame are NaN)."""
         from ...spatial.volume import Volume
@@ -121,7 +121,7 @@ class ParametricMapReader:
         return Volume(array, stack.affine, frame_of_reference_uid=self.get("FrameOfReferenceUID"))  # type: ignore[attr-defined]
 
 
-def pmread(path) -> "ParametricMapReader":
+def pmread(path) -> ParametricMapReader:
     """Read a Parametric Map file."""
     from pydicom import dcmread
 

@@ -13,12 +13,34 @@ from .blending import AdvancedBlendingPresentationState, BlendingInput, Blending
 from .display import WINDOW_PRESETS, DisplayedArea, DisplayShutter, SoftcopyVOI
 from .graphics import GraphicAnnotation, GraphicGroup, GraphicLayer, GraphicObject, TextObject
 from .palettes import WELL_KNOWN_PALETTES, PaletteColorLUT
-from .presentation_state import (ColorSoftcopyPresentationState, GrayscaleSoftcopyPresentationState,
-                                 PseudoColorSoftcopyPresentationState, ReferencedImage, SoftcopyPresentationState,
-                                 prread)
+from .presentation_state import (
+                                 ColorSoftcopyPresentationState,
+                                 GrayscaleSoftcopyPresentationState,
+                                 PseudoColorSoftcopyPresentationState,
+                                 ReferencedImage,
+                                 SoftcopyPresentationState,
+                                 prread,
+)
 
-__all__ = ["GrayscaleSoftcopyPresentationState", "ColorSoftcopyPresentationState", "AdvancedBlendingPresentationState",
-           "BlendingInput", "BlendingInputRead",
-           "PseudoColorSoftcopyPresentationState", "SoftcopyPresentationState", "ReferencedImage", "prread",
-           "GraphicLayer", "GraphicGroup", "GraphicObject", "TextObject", "GraphicAnnotation", "SoftcopyVOI",
-           "DisplayedArea", "DisplayShutter", "WINDOW_PRESETS", "PaletteColorLUT", "WELL_KNOWN_PALETTES"]
+__all__ = [
+                                 "WELL_KNOWN_PALETTES",
+                                 "WINDOW_PRESETS",
+                                 "AdvancedBlendingPresentationState",
+                                 "BlendingInput",
+                                 "BlendingInputRead",
+                                 "ColorSoftcopyPresentationState",
+                                 "DisplayShutter",
+                                 "DisplayedArea",
+                                 "GraphicAnnotation",
+                                 "GraphicGroup",
+                                 "GraphicLayer",
+                                 "GraphicObject",
+                                 "GrayscaleSoftcopyPresentationState",
+                                 "PaletteColorLUT",
+                                 "PseudoColorSoftcopyPresentationState",
+                                 "ReferencedImage",
+                                 "SoftcopyPresentationState",
+                                 "SoftcopyVOI",
+                                 "TextObject",
+                                 "prread",
+]

@@ -14,15 +14,22 @@ alike and has no opacity (Relative Opacity is Type 1C: FOREGROUND only).
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 from pydicom.dataset import Dataset
 
 from ...errors import DicomConformanceError
 from ..common.icc import srgb_icc_profile
-from ..common.modules import (ContentIdentification, Equipment, copy_patient_study, dicom_date_time,
-                              set_general_series, set_sop_common)
+from ..common.modules import (
+    ContentIdentification,
+    Equipment,
+    copy_patient_study,
+    dicom_date_time,
+    set_general_series,
+    set_sop_common,
+)
 from ..common.native import set_native_encoding
 from ..common.vr import check_object
 from ..common.wrap import wrap_file_dataset
@@ -31,7 +38,7 @@ from .graphics import finite
 from .palettes import PaletteColorLUT
 from .presentation_state import ReferencedImage, SoftcopyPresentationState, _as_reference, _first, _image_item
 
-__all__ = ["BlendingInput", "AdvancedBlendingPresentationState", "BLENDING_MODES", "grey_ramp"]
+__all__ = ["BLENDING_MODES", "AdvancedBlendingPresentationState", "BlendingInput", "grey_ramp"]
 
 ABPS_SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.11.8"
 BLENDING_MODES = ("FOREGROUND", "EQUAL")
@@ -59,7 +66,8 @@ class AdvancedBlendingPresentationState(Dataset):
     """Advanced Blending Presentation State Storage (PS3.3 A.33.9).
 
     >>> from dcmspec_compiler.testing.examples import ct_header, pet_header, identity
-    >>> from dcmspec_compiler.iods.pr import AdvancedBlendingPresentationState, BlendingInput, PaletteColorLUT, SoftcopyVOI
+    >>> from dcmspec_compiler.iods.pr import (AdvancedBlendingPresentationState, BlendingInput, PaletteColorLUT,
+    ...     SoftcopyVOI)
     >>> pr = AdvancedBlendingPresentationState(
     ...     [BlendingInput([ct_header()], [SoftcopyVOI(40, 400)]),
     ...      BlendingInput([pet_header()], [SoftcopyVOI(5000, 10000)], PaletteColorLUT.well_known("HOT_IRON"))],
@@ -96,7 +104,8 @@ class AdvancedBlendingPresentationState(Dataset):
         first = refs_per_input[0][0].header
         patients = {str(r[0].header.get("PatientID", "")) for r in refs_per_input}
         if len(patients) != 1:
-            raise DicomConformanceError(f"the blending inputs belong to one patient, got Patient IDs {sorted(patients)}")
+            raise DicomConformanceError("the blending inputs belong to one patient,"
+                                        f" got Patient IDs {sorted(patients)}")
         frames = {str(r[0].header.get("FrameOfReferenceUID", "")) for r in refs_per_input}
         if len(frames) != 1 or "" in frames:
             raise DicomConformanceError(
@@ -237,14 +246,14 @@ class AdvancedBlendingPresentationState(Dataset):
 
     # -- reading ---------------------------------------------------------------------------------
     @classmethod
-    def from_dataset(cls, ds: Dataset) -> "AdvancedBlendingPresentationState":
+    def from_dataset(cls, ds: Dataset) -> AdvancedBlendingPresentationState:
         """Wrap a dataset read from a file for the read-side methods."""
         if str(ds.get("SOPClassUID", "")) != ABPS_SOP_CLASS_UID:
             raise DicomConformanceError(f"SOP Class {ds.get('SOPClassUID')} is not Advanced Blending Presentation"
                                         " State Storage")
         return wrap_file_dataset(cls, ds)
 
-    def inputs(self) -> list["BlendingInputRead"]:
+    def inputs(self) -> list[BlendingInputRead]:
         """Each input as read back: number, series, images, window (first) and palette."""
         out = []
         for item in self.get("AdvancedBlendingSequence", []):

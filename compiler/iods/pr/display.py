@@ -7,8 +7,9 @@ row\\column order the module uses for circular and polygonal shutters.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -21,8 +22,17 @@ from ..common.color import check_rgb, rgb_to_dicom_lab
 from ..common.vr import check_value
 from .graphics import finite
 
-__all__ = ["SoftcopyVOI", "DisplayedArea", "DisplayShutter", "displayed_corners", "read_overlay", "write_overlay", "PRESENTATION_SIZE_MODES", "VOI_LUT_FUNCTIONS",
-           "WINDOW_PRESETS"]
+__all__ = [
+    "PRESENTATION_SIZE_MODES",
+    "VOI_LUT_FUNCTIONS",
+    "WINDOW_PRESETS",
+    "DisplayShutter",
+    "DisplayedArea",
+    "SoftcopyVOI",
+    "displayed_corners",
+    "read_overlay",
+    "write_overlay",
+]
 
 PRESENTATION_SIZE_MODES = ("SCALE TO FIT", "TRUE SIZE", "MAGNIFY")
 VOI_LUT_FUNCTIONS = ("LINEAR", "LINEAR_EXACT", "SIGMOID")

@@ -9,8 +9,8 @@ an object that reaches a file is one the standard allows.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 from pydicom.dataelem import DataElement
@@ -22,8 +22,17 @@ from ..common.codes import set_element
 from ..common.color import rgb_to_dicom_lab
 from ..common.vr import check_text
 
-__all__ = ["GRAPHIC_TYPES", "GraphicLayer", "GraphicGroup", "GraphicObject", "TextObject", "GraphicAnnotation",
-           "check_layer_name", "check_groups", "finite"]
+__all__ = [
+    "GRAPHIC_TYPES",
+    "GraphicAnnotation",
+    "GraphicGroup",
+    "GraphicLayer",
+    "GraphicObject",
+    "TextObject",
+    "check_groups",
+    "check_layer_name",
+    "finite",
+]
 
 #: Graphic Type (C.10.5.1.2) -> (minimum, exact) number of points; exact None means "at least minimum".
 GRAPHIC_TYPES: dict[str, tuple[int, int | None]] = {

@@ -5,7 +5,8 @@ well-known colour palettes (PS3.6 Annex B).
 mapped value 0, 8-bit values; the segmented ones expanded): one row per entry, three columns (R, G, B) per
 palette. The values were taken from the standard's Color Palette instances (the well-known SOP Instance
 UIDs 1.2.840.10008.1.5.1-8, as distributed with pydicom in ``pydicom/data/palettes``), expanded once; the
-tests compare them with pydicom's decoding of those instances and with entries computed by hand. In a presentation state the data are written expanded (segmented data shall not be present,
+tests compare them with pydicom's decoding of those instances and with entries computed by hand. In a presentation state
+the data are written expanded (segmented data shall not be present,
 C.7.9) with 16 bits per entry, each 8-bit value v written as v * 257 (its byte replicated, C.7.6.3.1.6).
 """
 
@@ -15,7 +16,6 @@ import csv
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -83,7 +83,7 @@ class PaletteColorLUT:
         object.__setattr__(self, "rgb", rgb.astype(np.uint8))
 
     @classmethod
-    def well_known(cls, name: str) -> "PaletteColorLUT":
+    def well_known(cls, name: str) -> PaletteColorLUT:
         """One of the standard's palettes by its Content Label (HOT_IRON, PET, ...; case and - / _ free)."""
         key = _palette_name(name)
         return cls(_table()[key], 0, key, WELL_KNOWN_PALETTES[key])
@@ -95,15 +95,15 @@ class PaletteColorLUT:
         descriptor = [n % 65536, int(self.first_mapped), 16]
         words = self.rgb.astype("<u2") * 257
         vr = "SS" if self.first_mapped < 0 else "US"  # C.7.6.3.1.5: SS when the first value mapped is signed
-        for i, color in enumerate(_COLORS):
+        for i, _color in enumerate(_COLORS):
             set_element(item, BaseTag(0x00281101 + i), vr, descriptor)
         if self.uid:
             item.PaletteColorLookupTableUID = self.uid
-        for i, color in enumerate(_COLORS):
+        for i, _color in enumerate(_COLORS):
             item.add_new(BaseTag(0x00281201 + i), "OW", np.ascontiguousarray(words[:, i]).tobytes())
 
     @classmethod
-    def from_dataset(cls, item: Dataset) -> "PaletteColorLUT":
+    def from_dataset(cls, item: Dataset) -> PaletteColorLUT:
         """The palette written in ``item`` (8- or 16-bit entries), named when its UID is a well-known one."""
         channels = []
         first = 0

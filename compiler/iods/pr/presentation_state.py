@@ -16,9 +16,10 @@ name an image the presentation state references.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import pydicom
@@ -26,11 +27,17 @@ from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 
 from ...errors import DicomConformanceError
-from ..common.modules import (ContentIdentification, Equipment, copy_patient_study, dicom_date_time,
-                              set_general_series, set_sop_common)
 from ..common.codes import set_element
 from ..common.color import dicom_lab_to_rgb
 from ..common.icc import srgb_icc_profile
+from ..common.modules import (
+    ContentIdentification,
+    Equipment,
+    copy_patient_study,
+    dicom_date_time,
+    set_general_series,
+    set_sop_common,
+)
 from ..common.native import set_native_encoding
 from ..common.vr import canonical_ds, check_object
 from ..common.wrap import wrap_file_dataset
@@ -38,9 +45,18 @@ from .display import DisplayedArea, DisplayShutter, SoftcopyVOI, read_overlay
 from .graphics import GraphicAnnotation, GraphicGroup, GraphicLayer, check_groups
 from .palettes import PaletteColorLUT
 
-__all__ = ["ReferencedImage", "SoftcopyPresentationState", "GrayscaleSoftcopyPresentationState",
-           "ColorSoftcopyPresentationState", "PseudoColorSoftcopyPresentationState", "DrawnGraphic", "DrawnText", "annotation_item",
-           "common_size", "prread"]
+__all__ = [
+    "ColorSoftcopyPresentationState",
+    "DrawnGraphic",
+    "DrawnText",
+    "GrayscaleSoftcopyPresentationState",
+    "PseudoColorSoftcopyPresentationState",
+    "ReferencedImage",
+    "SoftcopyPresentationState",
+    "annotation_item",
+    "common_size",
+    "prread",
+]
 
 GSPS_SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.11.1"
 COLOR_PS_SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.11.2"
@@ -404,7 +420,7 @@ class SoftcopyPresentationState(Dataset):
 
     # -- reading ---------------------------------------------------------------------------------
     @classmethod
-    def from_dataset(cls, ds: Dataset) -> "SoftcopyPresentationState":
+    def from_dataset(cls, ds: Dataset) -> SoftcopyPresentationState:
         """Wrap a dataset read from a file (a presentation state of this class, of any writer) for the
         read-side methods."""
         if str(ds.get("SOPClassUID", "")) != cls.SOP_CLASS_UID:
@@ -656,5 +672,6 @@ def prread(source: str | Path | Dataset) -> SoftcopyPresentationState:
     cls = PRESENTATION_STATE_CLASSES.get(str(ds.get("SOPClassUID", "")))
     if cls is None:
         raise DicomConformanceError(f"SOP Class {ds.get('SOPClassUID')} is not a softcopy presentation state"
-                                    f" this reader knows ({', '.join(c.SOP_CLASS_NAME for c in PRESENTATION_STATE_CLASSES.values())})")
+                                    " this reader knows"
+                                    f" ({', '.join(c.SOP_CLASS_NAME for c in PRESENTATION_STATE_CLASSES.values())})")
     return cls.from_dataset(ds)

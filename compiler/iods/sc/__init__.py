@@ -9,5 +9,13 @@
 from .image import CONVERSION_TYPES, MultiFrameSCImage, SCImage, scread
 from .png import PNGError, decode_png, encode_png, read_png
 
-__all__ = ["SCImage", "MultiFrameSCImage", "scread", "CONVERSION_TYPES", "PNGError", "decode_png", "encode_png",
-           "read_png"]
+__all__ = [
+           "CONVERSION_TYPES",
+           "MultiFrameSCImage",
+           "PNGError",
+           "SCImage",
+           "decode_png",
+           "encode_png",
+           "read_png",
+           "scread",
+]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["GLYPH_WIDTH", "GLYPH_HEIGHT", "CELL_WIDTH", "CELL_HEIGHT", "glyph", "line_bitmap", "text_lines"]
+__all__ = ["CELL_HEIGHT", "CELL_WIDTH", "GLYPH_HEIGHT", "GLYPH_WIDTH", "glyph", "line_bitmap", "text_lines"]
 
 GLYPH_WIDTH, GLYPH_HEIGHT = 5, 7
 CELL_WIDTH, CELL_HEIGHT = GLYPH_WIDTH + 1, GLYPH_HEIGHT + 1

@@ -16,8 +16,9 @@ pictures), SOP Common; for the multi-frame classes also Multi-frame (C.7.6.6), S
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import numpy as np
 import pydicom
@@ -27,13 +28,20 @@ from pydicom.tag import BaseTag
 from ...errors import DicomConformanceError
 from ..common.codes import code_sequence
 from ..common.concept import Code
-from ..common.modules import (Equipment, copy_patient_study, dicom_date_time, referenced_instance_item,
-                              set_content_date_time, set_general_series, set_sop_common)
+from ..common.modules import (
+    Equipment,
+    copy_patient_study,
+    dicom_date_time,
+    referenced_instance_item,
+    set_content_date_time,
+    set_general_series,
+    set_sop_common,
+)
 from ..common.native import set_native_encoding
 from ..common.vr import check_object, check_value
 from ..common.wrap import wrap_file_dataset
 
-__all__ = ["SCImage", "MultiFrameSCImage", "scread", "SC_SOP_CLASSES", "CONVERSION_TYPES"]
+__all__ = ["CONVERSION_TYPES", "SC_SOP_CLASSES", "MultiFrameSCImage", "SCImage", "scread"]
 
 SC_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
 GRAYSCALE_BYTE_SC = "1.2.840.10008.5.1.4.1.1.7.2"
@@ -192,7 +200,7 @@ class SCImage(Dataset):
 
     # -- reading ---------------------------------------------------------------------------------
     @classmethod
-    def from_dataset(cls, ds: Dataset) -> "SCImage":
+    def from_dataset(cls, ds: Dataset) -> SCImage:
         """Wrap a Secondary Capture dataset read from a file (any writer) for the read-side methods."""
         if str(ds.get("SOPClassUID", "")) not in SC_SOP_CLASSES:
             raise DicomConformanceError(f"SOP Class {ds.get('SOPClassUID')} is not one of the Secondary Capture"
@@ -207,7 +215,8 @@ class SCImage(Dataset):
         rows, columns, samples = int(self.Rows), int(self.Columns), int(self.SamplesPerPixel)
         frames = int(self.get("NumberOfFrames") or 1)
         ts = str(getattr(getattr(self, "file_meta", None), "TransferSyntaxUID", pydicom.uid.ExplicitVRLittleEndian))
-        if ts in (pydicom.uid.ImplicitVRLittleEndian, pydicom.uid.ExplicitVRLittleEndian) and int(self.BitsAllocated) in (8, 16):
+        if (ts in (pydicom.uid.ImplicitVRLittleEndian, pydicom.uid.ExplicitVRLittleEndian)
+                and int(self.BitsAllocated) in (8, 16)):
             dtype = np.dtype("<u2" if int(self.BitsAllocated) == 16 else "u1")
             count = frames * rows * columns * samples
             flat = np.frombuffer(self.PixelData, dtype=dtype, count=count)

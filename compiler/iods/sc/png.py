@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PNGError", "decode_png", "encode_png", "read_png", "SIGNATURE"]
+__all__ = ["SIGNATURE", "PNGError", "decode_png", "encode_png", "read_png"]
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # colour type -> samples per pixel (PNG 6.1)

@@ -17,8 +17,9 @@ rotation and flip (C.10.6) are applied by :class:`View`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -26,8 +27,20 @@ from ...errors import DicomConformanceError
 from ...spatial.contours import frame_outlines
 from .font import CELL_HEIGHT, line_bitmap, text_lines
 
-__all__ = ["modality_values", "default_window", "window_to_bytes", "grey_to_rgb", "outline_mask",
-           "segment_outlines", "graphic_mask", "shutter_mask", "paint", "View", "text_mask", "apply_palette"]
+__all__ = [
+    "View",
+    "apply_palette",
+    "default_window",
+    "graphic_mask",
+    "grey_to_rgb",
+    "modality_values",
+    "outline_mask",
+    "paint",
+    "segment_outlines",
+    "shutter_mask",
+    "text_mask",
+    "window_to_bytes",
+]
 
 
 def modality_values(stored: np.ndarray, slope: float = 1.0, intercept: float = 0.0) -> np.ndarray:
@@ -99,7 +112,7 @@ def segment_outlines(masks: np.ndarray) -> np.ndarray:
 def _line_pixels(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) samples along a polyline, at most half a pixel apart."""
     xs, ys = [points[:1, 0]], [points[:1, 1]]
-    for a, b in zip(points[:-1], points[1:]):
+    for a, b in pairwise(points):
         n = max(int(math.ceil(float(np.hypot(*(b - a))) * 2)), 1)
         t = np.arange(1, n + 1) / n
         xs.append(a[0] + (b[0] - a[0]) * t)
@@ -235,8 +248,9 @@ class View:
             out = out[:, ::-1]
         if self.scale != 1:
             h, w = out.shape[:2]
-            ys = np.minimum(((np.arange(max(int(round(h * self.scale)), 1)) + 0.5) / self.scale).astype(np.int64), h - 1)
-            xs = np.minimum(((np.arange(max(int(round(w * self.scale)), 1)) + 0.5) / self.scale).astype(np.int64), w - 1)
+            out_h, out_w = max(int(round(h * self.scale)), 1), max(int(round(w * self.scale)), 1)
+            ys = np.minimum(((np.arange(out_h) + 0.5) / self.scale).astype(np.int64), h - 1)
+            xs = np.minimum(((np.arange(out_w) + 0.5) / self.scale).astype(np.int64), w - 1)
             out = out[ys][:, xs]
         return np.ascontiguousarray(out)
 

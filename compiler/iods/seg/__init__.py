@@ -5,10 +5,10 @@ from .segment import SegmentDescription
 from .segmentation import LABEL_MAP_SEGMENTATION_STORAGE, SEGMENTATION_STORAGE, Segmentation, segread
 
 __all__ = [
+    "LABEL_MAP_SEGMENTATION_STORAGE",
+    "SEGMENTATION_STORAGE",
     "AlgorithmIdentification",
     "SegmentDescription",
     "Segmentation",
     "segread",
-    "SEGMENTATION_STORAGE",
-    "LABEL_MAP_SEGMENTATION_STORAGE",
 ]

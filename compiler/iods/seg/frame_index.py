@@ -12,9 +12,9 @@ read one segment at a time with :class:`~dcmspec_compiler.io.frames.FrameReader`
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from os import PathLike
-from typing import Iterator
 
 import numpy as np
 from pydicom.dataelem import RawDataElement

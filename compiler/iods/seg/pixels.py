@@ -7,7 +7,7 @@ follow one another without padding to byte boundaries; only the whole value is p
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

@@ -8,8 +8,8 @@ runs of consecutive source frames (slices, no gathering copies).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 

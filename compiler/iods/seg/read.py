@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames
-from ..common.concept import Code
 from pydicom.uid import RLELossless
 
 from ...errors import DicomConformanceError
 from ...io.bits import unpack_bits
 from ...io.rle import rle_decode_frame
 from ..common.codes import codes_equal
+from ..common.concept import Code
 from ..common.functional_groups import frame_group
-from .segment import SegmentDescription
 from ..common.sources import SourceFrame, analyze_sources
+from .segment import SegmentDescription
 
 if TYPE_CHECKING:
     from ...spatial.volume import Volume
@@ -88,7 +89,7 @@ class SegmentationReader:
                                             " to a source frame")
             fn = src.get("ReferencedFrameNumber")
             if fn is not None and not isinstance(fn, int):
-                fn = int(list(fn)[0]) if len(fn) else None
+                fn = int(next(iter(fn))) if len(fn) else None
             sources.append(SourceFrame(str(src.ReferencedSOPClassUID), str(src.ReferencedSOPInstanceUID),
                                        int(fn) if fn is not None else None))
             if segments is not None:
@@ -294,7 +295,7 @@ class SegmentationReader:
 
 
     def get_volume(self, segment_numbers: Sequence[int] | None = None, *, combine: str = "stack",
-                   tolerance_mm: float = 1e-3) -> "Volume":
+                   tolerance_mm: float = 1e-3) -> Volume:
         """The segments as a :class:`~dcmspec_compiler.spatial.Volume` on the grid of the stored frames.
 
         The volume runs from the first to the last stored plane along the slice normal, with the

@@ -3,15 +3,15 @@ Image module (C.8.20.2)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from pydicom.dataset import Dataset
-from ..common.concept import Code, is_code
 
 from ...errors import DicomConformanceError
 from ..common.algorithm import AlgorithmIdentification
 from ..common.codes import code_from_item, code_item
 from ..common.color import check_rgb, dicom_lab_to_rgb, rgb_to_dicom_lab
+from ..common.concept import Code, is_code
 from ..common.uid import is_valid_uid
 from ..common.wrap import wrap_dataset
 
@@ -131,7 +131,7 @@ class SegmentDescription(Dataset):
             self.TrackingUID = tracking_uid
 
     @classmethod
-    def from_dataset(cls, item: Dataset) -> "SegmentDescription":
+    def from_dataset(cls, item: Dataset) -> SegmentDescription:
         """Wrap an existing Segment Sequence item (copying its elements) without checking it."""
         return wrap_dataset(cls, item)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from os import PathLike
-from typing import Sequence
 
 import numpy as np
 from pydicom import dcmread
@@ -17,15 +17,15 @@ from ...errors import DicomConformanceError
 from ...io.rle import rle_encode_frames
 from ..common import encoding as enc
 from ..common import modules as common
+from ..common.frames import FramePlan, build_functional_groups
+from ..common.sources import analyze_sources
+from ..common.spacing import SliceSpacing
 from ..common.uid import derive_uid
 from ..common.vr import check_object
-from ..common.frames import FramePlan, build_functional_groups
 from .pixels import native_pixel_data
 from .prepare import PreparedPixels, prepare_pixels
 from .read import SegmentationReader
 from .segment import SegmentDescription
-from ..common.sources import analyze_sources
-from ..common.spacing import SliceSpacing
 
 SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
 LABEL_MAP_SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.7"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..common.concept import Code
-
 from . import codes as C
 from .value_types import CodeItem
 

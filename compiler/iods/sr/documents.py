@@ -10,29 +10,46 @@ clock: content date/time and instance number are arguments.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Iterable, Sequence
+from typing import ClassVar
 
 import pydicom
 from pydicom.dataset import Dataset
-from ..common.concept import Code
 
 from ...errors import DicomConformanceError
-from ..common.vr import check_object
-from ..common.native import set_native_encoding
-from ..common.wrap import wrap_file_dataset
 from ..common.codes import code_from_item, code_item
-from ..common.modules import (Equipment, copy_patient_study, set_content_date_time, set_general_series,
-                              set_sop_common)
+from ..common.concept import Code
+from ..common.modules import Equipment, copy_patient_study, set_content_date_time, set_general_series, set_sop_common
+from ..common.native import set_native_encoding
+from ..common.vr import check_object
+from ..common.wrap import wrap_file_dataset
 from .evidence import collect_references, hierarchical_sequence, split_evidence
 from .read import find_content_items, measurement_groups
 from .references import Reference
-from .relationships import (BASIC_TEXT, COMPREHENSIVE, COMPREHENSIVE_3D, ENHANCED, IODRules, check_tree,
-                            tree_facts, tree_violations)
+from .relationships import (
+    BASIC_TEXT,
+    COMPREHENSIVE,
+    COMPREHENSIVE_3D,
+    ENHANCED,
+    IODRules,
+    check_tree,
+    tree_facts,
+    tree_violations,
+)
 
-__all__ = ["VerifyingObserver", "SRDocument", "BasicTextSR", "EnhancedSR", "ComprehensiveSR",
-           "Comprehensive3DSR", "DOCUMENT_CLASSES", "choose_document_class", "read_document"]
+__all__ = [
+    "DOCUMENT_CLASSES",
+    "BasicTextSR",
+    "Comprehensive3DSR",
+    "ComprehensiveSR",
+    "EnhancedSR",
+    "SRDocument",
+    "VerifyingObserver",
+    "choose_document_class",
+    "read_document",
+]
 
 _ROOT_KEYWORDS = ("ValueType", "ConceptNameCodeSequence", "ContinuityOfContent", "ContentTemplateSequence",
                   "ContentSequence")
@@ -161,7 +178,7 @@ class SRDocument(Dataset):
 
     # -- reading ---------------------------------------------------------------------------------
     @classmethod
-    def from_dataset(cls, ds: Dataset) -> "SRDocument":
+    def from_dataset(cls, ds: Dataset) -> SRDocument:
         """Wrap a dataset read from a file (no checks) so the read-side methods apply."""
         target = cls
         if cls is SRDocument or not cls.SOP_CLASS_UID:

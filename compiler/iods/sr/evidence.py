@@ -7,15 +7,15 @@ macro (PS3.3 Table C.17-3).
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 
 from ...errors import DicomConformanceError
 from ..common.codes import set_element
-from .relationships import CONTENT_SEQUENCE, VALUE_TYPE, element_value
 from .references import REFERENCED_SOP_CLASS_UID, REFERENCED_SOP_INSTANCE_UID, Reference
+from .relationships import CONTENT_SEQUENCE, VALUE_TYPE, element_value
 
 __all__ = ["collect_references", "hierarchical_sequence", "split_evidence"]
 

@@ -5,21 +5,29 @@ Works on plain datasets read from any file (ours or another writer's), not only 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 from pydicom.dataset import Dataset
-from ..common.concept import Code
 
 from ...errors import DicomConformanceError
 from ..common.codes import code_from_item, codes_equal
+from ..common.concept import Code
 from . import codes as C
 from .content import FindingSite
 from .value_types import num_unit, num_value
 
-__all__ = ["iter_content_items", "find_content_items", "concept_name", "MeasurementView", "RegionView",
-           "SegmentView", "MeasurementGroupView", "measurement_groups"]
+__all__ = [
+    "MeasurementGroupView",
+    "MeasurementView",
+    "RegionView",
+    "SegmentView",
+    "concept_name",
+    "find_content_items",
+    "iter_content_items",
+    "measurement_groups",
+]
 
 
 def concept_name(item: Dataset) -> Code | None:
@@ -95,7 +103,7 @@ class RegionView:
     name: Code | None = None
 
     @classmethod
-    def from_item(cls, item: Dataset) -> "RegionView":
+    def from_item(cls, item: Dataset) -> RegionView:
         vt = str(item.ValueType)
         dims = 3 if vt == "SCOORD3D" else 2
         coords = np.asarray(item.GraphicData, dtype=np.float64).reshape(-1, dims)
@@ -133,7 +141,7 @@ class MeasurementView:
     item: Dataset | None = None
 
     @classmethod
-    def from_item(cls, item: Dataset) -> "MeasurementView":
+    def from_item(cls, item: Dataset) -> MeasurementView:
         qual = item.get("NumericValueQualifierCodeSequence")
         method = _children(item, C.MEASUREMENT_METHOD, "CODE")
         derivation = _children(item, C.DERIVATION, "CODE")

@@ -7,8 +7,8 @@ the SR Document General module lists every referenced instance again, grouped by
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
@@ -51,7 +51,7 @@ class Reference:
 
     @classmethod
     def from_dataset(cls, ds: Dataset, *, frame_numbers: Iterable[int] = (),
-                     segment_numbers: Iterable[int] = ()) -> "Reference":
+                     segment_numbers: Iterable[int] = ()) -> Reference:
         """The reference to ``ds`` (any composite instance header)."""
         missing = [k for k in ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID")
                    if not ds.get(k)]
@@ -67,11 +67,11 @@ class Reference:
         return cls(str(ds.SOPClassUID), str(ds.SOPInstanceUID), str(ds.SeriesInstanceUID),
                    str(ds.StudyInstanceUID), frames, tuple(segment_numbers), ds.get("Modality") or None)
 
-    def with_frames(self, *frame_numbers: int) -> "Reference":
+    def with_frames(self, *frame_numbers: int) -> Reference:
         return Reference(self.sop_class_uid, self.sop_instance_uid, self.series_instance_uid,
                          self.study_instance_uid, tuple(frame_numbers), (), self.modality)
 
-    def with_segments(self, *segment_numbers: int) -> "Reference":
+    def with_segments(self, *segment_numbers: int) -> Reference:
         return Reference(self.sop_class_uid, self.sop_instance_uid, self.series_instance_uid,
                          self.study_instance_uid, (), tuple(segment_numbers), self.modality)
 

@@ -9,8 +9,9 @@ matches it. :func:`check_tree` walks a content tree and raises
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
@@ -18,7 +19,7 @@ from pydicom.tag import BaseTag
 
 from ...errors import DicomConformanceError
 
-__all__ = ["IODRules", "RULES", "TreeFacts", "check_tree", "tree_facts", "tree_violations"]
+__all__ = ["RULES", "IODRules", "TreeFacts", "check_tree", "tree_facts", "tree_violations"]
 
 _ANY_SOURCE = frozenset({"CONTAINER", "TEXT", "CODE", "NUM", "DATE", "TIME", "DATETIME", "PNAME", "UIDREF",
                          "COMPOSITE", "IMAGE", "WAVEFORM", "SCOORD", "SCOORD3D", "TCOORD"})
@@ -223,7 +224,7 @@ def tree_facts(root: Dataset) -> TreeFacts:
         if by_reference:
             try:
                 target_item = _by_reference_target(root, list(child.ReferencedContentItemIdentifier))
-            except Exception as exc:  # noqa: BLE001 - surfaces where the rules look at it
+            except Exception as exc:  # surfaces where the rules look at it
                 error = exc
             else:
                 addressed = target_item is not None
@@ -235,8 +236,8 @@ def tree_facts(root: Dataset) -> TreeFacts:
                                     if element_value(c, _RELATIONSHIP_TYPE, None) == "SELECTED FROM")
         edges.append(_Edge(parent, child, path, _text(parent, VALUE_TYPE), relationship, by_reference,
                            addressed, target, selected_from, error))
-    return TreeFacts(element_value(root, VALUE_TYPE, None) == "CONTAINER", bool(element_value(root, _CONCEPT_NAME, None)),
-                     tuple(edges))
+    return TreeFacts(element_value(root, VALUE_TYPE, None) == "CONTAINER",
+                     bool(element_value(root, _CONCEPT_NAME, None)), tuple(edges))
 
 
 _ALLOWED: dict[tuple[int, str, str], tuple[IODRules, frozenset[str]]] = {}

@@ -10,26 +10,50 @@ accepts it.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence, Union
 
 import numpy as np
 from pydicom.dataset import Dataset
-from ..common.concept import Code, is_code
 
 from ...errors import DicomConformanceError
+from ..common.concept import Code, is_code
 from ..common.modules import Equipment
 from ..common.uid import is_valid_uid
 from . import codes as C
 from .content import HAS_MOD, FindingSite
 from .documents import EnhancedSR, SRDocument, choose_document_class
 from .references import Reference
-from .value_types import (CodeItem, ContainerItem, ContentItem, ImageItem, NumItem, PNameItem, Scoord3DItem,
-                          ScoordItem, TextItem, UIDRefItem)
+from .value_types import (
+    CodeItem,
+    ContainerItem,
+    ContentItem,
+    ImageItem,
+    NumItem,
+    PNameItem,
+    Scoord3DItem,
+    ScoordItem,
+    TextItem,
+    UIDRefItem,
+)
 
-__all__ = ["PersonObserver", "DeviceObserver", "ObservationContext", "FindingSite", "AlgorithmIdentification",
-           "TimePointContext", "ImageRegion", "ImageRegion3D", "ReferencedSegment", "QualitativeEvaluation",
-           "Measurement", "PlanarROIGroup", "VolumetricROIGroup", "ImageGroup", "MeasurementReport"]
+__all__ = [
+    "AlgorithmIdentification",
+    "DeviceObserver",
+    "FindingSite",
+    "ImageGroup",
+    "ImageRegion",
+    "ImageRegion3D",
+    "Measurement",
+    "MeasurementReport",
+    "ObservationContext",
+    "PersonObserver",
+    "PlanarROIGroup",
+    "QualitativeEvaluation",
+    "ReferencedSegment",
+    "TimePointContext",
+    "VolumetricROIGroup",
+]
 
 HAS_OBS = "HAS OBS CONTEXT"
 
@@ -166,7 +190,7 @@ class ImageRegion3D:
                             relationship_type)
 
 
-Region = Union[ImageRegion, ImageRegion3D]
+Region = ImageRegion | ImageRegion3D
 
 
 @dataclass(frozen=True)
@@ -190,7 +214,7 @@ class ReferencedSegment:
 
     @classmethod
     def from_segmentation(cls, seg: Dataset, segment_number: int, *,
-                          with_source_images: bool = False) -> "ReferencedSegment":
+                          with_source_images: bool = False) -> ReferencedSegment:
         """Reference segment ``segment_number`` of the SEG header ``seg`` and its source series."""
         numbers = [int(s.SegmentNumber) for s in seg.get("SegmentSequence", [])]
         if numbers and int(segment_number) not in numbers:
@@ -389,7 +413,7 @@ class ImageGroup(_Group):
         return [ImageItem(C.SOURCE, r, "CONTAINS") for r in self.source_images]
 
 
-MeasurementGroup = Union[PlanarROIGroup, VolumetricROIGroup, ImageGroup]
+MeasurementGroup = PlanarROIGroup | VolumetricROIGroup | ImageGroup
 
 
 # --- TID 1500 ------------------------------------------------------------------------------------

@@ -11,26 +11,44 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
-from ..common.concept import Code, is_code
 from pydicom.tag import BaseTag
 from pydicom.valuerep import format_number_as_ds
 
 from ...errors import DicomConformanceError
 from ..common.codes import code_from_item, code_item, set_element
+from ..common.concept import Code, is_code
 from ..common.uid import is_valid_uid
 from . import codes
 from .references import Reference
 
 __all__ = [
-    "RELATIONSHIP_TYPES", "VALUE_TYPES", "ContentItem", "ContainerItem", "CodeItem", "NumItem",
-    "TextItem", "DateItem", "TimeItem", "DateTimeItem", "PNameItem", "UIDRefItem", "CompositeItem",
-    "ImageItem", "WaveformItem", "ScoordItem", "Scoord3DItem", "TcoordItem",
-    "SCOORD_GRAPHIC_TYPES", "SCOORD3D_GRAPHIC_TYPES", "TEMPORAL_RANGE_TYPES", "check_graphic",
+    "RELATIONSHIP_TYPES",
+    "SCOORD3D_GRAPHIC_TYPES",
+    "SCOORD_GRAPHIC_TYPES",
+    "TEMPORAL_RANGE_TYPES",
+    "VALUE_TYPES",
+    "CodeItem",
+    "CompositeItem",
+    "ContainerItem",
+    "ContentItem",
+    "DateItem",
+    "DateTimeItem",
+    "ImageItem",
+    "NumItem",
+    "PNameItem",
+    "Scoord3DItem",
+    "ScoordItem",
+    "TcoordItem",
+    "TextItem",
+    "TimeItem",
+    "UIDRefItem",
+    "WaveformItem",
+    "check_graphic",
 ]
 
 # PS3.3 Table C.17.3-8 (Relationship Type) and C.17.3.2.1 (Value Type)
@@ -75,7 +93,7 @@ class ContentItem(Dataset):
     value_type: str = ""
 
     def __init__(self, name: Code | None, relationship_type: str | None,
-                 children: Iterable["ContentItem | Dataset"] = ()) -> None:
+                 children: Iterable[ContentItem | Dataset] = ()) -> None:
         super().__init__()
         if relationship_type is not None:
             relationship_type = str(relationship_type).upper()
@@ -98,7 +116,7 @@ class ContentItem(Dataset):
             self.append(child)
 
     # -- tree ------------------------------------------------------------------------------------
-    def append(self, child: "ContentItem | Dataset") -> "ContentItem | Dataset":
+    def append(self, child: ContentItem | Dataset) -> ContentItem | Dataset:
         """Add ``child`` (a by-value relationship) as the last item of the Content Sequence."""
         if not isinstance(child, Dataset):
             raise DicomConformanceError(f"a content item child must be a content item, got {child!r}")
@@ -114,7 +132,7 @@ class ContentItem(Dataset):
         elem.value.append(child)
         return child
 
-    def extend(self, children: Iterable["ContentItem | Dataset"]) -> None:
+    def extend(self, children: Iterable[ContentItem | Dataset]) -> None:
         for child in children:
             self.append(child)
 
