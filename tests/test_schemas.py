@@ -129,3 +129,15 @@ def test_bad_uid_pattern():
 def test_string_expected_hint_for_unquoted_numbers():
     errors = _errors(BASE.replace("label: Liver", "label: 12"))
     assert "quote" in errors[0].hint
+
+
+def test_a_string_too_long_names_its_length_and_the_limit():
+    text = (ROOT / "specs_examples" / "organs-binary.yaml").read_text()
+    text = text.replace("description: Organ segmentation}", "description: " + "x" * 70 + "}")
+    doc = parse_text(text, Path("s.yaml"))
+    with pytest.raises((SpecError, ErrorList)) as info:
+        validate_document(doc)
+    errors = info.value.errors if isinstance(info.value, ErrorList) else [info.value]
+    (error,) = [e for e in errors if e.path == ("series", "description")]
+    assert error.message.endswith("has 70 character(s); at most 64 allowed here"), error.message
+    assert error.location.line == text[:text.index("x" * 70)].count("\n") + 1

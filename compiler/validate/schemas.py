@@ -255,7 +255,12 @@ def _to_spec_error(doc: SpecDocument, error: Any) -> SpecError:
         message = (f"{_describe(error.instance)} has {len(error.instance)} item(s);"
                    f" {'at least' if validator == 'minItems' else 'at most'} {bound} allowed here")
         hint = schema.get("description")
-    elif validator in ("minimum", "maximum", "exclusiveMinimum", "maxLength", "minLength"):
+    elif validator in ("maxLength", "minLength"):
+        bound = schema[validator]
+        message = (f"{_describe(error.instance)} has {len(error.instance)} character(s);"
+                   f" {'at most' if validator == 'maxLength' else 'at least'} {bound} allowed here")
+        hint = schema.get("description")
+    elif validator in ("minimum", "maximum", "exclusiveMinimum"):
         message = f"{_describe(error.instance)}: {error.message.split(' is ', 1)[-1]}"
         hint = schema.get("description")
     elif validator == "not":
