@@ -941,3 +941,17 @@ def test_a_presentation_state_refuses_an_image_named_twice(tmp_path):
     assert len(texts) == 1 and "image 1 is named twice" in texts[0], texts
     assert result.errors[0].location.line == 5 and result.errors[0].location.column == 16
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_window_that_is_not_finite_is_refused_at_its_line(tmp_path):
+    # YAML's .nan and .inf are numbers to the schema: both values are reported, each at its own column
+    spec = tmp_path / "qc.yaml"
+    text = (EXAMPLES / "qc-organs.yaml").read_text().replace(" phantom/", f" {EXAMPLES / 'phantom'}/")
+    text = re.sub(r"  window: ct-abdomen.*", "  window: {center: .nan, width: .inf}", text)
+    spec.write_text(text)
+    result = build_specs([spec, EXAMPLES / "organs-binary.yaml"], tmp_path / "out")
+    found = sorted((e.path[-1], e.location.line, e.message) for e in result.errors)
+    line = text[:text.index("window: {center")].count("\n") + 1
+    assert [(k, n) for k, n, _ in found] == [("center", line), ("width", line)], found
+    assert "window center nan is not a finite number" in found[0][2]
+    assert not (tmp_path / "out").exists()

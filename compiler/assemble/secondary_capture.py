@@ -185,7 +185,7 @@ def render_pictures(doc: SpecDocument, ctx: BuildContext, series, path: NodePath
     spec = doc.get(path)
     errors = Errors()
     positions = errors.run(_positions, doc, series, path + ("images",))
-    window = _window(spec.get("window"))
+    window = errors.run(_window, doc, path + ("window",))
     if "segmentation" in spec:
         where = path + ("segmentation",)
         seg = errors.run(segmentation_at, doc, ctx, where)
@@ -199,14 +199,27 @@ def render_pictures(doc: SpecDocument, ctx: BuildContext, series, path: NodePath
     return presentation_pictures(pr, series, positions, window, doc=doc, where=where, images_path=path + ("images",))
 
 
-def _window(value: Any) -> tuple[float, float] | None:
+def _window(doc: SpecDocument, path: NodePath) -> tuple[float, float] | None:
+    """The window at ``path``: a preset name or centre and width, finite, the width at least 1 (PS3.3
+    C.11.2.1.2); None when the spec gives none."""
+    import math
+
     from ..iods.pr import WINDOW_PRESETS
 
+    value = doc.get(path)
     if value is None:
         return None
     if isinstance(value, str):
         return WINDOW_PRESETS[value]
-    return float(value["center"]), float(value["width"])
+    center, width = float(value["center"]), float(value["width"])
+    errors = Errors()  # the schema asks for numbers (width at least 1); YAML's .nan and .inf are numbers too
+    for key, number in (("center", center), ("width", width)):
+        if not math.isfinite(number):
+            errors.add(SpecError(f"window {key} {number} is not a finite number", location=doc.loc(path + (key,)),
+                                 path=path + (key,), hint="give the window in the images' values, e.g."
+                                                          " {center: 40, width: 400}"))
+    errors.raise_if_any()
+    return center, width
 
 
 def _positions(doc: SpecDocument, series, path: NodePath) -> list[int] | None:
