@@ -296,7 +296,7 @@ def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: lis
         numbers = chosen
     by_uid = {str(h.SOPInstanceUID): h for h in headers}
     keys = seg.source_frames
-    usable = [k for k, (uid, _) in enumerate(keys) if uid in by_uid]
+    usable = [k for k, frame in enumerate(keys) if frame.sop_instance_uid in by_uid]
     if not usable:
         raise SpecError("none of the Segmentation's source images is an image of this presentation state",
                         location=doc.loc(path), path=path, hint="outline a Segmentation of the same series")
@@ -317,5 +317,5 @@ def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: lis
         for k, polys in zip(usable, outlines):
             if polys:
                 annotations.append(GraphicAnnotation(
-                    name, [GraphicObject("POLYLINE", p) for p in polys], (), [keys[k][0]]))
+                    name, [GraphicObject("POLYLINE", p) for p in polys], (), [keys[k].sop_instance_uid]))
     return layers, annotations

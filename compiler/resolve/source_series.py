@@ -13,7 +13,8 @@ from pydicom.dataset import Dataset
 from ..errors import InputError, Location, PathPart
 from .source_geometry import (ORIENTATION_TOLERANCE, POSITION_TOLERANCE_MM, format_vector, short_list,
                               geometry_problems, geometry_warnings, has_geometry, order_frames)
-from .source_headers import SourceFrame, SourceInstance
+from ..iods.common.source_frame import SourceFrame
+from .source_headers import SourceInstance
 
 
 @dataclass(eq=False)

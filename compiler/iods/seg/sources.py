@@ -12,24 +12,7 @@ from pydicom.dataset import Dataset
 
 from ...errors import DicomConformanceError
 from ..common.functional_groups import frame_group, frame_items
-
-
-@dataclass(frozen=True)
-class SourceFrame:
-    """One frame of the source images, with its geometry as the source's DS strings (or None)."""
-
-    sop_class_uid: str
-    sop_instance_uid: str
-    frame_number: int | None  # None for single-frame images
-    position: tuple[str, ...] | None = None
-    orientation: tuple[str, ...] | None = None
-    spacing: tuple[str, ...] | None = None
-    thickness: str | None = None
-    spacing_between_slices: str | None = None
-
-    @property
-    def has_geometry(self) -> bool:
-        return self.position is not None and self.orientation is not None and self.spacing is not None
+from ..common.source_frame import SourceFrame, ds_strings
 
 
 @dataclass
@@ -46,18 +29,6 @@ class SourceSet:
     @property
     def has_geometry(self) -> bool:
         return self.frame_of_reference_uid is not None and all(f.has_geometry for f in self.frames)
-
-
-def _ds_strings(value: object) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    values = value if isinstance(value, (list, tuple)) or hasattr(value, "__iter__") and not isinstance(
-        value, str) else [value]
-    out = []
-    for v in values:
-        s = getattr(v, "original_string", None)
-        out.append(str(s).strip() if s is not None else str(v))
-    return tuple(out)
 
 
 def _raw_text(ds: Dataset, keyword: str) -> tuple[str, ...] | None | bool:
@@ -78,7 +49,7 @@ def _raw_text(ds: Dataset, keyword: str) -> tuple[str, ...] | None | bool:
 
 def _strings(ds: Dataset, keyword: str) -> tuple[str, ...] | None:
     raw = _raw_text(ds, keyword)
-    return _ds_strings(ds.get(keyword)) if raw is False else raw
+    return ds_strings(ds.get(keyword)) if raw is False else raw
 
 
 def _first(ds: Dataset, keyword: str) -> str | None:
@@ -87,7 +58,7 @@ def _first(ds: Dataset, keyword: str) -> str | None:
 
 
 def _single(value: object) -> str | None:
-    t = _ds_strings(value)
+    t = ds_strings(value)
     return t[0] if t else None
 
 
@@ -182,9 +153,9 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
             frames.append(SourceFrame(
                 sop_class_uid=str(ds.SOPClassUID), sop_instance_uid=str(ds.SOPInstanceUID),
                 frame_number=f + 1,
-                position=_ds_strings(look("PlanePositionSequence", "ImagePositionPatient")),
-                orientation=_ds_strings(look("PlaneOrientationSequence", "ImageOrientationPatient")),
-                spacing=_ds_strings(look("PixelMeasuresSequence", "PixelSpacing")),
+                position=ds_strings(look("PlanePositionSequence", "ImagePositionPatient")),
+                orientation=ds_strings(look("PlaneOrientationSequence", "ImageOrientationPatient")),
+                spacing=ds_strings(look("PixelMeasuresSequence", "PixelSpacing")),
                 thickness=_single(look("PixelMeasuresSequence", "SliceThickness")),
                 spacing_between_slices=_single(look("PixelMeasuresSequence", "SpacingBetweenSlices"))))
     return SourceSet(frames=frames, rows=rows, columns=cols, frame_of_reference_uid=for_uid,
