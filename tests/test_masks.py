@@ -301,3 +301,34 @@ def test_unusable_files(tmp_path):
     np.save(tmp_path / "five.npy", np.zeros((1, 1, 1, 1, 1)))
     with pytest.raises(InputError, match=r"has shape \(1, 1, 1, 1, 1\)"):
         load_mask(tmp_path / "five.npy")
+
+
+def test_unusable_files_messages_and_hints_in_full(tmp_path):
+    """What the user reads for each unusable mask file, word for word (a changed message is a changed
+    interface)."""
+    absent = tmp_path / "sub" / "absent.npy"
+    with pytest.raises(InputError) as info:
+        load_mask(absent, location=Location(str(tmp_path / "spec.yaml"), 3))
+    assert info.value.message == f"mask file not found: {absent}"
+    assert info.value.hint == ("a relative mask path is relative to the folder of the spec file that names it"
+                               f" ({tmp_path}), not to the current folder; looked for {absent.absolute()}")
+    for location in (None, Location(None, 3)):  # no spec file to be relative to
+        with pytest.raises(InputError) as info:
+            load_mask(absent, location=location)
+        assert info.value.hint == f"looked for {absent.absolute()}"
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path)
+    assert (info.value.message, info.value.hint) == (f"mask {tmp_path} is a folder, not a regular file",
+                                                     "name a mask file")
+    (tmp_path / "m.png").write_bytes(b"\x89PNG")
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "m.png")
+    assert info.value.hint == "use one of .npy, .npz, .nii, .nii.gz, .nrrd, .nhdr"
+    np.save(tmp_path / "c.npy", np.zeros((1, 2, 2), np.complex64))
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "c.npy")
+    assert info.value.message == (f"mask {tmp_path / 'c.npy'} has values of type complex64; expected booleans,"
+                                  " integers or floats")
+    for dtype in (bool, np.int16, np.uint8, np.float32):  # b, i, u, f are taken
+        np.save(tmp_path / "ok.npy", np.zeros((1, 2, 2), dtype))
+        assert load_mask(tmp_path / "ok.npy").array.dtype == dtype
