@@ -332,3 +332,47 @@ def test_unusable_files_messages_and_hints_in_full(tmp_path):
     for dtype in (bool, np.int16, np.uint8, np.float32):  # b, i, u, f are taken
         np.save(tmp_path / "ok.npy", np.zeros((1, 2, 2), dtype))
         assert load_mask(tmp_path / "ok.npy").array.dtype == dtype
+
+
+def test_declared_size_limit_before_reading(tmp_path):
+    """``max_values``: a file declaring more values than the sources need is refused from its header; exactly
+    as many is read (npy, npz member, NRRD, detached NRRD header)."""
+    import nrrd
+
+    data = np.zeros((2, 3, 4), np.uint8)
+    np.save(tmp_path / "m.npy", data)
+    np.savez(tmp_path / "m.npz", only=data)
+    nrrd.write(str(tmp_path / "m.nrrd"), data, {"space": "left-posterior-superior"})
+    nrrd.write(str(tmp_path / "m.nhdr"), data, {"space": "left-posterior-superior"}, detached_header=True)
+    for name, shape in (("m.npy", (2, 3, 4)), ("m.npz", (2, 3, 4)), ("m.nrrd", (2, 3, 4)), ("m.nhdr", (2, 3, 4))):
+        assert load_mask(tmp_path / name, max_values=24).array.size == 24
+        with pytest.raises(InputError) as info:
+            load_mask(tmp_path / name, max_values=23)
+        assert info.value.message == (f"mask {tmp_path / name} declares shape {shape} (24 values), more than the 23"
+                                      " the source images and segments need; refused before reading it")
+        assert info.value.hint == "the mask must be on the source images' grid"
+
+
+def test_pickled_arrays_are_never_loaded(tmp_path):
+    """An object array is stored pickled; unpickling runs code, so it is refused (allow_pickle=False)."""
+    objects = np.array([[{"a": 1}, None]], dtype=object)
+    np.save(tmp_path / "o.npy", objects, allow_pickle=True)
+    with pytest.raises(InputError, match=r"^cannot read .*o\.npy as a \.npy array: "):  # (memory-mapped: refused too)
+        load_mask(tmp_path / "o.npy")
+    np.savez(tmp_path / "o.npz", o=objects)
+    with pytest.raises(InputError, match=r"^cannot read .*o\.npz as a \.npz archive: .*allow_pickle"):
+        load_mask(tmp_path / "o.npz")
+
+
+def test_file_type_and_npz_messages_in_full(tmp_path):
+    (tmp_path / "m.png").write_bytes(b"\x89PNG")
+    (tmp_path / "mask").write_bytes(b"\x00")
+    for name, shown in (("m.png", "'.png'"), ("mask", "'(none)'")):
+        with pytest.raises(InputError) as info:
+            load_mask(tmp_path / name)
+        assert info.value.message == f"unsupported mask file type {shown} for {tmp_path / name}"
+    np.savez(tmp_path / "empty.npz")
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "empty.npz")
+    assert info.value.message == f"{tmp_path / 'empty.npz'} holds 0 arrays (none); say which one"
+    assert info.value.hint == "give the array name as the mask's key"
