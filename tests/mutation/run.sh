@@ -4,6 +4,8 @@
 #   pip install -e '.[mutation]'
 #   tests/mutation/run.sh                      # every module listed below, one after the other
 #   tests/mutation/run.sh relationships uid    # only these (names from the list below)
+#   FORKED=1 tests/mutation/run.sh rle         # mutants run by tests/mutation/forked.py (one interpreter,
+#                                              # a forked child per mutant: several times faster under load)
 #
 # Each module is mutated in its own scratch copy of the checkout ($MUTATION_WORK/<name>/wt, default
 # /tmp/dcmspec-mutation), never in the checkout itself; `dcmspec_compiler` is imported from that copy
@@ -41,8 +43,15 @@ run_one() {
   local runner="$PYTHON -m pytest -x -q -p no:cacheprovider -p no:randomly ${expr//_or_/ or }"
   runner=$(echo "$runner" | sed -E 's/-k ([^ ]+ (or|and not) [^ ]+( (or|and not) [^ ]+)*)/-k "\1"/g')
   echo "== $name: mutating $paths; tests: $runner" | tee "$dir/summary.txt"
-  (cd "$dir/wt" && PYTHONPATH="$dir/pkg" mutmut run --paths-to-mutate "$paths" --runner "$runner" \
-      --simple-output --no-progress -b 60 >"$dir/run.log" 2>&1)
+  if [ -n "${FORKED:-}" ]; then
+    # the same pytest arguments as the runner, as separate words (the -k expression is one of them)
+    local pyargs=${runner#"$PYTHON -m pytest "}
+    (cd "$dir/wt" && eval "PYTHONPATH=\"$dir/pkg\" $PYTHON tests/mutation/forked.py --register \"$paths\" \
+        --timeout 120 -- $pyargs" >"$dir/run.log" 2>&1)
+  else
+    (cd "$dir/wt" && PYTHONPATH="$dir/pkg" mutmut run --paths-to-mutate "$paths" --runner "$runner" \
+        --simple-output --no-progress -b 60 >"$dir/run.log" 2>&1)
+  fi
   (cd "$dir/wt" && mutmut results >"$dir/results.txt" 2>&1)
   (cd "$dir/wt" && $PYTHON - "$dir" <<'PY' | tee -a "$dir/summary.txt"
 import sqlite3, sys
