@@ -92,7 +92,8 @@ def test_packbits_by_hand():
     lit = (np.arange(130) % 2).astype(np.uint8)[None, :]  # 130 literal bytes: 128 + 2
     expect = bytes([127]) + bytes(i % 2 for i in range(128)) + bytes([1, 0, 1])
     assert packbits_rows(lit)[0].tobytes() == expect
-    assert packbits_rows(np.zeros((3, 0), np.uint8))[1].tolist() == [0, 0, 0, 0]
+    empty, offsets = packbits_rows(np.zeros((3, 0), np.uint8))  # rows of no pixels: nothing to write
+    assert empty.size == 0 and offsets.tolist() == [0, 0, 0, 0]
 
 
 def test_rle_fragment_header_by_hand():

@@ -8,12 +8,14 @@ the mutants; it applies each mutant to the file with mutmut's own ``mutate``, ru
 arguments in a child, restores the file, and writes the status to the cache as mutmut does, so that
 ``mutmut results`` and ``mutmut show ID`` work afterwards::
 
-    python tests/mutation/forked.py [--register a.py,b.py] [--timeout S] [--retest] -- -x -q tests/test_x.py
+    python tests/mutation/forked.py [--register a.py,b.py] [--timeout S] [--retest] [--shuffle SEED] \
+        -- -x -q tests/test_x.py
 
 ``--register`` lists the mutants of those files in the cache first (what ``mutmut run`` does before it runs
 them).
 
-Mutants already killed are not run again; survivors are (``--retest``: every mutant).
+Mutants already killed are not run again; survivors are (``--retest``: every mutant). ``--shuffle`` runs them
+in a random order (seeded), so that a run stopped early has measured a fair sample of the module.
 """
 
 from __future__ import annotations
@@ -87,9 +89,15 @@ def main(argv: list[str]) -> int:
             add_mutations_by_file({}, filename, [], None)
 
     _preload()
+    # a stopped run (timeout, kill) still restores the file it mutated (the finally below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     db = sqlite3.connect(".mutmut-cache")
     marks = ",".join("?" * len(statuses))
     ids = [row[0] for row in db.execute(f"select id from Mutant where status in ({marks}) order by id", statuses)]
+    if "--shuffle" in own:
+        import random
+
+        random.Random(int(own[own.index("--shuffle") + 1])).shuffle(ids)
     tests_hash = hash_of_tests("tests")
     print(f"{len(ids)} mutants to run", flush=True)
     for n, pk in enumerate(ids, 1):
