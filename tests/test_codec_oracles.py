@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames
-from pydicom.pixels.decoders.rle import _rle_decode_frame
+from pydicom.pixels.decoders.rle import _rle_decode_frame, _rle_decode_segment
 from pydicom.pixels.utils import pack_bits as pydicom_pack_bits
 from pydicom.pixels.utils import unpack_bits as pydicom_unpack_bits
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless
@@ -114,18 +114,20 @@ def test_rle_decoder_by_hand_and_strict():
     assert rle_decode_segment(seg, 5) == bytes([1, 2, 3, 7, 7])
     assert rle_decode_segment(bytes([129, 6]), 128) == bytes([6]) * 128
     assert rle_decode_segment(bytes([127]) + bytes(range(128)), 128) == bytes(range(128))
-    with pytest.raises(ValueError, match="decodes to 8 bytes, expected 9"):
+    with pytest.raises(ValueError, match=r"^RLE segment decodes to 8 bytes, expected 9$"):
         rle_decode_segment(seg, 9)
     header = struct.pack("<16I", 2, 64, 66, *[0] * 13)
     frame = header + bytes([254, 0, 2, 1, 2, 3])
     np.testing.assert_array_equal(rle_decode_frame(frame, 1, 3, 16), [[1, 2, 3]])
     assert rle_decode_frame(frame, 1, 3, 16).dtype == np.uint16
-    with pytest.raises(ValueError, match="64-byte header"):
+    with pytest.raises(ValueError, match=r"^RLE frame shorter than its 64-byte header$"):
         rle_decode_frame(frame[:63], 1, 3, 16)
-    with pytest.raises(ValueError, match="Bits Allocated 12"):
+    with pytest.raises(ValueError, match=r"^RLE Lossless with Bits Allocated 12 is not supported$"):
         rle_decode_frame(frame, 1, 3, 12)
-    with pytest.raises(ValueError, match="2 segments, expected 1"):
+    with pytest.raises(ValueError, match=r"^1-bit RLE frame has 2 segments, expected 1$"):
         rle_decode_frame(frame, 1, 3, 1)
+    with pytest.raises(ValueError, match=r"^RLE frame has 2 segments, expected 1$"):
+        rle_decode_frame(frame, 1, 3, 8)
     # two samples of 8 bits: segment k is sample k (PS3.5 G.2)
     rgb = struct.pack("<16I", 2, 64, 68, *[0] * 13) + bytes([1, 10, 20, 0]) + bytes([1, 30, 40, 0])
     np.testing.assert_array_equal(rle_decode_frame(rgb, 1, 2, 8, samples_per_pixel=2), [[[10, 30], [20, 40]]])
@@ -154,9 +156,9 @@ def test_bit_packing_by_hand():
     assert pack_bits(np.array([1, 0, 0, 0, 0, 0, 0, 0, 1], bool)) == bytes([0b00000001, 0b00000001])
     assert pack_bits(np.array([0, 1, 1], bool)) == bytes([0b00000110, 0])
     np.testing.assert_array_equal(unpack_bits(bytes([0b10100000]), 3, 5), [True, False, True])
-    with pytest.raises(ValueError, match="holds 3 bits, fewer than the 4 needed"):
+    with pytest.raises(ValueError, match=r"^Pixel Data holds 3 bits, fewer than the 4 needed$"):
         unpack_bits(bytes([0xFF]), 4, 5)
-    with pytest.raises(ValueError, match="holds 0 bits"):
+    with pytest.raises(ValueError, match=r"^Pixel Data holds 0 bits, fewer than the 1 needed$"):
         unpack_bits(b"", 1, 3)
 
 
@@ -179,3 +181,47 @@ def test_bit_writer_in_chunks_equals_one_bit_stream(frame_shape, chunks):
     assert writer.pos == len(expected)
     assert out[:writer.pos].tobytes() == expected
     assert not out[writer.pos:].any()
+
+
+def _literal_frame(words: np.ndarray) -> bytes:
+    """An RLE frame written by hand: one literal packet per byte plane, most significant plane first."""
+    planes = words.astype(words.dtype.newbyteorder(">")).view(np.uint8).reshape(words.size, -1).T
+    segments = [bytes([words.size - 1]) + plane.tobytes() for plane in planes]
+    segments = [s + b"\x00" * (len(s) % 2) for s in segments]
+    offsets = np.cumsum([64] + [len(s) for s in segments[:-1]]).tolist()
+    return struct.pack("<16I", len(segments), *offsets, *[0] * (15 - len(segments))) + b"".join(segments)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.uint64])
+def test_rle_decoder_every_bits_allocated(dtype):
+    words = np.array([[1, 0x0102, 2**31 + 5], [7, 0, 2**32 - 1 if dtype != np.uint64 else 2**63 + 9]],
+                     dtype=np.uint64).astype(dtype)
+    frame = _literal_frame(words.reshape(-1))
+    bits = np.dtype(dtype).itemsize * 8
+    np.testing.assert_array_equal(rle_decode_frame(frame, 2, 3, bits), words)
+    np.testing.assert_array_equal(np.frombuffer(bytes(_rle_decode_frame(frame, 2, 3, 1, bits)), f"<u{bits // 8}"),
+                                  words.reshape(-1))
+
+
+def test_rle_frame_of_header_only():
+    """A frame of no pixels is its 64-byte header; nothing is missing."""
+    assert rle_decode_frame(struct.pack("<16I", 1, 64, *[0] * 14), 0, 5, 8).shape == (0, 5)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (9, 11), (8, 8), (3, 7)])
+def test_1bit_rle_frames_against_pydicoms_segment_decoder_and_bit_unpacking(shape):
+    """1-bit frames (pydicom 3 has no 1-bit RLE decoder): each segment decoded by pydicom's PackBits decoder and
+    unpacked by pydicom's bit unpacking equals the mask, and so does our decoder."""
+    rng = np.random.default_rng(shape[0] * shape[1])
+    masks = rng.integers(0, 2, (4,) + shape).astype(bool)
+    masks[1] = True
+    masks[2] = False
+    fragments = rle_encode_frames(pack_frames_separately(masks), packed_binary=True)
+    n_px = shape[0] * shape[1]
+    for f, fragment in enumerate(fragments):
+        header = struct.unpack("<16I", fragment[:64])
+        assert header[:2] == (1, 64) and not any(header[2:])
+        packed = bytes(_rle_decode_segment(fragment[64:]))[:(n_px + 7) // 8]
+        assert len(packed) == (n_px + 7) // 8
+        np.testing.assert_array_equal(pydicom_unpack_bits(packed)[:n_px].astype(bool), masks[f].reshape(-1))
+        np.testing.assert_array_equal(rle_decode_frame(fragment, *shape, 1), masks[f])
