@@ -376,3 +376,89 @@ def test_file_type_and_npz_messages_in_full(tmp_path):
         load_mask(tmp_path / "empty.npz")
     assert info.value.message == f"{tmp_path / 'empty.npz'} holds 0 arrays (none); say which one"
     assert info.value.hint == "give the array name as the mask's key"
+
+
+def _rotated_grid(angle_deg: float, n: int = 3, rows: int = 4, columns: int = 5):
+    """Source frames rotated about the patient z axis, worked out by hand: row direction (cos, sin, 0),
+    column direction (-sin, cos, 0), normal (0, 0, 1); pixel spacing 0.5 (rows) x 0.8 (columns), 2 mm
+    slices from (10, 20, 30)."""
+    a = np.radians(angle_deg)
+    row_dir, col_dir = np.array([np.cos(a), np.sin(a), 0.0]), np.array([-np.sin(a), np.cos(a), 0.0])
+    origin = np.array([10.0, 20.0, 30.0])
+    positions = [origin + [0, 0, 2.0 * k] for k in range(n)]
+    affine = np.eye(4)
+    affine[:3, 0], affine[:3, 1], affine[:3, 2], affine[:3, 3] = [0, 0, 2.0], col_dir * 0.5, row_dir * 0.8, origin
+    return positions, np.concatenate([row_dir, col_dir]), [0.5, 0.8], rows, columns, affine
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_rotated_frames_and_unnormalised_cosines(scale):
+    """Oblique in-plane directions (the column direction has an x component) and direction cosines not of
+    unit length (normalised, PS3.3 C.7.6.2.1.1) place a mask on the same grid unchanged."""
+    positions, iop, spacing, rows, columns, affine = _rotated_grid(30)
+    array = np.arange(3 * 4 * 5).reshape(3, 4, 5) % 7
+    placed = place_on_frames(Volume(array, affine), positions, iop * scale, spacing, rows, columns)
+    np.testing.assert_array_equal(placed, array)
+    wrong = affine.copy()
+    wrong[:3, 1] = iop[3:] * 0.5 * 1.01  # a column step 1% off over 3 rows: 0.015 mm > 0.005 mm
+    with pytest.raises(InputError, match="mask's step"):
+        place_on_frames(Volume(array, wrong), positions, iop * scale, spacing, rows, columns)
+
+
+def test_single_slice_nrrd_geometry_by_hand(tmp_path):
+    """A NRRD of one slice (two space directions): the slice axis is the unit normal column x row
+    direction; LPS (no change) and RAS (x and y negated) by hand."""
+    data = np.zeros((5, 4), np.uint8)  # NRRD order: (column = fastest, row) as written by pynrrd (Fortran)
+    data[1, 2] = 1
+    header = {"space": "right-anterior-superior", "space directions": [[0.8, 0, 0], [0, 0.5, 0]],
+              "space origin": [-10.0, -20.0, 30.0]}
+    nrrd.write(str(tmp_path / "one.nrrd"), data, header)
+    volume = load_mask(tmp_path / "one.nrrd")
+    assert volume.array.shape == (1, 4, 5)
+    assert volume.array[0, 2, 1] == 1 and volume.array.sum() == 1
+    expected = np.eye(4)
+    expected[:3, 0] = [0, 0, 1]  # (-0.8, 0, 0) x (0, -0.5, 0) = (0, 0, 0.4), normalised
+    expected[:3, 1] = [0, -0.5, 0]
+    expected[:3, 2] = [-0.8, 0, 0]
+    expected[:3, 3] = [10.0, 20.0, 30.0]
+    np.testing.assert_allclose(volume.affine, expected)
+
+
+def test_nrrd_and_nifti_shapes_refused_with_the_reason(tmp_path):
+    data = np.zeros((2, 3, 4), np.uint8)
+    nrrd.write(str(tmp_path / "nospace.nrrd"), data, {"space directions": np.eye(3)})
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "nospace.nrrd")
+    assert info.value.message == (f"NRRD mask {tmp_path / 'nospace.nrrd'} uses space None, which dcmspec cannot"
+                                  " map to DICOM patient coordinates")
+    lists = np.zeros((2, 2, 3, 4), np.uint8)
+    nrrd.write(str(tmp_path / "lists.nrrd"), lists, {"space": "left-posterior-superior", "space directions":
+                                                      np.array([[np.nan] * 3, [np.nan] * 3, [1, 0, 0],
+                                                                [0, 1, 0]])})
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "lists.nrrd")
+    assert info.value.message == (f"NRRD mask {tmp_path / 'lists.nrrd'} has 2 spatial axes and 2 other axes;"
+                                  " expected 3 spatial axes (2 for one slice) and at most one list/vector axis")
+    line = np.zeros((4,), np.uint8)
+    nrrd.write(str(tmp_path / "line.nrrd"), line, {"space": "left-posterior-superior",
+                                                    "space directions": [[1, 0, 0]]})
+    with pytest.raises(InputError, match=" has 1 spatial axes and 0 other axes;"):
+        load_mask(tmp_path / "line.nrrd")
+
+
+def test_nifti_vector_intent_and_too_many_dimensions(tmp_path):
+    nibabel = pytest.importorskip("nibabel")
+    vector = np.zeros((5, 4, 3, 1, 2), np.uint8)  # (x, y, z, t=1, vector)
+    vector[1, 2, 0, 0, 1] = 1
+    nibabel.save(nibabel.Nifti1Image(vector, np.eye(4)), str(tmp_path / "v.nii"))
+    volume = load_mask(tmp_path / "v.nii")
+    assert volume.array.shape == (3, 4, 5, 2) and volume.array[0, 2, 1, 1] == 1 and volume.array.sum() == 1
+    four = np.zeros((5, 4, 3, 2), np.uint8)
+    nibabel.save(nibabel.Nifti1Image(four, np.eye(4)), str(tmp_path / "four.nii"))
+    assert load_mask(tmp_path / "four.nii").array.shape == (3, 4, 5, 2)
+    timed = np.zeros((5, 4, 3, 2, 2), np.uint8)  # t = 2: not a vector image
+    nibabel.save(nibabel.Nifti1Image(timed, np.eye(4)), str(tmp_path / "t.nii"))
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "t.nii")
+    assert info.value.message == (f"NIfTI mask {tmp_path / 't.nii'} has 5 dimensions (5, 4, 3, 2, 2); expected 3"
+                                  " or 4")

@@ -101,7 +101,10 @@ def main(argv: list[str]) -> int:
     tests_hash = hash_of_tests("tests")
     print(f"{len(ids)} mutants to run", flush=True)
     for n, pk in enumerate(ids, 1):
-        filename, mutation_id = filename_and_mutation_id_from_pk(pk)
+        try:
+            filename, mutation_id = filename_and_mutation_id_from_pk(pk)
+        except ValueError:  # gone from the cache since the list was made (a mutmut command re-read the file)
+            continue
         with open(filename) as f:
             original = f.read()
         mutated, count = mutate(Context(source=original, mutation_id=mutation_id, filename=filename,
