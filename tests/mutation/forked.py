@@ -8,14 +8,16 @@ the mutants; it applies each mutant to the file with mutmut's own ``mutate``, ru
 arguments in a child, restores the file, and writes the status to the cache as mutmut does, so that
 ``mutmut results`` and ``mutmut show ID`` work afterwards::
 
-    python tests/mutation/forked.py [--register a.py,b.py] [--timeout S] [--retest] [--shuffle SEED] \
-        -- -x -q tests/test_x.py
+    python tests/mutation/forked.py [--register a.py,b.py] [--timeout S] [--retest | --survivors] \
+        [--shuffle SEED] -- -x -q tests/test_x.py
 
 ``--register`` lists the mutants of those files in the cache first (what ``mutmut run`` does before it runs
 them).
 
-Mutants already killed are not run again; survivors are (``--retest``: every mutant). ``--shuffle`` runs them
-in a random order (seeded), so that a run stopped early has measured a fair sample of the module.
+Mutants already killed are not run again; survivors are (``--retest``: every mutant; ``--survivors``: only
+the survivors, e.g. after adding tests). ``--shuffle`` runs them in a random order (seeded), so that a run
+stopped early has measured a fair sample of the module. Never run a ``mutmut`` command in the copy while this
+runs: it re-reads the (mutated) file and drops mutants from the cache.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def main(argv: list[str]) -> int:
     own, pytest_args = argv[:argv.index("--")], argv[argv.index("--") + 1:]
     timeout = float(own[own.index("--timeout") + 1]) if "--timeout" in own else 120.0
     statuses = ("untested", "bad_survived", "bad_timeout", "ok_suspicious", "ok_killed") if "--retest" in own \
-        else ("untested", "bad_survived", "bad_timeout", "ok_suspicious")
+        else ("bad_survived",) if "--survivors" in own else ("untested", "bad_survived", "bad_timeout", "ok_suspicious")
     sys.dont_write_bytecode = True
     os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
     from mutmut import Context, add_mutations_by_file, mutate
