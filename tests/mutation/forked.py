@@ -42,9 +42,17 @@ def _preload() -> None:
             pass
 
 
+def _write(filename: str, text: str) -> None:
+    """Replace the file's text in one step (never left empty or half written)."""
+    with open(filename + ".mutant-tmp", "w") as f:
+        f.write(text)
+    os.replace(filename + ".mutant-tmp", filename)
+
+
 def _run_child(pytest_args: list[str], timeout: float) -> str:
     pid = os.fork()
     if pid == 0:  # child: a fresh import of dcmspec_compiler, from the mutated file
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
             import pytest
 
@@ -91,8 +99,13 @@ def main(argv: list[str]) -> int:
             add_mutations_by_file({}, filename, [], None)
 
     _preload()
-    # a stopped run (timeout, kill) still restores the file it mutated (the finally below)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # a stopped run (timeout, kill) still restores the file it mutated (the finally below); a second
+    # SIGTERM (timeout passes its own on) must not interrupt that
+    def stop(*_):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sys.exit(143)
+
+    signal.signal(signal.SIGTERM, stop)
     db = sqlite3.connect(".mutmut-cache")
     marks = ",".join("?" * len(statuses))
     ids = [row[0] for row in db.execute(f"select id from Mutant where status in ({marks}) order by id", statuses)]
@@ -115,12 +128,10 @@ def main(argv: list[str]) -> int:
             status = "skipped"
         else:
             try:
-                with open(filename, "w") as f:
-                    f.write(mutated)
+                _write(filename, mutated)
                 status = _run_child(pytest_args, timeout)
             finally:
-                with open(filename, "w") as f:
-                    f.write(original)
+                _write(filename, original)
         db.execute("update Mutant set status = ?, tested_against_hash = ? where id = ?", (status, tests_hash, pk))
         db.commit()
         print(f"{n}/{len(ids)} mutant {pk} ({filename}:{mutation_id.line_number + 1}): {status}", flush=True)
