@@ -163,15 +163,16 @@ def test_bit_packing_by_hand():
 
 
 @pytest.mark.parametrize("frame_shape", [(3, 5), (2, 4), (1, 1), (4, 6)])
-@pytest.mark.parametrize("chunks", [[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [3, 8], [11], [2, 0, 5, 4]])
+@pytest.mark.parametrize("chunks", [[1] * 11, [3, 8], [11], [2, 0, 5, 4], [3, 20, 5], [1, 26, 1]])
 def test_bit_writer_in_chunks_equals_one_bit_stream(frame_shape, chunks):
     rng = np.random.default_rng(len(chunks))
-    frames = rng.integers(0, 2, (11,) + frame_shape).astype(bool)
+    total = sum(chunks)
+    frames = rng.integers(0, 2, (total,) + frame_shape).astype(bool)
     expected = pydicom_pack_bits(frames.astype(np.uint8).reshape(-1), pad=False)
     out = np.zeros(len(expected) + 4, np.uint8)
     writer = BitWriter(out, frame_shape[0] * frame_shape[1])
     start = 0
-    buffer = np.empty((11,) + frame_shape, bool)
+    buffer = np.empty((total,) + frame_shape, bool)
     for size in chunks:
         buffer[:size] = frames[start:start + size]  # a reused buffer, as the builder passes
         writer.write(buffer[:size])
