@@ -24,7 +24,7 @@ MODULES=(
   "functional_groups|compiler/iods/common/functional_groups.py|tests/test_spatial.py tests/test_sources.py"
   "codes|compiler/iods/common/codes.py|tests/test_codes.py tests/test_encode.py"
   "relationships|compiler/iods/sr/relationships.py|tests/test_survivors.py tests/test_sr_relationship_table.py -k scoord_or_reference_or_messages_name_or_concept_name_or_read_from_a_file_or_test_sr_relationship_table"
-  "rle|compiler/io/rle.py,compiler/io/bits.py|tests/test_codec_oracles.py tests/test_survivors.py tests/test_seg_builder.py tests/test_frame_reader.py -k test_codec_oracles_or_16bit_or_rle_or_native_or_pack_or_test_frame_reader --deselect tests/test_survivors.py::test_16bit_rle_labelmap_decoded_by_highdicom"
+  "rle|compiler/io/rle.py,compiler/io/bits.py|tests/test_codec_oracles.py"
   "source_geometry|compiler/resolve/source_geometry.py|tests/test_survivors.py tests/test_sources.py -k sagittal_or_test_sources"
   "masks|compiler/resolve/masks.py|tests/test_survivors.py tests/test_masks.py -k nrrd_or_test_masks"
   "encode|compiler/write/encode.py|tests/test_encode.py"
