@@ -6,6 +6,7 @@ equal dcmqi's frames, matched through each SEG frame's Source Image reference.
 
 from __future__ import annotations
 
+import re
 import sys
 
 import numpy as np
@@ -462,3 +463,68 @@ def test_nifti_vector_intent_and_too_many_dimensions(tmp_path):
         load_mask(tmp_path / "t.nii")
     assert info.value.message == (f"NIfTI mask {tmp_path / 't.nii'} has 5 dimensions (5, 4, 3, 2, 2); expected 3"
                                   " or 4")
+
+
+def test_mask_messages_and_hints_word_for_word(tmp_path, monkeypatch):
+    """The rest of load_mask's and place_on_frames's messages, whole (a substring match lets a changed
+    message through)."""
+    vector = r"\([-0-9.e, ]+\)"
+    positions, iop, spacing, rows, columns, affine = _rotated_grid(30)
+    array = np.zeros((3, 4, 5), np.uint8)
+    wrong = affine.copy()
+    wrong[:3, 1] = iop[3:] * 0.5 * 1.01
+    with pytest.raises(InputError) as info:
+        place_on_frames(Volume(array, wrong), positions, iop, spacing, rows, columns)
+    assert re.fullmatch(r"mask grid does not match the source images: the mask's step from row to row \(down a"
+                        rf" column\) \(mask array axis 1\) is {vector} mm but the source's is {vector} mm, which"
+                        r" misplaces the far edge by 0\.015 mm \(tolerance 0\.005 mm\)", info.value.message), \
+        info.value.message
+    narrow = Volume(np.zeros((3, 4, 4), np.uint8), affine)
+    with pytest.raises(InputError) as info:
+        place_on_frames(narrow, positions, iop, spacing, rows, columns)
+    assert info.value.message == ("mask grid does not match the source images: mask slices are 4 rows x 4 columns"
+                                  " (after reorienting) but the source images are 4 rows x 5 columns")
+    assert info.value.hint == ("a mask covers the whole image plane of the sources: pad a cropped mask back to the"
+                               " source's rows and columns")
+    shifted = affine.copy()
+    shifted[:3, 3] += [0, 0, 1.0]
+    with pytest.raises(InputError) as info:
+        place_on_frames(Volume(array, shifted), positions, iop, spacing, rows, columns)
+    assert info.value.hint == ("the mask's origin or slice spacing differs from the sources': check that it was"
+                               " made from this series (sources.series_instance_uid), or raise"
+                               " segmentation.tolerance_mm if this is rounding")
+    np.savez(tmp_path / "two.npz", liver=np.ones((1, 2, 2)), spine=np.zeros((2, 2, 2)))
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "two.npz", key="heart")
+    assert info.value.message == f"{tmp_path / 'two.npz'} has no array 'heart'; it holds liver, spine"
+    np.save(tmp_path / "five.npy", np.zeros((1, 1, 1, 1, 1)))
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "five.npy")
+    assert info.value.message == (f"mask {tmp_path / 'five.npy'} has shape (1, 1, 1, 1, 1); expected [frame, row,"
+                                  " column] (or [row, column] for one frame, or a trailing channel axis)")
+    for name, kind in (("bad.nii", "NIfTI"), ("bad.nrrd", "NRRD")):
+        (tmp_path / name).write_bytes(b"not a mask at all")
+        with pytest.raises(InputError) as info:
+            load_mask(tmp_path / name)
+        assert info.value.message.startswith(f"cannot read {tmp_path / name} as {kind}: "), info.value.message
+    nrrd.write(str(tmp_path / "nospace.nrrd"), array, {"space directions": np.eye(3)})
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "nospace.nrrd")
+    assert info.value.hint == "write the NRRD in left-posterior-superior (LPS) or right-anterior-superior (RAS) space"
+    monkeypatch.setitem(sys.modules, "nrrd", None)
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "nospace.nrrd")
+    assert info.value.message == ("reading NRRD masks needs pynrrd: pip install pynrrd (the nrrd extra of"
+                                  " dcmspec-compiler)")
+
+
+def test_nrrd_without_origin_and_two_dimensional_nifti(tmp_path):
+    nrrd.write(str(tmp_path / "o.nrrd"), np.zeros((4, 3, 2), np.uint8),
+               {"space": "left-posterior-superior", "space directions": np.eye(3)})
+    np.testing.assert_array_equal(load_mask(tmp_path / "o.nrrd").affine[:3, 3], [0, 0, 0])  # no origin: 0
+    nibabel = pytest.importorskip("nibabel")
+    flat = np.zeros((5, 4), np.uint8)  # (x, y): one slice
+    flat[3, 1] = 1
+    nibabel.save(nibabel.Nifti1Image(flat, np.eye(4)), str(tmp_path / "flat.nii"))
+    volume = load_mask(tmp_path / "flat.nii")
+    assert volume.array.shape == (1, 4, 5) and volume.array[0, 1, 3] == 1 and volume.array.sum() == 1
