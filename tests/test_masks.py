@@ -432,6 +432,11 @@ def test_nrrd_and_nifti_shapes_refused_with_the_reason(tmp_path):
         load_mask(tmp_path / "nospace.nrrd")
     assert info.value.message == (f"NRRD mask {tmp_path / 'nospace.nrrd'} uses space None, which dcmspec cannot"
                                   " map to DICOM patient coordinates")
+    nrrd.write(str(tmp_path / "scanner.nrrd"), data, {"space": "scanner-xyz", "space directions": np.eye(3)})
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "scanner.nrrd")
+    assert info.value.message == (f"NRRD mask {tmp_path / 'scanner.nrrd'} uses space 'scanner-xyz', which dcmspec"
+                                  " cannot map to DICOM patient coordinates")
     lists = np.zeros((2, 2, 3, 4), np.uint8)
     nrrd.write(str(tmp_path / "lists.nrrd"), lists, {"space": "left-posterior-superior", "space directions":
                                                       np.array([[np.nan] * 3, [np.nan] * 3, [1, 0, 0],
