@@ -116,6 +116,8 @@ def test_rle_decoder_by_hand_and_strict():
     assert rle_decode_segment(bytes([127]) + bytes(range(128)), 128) == bytes(range(128))
     with pytest.raises(ValueError, match=r"^RLE segment decodes to 8 bytes, expected 9$"):
         rle_decode_segment(seg, 9)
+    with pytest.raises(ValueError, match=r"^RLE segment decodes to 0 bytes, expected 3$"):
+        rle_decode_segment(bytes([254]), 3)  # a replicate run cut before its byte: short, not an IndexError
     header = struct.pack("<16I", 2, 64, 66, *[0] * 13)
     frame = header + bytes([254, 0, 2, 1, 2, 3])
     np.testing.assert_array_equal(rle_decode_frame(frame, 1, 3, 16), [[1, 2, 3]])
