@@ -428,7 +428,7 @@ def test_spacing_between_slices_agrees_with_highdicom(tmp_path, folder, series_u
 
 
 def _frames(positions, orientation=("1", "0", "0", "0", "1", "0")):
-    from dcmspec_compiler.iods.common.sources import SourceFrame
+    from dcmspec_compiler.iods.common.source_frame import SourceFrame
 
     return [SourceFrame("1.2.840.10008.5.1.4.1.1.2", f"2.25.{i}", None, tuple(str(v) for v in p), orientation,
                         ("0.5", "0.5")) for i, p in enumerate(positions)]

@@ -318,3 +318,235 @@ def test_a_file_that_is_not_numpy_says_what_it_starts_with(tmp_path, name, conte
         load_mask(tmp_path / name)
     assert says in info.value.message and "pickle" not in info.value.message
     assert "numpy.save" in info.value.hint
+
+
+def test_unusable_files_messages_and_hints_in_full(tmp_path):
+    """What the user reads for each unusable mask file, word for word (a changed message is a changed
+    interface)."""
+    absent = tmp_path / "sub" / "absent.npy"
+    with pytest.raises(InputError) as info:
+        load_mask(absent, location=Location(str(tmp_path / "spec.yaml"), 3))
+    assert info.value.message == f"mask file not found: {absent}"
+    assert info.value.hint == ("a relative mask path is relative to the folder of the spec file that names it"
+                               f" ({tmp_path}), not to the current folder; looked for {absent.absolute()}")
+    for location in (None, Location(None, 3)):  # no spec file to be relative to
+        with pytest.raises(InputError) as info:
+            load_mask(absent, location=location)
+        assert info.value.hint == f"looked for {absent.absolute()}"
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path)
+    assert (info.value.message, info.value.hint) == (f"mask {tmp_path} is a folder, not a regular file",
+                                                     "name a mask file")
+    (tmp_path / "m.png").write_bytes(b"\x89PNG")
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "m.png")
+    assert info.value.hint == "use one of .npy, .npz, .nii, .nii.gz, .nrrd, .nhdr"
+    np.save(tmp_path / "c.npy", np.zeros((1, 2, 2), np.complex64))
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "c.npy")
+    assert info.value.message == (f"mask {tmp_path / 'c.npy'} has values of type complex64; expected booleans,"
+                                  " integers or floats")
+    for dtype in (bool, np.int16, np.uint8, np.float32):  # b, i, u, f are taken
+        np.save(tmp_path / "ok.npy", np.zeros((1, 2, 2), dtype))
+        assert load_mask(tmp_path / "ok.npy").array.dtype == dtype
+
+
+def test_declared_size_limit_before_reading(tmp_path):
+    """``max_values``: a file declaring more values than the sources need is refused from its header; exactly
+    as many is read (npy, npz member, NRRD, detached NRRD header)."""
+    import nrrd
+
+    data = np.zeros((2, 3, 4), np.uint8)
+    np.save(tmp_path / "m.npy", data)
+    np.savez(tmp_path / "m.npz", only=data)
+    nrrd.write(str(tmp_path / "m.nrrd"), data, {"space": "left-posterior-superior"})
+    nrrd.write(str(tmp_path / "m.nhdr"), data, {"space": "left-posterior-superior"}, detached_header=True)
+    for name, shape in (("m.npy", (2, 3, 4)), ("m.npz", (2, 3, 4)), ("m.nrrd", (2, 3, 4)), ("m.nhdr", (2, 3, 4))):
+        assert load_mask(tmp_path / name, max_values=24).array.size == 24
+        with pytest.raises(InputError) as info:
+            load_mask(tmp_path / name, max_values=23)
+        assert info.value.message == (f"{tmp_path / name} declares shape {shape} (24 values), more than the 23"
+                                      " the source images need (a value per source pixel, per segment or channel);"
+                                      " refused before reading it")
+        assert info.value.hint == "the file must be on the source images' grid"
+
+
+def test_pickled_arrays_are_never_loaded(tmp_path):
+    """An object array is stored pickled; unpickling runs code, so it is refused (allow_pickle=False)."""
+    objects = np.array([[{"a": 1}, None]], dtype=object)
+    np.save(tmp_path / "o.npy", objects, allow_pickle=True)
+    with pytest.raises(InputError, match=r"^cannot read .*o\.npy as a \.npy array: "):  # (memory-mapped: refused too)
+        load_mask(tmp_path / "o.npy")
+    np.savez(tmp_path / "o.npz", o=objects)
+    with pytest.raises(InputError, match=r"^cannot read .*o\.npz as a \.npz archive: .*allow_pickle"):
+        load_mask(tmp_path / "o.npz")
+
+
+def test_file_type_and_npz_messages_in_full(tmp_path):
+    (tmp_path / "m.png").write_bytes(b"\x89PNG")
+    (tmp_path / "mask").write_bytes(b"\x00")
+    for name, shown in (("m.png", "'.png'"), ("mask", "'(none)'")):
+        with pytest.raises(InputError) as info:
+            load_mask(tmp_path / name)
+        assert info.value.message == f"unsupported mask file type {shown} for {tmp_path / name}"
+    np.savez(tmp_path / "empty.npz")
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "empty.npz")
+    assert info.value.message == f"{tmp_path / 'empty.npz'} holds 0 arrays (none); say which one"
+    assert info.value.hint == "give the array name as the mask's key"
+
+
+def _rotated_grid(angle_deg: float, n: int = 3, rows: int = 4, columns: int = 5):
+    """Source frames rotated about the patient z axis, worked out by hand: row direction (cos, sin, 0),
+    column direction (-sin, cos, 0), normal (0, 0, 1); pixel spacing 0.5 (rows) x 0.8 (columns), 2 mm
+    slices from (10, 20, 30)."""
+    a = np.radians(angle_deg)
+    row_dir, col_dir = np.array([np.cos(a), np.sin(a), 0.0]), np.array([-np.sin(a), np.cos(a), 0.0])
+    origin = np.array([10.0, 20.0, 30.0])
+    positions = [origin + [0, 0, 2.0 * k] for k in range(n)]
+    affine = np.eye(4)
+    affine[:3, 0], affine[:3, 1], affine[:3, 2], affine[:3, 3] = [0, 0, 2.0], col_dir * 0.5, row_dir * 0.8, origin
+    return positions, np.concatenate([row_dir, col_dir]), [0.5, 0.8], rows, columns, affine
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_rotated_frames_and_unnormalised_cosines(scale):
+    """Oblique in-plane directions (the column direction has an x component) and direction cosines not of
+    unit length (normalised, PS3.3 C.7.6.2.1.1) place a mask on the same grid unchanged."""
+    positions, iop, spacing, rows, columns, affine = _rotated_grid(30)
+    array = np.arange(3 * 4 * 5).reshape(3, 4, 5) % 7
+    placed = place_on_frames(Volume(array, affine), positions, iop * scale, spacing, rows, columns)
+    np.testing.assert_array_equal(placed, array)
+    wrong = affine.copy()
+    wrong[:3, 1] = iop[3:] * 0.5 * 1.01  # a column step 1% off over 3 rows: 0.015 mm > 0.005 mm
+    with pytest.raises(InputError, match="mask's step"):
+        place_on_frames(Volume(array, wrong), positions, iop * scale, spacing, rows, columns)
+
+
+def test_single_slice_nrrd_geometry_by_hand(tmp_path):
+    """A NRRD of one slice (two space directions): the slice axis is the unit normal column x row
+    direction; LPS (no change) and RAS (x and y negated) by hand."""
+    data = np.zeros((5, 4), np.uint8)  # NRRD order: (column = fastest, row) as written by pynrrd (Fortran)
+    data[1, 2] = 1
+    header = {"space": "right-anterior-superior", "space directions": [[0.8, 0, 0], [0, 0.5, 0]],
+              "space origin": [-10.0, -20.0, 30.0]}
+    nrrd.write(str(tmp_path / "one.nrrd"), data, header)
+    volume = load_mask(tmp_path / "one.nrrd")
+    assert volume.array.shape == (1, 4, 5)
+    assert volume.array[0, 2, 1] == 1 and volume.array.sum() == 1
+    expected = np.eye(4)
+    expected[:3, 0] = [0, 0, 1]  # (-0.8, 0, 0) x (0, -0.5, 0) = (0, 0, 0.4), normalised
+    expected[:3, 1] = [0, -0.5, 0]
+    expected[:3, 2] = [-0.8, 0, 0]
+    expected[:3, 3] = [10.0, 20.0, 30.0]
+    np.testing.assert_allclose(volume.affine, expected)
+
+
+def test_nrrd_and_nifti_shapes_refused_with_the_reason(tmp_path):
+    data = np.zeros((2, 3, 4), np.uint8)
+    nrrd.write(str(tmp_path / "nospace.nrrd"), data, {"space directions": np.eye(3)})
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "nospace.nrrd")
+    assert info.value.message == (f"NRRD mask {tmp_path / 'nospace.nrrd'} uses space None, which dcmspec cannot"
+                                  " map to DICOM patient coordinates")
+    nrrd.write(str(tmp_path / "scanner.nrrd"), data, {"space": "scanner-xyz", "space directions": np.eye(3)})
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "scanner.nrrd")
+    assert info.value.message == (f"NRRD mask {tmp_path / 'scanner.nrrd'} uses space 'scanner-xyz', which dcmspec"
+                                  " cannot map to DICOM patient coordinates")
+    lists = np.zeros((2, 2, 3, 4), np.uint8)
+    nrrd.write(str(tmp_path / "lists.nrrd"), lists, {"space": "left-posterior-superior", "space directions":
+                                                      np.array([[np.nan] * 3, [np.nan] * 3, [1, 0, 0],
+                                                                [0, 1, 0]])})
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "lists.nrrd")
+    assert info.value.message == (f"NRRD mask {tmp_path / 'lists.nrrd'} has 2 spatial axes and 2 other axes;"
+                                  " expected 3 spatial axes (2 for one slice) and at most one list/vector axis")
+    line = np.zeros((4,), np.uint8)
+    nrrd.write(str(tmp_path / "line.nrrd"), line, {"space": "left-posterior-superior",
+                                                    "space directions": [[1, 0, 0]]})
+    with pytest.raises(InputError, match=" has 1 spatial axes and 0 other axes;"):
+        load_mask(tmp_path / "line.nrrd")
+
+
+def test_nifti_vector_intent_and_too_many_dimensions(tmp_path):
+    nibabel = pytest.importorskip("nibabel")
+    vector = np.zeros((5, 4, 3, 1, 2), np.uint8)  # (x, y, z, t=1, vector)
+    vector[1, 2, 0, 0, 1] = 1
+    nibabel.save(nibabel.Nifti1Image(vector, np.eye(4)), str(tmp_path / "v.nii"))
+    volume = load_mask(tmp_path / "v.nii")
+    assert volume.array.shape == (3, 4, 5, 2) and volume.array[0, 2, 1, 1] == 1 and volume.array.sum() == 1
+    four = np.zeros((5, 4, 3, 2), np.uint8)
+    nibabel.save(nibabel.Nifti1Image(four, np.eye(4)), str(tmp_path / "four.nii"))
+    assert load_mask(tmp_path / "four.nii").array.shape == (3, 4, 5, 2)
+    timed = np.zeros((5, 4, 3, 2, 2), np.uint8)  # t = 2: not a vector image
+    nibabel.save(nibabel.Nifti1Image(timed, np.eye(4)), str(tmp_path / "t.nii"))
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "t.nii")
+    assert info.value.message == (f"NIfTI mask {tmp_path / 't.nii'} has 5 dimensions (5, 4, 3, 2, 2); expected 3"
+                                  " or 4")
+
+
+def test_mask_messages_and_hints_word_for_word(tmp_path, monkeypatch):
+    """The rest of load_mask's and place_on_frames's messages, whole (a substring match lets a changed
+    message through)."""
+    vector = r"\([-0-9.e, ]+\)"
+    positions, iop, spacing, rows, columns, affine = _rotated_grid(30)
+    array = np.zeros((3, 4, 5), np.uint8)
+    wrong = affine.copy()
+    wrong[:3, 1] = iop[3:] * 0.5 * 1.01
+    with pytest.raises(InputError) as info:
+        place_on_frames(Volume(array, wrong), positions, iop, spacing, rows, columns)
+    assert re.fullmatch(r"mask grid does not match the source images: the mask's step from row to row \(down a"
+                        rf" column\) \(mask array axis 1\) is {vector} mm but the source's is {vector} mm, which"
+                        r" misplaces the far edge by 0\.015 mm \(tolerance 0\.005 mm\)", info.value.message), \
+        info.value.message
+    narrow = Volume(np.zeros((3, 4, 4), np.uint8), affine)
+    with pytest.raises(InputError) as info:
+        place_on_frames(narrow, positions, iop, spacing, rows, columns)
+    assert info.value.message == ("mask grid does not match the source images: mask slices are 4 rows x 4 columns"
+                                  " (after reorienting) but the source images are 4 rows x 5 columns")
+    assert info.value.hint == ("a mask covers the whole image plane of the sources: pad a cropped mask back to the"
+                               " source's rows and columns")
+    shifted = affine.copy()
+    shifted[:3, 3] += [0, 0, 1.0]
+    with pytest.raises(InputError) as info:
+        place_on_frames(Volume(array, shifted), positions, iop, spacing, rows, columns)
+    assert info.value.hint == ("the mask's origin or slice spacing differs from the sources': check that it was"
+                               " made from this series (sources.series_instance_uid), or raise"
+                               " segmentation.tolerance_mm if this is rounding")
+    np.savez(tmp_path / "two.npz", liver=np.ones((1, 2, 2)), spine=np.zeros((2, 2, 2)))
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "two.npz", key="heart")
+    assert info.value.message == f"{tmp_path / 'two.npz'} has no array 'heart'; it holds liver, spine"
+    np.save(tmp_path / "five.npy", np.zeros((1, 1, 1, 1, 1)))
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "five.npy")
+    assert info.value.message == (f"mask {tmp_path / 'five.npy'} has shape (1, 1, 1, 1, 1); expected [frame, row,"
+                                  " column] (or [row, column] for one frame, or a trailing channel axis)")
+    for name, kind in (("bad.nii", "NIfTI"), ("bad.nrrd", "NRRD")):
+        (tmp_path / name).write_bytes(b"not a mask at all")
+        with pytest.raises(InputError) as info:
+            load_mask(tmp_path / name)
+        assert info.value.message.startswith(f"cannot read {tmp_path / name} as {kind}: "), info.value.message
+    nrrd.write(str(tmp_path / "nospace.nrrd"), array, {"space directions": np.eye(3)})
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "nospace.nrrd")
+    assert info.value.hint == "write the NRRD in left-posterior-superior (LPS) or right-anterior-superior (RAS) space"
+    monkeypatch.setitem(sys.modules, "nrrd", None)
+    with pytest.raises(InputError) as info:
+        load_mask(tmp_path / "nospace.nrrd")
+    assert info.value.message == ("reading NRRD masks needs pynrrd: pip install pynrrd (the nrrd extra of"
+                                  " dcmspec-compiler)")
+
+
+def test_nrrd_without_origin_and_two_dimensional_nifti(tmp_path):
+    nrrd.write(str(tmp_path / "o.nrrd"), np.zeros((4, 3, 2), np.uint8),
+               {"space": "left-posterior-superior", "space directions": np.eye(3)})
+    np.testing.assert_array_equal(load_mask(tmp_path / "o.nrrd").affine[:3, 3], [0, 0, 0])  # no origin: 0
+    nibabel = pytest.importorskip("nibabel")
+    flat = np.zeros((5, 4), np.uint8)  # (x, y): one slice
+    flat[3, 1] = 1
+    nibabel.save(nibabel.Nifti1Image(flat, np.eye(4)), str(tmp_path / "flat.nii"))
+    volume = load_mask(tmp_path / "flat.nii")
+    assert volume.array.shape == (1, 4, 5) and volume.array[0, 1, 3] == 1 and volume.array.sum() == 1

@@ -430,7 +430,7 @@ def test_read_foreign_segmentations(name):
     seg = segread(path)
     h = hd.seg.segread(path)
     numbers = [n for n in seg.segment_numbers if n != 0]
-    for uid, frame in seg.source_frames:
+    for uid, frame in (f.key for f in seg.source_frames):
         mine = seg.get_pixels_by_source_instance(uid, frame, numbers)
         if frame is None:
             ref = h.get_pixels_by_source_instance([uid], segment_numbers=numbers,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -351,7 +352,7 @@ def assert_same_instances(fast, slow) -> None:
         assert len(a.frames) == len(b.frames)
         for fa, fb in zip(a.frames, b.frames):
             for name in ("sop_class_uid", "sop_instance_uid", "frame_number", "slice_thickness", "rows",
-                         "columns", "instance_number"):
+                         "columns", "instance_number", "position", "orientation", "spacing", "thickness"):
                 va, vb = getattr(fa, name), getattr(fb, name)
                 assert va == vb and type(va) is type(vb), (fa.label, name, va, vb)
             for name in ("image_position", "image_orientation", "pixel_spacing"):
@@ -473,16 +474,16 @@ def test_fast_headers_keep_errors(tmp_path, monkeypatch):
 
 from types import SimpleNamespace  # noqa: E402
 
-from dcmspec_compiler.resolve.source_geometry import geometry_problems, has_geometry, order_frames, slice_normal  # noqa: E402
-from dcmspec_compiler.resolve.source_headers import SourceFrame  # noqa: E402
+from dcmspec_compiler.iods.common.source_frame import SourceFrame, slice_normal  # noqa: E402
+from dcmspec_compiler.resolve.source_geometry import geometry_problems, has_geometry, order_frames  # noqa: E402
 
 
 def _frame(name: str, position=None, orientation=(1, 0, 0, 0, 1, 0), instance_number=None, frame_number=None,
            spacing=(0.5, 0.5)) -> SourceFrame:
-    arr = lambda v: None if v is None else np.array(v, float)
+    text = lambda v: None if v is None else tuple(str(x) for x in v)
     return SourceFrame(instance=SimpleNamespace(path=Path(name)), sop_class_uid="1.2", sop_instance_uid=name,
-                       frame_number=frame_number, image_position=arr(position), image_orientation=arr(orientation),
-                       pixel_spacing=arr(spacing), slice_thickness=None, rows=2, columns=2,
+                       frame_number=frame_number, position=text(position), orientation=text(orientation),
+                       spacing=text(spacing), thickness=None, rows=2, columns=2,
                        instance_number=instance_number)
 
 
@@ -526,7 +527,7 @@ def test_geometry_problems_name_size_orientation_spacing_and_spacing_of_slices()
     a = _frame("a", position=(0, 0, 0))
     b = _frame("b", position=(0, 0, 1))
     assert geometry_problems([a, b], 0.01) == []
-    taller = SourceFrame(**{**b.__dict__, "rows": 3})
+    taller = dataclasses.replace(b, rows=3)
     assert geometry_problems([a, taller], 0.01) == ["frames have different Rows/Columns: [(2, 2), (3, 2)]"]
     tilted = _frame("t", position=(0, 0, 1), orientation=(1, 0, 0, 0, 0.9998, 0.02))
     assert geometry_problems([a, tilted], 0.01) == ["frames have different orientations"]

@@ -351,7 +351,7 @@ def _segmentation(doc: SpecDocument, ctx: BuildContext, path: NodePath):
 
     if "spec" in doc.get(path):
         seg = segmentation_at(doc, ctx, path)
-        keys = [uid for uid, _ in seg.source_frames]
+        keys = [f.sop_instance_uid for f in seg.source_frames]
 
         def masks(numbers: list[int]):
             for number in numbers:

@@ -314,8 +314,8 @@ def segmentation_pictures(seg, numbers: list[int], series, positions: list[int] 
     def error(message: str, at: NodePath, hint: str | None = None) -> SpecError:
         return InputError(message, location=doc.loc(at) if doc else None, path=at, hint=hint)
 
-    keys = {(uid, frame if frame not in (None, 1) else None) for uid, frame in seg.source_frames}
     key = lambda f: (f.sop_instance_uid, f.frame_number if f.frame_number not in (None, 1) else None)
+    keys = {key(f) for f in seg.source_frames}
     referenced = [i + 1 for i, f in enumerate(series.frames) if key(f) in keys]
     if not referenced:
         raise error("none of the Segmentation's source images is in `sources`", where,

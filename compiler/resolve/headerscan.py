@@ -312,7 +312,7 @@ def plain_values(ds: FileDataset) -> dict | None:
     image is multi-frame), for the caller to ask pydicom.
 
     Keys: the UIDs, ``modality``, ``rows``, ``columns``, ``instance_number`` and the Image Plane
-    values ``position``/``orientation``/``spacing`` (tuples of floats) and ``thickness``; absent or
+    values ``position``/``orientation``/``spacing`` (tuples of DS strings) and ``thickness``; absent or
     empty values are None (``modality``: ""). They equal what pydicom's conversion gives for the same
     bytes (``_text``/``_int``/``float`` of the converted value), as tests/test_sources.py checks.
     """
@@ -385,7 +385,7 @@ def _us(raw: dict, tag: int) -> int | None:
     return value[0] | value[1] << 8
 
 
-def _ds(raw: dict, tag: int, n: int) -> tuple[float, ...] | None:
+def _ds(raw: dict, tag: int, n: int) -> tuple[str, ...] | None:
     value = _raw(raw, tag, "DS")
     if value is None:
         return None
@@ -395,4 +395,4 @@ def _ds(raw: dict, tag: int, n: int) -> tuple[float, ...] | None:
     for p in parts:
         if len(p) > 16 or not _DS_RE.fullmatch(p):
             raise _NotPlain
-    return tuple(float(p) for p in parts)
+    return tuple(p.decode("ascii").strip() for p in parts)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .source_headers import SourceFrame
+    from ..iods.common.source_frame import SourceFrame
     from .source_series import SourceSeries
 
 #: Largest difference between direction cosines still taken as "the same orientation".
@@ -18,19 +18,9 @@ ORIENTATION_TOLERANCE = 1e-4
 POSITION_TOLERANCE_MM = 1e-2
 
 
-def slice_normal(orientation: np.ndarray) -> np.ndarray:
-    """Unit slice normal of Image Orientation (Patient): row direction x column direction
-    (PS3.3 C.7.6.2.1.1)."""
-    n = np.cross(orientation[:3], orientation[3:])
-    norm = np.linalg.norm(n)
-    return n / norm if norm > 0 else n
-
-
-
 def has_geometry(f: SourceFrame) -> bool:
     """True if the frame has a position, an orientation and a pixel spacing."""
-    return (f.image_position is not None and f.image_orientation is not None
-            and f.pixel_spacing is not None)
+    return f.has_geometry
 
 
 

@@ -20,9 +20,9 @@ from pydicom.errors import InvalidDicomError
 
 from ..errors import InputError, Location, PathPart
 from ..iods.common.functional_groups import frame_group
+from ..iods.common.source_frame import SourceFrame, ds_strings
 from .headerscan import plain_values, scan_header
 from .source_files import looks_like_dicom
-from .source_geometry import slice_normal
 
 #: Header values longer than this (bytes) are left in the file until used (pydicom's ``defer_size``).
 DEFER_SIZE = 4096
@@ -33,49 +33,6 @@ FAST_HEADERS = True
 
 # ----------------------------------------------------------------------------------------------
 # Data classes
-
-
-@dataclass(frozen=True, eq=False)
-class SourceFrame:
-    """One frame of a source image and its plane geometry (PS3.3 C.7.6.2, C.7.6.16.2).
-
-    ``frame_number`` is 1-based for instances of multi-frame IODs (those with Number of Frames),
-    ``None`` for single-frame images, as in Referenced Frame Number (PS3.3 C.7.6.16.2.5).
-    Geometry fields are ``None`` where the file has none (e.g. a projection radiograph).
-    """
-
-    instance: SourceInstance = field(repr=False)
-    sop_class_uid: str
-    sop_instance_uid: str
-    frame_number: int | None
-    image_position: np.ndarray | None
-    image_orientation: np.ndarray | None
-    pixel_spacing: np.ndarray | None
-    slice_thickness: float | None
-    rows: int
-    columns: int
-    instance_number: int | None = None
-
-    @property
-    def path(self) -> Path:
-        return self.instance.path
-
-    @property
-    def frame_index(self) -> int:
-        """0-based index of the frame in its file's Pixel Data."""
-        return 0 if self.frame_number is None else self.frame_number - 1
-
-    @property
-    def normal(self) -> np.ndarray | None:
-        """Unit slice normal: row direction x column direction (PS3.3 C.7.6.2.1.1)."""
-        return None if self.image_orientation is None else slice_normal(self.image_orientation)
-
-    @property
-    def label(self) -> str:
-        """``file`` or ``file frame N`` for messages."""
-        name = str(self.instance.path)
-        return name if self.frame_number is None else f"{name} frame {self.frame_number}"
-
 
 
 @dataclass(eq=False)
@@ -255,23 +212,15 @@ def _instance_from_values(path: Path, ds: Dataset, v: dict) -> SourceInstance:
         sop_class_uid=inst.sop_class_uid,
         sop_instance_uid=inst.sop_instance_uid,
         frame_number=None,
-        image_position=_array(v["position"]),
-        image_orientation=_array(v["orientation"]),
-        pixel_spacing=_array(v["spacing"]),
-        slice_thickness=v["thickness"],
+        position=v["position"],
+        orientation=v["orientation"],
+        spacing=v["spacing"],
+        thickness=v["thickness"],
         rows=inst.rows,
         columns=inst.columns,
         instance_number=inst.instance_number,
     )]
     return inst
-
-
-def _array(values: tuple[float, ...] | None) -> np.ndarray | None:
-    if values is None:
-        return None
-    arr = np.array(values, dtype=float)
-    arr.setflags(write=False)
-    return arr
 
 
 def _instance_from_header(path: Path | str, ds: Dataset) -> SourceInstance:
@@ -309,10 +258,10 @@ def _frame(inst: SourceInstance, number: int | None, pos: Dataset | None, ori: D
         sop_class_uid=inst.sop_class_uid,
         sop_instance_uid=inst.sop_instance_uid,
         frame_number=number,
-        image_position=_vector(pos, "ImagePositionPatient", 3),
-        image_orientation=_vector(ori, "ImageOrientationPatient", 6),
-        pixel_spacing=_vector(meas, "PixelSpacing", 2),
-        slice_thickness=_float(thick.get("SliceThickness")) if thick is not None else None,
+        position=_vector(pos, "ImagePositionPatient", 3),
+        orientation=_vector(ori, "ImageOrientationPatient", 6),
+        spacing=_vector(meas, "PixelSpacing", 2),
+        thickness=_number(thick.get("SliceThickness")) if thick is not None else None,
         rows=inst.rows or 0,
         columns=inst.columns or 0,
         instance_number=inst.instance_number,
@@ -374,7 +323,14 @@ def _float(value) -> float | None:
         return None
 
 
-def _vector(ds: Dataset | None, keyword: str, n: int) -> np.ndarray | None:
+def _number(value) -> str | None:
+    """The DS string of a single number, None when absent or not a number."""
+    return None if _float(value) is None else ds_strings(value)[0]
+
+
+def _vector(ds: Dataset | None, keyword: str, n: int) -> tuple[str, ...] | None:
+    """The ``n`` DS strings of ``keyword`` (None when absent); ValueError for another count or a value
+    that is not a number."""
     if ds is None:
         return None
     value = ds.get(keyword)
@@ -383,7 +339,7 @@ def _vector(ds: Dataset | None, keyword: str, n: int) -> np.ndarray | None:
     values = list(value) if isinstance(value, (list, tuple, pydicom.multival.MultiValue)) else [value]
     if len(values) != n:
         raise ValueError(f"{keyword} has {len(values)} values, expected {n}")
-    arr = np.array([float(v) for v in values], dtype=float)
-    arr.setflags(write=False)
-    return arr
+    for v in values:
+        float(v)
+    return ds_strings(values)
 

@@ -11,6 +11,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from ..errors import InputError, Location, PathPart
+from ..iods.common.source_frame import SourceFrame
 from .source_geometry import (
     ORIENTATION_TOLERANCE,
     POSITION_TOLERANCE_MM,
@@ -21,7 +22,7 @@ from .source_geometry import (
     order_frames,
     short_list,
 )
-from .source_headers import SourceFrame, SourceInstance
+from .source_headers import SourceInstance
 
 
 @dataclass(eq=False)

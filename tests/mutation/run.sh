@@ -4,6 +4,8 @@
 #   pip install -e '.[mutation]'
 #   tests/mutation/run.sh                      # every module listed below, one after the other
 #   tests/mutation/run.sh relationships uid    # only these (names from the list below)
+#   FORKED=1 tests/mutation/run.sh rle         # mutants run by tests/mutation/forked.py (one interpreter,
+#                                              # a forked child per mutant: several times faster under load)
 #
 # Each module is mutated in its own scratch copy of the checkout ($MUTATION_WORK/<name>/wt, default
 # /tmp/dcmspec-mutation), never in the checkout itself; `dcmspec_compiler` is imported from that copy
@@ -22,7 +24,7 @@ MODULES=(
   "functional_groups|compiler/iods/common/functional_groups.py|tests/test_spatial.py tests/test_sources.py"
   "codes|compiler/iods/common/codes.py|tests/test_codes.py tests/test_encode.py"
   "relationships|compiler/iods/sr/relationships.py|tests/test_survivors.py tests/test_sr_relationship_table.py -k scoord_or_reference_or_messages_name_or_concept_name_or_read_from_a_file_or_test_sr_relationship_table"
-  "rle|compiler/io/rle.py,compiler/io/bits.py|tests/test_survivors.py tests/test_seg_builder.py tests/test_frame_reader.py -k 16bit_or_rle_or_native_or_pack_or_test_frame_reader"
+  "rle|compiler/io/rle.py,compiler/io/bits.py|tests/test_codec_oracles.py"
   "source_geometry|compiler/resolve/source_geometry.py|tests/test_survivors.py tests/test_sources.py -k sagittal_or_test_sources"
   "masks|compiler/resolve/masks.py|tests/test_survivors.py tests/test_masks.py -k nrrd_or_test_masks"
   "encode|compiler/write/encode.py|tests/test_encode.py"
@@ -36,12 +38,20 @@ run_one() {
   (cd "$ROOT" && tar --exclude=.venv --exclude=.git --exclude='*.egg-info' --exclude=__pycache__ \
       --exclude=.mutmut-cache -cf - .) | tar -xf - -C "$dir/wt"
   ln -s "$dir/wt/compiler" "$dir/pkg/dcmspec_compiler"
-  # -k expressions are written with _or_ above (no spaces inside one runner word)
-  local runner="$PYTHON -m pytest -x -q -p no:cacheprovider -p no:randomly ${tests//_or_/ or }"
-  runner=$(echo "$runner" | sed -E 's/-k ([^ ]+ or [^ ]+( or [^ ]+)*)/-k "\1"/g')
+  # -k expressions are written with _or_ and _andnot_ above (no spaces inside one runner word)
+  local expr=${tests//_andnot_/ and not }
+  local runner="$PYTHON -m pytest -x -q -p no:cacheprovider -p no:randomly ${expr//_or_/ or }"
+  runner=$(echo "$runner" | sed -E 's/-k ([^ ]+ (or|and not) [^ ]+( (or|and not) [^ ]+)*)/-k "\1"/g')
   echo "== $name: mutating $paths; tests: $runner" | tee "$dir/summary.txt"
-  (cd "$dir/wt" && PYTHONPATH="$dir/pkg" mutmut run --paths-to-mutate "$paths" --runner "$runner" \
-      --simple-output --no-progress -b 60 >"$dir/run.log" 2>&1)
+  if [ -n "${FORKED:-}" ]; then
+    # the same pytest arguments as the runner, as separate words (the -k expression is one of them)
+    local pyargs=${runner#"$PYTHON -m pytest "}
+    (cd "$dir/wt" && eval "PYTHONPATH=\"$dir/pkg\" $PYTHON tests/mutation/forked.py --register \"$paths\" \
+        --timeout 120 -- $pyargs" >"$dir/run.log" 2>&1)
+  else
+    (cd "$dir/wt" && PYTHONPATH="$dir/pkg" mutmut run --paths-to-mutate "$paths" --runner "$runner" \
+        --simple-output --no-progress -b 60 >"$dir/run.log" 2>&1)
+  fi
   (cd "$dir/wt" && mutmut results >"$dir/results.txt" 2>&1)
   (cd "$dir/wt" && $PYTHON - "$dir" <<'PY' | tee -a "$dir/summary.txt"
 import sqlite3, sys

@@ -13,25 +13,8 @@ from pydicom.dataset import Dataset
 
 from ...errors import DicomConformanceError
 from .functional_groups import frame_group, frame_items
+from .source_frame import SourceFrame, ds_strings
 from .vr import canonical_ds
-
-
-@dataclass(frozen=True)
-class SourceFrame:
-    """One frame of the source images, with its geometry as the source's DS strings (or None)."""
-
-    sop_class_uid: str
-    sop_instance_uid: str
-    frame_number: int | None  # None for single-frame images
-    position: tuple[str, ...] | None = None
-    orientation: tuple[str, ...] | None = None
-    spacing: tuple[str, ...] | None = None
-    thickness: str | None = None
-    spacing_between_slices: str | None = None
-
-    @property
-    def has_geometry(self) -> bool:
-        return self.position is not None and self.orientation is not None and self.spacing is not None
 
 
 @dataclass
@@ -48,18 +31,6 @@ class SourceSet:
     @property
     def has_geometry(self) -> bool:
         return self.frame_of_reference_uid is not None and all(f.has_geometry for f in self.frames)
-
-
-def _ds_strings(value: object) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    values = value if isinstance(value, (list, tuple)) or (hasattr(value, "__iter__") and not isinstance(
-        value, str)) else [value]
-    out = []
-    for v in values:
-        s = getattr(v, "original_string", None)
-        out.append(canonical_ds(str(s).strip() if s is not None else str(v)))
-    return tuple(out)
 
 
 def _raw_text(ds: Dataset, keyword: str) -> tuple[str, ...] | bool | None:
@@ -80,7 +51,7 @@ def _raw_text(ds: Dataset, keyword: str) -> tuple[str, ...] | bool | None:
 
 def _strings(ds: Dataset, keyword: str) -> tuple[str, ...] | None:
     raw = _raw_text(ds, keyword)
-    return _ds_strings(ds.get(keyword)) if raw is False else raw and tuple(canonical_ds(v) for v in raw)
+    return _canonical(ds.get(keyword)) if raw is False else raw and tuple(canonical_ds(v) for v in raw)
 
 
 def _first(ds: Dataset, keyword: str) -> str | None:
@@ -88,8 +59,15 @@ def _first(ds: Dataset, keyword: str) -> str | None:
     return _single(ds.get(keyword)) if raw is False else (canonical_ds(raw[0]) if raw else None)
 
 
+def _canonical(value: object) -> tuple[str, ...] | None:
+    """The DS values of an element in their shortest form (``vr.canonical_ds``): the same strings whether the
+    header came from a file or as DICOM JSON numbers from a PACS."""
+    strings = ds_strings(value)
+    return None if strings is None else tuple(canonical_ds(v) for v in strings)
+
+
 def _single(value: object) -> str | None:
-    t = _ds_strings(value)
+    t = _canonical(value)
     return t[0] if t else None
 
 
@@ -184,9 +162,9 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
             frames.append(SourceFrame(
                 sop_class_uid=str(ds.SOPClassUID), sop_instance_uid=str(ds.SOPInstanceUID),
                 frame_number=f + 1,
-                position=_ds_strings(look("PlanePositionSequence", "ImagePositionPatient")),
-                orientation=_ds_strings(look("PlaneOrientationSequence", "ImageOrientationPatient")),
-                spacing=_ds_strings(look("PixelMeasuresSequence", "PixelSpacing")),
+                position=_canonical(look("PlanePositionSequence", "ImagePositionPatient")),
+                orientation=_canonical(look("PlaneOrientationSequence", "ImageOrientationPatient")),
+                spacing=_canonical(look("PixelMeasuresSequence", "PixelSpacing")),
                 thickness=_single(look("PixelMeasuresSequence", "SliceThickness")),
                 spacing_between_slices=_single(look("PixelMeasuresSequence", "SpacingBetweenSlices"))))
     return SourceSet(frames=frames, rows=rows, columns=cols, frame_of_reference_uid=for_uid,

@@ -22,7 +22,7 @@ from .segment import SegmentDescription
 if TYPE_CHECKING:
     from ...spatial.volume import Volume
 
-SourceKey = tuple[str, "int | None"]
+SourceKey = tuple[str, "int | None"]  # SourceFrame.key
 _Reader = TypeVar("_Reader", bound="SegmentationReader")
 
 
@@ -39,7 +39,7 @@ class SegmentationReader:
     def _init_reader_state(self) -> None:
         object.__setattr__(self, "_frame_sources", None)
         object.__setattr__(self, "_frame_segments", None)
-        object.__setattr__(self, "_source_keys", None)
+        object.__setattr__(self, "_source_frames", None)
         object.__setattr__(self, "_decoded", None)
 
     # construction from existing data ------------------------------------------------------------
@@ -63,7 +63,7 @@ class SegmentationReader:
         obj._index_frames()
         if source_images is not None:
             sources = analyze_sources(source_images)
-            obj._source_keys = [(f.sop_instance_uid, f.frame_number) for f in sources.frames]
+            obj._source_frames = list(sources.frames)
         return obj
 
     def _index_frames(self) -> None:
@@ -100,24 +100,25 @@ class SegmentationReader:
         self._frame_sources = sources
         self._frame_segments = segments
         # source frame list from Common Instance Reference, then anything referenced by frames only
-        keys: list[SourceKey] = []
+        all_frames: list[SourceFrame] = []
         max_frame: dict[str, int] = {}
         for s in sources:
             if s.frame_number is not None:
                 max_frame[s.sop_instance_uid] = max(max_frame.get(s.sop_instance_uid, 0), s.frame_number)
         seen: set[str] = set()
-        uids = [str(i.ReferencedSOPInstanceUID) for series in ds.get("ReferencedSeriesSequence", [])
+        refs = [(str(i.get("ReferencedSOPClassUID", "")), str(i.ReferencedSOPInstanceUID))
+                for series in ds.get("ReferencedSeriesSequence", [])
                 for i in series.get("ReferencedInstanceSequence", [])]
-        uids += [s.sop_instance_uid for s in sources]
-        for uid in uids:
+        refs += [(s.sop_class_uid, s.sop_instance_uid) for s in sources]
+        for sop_class, uid in refs:
             if uid in seen:
                 continue
             seen.add(uid)
             if uid in max_frame:
-                keys.extend((uid, k) for k in range(1, max_frame[uid] + 1))
+                all_frames.extend(SourceFrame(sop_class, uid, k) for k in range(1, max_frame[uid] + 1))
             else:
-                keys.append((uid, None))
-        self._source_keys = keys
+                all_frames.append(SourceFrame(sop_class, uid, None))
+        self._source_frames = all_frames
 
     # segments -----------------------------------------------------------------------------------
     @property
@@ -162,15 +163,15 @@ class SegmentationReader:
     def source_instance_uids(self) -> list[str]:
         """SOP Instance UIDs of the source images, in source order."""
         out: list[str] = []
-        for uid, _ in self._source_keys or []:
-            if uid not in out:
-                out.append(uid)
+        for frame in self._source_frames or []:
+            if frame.sop_instance_uid not in out:
+                out.append(frame.sop_instance_uid)
         return out
 
     @property
-    def source_frames(self) -> list[SourceKey]:
-        """(SOP Instance UID, frame number or None) of every source frame, in order."""
-        return list(self._source_keys or [])
+    def source_frames(self) -> list[SourceFrame]:
+        """Every source frame (SOP Class and Instance UID, frame number or None), in order."""
+        return list(self._source_frames or [])
 
     # pixels -------------------------------------------------------------------------------------
     def _stored_frames(self) -> np.ndarray:
@@ -228,7 +229,7 @@ class SegmentationReader:
             raise ValueError("combine must be 'stack' or 'labelmap'")
         if combine == "labelmap" and seg_type == "FRACTIONAL":
             raise DicomConformanceError("FRACTIONAL segments cannot be combined into a label map")
-        frame_keys = [(s.sop_instance_uid, s.frame_number) for s in self._frame_sources or []]
+        frame_keys = [s.key for s in self._frame_sources or []]
         if combine == "stack":
             dtype = np.float32 if seg_type == "FRACTIONAL" else bool
             out = np.zeros((n_out, rows, cols, len(numbers)), dtype)
@@ -272,7 +273,7 @@ class SegmentationReader:
         ``combine="stack"`` (bool; float 0..1 for FRACTIONAL) or (n_source_frames, rows, cols) segment
         numbers with ``combine="labelmap"``. Frames the Segmentation omits are zeros."""
         numbers = self._numbers(segment_numbers)
-        keys = self._source_keys or []
+        keys = [s.key for s in self._source_frames or []]
         targets = {key: i for i, key in enumerate(keys)}
         return self._assemble(targets, len(keys), numbers, combine)
 
@@ -282,8 +283,7 @@ class SegmentationReader:
         """Pixels for one source frame: (rows, cols, n_segments) or (rows, cols) with ``labelmap``."""
         numbers = self._numbers(segment_numbers)
         key = (str(sop_instance_uid), int(frame_number) if frame_number is not None else None)
-        known = set(self._source_keys or []) | {(s.sop_instance_uid, s.frame_number)
-                                                for s in self._frame_sources or []}
+        known = {s.key for s in (self._source_frames or []) + (self._frame_sources or [])}
         if key not in known and not (frame_number in (None, 1) and (
                 (key[0], None) in known or (key[0], 1) in known)):
             raise KeyError(f"source instance {sop_instance_uid} frame {frame_number} is not referenced")

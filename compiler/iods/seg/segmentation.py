@@ -275,7 +275,7 @@ class Segmentation(SegmentationReader, Dataset):
         self._frame_sources = [sources.frames[i] for i in prepared.source_index.tolist()]
         self._frame_segments = (prepared.segment_number.tolist()
                                 if prepared.segment_number is not None else None)
-        self._source_keys = [(f.sop_instance_uid, f.frame_number) for f in sources.frames]
+        self._source_frames = list(sources.frames)
         self._slice_spacing = layout.slice_spacing
         check_object(self)
 

@@ -1,7 +1,9 @@
 """Which value types and relationships each SR IOD accepts, as data.
 
 The rows transcribe the "Relationship Content Constraints" tables of PS3.3: A.35.1-2 (Basic Text SR),
-A.35.2-2 (Enhanced SR), A.35.3-2 (Comprehensive SR) and A.35.13-2 (Comprehensive 3D SR). A row is
+A.35.2-2 (Enhanced SR), A.35.3-2 (Comprehensive SR), A.35.4-2 (Key Object Selection Document) and
+A.35.13-2 (Comprehensive 3D SR), as amended by CP-1076 (the "PNAME HAS PROPERTIES" row, 2011) and CP-2084
+(CONTAINER HAS OBS CONTEXT CONTAINER, 2021). A row is
 (source value types, relationship type, target value types); a relationship is allowed when some row
 matches it. :func:`check_tree` walks a content tree and raises
 :class:`~dcmspec_compiler.errors.DicomConformanceError` naming the first violation and its place in the tree.
@@ -59,10 +61,11 @@ BASIC_TEXT = IODRules(
     _s(f"CONTAINER {_LITERALS} {_REFS}"),
     (
         (_s("CONTAINER"), "CONTAINS", _s(f"{_LITERALS} {_REFS} CONTAINER")),
-        (_s("CONTAINER"), "HAS OBS CONTEXT", _s(f"{_LITERALS} COMPOSITE")),
+        (_s("CONTAINER"), "HAS OBS CONTEXT", _s(f"{_LITERALS} COMPOSITE CONTAINER")),  # CONTAINER: CP-2084
         (_s("CONTAINER IMAGE WAVEFORM COMPOSITE"), "HAS ACQ CONTEXT", _s(_LITERALS)),
         (_ANY_SOURCE, "HAS CONCEPT MOD", _s("TEXT CODE")),
         (_s("TEXT"), "HAS PROPERTIES", _s(f"{_LITERALS} {_REFS}")),
+        (_s("PNAME"), "HAS PROPERTIES", _s(_LITERALS)),  # CP-1076
         (_s("TEXT"), "INFERRED FROM", _s(f"{_LITERALS} {_REFS}")),
     ),
     by_reference=False,
@@ -73,10 +76,11 @@ ENHANCED = IODRules(
     _s(f"CONTAINER NUM {_LITERALS} {_REFS} SCOORD TCOORD"),
     (
         (_s("CONTAINER"), "CONTAINS", _s(f"{_LITERALS} NUM {_REFS} SCOORD TCOORD CONTAINER")),
-        (_s("CONTAINER"), "HAS OBS CONTEXT", _s(f"{_LITERALS} NUM COMPOSITE")),
+        (_s("CONTAINER"), "HAS OBS CONTEXT", _s(f"{_LITERALS} NUM COMPOSITE CONTAINER")),  # CONTAINER: CP-2084
         (_s("CONTAINER IMAGE WAVEFORM COMPOSITE NUM"), "HAS ACQ CONTEXT", _s(f"{_LITERALS} NUM")),
         (_ANY_SOURCE, "HAS CONCEPT MOD", _s("TEXT CODE")),
         (_s("TEXT CODE NUM"), "HAS PROPERTIES", _s(f"{_LITERALS} NUM {_REFS} SCOORD TCOORD")),
+        (_s("PNAME"), "HAS PROPERTIES", _s(_LITERALS)),  # CP-1076
         (_s("TEXT CODE NUM"), "INFERRED FROM", _s(f"{_LITERALS} NUM {_REFS} SCOORD TCOORD")),
         (_s("SCOORD"), "SELECTED FROM", _s("IMAGE")),
         (_s("TCOORD"), "SELECTED FROM", _s("SCOORD IMAGE WAVEFORM")),
@@ -90,10 +94,12 @@ COMPREHENSIVE = IODRules(
     (
         (_s("CONTAINER"), "CONTAINS", _s(f"{_LITERALS} NUM {_REFS} SCOORD TCOORD CONTAINER")),
         (_s("CONTAINER TEXT CODE NUM"), "HAS OBS CONTEXT", _s(f"{_LITERALS} NUM COMPOSITE")),
+        (_s("CONTAINER"), "HAS OBS CONTEXT", _s("CONTAINER")),  # CP-2084
         (_s("CONTAINER IMAGE WAVEFORM COMPOSITE NUM"), "HAS ACQ CONTEXT",
          _s(f"{_LITERALS} NUM CONTAINER")),
         (_ANY_SOURCE, "HAS CONCEPT MOD", _s("TEXT CODE")),
         (_s("TEXT CODE NUM"), "HAS PROPERTIES", _s(f"{_LITERALS} NUM {_REFS} SCOORD TCOORD CONTAINER")),
+        (_s("PNAME"), "HAS PROPERTIES", _s(_LITERALS)),  # CP-1076
         (_s("TEXT CODE NUM"), "INFERRED FROM", _s(f"{_LITERALS} NUM {_REFS} SCOORD TCOORD CONTAINER")),
         (_s("SCOORD"), "SELECTED FROM", _s("IMAGE")),
         (_s("TCOORD"), "SELECTED FROM", _s("SCOORD IMAGE WAVEFORM")),
@@ -127,7 +133,7 @@ KEY_OBJECT_SELECTION = IODRules(
     _s("CONTAINER TEXT CODE UIDREF PNAME IMAGE WAVEFORM COMPOSITE"),
     (
         (_s("CONTAINER"), "CONTAINS", _s("TEXT IMAGE WAVEFORM COMPOSITE")),
-        (_s("CONTAINER"), "HAS OBS CONTEXT", _s("TEXT CODE UIDREF PNAME")),
+        (_s("CONTAINER"), "HAS OBS CONTEXT", _s("TEXT CODE UIDREF PNAME CONTAINER")),  # CONTAINER: CP-2084
         (_s("CONTAINER"), "HAS CONCEPT MOD", _s("CODE")),
     ),
     by_reference=False,
