@@ -70,9 +70,16 @@ def cell(session: nox.Session, deps: str) -> None:
     sources = sources_fingerprint()  # before installing: what this cell's bytes are made from
     resolution = "lowest-direct" if deps == "lowest" else "highest"
     session.install("--resolution", resolution, str(ROOT))
-    versions = json.loads(session.run(
-        "python", "-c", "import json, importlib.metadata as m; "
-        f"print(json.dumps({{n: m.version(n) for n in {RUNTIME!r}}}))", silent=True).strip().splitlines()[-1])
+    versions = json.loads(
+        session.run(
+            "python",
+            "-c",
+            f"import json, importlib.metadata as m; print(json.dumps({{n: m.version(n) for n in {RUNTIME!r}}}))",
+            silent=True,
+        )
+        .strip()
+        .splitlines()[-1]
+    )
     held = Path(session.create_tmp()) / "runtime-versions.txt"
     held.write_text("".join(f"{name}=={version}\n" for name, version in versions.items()))
     session.install("-c", str(held), *TEST_TOOLS)
@@ -91,13 +98,21 @@ def cell(session: nox.Session, deps: str) -> None:
     if not files:
         session.error("the build wrote nothing")
     HASHES.mkdir(parents=True, exist_ok=True)
-    record = {"cell": session.name, "sources": sources, "python": session.python, "deps": deps,
-              "versions": versions, "build_seconds": round(seconds, 2), "files": files}
+    record = {
+        "cell": session.name,
+        "sources": sources,
+        "python": session.python,
+        "deps": deps,
+        "versions": versions,
+        "build_seconds": round(seconds, 2),
+        "files": files,
+    }
     (HASHES / f"{session.name}.json").write_text(json.dumps(record, indent=1) + "\n")
 
     report = Path(session.create_tmp()) / "pytest.xml"
-    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
-                *session.posargs, env=env)
+    session.run(
+        "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *session.posargs, env=env
+    )
     skipped = sum(int(s.get("skipped", 0)) for s in ElementTree.parse(report).getroot().iter("testsuite"))
     if skipped:
         session.error(f"{skipped} test(s) skipped: every cell runs the whole suite")
@@ -117,7 +132,8 @@ def hashes(session: nox.Session) -> None:
     reference = records[0]
     for r in records[1:]:
         if r["files"] != reference["files"]:
-            differ = sorted(n for n in set(r["files"]) | set(reference["files"])
-                            if r["files"].get(n) != reference["files"].get(n))
+            differ = sorted(
+                n for n in set(r["files"]) | set(reference["files"]) if r["files"].get(n) != reference["files"].get(n)
+            )
             session.error(f"{r['cell']} and {reference['cell']} differ in {', '.join(differ)}")
     session.log(f"same bytes in all {len(records)} cells: {len(reference['files'])} files")

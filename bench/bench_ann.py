@@ -42,7 +42,7 @@ GROUP = """  - label: {name} nuclei
       - {{key: "Nucleus: Area µm^2", name: SCT:42798000 "Area", unit: um2}}
       - {{key: "Nucleus: Circularity", name: SCT:272140002 "Circularity", unit: "1"}}
 """
-HIGHDICOM = r'''
+HIGHDICOM = r"""
 import json, sys, time
 import numpy as np, pydicom, highdicom as hd
 from pydicom.sr.coding import Code
@@ -80,7 +80,7 @@ ann = hd.ann.MicroscopyBulkSimpleAnnotations(
 constructing += time.perf_counter() - t
 ann.save_as(sys.argv[1])
 print(f"constructors {constructing:.2f} s, whole script {time.perf_counter() - start:.2f} s", file=sys.stderr)
-'''
+"""
 
 
 def make_inputs(cells: int) -> None:
@@ -96,16 +96,27 @@ def make_inputs(cells: int) -> None:
         with open(WORK / "cells.geojson", "w", encoding="utf-8") as fh:
             fh.write('{"type": "FeatureCollection", "features": [\n')
             for i in range(cells):
-                ring = np.round(np.column_stack([centres[i, 0] + radii[i] * np.cos(angles),
-                                                 centres[i, 1] + radii[i] * np.sin(angles)]), 2).tolist()
+                ring = np.round(
+                    np.column_stack(
+                        [centres[i, 0] + radii[i] * np.cos(angles), centres[i, 1] + radii[i] * np.sin(angles)]
+                    ),
+                    2,
+                ).tolist()
                 ring.append(ring[0])
                 area = None if i % 10 == 0 else round(float(np.pi * radii[i] ** 2 * 0.25), 3)
-                feature = {"type": "Feature", "id": f"cell-{i}", "geometry": {"type": "Polygon", "coordinates": [ring]},
-                           "properties": {"objectType": "detection",
-                                          "classification": {"name": CLASSES[i % 2], "color": [200, 0, 0]},
-                                          "measurements": {
-                                              "Nucleus: Area µm^2": area,
-                                              "Nucleus: Circularity": round(float(rng.uniform(0.7, 1)), 3)}}}
+                feature = {
+                    "type": "Feature",
+                    "id": f"cell-{i}",
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    "properties": {
+                        "objectType": "detection",
+                        "classification": {"name": CLASSES[i % 2], "color": [200, 0, 0]},
+                        "measurements": {
+                            "Nucleus: Area µm^2": area,
+                            "Nucleus: Circularity": round(float(rng.uniform(0.7, 1)), 3),
+                        },
+                    },
+                }
                 fh.write(("" if i == 0 else ",\n") + json.dumps(feature, ensure_ascii=False))
             fh.write("\n]}\n")
         marker.write_text("")
@@ -139,8 +150,15 @@ def check(path: Path, cells: int) -> None:
         for f, polygon in zip(chosen, data):
             assert np.array_equal(polygon, np.array(f["geometry"]["coordinates"][0][:-1])), name
         _, values, _ = group.get_measurements()
-        want = np.array([np.nan if f["properties"]["measurements"]["Nucleus: Area µm^2"] is None
-                         else f["properties"]["measurements"]["Nucleus: Area µm^2"] for f in chosen], np.float32)
+        want = np.array(
+            [
+                np.nan
+                if f["properties"]["measurements"]["Nucleus: Area µm^2"] is None
+                else f["properties"]["measurements"]["Nucleus: Area µm^2"]
+                for f in chosen
+            ],
+            np.float32,
+        )
         np.testing.assert_array_equal(values[:, 0], want)
 
 
@@ -162,8 +180,10 @@ def main() -> int:
         note = results[-1][3].strip().splitlines()[-1] if name == "highdicom" else ""
         out = WORK / ("out/cells.dcm" if name == "dcmspec" else "hd_cells.dcm")
         check(out, cells)
-        print(f"  {name:10s} {wall:6.2f} s wall  {cpu:6.2f} s CPU  {peak:5.0f} MB peak"
-              f"  output {out.stat().st_size / 1e6:.1f} MB  {note}  (read back by highdicom: equal)")
+        print(
+            f"  {name:10s} {wall:6.2f} s wall  {cpu:6.2f} s CPU  {peak:5.0f} MB peak"
+            f"  output {out.stat().st_size / 1e6:.1f} MB  {note}  (read back by highdicom: equal)"
+        )
     return 0
 
 

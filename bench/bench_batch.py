@@ -34,10 +34,14 @@ from bench_reports import TEMPLATE, write_rows  # noqa: E402
 def seg_template() -> str:
     """``specs_examples/organs-binary.yaml`` (3 segments) as a template: series number and a label per row."""
     text = (REPO / "specs_examples" / "organs-binary.yaml").read_text()
-    for old, new in (("id: organs-binary\n", "id: organs\nparameters:\n  series_number: {type: integer, minimum: 1}\n"
-                                                "  organ: {type: string}\n"),
-                     ("label: Liver\n", 'label: "${organ}"\n'),
-                     ("series: {number: 300,", 'series: {number: "${series_number}",')):
+    for old, new in (
+        (
+            "id: organs-binary\n",
+            "id: organs\nparameters:\n  series_number: {type: integer, minimum: 1}\n  organ: {type: string}\n",
+        ),
+        ("label: Liver\n", 'label: "${organ}"\n'),
+        ("series: {number: 300,", 'series: {number: "${series_number}",'),
+    ):
         assert old in text, old
         text = text.replace(old, new)
     return text
@@ -70,8 +74,22 @@ def run(template: Path, cases: Path, executor: str, workers: int, rows: int) -> 
     out = WORK / "out"
     if out.exists():
         shutil.rmtree(out)
-    cmd = [sys.executable, "-m", "dcmspec_compiler", "build", str(template), "--csv", str(cases), "-o", str(out),
-           "--executor", executor, "--workers", str(workers), "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dcmspec_compiler",
+        "build",
+        str(template),
+        "--csv",
+        str(cases),
+        "-o",
+        str(out),
+        "--executor",
+        executor,
+        "--workers",
+        str(workers),
+        "-q",
+    ]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=template.parent)
     elapsed = time.perf_counter() - start
@@ -92,12 +110,13 @@ def main() -> None:
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     workers = [int(w) for w in args.workers.split(",")]
-    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
-          f"{os.cpu_count()} CPUs", flush=True)
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs", flush=True)
     print("| objects | executor | workers | wall | objects/s | vs 1 worker |")
     print("|---|---|---|---|---|---|")
-    for what, rows, inputs in (("template reports", args.reports, report_inputs),
-                               ("SEGs (phantom)", args.segs, seg_inputs)):
+    for what, rows, inputs in (
+        ("template reports", args.reports, report_inputs),
+        ("SEGs (phantom)", args.segs, seg_inputs),
+    ):
         if rows <= 0:
             continue
         template, cases = inputs(rows)
@@ -108,12 +127,14 @@ def main() -> None:
                 elapsed, sha = run(template, cases, executor, n, rows)
                 digests.add(sha)
                 base = base or elapsed
-                print(f"| {rows} {what} | {executor} | {n} | {elapsed:.1f} s | {rows / elapsed:.1f} | "
-                      f"{base / elapsed:.2f}x |", flush=True)
+                print(
+                    f"| {rows} {what} | {executor} | {n} | {elapsed:.1f} s | {rows / elapsed:.1f} | "
+                    f"{base / elapsed:.2f}x |",
+                    flush=True,
+                )
         if len(digests) != 1:
             raise SystemExit(f"{what}: the configurations wrote different bytes: {sorted(digests)}")
-        print(f"| {what}: every configuration wrote the same bytes (sha256 {digests.pop()}) | | | | | |",
-              flush=True)
+        print(f"| {what}: every configuration wrote the same bytes (sha256 {digests.pop()}) | | | | | |", flush=True)
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

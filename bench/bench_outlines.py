@@ -37,15 +37,43 @@ def main() -> int:
     work = prepare(slices)
     seg_out = work / "out-seg"
     if not (seg_out / "binary-10.dcm").exists():
-        subprocess.run([sys.executable, "-m", "dcmspec_compiler", "build", "-q", str(work / "binary-10.yaml"),
-                        "-o", str(seg_out), "--force"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dcmspec_compiler",
+                "build",
+                "-q",
+                str(work / "binary-10.yaml"),
+                "-o",
+                str(seg_out),
+                "--force",
+            ],
+            check=True,
+        )
     spec = work / "outlines.yaml"
     spec.write_text(SPEC)
     times, peaks = [], []
     for _ in range(3):
         start = time.perf_counter()
-        proc = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "dcmspec_compiler", "build", "-q",
-                               str(spec), "-o", str(work / "out-pr"), "--force"], capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                "/usr/bin/time",
+                "-f",
+                "%M",
+                sys.executable,
+                "-m",
+                "dcmspec_compiler",
+                "build",
+                "-q",
+                str(spec),
+                "-o",
+                str(work / "out-pr"),
+                "--force",
+            ],
+            capture_output=True,
+            text=True,
+        )
         times.append(time.perf_counter() - start)
         if proc.returncode != 0:
             print(proc.stderr)
@@ -57,9 +85,11 @@ def main() -> int:
     for value in range(1, 11):
         n += sum(len(f) for f in frame_outlines(masks == value))
     tracing = time.perf_counter() - start
-    print(f"{slices} slices, 10 segments: PresentationState build {statistics.median(times):.2f} s"
-          f" (runs {', '.join(f'{t:.2f}' for t in times)}), peak {max(peaks):.0f} MB;"
-          f" outline tracing alone {tracing:.2f} s for {n} outlines")
+    print(
+        f"{slices} slices, 10 segments: PresentationState build {statistics.median(times):.2f} s"
+        f" (runs {', '.join(f'{t:.2f}' for t in times)}), peak {max(peaks):.0f} MB;"
+        f" outline tracing alone {tracing:.2f} s for {n} outlines"
+    )
     return 0
 
 

@@ -44,17 +44,23 @@ equipment: {manufacturer: Bench, model: BenchMap, software_versions: "1.0", seri
 """
 
 DCMQI_JSON = {
-    "SeriesDescription": "Bench map", "SeriesNumber": "400", "InstanceNumber": "1",
+    "SeriesDescription": "Bench map",
+    "SeriesNumber": "400",
+    "InstanceNumber": "1",
     "QuantityValueCode": {"CodeValue": "113063", "CodingSchemeDesignator": "DCM", "CodeMeaning": "T1"},
     "MeasurementUnitsCode": {"CodeValue": "ms", "CodingSchemeDesignator": "UCUM", "CodeMeaning": "ms"},
-    "MeasurementMethodCode": {"CodeValue": "113250", "CodingSchemeDesignator": "DCM",
-                              "CodeMeaning": "Mono-exponential diffusion model"},
+    "MeasurementMethodCode": {
+        "CodeValue": "113250",
+        "CodingSchemeDesignator": "DCM",
+        "CodeMeaning": "Mono-exponential diffusion model",
+    },
     "AnatomicRegionSequence": {"CodeValue": "818981001", "CodingSchemeDesignator": "SCT", "CodeMeaning": "Abdomen"},
     "DerivationCode": {"CodeValue": "110001", "CodingSchemeDesignator": "DCM", "CodeMeaning": "Image Processing"},
-    "FrameLaterality": "U", "RealWorldValueSlope": "1",
+    "FrameLaterality": "U",
+    "RealWorldValueSlope": "1",
 }
 
-HD_SCRIPT = '''import sys
+HD_SCRIPT = """import sys
 from pathlib import Path
 import numpy as np, pydicom, highdicom as hd
 from pydicom.sr.coding import Code
@@ -67,7 +73,7 @@ mapping = hd.pm.RealWorldValueMapping(lut_label="T1", lut_explanation="T1", unit
 pm = hd.pm.ParametricMap(sources, values, hd.UID(), 400, hd.UID(), 1, "Bench", "BenchMap", "1.0", "1",
     False, [mapping], window_center=float(values.mean()), window_width=float(np.ptp(values)) or 1.0)
 pm.save_as(sys.argv[1])
-'''
+"""
 
 
 def timed(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
@@ -105,11 +111,25 @@ def write_inputs(work: Path) -> None:
 def commands(out: Path, dcmspec: str, dcmqi: str) -> dict[str, tuple[list[str], Path]]:
     """tool -> (command line run in the work folder, the file it writes under ``out``)."""
     return {
-        "dcmspec": ([dcmspec, "build", "-q", "pmap.yaml", "-o", str(out / "dcmspec"), "--force"],
-                    out / "dcmspec" / "pmap.dcm"),
+        "dcmspec": (
+            [dcmspec, "build", "-q", "pmap.yaml", "-o", str(out / "dcmspec"), "--force"],
+            out / "dcmspec" / "pmap.dcm",
+        ),
         "highdicom": ([sys.executable, "hd_pmap.py", str(out / "highdicom.dcm")], out / "highdicom.dcm"),
-        "dcmqi": ([dcmqi, "--inputMetadata", "dcmqi/pmap.json", "--inputImage", "masks/float_map.nrrd",
-                   "--inputDICOMDirectory", "ct", "--outputDICOM", str(out / "dcmqi.dcm")], out / "dcmqi.dcm"),
+        "dcmqi": (
+            [
+                dcmqi,
+                "--inputMetadata",
+                "dcmqi/pmap.json",
+                "--inputImage",
+                "masks/float_map.nrrd",
+                "--inputDICOMDirectory",
+                "ct",
+                "--outputDICOM",
+                str(out / "dcmqi.dcm"),
+            ],
+            out / "dcmqi.dcm",
+        ),
     }
 
 
@@ -128,13 +148,15 @@ def main() -> int:
     results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in tools}
     names = list(tools)
     for run in range(runs):
-        for name in names[run % len(names):] + names[:run % len(names)]:
+        for name in names[run % len(names) :] + names[: run % len(names)]:
             results[name].append(timed(tools[name], work))
     grid = json.loads((work / "grid.json").read_text())
     values = np.load(work / "masks" / "float_map.npy", mmap_mode="r")
     load = os.getloadavg()[0]
-    print(f"Parametric Map, float32 {grid['shape'][1]}x{grid['shape'][2]}x{slices}, median of {runs} runs"
-          f" (load average {load:.1f} on {os.cpu_count()} cores)")
+    print(
+        f"Parametric Map, float32 {grid['shape'][1]}x{grid['shape'][2]}x{slices}, median of {runs} runs"
+        f" (load average {load:.1f} on {os.cpu_count()} cores)"
+    )
     print("| tool | wall s (min-max) | CPU s (min-max) | peak RSS MB | output MB | peak / output | check |")
     print("|---|---|---|---|---|---|---|")
     for name in tools:
@@ -143,9 +165,11 @@ def main() -> int:
         peak = max(p for _, _, p in results[name])
         size = files[name].stat().st_size / 2**20
         verdict = check(files[name], values, grid["origin"][2], grid["spacing"][0])
-        print(f"| {name} | {statistics.median(walls):.2f} ({min(walls):.2f}-{max(walls):.2f}) |"
-              f" {statistics.median(cpus):.2f} ({min(cpus):.2f}-{max(cpus):.2f}) | {peak:.0f} |"
-              f" {size:.0f} | {peak / size:.2f} | {verdict} |")
+        print(
+            f"| {name} | {statistics.median(walls):.2f} ({min(walls):.2f}-{max(walls):.2f}) |"
+            f" {statistics.median(cpus):.2f} ({min(cpus):.2f}-{max(cpus):.2f}) | {peak:.0f} |"
+            f" {size:.0f} | {peak / size:.2f} | {verdict} |"
+        )
     return 0
 
 

@@ -35,13 +35,31 @@ def write_rows(path: Path, rows: int, seed: int = 1) -> None:
         writer = csv.writer(fh)
         writer.writerow(["lesion_id", "volume_ml", "diameter_mm", "finding_site", "reader", "slice"])
         for i in range(rows):
-            writer.writerow([f"L{i:05d}", f"{rng.uniform(0.1, 50):.3f}", f"{rng.uniform(2, 40):.1f}",
-                             rng.choice(SITES), rng.choice(READERS), rng.randint(1, 16)])
+            writer.writerow(
+                [
+                    f"L{i:05d}",
+                    f"{rng.uniform(0.1, 50):.3f}",
+                    f"{rng.uniform(2, 40):.1f}",
+                    rng.choice(SITES),
+                    rng.choice(READERS),
+                    rng.randint(1, 16),
+                ]
+            )
 
 
 def command(rows_csv: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "dcmspec_compiler", "build", str(TEMPLATE), "--csv", str(rows_csv),
-            "-o", str(out), "-q"]
+    return [
+        sys.executable,
+        "-m",
+        "dcmspec_compiler",
+        "build",
+        str(TEMPLATE),
+        "--csv",
+        str(rows_csv),
+        "-o",
+        str(out),
+        "-q",
+    ]
 
 
 def run_once(rows_csv: Path, out: Path) -> float:
@@ -62,8 +80,25 @@ def profile(rows_csv: Path, out: Path, top: int) -> None:
     if out.exists():
         shutil.rmtree(out)
     stats_file = WORK / "build.prof"
-    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(stats_file), "-m", "dcmspec_compiler", "build",
-                    str(TEMPLATE), "--csv", str(rows_csv), "-o", str(out), "-q"], check=False)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            str(stats_file),
+            "-m",
+            "dcmspec_compiler",
+            "build",
+            str(TEMPLATE),
+            "--csv",
+            str(rows_csv),
+            "-o",
+            str(out),
+            "-q",
+        ],
+        check=False,
+    )
     stats = pstats.Stats(str(stats_file))
     for key in ("cumulative", "tottime"):
         print(f"\n--- top {top} by {key} ---")
@@ -87,8 +122,10 @@ def main() -> None:
     if written != args.rows:
         raise SystemExit(f"expected {args.rows} reports, found {written}")
     median = statistics.median(times)
-    print(f"{args.rows} reports from {TEMPLATE.name} + {rows_csv.name}: median {median:.2f} s over {args.runs} run(s)"
-          f" ({', '.join(f'{t:.2f}' for t in times)}); {1000 * median / args.rows:.2f} ms per report")
+    print(
+        f"{args.rows} reports from {TEMPLATE.name} + {rows_csv.name}: median {median:.2f} s over {args.runs} run(s)"
+        f" ({', '.join(f'{t:.2f}' for t in times)}); {1000 * median / args.rows:.2f} ms per report"
+    )
     if args.profile:
         profile(rows_csv, out, args.top)
 

@@ -38,15 +38,43 @@ def main() -> int:
     work = prepare(slices)
     seg_out = work / "out-seg"
     if not (seg_out / "binary-10.dcm").exists():
-        subprocess.run([sys.executable, "-m", "dcmspec_compiler", "build", "-q", str(work / "binary-10.yaml"),
-                        "-o", str(seg_out), "--force"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dcmspec_compiler",
+                "build",
+                "-q",
+                str(work / "binary-10.yaml"),
+                "-o",
+                str(seg_out),
+                "--force",
+            ],
+            check=True,
+        )
     spec = work / "sc-render.yaml"
     spec.write_text(SPEC)
     times, peaks = [], []
     for _ in range(3):
         start = time.perf_counter()
-        proc = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "dcmspec_compiler", "build", "-q",
-                               str(spec), "-o", str(work / "out-sc"), "--force"], capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                "/usr/bin/time",
+                "-f",
+                "%M",
+                sys.executable,
+                "-m",
+                "dcmspec_compiler",
+                "build",
+                "-q",
+                str(spec),
+                "-o",
+                str(work / "out-sc"),
+                "--force",
+            ],
+            capture_output=True,
+            text=True,
+        )
         times.append(time.perf_counter() - start)
         if proc.returncode != 0:
             print(proc.stderr)
@@ -60,10 +88,12 @@ def main() -> int:
     start = time.perf_counter()
     decode_png(png)
     decode = time.perf_counter() - start
-    line = (f"{slices} slices of 512x512, 10 segments: SecondaryCapture render of {len(pictures)} slices"
-            f" {statistics.median(times):.2f} s (runs {', '.join(f'{t:.2f}' for t in times)}),"
-            f" peak {max(peaks):.0f} MB;"
-            f" PNG of one picture: encode {encode * 1000:.0f} ms, decode {decode * 1000:.0f} ms")
+    line = (
+        f"{slices} slices of 512x512, 10 segments: SecondaryCapture render of {len(pictures)} slices"
+        f" {statistics.median(times):.2f} s (runs {', '.join(f'{t:.2f}' for t in times)}),"
+        f" peak {max(peaks):.0f} MB;"
+        f" PNG of one picture: encode {encode * 1000:.0f} ms, decode {decode * 1000:.0f} ms"
+    )
     try:
         from PIL import Image
     except ImportError:

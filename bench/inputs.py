@@ -28,8 +28,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 WORK_DIR = BENCH_DIR / "_work"
 
 ROWS = COLS = 512
-PIXEL_SPACING = 0.75      # mm, exact in binary floating point
-SLICE_SPACING = 1.5       # mm
+PIXEL_SPACING = 0.75  # mm, exact in binary floating point
+SLICE_SPACING = 1.5  # mm
 MAX_FRACTIONAL = 255
 
 # Codes used by all three tools (same meaning everywhere).
@@ -55,8 +55,11 @@ def dcmqi_exe(name: str) -> str:
 
 def grid_for(slices: int) -> Grid:
     extent = (ROWS * PIXEL_SPACING, slices * SLICE_SPACING)
-    return Grid(shape=(slices, ROWS, COLS), spacing=(SLICE_SPACING, PIXEL_SPACING, PIXEL_SPACING),
-                origin=(-extent[0] / 2, -extent[0] / 2, -extent[1] / 2))
+    return Grid(
+        shape=(slices, ROWS, COLS),
+        spacing=(SLICE_SPACING, PIXEL_SPACING, PIXEL_SPACING),
+        origin=(-extent[0] / 2, -extent[0] / 2, -extent[1] / 2),
+    )
 
 
 @dataclass(frozen=True)
@@ -64,12 +67,12 @@ class Scenario:
     """One benchmark row."""
 
     name: str
-    seg_type: str                 # BINARY, FRACTIONAL, LABELMAP or PMAP (a Parametric Map, bench_pm.py)
-    mask: str                     # base name of the mask under masks/
+    seg_type: str  # BINARY, FRACTIONAL, LABELMAP or PMAP (a Parametric Map, bench_pm.py)
+    mask: str  # base name of the mask under masks/
     n_segments: int
     rle: bool = False
     tools: tuple[str, ...] = ("highdicom", "dcmqi", "dcmspec")
-    na: dict = field(default_factory=dict, hash=False, compare=False)   # tool -> reason it is n/a
+    na: dict = field(default_factory=dict, hash=False, compare=False)  # tool -> reason it is n/a
 
     @property
     def family(self) -> str:
@@ -83,17 +86,34 @@ _NO_DCMSPEC_BINARY_RLE = "dcmspec refuses BINARY with RLE"
 
 SCENARIOS: list[Scenario] = [
     Scenario("binary-1", "BINARY", "sphere", 1),
-    Scenario("binary-1-rle", "BINARY", "sphere", 1, rle=True,
-             na={"highdicom": _NO_HD_BINARY_RLE, "dcmqi": _NO_DCMQI_RLE, "dcmspec": _NO_DCMSPEC_BINARY_RLE}),
+    Scenario(
+        "binary-1-rle",
+        "BINARY",
+        "sphere",
+        1,
+        rle=True,
+        na={"highdicom": _NO_HD_BINARY_RLE, "dcmqi": _NO_DCMQI_RLE, "dcmspec": _NO_DCMSPEC_BINARY_RLE},
+    ),
     Scenario("binary-10", "BINARY", "organs10", 10),
-    Scenario("binary-10-rle", "BINARY", "organs10", 10, rle=True,
-             na={"highdicom": _NO_HD_BINARY_RLE, "dcmqi": _NO_DCMQI_RLE, "dcmspec": _NO_DCMSPEC_BINARY_RLE}),
+    Scenario(
+        "binary-10-rle",
+        "BINARY",
+        "organs10",
+        10,
+        rle=True,
+        na={"highdicom": _NO_HD_BINARY_RLE, "dcmqi": _NO_DCMQI_RLE, "dcmspec": _NO_DCMSPEC_BINARY_RLE},
+    ),
     Scenario("binary-100", "BINARY", "organs100", 100),
-    Scenario("binary-100-rle", "BINARY", "organs100", 100, rle=True,
-             na={"highdicom": _NO_HD_BINARY_RLE, "dcmqi": _NO_DCMQI_RLE, "dcmspec": _NO_DCMSPEC_BINARY_RLE}),
+    Scenario(
+        "binary-100-rle",
+        "BINARY",
+        "organs100",
+        100,
+        rle=True,
+        na={"highdicom": _NO_HD_BINARY_RLE, "dcmqi": _NO_DCMQI_RLE, "dcmspec": _NO_DCMSPEC_BINARY_RLE},
+    ),
     Scenario("fractional-1", "FRACTIONAL", "soft_sphere", 1, na={"dcmqi": _NO_DCMQI_FRAC}),
-    Scenario("fractional-1-rle", "FRACTIONAL", "soft_sphere", 1, rle=True,
-             na={"dcmqi": _NO_DCMQI_FRAC}),
+    Scenario("fractional-1-rle", "FRACTIONAL", "soft_sphere", 1, rle=True, na={"dcmqi": _NO_DCMQI_FRAC}),
     Scenario("labelmap-10", "LABELMAP", "organs10", 10),
     Scenario("labelmap-10-rle", "LABELMAP", "organs10", 10, rle=True, na={"dcmqi": _NO_DCMQI_RLE}),
     Scenario("pmap-float32", "PMAP", "float_map", 1),
@@ -115,14 +135,16 @@ def color(value: int) -> list[int]:
 
 # ---------------------------------------------------------------------------------------------- masks
 
+
 def make_masks(grid: Grid) -> dict[str, np.ndarray]:
     extent = np.array(grid.shape[::-1]) * np.array(grid.spacing[::-1])
     centre = np.array(grid.origin) + extent / 2
     sphere = ellipsoid(grid, centre + [20, 10, 0], (40, 40, 40)).astype(np.uint8)
     soft = soft_sphere(grid, centre + [-20, 10, 0], 35.0, edge_mm=6.0)
     x, y, z = grid.index_grid()
-    float_map = (np.exp(-((x - centre[0]) ** 2 + (y - centre[1]) ** 2) / (2 * 80.0 ** 2))
-                 * (1 + 0.001 * (z - centre[2]))).astype(np.float32) * 1500.0
+    float_map = (
+        np.exp(-((x - centre[0]) ** 2 + (y - centre[1]) ** 2) / (2 * 80.0**2)) * (1 + 0.001 * (z - centre[2]))
+    ).astype(np.float32) * 1500.0
     return {
         "sphere": sphere,
         "organs10": organ_label_map(grid, 10),
@@ -148,6 +170,7 @@ def write_nrrd(path: Path, array: np.ndarray, grid: Grid) -> None:
 
 # ---------------------------------------------------------------------------------------------- specs
 
+
 def _code(c: tuple) -> str:
     return f'{c[1]}:{c[0]} "{c[2]}"'
 
@@ -171,7 +194,8 @@ def dcmspec_spec(scenario: Scenario) -> str:
         lines.append(
             f"  - {{number: {v}, label: {segment_label(scenario, v)}, category: '{_code(cat)}', "
             f"type: '{_code(typ)}', algorithm: {{type: AUTOMATIC, name: {ALGO_NAME}, version: '{ALGO_VERSION}'}}, "
-            f"color: {color(v)}}}")
+            f"color: {color(v)}}}"
+        )
     lines += [
         "series: {number: 300, description: Bench segmentation}",
         "equipment: {manufacturer: bench, model: BenchNet, software_versions: '1.0', serial_number: '1'}",
@@ -185,18 +209,26 @@ def dcmqi_metadata(scenario: Scenario) -> dict:
     cat, typ = segment_codes(scenario)
     segs = []
     for v in range(1, scenario.n_segments + 1):
-        segs.append({
-            "labelID": v,
-            "SegmentLabel": segment_label(scenario, v),
-            "SegmentDescription": segment_label(scenario, v),
-            "SegmentAlgorithmType": "AUTOMATIC",
-            "SegmentAlgorithmName": ALGO_NAME,
-            "SegmentedPropertyCategoryCodeSequence": {"CodeValue": cat[0], "CodingSchemeDesignator": cat[1],
-                                                      "CodeMeaning": cat[2]},
-            "SegmentedPropertyTypeCodeSequence": {"CodeValue": typ[0], "CodingSchemeDesignator": typ[1],
-                                                  "CodeMeaning": typ[2]},
-            "recommendedDisplayRGBValue": color(v),
-        })
+        segs.append(
+            {
+                "labelID": v,
+                "SegmentLabel": segment_label(scenario, v),
+                "SegmentDescription": segment_label(scenario, v),
+                "SegmentAlgorithmType": "AUTOMATIC",
+                "SegmentAlgorithmName": ALGO_NAME,
+                "SegmentedPropertyCategoryCodeSequence": {
+                    "CodeValue": cat[0],
+                    "CodingSchemeDesignator": cat[1],
+                    "CodeMeaning": cat[2],
+                },
+                "SegmentedPropertyTypeCodeSequence": {
+                    "CodeValue": typ[0],
+                    "CodingSchemeDesignator": typ[1],
+                    "CodeMeaning": typ[2],
+                },
+                "recommendedDisplayRGBValue": color(v),
+            }
+        )
     return {
         "ContentCreatorName": "Bench^Reader",
         "ClinicalTrialSeriesID": "Session1",
@@ -267,15 +299,24 @@ def highdicom_script(scenario: Scenario, work_rel: str) -> str:
     if scenario.seg_type == "FRACTIONAL":
         fractional = f'\n    fractional_type="PROBABILITY",\n    max_fractional_value={MAX_FRACTIONAL},'
     return HD_TEMPLATE.format(
-        name=scenario.name, work=work_rel, mask=scenario.mask, algo_name=ALGO_NAME, algo_version=ALGO_VERSION,
-        cat=cat, typ=typ, n=scenario.n_segments,
+        name=scenario.name,
+        work=work_rel,
+        mask=scenario.mask,
+        algo_name=ALGO_NAME,
+        algo_version=ALGO_VERSION,
+        cat=cat,
+        typ=typ,
+        n=scenario.n_segments,
         labels=[segment_label(scenario, v) for v in range(1, scenario.n_segments + 1)],
         colors=[color(v) for v in range(1, scenario.n_segments + 1)],
-        seg_type=scenario.seg_type, fractional=fractional,
-        ts="RLELossless" if scenario.rle else "ExplicitVRLittleEndian")
+        seg_type=scenario.seg_type,
+        fractional=fractional,
+        ts="RLELossless" if scenario.rle else "ExplicitVRLittleEndian",
+    )
 
 
 # ---------------------------------------------------------------------------------------------- driver
+
 
 def work_dir(slices: int) -> Path:
     return WORK_DIR / f"n{slices}"
@@ -300,10 +341,10 @@ def prepare(slices: int, log=print) -> Path:
             np.save(masks_dir / f"{name}.npy", array)
             write_nrrd(masks_dir / f"{name}.nrrd", array, grid)
         log(f"[inputs] writing CT series ({slices} x {ROWS}x{COLS}) ...")
-        write_ct_series(root / "ct", grid, pixels=ct_pixels(grid, masks["organs10"]),
-                        seed=f"dcmspec-bench-{slices}")
-        (root / "grid.json").write_text(json.dumps({"shape": grid.shape, "spacing": grid.spacing,
-                                                    "origin": grid.origin}))
+        write_ct_series(root / "ct", grid, pixels=ct_pixels(grid, masks["organs10"]), seed=f"dcmspec-bench-{slices}")
+        (root / "grid.json").write_text(
+            json.dumps({"shape": grid.shape, "spacing": grid.spacing, "origin": grid.origin})
+        )
         done.write_text("ok\n")
     (root / "dcmqi").mkdir(exist_ok=True)
     for sc in SCENARIOS:

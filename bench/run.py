@@ -36,6 +36,7 @@ TOOLS = ("highdicom", "dcmqi", "dcmspec")
 
 # ---------------------------------------------------------------------------------------------- tools
 
+
 def _dcmspec_exe() -> str:
     # The console script next to this interpreter, not a pyenv shim (a shim adds a bash + pyenv hop).
     exe = Path(sys.executable).parent / "dcmspec"
@@ -56,16 +57,26 @@ def command(tool: str, sc: Scenario, work: Path, out_dir: Path) -> tuple[list[st
         bench_pm.write_inputs(work)
         return bench_pm.commands(out_dir, _dcmspec_exe(), dcmqi_exe("itkimage2paramap"))[tool]
     if tool == "dcmspec":
-        return ([_dcmspec_exe(), "build", f"{sc.name}.yaml", "-o", str(out_dir), "--force", "-q"],
-                out_dir / f"{sc.name}.dcm")
+        return (
+            [_dcmspec_exe(), "build", f"{sc.name}.yaml", "-o", str(out_dir), "--force", "-q"],
+            out_dir / f"{sc.name}.dcm",
+        )
     if tool == "highdicom":
         out = out_dir / f"{sc.name}.dcm"
         return [sys.executable, f"hd_{sc.name}.py", str(out)], out
     if tool == "dcmqi":
         out = out_dir / f"{sc.name}.dcm"
-        cmd = [_dcmqi_exe(), "--inputMetadata", f"dcmqi/{sc.name}.json",
-               "--inputImageList", f"masks/{sc.mask}.nrrd", "--inputDICOMDirectory", "ct",
-               "--outputDICOM", str(out)]
+        cmd = [
+            _dcmqi_exe(),
+            "--inputMetadata",
+            f"dcmqi/{sc.name}.json",
+            "--inputImageList",
+            f"masks/{sc.mask}.nrrd",
+            "--inputDICOMDirectory",
+            "ct",
+            "--outputDICOM",
+            str(out),
+        ]
         if sc.seg_type == "LABELMAP":
             cmd += ["--segmentationType", "labelmap"]
         return cmd, out
@@ -122,8 +133,9 @@ def _wait(proc: subprocess.Popen, deadline: float):
         time.sleep(0.001)
 
 
-def bench_scenario(sc: Scenario, slices: int, tools: list[str], runs: int, warmup: int, verify: bool,
-                   timeout: float, log=print) -> dict:
+def bench_scenario(
+    sc: Scenario, slices: int, tools: list[str], runs: int, warmup: int, verify: bool, timeout: float, log=print
+) -> dict:
     work = prepare(slices, log=log)
     grid = json.loads((work / "grid.json").read_text())
     res: dict = {"scenario": sc.name, "slices": slices, "tools": {}}
@@ -139,7 +151,7 @@ def bench_scenario(sc: Scenario, slices: int, tools: list[str], runs: int, warmu
         return res
     mask = None
     for r in range(warmup + runs):
-        order = active[r % len(active):] + active[:r % len(active)]   # rotate per run
+        order = active[r % len(active) :] + active[: r % len(active)]  # rotate per run
         for tool in order:
             entry = res["tools"][tool]
             if entry.get("error"):
@@ -165,11 +177,15 @@ def bench_scenario(sc: Scenario, slices: int, tools: list[str], runs: int, warmu
                 entry["problems"] = _check(sc, out_file, mask, grid)
                 entry["verified"] = True
                 state = "ok" if not entry["problems"] else "WRONG: " + "; ".join(entry["problems"][:3])
-                log(f"  {tool}: {wall:.2f} s, {rss / 2**20:.0f} MB, {entry['size'] / 1e6:.1f} MB out; "
-                    f"check {state} ({time.perf_counter() - t0:.1f} s)")
+                log(
+                    f"  {tool}: {wall:.2f} s, {rss / 2**20:.0f} MB, {entry['size'] / 1e6:.1f} MB out; "
+                    f"check {state} ({time.perf_counter() - t0:.1f} s)"
+                )
             else:
-                log(f"  {tool}: {'run' if r >= warmup else 'warm-up'} {r - warmup + 1}: {wall:.2f} s, "
-                    f"{rss / 2**20:.0f} MB")
+                log(
+                    f"  {tool}: {'run' if r >= warmup else 'warm-up'} {r - warmup + 1}: {wall:.2f} s, "
+                    f"{rss / 2**20:.0f} MB"
+                )
     return res
 
 
@@ -207,6 +223,7 @@ def startup(n: int) -> dict:
 
 # ---------------------------------------------------------------------------------------------- report
 
+
 def _cell(entry: dict) -> str:
     if "na" in entry:
         return "n/a"
@@ -228,15 +245,16 @@ def _median(entry: dict) -> float | None:
 
 
 def table(results: list[dict]) -> str:
-    head = ("| scenario | slices | highdicom | dcmqi | dcmspec | dcmspec/hd | dcmspec/dcmqi | sizes MB "
-            "(hd / dcmqi / dcmspec) | check |")
+    head = (
+        "| scenario | slices | highdicom | dcmqi | dcmspec | dcmspec/hd | dcmspec/dcmqi | sizes MB "
+        "(hd / dcmqi / dcmspec) | check |"
+    )
     lines = [head, "|" + "---|" * 9]
     for res in results:
         tools = res["tools"]
         if all("na" in e for e in tools.values()):
             reasons = {e["na"] for e in tools.values()}
-            lines.append(f"| {res['scenario']} | {res['slices']} | n/a ({'; '.join(sorted(reasons))}) "
-                         "| | | | | | |")
+            lines.append(f"| {res['scenario']} | {res['slices']} | n/a ({'; '.join(sorted(reasons))}) | | | | | | |")
             continue
         cells = [_cell(tools.get(t, {"na": "not run"})) for t in TOOLS]
         ds = _median(tools.get("dcmspec", {"na": ""}))
@@ -248,13 +266,17 @@ def table(results: list[dict]) -> str:
         for t in TOOLS:
             e = tools.get(t, {"na": ""})
             sizes.append(f"{e['size'] / 1e6:.1f}" if e.get("size") else "–")  # noqa: RUF001  an en dash, in a Markdown table
-        failed = [t for t, e in tools.items()
-                  if e.get("error") or e.get("problems") or ("na" not in e and not e.get("verified"))]
+        failed = [
+            t
+            for t, e in tools.items()
+            if e.get("error") or e.get("problems") or ("na" not in e and not e.get("verified"))
+        ]
         wrong = [t for t, e in tools.items() if e.get("error") or e.get("problems")]
-        check = (f"FAILED ({', '.join(wrong)})" if wrong
-                 else "ok" if not failed else f"unchecked ({', '.join(failed)})")
-        lines.append(f"| {res['scenario']} | {res['slices']} | {' | '.join(cells)} | {' | '.join(ratios)} "
-                     f"| {' / '.join(sizes)} | {check} |")
+        check = f"FAILED ({', '.join(wrong)})" if wrong else "ok" if not failed else f"unchecked ({', '.join(failed)})"
+        lines.append(
+            f"| {res['scenario']} | {res['slices']} | {' | '.join(cells)} | {' | '.join(ratios)} "
+            f"| {' / '.join(sizes)} | {check} |"
+        )
     return "\n".join(lines)
 
 
@@ -262,18 +284,26 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--slices", default="100,300", help="series lengths, comma separated (default 100,300)")
     ap.add_argument("--runs", type=int, default=3, help="timed runs per tool (default 3)")
-    ap.add_argument("--warmup", type=int, default=1,
-                    help="untimed runs per tool before the timed ones; the first run is the one checked "
-                         "(default 1)")
-    ap.add_argument("--scenarios", default="*",
-                    help="comma-separated names or glob patterns (default all): "
-                         + ", ".join(s.name for s in SCENARIOS))
+    ap.add_argument(
+        "--warmup",
+        type=int,
+        default=1,
+        help="untimed runs per tool before the timed ones; the first run is the one checked (default 1)",
+    )
+    ap.add_argument(
+        "--scenarios",
+        default="*",
+        help="comma-separated names or glob patterns (default all): " + ", ".join(s.name for s in SCENARIOS),
+    )
     ap.add_argument("--tools", default=",".join(TOOLS), help="comma separated subset of " + ",".join(TOOLS))
     ap.add_argument("--no-verify", action="store_true", help="skip decoding and comparing the outputs")
     ap.add_argument("--startup-runs", type=int, default=10, help="runs of the start-up timings (0: skip)")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds before a process is killed")
-    ap.add_argument("--keep-outputs", action="store_true",
-                    help="keep bench/_work/n*/out/ (default: delete each scenario's outputs after it)")
+    ap.add_argument(
+        "--keep-outputs",
+        action="store_true",
+        help="keep bench/_work/n*/out/ (default: delete each scenario's outputs after it)",
+    )
     ap.add_argument("--report", metavar="RESULTS_JSON", help="only print the tables of an earlier run")
     args = ap.parse_args(argv)
     if args.report:
@@ -292,14 +322,18 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("no scenario matches --scenarios")
 
     env_note = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS") if k in os.environ}
-    print(f"# dcmspec bench: slices {slices}, {args.runs} timed run(s) + {args.warmup} warm-up, "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, python {sys.version.split()[0]}, "
-          f"env {env_note or '{}'}")
+    print(
+        f"# dcmspec bench: slices {slices}, {args.runs} timed run(s) + {args.warmup} warm-up, "
+        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, python {sys.version.split()[0]}, "
+        f"env {env_note or '{}'}"
+    )
     import dcmspec_compiler
 
     origin = Path(dcmspec_compiler.__file__).resolve().parent
-    print(f"# dcmspec {dcmspec_compiler.__version__} from {origin}"
-          + ("" if origin == REPO / "compiler" else "  WARNING: not this checkout (pip install -e .?)"))
+    print(
+        f"# dcmspec {dcmspec_compiler.__version__} from {origin}"
+        + ("" if origin == REPO / "compiler" else "  WARNING: not this checkout (pip install -e .?)")
+    )
     print(f"# dcmspec: {_dcmspec_exe()}\n# dcmqi:   {_dcmqi_exe()}\n# highdicom: {sys.executable} hd_*.py")
 
     results = []
@@ -307,8 +341,16 @@ def main(argv: list[str] | None = None) -> int:
         prepare(n)
         for sc in chosen:
             print(f"[{n} slices] {sc.name}", flush=True)
-            res = bench_scenario(sc, n, tools, args.runs, args.warmup, not args.no_verify, args.timeout,
-                                 log=lambda m: print(m, flush=True))
+            res = bench_scenario(
+                sc,
+                n,
+                tools,
+                args.runs,
+                args.warmup,
+                not args.no_verify,
+                args.timeout,
+                log=lambda m: print(m, flush=True),
+            )
             results.append(res)
             if not args.keep_outputs:
                 shutil.rmtree(WORK_DIR / f"n{n}" / "out", ignore_errors=True)
@@ -318,22 +360,28 @@ def main(argv: list[str] | None = None) -> int:
     text = report(results, start, args.startup_runs)
     print("\n" + text)
     (WORK_DIR / "results.md").write_text(text)
-    (WORK_DIR / "results.json").write_text(json.dumps({"results": results, "startup": start,
-                                                       "startup_runs": args.startup_runs}, indent=1))
+    (WORK_DIR / "results.json").write_text(
+        json.dumps({"results": results, "startup": start, "startup_runs": args.startup_runs}, indent=1)
+    )
     print(f"(also written to {WORK_DIR / 'results.md'} and results.json)")
     failed = any(e.get("error") or e.get("problems") for r in results for e in r["tools"].values())
     return 1 if failed else 0
 
 
 def report(results: list[dict], start: dict, startup_runs: int) -> str:
-    md = ["## SEG and Parametric Map creation: median (min–max) wall time / peak RSS of the whole process", "",  # noqa: RUF001  an en dash, in a Markdown table
-          table(results), ""]
+    md = [
+        "## SEG and Parametric Map creation: median (min–max) wall time / peak RSS of the whole process",  # noqa: RUF001  an en dash, in a Markdown heading
+        "",
+        table(results),
+        "",
+    ]
     if start:
-        md += [f"## Start-up (median of {startup_runs})", "", "| command | median | peak RSS |",
-               "|---|---|---|"]
+        md += [f"## Start-up (median of {startup_runs})", "", "| command | median | peak RSS |", "|---|---|---|"]
         for name, r in start.items():
-            md.append(f"| `{name}` | " + ("failed | |" if r is None else
-                                          f"{r['median_s'] * 1000:.0f} ms | {r['rss'] / 2**20:.0f} MB |"))
+            md.append(
+                f"| `{name}` | "
+                + ("failed | |" if r is None else f"{r['median_s'] * 1000:.0f} ms | {r['rss'] / 2**20:.0f} MB |")
+            )
         md.append("")
     return "\n".join(md)
 

@@ -51,12 +51,27 @@ def commands(work: Path, out: Path) -> dict[str, tuple[list[str], Path]]:
         "dcmspec --help": ([dcmspec, "--help"], REPO),
         "dcmspec validate specs_examples/organs-binary.yaml": ([dcmspec, "validate", str(SMALL_SPEC)], REPO),
         f"dcmspec build binary-1 ({SLICES} slices)": (
-            [dcmspec, "build", "binary-1.yaml", "-o", str(out / "dcmspec"), "--force", "-q"], work),
+            [dcmspec, "build", "binary-1.yaml", "-o", str(out / "dcmspec"), "--force", "-q"],
+            work,
+        ),
         f"dcmqi itkimage2segimage binary-1 ({SLICES} slices)": (
-            [_dcmqi_exe(), "--inputMetadata", "dcmqi/binary-1.json", "--inputImageList", "masks/sphere.nrrd",
-             "--inputDICOMDirectory", "ct", "--outputDICOM", str(out / "dcmqi.dcm")], work),
+            [
+                _dcmqi_exe(),
+                "--inputMetadata",
+                "dcmqi/binary-1.json",
+                "--inputImageList",
+                "masks/sphere.nrrd",
+                "--inputDICOMDirectory",
+                "ct",
+                "--outputDICOM",
+                str(out / "dcmqi.dcm"),
+            ],
+            work,
+        ),
         "floor: read the mask, write packed frames (python + numpy)": (
-            [sys.executable, "-c", FLOOR, str(out / "floor.bin")], work),
+            [sys.executable, "-c", FLOOR, str(out / "floor.bin")],
+            work,
+        ),
     }
 
 
@@ -84,8 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=15, help="rounds (default 15)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
-    ap.add_argument("--no-precompile", action="store_true",
-                    help="do not byte-compile dcmspec first (measures source compilation too)")
+    ap.add_argument(
+        "--no-precompile",
+        action="store_true",
+        help="do not byte-compile dcmspec first (measures source compilation too)",
+    )
     ap.add_argument("--only", default="", help="comma separated substrings: run only matching commands")
     args = ap.parse_args(argv)
 
@@ -102,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     cpus: dict[str, list[float]] = {n: [] for n in names}
     load_before = os.getloadavg()
     for r in range(args.warmup + args.runs):
-        order = names[r % len(names):] + names[:r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             wall, cpu = run_once(*cases[name])
             if r >= args.warmup:
@@ -111,12 +129,24 @@ def main(argv: list[str] | None = None) -> int:
     load_after = os.getloadavg()
     shutil.rmtree(out, ignore_errors=True)
 
-    results = {n: {"median_s": statistics.median(walls[n]), "min_s": min(walls[n]), "max_s": max(walls[n]),
-                   "cpu_median_s": statistics.median(cpus[n]), "runs": len(walls[n])} for n in names}
-    lines = [f"Start-up, {args.runs} interleaved rounds (+{args.warmup} warm-up), "
-             f"{'byte-compiled' if not args.no_precompile else 'not byte-compiled'}; "
-             f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after, {os.cpu_count()} CPUs",
-             "", "| command | wall median (min-max) | CPU median |", "|---|---|---|"]
+    results = {
+        n: {
+            "median_s": statistics.median(walls[n]),
+            "min_s": min(walls[n]),
+            "max_s": max(walls[n]),
+            "cpu_median_s": statistics.median(cpus[n]),
+            "runs": len(walls[n]),
+        }
+        for n in names
+    }
+    lines = [
+        f"Start-up, {args.runs} interleaved rounds (+{args.warmup} warm-up), "
+        f"{'byte-compiled' if not args.no_precompile else 'not byte-compiled'}; "
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after, {os.cpu_count()} CPUs",
+        "",
+        "| command | wall median (min-max) | CPU median |",
+        "|---|---|---|",
+    ]
     for n in names:
         e = results[n]
         lines.append(f"| {n} | {e['median_s']:.3f} s ({e['min_s']:.3f}-{e['max_s']:.3f}) | {e['cpu_median_s']:.3f} s |")
@@ -132,8 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     (WORK_DIR / "startup.md").write_text(text + "\n")
-    (WORK_DIR / "startup.json").write_text(json.dumps({"load": [load_before, load_after], "results": results},
-                                                      indent=2))
+    (WORK_DIR / "startup.json").write_text(
+        json.dumps({"load": [load_before, load_after], "results": results}, indent=2)
+    )
     return 0
 
 

@@ -28,7 +28,7 @@ def _packbits(data: bytes, expected: int) -> bytes:
         h = data[i]
         i += 1
         if h < 128:
-            out += data[i:i + h + 1]
+            out += data[i : i + h + 1]
             i += h + 1
         elif h > 128:
             out += bytes((data[i],)) * (257 - h)
@@ -41,11 +41,11 @@ def rle_frame(fragment: bytes, n_bytes_per_sample: int, n_pixels: int, bits: int
     n_seg = int(header[0])
     if n_seg != n_bytes_per_sample:
         raise ValueError(f"RLE frame has {n_seg} segments, expected {n_bytes_per_sample}")
-    offsets = [int(o) for o in header[1:1 + n_seg]] + [len(fragment)]
+    offsets = [int(o) for o in header[1 : 1 + n_seg]] + [len(fragment)]
     plane_len = (n_pixels + 7) // 8 if bits == 1 else n_pixels
     planes = []
     for s in range(n_seg):
-        plane = _packbits(fragment[offsets[s]:offsets[s + 1]], plane_len)
+        plane = _packbits(fragment[offsets[s] : offsets[s + 1]], plane_len)
         if len(plane) < plane_len:
             raise ValueError(f"RLE segment decodes to {len(plane)} bytes, expected {plane_len}")
         planes.append(np.frombuffer(plane[:plane_len], np.uint8))
@@ -70,12 +70,12 @@ def iter_frames(ds) -> Iterator[np.ndarray]:
                 start = i * npx
                 b0, shift = divmod(start, 8)
                 chunk = np.frombuffer(buf, np.uint8, count=(shift + npx + 7) // 8, offset=b0)
-                yield np.unpackbits(chunk, bitorder="little")[shift:shift + npx].reshape(rows, cols)
+                yield np.unpackbits(chunk, bitorder="little")[shift : shift + npx].reshape(rows, cols)
         else:
             dtype = np.uint8 if bits == 8 else np.dtype("<u2")
             arr = np.frombuffer(buf, dtype, count=n * npx)
             for i in range(n):
-                yield arr[i * npx:(i + 1) * npx].reshape(rows, cols)
+                yield arr[i * npx : (i + 1) * npx].reshape(rows, cols)
     elif ts == RLE_LOSSLESS:
         for fragment in generate_frames(ds.PixelData, number_of_frames=n):
             yield rle_frame(fragment, max(1, bits // 8), npx, bits).reshape(rows, cols)
@@ -121,7 +121,7 @@ def _check_seg(path: Path, mask: np.ndarray, grid: dict, seg_type: str, max_frac
         elif label.startswith("Organ "):
             seg_to_value[int(item.SegmentNumber)] = int(label.split()[-1])
         elif seg_type == "LABELMAP" and int(item.SegmentNumber) == 0:
-            seg_to_value[0] = 0   # an explicit background segment (highdicom, dcmqi)
+            seg_to_value[0] = 0  # an explicit background segment (highdicom, dcmqi)
         else:
             problems.append(f"unexpected segment {item.SegmentNumber} {label!r}")
     measures = _frame_item(ds, 0, "PixelMeasuresSequence")

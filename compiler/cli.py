@@ -26,8 +26,10 @@ def _echo_err(text: str) -> None:
 def _internal_error(exc: BaseException, debug: bool) -> None:
     if debug:
         raise exc
-    _echo_err(f"dcmspec: internal error: {type(exc).__name__}: {exc}\n"
-              "  this is a bug in dcmspec; run again with --debug for the traceback")
+    _echo_err(
+        f"dcmspec: internal error: {type(exc).__name__}: {exc}\n"
+        "  this is a bug in dcmspec; run again with --debug for the traceback"
+    )
     sys.exit(EXIT_INTERNAL)
 
 
@@ -88,23 +90,32 @@ def _report_errors(result, *, quiet: bool) -> int:
     return EXIT_OK
 
 
-_uid_root_option = click.option("--uid-root", metavar="ROOT",
-                                help="Root for generated UIDs (default 2.25.: a UUID-form UID, PS3.5 B.2, whose "
-                                     "128 bits come from a SHA-256 digest of the content).")
-_fresh_option = click.option("--fresh-uids", is_flag=True,
-                             help="Random UIDs instead of UIDs derived from the content.")
-_now_option = click.option("--now", is_flag=True,
-                           help="Stamp the current date and time instead of a reproducible one.")
+_uid_root_option = click.option(
+    "--uid-root",
+    metavar="ROOT",
+    help="Root for generated UIDs (default 2.25.: a UUID-form UID, PS3.5 B.2, whose "
+    "128 bits come from a SHA-256 digest of the content).",
+)
+_fresh_option = click.option("--fresh-uids", is_flag=True, help="Random UIDs instead of UIDs derived from the content.")
+_now_option = click.option("--now", is_flag=True, help="Stamp the current date and time instead of a reproducible one.")
 
 
 def _template_options(func):
-    func = click.option("--csv", "csv_file", type=click.Path(path_type=Path, dir_okay=False),
-                        help="Template values, one case per row (header = parameter names): "
-                             "builds one object per row and template.")(func)
-    func = click.option("--values", "values_file", type=click.Path(path_type=Path, dir_okay=False),
-                        help="Template values from a YAML or JSON file.")(func)
-    func = click.option("--set", "set_values", multiple=True, metavar="NAME=VALUE",
-                        help="A template value (repeatable).")(func)
+    func = click.option(
+        "--csv",
+        "csv_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Template values, one case per row (header = parameter names): builds one object per row and template.",
+    )(func)
+    func = click.option(
+        "--values",
+        "values_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Template values from a YAML or JSON file.",
+    )(func)
+    func = click.option(
+        "--set", "set_values", multiple=True, metavar="NAME=VALUE", help="A template value (repeatable)."
+    )(func)
     return func
 
 
@@ -132,12 +143,16 @@ def _check_uid_root(uid_root: str | None) -> None:
 
     root = uid_root.rstrip(".")
     if not is_valid_uid(root):
-        raise click.BadParameter(f"{uid_root!r} is not a UID root: digits in components separated by dots, no"
-                                 " leading zeros (PS3.5 9.1), e.g. 1.2.826.0.1.3680043.10.999",
-                                 param_hint="--uid-root")
+        raise click.BadParameter(
+            f"{uid_root!r} is not a UID root: digits in components separated by dots, no"
+            " leading zeros (PS3.5 9.1), e.g. 1.2.826.0.1.3680043.10.999",
+            param_hint="--uid-root",
+        )
     if len(root) > 39:
-        raise click.BadParameter(f"{uid_root!r} has {len(root)} characters; a UID root may have at most 39, so"
-                                 " that derived UIDs fit 64", param_hint="--uid-root")
+        raise click.BadParameter(
+            f"{uid_root!r} has {len(root)} characters; a UID root may have at most 39, so that derived UIDs fit 64",
+            param_hint="--uid-root",
+        )
 
 
 def _stopped(exc: KeyboardInterrupt) -> None:
@@ -148,38 +163,83 @@ def _stopped(exc: KeyboardInterrupt) -> None:
 
 @main.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path),
-              help="Output folder (created if missing).")
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output folder (created if missing).",
+)
 @click.option("--force", is_flag=True, help="Overwrite files that exist already.")
-@click.option("--preview", is_flag=True,
-              help="Also write PNG pictures beside the DICOM files: each Secondary Capture's pixels, each "
-                   "Segmentation's and presentation state's images with the outlines or graphics drawn.")
+@click.option(
+    "--preview",
+    is_flag=True,
+    help="Also write PNG pictures beside the DICOM files: each Secondary Capture's pixels, each "
+    "Segmentation's and presentation state's images with the outlines or graphics drawn.",
+)
 @_uid_root_option
 @_fresh_option
 @_now_option
 @_template_options
-@click.option("--executor", default="local", show_default=True, metavar="local|dask-local|dask://HOST:PORT",
-              help="Where the rows of a --csv build run: local worker processes, a Dask LocalCluster, or a "
-                   "running Dask scheduler (the Dask extra); the files are written here, with the same bytes.")
-@click.option("--workers", type=int, metavar="N",
-              help="Worker processes for local and dask-local (default: one per core).")
-@click.option("--fail-fast", is_flag=True,
-              help="Stop at the first failed row and write nothing (default: build every row, write the good "
-                   "ones, report the failed ones, exit 1).")
+@click.option(
+    "--executor",
+    default="local",
+    show_default=True,
+    metavar="local|dask-local|dask://HOST:PORT",
+    help="Where the rows of a --csv build run: local worker processes, a Dask LocalCluster, or a "
+    "running Dask scheduler (the Dask extra); the files are written here, with the same bytes.",
+)
+@click.option(
+    "--workers", type=int, metavar="N", help="Worker processes for local and dask-local (default: one per core)."
+)
+@click.option(
+    "--fail-fast",
+    is_flag=True,
+    help="Stop at the first failed row and write nothing (default: build every row, write the good "
+    "ones, report the failed ones, exit 1).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
-@click.option("--stow", metavar="URL", help="Send every object to this DICOMweb root with STOW-RS after writing it; "
-              "the manifest records the answer per instance.")
-@click.option("--stow-only", is_flag=True, help="With --stow: send without writing the DICOM files (the manifest "
-              "in OUTPUT still records what was sent).")
-@click.option("--store", metavar="HOST:PORT:AET", help="Send every object with DIMSE C-STORE to this node, in the "
-              "transfer syntax it was written in; the manifest records the answer per instance.")
-@click.option("--calling-aet", default="DCMSPEC", show_default=True, metavar="AET",
-              help="Our AE title for --store.")
+@click.option(
+    "--stow",
+    metavar="URL",
+    help="Send every object to this DICOMweb root with STOW-RS after writing it; "
+    "the manifest records the answer per instance.",
+)
+@click.option(
+    "--stow-only",
+    is_flag=True,
+    help="With --stow: send without writing the DICOM files (the manifest in OUTPUT still records what was sent).",
+)
+@click.option(
+    "--store",
+    metavar="HOST:PORT:AET",
+    help="Send every object with DIMSE C-STORE to this node, in the "
+    "transfer syntax it was written in; the manifest records the answer per instance.",
+)
+@click.option("--calling-aet", default="DCMSPEC", show_default=True, metavar="AET", help="Our AE title for --store.")
 @click.pass_context
-def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: bool, preview: bool, uid_root: str | None,
-          fresh_uids: bool, now: bool, set_values: tuple[str, ...], values_file: Path | None,
-          csv_file: Path | None, executor: str, workers: int | None, fail_fast: bool, quiet: bool,
-          stow: str | None, stow_only: bool, store: str | None, calling_aet: str) -> None:
+def build(
+    ctx: click.Context,
+    specs: tuple[Path, ...],
+    out_dir: Path,
+    force: bool,
+    preview: bool,
+    uid_root: str | None,
+    fresh_uids: bool,
+    now: bool,
+    set_values: tuple[str, ...],
+    values_file: Path | None,
+    csv_file: Path | None,
+    executor: str,
+    workers: int | None,
+    fail_fast: bool,
+    quiet: bool,
+    stow: str | None,
+    stow_only: bool,
+    store: str | None,
+    calling_aet: str,
+) -> None:
     """Build SPECS (files, or folders of spec files) into DICOM files in OUTPUT."""
     _check_uid_root(uid_root)
     destinations = _destinations(stow, stow_only, store, calling_aet, fresh_uids)
@@ -201,12 +261,27 @@ def build(ctx: click.Context, specs: tuple[Path, ...], out_dir: Path, force: boo
         if stow_only:
             from .pipeline import compile_specs
 
-            result = compile_specs(paths, _options(uid_root, fresh_uids, now), progress, params, encode=True,
-                                   executor=choice, fail_fast=fail_fast)
+            result = compile_specs(
+                paths,
+                _options(uid_root, fresh_uids, now),
+                progress,
+                params,
+                encode=True,
+                executor=choice,
+                fail_fast=fail_fast,
+            )
         else:
-            result = build_specs(paths, out_dir, options=_options(uid_root, fresh_uids, now), force=force,
-                                 progress=progress, params=params, preview=preview, executor=choice,
-                                 fail_fast=fail_fast)
+            result = build_specs(
+                paths,
+                out_dir,
+                options=_options(uid_root, fresh_uids, now),
+                force=force,
+                progress=progress,
+                params=params,
+                preview=preview,
+                executor=choice,
+                fail_fast=fail_fast,
+            )
         sent = _send(result, out_dir, destinations, written=not stow_only, progress=progress)
     except DcmspecError as exc:
         _echo_err(exc.format())
@@ -236,8 +311,9 @@ def _destinations(stow: str | None, stow_only: bool, store: str | None, calling_
     destinations = []
     if stow is not None:
         if not stow.startswith(("http://", "https://")) or any(c.isspace() for c in stow):
-            raise click.BadParameter(f"{stow!r} is not an http(s) URL (the DICOMweb root of the PACS)",
-                                     param_hint="--stow")
+            raise click.BadParameter(
+                f"{stow!r} is not an http(s) URL (the DICOMweb root of the PACS)", param_hint="--stow"
+            )
         destinations.append(Destination(url=stow))
     elif stow_only:
         raise click.BadParameter("--stow-only needs --stow URL", param_hint="--stow-only")
@@ -247,8 +323,11 @@ def _destinations(stow: str | None, stow_only: bool, store: str | None, calling_
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--store/--calling-aet") from None
     if destinations and fresh_uids:
-        raise click.BadParameter("--fresh-uids would store every rerun as new instances in the PACS; with --stow"
-                                 " or --store the UIDs derive from the content", param_hint="--fresh-uids")
+        raise click.BadParameter(
+            "--fresh-uids would store every rerun as new instances in the PACS; with --stow"
+            " or --store the UIDs derive from the content",
+            param_hint="--fresh-uids",
+        )
     return destinations
 
 
@@ -258,8 +337,13 @@ def _send(result, out_dir: Path, destinations, *, written: bool, progress):
         return None
     from .write.send import send_objects
 
-    return send_objects(result.objects, out_dir, destinations, written=written,
-                        progress=(lambda line: progress(line)) if progress is not None else None)
+    return send_objects(
+        result.objects,
+        out_dir,
+        destinations,
+        written=written,
+        progress=(lambda line: progress(line)) if progress is not None else None,
+    )
 
 
 def _github_escape(text: str, *, prop: bool = False) -> str:
@@ -270,8 +354,11 @@ def _github_escape(text: str, *, prop: bool = False) -> str:
 
 def _github_line(level: str, item) -> str:
     """``::error file=F,line=L,col=C,title=T::message`` for an error or a warning (to_json form)."""
-    props = [f"{name}={_github_escape(str(item[key]), prop=True)}"
-             for name, key in (("file", "file"), ("line", "line"), ("col", "column")) if item.get(key) is not None]
+    props = [
+        f"{name}={_github_escape(str(item[key]), prop=True)}"
+        for name, key in (("file", "file"), ("line", "line"), ("col", "column"))
+        if item.get(key) is not None
+    ]
     title = f"dcmspec: {item['path']}" if item.get("path") else "dcmspec"
     props.append(f"title={_github_escape(title, prop=True)}")
     message = item["message"]
@@ -284,18 +371,34 @@ def _github_line(level: str, item) -> str:
 
 @main.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
-              show_default=True,
-              help="Report format; json goes to stdout for CI tools; github prints GitHub Actions annotations "
-                   "(::error file=...,line=...::) on stdout, which mark the spec line in a pull request.")
-@click.option("--ignore-other-files", is_flag=True,
-              help="Skip named files that are not dcmspec specs (no `dcmspec` key near the top), as a "
-                   "pre-commit hook passes every changed YAML/JSON file.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="Report format; json goes to stdout for CI tools; github prints GitHub Actions annotations "
+    "(::error file=...,line=...::) on stdout, which mark the spec line in a pull request.",
+)
+@click.option(
+    "--ignore-other-files",
+    is_flag=True,
+    help="Skip named files that are not dcmspec specs (no `dcmspec` key near the top), as a "
+    "pre-commit hook passes every changed YAML/JSON file.",
+)
 @_uid_root_option
 @_template_options
 @click.pass_context
-def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, ignore_other_files: bool, uid_root: str | None,
-             set_values: tuple[str, ...], values_file: Path | None, csv_file: Path | None) -> None:
+def validate(
+    ctx: click.Context,
+    specs: tuple[Path, ...],
+    fmt: str,
+    ignore_other_files: bool,
+    uid_root: str | None,
+    set_values: tuple[str, ...],
+    values_file: Path | None,
+    csv_file: Path | None,
+) -> None:
     """Check SPECS completely (schema, references, sources, masks, DICOM rules) without writing."""
     _check_uid_root(uid_root)
     from .errors import DcmspecError
@@ -310,8 +413,12 @@ def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, ignore_other
     try:
         try:
             paths = collect_spec_files(specs)
-            result = compile_specs(paths, _options(uid_root, False, False), params=params,
-                                   progress=Progress(click.get_text_stream("stderr"), messages=False))
+            result = compile_specs(
+                paths,
+                _options(uid_root, False, False),
+                params=params,
+                progress=Progress(click.get_text_stream("stderr"), messages=False),
+            )
         except DcmspecError as exc:
             result = CompileResult(errors=[exc])
             paths = []
@@ -322,8 +429,10 @@ def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, ignore_other
         report = {
             "ok": not result.errors,
             "specs": [str(p) for p in paths],
-            "objects": [{"spec": str(o.spec), "id": o.spec_id, "kind": o.kind, "file": o.filename,
-                         **o.summary} for o in result.objects],
+            "objects": [
+                {"spec": str(o.spec), "id": o.spec_id, "kind": o.kind, "file": o.filename, **o.summary}
+                for o in result.objects
+            ],
             "errors": [e.to_json() for e in result.errors],
             "warnings": [w.to_json() for w in result.context.warnings],
             "bases": [str(p) for p in result.bases],
@@ -349,8 +458,11 @@ def validate(ctx: click.Context, specs: tuple[Path, ...], fmt: str, ignore_other
 @main.command()
 @click.argument("kind", required=False)
 @click.option("--list", "list_kinds", is_flag=True, help="List the spec kinds.")
-@click.option("--bundle", is_flag=True,
-              help="One self-contained schema (the shared definitions copied in): the form to give editors.")
+@click.option(
+    "--bundle",
+    is_flag=True,
+    help="One self-contained schema (the shared definitions copied in): the form to give editors.",
+)
 def schema(kind: str | None, list_kinds: bool, bundle: bool) -> None:
     """Print the JSON Schema of spec KIND (or `definitions`)."""
     from .validate.schemas import KINDS, bundled_schema, schema_text
@@ -361,8 +473,7 @@ def schema(kind: str | None, list_kinds: bool, bundle: bool) -> None:
         return
     match = {k.lower(): k for k in [*KINDS, "definitions"]}.get(kind.lower())
     if match is None:
-        raise click.BadParameter(f"unknown kind {kind!r}; known: {', '.join(KINDS)}, definitions",
-                                 param_hint="KIND")
+        raise click.BadParameter(f"unknown kind {kind!r}; known: {', '.join(KINDS)}, definitions", param_hint="KIND")
     if bundle and match != "definitions":
         click.echo(json.dumps(bundled_schema(match), indent=2, ensure_ascii=False))
         return
@@ -371,10 +482,19 @@ def schema(kind: str | None, list_kinds: bool, bundle: bool) -> None:
 
 @main.command()
 @click.argument("kind")
-@click.option("-o", "--output", "target", type=click.Path(path_type=Path),
-              help="Write the starter spec to this file (refuses to overwrite) instead of stdout.")
-@click.option("--type", "type_", metavar="TYPE",
-              help="The starter of one type of the kind (PresentationState: grayscale, color, pseudocolor, blending).")
+@click.option(
+    "-o",
+    "--output",
+    "target",
+    type=click.Path(path_type=Path),
+    help="Write the starter spec to this file (refuses to overwrite) instead of stdout.",
+)
+@click.option(
+    "--type",
+    "type_",
+    metavar="TYPE",
+    help="The starter of one type of the kind (PresentationState: grayscale, color, pseudocolor, blending).",
+)
 def new(kind: str, target: Path | None, type_: str | None) -> None:
     """Print a commented starter spec of KIND."""
     from .starters import STARTER_TYPES, STARTERS, starter_text

@@ -16,8 +16,9 @@ def stopped(exc: KeyboardInterrupt) -> None:
     import signal
 
     signum = getattr(exc, "signum", signal.SIGINT)
-    done = {True: "; this build's files had been written completely",
-            False: "; nothing of this build was written"}.get(getattr(exc, "committed", None), "")
+    done = {True: "; this build's files had been written completely", False: "; nothing of this build was written"}.get(
+        getattr(exc, "committed", None), ""
+    )
     sys.stderr.write(f"dcmspec: stopped by {signal.Signals(signum).name}{done}\n")
     sys.stderr.flush()
     signal.signal(signum, signal.SIG_DFL)

@@ -39,12 +39,17 @@ def collect_spec_files(paths: Iterable[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in SPEC_SUFFIXES and p.is_file()
-                           and not p.name.startswith("."))
+            found = sorted(
+                p
+                for p in path.iterdir()
+                if p.suffix.lower() in SPEC_SUFFIXES and p.is_file() and not p.name.startswith(".")
+            )
             found = [p for p in found if looks_like_spec(p)]
             if not found:
-                raise InputError("no spec files (*.yaml, *.yml, *.json with `dcmspec: 1`) in this folder",
-                                 location=Location(str(path)))
+                raise InputError(
+                    "no spec files (*.yaml, *.yml, *.json with `dcmspec: 1`) in this folder",
+                    location=Location(str(path)),
+                )
             found = [p for p in found if not is_abstract(p)]
             out.extend(found)
         elif path.exists():
@@ -145,8 +150,7 @@ def _instances(doc: SpecDocument, params: Parameters, result: CompileResult) -> 
     return out
 
 
-def load_documents(paths: Iterable[Path], params: Parameters,
-                   result: CompileResult) -> list[tuple[SpecDocument, str]]:
+def load_documents(paths: Iterable[Path], params: Parameters, result: CompileResult) -> list[tuple[SpecDocument, str]]:
     """Load and expand every spec (kind checked; schema validation comes with the build), following
     references to spec files that were not named."""
     queue: list[tuple[Path, SpecRef | None]] = [(Path(p), None) for p in paths]
@@ -159,8 +163,11 @@ def load_documents(paths: Iterable[Path], params: Parameters,
             break
     if params.values and not result.errors and not any(uses_parameters(doc) for doc, _ in loaded):
         name, value = next(iter(params.values.items()))
-        result.errors.append(SpecError(
-            f"parameter {name!r} given, but no spec in this build declares parameters", location=value.location))
+        result.errors.append(
+            SpecError(
+                f"parameter {name!r} given, but no spec in this build declares parameters", location=value.location
+            )
+        )
     return loaded
 
 
@@ -176,8 +183,14 @@ def _folder_specs_for_ids(loaded: list[tuple[SpecDocument, str]], seen: set[Path
                 wanted.setdefault(Path(ref.location.file or doc.path).resolve().parent, set()).add(ref.target)
     found: list[Path] = []
     for folder, ids in wanted.items():
-        candidates = [p for p in sorted(folder.iterdir()) if p.suffix.lower() in SPEC_SUFFIXES
-                      and p.is_file() and not p.name.startswith(".") and p.resolve() not in seen]
+        candidates = [
+            p
+            for p in sorted(folder.iterdir())
+            if p.suffix.lower() in SPEC_SUFFIXES
+            and p.is_file()
+            and not p.name.startswith(".")
+            and p.resolve() not in seen
+        ]
         by_stem = [p for p in candidates if p.stem in ids]
         rest = [p for p in candidates if p.stem not in ids]
         for path in by_stem + rest:
@@ -198,8 +211,13 @@ def _folder_specs_for_ids(loaded: list[tuple[SpecDocument, str]], seen: set[Path
     return found
 
 
-def _load_queue(queue: list[tuple[Path, SpecRef | None]], seen: set[Path],
-                loaded: list[tuple[SpecDocument, str]], params: Parameters, result: CompileResult) -> None:
+def _load_queue(
+    queue: list[tuple[Path, SpecRef | None]],
+    seen: set[Path],
+    loaded: list[tuple[SpecDocument, str]],
+    params: Parameters,
+    result: CompileResult,
+) -> None:
     while queue:
         path, ref = queue.pop(0)
         if path.resolve() in seen:
@@ -207,8 +225,12 @@ def _load_queue(queue: list[tuple[Path, SpecRef | None]], seen: set[Path],
         seen.add(path.resolve())
         try:
             if ref is not None and not path.is_file():
-                raise SpecError(f"the spec this refers to was not found: {path}", location=ref.location,
-                                path=ref.path + ("spec",), hint="refer to a spec file that exists, or by id")
+                raise SpecError(
+                    f"the spec this refers to was not found: {path}",
+                    location=ref.location,
+                    path=ref.path + ("spec",),
+                    hint="refer to a spec file that exists, or by id",
+                )
             template = load_with_extends(path)
             if _is_base(template):
                 if "kind" in template.data:
@@ -223,11 +245,19 @@ def _load_queue(queue: list[tuple[Path, SpecRef | None]], seen: set[Path],
             result.errors.extend(flatten(exc))
 
 
-def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
-                  progress: Callable[[str], None] | None = None,
-                  params: Parameters | None = None, *, encode: bool = False,
-                  out_dir: Path | None = None, force: bool = False, preview: bool = False,
-                  executor: ExecutorChoice | None = None, fail_fast: bool = False) -> CompileResult:
+def compile_specs(
+    paths: Iterable[Path],
+    options: BuildOptions | None = None,
+    progress: Callable[[str], None] | None = None,
+    params: Parameters | None = None,
+    *,
+    encode: bool = False,
+    out_dir: Path | None = None,
+    force: bool = False,
+    preview: bool = False,
+    executor: ExecutorChoice | None = None,
+    fail_fast: bool = False,
+) -> CompileResult:
     """Load, validate, resolve and build every spec; errors are collected, not raised.
 
     A failed ``--csv`` row does not stop the other rows (``result.failed_rows``) unless ``fail_fast``,
@@ -305,18 +335,34 @@ def compile_specs(paths: Iterable[Path], options: BuildOptions | None = None,
             result.stopped = True
             break
     if batch_ids and not result.stopped:
-        batch = build_in_workers([(d, kinds[id(d)]) for d in ordered if id(d) in batch_ids],
-                                 result.context, encode=encode, workers=workers, executor=choice, fail_fast=fail_fast,
-                                 on_done=(lambda n, failed: meter.advance(n, failed=failed)) if meter else None)
+        batch = build_in_workers(
+            [(d, kinds[id(d)]) for d in ordered if id(d) in batch_ids],
+            result.context,
+            encode=encode,
+            workers=workers,
+            executor=choice,
+            fail_fast=fail_fast,
+            on_done=(lambda n, failed: meter.advance(n, failed=failed)) if meter else None,
+        )
         if all(doc.csv_row is not None for doc in batch.failed):
             for doc in batch.failed:
                 result.failed_rows.append(doc.csv_row.location)
             result.row_errors += len(batch.errors)
         result.errors.extend(batch.errors)
         result.stopped = batch.stopped
-        result.objects.extend(BuiltObject(dataset=None, filename=e.filename, kind=e.kind, spec=Path(e.spec),
-                                          spec_id=e.spec_id, summary=e.summary, encoded=e.data, uids=e.uids)
-                              for e in batch.encoded)
+        result.objects.extend(
+            BuiltObject(
+                dataset=None,
+                filename=e.filename,
+                kind=e.kind,
+                spec=Path(e.spec),
+                spec_id=e.spec_id,
+                summary=e.summary,
+                encoded=e.data,
+                uids=e.uids,
+            )
+            for e in batch.encoded
+        )
     if meter is not None:
         meter.close()
     if progress is not None and not verbose:
@@ -351,8 +397,9 @@ def _check_targets(docs: list[SpecDocument], out_dir: Path | None, force: bool, 
         result.errors.extend(flatten(exc))
         return True
     except OSError as exc:
-        result.errors.append(OutputError(f"cannot clean up after an interrupted build: {exc.strerror}",
-                                         location=Location(str(out_dir))))
+        result.errors.append(
+            OutputError(f"cannot clean up after an interrupted build: {exc.strerror}", location=Location(str(out_dir)))
+        )
         return True
     clash = None if force else existing_targets([t.name for t in targets], out_dir)
     if clash is not None:
@@ -372,27 +419,49 @@ def _independent(docs: list[SpecDocument]) -> list[SpecDocument]:
     return [d for d in docs if id(d) not in referring and spec_id(d) not in referred]
 
 
-def build_specs(paths: Iterable[Path], out_dir: Path, *, options: BuildOptions | None = None,
-                force: bool = False, progress: Callable[[str], None] | None = None,
-                params: Parameters | None = None, preview: bool = False,
-                executor: ExecutorChoice | None = None, fail_fast: bool = False) -> CompileResult:
+def build_specs(
+    paths: Iterable[Path],
+    out_dir: Path,
+    *,
+    options: BuildOptions | None = None,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+    params: Parameters | None = None,
+    preview: bool = False,
+    executor: ExecutorChoice | None = None,
+    fail_fast: bool = False,
+) -> CompileResult:
     """Compile every spec and, when all succeeded, write the objects and the manifest (and with ``preview``
     the PNG pictures of what was built).
 
     When only ``--csv`` rows failed (and not ``fail_fast``), the other rows' objects are written: each
     row is all or nothing, the build still fails.
     """
-    result = compile_specs(paths, options, progress, params, encode=True, out_dir=out_dir, force=force,
-                           preview=preview, executor=executor, fail_fast=fail_fast)
+    result = compile_specs(
+        paths,
+        options,
+        progress,
+        params,
+        encode=True,
+        out_dir=out_dir,
+        force=force,
+        preview=preview,
+        executor=executor,
+        fail_fast=fail_fast,
+    )
     if result.errors and (fail_fast or not result.only_rows_failed):
         return result
     if not result.objects:  # nothing to write (e.g. only bases): the folder is not touched
         return result
     meter = meter_of(progress, len(result.objects), "writing") if len(result.objects) > VERBOSE_LIMIT else None
     try:
-        write_outputs(result.objects, out_dir, force=force,
-                      progress=progress if meter is None else lambda _line: meter.advance(),
-                      notice=lambda message, where: result.context.warn(message, Location(str(where))))
+        write_outputs(
+            result.objects,
+            out_dir,
+            force=force,
+            progress=progress if meter is None else lambda _line: meter.advance(),
+            notice=lambda message, where: result.context.warn(message, Location(str(where))),
+        )
     except DcmspecError as exc:
         result.errors.extend(flatten(exc))
     finally:

@@ -22,8 +22,15 @@ class Meter:
 
     REDRAW_S = 0.1
 
-    def __init__(self, total: int, label: str, write: Callable[[str], None], *, tty: bool,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        total: int,
+        label: str,
+        write: Callable[[str], None],
+        *,
+        tty: bool,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.total, self.label, self.done, self.failed = total, label, 0, 0
         self._write, self._tty, self._clock = write, tty, clock
         self._start = self._last = clock()
@@ -59,8 +66,13 @@ class Meter:
         filled = width * self.done // max(self.total, 1)
         bar = "=" * filled + (">" if filled < width else "") + " " * (width - filled - 1)
         left = (self.total - self.done) / rate if rate > 0 else None
-        eta = "ETA --" if left is None else f"ETA {_duration(left)}" if self.done < self.total \
+        eta = (
+            "ETA --"
+            if left is None
+            else f"ETA {_duration(left)}"
+            if self.done < self.total
             else f"in {_duration(elapsed)}"
+        )
         percent = 100 * self.done // max(self.total, 1)
         failed = f", {self.failed} failed" if self.failed else ""
         return f"{self.label} {self.done}/{self.total} [{bar}] {percent:3d}%{failed}  {rate:.1f}/s  {eta}"

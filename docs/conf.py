@@ -48,13 +48,19 @@ autodoc_default_options = {"show-inheritance": False}
 # documentation (pydicom, numpy, the standard library) are not checked here (no network at build time).
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(pydicom|numpy|np|click|jsonschema|yaml|datetime|_dt|pathlib|collections|typing|enum|"
-               r"concurrent|contextlib|dataclasses|re|io|os)(\..*)?"),
-    (r"py:.*", r"(Path|Any|Callable|Iterable|Iterator|Sequence|Mapping|ClassVar|NamedTuple|Enum|IntEnum|"
-               r"Dataset|FileDataset|DataElement|ndarray|NDArray|DTypeLike|ArrayLike|UID|PersonName|"
-               r"MultiValue|BinaryIO|Literal|TypeVar|T|Self|DSfloat|IS|datetime|date|time|timedelta|"
-               r"float|int|str|bytes|bool|object|tuple|list|dict|set|frozenset|type|None|"
-               r"Exception|ValueError|TypeError|KeyError)"),
+    (
+        r"py:.*",
+        r"(pydicom|numpy|np|click|jsonschema|yaml|datetime|_dt|pathlib|collections|typing|enum|"
+        r"concurrent|contextlib|dataclasses|re|io|os)(\..*)?",
+    ),
+    (
+        r"py:.*",
+        r"(Path|Any|Callable|Iterable|Iterator|Sequence|Mapping|ClassVar|NamedTuple|Enum|IntEnum|"
+        r"Dataset|FileDataset|DataElement|ndarray|NDArray|DTypeLike|ArrayLike|UID|PersonName|"
+        r"MultiValue|BinaryIO|Literal|TypeVar|T|Self|DSfloat|IS|datetime|date|time|timedelta|"
+        r"float|int|str|bytes|bool|object|tuple|list|dict|set|frozenset|type|None|"
+        r"Exception|ValueError|TypeError|KeyError)",
+    ),
     (r"py:.*", r"(dict|list|tuple|set|type|Sequence|Iterable|Mapping)\[.*"),  # sphinx splitting a generic
 ]
 
@@ -68,8 +74,11 @@ doctest_global_setup = "import dcmspec_compiler"
 def _generate() -> None:
     """Write the generated pages (gitignored): the guide from README.md, the spec reference from schemas/,
     the API reference from the packages' __all__. Each folder is wholly generated: emptied first."""
-    for name, writer in (("guide", lambda f: readme_guide.write_pages(f, extra=HERE / "guide_extra")),
-                         ("spec", spec_reference.write_pages), ("api", api_reference.write_pages)):
+    for name, writer in (
+        ("guide", lambda f: readme_guide.write_pages(f, extra=HERE / "guide_extra")),
+        ("spec", spec_reference.write_pages),
+        ("api", api_reference.write_pages),
+    ):
         folder = HERE / name
         shutil.rmtree(folder, ignore_errors=True)
         writer(folder)
@@ -78,8 +87,7 @@ def _generate() -> None:
 def _no_type_docstring(app, what, name, obj, options, lines) -> None:
     """A constant without a doc comment of its own would show its type's docstring (``dict``'s)."""
     doc = type(obj).__doc__
-    if what in ("data", "attribute") and lines and isinstance(doc, str) and \
-            "\n".join(lines).strip() == doc.strip():
+    if what in ("data", "attribute") and lines and isinstance(doc, str) and "\n".join(lines).strip() == doc.strip():
         lines.clear()
 
 
@@ -146,8 +154,7 @@ def _resolve_by_object(app, env, node, contnode):
         name = _documented_name(obj) if obj is not None else None
     if name is None:
         return None
-    return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, node["reftype"], name, node,
-                                             contnode)
+    return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, node["reftype"], name, node, contnode)
 
 
 def setup(app) -> None:

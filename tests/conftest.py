@@ -40,8 +40,11 @@ def shared(*parts: str) -> Path:
     path = DATA.joinpath(*parts)
     if not path.exists():
         rel = "/".join(parts)
-        pytest.fail(f"test data missing: {path}; copy {rel} from the project's shared data collection into "
-                    f"tests/data/{rel} with its MANIFEST.md row, MANIFEST.json entry and licence", pytrace=False)
+        pytest.fail(
+            f"test data missing: {path}; copy {rel} from the project's shared data collection into "
+            f"tests/data/{rel} with its MANIFEST.md row, MANIFEST.json entry and licence",
+            pytrace=False,
+        )
     return path
 
 
@@ -58,8 +61,7 @@ def find_tool(name: str, *, exclude: tuple[str, ...] = ()) -> str | None:
     """The executable ``name``: beside ``sys.executable`` first (a venv's scripts, also when the venv is
     not activated; then the scripts of the Python it was made from), then on PATH. ``exclude``: paths
     that must not be used (e.g. an older Debian build)."""
-    folders = [Path(sys.executable).parent, Path(sysconfig.get_path("scripts")),
-               Path(sys.executable).resolve().parent]
+    folders = [Path(sys.executable).parent, Path(sysconfig.get_path("scripts")), Path(sys.executable).resolve().parent]
     for folder in folders:
         candidate = folder / name
         if candidate.is_file() and os.access(candidate, os.X_OK) and str(candidate) not in exclude:
@@ -98,8 +100,9 @@ def dciodvfy_findings(path: Path) -> tuple[list[str], list[str]]:
         pytest.skip(message)
     proc = subprocess.run([exe, str(path)], capture_output=True, text=True)
     lines = (proc.stdout + proc.stderr).splitlines()
-    errors = [line for line in lines
-              if line.startswith(("Error", "Abort")) or " - Error - " in line or "Abort - " in line]
+    errors = [
+        line for line in lines if line.startswith(("Error", "Abort")) or " - Error - " in line or "Abort - " in line
+    ]
     if proc.returncode != 0:
         errors.append(f"dciodvfy exited with status {proc.returncode}")
     warnings = [line for line in lines if line.startswith("Warning") or " - Warning - " in line]

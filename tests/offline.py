@@ -73,6 +73,7 @@ def block_network() -> None:
             if not _is_local(host):
                 _refuse(f"{real.__name__}({host!r})")
             return real(host, *args)
+
         return lookup
 
     socket.getaddrinfo = getaddrinfo

@@ -26,7 +26,7 @@ findings:
   - tracking_id: a
     type: Liver
     category: AnatomicalStructure
-    segment: {{spec: {EXAMPLES / 'organs-binary.yaml'}, label: Liverr}}
+    segment: {{spec: {EXAMPLES / "organs-binary.yaml"}, label: Liverr}}
   - tracking_id: b
     type: Nodule
     category: AnatomicalStructure
@@ -87,14 +87,13 @@ def test_a_segmentation_reports_every_segment_and_mask_error(tmp_path):
     assert text.count("mask file not found") == 2  # the file segments A and C share is reported once
 
 
-
 def test_a_manual_algorithm_and_a_refused_encoding_come_together(tmp_path):
     # The transfer syntax rule lives in the builder layer; it is run before the build, beside the rest.
     spec = tmp_path / "seg.yaml"
     spec.write_text(f"""dcmspec: 1
 kind: Segmentation
 sources: {{images: {CT}}}
-segmentation: {{type: BINARY, mask: {EXAMPLES / 'phantom' / 'organs_labelmap.npy'}}}
+segmentation: {{type: BINARY, mask: {EXAMPLES / "phantom" / "organs_labelmap.npy"}}}
 segments:
   - {{label: Liver, category: AnatomicalStructure, type: Liver, algorithm: {{type: MANUAL, name: Net}}}}
   - {{label: Spleen, category: AnatomicalStructure, type: Spleen}}
@@ -105,6 +104,7 @@ output: {{transfer_syntax: RLELossless}}
     assert [line for line, _ in errors] == [6, 9], "\n".join(t for _, t in errors)
     assert "MANUAL segment has no algorithm name" in errors[0][1]
     assert "output.transfer_syntax: RLE Lossless is not offered for BINARY" in errors[1][1]
+
 
 STRUCTURED = f"""dcmspec: 1
 kind: StructuredReport

@@ -60,10 +60,12 @@ def _without_empty_nums(ds: pydicom.Dataset) -> pydicom.Dataset:
 
     def walk(item):
         if "ContentSequence" in item:
-            item.ContentSequence = [c for c in item.ContentSequence
-                                    if not (c.ValueType == "NUM" and not c.get("MeasuredValueSequence"))]
+            item.ContentSequence = [
+                c for c in item.ContentSequence if not (c.ValueType == "NUM" and not c.get("MeasuredValueSequence"))
+            ]
             for c in item.ContentSequence:
                 walk(c)
+
     walk(out)
     return out
 
@@ -93,9 +95,11 @@ def assert_same_as_highdicom(path: Path, tmp_path: Path) -> None:
     """Our reader and highdicom agree on every group (NUMs without value are compared by us only)."""
     ours = read_document(path)
     content = hd_content(path, tmp_path)
-    theirs = {"planar": content.get_planar_roi_measurement_groups(),
-              "volumetric": content.get_volumetric_roi_measurement_groups(),
-              "image": content.get_image_measurement_groups()}
+    theirs = {
+        "planar": content.get_planar_roi_measurement_groups(),
+        "volumetric": content.get_volumetric_roi_measurement_groups(),
+        "image": content.get_image_measurement_groups(),
+    }
     for kind, hd_list in theirs.items():
         mine = ours.measurement_groups(kind)
         assert [g.tracking_id for g in mine] == [g.tracking_identifier for g in hd_list]
@@ -105,9 +109,13 @@ def assert_same_as_highdicom(path: Path, tmp_path: Path) -> None:
                 assert g.finding_type.value == h.finding_type.value
             hm = [m for m in h.get_measurements() if m.name.value != C.TIME_POINT_ORDER.value]
             assert [(m.name.value, m.value, m.unit.value) for m in g.measurements if m.value is not None] == [
-                (m.name.value, pytest.approx(m.value), m.unit.value) for m in hm]
-            hq = [(q.name.value, q.value.value if hasattr(q.value, "value") else q.value)
-                  for q in h.get_qualitative_evaluations() if q.name.value != C.FINDING_CATEGORY.value]
+                (m.name.value, pytest.approx(m.value), m.unit.value) for m in hm
+            ]
+            hq = [
+                (q.name.value, q.value.value if hasattr(q.value, "value") else q.value)
+                for q in h.get_qualitative_evaluations()
+                if q.name.value != C.FINDING_CATEGORY.value
+            ]
             # highdicom 0.28.2 returns coded evaluations only (TEXT ones are compared with the spec elsewhere)
             assert [(n.value, v.value) for n, v in g.qualitative_evaluations if not isinstance(v, str)] == hq
             if kind == "volumetric" and h.referenced_segment is not None:
@@ -165,19 +173,28 @@ def test_report_refers_to_segments_of_the_seg_built_alongside(examples):
     assert doc.VerificationFlag == "VERIFIED" and doc.CompletionFlag == "COMPLETE"
     segs = {g.tracking_id: g.referenced_segment for g in doc.measurement_groups("volumetric")}
     assert {k: (s.sop_instance_uid, s.segment_number) for k, s in segs.items()} == {
-        "liver": (seg.SOPInstanceUID, 1), "spleen": (seg.SOPInstanceUID, 2), "left-kidney": (seg.SOPInstanceUID, 3)}
+        "liver": (seg.SOPInstanceUID, 1),
+        "spleen": (seg.SOPInstanceUID, 2),
+        "left-kidney": (seg.SOPInstanceUID, 3),
+    }
     assert {s.source_series_uid for s in segs.values()} == {seg.ReferencedSeriesSequence[0].SeriesInstanceUID}
     # the SEG's tracked segment and the report's finding with the same tracking id share the UID
     kidney = next(s for s in seg.SegmentSequence if s.SegmentNumber == 3)
     (group,) = doc.measurement_groups(tracking_id="left-kidney")
     assert group.tracking_uid == kidney.TrackingUID
     assert group.finding_sites[0].laterality.value == "7771000"
-    evidence = {s.ReferencedSOPInstanceUID for study in doc.CurrentRequestedProcedureEvidenceSequence
-                for series in study.ReferencedSeriesSequence for s in series.ReferencedSOPSequence}
+    evidence = {
+        s.ReferencedSOPInstanceUID
+        for study in doc.CurrentRequestedProcedureEvidenceSequence
+        for series in study.ReferencedSeriesSequence
+        for s in series.ReferencedSOPSequence
+    }
     assert seg.SOPInstanceUID in evidence
     (lesion,) = doc.measurement_groups("planar")
-    ct8 = sorted((pydicom.dcmread(p, stop_before_pixels=True) for p in PHANTOM.iterdir()),
-                 key=lambda d: float(d.ImagePositionPatient[2]))[7]
+    ct8 = sorted(
+        (pydicom.dcmread(p, stop_before_pixels=True) for p in PHANTOM.iterdir()),
+        key=lambda d: float(d.ImagePositionPatient[2]),
+    )[7]
     assert lesion.roi.graphic_type == "CIRCLE" and lesion.roi.source_sop_instance_uid == ct8.SOPInstanceUID
     assert np.allclose(lesion.roi.coordinates, [[20.5, 18.5], [20.5, 22.5]])
 
@@ -187,8 +204,10 @@ def test_3d_regions_are_converted_with_the_transformers(examples):
     doc = read_document(out / "report-lesion-3d.dcm")
     assert type(doc).__name__ == "Comprehensive3DSR"
     spec = yaml.safe_load((EXAMPLES / "report-lesion-3d.yaml").read_text())
-    headers = sorted((pydicom.dcmread(p, stop_before_pixels=True) for p in PHANTOM.iterdir()),
-                     key=lambda d: float(d.ImagePositionPatient[2]))
+    headers = sorted(
+        (pydicom.dcmread(p, stop_before_pixels=True) for p in PHANTOM.iterdir()),
+        key=lambda d: float(d.ImagePositionPatient[2]),
+    )
     (group,) = doc.measurement_groups(tracking_id="lesion-1")
     for region, given in zip(group.regions, spec["findings"][0]["regions"]):
         header = headers[given["image"] - 1]
@@ -197,8 +216,9 @@ def test_3d_regions_are_converted_with_the_transformers(examples):
         ipp = np.array(header.ImagePositionPatient, float)
         iop = np.array(header.ImageOrientationPatient, float)
         row_spacing, column_spacing = (float(v) for v in header.PixelSpacing)
-        expected = np.array([ipp + (c - 0.5) * column_spacing * iop[:3] + (r - 0.5) * row_spacing * iop[3:]
-                             for c, r in given["points"]])
+        expected = np.array(
+            [ipp + (c - 0.5) * column_spacing * iop[:3] + (r - 0.5) * row_spacing * iop[3:] for c, r in given["points"]]
+        )
         assert region.value_type == "SCOORD3D"
         assert region.frame_of_reference_uid == header.FrameOfReferenceUID
         assert np.allclose(region.coordinates, expected, atol=1e-3)
@@ -212,9 +232,16 @@ def test_3d_regions_are_converted_with_the_transformers(examples):
 
 
 def test_circle_in_3d_becomes_an_equal_axes_ellipse(tmp_path):
-    spec = _report(tmp_path, [{"tracking_id": "c", "region": {"image": 8, "graphic_type": "CIRCLE", "coordinates": "3d",
-                                                             "points": [[20, 20], [20, 24]]},
-                               "measurements": [{"name": "Diameter", "value": 6, "unit": "mm"}]}])
+    spec = _report(
+        tmp_path,
+        [
+            {
+                "tracking_id": "c",
+                "region": {"image": 8, "graphic_type": "CIRCLE", "coordinates": "3d", "points": [[20, 20], [20, 24]]},
+                "measurements": [{"name": "Diameter", "value": 6, "unit": "mm"}],
+            }
+        ],
+    )
     build([spec], tmp_path / "out")
     path = tmp_path / "out" / "report.dcm"
     assert_conformant_sr(path)
@@ -297,14 +324,19 @@ def test_template_csv_gives_one_valid_report_per_row(tmp_path):
 
 
 def test_missing_and_ill_typed_parameters_are_located(tmp_path):
-    text = TEMPLATE.read_text().replace("default: L0, ", "").replace(
-        "extends: report-site.yaml", f"extends: {EXAMPLES / 'report-site.yaml'}")
+    text = (
+        TEMPLATE.read_text()
+        .replace("default: L0, ", "")
+        .replace("extends: report-site.yaml", f"extends: {EXAMPLES / 'report-site.yaml'}")
+    )
     template = tmp_path / "template.yaml"
     template.write_text(text)
     (missing,) = errors_of([template], tmp_path / "a")
     assert "parameter 'lesion_id' has no value" in missing.message
-    assert missing.location.file == str(template) and missing.location.line == text[:text.index(
-        "lesion_id:")].count("\n") + 1
+    assert (
+        missing.location.file == str(template)
+        and missing.location.line == text[: text.index("lesion_id:")].count("\n") + 1
+    )
     csv = tmp_path / "bad.csv"
     csv.write_text("lesion_id,volume_ml\nL1,1.5\nL2,lots\n")
     result = build_specs([template], tmp_path / "b", params=Parameters(csv=csv))
@@ -330,18 +362,37 @@ def test_extends_cycle_is_an_error(tmp_path):
 
 def test_cli_linked_build_by_id(tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "dcmspec_compiler", "build", "-q",
-                           str(EXAMPLES / "organs-binary.yaml"), str(EXAMPLES / "report-organs.yaml"),
-                           "-o", str(out)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dcmspec_compiler",
+            "build",
+            "-q",
+            str(EXAMPLES / "organs-binary.yaml"),
+            str(EXAMPLES / "report-organs.yaml"),
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert {p.name for p in out.glob("*.dcm")} == {"organs-binary.dcm", "report-organs.dcm"}
     assert_conformant_sr(out / "report-organs.dcm")
 
 
 def test_report_refers_to_a_seg_spec_by_path(tmp_path):
-    spec = _report(tmp_path, [{"tracking_id": "liver",
-                               "segment": {"spec": str(EXAMPLES / "organs-binary.yaml"), "label": "Liver"},
-                               "measurements": [{"name": "Volume", "value": 2.18, "unit": "ml"}]}])
+    spec = _report(
+        tmp_path,
+        [
+            {
+                "tracking_id": "liver",
+                "segment": {"spec": str(EXAMPLES / "organs-binary.yaml"), "label": "Liver"},
+                "measurements": [{"name": "Volume", "value": 2.18, "unit": "ml"}],
+            }
+        ],
+    )
     manifest = build([spec], tmp_path / "out")
     assert {e["id"] for e in manifest["objects"]} == {"organs-binary", "report"}  # pulled in automatically
     path = tmp_path / "out" / "report.dcm"
@@ -365,6 +416,7 @@ def test_cycle_between_specs_names_both_ends(tmp_path):
         data = _report_data([{"tracking_id": "x", "segment": {"spec": other, "number": 1}}])
         data["id"] = name
         (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(data))
+
     report("first", "second")
     report("second", "first")
     (error,) = errors_of([tmp_path / "first.yaml", tmp_path / "second.yaml"], tmp_path / "out")
@@ -373,8 +425,15 @@ def test_cycle_between_specs_names_both_ends(tmp_path):
 
 # --- bad input: a clear located error and nothing written ---------------------------------------
 def _report_data(findings, **extra) -> dict:
-    return {"dcmspec": 1, "kind": "MeasurementReport", "id": "report", "sources": {"images": str(PHANTOM)},
-            "document": {"procedure_reported": "LN:25045-6"}, "findings": findings, **extra}
+    return {
+        "dcmspec": 1,
+        "kind": "MeasurementReport",
+        "id": "report",
+        "sources": {"images": str(PHANTOM)},
+        "document": {"procedure_reported": "LN:25045-6"},
+        "findings": findings,
+        **extra,
+    }
 
 
 def _report(tmp_path: Path, findings, **extra) -> Path:
@@ -394,8 +453,9 @@ CIRCLE = {"image": 8, "graphic_type": "CIRCLE", "points": [[20, 20], [20, 24]]}
 
 
 def test_num_without_unit(tmp_path):
-    error = _one_error(tmp_path, [{"tracking_id": "a", "region": CIRCLE,
-                                   "measurements": [{"name": "Diameter", "value": 3}]}])
+    error = _one_error(
+        tmp_path, [{"tracking_id": "a", "region": CIRCLE, "measurements": [{"name": "Diameter", "value": 3}]}]
+    )
     assert "needs a unit" in error.message and error.path == ("findings", 0, "measurements", 0, "unit")
 
 
@@ -412,8 +472,9 @@ def test_wrong_number_of_points(tmp_path):
 
 
 def test_point_is_not_a_planar_roi(tmp_path):
-    error = _one_error(tmp_path, [{"tracking_id": "a", "region": {"image": 8, "graphic_type": "POINT",
-                                                                  "points": [[20, 20]]}}])
+    error = _one_error(
+        tmp_path, [{"tracking_id": "a", "region": {"image": 8, "graphic_type": "POINT", "points": [[20, 20]]}}]
+    )
     assert "POINT is not allowed" in error.message and "regions:" in error.hint
 
 
@@ -429,12 +490,21 @@ def test_reference_to_a_missing_image(tmp_path):
 
 def test_image_by_path_and_uid_equal_position(tmp_path):
     header = pydicom.dcmread(PHANTOM / "CT0003.dcm", stop_before_pixels=True)
-    position = 1 + sorted(float(pydicom.dcmread(p, stop_before_pixels=True).ImagePositionPatient[2])
-                          for p in PHANTOM.iterdir()).index(float(header.ImagePositionPatient[2]))
+    position = 1 + sorted(
+        float(pydicom.dcmread(p, stop_before_pixels=True).ImagePositionPatient[2]) for p in PHANTOM.iterdir()
+    ).index(float(header.ImagePositionPatient[2]))
     found: set = set()
-    for n, image in enumerate ((str(PHANTOM / "CT0003.dcm"), str(header.SOPInstanceUID), position)):
-        spec = _report(tmp_path, [{"tracking_id": "a", "region": dict(CIRCLE, image=image),
-                                   "measurements": [{"name": "Diameter", "value": 3, "unit": "mm"}]}])
+    for n, image in enumerate((str(PHANTOM / "CT0003.dcm"), str(header.SOPInstanceUID), position)):
+        spec = _report(
+            tmp_path,
+            [
+                {
+                    "tracking_id": "a",
+                    "region": dict(CIRCLE, image=image),
+                    "measurements": [{"name": "Diameter", "value": 3, "unit": "mm"}],
+                }
+            ],
+        )
         result = build_specs([spec], tmp_path / f"out{n}")
         assert not result.errors
         (group,) = read_document(tmp_path / f"out{n}" / "report.dcm").measurement_groups()
@@ -452,8 +522,10 @@ def test_missing_segment_number_or_label_in_linked_seg(tmp_path):
 
 
 def test_wrong_value_type(tmp_path):
-    error = _one_error(tmp_path, [{"tracking_id": "a", "region": CIRCLE,
-                                   "measurements": [{"name": "Diameter", "value": "big", "unit": "mm"}]}])
+    error = _one_error(
+        tmp_path,
+        [{"tracking_id": "a", "region": CIRCLE, "measurements": [{"name": "Diameter", "value": "big", "unit": "mm"}]}],
+    )
     assert error.path == ("findings", 0, "measurements", 0, "value")
     spec = _report(tmp_path, [{"tracking_id": "a", "region": CIRCLE}])
     data = yaml.safe_load(spec.read_text())
@@ -479,10 +551,14 @@ def test_forced_document_class_too_small(tmp_path):
 
 # --- StructuredReport errors located at the item ----------------------------------------------------
 def _sr(tmp_path: Path, document_class: str, children: list) -> Path:
-    data = {"dcmspec": 1, "kind": "StructuredReport", "id": "sr", "document_class": document_class,
-            "sources": {"images": str(PHANTOM)},
-            "content": {"type": "CONTAINER", "name": 'DCM:126000 "Imaging Measurement Report"',
-                        "children": children}}
+    data = {
+        "dcmspec": 1,
+        "kind": "StructuredReport",
+        "id": "sr",
+        "document_class": document_class,
+        "sources": {"images": str(PHANTOM)},
+        "content": {"type": "CONTAINER", "name": 'DCM:126000 "Imaging Measurement Report"', "children": children},
+    }
     path = tmp_path / "sr.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -492,28 +568,61 @@ NUM = {"type": "NUM", "relationship": "CONTAINS", "name": "Diameter", "value": 3
 
 
 def test_sr_value_type_forbidden_by_the_iod(tmp_path):
-    spec = _sr(tmp_path, "BasicText", [{"type": "TEXT", "relationship": "CONTAINS", "name": 'DCM:121071 "Finding"',
-                                        "value": "x"}, NUM])
+    spec = _sr(
+        tmp_path,
+        "BasicText",
+        [{"type": "TEXT", "relationship": "CONTAINS", "name": 'DCM:121071 "Finding"', "value": "x"}, NUM],
+    )
     (error,) = errors_of([spec], tmp_path / "out")
     assert "Basic Text SR does not allow value type NUM" in error.message
     num_line = 1 + next(i for i, line in enumerate(spec.read_text().splitlines()) if "type: NUM" in line)
     assert error.path == ("content", "children", 1) and error.location.line == num_line
-    spec = _sr(tmp_path, "Comprehensive", [{"type": "SCOORD3D", "relationship": "CONTAINS",
-                                            "name": 'DCM:111030 "Image Region"', "graphic_type": "POINT",
-                                            "points": [[0, 0, 0]]}])
+    spec = _sr(
+        tmp_path,
+        "Comprehensive",
+        [
+            {
+                "type": "SCOORD3D",
+                "relationship": "CONTAINS",
+                "name": 'DCM:111030 "Image Region"',
+                "graphic_type": "POINT",
+                "points": [[0, 0, 0]],
+            }
+        ],
+    )
     (error,) = errors_of([spec], tmp_path / "out")
     assert "SCOORD3D" in error.message and error.path == ("content", "children", 0)
 
 
 def test_sr_relationship_forbidden_by_the_iod(tmp_path):
     child = {"type": "TEXT", "relationship": "HAS PROPERTIES", "name": 'DCM:121071 "Finding"', "value": "x"}
-    spec = _sr(tmp_path, "Enhanced", [{"type": "CONTAINER", "relationship": "CONTAINS",
-                                       "name": 'DCM:121070 "Findings"', "children": [dict(NUM, children=[child])]}])
+    spec = _sr(
+        tmp_path,
+        "Enhanced",
+        [
+            {
+                "type": "CONTAINER",
+                "relationship": "CONTAINS",
+                "name": 'DCM:121070 "Findings"',
+                "children": [dict(NUM, children=[child])],
+            }
+        ],
+    )
     result = build_specs([spec], tmp_path / "out")
     assert not result.errors  # NUM HAS PROPERTIES TEXT is fine in Enhanced SR
     bad = {"type": "CODE", "relationship": "HAS OBS CONTEXT", "name": "Diameter", "value": "Liver"}
-    spec = _sr(tmp_path, "Enhanced", [{"type": "CONTAINER", "relationship": "CONTAINS",
-                                       "name": 'DCM:121070 "Findings"', "children": [dict(NUM, children=[bad])]}])
+    spec = _sr(
+        tmp_path,
+        "Enhanced",
+        [
+            {
+                "type": "CONTAINER",
+                "relationship": "CONTAINS",
+                "name": 'DCM:121070 "Findings"',
+                "children": [dict(NUM, children=[bad])],
+            }
+        ],
+    )
     (error,) = errors_of([spec], tmp_path / "out2")
     assert "does not allow NUM" in error.message and "HAS OBS CONTEXT" in error.message
     assert error.path == ("content", "children", 0, "children", 0, "children", 0)
@@ -523,9 +632,20 @@ def test_sr_item_errors(tmp_path):
     spec = _sr(tmp_path, "Comprehensive", [dict(NUM, relationship=None)])
     (error,) = errors_of([spec], tmp_path / "out")
     assert error.path[:3] == ("content", "children", 0)
-    spec = _sr(tmp_path, "Comprehensive", [{"type": "SCOORD", "relationship": "CONTAINS",
-                                            "name": 'DCM:111030 "Image Region"', "graphic_type": "ELLIPSE",
-                                            "points": [[1, 1], [3, 1]], "image": 2}])
+    spec = _sr(
+        tmp_path,
+        "Comprehensive",
+        [
+            {
+                "type": "SCOORD",
+                "relationship": "CONTAINS",
+                "name": 'DCM:111030 "Image Region"',
+                "graphic_type": "ELLIPSE",
+                "points": [[1, 1], [3, 1]],
+                "image": 2,
+            }
+        ],
+    )
     (error,) = errors_of([spec], tmp_path / "out2")
     assert "ELLIPSE needs exactly 4" in error.message and error.path == ("content", "children", 0)
     spec = _sr(tmp_path, "Comprehensive", [{"type": "IMAGE", "relationship": "CONTAINS", "reference": 99}])
@@ -536,24 +656,56 @@ def test_sr_item_errors(tmp_path):
 def test_sr_every_value_type(tmp_path):
     seg = EXAMPLES / "organs-binary.yaml"
     children = [
-        {"type": "CODE", "relationship": "HAS CONCEPT MOD",
-         "name": 'DCM:121049 "Language of Content Item and Descendants"',
-         "value": 'RFC5646:en-US "English (United States)"'},
-        {"type": "DATETIME", "relationship": "HAS OBS CONTEXT", "name": 'DCM:111526 "DateTime Started"',
-         "value": "2024-01-02T09:30:00"},
-        {"type": "UIDREF", "relationship": "HAS OBS CONTEXT", "name": 'DCM:121012 "Device Observer UID"',
-         "value": "2.25.99"},
-        {"type": "CONTAINER", "relationship": "CONTAINS", "name": 'DCM:121070 "Findings"', "template": "1411",
-         "children": [
-             dict(NUM, relationship="CONTAINS", children=[
-                 {"type": "SCOORD3D", "relationship": "INFERRED FROM", "name": 'DCM:111030 "Image Region"',
-                  "graphic_type": "POLYLINE", "points": [[0, 0, 0], [1, 1, 1]]},
-                 {"type": "IMAGE", "relationship": "INFERRED FROM", "reference": {"spec": str(seg), "segments": [2]}},
-                 {"type": "COMPOSITE", "relationship": "INFERRED FROM",
-                  "reference": {"file": str(PHANTOM / "CT0001.dcm")}},
-             ]),
-             {"type": "NUM", "relationship": "CONTAINS", "name": "Volume", "value": "NaN"},
-         ]},
+        {
+            "type": "CODE",
+            "relationship": "HAS CONCEPT MOD",
+            "name": 'DCM:121049 "Language of Content Item and Descendants"',
+            "value": 'RFC5646:en-US "English (United States)"',
+        },
+        {
+            "type": "DATETIME",
+            "relationship": "HAS OBS CONTEXT",
+            "name": 'DCM:111526 "DateTime Started"',
+            "value": "2024-01-02T09:30:00",
+        },
+        {
+            "type": "UIDREF",
+            "relationship": "HAS OBS CONTEXT",
+            "name": 'DCM:121012 "Device Observer UID"',
+            "value": "2.25.99",
+        },
+        {
+            "type": "CONTAINER",
+            "relationship": "CONTAINS",
+            "name": 'DCM:121070 "Findings"',
+            "template": "1411",
+            "children": [
+                dict(
+                    NUM,
+                    relationship="CONTAINS",
+                    children=[
+                        {
+                            "type": "SCOORD3D",
+                            "relationship": "INFERRED FROM",
+                            "name": 'DCM:111030 "Image Region"',
+                            "graphic_type": "POLYLINE",
+                            "points": [[0, 0, 0], [1, 1, 1]],
+                        },
+                        {
+                            "type": "IMAGE",
+                            "relationship": "INFERRED FROM",
+                            "reference": {"spec": str(seg), "segments": [2]},
+                        },
+                        {
+                            "type": "COMPOSITE",
+                            "relationship": "INFERRED FROM",
+                            "reference": {"file": str(PHANTOM / "CT0001.dcm")},
+                        },
+                    ],
+                ),
+                {"type": "NUM", "relationship": "CONTAINS", "name": "Volume", "value": "NaN"},
+            ],
+        },
     ]
     spec = _sr(tmp_path, "Comprehensive3D", children)
     manifest = build([spec], tmp_path / "out")
@@ -590,9 +742,15 @@ def _json_code(entry: dict) -> tuple[str, str]:
     return entry["CodeValue"], entry["CodingSchemeDesignator"]
 
 
-@pytest.mark.parametrize("name, spec_id", [
-    ("sr-tid1500-ct-liver-example.json", "dcmqi-ct-liver"), ("sr-tid1500-example.json", "dcmqi-example"),
-    ("sr-tid1500-example-nan.json", "dcmqi-example-nan"), ("sr-tid1500-qualitative.json", "dcmqi-qualitative")])
+@pytest.mark.parametrize(
+    "name, spec_id",
+    [
+        ("sr-tid1500-ct-liver-example.json", "dcmqi-ct-liver"),
+        ("sr-tid1500-example.json", "dcmqi-example"),
+        ("sr-tid1500-example-nan.json", "dcmqi-example-nan"),
+        ("sr-tid1500-qualitative.json", "dcmqi-qualitative"),
+    ],
+)
 def test_dcmqi_json_content_equals_ours(dcmqi_out, name, spec_id):
     _, files = dcmqi_out
     meta = json.loads(shared("dcmqi_inputs", "json", name).read_text())
@@ -608,7 +766,9 @@ def test_dcmqi_json_content_equals_ours(dcmqi_out, name, spec_id):
         assert g.referenced_segment.source_series_uid == m["SourceSeriesForImageSegmentation"]
         for ours, item in zip(g.measurements, m["measurementItems"], strict=True):
             assert (ours.name.value, ours.unit.value if ours.unit else item["units"]["CodeValue"]) == (
-                item["quantity"]["CodeValue"], item["units"]["CodeValue"])
+                item["quantity"]["CodeValue"],
+                item["units"]["CodeValue"],
+            )
             if item["value"] == "nan":
                 assert ours.value is None and ours.qualifier.value == C.NOT_A_NUMBER.value
             else:
@@ -616,9 +776,13 @@ def test_dcmqi_json_content_equals_ours(dcmqi_out, name, spec_id):
             if "derivationModifier" in item:
                 assert ours.derivation.value == item["derivationModifier"]["CodeValue"]
         got = [(n.value, getattr(v, "value", v)) for n, v in g.qualitative_evaluations]
-        want = [(q["conceptCode"]["CodeValue"],
-                 q["conceptValue"]["CodeValue"] if isinstance(q["conceptValue"], dict) else q["conceptValue"])
-                for q in m.get("qualitativeEvaluations", [])]
+        want = [
+            (
+                q["conceptCode"]["CodeValue"],
+                q["conceptValue"]["CodeValue"] if isinstance(q["conceptValue"], dict) else q["conceptValue"],
+            )
+            for q in m.get("qualitativeEvaluations", [])
+        ]
         assert got == want
 
 
@@ -627,22 +791,33 @@ def test_dcmqi_example_matches_dcmqi_sr_where_inputs_correspond(dcmqi_out):
     _, files = dcmqi_out
     (theirs,) = read_document(shared("sr", "sr.dcm")).measurement_groups()
     (ours,) = read_document(files["dcmqi-example"]).measurement_groups()
-    assert (ours.referenced_segment.sop_instance_uid, ours.referenced_segment.segment_number,
-            ours.referenced_segment.source_series_uid) == (
-        theirs.referenced_segment.sop_instance_uid, theirs.referenced_segment.segment_number,
-        theirs.referenced_segment.source_series_uid)
+    assert (
+        ours.referenced_segment.sop_instance_uid,
+        ours.referenced_segment.segment_number,
+        ours.referenced_segment.source_series_uid,
+    ) == (
+        theirs.referenced_segment.sop_instance_uid,
+        theirs.referenced_segment.segment_number,
+        theirs.referenced_segment.source_series_uid,
+    )
     assert ours.kind == theirs.kind == "volumetric"
     assert ours.finding_type.meaning == theirs.finding_type.meaning == "Neoplasm, Primary"
     mean = next(m for m in theirs.measurements if m.derivation and m.derivation.meaning == "Mean")
     mine = ours.measurements[0]
     assert (mine.name.value, mine.name.meaning, mine.unit.value, mine.unit.meaning) == (
-        mean.name.value, mean.name.meaning, mean.unit.value, mean.unit.meaning)
+        mean.name.value,
+        mean.name.meaning,
+        mean.unit.value,
+        mean.unit.meaning,
+    )
     seg = pydicom.dcmread(shared("seg", "seg.dcm"), stop_before_pixels=True)
     doc = read_document(files["dcmqi-example"])
     assert doc.StudyInstanceUID == seg.StudyInstanceUID and doc.PatientID == seg.PatientID
     rwvm = doc.content_items(concept_name=C.REAL_WORLD_VALUE_MAP)
-    assert rwvm[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID == pydicom.dcmread(
-        shared("other", "rwvm.dcm"), stop_before_pixels=True).SOPInstanceUID
+    assert (
+        rwvm[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID
+        == pydicom.dcmread(shared("other", "rwvm.dcm"), stop_before_pixels=True).SOPInstanceUID
+    )
 
 
 def test_dcmqi_ct_liver_equals_tid1500writer(dcmqi_out, tmp_path):
@@ -654,21 +829,39 @@ def test_dcmqi_ct_liver_equals_tid1500writer(dcmqi_out, tmp_path):
     shutil.copy(shared("seg", "liver.dcm"), folder / "liver.dcm")
     theirs_path = tmp_path / "dcmqi.dcm"
     metadata = shared("dcmqi_inputs", "json", "sr-tid1500-ct-liver-example.json")
-    proc = subprocess.run([exe, "--inputMetadata", str(metadata),
-                           "--inputImageLibraryDirectory", str(folder), "--inputCompositeContextDirectory", str(folder),
-                           "--outputDICOM", str(theirs_path)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            exe,
+            "--inputMetadata",
+            str(metadata),
+            "--inputImageLibraryDirectory",
+            str(folder),
+            "--inputCompositeContextDirectory",
+            str(folder),
+            "--outputDICOM",
+            str(theirs_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0 and theirs_path.exists(), proc.stdout + proc.stderr
     _, files = dcmqi_out
     (theirs,) = read_document(theirs_path).measurement_groups()
     (ours,) = read_document(files["dcmqi-ct-liver"]).measurement_groups()
-    assert (ours.kind, ours.tracking_id, ours.finding_type.value) == (theirs.kind, theirs.tracking_id,
-                                                                       theirs.finding_type.value)
+    assert (ours.kind, ours.tracking_id, ours.finding_type.value) == (
+        theirs.kind,
+        theirs.tracking_id,
+        theirs.finding_type.value,
+    )
     assert [s.site.value for s in ours.finding_sites] == [s.site.value for s in theirs.finding_sites]
     assert vars(ours.referenced_segment) == vars(theirs.referenced_segment)
-    assert [(m.name.value, m.value, m.unit.value, m.derivation.value if m.derivation else None)
-            for m in ours.measurements] == [
+    assert [
+        (m.name.value, m.value, m.unit.value, m.derivation.value if m.derivation else None) for m in ours.measurements
+    ] == [
         (m.name.value, pytest.approx(m.value), m.unit.value, m.derivation.value if m.derivation else None)
-        for m in theirs.measurements]
+        for m in theirs.measurements
+    ]
     ours_doc, theirs_doc = read_document(files["dcmqi-ct-liver"]), read_document(theirs_path)
     assert ours_doc.StudyInstanceUID == theirs_doc.StudyInstanceUID
     assert ours_doc.CompletionFlag == theirs_doc.CompletionFlag == "COMPLETE"
@@ -687,32 +880,64 @@ def test_highdicom_multiple_groups_reproduced_group_by_group(dcmqi_out):
             assert (a.value if a else None) == (b.value if b else None)
         assert [s.site.value for s in o.finding_sites] == [s.site.value for s in t.finding_sites]
         assert [(m.name.value, m.value, m.unit.value) for m in o.measurements] == [
-            (m.name.value, pytest.approx(m.value), m.unit.value) for m in t.measurements]
+            (m.name.value, pytest.approx(m.value), m.unit.value) for m in t.measurements
+        ]
         assert [(n.value, getattr(v, "value", v)) for n, v in o.qualitative_evaluations] == [
-            (n.value, getattr(v, "value", v)) for n, v in t.qualitative_evaluations]
+            (n.value, getattr(v, "value", v)) for n, v in t.qualitative_evaluations
+        ]
         assert o.source_images == t.source_images
         assert len(o.regions) == len(t.regions)
         for a, b in zip(o.regions, t.regions):
             assert (a.value_type, a.graphic_type, a.source_sop_instance_uid, a.frame_of_reference_uid) == (
-                b.value_type, b.graphic_type, b.source_sop_instance_uid, b.frame_of_reference_uid)
+                b.value_type,
+                b.graphic_type,
+                b.source_sop_instance_uid,
+                b.frame_of_reference_uid,
+            )
             assert np.allclose(a.coordinates, b.coordinates, atol=1e-4)
 
 
-SUBJECT = {"patient": {"name": "Doe^John", "id": "P-0042", "birth_date": "1970-05-06", "sex": "M"},
-           "study": {"date": "2024-02-03", "time": "10:20:30", "accession_number": "A77", "id": "S1",
-                     "description": "Follow-up", "referring_physician": "Roe^Richard"}}
+SUBJECT = {
+    "patient": {"name": "Doe^John", "id": "P-0042", "birth_date": "1970-05-06", "sex": "M"},
+    "study": {
+        "date": "2024-02-03",
+        "time": "10:20:30",
+        "accession_number": "A77",
+        "id": "S1",
+        "description": "Follow-up",
+        "referring_physician": "Roe^Richard",
+    },
+}
 
 
 def test_report_without_images_takes_patient_and_study_from_subject(tmp_path):
-    text_report = {"dcmspec": 1, "kind": "StructuredReport", "document_class": "BasicText",
-                   "subject": SUBJECT,
-                   "content": {"type": "CONTAINER", "name": 'DCM:121070 "Findings"', "children": [
-                       {"type": "TEXT", "relationship": "CONTAINS", "name": 'DCM:121071 "Finding"',
-                        "value": "No change since the prior study."}]}}
-    measurements = {"dcmspec": 1, "kind": "MeasurementReport", "subject": SUBJECT,
-                    "document": {"procedure_reported": "LN:25045-6"},
-                    "findings": [{"tracking_id": "t1", "type": "Liver",
-                                  "measurements": [{"name": "Volume", "value": 1520, "unit": "ml"}]}]}
+    text_report = {
+        "dcmspec": 1,
+        "kind": "StructuredReport",
+        "document_class": "BasicText",
+        "subject": SUBJECT,
+        "content": {
+            "type": "CONTAINER",
+            "name": 'DCM:121070 "Findings"',
+            "children": [
+                {
+                    "type": "TEXT",
+                    "relationship": "CONTAINS",
+                    "name": 'DCM:121071 "Finding"',
+                    "value": "No change since the prior study.",
+                }
+            ],
+        },
+    }
+    measurements = {
+        "dcmspec": 1,
+        "kind": "MeasurementReport",
+        "subject": SUBJECT,
+        "document": {"procedure_reported": "LN:25045-6"},
+        "findings": [
+            {"tracking_id": "t1", "type": "Liver", "measurements": [{"name": "Volume", "value": 1520, "unit": "ml"}]}
+        ],
+    }
     specs = []
     for name, data in (("text.yaml", text_report), ("measure.yaml", measurements)):
         (tmp_path / name).write_text(yaml.safe_dump(data, sort_keys=False))
@@ -723,17 +948,26 @@ def test_report_without_images_takes_patient_and_study_from_subject(tmp_path):
         path = tmp_path / "out" / entry["file"]
         assert_conformant_sr(path)
         ds = pydicom.dcmread(path)
-        assert (ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex) == ("Doe^John", "P-0042",
-                                                                                    "19700506", "M")
+        assert (ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex) == (
+            "Doe^John",
+            "P-0042",
+            "19700506",
+            "M",
+        )
         assert (ds.StudyDate, ds.StudyTime, ds.AccessionNumber, ds.StudyID) == ("20240203", "102030", "A77", "S1")
         uids.add(ds.StudyInstanceUID)
     assert len(uids) == 1  # one derived Study Instance UID for the same subject
 
 
 def test_sources_and_subject_together_are_refused(tmp_path):
-    spec = {"dcmspec": 1, "kind": "StructuredReport", "document_class": "BasicText", "subject": SUBJECT,
-            "sources": {"images": str(EXAMPLES / "phantom" / "ct")},
-            "content": {"type": "CONTAINER", "name": 'DCM:121070 "Findings"'}}
+    spec = {
+        "dcmspec": 1,
+        "kind": "StructuredReport",
+        "document_class": "BasicText",
+        "subject": SUBJECT,
+        "sources": {"images": str(EXAMPLES / "phantom" / "ct")},
+        "content": {"type": "CONTAINER", "name": 'DCM:121070 "Findings"'},
+    }
     (tmp_path / "both.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     (error,) = errors_of([tmp_path / "both.yaml"], tmp_path / "out")
     assert "either `sources`" in error.message and error.path == ("subject",)

@@ -32,8 +32,7 @@ def assert_conformant(path: Path) -> None:
     assert errors == [], "\n".join(errors)
 
 
-def per_instance(seg_path: Path, source_uids: list[str], numbers: list[int], *, reference: bool = False
-                 ) -> np.ndarray:
+def per_instance(seg_path: Path, source_uids: list[str], numbers: list[int], *, reference: bool = False) -> np.ndarray:
     """(instances, rows, cols, segments) from highdicom, for source instances in the given order.
 
     dcmqi's SEGs do not state Spatial Locations Preserved, which highdicom then asks to be told to
@@ -41,8 +40,12 @@ def per_instance(seg_path: Path, source_uids: list[str], numbers: list[int], *, 
     """
     seg = hd.seg.segread(seg_path)
     return seg.get_pixels_by_source_instance(
-        source_sop_instance_uids=source_uids, segment_numbers=numbers, skip_overlap_checks=True,
-        assert_missing_frames_are_empty=True, ignore_spatial_locations=reference)
+        source_sop_instance_uids=source_uids,
+        segment_numbers=numbers,
+        skip_overlap_checks=True,
+        assert_missing_frames_are_empty=True,
+        ignore_spatial_locations=reference,
+    )
 
 
 def sorted_series(folder: Path) -> list[pydicom.Dataset]:
@@ -51,6 +54,7 @@ def sorted_series(folder: Path) -> list[pydicom.Dataset]:
 
 
 # --- the example specs shipped with the project -----------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def examples_out(tmp_path_factory) -> tuple[Path, dict]:
@@ -84,8 +88,9 @@ def test_examples_read_back_with_the_same_pixels(examples_out):
     assert np.array_equal(pixels, labels)
     probability = np.load(EXAMPLES / "phantom" / "lesion_probability.npy")
     fractional = hd.seg.segread(out / "lesion-probability.dcm")
-    got = fractional.get_pixels_by_source_instance(source_sop_instance_uids=uids, segment_numbers=[1],
-                                                   rescale_fractional=False)[..., 0]
+    got = fractional.get_pixels_by_source_instance(
+        source_sop_instance_uids=uids, segment_numbers=[1], rescale_fractional=False
+    )[..., 0]
     assert np.array_equal(got, np.round(probability * 255).astype(np.uint8))
 
 
@@ -120,6 +125,7 @@ def test_source_date_epoch_sets_content_date(tmp_path, monkeypatch):
 
 # --- dcmqi's inputs compile to what dcmqi made ------------------------------------------------
 
+
 def _code(entry: dict) -> dict:
     return {"scheme": entry["CodingSchemeDesignator"], "value": entry["CodeValue"], "meaning": entry["CodeMeaning"]}
 
@@ -145,9 +151,14 @@ def dcmqi_spec(tmp_path: Path, meta_json: Path, masks: list[Path], images: Path,
                 seg["color"] = attr["recommendedDisplayRGBValue"]
             segments.append(seg)
     segments.sort(key=lambda s: s.pop("_order"))
-    spec = {"dcmspec": 1, "kind": "Segmentation", "sources": {"images": str(images)},
-            "segmentation": {"type": seg_type}, "segments": segments,
-            "series": {"number": int(meta.get("SeriesNumber", 300))}}
+    spec = {
+        "dcmspec": 1,
+        "kind": "Segmentation",
+        "sources": {"images": str(images)},
+        "segmentation": {"type": seg_type},
+        "segments": segments,
+        "series": {"number": int(meta.get("SeriesNumber", 300))},
+    }
     if seg_type == "LABELMAP":
         spec["segmentation"]["mask"] = str(masks[0])
     path = tmp_path / (meta_json.stem + ".yaml")
@@ -155,11 +166,17 @@ def dcmqi_spec(tmp_path: Path, meta_json: Path, masks: list[Path], images: Path,
     return path
 
 
-@pytest.mark.parametrize("meta, masks, reference", [
-    ("seg-example.json", ["liver_seg.nrrd"], "liver.dcm"),
-    ("seg-example_partial_overlaps.json",
-     ["partial_overlaps-1.nrrd", "partial_overlaps-2.nrrd", "partial_overlaps-3.nrrd"], "partial_overlaps.dcm"),
-])
+@pytest.mark.parametrize(
+    "meta, masks, reference",
+    [
+        ("seg-example.json", ["liver_seg.nrrd"], "liver.dcm"),
+        (
+            "seg-example_partial_overlaps.json",
+            ["partial_overlaps-1.nrrd", "partial_overlaps-2.nrrd", "partial_overlaps-3.nrrd"],
+            "partial_overlaps.dcm",
+        ),
+    ],
+)
 def test_dcmqi_ct_3slice_inputs_equal_dcmqi_segs(tmp_path, meta, masks, reference):
     images = shared("series", "ct_dcmqi_ct-3slice")
     inputs = shared("dcmqi_inputs")
@@ -202,20 +219,30 @@ def test_dcmqi_sparse_labelmap(tmp_path, reference):
     assert_conformant(ours)
     uids = [ds.SOPInstanceUID for ds in sorted_series(images)]
     ref = hd.seg.segread(shared("seg", reference))
-    expected = ref.get_pixels_by_source_instance(source_sop_instance_uids=uids, combine_segments=True,
-                                                ignore_spatial_locations=True,
-                                                assert_missing_frames_are_empty=True)
-    got = hd.seg.segread(ours).get_pixels_by_source_instance(source_sop_instance_uids=uids, combine_segments=True,
-                                                            assert_missing_frames_are_empty=True)
+    expected = ref.get_pixels_by_source_instance(
+        source_sop_instance_uids=uids,
+        combine_segments=True,
+        ignore_spatial_locations=True,
+        assert_missing_frames_are_empty=True,
+    )
+    got = hd.seg.segread(ours).get_pixels_by_source_instance(
+        source_sop_instance_uids=uids, combine_segments=True, assert_missing_frames_are_empty=True
+    )
     assert expected.any() and np.array_equal(got, expected)
 
 
 # --- sources of every shape, mask formats --------------------------------------------------
 
+
 def simple_spec(tmp_path: Path, images: Path, mask: Path, seg_type="BINARY", **extra) -> Path:
-    spec = {"dcmspec": 1, "kind": "Segmentation", "sources": {"images": str(images)},
-            "segmentation": {"type": seg_type, "mask": str(mask)},
-            "segments": [{"label": "Liver", "category": "AnatomicalStructure", "type": "Liver"}], **extra}
+    spec = {
+        "dcmspec": 1,
+        "kind": "Segmentation",
+        "sources": {"images": str(images)},
+        "segmentation": {"type": seg_type, "mask": str(mask)},
+        "segments": [{"label": "Liver", "category": "AnatomicalStructure", "type": "Liver"}],
+        **extra,
+    }
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
@@ -231,20 +258,28 @@ def test_multiframe_source_equals_single_frame_source(tmp_path):
     assert_conformant(ours)
     seg = hd.seg.segread(ours)
     mf = pydicom.dcmread(multi_file, stop_before_pixels=True)
-    assert {str(s.ReferencedSOPInstanceUID) for s in seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence} \
-        == {mf.SOPInstanceUID}
+    assert {str(s.ReferencedSOPInstanceUID) for s in seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence} == {
+        mf.SOPInstanceUID
+    }
     frames = int(mf.NumberOfFrames)
-    got = seg.get_pixels_by_source_frame(source_sop_instance_uid=mf.SOPInstanceUID,
-                                         source_frame_numbers=list(range(1, frames + 1)), segment_numbers=[1],
-                                         assert_missing_frames_are_empty=True)[..., 0]
+    got = seg.get_pixels_by_source_frame(
+        source_sop_instance_uid=mf.SOPInstanceUID,
+        source_frame_numbers=list(range(1, frames + 1)),
+        segment_numbers=[1],
+        assert_missing_frames_are_empty=True,
+    )[..., 0]
     single_seg = hd.seg.segread(tmp_path / "single" / single["objects"][0]["file"])
     # Frame f of the multi-frame file has the same position as one of the single-frame instances.
-    positions = [tuple(np.round(g.PlanePositionSequence[0].ImagePositionPatient, 3))
-                 for g in mf.PerFrameFunctionalGroupsSequence]
-    by_position = {tuple(np.round([float(v) for v in ds.ImagePositionPatient], 3)): ds.SOPInstanceUID
-                   for ds in sorted_series(shared("series", "ct_dcmqi_23x38x3"))}
+    positions = [
+        tuple(np.round(g.PlanePositionSequence[0].ImagePositionPatient, 3)) for g in mf.PerFrameFunctionalGroupsSequence
+    ]
+    by_position = {
+        tuple(np.round([float(v) for v in ds.ImagePositionPatient], 3)): ds.SOPInstanceUID
+        for ds in sorted_series(shared("series", "ct_dcmqi_23x38x3"))
+    }
     expected = single_seg.get_pixels_by_source_instance(
-        source_sop_instance_uids=[by_position[p] for p in positions], segment_numbers=[1])[..., 0]
+        source_sop_instance_uids=[by_position[p] for p in positions], segment_numbers=[1]
+    )[..., 0]
     assert expected.any() and np.array_equal(got, expected)
 
 
@@ -280,8 +315,12 @@ def test_single_frame_2d_source_without_geometry(tmp_path):
 
 
 def test_rle_binary_is_refused_with_a_reason(tmp_path):
-    spec = simple_spec(tmp_path, EXAMPLES / "phantom" / "ct", EXAMPLES / "phantom" / "organs_labelmap.npy",
-                       output={"transfer_syntax": "RLELossless"})
+    spec = simple_spec(
+        tmp_path,
+        EXAMPLES / "phantom" / "ct",
+        EXAMPLES / "phantom" / "organs_labelmap.npy",
+        output={"transfer_syntax": "RLELossless"},
+    )
     result = build_specs([spec], tmp_path / "out")
     (error,) = result.errors
     assert "RLE Lossless is not offered for BINARY" in error.message and "LABELMAP" in error.message
@@ -290,16 +329,24 @@ def test_rle_binary_is_refused_with_a_reason(tmp_path):
 
 
 def test_rle_fractional_reads_back(tmp_path):
-    spec = simple_spec(tmp_path, EXAMPLES / "phantom" / "ct", EXAMPLES / "phantom" / "lesion_probability.npy",
-                       seg_type="FRACTIONAL", output={"transfer_syntax": "RLELossless"})
+    spec = simple_spec(
+        tmp_path,
+        EXAMPLES / "phantom" / "ct",
+        EXAMPLES / "phantom" / "lesion_probability.npy",
+        seg_type="FRACTIONAL",
+        output={"transfer_syntax": "RLELossless"},
+    )
     manifest = build([spec], tmp_path / "out")
     ours = tmp_path / "out" / manifest["objects"][0]["file"]
     assert_conformant(ours)
     probability = np.load(EXAMPLES / "phantom" / "lesion_probability.npy")
     uids = [ds.SOPInstanceUID for ds in sorted_series(EXAMPLES / "phantom" / "ct")]
     got = hd.seg.segread(ours).get_pixels_by_source_instance(
-        source_sop_instance_uids=uids, segment_numbers=[1], rescale_fractional=False,
-        assert_missing_frames_are_empty=True)[..., 0]
+        source_sop_instance_uids=uids,
+        segment_numbers=[1],
+        rescale_fractional=False,
+        assert_missing_frames_are_empty=True,
+    )[..., 0]
     assert np.array_equal(got, np.round(probability * 255).astype(np.uint8))
 
 
@@ -315,12 +362,19 @@ def test_keep_empty_frames(tmp_path):
 
 # --- label maps: one scan of the volume, remapping, warnings ------------------------------------
 
+
 def _labels_spec(tmp_path: Path, mask: np.ndarray, seg_type: str, segments: list[dict]) -> Path:
     np.save(tmp_path / "labels.npy", mask)
-    spec = {"dcmspec": 1, "kind": "Segmentation", "sources": {"images": str(EXAMPLES / "phantom" / "ct")},
-            "segmentation": {"type": seg_type, "mask": str(tmp_path / "labels.npy")},
-            "segments": [{"label": f"S{i + 1}", "category": "AnatomicalStructure", "type": "Liver", **s}
-                         for i, s in enumerate(segments)]}
+    spec = {
+        "dcmspec": 1,
+        "kind": "Segmentation",
+        "sources": {"images": str(EXAMPLES / "phantom" / "ct")},
+        "segmentation": {"type": seg_type, "mask": str(tmp_path / "labels.npy")},
+        "segments": [
+            {"label": f"S{i + 1}", "category": "AnatomicalStructure", "type": "Liver", **s}
+            for i, s in enumerate(segments)
+        ],
+    }
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
@@ -334,8 +388,7 @@ def test_label_values_remapped_with_warnings(tmp_path, seg_type, dtype):
     organs = np.load(EXAMPLES / "phantom" / "organs_labelmap.npy")
     mask = np.select([organs == 1, organs == 2, organs == 3], [30, 20, 10], 0).astype(dtype)
     mask[0, :3, :3] = 99
-    spec = _labels_spec(tmp_path, mask, seg_type, [{"label_value": 10}, {"label_value": 30},
-                                                    {"label_value": 50}])
+    spec = _labels_spec(tmp_path, mask, seg_type, [{"label_value": 10}, {"label_value": 30}, {"label_value": 50}])
     result = build_specs([spec], tmp_path / "out", options=BuildOptions())
     assert not result.errors
     messages = [w.message for w in result.context.warnings]
@@ -345,8 +398,9 @@ def test_label_values_remapped_with_warnings(tmp_path, seg_type, dtype):
     assert_conformant(path)
     seg = hd.seg.segread(path)
     uids = [str(ds.SOPInstanceUID) for ds in sorted_series(EXAMPLES / "phantom" / "ct")]
-    got = seg.get_pixels_by_source_instance(source_sop_instance_uids=uids, segment_numbers=[1, 2],
-                                            assert_missing_frames_are_empty=True)
+    got = seg.get_pixels_by_source_instance(
+        source_sop_instance_uids=uids, segment_numbers=[1, 2], assert_missing_frames_are_empty=True
+    )
     np.testing.assert_array_equal(got[..., 0] != 0, organs == 3)
     np.testing.assert_array_equal(got[..., 1] != 0, organs == 1)
 
@@ -371,11 +425,14 @@ def test_get_volume_reads_back_the_mask_with_its_affine(examples_out):
         vol = segread(out / name).get_volume()
         assert vol.array.shape == (last - first + 1, 64, 64, 3)
         for n in (1, 2, 3):
-            assert np.array_equal(vol.array[..., n - 1], labels[first:last + 1] == n)
+            assert np.array_equal(vol.array[..., n - 1], labels[first : last + 1] == n)
         # index (k, r, c) -> patient position of that source pixel
         ds = headers[first + 2]
-        expected = np.array([float(v) for v in ds.ImagePositionPatient]) + 5 * 0.75 * np.array([0, 1, 0]) \
+        expected = (
+            np.array([float(v) for v in ds.ImagePositionPatient])
+            + 5 * 0.75 * np.array([0, 1, 0])
             + 7 * 0.75 * np.array([1, 0, 0])
+        )
         assert np.allclose(vol.index_to_reference(np.array([[2, 5, 7]]))[0], expected)
         assert vol.frame_of_reference_uid == ds.FrameOfReferenceUID
     assert segread(out / "organs-labelmap.dcm").get_volume(combine="labelmap").array.max() == 3
@@ -400,17 +457,25 @@ def test_fractional_from_a_4d_nifti_with_one_channel_per_segment(tmp_path):
     headers = sorted_series(EXAMPLES / "phantom" / "ct")
     ox, oy, oz = (float(v) for v in headers[0].ImagePositionPatient)
     affine = np.array([[-0.75, 0, 0, -ox], [0, -0.75, 0, -oy], [0, 0, 2.5, oz], [0, 0, 0, 1]])  # RAS
-    nib.save(nib.Nifti1Image(np.ascontiguousarray(np.transpose(prob, (2, 1, 0, 3))), affine),
-             tmp_path / "prob.nii.gz")
-    spec = {"dcmspec": 1, "kind": "Segmentation", "sources": {"images": str(EXAMPLES / "phantom" / "ct")},
-            "segmentation": {"type": "FRACTIONAL", "mask": str(tmp_path / "prob.nii.gz")},
-            "segments": [{"label": "Liver", "category": "AnatomicalStructure", "type": "Liver"},
-                         {"label": "Spleen", "category": "AnatomicalStructure", "type": "Spleen"}]}
+    nib.save(nib.Nifti1Image(np.ascontiguousarray(np.transpose(prob, (2, 1, 0, 3))), affine), tmp_path / "prob.nii.gz")
+    spec = {
+        "dcmspec": 1,
+        "kind": "Segmentation",
+        "sources": {"images": str(EXAMPLES / "phantom" / "ct")},
+        "segmentation": {"type": "FRACTIONAL", "mask": str(tmp_path / "prob.nii.gz")},
+        "segments": [
+            {"label": "Liver", "category": "AnatomicalStructure", "type": "Liver"},
+            {"label": "Spleen", "category": "AnatomicalStructure", "type": "Spleen"},
+        ],
+    }
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
     manifest = build([tmp_path / "spec.yaml"], tmp_path / "out")
     ours = tmp_path / "out" / manifest["objects"][0]["file"]
     assert_conformant(ours)
     got = hd.seg.segread(ours).get_pixels_by_source_instance(
-        source_sop_instance_uids=[h.SOPInstanceUID for h in headers], segment_numbers=[1, 2],
-        rescale_fractional=False, assert_missing_frames_are_empty=True)
+        source_sop_instance_uids=[h.SOPInstanceUID for h in headers],
+        segment_numbers=[1, 2],
+        rescale_fractional=False,
+        assert_missing_frames_are_empty=True,
+    )
     assert np.array_equal(got, np.round(prob * 255).astype(np.uint8))

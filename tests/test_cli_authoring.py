@@ -101,8 +101,9 @@ def test_abstract_bases_are_left_out_of_folder_builds_and_not_inherited(tmp_path
     assert "report-site.yaml" not in names and "report-template.yaml" in names
     assert load_file(EXAMPLES / "report-site.yaml").data["abstract"] is True
     assert "abstract" not in load_with_extends(EXAMPLES / "report-template.yaml").data
-    code, _, err = run("build", str(EXAMPLES / "report-site.yaml"), str(EXAMPLES / "report-template.yaml"),
-                       "-o", str(tmp_path / "out"))
+    code, _, err = run(
+        "build", str(EXAMPLES / "report-site.yaml"), str(EXAMPLES / "report-template.yaml"), "-o", str(tmp_path / "out")
+    )
     assert code == 0, err
     assert "report-site.yaml: a base for `extends` (abstract: true): checked, not built" in err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dcmspec-manifest.json", "lesion-report.dcm"]
@@ -116,8 +117,10 @@ def test_abstract_bases_are_left_out_of_folder_builds_and_not_inherited(tmp_path
     assert code == 0, err
 
 
-BAD = "dcmspec: 1\nkind: Segmentation\nsources: {images: ct}\nsegmentation: {type: BINARI, mask: m.npy}\n" \
-      "segments: [{label: 'a,b', category: AnatomicalStructure, type: Liver}]\n"
+BAD = (
+    "dcmspec: 1\nkind: Segmentation\nsources: {images: ct}\nsegmentation: {type: BINARI, mask: m.npy}\n"
+    "segments: [{label: 'a,b', category: AnatomicalStructure, type: Liver}]\n"
+)
 
 
 def test_github_format_annotates_the_spec_line(tmp_path):
@@ -127,8 +130,9 @@ def test_github_format_annotates_the_spec_line(tmp_path):
     assert code == 1
     # ::error file=F,line=L,col=C,title=T::message, with % CR LF escaped in the message and : , in properties
     assert out.splitlines() == [
-        f"::error file={spec},line=4,col=22,title=dcmspec%3A segmentation.type::\"BINARI\" is not allowed here"
-        "%0Ahint: did you mean 'BINARY'? use one of: BINARY, FRACTIONAL, LABELMAP"]
+        f'::error file={spec},line=4,col=22,title=dcmspec%3A segmentation.type::"BINARI" is not allowed here'
+        "%0Ahint: did you mean 'BINARY'? use one of: BINARY, FRACTIONAL, LABELMAP"
+    ]
     # GitHub's log shows stdout and stderr: the errors are not repeated as text, stderr only counts them
     assert err.splitlines() == ["dcmspec: 1 error(s), 0 warning(s)"]
 

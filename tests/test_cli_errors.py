@@ -138,8 +138,9 @@ def test_bad_code(tmp_path, series):
 
 
 def test_bad_uid(tmp_path, series):
-    spec = write_spec(tmp_path, series,
-                      SPEC.replace("series: {{number: 7}}", "series: {{number: 7, instance_uid: '1.2.03'}}"))
+    spec = write_spec(
+        tmp_path, series, SPEC.replace("series: {{number: 7}}", "series: {{number: 7, instance_uid: '1.2.03'}}")
+    )
     code, _, err = run("build", str(spec), "-o", str(tmp_path / "out"))
     assert code == 1 and f"{spec}:15:35: series.instance_uid:" in err
     assert_nothing_written(tmp_path / "out")
@@ -237,11 +238,14 @@ def test_bad_uid_root_option(tmp_path, series):
     assert code == 2 and "may have at most 39" in err
 
 
-@pytest.mark.parametrize("array, message", [
-    (np.random.default_rng(0).random((4, 16, 16)), "a label map must hold integers, this one holds float64"),
-    (-np.ones((4, 16, 16), np.int16), "label values must be 0..65535, the mask holds -1..-1"),
-    (np.full((4, 16, 16), 70000, np.int32), "label values must be 0..65535"),
-])
+@pytest.mark.parametrize(
+    "array, message",
+    [
+        (np.random.default_rng(0).random((4, 16, 16)), "a label map must hold integers, this one holds float64"),
+        (-np.ones((4, 16, 16), np.int16), "label values must be 0..65535, the mask holds -1..-1"),
+        (np.full((4, 16, 16), 70000, np.int32), "label values must be 0..65535"),
+    ],
+)
 def test_unusable_label_map_values(tmp_path, series, array, message):
     np.save(tmp_path / "m.npy", array)
     spec = write_spec(tmp_path, series, mask=str(tmp_path / "m.npy"))

@@ -41,9 +41,9 @@ def _runs_frame(rows: int, cols: int, dtype, seed: int) -> np.ndarray:
             n = int(rng.choice([1, 2, 3, 127, 128, 129, 130, 255, 256, 257]))
             n = min(n, cols - c)
             if kind == 0:  # run of one value
-                frame[r, c:c + n] = rng.integers(0, hi)
+                frame[r, c : c + n] = rng.integers(0, hi)
             else:  # literal: neighbours always differ
-                frame[r, c:c + n] = (np.arange(n) % 2) * 7 + rng.integers(1, 5) + (np.arange(n) // 2 % 3)
+                frame[r, c : c + n] = (np.arange(n) % 2) * 7 + rng.integers(1, 5) + (np.arange(n) // 2 % 3)
             c += n
     return frame
 
@@ -144,8 +144,7 @@ def test_bit_packing_equals_pydicoms(shape):
     assert len(packed) % 2 == 0
     n = frames.size
     np.testing.assert_array_equal(unpack_bits(packed, n), frames.reshape(-1))
-    np.testing.assert_array_equal(unpack_bits(packed, n).astype(np.uint8),
-                                  pydicom_unpack_bits(packed)[:n])
+    np.testing.assert_array_equal(unpack_bits(packed, n).astype(np.uint8), pydicom_unpack_bits(packed)[:n])
     per_frame = frames[0].size
     for f in range(shape[0]):  # frames follow one another with no padding between them
         np.testing.assert_array_equal(unpack_bits(packed, per_frame, f * per_frame), frames[f].reshape(-1))
@@ -176,14 +175,14 @@ def test_bit_writer_in_chunks_equals_one_bit_stream(frame_shape, chunks):
     start = 0
     buffer = np.empty((total,) + frame_shape, bool)
     for size in chunks:
-        buffer[:size] = frames[start:start + size]  # a reused buffer, as the builder passes
+        buffer[:size] = frames[start : start + size]  # a reused buffer, as the builder passes
         writer.write(buffer[:size])
         buffer[:] = True
         start += size
     writer.close()
     assert writer.pos == len(expected)
-    assert out[:writer.pos].tobytes() == expected
-    assert not out[writer.pos:].any()
+    assert out[: writer.pos].tobytes() == expected
+    assert not out[writer.pos :].any()
 
 
 def _literal_frame(words: np.ndarray) -> bytes:
@@ -197,13 +196,15 @@ def _literal_frame(words: np.ndarray) -> bytes:
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.uint64])
 def test_rle_decoder_every_bits_allocated(dtype):
-    words = np.array([[1, 0x0102, 2**31 + 5], [7, 0, 2**32 - 1 if dtype != np.uint64 else 2**63 + 9]],
-                     dtype=np.uint64).astype(dtype)
+    words = np.array(
+        [[1, 0x0102, 2**31 + 5], [7, 0, 2**32 - 1 if dtype != np.uint64 else 2**63 + 9]], dtype=np.uint64
+    ).astype(dtype)
     frame = _literal_frame(words.reshape(-1))
     bits = np.dtype(dtype).itemsize * 8
     np.testing.assert_array_equal(rle_decode_frame(frame, 2, 3, bits), words)
-    np.testing.assert_array_equal(np.frombuffer(bytes(_rle_decode_frame(frame, 2, 3, 1, bits)), f"<u{bits // 8}"),
-                                  words.reshape(-1))
+    np.testing.assert_array_equal(
+        np.frombuffer(bytes(_rle_decode_frame(frame, 2, 3, 1, bits)), f"<u{bits // 8}"), words.reshape(-1)
+    )
 
 
 def test_rle_frame_of_header_only():
@@ -224,7 +225,7 @@ def test_1bit_rle_frames_against_pydicoms_segment_decoder_and_bit_unpacking(shap
     for f, fragment in enumerate(fragments):
         header = struct.unpack("<16I", fragment[:64])
         assert header[:2] == (1, 64) and not any(header[2:])
-        packed = bytes(_rle_decode_segment(fragment[64:]))[:(n_px + 7) // 8]
+        packed = bytes(_rle_decode_segment(fragment[64:]))[: (n_px + 7) // 8]
         assert len(packed) == (n_px + 7) // 8
         np.testing.assert_array_equal(pydicom_unpack_bits(packed)[:n_px].astype(bool), masks[f].reshape(-1))
         np.testing.assert_array_equal(rle_decode_frame(fragment, *shape, 1), masks[f])

@@ -26,11 +26,14 @@ def test_meaning_disagreeing_with_dictionary_warns_with_expected_meaning():
     assert warnings and "'Liver'" in warnings[0]
 
 
-@pytest.mark.parametrize("value, fragment, hint", [
-    ("Livr", "unknown code keyword", "Liver"),
-    ("SCT:99999999", "needs a meaning", 'SCT:99999999 "Meaning"'),
-    ('not a "code', "is not a code", "SCHEME:VALUE"),
-])
+@pytest.mark.parametrize(
+    "value, fragment, hint",
+    [
+        ("Livr", "unknown code keyword", "Liver"),
+        ("SCT:99999999", "needs a meaning", 'SCT:99999999 "Meaning"'),
+        ('not a "code', "is not a code", "SCHEME:VALUE"),
+    ],
+)
 def test_bad_codes(value, fragment, hint):
     with pytest.raises(SpecError) as err:
         resolve_code(value)
@@ -40,7 +43,7 @@ def test_bad_codes(value, fragment, hint):
 
 def test_meaning_too_long():
     with pytest.raises(SpecError, match="64"):
-        resolve_code("SCT:1 \"" + "x" * 65 + "\"")
+        resolve_code('SCT:1 "' + "x" * 65 + '"')
 
 
 def test_private_scheme_starting_with_a_digit():
@@ -62,10 +65,18 @@ def test_stored_code_dictionary_is_pydicoms():
     assert stored.startswith("DICOM code dictionary (PS3.16) from pydicom ")
 
 
-@pytest.mark.parametrize("scheme, keyword", [
-    ("SCT", "Liver"), ("SCT", "AnatomicalStructure"), ("DCM", "ArtificialIntelligence"),
-    ("UCUM", "Millimeter"), ("LN", "CTReport"), ("SCT", "Kidney"), ("DCM", "ImagingMeasurementReport"),
-])
+@pytest.mark.parametrize(
+    "scheme, keyword",
+    [
+        ("SCT", "Liver"),
+        ("SCT", "AnatomicalStructure"),
+        ("DCM", "ArtificialIntelligence"),
+        ("UCUM", "Millimeter"),
+        ("LN", "CTReport"),
+        ("SCT", "Kidney"),
+        ("DCM", "ImagingMeasurementReport"),
+    ],
+)
 def test_keywords_resolve_as_pydicoms_codedict(scheme, keyword):
     from pydicom.sr.codedict import codes
 
@@ -73,7 +84,10 @@ def test_keywords_resolve_as_pydicoms_codedict(scheme, keyword):
     for form in (keyword, f"{scheme}:{keyword}") if scheme == "SCT" else (f"{scheme}:{keyword}",):
         code = resolve_code(form)
         assert (code.value, code.scheme_designator, code.meaning) == (
-            expected.value, expected.scheme_designator, expected.meaning)
+            expected.value,
+            expected.scheme_designator,
+            expected.meaning,
+        )
 
 
 def test_every_dictionary_value_gives_pydicoms_meaning():

@@ -13,11 +13,37 @@ from dcmspec_compiler.validate.schemas import KINDS, validator_for
 
 from conftest import ROOT
 
-SPEC_FILES = sorted(p for folder in ("specs_examples", "tests/specs", "compiler/starters")
-                    for p in (ROOT / folder).rglob("*.y*ml") if "dcmspec" in p.read_text(encoding="utf-8")[:4096])
+SPEC_FILES = sorted(
+    p
+    for folder in ("specs_examples", "tests/specs", "compiler/starters")
+    for p in (ROOT / folder).rglob("*.y*ml")
+    if "dcmspec" in p.read_text(encoding="utf-8")[:4096]
+)
 # Values a mutation puts in place of another: every JSON type, edge numbers, strings of several forms.
-REPLACEMENTS = [None, True, False, 0, 1, -1, 1.0, 1.5, 2 ** 31, "", "x", "X" * 65, "1.2.3", "BINARY",
-                "SCT:10200004 \"Liver\"", "0.5", [], [1], ["a"], {}, {"a": 1}, {"scheme": "SCT"}]
+REPLACEMENTS = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    -1,
+    1.0,
+    1.5,
+    2**31,
+    "",
+    "x",
+    "X" * 65,
+    "1.2.3",
+    "BINARY",
+    'SCT:10200004 "Liver"',
+    "0.5",
+    [],
+    [1],
+    ["a"],
+    {},
+    {"a": 1},
+    {"scheme": "SCT"},
+]
 
 
 def _documents() -> list[tuple[str, dict]]:
@@ -124,13 +150,45 @@ KEYWORD_SCHEMAS = [
     {"enum": [1, "a", None, [1, 2], {"a": True}]},
     {"const": False},
     {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 2},
-    {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"],
-     "additionalProperties": {"type": "string"}, "propertyNames": {"maxLength": 2}},
+    {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}},
+        "required": ["a"],
+        "additionalProperties": {"type": "string"},
+        "propertyNames": {"maxLength": 2},
+    },
     {"type": "object", "additionalProperties": False, "properties": {"a": True, "b": False}},
 ]
-KEYWORD_VALUES = [None, True, False, 0, 1, -1, 1.0, 0.5, -0.5, "", "a", "Ab", "ABCD", "abc", [], [1], [1, 2],
-                  [1, 2, 3], [1.5], ["a"], {}, {"a": 1}, {"a": 1, "bb": "x"}, {"a": 1, "bbb": "x"},
-                  {"a": 1, "b": 2}, {"a": "1"}, {"a": True}, {"b": 1}]
+KEYWORD_VALUES = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    -1,
+    1.0,
+    0.5,
+    -0.5,
+    "",
+    "a",
+    "Ab",
+    "ABCD",
+    "abc",
+    [],
+    [1],
+    [1, 2],
+    [1, 2, 3],
+    [1.5],
+    ["a"],
+    {},
+    {"a": 1},
+    {"a": 1, "bb": "x"},
+    {"a": 1, "bbb": "x"},
+    {"a": 1, "b": 2},
+    {"a": "1"},
+    {"a": True},
+    {"b": 1},
+]
 
 
 @pytest.mark.parametrize("schema", KEYWORD_SCHEMAS, ids=lambda s: "-".join(s)[:40])
@@ -145,8 +203,14 @@ def test_each_keyword_as_jsonschema(schema):
     old_equality = Draft202012Validator({"enum": [{"a": True}]}).is_valid({"a": 1})
     for value in KEYWORD_VALUES:
         expected = validator.is_valid(value)
-        if old_equality and "enum" in schema and isinstance(value, dict) and list(value) == ["a"] \
-                and type(value["a"]) is int and value["a"] == 1:
+        if (
+            old_equality
+            and "enum" in schema
+            and isinstance(value, dict)
+            and list(value) == ["a"]
+            and type(value["a"]) is int
+            and value["a"] == 1
+        ):
             expected = False
         assert accepts(schema, value) == expected, value
 

@@ -63,8 +63,10 @@ def test_a_semantic_error_names_the_template_line_and_the_csv_row(tmp_path):
     assert all(e.location.file == str(TEMPLATE) and e.location.line == site_line for e in result.errors)
     code, out, err = run("validate", str(TEMPLATE), "--csv", str(rows), "--format", "json")
     assert code == 1
-    assert [e["csv_row"] for e in json.loads(out)["errors"]] == [{"file": str(rows), "line": 3},
-                                                               {"file": str(rows), "line": 6}]
+    assert [e["csv_row"] for e in json.loads(out)["errors"]] == [
+        {"file": str(rows), "line": 3},
+        {"file": str(rows), "line": 6},
+    ]
     code, _, err = run("validate", str(TEMPLATE), "--csv", str(rows))
     assert f"(CSV row {rows}:3)" in err and f"(CSV row {rows}:6)" in err
     # an error located in the CSV itself (an ill-typed cell) is not repeated
@@ -81,7 +83,8 @@ def test_manifest_maps_every_output_to_its_row_and_ids_are_line_numbers(tmp_path
     entries = json.loads((tmp_path / "out" / "dcmspec-manifest.json").read_text())["objects"]
     assert [(e["file"], e["csv"]) for e in entries] == [
         ("lesion-report-2.dcm", {"file": str(rows), "line": 2, "row": 1}),
-        ("lesion-report-4.dcm", {"file": str(rows), "line": 4, "row": 2})]
+        ("lesion-report-4.dcm", {"file": str(rows), "line": 4, "row": 2}),
+    ]
     readme = (ROOT / "README.md").read_text()
     assert "`<spec id>-<line>`" in readme and "first data row is line 2" in readme
 
@@ -92,8 +95,10 @@ def test_small_csv_builds_name_the_row_on_every_line(tmp_path):
     code, _, err = run("build", str(TEMPLATE), "--csv", str(rows), "-o", str(tmp_path / "out"))
     assert code == 0, err
     building = [line for line in err.splitlines() if line.startswith("building")]
-    assert building == [f"building {TEMPLATE} row 1 ({rows}:2) (MeasurementReport)",
-                        f"building {TEMPLATE} row 2 ({rows}:3) (MeasurementReport)"]
+    assert building == [
+        f"building {TEMPLATE} row 1 ({rows}:2) (MeasurementReport)",
+        f"building {TEMPLATE} row 2 ({rows}:3) (MeasurementReport)",
+    ]
     code, _, err = run("build", str(TEMPLATE), "--csv", str(rows), "-o", str(tmp_path / "q"), "-q")
     assert code == 0 and err == ""
 

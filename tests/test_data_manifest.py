@@ -11,8 +11,11 @@ NOT_DATA = {"MANIFEST.md", "MANIFEST.json"}
 
 
 def _data_files() -> set[str]:
-    return {p.relative_to(DATA).as_posix() for p in DATA.rglob("*")
-            if p.is_file() and p.name not in NOT_DATA and p.relative_to(DATA).parts[0] != "LICENSES"}
+    return {
+        p.relative_to(DATA).as_posix()
+        for p in DATA.rglob("*")
+        if p.is_file() and p.name not in NOT_DATA and p.relative_to(DATA).parts[0] != "LICENSES"
+    }
 
 
 def test_every_data_file_has_its_manifest_entry_and_row():

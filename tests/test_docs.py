@@ -118,8 +118,12 @@ def test_one_reference_page_per_kind(tmp_path):
 def test_examples_come_from_the_shipped_specs():
     """An entry's example is the value a shipped example spec has there, when one has it."""
     text = entries(spec_reference.render_kind("Segmentation"))["segment.label"]  # segments[]: a segment
-    labels = {s["label"] for p in (ROOT / "specs_examples").glob("*.yaml")
-              for s in (yaml.safe_load(p.read_text()) or {}).get("segments", []) if "label" in s}
+    labels = {
+        s["label"]
+        for p in (ROOT / "specs_examples").glob("*.yaml")
+        for s in (yaml.safe_load(p.read_text()) or {}).get("segments", [])
+        if "label" in s
+    }
     example = yaml.safe_load(re.search(r"```yaml\n(.*?)```", text, re.S).group(1))
     assert example["segment"]["label"] in labels
 
@@ -137,21 +141,29 @@ def directives(text: str) -> set[str]:
 
 def test_every_public_name_has_an_api_entry(api_pages):
     documented = directives(api_pages)
-    packages = [dcmspec_compiler, iods, *map(importlib.import_module, api_reference.iod_packages()),
-                importlib.import_module("dcmspec_compiler.spatial")]
+    packages = [
+        dcmspec_compiler,
+        iods,
+        *map(importlib.import_module, api_reference.iod_packages()),
+        importlib.import_module("dcmspec_compiler.spatial"),
+    ]
     missing = []
     for package in packages:
         if not hasattr(package, "__all__"):  # iods.common: the public names of each of its modules
             for info in pkgutil.iter_modules(package.__path__):
                 module = importlib.import_module(f"{package.__name__}.{info.name}")
-                missing += [f"{module.__name__}.{n}" for n in api_reference.public_names(module)
-                            if f"{module.__name__}.{n}" not in documented]
+                missing += [
+                    f"{module.__name__}.{n}"
+                    for n in api_reference.public_names(module)
+                    if f"{module.__name__}.{n}" not in documented
+                ]
             continue
         for name in package.__all__:
             if f"{package.__name__}.{name}" in documented:
                 continue
-            row = re.search(rf"^\| `{re.escape(package.__name__)}\.{re.escape(name)}` \| {{py:obj}}`([^`]+)`",
-                            api_pages, re.M)
+            row = re.search(
+                rf"^\| `{re.escape(package.__name__)}\.{re.escape(name)}` \| {{py:obj}}`([^`]+)`", api_pages, re.M
+            )
             if not (row and row.group(1) in documented):
                 missing.append(f"{package.__name__}.{name}")
     assert not missing, missing
@@ -165,8 +177,11 @@ def test_every_iod_package_is_in_the_iods_names():
             continue
         package = importlib.import_module(f"{iods.__name__}.{info.name}")
         classes = [getattr(package, n) for n in package.__all__]
-        sop_classes = [c for c in classes if isinstance(c, type) and issubclass(c, pydicom.Dataset)
-                       and getattr(c, "SOP_CLASS_UID", "")]
+        sop_classes = [
+            c
+            for c in classes
+            if isinstance(c, type) and issubclass(c, pydicom.Dataset) and getattr(c, "SOP_CLASS_UID", "")
+        ]
         assert all(id(c) in exported for c in sop_classes), (info.name, sop_classes)
         assert any(id(obj) in exported for obj in classes), f"iods.{info.name} has nothing in iods.__all__"
 
@@ -198,8 +213,9 @@ def test_every_readme_section_has_a_guide_page_and_links_land(tmp_path):
     written = readme_guide.write_pages(tmp_path)
     names = {p.stem for p in written}
     assert {readme_guide.github_slug(t) for t in titles} <= names
-    anchors = {p.stem: {readme_guide.github_slug(h) for h in re.findall(r"^#+ (.+)$", p.read_text(), re.M)}
-               for p in written}
+    anchors = {
+        p.stem: {readme_guide.github_slug(h) for h in re.findall(r"^#+ (.+)$", p.read_text(), re.M)} for p in written
+    }
     for page in written:
         for target, anchor in re.findall(r"\]\(([\w-]*)(?:\.md)?(?:#([\w-]+))?\)", page.read_text()):
             if target.startswith("http"):

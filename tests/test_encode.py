@@ -38,8 +38,7 @@ def fast_bytes(ds: Dataset) -> bytes:
 @pytest.fixture(scope="module")
 def example_objects():
     result = compile_specs(collect_spec_files([EXAMPLES]))
-    rows = compile_specs([EXAMPLES / "report-template.yaml"],
-                         params=Parameters(csv=EXAMPLES / "report-cases.csv"))
+    rows = compile_specs([EXAMPLES / "report-template.yaml"], params=Parameters(csv=EXAMPLES / "report-cases.csv"))
     assert not result.errors and not rows.errors
     objects = result.objects + rows.objects
     assert {o.kind for o in objects} >= {"Segmentation", "MeasurementReport", "StructuredReport"}
@@ -237,15 +236,18 @@ def test_element_helper_builds_the_same_element_as_keyword_assignment():
     assert set_element(Dataset(), Tag(0x00080104), "LO", "Finding").__dict__ == e.__dict__
 
 
-@pytest.mark.parametrize("keyword, vr, value", [
-    ("CodeMeaning", "LO", "Finding"),
-    ("ImageType", "CS", ["DERIVED", "PRIMARY"]),
-    ("SeriesDescription", "LO", ""),
-    ("RetrieveURL", "UR", "https://example.org/x"),
-    ("TextValue", "UT", "line 1\r\nline 2"),
-    ("Rows", "US", 7),
-    ("PixelSpacing", "DS", ["0.5", "0.5"]),
-])
+@pytest.mark.parametrize(
+    "keyword, vr, value",
+    [
+        ("CodeMeaning", "LO", "Finding"),
+        ("ImageType", "CS", ["DERIVED", "PRIMARY"]),
+        ("SeriesDescription", "LO", ""),
+        ("RetrieveURL", "UR", "https://example.org/x"),
+        ("TextValue", "UT", "line 1\r\nline 2"),
+        ("Rows", "US", 7),
+        ("PixelSpacing", "DS", ["0.5", "0.5"]),
+    ],
+)
 def test_set_element_equals_keyword_assignment_new_and_replaced(keyword, vr, value):
     # (a string holding a backslash is refused by set_element: several values are given as a list, see
     # test_set_element_refuses_backslash_strings)
@@ -288,20 +290,26 @@ def test_set_element_passes_pixel_representation_to_sequence_items():
     ours.PixelRepresentation = expected.PixelRepresentation = 1
     expected.ReferencedImageSequence = [item]
     set_element(ours, Tag(0x00081140), "SQ", [Dataset()])
-    assert getattr(ours.ReferencedImageSequence[0], "_pixel_rep", None) == getattr(
-        expected.ReferencedImageSequence[0], "_pixel_rep", None) == 1
+    assert (
+        getattr(ours.ReferencedImageSequence[0], "_pixel_rep", None)
+        == getattr(expected.ReferencedImageSequence[0], "_pixel_rep", None)
+        == 1
+    )
     plain = Dataset()
     set_element(plain, Tag(0x00081140), "SQ", [Dataset()])
     assert not hasattr(plain.ReferencedImageSequence[0], "_pixel_rep")
 
 
-@pytest.mark.parametrize("value, keyword", [
-    ("1234567890123456", "CodeValue"),  # 16 characters: SH (PS3.3 8.8.1.1)
-    ("12345678901234567", "LongCodeValue"),  # 17: Long Code Value, UC (8.8.1.2)
-    ("urn:oid:1.2.3", "URNCodeValue"),  # URN or URL: URN Code Value, UR (8.8.1.3)
-    ("http://snomed.info/id/1", "URNCodeValue"),
-    ("https://snomed.info/id/1", "URNCodeValue"),
-])
+@pytest.mark.parametrize(
+    "value, keyword",
+    [
+        ("1234567890123456", "CodeValue"),  # 16 characters: SH (PS3.3 8.8.1.1)
+        ("12345678901234567", "LongCodeValue"),  # 17: Long Code Value, UC (8.8.1.2)
+        ("urn:oid:1.2.3", "URNCodeValue"),  # URN or URL: URN Code Value, UR (8.8.1.3)
+        ("http://snomed.info/id/1", "URNCodeValue"),
+        ("https://snomed.info/id/1", "URNCodeValue"),
+    ],
+)
 def test_code_item_chooses_the_code_value_attribute(value, keyword):
     from pydicom.sr.coding import Code
 
@@ -311,8 +319,10 @@ def test_code_item_chooses_the_code_value_attribute(value, keyword):
     assert getattr(item, keyword) == value
     assert {"CodeValue", "LongCodeValue", "URNCodeValue"} & set(item.dir()) == {keyword}
     assert item.CodingSchemeDesignator == "99X" and item.CodingSchemeVersion == "v1"
-    assert item.CodeMeaning == "meaning" and {"CodeValue": "SH", "LongCodeValue": "UC",
-                                                                  "URNCodeValue": "UR"}[keyword] == item[keyword].VR
+    assert (
+        item.CodeMeaning == "meaning"
+        and {"CodeValue": "SH", "LongCodeValue": "UC", "URNCodeValue": "UR"}[keyword] == item[keyword].VR
+    )
     # read back from a dataset made by pydicom alone
     plain = Dataset()
     setattr(plain, keyword, value)
@@ -364,5 +374,8 @@ def test_set_element_in_a_sequence_item_passes_pixel_representation_on():
     assert getattr(outer_ours, "_pixel_rep", None) == 1 and "PixelRepresentation" not in outer_ours
     outer_expected.ReferencedSeriesSequence = [Dataset()]
     set_element(outer_ours, Tag(0x00081115), "SQ", [Dataset()])
-    assert getattr(outer_ours.ReferencedSeriesSequence[0], "_pixel_rep", None) == getattr(
-        outer_expected.ReferencedSeriesSequence[0], "_pixel_rep", None) == 1
+    assert (
+        getattr(outer_ours.ReferencedSeriesSequence[0], "_pixel_rep", None)
+        == getattr(outer_expected.ReferencedSeriesSequence[0], "_pixel_rep", None)
+        == 1
+    )

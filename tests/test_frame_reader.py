@@ -31,8 +31,7 @@ def assert_same_frames(path) -> FrameReader:
             assert frame.shape == reader.shape == expected.shape[1:]
             assert frame.dtype == expected.dtype
             np.testing.assert_array_equal(frame, expected[i], err_msg=f"frame {i}")
-        np.testing.assert_array_equal(reader.read_frames([0, len(expected) - 1]),
-                                      expected[[0, len(expected) - 1]])
+        np.testing.assert_array_equal(reader.read_frames([0, len(expected) - 1]), expected[[0, len(expected) - 1]])
     return reader
 
 
@@ -112,8 +111,7 @@ def _rle_copy(src, out, *, layout="bot", fragments_per_frame=1):
         ds.ExtendedOffsetTable = eot
         ds.ExtendedOffsetTableLengths = lengths
     else:
-        ds.PixelData = encapsulate(frames, fragments_per_frame=fragments_per_frame,
-                                   has_bot=(layout == "bot"))
+        ds.PixelData = encapsulate(frames, fragments_per_frame=fragments_per_frame, has_bot=(layout == "bot"))
     ds.save_as(out)
     return frames
 
@@ -208,8 +206,9 @@ def test_offset_tables_avoid_scanning(tmp_path, monkeypatch, layout, headers_rea
     _rle_copy(shared("enhanced", "emri_small.dcm"), out, layout=layout)
     calls = []
     original = FrameReader._read_item_header
-    monkeypatch.setattr(FrameReader, "_read_item_header",
-                        lambda self, offset: calls.append(offset) or original(self, offset))
+    monkeypatch.setattr(
+        FrameReader, "_read_item_header", lambda self, offset: calls.append(offset) or original(self, offset)
+    )
     with FrameReader(out) as reader:
         if layout == "eot":
             assert len(reader.header.ExtendedOffsetTable) == 8 * 10

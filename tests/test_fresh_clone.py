@@ -26,8 +26,11 @@ def readme_test_commands(readme: Path) -> list[str]:
     section = readme.read_text(encoding="utf-8").split("\n## Tests\n", 1)[1].split("\n## ", 1)[0]
     block = re.search(r"```sh\n(.*?)```", section, re.S)
     assert block, "the README's 'Tests' section has no ```sh block"
-    return [line.split(" #")[0].strip() for line in block.group(1).splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        line.split(" #")[0].strip()
+        for line in block.group(1).splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def skipped_reasons(pytest_output: str) -> list[str]:
@@ -54,12 +57,14 @@ def test_readme_commands_run_every_python_test_on_a_fresh_clone(tmp_path):
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTHON", "VIRTUAL_ENV", "DCMSPEC_", "PIP_USER", "PYTEST_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTHON", "VIRTUAL_ENV", "DCMSPEC_", "PIP_USER", "PYTEST_"))
+    }
     env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", VIRTUAL_ENV=str(venv))
     for command in commands:
-        proc = subprocess.run(["bash", "-c", command], cwd=clone, env=env, capture_output=True, text=True,
-                              timeout=1800)
+        proc = subprocess.run(["bash", "-c", command], cwd=clone, env=env, capture_output=True, text=True, timeout=1800)
         assert proc.returncode == 0, f"`{command}` failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
 
     output = proc.stdout
@@ -72,9 +77,12 @@ def test_readme_commands_run_every_python_test_on_a_fresh_clone(tmp_path):
 
 def test_skip_reasons_are_read_from_pytest_summary():
     """The parser above, on a summary as pytest -ra prints it (so that the test above cannot pass blind)."""
-    output = ("SKIPPED [2] tests/test_a.py:10: system tool not installed: dsrdump (install it with: x)\n"
-              "SKIPPED [1] tests/conftest.py:28: test data not available\n"
-              "3 passed, 3 skipped in 1.0s\n")
-    assert skipped_reasons(output) == [
-        "system tool not installed: dsrdump (install it with: x)"] * 2 + ["test data not available"]
+    output = (
+        "SKIPPED [2] tests/test_a.py:10: system tool not installed: dsrdump (install it with: x)\n"
+        "SKIPPED [1] tests/conftest.py:28: test data not available\n"
+        "3 passed, 3 skipped in 1.0s\n"
+    )
+    assert skipped_reasons(output) == ["system tool not installed: dsrdump (install it with: x)"] * 2 + [
+        "test data not available"
+    ]
     assert (summary_count(output, "passed"), summary_count(output, "skipped")) == (3, 3)

@@ -54,12 +54,15 @@ def _build(tmp_path: Path, ct: Path, mask: Path) -> tuple[int, str]:
 LABELS = organ_label_map(GRID, 1)
 
 
-@pytest.mark.parametrize("case, mask, expected", [
-    ("in-plane step", lambda t: _nifti(t, LABELS, spacing=(-1.1, 1.0, 2.0)), "resample it onto"),  # x flipped
-    ("cropped plane", lambda t: _nifti(t, LABELS[:, :8, :8]), "pad a cropped mask"),
-    ("shifted slices", lambda t: _nifti(t, LABELS, origin=(8.0, 8.0, 0.5)), "made from this series"),
-    ("missing slices", lambda t: _nifti(t, LABELS[:3]), "one mask slice per source frame"),
-])
+@pytest.mark.parametrize(
+    "case, mask, expected",
+    [
+        ("in-plane step", lambda t: _nifti(t, LABELS, spacing=(-1.1, 1.0, 2.0)), "resample it onto"),  # x flipped
+        ("cropped plane", lambda t: _nifti(t, LABELS[:, :8, :8]), "pad a cropped mask"),
+        ("shifted slices", lambda t: _nifti(t, LABELS, origin=(8.0, 8.0, 0.5)), "made from this series"),
+        ("missing slices", lambda t: _nifti(t, LABELS[:3]), "one mask slice per source frame"),
+    ],
+)
 def test_every_geometry_error_has_a_hint_and_no_negative_zero(tmp_path, ct, case, mask, expected):
     code, err = _build(tmp_path, ct, mask(tmp_path))
     assert code == 1, err
@@ -71,8 +74,14 @@ def test_every_geometry_error_has_a_hint_and_no_negative_zero(tmp_path, ct, case
 
 
 def test_numbers_in_messages_never_read_minus_zero():
-    assert [format_number(x) for x in (-0.0, -1e-17, 3e-10, -0.5, 1.25, -1e-6)] == \
-        ["0", "0", "0", "-0.5", "1.25", "-1e-06"]
+    assert [format_number(x) for x in (-0.0, -1e-17, 3e-10, -0.5, 1.25, -1e-6)] == [
+        "0",
+        "0",
+        "0",
+        "-0.5",
+        "1.25",
+        "-1e-06",
+    ]
     assert format_vector(np.array([-0.0, 1.0, -0.0])) == "[0, 1, 0]"
 
 
@@ -86,8 +95,10 @@ def test_a_missing_mask_says_what_its_path_is_relative_to(tmp_path, ct, monkeypa
     result = CliRunner().invoke(main, ["build", "specs/spec.yaml", "-o", "out"])
     assert result.exit_code == 1
     assert "specs/spec.yaml:4:36: segmentation.mask: mask file not found: specs/labels.npy" in result.stderr
-    assert ("hint: a relative mask path is relative to the folder of the spec file that names it (specs), not to"
-            " the current folder; looked for " + str(tmp_path / "specs" / "labels.npy")) in result.stderr
+    assert (
+        "hint: a relative mask path is relative to the folder of the spec file that names it (specs), not to"
+        " the current folder; looked for " + str(tmp_path / "specs" / "labels.npy")
+    ) in result.stderr
 
 
 def test_every_geometry_error_in_the_code_carries_a_hint():
@@ -103,7 +114,10 @@ def test_every_geometry_error_in_the_code_carries_a_hint():
             if not isinstance(func, ast.FunctionDef) or (functions and func.name not in functions):
                 continue
             for node in ast.walk(func):
-                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "InputError" \
-                        and not any(k.arg == "hint" for k in node.keywords):
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "id", None) == "InputError"
+                    and not any(k.arg == "hint" for k in node.keywords)
+                ):
                     missing.append(f"{name}:{node.lineno}")
     assert missing == []

@@ -58,9 +58,20 @@ def pixelmed_sr(path: Path) -> list[str]:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     proc = subprocess.run(
-        [java, "-Djdk.xml.xpathExprOpLimit=0", "-Djdk.xml.xpathExprGrpLimit=0", "-Djdk.xml.xpathTotalOpLimit=0",
-         "-cp", str(PIXELMED_JAR), "com.pixelmed.validate.DicomSRValidator", str(path)],
-        capture_output=True, text=True, timeout=600)
+        [
+            java,
+            "-Djdk.xml.xpathExprOpLimit=0",
+            "-Djdk.xml.xpathExprGrpLimit=0",
+            "-Djdk.xml.xpathTotalOpLimit=0",
+            "-cp",
+            str(PIXELMED_JAR),
+            "com.pixelmed.validate.DicomSRValidator",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     lines = (proc.stdout + proc.stderr).splitlines()
     assert any("validation complete" in line for line in lines), "\n".join(lines[-20:])
     return lines
@@ -79,7 +90,7 @@ def source_slice_spacing(folder: Path, series_uid: str) -> list[float]:
     """Distances between adjacent slices of a series along its normal, from the files (by hand)."""
     headers = [pydicom.dcmread(p, stop_before_pixels=True) for p in sorted(folder.iterdir())]
     headers = [h for h in headers if h.SeriesInstanceUID == series_uid]
-    row, col = (np.array(headers[0].ImageOrientationPatient[i:i + 3], float) for i in (0, 3))
+    row, col = (np.array(headers[0].ImageOrientationPatient[i : i + 3], float) for i in (0, 3))
     normal = np.cross(row, col)
     along = sorted(float(np.dot(normal, np.array(h.ImagePositionPatient, float))) for h in headers)
     return list(np.diff(along))
@@ -95,9 +106,13 @@ def content_items(ds, value_type: str | None = None, code_value: str | None = No
 
 
 def seg_spec(tmp: Path, images, mask: Path, **extra) -> dict:
-    spec = {"dcmspec": 1, "kind": "Segmentation", "sources": {"images": str(images)},
-            "segmentation": {"type": "BINARY", "mask": str(mask)},
-            "segments": [{"label": "Liver", "category": "AnatomicalStructure", "type": "Liver"}]}
+    spec = {
+        "dcmspec": 1,
+        "kind": "Segmentation",
+        "sources": {"images": str(images)},
+        "segmentation": {"type": "BINARY", "mask": str(mask)},
+        "segments": [{"label": "Liver", "category": "AnatomicalStructure", "type": "Liver"}],
+    }
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(spec.get(key), dict):
             spec[key] = {**spec[key], **value}
@@ -137,9 +152,19 @@ def test_dcmqi_reads_back_the_slice_spacing_of_a_source_without_one(tmp_path):
     assert "SpacingBetweenSlices" not in first and float(first.SliceThickness) == 1.25
     objects, _ = build([write_spec(tmp_path / "liver.yaml", seg_spec(tmp_path, folder, mask))], tmp_path / "out")
     (tmp_path / "nrrd").mkdir()
-    subprocess.run([exe, "--inputDICOM", str(tmp_path / "out" / objects["liver"]["file"]),
-                    "--outputDirectory", str(tmp_path / "nrrd"), "--outputType", "nrrd"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            exe,
+            "--inputDICOM",
+            str(tmp_path / "out" / objects["liver"]["file"]),
+            "--outputDirectory",
+            str(tmp_path / "nrrd"),
+            "--outputType",
+            "nrrd",
+        ],
+        check=True,
+        capture_output=True,
+    )
     (converted,) = (tmp_path / "nrrd").glob("*.nrrd")
     _, header = nrrd.read(str(converted))
     directions = np.asarray(header["space directions"], float)
@@ -158,8 +183,9 @@ def test_spacing_between_slices_left_out_of_an_irregular_stack_and_said_so(tmp_p
     assert_no_dciodvfy_errors(out)
     ds = pydicom.dcmread(out)
     measures = [ds.SharedFunctionalGroupsSequence[0]] + list(ds.PerFrameFunctionalGroupsSequence)
-    assert not any("SpacingBetweenSlices" in g.PixelMeasuresSequence[0] for g in measures
-                   if "PixelMeasuresSequence" in g)
+    assert not any(
+        "SpacingBetweenSlices" in g.PixelMeasuresSequence[0] for g in measures if "PixelMeasuresSequence" in g
+    )
     assert objects["gap"]["spacing_between_slices"] is None
     assert "unevenly spaced" in objects["gap"]["spacing_between_slices_omitted"]
     assert any("Spacing Between Slices is left out" in w for w in warnings)
@@ -171,13 +197,23 @@ def test_copied_modules_are_completed_whatever_the_source_lacks(tmp_path):
     first = next(pydicom.dcmread(p, stop_before_pixels=True) for p in sorted(folder.iterdir()))
     assert "ClinicalTrialSponsorName" in first and "ClinicalTrialSiteID" not in first  # the defect's source
     seg = seg_spec(tmp_path, folder, nist_mask(tmp_path), sources={"series_instance_uid": NIST_CT})
-    report = {"dcmspec": 1, "kind": "MeasurementReport", "id": "report",
-              "sources": {"images": str(folder), "series_instance_uid": NIST_CT},
-              "document": {"procedure_reported": "LN:25045-6"},
-              "findings": [{"tracking_id": "liver", "segment": {"spec": "nist", "number": 1},
-                            "measurements": [{"name": "Volume", "value": 1.5, "unit": "ml"}]}]}
-    objects, _ = build([write_spec(tmp_path / "nist.yaml", seg), write_spec(tmp_path / "report.yaml", report)],
-                       tmp_path / "out")
+    report = {
+        "dcmspec": 1,
+        "kind": "MeasurementReport",
+        "id": "report",
+        "sources": {"images": str(folder), "series_instance_uid": NIST_CT},
+        "document": {"procedure_reported": "LN:25045-6"},
+        "findings": [
+            {
+                "tracking_id": "liver",
+                "segment": {"spec": "nist", "number": 1},
+                "measurements": [{"name": "Volume", "value": 1.5, "unit": "ml"}],
+            }
+        ],
+    }
+    objects, _ = build(
+        [write_spec(tmp_path / "nist.yaml", seg), write_spec(tmp_path / "report.yaml", report)], tmp_path / "out"
+    )
     for obj in objects.values():
         out = tmp_path / "out" / obj["file"]
         assert_no_dciodvfy_errors(out)
@@ -200,14 +236,18 @@ def _phantom_copy(tmp: Path, **attributes) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("attributes", [
-    # an animal: the Type 2C breed, responsible person and Patient's Sex Neutered attributes are required
-    {"PatientSpeciesDescription": "Canine", "PatientAge": "004Y"},
-    # a Clinical Trial Subject module without its Type 1 Sponsor Name: left out rather than written incomplete
-    {"ClinicalTrialProtocolID": "P-1", "ClinicalTrialSubjectID": "S-1"},
-    # no Referring Physician, Study ID or Accession Number at all
-    {"ReferringPhysicianName": None, "StudyID": None, "AccessionNumber": None},
-], ids=["animal", "trial-without-sponsor", "study-type2-absent"])
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        # an animal: the Type 2C breed, responsible person and Patient's Sex Neutered attributes are required
+        {"PatientSpeciesDescription": "Canine", "PatientAge": "004Y"},
+        # a Clinical Trial Subject module without its Type 1 Sponsor Name: left out rather than written incomplete
+        {"ClinicalTrialProtocolID": "P-1", "ClinicalTrialSubjectID": "S-1"},
+        # no Referring Physician, Study ID or Accession Number at all
+        {"ReferringPhysicianName": None, "StudyID": None, "AccessionNumber": None},
+    ],
+    ids=["animal", "trial-without-sponsor", "study-type2-absent"],
+)
 def test_copied_modules_complete_for_sources_lacking_attributes(tmp_path, attributes):
     folder = _phantom_copy(tmp_path, **attributes)
     spec = seg_spec(tmp_path, folder, PHANTOM / "organs_labelmap.npy")
@@ -219,7 +259,8 @@ def test_copied_modules_complete_for_sources_lacking_attributes(tmp_path, attrib
 def test_manual_segment_with_an_algorithm_name_is_refused_at_the_name(tmp_path):
     spec = seg_spec(tmp_path, PHANTOM / "ct", PHANTOM / "organs_labelmap.npy")
     text = yaml.safe_dump(spec, sort_keys=False).replace(
-        "  type: Liver\n", "  type: Liver\n  algorithm:\n    type: MANUAL\n    name: X\n    version: '1'\n")
+        "  type: Liver\n", "  type: Liver\n  algorithm:\n    type: MANUAL\n    name: X\n    version: '1'\n"
+    )
     path = tmp_path / "manual.yaml"
     path.write_text(text)
     line = text.splitlines().index("    name: X") + 1
@@ -249,8 +290,9 @@ def test_volume_surface_group_names_its_source_series(examples):
     path = out / objects["report-lesion-3d"]["file"]
     series_uid = pydicom.dcmread(sorted((PHANTOM / "ct").iterdir())[0], stop_before_pixels=True).SeriesInstanceUID
     ds = pydicom.dcmread(path)
-    groups = [g for g in content_items(ds, "CONTAINER", "125007")
-              if any(True for _ in content_items(g, "SCOORD3D", "121231"))]
+    groups = [
+        g for g in content_items(ds, "CONTAINER", "125007") if any(True for _ in content_items(g, "SCOORD3D", "121231"))
+    ]
     assert len(groups) == 1
     (source,) = [i for i in groups[0].ContentSequence if i.ConceptNameCodeSequence[0].CodeValue == "121232"]
     assert source.ValueType == "UIDREF" and series_uid == source.UID
@@ -266,20 +308,33 @@ def test_volume_surface_group_names_its_source_series(examples):
 # Image Reference Macro (PS3.3 C.18.4, Table C.18.4-1) requires Referenced Segment Number when "the
 # Referenced SOP Instance is a Segmentation" and the reference does not apply to all segments, as TID 1411
 # "Referenced Segment" does. These validators only know the older Segmentation Storage SOP Class:
-DCIODVFY_LABELMAP_LAG = ["Error - Shall not be present for Referenced SOP Class that is not segmentation"
-                         " - attribute <ReferencedSegmentNumber>"]
+DCIODVFY_LABELMAP_LAG = [
+    "Error - Shall not be present for Referenced SOP Class that is not segmentation"
+    " - attribute <ReferencedSegmentNumber>"
+]
 # dcmtk 3.6.7 warns about the SOP class, then fails reading the IMAGE item and each container above it
 DSRDUMP_LABELMAP_LAG = "W: Invalid or unknown image SOP class referenced from IMAGE content item"
 DSRDUMP_LABELMAP_ERROR = re.compile(r'E: Reading content item (IMAGE|CONTAINER) "([0-9.]+)" \(Invalid Value\)')
 
 
 def test_report_on_a_label_map_seg_has_only_the_validators_known_lag(tmp_path):
-    report = {"dcmspec": 1, "kind": "MeasurementReport", "id": "report",
-              "sources": {"images": str(PHANTOM / "ct")}, "document": {"procedure_reported": "LN:25045-6"},
-              "findings": [{"tracking_id": "liver", "segment": {"spec": "organs-labelmap", "label": "Liver"},
-                            "measurements": [{"name": "Volume", "value": 2.0, "unit": "ml"}]}]}
-    objects, _ = build([EXAMPLES / "organs-labelmap.yaml", write_spec(tmp_path / "report.yaml", report)],
-                       tmp_path / "out")
+    report = {
+        "dcmspec": 1,
+        "kind": "MeasurementReport",
+        "id": "report",
+        "sources": {"images": str(PHANTOM / "ct")},
+        "document": {"procedure_reported": "LN:25045-6"},
+        "findings": [
+            {
+                "tracking_id": "liver",
+                "segment": {"spec": "organs-labelmap", "label": "Liver"},
+                "measurements": [{"name": "Volume", "value": 2.0, "unit": "ml"}],
+            }
+        ],
+    }
+    objects, _ = build(
+        [EXAMPLES / "organs-labelmap.yaml", write_spec(tmp_path / "report.yaml", report)], tmp_path / "out"
+    )
     path = tmp_path / "out" / objects["report"]["file"]
     seg = pydicom.dcmread(tmp_path / "out" / objects["organs-labelmap"]["file"], stop_before_pixels=True)
     assert seg.SOPClassUID == "1.2.840.10008.5.1.4.1.1.66.7" and seg.SegmentationType == "LABELMAP"
@@ -311,8 +366,9 @@ def test_measurements_without_value_warn_and_can_be_left_out(tmp_path, examples)
     spec["document"]["measurements_without_value"] = "omit"
     (tmp_path / "phantom").symlink_to(PHANTOM)
     shutil.copy(EXAMPLES / "organs-binary.yaml", tmp_path)
-    omitted, warnings = build([tmp_path / "organs-binary.yaml", write_spec(tmp_path / "report-organs.yaml", spec)],
-                              tmp_path / "out")
+    omitted, warnings = build(
+        [tmp_path / "organs-binary.yaml", write_spec(tmp_path / "report-organs.yaml", spec)], tmp_path / "out"
+    )
     assert not any("without a value" in w for w in warnings)
     assert omitted["report-organs"]["measurements_omitted"] == 1
     path = tmp_path / "out" / omitted["report-organs"]["file"]
@@ -329,10 +385,19 @@ def test_measurements_without_value_warn_and_can_be_left_out(tmp_path, examples)
 
 # --- 7. No Basic Text SR for TID 1500 ------------------------------------------------------------
 def test_measurement_report_without_numbers_is_an_enhanced_sr(tmp_path):
-    report = {"dcmspec": 1, "kind": "MeasurementReport", "id": "qualitative",
-              "sources": {"images": str(PHANTOM / "ct")}, "document": {"procedure_reported": "LN:25045-6"},
-              "findings": [{"tracking_id": "study", "evaluations": [
-                  {"name": 'DCM:121403 "Level of Significance"', "text": "Incidental"}]}]}
+    report = {
+        "dcmspec": 1,
+        "kind": "MeasurementReport",
+        "id": "qualitative",
+        "sources": {"images": str(PHANTOM / "ct")},
+        "document": {"procedure_reported": "LN:25045-6"},
+        "findings": [
+            {
+                "tracking_id": "study",
+                "evaluations": [{"name": 'DCM:121403 "Level of Significance"', "text": "Incidental"}],
+            }
+        ],
+    }
     objects, _ = build([write_spec(tmp_path / "qualitative.yaml", report)], tmp_path / "out")
     path = tmp_path / "out" / objects["qualitative"]["file"]
     assert pydicom.dcmread(path).SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.22"  # Enhanced SR
@@ -381,12 +446,22 @@ def test_label_map_over_255_segments_warns_about_8_bit_readers(tmp_path, n_segme
     ct = PHANTOM / "ct"
     first = pydicom.dcmread(sorted(ct.iterdir())[0], stop_before_pixels=True)
     frames = len(list(ct.iterdir()))
-    labels = (np.arange(frames * first.Rows * first.Columns) % (n_segments + 1)).reshape(
-        frames, first.Rows, first.Columns).astype(np.uint16)
+    labels = (
+        (np.arange(frames * first.Rows * first.Columns) % (n_segments + 1))
+        .reshape(frames, first.Rows, first.Columns)
+        .astype(np.uint16)
+    )
     np.save(tmp_path / "labels.npy", labels)
-    spec = seg_spec(tmp_path, ct, tmp_path / "labels.npy", segmentation={"type": "LABELMAP"},
-                    segments=[{"label": f"region {n}", "category": "AnatomicalStructure", "type": "Liver"}
-                              for n in range(1, n_segments + 1)])
+    spec = seg_spec(
+        tmp_path,
+        ct,
+        tmp_path / "labels.npy",
+        segmentation={"type": "LABELMAP"},
+        segments=[
+            {"label": f"region {n}", "category": "AnatomicalStructure", "type": "Liver"}
+            for n in range(1, n_segments + 1)
+        ],
+    )
     objects, warnings = build([write_spec(tmp_path / "many.yaml", spec)], tmp_path / "out")
     ds = pydicom.dcmread(tmp_path / "out" / objects["many"]["file"], stop_before_pixels=True)
     assert len(ds.SegmentSequence) == n_segments
@@ -398,12 +473,16 @@ def test_label_map_over_255_segments_warns_about_8_bit_readers(tmp_path, n_segme
         assert ds.BitsAllocated == 8 and wrap == []
 
 
-@pytest.mark.parametrize("folder, series_uid", [
-    (("series", "mr_dcmqi_701-ADCb500"), None),  # oblique MR: the normal is not the z axis
-    (("series", "pt_nist_IDS-DEPT024-a"), None),  # file order differs from slice order
-    (("series", "ct_nist_IDS-DEPT003-a"), NIST_CT),
-    (("series", "ct_nist_IDS-DEPT003-a"), NIST_CT_GAP),  # not a regular stack
-], ids=["mr-oblique", "pet", "ct-negative", "ct-gap"])
+@pytest.mark.parametrize(
+    "folder, series_uid",
+    [
+        (("series", "mr_dcmqi_701-ADCb500"), None),  # oblique MR: the normal is not the z axis
+        (("series", "pt_nist_IDS-DEPT024-a"), None),  # file order differs from slice order
+        (("series", "ct_nist_IDS-DEPT003-a"), NIST_CT),
+        (("series", "ct_nist_IDS-DEPT003-a"), NIST_CT_GAP),  # not a regular stack
+    ],
+    ids=["mr-oblique", "pet", "ct-negative", "ct-gap"],
+)
 def test_spacing_between_slices_agrees_with_highdicom(tmp_path, folder, series_uid):
     """highdicom's own test of "is this series a volume, and with what spacing" is the oracle."""
     images = shared(*folder)
@@ -430,18 +509,25 @@ def test_spacing_between_slices_agrees_with_highdicom(tmp_path, folder, series_u
 def _frames(positions, orientation=("1", "0", "0", "0", "1", "0")):
     from dcmspec_compiler.iods.common.source_frame import SourceFrame
 
-    return [SourceFrame("1.2.840.10008.5.1.4.1.1.2", f"2.25.{i}", None, tuple(str(v) for v in p), orientation,
-                        ("0.5", "0.5")) for i, p in enumerate(positions)]
+    return [
+        SourceFrame(
+            "1.2.840.10008.5.1.4.1.1.2", f"2.25.{i}", None, tuple(str(v) for v in p), orientation, ("0.5", "0.5")
+        )
+        for i, p in enumerate(positions)
+    ]
 
 
-@pytest.mark.parametrize("positions, expected", [
-    ([(0, 0, 10), (0, 0, 7.5), (0, 0, 5)], 2.5),  # descending along the normal: still positive
-    ([(0, 0, 0), (0, 0, 2), (0, 0, 1)], 1.0),  # given out of order
-    ([(0, 0, 0)], None),  # one frame
-    ([(0, 0, 0), (0, 0, 1), (0, 0, 1)], None),  # a shared position
-    ([(0, 0, 0), (0, 0, 1), (0, 0, 3)], None),  # a gap
-    ([(0, 0, 0), (0, 0, 1), (0.5, 0, 2)], None),  # shifted in-plane
-])
+@pytest.mark.parametrize(
+    "positions, expected",
+    [
+        ([(0, 0, 10), (0, 0, 7.5), (0, 0, 5)], 2.5),  # descending along the normal: still positive
+        ([(0, 0, 0), (0, 0, 2), (0, 0, 1)], 1.0),  # given out of order
+        ([(0, 0, 0)], None),  # one frame
+        ([(0, 0, 0), (0, 0, 1), (0, 0, 1)], None),  # a shared position
+        ([(0, 0, 0), (0, 0, 1), (0, 0, 3)], None),  # a gap
+        ([(0, 0, 0), (0, 0, 1), (0.5, 0, 2)], None),  # shifted in-plane
+    ],
+)
 def test_regular_slice_spacing_by_hand(positions, expected):
     from dcmspec_compiler.iods.common.spacing import regular_slice_spacing
 

@@ -46,10 +46,17 @@ def _other_study(header: pydicom.Dataset) -> pydicom.Dataset:
 
 def _kos(selection, **overrides) -> KeyObjectSelectionDocument:
     headers = _phantom_headers()
-    args = {"title": OF_INTEREST, "patient_study": headers[0], "series_instance_uid": "2.25.11",
-                "series_number": 1100, "sop_instance_uid": "2.25.12", "instance_number": 1,
-                "content_datetime": dt.datetime(2024, 1, 3, 9, 0), "equipment": Equipment("Lab", "Tool", "1", "SN"),
-                "description": "Two slices and a prior"}
+    args = {
+        "title": OF_INTEREST,
+        "patient_study": headers[0],
+        "series_instance_uid": "2.25.11",
+        "series_number": 1100,
+        "sop_instance_uid": "2.25.12",
+        "instance_number": 1,
+        "content_datetime": dt.datetime(2024, 1, 3, 9, 0),
+        "equipment": Equipment("Lab", "Tool", "1", "SN"),
+        "description": "Two slices and a prior",
+    }
     args.update(overrides)
     return KeyObjectSelectionDocument(selection, **args)
 
@@ -58,8 +65,11 @@ def _kos(selection, **overrides) -> KeyObjectSelectionDocument:
 def test_kos_with_a_prior_study_passes_the_validators_and_highdicom_resolves_both_studies(tmp_path):
     headers = _phantom_headers()
     prior = _other_study(headers[3])
-    selection = [SelectedInstance.from_dataset(headers[7]), SelectedInstance.from_dataset(headers[8]),
-                 SelectedInstance.from_dataset(prior)]
+    selection = [
+        SelectedInstance.from_dataset(headers[7]),
+        SelectedInstance.from_dataset(headers[8]),
+        SelectedInstance.from_dataset(prior),
+    ]
     path = tmp_path / "kos.dcm"
     _kos(selection).save_as(path, enforce_file_format=True)
 
@@ -70,9 +80,13 @@ def test_kos_with_a_prior_study_passes_the_validators_and_highdicom_resolves_bot
     theirs = hd.ko.KeyObjectSelectionDocument.from_dataset(pydicom.dcmread(path))
     refs = theirs.content.get_references()
     assert [r.referenced_sop_instance_uid for r in refs] == [
-        headers[7].SOPInstanceUID, headers[8].SOPInstanceUID, "1.2.3.4.1.1"]
+        headers[7].SOPInstanceUID,
+        headers[8].SOPInstanceUID,
+        "1.2.3.4.1.1",
+    ]
     assert [theirs.resolve_reference(r.referenced_sop_instance_uid)[:2] for r in refs] == [
-        (headers[0].StudyInstanceUID, headers[0].SeriesInstanceUID)] * 2 + [("1.2.3.4", "1.2.3.4.1")]
+        (headers[0].StudyInstanceUID, headers[0].SeriesInstanceUID)
+    ] * 2 + [("1.2.3.4", "1.2.3.4.1")]
     # the file itself, walked with pydicom: TID 2010 root, description, evidence of both studies
     ds = pydicom.dcmread(path)
     assert ds.SOPClassUID == KOS_SOP_CLASS and ds.Modality == "KO"
@@ -81,11 +95,16 @@ def test_kos_with_a_prior_study_passes_the_validators_and_highdicom_resolves_bot
     assert (ds.ConceptNameCodeSequence[0].CodeValue, ds.ContinuityOfContent) == ("113000", "SEPARATE")
     assert [i.ValueType for i in ds.ContentSequence] == ["TEXT", "IMAGE", "IMAGE", "IMAGE"]
     assert "ConceptNameCodeSequence" not in ds.ContentSequence[1]  # TID 2010 rows 8-10: no concept name
-    evidence = {s.StudyInstanceUID: [sop.ReferencedSOPInstanceUID for se in s.ReferencedSeriesSequence
-                                     for sop in se.ReferencedSOPSequence]
-                for s in ds.CurrentRequestedProcedureEvidenceSequence}
-    assert evidence == {headers[0].StudyInstanceUID: [headers[7].SOPInstanceUID, headers[8].SOPInstanceUID],
-                        "1.2.3.4": ["1.2.3.4.1.1"]}
+    evidence = {
+        s.StudyInstanceUID: [
+            sop.ReferencedSOPInstanceUID for se in s.ReferencedSeriesSequence for sop in se.ReferencedSOPSequence
+        ]
+        for s in ds.CurrentRequestedProcedureEvidenceSequence
+    }
+    assert evidence == {
+        headers[0].StudyInstanceUID: [headers[7].SOPInstanceUID, headers[8].SOPInstanceUID],
+        "1.2.3.4": ["1.2.3.4.1.1"],
+    }
     assert "PertinentOtherEvidenceSequence" not in ds  # not in the KOS IOD
 
 
@@ -93,31 +112,43 @@ def test_kos_selecting_exactly_one_instance_of_another_study_lists_that_study(tm
     """highdicom 0.28.2 drops the study here (../shared/CONFORMANCE.md); PS3.3 C.17.6.2.1 lists every one."""
     headers = _phantom_headers()
     path = tmp_path / "kos.dcm"
-    _kos([SelectedInstance.from_dataset(headers[0]), SelectedInstance.from_dataset(_other_study(headers[1]))]
-         ).save_as(path, enforce_file_format=True)
+    _kos([SelectedInstance.from_dataset(headers[0]), SelectedInstance.from_dataset(_other_study(headers[1]))]).save_as(
+        path, enforce_file_format=True
+    )
     ds = pydicom.dcmread(path)
     assert sorted(s.StudyInstanceUID for s in ds.CurrentRequestedProcedureEvidenceSequence) == sorted(
-        [headers[0].StudyInstanceUID, "1.2.3.4"])
+        [headers[0].StudyInstanceUID, "1.2.3.4"]
+    )
     assert dciodvfy_findings(path)[0] == []
 
 
 def test_read_side_gives_back_title_description_modifiers_and_selection(tmp_path):
     headers = _phantom_headers()
     path = tmp_path / "kos.dcm"
-    _kos([SelectedInstance.from_dataset(headers[2])], title=QUALITY_ISSUE, title_modifiers=[MOTION_BLUR],
-         description="blurred").save_as(path, enforce_file_format=True)
+    _kos(
+        [SelectedInstance.from_dataset(headers[2])],
+        title=QUALITY_ISSUE,
+        title_modifiers=[MOTION_BLUR],
+        description="blurred",
+    ).save_as(path, enforce_file_format=True)
     kos = kosread(path)
     assert (kos.title.value, kos.description) == ("113010", "blurred")
     assert [(m.value, m.scheme_designator) for m in kos.title_modifiers] == [("111210", "DCM")]
     (selected,) = kos.selected()
     assert (selected.value_type, selected.reference.sop_instance_uid, selected.reference.study_instance_uid) == (
-        "IMAGE", headers[2].SOPInstanceUID, headers[2].StudyInstanceUID)
+        "IMAGE",
+        headers[2].SOPInstanceUID,
+        headers[2].StudyInstanceUID,
+    )
     assert kos.selected(value_type="COMPOSITE") == []
     assert dciodvfy_findings(path)[0] == [] and dsrdump_errors(path) == []
     # the modifier is a HAS CONCEPT MOD CODE under the root, named Document Title Modifier (TID 2010 row 2)
     item = pydicom.dcmread(path).ContentSequence[0]
     assert (item.RelationshipType, item.ValueType, item.ConceptNameCodeSequence[0].CodeValue) == (
-        "HAS CONCEPT MOD", "CODE", "113011")
+        "HAS CONCEPT MOD",
+        "CODE",
+        "113011",
+    )
 
 
 def test_value_type_follows_the_selected_object():
@@ -134,18 +165,28 @@ def test_value_type_follows_the_selected_object():
         SelectedInstance.from_dataset(sr, frame_numbers=[1])
 
 
-@pytest.mark.parametrize("overrides, selection, message", [
-    ({"title": Code("126000", "DCM", "Imaging Measurement Report")}, 1, "not a Key Object Selection Document Title"),
-    ({"title": QUALITY_ISSUE}, 1, "needs at least one Document Title Modifier"),
-    ({"title": QUALITY_ISSUE, "title_modifiers": [Code("113015", "DCM", "Series")]}, 1, "not in CID 7011"),
-    ({"title_modifiers": [MOTION_BLUR]}, 1, "defines no Document Title Modifier"),
-    ({}, 0, "at least one instance"),
-    ({}, 2, "selected twice"),
-])
+@pytest.mark.parametrize(
+    "overrides, selection, message",
+    [
+        (
+            {"title": Code("126000", "DCM", "Imaging Measurement Report")},
+            1,
+            "not a Key Object Selection Document Title",
+        ),
+        ({"title": QUALITY_ISSUE}, 1, "needs at least one Document Title Modifier"),
+        ({"title": QUALITY_ISSUE, "title_modifiers": [Code("113015", "DCM", "Series")]}, 1, "not in CID 7011"),
+        ({"title_modifiers": [MOTION_BLUR]}, 1, "defines no Document Title Modifier"),
+        ({}, 0, "at least one instance"),
+        ({}, 2, "selected twice"),
+    ],
+)
 def test_builder_refuses_what_tid_2010_forbids(overrides, selection, message):
     headers = _phantom_headers()
-    chosen = {0: [], 1: [SelectedInstance.from_dataset(headers[0])],
-              2: [SelectedInstance.from_dataset(headers[0])] * 2}[selection]
+    chosen = {
+        0: [],
+        1: [SelectedInstance.from_dataset(headers[0])],
+        2: [SelectedInstance.from_dataset(headers[0])] * 2,
+    }[selection]
     with pytest.raises(DicomConformanceError, match=message):
         _kos(chosen, **overrides)
 
@@ -169,8 +210,11 @@ def test_example_kos_selects_the_seg_the_report_and_two_slices(tmp_path):
     theirs = hd.ko.KeyObjectSelectionDocument.from_dataset(pydicom.dcmread(path))
     refs = theirs.content.get_references()
     assert [(type(r).__name__, r.referenced_sop_instance_uid) for r in refs] == [
-        ("ImageContentItem", seg.SOPInstanceUID), ("CompositeContentItem", report.SOPInstanceUID),
-        ("ImageContentItem", headers[7].SOPInstanceUID), ("ImageContentItem", headers[8].SOPInstanceUID)]
+        ("ImageContentItem", seg.SOPInstanceUID),
+        ("CompositeContentItem", report.SOPInstanceUID),
+        ("ImageContentItem", headers[7].SOPInstanceUID),
+        ("ImageContentItem", headers[8].SOPInstanceUID),
+    ]
     ds = pydicom.dcmread(path)
     assert ds.SeriesNumber == 1100 and ds.ContentDate == "20240103" and ds.ContentTime == "090000"
     observer = [i for i in ds.ContentSequence if i.RelationshipType == "HAS OBS CONTEXT"]
@@ -185,11 +229,14 @@ def _spec(tmp_path: Path, body: str) -> Path:
 
 
 def test_every_bad_selection_and_title_is_reported_at_its_line(tmp_path):
-    spec = _spec(tmp_path, 'title: DCM:126000 "Imaging Measurement Report"\n'
-                           "selection:\n"
-                           "  - image: 99\n"
-                           "  - image: 2\n"
-                           "  - {image: 3, frames: [2]}\n")
+    spec = _spec(
+        tmp_path,
+        'title: DCM:126000 "Imaging Measurement Report"\n'
+        "selection:\n"
+        "  - image: 99\n"
+        "  - image: 2\n"
+        "  - {image: 3, frames: [2]}\n",
+    )
     out = tmp_path / "out"
     result = _build([spec], out)
     where = sorted((e.location.line, e.path[:2]) for e in result.errors)
@@ -240,8 +287,7 @@ def test_a_file_of_another_study_joins_the_evidence(tmp_path):
 
 def test_an_instance_selected_twice_is_reported_at_the_second_selection(tmp_path):
     """One rule (the builder layer's repeated_selections) locates the repeat at the spec's second item."""
-    spec = _spec(tmp_path, 'title: DCM:113000 "Of Interest"\nselection:\n  - image: 2\n  - image: 3\n'
-                           "  - image: 2\n")
+    spec = _spec(tmp_path, 'title: DCM:113000 "Of Interest"\nselection:\n  - image: 2\n  - image: 3\n  - image: 2\n')
     result = _build([spec], tmp_path / "out")
     (error,) = result.errors
     assert error.location.line == 8 and error.path == ("selection", 2)

@@ -83,7 +83,7 @@ def test_json_positions_duplicates_and_syntax(tmp_path):
     # Python 3.13's message and position (at the comma) on every Python
     assert err.value.message == "JSON syntax error: Illegal trailing comma before end of object"
     assert (err.value.location.line, err.value.location.column) == (1, 8)
-    bad.write_text('[1, 2 ,\n ]')
+    bad.write_text("[1, 2 ,\n ]")
     with pytest.raises(SpecError) as err:
         load_file(bad)
     assert err.value.message == "JSON syntax error: Illegal trailing comma before end of array"

@@ -217,8 +217,11 @@ def test_shifted_mask_is_reported_in_mm():
 
 def test_uncovered_source_frame_is_reported():
     mask, geometry = _small()
-    with pytest.raises(InputError, match=r"source frame 2 is not covered by the mask:"
-                                         r" the nearest mask slice lies 2.5 mm"):
+    with pytest.raises(
+        InputError,
+        match=r"source frame 2 is not covered by the mask:"
+        r" the nearest mask slice lies 2.5 mm",
+    ):
         place_on_frames(Volume(mask.array[:2], mask.affine), *geometry)
 
 
@@ -249,9 +252,7 @@ def test_errors_carry_location_and_spec_path():
     mask, geometry = _small()
     loc = Location("spec.yaml", 12, 5)
     with pytest.raises(InputError) as info:
-        place_on_frames(
-            Volume(mask.array[:2], mask.affine), *geometry, location=loc, spec_path=("segments", 0, "mask")
-        )
+        place_on_frames(Volume(mask.array[:2], mask.affine), *geometry, location=loc, spec_path=("segments", 0, "mask"))
     assert info.value.location == loc
     assert info.value.format().startswith("spec.yaml:12:5: segments[0].mask: mask grid does not match")
 
@@ -306,11 +307,14 @@ def test_unusable_files(tmp_path):
         load_mask(tmp_path / "five.npy")
 
 
-@pytest.mark.parametrize("name, content, says", [
-    ("text.npy", b"0 1 1 0\n1 1 0 0\n", "is not a .npy array: it starts with '0 1 1 0\\n', not '\\x93NUMPY'"),
-    ("empty.npy", b"", "is empty, not a .npy array"),
-    ("text.npz", b"liver: [0, 1]\n", "is not an .npz archive (a zip file): it starts with 'liver: ['"),
-])
+@pytest.mark.parametrize(
+    "name, content, says",
+    [
+        ("text.npy", b"0 1 1 0\n1 1 0 0\n", "is not a .npy array: it starts with '0 1 1 0\\n', not '\\x93NUMPY'"),
+        ("empty.npy", b"", "is empty, not a .npy array"),
+        ("text.npz", b"liver: [0, 1]\n", "is not an .npz archive (a zip file): it starts with 'liver: ['"),
+    ],
+)
 def test_a_file_that_is_not_numpy_says_what_it_starts_with(tmp_path, name, content, says):
     # numpy's own message for a text file saved as .npy speaks of "pickled data", which misleads
     (tmp_path / name).write_bytes(content)
@@ -327,16 +331,20 @@ def test_unusable_files_messages_and_hints_in_full(tmp_path):
     with pytest.raises(InputError) as info:
         load_mask(absent, location=Location(str(tmp_path / "spec.yaml"), 3))
     assert info.value.message == f"mask file not found: {absent}"
-    assert info.value.hint == ("a relative mask path is relative to the folder of the spec file that names it"
-                               f" ({tmp_path}), not to the current folder; looked for {absent.absolute()}")
+    assert info.value.hint == (
+        "a relative mask path is relative to the folder of the spec file that names it"
+        f" ({tmp_path}), not to the current folder; looked for {absent.absolute()}"
+    )
     for location in (None, Location(None, 3)):  # no spec file to be relative to
         with pytest.raises(InputError) as info:
             load_mask(absent, location=location)
         assert info.value.hint == f"looked for {absent.absolute()}"
     with pytest.raises(InputError) as info:
         load_mask(tmp_path)
-    assert (info.value.message, info.value.hint) == (f"mask {tmp_path} is a folder, not a regular file",
-                                                     "name a mask file")
+    assert (info.value.message, info.value.hint) == (
+        f"mask {tmp_path} is a folder, not a regular file",
+        "name a mask file",
+    )
     (tmp_path / "m.png").write_bytes(b"\x89PNG")
     with pytest.raises(InputError) as info:
         load_mask(tmp_path / "m.png")
@@ -344,8 +352,9 @@ def test_unusable_files_messages_and_hints_in_full(tmp_path):
     np.save(tmp_path / "c.npy", np.zeros((1, 2, 2), np.complex64))
     with pytest.raises(InputError) as info:
         load_mask(tmp_path / "c.npy")
-    assert info.value.message == (f"mask {tmp_path / 'c.npy'} has values of type complex64; expected booleans,"
-                                  " integers or floats")
+    assert info.value.message == (
+        f"mask {tmp_path / 'c.npy'} has values of type complex64; expected booleans, integers or floats"
+    )
     for dtype in (bool, np.int16, np.uint8, np.float32):  # b, i, u, f are taken
         np.save(tmp_path / "ok.npy", np.zeros((1, 2, 2), dtype))
         assert load_mask(tmp_path / "ok.npy").array.dtype == dtype
@@ -365,9 +374,11 @@ def test_declared_size_limit_before_reading(tmp_path):
         assert load_mask(tmp_path / name, max_values=24).array.size == 24
         with pytest.raises(InputError) as info:
             load_mask(tmp_path / name, max_values=23)
-        assert info.value.message == (f"{tmp_path / name} declares shape {shape} (24 values), more than the 23"
-                                      " the source images need (a value per source pixel, per segment or channel);"
-                                      " refused before reading it")
+        assert info.value.message == (
+            f"{tmp_path / name} declares shape {shape} (24 values), more than the 23"
+            " the source images need (a value per source pixel, per segment or channel);"
+            " refused before reading it"
+        )
         assert info.value.hint == "the file must be on the source images' grid"
 
 
@@ -428,8 +439,11 @@ def test_single_slice_nrrd_geometry_by_hand(tmp_path):
     direction; LPS (no change) and RAS (x and y negated) by hand."""
     data = np.zeros((5, 4), np.uint8)  # NRRD order: (column = fastest, row) as written by pynrrd (Fortran)
     data[1, 2] = 1
-    header = {"space": "right-anterior-superior", "space directions": [[0.8, 0, 0], [0, 0.5, 0]],
-              "space origin": [-10.0, -20.0, 30.0]}
+    header = {
+        "space": "right-anterior-superior",
+        "space directions": [[0.8, 0, 0], [0, 0.5, 0]],
+        "space origin": [-10.0, -20.0, 30.0],
+    }
     nrrd.write(str(tmp_path / "one.nrrd"), data, header)
     volume = load_mask(tmp_path / "one.nrrd")
     assert volume.array.shape == (1, 4, 5)
@@ -447,24 +461,33 @@ def test_nrrd_and_nifti_shapes_refused_with_the_reason(tmp_path):
     nrrd.write(str(tmp_path / "nospace.nrrd"), data, {"space directions": np.eye(3)})
     with pytest.raises(InputError) as info:
         load_mask(tmp_path / "nospace.nrrd")
-    assert info.value.message == (f"NRRD mask {tmp_path / 'nospace.nrrd'} uses space None, which dcmspec cannot"
-                                  " map to DICOM patient coordinates")
+    assert info.value.message == (
+        f"NRRD mask {tmp_path / 'nospace.nrrd'} uses space None, which dcmspec cannot map to DICOM patient coordinates"
+    )
     nrrd.write(str(tmp_path / "scanner.nrrd"), data, {"space": "scanner-xyz", "space directions": np.eye(3)})
     with pytest.raises(InputError) as info:
         load_mask(tmp_path / "scanner.nrrd")
-    assert info.value.message == (f"NRRD mask {tmp_path / 'scanner.nrrd'} uses space 'scanner-xyz', which dcmspec"
-                                  " cannot map to DICOM patient coordinates")
+    assert info.value.message == (
+        f"NRRD mask {tmp_path / 'scanner.nrrd'} uses space 'scanner-xyz', which dcmspec"
+        " cannot map to DICOM patient coordinates"
+    )
     lists = np.zeros((2, 2, 3, 4), np.uint8)
-    nrrd.write(str(tmp_path / "lists.nrrd"), lists, {"space": "left-posterior-superior", "space directions":
-                                                      np.array([[np.nan] * 3, [np.nan] * 3, [1, 0, 0],
-                                                                [0, 1, 0]])})
+    nrrd.write(
+        str(tmp_path / "lists.nrrd"),
+        lists,
+        {
+            "space": "left-posterior-superior",
+            "space directions": np.array([[np.nan] * 3, [np.nan] * 3, [1, 0, 0], [0, 1, 0]]),
+        },
+    )
     with pytest.raises(InputError) as info:
         load_mask(tmp_path / "lists.nrrd")
-    assert info.value.message == (f"NRRD mask {tmp_path / 'lists.nrrd'} has 2 spatial axes and 2 other axes;"
-                                  " expected 3 spatial axes (2 for one slice) and at most one list/vector axis")
+    assert info.value.message == (
+        f"NRRD mask {tmp_path / 'lists.nrrd'} has 2 spatial axes and 2 other axes;"
+        " expected 3 spatial axes (2 for one slice) and at most one list/vector axis"
+    )
     line = np.zeros((4,), np.uint8)
-    nrrd.write(str(tmp_path / "line.nrrd"), line, {"space": "left-posterior-superior",
-                                                    "space directions": [[1, 0, 0]]})
+    nrrd.write(str(tmp_path / "line.nrrd"), line, {"space": "left-posterior-superior", "space directions": [[1, 0, 0]]})
     with pytest.raises(InputError, match=" has 1 spatial axes and 0 other axes;"):
         load_mask(tmp_path / "line.nrrd")
 
@@ -483,8 +506,7 @@ def test_nifti_vector_intent_and_too_many_dimensions(tmp_path):
     nibabel.save(nibabel.Nifti1Image(timed, np.eye(4)), str(tmp_path / "t.nii"))
     with pytest.raises(InputError) as info:
         load_mask(tmp_path / "t.nii")
-    assert info.value.message == (f"NIfTI mask {tmp_path / 't.nii'} has 5 dimensions (5, 4, 3, 2, 2); expected 3"
-                                  " or 4")
+    assert info.value.message == (f"NIfTI mask {tmp_path / 't.nii'} has 5 dimensions (5, 4, 3, 2, 2); expected 3 or 4")
 
 
 def test_mask_messages_and_hints_word_for_word(tmp_path, monkeypatch):
@@ -497,24 +519,31 @@ def test_mask_messages_and_hints_word_for_word(tmp_path, monkeypatch):
     wrong[:3, 1] = iop[3:] * 0.5 * 1.01
     with pytest.raises(InputError) as info:
         place_on_frames(Volume(array, wrong), positions, iop, spacing, rows, columns)
-    assert re.fullmatch(r"mask grid does not match the source images: the mask's step from row to row \(down a"
-                        rf" column\) \(mask array axis 1\) is {vector} mm but the source's is {vector} mm, which"
-                        r" misplaces the far edge by 0\.015 mm \(tolerance 0\.005 mm\)", info.value.message), \
-        info.value.message
+    assert re.fullmatch(
+        r"mask grid does not match the source images: the mask's step from row to row \(down a"
+        rf" column\) \(mask array axis 1\) is {vector} mm but the source's is {vector} mm, which"
+        r" misplaces the far edge by 0\.015 mm \(tolerance 0\.005 mm\)",
+        info.value.message,
+    ), info.value.message
     narrow = Volume(np.zeros((3, 4, 4), np.uint8), affine)
     with pytest.raises(InputError) as info:
         place_on_frames(narrow, positions, iop, spacing, rows, columns)
-    assert info.value.message == ("mask grid does not match the source images: mask slices are 4 rows x 4 columns"
-                                  " (after reorienting) but the source images are 4 rows x 5 columns")
-    assert info.value.hint == ("a mask covers the whole image plane of the sources: pad a cropped mask back to the"
-                               " source's rows and columns")
+    assert info.value.message == (
+        "mask grid does not match the source images: mask slices are 4 rows x 4 columns"
+        " (after reorienting) but the source images are 4 rows x 5 columns"
+    )
+    assert info.value.hint == (
+        "a mask covers the whole image plane of the sources: pad a cropped mask back to the source's rows and columns"
+    )
     shifted = affine.copy()
     shifted[:3, 3] += [0, 0, 1.0]
     with pytest.raises(InputError) as info:
         place_on_frames(Volume(array, shifted), positions, iop, spacing, rows, columns)
-    assert info.value.hint == ("the mask's origin or slice spacing differs from the sources': check that it was"
-                               " made from this series (sources.series_instance_uid), or raise"
-                               " segmentation.tolerance_mm if this is rounding")
+    assert info.value.hint == (
+        "the mask's origin or slice spacing differs from the sources': check that it was"
+        " made from this series (sources.series_instance_uid), or raise"
+        " segmentation.tolerance_mm if this is rounding"
+    )
     np.savez(tmp_path / "two.npz", liver=np.ones((1, 2, 2)), spine=np.zeros((2, 2, 2)))
     with pytest.raises(InputError) as info:
         load_mask(tmp_path / "two.npz", key="heart")
@@ -522,8 +551,10 @@ def test_mask_messages_and_hints_word_for_word(tmp_path, monkeypatch):
     np.save(tmp_path / "five.npy", np.zeros((1, 1, 1, 1, 1)))
     with pytest.raises(InputError) as info:
         load_mask(tmp_path / "five.npy")
-    assert info.value.message == (f"mask {tmp_path / 'five.npy'} has shape (1, 1, 1, 1, 1); expected [frame, row,"
-                                  " column] (or [row, column] for one frame, or a trailing channel axis)")
+    assert info.value.message == (
+        f"mask {tmp_path / 'five.npy'} has shape (1, 1, 1, 1, 1); expected [frame, row,"
+        " column] (or [row, column] for one frame, or a trailing channel axis)"
+    )
     for name, kind in (("bad.nii", "NIfTI"), ("bad.nrrd", "NRRD")):
         (tmp_path / name).write_bytes(b"not a mask at all")
         with pytest.raises(InputError) as info:
@@ -536,13 +567,17 @@ def test_mask_messages_and_hints_word_for_word(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "nrrd", None)
     with pytest.raises(InputError) as info:
         load_mask(tmp_path / "nospace.nrrd")
-    assert info.value.message == ("reading NRRD masks needs pynrrd: pip install pynrrd (the nrrd extra of"
-                                  " dcmspec-compiler)")
+    assert info.value.message == (
+        "reading NRRD masks needs pynrrd: pip install pynrrd (the nrrd extra of dcmspec-compiler)"
+    )
 
 
 def test_nrrd_without_origin_and_two_dimensional_nifti(tmp_path):
-    nrrd.write(str(tmp_path / "o.nrrd"), np.zeros((4, 3, 2), np.uint8),
-               {"space": "left-posterior-superior", "space directions": np.eye(3)})
+    nrrd.write(
+        str(tmp_path / "o.nrrd"),
+        np.zeros((4, 3, 2), np.uint8),
+        {"space": "left-posterior-superior", "space directions": np.eye(3)},
+    )
     np.testing.assert_array_equal(load_mask(tmp_path / "o.nrrd").affine[:3, 3], [0, 0, 0])  # no origin: 0
     nibabel = pytest.importorskip("nibabel")
     flat = np.zeros((5, 4), np.uint8)  # (x, y): one slice

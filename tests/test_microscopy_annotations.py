@@ -54,15 +54,30 @@ def _header(path: Path) -> pydicom.Dataset:
 
 def _ann(image, groups, coordinate_type="2D") -> MicroscopyBulkSimpleAnnotations:
     return MicroscopyBulkSimpleAnnotations(
-        image, groups, series_instance_uid="2.25.30", series_number=1300, sop_instance_uid="2.25.31",
-        content=ContentIdentification(content_label="NUCLEI"), created=dt.datetime(2024, 1, 5, 12),
-        equipment=Equipment("Lab", "Net", "1", "SN1"), coordinate_type=coordinate_type)
+        image,
+        groups,
+        series_instance_uid="2.25.30",
+        series_number=1300,
+        sop_instance_uid="2.25.31",
+        content=ContentIdentification(content_label="NUCLEI"),
+        created=dt.datetime(2024, 1, 5, 12),
+        equipment=Equipment("Lab", "Net", "1", "SN1"),
+        coordinate_type=coordinate_type,
+    )
 
 
 def _group(number, graphic_type, points, counts, **kwargs) -> AnnotationGroup:
-    return AnnotationGroup(number=number, uid=f"2.25.{100 + number}", label=f"group {number}",
-                           property_category=STRUCTURE, property_type=NUCLEUS, graphic_type=graphic_type,
-                           coordinates=points, counts=counts, **kwargs)
+    return AnnotationGroup(
+        number=number,
+        uid=f"2.25.{100 + number}",
+        label=f"group {number}",
+        property_category=STRUCTURE,
+        property_type=NUCLEUS,
+        graphic_type=graphic_type,
+        coordinates=points,
+        counts=counts,
+        **kwargs,
+    )
 
 
 def _assert_conformant(path: Path) -> None:
@@ -75,8 +90,9 @@ def _hd_groups(path: Path):
     return hd.ann.MicroscopyBulkSimpleAnnotations.from_dataset(pydicom.dcmread(path)).get_annotation_groups()
 
 
-def _assert_read_back(path: Path, expected: list[tuple[list[np.ndarray], dict[str, np.ndarray]]],
-                      coordinate_type=SCOORD) -> None:
+def _assert_read_back(
+    path: Path, expected: list[tuple[list[np.ndarray], dict[str, np.ndarray]]], coordinate_type=SCOORD
+) -> None:
     """highdicom's coordinates and measurements of each group equal the expected ones (exactly)."""
     groups = _hd_groups(path)
     assert len(groups) == len(expected)
@@ -104,8 +120,7 @@ def _random_groups(image, coordinate_type: str, seed: int = 0, common_z: bool = 
         return p
 
     algorithm = AlgorithmIdentification(name="CellNet", version="2", family=AI)
-    specs = [("POLYGON", [3, 5, 4]), ("POINT", [1] * 6), ("POLYLINE", [2, 4]), ("ELLIPSE", [4, 4]),
-             ("RECTANGLE", [4])]
+    specs = [("POLYGON", [3, 5, 4]), ("POINT", [1] * 6), ("POLYLINE", [2, 4]), ("ELLIPSE", [4, 4]), ("RECTANGLE", [4])]
     groups, expected = [], []
     for n, (graphic_type, counts) in enumerate(specs, start=1):
         p = points(sum(counts))
@@ -113,14 +128,25 @@ def _random_groups(image, coordinate_type: str, seed: int = 0, common_z: bool = 
         values[::2] = np.nan
         if np.isnan(values).all():
             values[0] = 12.5
-        groups.append(_group(n, graphic_type, p, counts, generation_type="AUTOMATIC", algorithm=algorithm,
-                             measurements=[Measurement(AREA, UM2, values)], double=n != 2))
+        groups.append(
+            _group(
+                n,
+                graphic_type,
+                p,
+                counts,
+                generation_type="AUTOMATIC",
+                algorithm=algorithm,
+                measurements=[Measurement(AREA, UM2, values)],
+                double=n != 2,
+            )
+        )
         split = np.split(p, np.cumsum(counts)[:-1])
         expected.append(([s.astype(np.float32) if n == 2 else s for s in split], {"Area": values}))
     return groups, expected
 
 
 # --- the slide phantom ----------------------------------------------------------------------------
+
 
 def test_the_slide_phantom_is_conformant_and_reproducible(tmp_path):
     path = write_slide_image(tmp_path / "slide.dcm")
@@ -139,14 +165,16 @@ def test_the_slide_phantom_is_conformant_and_reproducible(tmp_path):
 def test_phantom_slide_coordinates_follow_its_orientation():
     slide = Slide()
     # column runs along -Y, row along -X (Image Orientation (Slide) 0\-1\0\-1\0\0), origin at 0,0
-    np.testing.assert_allclose(slide.to_slide([[0, 0], [10, 0], [0, 10]]),
-                               [[20.0, 40.0], [20.0, 39.995], [19.995, 40.0]])
+    np.testing.assert_allclose(
+        slide.to_slide([[0, 0], [10, 0], [0, 10]]), [[20.0, 40.0], [20.0, 39.995], [19.995, 40.0]]
+    )
     low, high = image_bounds(_header(PHANTOM), "3D")
     np.testing.assert_allclose(low, [19.872, 39.872])
     np.testing.assert_allclose(high, [20.0, 40.0])
 
 
 # --- builder layer ----------------------------------------------------------------------------
+
 
 def test_class_docstring_example_runs():
     result = doctest.testmod(ann_module.annotations, raise_on_error=False, verbose=False)
@@ -191,8 +219,15 @@ def test_groups_are_found_by_label_and_property():
     image = _header(PHANTOM)
     neoplasm = Code("108369006", "SCT", "Neoplasm")
     a = _group(1, "POINT", [[5, 5]], [1])
-    b = AnnotationGroup(number=2, uid="2.25.202", label="tumour", property_category=STRUCTURE,
-                        property_type=neoplasm, graphic_type="POINT", coordinates=[[[6, 6]], [[7, 7]]])
+    b = AnnotationGroup(
+        number=2,
+        uid="2.25.202",
+        label="tumour",
+        property_category=STRUCTURE,
+        property_type=neoplasm,
+        graphic_type="POINT",
+        coordinates=[[[6, 6]], [[7, 7]]],
+    )
     ann = annread(_ann(image, [a, b]))
     assert [g.number for g in ann.groups(label="tumour")] == [2]
     assert [g.number for g in ann.groups(property_type=neoplasm)] == [2]
@@ -200,9 +235,15 @@ def test_groups_are_found_by_label_and_property():
     assert ann.group(2).points().tolist() == [[6, 6], [7, 7]]
 
 
-@pytest.mark.parametrize("graphic_type,counts,message", [
-    ("POLYGON", [2], "at least 3 points"), ("POLYLINE", [1], "at least 2 points"),
-    ("ELLIPSE", [3], "exactly 4 points"), ("POINT", [2], "exactly 1 points")])
+@pytest.mark.parametrize(
+    "graphic_type,counts,message",
+    [
+        ("POLYGON", [2], "at least 3 points"),
+        ("POLYLINE", [1], "at least 2 points"),
+        ("ELLIPSE", [3], "exactly 4 points"),
+        ("POINT", [2], "exactly 1 points"),
+    ],
+)
 def test_too_few_or_too_many_points_are_refused(graphic_type, counts, message):
     with pytest.raises(DicomConformanceError, match=message):
         _group(1, graphic_type, np.ones((sum(counts), 2)), counts)
@@ -227,10 +268,10 @@ def test_other_refusals():
 
 # --- the spec kind ----------------------------------------------------------------------------
 
+
 def _spec(tmp_path: Path, body: str, name: str = "ann.yaml", image: Path = PHANTOM) -> Path:
     path = tmp_path / name
-    path.write_text(f"dcmspec: 1\nkind: MicroscopyAnnotations\nsources: {{images: {image}}}\n{body}",
-                    encoding="utf-8")
+    path.write_text(f"dcmspec: 1\nkind: MicroscopyAnnotations\nsources: {{images: {image}}}\n{body}", encoding="utf-8")
     return path
 
 
@@ -247,32 +288,38 @@ def _built(spec: Path, tmp_path: Path) -> Path:
     return path
 
 
-GROUP = ('  - label: Nuclei\n    category: SCT:91723000 "Anatomical Structure"\n    type: SCT:84640000 "Nucleus"\n')
+GROUP = '  - label: Nuclei\n    category: SCT:91723000 "Anatomical Structure"\n    type: SCT:84640000 "Nucleus"\n'
 
 
 def test_inline_annotations_build_on_the_third_party_slide(tmp_path):
-    spec = _spec(tmp_path, "groups:\n" + GROUP +
-                 "    graphic_type: POLYGON\n"
-                 "    algorithm: {type: SEMIAUTOMATIC, name: Wand, version: '1'}\n"
-                 "    annotations:\n"
-                 "      - points: [[1.5, 2.25], [10, 2], [6, 9.125]]\n"
-                 "        measurements: {area: 31.5}\n"
-                 "      - [[20, 20], [30, 20], [30, 30], [20, 30]]\n"
-                 "    measurements:\n"
-                 "      - {key: area, name: SCT:42798000 \"Area\", unit: um2}\n",
-                 image=shared("sm", "sm_image.dcm"))
+    spec = _spec(
+        tmp_path,
+        "groups:\n" + GROUP + "    graphic_type: POLYGON\n"
+        "    algorithm: {type: SEMIAUTOMATIC, name: Wand, version: '1'}\n"
+        "    annotations:\n"
+        "      - points: [[1.5, 2.25], [10, 2], [6, 9.125]]\n"
+        "        measurements: {area: 31.5}\n"
+        "      - [[20, 20], [30, 20], [30, 30], [20, 30]]\n"
+        "    measurements:\n"
+        '      - {key: area, name: SCT:42798000 "Area", unit: um2}\n',
+        image=shared("sm", "sm_image.dcm"),
+    )
     path = _built(spec, tmp_path)
-    _assert_read_back(path, [([[[1.5, 2.25], [10, 2], [6, 9.125]], [[20, 20], [30, 20], [30, 30], [20, 30]]],
-                              {"Area": [31.5, np.nan]})])
+    _assert_read_back(
+        path,
+        [([[[1.5, 2.25], [10, 2], [6, 9.125]], [[20, 20], [30, 20], [30, 30], [20, 30]]], {"Area": [31.5, np.nan]})],
+    )
     group = _hd_groups(path)[0]
     assert group.algorithm_type.value == "SEMIAUTOMATIC"
     assert group.algorithm_identification[0].AlgorithmName == "Wand"
 
 
 def test_slide_coordinates_build_in_3d(tmp_path):
-    spec = _spec(tmp_path, "coordinates: slide\nprecision: single\ngroups:\n" + GROUP +
-                 "    graphic_type: POINT\n"
-                 "    annotations: [[[19.95, 39.9]], [[19.9, 39.95]]]\n")
+    spec = _spec(
+        tmp_path,
+        "coordinates: slide\nprecision: single\ngroups:\n" + GROUP + "    graphic_type: POINT\n"
+        "    annotations: [[[19.95, 39.9]], [[19.9, 39.95]]]\n",
+    )
     path = _built(spec, tmp_path)
     ds = pydicom.dcmread(path)
     assert ds.AnnotationCoordinateType == "3D" and ds.FrameOfReferenceUID == _header(PHANTOM).FrameOfReferenceUID
@@ -281,25 +328,26 @@ def test_slide_coordinates_build_in_3d(tmp_path):
 
 
 def test_csv_one_row_per_point(tmp_path):
-    (tmp_path / "cells.csv").write_text("annotation,x,y,area\n"
-                                        "a,10,10,12.5\n"
-                                        "a,20,10,\n"
-                                        "a,15,18,\n"
-                                        "b,100,50,\n"
-                                        "b,110,55,\n"
-                                        "b,104,62,\n"
-                                        "b,98,58,\n", encoding="utf-8")
+    (tmp_path / "cells.csv").write_text(
+        "annotation,x,y,area\na,10,10,12.5\na,20,10,\na,15,18,\nb,100,50,\nb,110,55,\nb,104,62,\nb,98,58,\n",
+        encoding="utf-8",
+    )
     (tmp_path / "points.csv").write_text("x,y\n1,2\n3.5,4.25\n", encoding="utf-8")
-    spec = _spec(tmp_path, "groups:\n" + GROUP +
-                 "    graphic_type: POLYGON\n"
-                 "    csv: cells.csv\n"
-                 "    measurements: [{key: area, name: SCT:42798000 \"Area\", unit: um2}]\n" + GROUP +
-                 "    graphic_type: POINT\n"
-                 "    csv: {file: points.csv}\n")
+    spec = _spec(
+        tmp_path,
+        "groups:\n" + GROUP + "    graphic_type: POLYGON\n"
+        "    csv: cells.csv\n"
+        '    measurements: [{key: area, name: SCT:42798000 "Area", unit: um2}]\n' + GROUP + "    graphic_type: POINT\n"
+        "    csv: {file: points.csv}\n",
+    )
     path = _built(spec, tmp_path)
-    _assert_read_back(path, [([[[10, 10], [20, 10], [15, 18]], [[100, 50], [110, 55], [104, 62], [98, 58]]],
-                              {"Area": [12.5, np.nan]}),
-                             ([[[1, 2]], [[3.5, 4.25]]], {})])
+    _assert_read_back(
+        path,
+        [
+            ([[[10, 10], [20, 10], [15, 18]], [[100, 50], [110, 55], [104, 62], [98, 58]]], {"Area": [12.5, np.nan]}),
+            ([[[1, 2]], [[3.5, 4.25]]], {}),
+        ],
+    )
 
 
 QUPATH = """{
@@ -341,22 +389,24 @@ QUPATH = """{
   ]
 }
 """
-GEOJSON_GROUPS = ("groups:\n"
-                  "  - label: Tumor nuclei\n"
-                  "    category: SCT:49755003 \"Morphologically Abnormal Structure\"\n"
-                  "    type: SCT:108369006 \"Neoplasm\"\n"
-                  "    algorithm: {type: AUTOMATIC, name: StarDist, version: '0.8.5'}\n"
-                  "    geojson: {file: cells.geojson, classification: Tumor}\n"
-                  "    measurements:\n"
-                  "      - {key: \"Nucleus: Area µm^2\", name: SCT:42798000 \"Area\", unit: um2}\n"
-                  "  - label: Lymphocytes\n"
-                  "    category: SCT:91723000 \"Anatomical Structure\"\n"
-                  "    type: SCT:56972008 \"Lymphocyte\"\n"
-                  "    geojson: {file: cells.geojson, classification: Lymphocyte}\n"
-                  "  - label: Margin\n"
-                  "    category: SCT:91723000 \"Anatomical Structure\"\n"
-                  "    type: SCT:85756007\n"
-                  "    geojson: {file: cells.geojson, classification: null}\n")
+GEOJSON_GROUPS = (
+    "groups:\n"
+    "  - label: Tumor nuclei\n"
+    '    category: SCT:49755003 "Morphologically Abnormal Structure"\n'
+    '    type: SCT:108369006 "Neoplasm"\n'
+    "    algorithm: {type: AUTOMATIC, name: StarDist, version: '0.8.5'}\n"
+    "    geojson: {file: cells.geojson, classification: Tumor}\n"
+    "    measurements:\n"
+    '      - {key: "Nucleus: Area µm^2", name: SCT:42798000 "Area", unit: um2}\n'
+    "  - label: Lymphocytes\n"
+    '    category: SCT:91723000 "Anatomical Structure"\n'
+    '    type: SCT:56972008 "Lymphocyte"\n'
+    "    geojson: {file: cells.geojson, classification: Lymphocyte}\n"
+    "  - label: Margin\n"
+    '    category: SCT:91723000 "Anatomical Structure"\n'
+    "    type: SCT:85756007\n"
+    "    geojson: {file: cells.geojson, classification: null}\n"
+)
 
 
 def test_qupath_geojson_builds_and_reads_back(tmp_path):
@@ -369,11 +419,22 @@ def test_qupath_geojson_builds_and_reads_back(tmp_path):
     _assert_conformant(path)
     # by hand: closing points dropped, the MultiPolygon gives two annotations (its hole dropped) sharing
     # the feature's measurement (QuPath 0.2's list form), a null measurement is missing
-    _assert_read_back(path, [
-        ([[[10.5, 10], [20, 10], [15, 18.25]], [[100, 50], [110, 55], [104, 62], [98, 58]],
-          [[200, 200], [210, 200], [210, 210]], [[50, 50], [60, 50], [55, 58]]], {"Area": [21.75, 40, 40, np.nan]}),
-        ([[[120.5, 80.25]]], {}),
-        ([[[5, 5], [250, 250], [250, 5]]], {})])
+    _assert_read_back(
+        path,
+        [
+            (
+                [
+                    [[10.5, 10], [20, 10], [15, 18.25]],
+                    [[100, 50], [110, 55], [104, 62], [98, 58]],
+                    [[200, 200], [210, 200], [210, 210]],
+                    [[50, 50], [60, 50], [55, 58]],
+                ],
+                {"Area": [21.75, 40, 40, np.nan]},
+            ),
+            ([[[120.5, 80.25]]], {}),
+            ([[[5, 5], [250, 250], [250, 5]]], {}),
+        ],
+    )
     graphic = [g.graphic_type.value for g in _hd_groups(path)]
     assert graphic == ["POLYGON", "POINT", "POLYLINE"]
 
@@ -394,6 +455,7 @@ def test_the_example_reads_back(tmp_path):
 
 # --- bad input: located, nothing written ----------------------------------------------------------
 
+
 def _errors(spec: Path, tmp_path: Path) -> list:
     out = tmp_path / "out"
     result = _build(spec, out)
@@ -403,12 +465,16 @@ def _errors(spec: Path, tmp_path: Path) -> list:
 
 
 def test_inline_problems_are_reported_together_at_their_lines(tmp_path):
-    spec = _spec(tmp_path, "groups:\n" + GROUP +          # 4..7
-                 "    graphic_type: POLYGON\n"            # 8
-                 "    annotations:\n"                     # 9
-                 "      - [[1, 1], [5, 1]]\n"             # 10: two points
-                 "      - [[1, 1], [5, 1], [5, 5]]\n"     # 11: fine
-                 "      - [[1, 1], [500, 1], [5, 5]]\n")  # 12: outside the 256 x 256 matrix
+    spec = _spec(
+        tmp_path,
+        "groups:\n"
+        + GROUP  # 4..7
+        + "    graphic_type: POLYGON\n"  # 8
+        "    annotations:\n"  # 9
+        "      - [[1, 1], [5, 1]]\n"  # 10: two points
+        "      - [[1, 1], [5, 1], [5, 5]]\n"  # 11: fine
+        "      - [[1, 1], [500, 1], [5, 5]]\n",
+    )  # 12: outside the 256 x 256 matrix
     errors = _errors(spec, tmp_path)
     by_line = {e.location.line: e for e in errors}
     assert set(by_line) == {10, 12}, [e.format() for e in errors]
@@ -417,11 +483,16 @@ def test_inline_problems_are_reported_together_at_their_lines(tmp_path):
 
 
 def test_a_missing_graphic_type_and_ragged_points_are_located(tmp_path):
-    spec = _spec(tmp_path, "groups:\n" + GROUP +            # 4, group at 5..7
-                 "    annotations: [[[1, 1], [2, 2]]]\n" + GROUP +   # 8; next group 9..11
-                 "    graphic_type: POLYLINE\n"               # 12
-                 "    annotations:\n"                        # 13
-                 "      - [[1, 1], [2, 2, 0]]\n")             # 14
+    spec = _spec(
+        tmp_path,
+        "groups:\n"
+        + GROUP  # 4, group at 5..7
+        + "    annotations: [[[1, 1], [2, 2]]]\n"
+        + GROUP  # 8; next group 9..11
+        + "    graphic_type: POLYLINE\n"  # 12
+        "    annotations:\n"  # 13
+        "      - [[1, 1], [2, 2, 0]]\n",
+    )  # 14
     errors = _errors(spec, tmp_path)
     by_line = {e.location.line: e for e in errors}
     assert set(by_line) == {5, 14}, [e.format() for e in errors]
@@ -430,8 +501,9 @@ def test_a_missing_graphic_type_and_ragged_points_are_located(tmp_path):
 
 
 def test_csv_problems_are_at_the_row(tmp_path):
-    (tmp_path / "cells.csv").write_text("annotation,x,y\na,1,1\na,2,1\na,2,2\nb,1,1\nb,900,1\nb,3,3\n",
-                                        encoding="utf-8")
+    (tmp_path / "cells.csv").write_text(
+        "annotation,x,y\na,1,1\na,2,1\na,2,2\nb,1,1\nb,900,1\nb,3,3\n", encoding="utf-8"
+    )
     spec = _spec(tmp_path, "groups:\n" + GROUP + "    graphic_type: POLYGON\n    csv: cells.csv\n")
     (error,) = _errors(spec, tmp_path)
     assert error.location.file.endswith("cells.csv") and error.location.line == 5  # annotation b starts there
@@ -451,8 +523,10 @@ def _geojson_errors(tmp_path: Path, text: str) -> list:
 
 
 def test_unsupported_geojson_geometry_is_reported_at_the_feature(tmp_path):
-    bad = QUPATH.replace('"geometry": {"type": "Point", "coordinates": [120.5, 80.25]}',
-                         '"geometry": {"type": "GeometryCollection", "geometries": []}')
+    bad = QUPATH.replace(
+        '"geometry": {"type": "Point", "coordinates": [120.5, 80.25]}',
+        '"geometry": {"type": "GeometryCollection", "geometries": []}',
+    )
     (error,) = _geojson_errors(tmp_path, bad)
     assert error.location.file.endswith("cells.geojson")
     assert error.location.line == _feature_line(bad, 3)  # the line where that feature's object starts
@@ -466,9 +540,12 @@ def test_unknown_classification_is_reported_at_the_feature(tmp_path):
     assert mapped.location.file.endswith("ann.yaml") and mapped.location.line == 15 and "Plasma cell" in mapped.hint
     assert "'Plasma cell'" in unknown.message and unknown.location.line == _feature_line(bad, 3)
     more = GEOJSON_GROUPS.replace("classification: Lymphocyte", "classification: Stroma")
-    (tmp_path / "cells.geojson").write_text(QUPATH.replace('"Lymphocyte"', '"Stroma"').replace(
-        '"objectType": "annotation"}', '"objectType": "annotation", "classification": {"name": "Necrosis"}}'),
-        encoding="utf-8")
+    (tmp_path / "cells.geojson").write_text(
+        QUPATH.replace('"Lymphocyte"', '"Stroma"').replace(
+            '"objectType": "annotation"}', '"objectType": "annotation", "classification": {"name": "Necrosis"}}'
+        ),
+        encoding="utf-8",
+    )
     margin, error = sorted(_errors(_spec(tmp_path, more), tmp_path), key=lambda e: e.location.file.endswith("geojson"))
     assert "has classification None" in margin.message  # the Margin group's unclassified features are gone
     assert "'Necrosis'" in error.message and error.location.file.endswith("cells.geojson")
@@ -494,23 +571,28 @@ def test_the_starter_builds_on_the_phantom(tmp_path):
     from dcmspec_compiler.starters import starter_text
 
     spec = tmp_path / "ann.yaml"
-    spec.write_text(starter_text("MicroscopyAnnotations").replace("images: slide/", f"images: {PHANTOM}"),
-                    encoding="utf-8")
+    spec.write_text(
+        starter_text("MicroscopyAnnotations").replace("images: slide/", f"images: {PHANTOM}"), encoding="utf-8"
+    )
     _built(spec, tmp_path)
 
 
 # --- numbers, units, errors together, 2-D points among 3-D ones (new-user trial) ------------------
 
-@pytest.mark.parametrize("before, after, message", [
-    ('"coordinates": [120.5, 80.25]', '"coordinates": ["1", "2"]', "not a number"),
-    ('"coordinates": [120.5, 80.25]', '"coordinates": [true, 2]', "not a number"),
-    ('"coordinates": [120.5, 80.25]', '"coordinates": [NaN, 2]', "not a finite number"),
-    ('"coordinates": [120.5, 80.25]', '"coordinates": [1, Infinity]', "not a finite number"),
-    ('"coordinates": [120.5, 80.25]', '"coordinates": [[1, 2]]', "not a number"),
-    ('"coordinates": [120.5, 80.25]', '"coordinates": [1, 2, 3, 4]', "2 (x, y) or 3 (x, y, z)"),
-    ('[[[50, 50], [60, 50], [55, 58], [50, 50]]]', '[[50, 50], [60, 50], [55, 58], [50, 50]]', "nested"),
-    ('[[[50, 50], [60, 50], [55, 58], [50, 50]]]', '[[[50, 50], [60, "50"], [55, 58], [50, 50]]]', "not a number"),
-])
+
+@pytest.mark.parametrize(
+    "before, after, message",
+    [
+        ('"coordinates": [120.5, 80.25]', '"coordinates": ["1", "2"]', "not a number"),
+        ('"coordinates": [120.5, 80.25]', '"coordinates": [true, 2]', "not a number"),
+        ('"coordinates": [120.5, 80.25]', '"coordinates": [NaN, 2]', "not a finite number"),
+        ('"coordinates": [120.5, 80.25]', '"coordinates": [1, Infinity]', "not a finite number"),
+        ('"coordinates": [120.5, 80.25]', '"coordinates": [[1, 2]]', "not a number"),
+        ('"coordinates": [120.5, 80.25]', '"coordinates": [1, 2, 3, 4]', "2 (x, y) or 3 (x, y, z)"),
+        ("[[[50, 50], [60, 50], [55, 58], [50, 50]]]", "[[50, 50], [60, 50], [55, 58], [50, 50]]", "nested"),
+        ("[[[50, 50], [60, 50], [55, 58], [50, 50]]]", '[[[50, 50], [60, "50"], [55, 58], [50, 50]]]', "not a number"),
+    ],
+)
 def test_geojson_coordinates_must_be_numbers_at_the_right_depth(tmp_path, before, after, message):
     bad = QUPATH.replace(before, after)
     assert bad != QUPATH
@@ -528,40 +610,52 @@ def test_geojson_measurements_must_be_numbers(tmp_path, value):
     assert "not a" in error.message and "Nucleus: Area" in error.message, error.format()
 
 
-@pytest.mark.parametrize("cell, message", [("abc", "not a number"), ("inf", "not a finite number"),
-                                           ("true", "not a number")])
+@pytest.mark.parametrize(
+    "cell, message", [("abc", "not a number"), ("inf", "not a finite number"), ("true", "not a number")]
+)
 def test_csv_numbers_are_checked_in_coordinates_and_measurements(tmp_path, cell, message):
     (tmp_path / "p.csv").write_text(f"x,y,area\n1,2,3\n{cell},4,5\n6,7,{cell}\n", encoding="utf-8")
-    spec = _spec(tmp_path, "groups:\n" + GROUP + "    graphic_type: POINT\n    csv: p.csv\n"
-                 "    measurements: [{key: area, name: SCT:42798000 \"Area\", unit: um2}]\n")
+    spec = _spec(
+        tmp_path,
+        "groups:\n" + GROUP + "    graphic_type: POINT\n    csv: p.csv\n"
+        '    measurements: [{key: area, name: SCT:42798000 "Area", unit: um2}]\n',
+    )
     errors = _errors(spec, tmp_path)
     assert sorted(e.location.line for e in errors) == [3, 4], [e.format() for e in errors]
     assert all(message in e.message and e.location.file.endswith("p.csv") for e in errors), [e.format() for e in errors]
 
 
 def test_inline_infinite_coordinates_and_measurements_are_located(tmp_path):
-    spec = _spec(tmp_path, "groups:\n" + GROUP +              # 4..7
-                 "    graphic_type: POINT\n"                  # 8
-                 "    annotations:\n"                         # 9
-                 "      - [[.inf, 1]]\n"                      # 10
-                 "      - points: [[1, 1]]\n"                 # 11
-                 "        measurements: {area: .inf}\n"       # 12
-                 "    measurements: [{key: area, name: SCT:42798000 \"Area\", unit: um2}]\n")
+    spec = _spec(
+        tmp_path,
+        "groups:\n"
+        + GROUP  # 4..7
+        + "    graphic_type: POINT\n"  # 8
+        "    annotations:\n"  # 9
+        "      - [[.inf, 1]]\n"  # 10
+        "      - points: [[1, 1]]\n"  # 11
+        "        measurements: {area: .inf}\n"  # 12
+        '    measurements: [{key: area, name: SCT:42798000 "Area", unit: um2}]\n',
+    )
     errors = _errors(spec, tmp_path)
     assert sorted(e.location.line for e in errors) == [10, 12], [e.format() for e in errors]
 
 
 def test_measurement_units_must_be_ucum_at_their_line(tmp_path):
-    spec = _spec(tmp_path, "groups:\n" + GROUP +              # 4..7
-                 "    graphic_type: POINT\n"                  # 8
-                 "    annotations:\n"                         # 9
-                 "      - points: [[1, 1]]\n"                 # 10
-                 "        measurements: {area: 2, d: 1}\n"    # 11
-                 "    measurements:\n"                        # 12
-                 "      - key: area\n"                        # 13
-                 "        name: SCT:42798000 \"Area\"\n"      # 14
-                 "        unit: parsecs\n"                    # 15
-                 "      - {key: d, name: SCT:42798000 \"Area\", unit: um2}\n")
+    spec = _spec(
+        tmp_path,
+        "groups:\n"
+        + GROUP  # 4..7
+        + "    graphic_type: POINT\n"  # 8
+        "    annotations:\n"  # 9
+        "      - points: [[1, 1]]\n"  # 10
+        "        measurements: {area: 2, d: 1}\n"  # 11
+        "    measurements:\n"  # 12
+        "      - key: area\n"  # 13
+        '        name: SCT:42798000 "Area"\n'  # 14
+        "        unit: parsecs\n"  # 15
+        '      - {key: d, name: SCT:42798000 "Area", unit: um2}\n',
+    )
     (error,) = _errors(spec, tmp_path)
     assert error.location.line == 15 and "parsecs" in error.message and "UCUM" in (error.hint or ""), error.format()
     with pytest.raises(DicomConformanceError, match="parsecs"):
@@ -572,17 +666,22 @@ def test_measurement_units_must_be_ucum_at_their_line(tmp_path):
 
 def test_csv_errors_of_every_kind_are_reported_together(tmp_path):
     (tmp_path / "cells.csv").write_text(
-        "annotation,x,y,area\n"        # 1
-        "a,1,1,abc\n"                  # 2: not a number
-        "a,2,1,\n"                     # 3
-        "a,2,2,\n"                     # 4
-        "b,900,1,\n"                   # 5: outside
-        "b,3,1,\n"                     # 6
-        "b,3,3,\n"                     # 7
-        "c,1,1,\n"                     # 8: 2 points
-        "c,3,3,\n", encoding="utf-8")  # 9
-    spec = _spec(tmp_path, "groups:\n" + GROUP + "    graphic_type: POLYGON\n    csv: cells.csv\n"
-                 "    measurements: [{key: area, name: SCT:42798000 \"Area\", unit: um2}]\n")
+        "annotation,x,y,area\n"  # 1
+        "a,1,1,abc\n"  # 2: not a number
+        "a,2,1,\n"  # 3
+        "a,2,2,\n"  # 4
+        "b,900,1,\n"  # 5: outside
+        "b,3,1,\n"  # 6
+        "b,3,3,\n"  # 7
+        "c,1,1,\n"  # 8: 2 points
+        "c,3,3,\n",
+        encoding="utf-8",
+    )  # 9
+    spec = _spec(
+        tmp_path,
+        "groups:\n" + GROUP + "    graphic_type: POLYGON\n    csv: cells.csv\n"
+        '    measurements: [{key: area, name: SCT:42798000 "Area", unit: um2}]\n',
+    )
     errors = _errors(spec, tmp_path)
     by_line = {e.location.line: e.message for e in errors}
     assert set(by_line) == {2, 5, 8}, [e.format() for e in errors]
@@ -590,13 +689,17 @@ def test_csv_errors_of_every_kind_are_reported_together(tmp_path):
 
 
 def test_a_point_with_three_coordinates_does_not_hide_the_others(tmp_path):
-    spec = _spec(tmp_path, "groups:\n" + GROUP +       # 4..7
-                 "    graphic_type: POINT\n"           # 8
-                 "    annotations:\n"                  # 9
-                 "      - [[1, 1, 1]]\n"               # 10: 3 numbers in image coordinates
-                 "      - [[1, 1]]\n"                  # 11
-                 "      - [[900, 1]]\n"                # 12: outside
-                 "      - [[1, 1], [2, 2]]\n")         # 13: 2 points
+    spec = _spec(
+        tmp_path,
+        "groups:\n"
+        + GROUP  # 4..7
+        + "    graphic_type: POINT\n"  # 8
+        "    annotations:\n"  # 9
+        "      - [[1, 1, 1]]\n"  # 10: 3 numbers in image coordinates
+        "      - [[1, 1]]\n"  # 11
+        "      - [[900, 1]]\n"  # 12: outside
+        "      - [[1, 1], [2, 2]]\n",
+    )  # 13: 2 points
     errors = _errors(spec, tmp_path)
     by_line = {e.location.line: e for e in errors}
     assert set(by_line) == {10, 12, 13}, [e.format() for e in errors]
@@ -614,33 +717,44 @@ def test_a_flood_of_errors_is_cut_short(tmp_path):
 
 
 def test_two_d_points_among_three_d_ones_are_refused_at_the_point(tmp_path):
-    spec = _spec(tmp_path, "coordinates: slide\ngroups:\n" + GROUP +  # 5..8
-                 "    graphic_type: POINT\n"                          # 9
-                 "    annotations:\n"                                 # 10
-                 "      - [[19.9, 39.95, 0.002]]\n"                   # 11
-                 "      - [[19.95, 39.9]]\n")                         # 12
+    spec = _spec(
+        tmp_path,
+        "coordinates: slide\ngroups:\n"
+        + GROUP  # 5..8
+        + "    graphic_type: POINT\n"  # 9
+        "    annotations:\n"  # 10
+        "      - [[19.9, 39.95, 0.002]]\n"  # 11
+        "      - [[19.95, 39.9]]\n",
+    )  # 12
     (error,) = _errors(spec, tmp_path)
     assert error.location.line == 12 and "no Z" in error.message and "z" in error.hint, error.format()
     (tmp_path / "p.csv").write_text("x,y,z\n19.9,39.95,0.002\n19.95,39.9,\n", encoding="utf-8")
-    (error,) = _errors(_spec(tmp_path, "coordinates: slide\ngroups:\n" + GROUP +
-                             "    graphic_type: POINT\n    csv: p.csv\n"), tmp_path)
+    (error,) = _errors(
+        _spec(tmp_path, "coordinates: slide\ngroups:\n" + GROUP + "    graphic_type: POINT\n    csv: p.csv\n"), tmp_path
+    )
     assert error.location.line == 3 and error.location.file.endswith("p.csv"), error.format()
 
 
 def test_bad_geojson_features_and_the_others_problems_are_reported_together(tmp_path):
-    bad = (QUPATH.replace('"coordinates": [120.5, 80.25]', '"coordinates": ["1", "2"]')
-           .replace("[[[50, 50], [60, 50], [55, 58], [50, 50]]]", "[[[50, 50], [60, 50], [50, 50]]]")
-           .replace('"Nucleus: Area µm^2": 21.75', '"Nucleus: Area µm^2": "21.75"'))
+    bad = (
+        QUPATH.replace('"coordinates": [120.5, 80.25]', '"coordinates": ["1", "2"]')
+        .replace("[[[50, 50], [60, 50], [55, 58], [50, 50]]]", "[[[50, 50], [60, 50], [50, 50]]]")
+        .replace('"Nucleus: Area µm^2": 21.75', '"Nucleus: Area µm^2": "21.75"')
+    )
     errors = _geojson_errors(tmp_path, bad)
     lines = sorted(e.location.line for e in errors)
-    assert lines == sorted([_feature_line(bad, 3), _feature_line(bad, 2), _feature_line(bad, 0)]), \
-        [e.format() for e in errors]
+    assert lines == sorted([_feature_line(bad, 3), _feature_line(bad, 2), _feature_line(bad, 0)]), [
+        e.format() for e in errors
+    ]
 
 
 def test_csv_slide_coordinates_with_z_read_back_in_highdicom(tmp_path):
     (tmp_path / "p.csv").write_text("x,y,z,area\n19.95,39.9,0.001,2.5\n19.9,39.95,0.002,\n", encoding="utf-8")
-    spec = _spec(tmp_path, "coordinates: slide\ngroups:\n" + GROUP + "    graphic_type: POINT\n    csv: p.csv\n"
-                 "    measurements: [{key: area, name: SCT:42798000 \"Area\", unit: um2}]\n")
+    spec = _spec(
+        tmp_path,
+        "coordinates: slide\ngroups:\n" + GROUP + "    graphic_type: POINT\n    csv: p.csv\n"
+        '    measurements: [{key: area, name: SCT:42798000 "Area", unit: um2}]\n',
+    )
     path = _built(spec, tmp_path)
     _assert_read_back(path, [([[[19.95, 39.9, 0.001]], [[19.9, 39.95, 0.002]]], {"Area": [2.5, np.nan]})], SCOORD3D)
 
@@ -661,9 +775,11 @@ def test_the_error_collector_keeps_the_first_errors_and_counts_the_rest():
 
 
 def test_two_d_geojson_positions_among_three_d_ones_are_refused_at_the_feature(tmp_path):
-    text = ('{"type": "FeatureCollection", "features": [\n'
-            '{"type": "Feature", "geometry": {"type": "Point", "coordinates": [19.9, 39.95, 0.002]}},\n'
-            '{"type": "Feature", "geometry": {"type": "Point", "coordinates": [19.95, 39.9]}}\n]}\n')
+    text = (
+        '{"type": "FeatureCollection", "features": [\n'
+        '{"type": "Feature", "geometry": {"type": "Point", "coordinates": [19.9, 39.95, 0.002]}},\n'
+        '{"type": "Feature", "geometry": {"type": "Point", "coordinates": [19.95, 39.9]}}\n]}\n'
+    )
     (tmp_path / "cells.geojson").write_text(text, encoding="utf-8")
     spec = _spec(tmp_path, "coordinates: slide\ngroups:\n" + GROUP + "    geojson: cells.geojson\n")
     (error,) = _errors(spec, tmp_path)

@@ -16,15 +16,31 @@ from conftest import ROOT
 
 def test_every_package_folder_is_listed_in_pyproject():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    folders = {"dcmspec_compiler" + ("." + ".".join(p.parent.relative_to(ROOT / "compiler").parts)
-                            if p.parent != ROOT / "compiler" else "")
-               for p in (ROOT / "compiler").rglob("__init__.py")}
+    folders = {
+        "dcmspec_compiler"
+        + ("." + ".".join(p.parent.relative_to(ROOT / "compiler").parts) if p.parent != ROOT / "compiler" else "")
+        for p in (ROOT / "compiler").rglob("__init__.py")
+    }
     assert folders <= listed, sorted(folders - listed)
 
 
 def test_wheel_contains_schemas_and_starters(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = tmp_path.glob("dcmspec_compiler-*.whl")
     archive = zipfile.ZipFile(wheel)
     names = set(archive.namelist())
@@ -42,15 +58,32 @@ def test_wheel_contains_schemas_and_starters(tmp_path):
 def test_installed_compiler_reads_the_schemas_it_ships(tmp_path):
     """Unpacked from the wheel (not the editable checkout, where both paths are one file), the compiler
     finds its schemas inside the package and they are the checkout's schemas/ byte for byte."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = tmp_path.glob("dcmspec_compiler-*.whl")
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import dcmspec_compiler.validate.schemas as s;"
-            " print(s.__file__); print(s.schema_dir())")
-    proc = subprocess.run([sys.executable, "-I", "-c", code, str(site)], check=True, capture_output=True,
-                          text=True, cwd=tmp_path)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import dcmspec_compiler.validate.schemas as s;"
+        " print(s.__file__); print(s.schema_dir())"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", code, str(site)], check=True, capture_output=True, text=True, cwd=tmp_path
+    )
     module_file, folder = proc.stdout.splitlines()
     assert module_file.startswith(str(site)) and folder == str(site / "dcmspec_compiler" / "schemas")
     for schema in (ROOT / "schemas").glob("*.schema.json"):
@@ -58,9 +91,11 @@ def test_installed_compiler_reads_the_schemas_it_ships(tmp_path):
 
 
 def test_help_imports_nothing_heavy():
-    code = ("import sys; from dcmspec_compiler.cli import main\n"
-            "heavy = [m for m in ('numpy', 'pydicom', 'jsonschema', 'yaml') if m in sys.modules]\n"
-            "print(','.join(heavy))")
+    code = (
+        "import sys; from dcmspec_compiler.cli import main\n"
+        "heavy = [m for m in ('numpy', 'pydicom', 'jsonschema', 'yaml') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
 

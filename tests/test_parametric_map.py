@@ -49,11 +49,18 @@ def t1_values(dtype=np.float32) -> np.ndarray:
 
 
 def make(sources, values, **kw) -> ParametricMap:
-    args = {"source_images": sources, "pixel_array": values,
-                "mappings": [RealWorldValueMapping("T1", "ms", quantity=T1)], "anatomic_region": ABDOMEN,
-                "series_instance_uid": "1.2.826.0.1.3680043.10.9.71", "series_number": 400,
-                "sop_instance_uid": "1.2.826.0.1.3680043.10.9.72", "instance_number": 1, "equipment": EQUIPMENT,
-                "content_datetime": WHEN}
+    args = {
+        "source_images": sources,
+        "pixel_array": values,
+        "mappings": [RealWorldValueMapping("T1", "ms", quantity=T1)],
+        "anatomic_region": ABDOMEN,
+        "series_instance_uid": "1.2.826.0.1.3680043.10.9.71",
+        "series_number": 400,
+        "sop_instance_uid": "1.2.826.0.1.3680043.10.9.72",
+        "instance_number": 1,
+        "equipment": EQUIPMENT,
+        "content_datetime": WHEN,
+    }
     args.update(kw)
     return ParametricMap(**args)
 
@@ -67,23 +74,33 @@ def no_dciodvfy_errors(ds, tmp_path: Path, name: str = "pm.dcm", expected: np.nd
     assert errors == [], "\n".join(errors)
     if expected is not None:
         hd = pytest.importorskip("highdicom")
-        frames = hd.pm.ParametricMap.from_dataset(pydicom.dcmread(path)).get_frames(
-            apply_real_world_transform=True)
+        frames = hd.pm.ParametricMap.from_dataset(pydicom.dcmread(path)).get_frames(apply_real_world_transform=True)
         assert np.array_equal(frames, expected, equal_nan=True)
     return path
 
 
 # --- builder layer ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("dtype, element, bits", [
-    (np.float32, "FloatPixelData", 32), (np.float64, "DoubleFloatPixelData", 64),
-    (np.uint16, "PixelData", 16), (np.int16, "PixelData", 16)])
+
+@pytest.mark.parametrize(
+    "dtype, element, bits",
+    [
+        (np.float32, "FloatPixelData", 32),
+        (np.float64, "DoubleFloatPixelData", 64),
+        (np.uint16, "PixelData", 16),
+        (np.int16, "PixelData", 16),
+    ],
+)
 def test_each_encoding_is_conformant_and_reads_back(phantom, tmp_path, dtype, element, bits):
     _, sources = phantom
-    values = t1_values(np.float64).astype(dtype) if dtype in (np.float32, np.float64) else (
-        (t1_values(np.float64) - (900 if dtype == np.int16 else 0)).astype(dtype))
-    mapping = RealWorldValueMapping("T1", "ms", quantity=T1, slope=1.0 if bits > 16 else 0.5,
-                                    intercept=0.0 if bits > 16 else 3.0)
+    values = (
+        t1_values(np.float64).astype(dtype)
+        if dtype in (np.float32, np.float64)
+        else ((t1_values(np.float64) - (900 if dtype == np.int16 else 0)).astype(dtype))
+    )
+    mapping = RealWorldValueMapping(
+        "T1", "ms", quantity=T1, slope=1.0 if bits > 16 else 0.5, intercept=0.0 if bits > 16 else 3.0
+    )
     expected = values.astype(np.float64) * mapping.slope + mapping.intercept
     path = no_dciodvfy_errors(make(sources, values, mappings=[mapping]), tmp_path, expected=expected)
     ds = pydicom.dcmread(path)
@@ -138,12 +155,18 @@ def test_lut_mapping(phantom, tmp_path):
     _, sources = phantom
     values = (np.arange(np.prod(GRID.shape)) % 4).astype(np.uint16).reshape(GRID.shape)
     lut = [0.0, 10.5, 22.0, 40.0]
-    path = no_dciodvfy_errors(make(sources, values, mappings=[RealWorldValueMapping("CLS", "1", lut=lut)]),
-                              tmp_path, expected=np.take(lut, values))
+    path = no_dciodvfy_errors(
+        make(sources, values, mappings=[RealWorldValueMapping("CLS", "1", lut=lut)]),
+        tmp_path,
+        expected=np.take(lut, values),
+    )
     assert np.array_equal(pmread(path).get_frames(), np.take(lut, values))
     with pytest.raises(DicomConformanceError, match=re.escape("4 entries but stored values 0..4 need 5")):
-        make(sources, np.where(values == 3, 4, values).astype(np.uint16),
-             mappings=[RealWorldValueMapping("CLS", "1", lut=lut)])
+        make(
+            sources,
+            np.where(values == 3, 4, values).astype(np.uint16),
+            mappings=[RealWorldValueMapping("CLS", "1", lut=lut)],
+        )
 
 
 def test_empty_frames_and_nan(phantom, tmp_path):
@@ -157,8 +180,10 @@ def test_empty_frames_and_nan(phantom, tmp_path):
     path = no_dciodvfy_errors(pm, tmp_path, expected=values[[0, 2, 3, 4]].astype(np.float64))
     ds = pydicom.dcmread(path)
     assert int(ds.NumberOfFrames) == GRID.shape[0] - 1
-    refs = [i.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID
-            for i in ds.PerFrameFunctionalGroupsSequence]
+    refs = [
+        i.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID
+        for i in ds.PerFrameFunctionalGroupsSequence
+    ]
     assert refs == [sources[k].SOPInstanceUID for k in (0, 2, 3, 4)]
     volume = pmread(path).get_volume()
     assert np.isnan(volume.array[1]).all() and volume.array.shape == GRID.shape
@@ -170,15 +195,18 @@ def test_empty_frames_and_nan(phantom, tmp_path):
         make(sources, np.full(GRID.shape, np.inf, np.float32))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"pixel_array": np.zeros((4, 12, 14), np.float32)}, "does not match the source images"),
-    ({"pixel_array": np.zeros(GRID.shape, np.float16)}, "float32 or float64"),
-    ({"pixel_array": np.full(GRID.shape, 70000, np.int32)}, "do not fit 16-bit"),
-    ({"mappings": [RealWorldValueMapping("T1", "um^2/s")]}, "not a UCUM unit"),
-    ({"mappings": [RealWorldValueMapping("T1", Code("ms", "UCM", "ms"))]}, "UCUM units"),
-    ({"frame_laterality": "X"}, "Frame Laterality"),
-    ({"mappings": []}, "at least one Real World Value Mapping"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"pixel_array": np.zeros((4, 12, 14), np.float32)}, "does not match the source images"),
+        ({"pixel_array": np.zeros(GRID.shape, np.float16)}, "float32 or float64"),
+        ({"pixel_array": np.full(GRID.shape, 70000, np.int32)}, "do not fit 16-bit"),
+        ({"mappings": [RealWorldValueMapping("T1", "um^2/s")]}, "not a UCUM unit"),
+        ({"mappings": [RealWorldValueMapping("T1", Code("ms", "UCM", "ms"))]}, "UCUM units"),
+        ({"frame_laterality": "X"}, "Frame Laterality"),
+        ({"mappings": []}, "at least one Real World Value Mapping"),
+    ],
+)
 def test_refusals(phantom, kwargs, message):
     _, sources = phantom
     args = {"pixel_array": t1_values(), **kwargs}
@@ -190,7 +218,8 @@ def test_multi_frame_source(tmp_path, shared_data):
     source = pydicom.dcmread(shared_data("enhanced", "dcmqi_23x38x3", "mf.dcm"))
     n = int(source.NumberOfFrames)
     values = np.linspace(0, 1, n * source.Rows * source.Columns, dtype=np.float32).reshape(
-        n, source.Rows, source.Columns)
+        n, source.Rows, source.Columns
+    )
     pm = make([source], values)
     path = tmp_path / "pm.dcm"
     pm.save_as(path, enforce_file_format=True)
@@ -201,8 +230,10 @@ def test_multi_frame_source(tmp_path, shared_data):
         ref = item.DerivationImageSequence[0].SourceImageSequence[0]
         assert ref.ReferencedSOPInstanceUID == source.SOPInstanceUID and int(ref.ReferencedFrameNumber) == f + 1
         src_pos = source.PerFrameFunctionalGroupsSequence[f].PlanePositionSequence[0].ImagePositionPatient
-        assert np.abs(np.array(item.PlanePositionSequence[0].ImagePositionPatient, float)
-                      - np.array(src_pos, float)).max() < 0.01
+        assert (
+            np.abs(np.array(item.PlanePositionSequence[0].ImagePositionPatient, float) - np.array(src_pos, float)).max()
+            < 0.01
+        )
     assert np.array_equal(ds.pixel_array, values)
 
 
@@ -292,23 +323,35 @@ def input_layouts(folder: Path, values: np.ndarray) -> dict[str, Path]:
     out["nifti-ras"] = folder / "map.nii.gz"
     nib.save(nib.Nifti1Image(xyz, ras_affine(GRID)), str(out["nifti-ras"]))
     # rows and slices stored backwards: the affine steps backwards from the far corner
-    flipped = ras_affine(GRID) @ np.array([[1, 0, 0, 0], [0, -1, 0, GRID.shape[1] - 1],
-                                           [0, 0, -1, GRID.shape[0] - 1], [0, 0, 0, 1]], float)
+    flipped = ras_affine(GRID) @ np.array(
+        [[1, 0, 0, 0], [0, -1, 0, GRID.shape[1] - 1], [0, 0, -1, GRID.shape[0] - 1], [0, 0, 0, 1]], float
+    )
     out["nifti-flipped"] = folder / "flipped.nii"
     nib.save(nib.Nifti1Image(np.ascontiguousarray(xyz[:, ::-1, ::-1]), flipped), str(out["nifti-flipped"]))
     # NRRD, LPS, axes stored as (row, slice, column) in file order
     directions = np.array([[0, GRID.spacing[1], 0], [0, 0, GRID.spacing[0]], [GRID.spacing[2], 0, 0]], float)
     out["nrrd-permuted"] = folder / "permuted.nrrd"
-    nrrd.write(str(out["nrrd-permuted"]), np.ascontiguousarray(np.transpose(values, (1, 0, 2))),
-               {"space": "left-posterior-superior", "space directions": directions,
-                "space origin": np.array(GRID.origin, float)})
+    nrrd.write(
+        str(out["nrrd-permuted"]),
+        np.ascontiguousarray(np.transpose(values, (1, 0, 2))),
+        {
+            "space": "left-posterior-superior",
+            "space directions": directions,
+            "space origin": np.array(GRID.origin, float),
+        },
+    )
     # NRRD in RAS space
     out["nrrd-ras"] = folder / "ras.nrrd"
     ras = np.diag([-1.0, -1.0, 1.0])
-    nrrd.write(str(out["nrrd-ras"]), xyz, {
-        "space": "right-anterior-superior",
-        "space directions": (ras @ np.diag([GRID.spacing[2], GRID.spacing[1], GRID.spacing[0]])).T,
-        "space origin": ras @ np.array(GRID.origin, float)})
+    nrrd.write(
+        str(out["nrrd-ras"]),
+        xyz,
+        {
+            "space": "right-anterior-superior",
+            "space directions": (ras @ np.diag([GRID.spacing[2], GRID.spacing[1], GRID.spacing[0]])).T,
+            "space origin": ras @ np.array(GRID.origin, float),
+        },
+    )
     return out
 
 
@@ -333,8 +376,9 @@ def test_integer_encoding_of_a_float_map(phantom, tmp_path):
     folder, _sources = phantom
     values = t1_values()
     np.save(tmp_path / "map.npy", values)
-    path = build_ok(spec_file(tmp_path, folder / "ct", tmp_path / "map.npy", extra="  encoding: uint16\n"),
-                    tmp_path / "out")
+    path = build_ok(
+        spec_file(tmp_path, folder / "ct", tmp_path / "map.npy", extra="  encoding: uint16\n"), tmp_path / "out"
+    )
     ds = pydicom.dcmread(path)
     item = ds.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence[0]
     real = ds.pixel_array * float(item.RealWorldValueSlope) + float(item.RealWorldValueIntercept)
@@ -343,13 +387,15 @@ def test_integer_encoding_of_a_float_map(phantom, tmp_path):
     # highdicom, as a reader, applies the mapping the same way
     hd = pytest.importorskip("highdicom")
     volume = hd.pm.ParametricMap.from_dataset(ds).get_volume()
-    order = np.argsort([float(i.PlanePositionSequence[0].ImagePositionPatient[2])
-                        for i in ds.PerFrameFunctionalGroupsSequence])
+    order = np.argsort(
+        [float(i.PlanePositionSequence[0].ImagePositionPatient[2]) for i in ds.PerFrameFunctionalGroupsSequence]
+    )
     hd_values = volume.array if volume.affine[2, 0] > 0 else volume.array[::-1]
     assert np.abs(hd_values - values[order]).max() <= step / 2 + 1e-9
 
 
 # --- bad input: located errors, nothing written ------------------------------------------------
+
 
 def assert_refused(spec: Path, out: Path, *needles: str) -> str:
     code, _, err = run("build", str(spec), "-o", str(out))
@@ -377,8 +423,14 @@ def test_bad_unit_refused_at_the_unit_with_other_errors(phantom, tmp_path):
     folder, _ = phantom
     np.save(tmp_path / "map.npy", t1_values()[:3])
     spec = spec_file(tmp_path, folder / "ct", tmp_path / "map.npy", units="um^2/s")
-    err = assert_refused(spec, tmp_path / "out", f"{spec}:9:12: mappings[0].units:", "not a UCUM unit",
-                         f"{spec}:5:9: map.file:", "(5, 12, 14)")
+    err = assert_refused(
+        spec,
+        tmp_path / "out",
+        f"{spec}:9:12: mappings[0].units:",
+        "not a UCUM unit",
+        f"{spec}:5:9: map.file:",
+        "(5, 12, 14)",
+    )
     assert "hint:" in err
 
 
@@ -389,8 +441,14 @@ def test_off_grid_map_refused_with_the_distance(phantom, tmp_path):
     file = tmp_path / "shifted.nii.gz"
     nib.save(nib.Nifti1Image(np.transpose(t1_values(), (2, 1, 0)), affine), str(file))
     spec = spec_file(tmp_path, folder / "ct", file)
-    assert_refused(spec, tmp_path / "out", f"{spec}:5:9: map.file:", "map grid does not match",
-                   "1.2 mm from the nearest source frame", "map.tolerance_mm")
+    assert_refused(
+        spec,
+        tmp_path / "out",
+        f"{spec}:5:9: map.file:",
+        "map grid does not match",
+        "1.2 mm from the nearest source frame",
+        "map.tolerance_mm",
+    )
 
 
 def test_infinite_values_refused_at_the_map(phantom, tmp_path):
@@ -424,5 +482,4 @@ def test_wrong_shape_and_channels_refused(phantom, tmp_path):
     spec = spec_file(tmp_path, folder / "ct", tmp_path / "map.npy")
     assert_refused(spec, tmp_path / "out", f"{spec}:5:9: map.file:", "declares shape (5, 12, 14, 2)")
     np.save(tmp_path / "map.npy", np.zeros((5, 12, 13), np.float32))
-    assert_refused(spec, tmp_path / "out", f"{spec}:5:9: map.file:", "map array has shape (5, 12, 13)",
-                   "(5, 12, 14)")
+    assert_refused(spec, tmp_path / "out", f"{spec}:5:9: map.file:", "map array has shape (5, 12, 13)", "(5, 12, 14)")

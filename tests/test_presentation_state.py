@@ -52,9 +52,14 @@ def _phantom() -> list[pydicom.Dataset]:
 
 
 def _gsps(images, **kwargs) -> GrayscaleSoftcopyPresentationState:
-    args = {"series_instance_uid": "2.25.31", "series_number": 1200, "sop_instance_uid": "2.25.32",
-                "content": ContentIdentification(1, "TEST", "test view", "Doe^Jane"),
-                "presentation_datetime": dt.datetime(2024, 1, 3, 9), "equipment": Equipment("Lab", "Tool", "1", "SN")}
+    args = {
+        "series_instance_uid": "2.25.31",
+        "series_number": 1200,
+        "sop_instance_uid": "2.25.32",
+        "content": ContentIdentification(1, "TEST", "test view", "Doe^Jane"),
+        "presentation_datetime": dt.datetime(2024, 1, 3, 9),
+        "equipment": Equipment("Lab", "Tool", "1", "SN"),
+    }
     args.update(kwargs)
     return GrayscaleSoftcopyPresentationState(images, **args)
 
@@ -69,8 +74,9 @@ def _assert_valid(path: Path) -> None:
     assert "Test passed" in out and "Test failed" not in out, out
 
 
-def _render(pr: Path, image: Path, tmp_path: Path, save_state: Path | None = None,
-            log: list[str] | None = None) -> np.ndarray:
+def _render(
+    pr: Path, image: Path, tmp_path: Path, save_state: Path | None = None, log: list[str] | None = None
+) -> np.ndarray:
     """dcmp2pgm's rendering of ``image`` through ``pr`` (8-bit PGM). dcmtk 3.6.7 applies the modality LUT,
     VOI, presentation LUT, rotation and flip to the bitmap; it parses shutters and graphics (``log`` gets its
     verbose report, ``save_state`` its re-encoding of the state) but does not burn them in."""
@@ -84,7 +90,7 @@ def _render(pr: Path, image: Path, tmp_path: Path, save_state: Path | None = Non
     header = re.match(rb"P5\s+(?:#[^\n]*\s+)*(\d+)\s+(\d+)\s+(\d+)\s", data)
     width, height, maxval = (int(header.group(i)) for i in (1, 2, 3))
     assert maxval == 255
-    return np.frombuffer(data[header.end():], np.uint8).reshape(height, width)
+    return np.frombuffer(data[header.end() :], np.uint8).reshape(height, width)
 
 
 def _hu(ds: pydicom.Dataset) -> np.ndarray:
@@ -93,14 +99,17 @@ def _hu(ds: pydicom.Dataset) -> np.ndarray:
 
 def _window_grey(hu: np.ndarray, center: float, width: float) -> np.ndarray:
     """PS3.3 C.11.2.1.2.1 (LINEAR) to 8 bits, computed by hand."""
-    y = np.where(hu <= center - 0.5 - (width - 1) / 2, 0.0,
-                 np.where(hu > center - 0.5 + (width - 1) / 2, 1.0, (hu - (center - 0.5)) / (width - 1) + 0.5))
+    y = np.where(
+        hu <= center - 0.5 - (width - 1) / 2,
+        0.0,
+        np.where(hu > center - 0.5 + (width - 1) / 2, 1.0, (hu - (center - 0.5)) / (width - 1) + 0.5),
+    )
     return np.floor(y * 255 + 1e-9).astype(np.int64)
 
 
 def _even_odd_fill(outlines: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
     """Pixels whose centres lie inside the outlines by the even-odd rule (independent of the tracer)."""
-    rows, cols = np.mgrid[0:shape[0], 0:shape[1]]
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
     px, py = cols + 0.5, rows + 0.5
     inside = np.zeros(shape, bool)
     for poly in outlines:
@@ -119,9 +128,9 @@ def test_window_renders_and_shutter_is_read_as_asked(tmp_path):
     image_path = tmp_path / "img.dcm"
     image.save_as(image_path, enforce_file_format=True)
     pr = tmp_path / "pr.dcm"
-    _gsps([image], voi=[SoftcopyVOI(40, 400)],
-          shutter=DisplayShutter(rectangle=(5, 60, 8, 50), presentation_value=65535)).save_as(
-              pr, enforce_file_format=True)
+    _gsps(
+        [image], voi=[SoftcopyVOI(40, 400)], shutter=DisplayShutter(rectangle=(5, 60, 8, 50), presentation_value=65535)
+    ).save_as(pr, enforce_file_format=True)
     _assert_valid(pr)
     log: list[str] = []
     shown = _render(pr, image_path, tmp_path, log=log)
@@ -131,7 +140,7 @@ def test_window_renders_and_shutter_is_read_as_asked(tmp_path):
     assert len(np.unique(expected)) >= 4
     assert "I: Rectangular shutter: LV=5 RV=60 UH=8 LH=50" in log
     assert "I: Shutter presentation value: 0xffff" in log
-    assert "I: VOI transformation: window center=40 width=400 description=\"(none)\"" in log
+    assert 'I: VOI transformation: window center=40 width=400 description="(none)"' in log
 
 
 def test_inverse_and_rotation_render_as_asked(tmp_path):
@@ -140,8 +149,9 @@ def test_inverse_and_rotation_render_as_asked(tmp_path):
     image.save_as(image_path, enforce_file_format=True)
     plain, turned = tmp_path / "plain.dcm", tmp_path / "turned.dcm"
     _gsps([image], voi=[SoftcopyVOI(40, 400)]).save_as(plain, enforce_file_format=True)
-    _gsps([image], voi=[SoftcopyVOI(40, 400)], presentation_lut_shape="INVERSE", rotation=90,
-          horizontal_flip=True).save_as(turned, enforce_file_format=True)
+    _gsps(
+        [image], voi=[SoftcopyVOI(40, 400)], presentation_lut_shape="INVERSE", rotation=90, horizontal_flip=True
+    ).save_as(turned, enforce_file_format=True)
     _assert_valid(turned)
     a = _render(plain, image_path, tmp_path)
     b = _render(turned, image_path, tmp_path)
@@ -157,12 +167,24 @@ def test_displayed_area_corners_follow_rotation_and_flip(rotation, flip, tmp_pat
     """dciodvfy checks that the corners written match the rotation and flip (C.10.4)."""
     images = _phantom()[6:9]
     path = tmp_path / "pr.dcm"
-    _gsps(images, displayed_areas=[DisplayedArea((5, 10), (40, 60), pixel_spacing=(0.75, 0.75))],
-          rotation=rotation, horizontal_flip=flip).save_as(path, enforce_file_format=True)
+    _gsps(
+        images,
+        displayed_areas=[DisplayedArea((5, 10), (40, 60), pixel_spacing=(0.75, 0.75))],
+        rotation=rotation,
+        horizontal_flip=flip,
+    ).save_as(path, enforce_file_format=True)
     assert dciodvfy_findings(path)[0] == []
     # by hand: the stored corner shown top left after the transformation
-    expected_tl = {(0, False): [5, 10], (90, False): [5, 60], (180, False): [40, 60], (270, False): [40, 10],
-                   (0, True): [40, 10], (90, True): [5, 10], (180, True): [5, 60], (270, True): [40, 60]}
+    expected_tl = {
+        (0, False): [5, 10],
+        (90, False): [5, 60],
+        (180, False): [40, 60],
+        (270, False): [40, 10],
+        (0, True): [40, 10],
+        (90, True): [5, 10],
+        (180, True): [5, 60],
+        (270, True): [40, 60],
+    }
     item = pydicom.dcmread(path).DisplayedAreaSelectionSequence[0]
     assert list(item.DisplayedAreaTopLeftHandCorner) == expected_tl[(rotation, flip)]
     assert displayed_corners((5, 10), (40, 60), rotation, flip)[0] == expected_tl[(rotation, flip)]
@@ -175,12 +197,16 @@ def test_annotations_are_read_by_dcmtk_as_written(tmp_path):
     image.save_as(image_path, enforce_file_format=True)
     layers = [GraphicLayer("FINDINGS", 1, "findings", 65535, (255, 0, 0)), GraphicLayer("NOTES", 2)]
     annotations = [
-        GraphicAnnotation("FINDINGS", graphics=[GraphicObject("CIRCLE", [[20.5, 18.5], [20.5, 22.5]]),
-                                                GraphicObject("POLYLINE", [[10, 10], [30, 10], [30, 30], [10, 10]],
-                                                              filled=True),
-                                                GraphicObject("ELLIPSE", [[5, 5], [15, 5], [10, 3], [10, 7]]),
-                                                GraphicObject("POINT", [[0.5, 0.5]], units="DISPLAY")],
-                          images=[image.SOPInstanceUID]),
+        GraphicAnnotation(
+            "FINDINGS",
+            graphics=[
+                GraphicObject("CIRCLE", [[20.5, 18.5], [20.5, 22.5]]),
+                GraphicObject("POLYLINE", [[10, 10], [30, 10], [30, 30], [10, 10]], filled=True),
+                GraphicObject("ELLIPSE", [[5, 5], [15, 5], [10, 3], [10, 7]]),
+                GraphicObject("POINT", [[0.5, 0.5]], units="DISPLAY"),
+            ],
+            images=[image.SOPInstanceUID],
+        ),
         GraphicAnnotation("NOTES", texts=[TextObject("Lesion", ((30, 5), (50, 12)), (20.5, 18.5))]),
     ]
     pr = tmp_path / "pr.dcm"
@@ -189,12 +215,17 @@ def test_annotations_are_read_by_dcmtk_as_written(tmp_path):
     resaved = tmp_path / "dcmtk.dcm"
     _render(pr, image_path, tmp_path, save_state=resaved)
     theirs = pydicom.dcmread(resaved)
-    drawn = [(a.GraphicLayer, g.GraphicType, [round(float(v), 3) for v in g.GraphicData], g.get("GraphicFilled"))
-             for a in theirs.GraphicAnnotationSequence for g in a.get("GraphicObjectSequence", [])]
-    assert drawn == [("FINDINGS", "CIRCLE", [20.5, 18.5, 20.5, 22.5], "N"),
-                     ("FINDINGS", "POLYLINE", [10, 10, 30, 10, 30, 30, 10, 10], "Y"),
-                     ("FINDINGS", "ELLIPSE", [5, 5, 15, 5, 10, 3, 10, 7], "N"),
-                     ("FINDINGS", "POINT", [0.5, 0.5], None)]
+    drawn = [
+        (a.GraphicLayer, g.GraphicType, [round(float(v), 3) for v in g.GraphicData], g.get("GraphicFilled"))
+        for a in theirs.GraphicAnnotationSequence
+        for g in a.get("GraphicObjectSequence", [])
+    ]
+    assert drawn == [
+        ("FINDINGS", "CIRCLE", [20.5, 18.5, 20.5, 22.5], "N"),
+        ("FINDINGS", "POLYLINE", [10, 10, 30, 10, 30, 30, 10, 10], "Y"),
+        ("FINDINGS", "ELLIPSE", [5, 5, 15, 5, 10, 3, 10, 7], "N"),
+        ("FINDINGS", "POINT", [0.5, 0.5], None),
+    ]
     text = next(t for a in theirs.GraphicAnnotationSequence for t in a.get("TextObjectSequence", []))
     assert (text.UnformattedTextValue, list(text.AnchorPoint)) == ("Lesion", [20.5, 18.5])
     # our read side agrees with what we wrote
@@ -204,23 +235,45 @@ def test_annotations_are_read_by_dcmtk_as_written(tmp_path):
     assert [t.text for t in ours.texts(images[6].SOPInstanceUID)] == ["Lesion"]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"annotations": [GraphicAnnotation("NOPE", graphics=[GraphicObject("POINT", [[1, 1]])])]},
-     "not one of the graphic"),
-    ({"annotations": [GraphicAnnotation("L", graphics=[GraphicObject("POLYLINE", [[1, 1]])])]}, "at least 2 points"),
-    ({"annotations": [GraphicAnnotation("L", graphics=[GraphicObject("POINT", [[70, 1]])])]}, "outside the image"),
-    ({"annotations": [GraphicAnnotation("L", graphics=[GraphicObject("POLYLINE", [[1, 1], [5, 5]], filled=True)])]},
-     "only closed graphics"),
-    ({"annotations": [GraphicAnnotation("L", graphics=[GraphicObject("ELLIPSE", [[0, 0], [4, 0], [0, 1], [4, 3]])])]},
-     "perpendicular"),
-    ({"annotations": [GraphicAnnotation("L", texts=[TextObject("x")])]}, "bounding box, an anchor point or both"),
-    ({"annotations": [GraphicAnnotation("L", graphics=[GraphicObject("POINT", [[1, 1]])], images=["2.25.9"])]},
-     "does not reference"),
-    ({"voi": [SoftcopyVOI(40, 0)]}, "Window Width"),
-    ({"rotation": 45}, "Image Rotation"),
-    ({"shutter": DisplayShutter(polygon=[(1, 1), (2, 2)])}, "at least 3 vertices"),
-    ({"presentation_lut_shape": "LOG"}, "IDENTITY or INVERSE"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"annotations": [GraphicAnnotation("NOPE", graphics=[GraphicObject("POINT", [[1, 1]])])]},
+            "not one of the graphic",
+        ),
+        (
+            {"annotations": [GraphicAnnotation("L", graphics=[GraphicObject("POLYLINE", [[1, 1]])])]},
+            "at least 2 points",
+        ),
+        ({"annotations": [GraphicAnnotation("L", graphics=[GraphicObject("POINT", [[70, 1]])])]}, "outside the image"),
+        (
+            {
+                "annotations": [
+                    GraphicAnnotation("L", graphics=[GraphicObject("POLYLINE", [[1, 1], [5, 5]], filled=True)])
+                ]
+            },
+            "only closed graphics",
+        ),
+        (
+            {
+                "annotations": [
+                    GraphicAnnotation("L", graphics=[GraphicObject("ELLIPSE", [[0, 0], [4, 0], [0, 1], [4, 3]])])
+                ]
+            },
+            "perpendicular",
+        ),
+        ({"annotations": [GraphicAnnotation("L", texts=[TextObject("x")])]}, "bounding box, an anchor point or both"),
+        (
+            {"annotations": [GraphicAnnotation("L", graphics=[GraphicObject("POINT", [[1, 1]])], images=["2.25.9"])]},
+            "does not reference",
+        ),
+        ({"voi": [SoftcopyVOI(40, 0)]}, "Window Width"),
+        ({"rotation": 45}, "Image Rotation"),
+        ({"shutter": DisplayShutter(polygon=[(1, 1), (2, 2)])}, "at least 3 vertices"),
+        ({"presentation_lut_shape": "LOG"}, "IDENTITY or INVERSE"),
+    ],
+)
 def test_builder_refuses_what_the_standard_forbids(kwargs, message):
     layers = [GraphicLayer("L", 1)] if "annotations" in kwargs else []
     with pytest.raises(DicomConformanceError, match=message):
@@ -256,7 +309,9 @@ def test_outlines_by_hand():
     mask = np.zeros((4, 5), bool)
     mask[1, 1] = mask[2, 2] = True  # touching at a corner: two squares
     assert [p.tolist() for p in mask_outlines(mask)] == [
-        [[2, 1], [2, 2], [1, 2], [1, 1], [2, 1]], [[3, 2], [3, 3], [2, 3], [2, 2], [3, 2]]]
+        [[2, 1], [2, 2], [1, 2], [1, 1], [2, 1]],
+        [[3, 2], [3, 3], [2, 3], [2, 2], [3, 2]],
+    ]
     ring = np.ones((3, 3), bool)
     ring[1, 1] = False  # a hole: outer boundary clockwise, hole counter-clockwise
     outer, hole = mask_outlines(ring)
@@ -279,8 +334,11 @@ def test_example_outlines_follow_the_segments_pixels(tmp_path):
     pr = prread(pr_path)
     layer_of = {1: "LIVER", 2: "SPLEEN", 3: "LEFT KIDNEY"}
     ds = pydicom.dcmread(pr_path)
-    colours = {layer.GraphicLayer: list(layer.GraphicLayerRecommendedDisplayCIELabValue)
-               for layer in ds.GraphicLayerSequence if "GraphicLayerRecommendedDisplayCIELabValue" in layer}
+    colours = {
+        layer.GraphicLayer: list(layer.GraphicLayerRecommendedDisplayCIELabValue)
+        for layer in ds.GraphicLayerSequence
+        if "GraphicLayerRecommendedDisplayCIELabValue" in layer
+    }
     checked = 0
     for k, image in enumerate(_phantom()):
         uid = image.SOPInstanceUID
@@ -304,19 +362,22 @@ def _spec(tmp_path: Path, body: str) -> Path:
 
 
 def test_bad_annotations_are_reported_together_at_their_lines(tmp_path):
-    spec = _spec(tmp_path, "layers: [{name: A}]\n"            # line 4
-                           "annotations:\n"                    # 5
-                           "  - layer: B\n"                    # 6
-                           "    graphics: [{type: POINT, points: [[1, 1]]}]\n"
-                           "  - layer: C\n"                    # 8: an undefined layer, and image 99
-                           "    image: 99\n"                   # 9
-                           "    graphics: [{type: POINT, points: [[1, 1]]}]\n"
-                           "  - layer: A\n"                    # 11
-                           "    graphics:\n"
-                           "      - {type: POINT, points: [[1, 1]]}\n"
-                           "      - {type: POLYLINE, points: [[1, 1]]}\n"   # 14
-                           "  - layer: A\n"                    # 15
-                           "    texts: [{text: far, anchor: [100, 1]}]\n")  # 16
+    spec = _spec(
+        tmp_path,
+        "layers: [{name: A}]\n"  # line 4
+        "annotations:\n"  # 5
+        "  - layer: B\n"  # 6
+        "    graphics: [{type: POINT, points: [[1, 1]]}]\n"
+        "  - layer: C\n"  # 8: an undefined layer, and image 99
+        "    image: 99\n"  # 9
+        "    graphics: [{type: POINT, points: [[1, 1]]}]\n"
+        "  - layer: A\n"  # 11
+        "    graphics:\n"
+        "      - {type: POINT, points: [[1, 1]]}\n"
+        "      - {type: POLYLINE, points: [[1, 1]]}\n"  # 14
+        "  - layer: A\n"  # 15
+        "    texts: [{text: far, anchor: [100, 1]}]\n",
+    )  # 16
     out = tmp_path / "out"
     result = _build([spec], out)
     by_line = {e.location.line: e for e in result.errors}
@@ -340,8 +401,11 @@ def test_the_starter_builds_on_the_phantom(tmp_path):
 
 
 def test_an_annotation_on_an_image_the_state_does_not_apply_to_is_refused(tmp_path):
-    spec = _spec(tmp_path, "images: [1, 2]\nlayers: [{name: A}]\nannotations:\n"
-                           "  - {layer: A, image: 5, graphics: [{type: POINT, points: [[1, 1]]}]}\n")
+    spec = _spec(
+        tmp_path,
+        "images: [1, 2]\nlayers: [{name: A}]\nannotations:\n"
+        "  - {layer: A, image: 5, graphics: [{type: POINT, points: [[1, 1]]}]}\n",
+    )
     (error,) = _build([spec], tmp_path / "out").errors
     assert error.location.line == 7 and "not one of the images" in error.message
 
@@ -355,7 +419,7 @@ def test_schema_refuses_unknown_window_preset_and_bad_layer_name(tmp_path):
 # --- other writers' presentation states -----------------------------------------------------------------
 def test_reads_the_shared_gsps_files(shared_data):
     pr = prread(shared_data("pr", "prLUTs.dcm"))
-    (_series_uid, uid, _frames), = pr.referenced_images()[:1]
+    ((_series_uid, uid, _frames),) = pr.referenced_images()[:1]
     assert uid == pydicom.dcmread(shared_data("pr", "imageForPrLUTs.dcm"), stop_before_pixels=True).SOPInstanceUID
     overlay = prread(shared_data("pr", "prOverlay.dcm"))
     assert overlay.referenced_images()

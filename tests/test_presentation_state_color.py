@@ -71,8 +71,15 @@ def test_well_known_palettes_equal_the_standards_values_computed_by_hand():
     hot_iron = PaletteColorLUT.well_known("hot-iron").rgb.astype(int)
     # PS3.6 Annex B Hot Iron: red rises 2 per entry to 255 at 128; green 2 per entry from 128; blue 4 per entry
     # from 192; the last entry is white
-    for k, rgb in {0: (0, 0, 0), 64: (128, 0, 0), 127: (254, 0, 0), 128: (255, 0, 0), 160: (255, 64, 0),
-                   200: (255, 144, 36), 255: (255, 255, 255)}.items():
+    for k, rgb in {
+        0: (0, 0, 0),
+        64: (128, 0, 0),
+        127: (254, 0, 0),
+        128: (255, 0, 0),
+        160: (255, 64, 0),
+        200: (255, 144, 36),
+        255: (255, 255, 255),
+    }.items():
         assert tuple(hot_iron[k]) == rgb, k
     spring = PaletteColorLUT.well_known("SPRING").rgb.astype(int)  # magenta to yellow: (255, i, 255 - i)
     assert (spring == np.stack([np.full(256, 255), i, 255 - i], axis=1)).all()
@@ -93,8 +100,10 @@ def test_well_known_palettes_equal_the_standards_color_palette_instances(name):
 #: all lie in the lower half of the range (a heuristic for LUTs written with the wrong number of bits). Three of
 #: the standard's own palettes have such a channel (Summer red is 0 throughout, Fall blue 0, Winter red at
 #: most 127): for them, and only for those channels, that Error is the tool's, not ours.
-DCIODVFY_LOW_CHANNEL = re.compile(r"LookupTableData bad - (Red|Green|Blue) Palette Color LUT - LUT Descriptor number"
-                                  r" of bits = 16 but maximum LUT Data value is (0x[0-9a-f]+|0)$")
+DCIODVFY_LOW_CHANNEL = re.compile(
+    r"LookupTableData bad - (Red|Green|Blue) Palette Color LUT - LUT Descriptor number"
+    r" of bits = 16 but maximum LUT Data value is (0x[0-9a-f]+|0)$"
+)
 
 
 @pytest.mark.parametrize("name", list(WELL_KNOWN_PALETTES))
@@ -117,16 +126,18 @@ def test_every_well_known_palette_in_a_pseudocolor_state_passes_dciodvfy(tmp_pat
 
 
 def test_pseudocolor_palette_written_is_read_by_pydicom(tmp_path):
-    pr = PseudoColorSoftcopyPresentationState([ct_header()], voi=[SoftcopyVOI(40, 400)],
-                                              palette=PaletteColorLUT.well_known("PET"), **identity())
+    pr = PseudoColorSoftcopyPresentationState(
+        [ct_header()], voi=[SoftcopyVOI(40, 400)], palette=PaletteColorLUT.well_known("PET"), **identity()
+    )
     path = _save(pr, tmp_path, "pet")
     _assert_valid(path)
     ds = pydicom.dcmread(path)
     assert ds.PaletteColorLookupTableUID == "1.2.840.10008.1.5.2"
     assert "SegmentedRedPaletteColorLookupTableData" not in ds  # C.7.9: expanded in a presentation state
     colours = apply_color_lut(np.arange(256, dtype=np.uint16), ds)  # 16-bit entries, v * 257
-    standard = apply_color_lut(np.arange(256, dtype=np.uint8),
-                               palette=WELL_KNOWN_PALETTES["PET"]).astype(np.uint32) * 257
+    standard = (
+        apply_color_lut(np.arange(256, dtype=np.uint8), palette=WELL_KNOWN_PALETTES["PET"]).astype(np.uint32) * 257
+    )
     assert (colours == standard).all()
     back = prread(path).palette()
     assert back.label == "PET" and (back.rgb == PaletteColorLUT.well_known("PET").rgb).all()
@@ -144,8 +155,10 @@ def test_custom_palette_with_a_first_mapped_value(tmp_path):
     assert rgb.tolist() == [[0, 0, 0], [0, 0, 0], [255, 0, 128], [255, 255, 255], [255, 255, 255]]
 
 
-@pytest.mark.parametrize("rgb, message", [([[1, 2, 3]], "2 to 65536 entries"), ([[1, 2]], "red, green, blue"),
-                                          ([[0, 0, 0], [256, 0, 0]], "0..255")])
+@pytest.mark.parametrize(
+    "rgb, message",
+    [([[1, 2, 3]], "2 to 65536 entries"), ([[1, 2]], "red, green, blue"), ([[0, 0, 0], [256, 0, 0]], "0..255")],
+)
 def test_bad_palettes_are_refused(rgb, message):
     with pytest.raises(DicomConformanceError, match=message):
         PaletteColorLUT(rgb)
@@ -170,8 +183,9 @@ def test_icc_profile_is_an_srgb_profile_for_littlecms():
 
 # --- colour and pseudo-colour states -----------------------------------------------------------------------
 def test_color_state_has_icc_no_window_and_a_coloured_shutter(tmp_path):
-    pr = ColorSoftcopyPresentationState([rgb_header()], shutter=DisplayShutter(circle=((32, 32), 20),
-                                                                               color=(255, 0, 0)), **identity())
+    pr = ColorSoftcopyPresentationState(
+        [rgb_header()], shutter=DisplayShutter(circle=((32, 32), 20), color=(255, 0, 0)), **identity()
+    )
     path = _save(pr, tmp_path, "color")
     _assert_valid(path)
     ds = pydicom.dcmread(path)
@@ -204,7 +218,7 @@ def _render(pr: Path, image: Path, tmp_path: Path, save_state: Path | None = Non
     subprocess.run(cmd, check=True, capture_output=True)
     data = out.read_bytes()
     header = re.match(rb"P5\s+(?:#[^\n]*\s+)*(\d+)\s+(\d+)\s+(\d+)\s", data)
-    return np.frombuffer(data[header.end():], np.uint8).reshape(int(header.group(2)), int(header.group(1)))
+    return np.frombuffer(data[header.end() :], np.uint8).reshape(int(header.group(2)), int(header.group(1)))
 
 
 def test_bitmap_shutter_is_rendered_by_dcmtk(tmp_path):
@@ -213,10 +227,12 @@ def test_bitmap_shutter_is_rendered_by_dcmtk(tmp_path):
     bitmap[:10] = True
     bitmap[:, 60:] = True
     bitmap[40:44, 20:24] = True
-    pr = GrayscaleSoftcopyPresentationState([pydicom.dcmread(image, stop_before_pixels=True)],
-                                            voi=[SoftcopyVOI(40, 400)],
-                                            shutter=DisplayShutter(bitmap=bitmap, presentation_value=65535),
-                                            **identity())
+    pr = GrayscaleSoftcopyPresentationState(
+        [pydicom.dcmread(image, stop_before_pixels=True)],
+        voi=[SoftcopyVOI(40, 400)],
+        shutter=DisplayShutter(bitmap=bitmap, presentation_value=65535),
+        **identity(),
+    )
     path = _save(pr, tmp_path, "bitmap")
     _assert_valid(path)
     ds = pydicom.dcmread(path)
@@ -234,20 +250,26 @@ def test_bitmap_shutter_is_rendered_by_dcmtk(tmp_path):
 
 def test_bitmap_shutter_refusals():
     with pytest.raises(DicomConformanceError, match="size of the images"):
-        GrayscaleSoftcopyPresentationState([ct_header()], shutter=DisplayShutter(bitmap=np.ones((8, 8), bool)),
-                                           **identity())
+        GrayscaleSoftcopyPresentationState(
+            [ct_header()], shutter=DisplayShutter(bitmap=np.ones((8, 8), bool)), **identity()
+        )
     with pytest.raises(DicomConformanceError, match="goes alone"):
         GrayscaleSoftcopyPresentationState(
-            [ct_header()], shutter=DisplayShutter(bitmap=np.ones((64, 64), bool), rectangle=(1, 2, 1, 2)),
-            **identity())
+            [ct_header()], shutter=DisplayShutter(bitmap=np.ones((64, 64), bool), rectangle=(1, 2, 1, 2)), **identity()
+        )
 
 
 def test_graphic_groups_tie_graphics_and_texts(tmp_path):
     layer = GraphicLayer("M", 1)
     line = GraphicObject("POLYLINE", [[10, 10], [30, 10]], group_id=7)
     text = TextObject("20 px", anchor=(20, 8), group_id=7)
-    pr = GrayscaleSoftcopyPresentationState([ct_header()], layers=[layer], groups=[GraphicGroup(7, "Width")],
-                                            annotations=[GraphicAnnotation("M", [line], [text])], **identity())
+    pr = GrayscaleSoftcopyPresentationState(
+        [ct_header()],
+        layers=[layer],
+        groups=[GraphicGroup(7, "Width")],
+        annotations=[GraphicAnnotation("M", [line], [text])],
+        **identity(),
+    )
     path = _save(pr, tmp_path, "groups")
     _assert_valid(path)
     ds = pydicom.dcmread(path)
@@ -257,19 +279,29 @@ def test_graphic_groups_tie_graphics_and_texts(tmp_path):
     assert prread(path).groups() == {7: "Width"}
     with pytest.raises(DicomConformanceError, match="names graphic group 8"):
         GrayscaleSoftcopyPresentationState(
-            [ct_header()], layers=[layer], groups=[GraphicGroup(7, "Width")],
-            annotations=[GraphicAnnotation("M", [GraphicObject("POINT", [[1, 1]], group_id=8)])], **identity())
+            [ct_header()],
+            layers=[layer],
+            groups=[GraphicGroup(7, "Width")],
+            annotations=[GraphicAnnotation("M", [GraphicObject("POINT", [[1, 1]], group_id=8)])],
+            **identity(),
+        )
     with pytest.raises(DicomConformanceError, match="unique"):
-        GrayscaleSoftcopyPresentationState([ct_header()], groups=[GraphicGroup(1, "a"), GraphicGroup(1, "b")],
-                                           **identity())
+        GrayscaleSoftcopyPresentationState(
+            [ct_header()], groups=[GraphicGroup(1, "a"), GraphicGroup(1, "b")], **identity()
+        )
 
 
 # --- advanced blending ----------------------------------------------------------------------------------------
 def test_blending_state_reads_back_and_validates(tmp_path):
     pr = AdvancedBlendingPresentationState(
-        [BlendingInput([ct_header()], [SoftcopyVOI(40, 400)]),
-         BlendingInput([pet_header()], [SoftcopyVOI(5000, 10000)], PaletteColorLUT.well_known("HOT_IRON"))],
-        mode="FOREGROUND", opacity=0.3, **identity())
+        [
+            BlendingInput([ct_header()], [SoftcopyVOI(40, 400)]),
+            BlendingInput([pet_header()], [SoftcopyVOI(5000, 10000)], PaletteColorLUT.well_known("HOT_IRON")),
+        ],
+        mode="FOREGROUND",
+        opacity=0.3,
+        **identity(),
+    )
     path = _save(pr, tmp_path, "blend")
     _assert_valid(path)
     back = prread(path)
@@ -284,8 +316,10 @@ def test_blending_state_reads_back_and_validates(tmp_path):
 
 def test_blending_of_three_inputs_chains_the_operations():
     ops = AdvancedBlendingPresentationState._operations(3, "FOREGROUND", 0.5)
-    assert [(int(o.get("BlendingInputNumber", 0)), [int(i.BlendingInputNumber) for i in o.BlendingDisplayInputSequence])
-            for o in ops] == [(4, [1, 2]), (0, [4, 3])]
+    assert [
+        (int(o.get("BlendingInputNumber", 0)), [int(i.BlendingInputNumber) for i in o.BlendingDisplayInputSequence])
+        for o in ops
+    ] == [(4, [1, 2]), (0, [4, 3])]
     equal = AdvancedBlendingPresentationState._operations(3, "EQUAL", None)
     assert len(equal) == 1 and "BlendingInputNumber" not in equal[0]
 
@@ -294,13 +328,13 @@ def test_blending_refusals():
     pet_elsewhere = pet_header()
     pet_elsewhere.FrameOfReferenceUID = "2.25.99"
     with pytest.raises(DicomConformanceError, match="one Frame of Reference"):
-        AdvancedBlendingPresentationState([BlendingInput([ct_header()]), BlendingInput([pet_elsewhere])],
-                                          **identity())
+        AdvancedBlendingPresentationState([BlendingInput([ct_header()]), BlendingInput([pet_elsewhere])], **identity())
     with pytest.raises(DicomConformanceError, match="two or more"):
         AdvancedBlendingPresentationState([BlendingInput([ct_header()])], **identity())
     with pytest.raises(DicomConformanceError, match="Relative Opacity"):
-        AdvancedBlendingPresentationState([BlendingInput([ct_header()]), BlendingInput([pet_header()])],
-                                          opacity=1.5, **identity())
+        AdvancedBlendingPresentationState(
+            [BlendingInput([ct_header()]), BlendingInput([pet_header()])], opacity=1.5, **identity()
+        )
 
 
 # --- spec kind: examples and errors ---------------------------------------------------------------------------
@@ -317,9 +351,11 @@ def test_examples_of_each_type_build_valid(tmp_path):
         path = tmp_path / f"{spec.stem}.dcm"
         _assert_valid(path)
         classes[spec.stem] = type(prread(path)).__name__
-    assert classes == {"presentation-color": "ColorSoftcopyPresentationState",
-                       "presentation-pseudocolor": "PseudoColorSoftcopyPresentationState",
-                       "presentation-blending": "AdvancedBlendingPresentationState"}
+    assert classes == {
+        "presentation-color": "ColorSoftcopyPresentationState",
+        "presentation-pseudocolor": "PseudoColorSoftcopyPresentationState",
+        "presentation-blending": "AdvancedBlendingPresentationState",
+    }
     pseudo = prread(tmp_path / "presentation-pseudocolor.dcm")
     uid = pseudo.referenced_images()[7][1]
     assert pseudo.palette().label == "HOT_IRON" and pseudo.window(uid) == (60.0, 120.0)
@@ -334,18 +370,26 @@ def _spec(tmp_path: Path, body: str, images: str = "ct") -> Path:
     return path
 
 
-@pytest.mark.parametrize("body, images, line, message", [
-    ("type: pseudocolor\n", "ct", 4, "needs a `palette`"),
-    ("type: grayscale\npalette: pet\n", "ct", 5, "has no palette"),
-    ("type: color\nwindow: ct-abdomen\n", "rgb", 5, "has no window"),
-    ("type: color\n", "ct", 4, "applies to colour images"),
-    ("type: pseudocolor\npalette: {colors: [[0, 0, 0]]}\n", "ct", 5, "2 to 65536 entries"),
-    ("type: pseudocolor\npalette: rainbow\n", "ct", 5, ""),
-    ("layers: [{name: A}]\ngroups: [{id: 1, label: G}]\nannotations:\n  - layer: A\n"
-     "    graphics: [{type: POINT, points: [[1, 1]], group: 2}]\n", "ct", 8, "group 2 is not one"),
-    ("shutter: {bitmap: {file: missing.npy}}\n", "ct", 4, "bitmap shutter file not found"),
-    ("type: blending\n", "ct", 4, "two or more inputs"),
-])
+@pytest.mark.parametrize(
+    "body, images, line, message",
+    [
+        ("type: pseudocolor\n", "ct", 4, "needs a `palette`"),
+        ("type: grayscale\npalette: pet\n", "ct", 5, "has no palette"),
+        ("type: color\nwindow: ct-abdomen\n", "rgb", 5, "has no window"),
+        ("type: color\n", "ct", 4, "applies to colour images"),
+        ("type: pseudocolor\npalette: {colors: [[0, 0, 0]]}\n", "ct", 5, "2 to 65536 entries"),
+        ("type: pseudocolor\npalette: rainbow\n", "ct", 5, ""),
+        (
+            "layers: [{name: A}]\ngroups: [{id: 1, label: G}]\nannotations:\n  - layer: A\n"
+            "    graphics: [{type: POINT, points: [[1, 1]], group: 2}]\n",
+            "ct",
+            8,
+            "group 2 is not one",
+        ),
+        ("shutter: {bitmap: {file: missing.npy}}\n", "ct", 4, "bitmap shutter file not found"),
+        ("type: blending\n", "ct", 4, "two or more inputs"),
+    ],
+)
 def test_spec_errors_are_located(tmp_path, body, images, line, message):
     result = _build([_spec(tmp_path, body, images)], tmp_path / "out")
     assert result.errors, "built"
@@ -359,8 +403,9 @@ def test_spec_bitmap_shutter_and_colour(tmp_path):
     bitmap = np.zeros((64, 64), np.uint8)
     bitmap[:4] = 1
     np.save(tmp_path / "shutter.npy", bitmap)
-    spec = _spec(tmp_path, "type: pseudocolor\npalette: spring\nshutter: {bitmap: {file: shutter.npy},"
-                           " color: [0, 0, 255]}\n")
+    spec = _spec(
+        tmp_path, "type: pseudocolor\npalette: spring\nshutter: {bitmap: {file: shutter.npy}, color: [0, 0, 255]}\n"
+    )
     result = _build([spec], tmp_path / "out")
     assert not result.errors, "\n".join(e.format() for e in result.errors)
     path = next((tmp_path / "out").glob("*.dcm"))
@@ -404,6 +449,7 @@ def test_report_regions_are_drawn_where_the_report_puts_them(tmp_path):
                 image = child.ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID
                 scoords.append((str(image), str(child.GraphicType), [float(v) for v in child.GraphicData]))
             walk(child)
+
     walk(report)
     assert scoords == [(scoords[0][0], "CIRCLE", [20.5, 18.5, 20.5, 22.5])]
     pr = prread(path)
@@ -420,35 +466,50 @@ def test_report_without_regions_on_the_images_is_refused(tmp_path):
     for name in ("organs-binary.yaml", "report-organs.yaml"):
         (tmp_path / name).write_text((EXAMPLES / name).read_text())
     spec = tmp_path / "pr.yaml"
-    spec.write_text("dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\nimages: [1, 2]\n"
-                    "annotations:\n  - from_report: {spec: report-organs}\n")
+    spec.write_text(
+        "dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\nimages: [1, 2]\n"
+        "annotations:\n  - from_report: {spec: report-organs}\n"
+    )
     result = _build([tmp_path / "organs-binary.yaml", tmp_path / "report-organs.yaml", spec], tmp_path / "out")
     (error,) = [e for e in result.errors if e.location and Path(e.location.file).name == "pr.yaml"]
     assert error.location.line == 6 and "no planar region" in str(error) and "1 on other images" in str(error)
 
 
 # --- read side: annotations back in pixel coordinates ------------------------------------------------------------
-@pytest.mark.parametrize("rotation, flip, area, display, pixel", [
-    # whole 64 x 64 image, no transformation: fractions times the size
-    (0, False, None, (0.25, 0.5), (16.0, 32.0)),
-    # a displayed area of pixels 9..56: its edges are 8 and 56
-    (0, False, ((9, 9), (56, 56)), (0.5, 0.0), (32.0, 8.0)),
-    # flipped: the display's left edge is the area's right edge
-    (0, True, ((9, 9), (56, 56)), (0.0, 0.0), (56.0, 8.0)),
-    # 90 degrees clockwise: the image's left column is shown as the top row, from bottom to top
-    (90, False, None, (0.25, 0.5), (32.0, 48.0)),
-    (90, False, None, (1.0, 0.0), (0.0, 0.0)),
-    (180, False, None, (0.0, 0.0), (64.0, 64.0)),
-])
+@pytest.mark.parametrize(
+    "rotation, flip, area, display, pixel",
+    [
+        # whole 64 x 64 image, no transformation: fractions times the size
+        (0, False, None, (0.25, 0.5), (16.0, 32.0)),
+        # a displayed area of pixels 9..56: its edges are 8 and 56
+        (0, False, ((9, 9), (56, 56)), (0.5, 0.0), (32.0, 8.0)),
+        # flipped: the display's left edge is the area's right edge
+        (0, True, ((9, 9), (56, 56)), (0.0, 0.0), (56.0, 8.0)),
+        # 90 degrees clockwise: the image's left column is shown as the top row, from bottom to top
+        (90, False, None, (0.25, 0.5), (32.0, 48.0)),
+        (90, False, None, (1.0, 0.0), (0.0, 0.0)),
+        (180, False, None, (0.0, 0.0), (64.0, 64.0)),
+    ],
+)
 def test_display_annotations_come_back_in_pixel_coordinates(tmp_path, rotation, flip, area, display, pixel):
     from dcmspec_compiler.iods.pr import DisplayedArea
 
     areas = [DisplayedArea(*area)] if area else None
     pr = GrayscaleSoftcopyPresentationState(
-        [ct_header()], layers=[GraphicLayer("L", 1)], rotation=rotation, horizontal_flip=flip,
-        displayed_areas=areas, annotations=[GraphicAnnotation(
-            "L", [GraphicObject("POINT", [display], units="DISPLAY"), GraphicObject("POINT", [[3.5, 4.5]])],
-            [TextObject("t", anchor=display, units="DISPLAY")])], **identity())
+        [ct_header()],
+        layers=[GraphicLayer("L", 1)],
+        rotation=rotation,
+        horizontal_flip=flip,
+        displayed_areas=areas,
+        annotations=[
+            GraphicAnnotation(
+                "L",
+                [GraphicObject("POINT", [display], units="DISPLAY"), GraphicObject("POINT", [[3.5, 4.5]])],
+                [TextObject("t", anchor=display, units="DISPLAY")],
+            )
+        ],
+        **identity(),
+    )
     path = _save(pr, tmp_path, "display")
     _assert_valid(path)  # dciodvfy checks the displayed area's corners against rotation and flip
     back = prread(path)
@@ -499,16 +560,23 @@ def test_outlines_from_a_seg_file_equal_those_from_the_seg_built_alongside(tmp_p
     assert not result.errors, "\n".join(e.format() for e in result.errors)
     (tmp_path / "phantom").symlink_to(PHANTOM)
     spec = tmp_path / "from-file.yaml"
-    spec.write_text("dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\nannotations:\n"
-                    f"  - from_segmentation: {{file: {tmp_path / 'a' / 'organs-binary.dcm'}}}\n")
+    spec.write_text(
+        "dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\nannotations:\n"
+        f"  - from_segmentation: {{file: {tmp_path / 'a' / 'organs-binary.dcm'}}}\n"
+    )
     result = _build([spec], tmp_path / "b")
     assert not result.errors, "\n".join(e.format() for e in result.errors)
     _assert_valid(tmp_path / "b" / "from-file.dcm")
     a, b = prread(tmp_path / "a" / "presentation-outlines.dcm"), prread(tmp_path / "b" / "from-file.dcm")
 
     def outlines(pr):
-        return sorted((uid, g.layer, g.points.round(3).tobytes()) for _, uid, _ in pr.referenced_images()
-                      for g in pr.graphics(uid) if g.layer != "LESIONS")
+        return sorted(
+            (uid, g.layer, g.points.round(3).tobytes())
+            for _, uid, _ in pr.referenced_images()
+            for g in pr.graphics(uid)
+            if g.layer != "LESIONS"
+        )
+
     drawn = outlines(b)
     assert drawn and drawn == outlines(a)
 

@@ -50,8 +50,10 @@ def _valid(path: Path) -> pydicom.Dataset:
 @pytest.mark.parametrize("mode, inputs", [("EQUAL", 2), ("EQUAL", 3), ("FOREGROUND", 3)])
 def test_blending_writes_each_1c_of_the_display_module_only_where_required(tmp_path, mode, inputs):
     # input 1: CT images 1-4; further inputs: the PET, then CT images 5-8 (an image is in one input only)
-    body = (f"type: blending\nimages: [1, 2, 3, 4]\nblending: {{mode: {mode}}}\ninputs:\n"
-            f"  - sources: {{images: {PHANTOM / 'pet'}}}\n    palette: pet\n")
+    body = (
+        f"type: blending\nimages: [1, 2, 3, 4]\nblending: {{mode: {mode}}}\ninputs:\n"
+        f"  - sources: {{images: {PHANTOM / 'pet'}}}\n    palette: pet\n"
+    )
     if inputs == 3:
         body += f"  - sources: {{images: {PHANTOM / 'ct'}}}\n    images: [5, 6, 7, 8]\n    palette: hot-iron\n"
     result = _build([_spec(tmp_path, body)], tmp_path / "out")
@@ -64,8 +66,10 @@ def test_blending_writes_each_1c_of_the_display_module_only_where_required(tmp_p
 
 
 def test_equal_blending_refuses_an_opacity_at_its_line(tmp_path):
-    body = (f"type: blending\nblending: {{mode: EQUAL,\n  opacity: 0.3}}\ninputs:\n"
-            f"  - sources: {{images: {PHANTOM / 'pet'}}}\n")
+    body = (
+        f"type: blending\nblending: {{mode: EQUAL,\n  opacity: 0.3}}\ninputs:\n"
+        f"  - sources: {{images: {PHANTOM / 'pet'}}}\n"
+    )
     result = _build([_spec(tmp_path, body)], tmp_path / "out")
     (error,) = result.errors
     assert error.location.line == 6 and "FOREGROUND blending only" in str(error), _text(result)
@@ -76,14 +80,17 @@ def test_builder_refuses_an_opacity_with_equal_blending():
     from dcmspec_compiler.testing.examples import ct_header, identity, pet_header
 
     with pytest.raises(DicomConformanceError, match="FOREGROUND blending only"):
-        AdvancedBlendingPresentationState([BlendingInput([ct_header()]), BlendingInput([pet_header()])],
-                                          mode="EQUAL", opacity=0.5, **identity())
+        AdvancedBlendingPresentationState(
+            [BlendingInput([ct_header()]), BlendingInput([pet_header()])], mode="EQUAL", opacity=0.5, **identity()
+        )
 
 
 # --- 3. the same images in two inputs ----------------------------------------------------------------------------
 def test_an_image_in_two_blending_inputs_is_located_at_the_second_input(tmp_path):
-    body = (f"type: blending\ninputs:\n  - sources: {{images: {PHANTOM / 'pet'}}}\n"
-            f"  - sources: {{images: {PHANTOM / 'pet'}}}\n")
+    body = (
+        f"type: blending\ninputs:\n  - sources: {{images: {PHANTOM / 'pet'}}}\n"
+        f"  - sources: {{images: {PHANTOM / 'pet'}}}\n"
+    )
     result = _build([_spec(tmp_path, body)], tmp_path / "out")
     (error,) = result.errors
     assert (error.location.line, error.location.column) == (7, 14), _text(result)
@@ -91,10 +98,17 @@ def test_an_image_in_two_blending_inputs_is_located_at_the_second_input(tmp_path
 
 
 # --- 2. DS values: finite, 16 characters, within what readers hold --------------------------------------------
-@pytest.mark.parametrize("text, problem", [
-    ("1e+20", "2^63"), ("-9.3e18", "2^63"), ("inf", "not a decimal"), ("1e999", "not finite"),
-    ("1.2345678901234567", "16 DS allows"), ("12 3", "not a decimal"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("1e+20", "2^63"),
+        ("-9.3e18", "2^63"),
+        ("inf", "not a decimal"),
+        ("1e999", "not finite"),
+        ("1.2345678901234567", "16 DS allows"),
+        ("12 3", "not a decimal"),
+    ],
+)
 def test_ds_rule_refuses_values_readers_cannot_hold(text, problem):
     from dcmspec_compiler.iods.common.vr import InvalidValue, check_value
 
@@ -124,13 +138,24 @@ def test_largest_window_written_passes_dciodvfy(tmp_path):
 
 
 # --- 4. palette messages name the value and the range --------------------------------------------------------
-@pytest.mark.parametrize("palette, expected", [
-    ("{colors: [[0, 0, 0], [300, -1, .nan]]}",
-     [("300", "300: greater than the maximum of 255"), ("-1", "-1: less than the minimum of 0"),
-      (".nan", "expected integer, found NaN")]),
-    ("{colors: [[0, 0, 0], [1, 2, 3]], first_mapped: 70000}", [("70000", "70000: greater than the maximum of 65535")]),
-    ("{colors: [[0, 0, 0], [1, 2]]}", [("[1, 2]", "[1, 2] has 2 item(s); at least 3 allowed here")]),
-])
+@pytest.mark.parametrize(
+    "palette, expected",
+    [
+        (
+            "{colors: [[0, 0, 0], [300, -1, .nan]]}",
+            [
+                ("300", "300: greater than the maximum of 255"),
+                ("-1", "-1: less than the minimum of 0"),
+                (".nan", "expected integer, found NaN"),
+            ],
+        ),
+        (
+            "{colors: [[0, 0, 0], [1, 2, 3]], first_mapped: 70000}",
+            [("70000", "70000: greater than the maximum of 65535")],
+        ),
+        ("{colors: [[0, 0, 0], [1, 2]]}", [("[1, 2]", "[1, 2] has 2 item(s); at least 3 allowed here")]),
+    ],
+)
 def test_palette_errors_name_the_value_and_the_range(tmp_path, palette, expected):
     line = f"palette: {palette}"
     result = _build([_spec(tmp_path, f"{line}\ntype: pseudocolor\n")], tmp_path / "out")
@@ -152,14 +177,18 @@ def test_schema_narrows_a_oneof_of_an_enum_and_an_object_to_the_object_branch():
     with pytest.raises(ErrorList) as info:
         validate_document(doc)
     assert [str(e).split("\n")[0] for e in info.value.errors] == [
-        "pr.yaml:4:38: palette.colors[1][2]: 256: greater than the maximum of 255"]
+        "pr.yaml:4:38: palette.colors[1][2]: 256: greater than the maximum of 255"
+    ]
 
 
-@pytest.mark.parametrize("colors, first, message", [
-    ([[0, 0, 0], [300, -1, float("nan")]], 0, "entry 1 is [300, -1, nan]"),
-    ([[0, 0, 0], [1, 1, 1.5]], 0, "entry 1 is [1, 1, 1.5]"),
-    ([[0, 0, 0], [1, 1, 1]], 70000, "-32768..65535 (US/SS), got 70000"),
-])
+@pytest.mark.parametrize(
+    "colors, first, message",
+    [
+        ([[0, 0, 0], [300, -1, float("nan")]], 0, "entry 1 is [300, -1, nan]"),
+        ([[0, 0, 0], [1, 1, 1.5]], 0, "entry 1 is [1, 1, 1.5]"),
+        ([[0, 0, 0], [1, 1, 1]], 70000, "-32768..65535 (US/SS), got 70000"),
+    ],
+)
 def test_palette_builder_names_the_bad_entry(colors, first, message):
     from dcmspec_compiler.iods.pr import PaletteColorLUT
 
@@ -201,9 +230,11 @@ def _layers(path: Path) -> list[str]:
 def test_a_layer_named_report_moves_the_reports_default_layer(tmp_path):
     specs = _with_examples(tmp_path, ("organs-binary.yaml", "report-organs.yaml"))
     spec = tmp_path / "pr.yaml"
-    spec.write_text("dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\n"
-                    "layers: [{name: REPORT}]\nannotations:\n  - layer: REPORT\n    image: 1\n"
-                    "    texts: [{text: mine, anchor: [5, 5]}]\n  - from_report: {spec: report-organs}\n")
+    spec.write_text(
+        "dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\n"
+        "layers: [{name: REPORT}]\nannotations:\n  - layer: REPORT\n    image: 1\n"
+        "    texts: [{text: mine, anchor: [5, 5]}]\n  - from_report: {spec: report-organs}\n"
+    )
     result = _build(specs + [spec], tmp_path / "out")
     assert not result.errors, _text(result)
     out = tmp_path / "out" / "pr.dcm"
@@ -217,10 +248,12 @@ def test_a_layer_named_report_moves_the_reports_default_layer(tmp_path):
 def test_a_report_layer_named_like_one_of_the_layers_is_refused_with_a_hint(tmp_path):
     specs = _with_examples(tmp_path, ("organs-binary.yaml", "report-organs.yaml"))
     spec = tmp_path / "pr.yaml"
-    spec.write_text("dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\n"
-                    "layers: [{name: MINE}]\nannotations:\n  - layer: MINE\n    image: 1\n"
-                    "    texts: [{text: mine, anchor: [5, 5]}]\n  - from_report: {spec: report-organs,\n"
-                    "      layer: MINE}\n")
+    spec.write_text(
+        "dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\n"
+        "layers: [{name: MINE}]\nannotations:\n  - layer: MINE\n    image: 1\n"
+        "    texts: [{text: mine, anchor: [5, 5]}]\n  - from_report: {spec: report-organs,\n"
+        "      layer: MINE}\n"
+    )
     result = _build(specs + [spec], tmp_path / "out")
     (error,) = [e for e in result.errors if Path(e.location.file).name == "pr.yaml"]
     assert error.location.line == 10 and "already a graphic layer" in str(error), _text(result)
@@ -230,9 +263,11 @@ def test_a_report_layer_named_like_one_of_the_layers_is_refused_with_a_hint(tmp_
 def test_a_layer_named_like_a_segment_moves_the_segments_layer(tmp_path):
     specs = _with_examples(tmp_path, ("organs-binary.yaml",))
     spec = tmp_path / "pr.yaml"
-    spec.write_text("dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\n"
-                    "layers: [{name: LIVER}]\nannotations:\n  - layer: LIVER\n    image: 1\n"
-                    "    texts: [{text: mine, anchor: [5, 5]}]\n  - from_segmentation: {spec: organs-binary}\n")
+    spec.write_text(
+        "dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\n"
+        "layers: [{name: LIVER}]\nannotations:\n  - layer: LIVER\n    image: 1\n"
+        "    texts: [{text: mine, anchor: [5, 5]}]\n  - from_segmentation: {spec: organs-binary}\n"
+    )
     result = _build(specs + [spec], tmp_path / "out")
     assert not result.errors, _text(result)
     out = tmp_path / "out" / "pr.dcm"
@@ -244,8 +279,10 @@ def test_a_layer_named_like_a_segment_moves_the_segments_layer(tmp_path):
 def test_from_report_naming_a_segmentation_says_its_kind(tmp_path):
     specs = _with_examples(tmp_path, ("organs-binary.yaml",))
     spec = tmp_path / "pr.yaml"
-    spec.write_text("dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\n"
-                    "annotations:\n  - from_report: {spec: organs-binary}\n")
+    spec.write_text(
+        "dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\n"
+        "annotations:\n  - from_report: {spec: organs-binary}\n"
+    )
     result = _build(specs + [spec], tmp_path / "out")
     (error,) = result.errors
     assert error.location.line == 5 and "'organs-binary' is a Segmentation spec" in str(error), _text(result)
@@ -256,11 +293,16 @@ def test_from_report_naming_a_segmentation_says_its_kind(tmp_path):
 def test_a_referenced_spec_that_failed_is_said_to_have_failed(tmp_path):
     specs = _with_examples(tmp_path, ("organs-binary.yaml", "report-organs.yaml"))
     report = tmp_path / "report-organs.yaml"
-    report.write_text(report.read_text().replace("observer:", "observer_typo:", 1)
-                      if "observer:" in report.read_text() else report.read_text() + "unknown_key: 1\n")
+    report.write_text(
+        report.read_text().replace("observer:", "observer_typo:", 1)
+        if "observer:" in report.read_text()
+        else report.read_text() + "unknown_key: 1\n"
+    )
     spec = tmp_path / "pr.yaml"
-    spec.write_text("dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\n"
-                    "annotations:\n  - from_report: {spec: report-organs}\n")
+    spec.write_text(
+        "dcmspec: 1\nkind: PresentationState\nsources: {images: phantom/ct/}\n"
+        "annotations:\n  - from_report: {spec: report-organs}\n"
+    )
     result = _build(specs + [spec], tmp_path / "out")
     (error,) = [e for e in result.errors if Path(e.location.file).name == "pr.yaml"]
     assert error.location.line == 5 and "'report-organs' failed to build (see its errors above)" in str(error)
@@ -270,15 +312,21 @@ def test_a_referenced_spec_that_failed_is_said_to_have_failed(tmp_path):
 
 def test_a_referenced_spec_not_named_still_says_so(tmp_path):
     spec = tmp_path / "pr.yaml"
-    spec.write_text(f"dcmspec: 1\nkind: PresentationState\nsources: {{images: {PHANTOM / 'ct'}}}\n"
-                    "annotations:\n  - from_report: {spec: report-organs}\n")
+    spec.write_text(
+        f"dcmspec: 1\nkind: PresentationState\nsources: {{images: {PHANTOM / 'ct'}}}\n"
+        "annotations:\n  - from_report: {spec: report-organs}\n"
+    )
     result = _build([spec], tmp_path / "out")
     assert result.errors and "failed to build" not in _text(result)
 
 
 # --- 8. a starter per type ------------------------------------------------------------------------------------------
-TYPES = {"grayscale": "GrayscaleSoftcopyPresentationState", "color": "ColorSoftcopyPresentationState",
-         "pseudocolor": "PseudoColorSoftcopyPresentationState", "blending": "AdvancedBlendingPresentationState"}
+TYPES = {
+    "grayscale": "GrayscaleSoftcopyPresentationState",
+    "color": "ColorSoftcopyPresentationState",
+    "pseudocolor": "PseudoColorSoftcopyPresentationState",
+    "blending": "AdvancedBlendingPresentationState",
+}
 
 
 def _new(*args: str):

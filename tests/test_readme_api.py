@@ -17,20 +17,30 @@ from conftest import ROOT, dciodvfy_findings
 def test_readme_segmentation_example(tmp_path):
     paths = sorted((ROOT / "specs_examples" / "phantom" / "ct").glob("*.dcm"))
     labels = (np.load(ROOT / "specs_examples" / "phantom" / "organs_labelmap.npy") == 1).astype(np.uint8)
-    sources = sorted((pydicom.dcmread(p, stop_before_pixels=True) for p in paths),
-                     key=lambda ds: float(ds.ImagePositionPatient[2]))
+    sources = sorted(
+        (pydicom.dcmread(p, stop_before_pixels=True) for p in paths), key=lambda ds: float(ds.ImagePositionPatient[2])
+    )
     liver = SegmentDescription(
-        segment_number=1, segment_label="Liver",
-        segmented_property_category=codes.SCT.AnatomicalStructure, segmented_property_type=codes.SCT.Liver,
+        segment_number=1,
+        segment_label="Liver",
+        segmented_property_category=codes.SCT.AnatomicalStructure,
+        segmented_property_type=codes.SCT.Liver,
         algorithm_type="AUTOMATIC",
         algorithm=AlgorithmIdentification(name="OrganNet", version="2.1", family=codes.DCM.ArtificialIntelligence),
-        display_color=(221, 130, 101))
+        display_color=(221, 130, 101),
+    )
     seg = Segmentation(
-        source_images=sources, pixel_array=labels,
-        segmentation_type="BINARY", segment_descriptions=[liver],
-        series_instance_uid="2.25.1", series_number=300, sop_instance_uid="2.25.2", instance_number=1,
+        source_images=sources,
+        pixel_array=labels,
+        segmentation_type="BINARY",
+        segment_descriptions=[liver],
+        series_instance_uid="2.25.1",
+        series_number=300,
+        sop_instance_uid="2.25.2",
+        instance_number=1,
         equipment=Equipment("Example Lab", "OrganNet", "2.1", "0001"),
-        content_datetime=datetime.datetime(2024, 1, 2, 10, 0))
+        content_datetime=datetime.datetime(2024, 1, 2, 10, 0),
+    )
     seg.save_as(tmp_path / "organs.dcm", enforce_file_format=True)
     assert dciodvfy_findings(tmp_path / "organs.dcm")[0] == []
 

@@ -140,4 +140,4 @@ def test_a_string_too_long_names_its_length_and_the_limit():
     errors = info.value.errors if isinstance(info.value, ErrorList) else [info.value]
     (error,) = [e for e in errors if e.path == ("series", "description")]
     assert error.message.endswith("has 70 character(s); at most 64 allowed here"), error.message
-    assert error.location.line == text[:text.index("x" * 70)].count("\n") + 1
+    assert error.location.line == text[: text.index("x" * 70)].count("\n") + 1

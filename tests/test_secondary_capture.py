@@ -46,9 +46,15 @@ def _phantom() -> list[pydicom.Dataset]:
 
 
 def _sc(cls, pixels, **kwargs):
-    args = {"patient_study": _phantom()[0], "series_instance_uid": "2.25.41", "series_number": 1300,
-                "sop_instance_uid": "2.25.42", "content_datetime": dt.datetime(2024, 1, 3, 9, 30),
-                "equipment": Equipment("Lab", "Viewer", "1.0", "SN1"), "source_images": [_phantom()[0]]}
+    args = {
+        "patient_study": _phantom()[0],
+        "series_instance_uid": "2.25.41",
+        "series_number": 1300,
+        "sop_instance_uid": "2.25.42",
+        "content_datetime": dt.datetime(2024, 1, 3, 9, 30),
+        "equipment": Equipment("Lab", "Viewer", "1.0", "SN1"),
+        "source_images": [_phantom()[0]],
+    }
     args.update(kwargs)
     return cls(pixels, **args)
 
@@ -72,11 +78,11 @@ def _read_pnm(path: Path) -> np.ndarray:
     kind, width, height, maxval = m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4))
     channels = 3 if kind in (b"P3", b"P6") else 1
     if kind in (b"P5", b"P6"):
-        values = np.frombuffer(data[m.end():], np.uint8 if maxval < 256 else ">u2")
+        values = np.frombuffer(data[m.end() :], np.uint8 if maxval < 256 else ">u2")
     else:
-        values = np.array(data[m.end():].split(), dtype=np.int64)
+        values = np.array(data[m.end() :].split(), dtype=np.int64)
     shape = (height, width, 3) if channels == 3 else (height, width)
-    return values[:height * width * channels].reshape(shape)
+    return values[: height * width * channels].reshape(shape)
 
 
 def _dcmtk_frames(path: Path, tmp_path: Path, frames: int, sixteen: bool) -> np.ndarray:
@@ -86,8 +92,9 @@ def _dcmtk_frames(path: Path, tmp_path: Path, frames: int, sixteen: bool) -> np.
     subprocess.run(cmd + [str(path), str(out)], check=True, capture_output=True)
     if frames == 1:
         return _read_pnm(out)[None]
-    return np.stack([_read_pnm(p) for p in sorted(tmp_path.glob(f"{out.name}.*"),
-                                                   key=lambda p: int(p.name.split(".")[-2]))])
+    return np.stack(
+        [_read_pnm(p) for p in sorted(tmp_path.glob(f"{out.name}.*"), key=lambda p: int(p.name.split(".")[-2]))]
+    )
 
 
 CASES = [
@@ -100,8 +107,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("cls, pixels, sop_class", CASES,
-                         ids=[f"{c[0].__name__}-{c[1].dtype}-{c[1].ndim}d" for c in CASES])
+@pytest.mark.parametrize(
+    "cls, pixels, sop_class", CASES, ids=[f"{c[0].__name__}-{c[1].dtype}-{c[1].ndim}d" for c in CASES]
+)
 def test_builder_pixels_round_trip_through_other_readers(tmp_path, cls, pixels, sop_class):
     path = _write(_sc(cls, pixels), tmp_path / "sc.dcm")
     _assert_valid(path)
@@ -109,20 +117,24 @@ def test_builder_pixels_round_trip_through_other_readers(tmp_path, cls, pixels, 
     assert ds.SOPClassUID == sop_class and ds.ConversionType == "WSD"
     assert ds.PatientID == _phantom()[0].PatientID and ds.StudyInstanceUID == _phantom()[0].StudyInstanceUID
     assert ds.SourceImageSequence[0].ReferencedSOPInstanceUID == _phantom()[0].SOPInstanceUID
-    np.testing.assert_array_equal(ds.pixel_array, pixels)                        # pydicom's decoder
+    np.testing.assert_array_equal(ds.pixel_array, pixels)  # pydicom's decoder
     frames = pixels.shape[0] if cls is MultiFrameSCImage else 1
-    dcmtk = _dcmtk_frames(path, tmp_path, frames, pixels.dtype == np.uint16)     # dcmtk's decoder
+    dcmtk = _dcmtk_frames(path, tmp_path, frames, pixels.dtype == np.uint16)  # dcmtk's decoder
     np.testing.assert_array_equal(dcmtk, pixels if cls is MultiFrameSCImage else pixels[None])
-    image = hd.imread(str(path))                                                 # highdicom as a reader
+    image = hd.imread(str(path))  # highdicom as a reader
     got = np.stack([image.get_frame(i + 1, apply_voi_transform=False) for i in range(frames)])
     np.testing.assert_array_equal(got, pixels if cls is MultiFrameSCImage else pixels[None])
-    np.testing.assert_array_equal(scread(path).pixels(), pixels)                  # and our read side
+    np.testing.assert_array_equal(scread(path).pixels(), pixels)  # and our read side
 
 
 def test_builder_refuses_what_the_sc_iods_do_not_hold():
-    for bad, words in [(np.zeros((4, 4), np.float32), "uint8 or uint16"), (np.zeros((4, 4, 3), np.uint16), "uint8"),
-                       (np.zeros((2, 4, 4), np.uint8), "shape"), (np.zeros((4, 0), np.uint8), "empty"),
-                       (np.zeros((4, 4), np.int16), "unsigned")]:
+    for bad, words in [
+        (np.zeros((4, 4), np.float32), "uint8 or uint16"),
+        (np.zeros((4, 4, 3), np.uint16), "uint8"),
+        (np.zeros((2, 4, 4), np.uint8), "shape"),
+        (np.zeros((4, 0), np.uint8), "empty"),
+        (np.zeros((4, 4), np.int16), "unsigned"),
+    ]:
         with pytest.raises(DicomConformanceError, match=words):
             _sc(SCImage, bad)
     with pytest.raises(DicomConformanceError, match="Conversion Type"):
@@ -151,9 +163,9 @@ def _filter_types(png: bytes, height: int, stride: int) -> set[int]:
     """Filter type bytes of a non-interlaced PNG, read here by hand with zlib."""
     pos, idat = 8, b""
     while pos < len(png):
-        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
         if kind == b"IDAT":
-            idat += png[pos + 8:pos + 8 + length]
+            idat += png[pos + 8 : pos + 8 + length]
         pos += 12 + length
     raw = zlib.decompress(idat)
     return {raw[y * (stride + 1)] for y in range(height)}
@@ -199,7 +211,7 @@ def _png_by_hand(pixels: np.ndarray, filters: list[int]) -> bytes:
         out += bytes([kind] + line)
     chunk = lambda k, body: struct.pack(">I", len(body)) + k + body + struct.pack(">I", zlib.crc32(k + body))
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2 if bpp == 3 else 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(out)) + chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(out)) + chunk(b"IEND", b"")
 
 
 @pytest.mark.parametrize("colour", [False, True])
@@ -212,8 +224,11 @@ def test_png_decoder_undoes_each_filter_as_the_png_standard_defines_it(colour):
 
 
 def test_png_encoder_output_is_read_by_pillow():
-    for array in (RNG.integers(0, 256, (9, 13), dtype=np.uint8), RNG.integers(0, 65536, (9, 13), dtype=np.uint16),
-                  RNG.integers(0, 256, (9, 13, 3), dtype=np.uint8)):
+    for array in (
+        RNG.integers(0, 256, (9, 13), dtype=np.uint8),
+        RNG.integers(0, 65536, (9, 13), dtype=np.uint16),
+        RNG.integers(0, 256, (9, 13, 3), dtype=np.uint8),
+    ):
         got = np.asarray(Image.open(io.BytesIO(encode_png(array))))
         np.testing.assert_array_equal(got.astype(array.dtype), array)
 
@@ -258,13 +273,25 @@ def test_spec_from_npy_png_and_multi_frame(tmp_path):
     np.save(tmp_path / "frames.npy", frames)
     (tmp_path / "grey.png").write_bytes(_pillow_png(grey16))
     specs = [
-        _spec(tmp_path, "a.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: shot\nsources: {images: PHANTOM}\n"
-                                  "pixels: rgb.npy\nconversion_type: SYN\n"),
-        _spec(tmp_path, "b.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: grey\n"
-                                  "subject: {patient: {id: 'P9', name: Doe^Jane}, study: {date: 2024-02-03}}\n"
-                                  "pixels: grey.png\nwindow: {center: 2000, width: 4000}\n"),
-        _spec(tmp_path, "c.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: stack\nsources: {images: PHANTOM}\n"
-                                  "pixels: {file: frames.npy, multi_frame: true}\n"),
+        _spec(
+            tmp_path,
+            "a.yaml",
+            "dcmspec: 1\nkind: SecondaryCapture\nid: shot\nsources: {images: PHANTOM}\n"
+            "pixels: rgb.npy\nconversion_type: SYN\n",
+        ),
+        _spec(
+            tmp_path,
+            "b.yaml",
+            "dcmspec: 1\nkind: SecondaryCapture\nid: grey\n"
+            "subject: {patient: {id: 'P9', name: Doe^Jane}, study: {date: 2024-02-03}}\n"
+            "pixels: grey.png\nwindow: {center: 2000, width: 4000}\n",
+        ),
+        _spec(
+            tmp_path,
+            "c.yaml",
+            "dcmspec: 1\nkind: SecondaryCapture\nid: stack\nsources: {images: PHANTOM}\n"
+            "pixels: {file: frames.npy, multi_frame: true}\n",
+        ),
     ]
     result = _build(specs, tmp_path / "out")
     assert not result.errors, [e.format() for e in result.errors]
@@ -336,7 +363,8 @@ def test_render_from_segmentation_burns_in_the_exact_outlines(tmp_path):
 
 def test_render_from_segmentation_default_images_are_those_a_segment_touches(tmp_path):
     spec = SEG_RENDER.replace("  images: [5, 8]\n", "  window: ct-abdomen\n").replace(
-        "organs-binary.yaml}", "organs-binary.yaml, segments: [Spleen]}")
+        "organs-binary.yaml}", "organs-binary.yaml, segments: [Spleen]}"
+    )
     result = _build([_spec(tmp_path, "qc.yaml", spec)], tmp_path / "out")
     assert not result.errors, [e.format() for e in result.errors]
     labels = np.load(EXAMPLES / "phantom" / "organs_labelmap.npy")
@@ -367,13 +395,17 @@ def test_render_from_presentation_state_uses_its_window_and_draws_its_graphics(t
     path = tmp_path / "out" / "view-qc-008.dcm"
     _assert_valid(path)
     rgb = pydicom.dcmread(path).pixel_array
-    src = PHANTOM / next(p.name for p in PHANTOM.iterdir() if pydicom.dcmread(p).SOPInstanceUID
-                         == _phantom()[7].SOPInstanceUID)
+    src = PHANTOM / next(
+        p.name for p in PHANTOM.iterdir() if pydicom.dcmread(p).SOPInstanceUID == _phantom()[7].SOPInstanceUID
+    )
     # dcmtk renders the image through the presentation state (modality LUT, window, presentation LUT)
     exe = require_tool("dcmp2pgm", DCMTK_INSTALL)
     pgm = tmp_path / "dcmtk.pgm"
-    subprocess.run([exe, "-p", str(tmp_path / "out" / "presentation-outlines.dcm"), str(src), str(pgm)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [exe, "-p", str(tmp_path / "out" / "presentation-outlines.dcm"), str(src), str(pgm)],
+        check=True,
+        capture_output=True,
+    )
     dcmtk = _read_pnm(pgm)
     undrawn = np.all(rgb == rgb[..., :1], axis=-1)
     assert undrawn.mean() > 0.8
@@ -388,8 +420,8 @@ def test_render_from_presentation_state_uses_its_window_and_draws_its_graphics(t
     ring = np.abs(np.hypot(xx - 20.5, yy - 18.5) - 4) < 0.3
     assert (np.all(rgb[ring] == (255, 255, 0), axis=-1)).mean() > 0.9
     far = np.hypot(xx - 20.5, yy - 18.5) > 6
-    far[8:15, 26:] = False                                   # its text "Lesion 1", in the box from (26, 8)
-    far[13:19, 20:27] = False                                # the line from its anchor to the box
+    far[8:15, 26:] = False  # its text "Lesion 1", in the box from (26, 8)
+    far[13:19, 20:27] = False  # the line from its anchor to the box
     assert not np.all(rgb[far] == (255, 255, 0), axis=-1).any()
     letter_l = np.zeros((7, 5), bool)
     letter_l[:, 0] = letter_l[6, :] = True
@@ -417,8 +449,12 @@ annotations:
 
 def test_render_follows_the_presentation_states_rotation_flip_inversion_and_shutter(tmp_path):
     pr_spec = _spec(tmp_path, "rotated.yaml", ROTATED_PR)
-    sc_spec = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: rot-qc\nsources: {images: PHANTOM}\n"
-                                         "render: {presentation_state: {spec: rotated}}\n")
+    sc_spec = _spec(
+        tmp_path,
+        "qc.yaml",
+        "dcmspec: 1\nkind: SecondaryCapture\nid: rot-qc\nsources: {images: PHANTOM}\n"
+        "render: {presentation_state: {spec: rotated}}\n",
+    )
     result = _build([pr_spec, sc_spec], tmp_path / "out")
     assert not result.errors, [e.format() for e in result.errors]
     path = tmp_path / "out" / "rot-qc-004.dcm"
@@ -427,7 +463,7 @@ def test_render_follows_the_presentation_states_rotation_flip_inversion_and_shut
     # by hand, on the stored image: the shutter (centre column 30, row 34, radius 25, counted from 1) in white,
     # the line along row 5 from column 10 to 40 and the filled ellipse in green; then rotate and flip
     r, c = np.mgrid[1:65, 1:65]
-    hidden = (c - 30) ** 2 + (r - 34) ** 2 > 25 ** 2
+    hidden = (c - 30) ** 2 + (r - 34) ** 2 > 25**2
     yy, xx = np.mgrid[0:64, 0:64] + 0.5
     ellipse = ((xx - 30) / 10) ** 2 + ((yy - 40) / 5) ** 2 <= 1
     line = np.zeros((64, 64), bool)
@@ -440,8 +476,9 @@ def test_render_follows_the_presentation_states_rotation_flip_inversion_and_shut
     src = next(p for p in PHANTOM.iterdir() if pydicom.dcmread(p).SOPInstanceUID == _phantom()[3].SOPInstanceUID)
     exe = require_tool("dcmp2pgm", DCMTK_INSTALL)
     pgm = tmp_path / "dcmtk.pgm"
-    subprocess.run([exe, "-p", str(tmp_path / "out" / "rotated.dcm"), str(src), str(pgm)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [exe, "-p", str(tmp_path / "out" / "rotated.dcm"), str(src), str(pgm)], check=True, capture_output=True
+    )
     dcmtk = _read_pnm(pgm)
     rest = np.all(rgb == rgb[..., :1], axis=-1) & ~shown(hidden)
     assert rest.mean() > 0.4
@@ -450,14 +487,20 @@ def test_render_follows_the_presentation_states_rotation_flip_inversion_and_shut
 
 def test_preview_pngs_equal_the_pictures(tmp_path):
     np.save(tmp_path / "frames.npy", RNG.integers(0, 256, (2, 8, 9), dtype=np.uint8))
-    specs = [_spec(tmp_path, "qc.yaml", SEG_RENDER),
-             _spec(tmp_path, "s.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: stack\nsources: {images: PHANTOM}\n"
-                                       "pixels: {file: frames.npy, multi_frame: true}\n")]
+    specs = [
+        _spec(tmp_path, "qc.yaml", SEG_RENDER),
+        _spec(
+            tmp_path,
+            "s.yaml",
+            "dcmspec: 1\nkind: SecondaryCapture\nid: stack\nsources: {images: PHANTOM}\n"
+            "pixels: {file: frames.npy, multi_frame: true}\n",
+        ),
+    ]
     out = tmp_path / "out"
     result = _build(specs, out, preview=True)
     assert not result.errors, [e.format() for e in result.errors]
     for pos in (5, 8):
-        png = np.asarray(Image.open(out / f"organs-qc-{pos:03d}.png"))          # Pillow decodes ours
+        png = np.asarray(Image.open(out / f"organs-qc-{pos:03d}.png"))  # Pillow decodes ours
         np.testing.assert_array_equal(png, pydicom.dcmread(out / f"organs-qc-{pos:03d}.dcm").pixel_array)
         # the SEG's own preview shows every segment on the same image: the same picture
         np.testing.assert_array_equal(np.asarray(Image.open(out / f"organs-binary-{pos:03d}.png")), png)
@@ -478,26 +521,53 @@ def test_preview_pngs_equal_the_pictures(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- errors
-@pytest.mark.parametrize("setup, spec, message, line", [
-    (lambda d: np.save(d / "p.npy", np.zeros((8, 8), np.float32)), "pixels: p.npy", "uint8 or uint16", 4),
-    (lambda d: np.save(d / "p.npy", np.zeros((2, 8, 8), np.uint8)), "pixels: p.npy", "shape", 4),
-    (lambda d: (d / "p.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really"), "pixels: p.png", "cannot read p.png", 4),
-    (lambda d: (d / "p.png").write_bytes(_pillow_png(np.zeros((4, 4, 4), np.uint8))), "pixels: p.png", "alpha", 4),
-    (lambda d: None, "pixels: missing.npy", "not found", 4),
-    (lambda d: (d / "p.npy").write_text("1 2 3\n"), "pixels: p.npy", "p.npy", 4),
-    (lambda d: np.save(d / "p.npy", np.zeros((8, 8, 3), np.uint8)), "pixels: p.npy\nwindow: {center: 1, width: 2}",
-     "`window` is for grey pictures", 5),
-    (lambda d: np.save(d / "p.npy", np.zeros((8, 8), np.uint8)),
-     "pixels: p.npy\noutput: {transfer_syntax: RLELossless}", "Explicit VR Little Endian only", 5),
-    (lambda d: None, "render:\n  segmentation: {spec: EXAMPLES/organs-binary.yaml}\n  images: [3, 99]",
-     "image 99 is not in the source series", 6),
-    (lambda d: None, "render:\n  segmentation: {spec: EXAMPLES/organs-binary.yaml}\n  images: [3, 3]",
-     "image 3 is named twice", 6),
-    (lambda d: None, "render:\n  segmentation: {spec: EXAMPLES/organs-binary.yaml, segments: [Heart]}",
-     "no segment labelled 'Heart'", 5),
-    (lambda d: None, "render:\n  presentation_state: {spec: EXAMPLES/presentation-outlines.yaml}\n  images: [3, 70]",
-     "image 70 is not in the source series", 6),
-])
+@pytest.mark.parametrize(
+    "setup, spec, message, line",
+    [
+        (lambda d: np.save(d / "p.npy", np.zeros((8, 8), np.float32)), "pixels: p.npy", "uint8 or uint16", 4),
+        (lambda d: np.save(d / "p.npy", np.zeros((2, 8, 8), np.uint8)), "pixels: p.npy", "shape", 4),
+        (lambda d: (d / "p.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really"), "pixels: p.png", "cannot read p.png", 4),
+        (lambda d: (d / "p.png").write_bytes(_pillow_png(np.zeros((4, 4, 4), np.uint8))), "pixels: p.png", "alpha", 4),
+        (lambda d: None, "pixels: missing.npy", "not found", 4),
+        (lambda d: (d / "p.npy").write_text("1 2 3\n"), "pixels: p.npy", "p.npy", 4),
+        (
+            lambda d: np.save(d / "p.npy", np.zeros((8, 8, 3), np.uint8)),
+            "pixels: p.npy\nwindow: {center: 1, width: 2}",
+            "`window` is for grey pictures",
+            5,
+        ),
+        (
+            lambda d: np.save(d / "p.npy", np.zeros((8, 8), np.uint8)),
+            "pixels: p.npy\noutput: {transfer_syntax: RLELossless}",
+            "Explicit VR Little Endian only",
+            5,
+        ),
+        (
+            lambda d: None,
+            "render:\n  segmentation: {spec: EXAMPLES/organs-binary.yaml}\n  images: [3, 99]",
+            "image 99 is not in the source series",
+            6,
+        ),
+        (
+            lambda d: None,
+            "render:\n  segmentation: {spec: EXAMPLES/organs-binary.yaml}\n  images: [3, 3]",
+            "image 3 is named twice",
+            6,
+        ),
+        (
+            lambda d: None,
+            "render:\n  segmentation: {spec: EXAMPLES/organs-binary.yaml, segments: [Heart]}",
+            "no segment labelled 'Heart'",
+            5,
+        ),
+        (
+            lambda d: None,
+            "render:\n  presentation_state: {spec: EXAMPLES/presentation-outlines.yaml}\n  images: [3, 70]",
+            "image 70 is not in the source series",
+            6,
+        ),
+    ],
+)
 def test_bad_input_is_located_and_nothing_is_written(tmp_path, setup, spec, message, line):
     setup(tmp_path)
     path = _spec(tmp_path, "bad.yaml", f"dcmspec: 1\nkind: SecondaryCapture\nsources: {{images: PHANTOM}}\n{spec}\n")
@@ -514,10 +584,12 @@ def test_bad_input_is_located_and_nothing_is_written(tmp_path, setup, spec, mess
 
 def test_cli_exit_code_and_message(tmp_path):
     np.save(tmp_path / "p.npy", np.zeros((8, 8), np.int32))
-    path = _spec(tmp_path, "bad.yaml",
-                 "dcmspec: 1\nkind: SecondaryCapture\nsources: {images: PHANTOM}\npixels: p.npy\n")
-    proc = subprocess.run(["dcmspec", "build", str(path), "-o", str(tmp_path / "out"), "--preview"],
-                          capture_output=True, text=True)
+    path = _spec(
+        tmp_path, "bad.yaml", "dcmspec: 1\nkind: SecondaryCapture\nsources: {images: PHANTOM}\npixels: p.npy\n"
+    )
+    proc = subprocess.run(
+        ["dcmspec", "build", str(path), "-o", str(tmp_path / "out"), "--preview"], capture_output=True, text=True
+    )
     assert proc.returncode == 1, proc.stderr
     assert f"{path}:4:" in proc.stderr and "hint:" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
@@ -528,11 +600,19 @@ def test_render_on_colour_sources_keeps_their_colours(tmp_path):
     x = np.add.outer(np.arange(40), np.arange(50)).astype(np.uint8)
     picture = np.stack([x, 255 - x, x // 2], -1)
     _write(_sc(SCImage, picture, source_images=()), tmp_path / "src" / "rgb.dcm")
-    pr = _spec(tmp_path, "pr.yaml", "dcmspec: 1\nkind: PresentationState\nid: col-pr\nsources: {images: src/}\n"
-                                    "layers: [{name: MARKS, color: [255, 0, 0]}]\nannotations:\n  - layer: MARKS\n"
-                                    "    graphics: [{type: POLYLINE, points: [[5, 5], [30, 5]]}]\n")
-    sc = _spec(tmp_path, "sc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: col-qc\nsources: {images: src/}\n"
-                                    "render: {presentation_state: {spec: col-pr}}\n")
+    pr = _spec(
+        tmp_path,
+        "pr.yaml",
+        "dcmspec: 1\nkind: PresentationState\nid: col-pr\nsources: {images: src/}\n"
+        "layers: [{name: MARKS, color: [255, 0, 0]}]\nannotations:\n  - layer: MARKS\n"
+        "    graphics: [{type: POLYLINE, points: [[5, 5], [30, 5]]}]\n",
+    )
+    sc = _spec(
+        tmp_path,
+        "sc.yaml",
+        "dcmspec: 1\nkind: SecondaryCapture\nid: col-qc\nsources: {images: src/}\n"
+        "render: {presentation_state: {spec: col-pr}}\n",
+    )
     result = _build([pr, sc], tmp_path / "out", preview=True)
     assert not result.errors, [e.format() for e in result.errors]
     _assert_valid(tmp_path / "out" / "col-qc-001.dcm")
@@ -551,17 +631,17 @@ def test_font_every_printable_ascii_glyph_is_distinct_and_within_its_cell():
     rows = [cell for line in font._TABLE.strip().splitlines() for cell in line.split("#")[0].split()]
     assert len(rows) == 95 and all(len(r) == 14 for r in rows)
     # 5 columns: every row value below 0x20 (nothing beyond the glyph's cell)
-    assert all(int(r[i:i + 2], 16) < 0x20 for r in rows for i in range(0, 14, 2))
+    assert all(int(r[i : i + 2], 16) < 0x20 for r in rows for i in range(0, 14, 2))
     glyphs = [font.glyph(chr(c)) for c in range(32, 127)]
     assert all(g.shape == (7, 5) for g in glyphs)
-    assert len({g.tobytes() for g in glyphs}) == 95                       # all distinct
-    assert not glyphs[0].any() and all(g.any() for g in glyphs[1:])       # only the space is blank
+    assert len({g.tobytes() for g in glyphs}) == 95  # all distinct
+    assert not glyphs[0].any() and all(g.any() for g in glyphs[1:])  # only the space is blank
     box = np.ones((7, 5), bool)
     box[1:-1, 1:-1] = False
     for other in ("é", "\x7f", "中", "\t"):
         np.testing.assert_array_equal(font.glyph(other), box)
     line = font.line_bitmap("".join(chr(c) for c in range(33, 127)))
-    assert line.shape == (7, 6 * 94 - 1) and not line[:, 5::6].any()     # a blank column between cells
+    assert line.shape == (7, 6 * 94 - 1) and not line[:, 5::6].any()  # a blank column between cells
 
 
 TEXT_PR = """dcmspec: 1
@@ -592,8 +672,12 @@ def test_texts_are_the_glyph_table_placed_by_hand(tmp_path):
     from dcmspec_compiler.iods.sc.font import glyph
 
     pr = _spec(tmp_path, "texts.yaml", TEXT_PR)
-    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: text-qc\nsources: {images: PHANTOM}\n"
-                                    "render: {presentation_state: {spec: texts}}\n")
+    sc = _spec(
+        tmp_path,
+        "qc.yaml",
+        "dcmspec: 1\nkind: SecondaryCapture\nid: text-qc\nsources: {images: PHANTOM}\n"
+        "render: {presentation_state: {spec: texts}}\n",
+    )
     result = _build([pr, sc], tmp_path / "out")
     assert not result.errors, [e.format() for e in result.errors]
     path = tmp_path / "out" / "text-qc-004.dcm"
@@ -602,16 +686,16 @@ def test_texts_are_the_glyph_table_placed_by_hand(tmp_path):
     expected = np.zeros((64, 64 + 32), bool)  # room to run over the right edge, cut below
 
     def put(char: str, row: int, column: int) -> None:
-        expected[row:row + 7, column:column + 5] |= glyph(char)
+        expected[row : row + 7, column : column + 5] |= glyph(char)
 
-    put("A", 2, 2), put("B", 2, 8)                      # LEFT: from the box's left side and top
-    put("x", 12, 29), put("y", 12, 35)                  # RIGHT: ends at column 40 (11 pixels wide)
-    put("C", 22, 18)                                    # CENTER: (2 + 40 - 5) / 2 = 18.5 -> 18
-    put("é", 37, 13), put("?", 37, 19)                  # beside the anchor (10, 40): 3 to the right, centred
-    expected[40, 9:12] = expected[39:42, 10] = True     # the visible anchor point, drawn as a POINT
-    put("L", 48, 2), put("1", 48, 8), put("L", 56, 2), put("2", 56, 8)   # two lines, 8 pixels apart
-    put("Z", 0, 32)                                     # DISPLAY: half the displayed area's width
-    for k, char in enumerate("WXYZ"):                   # runs over the image's right edge: clipped
+    put("A", 2, 2), put("B", 2, 8)  # LEFT: from the box's left side and top
+    put("x", 12, 29), put("y", 12, 35)  # RIGHT: ends at column 40 (11 pixels wide)
+    put("C", 22, 18)  # CENTER: (2 + 40 - 5) / 2 = 18.5 -> 18
+    put("é", 37, 13), put("?", 37, 19)  # beside the anchor (10, 40): 3 to the right, centred
+    expected[40, 9:12] = expected[39:42, 10] = True  # the visible anchor point, drawn as a POINT
+    put("L", 48, 2), put("1", 48, 8), put("L", 56, 2), put("2", 56, 8)  # two lines, 8 pixels apart
+    put("Z", 0, 32)  # DISPLAY: half the displayed area's width
+    for k, char in enumerate("WXYZ"):  # runs over the image's right edge: clipped
         put(char, 30, 60 + 6 * k)
     np.testing.assert_array_equal(_lit(rgb, (0, 255, 0)), expected[:64, :64])
     assert np.all(rgb == rgb[..., :1], axis=-1)[~expected[:64, :64]].all()
@@ -620,11 +704,18 @@ def test_texts_are_the_glyph_table_placed_by_hand(tmp_path):
 def test_texts_of_report_regions_are_drawn_beside_their_anchor(tmp_path):
     from dcmspec_compiler.iods.sc.font import CELL_WIDTH, glyph
 
-    pr = _spec(tmp_path, "regions.yaml",
-               "dcmspec: 1\nkind: PresentationState\nid: regions\nsources: {images: PHANTOM}\n"
-                                         "annotations:\n  - from_report: {spec: report-organs, color: [255, 0, 255]}\n")
-    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: regions-qc\nsources: {images: PHANTOM}\n"
-                                    "render: {presentation_state: {spec: regions}}\n")
+    pr = _spec(
+        tmp_path,
+        "regions.yaml",
+        "dcmspec: 1\nkind: PresentationState\nid: regions\nsources: {images: PHANTOM}\n"
+        "annotations:\n  - from_report: {spec: report-organs, color: [255, 0, 255]}\n",
+    )
+    sc = _spec(
+        tmp_path,
+        "qc.yaml",
+        "dcmspec: 1\nkind: SecondaryCapture\nid: regions-qc\nsources: {images: PHANTOM}\n"
+        "render: {presentation_state: {spec: regions}}\n",
+    )
     result = _build([pr, sc, EXAMPLES / "report-organs.yaml", EXAMPLES / "organs-binary.yaml"], tmp_path / "out")
     assert not result.errors, [e.format() for e in result.errors]
     state = pydicom.dcmread(tmp_path / "out" / "regions.dcm")
@@ -645,10 +736,10 @@ def test_texts_of_report_regions_are_drawn_beside_their_anchor(tmp_path):
             expected = np.zeros((64, 64 + 2 * pad), bool)
             for k, char in enumerate(text):
                 column = pad + left + CELL_WIDTH * k
-                expected[ay - 3:ay + 4, column:column + 5] |= glyph(char)
-            shown = expected[:, pad:pad + 64]
+                expected[ay - 3 : ay + 4, column : column + 5] |= glyph(char)
+            shown = expected[:, pad : pad + 64]
             assert shown.sum() > 20
-            assert lit[shown].all()   # every pixel of the text, placed by hand, is drawn in the layer's colour
+            assert lit[shown].all()  # every pixel of the text, placed by hand, is drawn in the layer's colour
             checked += 1
     assert checked >= 1
 
@@ -679,8 +770,12 @@ def test_render_shows_the_displayed_area_as_dcmtk_renders_it(tmp_path):
     from dcmspec_compiler.iods.sc.font import glyph
 
     pr = _spec(tmp_path, "area.yaml", AREA_PR + "    texts: [{text: AB, box: [[0.5, 0], [1, 0.2]], units: DISPLAY}]\n")
-    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: area-qc\nsources: {images: PHANTOM}\n"
-                                    "render: {presentation_state: {spec: area}}\n")
+    sc = _spec(
+        tmp_path,
+        "qc.yaml",
+        "dcmspec: 1\nkind: SecondaryCapture\nid: area-qc\nsources: {images: PHANTOM}\n"
+        "render: {presentation_state: {spec: area}}\n",
+    )
     result = _build([pr, sc], tmp_path / "out")
     assert not result.errors, [e.format() for e in result.errors]
     path = tmp_path / "out" / "area-qc-004.dcm"
@@ -693,7 +788,7 @@ def test_render_shows_the_displayed_area_as_dcmtk_renders_it(tmp_path):
     grey = _windowed(src.pixel_array * float(src.RescaleSlope) + float(src.RescaleIntercept), 100, 300)
     # corners by hand (clockwise: the stored bottom left corner is shown top left), each a 2 x 2 block
     for (r, c), (row, column) in {(0, 0): (35, 11), (0, 28): (21, 11), (58, 0): (35, 40), (58, 28): (21, 40)}.items():
-        assert (rgb[r:r + 2, c:c + 2] == grey[row - 1, column - 1]).all(), (r, c)
+        assert (rgb[r : r + 2, c : c + 2] == grey[row - 1, column - 1]).all(), (r, c)
     # the DISPLAY line at half the displayed area's height: the middle rows 30 and 31, across
     line = np.zeros(rgb.shape[:2], bool)
     line[30:32, :] = True
@@ -705,26 +800,33 @@ def test_render_shows_the_displayed_area_as_dcmtk_renders_it(tmp_path):
     # is cut out of it here: rotated, stored column c is row c - 1, stored row r is column 64 - r) scaled by 2
     exe = require_tool("dcmp2pgm", DCMTK_INSTALL)
     pgm = tmp_path / "dcmtk.pgm"
-    subprocess.run([exe, "-p", str(tmp_path / "out" / "area.dcm"), str(_source_file(4)), str(pgm)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [exe, "-p", str(tmp_path / "out" / "area.dcm"), str(_source_file(4)), str(pgm)], check=True, capture_output=True
+    )
     dcmtk = _read_pnm(pgm)
     assert dcmtk.shape == (64, 64)
-    expected = np.repeat(np.repeat(dcmtk[10:40, 64 - 35:64 - 20], 2, axis=0), 2, axis=1)
+    expected = np.repeat(np.repeat(dcmtk[10:40, 64 - 35 : 64 - 20], 2, axis=0), 2, axis=1)
     assert np.abs(rgb[..., 0][~line].astype(int) - expected[~line].astype(int)).max() <= 1
 
 
-@pytest.mark.parametrize("area, shape, corner", [
-    ("{top_left: [11, 21], bottom_right: [40, 35], size: MAGNIFY, magnification: 3}", (45, 90), (21, 11)),
-    ("{top_left: [11, 21], bottom_right: [40, 35], size: TRUE SIZE}", (15, 30), (21, 11)),
-    ("{top_left: [-9, 1], bottom_right: [40, 64]}", (64, 50), None),   # 10 columns left of the image: black
-    ("{top_left: [1, 1], bottom_right: [64, 64], size: SCALE TO FIT}", (64, 64), (1, 1)),
-])
+@pytest.mark.parametrize(
+    "area, shape, corner",
+    [
+        ("{top_left: [11, 21], bottom_right: [40, 35], size: MAGNIFY, magnification: 3}", (45, 90), (21, 11)),
+        ("{top_left: [11, 21], bottom_right: [40, 35], size: TRUE SIZE}", (15, 30), (21, 11)),
+        ("{top_left: [-9, 1], bottom_right: [40, 64]}", (64, 50), None),  # 10 columns left of the image: black
+        ("{top_left: [1, 1], bottom_right: [64, 64], size: SCALE TO FIT}", (64, 64), (1, 1)),
+    ],
+)
 def test_render_size_modes_of_the_displayed_area(tmp_path, area, shape, corner):
-    spec = AREA_PR.replace("rotation: 90\n", "").replace(
-        "{top_left: [11, 21], bottom_right: [40, 35]}", area)
+    spec = AREA_PR.replace("rotation: 90\n", "").replace("{top_left: [11, 21], bottom_right: [40, 35]}", area)
     pr = _spec(tmp_path, "area.yaml", spec)
-    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: area-qc\nsources: {images: PHANTOM}\n"
-                                    "render: {presentation_state: {spec: area}}\n")
+    sc = _spec(
+        tmp_path,
+        "qc.yaml",
+        "dcmspec: 1\nkind: SecondaryCapture\nid: area-qc\nsources: {images: PHANTOM}\n"
+        "render: {presentation_state: {spec: area}}\n",
+    )
     result = _build([pr, sc], tmp_path / "out")
     assert not result.errors, [e.format() for e in result.errors]
     path = tmp_path / "out" / "area-qc-004.dcm"
@@ -736,12 +838,13 @@ def test_render_size_modes_of_the_displayed_area(tmp_path, area, shape, corner):
     k = shape[0] // 15 if shape[0] % 15 == 0 else 1
     if corner is None:
         assert (rgb[:, :10] == 0).all() and (rgb[0, 10] == grey[0, 0]).all()
-        lit = _lit(rgb, (0, 255, 0))   # the DISPLAY line at half the area's height, row 32, drawn on the image only
+        lit = _lit(rgb, (0, 255, 0))  # the DISPLAY line at half the area's height, row 32, drawn on the image only
         assert lit[32, 10:].all() and not lit[32, :10].any() and lit.sum() == 40
     else:
         assert (rgb[:k, :k] == grey[corner[1] - 1, corner[0] - 1]).all()
-        assert (rgb[-k:, -k:] == grey[corner[1] - 1 + shape[0] // k - 1, corner[0] - 1 + shape[1] // k - 1]).all() \
-            or _lit(rgb[-k:, -k:], (0, 255, 0)).any()
+        assert (
+            rgb[-k:, -k:] == grey[corner[1] - 1 + shape[0] // k - 1, corner[0] - 1 + shape[1] // k - 1]
+        ).all() or _lit(rgb[-k:, -k:], (0, 255, 0)).any()
 
 
 # ------------------------------------------------------------------------------------------- enhanced sources
@@ -761,35 +864,53 @@ def test_render_of_an_enhanced_source_uses_each_frames_rescale(tmp_path):
     assert "RescaleSlope" not in ds
     (tmp_path / "mf").mkdir()
     ds.save_as(tmp_path / "mf" / "mf.dcm")
-    pr = _spec(tmp_path, "pr.yaml", "dcmspec: 1\nkind: PresentationState\nid: mf-pr\nsources: {images: mf/}\n"
-                                    "window: {center: -300, width: 800}\n")
-    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: mf-qc\nsources: {images: mf/}\n"
-                                    "render: {presentation_state: {spec: mf-pr}}\n")
+    pr = _spec(
+        tmp_path,
+        "pr.yaml",
+        "dcmspec: 1\nkind: PresentationState\nid: mf-pr\nsources: {images: mf/}\nwindow: {center: -300, width: 800}\n",
+    )
+    sc = _spec(
+        tmp_path,
+        "qc.yaml",
+        "dcmspec: 1\nkind: SecondaryCapture\nid: mf-qc\nsources: {images: mf/}\n"
+        "render: {presentation_state: {spec: mf-pr}}\n",
+    )
     result = _build([pr, sc], tmp_path / "out")
     assert not result.errors, [e.format() for e in result.errors]
     # positions count the frames in geometric order: along the normal of the (shared) orientation
-    orientation = np.array([float(v) for v in ds.SharedFunctionalGroupsSequence[0].PlaneOrientationSequence[0]
-                            .ImageOrientationPatient])
+    orientation = np.array(
+        [float(v) for v in ds.SharedFunctionalGroupsSequence[0].PlaneOrientationSequence[0].ImageOrientationPatient]
+    )
     normal = np.cross(orientation[:3], orientation[3:])
-    depth = [float(np.dot(normal, [float(v) for v in f.PlanePositionSequence[0].ImagePositionPatient]))
-             for f in ds.PerFrameFunctionalGroupsSequence]
+    depth = [
+        float(np.dot(normal, [float(v) for v in f.PlanePositionSequence[0].ImagePositionPatient]))
+        for f in ds.PerFrameFunctionalGroupsSequence
+    ]
     for pos, f in enumerate(np.argsort(depth), start=1):
         path = tmp_path / "out" / f"mf-qc-{pos:03d}.dcm"
-        assert dciodvfy_findings(path)[0] == []   # (warnings: attributes of dcmqi's file, copied)
+        assert dciodvfy_findings(path)[0] == []  # (warnings: attributes of dcmqi's file, copied)
         slope, intercept = rescales[f]
         expected = _windowed(stored[f] * slope + intercept, -300, 800)
         np.testing.assert_array_equal(pydicom.dcmread(path).pixel_array[..., 0], expected)
 
 
 def test_render_refuses_a_magnification_too_large_to_hold(tmp_path):
-    spec = AREA_PR.replace("{top_left: [11, 21], bottom_right: [40, 35]}",
-                           "{top_left: [1, 1], bottom_right: [64, 64], size: MAGNIFY, magnification: 200}")
+    spec = AREA_PR.replace(
+        "{top_left: [11, 21], bottom_right: [40, 35]}",
+        "{top_left: [1, 1], bottom_right: [64, 64], size: MAGNIFY, magnification: 200}",
+    )
     pr = _spec(tmp_path, "area.yaml", spec)
-    sc = _spec(tmp_path, "qc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: area-qc\nsources: {images: PHANTOM}\n"
-                                    "render: {presentation_state: {spec: area}}\n")
+    sc = _spec(
+        tmp_path,
+        "qc.yaml",
+        "dcmspec: 1\nkind: SecondaryCapture\nid: area-qc\nsources: {images: PHANTOM}\n"
+        "render: {presentation_state: {spec: area}}\n",
+    )
     result = _build([pr, sc], tmp_path / "out")
     texts = [e.format() for e in result.errors]
     assert any("12800 x 12800 pixels" in t and f"{sc}:5:" in t for t in texts), texts
+
+
 # ------------------------------------------------------------------------------------------- trial defects
 def _pixels_of(out: Path, name: str) -> np.ndarray:
     path = out / name
@@ -823,9 +944,15 @@ shutter: {bitmap: {file: bitmap.npy}, color: [0, 0, 255]}
 
 def test_render_of_a_pseudocolor_state_applies_its_palette_and_bitmap_shutter(tmp_path):
     np.save(tmp_path / "bitmap.npy", _bitmap())
-    specs = [_spec(tmp_path, "pr.yaml", PSEUDO_PR),
-             _spec(tmp_path, "sc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: hot\nsources: {images: PHANTOM}\n"
-                                        "render: {presentation_state: {spec: pseudo}, images: [8]}\n")]
+    specs = [
+        _spec(tmp_path, "pr.yaml", PSEUDO_PR),
+        _spec(
+            tmp_path,
+            "sc.yaml",
+            "dcmspec: 1\nkind: SecondaryCapture\nid: hot\nsources: {images: PHANTOM}\n"
+            "render: {presentation_state: {spec: pseudo}, images: [8]}\n",
+        ),
+    ]
     out = tmp_path / "out"
     result = _build(specs, out, preview=True)
     assert not result.errors, [e.format() for e in result.errors]
@@ -846,11 +973,20 @@ def test_render_of_a_pseudocolor_state_applies_its_palette_and_bitmap_shutter(tm
 
 def test_render_of_a_grayscale_state_draws_its_bitmap_shutter(tmp_path):
     np.save(tmp_path / "bitmap.npy", _bitmap())
-    pr = PSEUDO_PR.replace("type: pseudocolor", "type: grayscale").replace("palette: hot-iron\n", "").replace(
-        "color: [0, 0, 255]", "value: 65535")
-    specs = [_spec(tmp_path, "pr.yaml", pr),
-             _spec(tmp_path, "sc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: grey\nsources: {images: PHANTOM}\n"
-                                        "render: {presentation_state: {spec: pseudo}, images: [4]}\n")]
+    pr = (
+        PSEUDO_PR.replace("type: pseudocolor", "type: grayscale")
+        .replace("palette: hot-iron\n", "")
+        .replace("color: [0, 0, 255]", "value: 65535")
+    )
+    specs = [
+        _spec(tmp_path, "pr.yaml", pr),
+        _spec(
+            tmp_path,
+            "sc.yaml",
+            "dcmspec: 1\nkind: SecondaryCapture\nid: grey\nsources: {images: PHANTOM}\n"
+            "render: {presentation_state: {spec: pseudo}, images: [4]}\n",
+        ),
+    ]
     result = _build(specs, tmp_path / "out")
     assert not result.errors, [e.format() for e in result.errors]
     rgb = _pixels_of(tmp_path / "out", "grey-004.dcm")
@@ -863,18 +999,26 @@ def test_render_of_a_grayscale_state_draws_its_bitmap_shutter(tmp_path):
 
 def test_render_of_a_color_state_keeps_the_rgb_and_shows_the_shutter_in_its_colour(tmp_path):
     rgb_dir = EXAMPLES / "phantom" / "rgb"
-    pr = _spec(tmp_path, "pr.yaml", f"dcmspec: 1\nkind: PresentationState\nid: col\ntype: color\n"
-                                    f"sources: {{images: {rgb_dir}}}\n"
-                                    "shutter: {circle: {center: [30, 34], radius: 25}, color: [255, 0, 0]}\n")
-    sc = _spec(tmp_path, "sc.yaml", f"dcmspec: 1\nkind: SecondaryCapture\nid: col-qc\nsources: {{images: {rgb_dir}}}\n"
-                                    "render: {presentation_state: {spec: col}}\n")
+    pr = _spec(
+        tmp_path,
+        "pr.yaml",
+        f"dcmspec: 1\nkind: PresentationState\nid: col\ntype: color\n"
+        f"sources: {{images: {rgb_dir}}}\n"
+        "shutter: {circle: {center: [30, 34], radius: 25}, color: [255, 0, 0]}\n",
+    )
+    sc = _spec(
+        tmp_path,
+        "sc.yaml",
+        f"dcmspec: 1\nkind: SecondaryCapture\nid: col-qc\nsources: {{images: {rgb_dir}}}\n"
+        "render: {presentation_state: {spec: col}}\n",
+    )
     out = tmp_path / "out"
     result = _build([pr, sc], out, preview=True)
     assert not result.errors, [e.format() for e in result.errors]
     rgb = _pixels_of(out, "col-qc-001.dcm")
     source = pydicom.dcmread(rgb_dir / "SC0001.dcm").pixel_array
     r, c = np.mgrid[1:65, 1:65]
-    hidden = (c - 30) ** 2 + (r - 34) ** 2 > 25 ** 2  # by hand, pixel numbers counted from 1
+    hidden = (c - 30) ** 2 + (r - 34) ** 2 > 25**2  # by hand, pixel numbers counted from 1
     assert (rgb[hidden] == (255, 0, 0)).all()
     np.testing.assert_array_equal(rgb[~hidden], source[~hidden])  # no ICC transform: the stored RGB as is
     np.testing.assert_array_equal(np.asarray(Image.open(out / "col-001.png")), rgb)
@@ -885,13 +1029,17 @@ def test_blending_states_are_refused_at_the_line_and_get_a_preview_warning(tmp_p
     out = tmp_path / "built"
     result = _build([blend], out, preview=True)
     assert not result.errors, [e.format() for e in result.errors]
-    assert any("presentation-blending.dcm" in str(w) and "cannot be rendered yet" in str(w)
-               for w in result.context.warnings), result.context.warnings
+    assert any(
+        "presentation-blending.dcm" in str(w) and "cannot be rendered yet" in str(w) for w in result.context.warnings
+    ), result.context.warnings
     assert not list(out.glob("*.png"))
-    for line, render in ((5, "render: {presentation_state: {file: built/presentation-blending.dcm}}"),
-                         (5, "render: {presentation_state: {spec: presentation-blending}}")):
-        path = _spec(tmp_path, "sc.yaml", f"dcmspec: 1\nkind: SecondaryCapture\nid: b\nsources: {{images: PHANTOM}}\n"
-                                          f"{render}\n")
+    for line, render in (
+        (5, "render: {presentation_state: {file: built/presentation-blending.dcm}}"),
+        (5, "render: {presentation_state: {spec: presentation-blending}}"),
+    ):
+        path = _spec(
+            tmp_path, "sc.yaml", f"dcmspec: 1\nkind: SecondaryCapture\nid: b\nsources: {{images: PHANTOM}}\n{render}\n"
+        )
         result = _build([path, blend], tmp_path / "out")
         texts = [e.format() for e in result.errors]
         assert len(texts) == 1 and "Advanced Blending presentation state cannot be rendered yet" in texts[0], texts
@@ -902,8 +1050,11 @@ def test_blending_states_are_refused_at_the_line_and_get_a_preview_warning(tmp_p
 
 def test_a_picture_from_a_file_is_not_derived_from_the_sources(tmp_path):
     (tmp_path / "grey.png").write_bytes(_pillow_png(np.arange(64, dtype=np.uint8).reshape(8, 8)))
-    path = _spec(tmp_path, "sc.yaml", "dcmspec: 1\nkind: SecondaryCapture\nid: shot\nsources: {images: PHANTOM}\n"
-                                      "pixels: grey.png\n")
+    path = _spec(
+        tmp_path,
+        "sc.yaml",
+        "dcmspec: 1\nkind: SecondaryCapture\nid: shot\nsources: {images: PHANTOM}\npixels: grey.png\n",
+    )
     result = _build([path], tmp_path / "out")
     assert not result.errors, [e.format() for e in result.errors]
     ds = pydicom.dcmread(tmp_path / "out" / "shot.dcm")
@@ -911,18 +1062,41 @@ def test_a_picture_from_a_file_is_not_derived_from_the_sources(tmp_path):
     assert "SourceImageSequence" not in ds and ds.PatientID == _phantom()[0].PatientID
 
 
-@pytest.mark.parametrize("setup, spec, message, line", [
-    (lambda d: (d / "grey.png").write_bytes(_pillow_png(np.zeros((8, 8), np.uint8))),
-     "render: {segmentation: {file: grey.png}}", "grey.png is not a DICOM file, so not a Segmentation", 4),
-    (lambda d: (d / "fake.png").write_bytes(_pillow_png(np.zeros((8, 8), np.uint8))),
-     "render: {presentation_state: {file: fake.png}}", "fake.png is not a DICOM file, so not a presentation state", 4),
-    (lambda d: None, "render: {segmentation: {file: PHANTOM/" + sorted(p.name for p in PHANTOM.iterdir())[0] + "}}",
-     "as a Segmentation", 4),
-    (lambda d: None, "render:\n  segmentation: {spec: EXAMPLES/organs-binary.yaml}\n  images: [5, 1]",
-     "the chosen segments do not touch image 1", 6),
-    (lambda d: None, "render:\n  segmentation: {spec: EXAMPLES/organs-binary.yaml, segments: [Spleen]}\n"
-                     "  images: [16]", "the chosen segments do not touch image 16", 6),
-])
+@pytest.mark.parametrize(
+    "setup, spec, message, line",
+    [
+        (
+            lambda d: (d / "grey.png").write_bytes(_pillow_png(np.zeros((8, 8), np.uint8))),
+            "render: {segmentation: {file: grey.png}}",
+            "grey.png is not a DICOM file, so not a Segmentation",
+            4,
+        ),
+        (
+            lambda d: (d / "fake.png").write_bytes(_pillow_png(np.zeros((8, 8), np.uint8))),
+            "render: {presentation_state: {file: fake.png}}",
+            "fake.png is not a DICOM file, so not a presentation state",
+            4,
+        ),
+        (
+            lambda d: None,
+            "render: {segmentation: {file: PHANTOM/" + sorted(p.name for p in PHANTOM.iterdir())[0] + "}}",
+            "as a Segmentation",
+            4,
+        ),
+        (
+            lambda d: None,
+            "render:\n  segmentation: {spec: EXAMPLES/organs-binary.yaml}\n  images: [5, 1]",
+            "the chosen segments do not touch image 1",
+            6,
+        ),
+        (
+            lambda d: None,
+            "render:\n  segmentation: {spec: EXAMPLES/organs-binary.yaml, segments: [Spleen]}\n  images: [16]",
+            "the chosen segments do not touch image 16",
+            6,
+        ),
+    ],
+)
 def test_trial_bad_input_is_located_and_nothing_is_written(tmp_path, setup, spec, message, line):
     test_bad_input_is_located_and_nothing_is_written(tmp_path, setup, spec, message, line)
 
@@ -934,8 +1108,11 @@ def test_the_chosen_images_are_those_the_labels_leave_untouched():
 
 
 def test_a_presentation_state_refuses_an_image_named_twice(tmp_path):
-    path = _spec(tmp_path, "pr.yaml", "dcmspec: 1\nkind: PresentationState\nid: p\nsources: {images: PHANTOM}\n"
-                                      "images: [1, 2, 1]\n")
+    path = _spec(
+        tmp_path,
+        "pr.yaml",
+        "dcmspec: 1\nkind: PresentationState\nid: p\nsources: {images: PHANTOM}\nimages: [1, 2, 1]\n",
+    )
     result = _build([path], tmp_path / "out")
     texts = [e.format() for e in result.errors]
     assert len(texts) == 1 and "image 1 is named twice" in texts[0], texts
@@ -951,7 +1128,7 @@ def test_a_window_that_is_not_finite_is_refused_at_its_line(tmp_path):
     spec.write_text(text)
     result = build_specs([spec, EXAMPLES / "organs-binary.yaml"], tmp_path / "out")
     found = sorted((e.path[-1], e.location.line, e.message) for e in result.errors)
-    line = text[:text.index("window: {center")].count("\n") + 1
+    line = text[: text.index("window: {center")].count("\n") + 1
     assert [(k, n) for k, n, _ in found] == [("center", line), ("width", line)], found
     assert "window center nan is not a finite number" in found[0][2]
     assert not (tmp_path / "out").exists()

@@ -37,20 +37,26 @@ EQUIPMENT = Equipment("ACME", "dcmspec", "0.1", "SN1")
 CATEGORY = Code("91723000", "SCT", "Anatomical Structure")
 LIVER = Code("10200004", "SCT", "Liver")
 SPINE = Code("421060004", "SCT", "Spine")
-ALGORITHM = AlgorithmIdentification(name="threshold", version="1.0",
-                                    family=Code("123109", "DCM", "Manual Processing"))
+ALGORITHM = AlgorithmIdentification(name="threshold", version="1.0", family=Code("123109", "DCM", "Manual Processing"))
 
 
 def describe(n: int, **kw) -> SegmentDescription:
-    args = {"segment_number": n, "segment_label": f"segment {n}", "segmented_property_category": CATEGORY,
-                "segmented_property_type": LIVER if n % 2 else SPINE, "algorithm_type": "AUTOMATIC",
-                "algorithm": ALGORITHM, "display_color": (20 * n % 256, 100, 200)}
+    args = {
+        "segment_number": n,
+        "segment_label": f"segment {n}",
+        "segmented_property_category": CATEGORY,
+        "segmented_property_type": LIVER if n % 2 else SPINE,
+        "algorithm_type": "AUTOMATIC",
+        "algorithm": ALGORITHM,
+        "display_color": (20 * n % 256, 100, 200),
+    }
     args.update(kw)
     return SegmentDescription(**args)
 
 
-def tiny_ct_series(n: int = 4, rows: int = 10, cols: int = 13, for_uid: str = "1.2.826.0.1.3680043.10.9.4"
-                   ) -> list[Dataset]:
+def tiny_ct_series(
+    n: int = 4, rows: int = 10, cols: int = 13, for_uid: str = "1.2.826.0.1.3680043.10.9.4"
+) -> list[Dataset]:
     """A small CT series (headers only) with parallel slices 2 mm apart."""
     out = []
     for i in range(n):
@@ -81,18 +87,26 @@ def build(sources, pixels, seg_type="BINARY", n_segments=None, **kw) -> Segmenta
     if seg_type == "FRACTIONAL":
         kw.setdefault("fractional_type", "PROBABILITY")
     return Segmentation(
-        source_images=sources, pixel_array=pixels, segmentation_type=seg_type,
+        source_images=sources,
+        pixel_array=pixels,
+        segmentation_type=seg_type,
         segment_descriptions=kw.pop("descriptions", [describe(i) for i in range(1, n_segments + 1)]),
-        series_instance_uid="1.2.826.0.1.3680043.10.9.10", series_number=99,
-        sop_instance_uid="1.2.826.0.1.3680043.10.9.11", instance_number=1, equipment=EQUIPMENT,
-        content_datetime=WHEN, content_label="TEST", **kw)
+        series_instance_uid="1.2.826.0.1.3680043.10.9.10",
+        series_number=99,
+        sop_instance_uid="1.2.826.0.1.3680043.10.9.11",
+        instance_number=1,
+        equipment=EQUIPMENT,
+        content_datetime=WHEN,
+        content_label="TEST",
+        **kw,
+    )
 
 
 def label_map(n: int, rows: int, cols: int) -> np.ndarray:
     lab = np.zeros((n, rows, cols), np.uint8)
     lab[0, 1:4, 2:7] = 1
     if n > 1:
-        lab[n - 1, rows // 2:, : cols // 2] = 2
+        lab[n - 1, rows // 2 :, : cols // 2] = 2
         lab[n - 1, 0, cols - 1] = 1
     return lab
 
@@ -114,12 +128,15 @@ def source_pixels_hd(path: Path, sources: list[Dataset], numbers: list[int]) -> 
     h = hd.seg.segread(path)
     if len(sources) == 1 and int(sources[0].get("NumberOfFrames", 1)) > 1:
         n = int(sources[0].NumberOfFrames)
-        return h.get_pixels_by_source_frame(sources[0].SOPInstanceUID, list(range(1, n + 1)),
-                                            segment_numbers=numbers, rescale_fractional=True)
-    return np.concatenate([
-        h.get_pixels_by_source_instance([ds.SOPInstanceUID], segment_numbers=numbers,
-                                        rescale_fractional=True)
-        for ds in sources])
+        return h.get_pixels_by_source_frame(
+            sources[0].SOPInstanceUID, list(range(1, n + 1)), segment_numbers=numbers, rescale_fractional=True
+        )
+    return np.concatenate(
+        [
+            h.get_pixels_by_source_instance([ds.SOPInstanceUID], segment_numbers=numbers, rescale_fractional=True)
+            for ds in sources
+        ]
+    )
 
 
 # --- variants: conformance and round trip -----------------------------------------------------------
@@ -226,16 +243,19 @@ def test_raw_per_frame_sequence_written_verbatim(tmp_path):
     assert seg.get_item(0x52009230).is_raw  # writing did not decode it
     back = pydicom.dcmread(io.BytesIO(data.getvalue()))
     assert len(back.PerFrameFunctionalGroupsSequence) == 3
-    assert back.PerFrameFunctionalGroupsSequence[2].SegmentIdentificationSequence[0] \
-        .ReferencedSegmentNumber == 2
+    assert back.PerFrameFunctionalGroupsSequence[2].SegmentIdentificationSequence[0].ReferencedSegmentNumber == 2
 
 
 @pytest.mark.parametrize("ts", [ExplicitVRLittleEndian, RLELossless])
 def test_byte_identical_builds(ts):
     outputs = []
     for _ in range(2):
-        seg = build(tiny_ct_series(), label_map(4, 10, 13), "LABELMAP" if ts == RLELossless else "BINARY",
-                    transfer_syntax_uid=ts)
+        seg = build(
+            tiny_ct_series(),
+            label_map(4, 10, 13),
+            "LABELMAP" if ts == RLELossless else "BINARY",
+            transfer_syntax_uid=ts,
+        )
         data = io.BytesIO()
         seg.save_as(data, enforce_file_format=True)
         outputs.append(data.getvalue())
@@ -284,10 +304,17 @@ def test_four_dimensional_binary_with_overlap(tmp_path):
 
 # --- segment descriptions --------------------------------------------------------------------------
 
+
 def test_segment_description_read_back():
-    d = describe(3, tracking_id="lesion 1", tracking_uid="1.2.826.0.1.3680043.10.9.77",
-                 anatomic_region=LIVER, anatomic_region_modifiers=[Code("7771000", "SCT", "Left")],
-                 property_type_modifiers=[Code("7771000", "SCT", "Left")], description="a lesion")
+    d = describe(
+        3,
+        tracking_id="lesion 1",
+        tracking_uid="1.2.826.0.1.3680043.10.9.77",
+        anatomic_region=LIVER,
+        anatomic_region_modifiers=[Code("7771000", "SCT", "Left")],
+        property_type_modifiers=[Code("7771000", "SCT", "Left")],
+        description="a lesion",
+    )
     assert d.segment_number == 3 and d.segment_label == "segment 3"
     assert d.segmented_property_type == LIVER and d.algorithm.name == "threshold"
     assert d.tracking_id == "lesion 1" and d.anatomic_region.value == "10200004"
@@ -296,9 +323,14 @@ def test_segment_description_read_back():
 
 
 def test_find_segments_and_get_segment():
-    seg = build(tiny_ct_series(), label_map(4, 10, 13),
-                descriptions=[describe(1), describe(2, algorithm_type="MANUAL", algorithm=None,
-                                                    tracking_id="t2", tracking_uid="1.2.3.4.5")])
+    seg = build(
+        tiny_ct_series(),
+        label_map(4, 10, 13),
+        descriptions=[
+            describe(1),
+            describe(2, algorithm_type="MANUAL", algorithm=None, tracking_id="t2", tracking_uid="1.2.3.4.5"),
+        ],
+    )
     assert seg.get_segment(2).segment_label == "segment 2"
     assert [s.segment_number for s in seg.find_segments(property_type=SPINE)] == [2]
     assert [s.segment_number for s in seg.find_segments(algorithm_type="manual")] == [2]
@@ -306,8 +338,7 @@ def test_find_segments_and_get_segment():
     assert [s.segment_number for s in seg.find_segments(label="segment 1")] == [1]
     assert seg.source_instance_uids() == [ds.SOPInstanceUID for ds in tiny_ct_series()]
     uid = tiny_ct_series()[3].SOPInstanceUID
-    np.testing.assert_array_equal(seg.get_pixels_by_source_instance(uid, combine="labelmap"),
-                                  label_map(4, 10, 13)[3])
+    np.testing.assert_array_equal(seg.get_pixels_by_source_instance(uid, combine="labelmap"), label_map(4, 10, 13)[3])
 
 
 def test_cielab_conversion():
@@ -318,6 +349,7 @@ def test_cielab_conversion():
 
 
 # --- refusals ----------------------------------------------------------------------------------------
+
 
 def _refuse(match, **kw):
     with pytest.raises(DicomConformanceError, match=match):
@@ -333,12 +365,16 @@ def test_refusals():
     _refuse(r"unique", descriptions=[describe(1), describe(1)])
     _refuse(r"start at 1 and increase by 1", descriptions=[describe(1), describe(3)])
     _refuse(r"label values \[2\] appear", descriptions=[describe(1)])
-    _refuse(r"between 0 and 1", seg_type="FRACTIONAL", pixels=np.full((4, 10, 13, 1), 1.5),
-            n_segments=1)
+    _refuse(r"between 0 and 1", seg_type="FRACTIONAL", pixels=np.full((4, 10, 13, 1), 1.5), n_segments=1)
     _refuse(r"boolean-like", pixels=np.full((4, 10, 13, 1), 2, np.uint8), n_segments=1)
     _refuse(r"empty", pixels=np.zeros((4, 10, 13), np.uint8), n_segments=1)
-    _refuse(r"Fractional Type", seg_type="FRACTIONAL", fractional_type="SOMETIMES",
-            pixels=np.zeros((4, 10, 13, 1)), n_segments=1)
+    _refuse(
+        r"Fractional Type",
+        seg_type="FRACTIONAL",
+        fractional_type="SOMETIMES",
+        pixels=np.zeros((4, 10, 13, 1)),
+        n_segments=1,
+    )
     _refuse(r"transfer syntax", transfer_syntax_uid="1.2.840.10008.1.2.4.50")
     _refuse(r"Segmentation Type", seg_type="HEIGHTMAP")
     other_for = tiny_ct_series()
@@ -358,6 +394,7 @@ def test_refusals():
 
 
 # --- pixels and encoder ------------------------------------------------------------------------------
+
 
 def _pydicom_rle_frames(fragments: list[bytes], rows: int, cols: int, bits: int) -> np.ndarray:
     """pydicom's own RLE Lossless decoder (not ours) on encapsulated fragments."""
@@ -385,8 +422,7 @@ def test_rle_encoder_output_decoded_by_pydicom_and_by_our_decoder():
         fragments = rle_encode_frames(frames)
         np.testing.assert_array_equal(_pydicom_rle_frames(fragments, 17, 301, frames.itemsize * 8), frames)
         for f, fragment in enumerate(fragments):
-            np.testing.assert_array_equal(rle_decode_frame(fragment, 17, 301, frames.itemsize * 8),
-                                          frames[f])
+            np.testing.assert_array_equal(rle_decode_frame(fragment, 17, 301, frames.itemsize * 8), frames[f])
     # 1-bit frames packed one by one (pydicom 3 has no 1-bit RLE decoder): the benchmark's own checker
     # (bench/verify.py, written apart from io/rle.py) and ours
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -421,10 +457,22 @@ def test_encoder_element_layout():
 
 # --- others' files ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", [
-    "liver.dcm", "partial_overlaps.dcm", "seg_image_ct_binary.dcm", "seg_image_ct_true_fractional.dcm",
-    "seg_image_ct_binary_overlap.dcm", "seg_image_cr_binary.dcm", "seg_image_sm_control.dcm",
-    "sparse-labelmap-ppv5.dcm", "seg_image_sm_control_labelmap.dcm", "dcmqi_23x38x3/label.seg"])
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "liver.dcm",
+        "partial_overlaps.dcm",
+        "seg_image_ct_binary.dcm",
+        "seg_image_ct_true_fractional.dcm",
+        "seg_image_ct_binary_overlap.dcm",
+        "seg_image_cr_binary.dcm",
+        "seg_image_sm_control.dcm",
+        "sparse-labelmap-ppv5.dcm",
+        "seg_image_sm_control_labelmap.dcm",
+        "dcmqi_23x38x3/label.seg",
+    ],
+)
 def test_read_foreign_segmentations(name):
     path = shared("seg", *name.split("/"))
     seg = segread(path)
@@ -433,11 +481,13 @@ def test_read_foreign_segmentations(name):
     for uid, frame in (f.key for f in seg.source_frames):
         mine = seg.get_pixels_by_source_instance(uid, frame, numbers)
         if frame is None:
-            ref = h.get_pixels_by_source_instance([uid], segment_numbers=numbers,
-                                                  ignore_spatial_locations=True, rescale_fractional=True)
+            ref = h.get_pixels_by_source_instance(
+                [uid], segment_numbers=numbers, ignore_spatial_locations=True, rescale_fractional=True
+            )
         else:
-            ref = h.get_pixels_by_source_frame(uid, [frame], segment_numbers=numbers,
-                                               ignore_spatial_locations=True, rescale_fractional=True)
+            ref = h.get_pixels_by_source_frame(
+                uid, [frame], segment_numbers=numbers, ignore_spatial_locations=True, rescale_fractional=True
+            )
         np.testing.assert_allclose(mine.astype(float), ref[0].astype(float), atol=1 / 255)
 
 
@@ -448,6 +498,7 @@ def test_read_foreign_by_label():
 
 
 # --- chunked encoding: frames are encoded a few at a time into one buffer ----------------------------
+
 
 def odd_label_map(n_segments: int = 40, n: int = 9, rows: int = 23, cols: int = 38) -> np.ndarray:
     """23 x 38 = 874 bits per frame: BINARY frames end inside a byte (2 bits over), so only every 4th
@@ -486,11 +537,18 @@ def test_native_pixel_data_over_uneven_chunks():
         native_pixel_data(iter([frames[:3]]), 13, 3, 5, 1)
 
 
-@pytest.mark.parametrize("seg_type,channels,ts", [
-    ("BINARY", True, ExplicitVRLittleEndian), ("LABELMAP", False, ExplicitVRLittleEndian),
-    ("LABELMAP", False, RLELossless), ("LABELMAP", True, ExplicitVRLittleEndian),
-    ("FRACTIONAL", False, ExplicitVRLittleEndian), ("FRACTIONAL", True, ExplicitVRLittleEndian),
-    ("FRACTIONAL", True, RLELossless)])
+@pytest.mark.parametrize(
+    "seg_type,channels,ts",
+    [
+        ("BINARY", True, ExplicitVRLittleEndian),
+        ("LABELMAP", False, ExplicitVRLittleEndian),
+        ("LABELMAP", False, RLELossless),
+        ("LABELMAP", True, ExplicitVRLittleEndian),
+        ("FRACTIONAL", False, ExplicitVRLittleEndian),
+        ("FRACTIONAL", True, ExplicitVRLittleEndian),
+        ("FRACTIONAL", True, RLELossless),
+    ],
+)
 def test_chunk_size_does_not_change_the_object(monkeypatch, seg_type, channels, ts):
     """Every way of feeding frames (label map, channels; bit, byte, RLE) gives the same bytes whether
     frames are encoded one at a time or all at once."""
@@ -541,8 +599,9 @@ def test_large_pixel_data_is_streamed_to_the_file_with_the_same_bytes(tmp_path):
     assert isinstance(seg.PixelData, bytearray)  # the dataset is left as it was
 
 
-@pytest.mark.parametrize("folder", ["ct_dcmqi_ct-3slice", "mr_dcmqi_701-ADCb500", "ct_nist_IDS-DEPT003-a",
-                                    "pt_nist_IDS-DEPT024-a"])
+@pytest.mark.parametrize(
+    "folder", ["ct_dcmqi_ct-3slice", "mr_dcmqi_701-ADCb500", "ct_nist_IDS-DEPT003-a", "pt_nist_IDS-DEPT024-a"]
+)
 def test_source_geometry_from_raw_bytes_equals_pydicom_values(folder):
     from dcmspec_compiler.iods.common.sources import analyze_sources
     from dcmspec_compiler.resolve.source_headers import read_source_headers
@@ -559,5 +618,8 @@ def test_source_geometry_from_raw_bytes_equals_pydicom_values(folder):
     assert fast.frames == oracle.frames
     # UIDs, Rows and Columns are read from the raw bytes too (iods/common/sources.py _uid, _us)
     assert (fast.rows, fast.columns, fast.study_instance_uid) == (
-        oracle.rows, oracle.columns, oracle.study_instance_uid)
+        oracle.rows,
+        oracle.columns,
+        oracle.study_instance_uid,
+    )
     assert all(type(v) is str for f in fast.frames for v in (f.sop_class_uid, f.sop_instance_uid))

@@ -33,7 +33,9 @@ def test_folder_glob_and_list(tmp_path):
     base = shared("series")
     assert len(find_source_files("ct_dcmqi_23x38x3", base)) == 3
     assert [p.name for p in find_source_files("ct_dcmqi_23x38x3/IMG000[12].dcm", base)] == [
-        "IMG0001.dcm", "IMG0002.dcm"]
+        "IMG0001.dcm",
+        "IMG0002.dcm",
+    ]
     both = find_source_files("**/IMG0001.dcm", base)
     assert {p.parent.name for p in both} == {"ct_dcmqi_23x38x3", "ct_dcmqi_24x38x3"}
     listed = find_source_files(["ct_dcmqi_23x38x3", "ct_dcmqi_23x38x3/IMG0001.dcm"], base)
@@ -78,8 +80,7 @@ def test_nothing_found_names_absolute_path(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("hello")
     with pytest.raises(InputError) as err:
-        find_source_files("empty", tmp_path, location=Location("spec.yaml", 3, 5),
-                          spec_path=("sources", "images"))
+        find_source_files("empty", tmp_path, location=Location("spec.yaml", 3, 5), spec_path=("sources", "images"))
     text = err.value.format()
     assert str((tmp_path / "empty").absolute()) in text
     assert "1 non-DICOM" in text and "hint:" in text
@@ -149,8 +150,7 @@ def test_enhanced_ct_per_frame_positions():
         expected = [float(v) for v in item.PlanePositionSequence[0].ImagePositionPatient]
         np.testing.assert_allclose(frame.image_position, expected)
     shared_ori = ds.SharedFunctionalGroupsSequence[0].PlaneOrientationSequence[0]
-    np.testing.assert_allclose(inst.frames[1].image_orientation,
-                               [float(v) for v in shared_ori.ImageOrientationPatient])
+    np.testing.assert_allclose(inst.frames[1].image_orientation, [float(v) for v in shared_ori.ImageOrientationPatient])
     assert group_series([inst])[0].is_volume()
 
 
@@ -176,8 +176,9 @@ def test_oblique_mr_ordered_by_geometry_not_file_name():
     assert abs(normal[2]) < 0.999  # oblique
     assert np.all(np.diff(series.slice_positions()) > 2.9)
     assert series.is_volume() and series.warnings == []
-    assert series.slice_spacing() == pytest.approx(np.linalg.norm(
-        series.frames[1].image_position - series.frames[0].image_position), abs=1e-3)
+    assert series.slice_spacing() == pytest.approx(
+        np.linalg.norm(series.frames[1].image_position - series.frames[0].image_position), abs=1e-3
+    )
 
 
 def test_pet_file_order_differs_from_instance_number():
@@ -238,9 +239,11 @@ def test_selector_errors_list_what_is_there():
     with pytest.raises(InputError, match=r"1 of the requested SOP Instance UIDs.*9\.9\.9"):
         select_instances(insts, sop_instance_uids=[wanted[0], "9.9.9"])
     with pytest.raises(InputError):  # both selectors: the UID is in the other series
-        select_instances(insts, series_instance_uid=NIST_CT_WB,
-                         sop_instance_uids=[i.sop_instance_uid for i in insts
-                                            if i.series_instance_uid == NIST_CT_CONTRAST][:1])
+        select_instances(
+            insts,
+            series_instance_uid=NIST_CT_WB,
+            sop_instance_uids=[i.sop_instance_uid for i in insts if i.series_instance_uid == NIST_CT_CONTRAST][:1],
+        )
 
 
 def test_overlap_warning():
@@ -294,8 +297,15 @@ def test_non_image_instance_rejected():
 from dcmspec_compiler.resolve import headerscan  # noqa: E402
 from dcmspec_compiler.resolve import source_headers as sources_module  # noqa: E402
 
-SHARED_SERIES = ["ct_dcmqi_23x38x3", "ct_dcmqi_24x38x3", "ct_dcmqi_ct-3slice", "ct_nist_IDS-DEPT003-a",
-                 "ct_pydicom_CT2", "mr_dcmqi_701-ADCb500", "pt_nist_IDS-DEPT024-a"]
+SHARED_SERIES = [
+    "ct_dcmqi_23x38x3",
+    "ct_dcmqi_24x38x3",
+    "ct_dcmqi_ct-3slice",
+    "ct_nist_IDS-DEPT003-a",
+    "ct_pydicom_CT2",
+    "mr_dcmqi_701-ADCb500",
+    "pt_nist_IDS-DEPT024-a",
+]
 
 
 def _elements(ds) -> list:
@@ -317,8 +327,7 @@ def assert_same_dataset(fast, slow) -> None:
     assert fast is not None
     assert _elements(fast) == _elements(slow)
     assert _elements(fast.file_meta) == _elements(slow.file_meta)
-    for attr in ("preamble", "filename", "timestamp", "fileobj_type", "original_encoding",
-                 "original_character_set"):
+    for attr in ("preamble", "filename", "timestamp", "fileobj_type", "original_encoding", "original_character_set"):
         assert getattr(fast, attr) == getattr(slow, attr), attr
 
 
@@ -344,15 +353,38 @@ def _array_eq(a, b) -> bool:
 def assert_same_instances(fast, slow) -> None:
     assert len(fast) == len(slow)
     for a, b in zip(fast, slow):
-        for name in ("path", "sop_class_uid", "sop_instance_uid", "series_instance_uid",
-                     "study_instance_uid", "frame_of_reference_uid", "modality", "rows", "columns",
-                     "number_of_frames", "instance_number", "is_multiframe", "series_description"):
+        for name in (
+            "path",
+            "sop_class_uid",
+            "sop_instance_uid",
+            "series_instance_uid",
+            "study_instance_uid",
+            "frame_of_reference_uid",
+            "modality",
+            "rows",
+            "columns",
+            "number_of_frames",
+            "instance_number",
+            "is_multiframe",
+            "series_description",
+        ):
             va, vb = getattr(a, name), getattr(b, name)
             assert va == vb and type(va) is type(vb), (a.path, name, va, vb)
         assert len(a.frames) == len(b.frames)
         for fa, fb in zip(a.frames, b.frames):
-            for name in ("sop_class_uid", "sop_instance_uid", "frame_number", "slice_thickness", "rows",
-                         "columns", "instance_number", "position", "orientation", "spacing", "thickness"):
+            for name in (
+                "sop_class_uid",
+                "sop_instance_uid",
+                "frame_number",
+                "slice_thickness",
+                "rows",
+                "columns",
+                "instance_number",
+                "position",
+                "orientation",
+                "spacing",
+                "thickness",
+            ):
                 va, vb = getattr(fa, name), getattr(fb, name)
                 assert va == vb and type(va) is type(vb), (fa.label, name, va, vb)
             for name in ("image_position", "image_orientation", "pixel_spacing"):
@@ -372,14 +404,25 @@ def test_fast_headers_match_pydicom(series, monkeypatch):
 
 
 def test_fast_headers_cover_implicit_and_explicit_vr():
-    syntaxes = {str(_dcmread(find_source_files(str(shared("series", s)), Path("/"))[0])
-                    .file_meta.TransferSyntaxUID) for s in SHARED_SERIES}
+    syntaxes = {
+        str(_dcmread(find_source_files(str(shared("series", s)), Path("/"))[0]).file_meta.TransferSyntaxUID)
+        for s in SHARED_SERIES
+    }
     assert {pydicom.uid.ImplicitVRLittleEndian, pydicom.uid.ExplicitVRLittleEndian} <= syntaxes
 
 
-@pytest.mark.parametrize("parts", [("enhanced", "eCT_Supplemental.dcm"), ("enhanced", "emri_small.dcm"),
-                                   ("single", "6154"), ("single", "RG3_J2KI.dcm"), ("single", "SC_rgb.dcm"),
-                                   ("single", "dx_image.dcm"), ("sr", "sr_document.dcm")])
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("enhanced", "eCT_Supplemental.dcm"),
+        ("enhanced", "emri_small.dcm"),
+        ("single", "6154"),
+        ("single", "RG3_J2KI.dcm"),
+        ("single", "SC_rgb.dcm"),
+        ("single", "dx_image.dcm"),
+        ("sr", "sr_document.dcm"),
+    ],
+)
 def test_fast_headers_other_files(parts, monkeypatch):
     """Multi-frame, compressed (encapsulated, Explicit VR LE header) and non-image files: the scanned
     header equals pydicom's; multi-frame values are left to pydicom (functional groups)."""
@@ -417,8 +460,9 @@ def test_fast_headers_undefined_length_sequences_and_long_values(tmp_path, monke
         ds.add_new(0x00091011, "UT", "z" * 20000)  # deferred, and past the first 16 KiB read
         ds.DerivationDescription = "y" * 1000  # kept
         ds.add_new(0x00091010, "LO", "PRIVATE")
-        ds.file_meta.TransferSyntaxUID = (pydicom.uid.ImplicitVRLittleEndian if implicit
-                                          else pydicom.uid.ExplicitVRLittleEndian)
+        ds.file_meta.TransferSyntaxUID = (
+            pydicom.uid.ImplicitVRLittleEndian if implicit else pydicom.uid.ExplicitVRLittleEndian
+        )
         path = tmp_path / f"ul-{implicit}.dcm"
         ds.save_as(path, implicit_vr=implicit, little_endian=True, enforce_file_format=True)
         fast = headerscan.scan_header(path, sources_module.DEFER_SIZE)
@@ -478,13 +522,28 @@ from dcmspec_compiler.iods.common.source_frame import SourceFrame, slice_normal 
 from dcmspec_compiler.resolve.source_geometry import geometry_problems, has_geometry, order_frames  # noqa: E402
 
 
-def _frame(name: str, position=None, orientation=(1, 0, 0, 0, 1, 0), instance_number=None, frame_number=None,
-           spacing=(0.5, 0.5)) -> SourceFrame:
+def _frame(
+    name: str,
+    position=None,
+    orientation=(1, 0, 0, 0, 1, 0),
+    instance_number=None,
+    frame_number=None,
+    spacing=(0.5, 0.5),
+) -> SourceFrame:
     text = lambda v: None if v is None else tuple(str(x) for x in v)
-    return SourceFrame(instance=SimpleNamespace(path=Path(name)), sop_class_uid="1.2", sop_instance_uid=name,
-                       frame_number=frame_number, position=text(position), orientation=text(orientation),
-                       spacing=text(spacing), thickness=None, rows=2, columns=2,
-                       instance_number=instance_number)
+    return SourceFrame(
+        instance=SimpleNamespace(path=Path(name)),
+        sop_class_uid="1.2",
+        sop_instance_uid=name,
+        frame_number=frame_number,
+        position=text(position),
+        orientation=text(orientation),
+        spacing=text(spacing),
+        thickness=None,
+        rows=2,
+        columns=2,
+        instance_number=instance_number,
+    )
 
 
 def test_slice_normal_is_a_unit_vector_even_for_unnormalised_cosines():
@@ -497,13 +556,15 @@ def test_slice_normal_is_a_unit_vector_even_for_unnormalised_cosines():
 
 
 def test_frames_without_full_geometry_are_ordered_by_instance_then_frame_number():
-    frames = [_frame("c", position=(0, 0, 1), orientation=None, instance_number=2),
-              _frame("d", instance_number=None, frame_number=None),
-              _frame("a", instance_number=1, frame_number=2),
-              _frame("b", instance_number=1, frame_number=1),
-              _frame("e", position=(0, 0, 0), instance_number=3),
-              _frame("z-single", instance_number=5, frame_number=None),  # a single-frame image before
-              _frame("y-multi", instance_number=5, frame_number=1)]  # frame 1 of one with the same number
+    frames = [
+        _frame("c", position=(0, 0, 1), orientation=None, instance_number=2),
+        _frame("d", instance_number=None, frame_number=None),
+        _frame("a", instance_number=1, frame_number=2),
+        _frame("b", instance_number=1, frame_number=1),
+        _frame("e", position=(0, 0, 0), instance_number=3),
+        _frame("z-single", instance_number=5, frame_number=None),  # a single-frame image before
+        _frame("y-multi", instance_number=5, frame_number=1),
+    ]  # frame 1 of one with the same number
     assert [f.sop_instance_uid for f in order_frames(frames)] == ["b", "a", "c", "e", "z-single", "y-multi", "d"]
     assert not has_geometry(frames[0]) and not has_geometry(_frame("x", position=(0, 0, 0), spacing=None))
     assert has_geometry(frames[4])
@@ -511,9 +572,11 @@ def test_frames_without_full_geometry_are_ordered_by_instance_then_frame_number(
 
 def test_positions_within_a_ten_thousandth_of_a_mm_tie_and_keep_instance_order():
     # 10.00003 and 10.00001 mm both round to 10.0000 along the normal: a tie, so Instance Number decides
-    frames = [_frame("first", position=(0, 0, 10.00003), instance_number=1),
-              _frame("second", position=(0, 0, 10.00001), instance_number=2),
-              _frame("below", position=(0, 0, 9.0), instance_number=3)]
+    frames = [
+        _frame("first", position=(0, 0, 10.00003), instance_number=1),
+        _frame("second", position=(0, 0, 10.00001), instance_number=2),
+        _frame("below", position=(0, 0, 9.0), instance_number=3),
+    ]
     assert [f.sop_instance_uid for f in order_frames(frames)] == ["below", "first", "second"]
 
 

@@ -255,9 +255,7 @@ def test_multiframe_geometry_matches_the_single_frame_series():
         plane_geometry(mf)
     with pytest.raises(ValueError, match="out of range"):
         plane_geometry(mf, 4)
-    np.testing.assert_allclose(
-        PixelToReferenceTransformer.from_dataset(mf, 3)([[0, 0]])[0], _ipp(singles[2])
-    )
+    np.testing.assert_allclose(PixelToReferenceTransformer.from_dataset(mf, 3)([[0, 0]])[0], _ipp(singles[2]))
 
 
 def test_volume_transformers_from_datasets():

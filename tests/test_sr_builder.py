@@ -77,8 +77,10 @@ NOT_SIGNIFICANT = Code("371928007", "SCT", "Not significant")
 CT_PROCEDURE = Code("25045-6", "LN", "CT unspecified body region")
 WHEN = dt.datetime(2024, 5, 6, 7, 8, 9)
 EQUIPMENT = Equipment("dcmspec", "dcmspec", "0.1.0", "1", institution_name="Test Hospital")
-OBSERVERS = ObservationContext(persons=[PersonObserver("Doe^Jane", "Test Hospital")],
-                               devices=[DeviceObserver("2.25.4242", name="dcmspec", manufacturer="dcmspec")])
+OBSERVERS = ObservationContext(
+    persons=[PersonObserver("Doe^Jane", "Test Hospital")],
+    devices=[DeviceObserver("2.25.4242", name="dcmspec", manufacturer="dcmspec")],
+)
 
 
 # --- fixtures and helpers ---------------------------------------------------------------------
@@ -98,8 +100,15 @@ def ct_ref(ct) -> Reference:
 
 
 def doc_args(ct, **over):
-    args = {"patient_study": ct, "series_instance_uid": "2.25.100", "series_number": 900,
-                "sop_instance_uid": "2.25.101", "instance_number": 1, "content_datetime": WHEN, "equipment": EQUIPMENT}
+    args = {
+        "patient_study": ct,
+        "series_instance_uid": "2.25.100",
+        "series_number": 900,
+        "sop_instance_uid": "2.25.101",
+        "instance_number": 1,
+        "content_datetime": WHEN,
+        "equipment": EQUIPMENT,
+    }
     args.update(over)
     return args
 
@@ -140,9 +149,13 @@ def assert_same_as_highdicom(path: Path) -> None:
             # highdicom 0.28.2 also lists the TID 1502 Time Point Order NUM (HAS OBS CONTEXT) as a measurement
             hm = [m for m in h.get_measurements() if m.name.value != C.TIME_POINT_ORDER.value]
             assert [(m.name.value, m.value, m.unit.value) for m in g.measurements] == [
-                (m.name.value, pytest.approx(m.value), m.unit.value) for m in hm]
-            hq = [(q.name.value, q.value.value) for q in h.get_qualitative_evaluations()
-                  if q.name.value != C.FINDING_CATEGORY.value]
+                (m.name.value, pytest.approx(m.value), m.unit.value) for m in hm
+            ]
+            hq = [
+                (q.name.value, q.value.value)
+                for q in h.get_qualitative_evaluations()
+                if q.name.value != C.FINDING_CATEGORY.value
+            ]
             assert [(n.value, v.value) for n, v in g.qualitative_evaluations] == hq
             if kind == "volumetric" and h.referenced_segment is not None:
                 hs = h.referenced_segment
@@ -154,14 +167,21 @@ def assert_same_as_highdicom(path: Path) -> None:
 # --- TID 1500 variants ------------------------------------------------------------------------
 def planar_scoord_group(ct_ref):
     return PlanarROIGroup(
-        tracking_id="Nodule 1", tracking_uid="2.25.1001", finding_type=NODULE, finding_category=ABNORMAL,
+        tracking_id="Nodule 1",
+        tracking_uid="2.25.1001",
+        finding_type=NODULE,
+        finding_category=ABNORMAL,
         finding_sites=[FindingSite(LUNG, laterality=LEFT)],
         time_point_context=TimePointContext("baseline", time_point_order=1),
         region=ImageRegion("POLYLINE", [[10, 10], [40, 10], [40, 30], [10, 30], [10, 10]], ct_ref),
-        measurements=[Measurement(AREA, 600.25, MM2, finding_sites=[LUNG]),
-                      Measurement(DIAMETER, 36.055512754639892, MM,
-                                  source_regions=[ImageRegion("POLYLINE", [[10, 10], [40, 30]], ct_ref)])],
-        qualitative_evaluations=[QualitativeEvaluation(SIGNIFICANCE, NOT_SIGNIFICANT)])
+        measurements=[
+            Measurement(AREA, 600.25, MM2, finding_sites=[LUNG]),
+            Measurement(
+                DIAMETER, 36.055512754639892, MM, source_regions=[ImageRegion("POLYLINE", [[10, 10], [40, 30]], ct_ref)]
+            ),
+        ],
+        qualitative_evaluations=[QualitativeEvaluation(SIGNIFICANCE, NOT_SIGNIFICANT)],
+    )
 
 
 def test_planar_scoord_report_is_enhanced_sr(tmp_path, ct, ct_ref):
@@ -178,7 +198,8 @@ def test_planar_scoord_report_is_enhanced_sr(tmp_path, ct, ct_ref):
     ev = doc.CurrentRequestedProcedureEvidenceSequence
     assert len(ev) == 1 and ev[0].StudyInstanceUID == ct.StudyInstanceUID
     assert [s.ReferencedSOPInstanceUID for s in ev[0].ReferencedSeriesSequence[0].ReferencedSOPSequence] == [
-        ct.SOPInstanceUID]
+        ct.SOPInstanceUID
+    ]
 
 
 def test_planar_report_forced_to_comprehensive(tmp_path, ct, ct_ref):
@@ -189,8 +210,13 @@ def test_planar_report_forced_to_comprehensive(tmp_path, ct, ct_ref):
 
 def test_planar_scoord3d_report_is_comprehensive_3d(tmp_path, ct):
     region = ImageRegion3D("POLYGON", [[0, 0, 0], [10, 0, 0], [10, 10, 0], [0, 0, 0]], ct.FrameOfReferenceUID)
-    group = PlanarROIGroup(tracking_id="Region 3D", tracking_uid="2.25.1002", finding_type=NODULE,
-                           region=region, measurements=[Measurement(AREA, 50.0, MM2)])
+    group = PlanarROIGroup(
+        tracking_id="Region 3D",
+        tracking_uid="2.25.1002",
+        finding_type=NODULE,
+        region=region,
+        measurements=[Measurement(AREA, 50.0, MM2)],
+    )
     doc = report([group]).document(**doc_args(ct))
     assert isinstance(doc, Comprehensive3DSR)
     path = write_and_validate(doc, tmp_path)
@@ -202,10 +228,13 @@ def test_planar_scoord3d_report_is_comprehensive_3d(tmp_path, ct):
 
 def test_volumetric_referenced_segment(tmp_path, ct, seg):
     segment = ReferencedSegment.from_segmentation(seg, 1)
-    group = VolumetricROIGroup(tracking_id="Liver", tracking_uid="2.25.1003", finding_type=NODULE,
-                               referenced_segment=segment,
-                               measurements=[Measurement(VOLUME, 1234.5, MM3),
-                                             Measurement(MEAN, -12.5, HU)])
+    group = VolumetricROIGroup(
+        tracking_id="Liver",
+        tracking_uid="2.25.1003",
+        finding_type=NODULE,
+        referenced_segment=segment,
+        measurements=[Measurement(VOLUME, 1234.5, MM3), Measurement(MEAN, -12.5, HU)],
+    )
     doc = report([group]).document(**doc_args(ct))
     path = write_and_validate(doc, tmp_path)
     assert_same_as_highdicom(path)
@@ -215,19 +244,26 @@ def test_volumetric_referenced_segment(tmp_path, ct, seg):
     assert g.referenced_segment.source_series_uid == seg.ReferencedSeriesSequence[0].SeriesInstanceUID
     assert ours.measurement_groups(referenced_segment=(seg.SOPInstanceUID, 2)) == []
     # the SEG is evidence too, in its own series
-    series = {s.SeriesInstanceUID for e in doc.CurrentRequestedProcedureEvidenceSequence
-              for s in e.ReferencedSeriesSequence}
+    series = {
+        s.SeriesInstanceUID for e in doc.CurrentRequestedProcedureEvidenceSequence for s in e.ReferencedSeriesSequence
+    }
     assert seg.SeriesInstanceUID in series
 
 
 def test_volumetric_scoord3d_regions(tmp_path, ct):
-    regions = [ImageRegion3D("POLYGON", [[0, 0, z], [5, 0, z], [5, 5, z], [0, 0, z]], ct.FrameOfReferenceUID)
-               for z in (0.0, 1.0, 2.0)]
+    regions = [
+        ImageRegion3D("POLYGON", [[0, 0, z], [5, 0, z], [5, 5, z], [0, 0, z]], ct.FrameOfReferenceUID)
+        for z in (0.0, 1.0, 2.0)
+    ]
     with pytest.raises(DicomConformanceError, match="Source series for segmentation"):
         report([VolumetricROIGroup(tracking_id="Stack", tracking_uid="2.25.1004", regions=regions)]).content()
-    group = VolumetricROIGroup(tracking_id="Stack", tracking_uid="2.25.1004", regions=regions,
-                               source_series_uid=ct.SeriesInstanceUID,  # TID 1411: required with a Volume Surface
-                               measurements=[Measurement(VOLUME, 37.5, MM3)])
+    group = VolumetricROIGroup(
+        tracking_id="Stack",
+        tracking_uid="2.25.1004",
+        regions=regions,
+        source_series_uid=ct.SeriesInstanceUID,  # TID 1411: required with a Volume Surface
+        measurements=[Measurement(VOLUME, 37.5, MM3)],
+    )
     doc = report([group]).document(**doc_args(ct))
     assert isinstance(doc, Comprehensive3DSR)
     path = write_and_validate(doc, tmp_path)
@@ -237,9 +273,13 @@ def test_volumetric_scoord3d_regions(tmp_path, ct):
 
 
 def test_image_measurement_group(tmp_path, ct, ct_ref):
-    group = ImageGroup(tracking_id="Whole image", tracking_uid="2.25.1005", source_images=[ct_ref],
-                       measurements=[Measurement(MEAN, -119.07385253906, HU)],
-                       qualitative_evaluations=[QualitativeEvaluation(SIGNIFICANCE, NOT_SIGNIFICANT)])
+    group = ImageGroup(
+        tracking_id="Whole image",
+        tracking_uid="2.25.1005",
+        source_images=[ct_ref],
+        measurements=[Measurement(MEAN, -119.07385253906, HU)],
+        qualitative_evaluations=[QualitativeEvaluation(SIGNIFICANCE, NOT_SIGNIFICANT)],
+    )
     doc = report([group]).document(**doc_args(ct))
     path = write_and_validate(doc, tmp_path)
     assert_same_as_highdicom(path)
@@ -248,14 +288,19 @@ def test_image_measurement_group(tmp_path, ct, ct_ref):
 
 
 def test_all_three_kinds_in_one_report_with_filters(tmp_path, ct, ct_ref, seg):
-    groups = [planar_scoord_group(ct_ref),
-              VolumetricROIGroup(tracking_id="Seg", tracking_uid="2.25.1006",
-                                 referenced_segment=ReferencedSegment.from_segmentation(seg, 1),
-                                 measurements=[Measurement(VOLUME, 10, MM3)]),
-              ImageGroup(tracking_id="Img", tracking_uid="2.25.1007", measurements=[Measurement(MEAN, 1, HU)])]
-    doc = report(groups, image_library=[ct_ref],
-                 qualitative_evaluations=[QualitativeEvaluation(SIGNIFICANCE, "free text")]
-                 ).document(**doc_args(ct))
+    groups = [
+        planar_scoord_group(ct_ref),
+        VolumetricROIGroup(
+            tracking_id="Seg",
+            tracking_uid="2.25.1006",
+            referenced_segment=ReferencedSegment.from_segmentation(seg, 1),
+            measurements=[Measurement(VOLUME, 10, MM3)],
+        ),
+        ImageGroup(tracking_id="Img", tracking_uid="2.25.1007", measurements=[Measurement(MEAN, 1, HU)]),
+    ]
+    doc = report(
+        groups, image_library=[ct_ref], qualitative_evaluations=[QualitativeEvaluation(SIGNIFICANCE, "free text")]
+    ).document(**doc_args(ct))
     path = write_and_validate(doc, tmp_path)
     assert_same_as_highdicom(path)
     ours = read_document(path)
@@ -269,8 +314,11 @@ def test_all_three_kinds_in_one_report_with_filters(tmp_path, ct, ct_ref, seg):
 
 
 def test_nan_measurement_gets_a_qualifier(tmp_path, ct):
-    group = ImageGroup(tracking_id="NaN", tracking_uid="2.25.1008",
-                       measurements=[Measurement(MEAN, float("nan"), HU), Measurement(MEAN, 3.5, HU)])
+    group = ImageGroup(
+        tracking_id="NaN",
+        tracking_uid="2.25.1008",
+        measurements=[Measurement(MEAN, float("nan"), HU), Measurement(MEAN, 3.5, HU)],
+    )
     doc = report([group]).document(**doc_args(ct))
     path = write_and_validate(doc, tmp_path)
     (g,) = read_document(path).measurement_groups()
@@ -291,24 +339,38 @@ def test_build_is_reproducible(tmp_path, ct, ct_ref):
 def text_tree(ct_ref) -> ContainerItem:
     title = Code("18748-4", "LN", "Diagnostic imaging report")
     finding = Code("121071", "DCM", "Finding")
-    return ContainerItem(title, None, children=[
-        CodeItem(C.LANGUAGE_OF_CONTENT, C.ENGLISH_US, "HAS CONCEPT MOD"),
-        PNameItem(C.PERSON_OBSERVER_NAME, "Doe^Jane", "HAS OBS CONTEXT"),
-        ContainerItem(Code("121070", "DCM", "Findings"), children=[
-            TextItem(finding, "No nodules.", children=[
-                ImageItem(Code("121112", "DCM", "Source of Measurement"), ct_ref, "INFERRED FROM")]),
-            DateItem(Code("111060", "DCM", "Study Date"), dt.date(2004, 1, 19)),
-            TimeItem(Code("111061", "DCM", "Study Time"), dt.time(7, 27, 30)),
-            DateTimeItem(Code("121125", "DCM", "DateTime of Recording of Log Entry"), WHEN),
-            UIDRefItem(Code("121018", "DCM", "Procedure Study Instance UID"), "1.2.3.4"),
-        ]),
-    ])
+    return ContainerItem(
+        title,
+        None,
+        children=[
+            CodeItem(C.LANGUAGE_OF_CONTENT, C.ENGLISH_US, "HAS CONCEPT MOD"),
+            PNameItem(C.PERSON_OBSERVER_NAME, "Doe^Jane", "HAS OBS CONTEXT"),
+            ContainerItem(
+                Code("121070", "DCM", "Findings"),
+                children=[
+                    TextItem(
+                        finding,
+                        "No nodules.",
+                        children=[ImageItem(Code("121112", "DCM", "Source of Measurement"), ct_ref, "INFERRED FROM")],
+                    ),
+                    DateItem(Code("111060", "DCM", "Study Date"), dt.date(2004, 1, 19)),
+                    TimeItem(Code("111061", "DCM", "Study Time"), dt.time(7, 27, 30)),
+                    DateTimeItem(Code("121125", "DCM", "DateTime of Recording of Log Entry"), WHEN),
+                    UIDRefItem(Code("121018", "DCM", "Procedure Study Instance UID"), "1.2.3.4"),
+                ],
+            ),
+        ],
+    )
 
 
 def test_basic_text_sr(tmp_path, ct, ct_ref):
-    doc = BasicTextSR(text_tree(ct_ref), completion_flag="COMPLETE", verification_flag="VERIFIED",
-                      verifying_observers=[VerifyingObserver("Doe^Jane", "Test Hospital", WHEN)],
-                      **doc_args(ct))
+    doc = BasicTextSR(
+        text_tree(ct_ref),
+        completion_flag="COMPLETE",
+        verification_flag="VERIFIED",
+        verifying_observers=[VerifyingObserver("Doe^Jane", "Test Hospital", WHEN)],
+        **doc_args(ct),
+    )
     assert doc.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.11"
     path = write_and_validate(doc, tmp_path)
     back = read_document(path)
@@ -322,31 +384,68 @@ def test_comprehensive_3d_with_every_value_type(tmp_path, ct, ct_ref):
     other_study = Reference("1.2.840.10008.5.1.4.1.1.2", "2.25.600", "2.25.601", "2.25.602")
     tree = text_tree(ct_ref)
     section = tree.append(ContainerItem(Code("121071", "DCM", "Finding")))
-    num = section.append(NumItem(DIAMETER, 12.5, MM, children=[
-        ScoordItem(C.IMAGE_REGION, "ELLIPSE", [[10, 20], [30, 20], [20, 15], [20, 25]], ct_ref, "INFERRED FROM"),
-        Scoord3DItem(C.IMAGE_REGION, "ELLIPSOID",
-                     [[-1, 0, 0], [1, 0, 0], [0, -2, 0], [0, 2, 0], [0, 0, -3], [0, 0, 3]],
-                     ct.FrameOfReferenceUID, "INFERRED FROM")]))
+    num = section.append(
+        NumItem(
+            DIAMETER,
+            12.5,
+            MM,
+            children=[
+                ScoordItem(
+                    C.IMAGE_REGION, "ELLIPSE", [[10, 20], [30, 20], [20, 15], [20, 25]], ct_ref, "INFERRED FROM"
+                ),
+                Scoord3DItem(
+                    C.IMAGE_REGION,
+                    "ELLIPSOID",
+                    [[-1, 0, 0], [1, 0, 0], [0, -2, 0], [0, 2, 0], [0, 0, -3], [0, 0, 3]],
+                    ct.FrameOfReferenceUID,
+                    "INFERRED FROM",
+                ),
+            ],
+        )
+    )
     num.append(CodeItem(C.MEASUREMENT_METHOD, Code("27925004", "SCT", "Nodule"), "HAS CONCEPT MOD"))
     section.append(ScoordItem(C.IMAGE_REGION, "CIRCLE", [[50, 50], [55, 50]], ct_ref))
     section.append(ScoordItem(C.IMAGE_REGION, "POINT", [[1, 2]], ct_ref))
     section.append(Scoord3DItem(C.IMAGE_REGION, "MULTIPOINT", [[1, 2, 3], [4, 5, 6]], ct.FrameOfReferenceUID))
-    section.append(CompositeItem(Code("126100", "DCM", "Real World Value Map used for measurement"),
-                                 other_study))
+    section.append(CompositeItem(Code("126100", "DCM", "Real World Value Map used for measurement"), other_study))
     wave = WaveformItem(None, ecg, "CONTAINS", channels=[(1, 1), (1, 2)])
     section.append(wave)
-    section.append(TcoordItem(Code("122147", "DCM", "Interval"), "SEGMENT", time_offsets=[0.0, 1.5],
-                              children=[WaveformItem(None, ecg, "SELECTED FROM")]))
+    section.append(
+        TcoordItem(
+            Code("122147", "DCM", "Interval"),
+            "SEGMENT",
+            time_offsets=[0.0, 1.5],
+            children=[WaveformItem(None, ecg, "SELECTED FROM")],
+        )
+    )
     doc = Comprehensive3DSR(tree, **doc_args(ct))
     path = write_and_validate(doc, tmp_path)
     back = read_document(path)
     assert isinstance(back, Comprehensive3DSR)
     assert {i.ValueType for i in back.content_items()} >= {
-        "CONTAINER", "CODE", "NUM", "TEXT", "DATE", "TIME", "DATETIME", "PNAME", "UIDREF", "COMPOSITE",
-        "IMAGE", "WAVEFORM", "SCOORD", "SCOORD3D", "TCOORD"}
+        "CONTAINER",
+        "CODE",
+        "NUM",
+        "TEXT",
+        "DATE",
+        "TIME",
+        "DATETIME",
+        "PNAME",
+        "UIDREF",
+        "COMPOSITE",
+        "IMAGE",
+        "WAVEFORM",
+        "SCOORD",
+        "SCOORD3D",
+        "TCOORD",
+    }
     # own-study references are current evidence; the other study's instance is pertinent other evidence
-    current = {r.ReferencedSOPInstanceUID for e in doc.CurrentRequestedProcedureEvidenceSequence
-               for s in e.ReferencedSeriesSequence for r in s.ReferencedSOPSequence}
+    current = {
+        r.ReferencedSOPInstanceUID
+        for e in doc.CurrentRequestedProcedureEvidenceSequence
+        for s in e.ReferencedSeriesSequence
+        for r in s.ReferencedSOPSequence
+    }
     assert current == {ct.SOPInstanceUID, "2.25.500"}
     (other,) = doc.PertinentOtherEvidenceSequence
     assert other.StudyInstanceUID == "2.25.602"
@@ -357,10 +456,16 @@ def test_comprehensive_3d_with_every_value_type(tmp_path, ct, ct_ref):
 
 
 def test_enhanced_sr_refuses_obs_context_below_num(ct):
-    tree = ContainerItem(C.IMAGING_MEASUREMENT_REPORT, None, children=[
-        NumItem(DIAMETER, 1, MM, children=[TextItem(C.TRACKING_IDENTIFIER, "x", "HAS OBS CONTEXT")])])
-    with pytest.raises(DicomConformanceError, match=r"Enhanced SR does not allow NUM 'Diameter' HAS OBS"
-                                                    r" CONTEXT TEXT .*A\.35\.2-2"):
+    tree = ContainerItem(
+        C.IMAGING_MEASUREMENT_REPORT,
+        None,
+        children=[NumItem(DIAMETER, 1, MM, children=[TextItem(C.TRACKING_IDENTIFIER, "x", "HAS OBS CONTEXT")])],
+    )
+    with pytest.raises(
+        DicomConformanceError,
+        match=r"Enhanced SR does not allow NUM 'Diameter' HAS OBS"
+        r" CONTEXT TEXT .*A\.35\.2-2",
+    ):
         EnhancedSR(tree, **doc_args(ct))
     ComprehensiveSR(tree, **doc_args(ct))  # allowed there
 
@@ -368,14 +473,14 @@ def test_enhanced_sr_refuses_obs_context_below_num(ct):
 # --- conformance errors -----------------------------------------------------------------------
 def test_wrong_value_type_for_the_iod(ct):
     tree = ContainerItem(C.IMAGING_MEASUREMENT_REPORT, None, children=[NumItem(DIAMETER, 1.0, MM)])
-    with pytest.raises(DicomConformanceError,
-                       match=r"Basic Text SR does not allow value type NUM \(PS3\.3 A\.35\.1-2\); item 1\.1"):
+    with pytest.raises(
+        DicomConformanceError, match=r"Basic Text SR does not allow value type NUM \(PS3\.3 A\.35\.1-2\); item 1\.1"
+    ):
         BasicTextSR(tree, **doc_args(ct))
 
 
 def test_wrong_relationship_for_the_iod(ct, ct_ref):
-    tree = ContainerItem(C.IMAGING_MEASUREMENT_REPORT, None, children=[
-        CodeItem(C.FINDING, NODULE, "INFERRED FROM")])
+    tree = ContainerItem(C.IMAGING_MEASUREMENT_REPORT, None, children=[CodeItem(C.FINDING, NODULE, "INFERRED FROM")])
     with pytest.raises(DicomConformanceError, match=r"does not allow CONTAINER .* INFERRED FROM CODE"):
         ComprehensiveSR(tree, **doc_args(ct))
 
@@ -389,14 +494,17 @@ def test_num_without_unit():
         NumItem(DIAMETER, None, MM)
 
 
-@pytest.mark.parametrize("graphic_type, points, message", [
-    ("POINT", [[1, 2], [3, 4]], "POINT needs exactly 1 point"),
-    ("CIRCLE", [[1, 2]], "CIRCLE needs exactly 2 point"),
-    ("ELLIPSE", [[0, 0], [2, 0], [1, 1]], "ELLIPSE needs exactly 4 point"),
-    ("POLYLINE", [[1, 2]], "POLYLINE needs at least 2 points"),
-    ("POLYGON", [[0, 0], [1, 0], [1, 1], [0, 0]], "closed 2D polygon is a POLYLINE"),
-    ("ELLIPSE", [[0, 0], [2, 0], [0, 1], [0, 3]], "share one center"),
-])
+@pytest.mark.parametrize(
+    "graphic_type, points, message",
+    [
+        ("POINT", [[1, 2], [3, 4]], "POINT needs exactly 1 point"),
+        ("CIRCLE", [[1, 2]], "CIRCLE needs exactly 2 point"),
+        ("ELLIPSE", [[0, 0], [2, 0], [1, 1]], "ELLIPSE needs exactly 4 point"),
+        ("POLYLINE", [[1, 2]], "POLYLINE needs at least 2 points"),
+        ("POLYGON", [[0, 0], [1, 0], [1, 1], [0, 0]], "closed 2D polygon is a POLYLINE"),
+        ("ELLIPSE", [[0, 0], [2, 0], [0, 1], [0, 3]], "share one center"),
+    ],
+)
 def test_scoord_point_rules(ct_ref, graphic_type, points, message):
     with pytest.raises(DicomConformanceError, match=message):
         ScoordItem(C.IMAGE_REGION, graphic_type, points, ct_ref)
@@ -416,8 +524,7 @@ def test_scoord3d_rules(ct):
     with pytest.raises(DicomConformanceError, match="POLYGON must be closed"):
         Scoord3DItem(C.IMAGE_REGION, "POLYGON", [[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], for_uid)
     with pytest.raises(DicomConformanceError, match="coplanar"):
-        Scoord3DItem(C.IMAGE_REGION, "POLYGON",
-                     [[0, 0, 0], [10, 0, 0], [10, 10, 0], [0, 10, 10], [0, 0, 0]], for_uid)
+        Scoord3DItem(C.IMAGE_REGION, "POLYGON", [[0, 0, 0], [10, 0, 0], [10, 10, 0], [0, 10, 10], [0, 0, 0]], for_uid)
     with pytest.raises(DicomConformanceError, match="ELLIPSOID needs exactly 6"):
         Scoord3DItem(C.IMAGE_REGION, "ELLIPSOID", np.zeros((4, 3)), for_uid)
     with pytest.raises(DicomConformanceError, match="Graphic Type 'CIRCLE'"):
@@ -441,13 +548,15 @@ def test_template_level_errors(ct_ref, seg):
     with pytest.raises(DicomConformanceError, match="tracking unique identifier"):
         ImageGroup(tracking_id="x", tracking_uid="not-a-uid").item()
     with pytest.raises(DicomConformanceError, match="Image Region is an area"):
-        PlanarROIGroup(tracking_id="x", tracking_uid="2.25.1",
-                       region=ImageRegion("POINT", [[1, 1]], ct_ref)).item()
+        PlanarROIGroup(tracking_id="x", tracking_uid="2.25.1", region=ImageRegion("POINT", [[1, 1]], ct_ref)).item()
 
 
 def test_forcing_a_too_small_iod_is_refused(ct):
-    group = PlanarROIGroup(tracking_id="x", tracking_uid="2.25.1",
-                           region=ImageRegion3D("POLYLINE", [[0, 0, 0], [1, 1, 1]], ct.FrameOfReferenceUID))
+    group = PlanarROIGroup(
+        tracking_id="x",
+        tracking_uid="2.25.1",
+        region=ImageRegion3D("POLYLINE", [[0, 0, 0], [1, 1, 1]], ct.FrameOfReferenceUID),
+    )
     with pytest.raises(DicomConformanceError, match="Comprehensive SR does not allow value type SCOORD3D"):
         report([group]).document(document_class=ComprehensiveSR, **doc_args(ct))
 
@@ -476,8 +585,9 @@ def test_read_dcmqi_report():
     assert groups and all(g.referenced_segment is not None for g in groups)
     first = groups[0]
     assert first.referenced_segment.source_series_uid
-    assert doc.measurement_groups(referenced_segment=(first.referenced_segment.sop_instance_uid,
-                                                      first.referenced_segment.segment_number))
+    assert doc.measurement_groups(
+        referenced_segment=(first.referenced_segment.sop_instance_uid, first.referenced_segment.segment_number)
+    )
     assert all(m.unit is not None for m in first.measurements if m.value is not None)
 
 

@@ -29,10 +29,32 @@ SOP_CLASSES = {
     "Comprehensive 3D SR": "1.2.840.10008.5.1.4.1.1.88.34",
     "Key Object Selection Document": "1.2.840.10008.5.1.4.1.1.88.59",
 }
-VALUE_TYPES = ("CONTAINER", "TEXT", "CODE", "NUM", "DATETIME", "DATE", "TIME", "UIDREF", "PNAME", "COMPOSITE",
-               "IMAGE", "WAVEFORM", "SCOORD", "SCOORD3D", "TCOORD")
-RELATIONSHIPS = ("CONTAINS", "HAS OBS CONTEXT", "HAS ACQ CONTEXT", "HAS CONCEPT MOD", "HAS PROPERTIES",
-                 "INFERRED FROM", "SELECTED FROM")
+VALUE_TYPES = (
+    "CONTAINER",
+    "TEXT",
+    "CODE",
+    "NUM",
+    "DATETIME",
+    "DATE",
+    "TIME",
+    "UIDREF",
+    "PNAME",
+    "COMPOSITE",
+    "IMAGE",
+    "WAVEFORM",
+    "SCOORD",
+    "SCOORD3D",
+    "TCOORD",
+)
+RELATIONSHIPS = (
+    "CONTAINS",
+    "HAS OBS CONTEXT",
+    "HAS ACQ CONTEXT",
+    "HAS CONCEPT MOD",
+    "HAS PROPERTIES",
+    "INFERRED FROM",
+    "SELECTED FROM",
+)
 
 
 def _code(value: str, meaning: str) -> Dataset:
@@ -157,10 +179,13 @@ def _dcmtk_verdicts(cases: list[tuple[str, str, str, str]]) -> dict[str, bool]:
             _document(*case).save_as(path, enforce_file_format=True)
             names.append(str(path))
         for start in range(0, len(names), 500):
-            chunk = names[start:start + 500]
+            chunk = names[start : start + 500]
             proc = subprocess.run([exe, *chunk], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            failed = {line.rsplit("parsing file: ", 1)[1].strip() for line in proc.stdout.splitlines()
-                      if line.startswith("F:") and "parsing file: " in line}
+            failed = {
+                line.rsplit("parsing file: ", 1)[1].strip()
+                for line in proc.stdout.splitlines()
+                if line.startswith("F:") and "parsing file: " in line
+            }
             for name in chunk:
                 verdicts[_key(todo[int(Path(name).stem)])] = name not in failed
     cache.write_text(json.dumps(verdicts))
@@ -227,12 +252,15 @@ def test_fast_tree_is_the_documents_tree():
     """What the rules see of the light tree and of the full document is the same."""
     from dcmspec_compiler.iods.sr.relationships import tree_facts
 
-    for case in [("Comprehensive SR", "NUM", "INFERRED FROM", "SCOORD"),
-                 ("Enhanced SR", "CONTAINER", "HAS OBS CONTEXT", "PNAME")]:
+    for case in [
+        ("Comprehensive SR", "NUM", "INFERRED FROM", "SCOORD"),
+        ("Enhanced SR", "CONTAINER", "HAS OBS CONTEXT", "PNAME"),
+    ]:
         full, light = tree_facts(_document(*case)), tree_facts(_tree(*case))
         assert (full.root_is_container, full.root_has_name) == (light.root_is_container, light.root_has_name)
         assert [(e.source, e.relationship, e.target, e.path, e.selected_from) for e in full.edges] == [
-            (e.source, e.relationship, e.target, e.path, e.selected_from) for e in light.edges]
+            (e.source, e.relationship, e.target, e.path, e.selected_from) for e in light.edges
+        ]
 
 
 def test_known_differences_follow_the_dcmtk_version():
@@ -261,8 +289,11 @@ def test_relationship_rules_agree_with_dcmtk():
     verdicts = _dcmtk_verdicts(cases)
     disagree = {case for case in probes + cases if _ours(case) != verdicts[_key(case)]}
     # the rules' own query agrees too, wherever both value types are allowed in the IOD
-    assert {case for case in cases if case[3] in RULES[case[0]].value_types
-            and RULES[case[0]].allows(*case[1:]) != verdicts[_key(case)]} <= disagree
+    assert {
+        case
+        for case in cases
+        if case[3] in RULES[case[0]].value_types and RULES[case[0]].allows(*case[1:]) != verdicts[_key(case)]
+    } <= disagree
     exe = require_tool("dsrdump", DCMTK_INSTALL)
     known = known_differences(subprocess.run([exe, "--version"], capture_output=True, text=True).stdout)
     unexpected = sorted(disagree - known)

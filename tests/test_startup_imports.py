@@ -12,16 +12,28 @@ import pytest
 
 from conftest import ROOT
 
-HEAVY = ("numpy", "pydicom", "pydicom.sr", "pydicom.sr.codedict", "jsonschema", "referencing", "requests", "dask",
-         "distributed")
+HEAVY = (
+    "numpy",
+    "pydicom",
+    "pydicom.sr",
+    "pydicom.sr.codedict",
+    "jsonschema",
+    "referencing",
+    "requests",
+    "dask",
+    "distributed",
+)
 
 
 def _imported(args: list[str], cwd=ROOT) -> tuple[int, set[str]]:
-    code = ("import sys\nfrom dcmspec_compiler.cli import main\n"
-            "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    status = exc.code\n"
-            f"print('IMPORTED', status, ','.join(m for m in {HEAVY!r} if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd,
-                         check=True).stdout
+    code = (
+        "import sys\nfrom dcmspec_compiler.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    status = exc.code\n"
+        f"print('IMPORTED', status, ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd, check=True
+    ).stdout
     line = next(line for line in out.splitlines() if line.startswith("IMPORTED"))
     _, status, names = (line.split(" ") + [""])[:3]
     return int(status), set(filter(None, names.split(",")))
@@ -40,12 +52,15 @@ def test_valid_spec_needs_neither_jsonschema_nor_pydicoms_code_dictionary(spec):
 
 def test_requests_imports_normally_after_a_command():
     """pydicom_import.without_downloader hides requests from pydicom's first import only."""
-    code = ("import sys\nfrom dcmspec_compiler.cli import main\n"
-            "try:\n    main(['validate', 'specs_examples/organs-binary.yaml'])\nexcept SystemExit:\n    pass\n"
-            "import pydicom.data.download, requests\n"
-            "print(pydicom.data.download.HAVE_REQUESTS, requests.__name__)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         check=True).stdout.split()
+    code = (
+        "import sys\nfrom dcmspec_compiler.cli import main\n"
+        "try:\n    main(['validate', 'specs_examples/organs-binary.yaml'])\nexcept SystemExit:\n    pass\n"
+        "import pydicom.data.download, requests\n"
+        "print(pydicom.data.download.HAVE_REQUESTS, requests.__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout.split()
     assert out == ["False", "requests"]
 
 
@@ -56,8 +71,9 @@ def test_abstract_base_spec_is_checked_without_pydicom_numpy_or_jsonschema():
 
 
 def test_template_with_csv_values_needs_no_jsonschema():
-    status, imported = _imported(["validate", "specs_examples/report-template.yaml",
-                                  "--csv", "specs_examples/report-cases.csv"])
+    status, imported = _imported(
+        ["validate", "specs_examples/report-template.yaml", "--csv", "specs_examples/report-cases.csv"]
+    )
     assert status == 0 and "jsonschema" not in imported
 
 
@@ -72,9 +88,11 @@ def test_a_csv_build_loads_dask_only_on_a_dask_executor(tmp_path):
 
 def test_spec_with_schema_error_imports_no_pydicom_nor_numpy(tmp_path):
     spec = tmp_path / "bad.yaml"
-    spec.write_text("dcmspec: 1\nkind: Segmentation\nid: bad\nsources: {images: ct/}\n"
-                    "segmentation: {type: BINARY, mask: m.npy}\n"
-                    "segments: [{label: A, category: AnatomicalStructure, type: Liver, colour: [1, 2, 3]}]\n")
+    spec.write_text(
+        "dcmspec: 1\nkind: Segmentation\nid: bad\nsources: {images: ct/}\n"
+        "segmentation: {type: BINARY, mask: m.npy}\n"
+        "segments: [{label: A, category: AnatomicalStructure, type: Liver, colour: [1, 2, 3]}]\n"
+    )
     status, imported = _imported(["validate", str(spec)])
     assert status == 1
     assert "jsonschema" in imported  # it explains the error
@@ -84,11 +102,18 @@ def test_spec_with_schema_error_imports_no_pydicom_nor_numpy(tmp_path):
 def test_pacs_clients_load_only_when_a_pacs_is_used(tmp_path):
     """dicomweb-client and pynetdicom (extra `pacs`, installed by the test extra) stay unloaded by a build
     from files; a build from files that sends nowhere does not even load requests."""
-    code = ("import sys\nfrom dcmspec_compiler.cli import main\n"
-            "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    status = exc.code\n"
-            "print('IMPORTED', status, ','.join(m for m in ('dicomweb_client', 'pynetdicom', 'requests')"
-            " if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code, "build", "specs_examples/organs-binary.yaml", "-q", "-o",
-                          str(tmp_path)], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    code = (
+        "import sys\nfrom dcmspec_compiler.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    status = exc.code\n"
+        "print('IMPORTED', status, ','.join(m for m in ('dicomweb_client', 'pynetdicom', 'requests')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, "build", "specs_examples/organs-binary.yaml", "-q", "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    ).stdout
     line = next(line for line in out.splitlines() if line.startswith("IMPORTED"))
     assert line.split(" ")[1] == "0" and line.split(" ")[2:] in ([], [""]), line

@@ -40,8 +40,9 @@ def _write_plane_series(folder: Path, plane: str) -> list[Path]:
     """A 5-slice CT series made as the phantom is made (write_ct_series), then turned into a sagittal or
     coronal stack: slice k sits at 3*k mm along its stepping axis, Instance Numbers shuffled."""
     orientation, axis = PLANES[plane]
-    paths = write_ct_series(folder, Grid(shape=(5, 6, 7), spacing=(3.0, 0.5, 0.5), origin=(-9.0, 4.0, 20.0)),
-                            seed=f"dcmspec-{plane}")
+    paths = write_ct_series(
+        folder, Grid(shape=(5, 6, 7), spacing=(3.0, 0.5, 0.5), origin=(-9.0, 4.0, 20.0)), seed=f"dcmspec-{plane}"
+    )
     for k, path in enumerate(paths):
         ds = pydicom.dcmread(path)
         position = [-9.0, 4.0, 20.0]
@@ -55,12 +56,15 @@ def _write_plane_series(folder: Path, plane: str) -> list[Path]:
     return paths
 
 
-@pytest.mark.parametrize("plane, expected", [
-    # sagittal normal (-1,0,0): ascending -x, i.e. x from +6 down to -6; y and z stay put
-    ("sagittal", [[6.0, 4.0, 20.0], [3.0, 4.0, 20.0], [0.0, 4.0, 20.0], [-3.0, 4.0, 20.0], [-6.0, 4.0, 20.0]]),
-    # coronal normal (0,1,0): ascending y, from -6 to +6
-    ("coronal", [[-9.0, -6.0, 20.0], [-9.0, -3.0, 20.0], [-9.0, 0.0, 20.0], [-9.0, 3.0, 20.0], [-9.0, 6.0, 20.0]]),
-])
+@pytest.mark.parametrize(
+    "plane, expected",
+    [
+        # sagittal normal (-1,0,0): ascending -x, i.e. x from +6 down to -6; y and z stay put
+        ("sagittal", [[6.0, 4.0, 20.0], [3.0, 4.0, 20.0], [0.0, 4.0, 20.0], [-3.0, 4.0, 20.0], [-6.0, 4.0, 20.0]]),
+        # coronal normal (0,1,0): ascending y, from -6 to +6
+        ("coronal", [[-9.0, -6.0, 20.0], [-9.0, -3.0, 20.0], [-9.0, 0.0, 20.0], [-9.0, 3.0, 20.0], [-9.0, 6.0, 20.0]]),
+    ],
+)
 def test_sagittal_and_coronal_series_are_ordered_along_the_slice_normal(tmp_path, plane, expected):
     paths = _write_plane_series(tmp_path / plane, plane)
     series = resolve_single_series(read_source_headers(reversed(paths)))
@@ -83,18 +87,30 @@ NRRD_TO_LPS = {
     "3D-right-handed": [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
 }
 # Spaces with no fixed relation to the patient, or with a time axis: refused with a hint.
-NRRD_REFUSED = ["3D-left-handed", "scanner-xyz", "right-anterior-superior-time", "RAST",
-                "left-anterior-superior-time", "LAST", "left-posterior-superior-time", "LPST",
-                "scanner-xyz-time", "3D-right-handed-time", "3D-left-handed-time"]
+NRRD_REFUSED = [
+    "3D-left-handed",
+    "scanner-xyz",
+    "right-anterior-superior-time",
+    "RAST",
+    "left-anterior-superior-time",
+    "LAST",
+    "left-posterior-superior-time",
+    "LPST",
+    "scanner-xyz-time",
+    "3D-right-handed-time",
+    "3D-left-handed-time",
+]
 
 
 def _write_nrrd(path: Path, space: str, data: np.ndarray) -> None:
     """A detached-free NRRD written by hand (NRRD0004, raw): axes in file order column, row, slice with
     space directions (2,0,0), (0,3,0), (0,0,5) and space origin (10,20,30)."""
     sizes = " ".join(str(n) for n in data.shape[::-1])
-    header = (f"NRRD0004\ntype: uint8\ndimension: 3\nspace: {space}\nsizes: {sizes}\n"
-              "space directions: (2,0,0) (0,3,0) (0,0,5)\nkinds: domain domain domain\nendian: little\n"
-              "encoding: raw\nspace origin: (10,20,30)\n\n")
+    header = (
+        f"NRRD0004\ntype: uint8\ndimension: 3\nspace: {space}\nsizes: {sizes}\n"
+        "space directions: (2,0,0) (0,3,0) (0,0,5)\nkinds: domain domain domain\nendian: little\n"
+        "encoding: raw\nspace origin: (10,20,30)\n\n"
+    )
     path.write_bytes(header.encode("ascii") + np.ascontiguousarray(data, np.uint8).tobytes())
 
 
@@ -122,6 +138,7 @@ def test_nrrd_spaces_without_a_patient_frame_are_refused(tmp_path, space):
 
 
 # --- 16-bit RLE label maps, decoded by others ------------------------------------------------------------
+
 
 def _labelmap_16bit(tmp_path: Path, transfer_syntax_uid: str) -> tuple[Path, np.ndarray, list[Dataset]]:
     """A LABELMAP with 513 segments (so 16-bit pixels) over a tiny axial series, with labels whose high
@@ -155,12 +172,12 @@ def test_16bit_rle_labelmap_decoded_by_highdicom(tmp_path):
     path, lab, sources = _labelmap_16bit(tmp_path, RLELossless)
     h = hd.seg.segread(path)
     for k, ds in enumerate(sources):
-        got = h.get_pixels_by_source_instance([ds.SOPInstanceUID], combine_segments=True,
-                                              skip_overlap_checks=True)
+        got = h.get_pixels_by_source_instance([ds.SOPInstanceUID], combine_segments=True, skip_overlap_checks=True)
         np.testing.assert_array_equal(got[0], lab[k])
 
 
 # --- SR relationship rules: one failing document per rule ------------------------------------------------
+
 
 def _item(value_type: str, relationship: str | None = None, meaning: str = "x", **values) -> Dataset:
     ds = Dataset()
@@ -258,13 +275,14 @@ def test_by_reference_relationships_follow_the_iod():
 
 # --- derived UIDs ----------------------------------------------------------------------------------------
 
+
 def _assert_uuid_form(uid: str) -> None:
     """PS3.5 B.2: "2.25." then the decimal form of a 128-bit unsigned integer, no leading zeros;
     PS3.5 9.1: at most 64 characters."""
     assert uid.startswith("2.25.") and len(uid) <= 64 and is_valid_uid(uid)
     digits = uid[5:]
     assert digits.isdigit() and (digits == "0" or not digits.startswith("0"))
-    assert int(digits) < 2 ** 128
+    assert int(digits) < 2**128
 
 
 def test_derived_uids_have_the_uuid_form_and_use_all_128_bits():
@@ -274,8 +292,8 @@ def test_derived_uids_have_the_uuid_form_and_use_all_128_bits():
     assert len(set(uids)) == len(uids)  # 2000 values: a 16- or 32-bit cut would collide (birthday bound)
     values = [int(u[5:]) for u in uids]
     # uniform over 128 bits: the largest of 2000 is above 2**127 with probability 1 - 2**-2000
-    assert max(values) > 2 ** 127
-    assert sum(v > 2 ** 64 for v in values) > 1990  # a 64-bit cut would put them all below
+    assert max(values) > 2**127
+    assert sum(v > 2**64 for v in values) > 1990  # a 64-bit cut would put them all below
     _assert_uuid_form(random_uid())
     _assert_uuid_form(UIDFactory(mode="random").uid("x"))
 
@@ -342,9 +360,16 @@ def test_uid_factory_modes():
     assert len(uids) == 50  # a fresh UID per call, whatever the parts
 
 
-@pytest.mark.parametrize("iod, table", [
-    ("Basic Text SR", "A.35.1-2"), ("Enhanced SR", "A.35.2-2"), ("Comprehensive SR", "A.35.3-2"),
-    ("Comprehensive 3D SR", "A.35.13-2"), ("Key Object Selection Document", "A.35.4-2")])
+@pytest.mark.parametrize(
+    "iod, table",
+    [
+        ("Basic Text SR", "A.35.1-2"),
+        ("Enhanced SR", "A.35.2-2"),
+        ("Comprehensive SR", "A.35.3-2"),
+        ("Comprehensive 3D SR", "A.35.13-2"),
+        ("Key Object Selection Document", "A.35.4-2"),
+    ],
+)
 def test_relationship_messages_name_the_iod_and_its_table(iod, table):
     """PS3.3 A.35: each SR IOD's Relationship Content Constraints table, named in every message."""
     doc = _report(_item("TCOORD", "CONTAINS", TemporalRangeType="POINT", ReferencedSamplePositions=[1]))
@@ -359,14 +384,17 @@ def test_relationship_messages_name_the_iod_and_its_table(iod, table):
 def test_relationship_messages_name_the_item_by_its_concept_name():
     doc = _report(_num_with())
     assert list(tree_violations(RULES["Basic Text SR"], doc)) == [
-        "Basic Text SR does not allow value type NUM (PS3.3 A.35.1-2); item 1.1 'x' is one"]
+        "Basic Text SR does not allow value type NUM (PS3.3 A.35.1-2); item 1.1 'x' is one"
+    ]
     unnamed = _item("NUM", "CONTAINS")
     del unnamed.ConceptNameCodeSequence[0].CodeMeaning  # a concept name without meaning: shown as ''
     assert list(tree_violations(RULES["Basic Text SR"], _report(unnamed))) == [
-        "Basic Text SR does not allow value type NUM (PS3.3 A.35.1-2); item 1.1 '' is one"]
+        "Basic Text SR does not allow value type NUM (PS3.3 A.35.1-2); item 1.1 '' is one"
+    ]
     del unnamed.ConceptNameCodeSequence  # no concept name: nothing shown
     assert list(tree_violations(RULES["Basic Text SR"], _report(unnamed))) == [
-        "Basic Text SR does not allow value type NUM (PS3.3 A.35.1-2); item 1.1 is one"]
+        "Basic Text SR does not allow value type NUM (PS3.3 A.35.1-2); item 1.1 is one"
+    ]
 
 
 def test_relationship_rules_on_a_document_read_from_a_file(tmp_path):

@@ -23,8 +23,8 @@ parameters:
   organ_label: {{type: string, description: label of the organ}}
   series_number: {{type: integer, minimum: 1, default: 400}}
   color_red: {{type: integer, minimum: 0, maximum: 255, default: 200}}
-sources: {{images: {PHANTOM / 'ct'}}}
-segmentation: {{type: BINARY, mask: {PHANTOM / 'organs_labelmap.npy'}}}
+sources: {{images: {PHANTOM / "ct"}}}
+segmentation: {{type: BINARY, mask: {PHANTOM / "organs_labelmap.npy"}}}
 segments:
   - label: "${{organ_label}}"
     description: "Segmented ${{organ_label}} ($${{not a parameter}})"
@@ -79,8 +79,9 @@ def test_unknown_parameter_and_placeholder(tmp_path):
     with pytest.raises(ErrorList) as err:
         instantiate(doc, values_from_set(["organ_label=Liver", "colour=1"]))
     assert "unknown parameter 'colour'" in err.value.errors[0].message
-    bad = template(tmp_path, TEMPLATE.replace("${organ_label}\"\n    description", "${organ}\"\n    description"),
-                   "bad.yaml")
+    bad = template(
+        tmp_path, TEMPLATE.replace('${organ_label}"\n    description', '${organ}"\n    description'), "bad.yaml"
+    )
     with pytest.raises(ErrorList) as err:
         instantiate(load_with_extends(bad), values_from_set(["organ_label=Liver"]))
     assert err.value.errors[0].location.line == 10 and "${organ}" in err.value.errors[0].message
@@ -201,10 +202,12 @@ def test_cli_values_file_and_set_override(tmp_path):
     values = tmp_path / "values.yaml"
     values.write_text("organ_label: Liver\nseries_number: 21\n")
     out = tmp_path / "out"
-    res = CliRunner().invoke(main, ["build", str(tpl), "-o", str(out), "--values", str(values),
-                                    "--set", "series_number=22"])
+    res = CliRunner().invoke(
+        main, ["build", str(tpl), "-o", str(out), "--values", str(values), "--set", "series_number=22"]
+    )
     assert res.exit_code == 0, res.stderr
     import pydicom
+
     ds = pydicom.dcmread(out / "tpl.dcm", stop_before_pixels=True)
     assert ds.SeriesNumber == 22 and ds.SegmentSequence[0].SegmentLabel == "Liver"
     values.write_text("organ_label: Liver\nseries_number: 2.5\n")
@@ -233,9 +236,11 @@ def test_many_rows_build_in_workers_with_the_same_bytes_and_located_errors(tmp_p
         assert (tmp_path / "par" / obj.filename).read_bytes() == (tmp_path / "ser" / obj.filename).read_bytes()
     # an error inside a worker comes back with its location (a value the schema refuses)
     bad = tmp_path / "bad.yaml"
-    bad.write_text(template.read_text().replace("extends: report-site.yaml",
-                                                f"extends: {ROOT / 'specs_examples' / 'report-site.yaml'}")
-                   .replace("graphic_type: ELLIPSE", "graphic_type: OVAL"))
+    bad.write_text(
+        template.read_text()
+        .replace("extends: report-site.yaml", f"extends: {ROOT / 'specs_examples' / 'report-site.yaml'}")
+        .replace("graphic_type: ELLIPSE", "graphic_type: OVAL")
+    )
     monkeypatch.setattr(pipeline, "worker_count", lambda n: 2)
     result = build_specs([bad], tmp_path / "bad-out", params=Parameters(csv=rows))
     assert len(result.errors) == batch.MIN_BATCH + 6
@@ -246,8 +251,9 @@ def test_many_rows_build_in_workers_with_the_same_bytes_and_located_errors(tmp_p
 
 def test_reference_to_a_missing_spec_file_is_located_at_the_reference(tmp_path):
     spec = tmp_path / "report.yaml"
-    spec.write_text("dcmspec: 1\nkind: MeasurementReport\nfindings:\n"
-                    "  - {tracking_id: a, segment: {spec: gone.yaml, number: 1}}\n")
+    spec.write_text(
+        "dcmspec: 1\nkind: MeasurementReport\nfindings:\n  - {tracking_id: a, segment: {spec: gone.yaml, number: 1}}\n"
+    )
     result = compile_specs([spec])
     (error,) = result.errors
     assert (error.location.file, error.location.line) == (str(spec), 4)
@@ -259,8 +265,9 @@ def test_malformed_set_is_a_usage_error():
 
     from dcmspec_compiler.cli import main
 
-    res = CliRunner().invoke(main, ["validate", str(ROOT / "specs_examples" / "report-template.yaml"),
-                                    "--set", "lesion_id"])
+    res = CliRunner().invoke(
+        main, ["validate", str(ROOT / "specs_examples" / "report-template.yaml"), "--set", "lesion_id"]
+    )
     assert res.exit_code == 2 and "--set 'lesion_id' is not name=value" in res.stderr
 
 
@@ -298,8 +305,9 @@ def test_an_id_is_found_in_a_file_of_another_name_and_bases_and_other_files_are_
 
 def test_an_id_found_nowhere_is_still_an_error_at_the_reference(tmp_path):
     report = _copy_example("report-organs.yaml", tmp_path)
-    (tmp_path / "organs-other.yaml").write_text((ROOT / "specs_examples" / "organs-binary.yaml").read_text()
-                                                .replace("id: organs-binary", "id: organs-other"))
+    (tmp_path / "organs-other.yaml").write_text(
+        (ROOT / "specs_examples" / "organs-binary.yaml").read_text().replace("id: organs-binary", "id: organs-other")
+    )
     result = compile_specs([report])
     assert result.errors and all("no spec 'organs-binary' in this build" in e.message for e in result.errors)
     assert {e.location.file for e in result.errors} == {str(report)}

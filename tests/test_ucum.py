@@ -110,8 +110,12 @@ def test_every_dicom_ucum_code_parses():
 def test_tables_are_ucum_2_2():
     """Counts of ucum-essence.xml 2.2: 24 prefixes, 7 base units, 89 metric and 216 other units."""
     assert ucum_atoms.VERSION == "2.2"
-    assert (len(ucum_atoms.PREFIXES), len(ucum_atoms.BASE_UNITS), len(ucum_atoms.METRIC_UNITS),
-            len(ucum_atoms.NON_METRIC_UNITS)) == (24, 7, 89, 216)
+    assert (
+        len(ucum_atoms.PREFIXES),
+        len(ucum_atoms.BASE_UNITS),
+        len(ucum_atoms.METRIC_UNITS),
+        len(ucum_atoms.NON_METRIC_UNITS),
+    ) == (24, 7, 89, 216)
     atoms = ucum_atoms.BASE_UNITS + ucum_atoms.METRIC_UNITS + ucum_atoms.NON_METRIC_UNITS
     assert len(set(atoms)) == len(atoms)
     assert not set(ucum_atoms.PREFIXES) & {"10*", "10^"}
@@ -128,8 +132,9 @@ FUNCTIONAL_TEST_DIVERGENCES = {
 def _functional_cases() -> list[tuple[str, str, bool, str]]:
     """The validation cases of UCUM's functional tests (tests/ucum_functional_cases.tsv, see its header)."""
     path = Path(__file__).with_name("ucum_functional_cases.tsv")
-    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").split("\n")
-            if line and not line.startswith("#")]
+    rows = [
+        line.split("\t") for line in path.read_text(encoding="utf-8").split("\n") if line and not line.startswith("#")
+    ]
     return [(cid, unit, valid == "true", reason) for cid, unit, valid, reason in rows]
 
 
@@ -138,6 +143,9 @@ def test_ucum_functional_tests_agree():
     verdict on every unit but the divergences listed above."""
     cases = _functional_cases()
     assert len(cases) == 530
-    disagree = {cid: f"{unit!r}: expected {'valid' if valid else 'invalid'} ({reason})"
-                for cid, unit, valid, reason in cases if is_ucum(unit) != valid}
+    disagree = {
+        cid: f"{unit!r}: expected {'valid' if valid else 'invalid'} ({reason})"
+        for cid, unit, valid, reason in cases
+        if is_ucum(unit) != valid
+    }
     assert set(disagree) == set(FUNCTIONAL_TEST_DIVERGENCES), disagree

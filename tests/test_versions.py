@@ -35,13 +35,18 @@ def test_the_version_has_one_source():
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "dcmspec_compiler.__version__"}
     assert dcmspec_compiler.__version__ == INSTALLED
     # one literal: no other file of the package or pyproject.toml spells the version
-    spelled = [p for p in [ROOT / "pyproject.toml", *(ROOT / "compiler").rglob("*.py")]
-               if f'"{INSTALLED}"' in p.read_text(encoding="utf-8")]
+    spelled = [
+        p
+        for p in [ROOT / "pyproject.toml", *(ROOT / "compiler").rglob("*.py")]
+        if f'"{INSTALLED}"' in p.read_text(encoding="utf-8")
+    ]
     assert spelled == [ROOT / "compiler" / "__init__.py"], spelled
 
+
 def test_dcmspec_version_prints_the_installed_version():
-    out = subprocess.run([sys.executable, "-m", "dcmspec_compiler", "--version"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "dcmspec_compiler", "--version"], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == f"dcmspec, version {INSTALLED}"
 
 
@@ -67,4 +72,3 @@ def test_every_object_of_every_kind_names_the_dcmspec_that_made_it(tmp_path):
         if path.stem == "key-objects":  # its spec says software_versions: "2.1"
             assert list(values) == ["2.1", f"dcmspec {INSTALLED}"]
     assert kinds == set(KINDS), f"specs_examples/ has no example of {sorted(set(KINDS) - kinds)}"
-

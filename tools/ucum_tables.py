@@ -42,11 +42,13 @@ def generate(essence: Path) -> str:
     metric = [e.get("Code") for e in units if e.get("isMetric") == "yes"]
     non_metric = [e.get("Code") for e in units if e.get("isMetric") != "yes"]
     assert not any(" " in s for s in prefixes + base + metric + non_metric)
-    return (HEADER.format(version=root.get("version"), date=root.get("revision-date"))
-            + _words("PREFIXES", f"prefixes ({len(prefixes)})", prefixes)
-            + _words("BASE_UNITS", f"base units ({len(base)}): metric", base)
-            + _words("METRIC_UNITS", f"derived units that take a prefix (isMetric=yes, {len(metric)})", metric)
-            + _words("NON_METRIC_UNITS", f"derived units that take no prefix ({len(non_metric)})", non_metric))
+    return (
+        HEADER.format(version=root.get("version"), date=root.get("revision-date"))
+        + _words("PREFIXES", f"prefixes ({len(prefixes)})", prefixes)
+        + _words("BASE_UNITS", f"base units ({len(base)}): metric", base)
+        + _words("METRIC_UNITS", f"derived units that take a prefix (isMetric=yes, {len(metric)})", metric)
+        + _words("NON_METRIC_UNITS", f"derived units that take no prefix ({len(non_metric)})", non_metric)
+    )
 
 
 if __name__ == "__main__":

@@ -53,14 +53,23 @@ def worker_count(n_docs: int) -> int:
 def _error_to_dict(error: DcmspecError) -> dict[str, Any]:
     loc = error.location or Location()
     row = (error.row.file, error.row.line) if error.row else None
-    return {"cls": type(error).__name__, "message": error.message, "file": loc.file, "line": loc.line,
-            "column": loc.column, "path": list(error.path), "hint": error.hint, "row": row}
+    return {
+        "cls": type(error).__name__,
+        "message": error.message,
+        "file": loc.file,
+        "line": loc.line,
+        "column": loc.column,
+        "path": list(error.path),
+        "hint": error.hint,
+        "row": row,
+    }
 
 
 def _error_from_dict(d: dict[str, Any]) -> DcmspecError:
     cls = _ERROR_KINDS.get(d["cls"], SpecError)
-    error = cls(d["message"], location=Location(d["file"], d["line"], d["column"]), path=tuple(d["path"]),
-                hint=d["hint"])
+    error = cls(
+        d["message"], location=Location(d["file"], d["line"], d["column"]), path=tuple(d["path"]), hint=d["hint"]
+    )
     error.row = Location(*d["row"]) if d.get("row") else None
     return error
 
@@ -114,10 +123,20 @@ def _work(args: tuple) -> list[tuple[list, list, list]]:
                 if doc.csv_row is not None:
                     obj.summary.update(doc.csv_row.manifest())
                 ds = obj.dataset
-                done.append(Encoded(
-                    obj.filename, obj.kind, str(obj.spec), obj.spec_id, _encode(ds) if encode else b"", obj.summary,
-                    {k: str(ds.get(k, "")) for k in ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID",
-                                                      "StudyInstanceUID")}))
+                done.append(
+                    Encoded(
+                        obj.filename,
+                        obj.kind,
+                        str(obj.spec),
+                        obj.spec_id,
+                        _encode(ds) if encode else b"",
+                        obj.summary,
+                        {
+                            k: str(ds.get(k, ""))
+                            for k in ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID")
+                        },
+                    )
+                )
         except DcmspecError as exc:
             row = doc.csv_row.location if doc.csv_row else None
             errors.extend(_error_to_dict(e) for e in in_row(flatten(exc), row))
@@ -142,9 +161,16 @@ class BatchResult:
     stopped: bool = False
 
 
-def build_in_workers(docs: Sequence[tuple[SpecDocument, str]], ctx: BuildContext, *, encode: bool,
-                     workers: int, on_done: Callable[[int, int], None] | None = None,
-                     executor: ExecutorChoice | None = None, fail_fast: bool = False) -> BatchResult:
+def build_in_workers(
+    docs: Sequence[tuple[SpecDocument, str]],
+    ctx: BuildContext,
+    *,
+    encode: bool,
+    workers: int,
+    on_done: Callable[[int, int], None] | None = None,
+    executor: ExecutorChoice | None = None,
+    fail_fast: bool = False,
+) -> BatchResult:
     """Build ``docs`` on ``executor`` (default: ``workers`` forked processes), keeping their order;
     ``on_done(n, failed)`` is called as each task of ``n`` documents (``failed`` of them failed) comes
     back. With ``fail_fast`` the first failed document cancels the tasks not yet done.
@@ -158,7 +184,7 @@ def build_in_workers(docs: Sequence[tuple[SpecDocument, str]], ctx: BuildContext
         parts = [[d] for d in docs]  # one task per row: the scheduler balances and retries them one by one
     else:
         chunk = max(1, -(-len(docs) // (workers * 4)))
-        parts = [list(docs[i:i + chunk]) for i in range(0, len(docs), chunk)]
+        parts = [list(docs[i : i + chunk]) for i in range(0, len(docs), chunk)]
     results: list[Any] = [None] * len(parts)
     stopped = False
     with open_executor(choice, workers) as pool:
@@ -198,10 +224,14 @@ def _lost(part: list[tuple[SpecDocument, str]]) -> list[DcmspecError]:
     for doc, _ in part:
         by_file.setdefault(str(doc.path), []).append(str(doc.csv_row.location) if doc.csv_row else spec_id(doc))
     shown = lambda ids: ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
-    return [InputError(f"a worker process died (killed, or out of memory) while building {shown(ids)}; "
-                       "they were not built", location=Location(file),
-                       hint="free memory, or build in one process with --workers 1")
-            for file, ids in by_file.items()]
+    return [
+        InputError(
+            f"a worker process died (killed, or out of memory) while building {shown(ids)}; they were not built",
+            location=Location(file),
+            hint="free memory, or build in one process with --workers 1",
+        )
+        for file, ids in by_file.items()
+    ]
 
 
 def can_fork() -> bool:

@@ -63,8 +63,12 @@ class Errors:
         if self.more:
             last = errors[-1].location
             kind = InputError if isinstance(errors[-1], InputError) else SpecError
-            errors.append(kind(f"... and {self.more} more errors (only the first {len(errors)} are shown)",
-                               location=replace(last, line=None, column=None) if last else None))
+            errors.append(
+                kind(
+                    f"... and {self.more} more errors (only the first {len(errors)} are shown)",
+                    location=replace(last, line=None, column=None) if last else None,
+                )
+            )
         if len(errors) == 1:
             raise errors[0]
         if errors:
@@ -101,9 +105,14 @@ def source_series(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("sourc
     else:
         files = find_source_files(spec["images"], base_dir_of(doc, path + ("images",)), **where)
         instances = read_source_headers(files, **where)
-    instances = select_instances(instances, series_instance_uid=spec.get("series_instance_uid"),
-                                 sop_instance_uids=spec.get("sop_instance_uids"),
-                                 modality=spec.get("modality"), location=doc.loc(path), spec_path=path)
+    instances = select_instances(
+        instances,
+        series_instance_uid=spec.get("series_instance_uid"),
+        sop_instance_uids=spec.get("sop_instance_uids"),
+        modality=spec.get("modality"),
+        location=doc.loc(path),
+        spec_path=path,
+    )
     series = resolve_single_series(instances, location=doc.loc(path), spec_path=path)
     for message in series.warnings:
         ctx.warn(message, doc.loc(path), path)
@@ -130,7 +139,8 @@ def subject_header(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("subj
     if study.get("description"):
         header.StudyDescription = study["description"]
     header.StudyInstanceUID = study.get("instance_uid") or ctx.uids.uid(
-        "study", header.PatientID, header.AccessionNumber, header.StudyDate, header.StudyTime)
+        "study", header.PatientID, header.AccessionNumber, header.StudyDate, header.StudyTime
+    )
     from ..iods.common.vr import check_dataset
 
     with conformance_at(doc, path):  # these values are the spec's, not a source image's: check them
@@ -250,20 +260,29 @@ class ObjectIdentity:
     content_datetime: datetime.datetime
 
 
-def object_identity(doc: SpecDocument, ctx: BuildContext, *, header: Any, inputs: Iterable[str],
-                    files: Iterable[Path] = (), default_label: str,
-                    default_series_number: int) -> ObjectIdentity:
+def object_identity(
+    doc: SpecDocument,
+    ctx: BuildContext,
+    *,
+    header: Any,
+    inputs: Iterable[str],
+    files: Iterable[Path] = (),
+    default_label: str,
+    default_series_number: int,
+) -> ObjectIdentity:
     """The identity of the object ``doc`` builds from sources whose first header is ``header``;
     ``inputs`` and ``files`` are what its content digest (and so its SOP Instance UID) depends on."""
     digest = content_digest(doc, inputs=inputs, files=files)
     series_uid, sop_uid = identity_uids(doc, ctx, study_uid=str(header.StudyInstanceUID), digest=digest)
     series = doc.get(("series",)) or {}
     return ObjectIdentity(
-        series_instance_uid=series_uid, sop_instance_uid=sop_uid,
+        series_instance_uid=series_uid,
+        sop_instance_uid=sop_uid,
         series_number=series.get("number", default_series_number),
         series_description=series.get("description"),
         content=content_identification(doc, default_label),
-        content_datetime=ctx.content_datetime(doc, ("instance", "content_datetime"), header))
+        content_datetime=ctx.content_datetime(doc, ("instance", "content_datetime"), header),
+    )
 
 
 @contextmanager
@@ -297,8 +316,12 @@ def value_path(doc: SpecDocument, base: NodePath, value: Any) -> NodePath | None
             text = _plain(node)
             if text in wanted or strip(text) in wanted:
                 return path
-            if (isinstance(node, str) and len(node) > 3 and any(node in w for w in wanted)
-                    and (inside is None or len(node) > inside[0])):
+            if (
+                isinstance(node, str)
+                and len(node) > 3
+                and any(node in w for w in wanted)
+                and (inside is None or len(node) > inside[0])
+            ):
                 inside = (len(node), path)
     return inside[1] if inside else None
 

@@ -39,9 +39,14 @@ class Warning_:
 
     def to_json(self) -> dict[str, Any]:
         loc = self.location or Location()
-        return {"file": loc.file, "line": loc.line, "column": loc.column,
-                "path": format_path(self.path), "message": self.message,
-                **({"csv_row": {"file": self.row.file, "line": self.row.line}} if self.row else {})}
+        return {
+            "file": loc.file,
+            "line": loc.line,
+            "column": loc.column,
+            "path": format_path(self.path),
+            "message": self.message,
+            **({"csv_row": {"file": self.row.file, "line": self.row.line}} if self.row else {}),
+        }
 
 
 @dataclass
@@ -67,19 +72,27 @@ class BuildContext:
         ref = SpecRef(doc, tuple(path), str(doc.get(tuple(path) + ("spec",))))
         sid = self.ids_by_file.get(ref.file()) if ref.is_file else ref.target
         if sid is not None and sid in self.failed:
-            raise SpecError(f"spec {ref.target!r} failed to build (see its errors above)", location=ref.location,
-                            path=ref.path + ("spec",), hint=f"fix the errors of {self.failed[sid]}; this spec is"
-                            " built from what it builds")
+            raise SpecError(
+                f"spec {ref.target!r} failed to build (see its errors above)",
+                location=ref.location,
+                path=ref.path + ("spec",),
+                hint=f"fix the errors of {self.failed[sid]}; this spec is built from what it builds",
+            )
         if sid is None or sid not in self.built:
-            raise SpecError(f"spec {ref.target!r} has not been built", location=ref.location,
-                            path=ref.path + ("spec",), hint="name it in the same build")
+            raise SpecError(
+                f"spec {ref.target!r} has not been built",
+                location=ref.location,
+                path=ref.path + ("spec",),
+                hint="name it in the same build",
+            )
         return self.built[sid]
 
     def warn(self, message: str, location: Location | None, path: tuple[PathPart, ...] = ()) -> None:
         self.warnings.append(Warning_(message, location, tuple(path)))
 
-    def content_datetime(self, doc: SpecDocument, path: tuple[PathPart, ...],
-                         source_header: Any | None) -> _dt.datetime:
+    def content_datetime(
+        self, doc: SpecDocument, path: tuple[PathPart, ...], source_header: Any | None
+    ) -> _dt.datetime:
         """When the content was made, reproducibly.
 
         In order: the spec's value at ``path``; ``--now``; the ``SOURCE_DATE_EPOCH`` environment variable
@@ -90,8 +103,12 @@ class BuildContext:
             try:
                 return _dt.datetime.fromisoformat(str(value).replace(" ", "T"))
             except ValueError:
-                raise SpecError(f"{value!r} is not a valid date and time", location=doc.loc(path),
-                                path=path, hint="write YYYY-MM-DDTHH:MM:SS") from None
+                raise SpecError(
+                    f"{value!r} is not a valid date and time",
+                    location=doc.loc(path),
+                    path=path,
+                    hint="write YYYY-MM-DDTHH:MM:SS",
+                ) from None
         if self.options.now:
             return _dt.datetime.now().replace(microsecond=0)
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -99,8 +116,9 @@ class BuildContext:
             try:
                 return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc).replace(tzinfo=None)
             except (ValueError, OverflowError):
-                raise SpecError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds",
-                                location=Location("<environment>")) from None
+                raise SpecError(
+                    f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds", location=Location("<environment>")
+                ) from None
         if source_header is not None:
             date = str(source_header.get("StudyDate") or "")
             time = str(source_header.get("StudyTime") or "").split(".")[0].ljust(6, "0")

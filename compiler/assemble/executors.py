@@ -38,7 +38,8 @@ class ExecutorChoice:
 
     def __str__(self) -> str:
         return {"local": "worker processes", "dask-local": "a Dask LocalCluster"}.get(
-            self.kind, f"the Dask cluster at {self.address}")
+            self.kind, f"the Dask cluster at {self.address}"
+        )
 
 
 def parse_executor(text: str, workers: int | None = None) -> ExecutorChoice:
@@ -49,7 +50,7 @@ def parse_executor(text: str, workers: int | None = None) -> ExecutorChoice:
         return ExecutorChoice(text, None, workers)
     for scheme, keep in (("dask://", "tcp://"), ("tcp://", "tcp://"), ("tls://", "tls://")):
         if text.startswith(scheme):
-            rest = text[len(scheme):].rstrip("/")
+            rest = text[len(scheme) :].rstrip("/")
             host, _, port = rest.rpartition(":")
             if not host or not port.isdigit():
                 raise ValueError(f"{text!r}: give the scheduler as dask://HOST:PORT (e.g. dask://sched:8786)")
@@ -108,13 +109,21 @@ class DaskCluster:
 
             from distributed import Client, LocalCluster
         except ImportError:
-            raise InputError("--executor dask needs the Dask distributed package, which is not installed",
-                             location=Location("--executor"), hint=DASK_HINT) from None
+            raise InputError(
+                "--executor dask needs the Dask distributed package, which is not installed",
+                location=Location("--executor"),
+                hint=DASK_HINT,
+            ) from None
         try:
             if self.address is None:
                 n = self.workers or _cpus()
-                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                             dashboard_address=None, silence_logs=logging.CRITICAL)
+                self._cluster = LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.CRITICAL,
+                )
                 self._client = Client(self._cluster)
             else:
                 self._client = Client(self.address, timeout=f"{self.CONNECT_S}s")
@@ -122,8 +131,11 @@ class DaskCluster:
         except (OSError, TimeoutError) as exc:
             self.__exit__()
             where = self.address or "a new LocalCluster"
-            raise InputError(f"cannot reach the Dask scheduler at {where}: {exc}", location=Location("--executor"),
-                             hint="start it with `dask scheduler` and at least one `dask worker ADDRESS`") from None
+            raise InputError(
+                f"cannot reach the Dask scheduler at {where}: {exc}",
+                location=Location("--executor"),
+                hint="start it with `dask scheduler` and at least one `dask worker ADDRESS`",
+            ) from None
         self._check_versions()
         return self
 
@@ -135,16 +147,20 @@ class DaskCluster:
             versions = self._client.run(_dcmspec_version)
         except Exception as exc:  # a worker without dcmspec cannot unpickle the function
             self.__exit__()
-            raise InputError(f"a Dask worker cannot run dcmspec: {type(exc).__name__}: {exc}",
-                             location=Location("--executor"),
-                             hint=f"install dcmspec-compiler=={__version__} on every worker") from None
+            raise InputError(
+                f"a Dask worker cannot run dcmspec: {type(exc).__name__}: {exc}",
+                location=Location("--executor"),
+                hint=f"install dcmspec-compiler=={__version__} on every worker",
+            ) from None
         other = {w: v for w, v in versions.items() if v != __version__}
         if other:
             self.__exit__()
-            raise InputError(f"Dask workers run another dcmspec version than this client ({__version__}): "
-                             + ", ".join(f"{w} has {v}" for w, v in sorted(other.items())),
-                             location=Location("--executor"),
-                             hint=f"install dcmspec-compiler=={__version__} on every worker")
+            raise InputError(
+                f"Dask workers run another dcmspec version than this client ({__version__}): "
+                + ", ".join(f"{w} has {v}" for w, v in sorted(other.items())),
+                location=Location("--executor"),
+                hint=f"install dcmspec-compiler=={__version__} on every worker",
+            )
 
     def run(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         import pickle

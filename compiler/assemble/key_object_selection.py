@@ -40,41 +40,71 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         path, ref = selected[again][2], selected[again][0].reference
         if path not in reported:
             reported.add(path)
-            errors.append(SpecError(f"instance {ref.sop_instance_uid} is already selected by selection item"
-                                    f" {selected[first][2][1] + 1}", location=doc.loc(path), path=path,
-                                    hint="list each instance once"))
+            errors.append(
+                SpecError(
+                    f"instance {ref.sop_instance_uid} is already selected by selection item"
+                    f" {selected[first][2][1] + 1}",
+                    location=doc.loc(path),
+                    path=path,
+                    hint="list each instance once",
+                )
+            )
     title = _code(doc, ctx, ("title",), errors)
-    modifiers = [_code(doc, ctx, ("title_modifiers", i), errors)
-                 for i in range(len(doc.get(("title_modifiers",)) or []))]
+    modifiers = [
+        _code(doc, ctx, ("title_modifiers", i), errors) for i in range(len(doc.get(("title_modifiers",)) or []))
+    ]
     if title is not None:
         try:
             with conformance_at(doc, ("title",), hint="list the titles: dcmspec schema KeyObjectSelection"):
                 check_title(title)
             where: NodePath = ("title_modifiers",) if modifiers else ("title",)
-            with conformance_at(doc, where, hint='e.g. title_modifiers: [DCM:111210 "Motion blur"] with a quality'
-                                                 " title; see `dcmspec schema KeyObjectSelection`"):
+            with conformance_at(
+                doc,
+                where,
+                hint='e.g. title_modifiers: [DCM:111210 "Motion blur"] with a quality'
+                " title; see `dcmspec schema KeyObjectSelection`",
+            ):
                 check_title_modifiers(title, [m for m in modifiers if m is not None])
         except SpecError as exc:
             errors.append(exc)
     if errors:
         raise errors[0] if len(errors) == 1 else ErrorList(errors)
     header = series.header if series is not None else selected[0][1]
-    ident = object_identity(doc, ctx, header=header,
-                            inputs=[s.reference.sop_instance_uid for s, _, _ in selected]
-                            + [str(header.StudyInstanceUID)],
-                            default_label="KEY OBJECTS", default_series_number=1100)
+    ident = object_identity(
+        doc,
+        ctx,
+        header=header,
+        inputs=[s.reference.sop_instance_uid for s, _, _ in selected] + [str(header.StudyInstanceUID)],
+        default_label="KEY OBJECTS",
+        default_series_number=1100,
+    )
     with conformance_at(doc, ()):
         kos = KeyObjectSelectionDocument(
-            [s for s, _, _ in selected], title=title, title_modifiers=modifiers,
+            [s for s, _, _ in selected],
+            title=title,
+            title_modifiers=modifiers,
             description=doc.get(("description",)),
             observer_context=observation_context(doc, ctx) if doc.get(("observer",)) else None,
-            patient_study=header, series_instance_uid=ident.series_instance_uid,
-            series_number=ident.series_number, series_description=ident.series_description,
-            sop_instance_uid=ident.sop_instance_uid, instance_number=ident.content.instance_number,
-            content_datetime=ident.content_datetime, equipment=equipment(doc))
+            patient_study=header,
+            series_instance_uid=ident.series_instance_uid,
+            series_number=ident.series_number,
+            series_description=ident.series_description,
+            sop_instance_uid=ident.sop_instance_uid,
+            instance_number=ident.content.instance_number,
+            content_datetime=ident.content_datetime,
+            equipment=equipment(doc),
+        )
     name = output_filename(doc)
-    return [BuiltObject(dataset=kos, filename=name, kind="KeyObjectSelection", spec=doc.path,
-                        spec_id=spec_id(doc), summary={"selected": len(selected)})]
+    return [
+        BuiltObject(
+            dataset=kos,
+            filename=name,
+            kind="KeyObjectSelection",
+            spec=doc.path,
+            spec_id=spec_id(doc),
+            summary={"selected": len(selected)},
+        )
+    ]
 
 
 def _code(doc: SpecDocument, ctx: BuildContext, path: NodePath, errors: list[DcmspecError]):
@@ -102,10 +132,16 @@ def _selected(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path:
         headers = [o.dataset for o in ctx.referenced_objects(doc, path)]
     where: NodePath = path + ("frames",) if spec.get("frames") else path + ("segments",) if segments else path
     out = []
-    hint = ("frames are 1-based, at most the image's Number of Frames; a single-frame image takes none"
-            if spec.get("frames") else "segments are Segment Numbers of a Segmentation" if segments else None)
+    hint = (
+        "frames are 1-based, at most the image's Number of Frames; a single-frame image takes none"
+        if spec.get("frames")
+        else "segments are Segment Numbers of a Segmentation"
+        if segments
+        else None
+    )
     with conformance_at(doc, where, hint=hint):
         for header in headers:
-            out.append((SelectedInstance.from_dataset(header, frame_numbers=frames, segment_numbers=segments),
-                        header, path))
+            out.append(
+                (SelectedInstance.from_dataset(header, frame_numbers=frames, segment_numbers=segments), header, path)
+            )
     return out

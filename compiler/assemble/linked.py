@@ -30,24 +30,37 @@ def sop_class_name(uid: str) -> str:
     return name.removesuffix(" Storage") if name != uid else uid
 
 
-def _built(doc: SpecDocument, ctx: BuildContext, path: NodePath, classes: tuple[str, ...], what: str,
-           family: str | None = None) -> Any:
+def _built(
+    doc: SpecDocument, ctx: BuildContext, path: NodePath, classes: tuple[str, ...], what: str, family: str | None = None
+) -> Any:
     """The one object of ``classes`` the spec named at ``path`` wrote; ``family``: the UID root of the SOP
     Classes that count as a ``what`` (one of them outside ``classes`` is refused by name)."""
     spec = doc.get(path)
     objects = [o.dataset for o in ctx.referenced_objects(doc, path)]
-    found = [o for o in objects if o is not None and (str(o.SOPClassUID) in classes or
-                                                      (family and str(o.SOPClassUID).startswith(family)))]
+    found = [
+        o
+        for o in objects
+        if o is not None and (str(o.SOPClassUID) in classes or (family and str(o.SOPClassUID).startswith(family)))
+    ]
     if len(found) == 1 and str(found[0].SOPClassUID) not in classes:
         found_class = sop_class_name(str(found[0].SOPClassUID))
-        raise SpecError(f"spec {spec['spec']!r} wrote a {what} of SOP Class {found_class}: "
-                        + (BLENDING_NOT_RENDERED if str(found[0].SOPClassUID) == ABPS_SOP_CLASS else
-                           f"this needs one of {', '.join(sop_class_name(c) for c in classes)}"),
-                        location=doc.loc(path + ("spec",)), path=path + ("spec",),
-                        hint="render a Grayscale, Color or Pseudo-Color presentation state")
+        raise SpecError(
+            f"spec {spec['spec']!r} wrote a {what} of SOP Class {found_class}: "
+            + (
+                BLENDING_NOT_RENDERED
+                if str(found[0].SOPClassUID) == ABPS_SOP_CLASS
+                else f"this needs one of {', '.join(sop_class_name(c) for c in classes)}"
+            ),
+            location=doc.loc(path + ("spec",)),
+            path=path + ("spec",),
+            hint="render a Grayscale, Color or Pseudo-Color presentation state",
+        )
     if len(found) != 1:
-        raise SpecError(f"spec {spec['spec']!r} wrote {len(found)} {what}(s); this needs exactly one",
-                        location=doc.loc(path + ("spec",)), path=path + ("spec",))
+        raise SpecError(
+            f"spec {spec['spec']!r} wrote {len(found)} {what}(s); this needs exactly one",
+            location=doc.loc(path + ("spec",)),
+            path=path + ("spec",),
+        )
     return found[0]
 
 
@@ -72,13 +85,19 @@ def segmentation_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
     try:
         return segread(file)
     except InvalidDicomError:
-        raise InputError(f"{file.name} is not a DICOM file, so not a Segmentation",
-                         location=doc.loc(path + ("file",)), path=path + ("file",),
-                         hint="name a Segmentation (.dcm) file, or the spec that builds it: {spec: id}") from None
+        raise InputError(
+            f"{file.name} is not a DICOM file, so not a Segmentation",
+            location=doc.loc(path + ("file",)),
+            path=path + ("file",),
+            hint="name a Segmentation (.dcm) file, or the spec that builds it: {spec: id}",
+        ) from None
     except (DicomConformanceError, OSError, ValueError, AttributeError, KeyError) as exc:
-        raise InputError(f"cannot read {file} as a Segmentation: {exc}", location=doc.loc(path + ("file",)),
-                         path=path + ("file",), hint="name a Segmentation file, or the spec that builds it: {spec: id}"
-                         ) from None
+        raise InputError(
+            f"cannot read {file} as a Segmentation: {exc}",
+            location=doc.loc(path + ("file",)),
+            path=path + ("file",),
+            hint="name a Segmentation file, or the spec that builds it: {spec: id}",
+        ) from None
 
 
 def segmentation_file(doc: SpecDocument, path: NodePath) -> Path:
@@ -102,17 +121,23 @@ def presentation_state_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
     try:
         pr = prread(file)
     except InvalidDicomError:
-        raise InputError(f"{file.name} is not a DICOM file, so not a presentation state", **where,
-                         hint="name a presentation state (.dcm) file, or the spec that builds it: {spec: id}"
-                         ) from None
+        raise InputError(
+            f"{file.name} is not a DICOM file, so not a presentation state",
+            **where,
+            hint="name a presentation state (.dcm) file, or the spec that builds it: {spec: id}",
+        ) from None
     except (DicomConformanceError, OSError, ValueError, AttributeError, KeyError) as exc:
-        raise InputError(f"cannot read {file} as a Grayscale, Color or Pseudo-Color Softcopy Presentation State:"
-                         f" {exc}", **where,
-                         hint="name a presentation state file, or the spec that builds it: {spec: id}"
-                         ) from None
+        raise InputError(
+            f"cannot read {file} as a Grayscale, Color or Pseudo-Color Softcopy Presentation State: {exc}",
+            **where,
+            hint="name a presentation state file, or the spec that builds it: {spec: id}",
+        ) from None
     if str(pr.SOPClassUID) == ABPS_SOP_CLASS:
-        raise InputError(f"{file.name}: {BLENDING_NOT_RENDERED}", **where,
-                         hint="render a Grayscale, Color or Pseudo-Color presentation state")
+        raise InputError(
+            f"{file.name}: {BLENDING_NOT_RENDERED}",
+            **where,
+            hint="render a Grayscale, Color or Pseudo-Color presentation state",
+        )
     return pr
 
 
@@ -128,14 +153,18 @@ def chosen_segments(doc: SpecDocument, path: NodePath, descriptions: Mapping[int
         where = path + ("segments", j)
         if isinstance(w, int):
             if w not in numbers:
-                raise SpecError(f"the Segmentation has no segment {w} (it has {numbers})", location=doc.loc(where),
-                                path=where)
+                raise SpecError(
+                    f"the Segmentation has no segment {w} (it has {numbers})", location=doc.loc(where), path=where
+                )
             chosen.append(w)
         else:
             found = [n for n, d in descriptions.items() if d.segment_label == str(w)]
             if not found:
                 labels = [d.segment_label for d in descriptions.values()]
-                raise SpecError(f"the Segmentation has no segment labelled {w!r} (labels: {labels})",
-                                location=doc.loc(where), path=where)
+                raise SpecError(
+                    f"the Segmentation has no segment labelled {w!r} (labels: {labels})",
+                    location=doc.loc(where),
+                    path=where,
+                )
             chosen.extend(found)
     return chosen

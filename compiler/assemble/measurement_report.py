@@ -52,17 +52,22 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         groups.append(group)
         used.extend(refs)
     subject = errors.run(_subject, doc, ctx, series, header)
-    evaluations = [errors.run(_evaluation, doc, ctx, ("evaluations", i), QualitativeEvaluation, checks)
-                   for i in range(len(doc.get(("evaluations",)) or []))]
+    evaluations = [
+        errors.run(_evaluation, doc, ctx, ("evaluations", i), QualitativeEvaluation, checks)
+        for i in range(len(doc.get(("evaluations",)) or []))
+    ]
     spec = doc.get(("document",)) or {}
     procedures = errors.run(_procedures, doc, ctx, spec)
     errors.raise_if_any()
     header = subject
     if header is None:
-        raise SpecError("the report has no `sources`, no `subject` and no finding refers to a segment:"
-                        " nothing gives the patient and study", location=doc.loc(()),
-                        hint="add `sources: {images: ...}` with the images the report is about, or"
-                             " `subject: {patient: {id: ...}, study: {...}}`")
+        raise SpecError(
+            "the report has no `sources`, no `subject` and no finding refers to a segment:"
+            " nothing gives the patient and study",
+            location=doc.loc(()),
+            hint="add `sources: {images: ...}` with the images the report is about, or"
+            " `subject: {patient: {id: ...}, study: {...}}`",
+        )
     _check_tracking(doc, groups)
     library = None
     choice = spec.get("image_library", True)
@@ -81,12 +86,15 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     if "language" in spec:
         kwargs["language"] = code_at(doc, ctx, ("document", "language"))
     with conformance_at(doc, ("findings",) if findings else ()):
-        report = MeasurementReport(procedure_reported=procedures,
-                                   observation_context=observation_context(doc, ctx),
-                                   groups=groups, qualitative_evaluations=evaluations, image_library=library,
-                                   **kwargs)
-    arguments = document_arguments(doc, ctx, header, used, default_label="MEASUREMENTS",
-                                   default_series_number=1001)
+        report = MeasurementReport(
+            procedure_reported=procedures,
+            observation_context=observation_context(doc, ctx),
+            groups=groups,
+            qualitative_evaluations=evaluations,
+            image_library=library,
+            **kwargs,
+        )
+    arguments = document_arguments(doc, ctx, header, used, default_label="MEASUREMENTS", default_series_number=1001)
     forced = document_class(spec.get("document_class"))
     where: NodePath = ("document", "document_class") if forced else ("findings",)
     try:
@@ -103,8 +111,12 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         if isinstance(exc, InvalidValue):  # a value its VR forbids: located at the spec value
             with conformance_at(doc, ("findings",)):
                 raise
-        raise SpecError(str(exc), location=doc.loc(where), path=where,
-                        hint="remove document.document_class to let dcmspec choose" if forced else None) from None
+        raise SpecError(
+            str(exc),
+            location=doc.loc(where),
+            path=where,
+            hint="remove document.document_class to let dcmspec choose" if forced else None,
+        ) from None
     name = output_filename(doc)
     summary = {"document_class": type(sr).__name__, "findings": len(groups)}
     if without_value:
@@ -113,16 +125,21 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             summary["measurements_omitted"] = len(without_value)
         else:
             _warn_without_value(doc, ctx, without_value)
-    return [BuiltObject(dataset=sr, filename=name, kind="MeasurementReport", spec=doc.path,
-                        spec_id=spec_id(doc), summary=summary)]
+    return [
+        BuiltObject(
+            dataset=sr, filename=name, kind="MeasurementReport", spec=doc.path, spec_id=spec_id(doc), summary=summary
+        )
+    ]
 
 
 def _procedures(doc: SpecDocument, ctx: BuildContext, spec: dict) -> list:
     """The Procedure Reported codes of ``document`` (TID 1500 row 2)."""
     if "procedure_reported" not in spec:
-        raise SpecError("the report has no `document` with `procedure_reported`", location=doc.loc(()),
-                        hint='add document: {procedure_reported: LN:25045-6} (CID 100), here or in the spec it'
-                             " extends")
+        raise SpecError(
+            "the report has no `document` with `procedure_reported`",
+            location=doc.loc(()),
+            hint="add document: {procedure_reported: LN:25045-6} (CID 100), here or in the spec it extends",
+        )
     procedures = spec["procedure_reported"]
     if not isinstance(procedures, list):
         return [code_at(doc, ctx, ("document", "procedure_reported"))]
@@ -139,10 +156,14 @@ def _has_value(measurement) -> bool:
 def _warn_without_value(doc: SpecDocument, ctx: BuildContext, paths: list[NodePath]) -> None:
     """A NUM with an empty Measured Value Sequence and a qualifier is the standard's way to record a
     failed measurement (PS3.3 C.18.1, Type 2), but some readers fail on it: say so, once per document."""
-    ctx.warn(f"{len(paths)} measurement(s) without a value are written as a NUM with an empty Measured Value"
-             " Sequence and a qualifier (conformant), but some readers fail on them: highdicom 0.28 rejects"
-             " the whole document, PixelMed reports 'Missing value'; `document: {measurements_without_value:"
-             " omit}` leaves them out", doc.loc(paths[0]), paths[0])
+    ctx.warn(
+        f"{len(paths)} measurement(s) without a value are written as a NUM with an empty Measured Value"
+        " Sequence and a qualifier (conformant), but some readers fail on them: highdicom 0.28 rejects"
+        " the whole document, PixelMed reports 'Missing value'; `document: {measurements_without_value:"
+        " omit}` leaves them out",
+        doc.loc(paths[0]),
+        paths[0],
+    )
 
 
 def _subject(doc: SpecDocument, ctx: BuildContext, series, header):
@@ -150,8 +171,11 @@ def _subject(doc: SpecDocument, ctx: BuildContext, series, header):
     if doc.get(("subject",)) is None:
         return header
     if series is not None:
-        raise SpecError("give either `sources` (patient and study come from the images) or `subject`, not both",
-                        location=doc.loc(("subject",)), path=("subject",))
+        raise SpecError(
+            "give either `sources` (patient and study come from the images) or `subject`, not both",
+            location=doc.loc(("subject",)),
+            path=("subject",),
+        )
     return subject_header(doc, ctx)
 
 
@@ -160,9 +184,13 @@ def _check_tracking(doc: SpecDocument, groups: list) -> None:
     for i, g in enumerate(groups):
         if g.tracking_uid in seen:
             path = ("findings", i, "tracking_uid" if doc.get(("findings", i, "tracking_uid")) else "tracking_id")
-            raise SpecError(f"findings {seen[g.tracking_uid] + 1} and {i + 1} have the same tracking unique"
-                            f" identifier {g.tracking_uid}", location=doc.loc(path), path=path,
-                            hint="each finding needs its own tracking_id (or tracking_uid)")
+            raise SpecError(
+                f"findings {seen[g.tracking_uid] + 1} and {i + 1} have the same tracking unique"
+                f" identifier {g.tracking_uid}",
+                location=doc.loc(path),
+                path=path,
+                hint="each finding needs its own tracking_id (or tracking_uid)",
+            )
         seen[g.tracking_uid] = i
 
 
@@ -172,8 +200,11 @@ def _site(doc: SpecDocument, ctx: BuildContext, path: NodePath):
 
     value = doc.get(path)
     if isinstance(value, dict) and "site" in value:
-        return FindingSite(code_at(doc, ctx, path + ("site",)), code_at(doc, ctx, path + ("laterality",)),
-                           code_at(doc, ctx, path + ("modifier",)))
+        return FindingSite(
+            code_at(doc, ctx, path + ("site",)),
+            code_at(doc, ctx, path + ("laterality",)),
+            code_at(doc, ctx, path + ("modifier",)),
+        )
     return FindingSite(code_at(doc, ctx, path))
 
 
@@ -211,8 +242,13 @@ def _time_point(doc: SpecDocument, ctx: BuildContext, base: NodePath):
         return None
     if isinstance(spec, str):
         return TimePointContext(spec)
-    return TimePointContext(spec["id"], code_at(doc, ctx, path + ("type",)), spec.get("order"),
-                            spec.get("subject_id"), spec.get("protocol_id"))
+    return TimePointContext(
+        spec["id"],
+        code_at(doc, ctx, path + ("type",)),
+        spec.get("order"),
+        spec.get("subject_id"),
+        spec.get("protocol_id"),
+    )
 
 
 def _measurement(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath, checks: list):
@@ -220,16 +256,25 @@ def _measurement(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, pa
 
     value, unit, qualifier = measurement_value(doc, ctx, path)
     sources = [images.item(path + ("images", i)).reference for i in range(len(doc.get(path + ("images",)) or []))]
-    regions = [region_at(doc, ctx, images, path + ("regions", i))
-               for i in range(len(doc.get(path + ("regions",)) or []))]
+    regions = [
+        region_at(doc, ctx, images, path + ("regions", i)) for i in range(len(doc.get(path + ("regions",)) or []))
+    ]
     measurement = Measurement(
-        name=code_at(doc, ctx, path + ("name",)), value=value, unit=unit, qualifier=qualifier,
-        method=code_at(doc, ctx, path + ("method",)), derivation=code_at(doc, ctx, path + ("derivation",)),
-        finding_sites=_sites(doc, ctx, path), source_images=sources, source_regions=regions,
-        algorithm=_algorithm(doc, path + ("algorithm",)))
+        name=code_at(doc, ctx, path + ("name",)),
+        value=value,
+        unit=unit,
+        qualifier=qualifier,
+        method=code_at(doc, ctx, path + ("method",)),
+        derivation=code_at(doc, ctx, path + ("derivation",)),
+        finding_sites=_sites(doc, ctx, path),
+        source_images=sources,
+        source_regions=regions,
+        algorithm=_algorithm(doc, path + ("algorithm",)),
+    )
     for i, region in enumerate(regions):
-        checks.append((path + ("regions", i), lambda r=region: r.item(Code("121112", "DCM", "x"), "INFERRED FROM"),
-                       None))
+        checks.append(
+            (path + ("regions", i), lambda r=region: r.item(Code("121112", "DCM", "x"), "INFERRED FROM"), None)
+        )
     checks.append((path, measurement.item, None))
     return measurement, sources + [getattr(r, "source", None) for r in regions if hasattr(r, "source")]
 
@@ -240,40 +285,59 @@ def _segment(doc: SpecDocument, ctx: BuildContext, path: NodePath):
 
     spec = doc.get(path)
     if "spec" in spec:
-        objects = [o for o in ctx.referenced_objects(doc, path)
-                   if str(o.dataset.get("Modality", "")) == "SEG" or "SegmentSequence" in o.dataset]
+        objects = [
+            o
+            for o in ctx.referenced_objects(doc, path)
+            if str(o.dataset.get("Modality", "")) == "SEG" or "SegmentSequence" in o.dataset
+        ]
         if not objects:
-            raise InputError(f"spec {spec['spec']!r} built no Segmentation", location=doc.loc(path + ("spec",)),
-                             path=path + ("spec",), hint="segment: refers to a Segmentation spec")
+            raise InputError(
+                f"spec {spec['spec']!r} built no Segmentation",
+                location=doc.loc(path + ("spec",)),
+                path=path + ("spec",),
+                hint="segment: refers to a Segmentation spec",
+            )
         seg = objects[0].dataset
         where = f"the Segmentation of spec {spec['spec']!r}"
     else:
         seg = read_header(doc, ctx, path + ("file",), "segmentation file")
         if "SegmentSequence" not in seg:
-            raise InputError("the file is not a Segmentation (no Segment Sequence)", location=doc.loc(path + ("file",)),
-                             path=path + ("file",))
+            raise InputError(
+                "the file is not a Segmentation (no Segment Sequence)",
+                location=doc.loc(path + ("file",)),
+                path=path + ("file",),
+            )
         where = f"segmentation {spec['file']}"
     described = [(int(s.SegmentNumber), str(s.get("SegmentLabel", ""))) for s in seg.SegmentSequence]
     listing = ", ".join(f"{n} {label!r}" for n, label in described)
     if "label" in spec:
         numbers = [n for n, label in described if label == spec["label"]]
         if not numbers:
-            raise InputError(f"{where} has no segment labelled {spec['label']!r}",
-                             location=doc.loc(path + ("label",)), path=path + ("label",),
-                             hint=f"its segments: {listing}")
+            raise InputError(
+                f"{where} has no segment labelled {spec['label']!r}",
+                location=doc.loc(path + ("label",)),
+                path=path + ("label",),
+                hint=f"its segments: {listing}",
+            )
         if len(numbers) > 1:
-            raise InputError(f"{where} has {len(numbers)} segments labelled {spec['label']!r}",
-                             location=doc.loc(path + ("label",)), path=path + ("label",),
-                             hint=f"use number: one of {numbers}")
+            raise InputError(
+                f"{where} has {len(numbers)} segments labelled {spec['label']!r}",
+                location=doc.loc(path + ("label",)),
+                path=path + ("label",),
+                hint=f"use number: one of {numbers}",
+            )
         number = numbers[0]
     else:
         number = int(spec["number"])
         if number not in [n for n, _ in described]:
-            raise InputError(f"{where} has no segment number {number}", location=doc.loc(path + ("number",)),
-                             path=path + ("number",), hint=f"its segments: {listing}")
+            raise InputError(
+                f"{where} has no segment number {number}",
+                location=doc.loc(path + ("number",)),
+                path=path + ("number",),
+                hint=f"its segments: {listing}",
+            )
     with conformance_at(doc, path):
-        return ReferencedSegment.from_segmentation(seg, number,
-                                                   with_source_images=bool(spec.get("source_images"))), seg
+        return ReferencedSegment.from_segmentation(seg, number, with_source_images=bool(spec.get("source_images"))), seg
 
 
 def _group_classes():
@@ -318,8 +382,9 @@ def _roi(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: Node
             patient = str(seg_header.get("PatientID", ""))
     elif "regions" in spec:
         errors = Errors()
-        roi["regions"] = [errors.run(region_at, doc, ctx, images, base + ("regions", i))
-                          for i in range(len(spec["regions"]))]
+        roi["regions"] = [
+            errors.run(region_at, doc, ctx, images, base + ("regions", i)) for i in range(len(spec["regions"]))
+        ]
         errors.raise_if_any()
         if images.series is not None and not any(hasattr(r, "source") for r in roi["regions"]):
             # Volume Surface (SCOORD3D): TID 1411 wants the series the outlines were drawn on
@@ -328,8 +393,10 @@ def _roi(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: Node
         roi["region"] = region_at(doc, ctx, images, base + ("region",))
     else:
         errors = Errors()
-        roi["source_images"] = [getattr(errors.run(images.item, base + ("images", i)), "reference", None)
-                                for i in range(len(spec.get("images") or []))]
+        roi["source_images"] = [
+            getattr(errors.run(images.item, base + ("images", i)), "reference", None)
+            for i in range(len(spec.get("images") or []))
+        ]
         errors.raise_if_any()
         refs.extend(roi["source_images"])
     for r in roi.get("regions", []) + ([roi["region"]] if "region" in roi else []):
@@ -344,16 +411,26 @@ def _rwvm(doc: SpecDocument, ctx: BuildContext, base: NodePath, roi: dict[str, A
 
     if "region" not in roi and "regions" not in roi and "referenced_segment" not in roi:
         path = base + ("rwvm",)
-        raise SpecError("a Real World Value Map goes with a finding that has an ROI (region, regions or"
-                        " segment)", location=doc.loc(path), path=path)
+        raise SpecError(
+            "a Real World Value Map goes with a finding that has an ROI (region, regions or segment)",
+            location=doc.loc(path),
+            path=path,
+        )
     rwvm_header = read_header(doc, ctx, base + ("rwvm",), "Real World Value Mapping file")
     with conformance_at(doc, base + ("rwvm",)):
         roi["rwvm"] = Reference.from_dataset(rwvm_header)
     refs.append(roi["rwvm"])
 
 
-def _group(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: NodePath, header, checks: list,
-           without_value: list):
+def _group(
+    doc: SpecDocument,
+    ctx: BuildContext,
+    images: ImageResolver,
+    base: NodePath,
+    header,
+    checks: list,
+    without_value: list,
+):
     """(group, referenced instances, SEG header or None) of the finding at ``base``; the paths of its
     measurements without a value are added to ``without_value``."""
     global _CLASSES
@@ -378,8 +455,10 @@ def _group(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: No
                     continue
             measurements.append(measured[0])
             refs.extend(r for r in measured[1] if r is not None)
-    evaluations = [errors.run(_evaluation, doc, ctx, base + ("evaluations", j), QualitativeEvaluation, checks)
-                   for j in range(len(spec.get("evaluations") or []))]
+    evaluations = [
+        errors.run(_evaluation, doc, ctx, base + ("evaluations", j), QualitativeEvaluation, checks)
+        for j in range(len(spec.get("evaluations") or []))
+    ]
     finding_type = errors.run(code_at, doc, ctx, base + ("type",))
     finding_category = errors.run(code_at, doc, ctx, base + ("category",))
     finding_sites = errors.run(_sites, doc, ctx, base)
@@ -388,13 +467,18 @@ def _group(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: No
     errors.raise_if_any()
     tracking_uid = spec.get("tracking_uid") or ctx.uids.uid("tracking", patient, spec["tracking_id"])
     common = {
-        "tracking_id": spec["tracking_id"], "tracking_uid": tracking_uid,
-        "finding_type": finding_type, "finding_category": finding_category,
-        "finding_sites": finding_sites, "method": method,
+        "tracking_id": spec["tracking_id"],
+        "tracking_uid": tracking_uid,
+        "finding_type": finding_type,
+        "finding_category": finding_category,
+        "finding_sites": finding_sites,
+        "method": method,
         "algorithm": _algorithm(doc, base + ("algorithm",)),
         "session": spec.get("session") or doc.get(("document", "session")),
-        "time_point_context": time_point, "measurements": measurements,
-        "qualitative_evaluations": evaluations}
+        "time_point_context": time_point,
+        "measurements": measurements,
+        "qualitative_evaluations": evaluations,
+    }
     if "region" in roi:
         cls = planar
         hint = "a planar region is an area: POLYLINE (closed), CIRCLE, ELLIPSE; use regions: for points"

@@ -96,13 +96,20 @@ def _build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         flagged[[index for index, *_ in issues]] = True
         if bounds is not None:
             label = doc.get(path + ("label",))
-            issues += [(index, f"annotation {index + 1} of group {label!r}: {message}", None,
-                        _hint(message, image, coordinate_type))
-                       for index, message in annotation_problems(found.graphic_type, found.points, found.counts,
-                                                                 bounds) if not flagged[index]]
+            issues += [
+                (
+                    index,
+                    f"annotation {index + 1} of group {label!r}: {message}",
+                    None,
+                    _hint(message, image, coordinate_type),
+                )
+                for index, message in annotation_problems(found.graphic_type, found.points, found.counts, bounds)
+                if not flagged[index]
+            ]
         for j in range(len(doc.get(path + ("measurements",)) or [])):
-            measured[-1].append(errors.run(_measurement, doc, ctx, path + ("measurements", j), found, Measurement,
-                                           issues))
+            measured[-1].append(
+                errors.run(_measurement, doc, ctx, path + ("measurements", j), found, Measurement, issues)
+            )
         _report(errors, issues, found.locate, path)
     for read in geojson.values():
         if read is not None:
@@ -110,32 +117,60 @@ def _build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     errors.raise_if_any()
 
     files = sorted({f for g in groups for f in g.files})  # type: ignore[union-attr]
-    ident = object_identity(doc, ctx, header=image, inputs=[str(image.SOPInstanceUID)], files=files,
-                            default_label="ANNOTATIONS", default_series_number=1300)
+    ident = object_identity(
+        doc,
+        ctx,
+        header=image,
+        inputs=[str(image.SOPInstanceUID)],
+        files=files,
+        default_label="ANNOTATIONS",
+        default_series_number=1300,
+    )
     double = doc.get(("precision",)) != "single"
     built = []
     for i, found in enumerate(groups):
         path: NodePath = ("groups", i)
-        built.append(errors.run(_group, doc, ctx, path, found, i + 1, ident.sop_instance_uid, double,
-                                AnnotationGroup, measured[i]))
+        built.append(
+            errors.run(
+                _group, doc, ctx, path, found, i + 1, ident.sop_instance_uid, double, AnnotationGroup, measured[i]
+            )
+        )
     errors.raise_if_any()
     with conformance_at(doc, ()):
         ann = MicroscopyBulkSimpleAnnotations(
-            image, built, series_instance_uid=ident.series_instance_uid, series_number=ident.series_number,
-            series_description=ident.series_description, sop_instance_uid=ident.sop_instance_uid,
-            content=ident.content, created=ident.content_datetime, equipment=equipment(doc),
-            coordinate_type=coordinate_type, check_bounds=False)  # checked above, each at its location
+            image,
+            built,
+            series_instance_uid=ident.series_instance_uid,
+            series_number=ident.series_number,
+            series_description=ident.series_description,
+            sop_instance_uid=ident.sop_instance_uid,
+            content=ident.content,
+            created=ident.content_datetime,
+            equipment=equipment(doc),
+            coordinate_type=coordinate_type,
+            check_bounds=False,
+        )  # checked above, each at its location
     total = int(sum(g.counts.size for g in groups))  # type: ignore[union-attr]
-    return [BuiltObject(dataset=ann, filename=output_filename(doc), kind="MicroscopyAnnotations", spec=doc.path,
-                        spec_id=spec_id(doc), summary={"groups": len(built), "annotations": total})]
+    return [
+        BuiltObject(
+            dataset=ann,
+            filename=output_filename(doc),
+            kind="MicroscopyAnnotations",
+            spec=doc.path,
+            spec_id=spec_id(doc),
+            summary={"groups": len(built), "annotations": total},
+        )
+    ]
 
 
 # ------------------------------------------------------------------------------------- the image
 def _slide_image(doc: SpecDocument, ctx: BuildContext):
     """The annotated image: the source with the largest Total Pixel Matrix (a pyramid's base level)."""
     series = source_series(doc, ctx)
-    size = lambda i: int(i.header.get("TotalPixelMatrixColumns") or i.columns or 0) * int(
-        i.header.get("TotalPixelMatrixRows") or i.rows or 0)
+    size = lambda i: (
+        int(i.header.get("TotalPixelMatrixColumns") or i.columns or 0)
+        * int(i.header.get("TotalPixelMatrixRows") or i.rows or 0)
+    )
     images = [i for i in series.instances if i.rows]
     if not images:
         raise InputError("the sources hold no image", location=doc.loc(("sources",)), path=("sources",))
@@ -146,16 +181,22 @@ def _bounds(doc: SpecDocument, image, coordinate_type: str, image_bounds) -> tup
     try:
         return image_bounds(image, coordinate_type)
     except (AttributeError, IndexError, KeyError, TypeError, ValueError):
-        raise SpecError("slide coordinates need the image's position on the slide (Total Pixel Matrix Origin"
-                        " Sequence, Image Orientation (Slide), Pixel Spacing), which this image lacks",
-                        location=doc.loc(("coordinates",)), path=("coordinates",),
-                        hint="use `coordinates: image` (pixels of the Total Pixel Matrix)") from None
+        raise SpecError(
+            "slide coordinates need the image's position on the slide (Total Pixel Matrix Origin"
+            " Sequence, Image Orientation (Slide), Pixel Spacing), which this image lacks",
+            location=doc.loc(("coordinates",)),
+            path=("coordinates",),
+            hint="use `coordinates: image` (pixels of the Total Pixel Matrix)",
+        ) from None
 
 
 def _hint(message: str, image, coordinate_type: str) -> str | None:
     if "outside" in message:
-        return ("image coordinates are (column, row) pixels of the Total Pixel Matrix, 0,0 its top left corner"
-                if coordinate_type == "2D" else "slide coordinates are (X, Y, Z) mm in the Slide Coordinate System")
+        return (
+            "image coordinates are (column, row) pixels of the Total Pixel Matrix, 0,0 its top left corner"
+            if coordinate_type == "2D"
+            else "slide coordinates are (X, Y, Z) mm in the Slide Coordinate System"
+        )
     if "needs" in message:
         return "a POINT has 1 point, a POLYLINE 2 or more, a POLYGON 3 or more, an ELLIPSE or RECTANGLE exactly 4"
     return None
@@ -200,8 +241,9 @@ def _fit(found: Annotations, coordinate_type: str, issues: list[Issue]) -> None:
         found.points = np.column_stack([points[:, :2], np.zeros(len(points))])
 
 
-def _annotations(doc: SpecDocument, ctx: BuildContext, path: NodePath, coordinate_type: str,
-                 geojson: dict, errors: Errors) -> Annotations | None:
+def _annotations(
+    doc: SpecDocument, ctx: BuildContext, path: NodePath, coordinate_type: str, geojson: dict, errors: Errors
+) -> Annotations | None:
     spec = doc.get(path)
     if "annotations" in spec:
         return _inline(doc, path)
@@ -223,7 +265,7 @@ def _inline(doc: SpecDocument, path: NodePath) -> Annotations:
             issues.append((i, "every point of an annotation has the same number of coordinates", None, None))
         else:
             given = np.asarray(points, dtype=np.float64)
-            array[:, :given.shape[1]] = given
+            array[:, : given.shape[1]] = given
             if not np.isfinite(given).all():
                 issues.append((i, "a coordinate is not a finite number", None, None))
         arrays.append(array)
@@ -238,23 +280,44 @@ def _inline(doc: SpecDocument, path: NodePath) -> Annotations:
     def values(key: str, at: NodePath, issues: list) -> np.ndarray:
         out = np.array([m.get(key, np.nan) for m in measured], dtype=np.float64)
         if np.isnan(out).all():
-            raise SpecError(f"no annotation of this group has a measurement {key!r}", location=doc.loc(at), path=at,
-                            hint="give it under each annotation's `measurements:`")
+            raise SpecError(
+                f"no annotation of this group has a measurement {key!r}",
+                location=doc.loc(at),
+                path=at,
+                hint="give it under each annotation's `measurements:`",
+            )
         for i in np.flatnonzero(np.isinf(out)):
-            issues.append((int(i), f"measurement {key!r} is not a finite number",
-                           doc.loc(path + ("annotations", int(i), "measurements", key)), None))
+            issues.append(
+                (
+                    int(i),
+                    f"measurement {key!r} is not a finite number",
+                    doc.loc(path + ("annotations", int(i), "measurements", key)),
+                    None,
+                )
+            )
         return out
 
-    return Annotations(np.concatenate(arrays), counts, where, values, _graphic_type(doc, path), issues=issues,
-                       locate_point=locate_point)
+    return Annotations(
+        np.concatenate(arrays),
+        counts,
+        where,
+        values,
+        _graphic_type(doc, path),
+        issues=issues,
+        locate_point=locate_point,
+    )
 
 
 def _graphic_type(doc: SpecDocument, path: NodePath, default: str | None = None) -> str:
     """The group's graphic type: needed for inline and CSV annotations (the points alone do not say)."""
     value = doc.get(path + ("graphic_type",)) or default
     if value is None:
-        raise SpecError("which graphic type are these annotations?", location=doc.loc(path), path=path,
-                        hint="add `graphic_type:` POINT, POLYLINE, POLYGON, ELLIPSE or RECTANGLE")
+        raise SpecError(
+            "which graphic type are these annotations?",
+            location=doc.loc(path),
+            path=path,
+            hint="add `graphic_type:` POINT, POLYLINE, POLYGON, ELLIPSE or RECTANGLE",
+        )
     return value
 
 
@@ -265,13 +328,25 @@ def _csv(doc: SpecDocument, path: NodePath) -> Annotations:
     at = path + ("csv",) + (("file",) if isinstance(spec, dict) else ())
     options = spec if isinstance(spec, dict) else {}
     file = resolve_path(doc, at)
-    table = read_point_table(file, x=options.get("x", "x"), y=options.get("y", "y"), z=options.get("z"),
-                             annotation=options.get("annotation"), location=doc.loc(at))
+    table = read_point_table(
+        file,
+        x=options.get("x", "x"),
+        y=options.get("y", "y"),
+        z=options.get("z"),
+        annotation=options.get("annotation"),
+        location=doc.loc(at),
+    )
     single = bool((table.counts == 1).all())  # without an annotation column, every row is a point
-    return Annotations(table.points, table.counts, table.location,
-                       lambda key, where, issues: table.values(key, doc.loc(where), issues),
-                       _graphic_type(doc, path, "POINT" if single else None), [file], issues=list(table.issues),
-                       locate_point=lambda k: Location(str(file), int(table.point_lines[k])))
+    return Annotations(
+        table.points,
+        table.counts,
+        table.location,
+        lambda key, where, issues: table.values(key, doc.loc(where), issues),
+        _graphic_type(doc, path, "POINT" if single else None),
+        [file],
+        issues=list(table.issues),
+        locate_point=lambda k: Location(str(file), int(table.point_lines[k])),
+    )
 
 
 def _geojson(doc: SpecDocument, ctx: BuildContext, path: NodePath, cache: dict, errors: Errors) -> Annotations | None:
@@ -290,11 +365,18 @@ def _geojson(doc: SpecDocument, ctx: BuildContext, path: NodePath, cache: dict, 
         bad = np.zeros(len(table.graphic), dtype=bool)
         bad[[f for f, *_ in table.issues]] = True
         cache[file] = (table, bad.copy(), bad)  # bad features count as taken: they are reported here, once
-        _report(errors, [(f, f"feature {f}: {message}", None, hint) for f, message, hint in table.issues],
-                table.location, at)
+        _report(
+            errors,
+            [(f, f"feature {f}: {message}", None, hint) for f, message, hint in table.issues],
+            table.location,
+            at,
+        )
         if table.holes:
-            ctx.warn(f"{table.holes} hole(s) of polygons in {file.name} dropped: an ANN polygon has no holes",
-                     doc.loc(at), at)
+            ctx.warn(
+                f"{table.holes} hole(s) of polygons in {file.name} dropped: an ANN polygon has no holes",
+                doc.loc(at),
+                at,
+            )
     table, taken, bad = cache[file]
     graphic = np.array(table.graphic, dtype=object)
     chosen = np.ones(len(graphic), dtype=bool)
@@ -303,31 +385,46 @@ def _geojson(doc: SpecDocument, ctx: BuildContext, path: NodePath, cache: dict, 
         chosen &= np.array([c == wanted for c in table.classification], dtype=bool)
         if not chosen.any() and not bad.any():  # else the class may be that of a bad feature
             names = sorted({str(c) for c in table.classification})
-            raise SpecError(f"no feature of {file.name} has classification {wanted!r}", path=path + ("geojson",
-                            "classification"), location=doc.loc(path + ("geojson", "classification")),
-                            hint=f"its classes are: {', '.join(names) or 'none'}")
+            raise SpecError(
+                f"no feature of {file.name} has classification {wanted!r}",
+                path=path + ("geojson", "classification"),
+                location=doc.loc(path + ("geojson", "classification")),
+                hint=f"its classes are: {', '.join(names) or 'none'}",
+            )
     graphic_type = doc.get(path + ("graphic_type",))
     if graphic_type is not None:
         chosen &= graphic == graphic_type
         if not chosen.any() and not bad.any():
-            raise SpecError(f"no feature of {file.name} that this group takes is a {graphic_type}",
-                            location=doc.loc(path + ("graphic_type",)), path=path + ("graphic_type",),
-                            hint=f"its features are {', '.join(sorted(set(table.graphic)))}")
+            raise SpecError(
+                f"no feature of {file.name} that this group takes is a {graphic_type}",
+                location=doc.loc(path + ("graphic_type",)),
+                path=path + ("graphic_type",),
+                hint=f"its features are {', '.join(sorted(set(table.graphic)))}",
+            )
     else:
         kinds = sorted(set(graphic[chosen & ~bad]))
         if len(kinds) > 1:
-            raise SpecError(f"the features this group takes are of several graphic types ({', '.join(kinds)}); an"
-                            " annotation group has one", location=doc.loc(path), path=path,
-                            hint="add `graphic_type:` to pick one, and another group for the others")
+            raise SpecError(
+                f"the features this group takes are of several graphic types ({', '.join(kinds)}); an"
+                " annotation group has one",
+                location=doc.loc(path),
+                path=path,
+                hint="add `graphic_type:` to pick one, and another group for the others",
+            )
         graphic_type = kinds[0] if kinds else "POLYGON"
     taken |= chosen
     annotation_mask = chosen[table.feature]
     keep_points = np.repeat(annotation_mask, table.counts)
     features = table.feature[annotation_mask]
-    return Annotations(table.points[keep_points], table.counts[annotation_mask],
-                       lambda i: table.location(int(features[i])),
-                       lambda key, where, issues: table.values(key, features, issues), graphic_type, [file],
-                       flagged=bad[features])
+    return Annotations(
+        table.points[keep_points],
+        table.counts[annotation_mask],
+        lambda i: table.location(int(features[i])),
+        lambda key, where, issues: table.values(key, features, issues),
+        graphic_type,
+        [file],
+        flagged=bad[features],
+    )
 
 
 def _all_taken(table, taken: np.ndarray) -> None:
@@ -337,17 +434,29 @@ def _all_taken(table, taken: np.ndarray) -> None:
         return
     first = int(left[0])
     name = table.classification[first]
-    raise InputError(f"feature {first}: no group takes this {table.graphic[first]} feature of classification"
-                     f" {name!r} ({left.size} feature(s) of the file are not taken)", location=table.location(first),
-                     hint=f"map the class to codes with a group `geojson: {{file: {table.path.name},"
-                          f" classification: {'null' if name is None else name}}}` and its category/type, or take"
-                          " every class with a group"
-                          " without `classification`")
+    raise InputError(
+        f"feature {first}: no group takes this {table.graphic[first]} feature of classification"
+        f" {name!r} ({left.size} feature(s) of the file are not taken)",
+        location=table.location(first),
+        hint=f"map the class to codes with a group `geojson: {{file: {table.path.name},"
+        f" classification: {'null' if name is None else name}}}` and its category/type, or take"
+        " every class with a group"
+        " without `classification`",
+    )
 
 
 # ------------------------------------------------------------------------------------ the groups
-def _group(doc: SpecDocument, ctx: BuildContext, path: NodePath, found: Annotations, number: int, sop_uid: str,
-           double: bool, AnnotationGroup, measurements: list):
+def _group(
+    doc: SpecDocument,
+    ctx: BuildContext,
+    path: NodePath,
+    found: Annotations,
+    number: int,
+    sop_uid: str,
+    double: bool,
+    AnnotationGroup,
+    measurements: list,
+):
     spec = doc.get(path)
     errors = Errors()
     category = errors.run(code_at, doc, ctx, path + ("category",))
@@ -360,15 +469,26 @@ def _group(doc: SpecDocument, ctx: BuildContext, path: NodePath, found: Annotati
     errors.raise_if_any()
     with conformance_at(doc, path + ("algorithm",) if "algorithm" in spec else path):
         return AnnotationGroup(
-            number=number, uid=spec.get("uid") or ctx.uids.uid("annotation-group", sop_uid, number),
-            label=spec["label"], description=spec.get("description"), property_category=category,
-            property_type=property_type, property_modifiers=modifiers or (), graphic_type=found.graphic_type,
-            coordinates=found.points, counts=found.counts, generation_type=algo["type"], algorithm=algorithm,
-            measurements=measurements, double=double)
+            number=number,
+            uid=spec.get("uid") or ctx.uids.uid("annotation-group", sop_uid, number),
+            label=spec["label"],
+            description=spec.get("description"),
+            property_category=category,
+            property_type=property_type,
+            property_modifiers=modifiers or (),
+            graphic_type=found.graphic_type,
+            coordinates=found.points,
+            counts=found.counts,
+            generation_type=algo["type"],
+            algorithm=algorithm,
+            measurements=measurements,
+            double=double,
+        )
 
 
-def _measurement(doc: SpecDocument, ctx: BuildContext, path: NodePath, found: Annotations, Measurement,
-                 issues: list[Issue]):
+def _measurement(
+    doc: SpecDocument, ctx: BuildContext, path: NodePath, found: Annotations, Measurement, issues: list[Issue]
+):
     """One measurement of a group; its values' problems go to ``issues`` (reported with the annotations')."""
     errors = Errors()
     name = errors.run(code_at, doc, ctx, path + ("name",))
@@ -376,8 +496,11 @@ def _measurement(doc: SpecDocument, ctx: BuildContext, path: NodePath, found: An
     values = errors.run(found.values, doc.get(path + ("key",)), path + ("key",), issues)
     errors.raise_if_any()
     measurement = Measurement(name, unit, values)
-    with conformance_at(doc, path + ("unit",), hint="write the unit in UCUM (https://ucum.org), e.g. um, um2,"
-                        " mm2, 1 for a ratio, or a code with scheme UCUM"):
+    with conformance_at(
+        doc,
+        path + ("unit",),
+        hint="write the unit in UCUM (https://ucum.org), e.g. um, um2, mm2, 1 for a ratio, or a code with scheme UCUM",
+    ):
         measurement.check_unit()
     if not issues and found.counts.size and (found.flagged is None or not found.flagged.any()):  # else reported
         with conformance_at(doc, path):

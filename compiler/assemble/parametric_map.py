@@ -50,9 +50,15 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     values, file = placed
     values, mappings = _encode(doc, values, mappings)
 
-    ident = object_identity(doc, ctx, header=series.header, files=[file],
-                            inputs=[f.sop_instance_uid + str(f.frame_number) for f in series.frames],
-                            default_label="MAP", default_series_number=400)
+    ident = object_identity(
+        doc,
+        ctx,
+        header=series.header,
+        files=[file],
+        inputs=[f.sop_instance_uid + str(f.frame_number) for f in series.frames],
+        default_label="MAP",
+        default_series_number=400,
+    )
     images, values, _ = in_source_order(series, values)
     window = spec.get("window")
     # mappings, codes and options were checked above: what the builder layer refuses now is in the values
@@ -81,11 +87,22 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             window=(window["center"], window["width"]) if window else None,
             copy_pixel_data=False,  # the map was loaded for this build: its bytes are written as they are
         )
-    summary = {"frames": int(pm.NumberOfFrames), "bits": int(pm.BitsAllocated),
-               "units": pm.get_mappings()[0].units.value,
-               **spacing_summary(doc, ctx, pm.slice_spacing, len(series.frames))}
-    return [BuiltObject(dataset=pm, filename=output_filename(doc), kind="ParametricMap", spec=doc.path,
-                        spec_id=spec_id(doc), summary=summary)]
+    summary = {
+        "frames": int(pm.NumberOfFrames),
+        "bits": int(pm.BitsAllocated),
+        "units": pm.get_mappings()[0].units.value,
+        **spacing_summary(doc, ctx, pm.slice_spacing, len(series.frames)),
+    }
+    return [
+        BuiltObject(
+            dataset=pm,
+            filename=output_filename(doc),
+            kind="ParametricMap",
+            spec=doc.path,
+            spec_id=spec_id(doc),
+            summary=summary,
+        )
+    ]
 
 
 def _default_derivation() -> tuple:
@@ -98,9 +115,12 @@ def _transfer_syntax(doc: SpecDocument) -> None:
     name = (doc.data.get("output") or {}).get("transfer_syntax", "ExplicitVRLittleEndian")
     if name != "ExplicitVRLittleEndian":
         path = ("output", "transfer_syntax")
-        raise SpecError(f"a Parametric Map is written in Explicit VR Little Endian; {name} is not offered",
-                        location=doc.loc(path), path=path,
-                        hint="float pixel data has no compressed transfer syntax (PS3.5 A.4); remove the key")
+        raise SpecError(
+            f"a Parametric Map is written in Explicit VR Little Endian; {name} is not offered",
+            location=doc.loc(path),
+            path=path,
+            hint="float pixel data has no compressed transfer syntax (PS3.5 A.4); remove the key",
+        )
 
 
 def _mapping(doc: SpecDocument, ctx: BuildContext, index: int):
@@ -124,21 +144,34 @@ def _mapping(doc: SpecDocument, ctx: BuildContext, index: int):
                 raise UcumSyntaxError(f"units must be in UCUM, not {units.scheme_designator}")
             check_ucum(text)
         except UcumSyntaxError as exc:
-            errors.add(SpecError(str(exc), location=doc.loc(units_path), path=units_path,
-                                 hint="write the unit in UCUM (https://ucum.org), e.g. um2/s, mm2/s, ms, s-1,"
-                                      " {SUVbw}g/ml, or 1 for a ratio"))
+            errors.add(
+                SpecError(
+                    str(exc),
+                    location=doc.loc(units_path),
+                    path=units_path,
+                    hint="write the unit in UCUM (https://ucum.org), e.g. um2/s, mm2/s, ms, s-1,"
+                    " {SUVbw}g/ml, or 1 for a ratio",
+                )
+            )
     quantity = errors.run(code_at, doc, ctx, base + ("quantity",))
     method = errors.run(code_at, doc, ctx, base + ("method",))
     if "lut" in spec and ("slope" in spec or "intercept" in spec):
         path = base + ("lut",)
-        errors.add(SpecError("a mapping has either a LUT or slope/intercept, not both", location=doc.loc(path),
-                             path=path))
+        errors.add(
+            SpecError("a mapping has either a LUT or slope/intercept, not both", location=doc.loc(path), path=path)
+        )
     errors.raise_if_any()
     with conformance_at(doc, base):
         return RealWorldValueMapping(
-            lut_label=spec["label"], units=units, lut_explanation=spec.get("explanation"), quantity=quantity,
-            measurement_method=method, slope=float(spec.get("slope", 1.0)),
-            intercept=float(spec.get("intercept", 0.0)), lut=spec.get("lut")).checked()
+            lut_label=spec["label"],
+            units=units,
+            lut_explanation=spec.get("explanation"),
+            quantity=quantity,
+            measurement_method=method,
+            slope=float(spec.get("slope", 1.0)),
+            intercept=float(spec.get("intercept", 0.0)),
+            lut=spec.get("lut"),
+        ).checked()
 
 
 def _values(doc: SpecDocument, series) -> tuple[np.ndarray, Any]:
@@ -149,13 +182,16 @@ def _values(doc: SpecDocument, series) -> tuple[np.ndarray, Any]:
     spec = doc.data["map"]
     first = series.frames[0]
     bound = len(series.frames) * first.rows * first.columns  # one value per source pixel
-    array, file = place_file(doc, MAP_FILE, series, key=spec.get("key"), max_values=bound,
-                             tolerance_path=("map", "tolerance_mm"), what="map")
+    array, file = place_file(
+        doc, MAP_FILE, series, key=spec.get("key"), max_values=bound, tolerance_path=("map", "tolerance_mm"), what="map"
+    )
     where = {"location": doc.loc(MAP_FILE), "path": MAP_FILE}
     if array.ndim != 3:
-        raise InputError(f"the map has {array.shape[-1]} values per voxel (shape {array.shape}); a Parametric"
-                         " Map holds one", hint="give one 3D map (frame, row, column); one spec per quantity",
-                         **where)
+        raise InputError(
+            f"the map has {array.shape[-1]} values per voxel (shape {array.shape}); a Parametric Map holds one",
+            hint="give one 3D map (frame, row, column); one spec per quantity",
+            **where,
+        )
     if array.dtype.kind not in "biuf":
         raise InputError(f"the map holds {array.dtype} values; expected numbers", **where)
     if array.dtype.kind == "f" and array.dtype.itemsize < 4:
@@ -168,7 +204,7 @@ def _values(doc: SpecDocument, series) -> tuple[np.ndarray, Any]:
 def _frame_chunks(array: np.ndarray):
     step = max(1, (8 << 20) // max(1, array[0].nbytes))
     for a in range(0, len(array), step):
-        yield a, array[a:a + step].reshape(min(step, len(array) - a), -1)
+        yield a, array[a : a + step].reshape(min(step, len(array) - a), -1)
 
 
 def _refuse_nan(array: np.ndarray, where: dict) -> None:
@@ -179,8 +215,11 @@ def _refuse_nan(array: np.ndarray, where: dict) -> None:
             total = sum(int(np.isnan(b.max(axis=1)).sum()) for _, b in _frame_chunks(array))
             raise InputError(
                 f"the map holds NaN (not a number) values, first in frame {f} (0-based, source order);"
-                f" {total} frame(s) hold NaN", hint="set map.allow_nan: true if NaN marks voxels without a"
-                " value (a Parametric Map may hold NaN), or replace them", **where)
+                f" {total} frame(s) hold NaN",
+                hint="set map.allow_nan: true if NaN marks voxels without a"
+                " value (a Parametric Map may hold NaN), or replace them",
+                **where,
+            )
 
 
 def _encode(doc: SpecDocument, values: np.ndarray, mappings: list) -> tuple[np.ndarray, list]:
@@ -199,14 +238,20 @@ def _encode(doc: SpecDocument, values: np.ndarray, mappings: list) -> tuple[np.n
     if values.dtype.kind in "biu":
         lo, hi = (int(values.min()), int(values.max())) if values.size else (0, 0)
         if lo < info.min or hi > info.max:
-            raise InputError(f"the map's values {lo}..{hi} do not fit {encoding} ({info.min}..{info.max})",
-                             hint="use float32, or the other 16-bit encoding", **where)
+            raise InputError(
+                f"the map's values {lo}..{hi} do not fit {encoding} ({info.min}..{info.max})",
+                hint="use float32, or the other 16-bit encoding",
+                **where,
+            )
         return values.astype(dtype, copy=False), mappings
     # a float map stored as integers: the first mapping's slope/intercept span its range
     if len(mappings) != 1 or any(k in doc.data["mappings"][0] for k in ("slope", "intercept", "lut")):
-        raise SpecError(f"a float map stored as {encoding} gets its slope and intercept from its range:"
-                        " give exactly one mapping, without slope, intercept or lut", hint="or store it as"
-                        " float32", **where)
+        raise SpecError(
+            f"a float map stored as {encoding} gets its slope and intercept from its range:"
+            " give exactly one mapping, without slope, intercept or lut",
+            hint="or store it as float32",
+            **where,
+        )
     if np.isnan(values).any():
         raise InputError(f"a map stored as {encoding} cannot hold NaN", hint="store it as float32", **where)
     lo, hi = float(values.min()), float(values.max())
@@ -215,8 +260,8 @@ def _encode(doc: SpecDocument, values: np.ndarray, mappings: list) -> tuple[np.n
     intercept = lo - float(info.min) * slope
     stored = np.empty(values.shape, dtype)
     for a in range(0, len(values), 16):
-        block = (values[a:a + 16].astype(np.float64) - intercept) / slope
-        stored[a:a + 16] = np.clip(np.rint(block), info.min, info.max)
+        block = (values[a : a + 16].astype(np.float64) - intercept) / slope
+        stored[a : a + 16] = np.clip(np.rint(block), info.min, info.max)
     return stored, [dataclasses.replace(mappings[0], slope=slope, intercept=intercept)]
 
 

@@ -37,8 +37,11 @@ def _classes() -> dict[str, Any]:
         PseudoColorSoftcopyPresentationState,
     )
 
-    return {"grayscale": GrayscaleSoftcopyPresentationState, "color": ColorSoftcopyPresentationState,
-            "pseudocolor": PseudoColorSoftcopyPresentationState}
+    return {
+        "grayscale": GrayscaleSoftcopyPresentationState,
+        "color": ColorSoftcopyPresentationState,
+        "pseudocolor": PseudoColorSoftcopyPresentationState,
+    }
 
 
 def _palette(doc: SpecDocument, path: NodePath):
@@ -46,8 +49,12 @@ def _palette(doc: SpecDocument, path: NodePath):
     from ..iods.pr import PaletteColorLUT
 
     spec = doc.get(path)
-    with conformance_at(doc, path, hint="a well-known palette (hot-iron, pet, hot-metal-blue, pet-20-step, spring,"
-                                        " summer, fall, winter) or {colors: [[r, g, b], ...]}"):
+    with conformance_at(
+        doc,
+        path,
+        hint="a well-known palette (hot-iron, pet, hot-metal-blue, pet-20-step, spring,"
+        " summer, fall, winter) or {colors: [[r, g, b], ...]}",
+    ):
         if isinstance(spec, str):
             return PaletteColorLUT.well_known(spec)
         return PaletteColorLUT(spec["colors"], int(spec.get("first_mapped", 0)))
@@ -118,9 +125,12 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             resolved = images.image(p)
             uid = str(resolved.header.SOPInstanceUID)
             if all(str(h.SOPInstanceUID) != uid for h in headers):
-                raise SpecError(f"image {doc.get(p)!r} is not one of the images this presentation state applies"
-                                " to", location=doc.loc(p), path=p,
-                                hint="add it to `images:` (or leave `images:` out to apply to all)")
+                raise SpecError(
+                    f"image {doc.get(p)!r} is not one of the images this presentation state applies to",
+                    location=doc.loc(p),
+                    path=p,
+                    hint="add it to `images:` (or leave `images:` out to apply to all)",
+                )
             uid_at[p] = uid
             out.append(uid)
         return out
@@ -128,23 +138,46 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     # --- window, presentation LUT, spatial transformation, displayed area, shutter -----------------
     voi = _window(doc, ("window",))
     if voi is not None and not cls.GRAYSCALE_PIPELINE:
-        errors.append(SpecError(f"a {kind} presentation state has no window ({cls.SOP_CLASS_NAME})",
-                                location=doc.loc(("window",)), path=("window",),
-                                hint="use type: grayscale or pseudocolor"))
+        errors.append(
+            SpecError(
+                f"a {kind} presentation state has no window ({cls.SOP_CLASS_NAME})",
+                location=doc.loc(("window",)),
+                path=("window",),
+                hint="use type: grayscale or pseudocolor",
+            )
+        )
         voi = None
     if doc.get(("invert",)) and not cls.PRESENTATION_LUT:
-        errors.append(SpecError(f"a {kind} presentation state cannot invert the images (no Presentation LUT)",
-                                location=doc.loc(("invert",)), path=("invert",), hint="use type: grayscale"))
+        errors.append(
+            SpecError(
+                f"a {kind} presentation state cannot invert the images (no Presentation LUT)",
+                location=doc.loc(("invert",)),
+                path=("invert",),
+                hint="use type: grayscale",
+            )
+        )
     palette = None
     if doc.get(("palette",)) is not None:
         if not cls.PALETTE:
-            errors.append(SpecError(f"a {kind} presentation state has no palette", location=doc.loc(("palette",)),
-                                    path=("palette",), hint="use type: pseudocolor"))
+            errors.append(
+                SpecError(
+                    f"a {kind} presentation state has no palette",
+                    location=doc.loc(("palette",)),
+                    path=("palette",),
+                    hint="use type: pseudocolor",
+                )
+            )
         else:
             palette = attempt(_palette, doc, ("palette",))
     elif cls.PALETTE:
-        errors.append(SpecError("a pseudocolor presentation state needs a `palette`", location=doc.loc(("type",)),
-                                path=("type",), hint="add `palette: hot-iron` (or another well-known palette)"))
+        errors.append(
+            SpecError(
+                "a pseudocolor presentation state needs a `palette`",
+                location=doc.loc(("type",)),
+                path=("type",),
+                hint="add `palette: hot-iron` (or another well-known palette)",
+            )
+        )
     rotation = int(doc.get(("rotation",)) or 0)
     flip = bool(doc.get(("flip",)) or False)
     areas = None
@@ -153,9 +186,15 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         spacing = area.get("pixel_spacing")
         if spacing is None and area.get("size", "SCALE TO FIT") == "TRUE SIZE" and headers:
             spacing = headers[0].get("PixelSpacing")
-        areas = [DisplayedArea(tuple(area["top_left"]), tuple(area["bottom_right"]), area.get("size", "SCALE TO FIT"),
-                               tuple(float(v) for v in spacing) if spacing else None,
-                               magnification=area.get("magnification"))]
+        areas = [
+            DisplayedArea(
+                tuple(area["top_left"]),
+                tuple(area["bottom_right"]),
+                area.get("size", "SCALE TO FIT"),
+                tuple(float(v) for v in spacing) if spacing else None,
+                magnification=area.get("magnification"),
+            )
+        ]
     shutter = None
     spec_shutter = doc.get(("shutter",))
     if spec_shutter:
@@ -166,14 +205,23 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             rectangle=(rect["left"], rect["right"], rect["top"], rect["bottom"]) if rect else None,
             circle=((circle["center"][0], circle["center"][1]), circle["radius"]) if circle else None,
             polygon=[tuple(p) for p in spec_shutter["polygon"]] if spec_shutter.get("polygon") else None,
-            presentation_value=spec_shutter.get("value", 0), bitmap=bitmap,
-            color=tuple(int(v) for v in spec_shutter["color"]) if spec_shutter.get("color") else None)
+            presentation_value=spec_shutter.get("value", 0),
+            bitmap=bitmap,
+            color=tuple(int(v) for v in spec_shutter["color"]) if spec_shutter.get("color") else None,
+        )
     groups = [GraphicGroup(g["id"], g["label"], g.get("description")) for g in doc.get(("groups",)) or []]
 
     # --- layers and annotations ----------------------------------------------------------------
-    layers = [GraphicLayer(layer["name"], layer.get("order", i + 1), layer.get("description"), layer.get("grey"),
-                           tuple(layer["color"]) if layer.get("color") else None)
-              for i, layer in enumerate(doc.get(("layers",)) or [])]
+    layers = [
+        GraphicLayer(
+            layer["name"],
+            layer.get("order", i + 1),
+            layer.get("description"),
+            layer.get("grey"),
+            tuple(layer["color"]) if layer.get("color") else None,
+        )
+        for i, layer in enumerate(doc.get(("layers",)) or [])
+    ]
     annotations: list[Any] = []
     unchecked: list[Any] = []  # annotations whose images could not be resolved
     derived_inputs: list[str] = []  # SOP Instance UIDs of the objects outlines and regions come from
@@ -182,28 +230,46 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         if "from_segmentation" in spec or "from_report" in spec:
             derive = _outlines if "from_segmentation" in spec else _report_regions
             key = "from_segmentation" if "from_segmentation" in spec else "from_report"
-            result = attempt(derive, doc, ctx, path + (key,), headers, _OUTLINE_ORDER_START + len(layers),
-                             {layer.name for layer in layers})
+            result = attempt(
+                derive,
+                doc,
+                ctx,
+                path + (key,),
+                headers,
+                _OUTLINE_ORDER_START + len(layers),
+                {layer.name for layer in layers},
+            )
             if result is not None:
                 layers.extend(result[0])
                 annotations.extend((a, None) for a in result[1])  # derived: checked when built
                 derived_inputs.append(result[2])
             continue
-        uids = attempt(image_uids, path + ("images",)) if "images" in spec else \
-            attempt(image_uids, path + ("image",)) if "image" in spec else []
+        uids = (
+            attempt(image_uids, path + ("images",))
+            if "images" in spec
+            else attempt(image_uids, path + ("image",))
+            if "image" in spec
+            else []
+        )
         annotation = _annotation(doc, path, uids or [])
         if uids is None:  # the image reference is reported; still check the rest against every image
             unchecked.append((annotation, path))
             continue
         annotations.append((annotation, path))
     if not headers:
-        errors.append(SpecError("the presentation state applies to no image", location=doc.loc(("images",)),
-                                path=("images",)))
+        errors.append(
+            SpecError("the presentation state applies to no image", location=doc.loc(("images",)), path=("images",))
+        )
         raise errors[0] if len(errors) == 1 else ErrorList(errors)
     if cls.COLOR and not cls.PALETTE and any(int(h.get("SamplesPerPixel", 1)) != 3 for h in headers):
-        errors.append(SpecError("a color presentation state applies to colour images; these have one sample per"
-                                " pixel", location=doc.loc(("type",)), path=("type",),
-                                hint="use type: grayscale, or pseudocolor with a palette"))
+        errors.append(
+            SpecError(
+                "a color presentation state applies to colour images; these have one sample per pixel",
+                location=doc.loc(("type",)),
+                path=("type",),
+                hint="use type: grayscale, or pseudocolor with a palette",
+            )
+        )
     # check each annotation alone, each graphic and text at its own line
     refs = [ReferencedImage(h) for h in headers]
     names = [layer.name for layer in layers]
@@ -219,34 +285,65 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         _check_part(doc, ("displayed_area",), errors, areas[0].fill, Dataset(), rotation, flip)
     if shutter is not None and (not spec_shutter.get("bitmap") or shutter.bitmap is not None):
         _check_part(doc, ("shutter",), errors, shutter.fill, Dataset(), common_size(refs), cls.COLOR)
-    for j, layer in enumerate(layers[:len(doc.get(("layers",)) or [])]):
+    for j, layer in enumerate(layers[: len(doc.get(("layers",)) or [])]):
         _check_part(doc, ("layers", j), errors, layer.item)
     for j, group in enumerate(groups):
         _check_part(doc, ("groups", j), errors, group.item)
     for key, values in ((("layers",), names), (("groups",), group_ids)):
         if len(set(values)) != len(values):
-            errors.append(SpecError(f"{key[0]}: names/IDs must be unique, got {values}", location=doc.loc(key),
-                                    path=key, hint=f"give each of the {key[0]} its own name/ID"))
+            errors.append(
+                SpecError(
+                    f"{key[0]}: names/IDs must be unique, got {values}",
+                    location=doc.loc(key),
+                    path=key,
+                    hint=f"give each of the {key[0]} its own name/ID",
+                )
+            )
     if errors:
         raise errors[0] if len(errors) == 1 else ErrorList(errors)
 
     header = headers[0]
-    ident = object_identity(doc, ctx, header=header,
-                            inputs=[str(h.SOPInstanceUID) for h in headers] + [str(header.StudyInstanceUID)]
-                            + derived_inputs, files=_bitmap_files(doc),
-                            default_label="PRESENTATION", default_series_number=1200)
+    ident = object_identity(
+        doc,
+        ctx,
+        header=header,
+        inputs=[str(h.SOPInstanceUID) for h in headers] + [str(header.StudyInstanceUID)] + derived_inputs,
+        files=_bitmap_files(doc),
+        default_label="PRESENTATION",
+        default_series_number=1200,
+    )
     with conformance_at(doc, ()):
         pr = cls(
-            refs, series_instance_uid=ident.series_instance_uid,
-            series_number=ident.series_number, series_description=ident.series_description,
-            sop_instance_uid=ident.sop_instance_uid, content=ident.content,
-            presentation_datetime=ident.content_datetime, equipment=equipment(doc), voi=voi,
-            presentation_lut_shape="INVERSE" if doc.get(("invert",)) else "IDENTITY", layers=layers,
-            annotations=[a for a, _ in annotations], displayed_areas=areas, rotation=rotation,
-            horizontal_flip=flip, shutter=shutter, groups=groups, palette=palette)
+            refs,
+            series_instance_uid=ident.series_instance_uid,
+            series_number=ident.series_number,
+            series_description=ident.series_description,
+            sop_instance_uid=ident.sop_instance_uid,
+            content=ident.content,
+            presentation_datetime=ident.content_datetime,
+            equipment=equipment(doc),
+            voi=voi,
+            presentation_lut_shape="INVERSE" if doc.get(("invert",)) else "IDENTITY",
+            layers=layers,
+            annotations=[a for a, _ in annotations],
+            displayed_areas=areas,
+            rotation=rotation,
+            horizontal_flip=flip,
+            shutter=shutter,
+            groups=groups,
+            palette=palette,
+        )
     name = output_filename(doc)
-    return [BuiltObject(dataset=pr, filename=name, kind="PresentationState", spec=doc.path, spec_id=spec_id(doc),
-                        summary={"type": kind, "images": len(headers), "annotations": len(annotations)})]
+    return [
+        BuiltObject(
+            dataset=pr,
+            filename=name,
+            kind="PresentationState",
+            spec=doc.path,
+            spec_id=spec_id(doc),
+            summary={"type": kind, "images": len(headers), "annotations": len(annotations)},
+        )
+    ]
 
 
 def _bitmap(doc: SpecDocument, path: NodePath) -> np.ndarray:
@@ -259,8 +356,11 @@ def _bitmap(doc: SpecDocument, path: NodePath) -> np.ndarray:
     check_input_file(file, "bitmap shutter", location=doc.loc(where), path=where)
     array = read_npy(file, location=doc.loc(where), spec_path=where)
     if array.ndim != 2:
-        raise SpecError(f"the bitmap shutter is rows x columns, got an array of shape {array.shape}",
-                        location=doc.loc(path + ("file",)), path=path + ("file",))
+        raise SpecError(
+            f"the bitmap shutter is rows x columns, got an array of shape {array.shape}",
+            location=doc.loc(path + ("file",)),
+            path=path + ("file",),
+        )
     return array != 0
 
 
@@ -270,22 +370,32 @@ def _bitmap_files(doc: SpecDocument) -> list:
     return [resolve_path(doc, ("shutter", "bitmap", "file"))] if doc.get(("shutter", "bitmap")) else []
 
 
-def _annotation_errors(doc: SpecDocument, path: NodePath, annotation, refs: list, names: list[str],
-                       by_uid: dict, group_ids: list[int]) -> list[DcmspecError]:
+def _annotation_errors(
+    doc: SpecDocument, path: NodePath, annotation, refs: list, names: list[str], by_uid: dict, group_ids: list[int]
+) -> list[DcmspecError]:
     """What is wrong with the annotation at ``path``: its layer, and each graphic and text at its own
     line (PS3.3 C.10.5); the images it names are checked where they are resolved."""
     from ..iods.pr.presentation_state import common_size
 
     out: list[DcmspecError] = []
     if annotation.layer not in names:
-        out.append(SpecError(f"layer {annotation.layer!r} is not one of the graphic layers"
-                             f" ({', '.join(names) or 'none defined'}; PS3.3 C.10.5.1)",
-                             location=doc.loc(path + ("layer",)), path=path + ("layer",),
-                             hint="define it under `layers:` (name, order, colour) or use one that is"))
+        out.append(
+            SpecError(
+                f"layer {annotation.layer!r} is not one of the graphic layers"
+                f" ({', '.join(names) or 'none defined'}; PS3.3 C.10.5.1)",
+                location=doc.loc(path + ("layer",)),
+                path=path + ("layer",),
+                hint="define it under `layers:` (name, order, colour) or use one that is",
+            )
+        )
     targets = [by_uid[u] for u in annotation.images if u in by_uid] or refs
     bounds = common_size(targets)
-    size_hint = (f"the image is {bounds[0]} columns x {bounds[1]} rows; points are (column, row), 0,0 the top"
-                 " left corner of the top left pixel" if bounds else None)
+    size_hint = (
+        f"the image is {bounds[0]} columns x {bounds[1]} rows; points are (column, row), 0,0 the top"
+        " left corner of the top left pixel"
+        if bounds
+        else None
+    )
     for key, objects in (("graphics", annotation.graphics), ("texts", annotation.texts)):
         for j, obj in enumerate(objects):
             where = path + (key, j)
@@ -295,12 +405,20 @@ def _annotation_errors(doc: SpecDocument, path: NodePath, annotation, refs: list
             except SpecError as exc:
                 out.append(exc)
             if obj.group_id is not None and obj.group_id not in group_ids:
-                out.append(SpecError(f"group {obj.group_id} is not one of the graphic groups ({group_ids or 'none'})",
-                                     location=doc.loc(where + ("group",)), path=where + ("group",),
-                                     hint="define it under `groups:` (id, label)"))
+                out.append(
+                    SpecError(
+                        f"group {obj.group_id} is not one of the graphic groups ({group_ids or 'none'})",
+                        location=doc.loc(where + ("group",)),
+                        path=where + ("group",),
+                        hint="define it under `groups:` (id, label)",
+                    )
+                )
     if not annotation.graphics and not annotation.texts:
-        out.append(SpecError("this annotation draws nothing", location=doc.loc(path), path=path,
-                             hint="add `graphics:` or `texts:`"))
+        out.append(
+            SpecError(
+                "this annotation draws nothing", location=doc.loc(path), path=path, hint="add `graphics:` or `texts:`"
+            )
+        )
     return out
 
 
@@ -308,15 +426,24 @@ def _annotation(doc: SpecDocument, path: NodePath, uids: list[str]):
     from ..iods.pr import GraphicAnnotation, GraphicObject, TextObject
 
     spec = doc.get(path)
-    graphics = [GraphicObject(g["type"], g["points"], g.get("units", "PIXEL"), bool(g.get("filled", False)),
-                              g.get("group")) for g in spec.get("graphics") or []]
+    graphics = [
+        GraphicObject(g["type"], g["points"], g.get("units", "PIXEL"), bool(g.get("filled", False)), g.get("group"))
+        for g in spec.get("graphics") or []
+    ]
     texts = []
     for t in spec.get("texts") or []:
         box = t.get("box")
-        texts.append(TextObject(t["text"], (tuple(box[0]), tuple(box[1])) if box else None,
-                                tuple(t["anchor"]) if t.get("anchor") else None, t.get("units", "PIXEL"),
-                                t.get("justification", "LEFT"), bool(t.get("anchor_visible", True)),
-                                t.get("group")))
+        texts.append(
+            TextObject(
+                t["text"],
+                (tuple(box[0]), tuple(box[1])) if box else None,
+                tuple(t["anchor"]) if t.get("anchor") else None,
+                t.get("units", "PIXEL"),
+                t.get("justification", "LEFT"),
+                bool(t.get("anchor_visible", True)),
+                t.get("group"),
+            )
+        )
     return GraphicAnnotation(spec["layer"], graphics, texts, uids)
 
 
@@ -326,7 +453,7 @@ def _layer_name(label: str, number: int, taken: set[str]) -> str:
     name = re.sub(r"[^A-Z0-9 _]", "_", label.upper()).strip()[:16].strip() or f"SEGMENT {number}"
     if name in taken:
         suffix = f" {number}"
-        name = name[:16 - len(suffix)].rstrip() + suffix
+        name = name[: 16 - len(suffix)].rstrip() + suffix
     return _free_name(name, taken)
 
 
@@ -335,11 +462,9 @@ def _free_name(name: str, taken: set[str]) -> str:
     candidate, k = name, 2
     while candidate in taken:
         suffix = f" {k}"
-        candidate, k = name[:16 - len(suffix)].rstrip() + suffix, k + 1
+        candidate, k = name[: 16 - len(suffix)].rstrip() + suffix, k + 1
     taken.add(candidate)
     return candidate
-
-
 
 
 def _segmentation(doc: SpecDocument, ctx: BuildContext, path: NodePath):
@@ -370,10 +495,14 @@ def _segmentation(doc: SpecDocument, ctx: BuildContext, path: NodePath):
         with FrameReader(file) as reader:
             header = reader.header
             if str(header.get("SOPClassUID", "")) not in SEG_SOP_CLASSES:
-                raise SpecError(f"{file} is not a Segmentation (SOP Class {header.get('SOPClassUID')})",
-                                location=doc.loc(where), path=where)
-            descriptions = {int(item.SegmentNumber): SegmentDescription.from_dataset(item)
-                            for item in header.SegmentSequence}
+                raise SpecError(
+                    f"{file} is not a Segmentation (SOP Class {header.get('SOPClassUID')})",
+                    location=doc.loc(where),
+                    path=where,
+                )
+            descriptions = {
+                int(item.SegmentNumber): SegmentDescription.from_dataset(item) for item in header.SegmentSequence
+            }
             uid = str(header.SOPInstanceUID)
     except DcmspecError as exc:
         if isinstance(exc, SpecError):
@@ -382,8 +511,7 @@ def _segmentation(doc: SpecDocument, ctx: BuildContext, path: NodePath):
     return descriptions, uid, lambda numbers: segment_masks(file, numbers)
 
 
-def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list, first_order: int,
-              taken: set[str]):
+def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list, first_order: int, taken: set[str]):
     """(layers, annotations, SOP Instance UID of the SEG) drawing the outlines of the chosen segments on the
     images they touch, on layers named apart from those ``taken``; a SEG file is read once, one segment's
     frames at a time."""
@@ -400,8 +528,11 @@ def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: lis
     for j, (number, uids, pixels, (row0, col0)) in enumerate(masks(numbers)):
         desc = descriptions[number]
         name = _layer_name(desc.segment_label, number, taken)
-        layers.append(GraphicLayer(name, first_order + j, f"Segment {number}: {desc.segment_label}"[:64],
-                                   65535, desc.display_color))
+        layers.append(
+            GraphicLayer(
+                name, first_order + j, f"Segment {number}: {desc.segment_label}"[:64], 65535, desc.display_color
+            )
+        )
         usable = [k for k, uid in enumerate(uids) if uid in by_uid]
         touched = touched or bool(usable) or not uids
         if len(usable) < len(uids):
@@ -409,18 +540,32 @@ def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: lis
         offset = np.array([col0, row0], dtype=np.float64)  # outlines are (column, row) points
         for k, polys in zip(usable, frame_outlines(pixels)):
             if polys:
-                annotations.append(GraphicAnnotation(
-                    name, [GraphicObject("POLYLINE", p + offset if row0 or col0 else p) for p in polys], (),
-                    [uids[k]]))
+                annotations.append(
+                    GraphicAnnotation(
+                        name,
+                        [GraphicObject("POLYLINE", p + offset if row0 or col0 else p) for p in polys],
+                        (),
+                        [uids[k]],
+                    )
+                )
     if not touched:
-        raise SpecError("none of the Segmentation's source images is an image of this presentation state",
-                        location=doc.loc(path), path=path, hint="outline a Segmentation of the same series")
+        raise SpecError(
+            "none of the Segmentation's source images is an image of this presentation state",
+            location=doc.loc(path),
+            path=path,
+            hint="outline a Segmentation of the same series",
+        )
     return layers, annotations, seg_uid
 
 
 #: SCOORD Graphic Type (C.18.6.1.1) -> presentation state Graphic Type (C.10.5.1.2); MULTIPOINT: one POINT each
-_SCOORD_TYPES = {"POINT": "POINT", "MULTIPOINT": "POINT", "POLYLINE": "POLYLINE", "CIRCLE": "CIRCLE",
-                 "ELLIPSE": "ELLIPSE"}
+_SCOORD_TYPES = {
+    "POINT": "POINT",
+    "MULTIPOINT": "POINT",
+    "POLYLINE": "POLYLINE",
+    "CIRCLE": "CIRCLE",
+    "ELLIPSE": "ELLIPSE",
+}
 
 
 def _measurement_text(group) -> str:
@@ -435,8 +580,9 @@ def _measurement_text(group) -> str:
     return (f"{head}: " + "; ".join(parts) if parts else head)[:1024]
 
 
-def _report_regions(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list, first_order: int,
-                    taken: set[str]):
+def _report_regions(
+    doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list, first_order: int, taken: set[str]
+):
     """(layers, annotations, SOP Instance UID of the report): the planar regions (SCOORD) of a TID 1500
     report's measurement groups drawn on the images they are selected from, each with its tracking ID and
     measurement values as a text at its first point, on one layer (PS3.16 TID 1410, PS3.3 C.10.5)."""
@@ -447,26 +593,35 @@ def _report_regions(doc: SpecDocument, ctx: BuildContext, path: NodePath, header
     built = ctx.referenced_objects(doc, path)
     kinds = sorted({str(o.kind) for o in built})
     if kinds and not set(kinds) <= {"MeasurementReport", "StructuredReport"}:
-        raise SpecError(f"spec {spec['spec']!r} is a {' and '.join(kinds)} spec; `from_report` draws the regions of a"
-                        " MeasurementReport (TID 1500)", location=doc.loc(path + ("spec",)), path=path + ("spec",),
-                        hint="name a MeasurementReport spec" + (
-                            ", or use `from_segmentation:` to outline a Segmentation's segments"
-                            if "Segmentation" in kinds else ""))
+        raise SpecError(
+            f"spec {spec['spec']!r} is a {' and '.join(kinds)} spec; `from_report` draws the regions of a"
+            " MeasurementReport (TID 1500)",
+            location=doc.loc(path + ("spec",)),
+            path=path + ("spec",),
+            hint="name a MeasurementReport spec"
+            + (", or use `from_segmentation:` to outline a Segmentation's segments" if "Segmentation" in kinds else ""),
+        )
     objects = [o.dataset for o in built]
     reports = [o for o in objects if str(o.get("Modality", "")) == "SR"]
     if len(reports) != 1:
-        raise SpecError(f"spec {spec['spec']!r} wrote {len(reports)} structured report(s); regions need exactly one",
-                        location=doc.loc(path + ("spec",)), path=path + ("spec",))
+        raise SpecError(
+            f"spec {spec['spec']!r} wrote {len(reports)} structured report(s); regions need exactly one",
+            location=doc.loc(path + ("spec",)),
+            path=path + ("spec",),
+        )
     report = reports[0]
     by_uid = {str(h.SOPInstanceUID) for h in headers}
     name = spec.get("layer")
     if name is None:
         name = _free_name("REPORT", set(taken))  # the default layer: REPORT, or REPORT 2 where that is taken
     elif name in taken:
-        raise SpecError(f"layer {name!r} is already a graphic layer of this presentation state; the report's regions"
-                        " are drawn on a layer of their own", location=doc.loc(path + ("layer",)),
-                        path=path + ("layer",),
-                        hint=f"choose another `layer:` name (taken: {', '.join(sorted(taken))})")
+        raise SpecError(
+            f"layer {name!r} is already a graphic layer of this presentation state; the report's regions"
+            " are drawn on a layer of their own",
+            location=doc.loc(path + ("layer",)),
+            path=path + ("layer",),
+            hint=f"choose another `layer:` name (taken: {', '.join(sorted(taken))})",
+        )
     drawn: dict[str, tuple[list, list]] = {}
     skipped = 0
     for group in measurement_groups(report):
@@ -488,10 +643,13 @@ def _report_regions(doc: SpecDocument, ctx: BuildContext, path: NodePath, header
                 graphics.append(GraphicObject(gtype, points))
             texts.append(TextObject(_measurement_text(group), anchor=(float(points[0][0]), float(points[0][1]))))
     if not drawn:
-        raise SpecError(f"the report of spec {spec['spec']!r} has no planar region on an image of this presentation"
-                        " state" + (f" ({skipped} on other images)" if skipped else ""),
-                        location=doc.loc(path + ("spec",)), path=path + ("spec",),
-                        hint="apply the presentation state to the images the report's regions are drawn on")
+        raise SpecError(
+            f"the report of spec {spec['spec']!r} has no planar region on an image of this presentation"
+            " state" + (f" ({skipped} on other images)" if skipped else ""),
+            location=doc.loc(path + ("spec",)),
+            path=path + ("spec",),
+            hint="apply the presentation state to the images the report's regions are drawn on",
+        )
     color = tuple(int(v) for v in spec.get("color", (255, 255, 0)))
     layers = [GraphicLayer(name, first_order, "Regions of the report"[:64], 65535, color)]
     annotations = [GraphicAnnotation(name, g, t, [uid]) for uid, (g, t) in drawn.items()]
@@ -526,8 +684,12 @@ def _input_headers(doc: SpecDocument, ctx: BuildContext, base: NodePath, errors:
 def _named_once(doc: SpecDocument, path: NodePath, header, headers: list) -> bool:
     """True, or a SpecError at ``path`` when its image is one of ``headers`` already (named twice)."""
     if any(h.SOPInstanceUID == header.SOPInstanceUID for h in headers):
-        raise SpecError(f"image {doc.get(path)!r} is named twice (the same image as an earlier entry)",
-                        location=doc.loc(path), path=path, hint="name each image once")
+        raise SpecError(
+            f"image {doc.get(path)!r} is named twice (the same image as an earlier entry)",
+            location=doc.loc(path),
+            path=path,
+            hint="name each image once",
+        )
     return True
 
 
@@ -540,14 +702,24 @@ def _build_blending(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     errors: list[DcmspecError] = []
     for key in ("annotations", "layers", "groups", "shutter", "displayed_area", "rotation", "flip", "invert"):
         if doc.get((key,)) is not None:
-            errors.append(SpecError(f"`{key}` is not available in a blending presentation state here",
-                                    location=doc.loc((key,)), path=(key,),
-                                    hint="draw on a grayscale or pseudocolor presentation state of the underlay"))
+            errors.append(
+                SpecError(
+                    f"`{key}` is not available in a blending presentation state here",
+                    location=doc.loc((key,)),
+                    path=(key,),
+                    hint="draw on a grayscale or pseudocolor presentation state of the underlay",
+                )
+            )
     bases: list[NodePath] = [()] + [("inputs", i) for i in range(len(doc.get(("inputs",)) or []))]
     if len(bases) < 2:
-        errors.append(SpecError("a blending presentation state blends two or more inputs: add `inputs`",
-                                location=doc.loc(("type",)), path=("type",),
-                                hint="inputs: [{sources: {images: pet/}, palette: hot-iron}]"))
+        errors.append(
+            SpecError(
+                "a blending presentation state blends two or more inputs: add `inputs`",
+                location=doc.loc(("type",)),
+                path=("type",),
+                hint="inputs: [{sources: {images: pet/}, palette: hot-iron}]",
+            )
+        )
     inputs, all_headers = [], []
     first_input: dict[str, NodePath] = {}  # SOP Instance UID -> the input it is in
     for base in bases:
@@ -556,11 +728,16 @@ def _build_blending(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         if twice:
             where = base + ("sources",)
             other = first_input[str(twice[0].SOPInstanceUID)]
-            errors.append(SpecError(
-                f"{len(twice)} image(s) of this input (e.g. {twice[0].SOPInstanceUID}) are already in the"
-                f" {'input of `sources`' if not other else f'input {other[1] + 1} of `inputs`'}; an image is in one"
-                " blending input only (PS3.3 C.11.28)", location=doc.loc(where), path=where,
-                hint="blend a different series here, or choose other images with `images:`"))
+            errors.append(
+                SpecError(
+                    f"{len(twice)} image(s) of this input (e.g. {twice[0].SOPInstanceUID}) are already in the"
+                    f" {'input of `sources`' if not other else f'input {other[1] + 1} of `inputs`'}; an image is in one"
+                    " blending input only (PS3.3 C.11.28)",
+                    location=doc.loc(where),
+                    path=where,
+                    hint="blend a different series here, or choose other images with `images:`",
+                )
+            )
             headers = [h for h in headers if str(h.SOPInstanceUID) not in first_input]
         for h in headers:
             first_input.setdefault(str(h.SOPInstanceUID), base)
@@ -579,22 +756,46 @@ def _build_blending(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     spec = doc.get(("blending",)) or {}
     mode, opacity = spec.get("mode", "FOREGROUND"), spec.get("opacity")
     if mode != "FOREGROUND" and opacity is not None:
-        errors.append(SpecError(f"`opacity` is for FOREGROUND blending only; {mode} weighs all inputs alike"
-                                " (Relative Opacity is Type 1C, PS3.3 C.11.29)",
-                                location=doc.loc(("blending", "opacity")), path=("blending", "opacity"),
-                                hint="leave `opacity` out, or use mode: FOREGROUND"))
+        errors.append(
+            SpecError(
+                f"`opacity` is for FOREGROUND blending only; {mode} weighs all inputs alike"
+                " (Relative Opacity is Type 1C, PS3.3 C.11.29)",
+                location=doc.loc(("blending", "opacity")),
+                path=("blending", "opacity"),
+                hint="leave `opacity` out, or use mode: FOREGROUND",
+            )
+        )
     if errors:
         raise errors[0] if len(errors) == 1 else ErrorList(errors)
     header = all_headers[0]
-    ident = object_identity(doc, ctx, header=header,
-                            inputs=[str(h.SOPInstanceUID) for h in all_headers] + [str(header.StudyInstanceUID)],
-                            default_label="BLENDING", default_series_number=1200)
+    ident = object_identity(
+        doc,
+        ctx,
+        header=header,
+        inputs=[str(h.SOPInstanceUID) for h in all_headers] + [str(header.StudyInstanceUID)],
+        default_label="BLENDING",
+        default_series_number=1200,
+    )
     with conformance_at(doc, ()):
         pr = AdvancedBlendingPresentationState(
-            inputs, mode=mode, opacity=opacity, series_instance_uid=ident.series_instance_uid,
-            series_number=ident.series_number, series_description=ident.series_description,
-            sop_instance_uid=ident.sop_instance_uid, content=ident.content,
-            presentation_datetime=ident.content_datetime, equipment=equipment(doc))
-    return [BuiltObject(dataset=pr, filename=output_filename(doc), kind="PresentationState", spec=doc.path,
-                        spec_id=spec_id(doc), summary={"type": "blending", "images": len(all_headers),
-                                                       "inputs": len(inputs)})]
+            inputs,
+            mode=mode,
+            opacity=opacity,
+            series_instance_uid=ident.series_instance_uid,
+            series_number=ident.series_number,
+            series_description=ident.series_description,
+            sop_instance_uid=ident.sop_instance_uid,
+            content=ident.content,
+            presentation_datetime=ident.content_datetime,
+            equipment=equipment(doc),
+        )
+    return [
+        BuiltObject(
+            dataset=pr,
+            filename=output_filename(doc),
+            kind="PresentationState",
+            spec=doc.path,
+            spec_id=spec_id(doc),
+            summary={"type": "blending", "images": len(all_headers), "inputs": len(inputs)},
+        )
+    ]

@@ -20,7 +20,7 @@ from .linked import ABPS_SOP_CLASS, BLENDING_NOT_RENDERED, RENDERED_PR_SOP_CLASS
 
 def _stem(filename: str) -> str:
     suffix = Path(filename).suffix
-    return filename[:-len(suffix)] if suffix else filename
+    return filename[: -len(suffix)] if suffix else filename
 
 
 def add_previews(doc: SpecDocument, ctx: BuildContext, objects: list[BuiltObject]) -> None:

@@ -38,8 +38,10 @@ from .sr_common import cached_source_series
 PALETTE = ((255, 255, 0), (0, 255, 255), (255, 0, 255), (0, 255, 0), (255, 128, 0), (0, 128, 255))
 #: the largest side of a rendered picture (a MAGNIFY displayed area could ask for any size)
 MAX_SIDE = 8192
-_PIXEL_HINT = ("give (rows, columns) uint8 or uint16 grey, or (rows, columns, 3) uint8 RGB; with"
-               " `multi_frame: true`, (frames, rows, columns[, 3]); e.g. np.save(path, picture.astype(np.uint8))")
+_PIXEL_HINT = (
+    "give (rows, columns) uint8 or uint16 grey, or (rows, columns, 3) uint8 RGB; with"
+    " `multi_frame: true`, (frames, rows, columns[, 3]); e.g. np.save(path, picture.astype(np.uint8))"
+)
 
 
 @dataclass
@@ -47,7 +49,7 @@ class Picture:
     """One picture to store: its pixels and what it was made from."""
 
     pixels: np.ndarray
-    source_images: list = field(default_factory=list)    # headers (Source Image Sequence)
+    source_images: list = field(default_factory=list)  # headers (Source Image Sequence)
     source_instances: list = field(default_factory=list)  # SEG / PR datasets (Source Instance Sequence)
     description: str | None = None
     position: int | None = None  # 1-based position of the rendered source image
@@ -59,21 +61,37 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
 
     errors = Errors()
     if doc.get(("output", "transfer_syntax")) not in (None, "ExplicitVRLittleEndian"):
-        errors.add(SpecError("Secondary Capture images are written in Explicit VR Little Endian only",
-                             location=doc.loc(("output", "transfer_syntax")), path=("output", "transfer_syntax"),
-                             hint="leave output.transfer_syntax out (RLE Lossless is for Segmentations so far)"))
+        errors.add(
+            SpecError(
+                "Secondary Capture images are written in Explicit VR Little Endian only",
+                location=doc.loc(("output", "transfer_syntax")),
+                path=("output", "transfer_syntax"),
+                hint="leave output.transfer_syntax out (RLE Lossless is for Segmentations so far)",
+            )
+        )
     series = errors.run(cached_source_series, doc, ctx) if doc.get(("sources",)) is not None else None
     header = None
     if doc.get(("subject",)) is not None:
         if doc.get(("sources",)) is not None:
-            errors.add(SpecError("give either `sources` (the patient and study are copied from them) or `subject`,"
-                                 " not both", location=doc.loc(("subject",)), path=("subject",)))
+            errors.add(
+                SpecError(
+                    "give either `sources` (the patient and study are copied from them) or `subject`, not both",
+                    location=doc.loc(("subject",)),
+                    path=("subject",),
+                )
+            )
         else:
             header = errors.run(subject_header, doc, ctx)
     elif doc.get(("sources",)) is None:
-        errors.add(SpecError("a Secondary Capture needs a patient and study: give `sources` (copied from their"
-                             " first image) or `subject`", location=doc.loc(("kind",)), path=(),
-                             hint="add `sources: {images: ct/}` or `subject: {patient: {id: ...}, study: {...}}`"))
+        errors.add(
+            SpecError(
+                "a Secondary Capture needs a patient and study: give `sources` (copied from their"
+                " first image) or `subject`",
+                location=doc.loc(("kind",)),
+                path=(),
+                hint="add `sources: {images: ct/}` or `subject: {patient: {id: ...}, study: {...}}`",
+            )
+        )
     if series is not None:
         header = series.instances[0].header
     files: list[Path] = []
@@ -84,51 +102,96 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             pictures.append(picture)
     elif doc.get(("render",)) is not None:
         if doc.get(("sources",)) is None:
-            errors.add(SpecError("`render` draws source images: give `sources`", location=doc.loc(("render",)),
-                                 path=("render",), hint="add `sources: {images: ...}` (the series the SEG or"
-                                                        " presentation state applies to)"))
+            errors.add(
+                SpecError(
+                    "`render` draws source images: give `sources`",
+                    location=doc.loc(("render",)),
+                    path=("render",),
+                    hint="add `sources: {images: ...}` (the series the SEG or presentation state applies to)",
+                )
+            )
         elif series is not None:
             pictures = errors.run(render_pictures, doc, ctx, series) or []
     colour = "render" in doc.data or any(p.pixels.ndim == (4 if p.multi_frame else 3) for p in pictures)
     if doc.get(("window",)) is not None and colour:
-        errors.add(SpecError("`window` is for grey pictures; this one is RGB", location=doc.loc(("window",)),
-                             path=("window",), hint="leave it out (for `render`, give `render.window`)"))
+        errors.add(
+            SpecError(
+                "`window` is for grey pictures; this one is RGB",
+                location=doc.loc(("window",)),
+                path=("window",),
+                hint="leave it out (for `render`, give `render.window`)",
+            )
+        )
     errors.raise_if_any()
     if doc.get(("instance", "sop_instance_uid")) and len(pictures) > 1:
-        raise SpecError(f"this spec makes {len(pictures)} images; one SOP Instance UID cannot name them all",
-                        location=doc.loc(("instance", "sop_instance_uid")), path=("instance", "sop_instance_uid"),
-                        hint="leave instance.sop_instance_uid out (derived per image), or render one image")
+        raise SpecError(
+            f"this spec makes {len(pictures)} images; one SOP Instance UID cannot name them all",
+            location=doc.loc(("instance", "sop_instance_uid")),
+            path=("instance", "sop_instance_uid"),
+            hint="leave instance.sop_instance_uid out (derived per image), or render one image",
+        )
     inputs = [str(h.SOPInstanceUID) for p in pictures for h in p.source_images + p.source_instances]
-    ident = object_identity(doc, ctx, header=header, inputs=[str(header.StudyInstanceUID)] + inputs, files=files,
-                            default_label="SECONDARY", default_series_number=1300)
+    ident = object_identity(
+        doc,
+        ctx,
+        header=header,
+        inputs=[str(header.StudyInstanceUID)] + inputs,
+        files=files,
+        default_label="SECONDARY",
+        default_series_number=1300,
+    )
     window = doc.get(("window",))
     name = output_filename(doc) or f"{spec_id(doc)}.dcm"
-    stem, suffix = (name[:-len(Path(name).suffix)], Path(name).suffix) if Path(name).suffix else (name, "")
+    stem, suffix = (name[: -len(Path(name).suffix)], Path(name).suffix) if Path(name).suffix else (name, "")
     out = []
     for k, picture in enumerate(pictures):
-        sop_uid = ident.sop_instance_uid if len(pictures) == 1 else ctx.uids.uid(
-            "instance", spec_id(doc), str(header.StudyInstanceUID), content_digest(doc, inputs=inputs), k)
+        sop_uid = (
+            ident.sop_instance_uid
+            if len(pictures) == 1
+            else ctx.uids.uid(
+                "instance", spec_id(doc), str(header.StudyInstanceUID), content_digest(doc, inputs=inputs), k
+            )
+        )
         cls = MultiFrameSCImage if picture.multi_frame else SCImage
         where: NodePath = ("pixels",) if doc.get(("pixels",)) is not None else ("render",)
         with conformance_at(doc, where, hint=_PIXEL_HINT if where == ("pixels",) else None):
-            sc = cls(picture.pixels, patient_study=header, series_instance_uid=ident.series_instance_uid,
-                     series_number=ident.series_number, sop_instance_uid=sop_uid,
-                     content_datetime=ident.content_datetime, equipment=equipment(doc),
-                     instance_number=ident.content.instance_number + k,
-                     conversion_type=doc.get(("conversion_type",)) or "WSD",
-                     modality=doc.get(("modality",)) or "OT", source_images=picture.source_images,
-                     source_instances=picture.source_instances,
-                     derivation_description=doc.get(("derivation_description",)) or picture.description,
-                     burned_in_annotation=bool(doc.get(("burned_in_annotation",))),
-                     window=(window["center"], window["width"]) if window else None,
-                     series_description=ident.series_description, image_comments=doc.get(("comments",)))
+            sc = cls(
+                picture.pixels,
+                patient_study=header,
+                series_instance_uid=ident.series_instance_uid,
+                series_number=ident.series_number,
+                sop_instance_uid=sop_uid,
+                content_datetime=ident.content_datetime,
+                equipment=equipment(doc),
+                instance_number=ident.content.instance_number + k,
+                conversion_type=doc.get(("conversion_type",)) or "WSD",
+                modality=doc.get(("modality",)) or "OT",
+                source_images=picture.source_images,
+                source_instances=picture.source_instances,
+                derivation_description=doc.get(("derivation_description",)) or picture.description,
+                burned_in_annotation=bool(doc.get(("burned_in_annotation",))),
+                window=(window["center"], window["width"]) if window else None,
+                series_description=ident.series_description,
+                image_comments=doc.get(("comments",)),
+            )
         filename = name if picture.position is None else f"{stem}-{picture.position:03d}{suffix}"
-        summary: dict[str, Any] = {"photometric": str(sc.PhotometricInterpretation),
-                                   "rows": int(sc.Rows), "columns": int(sc.Columns)}
+        summary: dict[str, Any] = {
+            "photometric": str(sc.PhotometricInterpretation),
+            "rows": int(sc.Rows),
+            "columns": int(sc.Columns),
+        }
         if picture.position is not None:
             summary["source_image"] = picture.position
-        out.append(BuiltObject(dataset=sc, filename=filename, kind="SecondaryCapture", spec=doc.path,
-                               spec_id=spec_id(doc), summary=summary))
+        out.append(
+            BuiltObject(
+                dataset=sc,
+                filename=filename,
+                kind="SecondaryCapture",
+                spec=doc.path,
+                spec_id=spec_id(doc),
+                summary=summary,
+            )
+        )
     return out
 
 
@@ -143,18 +206,25 @@ def _from_file(doc: SpecDocument, files: list[Path]) -> Picture:
     file = resolve_path(doc, path)
     where = {"location": doc.loc(path), "path": path}
     if not file.is_file():
-        raise InputError(f"pixel file not found: {file}", **where,
-                         hint="a relative path is relative to the spec file that names it")
+        raise InputError(
+            f"pixel file not found: {file}", **where, hint="a relative path is relative to the spec file that names it"
+        )
     kind = file.suffix.lower()
     if kind == ".png":
         if multi:
-            raise SpecError("a PNG holds one picture: `multi_frame` needs a .npy of (frames, rows, columns[, 3])",
-                            location=doc.loc(("pixels", "multi_frame")), path=("pixels", "multi_frame"))
+            raise SpecError(
+                "a PNG holds one picture: `multi_frame` needs a .npy of (frames, rows, columns[, 3])",
+                location=doc.loc(("pixels", "multi_frame")),
+                path=("pixels", "multi_frame"),
+            )
         try:
             pixels = read_png(file)
         except (PNGError, OSError) as exc:
-            raise InputError(f"cannot read {file.name} as PNG: {exc}", **where,
-                             hint="save it as a non-interlaced 8/16-bit greyscale, 8-bit RGB or palette PNG") from None
+            raise InputError(
+                f"cannot read {file.name} as PNG: {exc}",
+                **where,
+                hint="save it as a non-interlaced 8/16-bit greyscale, 8-bit RGB or palette PNG",
+            ) from None
     elif kind == ".npy":
         from ..resolve.masks import _read_npy  # the masks' reader: memory-mapped, refusals located
 
@@ -165,8 +235,11 @@ def _from_file(doc: SpecDocument, files: list[Path]) -> Picture:
                 raise
             raise InputError(exc.message, **where, hint="write it with numpy.save(path, array)") from None
     else:
-        raise SpecError(f"{file.name}: pixels come from a .npy or a .png file", **where,
-                        hint="convert the picture to PNG, or save the array with numpy.save")
+        raise SpecError(
+            f"{file.name}: pixels come from a .npy or a .png file",
+            **where,
+            hint="convert the picture to PNG, or save the array with numpy.save",
+        )
     files.append(file)
     from ..iods.sc.image import _pixel_form
 
@@ -191,8 +264,9 @@ def render_pictures(doc: SpecDocument, ctx: BuildContext, series, path: NodePath
         seg = errors.run(segmentation_at, doc, ctx, where)
         errors.raise_if_any()
         numbers = chosen_segments(doc, where, {n: seg.get_segment(n) for n in seg.segment_numbers})
-        return segmentation_pictures(seg, numbers, series, positions, window, doc=doc, where=where,
-                                     images_path=path + ("images",))
+        return segmentation_pictures(
+            seg, numbers, series, positions, window, doc=doc, where=where, images_path=path + ("images",)
+        )
     where = path + ("presentation_state",)
     pr = errors.run(presentation_state_at, doc, ctx, where)
     errors.raise_if_any()
@@ -215,9 +289,14 @@ def _window(doc: SpecDocument, path: NodePath) -> tuple[float, float] | None:
     errors = Errors()  # the schema asks for numbers (width at least 1); YAML's .nan and .inf are numbers too
     for key, number in (("center", center), ("width", width)):
         if not math.isfinite(number):
-            errors.add(SpecError(f"window {key} {number} is not a finite number", location=doc.loc(path + (key,)),
-                                 path=path + (key,), hint="give the window in the images' values, e.g."
-                                                          " {center: 40, width: 400}"))
+            errors.add(
+                SpecError(
+                    f"window {key} {number} is not a finite number",
+                    location=doc.loc(path + (key,)),
+                    path=path + (key,),
+                    hint="give the window in the images' values, e.g. {center: 40, width: 400}",
+                )
+            )
     errors.raise_if_any()
     return center, width
 
@@ -231,12 +310,23 @@ def _positions(doc: SpecDocument, series, path: NodePath) -> list[int] | None:
     errors = Errors()
     for i, pos in enumerate(value):
         if pos in value[:i]:
-            errors.add(SpecError(f"image {pos} is named twice", location=doc.loc(path + (i,)), path=path + (i,),
-                                 hint="each image gives one picture: name it once"))
+            errors.add(
+                SpecError(
+                    f"image {pos} is named twice",
+                    location=doc.loc(path + (i,)),
+                    path=path + (i,),
+                    hint="each image gives one picture: name it once",
+                )
+            )
         elif not 1 <= pos <= n:
-            errors.add(InputError(f"image {pos} is not in the source series: it has {n} image(s) (1..{n})",
-                                  location=doc.loc(path + (i,)), path=path + (i,),
-                                  hint="positions count the source images in geometric order, starting at 1"))
+            errors.add(
+                InputError(
+                    f"image {pos} is not in the source series: it has {n} image(s) (1..{n})",
+                    location=doc.loc(path + (i,)),
+                    path=path + (i,),
+                    hint="positions count the source images in geometric order, starting at 1",
+                )
+            )
     errors.raise_if_any()
     return list(value)
 
@@ -259,8 +349,11 @@ def _first(value: Any) -> float | None:
     if value is None or value == "":
         return None
     try:
-        return float(value[0]) if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue" \
+        return (
+            float(value[0])
+            if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue"
             else float(value)
+        )
     except (TypeError, ValueError):
         return None
 
@@ -273,12 +366,15 @@ def _frame_groups(frame) -> tuple[Any, Any]:
     if not frame.frame_number:
         return None, None
     per_frame, shared = frame_items(frame.instance.header, frame.frame_number - 1)
-    return (frame_group(per_frame, shared, "PixelValueTransformationSequence", "RescaleSlope"),
-            frame_group(per_frame, shared, "FrameVOILUTSequence", "WindowCenter"))
+    return (
+        frame_group(per_frame, shared, "PixelValueTransformationSequence", "RescaleSlope"),
+        frame_group(per_frame, shared, "FrameVOILUTSequence", "WindowCenter"),
+    )
 
 
-def _base(frame, window: tuple[float, float] | None, rescale: tuple[float, float] | None = None,
-          invert: bool = False) -> tuple[np.ndarray, str]:
+def _base(
+    frame, window: tuple[float, float] | None, rescale: tuple[float, float] | None = None, invert: bool = False
+) -> tuple[np.ndarray, str]:
     """The source frame as RGB, and how it was made: grey images through the rescale (an enhanced image's
     frame: its own Pixel Value Transformation, before ``rescale``) and the window (to 8 bits; the
     presentation LUT INVERSE with ``invert``), 8-bit colour images as they are (pydicom gives YBR as RGB)."""
@@ -288,26 +384,40 @@ def _base(frame, window: tuple[float, float] | None, rescale: tuple[float, float
     if int(header.get("SamplesPerPixel", 1)) != 1:
         stored = _stored(frame)
         if stored.dtype != np.uint8 or stored.ndim != 3:
-            raise DicomConformanceError(f"{frame.instance.path.name}: colour images of {stored.dtype} are not"
-                                        " drawn on; 8-bit colour and grey images are")
+            raise DicomConformanceError(
+                f"{frame.instance.path.name}: colour images of {stored.dtype} are not"
+                " drawn on; 8-bit colour and grey images are"
+            )
         return np.ascontiguousarray(stored), "Source image (colour)"
     frame_rescale, frame_window = _frame_groups(frame)
     source = frame_rescale if frame_rescale is not None else header
-    slope, intercept = ((_first(source.get("RescaleSlope")) or 1.0, _first(source.get("RescaleIntercept")) or 0.0)
-                        if frame_rescale is not None or rescale is None else rescale)
+    slope, intercept = (
+        (_first(source.get("RescaleSlope")) or 1.0, _first(source.get("RescaleIntercept")) or 0.0)
+        if frame_rescale is not None or rescale is None
+        else rescale
+    )
     values = modality_values(_stored(frame), slope, intercept)
     if window is None:
         voi = frame_window if frame_window is not None else header
         center, width = _first(voi.get("WindowCenter")), _first(voi.get("WindowWidth"))
-        window = (center, width) if center is not None and width is not None and width >= 1 \
-            else default_window(values)
-    return (grey_to_rgb(window_to_bytes(values, *window, invert=invert)),
-            f"Source image windowed (centre {window[0]:g}, width {window[1]:g})")
+        window = (center, width) if center is not None and width is not None and width >= 1 else default_window(values)
+    return (
+        grey_to_rgb(window_to_bytes(values, *window, invert=invert)),
+        f"Source image windowed (centre {window[0]:g}, width {window[1]:g})",
+    )
 
 
-def segmentation_pictures(seg, numbers: list[int], series, positions: list[int] | None,
-                          window: tuple[float, float] | None, *, doc: SpecDocument | None = None,
-                          where: NodePath = (), images_path: NodePath = ()) -> list[Picture]:
+def segmentation_pictures(
+    seg,
+    numbers: list[int],
+    series,
+    positions: list[int] | None,
+    window: tuple[float, float] | None,
+    *,
+    doc: SpecDocument | None = None,
+    where: NodePath = (),
+    images_path: NodePath = (),
+) -> list[Picture]:
     """Source images windowed, with the outline of each chosen segment in its display colour."""
     from ..iods.sc.render import paint, segment_outlines
 
@@ -318,8 +428,11 @@ def segmentation_pictures(seg, numbers: list[int], series, positions: list[int] 
     keys = {key(f) for f in seg.source_frames}
     referenced = [i + 1 for i, f in enumerate(series.frames) if key(f) in keys]
     if not referenced:
-        raise error("none of the Segmentation's source images is in `sources`", where,
-                    hint="render a Segmentation of the same series")
+        raise error(
+            "none of the Segmentation's source images is in `sources`",
+            where,
+            hint="render a Segmentation of the same series",
+        )
     masks: dict[int, np.ndarray] = {}
     for pos in referenced:
         f = series.frames[pos - 1]
@@ -333,11 +446,21 @@ def segmentation_pictures(seg, numbers: list[int], series, positions: list[int] 
     touched = [p for p in referenced if masks[p].any()]
     for i, pos in enumerate(positions):
         if pos not in masks:
-            errors.add(error(f"image {pos} is not a source image of the Segmentation", images_path + (i,),
-                             hint=f"the Segmentation covers images {_ranges(referenced)}"))
+            errors.add(
+                error(
+                    f"image {pos} is not a source image of the Segmentation",
+                    images_path + (i,),
+                    hint=f"the Segmentation covers images {_ranges(referenced)}",
+                )
+            )
         elif not masks[pos].any():
-            errors.add(error(f"the chosen segments do not touch image {pos}: nothing to draw on it",
-                             images_path + (i,), hint=f"they touch images {_ranges(touched) or 'none'}"))
+            errors.add(
+                error(
+                    f"the chosen segments do not touch image {pos}: nothing to draw on it",
+                    images_path + (i,),
+                    hint=f"they touch images {_ranges(touched) or 'none'}",
+                )
+            )
     errors.raise_if_any()
     colours = []
     for j, number in enumerate(numbers):
@@ -351,19 +474,37 @@ def segmentation_pictures(seg, numbers: list[int], series, positions: list[int] 
         frame = series.frames[pos - 1]
         rgb, how = _base(frame, window)
         if masks[pos].shape[:2] != rgb.shape[:2]:
-            raise error(f"the Segmentation's frames are {masks[pos].shape[1]} x {masks[pos].shape[0]} but source"
-                        f" image {pos} is {rgb.shape[1]} x {rgb.shape[0]} pixels", where)
+            raise error(
+                f"the Segmentation's frames are {masks[pos].shape[1]} x {masks[pos].shape[0]} but source"
+                f" image {pos} is {rgb.shape[1]} x {rgb.shape[0]} pixels",
+                where,
+            )
         for j in range(len(numbers)):
             paint(rgb, outlines[j][k], colours[j])
-        out.append(Picture(rgb, [frame.instance.header], [seg], position=pos, description=(
-            f"{how} with the outlines of segments {labels}"
-            f" of Segmentation {seg.SOPInstanceUID} burnt in")[:1024]))
+        out.append(
+            Picture(
+                rgb,
+                [frame.instance.header],
+                [seg],
+                position=pos,
+                description=(
+                    f"{how} with the outlines of segments {labels} of Segmentation {seg.SOPInstanceUID} burnt in"
+                )[:1024],
+            )
+        )
     return out
 
 
-def presentation_pictures(pr, series, positions: list[int] | None, window: tuple[float, float] | None, *,
-                          doc: SpecDocument | None = None, where: NodePath = (),
-                          images_path: NodePath = ()) -> list[Picture]:
+def presentation_pictures(
+    pr,
+    series,
+    positions: list[int] | None,
+    window: tuple[float, float] | None,
+    *,
+    doc: SpecDocument | None = None,
+    where: NodePath = (),
+    images_path: NodePath = (),
+) -> list[Picture]:
     """Source images as the presentation state shows them (its modality LUT, window, presentation LUT and
     display shutter), with its graphics burnt in, each in its layer's colour, then cut to its displayed area,
     rotated, flipped and scaled as it says (C.10.4, C.10.6), and its texts written on that in its layers'
@@ -377,22 +518,35 @@ def presentation_pictures(pr, series, positions: list[int] | None, window: tuple
     applies = {uid for _, uid, _ in pr.referenced_images()}
     referenced = [i + 1 for i, f in enumerate(series.frames) if f.sop_instance_uid in applies]
     if not referenced:
-        raise error("none of the images the presentation state applies to is in `sources`", where,
-                    hint="render a presentation state of the same series")
+        raise error(
+            "none of the images the presentation state applies to is in `sources`",
+            where,
+            hint="render a presentation state of the same series",
+        )
     if positions is None:
         positions = referenced
     errors = Errors()
     for i, pos in enumerate(positions):
         if pos not in referenced:
-            errors.add(error(f"the presentation state does not apply to image {pos}", images_path + (i,),
-                             hint=f"it applies to images {_ranges(referenced)}"))
+            errors.add(
+                error(
+                    f"the presentation state does not apply to image {pos}",
+                    images_path + (i,),
+                    hint=f"it applies to images {_ranges(referenced)}",
+                )
+            )
     errors.raise_if_any()
     colours: dict[str, tuple[int, int, int]] = {}
     for j, layer in enumerate(pr.get("GraphicLayerSequence", [])):
         lab = layer.get("GraphicLayerRecommendedDisplayCIELabValue")
         grey = layer.get("GraphicLayerRecommendedDisplayGrayscaleValue")
-        colours[str(layer.GraphicLayer)] = (dicom_lab_to_rgb([int(v) for v in lab]) if lab else
-                                            (int(grey) >> 8,) * 3 if grey is not None else PALETTE[j % len(PALETTE)])
+        colours[str(layer.GraphicLayer)] = (
+            dicom_lab_to_rgb([int(v) for v in lab])
+            if lab
+            else (int(grey) >> 8,) * 3
+            if grey is not None
+            else PALETTE[j % len(PALETTE)]
+        )
     rescale = None
     if pr.get("RescaleIntercept") is not None:
         rescale = (_first(pr.get("RescaleSlope")) or 1.0, _first(pr.get("RescaleIntercept")) or 0.0)
@@ -412,22 +566,45 @@ def presentation_pictures(pr, series, positions: list[int] | None, window: tuple
         if shutter is not None:
             paint(rgb, ~shutter_mask(shutter, (rows, cols)), shade)
         for g in pr.graphics(uid):  # DISPLAY units: through the displayed area, rotation and flip
-            paint(rgb, graphic_mask(g.graphic_type, g.pixel_points, (rows, cols), filled=g.filled),
-                  colours.get(g.layer, PALETTE[0]))
+            paint(
+                rgb,
+                graphic_mask(g.graphic_type, g.pixel_points, (rows, cols), filled=g.filled),
+                colours.get(g.layer, PALETTE[0]),
+            )
         view = _view(pr, uid, rgb.shape[:2])
         size = [round((view.bottom - view.top + 1) * view.scale), round((view.right - view.left + 1) * view.scale)]
         if max(size) > MAX_SIDE:
-            raise error(f"the displayed area of image {pos} would be shown {size[1]} x {size[0]} pixels: more than"
-                        f" {MAX_SIDE} a side", where, hint="a smaller magnification or displayed area")
+            raise error(
+                f"the displayed area of image {pos} would be shown {size[1]} x {size[0]} pixels: more than"
+                f" {MAX_SIDE} a side",
+                where,
+                hint="a smaller magnification or displayed area",
+            )
         rgb = view.picture(rgb)
         for t in pr.texts(uid):
             box = view.points(np.array(t.pixel_box)) if t.pixel_box is not None else None
             anchor = view.points(np.array([t.pixel_anchor]))[0] if t.pixel_anchor is not None else None
-            paint(rgb, text_mask(t.text, rgb.shape[:2], box=box, anchor=anchor, justification=t.justification,
-                                 anchor_visible=t.anchor_visible), colours.get(t.layer, PALETTE[0]))
-        out.append(Picture(rgb, [frame.instance.header], [pr], position=pos, description=(
-            f"{how} with the graphics of presentation"
-            f" state {pr.SOPInstanceUID} burnt in")[:1024]))
+            paint(
+                rgb,
+                text_mask(
+                    t.text,
+                    rgb.shape[:2],
+                    box=box,
+                    anchor=anchor,
+                    justification=t.justification,
+                    anchor_visible=t.anchor_visible,
+                ),
+                colours.get(t.layer, PALETTE[0]),
+            )
+        out.append(
+            Picture(
+                rgb,
+                [frame.instance.header],
+                [pr],
+                position=pos,
+                description=(f"{how} with the graphics of presentation state {pr.SOPInstanceUID} burnt in")[:1024],
+            )
+        )
     return out
 
 
@@ -440,9 +617,15 @@ def _view(pr, sop_instance_uid: str, shape: tuple[int, int]):
 
     rotation, flip = pr.spatial()
     rows, cols = shape
-    item = next((i for i in pr.get("DisplayedAreaSelectionSequence", []) if not i.get("ReferencedImageSequence")
-                 or any(str(r.ReferencedSOPInstanceUID) == sop_instance_uid for r in i.ReferencedImageSequence)),
-                None)
+    item = next(
+        (
+            i
+            for i in pr.get("DisplayedAreaSelectionSequence", [])
+            if not i.get("ReferencedImageSequence")
+            or any(str(r.ReferencedSOPInstanceUID) == sop_instance_uid for r in i.ReferencedImageSequence)
+        ),
+        None,
+    )
     if item is None:
         return View(1, 1, cols, rows, rotation, flip)
     (a, b), (c, d), mode = pr.displayed_area(sop_instance_uid)  # the corners shown top left, bottom right

@@ -56,9 +56,15 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     errors.raise_if_any()
     pixels, mask_files, presence = placed
 
-    ident = object_identity(doc, ctx, header=series.header, files=mask_files,
-                            inputs=[f.sop_instance_uid + str(f.frame_number) for f in series.frames],
-                            default_label="SEGMENTATION", default_series_number=300)
+    ident = object_identity(
+        doc,
+        ctx,
+        header=series.header,
+        files=mask_files,
+        inputs=[f.sop_instance_uid + str(f.frame_number) for f in series.frames],
+        default_label="SEGMENTATION",
+        default_series_number=300,
+    )
     output = data.get("output") or {}
     images, pixels, presence = in_source_order(series, pixels, presence)
     with conformance_at(doc, ("segmentation",)):
@@ -84,16 +90,26 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             label_presence=presence,
         )
     if seg_type == "LABELMAP" and len(descriptions) > 255:
-        ctx.warn(f"this label map has {len(descriptions)} segments, so its pixels are 16-bit: the cornerstone"
-                 " adapters (@cornerstonejs/adapters, used by OHIF 3) decode label maps into 8-bit arrays, where"
-                 " segments above 255 wrap around (256 shows as background, 257 as segment 1, ...); the dcmjs"
-                 " legacy adapter (OHIF 2) does not read Label Map Segmentations at all. Use BINARY for those"
-                 " viewers", doc.loc(("segments",)), ("segments",))
+        ctx.warn(
+            f"this label map has {len(descriptions)} segments, so its pixels are 16-bit: the cornerstone"
+            " adapters (@cornerstonejs/adapters, used by OHIF 3) decode label maps into 8-bit arrays, where"
+            " segments above 255 wrap around (256 shows as background, 257 as segment 1, ...); the dcmjs"
+            " legacy adapter (OHIF 2) does not read Label Map Segmentations at all. Use BINARY for those"
+            " viewers",
+            doc.loc(("segments",)),
+            ("segments",),
+        )
     name = output_filename(doc)
-    summary = {"frames": int(seg.NumberOfFrames), "segments": len(descriptions),
-               **spacing_summary(doc, ctx, seg.slice_spacing, len(series.frames))}
-    return [BuiltObject(dataset=seg, filename=name, kind="Segmentation", spec=doc.path, spec_id=spec_id(doc),
-                        summary=summary)]
+    summary = {
+        "frames": int(seg.NumberOfFrames),
+        "segments": len(descriptions),
+        **spacing_summary(doc, ctx, seg.slice_spacing, len(series.frames)),
+    }
+    return [
+        BuiltObject(
+            dataset=seg, filename=name, kind="Segmentation", spec=doc.path, spec_id=spec_id(doc), summary=summary
+        )
+    ]
 
 
 def _mask_paths(doc: SpecDocument) -> list[NodePath]:
@@ -111,9 +127,12 @@ def _check_encoding(doc: SpecDocument) -> None:
     syntax = (doc.data.get("output") or {}).get("transfer_syntax")
     where: NodePath = ("output", "transfer_syntax") if syntax == "RLELossless" else ("segmentation",)
     with conformance_at(doc, where):
-        check_encoding(seg_spec["type"], _transfer_syntax(syntax or "ExplicitVRLittleEndian"),
-                       seg_spec.get("fractional_type", "PROBABILITY") if seg_spec["type"] == "FRACTIONAL" else None,
-                       seg_spec.get("max_fractional_value", 255))
+        check_encoding(
+            seg_spec["type"],
+            _transfer_syntax(syntax or "ExplicitVRLittleEndian"),
+            seg_spec.get("fractional_type", "PROBABILITY") if seg_spec["type"] == "FRACTIONAL" else None,
+            seg_spec.get("max_fractional_value", 255),
+        )
 
 
 def _transfer_syntax(name: str) -> str:
@@ -129,10 +148,13 @@ def _segment_numbers(doc: SpecDocument) -> list[int]:
         number = seg.get("number", i + 1)
         if number != i + 1:
             path = ("segments", i, "number")
-            raise SpecError(f"segment number {number} out of order: segment {i + 1} in the list must be number"
-                            f" {i + 1}", location=doc.loc(path), path=path,
-                            hint="Segment Numbers start at 1 and increase by 1 (PS3.3 C.8.20.2); list the"
-                                 " segments in number order, or use label_value to pick mask values")
+            raise SpecError(
+                f"segment number {number} out of order: segment {i + 1} in the list must be number {i + 1}",
+                location=doc.loc(path),
+                path=path,
+                hint="Segment Numbers start at 1 and increase by 1 (PS3.3 C.8.20.2); list the"
+                " segments in number order, or use label_value to pick mask values",
+            )
         numbers.append(number)
     return numbers
 
@@ -189,10 +211,12 @@ def algorithm_identification(doc: SpecDocument, ctx: BuildContext, path: NodePat
     params = spec.get("parameters")
     with conformance_at(doc, path):
         return AlgorithmIdentification(
-            name=spec["name"], version=str(spec["version"]),
+            name=spec["name"],
+            version=str(spec["version"]),
             family=code_at(doc, ctx, path + ("family",), Code(AI_FAMILY[1], AI_FAMILY[0], AI_FAMILY[2])),
             parameters=", ".join(f"{k}={v}" for k, v in params.items()) if params else None,
-            source=spec.get("source"))
+            source=spec.get("source"),
+        )
 
 
 def _refuse_manual_algorithm(doc: SpecDocument, path: NodePath, spec: dict) -> None:
@@ -202,11 +226,14 @@ def _refuse_manual_algorithm(doc: SpecDocument, path: NodePath, spec: dict) -> N
     extra = [key for key in ("name", "version", "family", "parameters", "source") if key in spec]
     if extra:
         where = path + (extra[0],)
-        raise SpecError(f"a MANUAL segment has no algorithm {extra[0]}: Segment Algorithm Name (0062,0009) is"
-                        " not allowed when Segment Algorithm Type is MANUAL (PS3.3 C.8.20.2)",
-                        location=doc.loc(where), path=where,
-                        hint="remove name/version/family/parameters/source, or say SEMIAUTOMATIC if a tool"
-                             " (e.g. a region grower) drew the segment with the user's help")
+        raise SpecError(
+            f"a MANUAL segment has no algorithm {extra[0]}: Segment Algorithm Name (0062,0009) is"
+            " not allowed when Segment Algorithm Type is MANUAL (PS3.3 C.8.20.2)",
+            location=doc.loc(where),
+            path=where,
+            hint="remove name/version/family/parameters/source, or say SEMIAUTOMATIC if a tool"
+            " (e.g. a region grower) drew the segment with the user's help",
+        )
 
 
 def _place(doc: SpecDocument, path: NodePath, series, key: str | None = None) -> tuple[np.ndarray, Path]:
@@ -216,12 +243,12 @@ def _place(doc: SpecDocument, path: NodePath, series, key: str | None = None) ->
     # A mask holds at most one value per source pixel and segment (a channel per segment at most).
     first = series.frames[0]
     bound = len(series.frames) * first.rows * first.columns * max(1, len(doc.data.get("segments") or ()))
-    return place_file(doc, path, series, key=key, max_values=bound,
-                      tolerance_path=("segmentation", "tolerance_mm"))
+    return place_file(doc, path, series, key=key, max_values=bound, tolerance_path=("segmentation", "tolerance_mm"))
 
 
-def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]
-            ) -> tuple[np.ndarray, list[Path], np.ndarray | None]:
+def _pixels(
+    doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]
+) -> tuple[np.ndarray, list[Path], np.ndarray | None]:
     """The segmentation pixels for the builder: a label map of segment numbers (N, rows, cols), or
     (N, rows, cols, segments) when each segment has its own mask or for multi-channel FRACTIONAL; the
     mask files; and for a label map its per-frame presence of segment numbers (frames, values)."""
@@ -233,8 +260,12 @@ def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]
     if "mask" in seg_spec:
         if own:
             path = ("segments", own[0], "mask")
-            raise SpecError("segmentation.mask is given, so segments may not name their own masks",
-                            location=doc.loc(path), path=path, hint="use one of the two ways, not both")
+            raise SpecError(
+                "segmentation.mask is given, so segments may not name their own masks",
+                location=doc.loc(path),
+                path=path,
+                hint="use one of the two ways, not both",
+            )
         mpath: NodePath = ("segmentation", "mask")
         array, file = _place(doc, mpath, series, key=seg_spec.get("mask_key"))
         if seg_type == "FRACTIONAL":
@@ -244,8 +275,12 @@ def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]
     if len(own) != len(segments):
         missing = next(i for i, s in enumerate(segments) if "mask" not in s)
         path = ("segments", missing)
-        raise SpecError("this segment has no mask", location=doc.loc(path), path=path,
-                        hint="give segmentation.mask (one file for all segments) or a mask on every segment")
+        raise SpecError(
+            "this segment has no mask",
+            location=doc.loc(path),
+            path=path,
+            hint="give segmentation.mask (one file for all segments) or a mask on every segment",
+        )
     planes, files = [], []
     placed: dict[Path, np.ndarray | None] = {}  # segments may share a file (one label value each); None: failed
     errors = Errors()  # every segment's mask is checked
@@ -260,8 +295,9 @@ def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]
         if array is None:
             return  # its error is reported at the first segment naming the file
         if array.ndim != 3:
-            raise InputError(f"a per-segment mask must be 3D, this one has shape {array.shape}",
-                             location=doc.loc(path), path=path)
+            raise InputError(
+                f"a per-segment mask must be 3D, this one has shape {array.shape}", location=doc.loc(path), path=path
+            )
         if seg_type == "FRACTIONAL":
             _check_fraction_range(doc, array, path)
             planes.append(array.astype(np.float32, copy=False))
@@ -280,8 +316,9 @@ def _pixels(doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]
     return np.stack(planes, axis=-1), files, None
 
 
-def _label_map(doc: SpecDocument, ctx: BuildContext, array: np.ndarray, numbers: list[int]
-               ) -> tuple[np.ndarray, np.ndarray]:
+def _label_map(
+    doc: SpecDocument, ctx: BuildContext, array: np.ndarray, numbers: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
     """Map label values to segment numbers; values no segment describes become background (warned).
 
     Returns the label map of segment numbers and its per-frame presence (``label_presence``), computed
@@ -292,9 +329,12 @@ def _label_map(doc: SpecDocument, ctx: BuildContext, array: np.ndarray, numbers:
 
     path: NodePath = ("segmentation", "mask")
     if array.ndim != 3:
-        raise InputError(f"a label map mask must be 3D (frame, row, column); this one has shape {array.shape}",
-                         location=doc.loc(path), path=path,
-                         hint="4D masks (one channel per segment) are for FRACTIONAL segmentations")
+        raise InputError(
+            f"a label map mask must be 3D (frame, row, column); this one has shape {array.shape}",
+            location=doc.loc(path),
+            path=path,
+            hint="4D masks (one channel per segment) are for FRACTIONAL segmentations",
+        )
     array = _unsigned_labels(doc, array, path)
     segments = doc.data["segments"]
     values = [s.get("label_value", n) for s, n in zip(segments, numbers)]
@@ -308,8 +348,11 @@ def _label_map(doc: SpecDocument, ctx: BuildContext, array: np.ndarray, numbers:
     for i, value in enumerate(values):
         if value not in present_set:
             spath = ("segments", i)
-            ctx.warn(f"segment {numbers[i]} ({segments[i]['label']}): label value {value} does not occur in the mask",
-                     doc.loc(spath), spath)
+            ctx.warn(
+                f"segment {numbers[i]} ({segments[i]['label']}): label value {value} does not occur in the mask",
+                doc.loc(spath),
+                spath,
+            )
     if values == numbers and not undescribed:
         return array, presence  # uint8/uint16 as loaded: the builder takes either
     dtype = np.uint8 if max(numbers) < 256 else np.uint16
@@ -328,7 +371,7 @@ def _apply_lut(lut: np.ndarray, array: np.ndarray) -> np.ndarray:
     out = np.empty(array.shape, lut.dtype)
     step = max(1, (8 << 20) // max(1, array[0].size if len(array) else 1))
     for a in range(0, len(array), step):
-        np.take(lut, array[a:a + step], out=out[a:a + step])
+        np.take(lut, array[a : a + step], out=out[a : a + step])
     return out
 
 
@@ -339,15 +382,22 @@ def _unsigned_labels(doc: SpecDocument, array: np.ndarray, path: NodePath) -> np
     if array.dtype == bool:
         return array.view(np.uint8)
     if not np.issubdtype(array.dtype, np.integer) and not (
-            np.issubdtype(array.dtype, np.floating) and np.all(np.mod(array, 1) == 0)):
-        raise InputError(f"a label map must hold integers, this one holds {array.dtype}",
-                         location=doc.loc(path), path=path,
-                         hint="use FRACTIONAL for probabilities, or round the mask")
+        np.issubdtype(array.dtype, np.floating) and np.all(np.mod(array, 1) == 0)
+    ):
+        raise InputError(
+            f"a label map must hold integers, this one holds {array.dtype}",
+            location=doc.loc(path),
+            path=path,
+            hint="use FRACTIONAL for probabilities, or round the mask",
+        )
     lo, hi = (array.min(), array.max()) if array.size else (0, 0)
     if lo < 0 or hi > 65535:
         present = _label_values(array.astype(np.int64) if array.dtype.kind == "f" else array)
-        raise InputError(f"label values must be 0..65535, the mask holds {present.min()}..{present.max()}",
-                         location=doc.loc(path), path=path)
+        raise InputError(
+            f"label values must be 0..65535, the mask holds {present.min()}..{present.max()}",
+            location=doc.loc(path),
+            path=path,
+        )
     return array.astype(np.uint8 if hi < 256 else np.uint16)
 
 
@@ -363,14 +413,17 @@ def _check_fraction_range(doc: SpecDocument, array: np.ndarray, path: NodePath) 
         return
     if not np.issubdtype(array.dtype, np.floating):
         if array.size and (array.min() < 0 or array.max() > 1):
-            raise InputError("a FRACTIONAL mask must hold values between 0 and 1", location=doc.loc(path),
-                             path=path)
+            raise InputError("a FRACTIONAL mask must hold values between 0 and 1", location=doc.loc(path), path=path)
         return
     lo, hi = float(array.min()), float(array.max())
     if not (lo >= 0 and hi <= 1):
         lo, hi = float(np.nanmin(array)), float(np.nanmax(array))
-        raise InputError(f"a FRACTIONAL mask must hold values between 0 and 1, this one holds {lo:g}..{hi:g}",
-                         location=doc.loc(path), path=path, hint="scale the probabilities to 0..1")
+        raise InputError(
+            f"a FRACTIONAL mask must hold values between 0 and 1, this one holds {lo:g}..{hi:g}",
+            location=doc.loc(path),
+            path=path,
+            hint="scale the probabilities to 0..1",
+        )
 
 
 def _fractional_from_single(doc: SpecDocument, array: np.ndarray, n_segments: int) -> np.ndarray:
@@ -378,9 +431,12 @@ def _fractional_from_single(doc: SpecDocument, array: np.ndarray, n_segments: in
     if array.ndim == 3:
         array = array[..., np.newaxis]
     if array.shape[-1] != n_segments:
-        raise InputError(f"the FRACTIONAL mask has {array.shape[-1]} channel(s) for {n_segments} segment(s)",
-                         location=doc.loc(path), path=path,
-                         hint="give a 4D mask with one channel per segment, or a mask on each segment")
+        raise InputError(
+            f"the FRACTIONAL mask has {array.shape[-1]} channel(s) for {n_segments} segment(s)",
+            location=doc.loc(path),
+            path=path,
+            hint="give a 4D mask with one channel per segment, or a mask on each segment",
+        )
     channels = [s.get("channel", i) for i, s in enumerate(doc.data["segments"])]
     if channels != list(range(array.shape[-1])):
         array = array[..., channels]

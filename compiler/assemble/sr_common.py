@@ -35,26 +35,62 @@ from .context import BuildContext
 
 # UCUM units used in imaging measurements: code -> the meaning written (PS3.16 CID 7181 and others).
 UCUM_MEANINGS = {
-    "1": "no units", "mm": "millimeter", "cm": "centimeter", "m": "meter", "um": "micrometer",
-    "mm2": "square millimeter", "cm2": "square centimeter", "mm3": "cubic millimeter",
-    "cm3": "cubic centimeter", "ml": "milliliter", "mL": "milliliter", "l": "liter", "L": "liter",
-    "[hnsf'U]": "Hounsfield unit", "%": "Percent", "g": "Gram", "kg": "kilogram", "s": "second",
-    "ms": "millisecond", "min": "minute", "h": "hour", "d": "day", "deg": "degree", "rad": "radian",
-    "mm/s": "millimeter per second", "cm/s": "centimeter per second", "ml/s": "milliliter per second",
-    "mm2/s": "square millimeter per second", "um2/s": "square micrometer per second",
-    "10-6.mm2/s": "10^-6 square millimeter per second", "/s": "per second", "/min": "per minute",
-    "Bq": "becquerel", "kBq/ml": "kilobecquerel per milliliter", "Bq/ml": "becquerels per milliliter",
+    "1": "no units",
+    "mm": "millimeter",
+    "cm": "centimeter",
+    "m": "meter",
+    "um": "micrometer",
+    "mm2": "square millimeter",
+    "cm2": "square centimeter",
+    "mm3": "cubic millimeter",
+    "cm3": "cubic centimeter",
+    "ml": "milliliter",
+    "mL": "milliliter",
+    "l": "liter",
+    "L": "liter",
+    "[hnsf'U]": "Hounsfield unit",
+    "%": "Percent",
+    "g": "Gram",
+    "kg": "kilogram",
+    "s": "second",
+    "ms": "millisecond",
+    "min": "minute",
+    "h": "hour",
+    "d": "day",
+    "deg": "degree",
+    "rad": "radian",
+    "mm/s": "millimeter per second",
+    "cm/s": "centimeter per second",
+    "ml/s": "milliliter per second",
+    "mm2/s": "square millimeter per second",
+    "um2/s": "square micrometer per second",
+    "10-6.mm2/s": "10^-6 square millimeter per second",
+    "/s": "per second",
+    "/min": "per minute",
+    "Bq": "becquerel",
+    "kBq/ml": "kilobecquerel per milliliter",
+    "Bq/ml": "becquerels per milliliter",
     "{SUVbw}g/ml": "Standardized Uptake Value body weight",
     "{SUVlbm}g/ml": "Standardized Uptake Value lean body mass",
     "{SUVbsa}cm2/ml": "Standardized Uptake Value body surface area",
-    "{ratio}": "ratio", "{counts}": "counts", "{pixels}": "pixels", "{voxels}": "voxels",
-    "mg/ml": "milligram per milliliter", "mmol/l": "millimole per liter", "mm[Hg]": "millimeter of mercury",
+    "{ratio}": "ratio",
+    "{counts}": "counts",
+    "{pixels}": "pixels",
+    "{voxels}": "voxels",
+    "mg/ml": "milligram per milliliter",
+    "mmol/l": "millimole per liter",
+    "mm[Hg]": "millimeter of mercury",
 }
 _UNIT_WITH_MEANING = re.compile(r'^(?P<code>\S+)\s+"(?P<meaning>[^"]+)"\s*$')
 _SCHEME_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*:")
 _UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$")
-NAN_STRINGS = {"nan": float("nan"), "infinity": float("inf"), "inf": float("inf"),
-               "-infinity": float("-inf"), "-inf": float("-inf")}
+NAN_STRINGS = {
+    "nan": float("nan"),
+    "infinity": float("inf"),
+    "inf": float("inf"),
+    "-infinity": float("-inf"),
+    "-inf": float("-inf"),
+}
 
 
 # ---------------------------------------------------------------------------------------- sources
@@ -101,40 +137,52 @@ class ImageResolver:
         self.doc, self.ctx, self.series = doc, ctx, series
         cache = ctx.__dict__.setdefault("_sr_series_index", {})
         if series is not None and id(series) not in cache:  # series are cached per build, so is this
-            cache[id(series)] = ({i.sop_instance_uid: i for i in series.instances},
-                                 {str(Path(i.path).resolve()): i for i in series.instances}, series)
+            cache[id(series)] = (
+                {i.sop_instance_uid: i for i in series.instances},
+                {str(Path(i.path).resolve()): i for i in series.instances},
+                series,
+            )
         self._by_uid, self._by_path, _ = cache[id(series)] if series is not None else ({}, {}, None)
 
     def _error(self, message: str, path: NodePath, hint: str | None = None) -> InputError:
         return InputError(message, location=self.doc.loc(path), path=path, hint=hint)
 
-    def image(self, path: NodePath, frame: int | None = None, frame_path: NodePath | None = None
-              ) -> ResolvedImage:
+    def image(self, path: NodePath, frame: int | None = None, frame_path: NodePath | None = None) -> ResolvedImage:
         """The source image named at ``path`` (an int position, a UID or a file path)."""
         from ..iods.sr import Reference
 
         value = self.doc.get(path)
         series = self.series
         if series is None:
-            raise self._error("this spec has no `sources`, so it cannot refer to source images", path,
-                              hint="add `sources: {images: ...}`, or refer to a file with `file:`")
+            raise self._error(
+                "this spec has no `sources`, so it cannot refer to source images",
+                path,
+                hint="add `sources: {images: ...}`, or refer to a file with `file:`",
+            )
         if value is None:
             if len(series.frames) != 1:
-                raise self._error(f"which image? the sources have {len(series.frames)} frames", path,
-                                  hint="give `image:` (1-based position, SOP Instance UID or file path)")
+                raise self._error(
+                    f"which image? the sources have {len(series.frames)} frames",
+                    path,
+                    hint="give `image:` (1-based position, SOP Instance UID or file path)",
+                )
             value = 1
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise self._error(f"{value!r} does not name an image", path)
         if isinstance(value, int):
             n = len(series.frames)
             if not 1 <= value <= n:
-                raise self._error(f"image {value} is not in the source series: it has {n} frame(s) (1..{n})", path,
-                                  hint="positions count frames in geometric order, starting at 1")
+                raise self._error(
+                    f"image {value} is not in the source series: it has {n} frame(s) (1..{n})",
+                    path,
+                    hint="positions count frames in geometric order, starting at 1",
+                )
             src = series.frames[value - 1]
             instance, frame_number = src.instance, src.frame_number
             if frame is not None:
-                raise self._error("`frame` goes with an image given by UID or path; a position names a frame",
-                                  frame_path or path)
+                raise self._error(
+                    "`frame` goes with an image given by UID or path; a position names a frame", frame_path or path
+                )
         else:
             text = value.strip()
             instance = self._by_uid.get(text)
@@ -143,19 +191,27 @@ class ImageResolver:
                 instance = self._by_path.get(str(file))
                 if instance is None:
                     what = "file is not one of the source images" if file.exists() else "file does not exist"
-                    raise self._error(f"image {text!r}: the {what}", path,
-                                      hint=f"the sources hold {len(series.instances)} image file(s); use a path"
-                                           " among them, a SOP Instance UID or a 1-based position")
+                    raise self._error(
+                        f"image {text!r}: the {what}",
+                        path,
+                        hint=f"the sources hold {len(series.instances)} image file(s); use a path"
+                        " among them, a SOP Instance UID or a 1-based position",
+                    )
             if instance is None:
-                raise self._error(f"no source image has SOP Instance UID {text}", path,
-                                  hint=f"the sources hold {len(series.instances)} image(s); a position (1-based)"
-                                       " or a file path also works")
+                raise self._error(
+                    f"no source image has SOP Instance UID {text}",
+                    path,
+                    hint=f"the sources hold {len(series.instances)} image(s); a position (1-based)"
+                    " or a file path also works",
+                )
             frame_number = None
             if instance.is_multiframe:
                 frame_number = frame or 1
                 if frame_number > instance.number_of_frames:
-                    raise self._error(f"frame {frame_number} exceeds the {instance.number_of_frames} frames of"
-                                      f" {instance.path}", frame_path or path)
+                    raise self._error(
+                        f"frame {frame_number} exceeds the {instance.number_of_frames} frames of {instance.path}",
+                        frame_path or path,
+                    )
             elif frame not in (None, 1):
                 raise self._error(f"{instance.path} is a single-frame image: no frame {frame}", frame_path or path)
         frames = (frame_number,) if frame_number is not None else ()
@@ -184,9 +240,12 @@ class ImageResolver:
         uids = {i.frame_of_reference_uid for i in self.series.instances} if self.series else set()
         uids.discard(None)
         if len(uids) != 1:
-            raise self._error("cannot tell the Frame of Reference: " + (
-                "the sources have none" if not uids else "the sources have several"), path,
-                hint="give frame_of_reference_uid, or image:")
+            raise self._error(
+                "cannot tell the Frame of Reference: "
+                + ("the sources have none" if not uids else "the sources have several"),
+                path,
+                hint="give frame_of_reference_uid, or image:",
+            )
         return next(iter(uids))
 
 
@@ -204,9 +263,12 @@ def unit_at(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> Code | None
     if match:
         return Code(match["code"], "UCUM", match["meaning"])
     if " " in text:
-        raise SpecError(f"{text!r} is not a UCUM unit", location=doc.loc(path), path=path,
-                        hint='write a UCUM code such as mm, cm3, ml, [hnsf\'U], optionally with a quoted meaning:'
-                             ' mm "millimeter"')
+        raise SpecError(
+            f"{text!r} is not a UCUM unit",
+            location=doc.loc(path),
+            path=path,
+            hint='write a UCUM code such as mm, cm3, ml, [hnsf\'U], optionally with a quoted meaning: mm "millimeter"',
+        )
     return Code(text, "UCUM", UCUM_MEANINGS.get(text, text))
 
 
@@ -217,8 +279,12 @@ def number_at(doc: SpecDocument, path: NodePath) -> float | None:
     if isinstance(value, str):
         key = value.strip().lower()
         if key not in NAN_STRINGS:
-            raise SpecError(f"{value!r} is not a number", location=doc.loc(path), path=path,
-                            hint="write a number, or NaN / Infinity / -Infinity")
+            raise SpecError(
+                f"{value!r} is not a number",
+                location=doc.loc(path),
+                path=path,
+                hint="write a number, or NaN / Infinity / -Infinity",
+            )
         return NAN_STRINGS[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SpecError(f"{value!r} is not a number", location=doc.loc(path), path=path)
@@ -236,12 +302,19 @@ def measurement_value(doc: SpecDocument, ctx: BuildContext, path: NodePath):
         qualifier = C.NUMERIC_VALUE_QUALIFIERS[qualifier.value]
     finite = value is not None and math.isfinite(value)
     if finite and unit is None:
-        raise SpecError("a measurement with a value needs a unit", location=doc.loc(path), path=path + ("unit",),
-                        hint="add `unit:` with a UCUM code, e.g. mm, cm3, ml, [hnsf'U], or 1 for no unit")
+        raise SpecError(
+            "a measurement with a value needs a unit",
+            location=doc.loc(path),
+            path=path + ("unit",),
+            hint="add `unit:` with a UCUM code, e.g. mm, cm3, ml, [hnsf'U], or 1 for no unit",
+        )
     if value is None and qualifier is None:
-        raise SpecError("a measurement without a value needs a qualifier saying why", location=doc.loc(path),
-                        path=path + ("value",),
-                        hint='add `value:` or a `qualifier:` (CID 42), e.g. DCM:114006 "Measurement failure"')
+        raise SpecError(
+            "a measurement without a value needs a qualifier saying why",
+            location=doc.loc(path),
+            path=path + ("value",),
+            hint='add `value:` or a `qualifier:` (CID 42), e.g. DCM:114006 "Measurement failure"',
+        )
     return value, unit, qualifier
 
 
@@ -258,14 +331,20 @@ def region_at(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path:
     spec = doc.get(path)
     mode = spec.get("coordinates", "image")
     graphic = spec["graphic_type"]
-    points = np.asarray(spec["points"], dtype=np.float64) if all(
-        len(p) == len(spec["points"][0]) for p in spec["points"]) else None
+    points = (
+        np.asarray(spec["points"], dtype=np.float64)
+        if all(len(p) == len(spec["points"][0]) for p in spec["points"])
+        else None
+    )
     dims = 3 if mode == "patient" else 2
     if points is None or points.ndim != 2 or points.shape[1] != dims:
         what = "(x, y, z) mm" if dims == 3 else "(column, row) image coordinates"
-        raise SpecError(f"points must all be {what} for coordinates: {mode}", location=doc.loc(path + ("points",)),
-                        path=path + ("points",),
-                        hint="coordinates: patient takes (x, y, z); image and 3d take (column, row)")
+        raise SpecError(
+            f"points must all be {what} for coordinates: {mode}",
+            location=doc.loc(path + ("points",)),
+            path=path + ("points",),
+            hint="coordinates: patient takes (x, y, z); image and 3d take (column, row)",
+        )
     if mode == "patient":
         uid = spec.get("frame_of_reference_uid")
         if uid is None and "image" in spec:
@@ -278,31 +357,44 @@ def region_at(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path:
     if mode == "image":
         return ImageRegion(graphic, points, resolved.reference)
     if graphic in ("POLYGON", "ELLIPSOID"):
-        raise SpecError(f"{graphic} is a 3D graphic type: give its points with coordinates: patient",
-                        location=doc.loc(path + ("graphic_type",)), path=path + ("graphic_type",))
+        raise SpecError(
+            f"{graphic} is a 3D graphic type: give its points with coordinates: patient",
+            location=doc.loc(path + ("graphic_type",)),
+            path=path + ("graphic_type",),
+        )
     try:
         transform = ImageToReferenceTransformer.from_dataset(resolved.header, resolved.frame_number)
     except ValueError as exc:
-        raise InputError(f"cannot convert to patient coordinates: {exc}", location=doc.loc(path + ("image",)),
-                         path=path + ("image",), hint="the image needs Image Position/Orientation and"
-                                                      " Pixel Spacing; or use coordinates: image") from None
+        raise InputError(
+            f"cannot convert to patient coordinates: {exc}",
+            location=doc.loc(path + ("image",)),
+            path=path + ("image",),
+            hint="the image needs Image Position/Orientation and Pixel Spacing; or use coordinates: image",
+        ) from None
     uid = resolved.header.get("FrameOfReferenceUID")
     if not uid:
-        raise InputError("the image has no Frame of Reference UID, so it has no patient coordinates",
-                         location=doc.loc(path + ("image",)), path=path + ("image",),
-                         hint="use coordinates: image")
+        raise InputError(
+            "the image has no Frame of Reference UID, so it has no patient coordinates",
+            location=doc.loc(path + ("image",)),
+            path=path + ("image",),
+            hint="use coordinates: image",
+        )
     if graphic == "CIRCLE":
         if len(points) != 2:
-            raise SpecError(f"CIRCLE needs exactly 2 points (centre, a point on the circle), got {len(points)}",
-                            location=doc.loc(path + ("points",)), path=path + ("points",))
+            raise SpecError(
+                f"CIRCLE needs exactly 2 points (centre, a point on the circle), got {len(points)}",
+                location=doc.loc(path + ("points",)),
+                path=path + ("points",),
+            )
         # SCOORD3D has no CIRCLE: the same circle as an ELLIPSE with two equal perpendicular axes.
         centre, edge = transform(points)
         axis = edge - centre
         normal = np.cross(transform.affine[:3, 0], transform.affine[:3, 1])
         normal /= np.linalg.norm(normal)
         other = np.cross(normal, axis)
-        return ImageRegion3D("ELLIPSE", np.array([centre - axis, centre + axis, centre - other, centre + other]),
-                             str(uid))
+        return ImageRegion3D(
+            "ELLIPSE", np.array([centre - axis, centre + axis, centre - other, centre + other]), str(uid)
+        )
     patient = transform(points)
     if graphic == "POLYLINE" and _closed(points):
         graphic = "POLYGON"  # a closed 2D polyline is an area; in 3D that is a POLYGON
@@ -325,25 +417,50 @@ def observation_context(doc: SpecDocument, ctx: BuildContext):
             path: NodePath = ("observer", key) + ((i,) if many else ())
             with conformance_at(doc, path):
                 if key == "person":
-                    persons.append(PersonObserver(item["name"], item.get("organization"),
-                                                  code_at(doc, ctx, path + ("role",)),
-                                                  code_at(doc, ctx, path + ("role_in_procedure",))))
+                    persons.append(
+                        PersonObserver(
+                            item["name"],
+                            item.get("organization"),
+                            code_at(doc, ctx, path + ("role",)),
+                            code_at(doc, ctx, path + ("role_in_procedure",)),
+                        )
+                    )
                 else:
-                    uid = item.get("uid") or ctx.uids.uid("device", item.get("name"), item.get("manufacturer"),
-                                                           item.get("model"), item.get("serial_number"))
-                    devices.append(DeviceObserver(uid, item.get("name"), item.get("manufacturer"), item.get("model"),
-                                                  item.get("serial_number"), item.get("location")))
+                    uid = item.get("uid") or ctx.uids.uid(
+                        "device",
+                        item.get("name"),
+                        item.get("manufacturer"),
+                        item.get("model"),
+                        item.get("serial_number"),
+                    )
+                    devices.append(
+                        DeviceObserver(
+                            uid,
+                            item.get("name"),
+                            item.get("manufacturer"),
+                            item.get("model"),
+                            item.get("serial_number"),
+                            item.get("location"),
+                        )
+                    )
     if not persons and not devices:
         eq = equipment(doc)
         uid = ctx.uids.uid("device", eq.manufacturer, eq.manufacturer_model_name, eq.device_serial_number)
-        devices.append(DeviceObserver(uid, eq.manufacturer_model_name, eq.manufacturer, eq.manufacturer_model_name,
-                                      eq.device_serial_number))
+        devices.append(
+            DeviceObserver(
+                uid, eq.manufacturer_model_name, eq.manufacturer, eq.manufacturer_model_name, eq.device_serial_number
+            )
+        )
     return ObservationContext(persons=persons, devices=devices)
 
 
 # ---------------------------------------------------------------------------------- document flags
-DOCUMENT_CLASSES = {"BasicText": "BasicTextSR", "Enhanced": "EnhancedSR", "Comprehensive": "ComprehensiveSR",
-                    "Comprehensive3D": "Comprehensive3DSR"}
+DOCUMENT_CLASSES = {
+    "BasicText": "BasicTextSR",
+    "Enhanced": "EnhancedSR",
+    "Comprehensive": "ComprehensiveSR",
+    "Comprehensive3D": "Comprehensive3DSR",
+}
 
 
 def document_class(name: str | None):
@@ -352,18 +469,30 @@ def document_class(name: str | None):
     return getattr(sr, DOCUMENT_CLASSES[name]) if name else None
 
 
-def document_arguments(doc: SpecDocument, ctx: BuildContext, header: Any, used: list, *, default_label: str,
-                       default_series_number: int) -> dict[str, Any]:
+def document_arguments(
+    doc: SpecDocument, ctx: BuildContext, header: Any, used: list, *, default_label: str, default_series_number: int
+) -> dict[str, Any]:
     """Everything an SR document constructor takes besides its content: identity (UIDs derived from the
     spec, the referenced instances and the study), patient/study, equipment and document flags."""
-    ident = object_identity(doc, ctx, header=header,
-                            inputs=[r.sop_instance_uid for r in used] + [str(header.StudyInstanceUID)],
-                            default_label=default_label, default_series_number=default_series_number)
-    return dict(patient_study=header, series_instance_uid=ident.series_instance_uid,
-                series_number=ident.series_number, series_description=ident.series_description,
-                sop_instance_uid=ident.sop_instance_uid, instance_number=ident.content.instance_number,
-                content_datetime=ident.content_datetime, equipment=equipment(doc),
-                **document_kwargs(doc, ctx, ident.content_datetime))
+    ident = object_identity(
+        doc,
+        ctx,
+        header=header,
+        inputs=[r.sop_instance_uid for r in used] + [str(header.StudyInstanceUID)],
+        default_label=default_label,
+        default_series_number=default_series_number,
+    )
+    return dict(
+        patient_study=header,
+        series_instance_uid=ident.series_instance_uid,
+        series_number=ident.series_number,
+        series_description=ident.series_description,
+        sop_instance_uid=ident.sop_instance_uid,
+        instance_number=ident.content.instance_number,
+        content_datetime=ident.content_datetime,
+        equipment=equipment(doc),
+        **document_kwargs(doc, ctx, ident.content_datetime),
+    )
 
 
 def document_kwargs(doc: SpecDocument, ctx: BuildContext, created: _dt.datetime) -> dict[str, Any]:
@@ -385,17 +514,22 @@ def document_kwargs(doc: SpecDocument, ctx: BuildContext, created: _dt.datetime)
                 try:
                     when = _dt.datetime.fromisoformat(str(v["datetime"]).replace(" ", "T"))
                 except ValueError:
-                    raise SpecError(f"{v['datetime']!r} is not a valid date and time",
-                                    location=doc.loc(vpath + ("datetime",)), path=vpath + ("datetime",)) from None
-            observers.append(VerifyingObserver(v["name"], v["organization"], when,
-                                               code_at(doc, ctx, vpath + ("code",))))
+                    raise SpecError(
+                        f"{v['datetime']!r} is not a valid date and time",
+                        location=doc.loc(vpath + ("datetime",)),
+                        path=vpath + ("datetime",),
+                    ) from None
+            observers.append(
+                VerifyingObserver(v["name"], v["organization"], when, code_at(doc, ctx, vpath + ("code",)))
+            )
         out.update(verification_flag="VERIFIED", verifying_observers=observers)
     if spec.get("preliminary"):
         out["preliminary_flag"] = spec["preliminary"]
     procedures = doc.get(("document", "procedure_code"))
     if procedures:
-        out["performed_procedures"] = [code_at(doc, ctx, ("document", "procedure_code", i))
-                                       for i in range(len(procedures))]
+        out["performed_procedures"] = [
+            code_at(doc, ctx, ("document", "procedure_code", i)) for i in range(len(procedures))
+        ]
     if spec.get("evidence"):
         out["evidence_policy"] = spec["evidence"]
     return out

@@ -35,9 +35,12 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     images = ImageResolver(doc, ctx, series)
     if (series is None) == (doc.get(("subject",)) is None):
         where: NodePath = ("subject",) if series is not None else ()
-        raise SpecError("give either `sources` (patient and study come from the images) or `subject`",
-                        location=doc.loc(where), path=where,
-                        hint="`subject: {patient: {id: ...}, study: {...}}` describes a report without images")
+        raise SpecError(
+            "give either `sources` (patient and study come from the images) or `subject`",
+            location=doc.loc(where),
+            path=where,
+            hint="`subject: {patient: {id: ...}, study: {...}}` describes a report without images",
+        )
     header = series.header if series is not None else subject_header(doc, ctx)
     used: list = []
     root = _item(doc, ctx, images, ROOT, used, is_root=True)
@@ -57,22 +60,37 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             hint = _class_hint(root, str(doc.data["document_class"]))
         raise SpecError(str(exc), location=doc.loc(path), path=path, hint=hint) from None
     name = output_filename(doc)
-    return [BuiltObject(dataset=sr, filename=name, kind="StructuredReport", spec=doc.path, spec_id=spec_id(doc),
-                        summary={"document_class": type(sr).__name__})]
+    return [
+        BuiltObject(
+            dataset=sr,
+            filename=name,
+            kind="StructuredReport",
+            spec=doc.path,
+            spec_id=spec_id(doc),
+            summary={"document_class": type(sr).__name__},
+        )
+    ]
 
 
 def _class_hint(root, chosen: str) -> str:
     """Which document classes would accept the tree, to say what to change (PS3.3 A.35 tables)."""
     from ..iods.sr.relationships import RULES, tree_violations
 
-    names = {"Basic Text SR": "BasicText", "Enhanced SR": "Enhanced", "Comprehensive SR": "Comprehensive",
-             "Comprehensive 3D SR": "Comprehensive3D"}
-    accepting = [short for iod, short in names.items()
-                 if iod in RULES and next(tree_violations(RULES[iod], root), None) is None]
+    names = {
+        "Basic Text SR": "BasicText",
+        "Enhanced SR": "Enhanced",
+        "Comprehensive SR": "Comprehensive",
+        "Comprehensive 3D SR": "Comprehensive3D",
+    }
+    accepting = [
+        short for iod, short in names.items() if iod in RULES and next(tree_violations(RULES[iod], root), None) is None
+    ]
     if accepting:
         return f"document_class {chosen} does not allow this; {', '.join(accepting)} would"
-    return ("no SR document class allows this: change the relationship type or the value type (PS3.3 A.35"
-            " relationship content constraints)")
+    return (
+        "no SR document class allows this: change the relationship type or the value type (PS3.3 A.35"
+        " relationship content constraints)"
+    )
 
 
 def _reference(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath):
@@ -113,8 +131,9 @@ def _datetime(value: str) -> Any:
         return value
 
 
-def _item(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath, used: list,
-          is_root: bool = False):
+def _item(
+    doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath, used: list, is_root: bool = False
+):
     from ..iods import sr
 
     spec = doc.get(path)
@@ -122,29 +141,51 @@ def _item(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: Nod
     errors = Errors()  # this item and every child are checked, not only up to the first error
     if is_root:
         if vt != "CONTAINER" or "relationship" in spec or "name" not in spec:
-            errors.add(SpecError("the root content item is a CONTAINER with a name (the document title) and no"
-                                 " relationship", location=doc.loc(path), path=path,
-                                 hint='e.g. content: {type: CONTAINER, name: DCM:126000 "Imaging Measurement'
-                                      ' Report", children: [...]}'))
+            errors.add(
+                SpecError(
+                    "the root content item is a CONTAINER with a name (the document title) and no relationship",
+                    location=doc.loc(path),
+                    path=path,
+                    hint='e.g. content: {type: CONTAINER, name: DCM:126000 "Imaging Measurement'
+                    ' Report", children: [...]}',
+                )
+            )
         rel = None
     else:
         rel = spec.get("relationship")
         if rel is None:
-            errors.add(SpecError(f"this {vt} item needs a relationship to its parent", location=doc.loc(path),
-                                 path=path, hint="add `relationship:` (CONTAINS, HAS PROPERTIES, HAS OBS CONTEXT,"
-                                                 " HAS ACQ CONTEXT, INFERRED FROM, SELECTED FROM, HAS CONCEPT MOD)"))
-    children = [errors.run(_item, doc, ctx, images, path + ("children", i), used)
-                for i in range(len(spec.get("children") or []))]
+            errors.add(
+                SpecError(
+                    f"this {vt} item needs a relationship to its parent",
+                    location=doc.loc(path),
+                    path=path,
+                    hint="add `relationship:` (CONTAINS, HAS PROPERTIES, HAS OBS CONTEXT,"
+                    " HAS ACQ CONTEXT, INFERRED FROM, SELECTED FROM, HAS CONCEPT MOD)",
+                )
+            )
+    children = [
+        errors.run(_item, doc, ctx, images, path + ("children", i), used)
+        for i in range(len(spec.get("children") or []))
+    ]
     name = errors.run(code_at, doc, ctx, path + ("name",))
     errors.raise_if_any()
     value = spec.get("value")
     with conformance_at(doc, path):
         if vt == "CONTAINER":
-            return sr.ContainerItem(name, rel, continuity=spec.get("continuity", "SEPARATE"),
-                                    template_id=spec.get("template"), children=children)
+            return sr.ContainerItem(
+                name,
+                rel,
+                continuity=spec.get("continuity", "SEPARATE"),
+                template_id=spec.get("template"),
+                children=children,
+            )
         if name is None and vt not in ("COMPOSITE", "IMAGE", "WAVEFORM"):
-            raise SpecError(f"a {vt} content item needs a concept name", location=doc.loc(path), path=path,
-                            hint="add `name:` with a code")
+            raise SpecError(
+                f"a {vt} content item needs a concept name",
+                location=doc.loc(path),
+                path=path,
+                hint="add `name:` with a code",
+            )
         if vt == "CODE":
             return sr.CodeItem(name, code_at(doc, ctx, path + ("value",)), rel, children=children)
         if vt == "NUM":
@@ -170,19 +211,24 @@ def _item(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: Nod
         if vt == "SCOORD":
             resolved = images.image(path + ("image",), spec.get("frame"), path + ("frame",))
             used.append(resolved.reference)
-            return sr.ScoordItem(name, spec["graphic_type"], spec["points"], resolved.reference, rel,
-                                 children=children)
+            return sr.ScoordItem(name, spec["graphic_type"], spec["points"], resolved.reference, rel, children=children)
         if vt == "SCOORD3D":
             uid = spec.get("frame_of_reference_uid")
             if uid is None and "image" in spec:
                 uid = images.image(path + ("image",), spec.get("frame"), path + ("frame",)).header.get(
-                    "FrameOfReferenceUID")
+                    "FrameOfReferenceUID"
+                )
             if uid is None:
                 uid = images.frame_of_reference(path)
             return sr.Scoord3DItem(name, spec["graphic_type"], spec["points"], str(uid), rel, children=children)
         if vt == "TCOORD":
-            return sr.TcoordItem(name, spec["temporal_range_type"], sample_positions=spec.get("sample_positions"),
-                                 time_offsets=spec.get("time_offsets"),
-                                 datetimes=[_datetime(v) for v in spec["datetimes"]] if "datetimes" in spec else None,
-                                 relationship_type=rel, children=children)
+            return sr.TcoordItem(
+                name,
+                spec["temporal_range_type"],
+                sample_positions=spec.get("sample_positions"),
+                time_offsets=spec.get("time_offsets"),
+                datetimes=[_datetime(v) for v in spec["datetimes"]] if "datetimes" in spec else None,
+                relationship_type=rel,
+                children=children,
+            )
     raise SpecError(f"value type {vt} is not supported", location=doc.loc(path + ("type",)), path=path + ("type",))

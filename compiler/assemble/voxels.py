@@ -19,8 +19,16 @@ from .common import NodePath, resolve_path, start_file_digest
 from .context import BuildContext
 
 
-def place_file(doc: SpecDocument, path: NodePath, series, *, key: str | None = None, max_values: int,
-               tolerance_path: NodePath, what: str = "mask") -> tuple[np.ndarray, Path]:
+def place_file(
+    doc: SpecDocument,
+    path: NodePath,
+    series,
+    *,
+    key: str | None = None,
+    max_values: int,
+    tolerance_path: NodePath,
+    what: str = "mask",
+) -> tuple[np.ndarray, Path]:
     """Load the voxel file named at ``path`` and return its values on the source frames of ``series`` (in
     the series' frame order) and the file. ``max_values`` bounds what the file may declare."""
     from ..resolve.masks import load_mask, place_on_frames
@@ -32,25 +40,42 @@ def place_file(doc: SpecDocument, path: NodePath, series, *, key: str | None = N
     first = frames[0]
     volume = load_mask(file, key=key, max_values=max_values, what=what, **where)
     if volume.affine is not None and first.image_position is None:
-        raise InputError(f"the {what} has geometry but the source images have none (no Image Position/Orientation)",
-                         hint=f"use a .npy/.npz {what} indexed [frame, row, column]", location=doc.loc(path),
-                         path=path)
-    positions = np.array([f.image_position for f in frames]) if first.image_position is not None else np.zeros(
-        (len(frames), 3))
-    orientation = first.image_orientation if first.image_orientation is not None else np.array([1, 0, 0, 0, 1, 0.])
+        raise InputError(
+            f"the {what} has geometry but the source images have none (no Image Position/Orientation)",
+            hint=f"use a .npy/.npz {what} indexed [frame, row, column]",
+            location=doc.loc(path),
+            path=path,
+        )
+    positions = (
+        np.array([f.image_position for f in frames]) if first.image_position is not None else np.zeros((len(frames), 3))
+    )
+    orientation = first.image_orientation if first.image_orientation is not None else np.array([1, 0, 0, 0, 1, 0.0])
     spacing = first.pixel_spacing if first.pixel_spacing is not None else np.array([1.0, 1.0])
     tolerance = doc.get(tolerance_path)
     if tolerance is not None and not math.isfinite(tolerance):
-        raise SpecError(f"tolerance_mm must be a finite number of millimetres, not {tolerance}",
-                        location=doc.loc(tolerance_path), path=tolerance_path)
-    array = place_on_frames(volume, positions, orientation, spacing, first.rows, first.columns,
-                            tolerance_mm=tolerance, what=what, tolerance_key=".".join(map(str, tolerance_path)),
-                            **where)
+        raise SpecError(
+            f"tolerance_mm must be a finite number of millimetres, not {tolerance}",
+            location=doc.loc(tolerance_path),
+            path=tolerance_path,
+        )
+    array = place_on_frames(
+        volume,
+        positions,
+        orientation,
+        spacing,
+        first.rows,
+        first.columns,
+        tolerance_mm=tolerance,
+        what=what,
+        tolerance_key=".".join(map(str, tolerance_path)),
+        **where,
+    )
     return array, file
 
 
-def in_source_order(series, pixels: np.ndarray, presence: np.ndarray | None = None
-                     ) -> tuple[list, np.ndarray, np.ndarray | None]:
+def in_source_order(
+    series, pixels: np.ndarray, presence: np.ndarray | None = None
+) -> tuple[list, np.ndarray, np.ndarray | None]:
     """Source datasets, pixels and per-frame label presence in the order the builder layer expects.
 
     Frames of ``series`` are ordered by geometry; a single-frame series is passed as its instances in
@@ -75,6 +100,10 @@ def spacing_summary(doc: SpecDocument, ctx: BuildContext, spacing, n_frames: int
     if spacing.value is not None:
         return {"spacing_between_slices": round(spacing.value, 6)}
     if n_frames > 1:
-        ctx.warn(f"Spacing Between Slices is left out: {spacing.reason}; readers that need it (dcmqi) fall"
-                 " back to Slice Thickness", doc.loc(("sources",)), ("sources",))
+        ctx.warn(
+            f"Spacing Between Slices is left out: {spacing.reason}; readers that need it (dcmqi) fall"
+            " back to Slice Thickness",
+            doc.loc(("sources",)),
+            ("sources",),
+        )
     return {"spacing_between_slices": None, "spacing_between_slices_omitted": spacing.reason}

@@ -53,7 +53,7 @@ class BitWriter:
 
     def _pack(self, frames: np.ndarray) -> None:
         packed = np.packbits(frames.reshape(-1), bitorder="little")
-        self.out[self.pos:self.pos + packed.size] = packed
+        self.out[self.pos : self.pos + packed.size] = packed
         self.pos += packed.size
 
     def write(self, frames: np.ndarray) -> None:

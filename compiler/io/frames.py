@@ -84,12 +84,13 @@ class FrameReader:
             implicit, little = ds.original_encoding
             if implicit is None:
                 raise InputError(f"{self.path} has no Transfer Syntax UID and no readable data set")
-            ts = ("1.2.840.10008.1.2" if implicit else
-                  "1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2")
+            ts = "1.2.840.10008.1.2" if implicit else "1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2"
         self.transfer_syntax_uid = UID(str(ts))
         if self.transfer_syntax_uid.is_deflated:
-            raise InputError(f"{self.path}: Deflated transfer syntax cannot be read frame by frame",
-                             hint="decompress the file first (e.g. dcmconv +te)")
+            raise InputError(
+                f"{self.path}: Deflated transfer syntax cannot be read frame by frame",
+                hint="decompress the file first (e.g. dcmconv +te)",
+            )
         self._little = self.transfer_syntax_uid.is_little_endian
         self._implicit = self.transfer_syntax_uid.is_implicit_VR
         self.encapsulated = self.transfer_syntax_uid.is_encapsulated
@@ -128,13 +129,16 @@ class FrameReader:
         self.photometric_interpretation = str(ds.get("PhotometricInterpretation", ""))
         self.number_of_frames = int(ds.get("NumberOfFrames", 1) or 1)
         if self.encapsulated != (self.pixel_data_length is None):
-            raise InputError(f"{self.path}: Pixel Data length does not match transfer syntax "
-                             f"{self.transfer_syntax_uid.name}")
+            raise InputError(
+                f"{self.path}: Pixel Data length does not match transfer syntax {self.transfer_syntax_uid.name}"
+            )
         if not self.encapsulated:
             need = (self.frame_bits * self.number_of_frames + 7) // 8
             if self.pixel_data_length < need:
-                raise InputError(f"{self.path}: Pixel Data holds {self.pixel_data_length} bytes, "
-                                 f"{self.number_of_frames} frames need {need}")
+                raise InputError(
+                    f"{self.path}: Pixel Data holds {self.pixel_data_length} bytes, "
+                    f"{self.number_of_frames} frames need {need}"
+                )
 
     @property
     def frame_bits(self) -> int:
@@ -177,8 +181,7 @@ class FrameReader:
         data = self.read_encoded_frame(index)
         if self.transfer_syntax_uid == RLE_LOSSLESS:
             try:
-                arr = rle_decode_frame(data, self.rows, self.columns, self.bits_allocated,
-                                       self.samples_per_pixel)
+                arr = rle_decode_frame(data, self.rows, self.columns, self.bits_allocated, self.samples_per_pixel)
             except ValueError as exc:
                 raise InputError(f"{self.path}: frame {index + 1}: {exc}") from exc
             return self._finish(arr.view(self._dtype().newbyteorder("=")))
@@ -192,8 +195,13 @@ class FrameReader:
         indices = [int(i) for i in indices]
         if not indices:
             return np.empty((0,) + self.shape, dtype=self._dtype())
-        if self.encapsulated or self.samples_per_pixel > 1 or self._fp is None or \
-                min(indices) < 0 or max(indices) >= self.number_of_frames:
+        if (
+            self.encapsulated
+            or self.samples_per_pixel > 1
+            or self._fp is None
+            or min(indices) < 0
+            or max(indices) >= self.number_of_frames
+        ):
             return np.stack([self.read_frame(i) for i in indices])
         runs, start = [], 0
         for k in range(1, len(indices) + 1):
@@ -288,8 +296,12 @@ class FrameReader:
 
     def _finish(self, arr: np.ndarray) -> np.ndarray:
         """Clear or sign-extend the bits above Bits Stored (PS3.5 8.1.1)."""
-        if (self.correct_unused_bits and self.pixel_keyword == "PixelData"
-                and 1 < self.bits_stored < self.bits_allocated and arr.dtype.kind in "iu"):
+        if (
+            self.correct_unused_bits
+            and self.pixel_keyword == "PixelData"
+            and 1 < self.bits_stored < self.bits_allocated
+            and arr.dtype.kind in "iu"
+        ):
             shift = arr.dtype.itemsize * 8 - self.bits_stored
             arr = np.right_shift(np.left_shift(arr, shift), shift)
         return arr
@@ -324,8 +336,7 @@ class FrameReader:
                 raise InputError(f"{self.path}: Extended Offset Table points outside an item")
             frags = [(start + 8, length)]
         else:
-            end = (self._first_fragment + int(self._offsets[index + 1])
-                   if index + 1 < self.number_of_frames else None)
+            end = self._first_fragment + int(self._offsets[index + 1]) if index + 1 < self.number_of_frames else None
             frags = list(self._items(start, end))
         self._frame_cache[index] = frags
         return frags
@@ -376,10 +387,12 @@ class FrameReader:
             if _is_frame_start(self._fp.read(12)):
                 starts.append(i)
         if len(starts) != n or starts[0] != 0:
-            raise InputError(f"{self.path}: cannot tell which of {len(fragments)} fragments belong "
-                             f"to which of {n} frames (no offset table)")
+            raise InputError(
+                f"{self.path}: cannot tell which of {len(fragments)} fragments belong "
+                f"to which of {n} frames (no offset table)"
+            )
         bounds = starts + [len(fragments)]
-        return [fragments[bounds[i]: bounds[i + 1]] for i in range(n)]
+        return [fragments[bounds[i] : bounds[i + 1]] for i in range(n)]
 
     def _codec_frame(self, data: bytes) -> np.ndarray:
         from pydicom.encaps import encapsulate
@@ -403,14 +416,19 @@ class FrameReader:
         try:
             arr, _meta = decoder.as_array(encapsulate([data], has_bot=False), index=0, **opts)
         except (RuntimeError, ValueError) as exc:
-            raise InputError(f"{self.path}: cannot decode {self.transfer_syntax_uid.name} "
-                             f"({exc})", hint="install a pydicom decoding plugin (e.g. "
-                             "pylibjpeg with its codecs)") from exc
+            raise InputError(
+                f"{self.path}: cannot decode {self.transfer_syntax_uid.name} ({exc})",
+                hint="install a pydicom decoding plugin (e.g. pylibjpeg with its codecs)",
+            ) from exc
         return arr
 
 
 def _is_frame_start(head: bytes) -> bool:
     """True at the start of a JPEG, JPEG-LS, JPEG 2000 (J2K or JP2) or JPEG XL codestream."""
-    return (head[:2] == b"\xff\xd8" or head[:4] == b"\xff\x4f\xff\x51"
-            or head[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n" or head[:2] == b"\xff\x0a"
-            or head[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n")
+    return (
+        head[:2] == b"\xff\xd8"
+        or head[:4] == b"\xff\x4f\xff\x51"
+        or head[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+        or head[:2] == b"\xff\x0a"
+        or head[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n"
+    )

@@ -38,8 +38,10 @@ def require(module: str, what: str) -> Any:
         import_requests()
         return importlib.import_module(module)
     except ImportError:
-        raise InputError(f"{what} needs the Python package {module.split('.')[0]}, which is not installed",
-                         hint=f"install the PACS extra: {PACS_EXTRA}") from None
+        raise InputError(
+            f"{what} needs the Python package {module.split('.')[0]}, which is not installed",
+            hint=f"install the PACS extra: {PACS_EXTRA}",
+        ) from None
 
 
 def credentials(url: str) -> tuple[str, Any] | None:
@@ -83,35 +85,50 @@ def failure(exc: BaseException, url: str, what: str) -> tuple[str, str | None]:
     status = getattr(response, "status_code", None)
     if status in (401, 403):
         reason = "401 Unauthorized" if status == 401 else "403 Forbidden"
-        return (f"the PACS at {url} refused access ({reason}) to {what}",
-                "give credentials in the environment: DCMSPEC_DICOMWEB_TOKEN (bearer token), or"
-                " DCMSPEC_DICOMWEB_USER and DCMSPEC_DICOMWEB_PASSWORD, or a netrc file (DCMSPEC_NETRC,"
-                " default ~/.netrc); a spec never holds them")
+        return (
+            f"the PACS at {url} refused access ({reason}) to {what}",
+            "give credentials in the environment: DCMSPEC_DICOMWEB_TOKEN (bearer token), or"
+            " DCMSPEC_DICOMWEB_USER and DCMSPEC_DICOMWEB_PASSWORD, or a netrc file (DCMSPEC_NETRC,"
+            " default ~/.netrc); a spec never holds them",
+        )
     if status == 404:
-        return f"the PACS at {url} does not have {what} (404 Not Found)", \
-            "check the UIDs (and the DICOMweb root of the URL)"
+        return (
+            f"the PACS at {url} does not have {what} (404 Not Found)",
+            "check the UIDs (and the DICOMweb root of the URL)",
+        )
     if status is not None:
         return f"the PACS at {url} answered {status} {getattr(response, 'reason', '')} to the request for {what}", None
     name = type(exc).__name__
     if "SSL" in name:
-        return (f"the PACS at {url}: the TLS certificate could not be verified ({exc})",
-                "set DCMSPEC_DICOMWEB_CA_BUNDLE to the CA bundle (PEM) that signed the server's certificate")
+        return (
+            f"the PACS at {url}: the TLS certificate could not be verified ({exc})",
+            "set DCMSPEC_DICOMWEB_CA_BUNDLE to the CA bundle (PEM) that signed the server's certificate",
+        )
     if "Timeout" in name:
         return f"the PACS at {url} did not answer the request for {what} within {TIMEOUT_S:.0f} s", None
-    return (f"the PACS at {url} does not answer ({_reason(exc)}) to the request for {what}",
-            "check that the PACS runs and that the URL is right")
+    return (
+        f"the PACS at {url} does not answer ({_reason(exc)}) to the request for {what}",
+        "check that the PACS runs and that the URL is right",
+    )
 
 
 def _reason(exc: BaseException) -> str:
     text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "Connection reset", "Remote end closed",
-                   "No route to host", "Temporary failure in name resolution"):
+    for marker in (
+        "Connection refused",
+        "Name or service not known",
+        "Connection reset",
+        "Remote end closed",
+        "No route to host",
+        "Temporary failure in name resolution",
+    ):
         if marker in text:
             return marker.lower()
     return type(exc).__name__
 
 
-def input_error(exc: BaseException, url: str, what: str, location: Location | None,
-                spec_path: tuple[PathPart, ...]) -> InputError:
+def input_error(
+    exc: BaseException, url: str, what: str, location: Location | None, spec_path: tuple[PathPart, ...]
+) -> InputError:
     message, hint = failure(exc, url, what)
     return InputError(message, location=location, path=spec_path, hint=hint)

@@ -108,8 +108,10 @@ def rle_encode_frames(frames: np.ndarray, *, packed_binary: bool = False) -> lis
             le = frames.astype("<u2", copy=False)
             as_bytes = le.view(np.uint8).reshape(frames.shape + (2,))
             # most significant byte plane first (PS3.5 G.2)
-            planes = [np.ascontiguousarray(as_bytes[..., 1]).reshape(n * rows_per_frame, -1),
-                      np.ascontiguousarray(as_bytes[..., 0]).reshape(n * rows_per_frame, -1)]
+            planes = [
+                np.ascontiguousarray(as_bytes[..., 1]).reshape(n * rows_per_frame, -1),
+                np.ascontiguousarray(as_bytes[..., 0]).reshape(n * rows_per_frame, -1),
+            ]
     encoded = [packbits_rows(p) for p in planes]
     n_seg = len(planes)
     fragments = []
@@ -130,8 +132,9 @@ def rle_encode_frames(frames: np.ndarray, *, packed_binary: bool = False) -> lis
     return fragments
 
 
-def rle_decode_frame(data: bytes, rows: int, columns: int, bits_allocated: int,
-                     samples_per_pixel: int = 1) -> np.ndarray:
+def rle_decode_frame(
+    data: bytes, rows: int, columns: int, bits_allocated: int, samples_per_pixel: int = 1
+) -> np.ndarray:
     """Decode one RLE Lossless frame (PS3.5 G.3, G.5) to rows x columns [x samples].
 
     The RLE header lists up to 15 segment offsets; each segment holds one byte of one sample of
@@ -150,17 +153,17 @@ def rle_decode_frame(data: bytes, rows: int, columns: int, bits_allocated: int,
         if n_segments != 1 or samples_per_pixel != 1:
             raise ValueError(f"1-bit RLE frame has {n_segments} segments, expected 1")
         n_px = rows * columns
-        packed = rle_decode_segment(data[header[1]:], (n_px + 7) // 8)
+        packed = rle_decode_segment(data[header[1] :], (n_px + 7) // 8)
         return unpack_bits(packed, n_px).reshape(rows, columns)
     bytes_per_sample, plane = bits_allocated // 8, rows * columns
     expected = bytes_per_sample * samples_per_pixel
     if n_segments != expected:
         raise ValueError(f"RLE frame has {n_segments} segments, expected {expected}")
-    offsets = list(header[1: 1 + n_segments]) + [len(data)]
-    segments = [rle_decode_segment(data[offsets[i]: offsets[i + 1]], plane)
-                for i in range(n_segments)]
+    offsets = list(header[1 : 1 + n_segments]) + [len(data)]
+    segments = [rle_decode_segment(data[offsets[i] : offsets[i + 1]], plane) for i in range(n_segments)]
     planes = np.frombuffer(b"".join(segments), dtype=np.uint8).reshape(
-        samples_per_pixel, bytes_per_sample, rows * columns)
+        samples_per_pixel, bytes_per_sample, rows * columns
+    )
     # Byte k of a sample is segment k (most significant first): reassemble little-endian words.
     words = np.ascontiguousarray(planes[:, ::-1, :].transpose(0, 2, 1))
     dtype = np.dtype(f"<u{bytes_per_sample}") if bytes_per_sample > 1 else np.dtype("u1")
@@ -180,7 +183,7 @@ def rle_decode_segment(segment: bytes, length: int) -> bytes:
         n = segment[pos]
         pos += 1
         if n < 128:  # literal run of n + 1 bytes
-            out += segment[pos: pos + n + 1]
+            out += segment[pos : pos + n + 1]
             pos += n + 1
         elif n > 128:  # replicate the next byte 257 - n times
             if pos < end:

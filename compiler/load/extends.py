@@ -19,8 +19,9 @@ from .parse import load_file
 MAX_DEPTH = 16
 
 
-def _merge(base: Any, over: Any, base_doc: SpecDocument, over_doc: SpecDocument, path: NodePath,
-           out: SpecDocument) -> Any:
+def _merge(
+    base: Any, over: Any, base_doc: SpecDocument, over_doc: SpecDocument, path: NodePath, out: SpecDocument
+) -> Any:
     if isinstance(base, dict) and isinstance(over, dict):
         merged: dict[str, Any] = {}
         for key in base:
@@ -61,14 +62,17 @@ def load_with_extends(path: Path, _stack: tuple[Path, ...] = ()) -> SpecDocument
     for i, item in enumerate(items):
         ipath: NodePath = ("extends", i) if isinstance(bases, list) else ("extends",)
         if not isinstance(item, str) or not item:
-            raise SpecError("`extends` takes a file name or a list of file names", location=doc.loc(ipath),
-                            path=ipath)
+            raise SpecError("`extends` takes a file name or a list of file names", location=doc.loc(ipath), path=ipath)
         base_path = (path.parent / item).resolve()
         chain = _stack + (resolved_self,)
         if base_path in chain:
-            cycle = " -> ".join(str(p) for p in (*chain[chain.index(base_path):], base_path))
-            raise SpecError(f"`extends` cycle: {cycle}", location=doc.loc(ipath), path=ipath,
-                            hint="a spec may not extend itself, directly or through others")
+            cycle = " -> ".join(str(p) for p in (*chain[chain.index(base_path) :], base_path))
+            raise SpecError(
+                f"`extends` cycle: {cycle}",
+                location=doc.loc(ipath),
+                path=ipath,
+                hint="a spec may not extend itself, directly or through others",
+            )
         if not base_path.is_file():
             raise SpecError(f"the spec to extend was not found: {base_path}", location=doc.loc(ipath), path=ipath)
         base = load_with_extends(base_path, chain)

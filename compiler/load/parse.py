@@ -54,9 +54,16 @@ _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
 
 _STR = "tag:yaml.org,2002:str"
-_KNOWN_TAGS = {_STR, "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
-               "tag:yaml.org,2002:null", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq",
-               "tag:yaml.org,2002:merge"}
+_KNOWN_TAGS = {
+    _STR,
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:merge",
+}
 
 
 _PLAIN = "dcmspec:plain"
@@ -89,15 +96,18 @@ class _Builder:
         if self.count > MAX_NODES:  # the text has fewer (checked while parsing): aliases multiplied them
             raise SpecError(
                 f"aliases expand the document to more than {MAX_NODES} values, the limit for a spec",
-                location=_location(self.path, node), hint="use fewer nested aliases (*name)")
+                location=_location(self.path, node),
+                hint="use fewer nested aliases (*name)",
+            )
         if id(node) in self.active:
-            raise SpecError("an alias refers to a node that contains it (a cycle)",
-                            location=_location(self.path, node))
+            raise SpecError("an alias refers to a node that contains it (a cycle)", location=_location(self.path, node))
         self.doc.positions.setdefault(npath, _location(self.path, node))
         if node.tag not in _KNOWN_TAGS and node.tag != _PLAIN:
-            raise SpecError(f"tag {node.tag!r} is not allowed in a spec",
-                            location=_location(self.path, node),
-                            hint="remove the tag; specs hold plain data only")
+            raise SpecError(
+                f"tag {node.tag!r} is not allowed in a spec",
+                location=_location(self.path, node),
+                hint="remove the tag; specs hold plain data only",
+            )
         if isinstance(node, ScalarNode):
             return self.scalar(node)
         self.active.add(id(node))
@@ -115,24 +125,26 @@ class _Builder:
         seen: dict[str, Location] = {}
         merged: list[tuple[MappingNode, Node]] = []
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge" or (
-                    key_node.tag == _PLAIN and key_node.value == "<<"):
+            if key_node.tag == "tag:yaml.org,2002:merge" or (key_node.tag == _PLAIN and key_node.value == "<<"):
                 sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
                 for src in sources:
                     if not isinstance(src, MappingNode):
-                        raise SpecError("a merge key (<<) takes a mapping or a list of mappings",
-                                        location=_location(self.path, src))
+                        raise SpecError(
+                            "a merge key (<<) takes a mapping or a list of mappings", location=_location(self.path, src)
+                        )
                     merged.append((src, key_node))
                 continue
             if not isinstance(key_node, ScalarNode):
-                raise SpecError("mapping keys must be plain strings",
-                                location=_location(self.path, key_node))
+                raise SpecError("mapping keys must be plain strings", location=_location(self.path, key_node))
             key = str(key_node.value)
             key_loc = _location(self.path, key_node)
             if key in seen:
                 first = seen[key]
-                raise SpecError(f"duplicate key {key!r} (first defined at line {first.line})",
-                                location=key_loc, hint="remove one of them; YAML keeps only one")
+                raise SpecError(
+                    f"duplicate key {key!r} (first defined at line {first.line})",
+                    location=key_loc,
+                    hint="remove one of them; YAML keeps only one",
+                )
             seen[key] = key_loc
             self.doc.key_positions[npath + (key,)] = key_loc
             out[key] = self.build(value_node, npath + (key,))
@@ -164,8 +176,7 @@ class _Builder:
             number = _number(value)
             if number is not None:
                 return float(number) if tag.endswith("float") else number
-        raise SpecError(f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}",
-                        location=_location(self.path, node))
+        raise SpecError(f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}", location=_location(self.path, node))
 
 
 def _number(value: str) -> int | float | None:
@@ -200,17 +211,21 @@ def _check_size(text: str, path: Path) -> None:
                 depth += 1
                 nodes += 1
                 if depth > MAX_DEPTH:
-                    raise SpecError(f"lists and mappings nest more than {MAX_DEPTH} levels deep, the limit "
-                                    "for a spec", location=_mark_location(path, event.start_mark),
-                                    hint="a spec nests a few levels; check for unbalanced brackets")
+                    raise SpecError(
+                        f"lists and mappings nest more than {MAX_DEPTH} levels deep, the limit for a spec",
+                        location=_mark_location(path, event.start_mark),
+                        hint="a spec nests a few levels; check for unbalanced brackets",
+                    )
             elif isinstance(event, (SequenceEndEvent, MappingEndEvent)):
                 depth -= 1
             elif isinstance(event, (ScalarEvent, AliasEvent)):
                 nodes += 1
             if nodes > MAX_NODES:
-                raise SpecError(f"the document holds more than {MAX_NODES} values, the limit for a spec",
-                                location=_mark_location(path, event.start_mark),
-                                hint="a spec is small; keep pixel data and long lists in mask or data files")
+                raise SpecError(
+                    f"the document holds more than {MAX_NODES} values, the limit for a spec",
+                    location=_mark_location(path, event.start_mark),
+                    hint="a spec is small; keep pixel data and long lists in mask or data files",
+                )
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, path) from None
     finally:
@@ -226,9 +241,11 @@ def _syntax_error(exc: yaml.YAMLError, path: Path) -> SpecError:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
         if "maximum nesting depth" in problem:  # libyaml's own limit (PyYAML >= 6.0.4), met while scanning ahead
-            return SpecError(f"lists and mappings nest more than {MAX_DEPTH} levels deep, the limit for a spec",
-                             location=_mark_location(path, mark),
-                             hint="a spec nests a few levels; check for unbalanced brackets")
+            return SpecError(
+                f"lists and mappings nest more than {MAX_DEPTH} levels deep, the limit for a spec",
+                location=_mark_location(path, mark),
+                hint="a spec nests a few levels; check for unbalanced brackets",
+            )
         if exc.context:
             problem = f"{exc.context}, {problem}"
         return SpecError(f"YAML syntax error: {problem}", location=_mark_location(path, mark))
@@ -270,8 +287,9 @@ def parse_text(text: str, path: Path, *, is_json: bool | None = None) -> SpecDoc
         except json.JSONDecodeError as exc:
             message, pos = _json_syntax_error(exc)
             line = exc.doc.count("\n", 0, pos) + 1
-            raise SpecError(f"JSON syntax error: {message}",
-                            location=Location(str(path), line, pos - exc.doc.rfind("\n", 0, pos))) from None
+            raise SpecError(
+                f"JSON syntax error: {message}", location=Location(str(path), line, pos - exc.doc.rfind("\n", 0, pos))
+            ) from None
         # Raw tabs can only be whitespace in valid JSON; YAML does not take them as indentation.
         text = text.replace("\t", " ")
     builder = _Builder(path)
@@ -280,8 +298,7 @@ def parse_text(text: str, path: Path, *, is_json: bool | None = None) -> SpecDoc
         raise SpecError("the spec file is empty", location=Location(str(path), 1, 1))
     builder.doc.data = builder.build(node, ())
     if not isinstance(builder.doc.data, dict):
-        raise SpecError("a spec must be a mapping (key: value pairs) at the top level",
-                        location=builder.doc.loc(()))
+        raise SpecError("a spec must be a mapping (key: value pairs) at the top level", location=builder.doc.loc(()))
     return builder.doc
 
 
@@ -292,8 +309,11 @@ def load_file(path: str | Path) -> SpecDocument:
         with open_regular(p) as fh:  # never a FIFO or device: those can block or never end
             raw = fh.read(MAX_FILE_BYTES + 1)
         if len(raw) > MAX_FILE_BYTES:
-            raise SpecError(f"the spec file is larger than {MAX_FILE_BYTES} bytes, the limit for a spec",
-                            location=Location(str(p)), hint="a spec is small; keep pixel data in mask files")
+            raise SpecError(
+                f"the spec file is larger than {MAX_FILE_BYTES} bytes, the limit for a spec",
+                location=Location(str(p)),
+                hint="a spec is small; keep pixel data in mask files",
+            )
     except NotARegularFile:
         raise SpecError(f"the spec file is {file_kind(p)}, not a regular file", location=Location(str(p))) from None
     except FileNotFoundError:

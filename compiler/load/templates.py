@@ -65,8 +65,9 @@ def rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, ParameterValue]]]
         with open_regular(path) as fh:  # never a FIFO or device
             raw = fh.read()
     except NotARegularFile:
-        raise SpecError(f"the CSV file is {file_kind(path)}, not a regular file",
-                        location=Location(str(path))) from None
+        raise SpecError(
+            f"the CSV file is {file_kind(path)}, not a regular file", location=Location(str(path))
+        ) from None
     except OSError as exc:
         raise SpecError(f"cannot read the CSV file: {exc.strerror}", location=Location(str(path))) from None
     try:
@@ -74,10 +75,11 @@ def rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, ParameterValue]]]
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise SpecError(f"the CSV file is not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded",
-                        location=Location(str(path), line, column),
-                        hint="save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`, or"
-                             " 'CSV UTF-8' in a spreadsheet)") from None
+        raise SpecError(
+            f"the CSV file is not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded",
+            location=Location(str(path), line, column),
+            hint="save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`, or 'CSV UTF-8' in a spreadsheet)",
+        ) from None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
 
     def next_row() -> tuple[int, list[str]] | None:
@@ -88,9 +90,11 @@ def rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, ParameterValue]]]
             return None
         except csv.Error as exc:
             what = "a quoted cell in this row is not closed" if "end of data" in str(exc) else str(exc)
-            raise SpecError(f"the CSV file cannot be read here: {what}", location=Location(str(path), start, 1),
-                            hint="close every quoted cell with a \" (a \" inside a quoted cell is written \"\")")\
-                from None
+            raise SpecError(
+                f"the CSV file cannot be read here: {what}",
+                location=Location(str(path), start, 1),
+                hint='close every quoted cell with a " (a " inside a quoted cell is written "")',
+            ) from None
 
     first = next_row()
     if first is None:
@@ -99,11 +103,15 @@ def rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, ParameterValue]]]
     seen: dict[str, int] = {}
     for col, name in enumerate(names, start=1):
         if not _NAME.match(name):
-            raise SpecError(f"CSV column {col} header {name!r} is not a parameter name",
-                            location=Location(str(path), 1, col))
+            raise SpecError(
+                f"CSV column {col} header {name!r} is not a parameter name", location=Location(str(path), 1, col)
+            )
         if name in seen:
-            raise SpecError(f"CSV columns {seen[name]} and {col} both have the header {name!r}",
-                            location=Location(str(path), 1, col), hint="each parameter gets one column")
+            raise SpecError(
+                f"CSV columns {seen[name]} and {col} both have the header {name!r}",
+                location=Location(str(path), 1, col),
+                hint="each parameter gets one column",
+            )
         seen[name] = col
     misshapen: list[SpecError] = []  # every row of the wrong width, reported together at the end
     while (item := next_row()) is not None:
@@ -111,10 +119,13 @@ def rows_from_csv(path: Path) -> Iterator[tuple[int, dict[str, ParameterValue]]]
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(names):
-            misshapen.append(SpecError(f"row has {len(row)} cells, the header has {len(names)}",
-                                       location=Location(str(path), number, 1),
-                                       hint=f"one cell per column: {', '.join(names)} (an empty cell takes the"
-                                            " default)"))
+            misshapen.append(
+                SpecError(
+                    f"row has {len(row)} cells, the header has {len(names)}",
+                    location=Location(str(path), number, 1),
+                    hint=f"one cell per column: {', '.join(names)} (an empty cell takes the default)",
+                )
+            )
             continue
         values = {}
         for col, (name, cell) in enumerate(zip(names, row), start=1):
@@ -131,11 +142,15 @@ def declared_parameters(doc: SpecDocument) -> dict[str, dict[str, Any]]:
         raise SpecError("`parameters` must map names to declarations", location=doc.loc(("parameters",)))
     for name, decl in params.items():
         if not _NAME.match(name):
-            raise SpecError(f"parameter name {name!r} must be letters, digits and '_'",
-                            location=doc.loc(("parameters", name), key=True))
+            raise SpecError(
+                f"parameter name {name!r} must be letters, digits and '_'",
+                location=doc.loc(("parameters", name), key=True),
+            )
         if not isinstance(decl, dict):
-            raise SpecError("a parameter declaration is a mapping (type, default, description...)",
-                            location=doc.loc(("parameters", name)))
+            raise SpecError(
+                "a parameter declaration is a mapping (type, default, description...)",
+                location=doc.loc(("parameters", name)),
+            )
     return params
 
 
@@ -175,8 +190,13 @@ def resolve_values(doc: SpecDocument, given: dict[str, ParameterValue]) -> dict[
     for name, value in given.items():
         if name not in params:
             known = ", ".join(params) or "none declared"
-            errors.append(SpecError(f"unknown parameter {name!r}", location=value.location,
-                                    hint=f"parameters of {doc.path.name}: {known}"))
+            errors.append(
+                SpecError(
+                    f"unknown parameter {name!r}",
+                    location=value.location,
+                    hint=f"parameters of {doc.path.name}: {known}",
+                )
+            )
     values: dict[str, Any] = {}
     for name, decl in params.items():
         decl_loc = doc.loc(("parameters", name), key=True)
@@ -185,17 +205,27 @@ def resolve_values(doc: SpecDocument, given: dict[str, ParameterValue]) -> dict[
             if "default" in decl:
                 values[name] = decl["default"]
                 continue
-            errors.append(SpecError(f"parameter {name!r} has no value", location=decl_loc,
-                                    path=("parameters", name),
-                                    hint=f"give it with --set {name}=..., --values FILE or a CSV column{described}"))
+            errors.append(
+                SpecError(
+                    f"parameter {name!r} has no value",
+                    location=decl_loc,
+                    path=("parameters", name),
+                    hint=f"give it with --set {name}=..., --values FILE or a CSV column{described}",
+                )
+            )
             continue
         pv = given[name]
         value = _coerce(pv.value, decl) if pv.raw else pv.value
         schema = {k: v for k, v in decl.items() if k not in ("description", "default")}
         problems = [] if accepts(schema, value) else _problems(schema, value)
         if problems:
-            errors.append(SpecError(f"parameter {name!r}: {problems[0].message}", location=pv.location,
-                                    hint=f"declared at {decl_loc}{described}"))
+            errors.append(
+                SpecError(
+                    f"parameter {name!r}: {problems[0].message}",
+                    location=pv.location,
+                    hint=f"declared at {decl_loc}{described}",
+                )
+            )
             continue
         values[name] = value
     if errors:
@@ -241,8 +271,12 @@ def substitute(doc: SpecDocument, values: dict[str, Any]) -> SpecDocument:
 
 def _unknown(doc: SpecDocument, path: NodePath, name: str) -> SpecError:
     declared = ", ".join(declared_parameters(doc)) or "none"
-    return SpecError(f"${{{name}}} names no declared parameter", location=doc.loc(path), path=path,
-                     hint=f"declare it under `parameters:` (declared: {declared}); write $${{ for a literal ${{")
+    return SpecError(
+        f"${{{name}}} names no declared parameter",
+        location=doc.loc(path),
+        path=path,
+        hint=f"declare it under `parameters:` (declared: {declared}); write $${{ for a literal ${{",
+    )
 
 
 def uses_parameters(doc: SpecDocument) -> bool:

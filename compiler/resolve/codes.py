@@ -22,8 +22,10 @@ from typing import Any
 from ..errors import Location, PathPart, SpecError
 from ..iods.common.concept import Code
 
-_COMPACT = re.compile(r'^(?:(?P<scheme>[A-Za-z0-9][A-Za-z0-9_.\-]*):)?(?P<value>[^\s"]+)'
-                      r'(?:\s+"(?P<meaning>[^"]*)")?\s*$')
+_COMPACT = re.compile(
+    r'^(?:(?P<scheme>[A-Za-z0-9][A-Za-z0-9_.\-]*):)?(?P<value>[^\s"]+)'
+    r'(?:\s+"(?P<meaning>[^"]*)")?\s*$'
+)
 # Schemes searched for a bare keyword, in this order.
 _KEYWORD_SCHEMES = ("SCT", "DCM", "UCUM", "LN", "FMA", "NCIt", "UMLS")
 
@@ -92,29 +94,39 @@ def _suggest(keyword: str, scheme: str | None) -> str:
 Warn = Callable[[str, Location, tuple], None]
 
 
-def resolve_code(value: Any, *, location: Location | None = None, path: tuple[PathPart, ...] = (),
-                 warn: Warn | None = None) -> Code:
+def resolve_code(
+    value: Any, *, location: Location | None = None, path: tuple[PathPart, ...] = (), warn: Warn | None = None
+) -> Code:
     """The :class:`Code` a spec value stands for; raises :class:`SpecError` when it cannot."""
     if isinstance(value, dict):
         scheme, code_value, meaning = value["scheme"], str(value["value"]), value["meaning"]
         version = value.get("version")
         if not code_value.strip():
             vpath = tuple(path) + ("value",)
-            raise SpecError("the Code Value is empty", location=location, path=vpath,
-                            hint="a code needs its value (PS3.3 8.8)")
+            raise SpecError(
+                "the Code Value is empty", location=location, path=vpath, hint="a code needs its value (PS3.3 8.8)"
+            )
     else:
         text = str(value).strip()
         match = _COMPACT.match(text)
         if not match:
-            raise SpecError(f"{text!r} is not a code", location=location, path=path,
-                            hint='write SCHEME:VALUE "Meaning", e.g. SCT:10200004 "Liver", or a keyword like Liver')
+            raise SpecError(
+                f"{text!r} is not a code",
+                location=location,
+                path=path,
+                hint='write SCHEME:VALUE "Meaning", e.g. SCT:10200004 "Liver", or a keyword like Liver',
+            )
         scheme, code_value, meaning = match["scheme"], match["value"], match["meaning"]
         version = None
         if scheme is None:
             code = _from_keyword(code_value, None)
             if code is None:
-                raise SpecError(f"unknown code keyword {code_value!r}", location=location, path=path,
-                                hint=_suggest(code_value, None) + 'or write SCHEME:VALUE "Meaning"')
+                raise SpecError(
+                    f"unknown code keyword {code_value!r}",
+                    location=location,
+                    path=path,
+                    hint=_suggest(code_value, None) + 'or write SCHEME:VALUE "Meaning"',
+                )
             if meaning is not None and meaning != code.meaning and warn:
                 warn(f"the meaning of {code.scheme_designator}:{code.value} is {code.meaning!r}", location, path)
             return code
@@ -125,15 +137,19 @@ def resolve_code(value: Any, *, location: Location | None = None, path: tuple[Pa
             code = _from_keyword(code_value, scheme)
             if code is not None:
                 return code
-            raise SpecError(f"code {scheme}:{code_value} needs a meaning: the DICOM code dictionary does not know it",
-                            location=location, path=path,
-                            hint=f'write {scheme}:{code_value} "Meaning" ' + _suggest(code_value, scheme).rstrip())
+            raise SpecError(
+                f"code {scheme}:{code_value} needs a meaning: the DICOM code dictionary does not know it",
+                location=location,
+                path=path,
+                hint=f'write {scheme}:{code_value} "Meaning" ' + _suggest(code_value, scheme).rstrip(),
+            )
     if not meaning:
         raise SpecError("a code meaning may not be empty", location=location, path=path)
     if len(meaning) > 64:
         raise SpecError(f"code meaning {meaning!r} is longer than 64 characters (LO)", location=location, path=path)
     known = dictionary_meaning(scheme, code_value)
     if known is not None and known != meaning and warn is not None:
-        warn(f"code {scheme}:{code_value} means {known!r} in the DICOM code dictionary, not {meaning!r}",
-             location, path)
+        warn(
+            f"code {scheme}:{code_value} means {known!r} in the DICOM code dictionary, not {meaning!r}", location, path
+        )
     return Code(code_value, scheme, meaning, scheme_version=version)

@@ -35,8 +35,13 @@ __all__ = ["GRAPHIC_OF_GEOMETRY", "FeatureTable", "collector_paused", "feature_l
 
 #: GeoJSON geometry type -> (ANN Graphic Type, parts are nested one level deeper)
 GRAPHIC_OF_GEOMETRY: dict[str, tuple[str, bool]] = {
-    "Point": ("POINT", False), "MultiPoint": ("POINT", True), "LineString": ("POLYLINE", False),
-    "MultiLineString": ("POLYLINE", True), "Polygon": ("POLYGON", False), "MultiPolygon": ("POLYGON", True)}
+    "Point": ("POINT", False),
+    "MultiPoint": ("POINT", True),
+    "LineString": ("POLYLINE", False),
+    "MultiLineString": ("POLYLINE", True),
+    "Polygon": ("POLYGON", False),
+    "MultiPolygon": ("POLYGON", True),
+}
 _HINT = "QuPath: File > Export objects as GeoJSON (a FeatureCollection of Point, LineString, Polygon features)"
 
 
@@ -46,12 +51,12 @@ class FeatureTable:
 
     path: Path
     text: str
-    points: np.ndarray                # (points, 2|3) float64
-    counts: np.ndarray                # points per annotation
-    feature: np.ndarray               # index of the feature each annotation comes from
-    graphic: list[str]                # Graphic Type of each feature
+    points: np.ndarray  # (points, 2|3) float64
+    counts: np.ndarray  # points per annotation
+    feature: np.ndarray  # index of the feature each annotation comes from
+    graphic: list[str]  # Graphic Type of each feature
     classification: list[str | None]  # class name of each feature
-    holes: int                        # interior rings dropped
+    holes: int  # interior rings dropped
     _measurements: list[Any] = field(default_factory=list, repr=False)  # each feature's measurements
     _properties: list[dict] = field(default_factory=list, repr=False)
     issues: list[tuple[int, str, str | None]] = field(default_factory=list)  # (feature, message, hint)
@@ -80,8 +85,12 @@ class FeatureTable:
             elif not (value is None or (isinstance(value, str) and value.strip().lower() == "nan")):
                 f = int(features[j])
                 what = "not a finite number" if type(value) is float else "not a number"
-                issue = (j, f"feature {f}: measurement {key!r} is {value!r}, {what}", self.location(f),
-                         "measurements are numbers (or null/NaN for none)")
+                issue = (
+                    j,
+                    f"feature {f}: measurement {key!r} is {value!r}, {what}",
+                    self.location(f),
+                    "measurements are numbers (or null/NaN for none)",
+                )
                 if issues is None:
                     raise InputError(issue[1], location=issue[2], hint=issue[3])
                 issues.append(issue)
@@ -138,8 +147,7 @@ def feature_line(text: str, index: int) -> int | None:
 
 
 def _error(path: Path, text: str, index: int, message: str, hint: str | None = None) -> InputError:
-    return InputError(f"feature {index}: {message}", location=Location(str(path), feature_line(text, index)),
-                      hint=hint)
+    return InputError(f"feature {index}: {message}", location=Location(str(path), feature_line(text, index)), hint=hint)
 
 
 def _class_name(properties: dict) -> str | None:
@@ -167,17 +175,24 @@ def _read(path: Path, location: Location | None) -> FeatureTable:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path.name} is not valid JSON: {exc.msg}",
-                         location=Location(str(path), exc.lineno, exc.colno), hint=_HINT) from None
+        raise InputError(
+            f"{path.name} is not valid JSON: {exc.msg}", location=Location(str(path), exc.lineno, exc.colno), hint=_HINT
+        ) from None
     if isinstance(data, dict) and data.get("type") == "Feature":
         data = {"type": "FeatureCollection", "features": [data]}
-    if (not isinstance(data, dict) or data.get("type") != "FeatureCollection"
-            or not isinstance(data.get("features"), list)):
-        raise InputError(f"{path.name} is not a GeoJSON FeatureCollection (a top-level object with"
-                         ' "type": "FeatureCollection" and a "features" list)', location=Location(str(path), 1, 1),
-                         hint=_HINT)
+    if (
+        not isinstance(data, dict)
+        or data.get("type") != "FeatureCollection"
+        or not isinstance(data.get("features"), list)
+    ):
+        raise InputError(
+            f"{path.name} is not a GeoJSON FeatureCollection (a top-level object with"
+            ' "type": "FeatureCollection" and a "features" list)',
+            location=Location(str(path), 1, 1),
+            hint=_HINT,
+        )
     features = data["features"]
-    parts: list[list] = []        # one list of [x, y(, z)] per annotation
+    parts: list[list] = []  # one list of [x, y(, z)] per annotation
     owner: list[int] = []
     graphic: list[str] = []
     classes: list[str | None] = []
@@ -192,8 +207,11 @@ def _read(path: Path, location: Location | None) -> FeatureTable:
             graphic.append(GRAPHIC_OF_GEOMETRY[feature["geometry"]["type"]][0])
         else:
             issues.append((i, *problem))
-            kind = feature["geometry"].get("type") if isinstance(feature, dict) and isinstance(
-                feature.get("geometry"), dict) else None
+            kind = (
+                feature["geometry"].get("type")
+                if isinstance(feature, dict) and isinstance(feature.get("geometry"), dict)
+                else None
+            )
             graphic.append(GRAPHIC_OF_GEOMETRY[kind][0] if kind in GRAPHIC_OF_GEOMETRY else "")
         properties = (feature.get("properties") if isinstance(feature, dict) else None) or {}
         if not isinstance(properties, dict):
@@ -205,8 +223,19 @@ def _read(path: Path, location: Location | None) -> FeatureTable:
     points = _points(parts)
     if points is None:  # a position that is not 2 numbers: each checked, 3-D ones kept
         points = _points_one_by_one(parts, owner, issues)
-    return FeatureTable(Path(path), text, points, counts, np.asarray(owner, dtype=np.int64), graphic, classes,
-                        holes, measurements, properties_of, sorted(issues))
+    return FeatureTable(
+        Path(path),
+        text,
+        points,
+        counts,
+        np.asarray(owner, dtype=np.int64),
+        graphic,
+        classes,
+        holes,
+        measurements,
+        properties_of,
+        sorted(issues),
+    )
 
 
 def _feature_parts(feature: Any, parts: list[list], owner: list[int], i: int) -> int | tuple[str, str | None]:
@@ -217,16 +246,18 @@ def _feature_parts(feature: Any, parts: list[list], owner: list[int], i: int) ->
         return "has no geometry object", _HINT
     kind = geometry.get("type")
     if kind not in GRAPHIC_OF_GEOMETRY:
-        return (f"geometry type {kind!r} is not supported",
-                "use Point, MultiPoint, LineString, MultiLineString, Polygon or MultiPolygon features"
-                " (split a GeometryCollection into features)")
+        return (
+            f"geometry type {kind!r} is not supported",
+            "use Point, MultiPoint, LineString, MultiLineString, Polygon or MultiPolygon features"
+            " (split a GeometryCollection into features)",
+        )
     coordinates = geometry.get("coordinates")
     if not isinstance(coordinates, list):
         return f"{kind} has no coordinates list", _HINT
     graphic_type, multi = GRAPHIC_OF_GEOMETRY[kind]
     rings, holes = [], 0
     nested = f"the coordinates of this {kind} are not nested as RFC 7946 3.1 says", _HINT
-    for part in (coordinates if multi else [coordinates]):
+    for part in coordinates if multi else [coordinates]:
         if graphic_type == "POINT":
             ring = [part]
         elif graphic_type == "POLYLINE":
@@ -287,7 +318,7 @@ def _points_one_by_one(parts: Sequence[list], owner: Sequence[int], issues: list
         for position in ring:
             problem = _position_problem(position)
             if problem is None:
-                out[n, :len(position)] = position
+                out[n, : len(position)] = position
             elif i not in flagged:
                 flagged.add(i)
                 issues.append((i, problem, _HINT))

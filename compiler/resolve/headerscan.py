@@ -47,9 +47,17 @@ _IMPLICIT_LE = "1.2.840.10008.1.2"
 #: Transfer syntaxes whose dataset pydicom reads as Explicit VR Little Endian as is: the native one and
 #: the encapsulated ones (PS3.5 A.4), except those that deflate the whole dataset.
 _EXPLICIT_LE = frozenset(
-    {"1.2.840.10008.1.2.1"} | {str(ts) for ts in map(UID, AllTransferSyntaxes)
-                               if ts.is_encapsulated and ts.is_little_endian and not ts.is_implicit_VR
-                               and not ts.is_deflated and "deflate" not in ts.name.lower()})
+    {"1.2.840.10008.1.2.1"}
+    | {
+        str(ts)
+        for ts in map(UID, AllTransferSyntaxes)
+        if ts.is_encapsulated
+        and ts.is_little_endian
+        and not ts.is_implicit_VR
+        and not ts.is_deflated
+        and "deflate" not in ts.name.lower()
+    }
+)
 _PIXEL_TAGS = frozenset((0x7FE00010, 0x7FE00009, 0x7FE00008))  # as pydicom's stop_before_pixels
 _CHARSET = 0x00080005
 _ITEM = 0xFFFEE000
@@ -62,8 +70,31 @@ _IMPLICIT = Struct("<HHL")
 _U32 = Struct("<L")
 _LONG_VRS = frozenset(vr.encode() for vr in EXPLICIT_VR_LENGTH_32)
 _VR_NAMES = {vr.encode(): str(vr) for vr in EXPLICIT_VR_LENGTH_32} | {
-    vr.encode(): vr for vr in ("AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT",
-                               "PN", "SH", "SL", "SS", "ST", "TM", "UI", "UL", "US")}
+    vr.encode(): vr
+    for vr in (
+        "AE",
+        "AS",
+        "AT",
+        "CS",
+        "DA",
+        "DS",
+        "DT",
+        "FD",
+        "FL",
+        "IS",
+        "LO",
+        "LT",
+        "PN",
+        "SH",
+        "SL",
+        "SS",
+        "ST",
+        "TM",
+        "UI",
+        "UL",
+        "US",
+    )
+}
 
 
 class _Unsupported(Exception):
@@ -91,7 +122,7 @@ class _Reader:
             return buf, offset - base
         have_end = base + len(buf)
         if base <= offset <= have_end:  # extend (the fp is at have_end), doubling
-            self.buf = buf = buf[offset - base:] + self.fp.read(max(end - have_end, len(buf), FIRST_READ))
+            self.buf = buf = buf[offset - base :] + self.fp.read(max(end - have_end, len(buf), FIRST_READ))
         else:
             self.fp.seek(offset)
             self.buf = buf = self.fp.read(max(n, FIRST_READ))
@@ -126,8 +157,7 @@ def _scan(reader: _Reader, filename: str, defer_size: int) -> FileDataset | None
     if not meta:
         return None
     file_meta = FileMetaDataset(meta)
-    file_meta.set_original_encoding(is_implicit_vr=False, is_little_endian=True,
-                                    character_encoding=default_encoding)
+    file_meta.set_original_encoding(is_implicit_vr=False, is_little_endian=True, character_encoding=default_encoding)
     ts_raw = meta.get(0x00020010)
     if ts_raw is None or ts_raw.value is None:
         return None
@@ -141,7 +171,7 @@ def _scan(reader: _Reader, filename: str, defer_size: int) -> FileDataset | None
     if pos + 6 > reader.size:
         return None  # (almost) nothing after the File Meta Information: let pydicom decide
     head, i = reader.window(pos, 6)
-    if head[i:i + 2] == b"\x00\x00":
+    if head[i : i + 2] == b"\x00\x00":
         return None  # Command Set group (0000,eeee)
     # pydicom's check of the first element: an explicit VR is two characters in 'A'..'Z' (and '@')
     found_implicit = not (0x40 < head[i + 4] < 0x5B and 0x40 < head[i + 5] < 0x5B)
@@ -211,7 +241,7 @@ def _elements(reader: _Reader, pos: int, implicit: bool, defer_size: int, *, met
                     buf, _ = reader.window(value_tell, length)
                     base = reader.base
                     bend = base + len(buf)
-                value = buf[value_tell - base:end - base]
+                value = buf[value_tell - base : end - base]
             else:
                 value = empty.get(vr, empty)
                 if value is empty:
@@ -276,7 +306,7 @@ def _skip_dataset(reader: _Reader, pos: int, implicit: bool, depth: int) -> int:
         if implicit:
             head = 8
         else:
-            vr_bytes = buf[i + 4:i + 6]
+            vr_bytes = buf[i + 4 : i + 6]
             if vr_bytes not in _VR_NAMES:
                 raise _Unsupported("odd VR in a sequence item")  # pydicom may switch to implicit
             if vr_bytes in _LONG_VRS:
@@ -321,19 +351,23 @@ def plain_values(ds: FileDataset) -> dict | None:
         return None
     try:
         out = {
-            "sop_class_uid": _uid(raw, 0x00080016), "sop_instance_uid": _uid(raw, 0x00080018),
-            "series_instance_uid": _uid(raw, 0x0020000E), "study_instance_uid": _uid(raw, 0x0020000D),
+            "sop_class_uid": _uid(raw, 0x00080016),
+            "sop_instance_uid": _uid(raw, 0x00080018),
+            "series_instance_uid": _uid(raw, 0x0020000E),
+            "study_instance_uid": _uid(raw, 0x0020000D),
             "frame_of_reference_uid": _uid(raw, 0x00200052),
             "modality": _value(raw, 0x00080060, _CS_RE, "CS"),
-            "rows": _us(raw, 0x00280010), "columns": _us(raw, 0x00280011),
+            "rows": _us(raw, 0x00280010),
+            "columns": _us(raw, 0x00280011),
             "instance_number": _value(raw, 0x00200013, _IS_RE, "IS"),
-            "position": _ds(raw, 0x00200032, 3), "orientation": _ds(raw, 0x00200037, 6),
-            "spacing": _ds(raw, 0x00280030, 2), "thickness": _ds(raw, 0x00180050, 1),
+            "position": _ds(raw, 0x00200032, 3),
+            "orientation": _ds(raw, 0x00200037, 6),
+            "spacing": _ds(raw, 0x00280030, 2),
+            "thickness": _ds(raw, 0x00180050, 1),
         }
     except _NotPlain:
         return None
-    if not all(out[k] for k in ("sop_class_uid", "sop_instance_uid", "series_instance_uid",
-                                "study_instance_uid")):
+    if not all(out[k] for k in ("sop_class_uid", "sop_instance_uid", "series_instance_uid", "study_instance_uid")):
         return None
     out["modality"] = (out["modality"] or b"").decode("ascii").strip()
     if out["instance_number"] is not None:

@@ -67,8 +67,13 @@ def build_order(docs: list[SpecDocument]) -> list[SpecDocument]:
         sid = spec_id(doc)
         if sid in by_id:
             other = by_id[sid]
-            errors.append(SpecError(f"two specs have the id {sid!r}: {other.path} and {doc.path}",
-                                    location=doc.loc(("id",)), hint="give one of them another `id:`"))
+            errors.append(
+                SpecError(
+                    f"two specs have the id {sid!r}: {other.path} and {doc.path}",
+                    location=doc.loc(("id",)),
+                    hint="give one of them another `id:`",
+                )
+            )
         by_id[sid] = doc
         by_file[doc.path.resolve()] = doc
     edges: dict[int, list[tuple[SpecDocument, SpecRef]]] = {id(d): [] for d in docs}
@@ -77,10 +82,15 @@ def build_order(docs: list[SpecDocument]) -> list[SpecDocument]:
             target = by_file.get(ref.file()) if ref.is_file else by_id.get(ref.target)
             if target is None:
                 known = ", ".join(sorted(by_id)) or "none"
-                errors.append(SpecError(f"no spec {ref.target!r} in this build", location=ref.location,
-                                        path=ref.path + ("spec",),
-                                        hint=f"specs in this build: {known}; name its file too, or refer to it"
-                                             " by path (e.g. organs.yaml)"))
+                errors.append(
+                    SpecError(
+                        f"no spec {ref.target!r} in this build",
+                        location=ref.location,
+                        path=ref.path + ("spec",),
+                        hint=f"specs in this build: {known}; name its file too, or refer to it"
+                        " by path (e.g. organs.yaml)",
+                    )
+                )
                 continue
             edges[id(doc)].append((target, ref))
     if errors:
@@ -98,8 +108,10 @@ def build_order(docs: list[SpecDocument]) -> list[SpecDocument]:
             other = f"; {back.location} refers back to {spec_id(back.doc)!r}" if back else ""
             raise SpecError(
                 f"specs refer to each other in a cycle: {spec_id(via.doc)!r} refers to {spec_id(doc)!r}{other}",
-                location=via.location, path=via.path + ("spec",),
-                hint="an object can only refer to objects built before it")
+                location=via.location,
+                path=via.path + ("spec",),
+                hint="an object can only refer to objects built before it",
+            )
         state[id(doc)] = 1
         for target, ref in edges[id(doc)]:
             visit(target, ref)

@@ -107,10 +107,13 @@ def check_input_file(file: Path, what: str, /, **where) -> None:
     location = where.get("location")
     if kind == "missing":
         written_in = Path(location.file).parent if location is not None and location.file else None
-        relative = (f"a relative {what} path is relative to the folder of the spec file that names it"
-                    f" ({written_in}), not to the current folder; " if written_in is not None else "")
-        raise InputError(f"{what} file not found: {file}", **where,
-                         hint=f"{relative}looked for {file.absolute()}")
+        relative = (
+            f"a relative {what} path is relative to the folder of the spec file that names it"
+            f" ({written_in}), not to the current folder; "
+            if written_in is not None
+            else ""
+        )
+        raise InputError(f"{what} file not found: {file}", **where, hint=f"{relative}looked for {file.absolute()}")
     if kind != "a regular file":
         raise InputError(f"{what} {file} is {kind}, not a regular file", hint=f"name a {what} file", **where)
 
@@ -128,7 +131,9 @@ def _check_declared(shape: Sequence[int], file: Path, max_values: int | None, **
             f"{file} declares shape {tuple(int(n) for n in shape)} ({declared} values), more than the "
             f"{max_values} the source images need (a value per source pixel, per segment or channel);"
             " refused before reading it",
-            hint="the file must be on the source images' grid", **where)
+            hint="the file must be on the source images' grid",
+            **where,
+        )
 
 
 # ---------------------------------------------------------------------- numpy
@@ -154,16 +159,22 @@ def _check_magic(file: Path, magic: bytes, what: str, how: str, **where) -> None
     if not head:
         raise InputError(f"{file} is empty, not {what}", hint=f"write it with {how}", **where)
     if not head.startswith(magic):
-        raise InputError(f"{file} is not {what}: it starts with {repr(head[:8])[1:]}, not {repr(magic)[1:]}",
-                         hint=f"write it with {how}", **where)
+        raise InputError(
+            f"{file} is not {what}: it starts with {repr(head[:8])[1:]}, not {repr(magic)[1:]}",
+            hint=f"write it with {how}",
+            **where,
+        )
 
 
 def _npz_member_shape(archive: Any, name: str) -> tuple[int, ...]:
     """The shape in the .npy header of ``name`` inside an .npz, read without decompressing the data."""
     with archive.zip.open(name + ".npy") as member:
         version = np.lib.format.read_magic(member)
-        shape, _, _ = (np.lib.format.read_array_header_1_0(member) if version == (1, 0)
-                       else np.lib.format.read_array_header_2_0(member))
+        shape, _, _ = (
+            np.lib.format.read_array_header_1_0(member)
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0(member)
+        )
     return shape
 
 
@@ -205,8 +216,9 @@ def _load_nifti(file: Path, max_values: int | None = None, **where) -> Volume:
     try:
         import nibabel
     except ImportError as exc:
-        raise InputError('reading NIfTI masks needs nibabel: pip install nibabel (the nifti extra of dcmspec-compiler)',
-                         **where) from exc
+        raise InputError(
+            "reading NIfTI masks needs nibabel: pip install nibabel (the nifti extra of dcmspec-compiler)", **where
+        ) from exc
     try:
         image = nibabel.load(str(file))  # the header only
         shape = image.shape
@@ -240,8 +252,9 @@ def _load_nrrd(file: Path, max_values: int | None = None, **where) -> Volume:
     try:
         import nrrd
     except ImportError as exc:
-        raise InputError('reading NRRD masks needs pynrrd: pip install pynrrd (the nrrd extra of dcmspec-compiler)',
-                         **where) from exc
+        raise InputError(
+            "reading NRRD masks needs pynrrd: pip install pynrrd (the nrrd extra of dcmspec-compiler)", **where
+        ) from exc
     try:
         sizes = nrrd.read_header(str(file)).get("sizes", ())
     except Exception as exc:  # pynrrd raises NRRDError, ValueError, OSError

@@ -26,9 +26,9 @@ __all__ = ["PointTable", "read_point_table"]
 @dataclass
 class PointTable:
     path: Path
-    points: np.ndarray     # (points, 2|3) float64
-    counts: np.ndarray     # points per annotation
-    lines: np.ndarray      # line of each annotation's first row
+    points: np.ndarray  # (points, 2|3) float64
+    counts: np.ndarray  # points per annotation
+    lines: np.ndarray  # line of each annotation's first row
     columns: dict[str, list[str]]  # every column, one cell per annotation (its first row)
     point_lines: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # line of each point
     issues: list[tuple[int, str, Location, str | None]] = field(default_factory=list)  # (annotation, ...)
@@ -36,13 +36,14 @@ class PointTable:
     def location(self, annotation: int) -> Location:
         return Location(str(self.path), int(self.lines[annotation]))
 
-    def values(self, column: str, location: Location | None = None,
-               issues: list | None = None) -> np.ndarray:
+    def values(self, column: str, location: Location | None = None, issues: list | None = None) -> np.ndarray:
         """The column's number for each annotation (NaN for an empty cell); a cell that is not a number or is
         infinite is appended to ``issues`` as (annotation, message, location, hint), or raised without it."""
         if column not in self.columns:
-            raise InputError(f"{self.path.name} has no column {column!r} (columns: {', '.join(self.columns)})",
-                             location=location or Location(str(self.path), 1))
+            raise InputError(
+                f"{self.path.name} has no column {column!r} (columns: {', '.join(self.columns)})",
+                location=location or Location(str(self.path), 1),
+            )
         out = np.full(len(self.columns[column]), np.nan)
         for i, cell in enumerate(self.columns[column]):
             if cell.strip():
@@ -50,8 +51,12 @@ class PointTable:
                 if problem is None and math.isinf(value):
                     problem = "is not a finite number"
                 if problem is not None:
-                    issue = (i, f"{column} = {cell!r} {problem}", self.location(i),
-                             "leave the cell empty where an annotation has no value")
+                    issue = (
+                        i,
+                        f"{column} = {cell!r} {problem}",
+                        self.location(i),
+                        "leave the cell empty where an annotation has no value",
+                    )
                     if issues is None:
                         raise InputError(issue[1], location=issue[2], hint=issue[3])
                     issues.append(issue)
@@ -68,8 +73,15 @@ def number(cell: str) -> tuple[float, str | None]:
         return math.nan, "is not a number"
 
 
-def read_point_table(path: Path, *, x: str = "x", y: str = "y", z: str | None = None,
-                     annotation: str | None = None, location: Location | None = None) -> PointTable:
+def read_point_table(
+    path: Path,
+    *,
+    x: str = "x",
+    y: str = "y",
+    z: str | None = None,
+    annotation: str | None = None,
+    location: Location | None = None,
+) -> PointTable:
     """Read the CSV at ``path`` (UTF-8, a header row). ``z``/``annotation``: column names, or None to use
     ``z``/``annotation`` when the file has them."""
     try:
@@ -87,8 +99,11 @@ def read_point_table(path: Path, *, x: str = "x", y: str = "y", z: str | None = 
     annotation = annotation if annotation is not None else ("annotation" if "annotation" in index else None)
     for name in (x, y, z, annotation):
         if name is not None and name not in index:
-            raise InputError(f"{Path(path).name} has no column {name!r} (columns: {', '.join(header)})",
-                             location=where, hint="name the columns in the spec's csv: {x, y, z, annotation}")
+            raise InputError(
+                f"{Path(path).name} has no column {name!r} (columns: {', '.join(header)})",
+                location=where,
+                hint="name the columns in the spec's csv: {x, y, z, annotation}",
+            )
     axes = [index[x], index[y]] + ([index[z]] if z else [])
     key = index.get(annotation) if annotation else None
     coords: list[list[float]] = []
@@ -107,8 +122,10 @@ def read_point_table(path: Path, *, x: str = "x", y: str = "y", z: str | None = 
         problem = None
         if name != last or key is None:
             if name is not None and name in seen:
-                problem = (f"the rows of annotation {name!r} are not together (it also starts at line {seen[name]})",
-                           "sort the file by the annotation column: one annotation's points are consecutive")
+                problem = (
+                    f"the rows of annotation {name!r} are not together (it also starts at line {seen[name]})",
+                    "sort the file by the annotation column: one annotation's points are consecutive",
+                )
             if name is not None:
                 seen[name] = line
             firsts.append(len(coords))

@@ -41,7 +41,8 @@ def find_source_files(
         except _TooManyFiles as exc:
             raise InputError(
                 f"more than {MAX_FILES_SCANNED} files under {Path(str(exc)).absolute()}: not a series folder",
-                location=location, path=sub_path,
+                location=location,
+                path=sub_path,
                 hint="point 'sources.images' at the folder of the series (or a glob such as 'ct/*.dcm')",
             ) from None
         if hits is None:
@@ -94,8 +95,10 @@ def _expand(text: str, target: Path) -> tuple[list[Path] | None, int, str]:
         hits = [target]
         what = ""
     elif target.exists():
-        raise InputError(f"{target.absolute()} is {file_kind(target)}, not a DICOM file or folder",
-                         hint="source images are read from regular files only")
+        raise InputError(
+            f"{target.absolute()} is {file_kind(target)}, not a DICOM file or folder",
+            hint="source images are read from regular files only",
+        )
     else:
         return None, 0, ""
     return hits, skipped, what

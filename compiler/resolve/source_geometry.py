@@ -23,7 +23,6 @@ def has_geometry(f: SourceFrame) -> bool:
     return f.has_geometry
 
 
-
 def order_frames(frames: Sequence[SourceFrame]) -> list[SourceFrame]:
     """Frames sorted along the slice normal (ascending projection of the position onto the first
     frame's normal, PS3.3 C.7.6.2.1.1). If any frame lacks a position or orientation, sorted by
@@ -47,15 +46,13 @@ def geometry_problems(frames: Sequence[SourceFrame], tol: float) -> list[str]:
     problems: list[str] = []
     missing = [f.label for f in frames if not has_geometry(f)]
     if missing:
-        problems.append(f"{len(missing)} frames have no position, orientation or pixel spacing "
-                        f"({short_list(missing)})")
+        problems.append(f"{len(missing)} frames have no position, orientation or pixel spacing ({short_list(missing)})")
         return problems
     sizes = {(f.rows, f.columns) for f in frames}
     if len(sizes) > 1:
         problems.append(f"frames have different Rows/Columns: {sorted(sizes)}")
     ref = frames[0]
-    if any(np.abs(f.image_orientation - ref.image_orientation).max() > ORIENTATION_TOLERANCE
-           for f in frames):
+    if any(np.abs(f.image_orientation - ref.image_orientation).max() > ORIENTATION_TOLERANCE for f in frames):
         problems.append("frames have different orientations")
         return problems
     if any(np.abs(f.pixel_spacing - ref.pixel_spacing).max() > tol for f in frames):
@@ -68,15 +65,13 @@ def geometry_problems(frames: Sequence[SourceFrame], tol: float) -> list[str]:
     # Positions must lie on a line along the normal (no in-plane shift between slices).
     in_plane = (pos - pos[0]) - np.outer(proj - proj[0], normal)
     if np.abs(in_plane).max() > tol:
-        problems.append("slice positions are not stacked along the slice normal (sheared or "
-                        "shifted in-plane)")
+        problems.append("slice positions are not stacked along the slice normal (sheared or shifted in-plane)")
     steps = np.diff(proj)
     if np.any(np.abs(steps) <= tol):
         dup = sum(1 for s in steps if abs(s) <= tol)
         problems.append(f"{dup} frames share a position with another frame")
     elif np.abs(steps - np.median(steps)).max() > tol:
-        problems.append("slices are not evenly spaced: steps from "
-                        f"{steps.min():.4g} to {steps.max():.4g} mm")
+        problems.append(f"slices are not evenly spaced: steps from {steps.min():.4g} to {steps.max():.4g} mm")
     return problems
 
 
@@ -94,18 +89,20 @@ def geometry_warnings(s: SourceSeries) -> list[str]:
     dups = [frames[i + 1].label for i, d in enumerate(steps) if abs(d) <= POSITION_TOLERANCE_MM]
     if dups:
         warnings.append(f"{len(dups)} source frames share a position with another frame: {short_list(dups)}")
-    gaps = [(frames[i].label, frames[i + 1].label, d) for i, d in enumerate(steps)
-            if d > med + POSITION_TOLERANCE_MM]
+    gaps = [(frames[i].label, frames[i + 1].label, d) for i, d in enumerate(steps) if d > med + POSITION_TOLERANCE_MM]
     if gaps:
         a, b, d = gaps[0]
-        warnings.append(f"source slices have {len(gaps)} gap(s) larger than the usual spacing "
-                        f"{med:.4g} mm, e.g. {d:.4g} mm between {a} and {b}")
+        warnings.append(
+            f"source slices have {len(gaps)} gap(s) larger than the usual spacing "
+            f"{med:.4g} mm, e.g. {d:.4g} mm between {a} and {b}"
+        )
     elif np.abs(steps - med).max() > POSITION_TOLERANCE_MM and not dups:
         warnings.append(f"source slices are unevenly spaced ({steps.min():.4g} to {steps.max():.4g} mm)")
     thick = [f.slice_thickness for f in frames if f.slice_thickness]
     if thick and med > POSITION_TOLERANCE_MM and max(thick) > med + POSITION_TOLERANCE_MM:
-        warnings.append(f"source slices overlap: Slice Thickness {max(thick):.4g} mm is larger than "
-                        f"the spacing {med:.4g} mm")
+        warnings.append(
+            f"source slices overlap: Slice Thickness {max(thick):.4g} mm is larger than the spacing {med:.4g} mm"
+        )
     return warnings
 
 
@@ -123,4 +120,3 @@ def short_list(items: Sequence[str], limit: int = 4) -> str:
     items = list(items)
     text = ", ".join(items[:limit])
     return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
-

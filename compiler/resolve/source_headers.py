@@ -63,7 +63,6 @@ class SourceInstance:
         return _text(self.header.get("SeriesDescription"))
 
 
-
 # ----------------------------------------------------------------------------------------------
 # Reading headers
 
@@ -87,8 +86,7 @@ def read_source_headers(
         other = seen.get(inst.sop_instance_uid)
         if other is not None:
             raise InputError(
-                f"two source files have the same SOP Instance UID {inst.sop_instance_uid}: "
-                f"{other} and {path}",
+                f"two source files have the same SOP Instance UID {inst.sop_instance_uid}: {other} and {path}",
                 location=location,
                 path=spec_path,
                 hint="remove the copy, or narrow 'sources' so each instance is named once",
@@ -108,27 +106,36 @@ def read_source_header(
     return inst
 
 
-def check_geometry(inst: SourceInstance, path: Path | str, *, location: Location | None = None,
-                   spec_path: Sequence[PathPart] = ()) -> None:
+def check_geometry(
+    inst: SourceInstance, path: Path | str, *, location: Location | None = None, spec_path: Sequence[PathPart] = ()
+) -> None:
     """Raise an :class:`InputError` if a frame of ``inst`` has unusable geometry (:func:`geometry_defect`)."""
     for frame in inst.frames or ():
         defect = geometry_defect(frame)
         if defect:
             where = f" (frame {frame.frame_number})" if frame.frame_number is not None else ""
-            raise InputError(f"the source image {path}{where} has {defect}", location=location, path=spec_path,
-                             hint="fix or leave out that image; dcmspec does not copy invalid geometry")
+            raise InputError(
+                f"the source image {path}{where} has {defect}",
+                location=location,
+                path=spec_path,
+                hint="fix or leave out that image; dcmspec does not copy invalid geometry",
+            )
 
 
 def geometry_defect(frame: SourceFrame) -> str | None:
     """What makes a frame's Image Plane attributes unusable (PS3.3 C.7.6.2): non-finite values, a zero
     direction cosine vector, a Pixel Spacing that is not positive; None when they are usable."""
-    for name, vector in (("Image Position (Patient)", frame.image_position),
-                         ("Image Orientation (Patient)", frame.image_orientation),
-                         ("Pixel Spacing", frame.pixel_spacing)):
+    for name, vector in (
+        ("Image Position (Patient)", frame.image_position),
+        ("Image Orientation (Patient)", frame.image_orientation),
+        ("Pixel Spacing", frame.pixel_spacing),
+    ):
         if vector is not None and not np.all(np.isfinite(vector)):
             return f"{name} {vector.tolist()}, which is not finite"
-    if frame.image_orientation is not None and min(np.linalg.norm(frame.image_orientation[:3]),
-                                                   np.linalg.norm(frame.image_orientation[3:])) < 1e-6:
+    if (
+        frame.image_orientation is not None
+        and min(np.linalg.norm(frame.image_orientation[:3]), np.linalg.norm(frame.image_orientation[3:])) < 1e-6
+    ):
         return f"Image Orientation (Patient) {frame.image_orientation.tolist()}, a zero direction vector"
     if frame.pixel_spacing is not None and not np.all(frame.pixel_spacing > 0):
         return f"Pixel Spacing {frame.pixel_spacing.tolist()}, which is not positive"
@@ -156,12 +163,14 @@ def _read_source_header(
     return instance_from_dataset(path, ds, location=location, spec_path=spec_path)
 
 
-def instance_from_dataset(path: Path | str, ds: Dataset, *, location: Location | None = None,
-                          spec_path: Sequence[PathPart] = ()) -> SourceInstance:
+def instance_from_dataset(
+    path: Path | str, ds: Dataset, *, location: Location | None = None, spec_path: Sequence[PathPart] = ()
+) -> SourceInstance:
     """The :class:`SourceInstance` of a header read elsewhere (``path`` names it in messages: a file or
     a URL); an :class:`InputError` if it lacks the SOP Common / General Series identifiers."""
-    missing = [k for k in ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID")
-               if not _text(ds.get(k))]
+    missing = [
+        k for k in ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID") if not _text(ds.get(k))
+    ]
     if missing:
         raise InputError(
             f"{path} is not a usable DICOM instance: {', '.join(missing)} missing",
@@ -171,9 +180,7 @@ def instance_from_dataset(path: Path | str, ds: Dataset, *, location: Location |
     try:
         return _instance_from_header(path, ds)
     except (ValueError, TypeError, IndexError, AttributeError) as exc:
-        raise InputError(
-            f"cannot read the image geometry of {path}: {exc}", location=location, path=spec_path
-        ) from exc
+        raise InputError(f"cannot read the image geometry of {path}: {exc}", location=location, path=spec_path) from exc
 
 
 def _dcmread(path: Path) -> Dataset:
@@ -207,19 +214,21 @@ def _instance_from_values(path: Path, ds: Dataset, v: dict) -> SourceInstance:
     )
     if inst.rows is None or inst.columns is None:
         return inst
-    inst.frames = [SourceFrame(
-        instance=inst,
-        sop_class_uid=inst.sop_class_uid,
-        sop_instance_uid=inst.sop_instance_uid,
-        frame_number=None,
-        position=v["position"],
-        orientation=v["orientation"],
-        spacing=v["spacing"],
-        thickness=v["thickness"],
-        rows=inst.rows,
-        columns=inst.columns,
-        instance_number=inst.instance_number,
-    )]
+    inst.frames = [
+        SourceFrame(
+            instance=inst,
+            sop_class_uid=inst.sop_class_uid,
+            sop_instance_uid=inst.sop_instance_uid,
+            frame_number=None,
+            position=v["position"],
+            orientation=v["orientation"],
+            spacing=v["spacing"],
+            thickness=v["thickness"],
+            rows=inst.rows,
+            columns=inst.columns,
+            instance_number=inst.instance_number,
+        )
+    ]
     return inst
 
 
@@ -251,8 +260,14 @@ def _instance_from_header(path: Path | str, ds: Dataset) -> SourceInstance:
     return inst
 
 
-def _frame(inst: SourceInstance, number: int | None, pos: Dataset | None, ori: Dataset | None,
-           meas: Dataset | None, thick: Dataset | None) -> SourceFrame:
+def _frame(
+    inst: SourceInstance,
+    number: int | None,
+    pos: Dataset | None,
+    ori: Dataset | None,
+    meas: Dataset | None,
+    thick: Dataset | None,
+) -> SourceFrame:
     return SourceFrame(
         instance=inst,
         sop_class_uid=inst.sop_class_uid,
@@ -286,12 +301,9 @@ def _multiframe_frames(inst: SourceInstance, ds: Dataset, n_frames: int) -> list
             ori = ds
         if meas is None and "PixelSpacing" in ds:
             meas = ds
-        thick = meas if meas is not None and "SliceThickness" in meas else (
-            ds if "SliceThickness" in ds else None)
+        thick = meas if meas is not None and "SliceThickness" in meas else (ds if "SliceThickness" in ds else None)
         frames.append(_frame(inst, i + 1, pos, ori, meas, thick))
     return frames
-
-
 
 
 # ----------------------------------------------------------------------------------------------
@@ -342,4 +354,3 @@ def _vector(ds: Dataset | None, keyword: str, n: int) -> tuple[str, ...] | None:
     for v in values:
         float(v)
     return ds_strings(values)
-

@@ -145,7 +145,8 @@ def select_instances(
         if missing:
             raise InputError(
                 f"{len(missing)} of the requested SOP Instance UIDs are not among the sources: "
-                + ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""),
+                + ", ".join(missing[:5])
+                + (" ..." if len(missing) > 5 else ""),
                 location=location,
                 path=tuple(spec_path) + ("sop_instance_uids",),
                 hint="the sources hold: " + describe_series(selected or instances),
@@ -176,10 +177,8 @@ def group_series(instances: Sequence[SourceInstance]) -> list[SourceSeries]:
     for inst in instances:
         groups.setdefault(inst.series_instance_uid, []).append(inst)
     return [
-        SourceSeries(uid, insts, order_frames([f for i in insts for f in i.frames]))
-        for uid, insts in groups.items()
+        SourceSeries(uid, insts, order_frames([f for i in insts for f in i.frames])) for uid, insts in groups.items()
     ]
-
 
 
 def resolve_single_series(
@@ -215,18 +214,22 @@ def resolve_single_series(
     series = group_series(images)
     if len(series) > 1:
         raise InputError(
-            f"the sources contain {len(series)} series where one is expected: "
-            + describe_series(images),
+            f"the sources contain {len(series)} series where one is expected: " + describe_series(images),
             location=location,
             path=spec_path,
             hint="add 'series_instance_uid: <uid>' under 'sources' to pick one",
         )
     s = series[0]
     frames = s.frames
-    _check_same(frames, lambda f: (f.rows, f.columns), "Rows/Columns",
-                lambda v: f"{v[0]}x{v[1]}", location, spec_path)
-    _check_same(frames, lambda f: f.instance.frame_of_reference_uid, "Frame of Reference UID",
-                lambda v: str(v), location, spec_path)
+    _check_same(frames, lambda f: (f.rows, f.columns), "Rows/Columns", lambda v: f"{v[0]}x{v[1]}", location, spec_path)
+    _check_same(
+        frames,
+        lambda f: f.instance.frame_of_reference_uid,
+        "Frame of Reference UID",
+        lambda v: str(v),
+        location,
+        spec_path,
+    )
     oriented = [f for f in frames if f.image_orientation is not None]
     if oriented and len(oriented) != len(frames):
         missing = [f.label for f in frames if f.image_orientation is None]
@@ -248,8 +251,7 @@ def resolve_single_series(
                 f" ({len(odd)} frames differ: {short_list([f.label for f in odd])})",
                 location=location,
                 path=spec_path,
-                hint="a Segmentation needs source frames with one orientation; select one series "
-                "or one stack",
+                hint="a Segmentation needs source frames with one orientation; select one series or one stack",
             )
     s.warnings = geometry_warnings(s)
     return s
@@ -260,8 +262,7 @@ def _check_same(frames, key, what, fmt, location, spec_path) -> None:
     for f in frames:
         values.setdefault(key(f), []).append(f)
     if len(values) > 1:
-        parts = [f"{fmt(v)}: {short_list(sorted({str(f.instance.path) for f in fs}))}"
-                 for v, fs in values.items()]
+        parts = [f"{fmt(v)}: {short_list(sorted({str(f.instance.path) for f in fs}))}" for v, fs in values.items()]
         raise InputError(
             f"source images have different {what}: " + "; ".join(parts),
             location=location,
@@ -269,4 +270,3 @@ def _check_same(frames, key, what, fmt, location, spec_path) -> None:
             hint="a Segmentation covers source frames with one size and one Frame of Reference; "
             "select the matching files",
         )
-

@@ -33,16 +33,18 @@ def _edges(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, empty
     r0, c0 = int(rows[0]), int(cols[0])
-    box = masks[:, r0:int(rows[-1]) + 1, c0:int(cols[-1]) + 1]
+    box = masks[:, r0 : int(rows[-1]) + 1, c0 : int(cols[-1]) + 1]
     m = np.pad(box, ((0, 0), (1, 1), (1, 1)))
     inside = m[:, 1:-1, 1:-1]
     h, w = inside.shape[1:]
     frames, xs, ys, ds = [], [], [], []
     # (outside neighbour, dx, dy of the start vertex from the pixel's top left corner, direction)
-    for neighbour, ox, oy, d in ((m[:, :-2, 1:-1], 0, 0, 0),   # above: top edge, +x
-                                 (m[:, 1:-1, 2:], 1, 0, 1),    # right: right edge, +y
-                                 (m[:, 2:, 1:-1], 1, 1, 2),    # below: bottom edge, -x
-                                 (m[:, 1:-1, :-2], 0, 1, 3)):  # left: left edge, -y
+    for neighbour, ox, oy, d in (
+        (m[:, :-2, 1:-1], 0, 0, 0),  # above: top edge, +x
+        (m[:, 1:-1, 2:], 1, 0, 1),  # right: right edge, +y
+        (m[:, 2:, 1:-1], 1, 1, 2),  # below: bottom edge, -x
+        (m[:, 1:-1, :-2], 0, 1, 3),
+    ):  # left: left edge, -y
         flat = np.flatnonzero(inside & ~neighbour)
         f, rest = np.divmod(flat, h * w)
         r, c = np.divmod(rest, w)

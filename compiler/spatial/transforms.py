@@ -186,9 +186,7 @@ def _plane_affine(position: ArrayLike, orientation: ArrayLike, pixel_spacing: Ar
     return affine
 
 
-_HALF_PIXEL = np.array(
-    [[1.0, 0.0, 0.0, -0.5], [0.0, 1.0, 0.0, -0.5], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]]
-)
+_HALF_PIXEL = np.array([[1.0, 0.0, 0.0, -0.5], [0.0, 1.0, 0.0, -0.5], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
 
 
 class _Transformer:

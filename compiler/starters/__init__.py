@@ -19,9 +19,12 @@ STARTERS: dict[str, str] = {
 
 #: kind -> its ``type`` values that have a starter of their own -> starter file (the first: the default)
 STARTER_TYPES: dict[str, dict[str, str]] = {
-    "PresentationState": {"grayscale": "presentation-state.yaml", "color": "presentation-state-color.yaml",
-                          "pseudocolor": "presentation-state-pseudocolor.yaml",
-                          "blending": "presentation-state-blending.yaml"},
+    "PresentationState": {
+        "grayscale": "presentation-state.yaml",
+        "color": "presentation-state-color.yaml",
+        "pseudocolor": "presentation-state-pseudocolor.yaml",
+        "blending": "presentation-state-blending.yaml",
+    },
 }
 
 

@@ -63,10 +63,12 @@ def identity(**overrides: Any) -> dict[str, Any]:
     from ..iods.common.modules import ContentIdentification, Equipment
 
     args: dict[str, Any] = {
-        "series_instance_uid": derive_uid("examples", "pr-series"), "series_number": 1200,
+        "series_instance_uid": derive_uid("examples", "pr-series"),
+        "series_number": 1200,
         "sop_instance_uid": derive_uid("examples", "pr-instance"),
         "content": ContentIdentification(1, "EXAMPLE", "an example", "Doe^Jane"),
         "presentation_datetime": _dt.datetime(2024, 1, 3, 9, 30),
-        "equipment": Equipment("Example Lab", "dcmspec", "1", "1")}
+        "equipment": Equipment("Example Lab", "dcmspec", "1", "1"),
+    }
     args.update(overrides)
     return args

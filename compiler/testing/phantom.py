@@ -48,8 +48,9 @@ class Grid:
 def ellipsoid(grid: Grid, center: Sequence[float], radii: Sequence[float]) -> np.ndarray:
     """Boolean mask of an ellipsoid given in patient mm."""
     x, y, z = grid.index_grid()
-    return (((x - center[0]) / radii[0]) ** 2 + ((y - center[1]) / radii[1]) ** 2
-            + ((z - center[2]) / radii[2]) ** 2) <= 1.0
+    return (
+        ((x - center[0]) / radii[0]) ** 2 + ((y - center[1]) / radii[1]) ** 2 + ((z - center[2]) / radii[2]) ** 2
+    ) <= 1.0
 
 
 def soft_sphere(grid: Grid, center: Sequence[float], radius: float, edge_mm: float = 2.0) -> np.ndarray:
@@ -88,9 +89,15 @@ def ct_pixels(grid: Grid, labels: np.ndarray | None = None) -> np.ndarray:
     return hu
 
 
-def write_ct_series(folder: Path, grid: Grid = Grid(), *, pixels: np.ndarray | None = None,
-                    seed: str = "dcmspec-phantom", patient_name: str = "Phantom^Abdomen",
-                    patient_id: str = "PHANTOM001") -> list[Path]:
+def write_ct_series(
+    folder: Path,
+    grid: Grid = Grid(),
+    *,
+    pixels: np.ndarray | None = None,
+    seed: str = "dcmspec-phantom",
+    patient_name: str = "Phantom^Abdomen",
+    patient_id: str = "PHANTOM001",
+) -> list[Path]:
     """Write a CT Image Storage series (one file per slice) and return the file paths."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.filewriter import dcmwrite
@@ -137,8 +144,11 @@ def write_ct_series(folder: Path, grid: Grid = Grid(), *, pixels: np.ndarray | N
         ds.StudyID = "1"
         ds.SeriesNumber = 1
         ds.InstanceNumber = k + 1
-        ds.ImagePositionPatient = [float(grid.origin[0]), float(grid.origin[1]),
-                                   float(grid.origin[2] + k * grid.spacing[0])]
+        ds.ImagePositionPatient = [
+            float(grid.origin[0]),
+            float(grid.origin[1]),
+            float(grid.origin[2] + k * grid.spacing[0]),
+        ]
         ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
         ds.FrameOfReferenceUID = for_uid
         ds.PositionReferenceIndicator = ""
@@ -170,8 +180,9 @@ def _derived_image(template: Any, *, seed: str, name: str, index: int, sop_class
     return ds
 
 
-def write_pet_series(folder: Path, grid: Grid = Grid(), *, seed: str = "dcmspec-phantom",
-                     factor: int = 2) -> list[Path]:
+def write_pet_series(
+    folder: Path, grid: Grid = Grid(), *, seed: str = "dcmspec-phantom", factor: int = 2
+) -> list[Path]:
     """A PET-like series of the CT phantom's patient, study and frame of reference (what
     :func:`write_ct_series` writes with the same ``seed``): slices of ``factor`` times coarser pixels whose
     activity is high in the organs (Bq/ml = stored value x 10); one file per slice."""
@@ -183,15 +194,16 @@ def write_pet_series(folder: Path, grid: Grid = Grid(), *, seed: str = "dcmspec-
     labels = organ_label_map(grid)
     activity = np.where(labels > 0, 1000.0 + 500.0 * labels, 0.0)
     rows, cols = grid.shape[1] // factor, grid.shape[2] // factor
-    coarse = activity[:, :rows * factor, :cols * factor].reshape(grid.shape[0], rows, factor, cols, factor)
+    coarse = activity[:, : rows * factor, : cols * factor].reshape(grid.shape[0], rows, factor, cols, factor)
     coarse = coarse.mean(axis=(2, 4))
     template_folder = folder.parent / "_ct_template"
     ct = write_ct_series(template_folder, grid, seed=seed)
     paths = []
     try:
         for k, ct_path in enumerate(ct):
-            ds = _derived_image(pydicom.dcmread(ct_path), seed=seed, name="pet", index=k,
-                                sop_class_uid="1.2.840.10008.5.1.4.1.1.128")
+            ds = _derived_image(
+                pydicom.dcmread(ct_path), seed=seed, name="pet", index=k, sop_class_uid="1.2.840.10008.5.1.4.1.1.128"
+            )
             ds.Modality = "PT"
             ds.SeriesDescription = "Phantom PET"
             ds.SeriesNumber = 2
@@ -235,8 +247,13 @@ def write_rgb_image(folder: Path, grid: Grid = Grid(), *, seed: str = "dcmspec-p
     template_folder = folder.parent / "_rgb_template"
     ct = write_ct_series(template_folder, grid, seed=seed)
     try:
-        ds = _derived_image(pydicom.dcmread(ct[grid.shape[0] // 2]), seed=seed, name="rgb", index=0,
-                            sop_class_uid="1.2.840.10008.5.1.4.1.1.7")
+        ds = _derived_image(
+            pydicom.dcmread(ct[grid.shape[0] // 2]),
+            seed=seed,
+            name="rgb",
+            index=0,
+            sop_class_uid="1.2.840.10008.5.1.4.1.1.7",
+        )
     finally:
         for p in ct:
             p.unlink()
@@ -246,9 +263,22 @@ def write_rgb_image(folder: Path, grid: Grid = Grid(), *, seed: str = "dcmspec-p
     rgb = np.where(body[..., None], 128, 0).astype(np.uint8).repeat(3, axis=2)
     for value, color in ((1, (220, 40, 40)), (2, (40, 200, 40)), (3, (40, 40, 220))):
         rgb[labels == value] = color
-    for keyword in ("KVP", "RescaleType", "RescaleIntercept", "RescaleSlope", "WindowCenter", "WindowWidth",
-                    "SliceThickness", "SliceLocation", "PatientPosition", "ImagePositionPatient",
-                    "ImageOrientationPatient", "PixelSpacing", "FrameOfReferenceUID", "PositionReferenceIndicator"):
+    for keyword in (
+        "KVP",
+        "RescaleType",
+        "RescaleIntercept",
+        "RescaleSlope",
+        "WindowCenter",
+        "WindowWidth",
+        "SliceThickness",
+        "SliceLocation",
+        "PatientPosition",
+        "ImagePositionPatient",
+        "ImageOrientationPatient",
+        "PixelSpacing",
+        "FrameOfReferenceUID",
+        "PositionReferenceIndicator",
+    ):
         if keyword in ds:
             delattr(ds, keyword)
     ds.Modality = "OT"

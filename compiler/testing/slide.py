@@ -55,7 +55,7 @@ def slide_pixels(slide: Slide = Slide(), radius: float = 6.0) -> np.ndarray:
     r = np.arange(rows, dtype=np.float32)[:, None] + 0.5
     image = np.full((rows, columns), 220, dtype=np.uint8)
     for cx, cy in nucleus_centres(slide):
-        inside = (c - cx) ** 2 + (r - cy) ** 2 <= radius ** 2
+        inside = (c - cx) ** 2 + (r - cy) ** 2 <= radius**2
         image[inside] = 70
     return image
 
@@ -68,8 +68,14 @@ def _code(value: str, scheme: str, meaning: str):
     return item
 
 
-def write_slide_image(path: Path, slide: Slide = Slide(), *, seed: str = "dcmspec-slide",
-                      patient_name: str = "Phantom^Slide", patient_id: str = "PHANTOM002") -> Path:
+def write_slide_image(
+    path: Path,
+    slide: Slide = Slide(),
+    *,
+    seed: str = "dcmspec-slide",
+    patient_name: str = "Phantom^Slide",
+    patient_id: str = "PHANTOM002",
+) -> Path:
     """Write a VL Whole Slide Microscopy Image (one pyramid level, tiled, MONOCHROME2) and return its path."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.filewriter import dcmwrite

@@ -21,8 +21,22 @@ from typing import Any
 __all__ = ["accepts", "conforms"]
 
 #: Keywords without an effect on validity (annotations and containers of subschemas reached by $ref).
-_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description", "default",
-                          "examples", "deprecated", "readOnly", "writeOnly", "markdownDescription"})
+_ANNOTATIONS = frozenset(
+    {
+        "$schema",
+        "$id",
+        "$defs",
+        "$comment",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "markdownDescription",
+    }
+)
 
 
 class _Unknown(Exception):

@@ -83,7 +83,7 @@ def bundled_schema(kind: str) -> dict[str, Any]:
                 target, _, fragment = value.partition("#")
                 if not fragment.startswith("/$defs/"):
                     raise ValueError(f"{file}: cannot bundle the reference {value!r}")
-                name, slash, rest = fragment[len("/$defs/"):].partition("/")
+                name, slash, rest = fragment[len("/$defs/") :].partition("/")
                 value = f"#/$defs/{name_for(target or file, name)}{slash}{rest}"
             out[key] = local(value, file) if key != "$ref" else value
         return out
@@ -128,14 +128,19 @@ def check_kind(doc: SpecDocument) -> str:
     """The spec's ``kind``, or an error that lists the known kinds."""
     data = doc.data
     if "kind" not in data:
-        raise SpecError("the spec has no `kind`", location=doc.loc(()),
-                        hint=f"add `kind:` with one of {', '.join(KINDS)}")
+        raise SpecError(
+            "the spec has no `kind`", location=doc.loc(()), hint=f"add `kind:` with one of {', '.join(KINDS)}"
+        )
     kind = data["kind"]
     if not isinstance(kind, str) or kind not in KINDS:
         close = difflib.get_close_matches(str(kind), list(KINDS), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        raise SpecError(f"unknown kind {kind!r}", location=doc.loc(("kind",)), path=("kind",),
-                        hint=f"{hint}known kinds: {', '.join(KINDS)}")
+        raise SpecError(
+            f"unknown kind {kind!r}",
+            location=doc.loc(("kind",)),
+            path=("kind",),
+            hint=f"{hint}known kinds: {', '.join(KINDS)}",
+        )
     return kind
 
 
@@ -148,8 +153,11 @@ def validate_document(doc: SpecDocument, *, partial: bool = False) -> str:
     if conforms(KINDS[kind], doc.data):
         return kind  # valid: jsonschema is needed only to locate and explain violations
     validator = validator_for(kind)
-    errors = [_to_spec_error(doc, e) for e in _leaf_errors(validator.iter_errors(doc.data))
-              if not (partial and e.validator == "required")]
+    errors = [
+        _to_spec_error(doc, e)
+        for e in _leaf_errors(validator.iter_errors(doc.data))
+        if not (partial and e.validator == "required")
+    ]
     if errors:
         errors.sort(key=lambda e: (e.location.line or 0, e.location.column or 0) if e.location else (0, 0))
         raise ErrorList(_dedupe(errors))
@@ -179,9 +187,19 @@ def _leaf_errors(errors: Iterator[Any]) -> Iterator[Any]:
 
 
 def _json_type(value: Any) -> str:
-    return ("boolean" if isinstance(value, bool) else "number" if isinstance(value, (int, float))
-            else "string" if isinstance(value, str) else "array" if isinstance(value, list)
-            else "object" if isinstance(value, dict) else "null")
+    return (
+        "boolean"
+        if isinstance(value, bool)
+        else "number"
+        if isinstance(value, (int, float))
+        else "string"
+        if isinstance(value, str)
+        else "array"
+        if isinstance(value, list)
+        else "object"
+        if isinstance(value, dict)
+        else "null"
+    )
 
 
 def _wrong_type(error: Any) -> bool:
@@ -246,19 +264,23 @@ def _to_spec_error(doc: SpecDocument, error: Any) -> SpecError:
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         message = f"expected {expected}, found {_describe(error.instance)}"
         if expected == "string" and isinstance(error.instance, (int, float)):
-            hint = "quote the value in YAML so that it stays a string, e.g. \"0123\""
+            hint = 'quote the value in YAML so that it stays a string, e.g. "0123"'
     elif validator == "pattern":
         message = f"{_describe(error.instance)} does not have the expected form"
         hint = schema.get("description")
     elif validator in ("minItems", "maxItems"):
         bound = schema[validator]
-        message = (f"{_describe(error.instance)} has {len(error.instance)} item(s);"
-                   f" {'at least' if validator == 'minItems' else 'at most'} {bound} allowed here")
+        message = (
+            f"{_describe(error.instance)} has {len(error.instance)} item(s);"
+            f" {'at least' if validator == 'minItems' else 'at most'} {bound} allowed here"
+        )
         hint = schema.get("description")
     elif validator in ("maxLength", "minLength"):
         bound = schema[validator]
-        message = (f"{_describe(error.instance)} has {len(error.instance)} character(s);"
-                   f" {'at most' if validator == 'maxLength' else 'at least'} {bound} allowed here")
+        message = (
+            f"{_describe(error.instance)} has {len(error.instance)} character(s);"
+            f" {'at most' if validator == 'maxLength' else 'at least'} {bound} allowed here"
+        )
         hint = schema.get("description")
     elif validator in ("minimum", "maximum", "exclusiveMinimum"):
         message = f"{_describe(error.instance)}: {error.message.split(' is ', 1)[-1]}"

@@ -234,8 +234,14 @@ class Staging:
         os.close(self._lock_fd)
         self._lock_fd = None
 
-    def commit(self, files: list[tuple[str, str]], manifest: Callable[[], dict[str, Any]], *,
-               force: bool, notice: Notice | None = None) -> dict[str, Any]:
+    def commit(
+        self,
+        files: list[tuple[str, str]],
+        manifest: Callable[[], dict[str, Any]],
+        *,
+        force: bool,
+        notice: Notice | None = None,
+    ) -> dict[str, Any]:
         """Put the staged ``files`` ((staged name, target name)) and the manifest in place, all or none.
 
         ``manifest()`` is called holding the folder's lock, after recovery: it merges the folder's
@@ -285,10 +291,13 @@ class Staging:
                         self._keep = True
                         raise OutputError(
                             f"cannot write the file: {exc.strerror}; undoing that failed too ({again.strerror}): "
-                            "the folder holds part of this build", location=where,
-                            hint="the next dcmspec build into this folder completes this one") from None
-                    raise OutputError(f"cannot write the file: {exc.strerror}; nothing was written",
-                                      location=where) from None
+                            "the folder holds part of this build",
+                            location=where,
+                            hint="the next dcmspec build into this folder completes this one",
+                        ) from None
+                    raise OutputError(
+                        f"cannot write the file: {exc.strerror}; nothing was written", location=where
+                    ) from None
                 self.remove(locked=True)
         return data
 
@@ -343,15 +352,20 @@ def _recover_staging(path: Path, out_dir: Path, notice: Notice | None) -> None:
             size = sum(p.stat().st_size for p in files if p.is_file())
             shutil.rmtree(path)
             if notice:
-                notice(f"removed what a build killed before its commit had staged ({len(files)} file(s), "
-                       f"{size} bytes); the folder is as that build found it", path)
+                notice(
+                    f"removed what a build killed before its commit had staged ({len(files)} file(s), "
+                    f"{size} bytes); the folder is as that build found it",
+                    path,
+                )
             return
         try:
             moves = [tuple(m) for m in json.loads(journal.read_text(encoding="utf-8"))["moves"]]
         except (OSError, ValueError, KeyError, TypeError):
-            raise OutputError("the journal of an interrupted commit is unreadable; the folder may hold part "
-                              "of that build", location=Location(str(journal)),
-                              hint="check the folder against its manifest, then remove this staging folder") from None
+            raise OutputError(
+                "the journal of an interrupted commit is unreadable; the folder may hold part of that build",
+                location=Location(str(journal)),
+                hint="check the folder against its manifest, then remove this staging folder",
+            ) from None
         kept = []
         with INTERRUPTS.deferred():
             for move in moves:
@@ -361,9 +375,12 @@ def _recover_staging(path: Path, out_dir: Path, notice: Notice | None) -> None:
             _fsync_dir(out_dir)
             shutil.rmtree(path)
         if notice:
-            extra = (f"; kept {', '.join(kept)}, written by another program since" if kept else "")
-            notice(f"completed the commit of a build that was killed while committing "
-                   f"({len(moves) - 1} file(s) and the manifest){extra}", path)
+            extra = f"; kept {', '.join(kept)}, written by another program since" if kept else ""
+            notice(
+                f"completed the commit of a build that was killed while committing "
+                f"({len(moves) - 1} file(s) and the manifest){extra}",
+                path,
+            )
     finally:
         if fd is not None:
             os.close(fd)

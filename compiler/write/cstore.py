@@ -44,8 +44,10 @@ class StoreSender:
             ae.add_requested_context(sop_class, [syntax])
         assoc = ae.associate(self.host, self.port, ae_title=self.aet)
         if not assoc.is_established:  # rejected, or closed (pynetdicom may see an A-ASSOCIATE-RJ as an abort)
-            raise Unreachable(f"the DICOM node {self.where} refused the association (called AE title {self.aet},"
-                              f" calling AE title {self.calling_aet}: does the node know both?)")
+            raise Unreachable(
+                f"the DICOM node {self.where} refused the association (called AE title {self.aet},"
+                f" calling AE title {self.calling_aet}: does the node know both?)"
+            )
         self._assoc = assoc
 
     def close(self) -> None:
@@ -57,15 +59,27 @@ class StoreSender:
 
             _config.STORE_SEND_CHUNKED_DATASET = self._chunked
 
-    def send(self, sop_class_uid: str, sop_instance_uid: str, transfer_syntax_uid: str, data: bytes | None,
-             path: Path | None = None) -> Outcome:
+    def send(
+        self,
+        sop_class_uid: str,
+        sop_instance_uid: str,
+        transfer_syntax_uid: str,
+        data: bytes | None,
+        path: Path | None = None,
+    ) -> Outcome:
         assoc = self._assoc
-        accepted = [c for c in assoc.accepted_contexts
-                    if c.abstract_syntax == sop_class_uid and c.transfer_syntax[0] == transfer_syntax_uid]
+        accepted = [
+            c
+            for c in assoc.accepted_contexts
+            if c.abstract_syntax == sop_class_uid and c.transfer_syntax[0] == transfer_syntax_uid
+        ]
         if not accepted:
-            return Outcome("failure", "no presentation context",
-                           f"{self.where} did not accept SOP Class {sop_class_uid} in Transfer Syntax"
-                           f" {transfer_syntax_uid} (the syntax the object was written in)")
+            return Outcome(
+                "failure",
+                "no presentation context",
+                f"{self.where} did not accept SOP Class {sop_class_uid} in Transfer Syntax"
+                f" {transfer_syntax_uid} (the syntax the object was written in)",
+            )
         if path is None:
             raise ValueError("C-STORE sends a written file")
         self._msg_id = self._msg_id % 65535 + 1
@@ -74,8 +88,10 @@ class StoreSender:
         except (OSError, RuntimeError) as exc:
             raise Unreachable(f"the DICOM node {self.where} stopped answering ({exc})") from None
         if not status or "Status" not in status:
-            raise Unreachable(f"the DICOM node {self.where} gave no answer to the C-STORE of {sop_instance_uid}"
-                              " (association aborted or timed out)")
+            raise Unreachable(
+                f"the DICOM node {self.where} gave no answer to the C-STORE of {sop_instance_uid}"
+                " (association aborted or timed out)"
+            )
         return outcome(int(status.Status), status.get("ErrorComment"))
 
 

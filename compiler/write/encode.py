@@ -61,16 +61,40 @@ _TAG = struct.Struct("<HH").pack
 # how each VR's value is written (pydicom.filewriter.writers)
 _STRING, _UI, _TEXT, _PN, _NUMBER_STRING, _NUMBERS, _BYTES, _UN, _AT, _SQ, _DATE = range(11)
 _KIND: dict[str, int] = {
-    "AE": _STRING, "AS": _STRING, "CS": _STRING, "UR": _STRING,
-    "DA": _DATE, "DT": _DATE, "TM": _DATE,
+    "AE": _STRING,
+    "AS": _STRING,
+    "CS": _STRING,
+    "UR": _STRING,
+    "DA": _DATE,
+    "DT": _DATE,
+    "TM": _DATE,
     "UI": _UI,
-    "LO": _TEXT, "LT": _TEXT, "SH": _TEXT, "ST": _TEXT, "UC": _TEXT, "UT": _TEXT,
+    "LO": _TEXT,
+    "LT": _TEXT,
+    "SH": _TEXT,
+    "ST": _TEXT,
+    "UC": _TEXT,
+    "UT": _TEXT,
     "PN": _PN,
-    "DS": _NUMBER_STRING, "IS": _NUMBER_STRING,
-    "FD": _NUMBERS, "FL": _NUMBERS, "SL": _NUMBERS, "SS": _NUMBERS, "SV": _NUMBERS, "UL": _NUMBERS,
-    "US": _NUMBERS, "UV": _NUMBERS,
-    "OB": _BYTES, "OD": _BYTES, "OF": _BYTES, "OL": _BYTES, "OW": _BYTES, "OV": _BYTES,
-    "UN": _UN, "AT": _AT, "SQ": _SQ,
+    "DS": _NUMBER_STRING,
+    "IS": _NUMBER_STRING,
+    "FD": _NUMBERS,
+    "FL": _NUMBERS,
+    "SL": _NUMBERS,
+    "SS": _NUMBERS,
+    "SV": _NUMBERS,
+    "UL": _NUMBERS,
+    "US": _NUMBERS,
+    "UV": _NUMBERS,
+    "OB": _BYTES,
+    "OD": _BYTES,
+    "OF": _BYTES,
+    "OL": _BYTES,
+    "OW": _BYTES,
+    "OV": _BYTES,
+    "UN": _UN,
+    "AT": _AT,
+    "SQ": _SQ,
 }
 _STRUCT_FORMAT = {"FD": "d", "FL": "f", "SL": "l", "SS": "h", "SV": "q", "UL": "L", "US": "H", "UV": "Q"}
 _LONG_LENGTH = frozenset({"OB", "OD", "OF", "OL", "OW", "OV", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"})
@@ -89,8 +113,15 @@ def _encodings(value: Any) -> tuple[list[str], str | None]:
     hit = _encodings_cache.get(key)
     if hit is None:
         encodings = convert_encodings(value)
-        simple = encodings[0] if (len(encodings) == 1 and encodings[0] not in custom_encoders
-                                  and encodings[0] not in need_tail_escape_sequence_encodings) else None
+        simple = (
+            encodings[0]
+            if (
+                len(encodings) == 1
+                and encodings[0] not in custom_encoders
+                and encodings[0] not in need_tail_escape_sequence_encodings
+            )
+            else None
+        )
         hit = _encodings_cache[key] = (encodings, simple)
     return hit
 
@@ -220,12 +251,19 @@ class _Writer:
                     _UL_INTO(out, start + 8, len(out) - start - 12)
                 continue
             undefined = elem.is_undefined_length
-            if undefined and (tag != 0x7FE00010 or kind != _BYTES or not isinstance(value, (bytes, bytearray))
-                              or not value.startswith(b"\xFE\xFF\x00\xE0")):
+            if undefined and (
+                tag != 0x7FE00010
+                or kind != _BYTES
+                or not isinstance(value, (bytes, bytearray))
+                or not value.startswith(b"\xfe\xff\x00\xe0")
+            ):
                 raise Unsupported("undefined length element")  # only encapsulated Pixel Data
             if _is_empty(value):
-                out += (_H32(group, number, _VR_BYTES[vr], 0) if vr in _LONG_LENGTH
-                        else _H16(group, number, _VR_BYTES[vr], 0))
+                out += (
+                    _H32(group, number, _VR_BYTES[vr], 0)
+                    if vr in _LONG_LENGTH
+                    else _H16(group, number, _VR_BYTES[vr], 0)
+                )
                 continue
             if kind in (_BYTES, _UN):
                 if isinstance(value, memoryview) and value.format == "B" and value.c_contiguous:
@@ -260,8 +298,13 @@ class _Writer:
     def raw(self, ds: Any, tag: int, elem: Any) -> None:
         """A raw (still encoded) defined-length sequence: written as it is, as pydicom writes it when
         the dataset's original encoding is the file's (otherwise pydicom decodes it first)."""
-        if not isinstance(elem, RawDataElement) or elem.VR != "SQ" or elem.length == 0xFFFFFFFF \
-                or not isinstance(elem.value, bytes) or elem.is_little_endian is not True:
+        if (
+            not isinstance(elem, RawDataElement)
+            or elem.VR != "SQ"
+            or elem.length == 0xFFFFFFFF
+            or not isinstance(elem.value, bytes)
+            or elem.is_little_endian is not True
+        ):
             raise Unsupported("raw data element")
         if ds.original_encoding != (False, True) or ds.original_character_set != ds._character_set:
             raise Unsupported("raw data element in a dataset that pydicom re-encodes")
@@ -286,8 +329,13 @@ def _explicit_little_endian(uid: Any) -> bool:
     if not isinstance(uid, UID):
         return False
     try:
-        return (uid.is_transfer_syntax and not uid.is_private and not uid.is_implicit_VR
-                and uid.is_little_endian and not uid.is_deflated)
+        return (
+            uid.is_transfer_syntax
+            and not uid.is_private
+            and not uid.is_implicit_VR
+            and uid.is_little_endian
+            and not uid.is_deflated
+        )
     except ValueError:
         return False
 

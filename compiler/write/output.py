@@ -114,7 +114,7 @@ class _BytesReader(io.BufferedIOBase):
     def read(self, size: int | None = -1) -> Any:
         end = len(self._view) if size is None or size < 0 else min(len(self._view), self._pos + size)
         start, self._pos = self._pos, max(self._pos, end)
-        return self._view[start:self._pos]
+        return self._view[start : self._pos]
 
 
 @contextmanager
@@ -126,9 +126,14 @@ def _streamed_pixel_data(dataset: Any) -> Iterator[None]:
 
     tag = 0x7FE00010
     elem = dataset.get(tag, None)
-    if (elem is None or elem.is_undefined_length or elem.VR not in ("OB", "OW")
-            or not isinstance(elem.value, (bytes, bytearray)) or len(elem.value) < STREAM_BYTES
-            or len(elem.value) % 2):
+    if (
+        elem is None
+        or elem.is_undefined_length
+        or elem.VR not in ("OB", "OW")
+        or not isinstance(elem.value, (bytes, bytearray))
+        or len(elem.value) < STREAM_BYTES
+        or len(elem.value) % 2
+    ):
         yield
         return
     read_size = settings.buffered_read_size
@@ -145,11 +150,11 @@ def _prepare_folder(out_dir: Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot create the output folder: {exc.strerror}",
-                          location=Location(str(out_dir))) from None
+        raise OutputError(f"cannot create the output folder: {exc.strerror}", location=Location(str(out_dir))) from None
     if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise OutputError("the output folder is not writable", location=Location(str(out_dir)),
-                          hint="choose another folder with -o")
+        raise OutputError(
+            "the output folder is not writable", location=Location(str(out_dir)), hint="choose another folder with -o"
+        )
 
 
 def write_dicom(fh: Any, dataset: Any) -> None:
@@ -183,11 +188,17 @@ def _merge_manifest(out_dir: Path, entries: list[dict[str, Any]]) -> list[dict[s
     old = [e for e in old if isinstance(e, dict)]
     for entry in entries:
         for before in old:
-            if (before.get("file") == entry["file"] and before.get("sha256") == entry["sha256"]
-                    and isinstance(before.get("stored"), dict)):
+            if (
+                before.get("file") == entry["file"]
+                and before.get("sha256") == entry["sha256"]
+                and isinstance(before.get("stored"), dict)
+            ):
                 entry["stored"] = {**before["stored"], **entry.get("stored", {})}
-    kept = [e for e in old if e.get("file") not in written
-            and (e.get("written") is False or (out_dir / str(e.get("file"))).is_file())]
+    kept = [
+        e
+        for e in old
+        if e.get("file") not in written and (e.get("written") is False or (out_dir / str(e.get("file"))).is_file())
+    ]
     return kept + entries
 
 
@@ -219,16 +230,21 @@ def record_unwritten(objects: Iterable[BuiltObject], out_dir: Path) -> tuple[lis
         buffer = io.BytesIO()
         obj.write(buffer)
         data[obj.filename] = buffer.getvalue()
-        entries.append({**manifest_entry(obj, len(data[obj.filename]), hashlib.sha256(data[obj.filename]).hexdigest()),
-                        "written": False})
+        entries.append(
+            {
+                **manifest_entry(obj, len(data[obj.filename]), hashlib.sha256(data[obj.filename]).hexdigest()),
+                "written": False,
+            }
+        )
     _prepare_folder(out_dir)
     with folder_lock(out_dir):
         write_manifest(out_dir, {"dcmspec_manifest": 1, "objects": _merge_manifest(out_dir, entries)})
     return entries, data
 
 
-def _stage_objects(staging: Staging, objects: list[BuiltObject], out_dir: Path,
-                   progress: Callable[[str], None] | None) -> list[dict[str, Any]]:
+def _stage_objects(
+    staging: Staging, objects: list[BuiltObject], out_dir: Path, progress: Callable[[str], None] | None
+) -> list[dict[str, Any]]:
     """Write every object into the staging folder; return their manifest entries."""
     entries = []
     pool = ThreadPoolExecutor(max_workers=1) if (os.cpu_count() or 1) > 1 else None  # hashes while writing
@@ -244,23 +260,29 @@ def _stage_objects(staging: Staging, objects: list[BuiltObject], out_dir: Path,
             try:
                 staging.write(staged, write)
             except OSError as exc:
-                raise OutputError(f"cannot write the file: {exc.strerror}; nothing was written",
-                                  location=Location(str(out_dir / obj.filename))) from None
+                raise OutputError(
+                    f"cannot write the file: {exc.strerror}; nothing was written",
+                    location=Location(str(out_dir / obj.filename)),
+                ) from None
             previews = []
             for name, data in obj.previews.items():
                 staged_png = f"{index:06d}-{len(previews):04d}.png"
                 try:
                     staging.write(staged_png, lambda fh, data=data: fh.write(data))
                 except OSError as exc:
-                    raise OutputError(f"cannot write the file: {exc.strerror}; nothing was written",
-                                      location=Location(str(out_dir / name))) from None
+                    raise OutputError(
+                        f"cannot write the file: {exc.strerror}; nothing was written",
+                        location=Location(str(out_dir / name)),
+                    ) from None
                 previews.append((staged_png, name))
-            entries.append({
-                **manifest_entry(obj, writer[0].tell(), writer[0].sha256.hexdigest()),
-                **({"previews": [name for _, name in previews]} if previews else {}),
-                "staged": staged,
-                "staged_previews": previews,
-            })
+            entries.append(
+                {
+                    **manifest_entry(obj, writer[0].tell(), writer[0].sha256.hexdigest()),
+                    **({"previews": [name for _, name in previews]} if previews else {}),
+                    "staged": staged,
+                    "staged_previews": previews,
+                }
+            )
             if progress:
                 progress(f"writing {out_dir / obj.filename} ({writer[0].tell()} bytes)")
     finally:
@@ -274,9 +296,14 @@ def _raise(errors: list[DcmspecError]) -> None:
         raise errors[0] if len(errors) == 1 else ErrorList(errors)
 
 
-def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool = False,
-                  progress: Callable[[str], None] | None = None,
-                  notice: Notice | None = None) -> dict[str, Any]:
+def write_outputs(
+    objects: Iterable[BuiltObject],
+    out_dir: Path,
+    *,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+    notice: Notice | None = None,
+) -> dict[str, Any]:
     """Write every object and the manifest, all or nothing (:mod:`.commit`); return the manifest.
 
     Without ``force`` no file is replaced. ``notice(message, path)`` hears what was done to the leftovers
@@ -284,8 +311,12 @@ def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool 
     the folder is clean.
     """
     objects = list(objects)
-    _raise(check_names([Target(name, Location(str(o.spec)), o.spec_id) for o in objects
-                        for name in (o.filename, *o.previews)], OutputError))
+    _raise(
+        check_names(
+            [Target(name, Location(str(o.spec)), o.spec_id) for o in objects for name in (o.filename, *o.previews)],
+            OutputError,
+        )
+    )
     _prepare_folder(out_dir)
     staging: Staging | None = None
     try:
@@ -293,12 +324,20 @@ def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool 
             try:
                 recover_folder(out_dir, notice)
                 if not force:
-                    _raise([e for e in [existing_targets([n for o in objects for n in (o.filename, *o.previews)],
-                                                         out_dir)] if e])
+                    _raise(
+                        [
+                            e
+                            for e in [
+                                existing_targets([n for o in objects for n in (o.filename, *o.previews)], out_dir)
+                            ]
+                            if e
+                        ]
+                    )
                 staging = Staging(out_dir)
             except OSError as exc:
-                raise OutputError(f"cannot write into the output folder: {exc.strerror}",
-                                  location=Location(str(out_dir))) from None
+                raise OutputError(
+                    f"cannot write into the output folder: {exc.strerror}", location=Location(str(out_dir))
+                ) from None
             try:
                 return _stage_and_commit(staging, objects, out_dir, force, progress, notice)
             finally:
@@ -308,16 +347,28 @@ def write_outputs(objects: Iterable[BuiltObject], out_dir: Path, *, force: bool 
         raise
 
 
-def _stage_and_commit(staging: Staging, objects: list[BuiltObject], out_dir: Path, force: bool,
-                      progress: Callable[[str], None] | None, notice: Notice | None) -> dict[str, Any]:
+def _stage_and_commit(
+    staging: Staging,
+    objects: list[BuiltObject],
+    out_dir: Path,
+    force: bool,
+    progress: Callable[[str], None] | None,
+    notice: Notice | None,
+) -> dict[str, Any]:
     entries = _stage_objects(staging, objects, out_dir, progress)
     files = []
     for entry in entries:
         files.append((entry.pop("staged"), entry["file"]))
         files.extend(entry.pop("staged_previews"))
     try:
-        return staging.commit(files, lambda: {"dcmspec_manifest": 1, "objects": _merge_manifest(out_dir, entries)},
-                              force=force, notice=notice)
+        return staging.commit(
+            files,
+            lambda: {"dcmspec_manifest": 1, "objects": _merge_manifest(out_dir, entries)},
+            force=force,
+            notice=notice,
+        )
     except OSError as exc:
-        raise OutputError(f"cannot write the manifest or commit the build: {exc.strerror}; nothing was written",
-                          location=Location(str(out_dir))) from None
+        raise OutputError(
+            f"cannot write the manifest or commit the build: {exc.strerror}; nothing was written",
+            location=Location(str(out_dir)),
+        ) from None

@@ -100,9 +100,15 @@ def is_stored(entry: dict, destination: Destination) -> bool:
     return record.get("status") in STORED and record.get("sha256") == entry.get("sha256")
 
 
-def send_outputs(entries: list[dict], out_dir: Path, destination: Destination,
-                 data_of: Callable[[dict], bytes], *, written: bool = True,
-                 progress: Callable[[str], None] | None = None) -> SendReport:
+def send_outputs(
+    entries: list[dict],
+    out_dir: Path,
+    destination: Destination,
+    data_of: Callable[[dict], bytes],
+    *,
+    written: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> SendReport:
     """Send the objects of ``entries`` (manifest entries of this build) that the manifest does not record
     as stored at ``destination``; record each answer in ``out_dir``'s manifest."""
     report = SendReport(destination)
@@ -119,13 +125,18 @@ def send_outputs(entries: list[dict], out_dir: Path, destination: Destination,
         for entry in todo:
             path = out_dir / entry["file"]
             if destination.url:
-                outcome = sender.send(entry["sop_class_uid"], entry["sop_instance_uid"],
-                                      entry["transfer_syntax_uid"], data_of(entry))
+                outcome = sender.send(
+                    entry["sop_class_uid"], entry["sop_instance_uid"], entry["transfer_syntax_uid"], data_of(entry)
+                )
             else:
                 outcome = _store(sender, entry, path if written else None, data_of)
             report.outcomes.append((entry, outcome))
-            pending[entry["file"]] = {"status": outcome.status, "reason": outcome.reason,
-                                      "message": outcome.message, "sha256": entry["sha256"]}
+            pending[entry["file"]] = {
+                "status": outcome.status,
+                "reason": outcome.reason,
+                "message": outcome.message,
+                "sha256": entry["sha256"],
+            }
             entry.setdefault("stored", {})[destination.key] = pending[entry["file"]]
             if progress:
                 progress(f"{destination.key}: {entry['file']}: {outcome.message}")
@@ -147,13 +158,11 @@ def send_outputs(entries: list[dict], out_dir: Path, destination: Destination,
 def _store(sender: Any, entry: dict, path: Path | None, data_of: Callable[[dict], bytes]) -> Outcome:
     """C-STORE sends a file: the written one, or the object's bytes in a temporary file."""
     if path is not None:
-        return sender.send(entry["sop_class_uid"], entry["sop_instance_uid"], entry["transfer_syntax_uid"],
-                           None, path)
+        return sender.send(entry["sop_class_uid"], entry["sop_instance_uid"], entry["transfer_syntax_uid"], None, path)
     with tempfile.TemporaryDirectory(prefix="dcmspec-store-") as folder:
         temp = Path(folder) / "object.dcm"
         temp.write_bytes(data_of(entry))
-        return sender.send(entry["sop_class_uid"], entry["sop_instance_uid"], entry["transfer_syntax_uid"],
-                           None, temp)
+        return sender.send(entry["sop_class_uid"], entry["sop_instance_uid"], entry["transfer_syntax_uid"], None, temp)
 
 
 def record(out_dir: Path, destination: Destination, records: dict[str, dict]) -> None:
@@ -192,21 +201,27 @@ def transfer_syntax(data: bytes) -> str:
     """The Transfer Syntax UID (0002,0010) of a DICOM file's meta information (PS3.10 7.1: explicit VR
     little endian group 0002 after the preamble and ``DICM``)."""
     pos = 132
-    while pos + 8 <= len(data) and data[pos:pos + 2] == b"\x02\x00":
-        element = int.from_bytes(data[pos + 2:pos + 4], "little")
-        vr = data[pos + 4:pos + 6]
+    while pos + 8 <= len(data) and data[pos : pos + 2] == b"\x02\x00":
+        element = int.from_bytes(data[pos + 2 : pos + 4], "little")
+        vr = data[pos + 4 : pos + 6]
         if vr in (b"OB", b"OW", b"OF", b"SQ", b"UT", b"UN"):
-            length, start = int.from_bytes(data[pos + 8:pos + 12], "little"), pos + 12
+            length, start = int.from_bytes(data[pos + 8 : pos + 12], "little"), pos + 12
         else:
-            length, start = int.from_bytes(data[pos + 6:pos + 8], "little"), pos + 8
+            length, start = int.from_bytes(data[pos + 6 : pos + 8], "little"), pos + 8
         if element == 0x0010:
-            return data[start:start + length].decode("ascii").rstrip("\0 ")
+            return data[start : start + length].decode("ascii").rstrip("\0 ")
         pos = start + length
     raise ValueError("no Transfer Syntax UID in the file meta information")
 
 
-def send_objects(objects: list, out_dir: Path, destinations: list[Destination], *, written: bool = True,
-                 progress: Callable[[str], None] | None = None) -> list[SendReport]:
+def send_objects(
+    objects: list,
+    out_dir: Path,
+    destinations: list[Destination],
+    *,
+    written: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> list[SendReport]:
     """Send a build's objects to every destination: the files written in ``out_dir`` (their manifest
     entries say which), or, when not ``written``, their bytes (recorded in the manifest as not written)."""
     from .output import record_unwritten
@@ -257,6 +272,8 @@ def report_lines(reports: list[SendReport], out_dir: Path) -> tuple[list[str], b
         lines.append(f"dcmspec: {key}: " + ", ".join(parts))
         if not report.ok:
             ok = False
-            lines.append("  hint: the manifest records what was stored; run the same command again with --force to"
-                         " send only the rest (same UIDs, same bytes)")
+            lines.append(
+                "  hint: the manifest records what was stored; run the same command again with --force to"
+                " send only the rest (same UIDs, same bytes)"
+            )
     return lines, ok

@@ -35,10 +35,17 @@ class StowSender:
 
     def send(self, sop_class_uid: str, sop_instance_uid: str, transfer_syntax_uid: str, data: bytes) -> Outcome:
         boundary = f"dcmspec-{uuid.uuid4().hex}"
-        body = b"".join([f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode("ascii"), data,
-                         f"\r\n--{boundary}--\r\n".encode("ascii")])
-        headers = {"Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
-                   "Accept": "application/dicom+json"}
+        body = b"".join(
+            [
+                f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode("ascii"),
+                data,
+                f"\r\n--{boundary}--\r\n".encode("ascii"),
+            ]
+        )
+        headers = {
+            "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+            "Accept": "application/dicom+json",
+        }
         requests = http.require("requests", "STOW-RS")
         target = f"{self.url}/studies"
         try:
@@ -63,22 +70,30 @@ def _outcome(response: Any, sop_instance_uid: str) -> Outcome:
     for item in _items(answer, _FAILED_SOP):
         if _value(item, _SOP_INSTANCE) in (sop_instance_uid, None):
             reason = _value(item, _FAILURE_REASON)
-            return Outcome("failure", _hex(reason) or http_status,
-                           f"the PACS refused the instance ({http_status},"
-                           f" Failure Reason {_hex(reason) or 'none given'})")
+            return Outcome(
+                "failure",
+                _hex(reason) or http_status,
+                f"the PACS refused the instance ({http_status}, Failure Reason {_hex(reason) or 'none given'})",
+            )
     for item in _items(answer, _REFERENCED_SOP):
         if _value(item, _SOP_INSTANCE) == sop_instance_uid:
             reason = _value(item, _WARNING_REASON)
             if reason is not None or response.status_code == 202:
-                return Outcome("warning", _hex(reason) or http_status,
-                               f"stored with a warning ({http_status}, Warning Reason {_hex(reason) or 'none given'})")
+                return Outcome(
+                    "warning",
+                    _hex(reason) or http_status,
+                    f"stored with a warning ({http_status}, Warning Reason {_hex(reason) or 'none given'})",
+                )
             return Outcome("success", None, "stored")
     if response.status_code == 200 and _REFERENCED_SOP not in answer and _FAILED_SOP not in answer:
         return Outcome("success", None, f"stored ({http_status}; no per-instance answer)")
     if response.status_code < 300:  # an answer that lists the stored instances, without this one
-        return Outcome("failure", "not referenced",
-                       f"the PACS answered {http_status} but does not list the instance among those it stored"
-                       " (Referenced SOP Sequence, PS3.18 10.5.3)")
+        return Outcome(
+            "failure",
+            "not referenced",
+            f"the PACS answered {http_status} but does not list the instance among those it stored"
+            " (Referenced SOP Sequence, PS3.18 10.5.3)",
+        )
     return Outcome("failure", http_status, f"the PACS answered {http_status} {response.reason}")
 
 

@@ -83,8 +83,14 @@ def check_names(targets: list[Target], error: type[DcmspecError] = SpecError) ->
     for target in targets:
         problem = name_problem(target.name)
         if problem:
-            errors.append(error(problem, location=target.location, path=("output", "file"),
-                                hint="set output.file to a plain file name such as organs.dcm"))
+            errors.append(
+                error(
+                    problem,
+                    location=target.location,
+                    path=("output", "file"),
+                    hint="set output.file to a plain file name such as organs.dcm",
+                )
+            )
             continue
         groups.setdefault(target.name.casefold(), []).append(target)
     for group in groups.values():
@@ -93,10 +99,14 @@ def check_names(targets: list[Target], error: type[DcmspecError] = SpecError) ->
         first, others = group[0], group[1:]
         where = ", ".join(f"{t.spec} ({t.location})" for t in others[:10])
         more = f" and {len(others) - 10} more" if len(others) > 10 else ""
-        errors.append(error(
-            f"{len(group)} specs write the same file {first.name!r}: {first.spec} and {where}{more}",
-            location=first.location, path=("output", "file"),
-            hint="give each its own output.file (in a template, build the name from a parameter)"))
+        errors.append(
+            error(
+                f"{len(group)} specs write the same file {first.name!r}: {first.spec} and {where}{more}",
+                location=first.location,
+                path=("output", "file"),
+                hint="give each its own output.file (in a template, build the name from a parameter)",
+            )
+        )
     return errors
 
 
@@ -108,7 +118,8 @@ def existing_targets(names: Iterable[str], out_dir: Path) -> OutputError | None:
     return OutputError(
         f"{len(existing)} output file(s) exist already: {', '.join(existing)}",
         location=Location(str(out_dir)),
-        hint="pass --force to overwrite them, or choose another folder with -o")
+        hint="pass --force to overwrite them, or choose another folder with -o",
+    )
 
 
 def folder_problem(out_dir: Path) -> OutputError | None:
@@ -118,8 +129,11 @@ def folder_problem(out_dir: Path) -> OutputError | None:
     while not path.exists() and path != path.parent:
         path = path.parent
     if not path.is_dir():
-        return OutputError(f"{path} is not a folder, so the output folder cannot be there",
-                           location=Location(str(out_dir)), hint="choose another folder with -o")
+        return OutputError(
+            f"{path} is not a folder, so the output folder cannot be there",
+            location=Location(str(out_dir)),
+            hint="choose another folder with -o",
+        )
     if not os.access(path, os.W_OK | os.X_OK):
         what = "the output folder is not writable" if path == out_dir else f"cannot create the output folder in {path}"
         return OutputError(what, location=Location(str(out_dir)), hint="choose another folder with -o")

@@ -23,10 +23,16 @@ import pydicom
 TOP = "dcmspec_compiler"
 IODS = "dcmspec_compiler.iods"
 #: the other builder-layer modules, and those the public names' signatures use
-EXTRA_PACKAGES = ("dcmspec_compiler.spatial", "dcmspec_compiler.io", "dcmspec_compiler.pipeline",
-                  "dcmspec_compiler.assemble.context", "dcmspec_compiler.load.document",
-                  "dcmspec_compiler.load.templates:ParameterValue",
-                  "dcmspec_compiler.write.output:BuiltObject", "dcmspec_compiler.errors")
+EXTRA_PACKAGES = (
+    "dcmspec_compiler.spatial",
+    "dcmspec_compiler.io",
+    "dcmspec_compiler.pipeline",
+    "dcmspec_compiler.assemble.context",
+    "dcmspec_compiler.load.document",
+    "dcmspec_compiler.load.templates:ParameterValue",
+    "dcmspec_compiler.write.output:BuiltObject",
+    "dcmspec_compiler.errors",
+)
 
 
 def iod_packages() -> list[str]:
@@ -46,9 +52,18 @@ def public_names(module: ModuleType) -> list[str]:
         return list(names)
     constants = _documented_constants(module)
     constants |= set(vars(module).get("__annotations__", {}))  # annotated module-level names
-    return [name for name, obj in vars(module).items() if not name.startswith("_") and (
-        name in constants or (getattr(obj, "__module__", None) == module.__name__
-                              and (inspect.isclass(obj) or inspect.isfunction(obj))))]
+    return [
+        name
+        for name, obj in vars(module).items()
+        if not name.startswith("_")
+        and (
+            name in constants
+            or (
+                getattr(obj, "__module__", None) == module.__name__
+                and (inspect.isclass(obj) or inspect.isfunction(obj))
+            )
+        )
+    ]
 
 
 def _documented_constants(module: ModuleType) -> set[str]:
@@ -66,7 +81,8 @@ def _documented_constants(module: ModuleType) -> set[str]:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             nxt = body[i + 1] if i + 1 < len(body) else None
             documented = (node.lineno >= 2 and lines[node.lineno - 2].lstrip().startswith("#:")) or (
-                isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str))
+                isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str)
+            )
             if documented:
                 names |= {t.id for t in targets if isinstance(t, ast.Name)}
     return names
@@ -81,8 +97,10 @@ def _directive(obj: Any) -> str:
 
 
 def _submodules(module: ModuleType) -> list[ModuleType]:
-    return [importlib.import_module(f"{module.__name__}.{info.name}")
-            for info in pkgutil.iter_modules(getattr(module, "__path__", []))]
+    return [
+        importlib.import_module(f"{module.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(getattr(module, "__path__", []))
+    ]
 
 
 def _entries(module_name: str) -> list[tuple[str, Any]]:
@@ -98,8 +116,11 @@ def _entries(module_name: str) -> list[tuple[str, Any]]:
     for sub in _submodules(module) if hasattr(module, "__path__") else [module]:
         if sub is module and out:
             break
-        out += [(f"{sub.__name__}.{name}", getattr(sub, name)) for name in public_names(sub)
-                if id(getattr(sub, name)) not in exported]
+        out += [
+            (f"{sub.__name__}.{name}", getattr(sub, name))
+            for name in public_names(sub)
+            if id(getattr(sub, name)) not in exported
+        ]
     return out
 
 
@@ -159,8 +180,11 @@ def _table(package: str, documented: dict[str, Any]) -> str:
     for name in module.__all__:
         obj = getattr(module, name)
         where = next((path for path, other in documented.items() if other is obj), None)
-        rows.append(f"| `{package}.{name}` | {{py:obj}}`{where}` |" if where else
-                    f"| `{package}.{name}` | {{py:obj}}`{package}.{name}` (below) |")
+        rows.append(
+            f"| `{package}.{name}` | {{py:obj}}`{where}` |"
+            if where
+            else f"| `{package}.{name}` | {{py:obj}}`{package}.{name}` (below) |"
+        )
     return "\n".join(rows)
 
 
@@ -169,22 +193,41 @@ def render_index(documented: dict[str, Any]) -> str:
     iods = importlib.import_module(IODS)
     own = [n for n in top.__all__ if not any(o is getattr(top, n) for o in documented.values())]
     own_iods = [n for n in iods.__all__ if not any(o is getattr(iods, n) for o in documented.values())]
-    lines = ["# API reference\n",
-             "The builder layer: one class per IOD (a {py:class}`pydicom.dataset.Dataset` subclass whose "
-             "constructor refuses what the standard forbids, with read-side methods), the shared modules, "
-             "{py:class}`~dcmspec_compiler.spatial.Volume` and the transformers. Each entry cites the section "
-             "of the standard it implements; each IOD class has an example that the docs build runs.\n",
-             f"## `{TOP}`\n", "```{eval-rst}", f".. automodule:: {TOP}", "   :no-members:", "```\n",
-             _table(TOP, documented), ""]
+    lines = [
+        "# API reference\n",
+        "The builder layer: one class per IOD (a {py:class}`pydicom.dataset.Dataset` subclass whose "
+        "constructor refuses what the standard forbids, with read-side methods), the shared modules, "
+        "{py:class}`~dcmspec_compiler.spatial.Volume` and the transformers. Each entry cites the section "
+        "of the standard it implements; each IOD class has an example that the docs build runs.\n",
+        f"## `{TOP}`\n",
+        "```{eval-rst}",
+        f".. automodule:: {TOP}",
+        "   :no-members:",
+        "```\n",
+        _table(TOP, documented),
+        "",
+    ]
     if own:
         lines += ["```{eval-rst}", *[f".. {_directive(getattr(top, n))}:: {TOP}.{n}\n" for n in own], "```\n"]
-    lines += [f"## `{IODS}`\n", "```{eval-rst}", f".. automodule:: {IODS}", "   :no-members:", "```\n",
-              _table(IODS, documented), ""]
+    lines += [
+        f"## `{IODS}`\n",
+        "```{eval-rst}",
+        f".. automodule:: {IODS}",
+        "   :no-members:",
+        "```\n",
+        _table(IODS, documented),
+        "",
+    ]
     if own_iods:
-        lines += ["```{eval-rst}", *[f".. {_directive(getattr(iods, n))}:: {IODS}.{n}\n" for n in own_iods],
-                  "```\n"]
-    lines += ["## Modules\n", "```{toctree}", ":maxdepth: 1", "", *(m.partition(":")[0] for m in documented_modules()),
-              "```\n"]
+        lines += ["```{eval-rst}", *[f".. {_directive(getattr(iods, n))}:: {IODS}.{n}\n" for n in own_iods], "```\n"]
+    lines += [
+        "## Modules\n",
+        "```{toctree}",
+        ":maxdepth: 1",
+        "",
+        *(m.partition(":")[0] for m in documented_modules()),
+        "```\n",
+    ]
     return "\n".join(lines)
 
 

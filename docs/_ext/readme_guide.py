@@ -67,15 +67,19 @@ def pages(readme: str) -> tuple[str, list[tuple[str, str, str]]]:
             if target == page and anchor != target:
                 return f"](#{anchor})"
             return f"]({target}.md)" if anchor == target else f"]({target}.md#{anchor})"
+
         return re.sub(r"\]\(#([^)]+)\)", fix, text)
 
-    out = [(name, title, f"# {title}\n\n{repo_links(relink(_demote(body), name))}\n{see_also(title, body)}")
-           for name, (title, body) in zip(names, parts)]
+    out = [
+        (name, title, f"# {title}\n\n{repo_links(relink(_demote(body), name))}\n{see_also(title, body)}")
+        for name, (title, body) in zip(names, parts)
+    ]
     return repo_links(relink(intro, None)), out
 
 
 def repo_links(text: str) -> str:
     """Links to files of the repository: into the site for docs/, else the path as code (not a page)."""
+
     def fix(match: re.Match[str]) -> str:
         label, target = match.group(1), match.group(2)
         if target == "CHANGELOG.md":
@@ -85,6 +89,7 @@ def repo_links(text: str) -> str:
         if target.startswith("docs/"):
             return f"[{label}](../{target[5:]})"
         return label if f"`{target}`" in label else f"{label} (`{target}`)"
+
     return re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", fix, text)
 
 
@@ -114,9 +119,14 @@ def write_pages(folder: Path, readme: Path = ROOT / "README.md", extra: Path | N
         path.write_text(text, encoding="utf-8")
         written.append(path)
     extras = sorted(extra.glob("*.md")) if extra else []
-    toctree = [name for name, _, _ in made] + [f"../{extra.name}/{p.stem}" for p in extras] if extra else \
-        [name for name, _, _ in made]
+    toctree = (
+        [name for name, _, _ in made] + [f"../{extra.name}/{p.stem}" for p in extras]
+        if extra
+        else [name for name, _, _ in made]
+    )
     index = folder / "index.md"
-    index.write_text("# User guide\n\n" + intro + "\n\n```{toctree}\n:maxdepth: 2\n\n" + "\n".join(toctree)
-                     + "\n```\n", encoding="utf-8")
+    index.write_text(
+        "# User guide\n\n" + intro + "\n\n```{toctree}\n:maxdepth: 2\n\n" + "\n".join(toctree) + "\n```\n",
+        encoding="utf-8",
+    )
     return [index, *written]

@@ -101,8 +101,7 @@ class Walker:
         name = _ref_name(sub)
         return not (name and (name in seen or self.is_object_def(name)))
 
-    def _children(self, node: dict[str, Any], path: str,
-                  seen: tuple[str, ...] = ()) -> Iterator[tuple[str, Any, bool]]:
+    def _children(self, node: dict[str, Any], path: str, seen: tuple[str, ...] = ()) -> Iterator[tuple[str, Any, bool]]:
         """(child path, child schema, required) of an object-like node, through combinators and items."""
         for alt in _alternatives(node):
             if alt is not node and not self._inline(alt, seen):
@@ -120,8 +119,9 @@ class Walker:
             if isinstance(items, dict) and self._inline(items, alt_seen):
                 yield from self._children(*self._resolved_with_path(items, f"{path}[]", alt_seen))
 
-    def _resolved_with_path(self, sub: Any, path: str, seen: tuple[str, ...]) -> tuple[dict[str, Any], str,
-                                                                                        tuple[str, ...]]:
+    def _resolved_with_path(
+        self, sub: Any, path: str, seen: tuple[str, ...]
+    ) -> tuple[dict[str, Any], str, tuple[str, ...]]:
         node, now_seen = self.resolve(sub, seen)
         return node, path, now_seen
 
@@ -224,9 +224,17 @@ def _type_of(walker: Walker, node: Any, depth: int = 0) -> str:
     return "any value"
 
 
-CONSTRAINTS = (("minimum", "≥ {}"), ("exclusiveMinimum", "> {}"), ("maximum", "≤ {}"), ("exclusiveMaximum", "< {}"),
-               ("minLength", "at least {} characters"), ("maxLength", "at most {} characters"),
-               ("minItems", "at least {} items"), ("maxItems", "at most {} items"), ("pattern", "matches `{}`"))
+CONSTRAINTS = (
+    ("minimum", "≥ {}"),
+    ("exclusiveMinimum", "> {}"),
+    ("maximum", "≤ {}"),
+    ("exclusiveMaximum", "< {}"),
+    ("minLength", "at least {} characters"),
+    ("maxLength", "at most {} characters"),
+    ("minItems", "at least {} items"),
+    ("maxItems", "at most {} items"),
+    ("pattern", "matches `{}`"),
+)
 
 
 def _allowed(walker: Walker, node: Any) -> str:
@@ -268,10 +276,22 @@ def _schema_example(walker: Walker, node: Any, depth: int = 0) -> Any:
     if types == "array":
         return [_schema_example(walker, node.get("items", {}), depth + 1)] if depth < 4 else []
     if types == "object":
-        return {name: _schema_example(walker, node["properties"][name], depth + 1)
-                for name in node.get("required", []) if name in node.get("properties", {})} if depth < 4 else {}
-    return {"string": "<text>", "integer": node.get("minimum", 1), "number": node.get("minimum", 1.0),
-            "boolean": True, "null": None}.get(types or "", "<value>")
+        return (
+            {
+                name: _schema_example(walker, node["properties"][name], depth + 1)
+                for name in node.get("required", [])
+                if name in node.get("properties", {})
+            }
+            if depth < 4
+            else {}
+        )
+    return {
+        "string": "<text>",
+        "integer": node.get("minimum", 1),
+        "number": node.get("minimum", 1.0),
+        "boolean": True,
+        "null": None,
+    }.get(types or "", "<value>")
 
 
 # --------------------------------------------------------------------------------------- examples
@@ -300,7 +320,7 @@ def _values_at(data: Any, parts: list[str]) -> Iterator[Any]:
         for item in items if isinstance(items, list) else []:
             yield from _values_at(item, rest)
     elif head == ANY_NAME:
-        for value in (data.values() if isinstance(data, dict) else []):
+        for value in data.values() if isinstance(data, dict) else []:
             yield from _values_at(value, rest)
     elif isinstance(data, dict) and head in data:
         yield from _values_at(data[head], rest)
@@ -344,27 +364,39 @@ def _example_yaml(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------------------- rendering
-def _entry(walker: Walker, entry: dict[str, Any], docs: list[Any], base: list[str],
-           uses: list[str] = ()) -> str:
+def _entry(walker: Walker, entry: dict[str, Any], docs: list[Any], base: list[str], uses: list[str] = ()) -> str:
     path, schemas = entry["path"], entry["schemas"]
     node = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
-    found = next(_found_values(docs, _split(path), uses), None) if base else \
-        next(_found_values(docs, _split(path), [""]), None)
+    found = (
+        next(_found_values(docs, _split(path), uses), None)
+        if base
+        else next(_found_values(docs, _split(path), [""]), None)
+    )
     value = found if found is not None else _schema_example(walker, node)
     rows = [("type", _type_of(walker, node)), ("required", "yes" if entry["required"] else "no")]
     default = walker.resolve(node)[0].get("default")
-    rows.append(("default", f"`{json.dumps(default)}`" if default is not None else
-                 "see the description" if "default" in _description(walker, node).lower() else "none"))
+    rows.append(
+        (
+            "default",
+            f"`{json.dumps(default)}`"
+            if default is not None
+            else "see the description"
+            if "default" in _description(walker, node).lower()
+            else "none",
+        )
+    )
     allowed = _allowed(walker, node)
     if allowed:
         rows.append(("allowed", allowed))
     table = "\n".join(f"| {k} | {v.replace('|', '&#124;')} |" for k, v in rows)
     example = _example_yaml(_nest(base + _split(path), value))
-    return (f"({label(walker.kind, path if not base else 'def-' + base[0] + '.' + path)})=\n"
-            f"### `{path if not base else base[0] + '.' + path}`\n\n"
-            f"{_description(walker, node) or '(no description in the schema)'}\n\n"
-            f"| | |\n|---|---|\n{table}\n\n"
-            f"```yaml\n{example}\n```\n")
+    return (
+        f"({label(walker.kind, path if not base else 'def-' + base[0] + '.' + path)})=\n"
+        f"### `{path if not base else base[0] + '.' + path}`\n\n"
+        f"{_description(walker, node) or '(no description in the schema)'}\n\n"
+        f"| | |\n|---|---|\n{table}\n\n"
+        f"```yaml\n{example}\n```\n"
+    )
 
 
 def render_kind(kind: str) -> str:
@@ -372,13 +404,15 @@ def render_kind(kind: str) -> str:
     walker = Walker(kind)
     docs = _spec_documents(kind)
     schema = walker.schema
-    out = [f"(spec-{page_name(kind)})=\n# {kind}\n",
-           f"{schema.get('description', '')}\n",
-           f"Generated from `schemas/{KINDS[kind]}` (print it with `dcmspec schema {kind}`). "
-           "Paths are dotted; `[]` is an item of a list and `<name>` a key of your choosing. "
-           "Examples are taken from the specs in `specs_examples/` and the starters where they have the "
-           "property.\n",
-           "## Properties\n"]
+    out = [
+        f"(spec-{page_name(kind)})=\n# {kind}\n",
+        f"{schema.get('description', '')}\n",
+        f"Generated from `schemas/{KINDS[kind]}` (print it with `dcmspec schema {kind}`). "
+        "Paths are dotted; `[]` is an item of a list and `<name>` a key of your choosing. "
+        "Examples are taken from the specs in `specs_examples/` and the starters where they have the "
+        "property.\n",
+        "## Properties\n",
+    ]
     out += [_entry(walker, e, docs, []) for e in walker.entries(schema, "")]
     definitions = walker.definitions()
     uses = walker.uses()
@@ -397,10 +431,12 @@ def entry_paths(markdown: str) -> list[str]:
 
 
 def render_index() -> str:
-    lines = ["# Spec language reference\n",
-             "One page per spec kind, generated from the JSON Schemas in `schemas/` when the documentation is "
-             "built, so it says exactly what the compiler enforces.\n",
-             "```{toctree}\n:maxdepth: 1\n"]
+    lines = [
+        "# Spec language reference\n",
+        "One page per spec kind, generated from the JSON Schemas in `schemas/` when the documentation is "
+        "built, so it says exactly what the compiler enforces.\n",
+        "```{toctree}\n:maxdepth: 1\n",
+    ]
     lines += [page_name(kind) for kind in KINDS]
     lines.append("```\n")
     return "\n".join(lines)

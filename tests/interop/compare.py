@@ -27,8 +27,9 @@ def source_affine(files: list[Path]) -> np.ndarray:
     return affine
 
 
-def compare_with_mask(array: np.ndarray, affine: np.ndarray, mask: np.ndarray, src_affine: np.ndarray,
-                      what: str) -> list[str]:
+def compare_with_mask(
+    array: np.ndarray, affine: np.ndarray, mask: np.ndarray, src_affine: np.ndarray, what: str
+) -> list[str]:
     """Problems found comparing ``array`` (k, r, c) placed by ``affine`` with ``mask`` on the source grid.
 
     Every axis of ``array`` must step exactly (within 1e-3 mm) one source axis, its origin must be a source
@@ -38,10 +39,13 @@ def compare_with_mask(array: np.ndarray, affine: np.ndarray, mask: np.ndarray, s
     problems = []
     for axis in range(3):
         step = affine[:3, axis]
-        if not any(np.allclose(step, sign * src_affine[:3, a], atol=TOLERANCE_MM)
-                   for a in range(3) for sign in (1, -1)):
-            problems.append(f"{what}: axis {axis} steps {np.round(step, 4).tolist()} mm, which is no source "
-                            f"axis ({np.round(src_affine[:3, :3].T, 4).tolist()})")
+        if not any(
+            np.allclose(step, sign * src_affine[:3, a], atol=TOLERANCE_MM) for a in range(3) for sign in (1, -1)
+        ):
+            problems.append(
+                f"{what}: axis {axis} steps {np.round(step, 4).tolist()} mm, which is no source "
+                f"axis ({np.round(src_affine[:3, :3].T, 4).tolist()})"
+            )
     if problems:
         return problems
     to_source = np.linalg.inv(src_affine) @ affine

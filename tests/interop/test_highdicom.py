@@ -36,30 +36,40 @@ def test_get_volume_equals_the_input_on_the_source_affine(name, matrix_objects):
     if outcome is HD_16BIT:
         # the label map read whole is right; split per segment, segment n < 256 holds every value v with
         # v % 256 == n and segments from 256 on are empty (asserted)
-        problems += compare_with_mask(combined.array.astype(np.int32), combined.affine,
-                                      obj.label_map().astype(np.int32), src_affine, "combined")
+        problems += compare_with_mask(
+            combined.array.astype(np.int32), combined.affine, obj.label_map().astype(np.int32), src_affine, "combined"
+        )
         labels = obj.label_map()
         assert labels.max() > 255
         masks = {n: ((labels > 0) & (labels % 256 == n) & (n < 256)).astype(np.uint8) for n in numbers}
     else:
         assert outcome == VOXEL_EQUAL
     for i, number in enumerate(numbers):
-        problems += compare_with_mask(volume.array[..., i].astype(np.int32), volume.affine,
-                                      masks[number].astype(np.int32), src_affine, f"segment {number}")
+        problems += compare_with_mask(
+            volume.array[..., i].astype(np.int32),
+            volume.affine,
+            masks[number].astype(np.int32),
+            src_affine,
+            f"segment {number}",
+        )
     assert problems == [], "\n".join(problems)
 
 
 def _groups(content) -> list[tuple]:
     groups = []
-    for kind in ("get_planar_roi_measurement_groups", "get_volumetric_roi_measurement_groups",
-                 "get_image_measurement_groups"):
+    for kind in (
+        "get_planar_roi_measurement_groups",
+        "get_volumetric_roi_measurement_groups",
+        "get_image_measurement_groups",
+    ):
         for group in getattr(content, kind)():
             segment = None
             if kind == "get_volumetric_roi_measurement_groups" and group.referenced_segment is not None:
                 segment = group.referenced_segment.referenced_segment_numbers[0]
             measurements = tuple(
-                (f"{m.name.scheme_designator}:{m.name.value}", m.value,
-                 f"{m.unit.scheme_designator}:{m.unit.value}") for m in group.get_measurements())
+                (f"{m.name.scheme_designator}:{m.name.value}", m.value, f"{m.unit.scheme_designator}:{m.unit.value}")
+                for m in group.get_measurements()
+            )
             groups.append((group.tracking_identifier, segment, measurements))
     return sorted(groups, key=lambda g: g[0])
 
@@ -83,8 +93,10 @@ def test_srread_gives_the_measurement_groups(name, matrix_objects):
     assert SR_CLASSES[sr.SOPClassUID] == obj.sr_class
     if obj.tid1500:
         got = _groups(sr.content)
-        want = sorted(((g.tracking_id, g.segment, tuple((m.name, m.value, m.unit) for m in g.measurements))
-                       for g in obj.groups), key=lambda g: g[0])
+        want = sorted(
+            ((g.tracking_id, g.segment, tuple((m.name, m.value, m.unit) for m in g.measurements)) for g in obj.groups),
+            key=lambda g: g[0],
+        )
         assert got == want
     else:
         assert len(sr.content) > 0  # the tree is read
@@ -110,6 +122,5 @@ def test_parametric_map_real_world_values_equal_the_input(name, matrix_objects):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         volume = hd.pm.ParametricMap.from_dataset(pydicom.dcmread(obj.path)).get_volume()
-    problems = compare_with_mask(volume.array, volume.affine, obj.real_world, source_affine(obj.source_files()),
-                                 name)
+    problems = compare_with_mask(volume.array, volume.affine, obj.real_world, source_affine(obj.source_files()), name)
     assert problems == [], "\n".join(problems)

@@ -91,8 +91,9 @@ def source_affine(files: list[Path]) -> np.ndarray:
     iop = np.array(first.ImageOrientationPatient, dtype=float)
     row_spacing, column_spacing = (float(v) for v in first.PixelSpacing)
     affine = np.eye(4)
-    affine[:3, 0] = (np.array(last.ImagePositionPatient, float) - np.array(first.ImagePositionPatient, float)
-                     ) / (len(files) - 1)
+    affine[:3, 0] = (np.array(last.ImagePositionPatient, float) - np.array(first.ImagePositionPatient, float)) / (
+        len(files) - 1
+    )
     affine[:3, 1] = iop[3:] * row_spacing
     affine[:3, 2] = iop[:3] * column_spacing
     affine[:3, 3] = np.array(first.ImagePositionPatient, float)
@@ -135,13 +136,11 @@ def built(tmp_path_factory) -> dict[str, dict]:
     assert not result.errors, "\n".join(e.format() for e in result.errors)
     objects = {}
     for name, (_, _, reference, _) in cases.items():
-        objects[name] = {"path": out / f"{name}.dcm", "input": nrrd_volume(reference),
-                         "sources": stack_files(mr)}
+        objects[name] = {"path": out / f"{name}.dcm", "input": nrrd_volume(reference), "sources": stack_files(mr)}
     phantom = ROOT / "specs_examples" / "phantom" / "ct"
     sources = stack_files(phantom)
     values = np.load(ROOT / "specs_examples" / "phantom" / "t1_map.npy")
-    objects["phantom-t1"] = {"path": out / "t1-map.dcm", "input": (values, source_affine(sources)),
-                             "sources": sources}
+    objects["phantom-t1"] = {"path": out / "t1-map.dcm", "input": (values, source_affine(sources)), "sources": sources}
     return objects
 
 
@@ -194,8 +193,9 @@ def test_highdicom_reads_the_input_map_back(built, name):
     pm = hd.pm.ParametricMap.from_dataset(pydicom.dcmread(obj["path"]))
     volume = pm.get_volume()  # real-world values applied
     expected, src_affine = expected_on_source(obj)
-    problems = compare_with_mask(volume.array, volume.affine, expected.astype(np.float64), src_affine,
-                                 f"highdicom {name}")
+    problems = compare_with_mask(
+        volume.array, volume.affine, expected.astype(np.float64), src_affine, f"highdicom {name}"
+    )
     assert problems == []
     # the units highdicom reads are the spec's
     mapping = pm.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence[0]
@@ -205,9 +205,20 @@ def test_highdicom_reads_the_input_map_back(built, name):
 @pytest.mark.parametrize("name", DCMQI_NAMES)
 def test_dcmqi_paramap2itkimage_gives_the_input_map_in_source_geometry(built, name, tmp_path):
     obj = built[name]
-    proc = subprocess.run([dcmqi_tool("paramap2itkimage"), "--inputDICOM", str(obj["path"]),
-                           "--outputDirectory", str(tmp_path), "--outputType", "nrrd"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            dcmqi_tool("paramap2itkimage"),
+            "--inputDICOM",
+            str(obj["path"]),
+            "--outputDirectory",
+            str(tmp_path),
+            "--outputType",
+            "nrrd",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     array, affine = nrrd_volume(tmp_path / "pmap.nrrd")
     expected, src_affine = expected_on_source(obj)

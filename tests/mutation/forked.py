@@ -36,6 +36,7 @@ def _preload() -> None:
     import pydicom
     import pydicom.pixels  # noqa: F401
     import pytest  # noqa: F401
+
     for optional in ("nrrd", "nibabel", "highdicom", "jsonschema", "yaml"):
         with contextlib.suppress(ImportError):
             __import__(optional)
@@ -83,10 +84,15 @@ def main(argv: list[str]) -> int:
     if "--" not in argv:
         print(__doc__)
         return 2
-    own, pytest_args = argv[:argv.index("--")], argv[argv.index("--") + 1:]
+    own, pytest_args = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
     timeout = float(own[own.index("--timeout") + 1]) if "--timeout" in own else 120.0
-    statuses = ("untested", "bad_survived", "bad_timeout", "ok_suspicious", "ok_killed") if "--retest" in own \
-        else ("bad_survived",) if "--survivors" in own else ("untested", "bad_survived", "bad_timeout", "ok_suspicious")
+    statuses = (
+        ("untested", "bad_survived", "bad_timeout", "ok_suspicious", "ok_killed")
+        if "--retest" in own
+        else ("bad_survived",)
+        if "--survivors" in own
+        else ("untested", "bad_survived", "bad_timeout", "ok_suspicious")
+    )
     sys.dont_write_bytecode = True
     os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
     from mutmut import Context, add_mutations_by_file, mutate
@@ -98,6 +104,7 @@ def main(argv: list[str]) -> int:
             add_mutations_by_file({}, filename, [], None)
 
     _preload()
+
     # a stopped run (timeout, kill) still restores the file it mutated (the finally below); a second
     # SIGTERM (timeout passes its own on) must not interrupt that
     def stop(*_):
@@ -121,8 +128,7 @@ def main(argv: list[str]) -> int:
             continue
         with open(filename) as f:
             original = f.read()
-        mutated, count = mutate(Context(source=original, mutation_id=mutation_id, filename=filename,
-                                        dict_synonyms=[]))
+        mutated, count = mutate(Context(source=original, mutation_id=mutation_id, filename=filename, dict_synonyms=[]))
         if count != 1:
             status = "skipped"
         else:

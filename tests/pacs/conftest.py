@@ -17,8 +17,11 @@ SERIES = ("ct_dcmqi_ct-3slice", "mr_dcmqi_701-ADCb500")
 
 def orthanc_exe() -> str:
     debian = Path("/usr/sbin/Orthanc")  # not on the PATH of a user who is not root
-    exe = (str(debian) if debian.is_file() and shutil.which("Orthanc") is None
-           else require_tool("Orthanc", ORTHANC_INSTALL))
+    exe = (
+        str(debian)
+        if debian.is_file() and shutil.which("Orthanc") is None
+        else require_tool("Orthanc", ORTHANC_INSTALL)
+    )
     if not DICOMWEB_PLUGIN.is_file():
         from conftest import TOOL_SKIP, in_ci
 

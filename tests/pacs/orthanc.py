@@ -65,8 +65,13 @@ class Orthanc:
             "HttpServerThreads": 4,
             "ConcurrentJobs": 1,
             "Plugins": [str(DICOMWEB_PLUGIN)],
-            "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": False,
-                         "StudiesMetadata": "Full", "SeriesMetadata": "Full"},
+            "DicomWeb": {
+                "Enable": True,
+                "Root": "/dicom-web/",
+                "EnableWado": False,
+                "StudiesMetadata": "Full",
+                "SeriesMetadata": "Full",
+            },
         }
         config.update(self.extra)
         if self.lua is not None:
@@ -81,13 +86,16 @@ class Orthanc:
         config = self.folder / "orthanc.json"
         config.write_text(json.dumps(self.config(), indent=2), encoding="utf-8")
         with open(self.folder / "orthanc.log", "ab") as log:
-            self.process = subprocess.Popen([self.exe, str(config)], stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen(
+                [self.exe, str(config)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"Orthanc ended at start (exit {self.process.returncode}): "
-                                   + (self.folder / "orthanc.log").read_text(errors="replace")[-3000:])
+                raise RuntimeError(
+                    f"Orthanc ended at start (exit {self.process.returncode}): "
+                    + (self.folder / "orthanc.log").read_text(errors="replace")[-3000:]
+                )
             try:
                 self.get("/system")
                 self.get("/dicom-web/studies")  # the plugin answers too
@@ -109,8 +117,9 @@ class Orthanc:
 
     # REST helpers (urllib: independent of the client code under test) ------------------------------
 
-    def _request(self, method: str, path: str, data: bytes | None = None,
-                 headers: dict[str, str] | None = None) -> bytes:
+    def _request(
+        self, method: str, path: str, data: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> bytes:
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers or {})
         if self.users:
             user, password = next(iter(self.users.items()))
@@ -126,8 +135,7 @@ class Orthanc:
         return json.loads(self.get(path))
 
     def upload(self, path: Path) -> dict:
-        return json.loads(self._request("POST", "/instances", path.read_bytes(),
-                                        {"Content-Type": "application/dicom"}))
+        return json.loads(self._request("POST", "/instances", path.read_bytes(), {"Content-Type": "application/dicom"}))
 
     def delete(self, path: str) -> None:
         self._request("DELETE", path)

@@ -41,12 +41,18 @@ class _Relay(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def relay(upstream: str, *, drop_last_metadata: bool = False, token: str | None = None,
-          certificate: tuple[Path, Path] | None = None) -> Iterator[str]:
+def relay(
+    upstream: str,
+    *,
+    drop_last_metadata: bool = False,
+    token: str | None = None,
+    certificate: tuple[Path, Path] | None = None,
+) -> Iterator[str]:
     """Serve the relay on a free port while the block runs; yields its URL. ``certificate``: (cert, key)
     PEM files for HTTPS."""
-    handler = type("Handler", (_Relay,), {"upstream": upstream, "drop_last_metadata": drop_last_metadata,
-                                          "token": token})
+    handler = type(
+        "Handler", (_Relay,), {"upstream": upstream, "drop_last_metadata": drop_last_metadata, "token": token}
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     scheme = "http"
     if certificate is not None:

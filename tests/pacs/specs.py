@@ -40,30 +40,65 @@ def write_specs(folder: Path, dicomweb: str | None = None) -> list[Path]:
     np.save(folder / "mask.npy", mask)
     specs = {
         "seg-ct": {
-            "dcmspec": 1, "kind": "Segmentation", "id": "seg-ct", "sources": {"images": images(CT, dicomweb)},
+            "dcmspec": 1,
+            "kind": "Segmentation",
+            "id": "seg-ct",
+            "sources": {"images": images(CT, dicomweb)},
             "segmentation": {"type": "BINARY", "mask": "mask.npy"},
-            "segments": [{"number": 1, "label": "Lesion",
-                          "category": "SCT:49755003 \"Morphologically Abnormal Structure\"",
-                          "type": "SCT:4147007 \"Mass\"", "algorithm": {"type": "MANUAL"}}],
+            "segments": [
+                {
+                    "number": 1,
+                    "label": "Lesion",
+                    "category": 'SCT:49755003 "Morphologically Abnormal Structure"',
+                    "type": 'SCT:4147007 "Mass"',
+                    "algorithm": {"type": "MANUAL"},
+                }
+            ],
         },
         "sr-mr": {
-            "dcmspec": 1, "kind": "StructuredReport", "id": "sr-mr", "document_class": "Comprehensive",
+            "dcmspec": 1,
+            "kind": "StructuredReport",
+            "id": "sr-mr",
+            "document_class": "Comprehensive",
             "sources": {"images": images(MR, dicomweb)},
-            "content": {"type": "CONTAINER", "name": "LN:18748-4 \"Diagnostic Imaging Report\"", "children": [
-                {"type": "TEXT", "relationship": "CONTAINS", "name": "DCM:121071 \"Finding\"", "value": "Nothing seen.",
-                 "children": [{"type": "IMAGE", "relationship": "INFERRED FROM", "reference": 5}]}]},
+            "content": {
+                "type": "CONTAINER",
+                "name": 'LN:18748-4 "Diagnostic Imaging Report"',
+                "children": [
+                    {
+                        "type": "TEXT",
+                        "relationship": "CONTAINS",
+                        "name": 'DCM:121071 "Finding"',
+                        "value": "Nothing seen.",
+                        "children": [{"type": "IMAGE", "relationship": "INFERRED FROM", "reference": 5}],
+                    }
+                ],
+            },
         },
         "kos-mr": {
-            "dcmspec": 1, "kind": "KeyObjectSelection", "id": "kos-mr", "sources": {"images": images(MR, dicomweb)},
-            "title": "DCM:113000 \"Of Interest\"", "selection": [{"image": 2}, {"image": 7}],
+            "dcmspec": 1,
+            "kind": "KeyObjectSelection",
+            "id": "kos-mr",
+            "sources": {"images": images(MR, dicomweb)},
+            "title": 'DCM:113000 "Of Interest"',
+            "selection": [{"image": 2}, {"image": 7}],
         },
         "pr-ct": {
-            "dcmspec": 1, "kind": "PresentationState", "id": "pr-ct", "type": "grayscale",
-            "sources": {"images": images(CT, dicomweb)}, "window": "ct-abdomen",
+            "dcmspec": 1,
+            "kind": "PresentationState",
+            "id": "pr-ct",
+            "type": "grayscale",
+            "sources": {"images": images(CT, dicomweb)},
+            "window": "ct-abdomen",
             "layers": [{"name": "MARKS", "order": 1}],
-            "annotations": [{"from_segmentation": {"spec": "seg-ct"}},
-                            {"layer": "MARKS", "image": 2,
-                             "graphics": [{"type": "CIRCLE", "points": [[215.5, 230.5], [215.5, 250.5]]}]}],
+            "annotations": [
+                {"from_segmentation": {"spec": "seg-ct"}},
+                {
+                    "layer": "MARKS",
+                    "image": 2,
+                    "graphics": [{"type": "CIRCLE", "points": [[215.5, 230.5], [215.5, 250.5]]}],
+                },
+            ],
         },
     }
     paths = []

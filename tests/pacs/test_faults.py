@@ -34,9 +34,19 @@ def _spec_with(folder: Path, images_value) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "kos.yaml"
-    path.write_text(yaml.safe_dump({"dcmspec": 1, "kind": "KeyObjectSelection", "id": "kos",
-                                    "sources": {"images": images_value}, "title": 'DCM:113000 "Of Interest"',
-                                    "selection": [{"image": 1}]}), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "dcmspec": 1,
+                "kind": "KeyObjectSelection",
+                "id": "kos",
+                "sources": {"images": images_value},
+                "title": 'DCM:113000 "Of Interest"',
+                "selection": [{"image": 1}],
+            }
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -58,17 +68,29 @@ def test_source_401_then_credentials_from_the_environment(fresh_orthanc, tmp_pat
     spec = _spec_with(tmp_path / "web", images(MR, pacs.dicomweb))
     refused = dcmspec("build", spec, "-o", tmp_path / "out", env={"HOME": str(tmp_path)})
     assert refused.exit_code == 1
-    assert f"the PACS at {pacs.dicomweb} refused access (401 Unauthorized) to series {series_uids(MR)[1]}" \
+    assert (
+        f"the PACS at {pacs.dicomweb} refused access (401 Unauthorized) to series {series_uids(MR)[1]}"
         in refused.stderr
+    )
     assert "DCMSPEC_DICOMWEB_USER" in refused.stderr  # the hint says where credentials go
     assert _no_output(tmp_path / "out")
 
-    wrong = dcmspec("build", spec, "-o", tmp_path / "out",
-                    env={"DCMSPEC_DICOMWEB_USER": "alice", "DCMSPEC_DICOMWEB_PASSWORD": "wrong"})
+    wrong = dcmspec(
+        "build",
+        spec,
+        "-o",
+        tmp_path / "out",
+        env={"DCMSPEC_DICOMWEB_USER": "alice", "DCMSPEC_DICOMWEB_PASSWORD": "wrong"},
+    )
     assert wrong.exit_code == 1 and "401 Unauthorized" in wrong.stderr and _no_output(tmp_path / "out")
 
-    ok = dcmspec("build", spec, "-o", tmp_path / "out",
-                 env={"DCMSPEC_DICOMWEB_USER": "alice", "DCMSPEC_DICOMWEB_PASSWORD": "s3cret"})
+    ok = dcmspec(
+        "build",
+        spec,
+        "-o",
+        tmp_path / "out",
+        env={"DCMSPEC_DICOMWEB_USER": "alice", "DCMSPEC_DICOMWEB_PASSWORD": "s3cret"},
+    )
     assert ok.exit_code == 0, ok.stderr
     files = dcmspec("build", _spec_with(tmp_path / "files", images(MR, None)), "-o", tmp_path / "out-files")
     assert files.exit_code == 0
@@ -80,8 +102,13 @@ def test_source_credentials_from_a_netrc_file(fresh_orthanc, tmp_path):
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login bob password pw\n")
     netrc.chmod(0o600)
-    result = dcmspec("build", _spec_with(tmp_path, images(MR, pacs.dicomweb)), "-o", tmp_path / "out",
-                     env={"DCMSPEC_NETRC": str(netrc)})
+    result = dcmspec(
+        "build",
+        _spec_with(tmp_path, images(MR, pacs.dicomweb)),
+        "-o",
+        tmp_path / "out",
+        env={"DCMSPEC_NETRC": str(netrc)},
+    )
     assert result.exit_code == 0, result.stderr
 
 
@@ -169,8 +196,16 @@ def test_stow_401(fresh_orthanc, tmp_path):
     assert "4 object(s) not sent" in result.stderr
     assert all("stored" not in e for e in manifest(out).values()) and len(list(out.glob("*.dcm"))) == 4
     assert pacs.instance_count() == 0
-    ok = dcmspec("build", *specs, "-o", out, "--stow", pacs.dicomweb, "--force",
-                 env={"DCMSPEC_DICOMWEB_USER": "alice", "DCMSPEC_DICOMWEB_PASSWORD": "s3cret"})
+    ok = dcmspec(
+        "build",
+        *specs,
+        "-o",
+        out,
+        "--stow",
+        pacs.dicomweb,
+        "--force",
+        env={"DCMSPEC_DICOMWEB_USER": "alice", "DCMSPEC_DICOMWEB_PASSWORD": "s3cret"},
+    )
     assert ok.exit_code == 0, ok.stderr
     assert pacs.instance_count() == 4
 
@@ -181,8 +216,7 @@ def test_store_refused_by_the_pacs(fresh_orthanc, tmp_path, protocol):
     PACS's reason, the others are stored; a rerun sends only the SEG."""
     pacs = fresh_orthanc(load=False, lua=REFUSE_SEG)
     specs, out = write_specs(tmp_path / "specs"), tmp_path / "out"
-    option = (["--stow", pacs.dicomweb] if protocol == "stow"
-              else ["--store", f"127.0.0.1:{pacs.dicom_port}:{pacs.aet}"])
+    option = ["--stow", pacs.dicomweb] if protocol == "stow" else ["--store", f"127.0.0.1:{pacs.dicom_port}:{pacs.aet}"]
     key = f"STOW-RS {pacs.dicomweb}" if protocol == "stow" else f"C-STORE {pacs.aet}@127.0.0.1:{pacs.dicom_port}"
     result = dcmspec("build", *specs, "-o", out, *option)
     assert result.exit_code == 3
@@ -220,11 +254,13 @@ def test_c_store_node_that_does_not_answer_or_refuses_the_association(fresh_orth
 
 def test_usage_errors(tmp_path):
     specs = write_specs(tmp_path / "specs")
-    for args, needle in ((["--stow-only"], "--stow-only needs --stow"),
-                         (["--stow", "ftp://x"], "is not an http(s) URL"),
-                         (["--store", "host:notaport:AET"], "is not HOST:PORT:AET"),
-                         (["--store", "host:104:" + "A" * 17], "is not an AE title"),
-                         (["--stow", "http://x/dicom-web", "--fresh-uids"], "--fresh-uids")):
+    for args, needle in (
+        (["--stow-only"], "--stow-only needs --stow"),
+        (["--stow", "ftp://x"], "is not an http(s) URL"),
+        (["--store", "host:notaport:AET"], "is not HOST:PORT:AET"),
+        (["--store", "host:104:" + "A" * 17], "is not an AE title"),
+        (["--stow", "http://x/dicom-web", "--fresh-uids"], "--fresh-uids"),
+    ):
         result = dcmspec("build", *specs, "-o", tmp_path / "out", *args)
         assert result.exit_code == 2, args
         assert needle in result.stderr, (args, result.stderr)

@@ -24,7 +24,7 @@ def dataset_bytes(data: bytes) -> tuple[str, bytes]:
 
     fh = io.BytesIO(data)
     meta = pydicom.filereader.read_preamble(fh, False) and pydicom.filereader._read_file_meta_info(fh)
-    return str(meta.TransferSyntaxUID), data[fh.tell():]
+    return str(meta.TransferSyntaxUID), data[fh.tell() :]
 
 
 def test_stow_sends_every_object_and_records_the_answers(fresh_orthanc, tmp_path):
@@ -36,8 +36,14 @@ def test_stow_sends_every_object_and_records_the_answers(fresh_orthanc, tmp_path
     records = manifest(out)
     assert len(records) == 4
     for name, entry in records.items():
-        assert entry["stored"] == {f"STOW-RS {pacs.dicomweb}": {
-            "status": "success", "reason": None, "message": "stored", "sha256": entry["sha256"]}}
+        assert entry["stored"] == {
+            f"STOW-RS {pacs.dicomweb}": {
+                "status": "success",
+                "reason": None,
+                "message": "stored",
+                "sha256": entry["sha256"],
+            }
+        }
         # Orthanc keeps the file it was sent: the same bytes as the local file
         assert pacs.instance_file(entry["sop_instance_uid"]) == (out / name).read_bytes(), name
     assert pacs.instance_count() == 4
@@ -69,8 +75,16 @@ def test_stow_only_writes_no_dicom_file_but_the_record(fresh_orthanc, tmp_path):
 def test_c_store_sends_the_data_set_in_the_transfer_syntax_it_was_written_in(fresh_orthanc, tmp_path):
     pacs = fresh_orthanc(load=False)
     out = tmp_path / "out"
-    result = dcmspec("build", *write_specs(tmp_path / "specs"), "-o", out,
-                     "--store", f"127.0.0.1:{pacs.dicom_port}:{pacs.aet}", "--calling-aet", "DCMSPEC_TEST")
+    result = dcmspec(
+        "build",
+        *write_specs(tmp_path / "specs"),
+        "-o",
+        out,
+        "--store",
+        f"127.0.0.1:{pacs.dicom_port}:{pacs.aet}",
+        "--calling-aet",
+        "DCMSPEC_TEST",
+    )
     assert result.exit_code == 0, result.stderr
     key = f"C-STORE {pacs.aet}@127.0.0.1:{pacs.dicom_port}"
     assert f"{key}: 4 stored" in result.stderr
@@ -112,8 +126,10 @@ def test_c_store_negotiates_the_written_transfer_syntax(fresh_orthanc, tmp_path)
     key = f"C-STORE {strict.aet}@127.0.0.1:{strict.dicom_port}"
     result = dcmspec("build", *specs, "-o", out, "--force", "--store", f"127.0.0.1:{strict.dicom_port}:{strict.aet}")
     assert result.exit_code == 3
-    assert (f"{out / 'seg-ct.dcm'}: error: not stored at {key}: {strict.aet}@127.0.0.1:{strict.dicom_port} did not"
-            f" accept SOP Class 1.2.840.10008.5.1.4.1.1.66.7 in Transfer Syntax {rle}") in result.stderr
+    assert (
+        f"{out / 'seg-ct.dcm'}: error: not stored at {key}: {strict.aet}@127.0.0.1:{strict.dicom_port} did not"
+        f" accept SOP Class 1.2.840.10008.5.1.4.1.1.66.7 in Transfer Syntax {rle}"
+    ) in result.stderr
     assert f"{key}: 3 stored, 1 refused" in result.stderr
     assert manifest(out)["seg-ct.dcm"]["stored"][key]["status"] == "failure"
     assert strict.find_instance(seg["sop_instance_uid"]) is None and strict.instance_count() == 3

@@ -47,10 +47,17 @@ series: {number: "${series_number}", description: Organ segmentation}
 """
 
 
-def dcmspec(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 300
-            ) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dcmspec_compiler", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+def dcmspec(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dcmspec_compiler", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def folder_bytes(folder: Path) -> dict[str, bytes]:
@@ -83,8 +90,20 @@ def test_a_dask_local_build_has_the_bytes_of_a_one_process_build(seg_case):
     epoch = {"SOURCE_DATE_EPOCH": "1700000000"}
     expected = reference(seg_case, "organs.yaml", "cases.csv", epoch)
     assert len(expected) == 5  # 4 SEGs and the manifest
-    proc = dcmspec("build", "organs.yaml", "--csv", "cases.csv", "-o", "out", "--executor", "dask-local",
-                   "--workers", "2", cwd=seg_case, env=epoch)
+    proc = dcmspec(
+        "build",
+        "organs.yaml",
+        "--csv",
+        "cases.csv",
+        "-o",
+        "out",
+        "--executor",
+        "dask-local",
+        "--workers",
+        "2",
+        cwd=seg_case,
+        env=epoch,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "building 4 spec instance(s) on a Dask LocalCluster" in proc.stderr
     assert folder_bytes(seg_case / "out") == expected
@@ -118,8 +137,13 @@ class Cluster:
 
     def _start(self, what: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(self.folder / f"{what}-{len(self.procs)}.log", "w")  # noqa: SIM115  closed when the process is stopped
-        proc = subprocess.Popen([sys.executable, "-m", "dask", what, *args], cwd=self.folder, stdout=log,
-                                stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dask", what, *args],
+            cwd=self.folder,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
         self.procs.append(proc)
         return proc
 
@@ -159,8 +183,18 @@ def test_a_real_scheduler_and_two_workers_build_the_bytes_of_a_local_build(seg_c
     cluster.worker()
     epoch = {"SOURCE_DATE_EPOCH": "1700000000"}
     expected = reference(seg_case, "organs.yaml", "cases.csv", epoch)
-    proc = dcmspec("build", "organs.yaml", "--csv", "cases.csv", "-o", "out", "--executor",
-                   f"dask://{cluster.address}", cwd=seg_case, env=epoch)
+    proc = dcmspec(
+        "build",
+        "organs.yaml",
+        "--csv",
+        "cases.csv",
+        "-o",
+        "out",
+        "--executor",
+        f"dask://{cluster.address}",
+        cwd=seg_case,
+        env=epoch,
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"on the Dask cluster at tcp://{cluster.address}" in proc.stderr
     assert folder_bytes(seg_case / "out") == expected
@@ -189,11 +223,28 @@ def test_a_worker_killed_mid_build_has_its_row_built_elsewhere_with_the_same_byt
     expected = reference(client, str(TEMPLATE), "cases.csv")
     (cluster.folder / "hold.py").write_text(HOLD)
     held = tmp_path / "held"
-    worker_a = cluster.worker("--no-nanny", "--preload", str(cluster.folder / "hold.py"),
-                              env={"DCMSPEC_TEST_HELD": str(held)})
-    build = subprocess.Popen([sys.executable, "-m", "dcmspec_compiler", "build", str(TEMPLATE), "--csv", "cases.csv",
-                              "-o", "out", "--executor", f"dask://{cluster.address}"], cwd=client,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    worker_a = cluster.worker(
+        "--no-nanny", "--preload", str(cluster.folder / "hold.py"), env={"DCMSPEC_TEST_HELD": str(held)}
+    )
+    build = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dcmspec_compiler",
+            "build",
+            str(TEMPLATE),
+            "--csv",
+            "cases.csv",
+            "-o",
+            "out",
+            "--executor",
+            f"dask://{cluster.address}",
+        ],
+        cwd=client,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 180  # a bound against hanging, not a measurement
         while not held.exists():
@@ -218,32 +269,41 @@ def test_a_worker_killed_mid_build_has_its_row_built_elsewhere_with_the_same_byt
 
 
 # ---------------------------------------------------------------- failed rows, --fail-fast
-BAD_ROWS = ("lesion_id,volume_ml,finding_site\n"
-            "L1,1.5,Liver\n"
-            "L2,-3,Liver\n"      # line 3: an ill-typed cell (minimum 0): cases.csv:3:2
-            "L3,2.5,Kidney\n"
-            "L4,1.0,Livr\n"      # line 5: not a code keyword: the template's line, CSV row cases.csv:5
-            "L5,4.0,Spleen\n")
+BAD_ROWS = (
+    "lesion_id,volume_ml,finding_site\n"
+    "L1,1.5,Liver\n"
+    "L2,-3,Liver\n"  # line 3: an ill-typed cell (minimum 0): cases.csv:3:2
+    "L3,2.5,Kidney\n"
+    "L4,1.0,Livr\n"  # line 5: not a code keyword: the template's line, CSV row cases.csv:5
+    "L5,4.0,Spleen\n"
+)
 
 
 @pytest.mark.parametrize("executor", ["local", "dask-local"])
 def test_failed_rows_are_reported_at_their_csv_lines_and_the_good_rows_written(tmp_path, executor):
     client = tmp_path
     (client / "cases.csv").write_text(BAD_ROWS)
-    (client / "good.csv").write_text("".join(line for i, line in enumerate(BAD_ROWS.splitlines(True))
-                                             if i + 1 not in (3, 5)))
+    (client / "good.csv").write_text(
+        "".join(line for i, line in enumerate(BAD_ROWS.splitlines(True)) if i + 1 not in (3, 5))
+    )
     good = reference(client, str(TEMPLATE), "good.csv")  # rows at lines 2, 3, 4 of good.csv
-    proc = dcmspec("build", str(TEMPLATE), "--csv", "cases.csv", "-o", "out", "--executor", executor,
-                   "--workers", "2", cwd=client)
+    proc = dcmspec(
+        "build", str(TEMPLATE), "--csv", "cases.csv", "-o", "out", "--executor", executor, "--workers", "2", cwd=client
+    )
     assert proc.returncode == 1, proc.stderr
     assert "cases.csv:3:2: " in proc.stderr and "minimum" in proc.stderr
     site_line = next(i for i, line in enumerate(TEMPLATE.read_text().splitlines(), 1) if "${finding_site}" in line)
     assert f"{TEMPLATE}:{site_line}:" in proc.stderr and "'Livr' (CSV row cases.csv:5)" in proc.stderr
-    assert ("dcmspec: 2 of 5 CSV row(s) failed: cases.csv:3, cases.csv:5; the other rows' 3 object(s) were "
-            "written") in proc.stderr
+    assert (
+        "dcmspec: 2 of 5 CSV row(s) failed: cases.csv:3, cases.csv:5; the other rows' 3 object(s) were written"
+    ) in proc.stderr
     written = folder_bytes(client / "out")
-    assert sorted(written) == ["dcmspec-manifest.json", "lesion-report-2.dcm", "lesion-report-4.dcm",
-                               "lesion-report-6.dcm"]
+    assert sorted(written) == [
+        "dcmspec-manifest.json",
+        "lesion-report-2.dcm",
+        "lesion-report-4.dcm",
+        "lesion-report-6.dcm",
+    ]
     # the same bytes as a build of the good rows alone (ids follow the CSV lines: 2, 4, 6 here; 2, 3, 4 there)
     for mine, theirs in (("2", "2"), ("4", "3"), ("6", "4")):
         import pydicom
@@ -262,8 +322,20 @@ def test_failed_rows_are_reported_at_their_csv_lines_and_the_good_rows_written(t
 @pytest.mark.parametrize("executor", ["local", "dask-local"])
 def test_fail_fast_stops_at_the_first_failed_row_and_writes_nothing(tmp_path, executor):
     (tmp_path / "cases.csv").write_text(BAD_ROWS.replace("L2,-3,", "L2,3,"))  # only line 5 fails
-    proc = dcmspec("build", str(TEMPLATE), "--csv", "cases.csv", "-o", "out", "--executor", executor,
-                   "--workers", "2", "--fail-fast", cwd=tmp_path)
+    proc = dcmspec(
+        "build",
+        str(TEMPLATE),
+        "--csv",
+        "cases.csv",
+        "-o",
+        "out",
+        "--executor",
+        executor,
+        "--workers",
+        "2",
+        "--fail-fast",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "'Livr' (CSV row cases.csv:5)" in proc.stderr
     assert "stopped at the first failure (--fail-fast); nothing was written" in proc.stderr
@@ -309,10 +381,12 @@ def test_the_meter_counts_failures():
 
 
 def test_bad_executors_are_usage_errors(tmp_path):
-    for args, message in ((["--executor", "dask:/x"], "not an executor"),
-                          (["--executor", "dask://sched"], "dask://HOST:PORT"),
-                          (["--executor", "dask://h:1", "--workers", "2"], "a Dask cluster has the workers"),
-                          (["--workers", "0"], "at least 1")):
+    for args, message in (
+        (["--executor", "dask:/x"], "not an executor"),
+        (["--executor", "dask://sched"], "dask://HOST:PORT"),
+        (["--executor", "dask://h:1", "--workers", "2"], "a Dask cluster has the workers"),
+        (["--workers", "0"], "at least 1"),
+    ):
         proc = dcmspec("build", str(TEMPLATE), "--set", "lesion_id=L1", "-o", "out", *args, cwd=tmp_path)
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr
 
@@ -327,8 +401,19 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch):
 
     from dcmspec_compiler.cli import main
 
-    result = CliRunner().invoke(main, ["build", str(TEMPLATE), "--csv", str(tmp_path / "cases.csv"), "-o",
-                                       str(tmp_path / "out"), "--executor", f"dask://127.0.0.1:{port}"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "build",
+            str(TEMPLATE),
+            "--csv",
+            str(tmp_path / "cases.csv"),
+            "-o",
+            str(tmp_path / "out"),
+            "--executor",
+            f"dask://127.0.0.1:{port}",
+        ],
+    )
     assert result.exit_code == 1, result.output
     assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()

@@ -20,9 +20,21 @@ EXAMPLES = ROOT / "specs_examples"
 @pytest.mark.parametrize("after", [0.05, 0.15, 0.25, 0.35, 0.5, 0.8])
 def test_sigint_early_in_a_build_stops_it_cleanly(tmp_path: Path, after: float) -> None:
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "dcmspec_compiler", "build", str(EXAMPLES / "organs-binary.yaml"),
-                             str(EXAMPLES / "report-organs.yaml"), "-o", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dcmspec_compiler",
+            "build",
+            str(EXAMPLES / "organs-binary.yaml"),
+            str(EXAMPLES / "report-organs.yaml"),
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(after)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)

@@ -31,23 +31,70 @@ SEEDS = ["organs-binary.yaml", "organs-labelmap.yaml", "sr-key-findings.yaml", "
 PEAK_BYTES = 512 * 1024 * 1024  # far above what a spec of this size needs; a bomb exceeds it
 HANG_SECONDS = 120
 
-KEYS = ["dcmspec", "kind", "id", "sources", "images", "segmentation", "type", "mask", "segments", "label",
-        "category", "number", "series", "instance", "output", "file", "content", "children", "value", "name",
-        "points", "graphic_type", "document", "subject", "patient", "study", "extends", "parameters",
-        "tolerance_mm", "color", "algorithm", "relationship", "<<"]
+KEYS = [
+    "dcmspec",
+    "kind",
+    "id",
+    "sources",
+    "images",
+    "segmentation",
+    "type",
+    "mask",
+    "segments",
+    "label",
+    "category",
+    "number",
+    "series",
+    "instance",
+    "output",
+    "file",
+    "content",
+    "children",
+    "value",
+    "name",
+    "points",
+    "graphic_type",
+    "document",
+    "subject",
+    "patient",
+    "study",
+    "extends",
+    "parameters",
+    "tolerance_mm",
+    "color",
+    "algorithm",
+    "relationship",
+    "<<",
+]
 KINDS = ["Segmentation", "MeasurementReport", "StructuredReport", "KeyObjectSelection", "Nothing"]
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-2**70, 2**70),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=40), st.sampled_from(KINDS + ["Liver", "BINARY", "LABELMAP", "phantom/ct/", "../../etc",
-                                                   "/dev/zero", "${x}", "SCT:10200004 \"Liver\"", "99:99"]),
+    st.text(max_size=40),
+    st.sampled_from(
+        KINDS
+        + [
+            "Liver",
+            "BINARY",
+            "LABELMAP",
+            "phantom/ct/",
+            "../../etc",
+            "/dev/zero",
+            "${x}",
+            'SCT:10200004 "Liver"',
+            "99:99",
+        ]
+    ),
 )
 documents = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=6),
-                            st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=10)), inner,
-                                            max_size=6)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=6),
+        st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=10)), inner, max_size=6),
+    ),
     max_leaves=60,
 )
 
@@ -95,9 +142,13 @@ def dump(data, as_json: bool) -> str:
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 
 
 @FUZZ

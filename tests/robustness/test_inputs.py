@@ -29,8 +29,7 @@ HANG = 120  # seconds: only a hang takes this long
 def dcmspec(*args: str, cwd: Path | None = None, script: str | None = None) -> subprocess.CompletedProcess:
     """Run the command line in a child process (``script`` runs first, e.g. to plant a fault)."""
     code = (script or "") + "\nimport sys\nfrom dcmspec_compiler.cli import main\nmain(sys.argv[1:])\n"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=HANG,
-                          cwd=cwd)
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=HANG, cwd=cwd)
 
 
 def assert_refused(proc: subprocess.CompletedProcess, where: str, *words: str, code: int = 1) -> None:
@@ -146,8 +145,15 @@ def test_a_killed_worker_fails_the_build_naming_its_rows(tmp_path):
         assert sorted(e["file"] for e in manifest) == sorted(written)
     # without the planted fault the same build succeeds in workers, with the same bytes
     clean = tmp_path / "clean"
-    proc = dcmspec("build", str(template), "--csv", str(rows), "-o", str(clean),
-                   script="from dcmspec_compiler import pipeline\npipeline.worker_count = lambda n: 2\n")
+    proc = dcmspec(
+        "build",
+        str(template),
+        "--csv",
+        str(rows),
+        "-o",
+        str(clean),
+        script="from dcmspec_compiler import pipeline\npipeline.worker_count = lambda n: 2\n",
+    )
     assert proc.returncode == 0, proc.stderr
     assert len(list(clean.glob("*.dcm"))) == MIN_BATCH + 6
     assert all((clean / name).read_bytes() == data for name, data in written.items())
@@ -171,8 +177,9 @@ def test_the_node_limit_is_enforced_before_nodes_are_built(tmp_path, monkeypatch
     from dcmspec_compiler.load import parse
 
     built = []
-    monkeypatch.setattr(parse._Composer, "compose_node",
-                        lambda self, *a: built.append(1) or pytest.fail("composed"), raising=False)
+    monkeypatch.setattr(
+        parse._Composer, "compose_node", lambda self, *a: built.append(1) or pytest.fail("composed"), raising=False
+    )
     monkeypatch.setattr(parse, "MAX_NODES", 50)
     with pytest.raises(SpecError, match="more than 50 values"):
         parse.parse_text("x: [" + ",".join(["1"] * 60) + "]\n", tmp_path / "s.yaml")
@@ -241,16 +248,19 @@ def test_a_mask_declaring_a_huge_shape_is_refused_before_decompressing(tmp_path,
     spec = seg_spec(tmp_path, series, mask=mask)
     proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out"))
     need = GRID.shape[0] * GRID.shape[1] * GRID.shape[2] * 2  # frames x rows x columns x 2 segments
-    assert_refused(proc, f"{spec}:4:", "declares shape", f"more than the {need} the source images",
-                   "refused before reading")
+    assert_refused(
+        proc, f"{spec}:4:", "declares shape", f"more than the {need} the source images", "refused before reading"
+    )
     assert empty(tmp_path / "out")
 
 
 def test_a_nrrd_declaring_a_huge_shape_is_refused_before_reading(tmp_path, series):
     mask = tmp_path / "bomb.nrrd"
-    mask.write_bytes(b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 1024 1024 2048\nencoding: gzip\n"
-                     b"space: left-posterior-superior\nspace directions: (1,0,0) (0,1,0) (0,0,2)\n"
-                     b"space origin: (0,0,0)\n\n")
+    mask.write_bytes(
+        b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 1024 1024 2048\nencoding: gzip\n"
+        b"space: left-posterior-superior\nspace directions: (1,0,0) (0,1,0) (0,0,2)\n"
+        b"space origin: (0,0,0)\n\n"
+    )
     spec = seg_spec(tmp_path, series, mask=mask)
     proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out"))
     assert_refused(proc, f"{spec}:4:", "declares shape (1024, 1024, 2048)", "refused before reading")
@@ -283,8 +293,11 @@ SR_CASES = [
     ("description: Key findings", 'description: "Key\\x07findings"', "control character"),
     ('name: DCM:121071 "Finding"', 'name: {scheme: DCM, value: "", meaning: Finding}', "Code Value is empty"),
     ('name: DCM:121071 "Finding"', 'name: {scheme: DCM, value: "12\\\\34", meaning: Finding}', "backslash"),
-    ('name: DCM:121071 "Finding"', 'name: {scheme: DCM, value: "121071", meaning: Finding, '
-     'version: "12345678901234567"}', "12345678901234567"),
+    (
+        'name: DCM:121071 "Finding"',
+        'name: {scheme: DCM, value: "121071", meaning: Finding, version: "12345678901234567"}',
+        "12345678901234567",
+    ),
     ("points: [[17.5, 20.5], [23.5, 20.5]]", "points: [[.inf, 20.5], [23.5, 20.5]]", "finite"),
 ]
 LINE_OF = {"points: [[.inf, 20.5], [23.5, 20.5]]": "type: SCOORD"}  # located at its content item
@@ -309,9 +322,11 @@ def test_the_unchanged_report_builds_and_passes_dciodvfy(tmp_path, dciodvfy):
 
 
 def test_algorithm_parameters_over_the_lt_limit_are_refused(tmp_path, series):
-    text = (SEG.replace("  - {{label: Spleen, category: AnatomicalStructure, type: Spleen}}\n", "")
-            .replace("type: Liver}}", "type: Liver,\n     algorithm: {{type: AUTOMATIC, name: Net, version: '1', "
-                     "family: DCM:123110 \"Artificial Intelligence\", parameters: {{note: {note}}}}}}}"))
+    text = SEG.replace("  - {{label: Spleen, category: AnatomicalStructure, type: Spleen}}\n", "").replace(
+        "type: Liver}}",
+        "type: Liver,\n     algorithm: {{type: AUTOMATIC, name: Net, version: '1', "
+        'family: DCM:123110 "Artificial Intelligence", parameters: {{note: {note}}}}}}}',
+    )
     spec = seg_spec(tmp_path, series, text, note="x" * 10240)  # "note=" + 10240: over LT's 10240
     proc = dcmspec("build", str(spec), "-o", str(tmp_path / "out"))
     assert_refused(proc, f"{spec}:7:", "AlgorithmParameters", "more than the 10240 LT allows")
@@ -330,11 +345,14 @@ def test_an_infinite_tolerance_is_refused(tmp_path, series, value):
 
 
 # ---------------------------------------------------------------- 12. invalid source geometry
-@pytest.mark.parametrize("keyword, value, words", [
-    ("ImagePositionPatient", ["nan", "0", "0"], "Image Position (Patient)"),
-    ("ImagePositionPatient", ["inf", "0", "0"], "not finite"),
-    ("PixelSpacing", ["0", "1"], "Pixel Spacing [0.0, 1.0], which is not positive"),
-])
+@pytest.mark.parametrize(
+    "keyword, value, words",
+    [
+        ("ImagePositionPatient", ["nan", "0", "0"], "Image Position (Patient)"),
+        ("ImagePositionPatient", ["inf", "0", "0"], "not finite"),
+        ("PixelSpacing", ["0", "1"], "Pixel Spacing [0.0, 1.0], which is not positive"),
+    ],
+)
 def test_invalid_source_geometry_is_refused_naming_the_file(tmp_path, series, keyword, value, words):
     import shutil
 
@@ -356,8 +374,13 @@ def test_invalid_source_geometry_is_refused_naming_the_file(tmp_path, series, ke
 def test_a_spec_with_65535_segments_is_within_the_parse_limits(tmp_path):
     from dcmspec_compiler.load.parse import parse_text
 
-    lines = ["dcmspec: 1", "kind: Segmentation", "sources: {images: ct}",
-             "segmentation: {type: LABELMAP, mask: labels.npy}", "segments:"]
+    lines = [
+        "dcmspec: 1",
+        "kind: Segmentation",
+        "sources: {images: ct}",
+        "segmentation: {type: LABELMAP, mask: labels.npy}",
+        "segments:",
+    ]
     lines += [f"  - {{label: Segment {i}, category: AnatomicalStructure, type: Liver}}" for i in range(1, 65536)]
     doc = parse_text("\n".join(lines) + "\n", tmp_path / "many.yaml")
     assert len(doc.data["segments"]) == 65535
@@ -371,8 +394,12 @@ def test_segment_number_65536_is_refused_by_the_builder_layer():
 
     def segment(number: int) -> SegmentDescription:
         return SegmentDescription(
-            segment_number=number, segment_label="S", segmented_property_category=codes.SCT.AnatomicalStructure,
-            segmented_property_type=codes.SCT.Liver, algorithm_type="MANUAL")
+            segment_number=number,
+            segment_label="S",
+            segmented_property_category=codes.SCT.AnatomicalStructure,
+            segmented_property_type=codes.SCT.Liver,
+            algorithm_type="MANUAL",
+        )
 
     assert segment(65535).SegmentNumber == 65535
     with pytest.raises(Exception) as err:
@@ -384,20 +411,43 @@ def test_vr_rules_against_values_read_from_ps3_5():
     """The rules of iods.common.vr on values whose verdict PS3.5 6.2 states (read by hand)."""
     from dcmspec_compiler.iods.common.vr import InvalidValue, check_value
 
-    good = [("StudyDate", "DA", "20240229"), ("StudyTime", "TM", "235960.123456"), ("StudyTime", "TM", "07"),
-            ("AcquisitionDateTime", "DT", "20240102103000.5+0100"), ("PatientName", "PN", "A^B^C^D^E=F=G"),
-            ("SeriesDescription", "LO", "x" * 64), ("CodeValue", "SH", "x" * 16), ("PatientAge", "AS", "045Y"),
-            ("SliceThickness", "DS", "-1.5e-3"), ("InstanceNumber", "IS", "2147483647"),
-            ("ImageOrientationPatient", "DS", [1, 0, 0, 0, 1, 0]), ("TextValue", "UT", "line 1\r\nline 2\\3")]
-    bad = [("StudyDate", "DA", "19700230"), ("StudyDate", "DA", "2024-01-02"), ("StudyTime", "TM", "2400"),
-           ("StudyTime", "TM", "99:99"), ("AcquisitionDateTime", "DT", "2024garbage!!"),
-           ("AcquisitionDateTime", "DT", "20240102+1500"), ("PatientName", "PN", "A^B^C^D^E^F"),
-           ("PatientName", "PN", "A=B=C=D"), ("SeriesDescription", "LO", "x" * 65),
-           ("SeriesDescription", "LO", "a\tb"), ("CodeValue", "SH", "x" * 17), ("CodeValue", "SH", "a\\b"),
-           ("Modality", "CS", "ct"), ("SOPInstanceUID", "UI", "1.02.3"), ("InstanceNumber", "IS", "2147483648"),
-           ("SliceThickness", "DS", "1.000000000000001"), ("ImageOrientationPatient", "DS", [1, 0, 0, 0, 1]),
-           ("AlgorithmParameters", "LT", "x" * 10241), ("TextValue", "UT", "a\x00b"),
-           ("FloatingPointValue", "FD", float("inf")), ("Rows", "US", 65536)]
+    good = [
+        ("StudyDate", "DA", "20240229"),
+        ("StudyTime", "TM", "235960.123456"),
+        ("StudyTime", "TM", "07"),
+        ("AcquisitionDateTime", "DT", "20240102103000.5+0100"),
+        ("PatientName", "PN", "A^B^C^D^E=F=G"),
+        ("SeriesDescription", "LO", "x" * 64),
+        ("CodeValue", "SH", "x" * 16),
+        ("PatientAge", "AS", "045Y"),
+        ("SliceThickness", "DS", "-1.5e-3"),
+        ("InstanceNumber", "IS", "2147483647"),
+        ("ImageOrientationPatient", "DS", [1, 0, 0, 0, 1, 0]),
+        ("TextValue", "UT", "line 1\r\nline 2\\3"),
+    ]
+    bad = [
+        ("StudyDate", "DA", "19700230"),
+        ("StudyDate", "DA", "2024-01-02"),
+        ("StudyTime", "TM", "2400"),
+        ("StudyTime", "TM", "99:99"),
+        ("AcquisitionDateTime", "DT", "2024garbage!!"),
+        ("AcquisitionDateTime", "DT", "20240102+1500"),
+        ("PatientName", "PN", "A^B^C^D^E^F"),
+        ("PatientName", "PN", "A=B=C=D"),
+        ("SeriesDescription", "LO", "x" * 65),
+        ("SeriesDescription", "LO", "a\tb"),
+        ("CodeValue", "SH", "x" * 17),
+        ("CodeValue", "SH", "a\\b"),
+        ("Modality", "CS", "ct"),
+        ("SOPInstanceUID", "UI", "1.02.3"),
+        ("InstanceNumber", "IS", "2147483648"),
+        ("SliceThickness", "DS", "1.000000000000001"),
+        ("ImageOrientationPatient", "DS", [1, 0, 0, 0, 1]),
+        ("AlgorithmParameters", "LT", "x" * 10241),
+        ("TextValue", "UT", "a\x00b"),
+        ("FloatingPointValue", "FD", float("inf")),
+        ("Rows", "US", 65536),
+    ]
     for keyword, vr, value in good:
         check_value(keyword, vr, value)
     for keyword, vr, value in bad:
@@ -406,11 +456,14 @@ def test_vr_rules_against_values_read_from_ps3_5():
         assert err.value.keyword == keyword
 
 
-@pytest.mark.parametrize("definition, good, bad", [
-    ("person_name", ["Doe^Jane", "A^B^C^D^E=F=G"], ["A^B^C^D^E^F", "A=B=C=D", "Doe\\Jane", "Doe\x00Jane"]),
-    ("date", ["2024-02-29", "20240102"], ["2024-13-01", "2024-01-32", "2024-00-10"]),
-    ("datetime", ["2024-01-02T23:59:60"], ["2024-01-02T24:00", "2024-01-02T10:60"]),
-])
+@pytest.mark.parametrize(
+    "definition, good, bad",
+    [
+        ("person_name", ["Doe^Jane", "A^B^C^D^E=F=G"], ["A^B^C^D^E^F", "A=B=C=D", "Doe\\Jane", "Doe\x00Jane"]),
+        ("date", ["2024-02-29", "20240102"], ["2024-13-01", "2024-01-32", "2024-00-10"]),
+        ("datetime", ["2024-01-02T23:59:60"], ["2024-01-02T24:00", "2024-01-02T10:60"]),
+    ],
+)
 def test_the_schemas_carry_the_vr_rules_editors_can_check(definition, good, bad):
     """What JSON Schema can say of a VR is in the schemas, so editors flag it while the user types."""
     from jsonschema import Draft202012Validator
@@ -418,8 +471,9 @@ def test_the_schemas_carry_the_vr_rules_editors_can_check(definition, good, bad)
     from dcmspec_compiler.validate.schemas import _registry_and_uris
 
     registry, uris = _registry_and_uris()
-    validator = Draft202012Validator({"$ref": uris["definitions.schema.json"] + f"#/$defs/{definition}"},
-                                     registry=registry)
+    validator = Draft202012Validator(
+        {"$ref": uris["definitions.schema.json"] + f"#/$defs/{definition}"}, registry=registry
+    )
     assert [v for v in good if not validator.is_valid(v)] == []
     assert [v for v in bad if validator.is_valid(v)] == []
 

@@ -92,8 +92,11 @@ def state(folder: Path) -> dict[str, str]:
     """What a user sees in the folder: every entry but our staging folders, with the SHA-256 of its bytes."""
     if not folder.exists():
         return {}
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in folder.iterdir() if not p.name.startswith(STAGING_PREFIX)}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.iterdir()
+        if not p.name.startswith(STAGING_PREFIX)
+    }
 
 
 def staging_folders(folder: Path) -> list[Path]:
@@ -117,15 +120,19 @@ def assert_manifest_matches_files(folder: Path) -> dict:
 
 # --- names: checked at the spec's line, before building -----------------------------------------------
 
-@pytest.mark.parametrize("value, message", [
-    ("dcmspec-manifest.json", "a name dcmspec uses for itself"),
-    ("DCMSPEC-MANIFEST.JSON", "a name dcmspec uses for itself"),  # the same file on macOS / Windows
-    (".dcmspec-staging-1234", "a name dcmspec uses for itself"),
-    ('"a\\0b.dcm"', "control characters (U+0000)"),
-    ('"two\\nlines.dcm"', "control characters (U+000A)"),
-    ('".."', "is not a file name"),
-    ("x" * 252 + ".dcm", "256 bytes long; file systems allow at most 255"),
-])
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("dcmspec-manifest.json", "a name dcmspec uses for itself"),
+        ("DCMSPEC-MANIFEST.JSON", "a name dcmspec uses for itself"),  # the same file on macOS / Windows
+        (".dcmspec-staging-1234", "a name dcmspec uses for itself"),
+        ('"a\\0b.dcm"', "control characters (U+0000)"),
+        ('"two\\nlines.dcm"', "control characters (U+000A)"),
+        ('".."', "is not a file name"),
+        ("x" * 252 + ".dcm", "256 bytes long; file systems allow at most 255"),
+    ],
+)
 def test_unusable_output_names_are_refused_at_their_line(tmp_path, inputs, value, message):
     spec = note(tmp_path, "n1", extra=f"output: {{file: {value}}}\n", images=inputs / "ct")
     out = tmp_path / "out"
@@ -193,15 +200,23 @@ def test_an_unusable_output_folder_is_found_before_anything_is_built(tmp_path, i
 
 # --- concurrency: real processes into one folder ------------------------------------------------------
 
+
 def _spawn(*args: str, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "dcmspec_compiler", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", "dcmspec_compiler", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_concurrent_builds_of_the_same_files_never_overwrite(tmp_path, inputs):
-    specs = [seg(tmp_path, "s1", inputs), note(tmp_path, "n1", images=inputs / "ct"),
-             note(tmp_path, "n2", 102, images=inputs / "ct")]
+    specs = [
+        seg(tmp_path, "s1", inputs),
+        note(tmp_path, "n1", images=inputs / "ct"),
+        note(tmp_path, "n2", 102, images=inputs / "ct"),
+    ]
     out = tmp_path / "out"
     procs = [_spawn("build", *specs, "-o", out, "-q", "--fresh-uids") for _ in range(4)]
     results = [(p.wait(), p.stderr.read()) for p in procs]
@@ -215,8 +230,7 @@ def test_concurrent_builds_of_the_same_files_never_overwrite(tmp_path, inputs):
 
 def test_concurrent_builds_of_different_files_lose_no_manifest_entry(tmp_path, inputs):
     out = tmp_path / "out"
-    procs = [_spawn("build", note(tmp_path, f"n{i}", 100 + i, images=inputs / "ct"), "-o", out, "-q")
-             for i in range(8)]
+    procs = [_spawn("build", note(tmp_path, f"n{i}", 100 + i, images=inputs / "ct"), "-o", out, "-q") for i in range(8)]
     results = [(p.wait(), p.stderr.read()) for p in procs]
     assert [code for code, _ in results] == [0] * 8, results
     manifest = assert_manifest_matches_files(out)
@@ -256,12 +270,16 @@ def test_every_test_the_readme_names_exists():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("\n## Guarantees\n", 1)[1].split("\n## ", 1)[0]
     named = set(re.findall(r"`(test_\w+)`", section))
-    defined = {name for path in Path(__file__).parent.glob("test_*.py")
-               for name in re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.M)}
+    defined = {
+        name
+        for path in Path(__file__).parent.glob("test_*.py")
+        for name in re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.M)
+    }
     assert named and named <= defined, named - defined
 
 
 # --- leftovers of killed builds -------------------------------------------------------------------------
+
 
 def test_a_running_builds_staging_folder_is_left_alone(tmp_path, inputs):
     out = tmp_path / "out"
@@ -290,6 +308,7 @@ def test_old_style_part_files_are_removed_with_a_notice(tmp_path, inputs):
 
 
 # --- fault injection: every step of a build's writing ------------------------------------------------
+
 
 class _CountingFile:
     """A file object whose writes count as steps."""
@@ -335,6 +354,7 @@ class Faults:
             self.step(name)
             result = real(*args, **kwargs)
             return _CountingFile(result, self) if name == "fdopen" else result
+
         return call
 
 
@@ -403,8 +423,9 @@ def _in_killed_child(action, at: int, signum: int) -> int:
 
 
 @pytest.mark.parametrize("scenario", [0, 1], ids=["add", "replace"])
-def test_sigkill_at_every_step_leaves_the_old_or_the_new_state_after_recovery(monkeypatch, tmp_path, scenarios,
-                                                                               scenario):
+def test_sigkill_at_every_step_leaves_the_old_or_the_new_state_after_recovery(
+    monkeypatch, tmp_path, scenarios, scenario
+):
     _name, old, new, objects, force = scenarios[scenario]
     old_state, new_state = state(old), state(new)
     assert old_state != new_state
@@ -434,8 +455,8 @@ def test_sigkill_at_every_step_leaves_the_old_or_the_new_state_after_recovery(mo
 
 @pytest.mark.parametrize("scenario", [0, 1], ids=["add", "replace"])
 def test_sigterm_at_every_step_cleans_up_and_leaves_the_old_or_the_new_state(  # and SIGINT, SIGHUP
-        monkeypatch, tmp_path, scenarios,
-                                                                             scenario):
+    monkeypatch, tmp_path, scenarios, scenario
+):
     _name, old, new, objects, force = scenarios[scenario]
     old_state, new_state = state(old), state(new)
     out = tmp_path / "out"
@@ -485,11 +506,15 @@ def test_disk_full_at_every_step_writes_nothing(monkeypatch, tmp_path, scenarios
 
 # --- real processes, real signals ----------------------------------------------------------------------
 
+
 def test_real_builds_killed_at_random_moments(tmp_path, inputs):
     """SIGKILL / SIGTERM sent to `dcmspec build` processes at random moments: after SIGTERM the folder
     is old or new at once and the message says which; after SIGKILL, once the next build ran."""
-    specs = [seg(tmp_path, "s1", inputs), note(tmp_path, "n1", images=inputs / "ct"),
-             note(tmp_path, "n2", 102, images=inputs / "ct")]
+    specs = [
+        seg(tmp_path, "s1", inputs),
+        note(tmp_path, "n1", images=inputs / "ct"),
+        note(tmp_path, "n2", 102, images=inputs / "ct"),
+    ]
     other = note(tmp_path, "other", 150, images=inputs / "ct")
     old = tmp_path / "old"
     assert run("build", *specs, "-o", old, "-q")[0] == 0
@@ -535,8 +560,10 @@ def _half_done_commit(monkeypatch, old: Path, new: Path, out: Path, objects, for
     """Leave in ``out`` a build killed by SIGKILL while committing, with some files in place and others not."""
     for at in range(_count_steps(monkeypatch, old, out, objects, force), 0, -1):  # the commit is near the end
         _run_killed(old, out, objects, force, at, signal.SIGKILL)
-        if (any((p / JOURNAL_NAME).exists() for p in staging_folders(out))
-                and state(out) not in (state(old), state(new))):
+        if any((p / JOURNAL_NAME).exists() for p in staging_folders(out)) and state(out) not in (
+            state(old),
+            state(new),
+        ):
             return
     pytest.fail("no step left a half-done commit")
 
@@ -582,7 +609,7 @@ def test_the_next_build_completes_a_commit_killed_half_way_and_says_so(monkeypat
     assert [e["file"] for e in manifest["objects"]] == ["s1.dcm", "n1.dcm", "n2.dcm", "late.dcm"]
 
 
-_SIGTERM_AT = r'''
+_SIGTERM_AT = r"""
 import os, signal, sys
 from dcmspec_compiler.cli import main
 from dcmspec_compiler.write import commit
@@ -599,18 +626,24 @@ class TermAt:  # the commit protocol's os module, sending SIGTERM to this proces
 
 commit.os = TermAt()
 main(sys.argv[2:])
-'''
+"""
 
 
-@pytest.mark.parametrize("call, message, written", [
-    ("fsync", "nothing of this build was written", False),  # while staging
-    ("rename", "this build's files had been written completely", True),  # the journal's rename: the commit point
-])
+@pytest.mark.parametrize(
+    "call, message, written",
+    [
+        ("fsync", "nothing of this build was written", False),  # while staging
+        ("rename", "this build's files had been written completely", True),  # the journal's rename: the commit point
+    ],
+)
 def test_after_sigterm_the_message_says_what_was_written(tmp_path, inputs, call, message, written):
     out = tmp_path / "out"
     specs = [note(tmp_path, "n1", images=inputs / "ct"), note(tmp_path, "n2", 102, images=inputs / "ct")]
-    proc = subprocess.run([sys.executable, "-c", _SIGTERM_AT, call, "build", *map(str, specs), "-o", str(out), "-q"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _SIGTERM_AT, call, "build", *map(str, specs), "-o", str(out), "-q"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == -signal.SIGTERM, proc.stderr
     assert proc.stderr.strip().endswith(f"dcmspec: stopped by SIGTERM; {message}"), proc.stderr
     assert staging_folders(out) == []
@@ -622,7 +655,7 @@ def test_after_sigterm_the_message_says_what_was_written(tmp_path, inputs, call,
 
 # --- a real full disk: a small tmpfs --------------------------------------------------------------------
 
-_FULL_DISK = r'''
+_FULL_DISK = r"""
 import json, os, shutil, subprocess, sys
 args = json.loads(sys.argv[1])
 mnt, out = args["mnt"], os.path.join(args["mnt"], "out")
@@ -642,7 +675,7 @@ for label, pages in args["cases"]:
     shutil.rmtree(out)
     os.unlink(os.path.join(mnt, "filler"))
 print(json.dumps(results))
-'''
+"""
 
 
 def _private_tmpfs(probe: Path) -> list[str]:
@@ -650,8 +683,10 @@ def _private_tmpfs(probe: Path) -> list[str]:
     the rest: as root (`unshare -m`) or in a user namespace (`unshare -rm`)."""
     script = ["sh", "-c", 'mount -t tmpfs -o size=1m tmpfs "$1" && shift && exec "$@"', "sh"]
     for unshare in (["unshare", "-m"], ["unshare", "-rm"]):
-        if shutil.which("unshare") and subprocess.run(unshare + script + [str(probe), "true"],
-                                                      capture_output=True).returncode == 0:
+        if (
+            shutil.which("unshare")
+            and subprocess.run(unshare + script + [str(probe), "true"], capture_output=True).returncode == 0
+        ):
             return unshare + script
     pytest.skip("a tmpfs cannot be mounted here (needs root or user namespaces: `unshare -rm`)")
 
@@ -662,16 +697,23 @@ def test_a_disk_that_fills_up_gets_nothing_and_exit_3(tmp_path, inputs):
     mnt = tmp_path / "mnt"
     mnt.mkdir()
     prefix = _private_tmpfs(mnt)
-    specs = [seg(tmp_path, "s1", inputs), note(tmp_path, "n1", images=inputs / "ct"),
-             note(tmp_path, "n2", 102, images=inputs / "ct")]
+    specs = [
+        seg(tmp_path, "s1", inputs),
+        note(tmp_path, "n1", images=inputs / "ct"),
+        note(tmp_path, "n2", 102, images=inputs / "ct"),
+    ]
     reference = tmp_path / "reference"
     assert run("build", *specs, "-o", reference, "-q")[0] == 0
     page = os.sysconf("SC_PAGE_SIZE")
     manifest = json.loads((reference / MANIFEST_NAME).read_text())
     pages = [-(-e["bytes"] // page) for e in manifest["objects"]]  # in the order they are staged
     manifest_pages = -(-(reference / MANIFEST_NAME).stat().st_size // page)
-    cases = [("second file", pages[0] + pages[1] - 1), ("manifest", sum(pages)),
-             ("journal", sum(pages) + manifest_pages), ("room enough", sum(pages) + manifest_pages + 4)]
+    cases = [
+        ("second file", pages[0] + pages[1] - 1),
+        ("manifest", sum(pages)),
+        ("journal", sum(pages) + manifest_pages),
+        ("room enough", sum(pages) + manifest_pages + 4),
+    ]
     args = json.dumps({"mnt": str(mnt), "specs": [str(s) for s in specs], "cases": cases})
     proc = subprocess.run(prefix + [str(mnt), sys.executable, "-c", _FULL_DISK, args], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -8,12 +8,12 @@ from .annotations import MicroscopyBulkSimpleAnnotations, annread, image_bounds
 from .group import GENERATION_TYPES, GRAPHIC_TYPES, AnnotationGroup, Measurement, annotation_problems
 
 __all__ = [
-           "GENERATION_TYPES",
-           "GRAPHIC_TYPES",
-           "AnnotationGroup",
-           "Measurement",
-           "MicroscopyBulkSimpleAnnotations",
-           "annotation_problems",
-           "annread",
-           "image_bounds",
+    "GENERATION_TYPES",
+    "GRAPHIC_TYPES",
+    "AnnotationGroup",
+    "Measurement",
+    "MicroscopyBulkSimpleAnnotations",
+    "annotation_problems",
+    "annread",
+    "image_bounds",
 ]

@@ -40,16 +40,24 @@ __all__ = ["ANN_SOP_CLASS_UID", "WSI_SOP_CLASS_UID", "MicroscopyBulkSimpleAnnota
 ANN_SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.91.1"
 WSI_SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.77.1.6"
 #: Specimen module (PS3.3 C.7.6.22) attributes copied from the slide image
-SPECIMEN_MODULE = ("ContainerIdentifier", "IssuerOfTheContainerIdentifierSequence",
-                   "AlternateContainerIdentifierSequence", "ContainerTypeCodeSequence", "ContainerDescription",
-                   "ContainerComponentSequence", "SpecimenDescriptionSequence")
+SPECIMEN_MODULE = (
+    "ContainerIdentifier",
+    "IssuerOfTheContainerIdentifierSequence",
+    "AlternateContainerIdentifierSequence",
+    "ContainerTypeCodeSequence",
+    "ContainerDescription",
+    "ContainerComponentSequence",
+    "SpecimenDescriptionSequence",
+)
 COORDINATE_TYPES = ("2D", "3D")
 
 
 def _total_matrix(image: Dataset) -> tuple[int, int]:
     """(columns, rows) of the image's Total Pixel Matrix (its Columns/Rows when it has none)."""
-    return (int(image.get("TotalPixelMatrixColumns") or image.Columns),
-            int(image.get("TotalPixelMatrixRows") or image.Rows))
+    return (
+        int(image.get("TotalPixelMatrixColumns") or image.Columns),
+        int(image.get("TotalPixelMatrixRows") or image.Rows),
+    )
 
 
 def image_bounds(image: Dataset, coordinate_type: str) -> tuple[np.ndarray, np.ndarray]:
@@ -65,8 +73,7 @@ def image_bounds(image: Dataset, coordinate_type: str) -> tuple[np.ndarray, np.n
     row_spacing, column_spacing = float(spacing[0]), float(spacing[1])
     along_row, along_column = np.array(orientation[:2]), np.array(orientation[3:5])
     corners = np.array([[c, r] for c in (0, columns) for r in (0, rows)], dtype=np.float64)
-    xy = (np.array([x0, y0]) + corners[:, :1] * column_spacing * along_row
-          + corners[:, 1:] * row_spacing * along_column)
+    xy = np.array([x0, y0]) + corners[:, :1] * column_spacing * along_row + corners[:, 1:] * row_spacing * along_column
     return xy.min(axis=0), xy.max(axis=0)
 
 
@@ -103,11 +110,22 @@ class MicroscopyBulkSimpleAnnotations(Dataset):
 
     SOP_CLASS_UID: ClassVar[str] = ANN_SOP_CLASS_UID
 
-    def __init__(self, image: Dataset, groups: Sequence[AnnotationGroup], *, series_instance_uid: str,
-                 series_number: int, sop_instance_uid: str, content: ContentIdentification,
-                 created: _dt.datetime, equipment: Equipment, coordinate_type: str = "2D",
-                 series_description: str | None = None, check_bounds: bool = True,
-                 specific_character_set: str = "ISO_IR 192") -> None:
+    def __init__(
+        self,
+        image: Dataset,
+        groups: Sequence[AnnotationGroup],
+        *,
+        series_instance_uid: str,
+        series_number: int,
+        sop_instance_uid: str,
+        content: ContentIdentification,
+        created: _dt.datetime,
+        equipment: Equipment,
+        coordinate_type: str = "2D",
+        series_description: str | None = None,
+        check_bounds: bool = True,
+        specific_character_set: str = "ISO_IR 192",
+    ) -> None:
         super().__init__()
         if coordinate_type not in COORDINATE_TYPES:
             raise DicomConformanceError(f"Annotation Coordinate Type must be 2D or 3D, got {coordinate_type!r}")
@@ -122,26 +140,40 @@ class MicroscopyBulkSimpleAnnotations(Dataset):
         uids = set()
         for i, group in enumerate(groups):
             if group.number != i + 1:
-                raise DicomConformanceError(f"group {group.label!r} has number {group.number}; Annotation Group"
-                                            f" Numbers start at 1 and increase by 1 (it should be {i + 1})")
+                raise DicomConformanceError(
+                    f"group {group.label!r} has number {group.number}; Annotation Group"
+                    f" Numbers start at 1 and increase by 1 (it should be {i + 1})"
+                )
             if group.uid in uids:
                 raise DicomConformanceError(f"Annotation Group UID {group.uid} is used twice")
             uids.add(group.uid)
             points = group.points()
             if points.shape[1] != dims:
-                raise DicomConformanceError(f"group {group.label!r} has {points.shape[1]} coordinates per point;"
-                                            f" {coordinate_type} annotations have {dims}")
+                raise DicomConformanceError(
+                    f"group {group.label!r} has {points.shape[1]} coordinates per point;"
+                    f" {coordinate_type} annotations have {dims}"
+                )
             if bounds is not None:
                 problems = annotation_problems(group.graphic_type, points, group.counts(), bounds)
                 if problems:
                     index, message = problems[0]
                     raise DicomConformanceError(f"annotation {index + 1} of group {group.label!r}: {message}")
         # --- SOP Common, Patient, Study, Series, Frame of Reference, Equipment, Specimen --------------
-        set_sop_common(self, sop_class_uid=self.SOP_CLASS_UID, sop_instance_uid=sop_instance_uid,
-                       created=created, specific_character_set=specific_character_set)
+        set_sop_common(
+            self,
+            sop_class_uid=self.SOP_CLASS_UID,
+            sop_instance_uid=sop_instance_uid,
+            created=created,
+            specific_character_set=specific_character_set,
+        )
         copy_patient_study(self, image)
-        set_general_series(self, modality="ANN", series_instance_uid=series_instance_uid,
-                           series_number=series_number, series_description=series_description)
+        set_general_series(
+            self,
+            modality="ANN",
+            series_instance_uid=series_instance_uid,
+            series_number=series_number,
+            series_description=series_description,
+        )
         if coordinate_type == "3D":
             set_frame_of_reference(self, str(image.FrameOfReferenceUID), image.get("PositionReferenceIndicator"))
         equipment.apply(self, enhanced=True)
@@ -165,9 +197,17 @@ class MicroscopyBulkSimpleAnnotations(Dataset):
         self.ReferencedImageSequence = [reference]
         self.AnnotationGroupSequence = list(groups)
         # --- Common Instance Reference (C.12.2) ---------------------------------------------------
-        set_common_instance_reference(self, [InstanceReference(
-            str(image.StudyInstanceUID), str(image.SeriesInstanceUID), str(image.SOPClassUID),
-            str(image.SOPInstanceUID))])
+        set_common_instance_reference(
+            self,
+            [
+                InstanceReference(
+                    str(image.StudyInstanceUID),
+                    str(image.SeriesInstanceUID),
+                    str(image.SOPClassUID),
+                    str(image.SOPInstanceUID),
+                )
+            ],
+        )
         _decode_copied(self)
         check_object(self)
         set_native_encoding(self)
@@ -177,8 +217,9 @@ class MicroscopyBulkSimpleAnnotations(Dataset):
     def from_dataset(cls, ds: Dataset) -> MicroscopyBulkSimpleAnnotations:
         """Wrap a dataset read from a file (an ANN object of any writer) for the read-side methods."""
         if str(ds.get("SOPClassUID", "")) != ANN_SOP_CLASS_UID:
-            raise DicomConformanceError(f"SOP Class {ds.get('SOPClassUID')} is not Microscopy Bulk Simple"
-                                        " Annotations Storage")
+            raise DicomConformanceError(
+                f"SOP Class {ds.get('SOPClassUID')} is not Microscopy Bulk Simple Annotations Storage"
+            )
         return wrap_file_dataset(cls, ds)
 
     @property
@@ -190,8 +231,14 @@ class MicroscopyBulkSimpleAnnotations(Dataset):
         seq = self.get("ReferencedImageSequence")
         return str(seq[0].ReferencedSOPInstanceUID) if seq else None
 
-    def groups(self, *, label: str | None = None, property_type: Code | None = None,
-               property_category: Code | None = None, graphic_type: str | None = None) -> list[AnnotationGroup]:
+    def groups(
+        self,
+        *,
+        label: str | None = None,
+        property_type: Code | None = None,
+        property_category: Code | None = None,
+        graphic_type: str | None = None,
+    ) -> list[AnnotationGroup]:
         """The annotation groups, those matching every criterion given."""
         out = []
         for item in self.get("AnnotationGroupSequence", []):

@@ -28,7 +28,12 @@ __all__ = ["GENERATION_TYPES", "GRAPHIC_TYPES", "AnnotationGroup", "Measurement"
 
 #: Graphic Type (0070,0023) of an annotation group -> (fewest points, most points) per annotation (C.37.1.2.1.1)
 GRAPHIC_TYPES: dict[str, tuple[int, int | None]] = {
-    "POINT": (1, 1), "POLYLINE": (2, None), "POLYGON": (3, None), "ELLIPSE": (4, 4), "RECTANGLE": (4, 4)}
+    "POINT": (1, 1),
+    "POLYLINE": (2, None),
+    "POLYGON": (3, None),
+    "ELLIPSE": (4, 4),
+    "RECTANGLE": (4, 4),
+}
 #: Annotation Group Generation Type (006A,0007)
 GENERATION_TYPES = ("MANUAL", "SEMIAUTOMATIC", "AUTOMATIC")
 
@@ -49,8 +54,9 @@ class Measurement:
         if not is_code(self.unit):
             raise DicomConformanceError("a measurement needs a unit Code (PS3.3 C.37.1.2)")
         if self.unit.scheme_designator != "UCUM":
-            raise DicomConformanceError(f"measurement units are UCUM codes, not {self.unit.scheme_designator}"
-                                        f" {self.unit.value!r}")
+            raise DicomConformanceError(
+                f"measurement units are UCUM codes, not {self.unit.scheme_designator} {self.unit.value!r}"
+            )
         try:
             check_ucum(self.unit.value)
         except UcumSyntaxError as exc:
@@ -64,7 +70,8 @@ class Measurement:
         if values.shape[0] != number_of_annotations:
             raise DicomConformanceError(
                 f"measurement {self.name.meaning!r} has {values.shape[0]} values for {number_of_annotations}"
-                " annotations: give one per annotation, NaN where there is none")
+                " annotations: give one per annotation, NaN where there is none"
+            )
         if np.isinf(values).any():
             raise DicomConformanceError(f"measurement {self.name.meaning!r} has an infinite value")
         present = ~np.isnan(values)
@@ -89,16 +96,21 @@ class Measurement:
             values[np.frombuffer(values_item.AnnotationIndexList, dtype="<i4") - 1] = stored
         else:
             values[:] = stored
-        return cls(code_from_item(item.ConceptNameCodeSequence[0]),
-                   code_from_item(item.MeasurementUnitsCodeSequence[0]), values)
+        return cls(
+            code_from_item(item.ConceptNameCodeSequence[0]),
+            code_from_item(item.MeasurementUnitsCodeSequence[0]),
+            values,
+        )
 
 
-def _compact(coordinates: np.ndarray | Sequence[np.ndarray], counts: Sequence[int] | np.ndarray | None
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _compact(
+    coordinates: np.ndarray | Sequence[np.ndarray], counts: Sequence[int] | np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """(points (n, 2|3) float64, counts (annotations,) int64) from either accepted form."""
     if counts is None:
-        arrays = [np.asarray(a, dtype=np.float64).reshape(-1, np.shape(a)[-1] if np.ndim(a) > 1 else 2)
-                  for a in coordinates]
+        arrays = [
+            np.asarray(a, dtype=np.float64).reshape(-1, np.shape(a)[-1] if np.ndim(a) > 1 else 2) for a in coordinates
+        ]
         if not arrays:
             raise DicomConformanceError("an annotation group holds at least one annotation (PS3.3 C.37.1.2)")
         if len({a.shape[1] for a in arrays}) != 1:
@@ -115,16 +127,18 @@ def _compact(coordinates: np.ndarray | Sequence[np.ndarray], counts: Sequence[in
     return points, counts
 
 
-def annotation_problems(graphic_type: str, points: np.ndarray, counts: np.ndarray,
-                        bounds: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[int, str]]:
+def annotation_problems(
+    graphic_type: str, points: np.ndarray, counts: np.ndarray, bounds: tuple[np.ndarray, np.ndarray] | None = None
+) -> list[tuple[int, str]]:
     """(0-based annotation index, what is wrong) for every annotation the standard does not allow:
     too few or too many points for the graphic type (C.37.1.2.1.1), a POLYGON repeating its first point
     as its last (ANN polygons are closed implicitly), coordinates that are not finite or lie outside
     ``bounds`` = (lowest, highest) per axis. Array operations throughout; the list is empty when all is well."""
     fewest, most = GRAPHIC_TYPES[graphic_type]
     out: list[tuple[int, str]] = []
-    name = {"POINT": "a POINT", "ELLIPSE": "an ELLIPSE",
-            "RECTANGLE": "a RECTANGLE"}.get(graphic_type, f"a {graphic_type}")
+    name = {"POINT": "a POINT", "ELLIPSE": "an ELLIPSE", "RECTANGLE": "a RECTANGLE"}.get(
+        graphic_type, f"a {graphic_type}"
+    )
     needs = f"exactly {fewest}" if fewest == most else f"at least {fewest}"
     for i in np.flatnonzero((counts < fewest) | ((counts > most) if most is not None else False)):
         out.append((int(i), f"{name} needs {needs} points, this annotation has {int(counts[i])}"))
@@ -139,8 +153,13 @@ def annotation_problems(graphic_type: str, points: np.ndarray, counts: np.ndarra
         at = np.flatnonzero(outside)
         owners, firsts = np.unique(owner[at], return_index=True)  # the first point outside of each annotation
         for i, first in zip(owners, points[at[firsts]]):
-            out.append((int(i), f"point {tuple(round(float(v), 6) for v in first)} lies outside the image"
-                                f" ({', '.join(f'{lo:g}..{hi:g}' for lo, hi in zip(low, high))})"))
+            out.append(
+                (
+                    int(i),
+                    f"point {tuple(round(float(v), 6) for v in first)} lies outside the image"
+                    f" ({', '.join(f'{lo:g}..{hi:g}' for lo, hi in zip(low, high))})",
+                )
+            )
     if graphic_type == "POLYGON":
         ok = counts >= 3
         starts = np.cumsum(counts) - counts
@@ -148,8 +167,13 @@ def annotation_problems(graphic_type: str, points: np.ndarray, counts: np.ndarra
         closed = np.zeros(counts.size, dtype=bool)
         closed[ok] = (points[starts[ok]] == points[ends[ok]]).all(axis=1)
         for i in np.flatnonzero(closed):
-            out.append((int(i), "a POLYGON's last point repeats its first: ANN polygons close themselves"
-                                " (PS3.3 C.37.1.2.1.1); leave the last point out"))
+            out.append(
+                (
+                    int(i),
+                    "a POLYGON's last point repeats its first: ANN polygons close themselves"
+                    " (PS3.3 C.37.1.2.1.1); leave the last point out",
+                )
+            )
     return sorted(out)
 
 
@@ -164,24 +188,40 @@ class AnnotationGroup(Dataset):
     ``algorithm`` is required unless ``generation_type`` is MANUAL.
     """
 
-    def __init__(self, *, number: int, uid: str, label: str, property_category: Code, property_type: Code,
-                 graphic_type: str, coordinates: np.ndarray | Sequence[np.ndarray],
-                 counts: Sequence[int] | np.ndarray | None = None, generation_type: str = "MANUAL",
-                 algorithm: AlgorithmIdentification | None = None, description: str | None = None,
-                 measurements: Sequence[Measurement] = (), property_modifiers: Sequence[Code] = (),
-                 double: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        number: int,
+        uid: str,
+        label: str,
+        property_category: Code,
+        property_type: Code,
+        graphic_type: str,
+        coordinates: np.ndarray | Sequence[np.ndarray],
+        counts: Sequence[int] | np.ndarray | None = None,
+        generation_type: str = "MANUAL",
+        algorithm: AlgorithmIdentification | None = None,
+        description: str | None = None,
+        measurements: Sequence[Measurement] = (),
+        property_modifiers: Sequence[Code] = (),
+        double: bool = True,
+    ) -> None:
         super().__init__()
         if graphic_type not in GRAPHIC_TYPES:
-            raise DicomConformanceError(f"Graphic Type {graphic_type!r} is not one of {', '.join(GRAPHIC_TYPES)}"
-                                        " (PS3.3 C.37.1.2)")
+            raise DicomConformanceError(
+                f"Graphic Type {graphic_type!r} is not one of {', '.join(GRAPHIC_TYPES)} (PS3.3 C.37.1.2)"
+            )
         if generation_type not in GENERATION_TYPES:
-            raise DicomConformanceError(f"Annotation Group Generation Type {generation_type!r} is not one of"
-                                        f" {', '.join(GENERATION_TYPES)}")
+            raise DicomConformanceError(
+                f"Annotation Group Generation Type {generation_type!r} is not one of {', '.join(GENERATION_TYPES)}"
+            )
         if generation_type == "MANUAL" and algorithm is not None:
             raise DicomConformanceError("a MANUAL annotation group names no algorithm (PS3.3 C.37.1.2)")
         if generation_type != "MANUAL" and algorithm is None:
-            raise DicomConformanceError(f"a {generation_type} annotation group needs its algorithm"
-                                        " (Annotation Group Algorithm Identification Sequence, PS3.3 C.37.1.2)")
+            raise DicomConformanceError(
+                f"a {generation_type} annotation group needs its algorithm"
+                " (Annotation Group Algorithm Identification Sequence, PS3.3 C.37.1.2)"
+            )
         if not isinstance(number, int) or not 1 <= number <= 65535:
             raise DicomConformanceError(f"Annotation Group Number {number!r} must be 1..65535")
         if not is_valid_uid(uid):
@@ -292,10 +332,16 @@ class AnnotationGroup(Dataset):
         _fewest, most = GRAPHIC_TYPES[self.graphic_type]
         if most is not None:
             return np.full(n, most, dtype=np.int64)
-        dims = 2 if (self.get("CommonZCoordinateValue") is not None
-                     or self.get("AnnotationAppliesToAllZPlanes") is None) else 3
-        total = len(self.DoublePointCoordinatesData) // 8 if "DoublePointCoordinatesData" in self else \
-            len(self.PointCoordinatesData) // 4
+        dims = (
+            2
+            if (self.get("CommonZCoordinateValue") is not None or self.get("AnnotationAppliesToAllZPlanes") is None)
+            else 3
+        )
+        total = (
+            len(self.DoublePointCoordinatesData) // 8
+            if "DoublePointCoordinatesData" in self
+            else len(self.PointCoordinatesData) // 4
+        )
         starts = (np.frombuffer(self.LongPrimitivePointIndexList, dtype="<i4").astype(np.int64) - 1) // dims
         return np.diff(np.append(starts, total // dims))
 

@@ -18,16 +18,25 @@ class AlgorithmIdentification(Dataset):
     ``name_code`` (Algorithm Name Code Sequence) are Type 3.
     """
 
-    def __init__(self, *, name: str, version: str, family: Code, parameters: str | None = None,
-                 source: str | None = None, name_code: Code | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        version: str,
+        family: Code,
+        parameters: str | None = None,
+        source: str | None = None,
+        name_code: Code | None = None,
+    ) -> None:
         super().__init__()
         if not name or len(name) > 64:
             raise DicomConformanceError(
-                f"Algorithm Name (0066,0036) must be a non-empty LO of at most 64 characters, got {name!r}")
+                f"Algorithm Name (0066,0036) must be a non-empty LO of at most 64 characters, got {name!r}"
+            )
         if not version or len(version) > 64:
             raise DicomConformanceError(
-                f"Algorithm Version (0066,0031) must be a non-empty LO of at most 64 characters, "
-                f"got {version!r}")
+                f"Algorithm Version (0066,0031) must be a non-empty LO of at most 64 characters, got {version!r}"
+            )
         if not is_code(family):
             raise DicomConformanceError("Algorithm Family Code Sequence (0066,002F) needs a Code")
         if source is not None and len(source) > 64:

@@ -90,8 +90,7 @@ def code_item(code: Code) -> Dataset:
     if code.scheme_version:
         set_element(item, CODING_SCHEME_VERSION, "SH", code.scheme_version)
     if len(code.meaning) > 64:  # LO (PS3.5 6.2): refused, never cut
-        raise DicomConformanceError(
-            f"Code Meaning {code.meaning!r} is longer than 64 characters (LO, PS3.5 6.2)")
+        raise DicomConformanceError(f"Code Meaning {code.meaning!r} is longer than 64 characters (LO, PS3.5 6.2)")
     set_element(item, CODE_MEANING, "LO", code.meaning)
     return item
 

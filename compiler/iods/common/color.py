@@ -34,20 +34,18 @@ def _gamma(c: float) -> float:
 
 
 def _f(t: float) -> float:
-    return t ** (1 / 3) if t > _DELTA ** 3 else t / (3 * _DELTA ** 2) + 4 / 29
+    return t ** (1 / 3) if t > _DELTA**3 else t / (3 * _DELTA**2) + 4 / 29
 
 
 def _f_inv(t: float) -> float:
-    return t ** 3 if t > _DELTA else 3 * _DELTA ** 2 * (t - 4 / 29)
+    return t**3 if t > _DELTA else 3 * _DELTA**2 * (t - 4 / 29)
 
 
 def check_rgb(rgb: Sequence[int]) -> tuple[int, int, int]:
     """``rgb`` as three integers 0..255, or :class:`DicomConformanceError`."""
     values = tuple(rgb)
-    if len(values) != 3 or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in values):
-        raise DicomConformanceError(
-            f"a display colour must be three integers 0-255 (red, green, blue), got {rgb!r}")
+    if len(values) != 3 or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in values):
+        raise DicomConformanceError(f"a display colour must be three integers 0-255 (red, green, blue), got {rgb!r}")
     return values  # type: ignore[return-value]
 
 
@@ -79,8 +77,7 @@ def lab_to_dicom(lab: Sequence[float]) -> tuple[int, int, int]:
     def clip(v: float) -> int:
         return int(min(max(round(v), 0), 0xFFFF))
 
-    return (clip(L * 0xFFFF / 100.0), clip((a + 128) * 0xFFFF / 255.0),
-            clip((b + 128) * 0xFFFF / 255.0))
+    return (clip(L * 0xFFFF / 100.0), clip((a + 128) * 0xFFFF / 255.0), clip((b + 128) * 0xFFFF / 255.0))
 
 
 def dicom_to_lab(values: Sequence[int]) -> tuple[float, float, float]:

@@ -135,8 +135,9 @@ class Layout:
     slice_spacing: SliceSpacing  # written in Pixel Measures when the source frames are a regular stack
 
 
-def build_functional_groups(sources: SourceSet, plan: FramePlan,
-                            derivation_codes: tuple[Code, ...] = (DERIVATION_SEGMENTATION,)) -> Layout:
+def build_functional_groups(
+    sources: SourceSet, plan: FramePlan, derivation_codes: tuple[Code, ...] = (DERIVATION_SEGMENTATION,)
+) -> Layout:
     """Shared and per-frame functional groups of the frames of ``plan``: each stored frame references its
     source frame (Derivation Image with ``derivation_codes``, CID 7203), with the source's position;
     orientation and pixel measures are shared when equal for all frames."""
@@ -153,8 +154,9 @@ def build_functional_groups(sources: SourceSet, plan: FramePlan,
     if derivation_shared:
         shared.DerivationImageSequence = [derivation_image_dataset(frames[int(used[0])], derivation_codes[0])]
     orient_shared = measures_shared = False
-    slice_spacing = (regular_slice_spacing(frames) if geometry
-                     else SliceSpacing(None, "the source frames have no geometry"))
+    slice_spacing = (
+        regular_slice_spacing(frames) if geometry else SliceSpacing(None, "the source frames have no geometry")
+    )
     if geometry:
         orientation, orient_shared = _common_orientation(used_frames)
         measures_shared = len({_measures_key(f) for f in used_frames}) == 1
@@ -169,8 +171,7 @@ def build_functional_groups(sources: SourceSet, plan: FramePlan,
     dimensions: list[tuple[int, int, str]] = []
     has_segments = plan.segment_number is not None
     if has_segments:
-        dimensions.append((TAG_REFERENCED_SEGMENT_NUMBER, TAG_SEGMENT_IDENTIFICATION,
-                           "ReferencedSegmentNumber"))
+        dimensions.append((TAG_REFERENCED_SEGMENT_NUMBER, TAG_SEGMENT_IDENTIFICATION, "ReferencedSegmentNumber"))
     stack = False
     n_src = len(frames)
     if geometry:
@@ -200,8 +201,7 @@ def build_functional_groups(sources: SourceSet, plan: FramePlan,
         if geometry:
             b += enc.sequence(TAG_PLANE_POSITION, [enc.text(TAG_IMAGE_POSITION, "DS", list(f.position or ()))])
             if not orient_shared:
-                b += enc.sequence(TAG_PLANE_ORIENTATION,
-                                  [enc.text(0x00200037, "DS", list(f.orientation or ()))])
+                b += enc.sequence(TAG_PLANE_ORIENTATION, [enc.text(0x00200037, "DS", list(f.orientation or ()))])
             if not measures_shared:
                 b += enc.sequence(TAG_PIXEL_MEASURES, [_pixel_measures_body(f, slice_spacing.ds)])
         src_piece_a[int(i)] = a
@@ -209,8 +209,9 @@ def build_functional_groups(sources: SourceSet, plan: FramePlan,
     seg_piece: dict[int, bytes] = {}
     if has_segments:
         for s in np.unique(plan.segment_number):  # type: ignore[arg-type]
-            seg_piece[int(s)] = enc.sequence(TAG_SEGMENT_IDENTIFICATION,
-                                             [enc.us(TAG_REFERENCED_SEGMENT_NUMBER, int(s))])
+            seg_piece[int(s)] = enc.sequence(
+                TAG_SEGMENT_IDENTIFICATION, [enc.us(TAG_REFERENCED_SEGMENT_NUMBER, int(s))]
+            )
     stack_id = enc.text(0x00209056, "SH", "1")
     items = []
     src_idx = plan.source_index.tolist()
@@ -225,9 +226,12 @@ def build_functional_groups(sources: SourceSet, plan: FramePlan,
         if stack:
             content += stack_id + enc.ul(TAG_IN_STACK_POSITION, int(src_dim[i]))
         content += enc.ul(0x00209157, *dim_values)
-        body = (src_piece_a[i] + enc.element(TAG_FRAME_CONTENT, "SQ", enc.item(content))
-                + src_piece_b[i] + (seg_piece[s] if has_segments else b""))
+        body = (
+            src_piece_a[i]
+            + enc.element(TAG_FRAME_CONTENT, "SQ", enc.item(content))
+            + src_piece_b[i]
+            + (seg_piece[s] if has_segments else b"")
+        )
         items.append(body)
     per_frame = enc.sequence(TAG_PER_FRAME, items)
-    return Layout(shared=shared, per_frame=per_frame, dimensions=dimensions, stack=stack,
-                  slice_spacing=slice_spacing)
+    return Layout(shared=shared, per_frame=per_frame, dimensions=dimensions, stack=stack, slice_spacing=slice_spacing)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pydicom.dataset import Dataset
 
 
-def frame_group(per_frame_item: Dataset | None, shared_item: Dataset | None, keyword: str,
-                attribute: str | None = None) -> Dataset | None:
+def frame_group(
+    per_frame_item: Dataset | None, shared_item: Dataset | None, keyword: str, attribute: str | None = None
+) -> Dataset | None:
     """The item of the functional group macro ``keyword`` (e.g. ``PlanePositionSequence``) that applies
     to one frame: the frame's Per-frame Functional Groups item first, then the Shared one (PS3.3
     C.7.6.16.1). With ``attribute``, only a macro item holding that attribute counts. ``None`` if neither
@@ -24,7 +25,10 @@ def frame_items(ds: Dataset, frame_index: int | None) -> tuple[Dataset | None, D
     """The Per-frame Functional Groups item of frame ``frame_index`` (0-based; ``None`` when the file has
     none for it) and the Shared Functional Groups item (``None`` when absent) of ``ds``."""
     per_frame = ds.get("PerFrameFunctionalGroupsSequence")
-    item = (per_frame[frame_index] if per_frame is not None and frame_index is not None
-            and frame_index < len(per_frame) else None)
+    item = (
+        per_frame[frame_index]
+        if per_frame is not None and frame_index is not None and frame_index < len(per_frame)
+        else None
+    )
     shared = ds.get("SharedFunctionalGroupsSequence")
     return item, (shared[0] if shared else None)

@@ -14,8 +14,11 @@ import numpy as np
 __all__ = ["srgb_icc_profile"]
 
 _D50 = (0.9642, 1.0, 0.8249)
-_PRIMARIES_D50 = {b"rXYZ": (0.4361, 0.2225, 0.0139), b"gXYZ": (0.3851, 0.7169, 0.0971),
-                  b"bXYZ": (0.1431, 0.0606, 0.7141)}
+_PRIMARIES_D50 = {
+    b"rXYZ": (0.4361, 0.2225, 0.0139),
+    b"gXYZ": (0.3851, 0.7169, 0.0971),
+    b"bXYZ": (0.1431, 0.0606, 0.7141),
+}
 
 
 def _s15(v: float) -> bytes:
@@ -28,7 +31,7 @@ def _xyz(xyz: tuple[float, float, float]) -> bytes:
 
 def _text_description(text: str) -> bytes:
     ascii_ = text.encode("ascii") + b"\0"
-    return (b"desc" + b"\0" * 4 + struct.pack(">I", len(ascii_)) + ascii_ + b"\0" * 8 + b"\0" * 3 + b"\0" * 67)
+    return b"desc" + b"\0" * 4 + struct.pack(">I", len(ascii_)) + ascii_ + b"\0" * 8 + b"\0" * 3 + b"\0" * 67
 
 
 def _curve() -> bytes:
@@ -41,9 +44,15 @@ def _curve() -> bytes:
 def srgb_icc_profile() -> bytes:
     """The bytes of the profile (the same every time)."""
     curve = _curve()
-    tags = [(b"desc", _text_description("sRGB (dcmspec)")), (b"cprt", b"text" + b"\0" * 4 + b"No copyright\0"),
-            (b"wtpt", _xyz(_D50))] + [(sig, _xyz(v)) for sig, v in _PRIMARIES_D50.items()] + \
-        [(b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve)]
+    tags = (
+        [
+            (b"desc", _text_description("sRGB (dcmspec)")),
+            (b"cprt", b"text" + b"\0" * 4 + b"No copyright\0"),
+            (b"wtpt", _xyz(_D50)),
+        ]
+        + [(sig, _xyz(v)) for sig, v in _PRIMARIES_D50.items()]
+        + [(b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve)]
+    )
     table_size = 4 + 12 * len(tags)
     offset = 128 + table_size
     entries, body, placed = [], b"", {}
@@ -60,9 +69,24 @@ def srgb_icc_profile() -> bytes:
         offset += len(data)
     body += b"\0" * ((-offset) % 4)
     size = 128 + table_size + len(body)
-    header = (struct.pack(">I", size) + b"\0" * 4 + bytes([2, 0x10, 0, 0]) + b"mntr" + b"RGB " + b"XYZ "
-              + b"\0" * 12 + b"acsp" + b"\0" * 4 + b"\0" * 4 + b"\0" * 8 + b"\0" * 8 + b"\0" * 8 + b"\0" * 4
-              + b"".join(_s15(v) for v in _D50) + b"\0" * 4)
+    header = (
+        struct.pack(">I", size)
+        + b"\0" * 4
+        + bytes([2, 0x10, 0, 0])
+        + b"mntr"
+        + b"RGB "
+        + b"XYZ "
+        + b"\0" * 12
+        + b"acsp"
+        + b"\0" * 4
+        + b"\0" * 4
+        + b"\0" * 8
+        + b"\0" * 8
+        + b"\0" * 8
+        + b"\0" * 4
+        + b"".join(_s15(v) for v in _D50)
+        + b"\0" * 4
+    )
     header += b"\0" * (128 - len(header))
     table = struct.pack(">I", len(tags)) + b"".join(struct.pack(">4sII", s, o, n) for s, o, n in entries)
     return header + table + body

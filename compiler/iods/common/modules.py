@@ -35,13 +35,14 @@ class Equipment:
     def apply(self, ds: Dataset, *, enhanced: bool = True) -> None:
         """Set the equipment attributes; Enhanced General Equipment makes four of them Type 1."""
         if enhanced:
-            for keyword, value in (("Manufacturer", self.manufacturer),
-                                   ("ManufacturerModelName", self.manufacturer_model_name),
-                                   ("DeviceSerialNumber", self.device_serial_number),
-                                   ("SoftwareVersions", self.software_versions)):
+            for keyword, value in (
+                ("Manufacturer", self.manufacturer),
+                ("ManufacturerModelName", self.manufacturer_model_name),
+                ("DeviceSerialNumber", self.device_serial_number),
+                ("SoftwareVersions", self.software_versions),
+            ):
                 if not value:
-                    raise DicomConformanceError(
-                        f"Enhanced General Equipment (PS3.3 C.7.5.2) requires {keyword}")
+                    raise DicomConformanceError(f"Enhanced General Equipment (PS3.3 C.7.5.2) requires {keyword}")
         ds.Manufacturer = self.manufacturer
         ds.ManufacturerModelName = self.manufacturer_model_name
         ds.DeviceSerialNumber = self.device_serial_number
@@ -55,8 +56,15 @@ class Equipment:
             ds.StationName = self.station_name
 
 
-def set_general_series(ds: Dataset, *, modality: str, series_instance_uid: str, series_number: int,
-                       series_description: str | None = None, laterality_empty: bool = False) -> None:
+def set_general_series(
+    ds: Dataset,
+    *,
+    modality: str,
+    series_instance_uid: str,
+    series_number: int,
+    series_description: str | None = None,
+    laterality_empty: bool = False,
+) -> None:
     """General Series module (C.7.3.1), with the modality fixed by the IOD."""
     _check_uid(series_instance_uid, "Series Instance UID")
     if not 0 <= int(series_number) <= 2**31 - 1:
@@ -70,8 +78,9 @@ def set_general_series(ds: Dataset, *, modality: str, series_instance_uid: str, 
         ds.Laterality = None
 
 
-def set_frame_of_reference(ds: Dataset, frame_of_reference_uid: str,
-                           position_reference_indicator: str | None = None) -> None:
+def set_frame_of_reference(
+    ds: Dataset, frame_of_reference_uid: str, position_reference_indicator: str | None = None
+) -> None:
     """Frame of Reference module (C.7.4.1)."""
     _check_uid(frame_of_reference_uid, "Frame of Reference UID")
     ds.FrameOfReferenceUID = frame_of_reference_uid
@@ -89,11 +98,16 @@ class ContentIdentification:
 
     def apply(self, ds: Dataset) -> None:
         label = self.content_label
-        if not label or len(label) > 16 or label != label.upper() or not all(
-                ch.isalnum() or ch in " _" for ch in label):
+        if (
+            not label
+            or len(label) > 16
+            or label != label.upper()
+            or not all(ch.isalnum() or ch in " _" for ch in label)
+        ):
             raise DicomConformanceError(
                 f"Content Label {label!r} must be a CS value: at most 16 upper-case letters, digits,"
-                " spaces or underscores (PS3.5 6.2)")
+                " spaces or underscores (PS3.5 6.2)"
+            )
         ds.InstanceNumber = int(self.instance_number)
         ds.ContentLabel = label
         ds.ContentDescription = self.content_description or None
@@ -110,9 +124,14 @@ def set_content_date_time(ds: Dataset, moment: _dt.datetime) -> None:
     ds.ContentDate, ds.ContentTime = dicom_date_time(moment)
 
 
-def set_sop_common(ds: Dataset, *, sop_class_uid: str, sop_instance_uid: str,
-                   created: _dt.datetime | None = None,
-                   specific_character_set: str = "ISO_IR 192") -> None:
+def set_sop_common(
+    ds: Dataset,
+    *,
+    sop_class_uid: str,
+    sop_instance_uid: str,
+    created: _dt.datetime | None = None,
+    specific_character_set: str = "ISO_IR 192",
+) -> None:
     """SOP Common module (C.12.1) and the file meta information that goes with it (PS3.10 7.1)."""
     _check_uid(sop_instance_uid, "SOP Instance UID")
     ds.SOPClassUID = sop_class_uid
@@ -129,8 +148,9 @@ def set_sop_common(ds: Dataset, *, sop_class_uid: str, sop_instance_uid: str,
     ds.file_meta = meta  # type: ignore[assignment]
 
 
-def referenced_instance_item(sop_class_uid: str, sop_instance_uid: str,
-                             frame_numbers: Iterable[int] | None = None) -> Dataset:
+def referenced_instance_item(
+    sop_class_uid: str, sop_instance_uid: str, frame_numbers: Iterable[int] | None = None
+) -> Dataset:
     """SOP Instance Reference macro (Table 10-11), with Referenced Frame Number when given."""
     item = Dataset()
     item.ReferencedSOPClassUID = sop_class_uid
@@ -168,8 +188,8 @@ def set_common_instance_reference(ds: Dataset, references: Iterable[InstanceRefe
         for series_uid, instances in series_map.items():
             item = Dataset()
             item.ReferencedInstanceSequence = [
-                referenced_instance_item(r.sop_class_uid, r.sop_instance_uid)
-                for r in instances.values()]
+                referenced_instance_item(r.sop_class_uid, r.sop_instance_uid) for r in instances.values()
+            ]
             item.SeriesInstanceUID = series_uid
             items.append(item)
         return items

@@ -29,29 +29,71 @@ class CopiedModule:
         return tuple(kw for kw, _ in self.attributes)
 
 
-PATIENT = CopiedModule("Patient", "M", (
-    ("PatientName", "2"), ("PatientID", "2"), ("IssuerOfPatientID", "3"),
-    ("IssuerOfPatientIDQualifiersSequence", "3"), ("TypeOfPatientID", "3"), ("PatientBirthDate", "2"),
-    ("PatientBirthTime", "3"), ("PatientSex", "2"), ("QualityControlSubject", "3"),
-    ("OtherPatientIDsSequence", "3"), ("PatientSpeciesDescription", "1C"), ("PatientSpeciesCodeSequence", "1C"),
-    ("PatientBreedDescription", "2C"), ("PatientBreedCodeSequence", "2C"), ("BreedRegistrationSequence", "2C"),
-    ("ResponsiblePerson", "2C"), ("ResponsiblePersonRole", "1C"), ("ResponsibleOrganization", "2C"),
-    ("PatientIdentityRemoved", "3"), ("DeidentificationMethod", "1C"),
-    ("DeidentificationMethodCodeSequence", "1C"), ("PatientComments", "3"),
-))
-CLINICAL_TRIAL_SUBJECT = CopiedModule("Clinical Trial Subject", "U", (
-    ("ClinicalTrialSponsorName", "1"), ("ClinicalTrialProtocolID", "1"), ("ClinicalTrialProtocolName", "2"),
-    ("ClinicalTrialSiteID", "2"), ("ClinicalTrialSiteName", "2"), ("ClinicalTrialSubjectID", "1C"),
-    ("ClinicalTrialSubjectReadingID", "1C"),
-))
-GENERAL_STUDY = CopiedModule("General Study", "M", (
-    ("StudyInstanceUID", "1"), ("StudyDate", "2"), ("StudyTime", "2"), ("ReferringPhysicianName", "2"),
-    ("StudyID", "2"), ("AccessionNumber", "2"), ("IssuerOfAccessionNumberSequence", "3"),
-    ("StudyDescription", "3"),
-))
-PATIENT_STUDY = CopiedModule("Patient Study", "U", (
-    ("PatientAge", "3"), ("PatientSize", "3"), ("PatientWeight", "3"), ("PatientSexNeutered", "2C"),
-))
+PATIENT = CopiedModule(
+    "Patient",
+    "M",
+    (
+        ("PatientName", "2"),
+        ("PatientID", "2"),
+        ("IssuerOfPatientID", "3"),
+        ("IssuerOfPatientIDQualifiersSequence", "3"),
+        ("TypeOfPatientID", "3"),
+        ("PatientBirthDate", "2"),
+        ("PatientBirthTime", "3"),
+        ("PatientSex", "2"),
+        ("QualityControlSubject", "3"),
+        ("OtherPatientIDsSequence", "3"),
+        ("PatientSpeciesDescription", "1C"),
+        ("PatientSpeciesCodeSequence", "1C"),
+        ("PatientBreedDescription", "2C"),
+        ("PatientBreedCodeSequence", "2C"),
+        ("BreedRegistrationSequence", "2C"),
+        ("ResponsiblePerson", "2C"),
+        ("ResponsiblePersonRole", "1C"),
+        ("ResponsibleOrganization", "2C"),
+        ("PatientIdentityRemoved", "3"),
+        ("DeidentificationMethod", "1C"),
+        ("DeidentificationMethodCodeSequence", "1C"),
+        ("PatientComments", "3"),
+    ),
+)
+CLINICAL_TRIAL_SUBJECT = CopiedModule(
+    "Clinical Trial Subject",
+    "U",
+    (
+        ("ClinicalTrialSponsorName", "1"),
+        ("ClinicalTrialProtocolID", "1"),
+        ("ClinicalTrialProtocolName", "2"),
+        ("ClinicalTrialSiteID", "2"),
+        ("ClinicalTrialSiteName", "2"),
+        ("ClinicalTrialSubjectID", "1C"),
+        ("ClinicalTrialSubjectReadingID", "1C"),
+    ),
+)
+GENERAL_STUDY = CopiedModule(
+    "General Study",
+    "M",
+    (
+        ("StudyInstanceUID", "1"),
+        ("StudyDate", "2"),
+        ("StudyTime", "2"),
+        ("ReferringPhysicianName", "2"),
+        ("StudyID", "2"),
+        ("AccessionNumber", "2"),
+        ("IssuerOfAccessionNumberSequence", "3"),
+        ("StudyDescription", "3"),
+    ),
+)
+PATIENT_STUDY = CopiedModule(
+    "Patient Study",
+    "U",
+    (
+        ("PatientAge", "3"),
+        ("PatientSize", "3"),
+        ("PatientWeight", "3"),
+        ("PatientSexNeutered", "2C"),
+    ),
+)
 COPIED_MODULES = (PATIENT, CLINICAL_TRIAL_SUBJECT, GENERAL_STUDY, PATIENT_STUDY)
 
 
@@ -81,8 +123,9 @@ def _writable(source: Dataset, module: CopiedModule) -> bool:
     if not any(kw in source for kw in module.keywords):
         return False
     if module is CLINICAL_TRIAL_SUBJECT:
-        return (all(source.get(kw) for kw, t in module.attributes if t == "1")
-                and bool(source.get("ClinicalTrialSubjectID") or source.get("ClinicalTrialSubjectReadingID")))
+        return all(source.get(kw) for kw, t in module.attributes if t == "1") and bool(
+            source.get("ClinicalTrialSubjectID") or source.get("ClinicalTrialSubjectReadingID")
+        )
     return True
 
 

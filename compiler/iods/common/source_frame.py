@@ -31,8 +31,11 @@ def ds_strings(value: object) -> tuple[str, ...] | None:
     """The DS values of an element value as the file has them (``original_string``), else ``str``."""
     if value is None:
         return None
-    values = value if isinstance(value, (list, tuple)) or (hasattr(value, "__iter__") and not isinstance(
-        value, str)) else [value]
+    values = (
+        value
+        if isinstance(value, (list, tuple)) or (hasattr(value, "__iter__") and not isinstance(value, str))
+        else [value]
+    )
     out = []
     for v in values:
         s = getattr(v, "original_string", None)

@@ -75,8 +75,12 @@ def _uid(ds: Dataset, keyword: str) -> str:
     """``str(ds.<keyword>)`` of a UI element, decoded from its raw bytes as pydicom's ``convert_UI`` does
     (default character set, trailing NULs and spaces removed) while pydicom has not converted it."""
     elem = ds.get_item(keyword_tags[keyword])
-    if (type(elem) is RawDataElement and elem.VR in ("UI", None) and isinstance(elem.value, bytes)
-            and b"\\" not in elem.value):
+    if (
+        type(elem) is RawDataElement
+        and elem.VR in ("UI", None)
+        and isinstance(elem.value, bytes)
+        and b"\\" not in elem.value
+    ):
         return elem.value.decode(default_encoding).rstrip("\0 ")
     return str(ds[keyword].value)
 
@@ -84,8 +88,13 @@ def _uid(ds: Dataset, keyword: str) -> str:
 def _us(ds: Dataset, keyword: str) -> int:
     """``int(ds.<keyword>)`` of a single US value, from its raw bytes while pydicom has not converted it."""
     elem = ds.get_item(keyword_tags[keyword])
-    if (type(elem) is RawDataElement and elem.VR in ("US", None) and elem.is_little_endian
-            and isinstance(elem.value, bytes) and len(elem.value) == 2):
+    if (
+        type(elem) is RawDataElement
+        and elem.VR in ("US", None)
+        and elem.is_little_endian
+        and isinstance(elem.value, bytes)
+        and len(elem.value) == 2
+    ):
         return int.from_bytes(elem.value, "little")
     return int(ds[keyword].value)
 
@@ -100,15 +109,13 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
     for i, ds in enumerate(sources):
         if not isinstance(ds, Dataset):
             raise DicomConformanceError(f"source image {i} is not a pydicom Dataset")
-        for kw in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "Rows",
-                   "Columns"):
+        for kw in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "Rows", "Columns"):
             if kw not in ds:
                 raise DicomConformanceError(f"source image {i} has no {kw}")
     n_frames = [int(ds.get("NumberOfFrames", 1) or 1) for ds in sources]
     multi = len(sources) == 1 and ("PerFrameFunctionalGroupsSequence" in sources[0] or n_frames[0] > 1)
     if len(sources) > 1 and any(n > 1 for n in n_frames):
-        raise DicomConformanceError(
-            "source images must be either single-frame images or one multi-frame image")
+        raise DicomConformanceError("source images must be either single-frame images or one multi-frame image")
     uids = [_uid(ds, "SOPInstanceUID") for ds in sources]
     if len(set(uids)) != len(uids):
         raise DicomConformanceError("source images contain the same SOP Instance UID more than once")
@@ -117,7 +124,8 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
         if (_us(ds, "Rows"), _us(ds, "Columns")) != (rows, cols):
             raise DicomConformanceError(
                 f"source images differ in size: {rows}x{cols} and {int(ds.Rows)}x{int(ds.Columns)}"
-                " (Rows x Columns); a Segmentation frame matches its source frame")
+                " (Rows x Columns); a Segmentation frame matches its source frame"
+            )
     studies = {_uid(ds, "StudyInstanceUID") for ds in sources}
     if len(studies) > 1:
         raise DicomConformanceError("source images belong to different studies (Study Instance UID)")
@@ -125,7 +133,8 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
     if len(fors) > 1:
         raise DicomConformanceError(
             "source images have different Frame of Reference UIDs (0020,0052); a Segmentation has one"
-            " frame of reference")
+            " frame of reference"
+        )
     for_uid = fors.pop()
     pri = None
     for ds in sources:
@@ -136,14 +145,18 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
     frames: list[SourceFrame] = []
     if not multi:
         for ds, uid in zip(sources, uids):
-            frames.append(SourceFrame(
-                sop_class_uid=_uid(ds, "SOPClassUID"), sop_instance_uid=uid,
-                frame_number=None,
-                position=_strings(ds, "ImagePositionPatient"),
-                orientation=_strings(ds, "ImageOrientationPatient"),
-                spacing=_strings(ds, "PixelSpacing"),
-                thickness=_first(ds, "SliceThickness"),
-                spacing_between_slices=_first(ds, "SpacingBetweenSlices")))
+            frames.append(
+                SourceFrame(
+                    sop_class_uid=_uid(ds, "SOPClassUID"),
+                    sop_instance_uid=uid,
+                    frame_number=None,
+                    position=_strings(ds, "ImagePositionPatient"),
+                    orientation=_strings(ds, "ImageOrientationPatient"),
+                    spacing=_strings(ds, "PixelSpacing"),
+                    thickness=_first(ds, "SliceThickness"),
+                    spacing_between_slices=_first(ds, "SpacingBetweenSlices"),
+                )
+            )
     else:
         ds = sources[0]
         per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
@@ -151,7 +164,8 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
         n = n_frames[0]
         if per_frame and len(per_frame) != n:
             raise DicomConformanceError(
-                f"source image has {len(per_frame)} Per-frame Functional Groups items for {n} frames")
+                f"source image has {len(per_frame)} Per-frame Functional Groups items for {n} frames"
+            )
         for f in range(n):
             pf = per_frame[f] if per_frame else None
 
@@ -159,14 +173,25 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
                 g = frame_group(pf, shared, group_kw, attr)
                 return ds.get(attr) if g is None else g.get(attr)
 
-            frames.append(SourceFrame(
-                sop_class_uid=str(ds.SOPClassUID), sop_instance_uid=str(ds.SOPInstanceUID),
-                frame_number=f + 1,
-                position=_canonical(look("PlanePositionSequence", "ImagePositionPatient")),
-                orientation=_canonical(look("PlaneOrientationSequence", "ImageOrientationPatient")),
-                spacing=_canonical(look("PixelMeasuresSequence", "PixelSpacing")),
-                thickness=_single(look("PixelMeasuresSequence", "SliceThickness")),
-                spacing_between_slices=_single(look("PixelMeasuresSequence", "SpacingBetweenSlices"))))
-    return SourceSet(frames=frames, rows=rows, columns=cols, frame_of_reference_uid=for_uid,
-                     position_reference_indicator=pri, study_instance_uid=studies.pop(),
-                     datasets=sources, multi_frame=multi)
+            frames.append(
+                SourceFrame(
+                    sop_class_uid=str(ds.SOPClassUID),
+                    sop_instance_uid=str(ds.SOPInstanceUID),
+                    frame_number=f + 1,
+                    position=_canonical(look("PlanePositionSequence", "ImagePositionPatient")),
+                    orientation=_canonical(look("PlaneOrientationSequence", "ImageOrientationPatient")),
+                    spacing=_canonical(look("PixelMeasuresSequence", "PixelSpacing")),
+                    thickness=_single(look("PixelMeasuresSequence", "SliceThickness")),
+                    spacing_between_slices=_single(look("PixelMeasuresSequence", "SpacingBetweenSlices")),
+                )
+            )
+    return SourceSet(
+        frames=frames,
+        rows=rows,
+        columns=cols,
+        frame_of_reference_uid=for_uid,
+        position_reference_indicator=pri,
+        study_instance_uid=studies.pop(),
+        datasets=sources,
+        multi_frame=multi,
+    )

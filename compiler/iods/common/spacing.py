@@ -57,6 +57,5 @@ def regular_slice_spacing(frames: Sequence[SourceFrame], tolerance_mm: float = T
         return SliceSpacing(None, "several source frames share a position")
     spacing = float((along.max() - along.min()) / (len(frames) - 1))
     if np.abs(steps - spacing).max() > tolerance_mm:
-        return SliceSpacing(None, f"the source slices are unevenly spaced ({steps.min():.4g} to"
-                                  f" {steps.max():.4g} mm)")
+        return SliceSpacing(None, f"the source slices are unevenly spaced ({steps.min():.4g} to {steps.max():.4g} mm)")
     return SliceSpacing(spacing)

@@ -30,8 +30,9 @@ def frame_geometry(ds, what: str) -> Callable[[int, str, str], np.ndarray]:
         g = frame_group(per_frame[f] if per_frame else None, shared, group, keyword)
         if g is not None:
             return np.asarray([float(v) for v in g[keyword].value], dtype=np.float64)
-        raise DicomConformanceError(f"frame {f + 1} has no {keyword} ({group}): the {what} has no"
-                                    " geometry to build a volume from")
+        raise DicomConformanceError(
+            f"frame {f + 1} has no {keyword} ({group}): the {what} has no geometry to build a volume from"
+        )
 
     return value
 
@@ -50,17 +51,22 @@ def frame_stack(ds, n: int, what: str, tolerance_mm: float = 1e-3) -> FrameStack
     orientation = value(0, "PlaneOrientationSequence", "ImageOrientationPatient")
     spacing = value(0, "PixelMeasuresSequence", "PixelSpacing")
     for f in range(1, n):
-        if not np.allclose(value(f, "PlaneOrientationSequence", "ImageOrientationPatient"), orientation,
-                           atol=1e-4):
+        if not np.allclose(value(f, "PlaneOrientationSequence", "ImageOrientationPatient"), orientation, atol=1e-4):
             raise DicomConformanceError(f"frame {f + 1} has another orientation: not one volume")
     normal = np.cross(orientation[:3], orientation[3:])
     distance = positions @ normal
     planes = np.unique(np.round(distance / tolerance_mm)) * tolerance_mm
     steps = np.diff(planes)
     measures = (shared.get("PixelMeasuresSequence") or [{}])[0] if shared is not None else {}
-    step = float(steps.min()) if steps.size else float(
-        np.asarray(value(0, "PixelMeasuresSequence", "SliceThickness")
-                   if "SliceThickness" in measures else [1.0])[0])
+    step = (
+        float(steps.min())
+        if steps.size
+        else float(
+            np.asarray(value(0, "PixelMeasuresSequence", "SliceThickness") if "SliceThickness" in measures else [1.0])[
+                0
+            ]
+        )
+    )
     origin = positions[int(np.argmin(distance))]
     index = np.rint((distance - planes[0]) / step).astype(int)
     expected = origin + np.outer(index * step, normal)
@@ -69,6 +75,7 @@ def frame_stack(ds, n: int, what: str, tolerance_mm: float = 1e-3) -> FrameStack
     if off[worst] > max(tolerance_mm, 1e-3 * step):
         raise DicomConformanceError(
             f"frame {worst + 1} lies {off[worst]:.3g} mm off the stack of the other frames: the"
-            f" {what} does not form one volume")
+            f" {what} does not form one volume"
+        )
     affine = affine_from_geometry(origin, orientation, spacing, normal * step)
     return FrameStack(index, int(index.max()) + 1 if n else 0, affine)

@@ -42,7 +42,7 @@ class UcumSyntaxError(ValueError):
 def _simple_unit(symbol: str) -> bool:
     if symbol in _ATOMS:
         return True
-    return any(symbol.startswith(p) and _ATOMS.get(symbol[len(p):]) is True for p in PREFIXES)
+    return any(symbol.startswith(p) and _ATOMS.get(symbol[len(p) :]) is True for p in PREFIXES)
 
 
 def _unknown(chunk: str) -> str:
@@ -50,12 +50,11 @@ def _unknown(chunk: str) -> str:
     base = _EXPONENT.match(chunk)
     symbol = base.group(1) if base and base.group(1) else chunk
     for prefix in PREFIXES:
-        rest = symbol[len(prefix):]
+        rest = symbol[len(prefix) :]
         if symbol.startswith(prefix) and _ATOMS.get(rest) is False:
             return f"{rest!r} is not metric and takes no prefix ({chunk!r})"
     if re.fullmatch(r"\[\d+\].*", symbol):
-        return (f"a number in brackets is no UCUM unit ({chunk!r}): write the factor in parentheses, e.g."
-                " ml/(100.g)/min")
+        return f"a number in brackets is no UCUM unit ({chunk!r}): write the factor in parentheses, e.g. ml/(100.g)/min"
     if len(symbol) > 1 and f"[{symbol}]" in _ATOMS:
         return f"unknown unit symbol {chunk!r} (UCUM writes [{symbol}])"
     return f"unknown unit symbol {chunk!r}"
@@ -91,7 +90,7 @@ class _Parser:
         end = self.text.find("}", self.pos)
         if end < 0:
             raise self.fail("annotation '{' is not closed")
-        body = self.text[self.pos + 1:end]
+        body = self.text[self.pos + 1 : end]
         if "{" in body or any(not 33 <= ord(ch) <= 126 for ch in body.replace(" ", "!")):
             raise self.fail("annotations hold printable ASCII characters except braces")
         self.pos = end + 1
@@ -120,7 +119,7 @@ class _Parser:
             elif depth == 0 and c in "./(){":
                 break
             self.pos += 1
-        chunk = self.text[start:self.pos]
+        chunk = self.text[start : self.pos]
         if not chunk:
             raise self.fail("a unit is missing")
         if depth:

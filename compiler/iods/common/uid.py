@@ -25,9 +25,7 @@ def is_valid_uid(value: str) -> bool:
 def _check_root(root: str) -> str:
     root = root if root.endswith(".") else root + "."
     if not is_valid_uid(root[:-1]) or len(root) > 40:
-        raise ValueError(
-            f"UID root {root[:-1]!r} is not a valid UID prefix of at most 39 characters (PS3.5 9.1)"
-        )
+        raise ValueError(f"UID root {root[:-1]!r} is not a valid UID prefix of at most 39 characters (PS3.5 9.1)")
     return root
 
 
@@ -58,8 +56,7 @@ class UIDFactory:
     ``uid("series", spec_id)`` returns the same value for the same parts in ``derived`` mode.
     """
 
-    def __init__(self, root: str = UUID_ROOT, mode: Literal["derived", "random"] = "derived",
-                 salt: str = "") -> None:
+    def __init__(self, root: str = UUID_ROOT, mode: Literal["derived", "random"] = "derived", salt: str = "") -> None:
         self.root = _check_root(root)
         self.mode = mode
         self.salt = salt

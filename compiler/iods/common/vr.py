@@ -77,8 +77,10 @@ def _clock(hh: str | None, mm: str | None, ss: str | None) -> str | None:
     return None
 
 
-_DATETIME = re.compile(r"(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.\d{1,6})?)?)?)?)?)?"
-                       r"(?:([+-])(\d{2})(\d{2}))?")
+_DATETIME = re.compile(
+    r"(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.\d{1,6})?)?)?)?)?)?"
+    r"(?:([+-])(\d{2})(\d{2}))?"
+)
 
 
 def _datetime(text: str) -> str | None:
@@ -116,7 +118,7 @@ def _decimal(text: str) -> str | None:
 def _integer(text: str) -> str | None:
     if not _IS.fullmatch(text):
         return "is not an integer"
-    if not -2**31 <= int(text) <= 2**31 - 1:
+    if not -(2**31) <= int(text) <= 2**31 - 1:
         return "is outside -2^31..2^31-1"
     return None
 
@@ -138,10 +140,10 @@ class Rule:
     """What one VR allows (PS3.5 Table 6.2-1)."""
 
     max_chars: int | None
-    control: re.Pattern | None = _CONTROL     # characters never allowed
-    backslash: bool = False                  # a backslash is allowed (it separates values elsewhere)
-    pattern: re.Pattern | None = None        # the whole value must match
-    describe: str = ""                       # what ``pattern`` means, for messages
+    control: re.Pattern | None = _CONTROL  # characters never allowed
+    backslash: bool = False  # a backslash is allowed (it separates values elsewhere)
+    pattern: re.Pattern | None = None  # the whole value must match
+    describe: str = ""  # what ``pattern`` means, for messages
     check: Callable[[str], str | None] | None = None  # format check: None, or what is wrong
 
 
@@ -160,17 +162,25 @@ RULES: dict[str, Rule] = {
     "ST": Rule(1024, control=_TEXT_CONTROL, backslash=True),
     "TM": Rule(14, check=_time),
     "UC": Rule(None),
-    "UI": Rule(64, pattern=re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*"),
-               describe="digits in components separated by '.', without leading zeros"),
-    "UR": Rule(None, pattern=re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*"),
-               describe="URI characters (RFC 3986)"),
+    "UI": Rule(
+        64,
+        pattern=re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*"),
+        describe="digits in components separated by '.', without leading zeros",
+    ),
+    "UR": Rule(
+        None, pattern=re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*"), describe="URI characters (RFC 3986)"
+    ),
     "UT": Rule(2**32 - 2, control=_TEXT_CONTROL, backslash=True),
 }
 """String VRs; the binary ones are checked by :data:`RANGES` and for finite floats."""
 
 RANGES: dict[str, tuple[int, int]] = {
-    "US": (0, 2**16 - 1), "SS": (-2**15, 2**15 - 1), "UL": (0, 2**32 - 1), "SL": (-2**31, 2**31 - 1),
-    "UV": (0, 2**64 - 1), "SV": (-2**63, 2**63 - 1),
+    "US": (0, 2**16 - 1),
+    "SS": (-(2**15), 2**15 - 1),
+    "UL": (0, 2**32 - 1),
+    "SL": (-(2**31), 2**31 - 1),
+    "UV": (0, 2**64 - 1),
+    "SV": (-(2**63), 2**63 - 1),
 }
 FLOATS = frozenset({"FL", "FD"})
 

@@ -58,8 +58,9 @@ def check_title(title: Code) -> Code:
     if _key(title) not in context_group(7010):
         raise DicomConformanceError(
             f'{title.scheme_designator}:{title.value} "{title.meaning}" is not a Key Object Selection Document'
-            " Title (PS3.16 TID 2010 row 1 takes CID 7010, e.g. DCM:113000 \"Of Interest\","
-            ' DCM:113004 "For Teaching", DCM:113010 "Quality Issue")')
+            ' Title (PS3.16 TID 2010 row 1 takes CID 7010, e.g. DCM:113000 "Of Interest",'
+            ' DCM:113004 "For Teaching", DCM:113010 "Quality Issue")'
+        )
     return title
 
 
@@ -77,19 +78,23 @@ def check_title_modifiers(title: Code, modifiers: Sequence[Code]) -> list[Code]:
         if not modifiers:
             raise DicomConformanceError(
                 f'the title "{title.meaning}" needs at least one Document Title Modifier saying what is wrong'
-                f" (PS3.16 TID 2010 row 2, CID 7011: {_listing(7011)})")
+                f" (PS3.16 TID 2010 row 2, CID 7011: {_listing(7011)})"
+            )
         bad = [m for m in modifiers if _key(m) not in context_group(7011)]
         if bad:
             raise DicomConformanceError(
                 f'{bad[0].scheme_designator}:{bad[0].value} "{bad[0].meaning}" is not in CID 7011 (Rejected for'
-                f" Quality Reasons), which TID 2010 row 2 requires: {_listing(7011)}")
+                f" Quality Reasons), which TID 2010 row 2 requires: {_listing(7011)}"
+            )
     elif _key(title) == _key(BEST_IN_SET):
         if len(modifiers) > 1 or any(_key(m) not in context_group(7012) for m in modifiers):
             raise DicomConformanceError(
                 f'"Best In Set" takes at most one Document Title Modifier from CID 7012: {_listing(7012)}'
-                " (PS3.16 TID 2010 row 3)")
+                " (PS3.16 TID 2010 row 3)"
+            )
     elif modifiers:
         raise DicomConformanceError(
             f'TID 2010 defines no Document Title Modifier for the title "{title.meaning}"; modifiers go with'
-            ' "Rejected for Quality Reasons", "Quality Issue" (CID 7011) and "Best In Set" (CID 7012)')
+            ' "Rejected for Quality Reasons", "Quality Issue" (CID 7011) and "Best In Set" (CID 7012)'
+        )
     return modifiers

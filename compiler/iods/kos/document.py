@@ -56,11 +56,13 @@ class SelectedInstance:
         if self.value_type not in _VALUE_TYPES:
             raise DicomConformanceError(
                 f"a KOS selects instances with IMAGE, COMPOSITE or WAVEFORM items, not {self.value_type}"
-                " (PS3.16 TID 2010)")
+                " (PS3.16 TID 2010)"
+            )
 
     @classmethod
-    def from_dataset(cls, ds: Dataset, *, frame_numbers: Sequence[int] = (),
-                     segment_numbers: Sequence[int] = ()) -> SelectedInstance:
+    def from_dataset(
+        cls, ds: Dataset, *, frame_numbers: Sequence[int] = (), segment_numbers: Sequence[int] = ()
+    ) -> SelectedInstance:
         """The selection of ``ds`` (a header): IMAGE when it has pixel rows and columns, WAVEFORM for
         waveform SOP classes, COMPOSITE otherwise."""
         reference = Reference.from_dataset(ds, frame_numbers=frame_numbers, segment_numbers=segment_numbers)
@@ -73,7 +75,8 @@ class SelectedInstance:
         if value_type != "IMAGE" and (frame_numbers or segment_numbers):
             raise DicomConformanceError(
                 f"{reference.sop_instance_uid} is not an image: frame and segment numbers apply to images only"
-                " (PS3.3 C.18.3)")
+                " (PS3.3 C.18.3)"
+            )
         return cls(reference, value_type)
 
     def content_item(self) -> Dataset:
@@ -144,17 +147,31 @@ class KeyObjectSelectionDocument(Dataset):
 
     SOP_CLASS_UID: ClassVar[str] = SOP_CLASS_UID
 
-    def __init__(self, selection: Sequence[SelectedInstance], *, title: Code, patient_study: Dataset,
-                 series_instance_uid: str, series_number: int, sop_instance_uid: str, instance_number: int,
-                 content_datetime: _dt.datetime, equipment: Equipment, description: str | None = None,
-                 title_modifiers: Sequence[Code] = (), observer_context: ObservationContext | None = None,
-                 series_description: str | None = None, specific_character_set: str = "ISO_IR 192") -> None:
+    def __init__(
+        self,
+        selection: Sequence[SelectedInstance],
+        *,
+        title: Code,
+        patient_study: Dataset,
+        series_instance_uid: str,
+        series_number: int,
+        sop_instance_uid: str,
+        instance_number: int,
+        content_datetime: _dt.datetime,
+        equipment: Equipment,
+        description: str | None = None,
+        title_modifiers: Sequence[Code] = (),
+        observer_context: ObservationContext | None = None,
+        series_description: str | None = None,
+        specific_character_set: str = "ISO_IR 192",
+    ) -> None:
         super().__init__()
         if not isinstance(content_datetime, _dt.datetime):
             raise DicomConformanceError("Content Date and Content Time are required (PS3.3 C.17.6.2)")
         if not selection:
             raise DicomConformanceError(
-                "a Key Object Selection Document selects at least one instance (PS3.16 TID 2010 rows 8-10)")
+                "a Key Object Selection Document selects at least one instance (PS3.16 TID 2010 rows 8-10)"
+            )
         title = check_title(title)
         modifiers = check_title_modifiers(title, title_modifiers)
         # --- SR Document Content (C.17.3), TID 2010 ------------------------------------------------
@@ -171,15 +188,28 @@ class KeyObjectSelectionDocument(Dataset):
             root.append(selected.content_item())
         check_tree(KEY_OBJECT_SELECTION, root)
         # --- SOP Common, Patient, General Study, Key Object Document Series (C.17.6.1), Equipment --
-        set_document_header(self, modality="KO", patient_study=patient_study,
-                            series_instance_uid=series_instance_uid, series_number=series_number,
-                            series_description=series_description, sop_instance_uid=sop_instance_uid,
-                            instance_number=instance_number, content_datetime=content_datetime,
-                            equipment=equipment, specific_character_set=specific_character_set)
+        set_document_header(
+            self,
+            modality="KO",
+            patient_study=patient_study,
+            series_instance_uid=series_instance_uid,
+            series_number=series_number,
+            series_description=series_description,
+            sop_instance_uid=sop_instance_uid,
+            instance_number=instance_number,
+            content_datetime=content_datetime,
+            equipment=equipment,
+            specific_character_set=specific_character_set,
+        )
         # --- the rest of Key Object Document (C.17.6.2) ------------------------------------------
         self.CurrentRequestedProcedureEvidenceSequence = hierarchical_sequence(collect_references(root))
-        for keyword in ("ValueType", "ConceptNameCodeSequence", "ContinuityOfContent",
-                        "ContentTemplateSequence", "ContentSequence"):
+        for keyword in (
+            "ValueType",
+            "ConceptNameCodeSequence",
+            "ContinuityOfContent",
+            "ContentTemplateSequence",
+            "ContentSequence",
+        ):
             self[keyword] = root[keyword]
         check_object(self)
         set_native_encoding(self)
@@ -190,7 +220,8 @@ class KeyObjectSelectionDocument(Dataset):
         """Wrap a dataset read from a file (no checks beyond the SOP class) for the read-side methods."""
         if str(ds.get("SOPClassUID", "")) != SOP_CLASS_UID:
             raise DicomConformanceError(
-                f"SOP Class {ds.get('SOPClassUID')} is not Key Object Selection Document Storage")
+                f"SOP Class {ds.get('SOPClassUID')} is not Key Object Selection Document Storage"
+            )
         return wrap_file_dataset(cls, ds)
 
     @property
@@ -199,16 +230,20 @@ class KeyObjectSelectionDocument(Dataset):
 
     @property
     def title_modifiers(self) -> list[Code]:
-        return [code_from_item(item.ConceptCodeSequence[0]) for item in self._children("CODE")
-                if _name(item) == DOCUMENT_TITLE_MODIFIER]
+        return [
+            code_from_item(item.ConceptCodeSequence[0])
+            for item in self._children("CODE")
+            if _name(item) == DOCUMENT_TITLE_MODIFIER
+        ]
 
     @property
     def description(self) -> str | None:
         texts = [str(item.TextValue) for item in self._children("TEXT") if _name(item) == KEY_OBJECT_DESCRIPTION]
         return texts[0] if texts else None
 
-    def selected(self, *, value_type: str | None = None, sop_class_uid: str | None = None,
-                 study_instance_uid: str | None = None) -> list[SelectedInstance]:
+    def selected(
+        self, *, value_type: str | None = None, sop_class_uid: str | None = None, study_instance_uid: str | None = None
+    ) -> list[SelectedInstance]:
         """The selected instances in document order, with study and series from the evidence sequence."""
         where = self._evidence_index()
         out = []
@@ -221,11 +256,17 @@ class KeyObjectSelectionDocument(Dataset):
             if uid not in where:
                 raise DicomConformanceError(
                     f"selected instance {uid} is missing from Current Requested Procedure Evidence Sequence"
-                    " (PS3.3 C.17.6.2.1)")
+                    " (PS3.3 C.17.6.2.1)"
+                )
             study, series = where[uid]
-            ref = Reference(str(sop.ReferencedSOPClassUID), uid, series, study,
-                            tuple(int(f) for f in _multi(sop.get("ReferencedFrameNumber"))),
-                            tuple(int(s) for s in _multi(sop.get("ReferencedSegmentNumber"))))
+            ref = Reference(
+                str(sop.ReferencedSOPClassUID),
+                uid,
+                series,
+                study,
+                tuple(int(f) for f in _multi(sop.get("ReferencedFrameNumber"))),
+                tuple(int(s) for s in _multi(sop.get("ReferencedSegmentNumber"))),
+            )
             if sop_class_uid is not None and ref.sop_class_uid != sop_class_uid:
                 continue
             if study_instance_uid is not None and study != study_instance_uid:
@@ -241,8 +282,10 @@ class KeyObjectSelectionDocument(Dataset):
         for study in self.get("CurrentRequestedProcedureEvidenceSequence", []):
             for series in study.get("ReferencedSeriesSequence", []):
                 for sop in series.get("ReferencedSOPSequence", []):
-                    index[str(sop.ReferencedSOPInstanceUID)] = (str(study.StudyInstanceUID),
-                                                                str(series.SeriesInstanceUID))
+                    index[str(sop.ReferencedSOPInstanceUID)] = (
+                        str(study.StudyInstanceUID),
+                        str(series.SeriesInstanceUID),
+                    )
         return index
 
 

@@ -33,7 +33,8 @@ def ucum_code(unit: str | Code) -> Code:
         if unit.scheme_designator != "UCUM":
             raise DicomConformanceError(
                 f"Measurement Units Code Sequence takes UCUM units (PS3.3 C.7.6.16.2.11.1.1), got coding"
-                f" scheme {unit.scheme_designator!r}")
+                f" scheme {unit.scheme_designator!r}"
+            )
         text = unit.value
     else:
         text = str(unit)
@@ -66,17 +67,16 @@ class RealWorldValueMapping:
     def checked(self) -> RealWorldValueMapping:
         """Refuse what the standard forbids; the units as a UCUM code."""
         if not self.lut_label or len(self.lut_label) > 16:
-            raise DicomConformanceError(
-                f"LUT Label (0040,9210) must be 1-16 characters (SH), got {self.lut_label!r}")
+            raise DicomConformanceError(f"LUT Label (0040,9210) must be 1-16 characters (SH), got {self.lut_label!r}")
         for name in ("slope", "intercept"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise DicomConformanceError(f"Real World Value {name.title()} must be a finite number,"
-                                            f" got {value!r}")
+                raise DicomConformanceError(f"Real World Value {name.title()} must be a finite number, got {value!r}")
         if self.lut is not None and (self.slope != 1.0 or self.intercept != 0.0):
             raise DicomConformanceError(
                 "a Real World Value Mapping has either slope/intercept or a LUT (Real World Value LUT Data),"
-                " not both (PS3.3 C.7.6.16.2.11)")
+                " not both (PS3.3 C.7.6.16.2.11)"
+            )
         for name in ("quantity", "measurement_method"):
             value = getattr(self, name)
             if value is not None and not is_code(value):
@@ -99,12 +99,13 @@ class RealWorldValueMapping:
             lut = np.asarray(self.lut, dtype=np.float64).ravel()
             if floating:
                 raise DicomConformanceError(
-                    "a Real World Value LUT indexes integer stored values; float pixel data takes"
-                    " slope/intercept")
+                    "a Real World Value LUT indexes integer stored values; float pixel data takes slope/intercept"
+                )
             if lut.size != int(last) - int(first) + 1:
                 raise DicomConformanceError(
                     f"the Real World Value LUT has {lut.size} entries but stored values {int(first)}..{int(last)}"
-                    f" need {int(last) - int(first) + 1} (one per value, PS3.3 C.7.6.16.2.11.1.3)")
+                    f" need {int(last) - int(first) + 1} (one per value, PS3.3 C.7.6.16.2.11.1.3)"
+                )
             if not np.isfinite(lut).all():
                 raise DicomConformanceError("Real World Value LUT Data must be finite numbers")
             ds.RealWorldValueLUTData = lut.tolist()
@@ -155,9 +156,12 @@ def mapping_from_item(item: Dataset) -> RealWorldValueMapping:
             method = value
     lut = item.get("RealWorldValueLUTData")
     return RealWorldValueMapping(
-        lut_label=str(item.get("LUTLabel", "")), units=units,
-        lut_explanation=str(item.get("LUTExplanation", "")) or None, quantity=quantity,
+        lut_label=str(item.get("LUTLabel", "")),
+        units=units,
+        lut_explanation=str(item.get("LUTExplanation", "")) or None,
+        quantity=quantity,
         measurement_method=method,
         slope=float(item.get("RealWorldValueSlope", 1.0)) if lut is None else 1.0,
         intercept=float(item.get("RealWorldValueIntercept", 0.0)) if lut is None else 0.0,
-        lut=None if lut is None else np.asarray(lut, dtype=np.float64))
+        lut=None if lut is None else np.asarray(lut, dtype=np.float64),
+    )

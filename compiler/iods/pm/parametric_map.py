@@ -108,12 +108,13 @@ class ParametricMap(ParametricMapReader, Dataset):
             raise DicomConformanceError("anatomic_region must be a Code (Frame Anatomy, PS3.3 C.7.6.16.2.8)")
         if frame_laterality not in FRAME_LATERALITIES:
             raise DicomConformanceError(
-                f"Frame Laterality (0020,9072) must be one of {', '.join(FRAME_LATERALITIES)},"
-                f" got {frame_laterality!r}")
+                f"Frame Laterality (0020,9072) must be one of {', '.join(FRAME_LATERALITIES)}, got {frame_laterality!r}"
+            )
         if image_flavor not in IMAGE_FLAVORS or derived_pixel_contrast not in DERIVED_PIXEL_CONTRASTS:
             raise DicomConformanceError(
                 f"Image Type values 3 and 4 must be one of {IMAGE_FLAVORS} and {DERIVED_PIXEL_CONTRASTS}"
-                f" (PS3.3 C.8.32.2.1.1), got {image_flavor!r}, {derived_pixel_contrast!r}")
+                f" (PS3.3 C.8.32.2.1.1), got {image_flavor!r}, {derived_pixel_contrast!r}"
+            )
         codes = list(derivation_codes)
         if not codes or not all(is_code(c) for c in codes):
             raise DicomConformanceError("derivation_codes must be one or more Codes (CID 7203)")
@@ -127,7 +128,8 @@ class ParametricMap(ParametricMapReader, Dataset):
         if not sources.has_geometry:
             raise DicomConformanceError(
                 "a Parametric Map needs source images with geometry (Image Position/Orientation, Pixel"
-                " Spacing and a Frame of Reference): Plane Position and Orientation are mandatory (A.75)")
+                " Spacing and a Frame of Reference): Plane Position and Orientation are mandatory (A.75)"
+            )
         arr = np.asarray(pixel_array)
         if arr.ndim == 2 and len(sources.frames) == 1:
             arr = arr[None]
@@ -135,29 +137,37 @@ class ParametricMap(ParametricMapReader, Dataset):
             raise DicomConformanceError(
                 f"pixel array of shape {arr.shape} does not match the source images: expected"
                 f" ({len(sources.frames)}, {sources.rows}, {sources.columns}) (one frame per source frame,"
-                " Rows x Columns of the source)")
-        prepared = prepare_map(arr, allow_nan=allow_nan, omit_empty_frames=omit_empty_frames,
-                               empty_value=empty_value)
+                " Rows x Columns of the source)"
+            )
+        prepared = prepare_map(arr, allow_nan=allow_nan, omit_empty_frames=omit_empty_frames, empty_value=empty_value)
         storage = prepared.storage
         if any(m.lut is not None for m in maps) and storage.floating:
             raise DicomConformanceError(
-                "a Real World Value LUT indexes integer stored values; a float map takes slope/intercept")
+                "a Real World Value LUT indexes integer stored values; a float map takes slope/intercept"
+            )
         first = sources.datasets[0]
 
         # Patient, Clinical Trial Subject, General Study, Patient Study
         common.copy_patient_study(self, first)
         # General Series + Parametric Map Series (C.8.32.1: Modality OT)
-        common.set_general_series(self, modality="OT", series_instance_uid=series_instance_uid,
-                                  series_number=series_number, series_description=series_description)
+        common.set_general_series(
+            self,
+            modality="OT",
+            series_instance_uid=series_instance_uid,
+            series_number=series_number,
+            series_description=series_description,
+        )
         # Laterality (General Series, 2C) stays absent: Frame Laterality is sent (Frame Anatomy)
-        common.set_frame_of_reference(self, str(sources.frame_of_reference_uid),
-                                      sources.position_reference_indicator)
+        common.set_frame_of_reference(self, str(sources.frame_of_reference_uid), sources.position_reference_indicator)
         equipment.apply(self, enhanced=True)
         # Parametric Map Image (C.8.32.2)
         self.ImageType = ["DERIVED", "PRIMARY", image_flavor, derived_pixel_contrast]
-        common.ContentIdentification(instance_number=instance_number, content_label=content_label,
-                                     content_description=content_description,
-                                     content_creator_name=content_creator_name).apply(self)
+        common.ContentIdentification(
+            instance_number=instance_number,
+            content_label=content_label,
+            content_description=content_description,
+            content_creator_name=content_creator_name,
+        ).apply(self)
         common.set_content_date_time(self, content_datetime)
         self.SamplesPerPixel = 1
         self.PhotometricInterpretation = "MONOCHROME2"
@@ -213,7 +223,8 @@ class ParametricMap(ParametricMapReader, Dataset):
         voi.VOILUTFunction = "LINEAR" if width >= 1 else "LINEAR_EXACT"
         shared.FrameVOILUTSequence = [voi]
         shared.RealWorldValueMappingSequence = [
-            m.item(lo, hi, floating=storage.floating, signed=storage.signed) for m in maps]
+            m.item(lo, hi, floating=storage.floating, signed=storage.signed) for m in maps
+        ]
         self.SharedFunctionalGroupsSequence = [shared]
         dim_uid = derive_uid("dcmspec-dimension-organization", sop_instance_uid)
         org = Dataset()
@@ -230,15 +241,22 @@ class ParametricMap(ParametricMapReader, Dataset):
             dim_items.append(item)
         self.DimensionIndexSequence = dim_items
 
-        common.set_common_instance_reference(self, [
-            common.InstanceReference(str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID),
-                                     str(ds.SOPClassUID), str(ds.SOPInstanceUID))
-            for ds in sources.datasets])
-        common.set_sop_common(self, sop_class_uid=PARAMETRIC_MAP_STORAGE, sop_instance_uid=sop_instance_uid,
-                              created=content_datetime)
+        common.set_common_instance_reference(
+            self,
+            [
+                common.InstanceReference(
+                    str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPClassUID), str(ds.SOPInstanceUID)
+                )
+                for ds in sources.datasets
+            ],
+        )
+        common.set_sop_common(
+            self, sop_class_uid=PARAMETRIC_MAP_STORAGE, sop_instance_uid=sop_instance_uid, created=content_datetime
+        )
 
-        self[storage.tag] = DataElement(storage.tag, storage.vr, encode(prepared, copy=copy_pixel_data),
-                                       already_converted=True)
+        self[storage.tag] = DataElement(
+            storage.tag, storage.vr, encode(prepared, copy=copy_pixel_data), already_converted=True
+        )
         enc.raw_sequence(self, 0x52009230, layout.per_frame)
         object.__setattr__(self, "_slice_spacing", layout.slice_spacing)
         object.__setattr__(self, "_has_nan", prepared.has_nan)

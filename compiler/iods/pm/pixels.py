@@ -60,16 +60,14 @@ def _storage(arr: np.ndarray) -> Storage:
         return Storage(16, PIXEL_DATA, "OW", np.dtype("<u2"), False)
     if kind == "i":
         return Storage(16, PIXEL_DATA, "OW", np.dtype("<i2"), True)
-    raise DicomConformanceError(
-        f"a Parametric Map holds numbers (float32, float64 or integers), got {arr.dtype}")
+    raise DicomConformanceError(f"a Parametric Map holds numbers (float32, float64 or integers), got {arr.dtype}")
 
 
 def _frames_per_chunk(arr: np.ndarray) -> int:
     return max(1, CHUNK_BYTES // max(1, arr[0].nbytes if len(arr) else 1))
 
 
-def prepare_map(arr: np.ndarray, *, allow_nan: bool, omit_empty_frames: bool,
-                empty_value: float | None) -> PreparedMap:
+def prepare_map(arr: np.ndarray, *, allow_nan: bool, omit_empty_frames: bool, empty_value: float | None) -> PreparedMap:
     """Check the map (frames, rows, columns) and plan its frames (see the module docstring).
 
     Infinite values are refused; NaN is refused unless ``allow_nan``. A frame is empty when all its
@@ -82,10 +80,10 @@ def prepare_map(arr: np.ndarray, *, allow_nan: bool, omit_empty_frames: bool,
     nan_frames = np.zeros(n, bool)
     step = _frames_per_chunk(arr)
     for a in range(0, n, step):
-        block = arr[a:a + step]
+        block = arr[a : a + step]
         flat = block.reshape(len(block), -1)
-        lo[a:a + step] = flat.min(axis=1)
-        hi[a:a + step] = flat.max(axis=1)
+        lo[a : a + step] = flat.min(axis=1)
+        hi[a : a + step] = flat.max(axis=1)
     if storage.floating:
         nan_frames = np.isnan(lo) | np.isnan(hi)
         if nan_frames.any():
@@ -93,7 +91,8 @@ def prepare_map(arr: np.ndarray, *, allow_nan: bool, omit_empty_frames: bool,
                 f = int(np.flatnonzero(nan_frames)[0])
                 raise DicomConformanceError(
                     f"the map holds NaN (not a number) values, first in frame {f} (0-based), and NaN is"
-                    f" not allowed in this map ({int(nan_frames.sum())} frame(s) affected)")
+                    f" not allowed in this map ({int(nan_frames.sum())} frame(s) affected)"
+                )
             for f in np.flatnonzero(nan_frames).tolist():
                 frame = arr[f]
                 if np.isnan(frame).all():
@@ -103,15 +102,16 @@ def prepare_map(arr: np.ndarray, *, allow_nan: bool, omit_empty_frames: bool,
         if np.isinf(lo).any() or np.isinf(hi).any():
             f = int(np.flatnonzero(np.isinf(lo) | np.isinf(hi))[0])
             raise DicomConformanceError(
-                f"the map holds infinite values, first in frame {f} (0-based); real-world values must"
-                " be finite")
+                f"the map holds infinite values, first in frame {f} (0-based); real-world values must be finite"
+            )
     else:
         limits = (0, 0xFFFF) if not storage.signed else (-0x8000, 0x7FFF)
         if n and (lo.min() < limits[0] or hi.max() > limits[1]):
             raise DicomConformanceError(
                 f"integer map values {int(lo.min())}..{int(hi.max())} do not fit 16-bit"
                 f" {'signed' if storage.signed else 'unsigned'} pixels ({limits[0]}..{limits[1]});"
-                " give a float map, or scale it and say how with the real world value slope/intercept")
+                " give a float map, or scale it and say how with the real world value slope/intercept"
+            )
     empty = np.isnan(lo)
     if empty_value is not None:
         empty |= (lo == empty_value) & (hi == empty_value)
@@ -129,8 +129,13 @@ def encode(prepared: PreparedMap, *, copy: bool = True) -> bytearray | memoryvie
     ``copy=False`` a byte view of the input itself when it is already exactly that (every frame kept,
     stored type and byte order, contiguous): no second copy of the volume."""
     arr, storage, kept = prepared.array, prepared.storage, prepared.kept
-    if (not copy and kept.size == arr.shape[0] and arr.dtype == storage.dtype and arr.flags.c_contiguous
-            and arr.nbytes % 2 == 0):
+    if (
+        not copy
+        and kept.size == arr.shape[0]
+        and arr.dtype == storage.dtype
+        and arr.flags.c_contiguous
+        and arr.nbytes % 2 == 0
+    ):
         return memoryview(arr.reshape(-1)).cast("B")
     rows, cols = arr.shape[1:3]
     n_px = int(kept.size) * rows * cols
@@ -140,9 +145,9 @@ def encode(prepared: PreparedMap, *, copy: bool = True) -> bytearray | memoryvie
     step = _frames_per_chunk(arr)
     if kept.size == arr.shape[0]:
         for a in range(0, kept.size, step):
-            out[a:a + step] = arr[a:a + step]
+            out[a : a + step] = arr[a : a + step]
     else:
         for a in range(0, kept.size, step):
-            out[a:a + step] = arr[kept[a:a + step]]
+            out[a : a + step] = arr[kept[a : a + step]]
     del out
     return data

@@ -80,7 +80,7 @@ class ParametricMapReader:
         stored = self.get_stored_frames()
         n = len(stored)
         shared_map = self.get_mappings(0)[mapping]
-        per_frame = (self.get("PerFrameFunctionalGroupsSequence") or [])  # type: ignore[attr-defined]
+        per_frame = self.get("PerFrameFunctionalGroupsSequence") or []  # type: ignore[attr-defined]
         if not per_frame or "RealWorldValueMappingSequence" not in per_frame[0]:
             return shared_map.apply(stored, self._first_mapped(0))
         out = np.empty(stored.shape, np.float64)
@@ -93,8 +93,9 @@ class ParametricMapReader:
         from ..common.stack import frame_geometry
 
         value = frame_geometry(self, "Parametric Map")
-        return np.array([value(f, "PlanePositionSequence", "ImagePositionPatient")
-                         for f in range(self.number_of_frames)])
+        return np.array(
+            [value(f, "PlanePositionSequence", "ImagePositionPatient") for f in range(self.number_of_frames)]
+        )
 
     def source_references(self) -> list[tuple[str, int | None]]:
         """(SOP Instance UID, frame number or None) of the source frame each stored frame derives from."""

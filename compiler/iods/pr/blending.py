@@ -80,11 +80,22 @@ class AdvancedBlendingPresentationState(Dataset):
 
     SOP_CLASS_UID: ClassVar[str] = ABPS_SOP_CLASS_UID
 
-    def __init__(self, inputs: Sequence[BlendingInput], *, mode: str = "FOREGROUND", opacity: float | None = None,
-                 series_instance_uid: str, series_number: int, sop_instance_uid: str,
-                 content: ContentIdentification, presentation_datetime: _dt.datetime, equipment: Equipment,
-                 series_description: str | None = None, icc_profile: bytes | None = None,
-                 specific_character_set: str = "ISO_IR 192") -> None:
+    def __init__(
+        self,
+        inputs: Sequence[BlendingInput],
+        *,
+        mode: str = "FOREGROUND",
+        opacity: float | None = None,
+        series_instance_uid: str,
+        series_number: int,
+        sop_instance_uid: str,
+        content: ContentIdentification,
+        presentation_datetime: _dt.datetime,
+        equipment: Equipment,
+        series_description: str | None = None,
+        icc_profile: bytes | None = None,
+        specific_character_set: str = "ISO_IR 192",
+    ) -> None:
         super().__init__()
         if len(inputs) < 2:
             raise DicomConformanceError("a blending presentation state blends two or more inputs (PS3.3 C.11.28)")
@@ -104,13 +115,15 @@ class AdvancedBlendingPresentationState(Dataset):
         first = refs_per_input[0][0].header
         patients = {str(r[0].header.get("PatientID", "")) for r in refs_per_input}
         if len(patients) != 1:
-            raise DicomConformanceError("the blending inputs belong to one patient,"
-                                        f" got Patient IDs {sorted(patients)}")
+            raise DicomConformanceError(
+                f"the blending inputs belong to one patient, got Patient IDs {sorted(patients)}"
+            )
         frames = {str(r[0].header.get("FrameOfReferenceUID", "")) for r in refs_per_input}
         if len(frames) != 1 or "" in frames:
             raise DicomConformanceError(
                 "the blending inputs share one Frame of Reference (their images are blended where they lie in"
-                " space; inputs in different frames need a registration, which this builder does not write)")
+                " space; inputs in different frames need a registration, which this builder does not write)"
+            )
         if mode not in BLENDING_MODES:
             raise DicomConformanceError(f"Blending Mode {mode!r} is not one of {', '.join(BLENDING_MODES)} (C.11.29)")
         if mode == "FOREGROUND":
@@ -118,17 +131,29 @@ class AdvancedBlendingPresentationState(Dataset):
             if not 0.0 <= finite(opacity, "Relative Opacity") <= 1.0:
                 raise DicomConformanceError("FOREGROUND blending needs a Relative Opacity 0..1 (C.11.29)")
         elif opacity is not None:
-            raise DicomConformanceError("Relative Opacity is written for FOREGROUND blending only (Type 1C, C.11.29):"
-                                        " EQUAL weighs all inputs alike")
+            raise DicomConformanceError(
+                "Relative Opacity is written for FOREGROUND blending only (Type 1C, C.11.29):"
+                " EQUAL weighs all inputs alike"
+            )
         if not isinstance(presentation_datetime, _dt.datetime):
             raise DicomConformanceError("Presentation Creation Date and Time are required (PS3.3 C.11.10)")
 
-        set_sop_common(self, sop_class_uid=self.SOP_CLASS_UID, sop_instance_uid=sop_instance_uid,
-                       created=presentation_datetime, specific_character_set=specific_character_set)
+        set_sop_common(
+            self,
+            sop_class_uid=self.SOP_CLASS_UID,
+            sop_instance_uid=sop_instance_uid,
+            created=presentation_datetime,
+            specific_character_set=specific_character_set,
+        )
         copy_patient_study(self, first)
-        set_general_series(self, modality="PR", series_instance_uid=series_instance_uid,
-                           series_number=series_number, series_description=series_description,
-                           laterality_empty=True)
+        set_general_series(
+            self,
+            modality="PR",
+            series_instance_uid=series_instance_uid,
+            series_number=series_number,
+            series_description=series_description,
+            laterality_empty=True,
+        )
         equipment.apply(self, enhanced=False)
         content.apply(self)
         self.PresentationCreationDate, self.PresentationCreationTime = dicom_date_time(presentation_datetime)
@@ -147,8 +172,9 @@ class AdvancedBlendingPresentationState(Dataset):
                 v = Dataset()
                 missing = [u for u in window.images if u not in by_uid]
                 if missing:
-                    raise DicomConformanceError(f"a window of blending input {n} names image {missing[0]},"
-                                                " which is not one of its images")
+                    raise DicomConformanceError(
+                        f"a window of blending input {n} names image {missing[0]}, which is not one of its images"
+                    )
                 if window.images and len(window.images) < len(refs):
                     v.ReferencedImageSequence = [_image_item(by_uid[u]) for u in window.images]
                 window.fill(v)
@@ -192,6 +218,7 @@ class AdvancedBlendingPresentationState(Dataset):
         """Blending Display Sequence: EQUAL blends all inputs at once; FOREGROUND blends input 2 over 1,
         then each further input over that result (intermediate results numbered n+1, n+2, ...); the last
         operation has no Blending Input Number: it is what is displayed."""
+
         def operation(inputs: list[int], number: int | None) -> Dataset:
             item = Dataset()
             item.BlendingMode = mode
@@ -249,8 +276,9 @@ class AdvancedBlendingPresentationState(Dataset):
     def from_dataset(cls, ds: Dataset) -> AdvancedBlendingPresentationState:
         """Wrap a dataset read from a file for the read-side methods."""
         if str(ds.get("SOPClassUID", "")) != ABPS_SOP_CLASS_UID:
-            raise DicomConformanceError(f"SOP Class {ds.get('SOPClassUID')} is not Advanced Blending Presentation"
-                                        " State Storage")
+            raise DicomConformanceError(
+                f"SOP Class {ds.get('SOPClassUID')} is not Advanced Blending Presentation State Storage"
+            )
         return wrap_file_dataset(cls, ds)
 
     def inputs(self) -> list[BlendingInputRead]:
@@ -263,16 +291,27 @@ class AdvancedBlendingPresentationState(Dataset):
                     window = (float(_first(v.WindowCenter)), float(_first(v.WindowWidth)))
                     break
             palettes = item.get("PaletteColorLookupTableSequence", [])
-            out.append(BlendingInputRead(int(item.BlendingInputNumber), str(item.SeriesInstanceUID),
-                                         [str(r.ReferencedSOPInstanceUID) for r in item.ReferencedImageSequence],
-                                         window, PaletteColorLUT.from_dataset(palettes[0]) if palettes else None))
+            out.append(
+                BlendingInputRead(
+                    int(item.BlendingInputNumber),
+                    str(item.SeriesInstanceUID),
+                    [str(r.ReferencedSOPInstanceUID) for r in item.ReferencedImageSequence],
+                    window,
+                    PaletteColorLUT.from_dataset(palettes[0]) if palettes else None,
+                )
+            )
         return out
 
     def blending(self) -> list[tuple[str, list[int], float | None]]:
         """The blending operations in order: (mode, input numbers, relative opacity)."""
-        return [(str(item.BlendingMode), [int(i.BlendingInputNumber) for i in item.BlendingDisplayInputSequence],
-                 float(f"{float(item.RelativeOpacity):.7g}") if "RelativeOpacity" in item else None)  # FL
-                for item in self.get("BlendingDisplaySequence", [])]
+        return [
+            (
+                str(item.BlendingMode),
+                [int(i.BlendingInputNumber) for i in item.BlendingDisplayInputSequence],
+                float(f"{float(item.RelativeOpacity):.7g}") if "RelativeOpacity" in item else None,
+            )  # FL
+            for item in self.get("BlendingDisplaySequence", [])
+        ]
 
 
 @dataclass(frozen=True)

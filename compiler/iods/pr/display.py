@@ -38,8 +38,12 @@ PRESENTATION_SIZE_MODES = ("SCALE TO FIT", "TRUE SIZE", "MAGNIFY")
 VOI_LUT_FUNCTIONS = ("LINEAR", "LINEAR_EXACT", "SIGMOID")
 #: Common CT windows (centre, width) in HU, usable by name in specs.
 WINDOW_PRESETS: dict[str, tuple[float, float]] = {
-    "ct-abdomen": (40.0, 400.0), "ct-lung": (-600.0, 1500.0), "ct-bone": (400.0, 1800.0),
-    "ct-brain": (40.0, 80.0), "ct-mediastinum": (50.0, 350.0), "ct-liver": (60.0, 160.0),
+    "ct-abdomen": (40.0, 400.0),
+    "ct-lung": (-600.0, 1500.0),
+    "ct-bone": (400.0, 1800.0),
+    "ct-brain": (40.0, 80.0),
+    "ct-mediastinum": (50.0, 350.0),
+    "ct-liver": (60.0, 160.0),
 }
 
 
@@ -97,14 +101,16 @@ class DisplayedArea:
     def fill(self, item: Dataset, rotation: int = 0, horizontal_flip: bool = False) -> None:
         tl = [int(v) for v in self.top_left]
         br = [int(v) for v in self.bottom_right]
-        if len(tl) != 2 or len(br) != 2 or any(not -2**31 <= v < 2**31 for v in tl + br):
+        if len(tl) != 2 or len(br) != 2 or any(not -(2**31) <= v < 2**31 for v in tl + br):
             raise DicomConformanceError("displayed area corners are (column, row) pairs of SL integers")
         if br[0] < tl[0] or br[1] < tl[1]:
             raise DicomConformanceError(
-                f"displayed area: bottom right {tuple(br)} must not lie left of or above top left {tuple(tl)}")
+                f"displayed area: bottom right {tuple(br)} must not lie left of or above top left {tuple(tl)}"
+            )
         if self.size_mode not in PRESENTATION_SIZE_MODES:
             raise DicomConformanceError(
-                f"Presentation Size Mode {self.size_mode!r} is not one of {', '.join(PRESENTATION_SIZE_MODES)}")
+                f"Presentation Size Mode {self.size_mode!r} is not one of {', '.join(PRESENTATION_SIZE_MODES)}"
+            )
         shown_tl, shown_br = displayed_corners(tl, br, rotation, horizontal_flip)
         item.DisplayedAreaTopLeftHandCorner = shown_tl
         item.DisplayedAreaBottomRightHandCorner = shown_br
@@ -117,7 +123,8 @@ class DisplayedArea:
         else:
             if self.size_mode == "TRUE SIZE":
                 raise DicomConformanceError(
-                    "TRUE SIZE needs the pixel spacing of the images (Presentation Pixel Spacing, C.10.4)")
+                    "TRUE SIZE needs the pixel spacing of the images (Presentation Pixel Spacing, C.10.4)"
+                )
             ratio = [int(v) for v in self.aspect_ratio]
             if len(ratio) != 2 or min(ratio) < 1:
                 raise DicomConformanceError("Presentation Pixel Aspect Ratio is two positive integers")
@@ -133,8 +140,9 @@ class DisplayedArea:
 _CORNERS = ("TL", "TR", "BR", "BL")  # clockwise
 
 
-def displayed_corners(top_left: Sequence[int], bottom_right: Sequence[int], rotation: int,
-                      horizontal_flip: bool) -> tuple[list[int], list[int]]:
+def displayed_corners(
+    top_left: Sequence[int], bottom_right: Sequence[int], rotation: int, horizontal_flip: bool
+) -> tuple[list[int], list[int]]:
     """The image corners of a rectangle that are shown top left and bottom right after rotating it
     ``rotation`` degrees clockwise and then flipping it horizontally (PS3.3 C.10.6)."""
     (left, top), (right, bottom) = top_left, bottom_right
@@ -157,8 +165,14 @@ def write_overlay(ds: Dataset, group: int, bitmap: np.ndarray, overlay_type: str
     """An Overlay Plane (PS3.3 C.9.2) in ``group`` holding ``bitmap`` (rows x columns, True = bit set),
     origin at pixel (1, 1) of the image."""
     rows, columns = bitmap.shape
-    for element, vr, value in ((0x0010, "US", rows), (0x0011, "US", columns), (0x0040, "CS", overlay_type),
-                               (0x0050, "SS", [1, 1]), (0x0100, "US", 1), (0x0102, "US", 0)):
+    for element, vr, value in (
+        (0x0010, "US", rows),
+        (0x0011, "US", columns),
+        (0x0040, "CS", overlay_type),
+        (0x0050, "SS", [1, 1]),
+        (0x0100, "US", 1),
+        (0x0102, "US", 0),
+    ):
         set_element(ds, Tag(group, element), vr, value)
     ds.add_new(Tag(group, 0x3000), "OW", pack_bits(bitmap.astype(bool)))
 
@@ -190,19 +204,24 @@ class DisplayShutter:
         if color:
             lab = list(rgb_to_dicom_lab(check_rgb(self.color or (0, 0, 0))))
         elif self.color is not None:
-            raise DicomConformanceError("a grayscale presentation state shows the shutter in a grey level, not a"
-                                        " colour (Shutter Presentation Value)")
+            raise DicomConformanceError(
+                "a grayscale presentation state shows the shutter in a grey level, not a"
+                " colour (Shutter Presentation Value)"
+            )
         if self.bitmap is not None:
             if any(v is not None for v in (self.rectangle, self.circle, self.polygon)):
-                raise DicomConformanceError("a bitmap shutter goes alone: the Display Shutter (rectangle, circle,"
-                                            " polygon) and Bitmap Display Shutter modules are not both present")
+                raise DicomConformanceError(
+                    "a bitmap shutter goes alone: the Display Shutter (rectangle, circle,"
+                    " polygon) and Bitmap Display Shutter modules are not both present"
+                )
             bitmap = np.asarray(self.bitmap)
             if bitmap.ndim != 2 or bitmap.dtype != bool:
                 raise DicomConformanceError("a bitmap shutter is a 2-D array of booleans (rows x columns)")
             if bounds is None or bitmap.shape != (bounds[1], bounds[0]):
                 raise DicomConformanceError(
                     f"a bitmap shutter has the size of the images (rows x columns): got {bitmap.shape[0]} x"
-                    f" {bitmap.shape[1]}, images {f'{bounds[1]} x {bounds[0]}' if bounds else 'of several sizes'}")
+                    f" {bitmap.shape[1]}, images {f'{bounds[1]} x {bounds[0]}' if bounds else 'of several sizes'}"
+                )
             if not bitmap.any():
                 raise DicomConformanceError("the bitmap shutter hides no pixel")
             ds.ShutterShape = "BITMAP"

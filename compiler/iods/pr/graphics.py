@@ -36,7 +36,11 @@ __all__ = [
 
 #: Graphic Type (C.10.5.1.2) -> (minimum, exact) number of points; exact None means "at least minimum".
 GRAPHIC_TYPES: dict[str, tuple[int, int | None]] = {
-    "POINT": (1, 1), "POLYLINE": (2, None), "INTERPOLATED": (2, None), "CIRCLE": (2, 2), "ELLIPSE": (4, 4),
+    "POINT": (1, 1),
+    "POLYLINE": (2, None),
+    "INTERPOLATED": (2, None),
+    "CIRCLE": (2, 2),
+    "ELLIPSE": (4, 4),
 }
 UNITS = ("PIXEL", "DISPLAY")
 JUSTIFICATIONS = ("LEFT", "RIGHT", "CENTER")
@@ -68,7 +72,7 @@ class GraphicLayer:
 
     def item(self) -> Dataset:
         check_layer_name(self.name)
-        if isinstance(self.order, bool) or not isinstance(self.order, int) or not -2**31 <= self.order < 2**31:
+        if isinstance(self.order, bool) or not isinstance(self.order, int) or not -(2**31) <= self.order < 2**31:
             raise DicomConformanceError(f"Graphic Layer Order of {self.name!r} must be an integer (IS)")
         item = Dataset()
         item.GraphicLayer = self.name
@@ -76,7 +80,8 @@ class GraphicLayer:
         if self.grayscale is not None:
             if not 0 <= int(self.grayscale) <= 0xFFFF:
                 raise DicomConformanceError(
-                    f"recommended grey level of layer {self.name!r} must be 0..65535 (US), got {self.grayscale}")
+                    f"recommended grey level of layer {self.name!r} must be 0..65535 (US), got {self.grayscale}"
+                )
             item.GraphicLayerRecommendedDisplayGrayscaleValue = int(self.grayscale)
         if self.color is not None:
             item.GraphicLayerRecommendedDisplayCIELabValue = list(rgb_to_dicom_lab(self.color))
@@ -142,8 +147,11 @@ def _check_inside(points: np.ndarray, units: str, bounds: tuple[int, int] | None
     bad = np.nonzero(((points < 0) | (points > limit)).any(axis=1))[0]
     if bad.size:
         p = points[bad[0]]
-        where = "the displayed area (0..1)" if units == "DISPLAY" else f"the image (0..{bounds[0]} columns," \
-                                                                      f" 0..{bounds[1]} rows)"
+        where = (
+            "the displayed area (0..1)"
+            if units == "DISPLAY"
+            else f"the image (0..{bounds[0]} columns, 0..{bounds[1]} rows)"
+        )
         raise DicomConformanceError(f"{what}: point {bad[0] + 1} ({p[0]:g}, {p[1]:g}) lies outside {where}")
 
 
@@ -182,7 +190,8 @@ class GraphicObject:
         gtype = str(self.graphic_type).upper()
         if gtype not in GRAPHIC_TYPES:
             raise DicomConformanceError(
-                f"Graphic Type {self.graphic_type!r} must be one of {', '.join(GRAPHIC_TYPES)} (PS3.3 C.10.5.1.2)")
+                f"Graphic Type {self.graphic_type!r} must be one of {', '.join(GRAPHIC_TYPES)} (PS3.3 C.10.5.1.2)"
+            )
         what = f"{gtype} graphic"
         if self.units not in UNITS:
             raise DicomConformanceError(f"{what}: Graphic Annotation Units must be PIXEL or DISPLAY")
@@ -202,11 +211,13 @@ class GraphicObject:
             if abs(float(np.dot(major, minor))) > 1e-3 * np.linalg.norm(major) * np.linalg.norm(minor):
                 raise DicomConformanceError(f"{what}: the minor axis must be perpendicular to the major axis")
         closed = gtype in ("CIRCLE", "ELLIPSE") or (
-            gtype in ("POLYLINE", "INTERPOLATED") and n > 2 and bool(np.array_equal(points[0], points[-1])))
+            gtype in ("POLYLINE", "INTERPOLATED") and n > 2 and bool(np.array_equal(points[0], points[-1]))
+        )
         if self.filled and not closed:
             raise DicomConformanceError(
                 f"{what}: only closed graphics can be filled (a POLYLINE or INTERPOLATED curve whose last point"
-                " repeats the first, a CIRCLE or an ELLIPSE; PS3.3 C.10.5.1.2)")
+                " repeats the first, a CIRCLE or an ELLIPSE; PS3.3 C.10.5.1.2)"
+            )
         item = Dataset()
         elements = item._dict
         elements[GRAPHIC_ANNOTATION_UNITS] = _element(GRAPHIC_ANNOTATION_UNITS, "CS", self.units)
@@ -214,8 +225,9 @@ class GraphicObject:
         elements[NUMBER_OF_GRAPHIC_POINTS] = _element(NUMBER_OF_GRAPHIC_POINTS, "US", n)
         # FL values as Python floats of float32 precision: the element is made as converted (outlines have
         # thousands of points, and pydicom's per-value conversion would dominate the build)
-        elements[GRAPHIC_DATA] = DataElement(GRAPHIC_DATA, "FL", points.astype(np.float32).ravel().tolist(),
-                                             already_converted=True)
+        elements[GRAPHIC_DATA] = DataElement(
+            GRAPHIC_DATA, "FL", points.astype(np.float32).ravel().tolist(), already_converted=True
+        )
         elements[GRAPHIC_TYPE] = _element(GRAPHIC_TYPE, "CS", gtype)
         if closed:
             elements[GRAPHIC_FILLED] = _element(GRAPHIC_FILLED, "CS", "Y" if self.filled else "N")
@@ -242,7 +254,8 @@ class TextObject:
         check_text(UNFORMATTED_TEXT_VALUE, "ST", self.text)
         if self.bounding_box is None and self.anchor is None:
             raise DicomConformanceError(
-                f"text {self.text!r} needs a bounding box, an anchor point or both (PS3.3 C.10.5.1.1)")
+                f"text {self.text!r} needs a bounding box, an anchor point or both (PS3.3 C.10.5.1.1)"
+            )
         if self.units not in UNITS:
             raise DicomConformanceError("text annotation units must be PIXEL or DISPLAY")
         item = Dataset()
@@ -254,7 +267,8 @@ class TextObject:
             if self.justification not in JUSTIFICATIONS:
                 raise DicomConformanceError(
                     f"Bounding Box Text Horizontal Justification must be LEFT, RIGHT or CENTER, got"
-                    f" {self.justification!r}")
+                    f" {self.justification!r}"
+                )
             item.BoundingBoxAnnotationUnits = self.units
         if self.anchor is not None:
             anchor = _points([self.anchor], f"anchor of {self.text!r}")

@@ -28,9 +28,14 @@ __all__ = ["WELL_KNOWN_PALETTES", "PaletteColorLUT", "well_known_palette"]
 
 #: Content Label (PS3.6 Annex B) -> well-known SOP Instance UID, also the Palette Color Lookup Table UID.
 WELL_KNOWN_PALETTES: dict[str, str] = {
-    "HOT_IRON": "1.2.840.10008.1.5.1", "PET": "1.2.840.10008.1.5.2", "HOT_METAL_BLUE": "1.2.840.10008.1.5.3",
-    "PET_20_STEP": "1.2.840.10008.1.5.4", "SPRING": "1.2.840.10008.1.5.5", "SUMMER": "1.2.840.10008.1.5.6",
-    "FALL": "1.2.840.10008.1.5.7", "WINTER": "1.2.840.10008.1.5.8",
+    "HOT_IRON": "1.2.840.10008.1.5.1",
+    "PET": "1.2.840.10008.1.5.2",
+    "HOT_METAL_BLUE": "1.2.840.10008.1.5.3",
+    "PET_20_STEP": "1.2.840.10008.1.5.4",
+    "SPRING": "1.2.840.10008.1.5.5",
+    "SUMMER": "1.2.840.10008.1.5.6",
+    "FALL": "1.2.840.10008.1.5.7",
+    "WINTER": "1.2.840.10008.1.5.8",
 }
 _COLORS = ("Red", "Green", "Blue")
 
@@ -40,14 +45,15 @@ def _table() -> dict[str, np.ndarray]:
     text = resources.files(__package__).joinpath("palettes.csv").read_text(encoding="ascii")
     rows = list(csv.reader(text.splitlines()))
     values = np.asarray(rows[1:], dtype=np.int64)[:, 1:]
-    return {name: values[:, 3 * i:3 * i + 3].astype(np.uint8) for i, name in enumerate(WELL_KNOWN_PALETTES)}
+    return {name: values[:, 3 * i : 3 * i + 3].astype(np.uint8) for i, name in enumerate(WELL_KNOWN_PALETTES)}
 
 
 def _palette_name(name: str) -> str:
     key = str(name).strip().upper().replace("-", "_").replace(" ", "_")
     if key not in WELL_KNOWN_PALETTES:
-        raise DicomConformanceError(f"{name!r} is not a well-known colour palette (PS3.6 Annex B):"
-                                    f" {', '.join(WELL_KNOWN_PALETTES)}")
+        raise DicomConformanceError(
+            f"{name!r} is not a well-known colour palette (PS3.6 Annex B): {', '.join(WELL_KNOWN_PALETTES)}"
+        )
     return key
 
 
@@ -70,16 +76,20 @@ class PaletteColorLUT:
             raise DicomConformanceError(f"a palette is a list of (red, green, blue) colours, got shape {rgb.shape}")
         if not 2 <= len(rgb) <= 65536:
             raise DicomConformanceError(
-                f"a palette has 2 to 65536 entries (Number of Table Entries, C.7.6.3.1.5), got {len(rgb)}")
+                f"a palette has 2 to 65536 entries (Number of Table Entries, C.7.6.3.1.5), got {len(rgb)}"
+            )
         bad = ~np.isfinite(rgb) | (rgb < 0) | (rgb > 255)
         bad[~bad] |= rgb[~bad] != np.round(rgb[~bad])
         if bad.any():
             entry = int(np.argwhere(bad)[0][0])
-            raise DicomConformanceError(f"palette colours are integers 0..255; entry {entry} is"
-                                        " [" + ", ".join(f"{v:g}" for v in rgb[entry]) + "]")
+            raise DicomConformanceError(
+                f"palette colours are integers 0..255; entry {entry} is"
+                " [" + ", ".join(f"{v:g}" for v in rgb[entry]) + "]"
+            )
         if isinstance(self.first_mapped, bool) or not -32768 <= int(self.first_mapped) <= 65535:
-            raise DicomConformanceError(f"the first value mapped by a palette is an integer -32768..65535 (US/SS),"
-                                        f" got {self.first_mapped}")
+            raise DicomConformanceError(
+                f"the first value mapped by a palette is an integer -32768..65535 (US/SS), got {self.first_mapped}"
+            )
         object.__setattr__(self, "rgb", rgb.astype(np.uint8))
 
     @classmethod

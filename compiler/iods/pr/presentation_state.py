@@ -64,8 +64,11 @@ PSEUDO_COLOR_PS_SOP_CLASS_UID = "1.2.840.10008.5.1.4.1.1.11.3"
 ROTATIONS = (0, 90, 180, 270)
 REFERENCED_SOP_CLASS_UID, REFERENCED_SOP_INSTANCE_UID = BaseTag(0x00081150), BaseTag(0x00081155)
 REFERENCED_FRAME_NUMBER, REFERENCED_IMAGE_SEQUENCE = BaseTag(0x00081160), BaseTag(0x00081140)
-GRAPHIC_LAYER, TEXT_OBJECT_SEQUENCE, GRAPHIC_OBJECT_SEQUENCE = BaseTag(0x00700002), BaseTag(0x00700008), \
-    BaseTag(0x00700009)
+GRAPHIC_LAYER, TEXT_OBJECT_SEQUENCE, GRAPHIC_OBJECT_SEQUENCE = (
+    BaseTag(0x00700002),
+    BaseTag(0x00700008),
+    BaseTag(0x00700009),
+)
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,9 @@ def _image_item(ref: ReferencedImage) -> Dataset:
         set_element(template, REFERENCED_SOP_CLASS_UID, "UI", ref.sop_class_uid)
         set_element(template, REFERENCED_SOP_INSTANCE_UID, "UI", ref.sop_instance_uid)
         if ref.frames:
-            set_element(template, REFERENCED_FRAME_NUMBER, "IS",
-                        list(ref.frames) if len(ref.frames) > 1 else ref.frames[0])
+            set_element(
+                template, REFERENCED_FRAME_NUMBER, "IS", list(ref.frames) if len(ref.frames) > 1 else ref.frames[0]
+            )
         if len(_IMAGE_ITEMS) > 100_000:
             _IMAGE_ITEMS.clear()
         _IMAGE_ITEMS[key] = template
@@ -121,9 +125,13 @@ def common_size(images: Sequence[ReferencedImage]) -> tuple[int, int] | None:
     return sizes.pop() if len(sizes) == 1 else None
 
 
-def annotation_item(annotation: GraphicAnnotation, images: Sequence[ReferencedImage],
-                    layer_names: Sequence[str], by_uid: dict[str, ReferencedImage] | None = None,
-                    group_ids: Sequence[int] = ()) -> Dataset:
+def annotation_item(
+    annotation: GraphicAnnotation,
+    images: Sequence[ReferencedImage],
+    layer_names: Sequence[str],
+    by_uid: dict[str, ReferencedImage] | None = None,
+    group_ids: Sequence[int] = (),
+) -> Dataset:
     """The Graphic Annotation Sequence item (C.10.5) of ``annotation`` in a presentation state that
     references ``images`` (``by_uid``: the same, by SOP Instance UID) and defines ``layer_names`` and the
     graphic groups ``group_ids``; refuses what C.10.5 does not allow."""
@@ -132,17 +140,22 @@ def annotation_item(annotation: GraphicAnnotation, images: Sequence[ReferencedIm
     if annotation.layer not in layer_names:
         raise DicomConformanceError(
             f"annotation on layer {annotation.layer!r}, which is not one of the graphic layers"
-            f" ({', '.join(layer_names) or 'none defined'}; PS3.3 C.10.5.1)")
+            f" ({', '.join(layer_names) or 'none defined'}; PS3.3 C.10.5.1)"
+        )
     if not annotation.graphics and not annotation.texts:
         raise DicomConformanceError(f"annotation on layer {annotation.layer!r} draws nothing")
     missing = [u for u in annotation.images if u not in by_uid]
     if missing:
-        raise DicomConformanceError(f"an annotation on layer {annotation.layer!r} names image {missing[0]},"
-                                    " which the presentation state does not reference")
+        raise DicomConformanceError(
+            f"an annotation on layer {annotation.layer!r} names image {missing[0]},"
+            " which the presentation state does not reference"
+        )
     for obj in list(annotation.graphics) + list(annotation.texts):
         if obj.group_id is not None and obj.group_id not in group_ids:
-            raise DicomConformanceError(f"an annotation on layer {annotation.layer!r} names graphic group"
-                                        f" {obj.group_id}, which is not one of the graphic groups (C.10.x)")
+            raise DicomConformanceError(
+                f"an annotation on layer {annotation.layer!r} names graphic group"
+                f" {obj.group_id}, which is not one of the graphic groups (C.10.x)"
+            )
     targets = [by_uid[u] for u in annotation.images] or list(images)
     bounds = common_size(targets)
     item = Dataset()
@@ -236,16 +249,30 @@ class SoftcopyPresentationState(Dataset):
     COLOR: ClassVar[bool] = False  # ICC Profile module, shutter colour
     PALETTE: ClassVar[bool] = False  # Palette Color Lookup Table module
 
-    def __init__(self, images: Sequence[Dataset | ReferencedImage], *, series_instance_uid: str,
-                 series_number: int, sop_instance_uid: str, content: ContentIdentification,
-                 presentation_datetime: _dt.datetime, equipment: Equipment,
-                 voi: Sequence[SoftcopyVOI] | None = None, presentation_lut_shape: str = "IDENTITY",
-                 layers: Sequence[GraphicLayer] = (), annotations: Sequence[GraphicAnnotation] = (),
-                 displayed_areas: Sequence[DisplayedArea] | None = None, rotation: int = 0,
-                 horizontal_flip: bool = False, shutter: DisplayShutter | None = None,
-                 series_description: str | None = None, specific_character_set: str = "ISO_IR 192",
-                 groups: Sequence[GraphicGroup] = (), palette: PaletteColorLUT | None = None,
-                 icc_profile: bytes | None = None) -> None:
+    def __init__(
+        self,
+        images: Sequence[Dataset | ReferencedImage],
+        *,
+        series_instance_uid: str,
+        series_number: int,
+        sop_instance_uid: str,
+        content: ContentIdentification,
+        presentation_datetime: _dt.datetime,
+        equipment: Equipment,
+        voi: Sequence[SoftcopyVOI] | None = None,
+        presentation_lut_shape: str = "IDENTITY",
+        layers: Sequence[GraphicLayer] = (),
+        annotations: Sequence[GraphicAnnotation] = (),
+        displayed_areas: Sequence[DisplayedArea] | None = None,
+        rotation: int = 0,
+        horizontal_flip: bool = False,
+        shutter: DisplayShutter | None = None,
+        series_description: str | None = None,
+        specific_character_set: str = "ISO_IR 192",
+        groups: Sequence[GraphicGroup] = (),
+        palette: PaletteColorLUT | None = None,
+        icc_profile: bytes | None = None,
+    ) -> None:
         super().__init__()
         if not self.SOP_CLASS_UID:
             raise TypeError("use one of the SoftcopyPresentationState subclasses")
@@ -267,16 +294,27 @@ class SoftcopyPresentationState(Dataset):
             missing = [u for u in uids if u not in by_uid]
             if missing:
                 raise DicomConformanceError(
-                    f"{what} names image {missing[0]}, which the presentation state does not reference")
+                    f"{what} names image {missing[0]}, which the presentation state does not reference"
+                )
             return [by_uid[u] for u in uids]
 
         # --- SOP Common, Patient, General Study, General/Presentation Series, Equipment --------------
-        set_sop_common(self, sop_class_uid=self.SOP_CLASS_UID, sop_instance_uid=sop_instance_uid,
-                       created=presentation_datetime, specific_character_set=specific_character_set)
+        set_sop_common(
+            self,
+            sop_class_uid=self.SOP_CLASS_UID,
+            sop_instance_uid=sop_instance_uid,
+            created=presentation_datetime,
+            specific_character_set=specific_character_set,
+        )
         copy_patient_study(self, first)
-        set_general_series(self, modality="PR", series_instance_uid=series_instance_uid,
-                           series_number=series_number, series_description=series_description,
-                           laterality_empty=True)
+        set_general_series(
+            self,
+            modality="PR",
+            series_instance_uid=series_instance_uid,
+            series_number=series_number,
+            series_description=series_description,
+            laterality_empty=True,
+        )
         equipment.apply(self, enhanced=False)
         # --- Presentation State Identification (C.11.10) -------------------------------------------
         content.apply(self)
@@ -348,14 +386,17 @@ class SoftcopyPresentationState(Dataset):
         # --- Softcopy Presentation LUT (C.11.6) -----------------------------------------------------
         if presentation_lut_shape not in ("IDENTITY", "INVERSE"):
             raise DicomConformanceError(
-                f"Presentation LUT Shape must be IDENTITY or INVERSE, got {presentation_lut_shape!r} (C.11.6)")
+                f"Presentation LUT Shape must be IDENTITY or INVERSE, got {presentation_lut_shape!r} (C.11.6)"
+            )
         if self.PRESENTATION_LUT:
             self.PresentationLUTShape = presentation_lut_shape
         elif presentation_lut_shape != "IDENTITY":
             raise DicomConformanceError(f"a {self.SOP_CLASS_NAME} cannot invert the images (no Presentation LUT)")
         if self.COLOR and not self.PALETTE and any(int(r.header.get("SamplesPerPixel", 1)) != 3 for r in refs):
-            raise DicomConformanceError(f"a {self.SOP_CLASS_NAME} applies to colour images (PS3.3 A.33.2); an image"
-                                        " has one sample per pixel: use a grayscale or pseudo-colour one")
+            raise DicomConformanceError(
+                f"a {self.SOP_CLASS_NAME} applies to colour images (PS3.3 A.33.2); an image"
+                " has one sample per pixel: use a grayscale or pseudo-colour one"
+            )
         # --- Palette Color Lookup Table (C.7.9) -----------------------------------------------------
         if self.PALETTE:
             if not isinstance(palette, PaletteColorLUT):
@@ -383,23 +424,32 @@ class SoftcopyPresentationState(Dataset):
             groups.setdefault(key, []).append(ref.sop_instance_uid)
         out = []
         for ((columns, rows), spacing), uids in groups.items():
-            out.append(DisplayedArea((1, 1), (columns, rows), pixel_spacing=spacing,
-                                     images=uids if len(groups) > 1 else ()))
+            out.append(
+                DisplayedArea((1, 1), (columns, rows), pixel_spacing=spacing, images=uids if len(groups) > 1 else ())
+            )
         return out
 
     def _modality_lut(self, refs: list[ReferencedImage]) -> None:
         def ds(value: Any) -> str | None:  # the spelling of a source's DS is not kept (see canonical_ds)
             return None if value is None or value == "" else canonical_ds(str(value))
 
-        rescales = {(ds(r.header.get("RescaleSlope")), ds(r.header.get("RescaleIntercept")),
-                     r.header.get("RescaleType"), r.header.get("Modality")) for r in refs}
+        rescales = {
+            (
+                ds(r.header.get("RescaleSlope")),
+                ds(r.header.get("RescaleIntercept")),
+                r.header.get("RescaleType"),
+                r.header.get("Modality"),
+            )
+            for r in refs
+        }
         with_rescale = {x for x in rescales if x[1] is not None}
         if not with_rescale:
             return
         if len(rescales) > 1:
             raise DicomConformanceError(
                 "the images have different rescale slopes/intercepts; one presentation state has one Modality"
-                " LUT (C.11.1): make one presentation state per group of images")
+                " LUT (C.11.1): make one presentation state per group of images"
+            )
         slope, intercept, rescale_type, modality = with_rescale.pop()
         self.RescaleIntercept = intercept
         self.RescaleSlope = slope if slope is not None else 1
@@ -413,7 +463,7 @@ class SoftcopyPresentationState(Dataset):
             center, width = ref.header.get("WindowCenter"), ref.header.get("WindowWidth")
             if center is None or width is None:
                 continue
-            first = (lambda v: float(v[0]) if isinstance(v, (list, pydicom.multival.MultiValue)) else float(v))
+            first = lambda v: float(v[0]) if isinstance(v, (list, pydicom.multival.MultiValue)) else float(v)
             groups.setdefault((first(center), first(width)), []).append(ref.sop_instance_uid)
         everyone = len(groups) == 1 and sum(len(u) for u in groups.values()) == len(refs)
         return [SoftcopyVOI(c, w, images=() if everyone else uids) for (c, w), uids in groups.items()]
@@ -442,8 +492,13 @@ class SoftcopyPresentationState(Dataset):
         out = []
         for series in self.get("ReferencedSeriesSequence", []):
             for item in series.get("ReferencedImageSequence", []):
-                out.append((str(series.SeriesInstanceUID), str(item.ReferencedSOPInstanceUID),
-                            _ints(item.get("ReferencedFrameNumber"))))
+                out.append(
+                    (
+                        str(series.SeriesInstanceUID),
+                        str(item.ReferencedSOPInstanceUID),
+                        _ints(item.get("ReferencedFrameNumber")),
+                    )
+                )
         return out
 
     def _applies(self, item: Dataset, sop_instance_uid: str) -> bool:
@@ -468,9 +523,17 @@ class SoftcopyPresentationState(Dataset):
             for g in item.get("GraphicObjectSequence", []):
                 points = np.asarray([float(v) for v in g.GraphicData], dtype=np.float64).reshape(-1, 2)
                 units = str(g.GraphicAnnotationUnits)
-                out.append(DrawnGraphic(str(item.GraphicLayer), str(g.GraphicType), points, units,
-                                        g.get("GraphicFilled") == "Y", _group(g),
-                                        self._to_pixels(sop_instance_uid, points, units)))
+                out.append(
+                    DrawnGraphic(
+                        str(item.GraphicLayer),
+                        str(g.GraphicType),
+                        points,
+                        units,
+                        g.get("GraphicFilled") == "Y",
+                        _group(g),
+                        self._to_pixels(sop_instance_uid, points, units),
+                    )
+                )
         return out
 
     def texts(self, sop_instance_uid: str) -> list[DrawnText]:
@@ -481,21 +544,39 @@ class SoftcopyPresentationState(Dataset):
                 continue
             for t in item.get("TextObjectSequence", []):
                 anchor = tuple(float(v) for v in t.AnchorPoint) if "AnchorPoint" in t else None
-                box = ((tuple(float(v) for v in t.BoundingBoxTopLeftHandCorner),
-                        tuple(float(v) for v in t.BoundingBoxBottomRightHandCorner))
-                       if "BoundingBoxTopLeftHandCorner" in t else None)
+                box = (
+                    (
+                        tuple(float(v) for v in t.BoundingBoxTopLeftHandCorner),
+                        tuple(float(v) for v in t.BoundingBoxBottomRightHandCorner),
+                    )
+                    if "BoundingBoxTopLeftHandCorner" in t
+                    else None
+                )
                 units = str(t.get("AnchorPointAnnotationUnits") or t.get("BoundingBoxAnnotationUnits"))
                 pixel_anchor = pixel_box = None
                 if anchor is not None:
-                    pixel_anchor = tuple(self._to_pixels(sop_instance_uid, np.array([anchor]),
-                                                         str(t.AnchorPointAnnotationUnits))[0].tolist())
+                    pixel_anchor = tuple(
+                        self._to_pixels(sop_instance_uid, np.array([anchor]), str(t.AnchorPointAnnotationUnits))[
+                            0
+                        ].tolist()
+                    )
                 if box is not None:
                     corners = self._to_pixels(sop_instance_uid, np.array(box), str(t.BoundingBoxAnnotationUnits))
                     pixel_box = (tuple(corners[0].tolist()), tuple(corners[1].tolist()))
-                out.append(DrawnText(str(item.GraphicLayer), str(t.UnformattedTextValue), anchor, box, units,
-                                     _group(t), pixel_anchor, pixel_box,
-                                     str(t.get("BoundingBoxTextHorizontalJustification") or "LEFT"),
-                                     t.get("AnchorPointVisibility") != "N"))
+                out.append(
+                    DrawnText(
+                        str(item.GraphicLayer),
+                        str(t.UnformattedTextValue),
+                        anchor,
+                        box,
+                        units,
+                        _group(t),
+                        pixel_anchor,
+                        pixel_box,
+                        str(t.get("BoundingBoxTextHorizontalJustification") or "LEFT"),
+                        t.get("AnchorPointVisibility") != "N",
+                    )
+                )
         return out
 
     def spatial(self) -> tuple[int, bool]:
@@ -543,8 +624,12 @@ class SoftcopyPresentationState(Dataset):
         if "BITMAP" in shapes:
             out["bitmap"] = read_overlay(self, int(self.ShutterOverlayGroup))
         if "RECTANGULAR" in shapes:
-            out["rectangle"] = (int(self.ShutterLeftVerticalEdge), int(self.ShutterRightVerticalEdge),
-                                int(self.ShutterUpperHorizontalEdge), int(self.ShutterLowerHorizontalEdge))
+            out["rectangle"] = (
+                int(self.ShutterLeftVerticalEdge),
+                int(self.ShutterRightVerticalEdge),
+                int(self.ShutterUpperHorizontalEdge),
+                int(self.ShutterLowerHorizontalEdge),
+            )
         if "CIRCULAR" in shapes:
             row, column = (int(v) for v in self.CenterOfCircularShutter)
             out["circle"] = ((column, row), int(self.RadiusOfCircularShutter))
@@ -651,8 +736,9 @@ class PseudoColorSoftcopyPresentationState(SoftcopyPresentationState):
 
 
 PRESENTATION_STATE_CLASSES: dict[str, type[SoftcopyPresentationState]] = {
-    c.SOP_CLASS_UID: c for c in (GrayscaleSoftcopyPresentationState, ColorSoftcopyPresentationState,
-                                 PseudoColorSoftcopyPresentationState)}
+    c.SOP_CLASS_UID: c
+    for c in (GrayscaleSoftcopyPresentationState, ColorSoftcopyPresentationState, PseudoColorSoftcopyPresentationState)
+}
 
 
 def _image_icc(refs: Sequence[ReferencedImage]) -> bytes:
@@ -671,7 +757,9 @@ def prread(source: str | Path | Dataset) -> SoftcopyPresentationState:
         return AdvancedBlendingPresentationState.from_dataset(ds)  # type: ignore[return-value]
     cls = PRESENTATION_STATE_CLASSES.get(str(ds.get("SOPClassUID", "")))
     if cls is None:
-        raise DicomConformanceError(f"SOP Class {ds.get('SOPClassUID')} is not a softcopy presentation state"
-                                    " this reader knows"
-                                    f" ({', '.join(c.SOP_CLASS_NAME for c in PRESENTATION_STATE_CLASSES.values())})")
+        raise DicomConformanceError(
+            f"SOP Class {ds.get('SOPClassUID')} is not a softcopy presentation state"
+            " this reader knows"
+            f" ({', '.join(c.SOP_CLASS_NAME for c in PRESENTATION_STATE_CLASSES.values())})"
+        )
     return cls.from_dataset(ds)

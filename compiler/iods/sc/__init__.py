@@ -10,12 +10,12 @@ from .image import CONVERSION_TYPES, MultiFrameSCImage, SCImage, scread
 from .png import PNGError, decode_png, encode_png, read_png
 
 __all__ = [
-           "CONVERSION_TYPES",
-           "MultiFrameSCImage",
-           "PNGError",
-           "SCImage",
-           "decode_png",
-           "encode_png",
-           "read_png",
-           "scread",
+    "CONVERSION_TYPES",
+    "MultiFrameSCImage",
+    "PNGError",
+    "SCImage",
+    "decode_png",
+    "encode_png",
+    "read_png",
+    "scread",
 ]

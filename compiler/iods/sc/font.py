@@ -33,12 +33,14 @@ _BOX = "1F11111111111F"  # any other character
 
 
 def _bits(hex_rows: str) -> np.ndarray:
-    rows = [int(hex_rows[i:i + 2], 16) for i in range(0, 2 * GLYPH_HEIGHT, 2)]
+    rows = [int(hex_rows[i : i + 2], 16) for i in range(0, 2 * GLYPH_HEIGHT, 2)]
     return np.array([[(r >> (GLYPH_WIDTH - 1 - c)) & 1 for c in range(GLYPH_WIDTH)] for r in rows], dtype=bool)
 
 
-_GLYPHS = {chr(32 + i): _bits(h) for i, h in enumerate(
-    cell for line in _TABLE.strip().splitlines() for cell in line.split("#")[0].split())}
+_GLYPHS = {
+    chr(32 + i): _bits(h)
+    for i, h in enumerate(cell for line in _TABLE.strip().splitlines() for cell in line.split("#")[0].split())
+}
 _BOX_GLYPH = _bits(_BOX)
 
 
@@ -53,7 +55,7 @@ def line_bitmap(line: str) -> np.ndarray:
         return np.zeros((GLYPH_HEIGHT, 0), dtype=bool)
     out = np.zeros((GLYPH_HEIGHT, CELL_WIDTH * len(line) - 1), dtype=bool)
     for i, char in enumerate(line):
-        out[:, i * CELL_WIDTH:i * CELL_WIDTH + GLYPH_WIDTH] = glyph(char)
+        out[:, i * CELL_WIDTH : i * CELL_WIDTH + GLYPH_WIDTH] = glyph(char)
     return out
 
 

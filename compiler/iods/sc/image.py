@@ -49,9 +49,16 @@ GRAYSCALE_WORD_SC = "1.2.840.10008.5.1.4.1.1.7.3"
 TRUE_COLOR_SC = "1.2.840.10008.5.1.4.1.1.7.4"
 SC_SOP_CLASSES = frozenset({SC_IMAGE_STORAGE, GRAYSCALE_BYTE_SC, GRAYSCALE_WORD_SC, TRUE_COLOR_SC})
 #: Conversion Type (0008,0064) defined terms (PS3.3 C.8.6.1)
-CONVERSION_TYPES = {"DV": "Digitized Video", "DI": "Digital Interface", "DF": "Digitized Film",
-                    "WSD": "Workstation", "SD": "Scanned Document", "SI": "Scanned Image", "DRW": "Drawing",
-                    "SYN": "Synthetic Image"}
+CONVERSION_TYPES = {
+    "DV": "Digitized Video",
+    "DI": "Digital Interface",
+    "DF": "Digitized Film",
+    "WSD": "Workstation",
+    "SD": "Scanned Document",
+    "SI": "Scanned Image",
+    "DRW": "Drawing",
+    "SYN": "Synthetic Image",
+}
 #: PS3.16 CID 7202: why a source image is referenced
 PURPOSE_SOURCE_FOR_PROCESSING = Code("121322", "DCM", "Source image for image processing operation")
 PAGE_NUMBER_VECTOR = BaseTag(0x00182001)
@@ -65,15 +72,18 @@ def _pixel_form(pixels: np.ndarray, multi_frame: bool) -> tuple[np.ndarray, str]
     colour = frame_dims == 3 and a.shape[-1] == 3
     shape = "(frames, rows, columns[, 3])" if multi_frame else "(rows, columns) or (rows, columns, 3)"
     if frame_dims not in (2, 3) or (frame_dims == 3 and not colour):
-        raise DicomConformanceError(f"pixels of shape {a.shape}: a{' multi-frame' if multi_frame else 'n'} SC image"
-                                    f" takes {shape}, the last axis 3 for RGB (PS3.3 A.8)")
+        raise DicomConformanceError(
+            f"pixels of shape {a.shape}: a{' multi-frame' if multi_frame else 'n'} SC image"
+            f" takes {shape}, the last axis 3 for RGB (PS3.3 A.8)"
+        )
     if 0 in a.shape:
         raise DicomConformanceError(f"pixels of shape {a.shape}: the picture is empty")
     if colour and a.dtype != np.uint8:
         raise DicomConformanceError(f"RGB pixels must be uint8 (8 bits per sample, PS3.3 A.8), got {a.dtype}")
     if not colour and a.dtype not in (np.uint8, np.uint16):
-        raise DicomConformanceError(f"grey pixels must be uint8 or uint16 (MONOCHROME2, unsigned), got {a.dtype}:"
-                                    " scale or window them first")
+        raise DicomConformanceError(
+            f"grey pixels must be uint8 or uint16 (MONOCHROME2, unsigned), got {a.dtype}: scale or window them first"
+        )
     rows, columns = a.shape[-3:-1] if colour else a.shape[-2:]
     if rows > 65535 or columns > 65535:
         raise DicomConformanceError(f"a picture of {rows} x {columns} pixels: Rows and Columns are at most 65535")
@@ -107,30 +117,55 @@ class SCImage(Dataset):
     SOP_CLASS_UID: ClassVar[str] = SC_IMAGE_STORAGE
     MULTI_FRAME: ClassVar[bool] = False
 
-    def __init__(self, pixels: np.ndarray, *, patient_study: Dataset, series_instance_uid: str,
-                 series_number: int, sop_instance_uid: str, content_datetime: _dt.datetime,
-                 equipment: Equipment, instance_number: int = 1, conversion_type: str = "WSD",
-                 modality: str = "OT", source_images: Sequence[Dataset] = (),
-                 source_instances: Sequence[Dataset] = (), derivation_description: str | None = None,
-                 burned_in_annotation: bool = False, window: tuple[float, float] | None = None,
-                 series_description: str | None = None, image_comments: str | None = None,
-                 specific_character_set: str = "ISO_IR 192") -> None:
+    def __init__(
+        self,
+        pixels: np.ndarray,
+        *,
+        patient_study: Dataset,
+        series_instance_uid: str,
+        series_number: int,
+        sop_instance_uid: str,
+        content_datetime: _dt.datetime,
+        equipment: Equipment,
+        instance_number: int = 1,
+        conversion_type: str = "WSD",
+        modality: str = "OT",
+        source_images: Sequence[Dataset] = (),
+        source_instances: Sequence[Dataset] = (),
+        derivation_description: str | None = None,
+        burned_in_annotation: bool = False,
+        window: tuple[float, float] | None = None,
+        series_description: str | None = None,
+        image_comments: str | None = None,
+        specific_character_set: str = "ISO_IR 192",
+    ) -> None:
         super().__init__()
         data, photometric = _pixel_form(pixels, self.MULTI_FRAME)
         if conversion_type not in CONVERSION_TYPES:
-            raise DicomConformanceError(f"Conversion Type {conversion_type!r} is not one of "
-                                        f"{', '.join(CONVERSION_TYPES)} (PS3.3 C.8.6.1)")
+            raise DicomConformanceError(
+                f"Conversion Type {conversion_type!r} is not one of {', '.join(CONVERSION_TYPES)} (PS3.3 C.8.6.1)"
+            )
         if not isinstance(content_datetime, _dt.datetime):
             raise DicomConformanceError("the content date and time are required (General Image, C.7.6.1)")
         sop_class = self._sop_class(data, photometric)
         # --- SOP Common, Patient/Study, General Series, Equipment ----------------------------------
-        set_sop_common(self, sop_class_uid=sop_class, sop_instance_uid=sop_instance_uid, created=content_datetime,
-                       specific_character_set=specific_character_set)
+        set_sop_common(
+            self,
+            sop_class_uid=sop_class,
+            sop_instance_uid=sop_instance_uid,
+            created=content_datetime,
+            specific_character_set=specific_character_set,
+        )
         copy_patient_study(self, patient_study)
         check_value("Modality", "CS", modality)
-        set_general_series(self, modality=modality, series_instance_uid=series_instance_uid,
-                           series_number=series_number, series_description=series_description,
-                           laterality_empty=True)
+        set_general_series(
+            self,
+            modality=modality,
+            series_instance_uid=series_instance_uid,
+            series_number=series_number,
+            series_description=series_description,
+            laterality_empty=True,
+        )
         equipment.apply(self, enhanced=False)
         # --- SC Equipment (C.8.6.1) --------------------------------------------------------------------
         self.ConversionType = conversion_type
@@ -159,8 +194,9 @@ class SCImage(Dataset):
                 items.append(item)
             self.SourceImageSequence = items
         if source_instances:
-            self.SourceInstanceSequence = [referenced_instance_item(str(s.SOPClassUID), str(s.SOPInstanceUID))
-                                           for s in source_instances]
+            self.SourceInstanceSequence = [
+                referenced_instance_item(str(s.SOPClassUID), str(s.SOPInstanceUID)) for s in source_instances
+            ]
         # --- Image Pixel (C.7.6.3) -----------------------------------------------------------------
         self._set_pixels(data, photometric)
         if window is not None:
@@ -203,8 +239,10 @@ class SCImage(Dataset):
     def from_dataset(cls, ds: Dataset) -> SCImage:
         """Wrap a Secondary Capture dataset read from a file (any writer) for the read-side methods."""
         if str(ds.get("SOPClassUID", "")) not in SC_SOP_CLASSES:
-            raise DicomConformanceError(f"SOP Class {ds.get('SOPClassUID')} is not one of the Secondary Capture"
-                                        " image classes this reads (SC, multi-frame grayscale byte/word, true colour)")
+            raise DicomConformanceError(
+                f"SOP Class {ds.get('SOPClassUID')} is not one of the Secondary Capture"
+                " image classes this reads (SC, multi-frame grayscale byte/word, true colour)"
+            )
         target = cls if str(ds.SOPClassUID) == SC_IMAGE_STORAGE else MultiFrameSCImage
         return wrap_file_dataset(target, ds)
 
@@ -215,8 +253,9 @@ class SCImage(Dataset):
         rows, columns, samples = int(self.Rows), int(self.Columns), int(self.SamplesPerPixel)
         frames = int(self.get("NumberOfFrames") or 1)
         ts = str(getattr(getattr(self, "file_meta", None), "TransferSyntaxUID", pydicom.uid.ExplicitVRLittleEndian))
-        if (ts in (pydicom.uid.ImplicitVRLittleEndian, pydicom.uid.ExplicitVRLittleEndian)
-                and int(self.BitsAllocated) in (8, 16)):
+        if ts in (pydicom.uid.ImplicitVRLittleEndian, pydicom.uid.ExplicitVRLittleEndian) and int(
+            self.BitsAllocated
+        ) in (8, 16):
             dtype = np.dtype("<u2" if int(self.BitsAllocated) == 16 else "u1")
             count = frames * rows * columns * samples
             flat = np.frombuffer(self.PixelData, dtype=dtype, count=count)

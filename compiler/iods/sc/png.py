@@ -31,9 +31,9 @@ def _chunks(data: bytes):
         raise PNGError("not a PNG file (no PNG signature)")
     pos = len(SIGNATURE)
     while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        crc = data[pos + 8 + length:pos + 12 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
+        crc = data[pos + 8 + length : pos + 12 + length]
         if len(body) != length or len(crc) != 4:
             raise PNGError(f"truncated {kind.decode('latin-1')} chunk")
         if zlib.crc32(kind + body) != struct.unpack(">I", crc)[0]:
@@ -84,12 +84,15 @@ def _wavefront(kinds: np.ndarray, filtered: np.ndarray, bpp: int) -> np.ndarray:
     is_paeth, is_average, is_up, is_sub = ((kinds == k)[:, None] for k in (4, 3, 2, 1))
     for t in range(height + width - 1):
         y0, y1 = max(0, t - width + 1), min(height, t + 1)
-        a, b, c = s[y0 + 1:y1 + 1, t + 1], s[y0:y1, t + 1], s[y0:y1, t]
+        a, b, c = s[y0 + 1 : y1 + 1, t + 1], s[y0:y1, t + 1], s[y0:y1, t]
         pa, pb, pc = np.abs(b - c), np.abs(a - c), np.abs(a + b - 2 * c)
         paeth = np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
-        pred = np.where(is_paeth[y0:y1], paeth, np.where(is_average[y0:y1], (a + b) >> 1, np.where(
-            is_up[y0:y1], b, np.where(is_sub[y0:y1], a, 0))))
-        s[y0 + 1:y1 + 1, t + 2] = (f[y0:y1, t + 2] + pred) & 0xFF
+        pred = np.where(
+            is_paeth[y0:y1],
+            paeth,
+            np.where(is_average[y0:y1], (a + b) >> 1, np.where(is_up[y0:y1], b, np.where(is_sub[y0:y1], a, 0))),
+        )
+        s[y0 + 1 : y1 + 1, t + 2] = (f[y0:y1, t + 2] + pred) & 0xFF
     return s[ys + 1, xs + ys + 2].astype(np.uint8).reshape(height, stride)
 
 
@@ -177,8 +180,10 @@ def encode_png(pixels: np.ndarray, *, level: int = 6) -> bytes:
     elif a.ndim == 3 and a.shape[2] == 3 and a.dtype == np.uint8:
         colour, depth = 2, 8
     else:
-        raise PNGError(f"cannot write a PNG of a {a.dtype} array of shape {a.shape}: give (rows, columns) uint8 or"
-                       " uint16, or (rows, columns, 3) uint8")
+        raise PNGError(
+            f"cannot write a PNG of a {a.dtype} array of shape {a.shape}: give (rows, columns) uint8 or"
+            " uint16, or (rows, columns, 3) uint8"
+        )
     height, width = a.shape[:2]
     if height == 0 or width == 0:
         raise PNGError("cannot write an empty image")
@@ -192,5 +197,9 @@ def encode_png(pixels: np.ndarray, *, level: int = 6) -> bytes:
     filtered[0, 1:] = rows[0]
     filtered[1:, 1:] = up[1:]
     ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
-    return (SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(filtered.tobytes(), level))
-            + _chunk(b"IEND", b""))
+    return (
+        SIGNATURE
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(filtered.tobytes(), level))
+        + _chunk(b"IEND", b"")
+    )

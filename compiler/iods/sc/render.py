@@ -137,8 +137,7 @@ def _inside_polygon(points: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndar
     return inside
 
 
-def graphic_mask(graphic_type: str, points: np.ndarray, shape: tuple[int, int], *, filled: bool = False
-                 ) -> np.ndarray:
+def graphic_mask(graphic_type: str, points: np.ndarray, shape: tuple[int, int], *, filled: bool = False) -> np.ndarray:
     """The pixels a graphic covers on an image of ``shape`` (rows, columns); ``points`` (n, 2) of
     (column, row) in PIXEL units."""
     rows, cols = shape
@@ -154,7 +153,7 @@ def graphic_mask(graphic_type: str, points: np.ndarray, shape: tuple[int, int], 
             d = np.stack([xx - centre[0], yy - centre[1]], axis=-1)
             a2, b2 = float(major @ major), float(minor @ minor)
             if a2 > 0 and b2 > 0:
-                out |= (d @ major) ** 2 / a2 ** 2 + (d @ minor) ** 2 / b2 ** 2 <= 1
+                out |= (d @ major) ** 2 / a2**2 + (d @ minor) ** 2 / b2**2 <= 1
         else:
             out |= _inside_polygon(pts, xx, yy)
     if graphic_type == "POINT":
@@ -174,8 +173,9 @@ def graphic_mask(graphic_type: str, points: np.ndarray, shape: tuple[int, int], 
         xs = centre[0] + major[0] * np.cos(t) + minor[0] * np.sin(t)
         ys = centre[1] + major[1] * np.cos(t) + minor[1] * np.sin(t)
     else:
-        raise DicomConformanceError(f"graphic type {graphic_type!r} is not one of POINT, POLYLINE, INTERPOLATED,"
-                                    " CIRCLE, ELLIPSE (C.10.5.1.2)")
+        raise DicomConformanceError(
+            f"graphic type {graphic_type!r} is not one of POINT, POLYLINE, INTERPOLATED, CIRCLE, ELLIPSE (C.10.5.1.2)"
+        )
     c, r = np.floor(xs).astype(np.int64), np.floor(ys).astype(np.int64)
     ok = (c >= 0) & (c < cols) & (r >= 0) & (r < rows)
     out[r[ok], c[ok]] = True
@@ -187,22 +187,23 @@ def shutter_mask(shutter: dict, shape: tuple[int, int]) -> np.ndarray:
     :meth:`~dcmspec_compiler.iods.pr.GrayscaleSoftcopyPresentationState.shutter` gives it (edges, centre and
     vertices in pixel numbers counted from 1)."""
     rows, cols = shape
-    r, c = np.mgrid[1:rows + 1, 1:cols + 1]
+    r, c = np.mgrid[1 : rows + 1, 1 : cols + 1]
     visible = np.ones(shape, dtype=bool)
     if "rectangle" in shutter:
         left, right, upper, lower = shutter["rectangle"]
         visible &= (c >= left) & (c <= right) & (r >= upper) & (r <= lower)
     if "circle" in shutter:
         (column, row), radius = shutter["circle"]
-        visible &= (c - column) ** 2 + (r - row) ** 2 <= radius ** 2
+        visible &= (c - column) ** 2 + (r - row) ** 2 <= radius**2
     if "polygon" in shutter:
         vertices = np.asarray(shutter["polygon"] + shutter["polygon"][:1], dtype=np.float64)
         visible &= _inside_polygon(vertices, c.astype(np.float64), r.astype(np.float64))
     if "bitmap" in shutter:  # Bitmap Display Shutter (C.7.6.15): a set bit hides the pixel
         bitmap = np.asarray(shutter["bitmap"], dtype=bool)
         if bitmap.shape != shape:
-            raise DicomConformanceError(f"the bitmap shutter is {bitmap.shape[1]} x {bitmap.shape[0]} but the image"
-                                        f" {cols} x {rows} pixels")
+            raise DicomConformanceError(
+                f"the bitmap shutter is {bitmap.shape[1]} x {bitmap.shape[0]} but the image {cols} x {rows} pixels"
+            )
         visible &= ~bitmap
     return visible
 
@@ -242,7 +243,7 @@ class View:
         r0, r1 = max(self.top - 1, 0), min(self.bottom, rows)
         c0, c1 = max(self.left - 1, 0), min(self.right, cols)
         if r0 < r1 and c0 < c1:
-            out[r0 - self.top + 1:r1 - self.top + 1, c0 - self.left + 1:c1 - self.left + 1] = rgb[r0:r1, c0:c1]
+            out[r0 - self.top + 1 : r1 - self.top + 1, c0 - self.left + 1 : c1 - self.left + 1] = rgb[r0:r1, c0:c1]
         out = np.rot90(out, k=-((self.rotation // 90) % 4))
         if self.flip:
             out = out[:, ::-1]
@@ -266,9 +267,15 @@ class View:
         return np.stack([x, y], axis=1) * self.scale
 
 
-def text_mask(text: str, shape: tuple[int, int], *, box: tuple[Sequence[float], Sequence[float]] | None = None,
-              anchor: Sequence[float] | None = None, justification: str = "LEFT",
-              anchor_visible: bool = True) -> np.ndarray:
+def text_mask(
+    text: str,
+    shape: tuple[int, int],
+    *,
+    box: tuple[Sequence[float], Sequence[float]] | None = None,
+    anchor: Sequence[float] | None = None,
+    justification: str = "LEFT",
+    anchor_visible: bool = True,
+) -> np.ndarray:
     """The pixels of a text object (C.10.5.1.1) on a picture of ``shape``, clipped to it; ``box`` (two
     opposite corners) and ``anchor`` in the picture's (column, row) coordinates. In a box: the lines from its
     top, each LEFT, RIGHT or CENTER justified between its sides (text longer than the box runs over it); a
@@ -281,8 +288,14 @@ def text_mask(text: str, shape: tuple[int, int], *, box: tuple[Sequence[float], 
     if box is not None:
         (x0, x1), (y0, y1) = sorted((box[0][0], box[1][0])), sorted((box[0][1], box[1][1]))
         top = int(math.floor(y0))
-        lefts = [int(math.floor(x0)) if justification == "LEFT" else int(math.ceil(x1)) - b.shape[1]
-                 if justification == "RIGHT" else int(math.floor((x0 + x1 - b.shape[1]) / 2)) for b in lines]
+        lefts = [
+            int(math.floor(x0))
+            if justification == "LEFT"
+            else int(math.ceil(x1)) - b.shape[1]
+            if justification == "RIGHT"
+            else int(math.floor((x0 + x1 - b.shape[1]) / 2))
+            for b in lines
+        ]
         if anchor is not None and anchor_visible:
             near = [min(max(anchor[0], x0), x1), min(max(anchor[1], y0), y1)]
             out |= graphic_mask("POLYLINE", np.array([anchor, near], dtype=np.float64), shape)
@@ -305,4 +318,4 @@ def _stamp(out: np.ndarray, bitmap: np.ndarray, top: int, left: int) -> None:
     h, w = bitmap.shape
     r0, r1, c0, c1 = max(top, 0), min(top + h, rows), max(left, 0), min(left + w, cols)
     if r0 < r1 and c0 < c1:
-        out[r0:r1, c0:c1] |= bitmap[r0 - top:r1 - top, c0 - left:c1 - left]
+        out[r0:r1, c0:c1] |= bitmap[r0 - top : r1 - top, c0 - left : c1 - left]

@@ -60,7 +60,7 @@ def _scan(raw: bytes, n: int, labelmap: bool) -> FrameIndex | None:
     uids = []
     for m in _SOURCE_UID.finditer(raw):
         length = int.from_bytes(m.group(1), "little")
-        uids.append(raw[m.end():m.end() + length].rstrip(b"\x00 ").decode("ascii"))
+        uids.append(raw[m.end() : m.end() + length].rstrip(b"\x00 ").decode("ascii"))
     if len(uids) != n:
         return None
     if labelmap:
@@ -122,21 +122,26 @@ def _binary_masks(reader: FrameReader, frames: np.ndarray) -> tuple[np.ndarray, 
     first column). The packed bytes are scanned for the box and only the box is unpacked."""
     rows, columns = reader.rows, reader.columns
     width = columns // 8
-    packed = np.concatenate([np.frombuffer(reader.read_native_bytes(first, count), np.uint8)
-                             .reshape(count, rows, width) for first, count in _runs(frames)])
+    packed = np.concatenate(
+        [
+            np.frombuffer(reader.read_native_bytes(first, count), np.uint8).reshape(count, rows, width)
+            for first, count in _runs(frames)
+        ]
+    )
     any_row = packed.any(axis=(0, 2))
     any_byte = packed.any(axis=(0, 1))
     if not any_row.any():
         return np.zeros((len(frames), 0, 0), dtype=bool), 0, 0
     r = np.flatnonzero(any_row)
     b = np.flatnonzero(any_byte)
-    box = np.ascontiguousarray(packed[:, r[0]:r[-1] + 1, b[0]:b[-1] + 1])
+    box = np.ascontiguousarray(packed[:, r[0] : r[-1] + 1, b[0] : b[-1] + 1])
     bits = np.unpackbits(box, axis=2, bitorder="little").view(bool)  # first pixel in the lowest bit
     return bits, int(r[0]), int(b[0]) * 8
 
 
-def segment_masks(path: str | PathLike, numbers: list[int]
-                  ) -> Iterator[tuple[int, list[str], np.ndarray, tuple[int, int]]]:
+def segment_masks(
+    path: str | PathLike, numbers: list[int]
+) -> Iterator[tuple[int, list[str], np.ndarray, tuple[int, int]]]:
     """For each segment of ``numbers``: (number, source SOP Instance UIDs, masks (k, rows, columns) bool,
     (first row, first column) of the masks in the image), one mask per source image the segment has a
     frame on (frames on the same image are joined). 1-bit frames are cropped to the segment's box (the
@@ -149,7 +154,7 @@ def segment_masks(path: str | PathLike, numbers: list[int]
         maximum = float(header.get("MaximumFractionalValue", 1) or 1)
         every = np.arange(len(index.sources))
         labels = reader.read_frames(every) if kind == "LABELMAP" else None
-        packed = (reader.bits_allocated == 1 and not reader.encapsulated and reader.columns % 8 == 0)
+        packed = reader.bits_allocated == 1 and not reader.encapsulated and reader.columns % 8 == 0
         for number in numbers:
             offset = (0, 0)
             if labels is not None:

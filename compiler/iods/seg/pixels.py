@@ -14,8 +14,7 @@ import numpy as np
 from ...io.bits import BitWriter
 
 
-def native_pixel_data(chunks: Iterable[np.ndarray], n_frames: int, rows: int, cols: int,
-                      bits: int) -> bytearray:
+def native_pixel_data(chunks: Iterable[np.ndarray], n_frames: int, rows: int, cols: int, bits: int) -> bytearray:
     """Native Pixel Data of ``n_frames`` frames given in order as chunks (n, rows, cols), written into
     one preallocated buffer of even length (zero padded): 1-bit (bool chunks, one continuous bit
     stream), 8-bit or 16-bit little endian (chunks are cast to the stored type)."""
@@ -33,7 +32,7 @@ def native_pixel_data(chunks: Iterable[np.ndarray], n_frames: int, rows: int, co
         dtype = np.dtype("<u2") if bits == 16 else np.dtype(np.uint8)
         frames = np.frombuffer(data, dtype, count=n_px).reshape(n_frames, rows, cols)
         for chunk in chunks:
-            frames[done:done + len(chunk)] = chunk
+            frames[done : done + len(chunk)] = chunk
             done += len(chunk)
         del frames
     if done != n_frames:

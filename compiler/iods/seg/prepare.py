@@ -52,6 +52,7 @@ def _frames_per_chunk(frame_bytes: int) -> int:
 
 # --- label maps (frames, rows, columns) -----------------------------------------------------------
 
+
 def label_presence(labels: np.ndarray) -> np.ndarray:
     """``presence[f, v]``: label value ``v`` (>= 1) occurs in frame ``f`` of a label map of unsigned
     integers (or bool); shape (frames, max value + 1), column 0 is not filled (False).
@@ -79,21 +80,26 @@ def _label_array(arr: np.ndarray) -> np.ndarray:
     if arr.dtype.kind not in "iu":
         raise DicomConformanceError(
             f"a 3-dimensional pixel array is a label map and must hold integers, got {arr.dtype};"
-            " give (frames, rows, columns, segments) for fractional values")
+            " give (frames, rows, columns, segments) for fractional values"
+        )
     if arr.dtype.kind == "u" and arr.dtype.itemsize <= 2:
         return arr
     if arr.dtype.kind == "i" and arr.size and int(arr.min()) < 0:
-        raise DicomConformanceError("label map values must be 0 (background) or segment numbers,"
-                                    " found negative values")
+        raise DicomConformanceError("label map values must be 0 (background) or segment numbers, found negative values")
     max_value = int(arr.max()) if arr.size else 0
     if max_value > 0xFFFF:
-        raise DicomConformanceError(
-            f"label value {max_value} exceeds the largest Segment Number 65535 (US)")
+        raise DicomConformanceError(f"label value {max_value} exceeds the largest Segment Number 65535 (US)")
     return arr.astype(np.uint16 if max_value > 255 else np.uint8)
 
 
-def _prepare_labels(arr: np.ndarray, seg_type: str, numbers: list[int], omit: bool, max_fractional_value: int,
-                    presence: np.ndarray | None) -> PreparedPixels:
+def _prepare_labels(
+    arr: np.ndarray,
+    seg_type: str,
+    numbers: list[int],
+    omit: bool,
+    max_fractional_value: int,
+    presence: np.ndarray | None,
+) -> PreparedPixels:
     labels = _label_array(arr)
     n_src, rows, cols = labels.shape
     if presence is None:
@@ -109,7 +115,8 @@ def _prepare_labels(arr: np.ndarray, seg_type: str, numbers: list[int], omit: bo
     if bad.size:
         raise DicomConformanceError(
             f"label values {bad.tolist()} appear in the pixel array but no segment with those"
-            f" Segment Numbers (0062,0004) is described (PS3.3 C.8.20.2.3)")
+            f" Segment Numbers (0062,0004) is described (PS3.3 C.8.20.2.3)"
+        )
     if not nonempty.any():
         raise DicomConformanceError("the segmentation is empty: no frame holds any segment pixel")
     per_chunk = _frames_per_chunk(rows * cols * labels.dtype.itemsize)
@@ -141,7 +148,7 @@ def _prepare_labels(arr: np.ndarray, seg_type: str, numbers: list[int], omit: bo
         tmp = np.empty((min(per_chunk, n_src), rows, cols), bool)
         for s, idx in plan:
             for a, b in _runs(idx, per_chunk):
-                mask = tmp[:b - a]
+                mask = tmp[: b - a]
                 np.equal(labels[a:b], s, out=mask)
                 if seg_type == "BINARY":
                     yield mask
@@ -155,6 +162,7 @@ def _prepare_labels(arr: np.ndarray, seg_type: str, numbers: list[int], omit: bo
 
 
 # --- one channel per segment (frames, rows, columns, segments) ------------------------------------
+
 
 def _channel_max(values: np.ndarray) -> np.ndarray:
     """(frames, segments) maximum of each segment channel in each frame (bool: any; NaN propagates).
@@ -171,7 +179,7 @@ def _channel_max(values: np.ndarray) -> np.ndarray:
 
 
 def _overlap(occupied: np.ndarray, frame_nonzero: Callable[[int], np.ndarray]) -> str:
-    """"YES" when a pixel holds more than one segment, checking only frames with several segments."""
+    """ "YES" when a pixel holds more than one segment, checking only frames with several segments."""
     if occupied.shape[1] < 2:
         return "NO"
     for f in np.flatnonzero(occupied.sum(axis=1) > 1).tolist():
@@ -188,11 +196,13 @@ def _quantizer(arr: np.ndarray, max_fractional_value: int) -> Callable[[np.ndarr
     return lambda x: np.rint(x.astype(np.float64) * max_fractional_value).astype(np.uint8)
 
 
-def _prepare_channels(arr: np.ndarray, seg_type: str, numbers: list[int], omit: bool,
-                      max_fractional_value: int) -> PreparedPixels:
+def _prepare_channels(
+    arr: np.ndarray, seg_type: str, numbers: list[int], omit: bool, max_fractional_value: int
+) -> PreparedPixels:
     if arr.shape[3] != len(numbers):
         raise DicomConformanceError(
-            f"pixel array has {arr.shape[3]} segment channels but {len(numbers)} segments are described")
+            f"pixel array has {arr.shape[3]} segment channels but {len(numbers)} segments are described"
+        )
     n_src, rows, cols, n_seg = arr.shape
     kind = arr.dtype.kind
     if seg_type in ("BINARY", "LABELMAP"):
@@ -205,7 +215,8 @@ def _prepare_channels(arr: np.ndarray, seg_type: str, numbers: list[int], omit: 
             if not ok:
                 raise DicomConformanceError(
                     f"{seg_type} segmentation data must be boolean-like (only 0 and 1 per"
-                    f" segment channel), got dtype {arr.dtype} with other values")
+                    f" segment channel), got dtype {arr.dtype} with other values"
+                )
             values = arr.view(bool) if arr.dtype.itemsize == 1 else arr != 0
         occupied = _channel_max(values)
         overlap = _overlap(occupied, lambda f: values[f].view(np.uint8).reshape(-1, n_seg))
@@ -223,7 +234,8 @@ def _prepare_channels(arr: np.ndarray, seg_type: str, numbers: list[int], omit: 
             if lo < 0 or hi > 1:
                 raise DicomConformanceError(
                     f"FRACTIONAL values must lie between 0 and 1 (they are scaled to Maximum Fractional"
-                    f" Value {max_fractional_value}), found {lo:g}..{hi:g}")
+                    f" Value {max_fractional_value}), found {lo:g}..{hi:g}"
+                )
         # rounding is monotone: a channel holds a non-zero stored value where its maximum does
         occupied = quantize(cmax) != 0
         overlap = _overlap(occupied, lambda f: (quantize(arr[f]) != 0).reshape(-1, n_seg))
@@ -235,7 +247,8 @@ def _prepare_channels(arr: np.ndarray, seg_type: str, numbers: list[int], omit: 
         if overlap == "YES":
             raise DicomConformanceError(
                 "segments overlap, but a LABELMAP Segmentation holds one segment per pixel"
-                " (PS3.3 C.8.20.2.3); use BINARY")
+                " (PS3.3 C.8.20.2.3); use BINARY"
+            )
         dtype = np.uint16 if max(numbers) > 255 else np.uint8
         lut = np.asarray(numbers, dtype)
         idx = np.flatnonzero(occupied.any(axis=1)) if omit else np.arange(n_src)
@@ -243,7 +256,7 @@ def _prepare_channels(arr: np.ndarray, seg_type: str, numbers: list[int], omit: 
         def label_chunks() -> Iterator[np.ndarray]:
             tmp = np.empty((min(per_chunk, n_src), rows, cols), dtype)
             for a, b in _runs(idx, per_chunk):
-                out = tmp[:b - a]
+                out = tmp[: b - a]
                 out.fill(0)
                 for c in range(n_seg):
                     np.copyto(out, lut[c], where=values[a:b, :, :, c])
@@ -272,9 +285,15 @@ def _prepare_channels(arr: np.ndarray, seg_type: str, numbers: list[int], omit: 
     return PreparedPixels(np.concatenate(src), np.concatenate(seg), channel_chunks, dtype, overlap)
 
 
-def prepare_pixels(pixel_array: np.ndarray, *, segmentation_type: str, numbers: Sequence[int],
-                   omit_empty_frames: bool, max_fractional_value: int = 255,
-                   label_presence: np.ndarray | None = None) -> PreparedPixels:
+def prepare_pixels(
+    pixel_array: np.ndarray,
+    *,
+    segmentation_type: str,
+    numbers: Sequence[int],
+    omit_empty_frames: bool,
+    max_fractional_value: int = 255,
+    label_presence: np.ndarray | None = None,
+) -> PreparedPixels:
     """Check ``pixel_array`` and plan the stored frames; ``label_presence`` (for a 3D label map only)
     is :func:`label_presence` of the array when the caller has it already (it is trusted)."""
     arr = np.asarray(pixel_array)
@@ -285,12 +304,12 @@ def prepare_pixels(pixel_array: np.ndarray, *, segmentation_type: str, numbers: 
         else:
             raise DicomConformanceError(
                 "a 3-dimensional pixel array is a label map of segment numbers and must hold integers;"
-                " give (frames, rows, columns, segments) with one channel per segment for other values")
+                " give (frames, rows, columns, segments) with one channel per segment for other values"
+            )
     if arr.ndim == 3:
-        return _prepare_labels(arr, segmentation_type, numbers, omit_empty_frames, max_fractional_value,
-                               label_presence)
+        return _prepare_labels(arr, segmentation_type, numbers, omit_empty_frames, max_fractional_value, label_presence)
     if arr.ndim != 4:
         raise DicomConformanceError(
-            f"pixel array must be (frames, rows, columns) or (frames, rows, columns, segments),"
-            f" got shape {arr.shape}")
+            f"pixel array must be (frames, rows, columns) or (frames, rows, columns, segments), got shape {arr.shape}"
+        )
     return _prepare_channels(arr, segmentation_type, numbers, omit_empty_frames, max_fractional_value)

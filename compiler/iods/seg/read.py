@@ -44,8 +44,7 @@ class SegmentationReader:
 
     # construction from existing data ------------------------------------------------------------
     @classmethod
-    def from_dataset(cls: type[_Reader], ds: Dataset, *, source_images: Sequence[Dataset] | None = None
-                     ) -> _Reader:
+    def from_dataset(cls: type[_Reader], ds: Dataset, *, source_images: Sequence[Dataset] | None = None) -> _Reader:
         """Wrap a Segmentation dataset (as read by pydicom). The dataset's elements are shared.
 
         ``source_images`` (optional) gives the full list of source frames in order, so that
@@ -56,7 +55,8 @@ class SegmentationReader:
         sop_class = str(ds.get("SOPClassUID", ""))
         if sop_class not in ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7"):
             raise DicomConformanceError(
-                f"SOP Class UID {sop_class!r} is not Segmentation Storage or Label Map Segmentation Storage")
+                f"SOP Class UID {sop_class!r} is not Segmentation Storage or Label Map Segmentation Storage"
+            )
         obj = cls.__new__(cls)  # type: ignore[call-arg]
         obj.__dict__.update(ds.__dict__)
         obj._init_reader_state()
@@ -73,10 +73,12 @@ class SegmentationReader:
         per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
         if per_frame and len(per_frame) != n:
             raise DicomConformanceError(
-                f"Per-frame Functional Groups Sequence has {len(per_frame)} items for {n} frames")
+                f"Per-frame Functional Groups Sequence has {len(per_frame)} items for {n} frames"
+            )
         if not per_frame and str(ds.get("DimensionOrganizationType", "")) == "TILED_FULL":
             raise DicomConformanceError(
-                "TILED_FULL Segmentations (no per-frame functional groups) are not supported for reading")
+                "TILED_FULL Segmentations (no per-frame functional groups) are not supported for reading"
+            )
         labelmap = str(ds.get("SegmentationType", "")) == "LABELMAP"
         sources: list[SourceFrame] = []
         segments: list[int] | None = None if labelmap else []
@@ -85,13 +87,19 @@ class SegmentationReader:
             deriv = frame_group(pf, shared, "DerivationImageSequence")
             src = _first(deriv, "SourceImageSequence")
             if src is None:
-                raise DicomConformanceError(f"frame {f + 1} has no Source Image Sequence; cannot map it"
-                                            " to a source frame")
+                raise DicomConformanceError(
+                    f"frame {f + 1} has no Source Image Sequence; cannot map it to a source frame"
+                )
             fn = src.get("ReferencedFrameNumber")
             if fn is not None and not isinstance(fn, int):
                 fn = int(next(iter(fn))) if len(fn) else None
-            sources.append(SourceFrame(str(src.ReferencedSOPClassUID), str(src.ReferencedSOPInstanceUID),
-                                       int(fn) if fn is not None else None))
+            sources.append(
+                SourceFrame(
+                    str(src.ReferencedSOPClassUID),
+                    str(src.ReferencedSOPInstanceUID),
+                    int(fn) if fn is not None else None,
+                )
+            )
             if segments is not None:
                 ident = frame_group(pf, shared, "SegmentIdentificationSequence")
                 if ident is None:
@@ -106,9 +114,11 @@ class SegmentationReader:
             if s.frame_number is not None:
                 max_frame[s.sop_instance_uid] = max(max_frame.get(s.sop_instance_uid, 0), s.frame_number)
         seen: set[str] = set()
-        refs = [(str(i.get("ReferencedSOPClassUID", "")), str(i.ReferencedSOPInstanceUID))
-                for series in ds.get("ReferencedSeriesSequence", [])
-                for i in series.get("ReferencedInstanceSequence", [])]
+        refs = [
+            (str(i.get("ReferencedSOPClassUID", "")), str(i.ReferencedSOPInstanceUID))
+            for series in ds.get("ReferencedSeriesSequence", [])
+            for i in series.get("ReferencedInstanceSequence", [])
+        ]
         refs += [(s.sop_class_uid, s.sop_instance_uid) for s in sources]
         for sop_class, uid in refs:
             if uid in seen:
@@ -135,10 +145,15 @@ class SegmentationReader:
                 return item if isinstance(item, SegmentDescription) else SegmentDescription.from_dataset(item)
         raise KeyError(f"no segment with Segment Number {number}")
 
-    def find_segments(self, label: str | None = None, property_type: Code | None = None,
-                      property_category: Code | None = None, algorithm_type: str | None = None,
-                      tracking_id: str | None = None, tracking_uid: str | None = None
-                      ) -> list[SegmentDescription]:
+    def find_segments(
+        self,
+        label: str | None = None,
+        property_type: Code | None = None,
+        property_category: Code | None = None,
+        algorithm_type: str | None = None,
+        tracking_id: str | None = None,
+        tracking_uid: str | None = None,
+    ) -> list[SegmentDescription]:
         """Segments matching every criterion given (codes compare by scheme and value)."""
         out = []
         for number in self.segment_numbers:
@@ -147,8 +162,7 @@ class SegmentationReader:
                 continue
             if property_type is not None and not codes_equal(seg.segmented_property_type, property_type):
                 continue
-            if property_category is not None and not codes_equal(seg.segmented_property_category,
-                                                                  property_category):
+            if property_category is not None and not codes_equal(seg.segmented_property_category, property_category):
                 continue
             if algorithm_type is not None and seg.algorithm_type != str(algorithm_type).upper():
                 continue
@@ -191,8 +205,9 @@ class SegmentationReader:
     @staticmethod
     def _decode_frames(ds: Dataset, ts: str, n: int, rows: int, cols: int, bits: int) -> np.ndarray:
         if ts == RLELossless:
-            frames = [rle_decode_frame(fr, rows, cols, bits)
-                      for fr in generate_frames(ds.PixelData, number_of_frames=n)]
+            frames = [
+                rle_decode_frame(fr, rows, cols, bits) for fr in generate_frames(ds.PixelData, number_of_frames=n)
+            ]
             out = np.stack(frames)
         elif ds["PixelData"].VR in ("OB", "OW") and not ds["PixelData"].is_undefined_length:
             data = ds.PixelData
@@ -218,8 +233,7 @@ class SegmentationReader:
                 raise KeyError(f"no segment with Segment Number {n}")
         return numbers
 
-    def _assemble(self, targets: dict[SourceKey, int], n_out: int, numbers: list[int],
-                  combine: str) -> np.ndarray:
+    def _assemble(self, targets: dict[SourceKey, int], n_out: int, numbers: list[int], combine: str) -> np.ndarray:
         ds: Dataset = self  # type: ignore[assignment]
         rows, cols = int(ds.Rows), int(ds.Columns)
         stored = self._stored_frames()
@@ -263,12 +277,12 @@ class SegmentationReader:
                 mask = frame.astype(bool)
                 if (out[t][mask] != 0).any():
                     raise DicomConformanceError(
-                        "segments overlap and cannot be combined into a label map; use combine='stack'")
+                        "segments overlap and cannot be combined into a label map; use combine='stack'"
+                    )
                 out[t][mask] = s
         return out
 
-    def get_pixels(self, segment_numbers: Sequence[int] | None = None, *,
-                   combine: str = "stack") -> np.ndarray:
+    def get_pixels(self, segment_numbers: Sequence[int] | None = None, *, combine: str = "stack") -> np.ndarray:
         """Pixels over all source frames: (n_source_frames, rows, cols, n_segments) with
         ``combine="stack"`` (bool; float 0..1 for FRACTIONAL) or (n_source_frames, rows, cols) segment
         numbers with ``combine="labelmap"``. Frames the Segmentation omits are zeros."""
@@ -277,15 +291,19 @@ class SegmentationReader:
         targets = {key: i for i, key in enumerate(keys)}
         return self._assemble(targets, len(keys), numbers, combine)
 
-    def get_pixels_by_source_instance(self, sop_instance_uid: str, frame_number: int | None = None,
-                                      segment_numbers: Sequence[int] | None = None, *,
-                                      combine: str = "stack") -> np.ndarray:
+    def get_pixels_by_source_instance(
+        self,
+        sop_instance_uid: str,
+        frame_number: int | None = None,
+        segment_numbers: Sequence[int] | None = None,
+        *,
+        combine: str = "stack",
+    ) -> np.ndarray:
         """Pixels for one source frame: (rows, cols, n_segments) or (rows, cols) with ``labelmap``."""
         numbers = self._numbers(segment_numbers)
         key = (str(sop_instance_uid), int(frame_number) if frame_number is not None else None)
         known = {s.key for s in (self._source_frames or []) + (self._frame_sources or [])}
-        if key not in known and not (frame_number in (None, 1) and (
-                (key[0], None) in known or (key[0], 1) in known)):
+        if key not in known and not (frame_number in (None, 1) and ((key[0], None) in known or (key[0], 1) in known)):
             raise KeyError(f"source instance {sop_instance_uid} frame {frame_number} is not referenced")
         targets = {key: 0}
         if frame_number in (None, 1):
@@ -293,9 +311,9 @@ class SegmentationReader:
             targets[(key[0], 1)] = 0
         return self._assemble(targets, 1, numbers, combine)[0]
 
-
-    def get_volume(self, segment_numbers: Sequence[int] | None = None, *, combine: str = "stack",
-                   tolerance_mm: float = 1e-3) -> Volume:
+    def get_volume(
+        self, segment_numbers: Sequence[int] | None = None, *, combine: str = "stack", tolerance_mm: float = 1e-3
+    ) -> Volume:
         """The segments as a :class:`~dcmspec_compiler.spatial.Volume` on the grid of the stored frames.
 
         The volume runs from the first to the last stored plane along the slice normal, with the

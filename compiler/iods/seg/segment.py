@@ -24,7 +24,8 @@ def _lo(value: str, name: str, tag: str, *, required: bool = True) -> None:
     if value and (len(value) > 64 or "\\" in value or any(ord(c) < 32 for c in value)):
         raise DicomConformanceError(
             f"{name} {tag} {value!r} is not a valid LO value: at most 64 characters, no backslash"
-            " or control characters (PS3.5 6.2)")
+            " or control characters (PS3.5 6.2)"
+        )
 
 
 def _code(value: object, name: str) -> Code:
@@ -64,10 +65,14 @@ class SegmentDescription(Dataset):
         description: str | None = None,
     ) -> None:
         super().__init__()
-        if isinstance(segment_number, bool) or not isinstance(segment_number, int) or not (
-                1 <= segment_number <= 0xFFFF):
+        if (
+            isinstance(segment_number, bool)
+            or not isinstance(segment_number, int)
+            or not (1 <= segment_number <= 0xFFFF)
+        ):
             raise DicomConformanceError(
-                f"Segment Number (0062,0004) must be an integer 1-65535 (US), got {segment_number!r}")
+                f"Segment Number (0062,0004) must be an integer 1-65535 (US), got {segment_number!r}"
+            )
         _lo(segment_label, "Segment Label", "(0062,0005)")
         category = _code(segmented_property_category, "Segmented Property Category Code Sequence (0062,0003)")
         prop_type = _code(segmented_property_type, "Segmented Property Type Code Sequence (0062,000F)")
@@ -75,22 +80,26 @@ class SegmentDescription(Dataset):
         if algorithm_type not in ALGORITHM_TYPES:
             raise DicomConformanceError(
                 f"Segment Algorithm Type (0062,0008) must be one of {', '.join(ALGORITHM_TYPES)},"
-                f" got {algorithm_type!r}")
+                f" got {algorithm_type!r}"
+            )
         if algorithm_type != "MANUAL" and algorithm is None:
             raise DicomConformanceError(
                 f"segment {segment_number}: Segment Algorithm Name (0062,0009) and Segmentation Algorithm"
                 f" Identification Sequence (0062,0007) are required when Segment Algorithm Type is"
-                f" {algorithm_type} (PS3.3 C.8.20.2); give the algorithm")
+                f" {algorithm_type} (PS3.3 C.8.20.2); give the algorithm"
+            )
         if algorithm_type == "MANUAL" and algorithm is not None:
             raise DicomConformanceError(
                 f"segment {segment_number}: Segment Algorithm Name (0062,0009) is not allowed when Segment"
-                " Algorithm Type is MANUAL (PS3.3 C.8.20.2); give no algorithm, or use SEMIAUTOMATIC")
+                " Algorithm Type is MANUAL (PS3.3 C.8.20.2); give no algorithm, or use SEMIAUTOMATIC"
+            )
         if algorithm is not None and not isinstance(algorithm, AlgorithmIdentification):
             raise DicomConformanceError("algorithm must be an AlgorithmIdentification")
         if (tracking_id is None) != (tracking_uid is None):
             raise DicomConformanceError(
                 f"segment {segment_number}: Tracking ID (0062,0020) and Tracking UID (0062,0021) are each"
-                " required when the other is present (PS3.3 C.8.20.4); give both or neither")
+                " required when the other is present (PS3.3 C.8.20.4); give both or neither"
+            )
         if tracking_id is not None:
             _lo(tracking_id, "Tracking ID", "(0062,0020)")
             if not is_valid_uid(tracking_uid):  # type: ignore[arg-type]
@@ -104,11 +113,11 @@ class SegmentDescription(Dataset):
             if anatomic_region_modifiers:
                 region.AnatomicRegionModifierSequence = [
                     code_item(_code(m, "Anatomic Region Modifier Sequence (0008,2220)"))
-                    for m in anatomic_region_modifiers]
+                    for m in anatomic_region_modifiers
+                ]
             self.AnatomicRegionSequence = [region]
         elif anatomic_region_modifiers:
-            raise DicomConformanceError(
-                "Anatomic Region Modifier Sequence (0008,2220) needs an anatomic region")
+            raise DicomConformanceError("Anatomic Region Modifier Sequence (0008,2220) needs an anatomic region")
         self.SegmentedPropertyCategoryCodeSequence = [code_item(category)]
         self.SegmentNumber = segment_number
         self.SegmentLabel = segment_label
@@ -124,7 +133,8 @@ class SegmentDescription(Dataset):
         if property_type_modifiers:
             type_item.SegmentedPropertyTypeModifierCodeSequence = [
                 code_item(_code(m, "Segmented Property Type Modifier Code Sequence (0062,0011)"))
-                for m in property_type_modifiers]
+                for m in property_type_modifiers
+            ]
         self.SegmentedPropertyTypeCodeSequence = [type_item]
         if tracking_id is not None:
             self.TrackingID = tracking_id

@@ -34,41 +34,53 @@ FRACTIONAL_TYPES = ("PROBABILITY", "OCCUPANCY")
 TRANSFER_SYNTAXES = (ExplicitVRLittleEndian, RLELossless)
 
 
-def check_encoding(segmentation_type: str, transfer_syntax_uid: str = ExplicitVRLittleEndian,
-                   fractional_type: str | None = None, max_fractional_value: int = 255) -> tuple[str, str | None]:
+def check_encoding(
+    segmentation_type: str,
+    transfer_syntax_uid: str = ExplicitVRLittleEndian,
+    fractional_type: str | None = None,
+    max_fractional_value: int = 255,
+) -> tuple[str, str | None]:
     """Segmentation Type, transfer syntax and the fractional attributes checked together (PS3.3 C.8.20.2,
     PS3.5 G.2); returns the type and the fractional type, upper-cased. Callers can run it before building
     to report a refusal beside the spec's other errors."""
     seg_type = str(segmentation_type).upper()
     if seg_type not in SEGMENTATION_TYPES:
         raise DicomConformanceError(
-            f"Segmentation Type (0062,0001) must be one of {', '.join(SEGMENTATION_TYPES)},"
-            f" got {segmentation_type!r}")
+            f"Segmentation Type (0062,0001) must be one of {', '.join(SEGMENTATION_TYPES)}, got {segmentation_type!r}"
+        )
     if transfer_syntax_uid not in TRANSFER_SYNTAXES:
         raise DicomConformanceError(
             f"transfer syntax {transfer_syntax_uid} is not supported: use Explicit VR Little Endian"
-            f" ({ExplicitVRLittleEndian}) or RLE Lossless ({RLELossless})")
+            f" ({ExplicitVRLittleEndian}) or RLE Lossless ({RLELossless})"
+        )
     if seg_type == "BINARY" and transfer_syntax_uid == RLELossless:
         # PS3.5 G.2 pads each 1-bit pixel to a byte while toolkits expect packed bits (pydicom
         # 3 cannot decode 1-bit RLE at all): such a file would be conformant but unreadable.
         raise DicomConformanceError(
             "RLE Lossless is not offered for BINARY segmentations (1-bit pixels): readers disagree on"
             " how PS3.5 Annex G applies to them and pydicom cannot decode them; use LABELMAP for"
-            " compressed non-overlapping segments, or Explicit VR Little Endian")
+            " compressed non-overlapping segments, or Explicit VR Little Endian"
+        )
     if seg_type == "FRACTIONAL":
         fractional_type = str(fractional_type or "").upper()
         if fractional_type not in FRACTIONAL_TYPES:
             raise DicomConformanceError(
                 "Segmentation Fractional Type (0062,0010) is required for a FRACTIONAL Segmentation"
-                f" and must be PROBABILITY or OCCUPANCY, got {fractional_type or None!r}")
-        if isinstance(max_fractional_value, bool) or not isinstance(max_fractional_value, int) or not (
-                1 <= max_fractional_value <= 255):
+                f" and must be PROBABILITY or OCCUPANCY, got {fractional_type or None!r}"
+            )
+        if (
+            isinstance(max_fractional_value, bool)
+            or not isinstance(max_fractional_value, int)
+            or not (1 <= max_fractional_value <= 255)
+        ):
             raise DicomConformanceError(
                 "Maximum Fractional Value (0062,000E) must be an integer 1-255 for 8-bit FRACTIONAL"
-                f" pixels, got {max_fractional_value!r}")
+                f" pixels, got {max_fractional_value!r}"
+            )
     elif fractional_type is not None:
         raise DicomConformanceError(
-            f"Segmentation Fractional Type (0062,0010) applies only to FRACTIONAL, not {seg_type}")
+            f"Segmentation Fractional Type (0062,0010) applies only to FRACTIONAL, not {seg_type}"
+        )
     return seg_type, fractional_type
 
 
@@ -146,8 +158,9 @@ class Segmentation(SegmentationReader, Dataset):
         label_presence: np.ndarray | None = None,
     ) -> None:
         super().__init__()
-        seg_type, fractional_type = check_encoding(segmentation_type, transfer_syntax_uid, fractional_type,
-                                                   max_fractional_value)
+        seg_type, fractional_type = check_encoding(
+            segmentation_type, transfer_syntax_uid, fractional_type, max_fractional_value
+        )
         if not isinstance(content_datetime, _dt.datetime):
             raise DicomConformanceError("content_datetime must be a datetime (Content Date and Time)")
 
@@ -161,14 +174,17 @@ class Segmentation(SegmentationReader, Dataset):
         if len(set(numbers)) != len(numbers):
             dup = sorted({n for n in numbers if numbers.count(n) > 1})
             raise DicomConformanceError(
-                f"Segment Number (0062,0004) values must be unique within the Segmentation; {dup} repeat")
+                f"Segment Number (0062,0004) values must be unique within the Segmentation; {dup} repeat"
+            )
         if seg_type != "LABELMAP" and numbers != list(range(1, len(numbers) + 1)):
             raise DicomConformanceError(
                 f"Segment Numbers of a {seg_type} Segmentation shall start at 1 and increase by 1 in the"
-                f" order of the Segment Sequence (PS3.3 C.8.20.2); got {numbers}")
+                f" order of the Segment Sequence (PS3.3 C.8.20.2); got {numbers}"
+            )
         if seg_type == "LABELMAP" and numbers != sorted(numbers):
             raise DicomConformanceError(
-                f"segment descriptions must be given in ascending Segment Number order; got {numbers}")
+                f"segment descriptions must be given in ascending Segment Number order; got {numbers}"
+            )
 
         sources = analyze_sources(source_images)
         arr = np.asarray(pixel_array)
@@ -176,31 +192,43 @@ class Segmentation(SegmentationReader, Dataset):
             raise DicomConformanceError(
                 f"pixel array of shape {arr.shape} does not match the source images:"
                 f" expected ({len(sources.frames)}, {sources.rows}, {sources.columns}[, segments])"
-                " (one frame per source frame, Rows x Columns of the source)")
-        prepared = prepare_pixels(arr, segmentation_type=seg_type, numbers=numbers,
-                                  omit_empty_frames=omit_empty_frames,
-                                  max_fractional_value=max_fractional_value,
-                                  label_presence=label_presence if arr.ndim == 3 else None)
+                " (one frame per source frame, Rows x Columns of the source)"
+            )
+        prepared = prepare_pixels(
+            arr,
+            segmentation_type=seg_type,
+            numbers=numbers,
+            omit_empty_frames=omit_empty_frames,
+            max_fractional_value=max_fractional_value,
+            label_presence=label_presence if arr.ndim == 3 else None,
+        )
         first = sources.datasets[0]
 
         # Patient, Clinical Trial Subject, General Study, Patient Study
         common.copy_patient_study(self, first)
         # General Series + Segmentation Series (C.8.20.1)
-        common.set_general_series(self, modality="SEG", series_instance_uid=series_instance_uid,
-                                  series_number=series_number, series_description=series_description)
+        common.set_general_series(
+            self,
+            modality="SEG",
+            series_instance_uid=series_instance_uid,
+            series_number=series_number,
+            series_description=series_description,
+        )
         # Frame of Reference
         if sources.frame_of_reference_uid is not None:
-            common.set_frame_of_reference(self, sources.frame_of_reference_uid,
-                                          sources.position_reference_indicator)
+            common.set_frame_of_reference(self, sources.frame_of_reference_uid, sources.position_reference_indicator)
         # General Equipment + Enhanced General Equipment
         if not isinstance(equipment, common.Equipment):
             raise DicomConformanceError("equipment must be a common.modules.Equipment")
         equipment.apply(self, enhanced=True)
         # General Image, Segmentation Image (Content Identification), Multi-frame Functional Groups
         self.ImageType = ["DERIVED", "PRIMARY"]
-        common.ContentIdentification(instance_number=instance_number, content_label=content_label,
-                                     content_description=content_description,
-                                     content_creator_name=content_creator_name).apply(self)
+        common.ContentIdentification(
+            instance_number=instance_number,
+            content_label=content_label,
+            content_description=content_description,
+            content_creator_name=content_creator_name,
+        ).apply(self)
         common.set_content_date_time(self, content_datetime)
         if not sources.has_geometry:
             # General Image: Type 2C when Image Orientation/Position (Patient) are not required
@@ -253,15 +281,23 @@ class Segmentation(SegmentationReader, Dataset):
         self.DimensionIndexSequence = dim_items
 
         # Common Instance Reference (all source instances, in source order)
-        common.set_common_instance_reference(self, [
-            common.InstanceReference(str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID),
-                                     str(ds.SOPClassUID), str(ds.SOPInstanceUID))
-            for ds in sources.datasets])
+        common.set_common_instance_reference(
+            self,
+            [
+                common.InstanceReference(
+                    str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPClassUID), str(ds.SOPInstanceUID)
+                )
+                for ds in sources.datasets
+            ],
+        )
 
         # SOP Common
         common.set_sop_common(
-            self, sop_class_uid=LABEL_MAP_SEGMENTATION_STORAGE if seg_type == "LABELMAP"
-            else SEGMENTATION_STORAGE, sop_instance_uid=sop_instance_uid, created=content_datetime)
+            self,
+            sop_class_uid=LABEL_MAP_SEGMENTATION_STORAGE if seg_type == "LABELMAP" else SEGMENTATION_STORAGE,
+            sop_instance_uid=sop_instance_uid,
+            created=content_datetime,
+        )
         self.file_meta.TransferSyntaxUID = transfer_syntax_uid
 
         # Pixel Data
@@ -273,8 +309,7 @@ class Segmentation(SegmentationReader, Dataset):
         # read-side index (no need to decode the raw sequence)
         self._init_reader_state()
         self._frame_sources = [sources.frames[i] for i in prepared.source_index.tolist()]
-        self._frame_segments = (prepared.segment_number.tolist()
-                                if prepared.segment_number is not None else None)
+        self._frame_segments = prepared.segment_number.tolist() if prepared.segment_number is not None else None
         self._source_frames = list(sources.frames)
         self._slice_spacing = layout.slice_spacing
         check_object(self)
@@ -295,8 +330,9 @@ class Segmentation(SegmentationReader, Dataset):
             self["PixelData"].VR = "OB"
             self["PixelData"].is_undefined_length = True
             return
-        data = native_pixel_data(prepared.chunks(), int(prepared.source_index.size), int(self.Rows),
-                                 int(self.Columns), bits)
+        data = native_pixel_data(
+            prepared.chunks(), int(prepared.source_index.size), int(self.Rows), int(self.Columns), bits
+        )
         # already converted: pydicom would otherwise turn a bytearray into a list of ints
         self[0x7FE00010] = DataElement(0x7FE00010, "OW" if bits == 16 else "OB", data, already_converted=True)
 

@@ -83,12 +83,20 @@ NOT_A_NUMBER = _dcm("114000", "Not a number")
 NEGATIVE_INFINITY = _dcm("114001", "Negative Infinity")
 POSITIVE_INFINITY = _dcm("114002", "Positive Infinity")
 NUMERIC_VALUE_QUALIFIERS = {
-    c.value: c for c in (
-        NOT_A_NUMBER, NEGATIVE_INFINITY, POSITIVE_INFINITY,
-        _dcm("114003", "Divide by zero"), _dcm("114004", "Underflow"), _dcm("114005", "Overflow"),
-        _dcm("114006", "Measurement failure"), _dcm("114007", "Measurement not attempted"),
-        _dcm("114008", "Calculation failure"), _dcm("114009", "Value out of range"),
-        _dcm("114010", "Value unknown"), _dcm("114011", "Value indeterminate"),
+    c.value: c
+    for c in (
+        NOT_A_NUMBER,
+        NEGATIVE_INFINITY,
+        POSITIVE_INFINITY,
+        _dcm("114003", "Divide by zero"),
+        _dcm("114004", "Underflow"),
+        _dcm("114005", "Overflow"),
+        _dcm("114006", "Measurement failure"),
+        _dcm("114007", "Measurement not attempted"),
+        _dcm("114008", "Calculation failure"),
+        _dcm("114009", "Value out of range"),
+        _dcm("114010", "Value unknown"),
+        _dcm("114011", "Value indeterminate"),
     )
 }
 

@@ -51,8 +51,13 @@ __all__ = [
     "read_document",
 ]
 
-_ROOT_KEYWORDS = ("ValueType", "ConceptNameCodeSequence", "ContinuityOfContent", "ContentTemplateSequence",
-                  "ContentSequence")
+_ROOT_KEYWORDS = (
+    "ValueType",
+    "ConceptNameCodeSequence",
+    "ContinuityOfContent",
+    "ContentTemplateSequence",
+    "ContentSequence",
+)
 
 
 @dataclass(frozen=True)
@@ -67,30 +72,52 @@ class VerifyingObserver:
     def item(self) -> Dataset:
         if not self.name or not self.organization:
             raise DicomConformanceError(
-                "a verifying observer needs a name and an organization (PS3.3 C.17.2, both Type 1)")
+                "a verifying observer needs a name and an organization (PS3.3 C.17.2, both Type 1)"
+            )
         if not isinstance(self.datetime, _dt.datetime):
             raise DicomConformanceError("Verification DateTime must be a datetime (PS3.3 C.17.2, Type 1)")
         item = Dataset()
         item.VerifyingObserverName = self.name
         item.VerifyingObserverIdentificationCodeSequence = (
-            [code_item(self.identification)] if self.identification else [])
+            [code_item(self.identification)] if self.identification else []
+        )
         item.VerifyingOrganization = self.organization
         item.VerificationDateTime = self.datetime.strftime("%Y%m%d%H%M%S")
         return item
 
 
-def set_document_header(ds: Dataset, *, modality: str, patient_study: Dataset, series_instance_uid: str,
-                        series_number: int, series_description: str | None, sop_instance_uid: str,
-                        instance_number: int, content_datetime: _dt.datetime, equipment: Equipment,
-                        specific_character_set: str) -> None:
+def set_document_header(
+    ds: Dataset,
+    *,
+    modality: str,
+    patient_study: Dataset,
+    series_instance_uid: str,
+    series_number: int,
+    series_description: str | None,
+    sop_instance_uid: str,
+    instance_number: int,
+    content_datetime: _dt.datetime,
+    equipment: Equipment,
+    specific_character_set: str,
+) -> None:
     """What SR documents and Key Object Selection Documents share: SOP Common, Patient and General Study
     (copied), the document series (SR Document Series C.17.1 / Key Object Document Series C.17.6.1, Modality
     ``modality``), General Equipment (C.7.5.1), Instance Number and Content Date/Time (C.17.2 / C.17.6.2)."""
-    set_sop_common(ds, sop_class_uid=ds.SOP_CLASS_UID, sop_instance_uid=sop_instance_uid,
-                   created=content_datetime, specific_character_set=specific_character_set)
+    set_sop_common(
+        ds,
+        sop_class_uid=ds.SOP_CLASS_UID,
+        sop_instance_uid=sop_instance_uid,
+        created=content_datetime,
+        specific_character_set=specific_character_set,
+    )
     copy_patient_study(ds, patient_study)
-    set_general_series(ds, modality=modality, series_instance_uid=series_instance_uid,
-                       series_number=series_number, series_description=series_description)
+    set_general_series(
+        ds,
+        modality=modality,
+        series_instance_uid=series_instance_uid,
+        series_number=series_number,
+        series_description=series_description,
+    )
     ds.ReferencedPerformedProcedureStepSequence = []
     equipment.apply(ds, enhanced=False)
     ds.InstanceNumber = int(instance_number)
@@ -103,23 +130,33 @@ class SRDocument(Dataset):
     SOP_CLASS_UID: ClassVar[str] = ""
     RULES: ClassVar[IODRules]
 
-    def __init__(self, content: Dataset, *, patient_study: Dataset, series_instance_uid: str,
-                 series_number: int, sop_instance_uid: str, instance_number: int,
-                 content_datetime: _dt.datetime, equipment: Equipment,
-                 completion_flag: str = "PARTIAL", completion_flag_description: str | None = None,
-                 verification_flag: str = "UNVERIFIED",
-                 verifying_observers: Sequence[VerifyingObserver] = (),
-                 predecessor_documents: Sequence[Reference] = (),
-                 preliminary_flag: str | None = None, series_description: str | None = None,
-                 performed_procedures: Sequence[Code] = (),
-                 known_references: Iterable[Reference] = (),
-                 other_evidence: Sequence[Reference] = (),
-                 evidence_policy: str = "by_study",
-                 specific_character_set: str = "ISO_IR 192") -> None:
+    def __init__(
+        self,
+        content: Dataset,
+        *,
+        patient_study: Dataset,
+        series_instance_uid: str,
+        series_number: int,
+        sop_instance_uid: str,
+        instance_number: int,
+        content_datetime: _dt.datetime,
+        equipment: Equipment,
+        completion_flag: str = "PARTIAL",
+        completion_flag_description: str | None = None,
+        verification_flag: str = "UNVERIFIED",
+        verifying_observers: Sequence[VerifyingObserver] = (),
+        predecessor_documents: Sequence[Reference] = (),
+        preliminary_flag: str | None = None,
+        series_description: str | None = None,
+        performed_procedures: Sequence[Code] = (),
+        known_references: Iterable[Reference] = (),
+        other_evidence: Sequence[Reference] = (),
+        evidence_policy: str = "by_study",
+        specific_character_set: str = "ISO_IR 192",
+    ) -> None:
         super().__init__()
         if type(self) is SRDocument:
-            raise TypeError("SRDocument is abstract: use BasicTextSR, EnhancedSR, ComprehensiveSR or"
-                            " Comprehensive3DSR")
+            raise TypeError("SRDocument is abstract: use BasicTextSR, EnhancedSR, ComprehensiveSR or Comprehensive3DSR")
         if not isinstance(content_datetime, _dt.datetime):
             raise DicomConformanceError("Content Date and Content Time are required (PS3.3 C.17.2)")
         # --- SR Document Content: the root CONTAINER ---------------------------------------------
@@ -128,31 +165,43 @@ class SRDocument(Dataset):
         check_tree(self.RULES, content)
         references = collect_references(content, known_references)
 
-        set_document_header(self, modality="SR", patient_study=patient_study,
-                            series_instance_uid=series_instance_uid, series_number=series_number,
-                            series_description=series_description, sop_instance_uid=sop_instance_uid,
-                            instance_number=instance_number, content_datetime=content_datetime,
-                            equipment=equipment, specific_character_set=specific_character_set)
+        set_document_header(
+            self,
+            modality="SR",
+            patient_study=patient_study,
+            series_instance_uid=series_instance_uid,
+            series_number=series_number,
+            series_description=series_description,
+            sop_instance_uid=sop_instance_uid,
+            instance_number=instance_number,
+            content_datetime=content_datetime,
+            equipment=equipment,
+            specific_character_set=specific_character_set,
+        )
         # --- the rest of SR Document General (C.17.2) --------------------------------------------
         completion_flag = str(completion_flag).upper()
         if completion_flag not in ("PARTIAL", "COMPLETE"):
             raise DicomConformanceError(
-                f"Completion Flag {completion_flag!r} must be PARTIAL or COMPLETE (PS3.3 C.17.2)")
+                f"Completion Flag {completion_flag!r} must be PARTIAL or COMPLETE (PS3.3 C.17.2)"
+            )
         self.CompletionFlag = completion_flag
         if completion_flag_description:
             self.CompletionFlagDescription = completion_flag_description
         verification_flag = str(verification_flag).upper()
         if verification_flag not in ("UNVERIFIED", "VERIFIED"):
             raise DicomConformanceError(
-                f"Verification Flag {verification_flag!r} must be UNVERIFIED or VERIFIED (PS3.3 C.17.2)")
+                f"Verification Flag {verification_flag!r} must be UNVERIFIED or VERIFIED (PS3.3 C.17.2)"
+            )
         if verification_flag == "VERIFIED" and not verifying_observers:
             raise DicomConformanceError(
                 "a VERIFIED document needs at least one verifying observer (name, organization,"
                 " date-time): Verifying Observer Sequence is required when Verification Flag is VERIFIED"
-                " (PS3.3 C.17.2)")
+                " (PS3.3 C.17.2)"
+            )
         if verification_flag == "UNVERIFIED" and verifying_observers:
             raise DicomConformanceError(
-                "verifying observers given for an UNVERIFIED document; set verification_flag='VERIFIED'")
+                "verifying observers given for an UNVERIFIED document; set verification_flag='VERIFIED'"
+            )
         self.VerificationFlag = verification_flag
         if verifying_observers:
             self.VerifyingObserverSequence = [o.item() for o in verifying_observers]
@@ -185,25 +234,48 @@ class SRDocument(Dataset):
             target = DOCUMENT_CLASSES.get(str(ds.get("SOPClassUID", "")))
             if target is None:
                 raise DicomConformanceError(
-                    f"SOP Class {ds.get('SOPClassUID')} is not one of the SR documents dcmspec reads")
+                    f"SOP Class {ds.get('SOPClassUID')} is not one of the SR documents dcmspec reads"
+                )
         return wrap_file_dataset(target, ds)
 
     @property
     def title(self) -> Code:
         return code_from_item(self.ConceptNameCodeSequence[0])
 
-    def content_items(self, concept_name: Code | None = None, value_type: str | None = None,
-                      relationship_type: str | None = None, recursive: bool = True) -> list[Dataset]:
+    def content_items(
+        self,
+        concept_name: Code | None = None,
+        value_type: str | None = None,
+        relationship_type: str | None = None,
+        recursive: bool = True,
+    ) -> list[Dataset]:
         """Content items below the root, depth first, filtered by concept name / value type."""
-        return find_content_items(self, concept_name=concept_name, value_type=value_type,
-                                  relationship_type=relationship_type, recursive=recursive)
+        return find_content_items(
+            self,
+            concept_name=concept_name,
+            value_type=value_type,
+            relationship_type=relationship_type,
+            recursive=recursive,
+        )
 
-    def measurement_groups(self, kind: str | None = None, *, tracking_id: str | None = None,
-                           tracking_uid: str | None = None, finding_type: Code | None = None,
-                           referenced_segment: tuple[str, int] | None = None):
+    def measurement_groups(
+        self,
+        kind: str | None = None,
+        *,
+        tracking_id: str | None = None,
+        tracking_uid: str | None = None,
+        finding_type: Code | None = None,
+        referenced_segment: tuple[str, int] | None = None,
+    ):
         """TID 1500 measurement groups (see :func:`dcmspec_compiler.iods.sr.read.measurement_groups`)."""
-        return measurement_groups(self, kind=kind, tracking_id=tracking_id, tracking_uid=tracking_uid,
-                                  finding_type=finding_type, referenced_segment=referenced_segment)
+        return measurement_groups(
+            self,
+            kind=kind,
+            tracking_id=tracking_id,
+            tracking_uid=tracking_uid,
+            finding_type=finding_type,
+            referenced_segment=referenced_segment,
+        )
 
     def violations(self) -> list[str]:
         """Relationship-table violations of this document's tree (empty for our own output)."""
@@ -362,19 +434,21 @@ class Comprehensive3DSR(SRDocument):
 
 
 DOCUMENT_CLASSES: dict[str, type[SRDocument]] = {
-    c.SOP_CLASS_UID: c for c in (BasicTextSR, EnhancedSR, ComprehensiveSR, Comprehensive3DSR)}
+    c.SOP_CLASS_UID: c for c in (BasicTextSR, EnhancedSR, ComprehensiveSR, Comprehensive3DSR)
+}
 _SMALLEST_FIRST = (BasicTextSR, EnhancedSR, ComprehensiveSR, Comprehensive3DSR)
 
 
-def choose_document_class(content: Dataset, force: type[SRDocument] | None = None, *,
-                          smallest: type[SRDocument] = BasicTextSR) -> type[SRDocument]:
+def choose_document_class(
+    content: Dataset, force: type[SRDocument] | None = None, *, smallest: type[SRDocument] = BasicTextSR
+) -> type[SRDocument]:
     """The smallest SR IOD, from ``smallest`` up, whose relationship table accepts ``content``; ``force``
     checks one instead."""
     facts = tree_facts(content)  # one walk of the tree serves every IOD
     if force is not None:
         check_tree(force.RULES, content, facts)
         return force
-    for cls in _SMALLEST_FIRST[_SMALLEST_FIRST.index(smallest):]:
+    for cls in _SMALLEST_FIRST[_SMALLEST_FIRST.index(smallest) :]:
         if next(tree_violations(cls.RULES, content, facts), None) is None:
             return cls
     check_tree(COMPREHENSIVE_3D, content, facts)  # raises with the reason
@@ -385,4 +459,3 @@ def read_document(source: str | Path | Dataset) -> SRDocument:
     """Read an SR document (path or dataset) into the matching document class."""
     ds = source if isinstance(source, Dataset) else pydicom.dcmread(str(source))
     return SRDocument.from_dataset(ds)
-

@@ -49,7 +49,8 @@ def collect_references(root: Dataset, known: Iterable[Reference] = ()) -> list[R
             raise DicomConformanceError(
                 f"{item.ValueType} item references {uid}, whose study and series are unknown; build it"
                 " with a Reference or pass the reference as known evidence (PS3.3 C.17.2.3 lists every"
-                " referenced instance by study and series)")
+                " referenced instance by study and series)"
+            )
         out.setdefault(ref.sop_instance_uid, ref)
     return list(out.values())
 
@@ -58,8 +59,9 @@ def hierarchical_sequence(references: Iterable[Reference]) -> list[Dataset]:
     """Items of an evidence sequence: one per study, Referenced Series Sequence per series."""
     studies: dict[str, dict[str, dict[str, Reference]]] = {}
     for ref in references:
-        studies.setdefault(ref.study_instance_uid, {}).setdefault(
-            ref.series_instance_uid, {}).setdefault(ref.sop_instance_uid, ref)
+        studies.setdefault(ref.study_instance_uid, {}).setdefault(ref.series_instance_uid, {}).setdefault(
+            ref.sop_instance_uid, ref
+        )
     items = []
     for study_uid, series_map in studies.items():
         study = Dataset()
@@ -80,8 +82,9 @@ def hierarchical_sequence(references: Iterable[Reference]) -> list[Dataset]:
     return items
 
 
-def split_evidence(references: Iterable[Reference], own_study_uid: str, policy: str = "by_study"
-                   ) -> tuple[list[Reference], list[Reference]]:
+def split_evidence(
+    references: Iterable[Reference], own_study_uid: str, policy: str = "by_study"
+) -> tuple[list[Reference], list[Reference]]:
     """(current requested procedure evidence, pertinent other evidence).
 
     ``by_study``: instances of the document's own study are current evidence, the others pertinent other

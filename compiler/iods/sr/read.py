@@ -55,16 +55,23 @@ def _matches(item: Dataset, name: Code | None, value_type: str | None, relations
     return True
 
 
-def find_content_items(item: Dataset, *, concept_name: Code | None = None, value_type: str | None = None,
-                       relationship_type: str | None = None, recursive: bool = True) -> list[Dataset]:
-    return [c for c in iter_content_items(item, recursive)
-            if _matches(c, concept_name, value_type, relationship_type)]
+def find_content_items(
+    item: Dataset,
+    *,
+    concept_name: Code | None = None,
+    value_type: str | None = None,
+    relationship_type: str | None = None,
+    recursive: bool = True,
+) -> list[Dataset]:
+    return [c for c in iter_content_items(item, recursive) if _matches(c, concept_name, value_type, relationship_type)]
 
 
-def _children(item: Dataset, name: Code | None = None, value_type: str | None = None,
-              relationship_type: str | None = None) -> list[Dataset]:
-    return find_content_items(item, concept_name=name, value_type=value_type,
-                              relationship_type=relationship_type, recursive=False)
+def _children(
+    item: Dataset, name: Code | None = None, value_type: str | None = None, relationship_type: str | None = None
+) -> list[Dataset]:
+    return find_content_items(
+        item, concept_name=name, value_type=value_type, relationship_type=relationship_type, recursive=False
+    )
 
 
 def _ints(value) -> tuple[int, ...]:
@@ -85,8 +92,9 @@ def _finding_sites(item: Dataset) -> list[FindingSite]:
     for site in _children(item, C.FINDING_SITE, "CODE", "HAS CONCEPT MOD"):
         lat = _children(site, C.LATERALITY, "CODE")
         topo = _children(site, C.TOPOGRAPHICAL_MODIFIER, "CODE")
-        out.append(FindingSite(_code_value(site), _code_value(lat[0]) if lat else None,
-                               _code_value(topo[0]) if topo else None))
+        out.append(
+            FindingSite(_code_value(site), _code_value(lat[0]) if lat else None, _code_value(topo[0]) if topo else None)
+        )
     return out
 
 
@@ -113,9 +121,15 @@ class RegionView:
             uid = str(sop.ReferencedSOPInstanceUID)
             if "ReferencedFrameNumber" in sop:
                 frames = _ints(sop.ReferencedFrameNumber)
-        return cls(vt, str(item.GraphicType), coords,
-                   str(item.ReferencedFrameOfReferenceUID) if "ReferencedFrameOfReferenceUID" in item else None,
-                   uid, frames, concept_name(item))
+        return cls(
+            vt,
+            str(item.GraphicType),
+            coords,
+            str(item.ReferencedFrameOfReferenceUID) if "ReferencedFrameOfReferenceUID" in item else None,
+            uid,
+            frames,
+            concept_name(item),
+        )
 
 
 @dataclass
@@ -145,13 +159,22 @@ class MeasurementView:
         qual = item.get("NumericValueQualifierCodeSequence")
         method = _children(item, C.MEASUREMENT_METHOD, "CODE")
         derivation = _children(item, C.DERIVATION, "CODE")
-        regions = [RegionView.from_item(c) for c in _children(item, relationship_type="INFERRED FROM")
-                   if c.get("ValueType") in ("SCOORD", "SCOORD3D")]
-        return cls(concept_name(item), num_value(item), num_unit(item),
-                   code_from_item(qual[0]) if qual else None,
-                   _code_value(method[0]) if method else None,
-                   _code_value(derivation[0]) if derivation else None,
-                   _finding_sites(item), regions, item)
+        regions = [
+            RegionView.from_item(c)
+            for c in _children(item, relationship_type="INFERRED FROM")
+            if c.get("ValueType") in ("SCOORD", "SCOORD3D")
+        ]
+        return cls(
+            concept_name(item),
+            num_value(item),
+            num_unit(item),
+            code_from_item(qual[0]) if qual else None,
+            _code_value(method[0]) if method else None,
+            _code_value(derivation[0]) if derivation else None,
+            _finding_sites(item),
+            regions,
+            item,
+        )
 
 
 @dataclass
@@ -208,32 +231,56 @@ def _group_view(item: Dataset) -> MeasurementGroupView:
         numbers = _ints(sop.get("ReferencedSegmentNumber"))
         number = numbers[0] if numbers else None
         series = _children(item, C.SOURCE_SERIES_FOR_SEGMENTATION, "UIDREF")
-        segment = SegmentView(str(sop.ReferencedSOPClassUID), str(sop.ReferencedSOPInstanceUID),
-                              int(number) if number is not None else 0,
-                              str(series[0].UID) if series else None)
-    regions = [RegionView.from_item(c) for c in _children(item, relationship_type="CONTAINS")
-               if c.get("ValueType") in ("SCOORD", "SCOORD3D")]
-    sources = [str(c.ReferencedSOPSequence[0].ReferencedSOPInstanceUID)
-               for c in _children(item, C.SOURCE, "IMAGE")]
+        segment = SegmentView(
+            str(sop.ReferencedSOPClassUID),
+            str(sop.ReferencedSOPInstanceUID),
+            int(number) if number is not None else 0,
+            str(series[0].UID) if series else None,
+        )
+    regions = [
+        RegionView.from_item(c)
+        for c in _children(item, relationship_type="CONTAINS")
+        if c.get("ValueType") in ("SCOORD", "SCOORD3D")
+    ]
+    sources = [str(c.ReferencedSOPSequence[0].ReferencedSOPInstanceUID) for c in _children(item, C.SOURCE, "IMAGE")]
     tpl = item.get("ContentTemplateSequence")
     kind = _KINDS.get(str(tpl[0].TemplateIdentifier)) if tpl else None
     if kind is None:
-        if segment is not None or len(regions) > 1 or any(
-                r.name is not None and codes_equal(r.name, C.VOLUME_SURFACE) for r in regions):
+        if (
+            segment is not None
+            or len(regions) > 1
+            or any(r.name is not None and codes_equal(r.name, C.VOLUME_SURFACE) for r in regions)
+        ):
             kind = "volumetric"
         elif regions:
             kind = "planar"
         else:
             kind = "image"
     return MeasurementGroupView(
-        kind, str(text[0].TextValue) if text else None, str(uid[0].UID) if uid else None,
-        _code_value(finding[0]) if finding else None, _code_value(category[0]) if category else None,
-        _finding_sites(item), measurements, qualitative, segment, regions, sources, item)
+        kind,
+        str(text[0].TextValue) if text else None,
+        str(uid[0].UID) if uid else None,
+        _code_value(finding[0]) if finding else None,
+        _code_value(category[0]) if category else None,
+        _finding_sites(item),
+        measurements,
+        qualitative,
+        segment,
+        regions,
+        sources,
+        item,
+    )
 
 
-def measurement_groups(document: Dataset, *, kind: str | None = None, tracking_id: str | None = None,
-                       tracking_uid: str | None = None, finding_type: Code | None = None,
-                       referenced_segment: tuple[str, int] | None = None) -> list[MeasurementGroupView]:
+def measurement_groups(
+    document: Dataset,
+    *,
+    kind: str | None = None,
+    tracking_id: str | None = None,
+    tracking_uid: str | None = None,
+    finding_type: Code | None = None,
+    referenced_segment: tuple[str, int] | None = None,
+) -> list[MeasurementGroupView]:
     """Measurement groups of a TID 1500 report, filtered.
 
     ``kind`` is ``planar`` (TID 1410), ``volumetric`` (TID 1411), ``image`` (TID 1501) or None (all);
@@ -251,13 +298,16 @@ def measurement_groups(document: Dataset, *, kind: str | None = None, tracking_i
                 continue
             if tracking_uid is not None and view.tracking_uid != tracking_uid:
                 continue
-            if finding_type is not None and (view.finding_type is None or
-                                             not codes_equal(view.finding_type, finding_type)):
+            if finding_type is not None and (
+                view.finding_type is None or not codes_equal(view.finding_type, finding_type)
+            ):
                 continue
             if referenced_segment is not None:
                 seg = view.referenced_segment
                 if seg is None or (seg.sop_instance_uid, seg.segment_number) != (
-                        str(referenced_segment[0]), int(referenced_segment[1])):
+                    str(referenced_segment[0]),
+                    int(referenced_segment[1]),
+                ):
                     continue
             out.append(view)
     return out

@@ -40,40 +40,64 @@ class Reference:
             value = getattr(self, name)
             if not is_valid_uid(str(value)):
                 raise DicomConformanceError(
-                    f"reference {name.replace('_', ' ')} {value!r} is not a valid UID (PS3.5 9.1)")
+                    f"reference {name.replace('_', ' ')} {value!r} is not a valid UID (PS3.5 9.1)"
+                )
         object.__setattr__(self, "frame_numbers", _positive(self.frame_numbers, "Referenced Frame Number"))
-        object.__setattr__(self, "segment_numbers",
-                           _positive(self.segment_numbers, "Referenced Segment Number"))
+        object.__setattr__(self, "segment_numbers", _positive(self.segment_numbers, "Referenced Segment Number"))
         if self.frame_numbers and self.segment_numbers:
             raise DicomConformanceError(
                 "an IMAGE reference gives either Referenced Frame Number or Referenced Segment Number,"
-                " not both (PS3.3 Table 10-3)")
+                " not both (PS3.3 Table 10-3)"
+            )
 
     @classmethod
-    def from_dataset(cls, ds: Dataset, *, frame_numbers: Iterable[int] = (),
-                     segment_numbers: Iterable[int] = ()) -> Reference:
+    def from_dataset(
+        cls, ds: Dataset, *, frame_numbers: Iterable[int] = (), segment_numbers: Iterable[int] = ()
+    ) -> Reference:
         """The reference to ``ds`` (any composite instance header)."""
-        missing = [k for k in ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID")
-                   if not ds.get(k)]
+        missing = [
+            k for k in ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID") if not ds.get(k)
+        ]
         if missing:
-            raise DicomConformanceError(
-                f"cannot reference an instance without {', '.join(missing)}")
+            raise DicomConformanceError(f"cannot reference an instance without {', '.join(missing)}")
         frames = tuple(frame_numbers)
         n_frames = int(ds.get("NumberOfFrames") or 1)
         bad = [f for f in frames if int(f) > n_frames]
         if bad:
             raise DicomConformanceError(
-                f"frame number(s) {bad} exceed Number of Frames {n_frames} of {ds.SOPInstanceUID}")
-        return cls(str(ds.SOPClassUID), str(ds.SOPInstanceUID), str(ds.SeriesInstanceUID),
-                   str(ds.StudyInstanceUID), frames, tuple(segment_numbers), ds.get("Modality") or None)
+                f"frame number(s) {bad} exceed Number of Frames {n_frames} of {ds.SOPInstanceUID}"
+            )
+        return cls(
+            str(ds.SOPClassUID),
+            str(ds.SOPInstanceUID),
+            str(ds.SeriesInstanceUID),
+            str(ds.StudyInstanceUID),
+            frames,
+            tuple(segment_numbers),
+            ds.get("Modality") or None,
+        )
 
     def with_frames(self, *frame_numbers: int) -> Reference:
-        return Reference(self.sop_class_uid, self.sop_instance_uid, self.series_instance_uid,
-                         self.study_instance_uid, tuple(frame_numbers), (), self.modality)
+        return Reference(
+            self.sop_class_uid,
+            self.sop_instance_uid,
+            self.series_instance_uid,
+            self.study_instance_uid,
+            tuple(frame_numbers),
+            (),
+            self.modality,
+        )
 
     def with_segments(self, *segment_numbers: int) -> Reference:
-        return Reference(self.sop_class_uid, self.sop_instance_uid, self.series_instance_uid,
-                         self.study_instance_uid, (), tuple(segment_numbers), self.modality)
+        return Reference(
+            self.sop_class_uid,
+            self.sop_instance_uid,
+            self.series_instance_uid,
+            self.study_instance_uid,
+            (),
+            tuple(segment_numbers),
+            self.modality,
+        )
 
     def sop_item(self) -> Dataset:
         """Referenced SOP Sequence item (PS3.3 Table 10-3 Image SOP Instance Reference Macro)."""

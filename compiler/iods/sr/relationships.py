@@ -23,8 +23,25 @@ from ...errors import DicomConformanceError
 
 __all__ = ["RULES", "IODRules", "TreeFacts", "check_tree", "tree_facts", "tree_violations"]
 
-_ANY_SOURCE = frozenset({"CONTAINER", "TEXT", "CODE", "NUM", "DATE", "TIME", "DATETIME", "PNAME", "UIDREF",
-                         "COMPOSITE", "IMAGE", "WAVEFORM", "SCOORD", "SCOORD3D", "TCOORD"})
+_ANY_SOURCE = frozenset(
+    {
+        "CONTAINER",
+        "TEXT",
+        "CODE",
+        "NUM",
+        "DATE",
+        "TIME",
+        "DATETIME",
+        "PNAME",
+        "UIDREF",
+        "COMPOSITE",
+        "IMAGE",
+        "WAVEFORM",
+        "SCOORD",
+        "SCOORD3D",
+        "TCOORD",
+    }
+)
 
 
 def _s(text: str) -> frozenset[str]:
@@ -57,7 +74,8 @@ class IODRules:
 
 
 BASIC_TEXT = IODRules(
-    "Basic Text SR", "A.35.1-2",
+    "Basic Text SR",
+    "A.35.1-2",
     _s(f"CONTAINER {_LITERALS} {_REFS}"),
     (
         (_s("CONTAINER"), "CONTAINS", _s(f"{_LITERALS} {_REFS} CONTAINER")),
@@ -72,7 +90,8 @@ BASIC_TEXT = IODRules(
 )
 
 ENHANCED = IODRules(
-    "Enhanced SR", "A.35.2-2",
+    "Enhanced SR",
+    "A.35.2-2",
     _s(f"CONTAINER NUM {_LITERALS} {_REFS} SCOORD TCOORD"),
     (
         (_s("CONTAINER"), "CONTAINS", _s(f"{_LITERALS} NUM {_REFS} SCOORD TCOORD CONTAINER")),
@@ -89,14 +108,14 @@ ENHANCED = IODRules(
 )
 
 COMPREHENSIVE = IODRules(
-    "Comprehensive SR", "A.35.3-2",
+    "Comprehensive SR",
+    "A.35.3-2",
     _s(f"CONTAINER NUM {_LITERALS} {_REFS} SCOORD TCOORD"),
     (
         (_s("CONTAINER"), "CONTAINS", _s(f"{_LITERALS} NUM {_REFS} SCOORD TCOORD CONTAINER")),
         (_s("CONTAINER TEXT CODE NUM"), "HAS OBS CONTEXT", _s(f"{_LITERALS} NUM COMPOSITE")),
         (_s("CONTAINER"), "HAS OBS CONTEXT", _s("CONTAINER")),  # CP-2084
-        (_s("CONTAINER IMAGE WAVEFORM COMPOSITE NUM"), "HAS ACQ CONTEXT",
-         _s(f"{_LITERALS} NUM CONTAINER")),
+        (_s("CONTAINER IMAGE WAVEFORM COMPOSITE NUM"), "HAS ACQ CONTEXT", _s(f"{_LITERALS} NUM CONTAINER")),
         (_ANY_SOURCE, "HAS CONCEPT MOD", _s("TEXT CODE")),
         (_s("TEXT CODE NUM"), "HAS PROPERTIES", _s(f"{_LITERALS} NUM {_REFS} SCOORD TCOORD CONTAINER")),
         (_s("PNAME"), "HAS PROPERTIES", _s(_LITERALS)),  # CP-1076
@@ -108,20 +127,18 @@ COMPREHENSIVE = IODRules(
 )
 
 COMPREHENSIVE_3D = IODRules(
-    "Comprehensive 3D SR", "A.35.13-2",
+    "Comprehensive 3D SR",
+    "A.35.13-2",
     _s(f"CONTAINER NUM {_LITERALS} {_REFS} SCOORD SCOORD3D TCOORD"),
     (
         (_s("CONTAINER"), "CONTAINS", _s(f"{_LITERALS} NUM {_REFS} SCOORD SCOORD3D TCOORD CONTAINER")),
         (_s("TEXT CODE NUM"), "HAS OBS CONTEXT", _s(f"{_LITERALS} NUM COMPOSITE")),
         (_s("CONTAINER"), "HAS OBS CONTEXT", _s(f"{_LITERALS} NUM COMPOSITE CONTAINER")),
-        (_s("CONTAINER IMAGE WAVEFORM COMPOSITE NUM"), "HAS ACQ CONTEXT",
-         _s(f"{_LITERALS} NUM CONTAINER")),
+        (_s("CONTAINER IMAGE WAVEFORM COMPOSITE NUM"), "HAS ACQ CONTEXT", _s(f"{_LITERALS} NUM CONTAINER")),
         (_ANY_SOURCE, "HAS CONCEPT MOD", _s("TEXT CODE")),
-        (_s("TEXT CODE NUM"), "HAS PROPERTIES",
-         _s(f"{_LITERALS} NUM {_REFS} SCOORD SCOORD3D TCOORD CONTAINER")),
+        (_s("TEXT CODE NUM"), "HAS PROPERTIES", _s(f"{_LITERALS} NUM {_REFS} SCOORD SCOORD3D TCOORD CONTAINER")),
         (_s("PNAME"), "HAS PROPERTIES", _s(_LITERALS)),
-        (_s("TEXT CODE NUM"), "INFERRED FROM",
-         _s(f"{_LITERALS} NUM {_REFS} SCOORD SCOORD3D TCOORD CONTAINER")),
+        (_s("TEXT CODE NUM"), "INFERRED FROM", _s(f"{_LITERALS} NUM {_REFS} SCOORD SCOORD3D TCOORD CONTAINER")),
         (_s("SCOORD"), "SELECTED FROM", _s("IMAGE")),
         (_s("TCOORD"), "SELECTED FROM", _s("SCOORD SCOORD3D IMAGE WAVEFORM")),
     ),
@@ -129,7 +146,8 @@ COMPREHENSIVE_3D = IODRules(
 )
 
 KEY_OBJECT_SELECTION = IODRules(
-    "Key Object Selection Document", "A.35.4-2",
+    "Key Object Selection Document",
+    "A.35.4-2",
     _s("CONTAINER TEXT CODE UIDREF PNAME IMAGE WAVEFORM COMPOSITE"),
     (
         (_s("CONTAINER"), "CONTAINS", _s("TEXT IMAGE WAVEFORM COMPOSITE")),
@@ -238,12 +256,30 @@ def tree_facts(root: Dataset) -> TreeFacts:
         else:
             target = _text(child, VALUE_TYPE)
             if target == "SCOORD":
-                selected_from = sum(1 for c in element_value(child, CONTENT_SEQUENCE, None) or ()
-                                    if element_value(c, _RELATIONSHIP_TYPE, None) == "SELECTED FROM")
-        edges.append(_Edge(parent, child, path, _text(parent, VALUE_TYPE), relationship, by_reference,
-                           addressed, target, selected_from, error))
-    return TreeFacts(element_value(root, VALUE_TYPE, None) == "CONTAINER",
-                     bool(element_value(root, _CONCEPT_NAME, None)), tuple(edges))
+                selected_from = sum(
+                    1
+                    for c in element_value(child, CONTENT_SEQUENCE, None) or ()
+                    if element_value(c, _RELATIONSHIP_TYPE, None) == "SELECTED FROM"
+                )
+        edges.append(
+            _Edge(
+                parent,
+                child,
+                path,
+                _text(parent, VALUE_TYPE),
+                relationship,
+                by_reference,
+                addressed,
+                target,
+                selected_from,
+                error,
+            )
+        )
+    return TreeFacts(
+        element_value(root, VALUE_TYPE, None) == "CONTAINER",
+        bool(element_value(root, _CONCEPT_NAME, None)),
+        tuple(edges),
+    )
 
 
 _ALLOWED: dict[tuple[int, str, str], tuple[IODRules, frozenset[str]]] = {}
@@ -273,8 +309,9 @@ def tree_violations(rules: IODRules, root: Dataset, facts: TreeFacts | None = No
         source, relationship, target, path = edge.source, edge.relationship, edge.target, edge.path
         if edge.by_reference:
             if not rules.by_reference:
-                yield (f"{rules.iod} does not allow by-reference relationships (PS3.3 {rules.table});"
-                       f" item {path} is one")
+                yield (
+                    f"{rules.iod} does not allow by-reference relationships (PS3.3 {rules.table}); item {path} is one"
+                )
                 continue
             if edge.error is not None:
                 raise edge.error
@@ -282,21 +319,26 @@ def tree_violations(rules: IODRules, root: Dataset, facts: TreeFacts | None = No
                 yield f"item {path}: Referenced Content Item Identifier does not address an item of this tree"
                 continue
             if relationship == "HAS CONCEPT MOD" or (relationship == "CONTAINS" and target == "CONTAINER"):
-                yield (f"item {path}: {relationship} {target} may only be by-value"
-                       f" (PS3.3 {rules.table})")
+                yield (f"item {path}: {relationship} {target} may only be by-value (PS3.3 {rules.table})")
                 continue
         elif target not in rules.value_types:
-            yield (f"{rules.iod} does not allow value type {target} (PS3.3 {rules.table});"
-                   f" item {path}{_name(edge.child)} is one")
+            yield (
+                f"{rules.iod} does not allow value type {target} (PS3.3 {rules.table});"
+                f" item {path}{_name(edge.child)} is one"
+            )
             continue
         if target not in _allowed_targets(rules, source, relationship):
             allowed = ", ".join(sorted(rules.targets(source, relationship))) or "nothing"
-            yield (f"{rules.iod} does not allow {source}{_name(edge.parent)} {relationship} {target}"
-                   f"{_name(edge.child)} at item {path} (PS3.3 {rules.table}; {source} {relationship} allows"
-                   f" {allowed})")
+            yield (
+                f"{rules.iod} does not allow {source}{_name(edge.parent)} {relationship} {target}"
+                f"{_name(edge.child)} at item {path} (PS3.3 {rules.table}; {source} {relationship} allows"
+                f" {allowed})"
+            )
         if target == "SCOORD" and not edge.by_reference and edge.selected_from != 1:
-            yield (f"SCOORD{_name(edge.child)} at item {path} must be the source of exactly one SELECTED FROM"
-                   f" relationship to an IMAGE (PS3.3 C.18.6), has {edge.selected_from}")
+            yield (
+                f"SCOORD{_name(edge.child)} at item {path} must be the source of exactly one SELECTED FROM"
+                f" relationship to an IMAGE (PS3.3 C.18.6), has {edge.selected_from}"
+            )
 
 
 def check_tree(rules: IODRules, root: Dataset, facts: TreeFacts | None = None) -> None:

@@ -69,8 +69,10 @@ class PersonObserver:
     role_in_procedure: Code | None = None
 
     def items(self) -> list[ContentItem]:
-        out: list[ContentItem] = [CodeItem(C.OBSERVER_TYPE, C.PERSON, HAS_OBS),
-                                  PNameItem(C.PERSON_OBSERVER_NAME, self.name, HAS_OBS)]
+        out: list[ContentItem] = [
+            CodeItem(C.OBSERVER_TYPE, C.PERSON, HAS_OBS),
+            PNameItem(C.PERSON_OBSERVER_NAME, self.name, HAS_OBS),
+        ]
         if self.organization:
             out.append(TextItem(C.PERSON_OBSERVER_ORGANIZATION, self.organization, HAS_OBS))
         if self.role_in_organization:
@@ -92,13 +94,17 @@ class DeviceObserver:
     physical_location: str | None = None
 
     def items(self) -> list[ContentItem]:
-        out: list[ContentItem] = [CodeItem(C.OBSERVER_TYPE, C.DEVICE, HAS_OBS),
-                                  UIDRefItem(C.DEVICE_OBSERVER_UID, self.uid, HAS_OBS)]
-        for concept, value in ((C.DEVICE_OBSERVER_NAME, self.name),
-                               (C.DEVICE_OBSERVER_MANUFACTURER, self.manufacturer),
-                               (C.DEVICE_OBSERVER_MODEL_NAME, self.model_name),
-                               (C.DEVICE_OBSERVER_SERIAL_NUMBER, self.serial_number),
-                               (C.DEVICE_OBSERVER_PHYSICAL_LOCATION, self.physical_location)):
+        out: list[ContentItem] = [
+            CodeItem(C.OBSERVER_TYPE, C.DEVICE, HAS_OBS),
+            UIDRefItem(C.DEVICE_OBSERVER_UID, self.uid, HAS_OBS),
+        ]
+        for concept, value in (
+            (C.DEVICE_OBSERVER_NAME, self.name),
+            (C.DEVICE_OBSERVER_MANUFACTURER, self.manufacturer),
+            (C.DEVICE_OBSERVER_MODEL_NAME, self.model_name),
+            (C.DEVICE_OBSERVER_SERIAL_NUMBER, self.serial_number),
+            (C.DEVICE_OBSERVER_PHYSICAL_LOCATION, self.physical_location),
+        ):
             if value:
                 out.append(TextItem(concept, value, HAS_OBS))
         return out
@@ -131,8 +137,7 @@ class AlgorithmIdentification:
     version: str
 
     def items(self) -> list[ContentItem]:
-        return [TextItem(C.ALGORITHM_NAME, self.name, HAS_MOD),
-                TextItem(C.ALGORITHM_VERSION, self.version, HAS_MOD)]
+        return [TextItem(C.ALGORITHM_NAME, self.name, HAS_MOD), TextItem(C.ALGORITHM_VERSION, self.version, HAS_MOD)]
 
 
 @dataclass(frozen=True)
@@ -150,13 +155,11 @@ class TimePointContext:
         if self.time_point_type:
             out.append(CodeItem(C.TIME_POINT_TYPE, self.time_point_type, HAS_OBS))
         if self.time_point_order is not None:
-            out.append(NumItem(C.TIME_POINT_ORDER, self.time_point_order, Code("1", "UCUM", "no units"),
-                               HAS_OBS))
+            out.append(NumItem(C.TIME_POINT_ORDER, self.time_point_order, Code("1", "UCUM", "no units"), HAS_OBS))
         if self.subject_time_point_identifier:
             out.append(TextItem(C.SUBJECT_TIME_POINT_IDENTIFIER, self.subject_time_point_identifier, HAS_OBS))
         if self.protocol_time_point_identifier:
-            out.append(TextItem(C.PROTOCOL_TIME_POINT_IDENTIFIER, self.protocol_time_point_identifier,
-                                HAS_OBS))
+            out.append(TextItem(C.PROTOCOL_TIME_POINT_IDENTIFIER, self.protocol_time_point_identifier, HAS_OBS))
         return out
 
 
@@ -173,8 +176,14 @@ class ImageRegion:
         pixel_origin = self.pixel_origin_interpretation
         if pixel_origin is None and self.source.frame_numbers:
             pixel_origin = "FRAME"
-        return ScoordItem(name, self.graphic_type, self.points, self.source, relationship_type,
-                          pixel_origin_interpretation=pixel_origin)
+        return ScoordItem(
+            name,
+            self.graphic_type,
+            self.points,
+            self.source,
+            relationship_type,
+            pixel_origin_interpretation=pixel_origin,
+        )
 
 
 @dataclass(frozen=True)
@@ -186,8 +195,7 @@ class ImageRegion3D:
     frame_of_reference_uid: str | None
 
     def item(self, name: Code, relationship_type: str) -> Scoord3DItem:
-        return Scoord3DItem(name, self.graphic_type, self.points, self.frame_of_reference_uid,
-                            relationship_type)
+        return Scoord3DItem(name, self.graphic_type, self.points, self.frame_of_reference_uid, relationship_type)
 
 
 Region = ImageRegion | ImageRegion3D
@@ -208,27 +216,35 @@ class ReferencedSegment:
         if self.source_series_uid is None and not self.source_images:
             raise DicomConformanceError(
                 "a Referenced Segment needs the source series UID or the source images of the"
-                " segmentation (TID 1411: Source series for segmentation / Source image for segmentation)")
+                " segmentation (TID 1411: Source series for segmentation / Source image for segmentation)"
+            )
         if self.source_series_uid is not None and not is_valid_uid(self.source_series_uid):
             raise DicomConformanceError(f"source series UID {self.source_series_uid!r} is not a valid UID")
 
     @classmethod
-    def from_segmentation(cls, seg: Dataset, segment_number: int, *,
-                          with_source_images: bool = False) -> ReferencedSegment:
+    def from_segmentation(
+        cls, seg: Dataset, segment_number: int, *, with_source_images: bool = False
+    ) -> ReferencedSegment:
         """Reference segment ``segment_number`` of the SEG header ``seg`` and its source series."""
         numbers = [int(s.SegmentNumber) for s in seg.get("SegmentSequence", [])]
         if numbers and int(segment_number) not in numbers:
             raise DicomConformanceError(
-                f"segment {segment_number} is not in the segmentation {seg.SOPInstanceUID}"
-                f" (segments {numbers})")
+                f"segment {segment_number} is not in the segmentation {seg.SOPInstanceUID} (segments {numbers})"
+            )
         series = seg.get("ReferencedSeriesSequence") or []
         source_series = str(series[0].SeriesInstanceUID) if series else None
         images: list[Reference] = []
         if with_source_images:
             for s in series:
                 for inst in s.get("ReferencedInstanceSequence", []):
-                    images.append(Reference(str(inst.ReferencedSOPClassUID), str(inst.ReferencedSOPInstanceUID),
-                                            str(s.SeriesInstanceUID), str(seg.StudyInstanceUID)))
+                    images.append(
+                        Reference(
+                            str(inst.ReferencedSOPClassUID),
+                            str(inst.ReferencedSOPInstanceUID),
+                            str(s.SeriesInstanceUID),
+                            str(seg.StudyInstanceUID),
+                        )
+                    )
         return cls(Reference.from_dataset(seg), int(segment_number), source_series, tuple(images))
 
     def items(self) -> list[ContentItem]:
@@ -308,7 +324,8 @@ class _Group:
             raise DicomConformanceError("a measurement group needs a tracking identifier (TID 1410/1411/1501)")
         if not is_valid_uid(str(self.tracking_uid)):
             raise DicomConformanceError(
-                f"tracking unique identifier {self.tracking_uid!r} is not a valid UID (PS3.5 9.1)")
+                f"tracking unique identifier {self.tracking_uid!r} is not a valid UID (PS3.5 9.1)"
+            )
 
     def _roi_items(self) -> list[ContentItem]:
         return []
@@ -353,7 +370,8 @@ class PlanarROIGroup(_Group):
         if self.region.graphic_type.upper() in ("POINT", "MULTIPOINT", "ELLIPSOID"):
             raise DicomConformanceError(
                 f"TID 1410 Image Region is an area: {self.region.graphic_type} is not allowed"
-                " (use POLYLINE (closed), CIRCLE, ELLIPSE or POLYGON)")
+                " (use POLYLINE (closed), CIRCLE, ELLIPSE or POLYGON)"
+            )
         return [self.region.item(C.IMAGE_REGION, "CONTAINS")]
 
 
@@ -377,7 +395,8 @@ class VolumetricROIGroup(_Group):
         if bool(self.regions) == (self.referenced_segment is not None):
             raise DicomConformanceError(
                 "a volumetric ROI group needs either image regions or a referenced segment, not both"
-                " and not neither (TID 1411)")
+                " and not neither (TID 1411)"
+            )
         if self.referenced_segment is not None:
             return self.referenced_segment.items()
         out: list[ContentItem] = []
@@ -391,11 +410,11 @@ class VolumetricROIGroup(_Group):
             if self.source_series_uid is None and not self.source_images:
                 raise DicomConformanceError(
                     "a Volume Surface needs the images it was drawn on: TID 1411 requires Source series for"
-                    " segmentation or Source image for segmentation with it")
+                    " segmentation or Source image for segmentation with it"
+                )
             if self.source_series_uid is not None:
                 if not is_valid_uid(self.source_series_uid):
-                    raise DicomConformanceError(
-                        f"source series UID {self.source_series_uid!r} is not a valid UID")
+                    raise DicomConformanceError(f"source series UID {self.source_series_uid!r} is not a valid UID")
                 out.append(UIDRefItem(C.SOURCE_SERIES_FOR_SEGMENTATION, self.source_series_uid, "CONTAINS"))
             for image in self.source_images:
                 out.append(ImageItem(C.SOURCE_IMAGE_FOR_SEGMENTATION, image, "CONTAINS"))
@@ -471,7 +490,8 @@ class MeasurementReport:
             raise DicomConformanceError("TID 1500 requires at least one Procedure reported (CID 100)")
         if not self.groups and not self.qualitative_evaluations:
             raise DicomConformanceError(
-                "TID 1500 needs imaging measurements (measurement groups) or qualitative evaluations")
+                "TID 1500 needs imaging measurements (measurement groups) or qualitative evaluations"
+            )
         if not self.observation_context.persons and not self.observation_context.devices:
             raise DicomConformanceError("TID 1001 needs at least one person or device observer")
         uids = [g.tracking_uid for g in self.groups]
@@ -492,23 +512,42 @@ class MeasurementReport:
             for g in self.groups:
                 measurements.append(g.item())
         if self.qualitative_evaluations:
-            root.append(ContainerItem(C.QUALITATIVE_EVALUATIONS, "CONTAINS",
-                                      children=[q.item() for q in self.qualitative_evaluations]))
+            root.append(
+                ContainerItem(
+                    C.QUALITATIVE_EVALUATIONS, "CONTAINS", children=[q.item() for q in self.qualitative_evaluations]
+                )
+            )
         return root
 
-    def document(self, *, document_class: type[SRDocument] | None = None, patient_study: Dataset,
-                 series_instance_uid: str, series_number: int, sop_instance_uid: str,
-                 instance_number: int, content_datetime: _dt.datetime, equipment: Equipment,
-                 **kwargs) -> SRDocument:
+    def document(
+        self,
+        *,
+        document_class: type[SRDocument] | None = None,
+        patient_study: Dataset,
+        series_instance_uid: str,
+        series_number: int,
+        sop_instance_uid: str,
+        instance_number: int,
+        content_datetime: _dt.datetime,
+        equipment: Equipment,
+        **kwargs,
+    ) -> SRDocument:
         """The SR document: the smallest IOD accepting the tree, Enhanced SR or larger, or ``document_class``
         if given. Basic Text SR is never chosen for TID 1500: readers (highdicom, the cornerstone adapters)
         look for measurement reports in Enhanced, Comprehensive and Comprehensive 3D SR only."""
         root = self.content()
         cls = choose_document_class(root, document_class, smallest=EnhancedSR)
-        return cls(root, patient_study=patient_study, series_instance_uid=series_instance_uid,
-                   series_number=series_number, sop_instance_uid=sop_instance_uid,
-                   instance_number=instance_number, content_datetime=content_datetime,
-                   equipment=equipment, **kwargs)
+        return cls(
+            root,
+            patient_study=patient_study,
+            series_instance_uid=series_instance_uid,
+            series_number=series_number,
+            sop_instance_uid=sop_instance_uid,
+            instance_number=instance_number,
+            content_datetime=content_datetime,
+            equipment=equipment,
+            **kwargs,
+        )
 
 
 def _image_library(references: Sequence[Reference]) -> ContainerItem:

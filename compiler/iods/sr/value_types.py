@@ -52,19 +52,52 @@ __all__ = [
 ]
 
 # PS3.3 Table C.17.3-8 (Relationship Type) and C.17.3.2.1 (Value Type)
-RELATIONSHIP_TYPES = ("CONTAINS", "HAS PROPERTIES", "HAS OBS CONTEXT", "HAS ACQ CONTEXT",
-                      "INFERRED FROM", "SELECTED FROM", "HAS CONCEPT MOD")
-VALUE_TYPES = ("CONTAINER", "CODE", "NUM", "TEXT", "DATE", "TIME", "DATETIME", "PNAME", "UIDREF",
-               "COMPOSITE", "IMAGE", "WAVEFORM", "SCOORD", "SCOORD3D", "TCOORD")
+RELATIONSHIP_TYPES = (
+    "CONTAINS",
+    "HAS PROPERTIES",
+    "HAS OBS CONTEXT",
+    "HAS ACQ CONTEXT",
+    "INFERRED FROM",
+    "SELECTED FROM",
+    "HAS CONCEPT MOD",
+)
+VALUE_TYPES = (
+    "CONTAINER",
+    "CODE",
+    "NUM",
+    "TEXT",
+    "DATE",
+    "TIME",
+    "DATETIME",
+    "PNAME",
+    "UIDREF",
+    "COMPOSITE",
+    "IMAGE",
+    "WAVEFORM",
+    "SCOORD",
+    "SCOORD3D",
+    "TCOORD",
+)
 # value types whose Concept Name Code Sequence may be absent when not the root (PS3.3 C.17.3, 1C)
 _NAME_OPTIONAL = ("CONTAINER", "COMPOSITE", "IMAGE", "WAVEFORM")
 
 # PS3.3 C.18.6.1.2: number of (column,row) pairs per SCOORD graphic type: (minimum, exact or None)
-SCOORD_GRAPHIC_TYPES = {"POINT": (1, 1), "MULTIPOINT": (1, None), "POLYLINE": (2, None),
-                        "CIRCLE": (2, 2), "ELLIPSE": (4, 4)}
+SCOORD_GRAPHIC_TYPES = {
+    "POINT": (1, 1),
+    "MULTIPOINT": (1, None),
+    "POLYLINE": (2, None),
+    "CIRCLE": (2, 2),
+    "ELLIPSE": (4, 4),
+}
 # PS3.3 C.18.9.1.2: number of (x,y,z) triplets per SCOORD3D graphic type
-SCOORD3D_GRAPHIC_TYPES = {"POINT": (1, 1), "MULTIPOINT": (1, None), "POLYLINE": (2, None),
-                          "POLYGON": (4, None), "ELLIPSE": (4, 4), "ELLIPSOID": (6, 6)}
+SCOORD3D_GRAPHIC_TYPES = {
+    "POINT": (1, 1),
+    "MULTIPOINT": (1, None),
+    "POLYLINE": (2, None),
+    "POLYGON": (4, None),
+    "ELLIPSE": (4, 4),
+    "ELLIPSOID": (6, 6),
+}
 # PS3.3 C.18.7.1.1
 TEMPORAL_RANGE_TYPES = ("POINT", "MULTIPOINT", "SEGMENT", "MULTISEGMENT", "BEGIN", "END")
 
@@ -92,22 +125,25 @@ class ContentItem(Dataset):
 
     value_type: str = ""
 
-    def __init__(self, name: Code | None, relationship_type: str | None,
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self, name: Code | None, relationship_type: str | None, children: Iterable[ContentItem | Dataset] = ()
+    ) -> None:
         super().__init__()
         if relationship_type is not None:
             relationship_type = str(relationship_type).upper()
             if relationship_type not in RELATIONSHIP_TYPES:
                 raise DicomConformanceError(
                     f"Relationship Type {relationship_type!r} is not one of {', '.join(RELATIONSHIP_TYPES)}"
-                    " (PS3.3 C.17.3.2.4)")
+                    " (PS3.3 C.17.3.2.4)"
+                )
             set_element(self, RELATIONSHIP_TYPE, "CS", relationship_type)
         set_element(self, VALUE_TYPE, "CS", self.value_type)
         if name is None:
             if self.value_type not in _NAME_OPTIONAL:
                 raise DicomConformanceError(
                     f"a {self.value_type} content item needs a concept name (PS3.3 C.17.3, Concept Name"
-                    " Code Sequence is required for this value type)")
+                    " Code Sequence is required for this value type)"
+                )
         else:
             if not is_code(name):
                 raise DicomConformanceError(f"concept name must be a Code, got {type(name).__name__}")
@@ -121,8 +157,7 @@ class ContentItem(Dataset):
         if not isinstance(child, Dataset):
             raise DicomConformanceError(f"a content item child must be a content item, got {child!r}")
         if RELATIONSHIP_TYPE not in child._dict:
-            raise DicomConformanceError(
-                f"child {_describe(child)} of {_describe(self)} has no relationship type")
+            raise DicomConformanceError(f"child {_describe(child)} of {_describe(self)} has no relationship type")
         elem = self._dict.get(CONTENT_SEQUENCE)
         if type(elem) is not DataElement:
             if elem is None:
@@ -161,14 +196,21 @@ class ContainerItem(ContentItem):
 
     value_type = "CONTAINER"
 
-    def __init__(self, name: Code | None, relationship_type: str | None = "CONTAINS", *,
-                 continuity: str = "SEPARATE", template_id: str | None = None,
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self,
+        name: Code | None,
+        relationship_type: str | None = "CONTAINS",
+        *,
+        continuity: str = "SEPARATE",
+        template_id: str | None = None,
+        children: Iterable[ContentItem | Dataset] = (),
+    ) -> None:
         super().__init__(name, relationship_type)
         continuity = str(continuity).upper()
         if continuity not in ("SEPARATE", "CONTINUOUS"):
             raise DicomConformanceError(
-                f"Continuity Of Content {continuity!r} must be SEPARATE or CONTINUOUS (PS3.3 C.18.8)")
+                f"Continuity Of Content {continuity!r} must be SEPARATE or CONTINUOUS (PS3.3 C.18.8)"
+            )
         set_element(self, CONTINUITY_OF_CONTENT, "CS", continuity)
         if template_id is not None:
             tpl = Dataset()
@@ -188,8 +230,14 @@ class CodeItem(ContentItem):
 
     value_type = "CODE"
 
-    def __init__(self, name: Code, value: Code, relationship_type: str | None = "CONTAINS", *,
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self,
+        name: Code,
+        value: Code,
+        relationship_type: str | None = "CONTAINS",
+        *,
+        children: Iterable[ContentItem | Dataset] = (),
+    ) -> None:
         super().__init__(name, relationship_type, children)
         if not is_code(value):
             raise DicomConformanceError(f"CODE {name.meaning!r}: the value must be a Code, got {value!r}")
@@ -210,10 +258,17 @@ class NumItem(ContentItem):
 
     value_type = "NUM"
 
-    def __init__(self, name: Code, value: float | None, unit: Code | None,
-                 relationship_type: str | None = "CONTAINS", *, qualifier: Code | None = None,
-                 floating_point: bool | None = None,
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self,
+        name: Code,
+        value: float | None,
+        unit: Code | None,
+        relationship_type: str | None = "CONTAINS",
+        *,
+        qualifier: Code | None = None,
+        floating_point: bool | None = None,
+        children: Iterable[ContentItem | Dataset] = (),
+    ) -> None:
         super().__init__(name, relationship_type, children)
         if value is not None:
             value = float(value)
@@ -227,13 +282,15 @@ class NumItem(ContentItem):
             if qualifier is None:
                 raise DicomConformanceError(
                     f"NUM {name.meaning!r} has no value: give a Numeric Value Qualifier (CID 42, e.g."
-                    " 114000 DCM 'Not a number') saying why (PS3.3 C.18.1)")
+                    " 114000 DCM 'Not a number') saying why (PS3.3 C.18.1)"
+                )
             set_element(self, MEASURED_VALUE_SEQUENCE, "SQ", [])
         else:
             if unit is None:
                 raise DicomConformanceError(
                     f"NUM {name.meaning!r} has no unit: Measurement Units Code Sequence is required"
-                    " (PS3.3 C.18.1); use a UCUM code, '1' for unitless")
+                    " (PS3.3 C.18.1); use a UCUM code, '1' for unitless"
+                )
             if not is_code(unit):
                 raise DicomConformanceError(f"NUM {name.meaning!r}: the unit must be a Code, got {unit!r}")
             mv = Dataset()
@@ -285,8 +342,14 @@ class TextItem(ContentItem):
 
     value_type = "TEXT"
 
-    def __init__(self, name: Code, value: str, relationship_type: str | None = "CONTAINS", *,
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self,
+        name: Code,
+        value: str,
+        relationship_type: str | None = "CONTAINS",
+        *,
+        children: Iterable[ContentItem | Dataset] = (),
+    ) -> None:
         super().__init__(name, relationship_type, children)
         if not isinstance(value, str) or not value:
             raise DicomConformanceError(f"TEXT {name.meaning!r}: Text Value must be a non-empty string")
@@ -330,8 +393,14 @@ def _dtv(value: _dt.datetime | str) -> str:
 class DateItem(ContentItem):
     value_type = "DATE"
 
-    def __init__(self, name: Code, value: _dt.date | str, relationship_type: str | None = "CONTAINS", *,
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self,
+        name: Code,
+        value: _dt.date | str,
+        relationship_type: str | None = "CONTAINS",
+        *,
+        children: Iterable[ContentItem | Dataset] = (),
+    ) -> None:
         super().__init__(name, relationship_type, children)
         set_element(self, DATE, "DA", _da(value))
 
@@ -339,8 +408,14 @@ class DateItem(ContentItem):
 class TimeItem(ContentItem):
     value_type = "TIME"
 
-    def __init__(self, name: Code, value: _dt.time | str, relationship_type: str | None = "CONTAINS", *,
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self,
+        name: Code,
+        value: _dt.time | str,
+        relationship_type: str | None = "CONTAINS",
+        *,
+        children: Iterable[ContentItem | Dataset] = (),
+    ) -> None:
         super().__init__(name, relationship_type, children)
         set_element(self, TIME, "TM", _tm(value))
 
@@ -348,9 +423,14 @@ class TimeItem(ContentItem):
 class DateTimeItem(ContentItem):
     value_type = "DATETIME"
 
-    def __init__(self, name: Code, value: _dt.datetime | str,
-                 relationship_type: str | None = "CONTAINS", *,
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self,
+        name: Code,
+        value: _dt.datetime | str,
+        relationship_type: str | None = "CONTAINS",
+        *,
+        children: Iterable[ContentItem | Dataset] = (),
+    ) -> None:
         super().__init__(name, relationship_type, children)
         set_element(self, DATETIME, "DT", _dtv(value))
 
@@ -358,21 +438,34 @@ class DateTimeItem(ContentItem):
 class PNameItem(ContentItem):
     value_type = "PNAME"
 
-    def __init__(self, name: Code, value: str, relationship_type: str | None = "CONTAINS", *,
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self,
+        name: Code,
+        value: str,
+        relationship_type: str | None = "CONTAINS",
+        *,
+        children: Iterable[ContentItem | Dataset] = (),
+    ) -> None:
         super().__init__(name, relationship_type, children)
         if not value or any(len(c) > 64 for c in str(value).split("=")):
             raise DicomConformanceError(
                 f"PNAME {name.meaning!r}: {value!r} is not a PN value (non-empty, 64 characters per"
-                " component group, PS3.5 6.2)")
+                " component group, PS3.5 6.2)"
+            )
         set_element(self, PERSON_NAME, "PN", str(value))
 
 
 class UIDRefItem(ContentItem):
     value_type = "UIDREF"
 
-    def __init__(self, name: Code, value: str, relationship_type: str | None = "CONTAINS", *,
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self,
+        name: Code,
+        value: str,
+        relationship_type: str | None = "CONTAINS",
+        *,
+        children: Iterable[ContentItem | Dataset] = (),
+    ) -> None:
         super().__init__(name, relationship_type, children)
         if not is_valid_uid(str(value)):
             raise DicomConformanceError(f"UIDREF {name.meaning!r}: {value!r} is not a valid UID (PS3.5 9.1)")
@@ -382,13 +475,19 @@ class UIDRefItem(ContentItem):
 class _ReferenceItem(ContentItem):
     """COMPOSITE, IMAGE, WAVEFORM: Referenced SOP Sequence with exactly one item (C.18.3-C.18.5)."""
 
-    def __init__(self, name: Code | None, reference: Reference, relationship_type: str | None,
-                 children: Iterable[ContentItem | Dataset]) -> None:
+    def __init__(
+        self,
+        name: Code | None,
+        reference: Reference,
+        relationship_type: str | None,
+        children: Iterable[ContentItem | Dataset],
+    ) -> None:
         super().__init__(name, relationship_type, children)
         if not isinstance(reference, Reference):
             raise DicomConformanceError(
                 f"{self.value_type} item needs a Reference (SOP class, instance, series and study UIDs),"
-                f" got {type(reference).__name__}")
+                f" got {type(reference).__name__}"
+            )
         self._reference = reference
         set_element(self, REFERENCED_SOP_SEQUENCE, "SQ", [reference.sop_item()])
 
@@ -400,12 +499,18 @@ class _ReferenceItem(ContentItem):
 class CompositeItem(_ReferenceItem):
     value_type = "COMPOSITE"
 
-    def __init__(self, name: Code | None, reference: Reference,
-                 relationship_type: str | None = "CONTAINS", *,
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self,
+        name: Code | None,
+        reference: Reference,
+        relationship_type: str | None = "CONTAINS",
+        *,
+        children: Iterable[ContentItem | Dataset] = (),
+    ) -> None:
         if reference.frame_numbers or reference.segment_numbers:
             raise DicomConformanceError(
-                "a COMPOSITE item references a whole instance: no frame or segment numbers (PS3.3 C.18.3)")
+                "a COMPOSITE item references a whole instance: no frame or segment numbers (PS3.3 C.18.3)"
+            )
         super().__init__(name, reference, relationship_type, children)
 
 
@@ -414,10 +519,15 @@ class ImageItem(_ReferenceItem):
 
     value_type = "IMAGE"
 
-    def __init__(self, name: Code | None, reference: Reference,
-                 relationship_type: str | None = "CONTAINS", *,
-                 presentation_state: Reference | None = None,
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self,
+        name: Code | None,
+        reference: Reference,
+        relationship_type: str | None = "CONTAINS",
+        *,
+        presentation_state: Reference | None = None,
+        children: Iterable[ContentItem | Dataset] = (),
+    ) -> None:
         super().__init__(name, reference, relationship_type, children)
         if presentation_state is not None:
             self.ReferencedSOPSequence[0].ReferencedSOPSequence = [presentation_state.sop_item()]
@@ -428,10 +538,15 @@ class WaveformItem(_ReferenceItem):
 
     value_type = "WAVEFORM"
 
-    def __init__(self, name: Code | None, reference: Reference,
-                 relationship_type: str | None = "CONTAINS", *,
-                 channels: Sequence[tuple[int, int]] = (),
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self,
+        name: Code | None,
+        reference: Reference,
+        relationship_type: str | None = "CONTAINS",
+        *,
+        channels: Sequence[tuple[int, int]] = (),
+        children: Iterable[ContentItem | Dataset] = (),
+    ) -> None:
         if reference.frame_numbers or reference.segment_numbers:
             raise DicomConformanceError("a WAVEFORM reference has no frame or segment numbers (PS3.3 C.18.5)")
         super().__init__(name, reference, relationship_type, children)
@@ -447,19 +562,24 @@ def check_graphic(value_type: str, graphic_type: str, points: np.ndarray) -> Non
     table = SCOORD_GRAPHIC_TYPES if value_type == "SCOORD" else SCOORD3D_GRAPHIC_TYPES
     section = "C.18.6.1.2" if value_type == "SCOORD" else "C.18.9.1.2"
     if graphic_type not in table:
-        extra = " (a closed 2D polygon is a POLYLINE whose last point equals the first)" \
-            if value_type == "SCOORD" and graphic_type == "POLYGON" else ""
+        extra = (
+            " (a closed 2D polygon is a POLYLINE whose last point equals the first)"
+            if value_type == "SCOORD" and graphic_type == "POLYGON"
+            else ""
+        )
         raise DicomConformanceError(
-            f"{value_type} Graphic Type {graphic_type!r} is not one of {', '.join(table)}"
-            f" (PS3.3 {section}){extra}")
+            f"{value_type} Graphic Type {graphic_type!r} is not one of {', '.join(table)} (PS3.3 {section}){extra}"
+        )
     n = len(points)
     low, exact = table[graphic_type]
     if exact is not None and n != exact:
         raise DicomConformanceError(
-            f"{value_type} {graphic_type} needs exactly {exact} point(s), got {n} (PS3.3 {section})")
+            f"{value_type} {graphic_type} needs exactly {exact} point(s), got {n} (PS3.3 {section})"
+        )
     if n < low:
         raise DicomConformanceError(
-            f"{value_type} {graphic_type} needs at least {low} points, got {n} (PS3.3 {section})")
+            f"{value_type} {graphic_type} needs at least {low} points, got {n} (PS3.3 {section})"
+        )
     if not np.all(np.isfinite(points)):
         raise DicomConformanceError(f"{value_type} coordinates must be finite numbers")
     scale = max(1.0, float(np.abs(points).max()))
@@ -467,7 +587,8 @@ def check_graphic(value_type: str, graphic_type: str, points: np.ndarray) -> Non
     if graphic_type == "POLYGON":
         if not np.allclose(points[0], points[-1], atol=tol, rtol=0):
             raise DicomConformanceError(
-                f"SCOORD3D POLYGON must be closed: its last point must equal the first (PS3.3 {section})")
+                f"SCOORD3D POLYGON must be closed: its last point must equal the first (PS3.3 {section})"
+            )
         if len(np.unique(np.round(points[:-1], 6), axis=0)) < 3:
             raise DicomConformanceError("SCOORD3D POLYGON needs at least 3 distinct vertices")
         centered = points - points.mean(axis=0)
@@ -479,7 +600,8 @@ def check_graphic(value_type: str, graphic_type: str, points: np.ndarray) -> Non
         centers = [(a + b) / 2 for a, b in axes]
         if any(not np.allclose(c, centers[0], atol=tol, rtol=0) for c in centers[1:]):
             raise DicomConformanceError(
-                f"{value_type} {graphic_type}: the axis end points must share one center (PS3.3 {section})")
+                f"{value_type} {graphic_type}: the axis end points must share one center (PS3.3 {section})"
+            )
         vectors = [b - a for a, b in axes]
         for i in range(len(vectors)):
             for j in range(i + 1, len(vectors)):
@@ -488,7 +610,8 @@ def check_graphic(value_type: str, graphic_type: str, points: np.ndarray) -> Non
                 if norm == 0 or abs(float(np.dot(u, v))) > 1e-3 * norm:
                     raise DicomConformanceError(
                         f"{value_type} {graphic_type}: the axes must be non-degenerate and perpendicular"
-                        f" (PS3.3 {section})")
+                        f" (PS3.3 {section})"
+                    )
 
 
 def _points(points: Sequence[Sequence[float]] | np.ndarray, dims: int, value_type: str) -> np.ndarray:
@@ -497,7 +620,8 @@ def _points(points: Sequence[Sequence[float]] | np.ndarray, dims: int, value_typ
         arr = arr.reshape(-1, dims)
     if arr.ndim != 2 or arr.shape[1] != dims:
         raise DicomConformanceError(
-            f"{value_type} coordinates must be {'(column, row) pairs' if dims == 2 else '(x, y, z) triplets'}")
+            f"{value_type} coordinates must be {'(column, row) pairs' if dims == 2 else '(x, y, z) triplets'}"
+        )
     return arr
 
 
@@ -510,12 +634,19 @@ class ScoordItem(ContentItem):
 
     value_type = "SCOORD"
 
-    def __init__(self, name: Code, graphic_type: str, points: Sequence[Sequence[float]] | np.ndarray,
-                 source: Reference | ImageItem | None,
-                 relationship_type: str | None = "CONTAINS", *,
-                 pixel_origin_interpretation: str | None = None, fiducial_uid: str | None = None,
-                 source_name: Code | None = None,
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self,
+        name: Code,
+        graphic_type: str,
+        points: Sequence[Sequence[float]] | np.ndarray,
+        source: Reference | ImageItem | None,
+        relationship_type: str | None = "CONTAINS",
+        *,
+        pixel_origin_interpretation: str | None = None,
+        fiducial_uid: str | None = None,
+        source_name: Code | None = None,
+        children: Iterable[ContentItem | Dataset] = (),
+    ) -> None:
         super().__init__(name, relationship_type)
         graphic_type = str(graphic_type).upper()
         arr = _points(points, 2, "SCOORD")
@@ -533,7 +664,8 @@ class ScoordItem(ContentItem):
         if source is None:
             raise DicomConformanceError(
                 f"SCOORD {name.meaning!r} needs the image its coordinates are selected from"
-                " (a SELECTED FROM IMAGE child, PS3.3 C.18.6)")
+                " (a SELECTED FROM IMAGE child, PS3.3 C.18.6)"
+            )
         if isinstance(source, Reference):
             source = ImageItem(source_name, source, "SELECTED FROM")
         elif source.get("RelationshipType") != "SELECTED FROM":
@@ -555,20 +687,29 @@ class Scoord3DItem(ContentItem):
 
     value_type = "SCOORD3D"
 
-    def __init__(self, name: Code, graphic_type: str, points: Sequence[Sequence[float]] | np.ndarray,
-                 frame_of_reference_uid: str | None,
-                 relationship_type: str | None = "CONTAINS", *, fiducial_uid: str | None = None,
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self,
+        name: Code,
+        graphic_type: str,
+        points: Sequence[Sequence[float]] | np.ndarray,
+        frame_of_reference_uid: str | None,
+        relationship_type: str | None = "CONTAINS",
+        *,
+        fiducial_uid: str | None = None,
+        children: Iterable[ContentItem | Dataset] = (),
+    ) -> None:
         super().__init__(name, relationship_type, children)
         graphic_type = str(graphic_type).upper()
         arr = _points(points, 3, "SCOORD3D")
         check_graphic("SCOORD3D", graphic_type, arr)
         if not frame_of_reference_uid:
             raise DicomConformanceError(
-                f"SCOORD3D {name.meaning!r} needs a Referenced Frame of Reference UID (PS3.3 C.18.9)")
+                f"SCOORD3D {name.meaning!r} needs a Referenced Frame of Reference UID (PS3.3 C.18.9)"
+            )
         if not is_valid_uid(str(frame_of_reference_uid)):
             raise DicomConformanceError(
-                f"SCOORD3D Referenced Frame of Reference UID {frame_of_reference_uid!r} is not a valid UID")
+                f"SCOORD3D Referenced Frame of Reference UID {frame_of_reference_uid!r} is not a valid UID"
+            )
         set_element(self, GRAPHIC_TYPE, "CS", graphic_type)
         set_element(self, GRAPHIC_DATA, "FL", [float(v) for v in arr.astype(np.float32).ravel()])
         set_element(self, REFERENCED_FRAME_OF_REFERENCE_UID, "UI", str(frame_of_reference_uid))
@@ -595,26 +736,32 @@ class TcoordItem(ContentItem):
 
     value_type = "TCOORD"
 
-    def __init__(self, name: Code, temporal_range_type: str, *,
-                 sample_positions: Sequence[int] | None = None,
-                 time_offsets: Sequence[float] | None = None,
-                 datetimes: Sequence[_dt.datetime | str] | None = None,
-                 relationship_type: str | None = "CONTAINS",
-                 children: Iterable[ContentItem | Dataset] = ()) -> None:
+    def __init__(
+        self,
+        name: Code,
+        temporal_range_type: str,
+        *,
+        sample_positions: Sequence[int] | None = None,
+        time_offsets: Sequence[float] | None = None,
+        datetimes: Sequence[_dt.datetime | str] | None = None,
+        relationship_type: str | None = "CONTAINS",
+        children: Iterable[ContentItem | Dataset] = (),
+    ) -> None:
         super().__init__(name, relationship_type, children)
         trt = str(temporal_range_type).upper()
         if trt not in TEMPORAL_RANGE_TYPES:
             raise DicomConformanceError(
-                f"Temporal Range Type {trt!r} is not one of {', '.join(TEMPORAL_RANGE_TYPES)} (PS3.3 C.18.7.1.1)")
+                f"Temporal Range Type {trt!r} is not one of {', '.join(TEMPORAL_RANGE_TYPES)} (PS3.3 C.18.7.1.1)"
+            )
         given = [v for v in (sample_positions, time_offsets, datetimes) if v is not None]
         if len(given) != 1:
             raise DicomConformanceError(
-                "TCOORD takes exactly one of sample positions, time offsets or date-times (PS3.3 C.18.7)")
+                "TCOORD takes exactly one of sample positions, time offsets or date-times (PS3.3 C.18.7)"
+            )
         values = list(given[0])
         n = len(values)
         need = {"POINT": (1, 1), "BEGIN": (1, 1), "END": (1, 1), "SEGMENT": (2, 2)}.get(trt)
-        if (need and n != need[0]) or (trt == "MULTIPOINT" and n < 1) or (
-                trt == "MULTISEGMENT" and (n < 2 or n % 2)):
+        if (need and n != need[0]) or (trt == "MULTIPOINT" and n < 1) or (trt == "MULTISEGMENT" and (n < 2 or n % 2)):
             raise DicomConformanceError(f"TCOORD {trt} cannot have {n} value(s) (PS3.3 C.18.7.1.1)")
         set_element(self, TEMPORAL_RANGE_TYPE, "CS", trt)
         if sample_positions is not None:
