@@ -31,6 +31,7 @@ EXTRA_PACKAGES = (
     "dcmspec_compiler.load.document",
     "dcmspec_compiler.load.templates:ParameterValue",
     "dcmspec_compiler.write.output:BuiltObject",
+    "dcmspec_compiler.assemble.executors:ExecutorChoice",
     "dcmspec_compiler.errors",
 )
 

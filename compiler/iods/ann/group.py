@@ -50,7 +50,7 @@ class Measurement:
 
     def check_unit(self) -> None:
         """The unit is a UCUM code (Measurement Units Code Sequence, PS3.3 C.37.1.2; CID 7181 units are
-        UCUM) whose value is a valid UCUM expression (:func:`..common.ucum.check_ucum`)."""
+        UCUM) whose value is a valid UCUM expression (``dcmspec_compiler.iods.common.ucum.check_ucum``)."""
         if not is_code(self.unit):
             raise DicomConformanceError("a measurement needs a unit Code (PS3.3 C.37.1.2)")
         if self.unit.scheme_designator != "UCUM":
