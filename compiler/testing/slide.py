@@ -51,8 +51,9 @@ def nucleus_centres(slide: Slide = Slide(), count: int = 24, seed: int = 7) -> n
 def slide_pixels(slide: Slide = Slide(), radius: float = 6.0) -> np.ndarray:
     """uint8 (rows, columns) grey levels: bright tissue, dark nuclei."""
     columns, rows = slide.size
-    c = np.arange(columns, dtype=np.float32)[None, :] + 0.5
-    r = np.arange(rows, dtype=np.float32)[:, None] + 0.5
+    # float64: the same arithmetic under NumPy 1 (value-based casting) and 2 (NEP 50), so the same bytes
+    c = np.arange(columns, dtype=np.float64)[None, :] + 0.5
+    r = np.arange(rows, dtype=np.float64)[:, None] + 0.5
     image = np.full((rows, columns), 220, dtype=np.uint8)
     for cx, cy in nucleus_centres(slide):
         inside = (c - cx) ** 2 + (r - cy) ** 2 <= radius**2
