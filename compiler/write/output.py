@@ -333,18 +333,28 @@ def write_outputs(
                             if e
                         ]
                     )
-                staging = Staging(out_dir)
             except OSError as exc:
-                raise OutputError(
-                    f"cannot write into the output folder: {exc.strerror}", location=Location(str(out_dir))
-                ) from None
+                raise _unwritable(out_dir, exc) from None
             try:
+                # a stop signal waits while the staging folder is made and while it is removed, so that
+                # it is never left behind half made or half removed
+                with INTERRUPTS.deferred():
+                    try:
+                        staging = Staging(out_dir)
+                    except OSError as exc:
+                        raise _unwritable(out_dir, exc) from None
                 return _stage_and_commit(staging, objects, out_dir, force, progress, notice)
             finally:
-                staging.remove()
+                if staging is not None:
+                    with INTERRUPTS.deferred():
+                        staging.remove()
     except BuildInterrupted as exc:
         exc.committed = exc.committed or (staging is not None and staging.committed)
         raise
+
+
+def _unwritable(out_dir: Path, exc: OSError) -> OutputError:
+    return OutputError(f"cannot write into the output folder: {exc.strerror}", location=Location(str(out_dir)))
 
 
 def _stage_and_commit(

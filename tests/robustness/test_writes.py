@@ -474,6 +474,47 @@ def test_sigterm_at_every_step_cleans_up_and_leaves_the_old_or_the_new_state(  #
     assert seen == {20, 21}
 
 
+def _signal_as_staging_is_made(signum: int) -> type:
+    """A ``Staging`` that receives a stop signal once its folder exists, before its caller holds it (a
+    SIGTERM there, under load, once left a staging folder behind; seen in a full run)."""
+    from dcmspec_compiler.write.commit import Staging
+
+    class SignalledStaging(Staging):
+        def __init__(self, out_dir: Path) -> None:
+            super().__init__(out_dir)
+            os.kill(os.getpid(), signum)
+            time.sleep(0.01)  # the handler runs here, between bytecodes, unless the signal waits
+
+    return SignalledStaging
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_signal_as_the_staging_folder_is_made_leaves_nothing(tmp_path, scenarios, signum):
+    """The signal waits until the build holds its staging folder, which is then removed: exit 20
+    (BuildInterrupted, nothing written), the folder as it was, no staging folder left."""
+    from dcmspec_compiler.write import output as output_module
+
+    _name, old, _new, objects, force = scenarios[1]
+    out = tmp_path / "out"
+    _fresh_copy(old, out)
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 0
+        try:
+            output_module.Staging = _signal_as_staging_is_made(signum)
+            write_outputs(objects, out, force=force)
+        except BuildInterrupted as exc:
+            code = 20 + exc.committed
+        except BaseException:
+            code = 99
+        finally:
+            os._exit(code)
+    status = os.waitpid(pid, 0)[1]
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 20, status
+    assert staging_folders(out) == [], "a staging folder was left behind"
+    assert state(out) == state(old)
+
+
 FAILABLE = {"write", "fsync", "open", "fdopen", "mkdir", "link", "rename", "replace", "chmod"}
 
 
