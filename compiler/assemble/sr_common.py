@@ -283,6 +283,13 @@ def unit_at(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> Code | None
     return Code(text, "UCUM", UCUM_MEANINGS.get(text, text))
 
 
+def required_code_at(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> Code:
+    """The Code at ``path``, where the schema requires one (so it is there)."""
+    code: Code | None = code_at(doc, ctx, path)
+    assert code is not None, f"the schema requires a code at {path}"
+    return code
+
+
 def number_at(doc: SpecDocument, path: NodePath) -> float | None:
     value = doc.get(path)
     if value is None:

@@ -23,6 +23,7 @@ from .sr_common import (
     document_class,
     measurement_value,
     read_header,
+    required_code_at,
     series_from,
     tree_path,
 )
@@ -207,7 +208,7 @@ def _item(
                 hint="add `name:` with a code",
             )
         if vt == "CODE":
-            return sr.CodeItem(name, code_at(doc, ctx, path + ("value",)), rel, children=children)
+            return sr.CodeItem(name, required_code_at(doc, ctx, path + ("value",)), rel, children=children)
         if vt == "NUM":
             number, unit, qualifier = measurement_value(doc, ctx, path)
             return sr.NumItem(name, number, unit, rel, qualifier=qualifier, children=children)
