@@ -9,7 +9,7 @@ spec's value, and all of a spec's selection errors are reported together.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import DcmspecError, ErrorList, SpecError
 from ..load.document import SpecDocument
@@ -18,6 +18,15 @@ from ..write.targets import output_filename
 from .common import NodePath, code_at, conformance_at, equipment, object_identity, spec_id
 from .context import BuildContext
 from .sr_common import ImageResolver, observation_context, read_header, series_from
+
+if TYPE_CHECKING:  # the builder layer imports pydicom: loaded when a builder needs it
+    from pydicom.dataset import Dataset
+
+    from ..iods.common.concept import Code
+    from ..iods.kos import SelectedInstance
+
+    #: one selected instance: (the selection, its header, the spec path of the selection item naming it)
+    Selected = tuple[SelectedInstance, Dataset, tuple[str, int]]
 
 
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
@@ -28,16 +37,16 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     series = series_from(doc, ctx)
     images = ImageResolver(doc, ctx, series)
     errors: list[DcmspecError] = []
-    selected: list[tuple[Any, Any, NodePath]] = []  # (SelectedInstance, header, spec path)
+    selected: list[Selected] = []
     for i in range(len(doc.get(("selection",)) or [])):
-        path: NodePath = ("selection", i)
         try:
-            selected.extend(_selected(doc, ctx, images, path))
+            selected.extend(_selected(doc, ctx, images, ("selection", i)))
         except DcmspecError as exc:
             errors.append(exc)
     reported: set[NodePath] = set()
     for again, first in repeated_selections([s for s, _, _ in selected]):  # the builder layer's rule
-        path, ref = selected[again][2], selected[again][0].reference
+        path: NodePath = selected[again][2]
+        ref = selected[again][0].reference
         if path not in reported:
             reported.add(path)
             errors.append(
@@ -50,25 +59,25 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                 )
             )
     title = _code(doc, ctx, ("title",), errors)
-    modifiers = [
-        _code(doc, ctx, ("title_modifiers", i), errors) for i in range(len(doc.get(("title_modifiers",)) or []))
-    ]
+    codes = [_code(doc, ctx, ("title_modifiers", i), errors) for i in range(len(doc.get(("title_modifiers",)) or []))]
+    modifiers = [m for m in codes if m is not None]  # each is None only when it failed (in `errors`)
     if title is not None:
         try:
             with conformance_at(doc, ("title",), hint="list the titles: dcmspec schema KeyObjectSelection"):
                 check_title(title)
-            where: NodePath = ("title_modifiers",) if modifiers else ("title",)
+            where: NodePath = ("title_modifiers",) if codes else ("title",)
             with conformance_at(
                 doc,
                 where,
                 hint='e.g. title_modifiers: [DCM:111210 "Motion blur"] with a quality'
                 " title; see `dcmspec schema KeyObjectSelection`",
             ):
-                check_title_modifiers(title, [m for m in modifiers if m is not None])
+                check_title_modifiers(title, modifiers)
         except SpecError as exc:
             errors.append(exc)
     if errors:
         raise errors[0] if len(errors) == 1 else ErrorList(errors)
+    assert title is not None  # the schema requires a title; a wrong one is in `errors`
     header = series.header if series is not None else selected[0][1]
     ident = object_identity(
         doc,
@@ -95,6 +104,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             equipment=equipment(doc),
         )
     name = output_filename(doc)
+    assert name is not None  # the schema requires output.file to be a string
     return [
         BuiltObject(
             dataset=kos,
@@ -107,15 +117,16 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     ]
 
 
-def _code(doc: SpecDocument, ctx: BuildContext, path: NodePath, errors: list[DcmspecError]):
+def _code(doc: SpecDocument, ctx: BuildContext, path: NodePath, errors: list[DcmspecError]) -> Code | None:
     try:
-        return code_at(doc, ctx, path)
+        code: Code | None = code_at(doc, ctx, path)
+        return code
     except DcmspecError as exc:
         errors.append(exc)
         return None
 
 
-def _selected(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath) -> list:
+def _selected(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: tuple[str, int]) -> list[Selected]:
     """(SelectedInstance, header, path) for each instance the selection item at ``path`` names."""
     from ..iods.kos import SelectedInstance
 
@@ -131,7 +142,7 @@ def _selected(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path:
     else:
         headers = [o.dataset for o in ctx.referenced_objects(doc, path)]
     where: NodePath = path + ("frames",) if spec.get("frames") else path + ("segments",) if segments else path
-    out = []
+    out: list[Selected] = []
     hint = (
         "frames are 1-based, at most the image's Number of Frames; a single-frame image takes none"
         if spec.get("frames")

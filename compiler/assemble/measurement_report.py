@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DicomConformanceError, InputError, SpecError
 from ..iods.common.concept import Code
@@ -29,8 +30,34 @@ from .sr_common import (
     observation_context,
     read_header,
     region_at,
+    required_code_at,
     series_from,
 )
+
+if TYPE_CHECKING:  # the builder layer imports pydicom: loaded when a builder needs it
+    from collections.abc import Callable, Mapping, Sequence
+
+    from pydicom.dataset import Dataset
+
+    from ..iods.sr import (
+        AlgorithmIdentification,
+        FindingSite,
+        ImageGroup,
+        Measurement,
+        PlanarROIGroup,
+        QualitativeEvaluation,
+        Reference,
+        ReferencedSegment,
+        TimePointContext,
+        VolumetricROIGroup,
+    )
+    from ..iods.sr.tid1500 import MeasurementGroup
+    from ..iods.sr.value_types import ContentItem
+    from ..resolve.source_series import SourceSeries
+
+    #: a check run to locate an error of the builder layer: (spec path, the check, hint)
+    Check = tuple[NodePath, Callable[[], object], str | None]
+    GroupClasses = tuple[type[PlanarROIGroup], type[VolumetricROIGroup], type[ImageGroup]]
 
 
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
@@ -40,7 +67,10 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     images = ImageResolver(doc, ctx, series)
     findings = doc.get(("findings",)) or []
     header = series.header if series is not None else None
-    groups, used, checks, without_value = [], [], [], []
+    groups: list[MeasurementGroup] = []
+    used: list[Reference] = []
+    checks: list[Check] = []
+    without_value: list[NodePath] = []
     errors = Errors()  # findings, evaluations and the document are checked independently
     for i in range(len(findings)):
         found = errors.run(_group, doc, ctx, images, ("findings", i), header, checks, without_value)
@@ -52,13 +82,15 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         groups.append(group)
         used.extend(refs)
     subject = errors.run(_subject, doc, ctx, series, header)
-    evaluations = [
+    evaluated = [
         errors.run(_evaluation, doc, ctx, ("evaluations", i), QualitativeEvaluation, checks)
         for i in range(len(doc.get(("evaluations",)) or []))
     ]
     spec = doc.get(("document",)) or {}
     procedures = errors.run(_procedures, doc, ctx, spec)
     errors.raise_if_any()
+    evaluations = [e for e in evaluated if e is not None]  # all of them: none failed
+    assert procedures is not None  # it did not fail
     header = subject
     if header is None:
         raise SpecError(
@@ -118,6 +150,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             hint="remove document.document_class to let dcmspec choose" if forced else None,
         ) from None
     name = output_filename(doc)
+    assert name is not None  # the schema requires output.file to be a string
     summary = {"document_class": type(sr).__name__, "findings": len(groups)}
     if without_value:
         summary["measurements_without_value"] = len(without_value)
@@ -132,7 +165,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     ]
 
 
-def _procedures(doc: SpecDocument, ctx: BuildContext, spec: dict) -> list:
+def _procedures(doc: SpecDocument, ctx: BuildContext, spec: Mapping[str, Any]) -> list[Code]:
     """The Procedure Reported codes of ``document`` (TID 1500 row 2)."""
     if "procedure_reported" not in spec:
         raise SpecError(
@@ -142,14 +175,14 @@ def _procedures(doc: SpecDocument, ctx: BuildContext, spec: dict) -> list:
         )
     procedures = spec["procedure_reported"]
     if not isinstance(procedures, list):
-        return [code_at(doc, ctx, ("document", "procedure_reported"))]
+        return [required_code_at(doc, ctx, ("document", "procedure_reported"))]
     errors = Errors()
     codes = [errors.run(code_at, doc, ctx, ("document", "procedure_reported", i)) for i in range(len(procedures))]
     errors.raise_if_any()
-    return codes
+    return [code for code in codes if code is not None]  # all of them: the schema asks for codes, none failed
 
 
-def _has_value(measurement) -> bool:
+def _has_value(measurement: Measurement) -> bool:
     return measurement.value is not None and math.isfinite(measurement.value)
 
 
@@ -166,7 +199,9 @@ def _warn_without_value(doc: SpecDocument, ctx: BuildContext, paths: list[NodePa
     )
 
 
-def _subject(doc: SpecDocument, ctx: BuildContext, series, header):
+def _subject(
+    doc: SpecDocument, ctx: BuildContext, series: SourceSeries | None, header: Dataset | None
+) -> Dataset | None:
     """Patient and study: from the sources (or the referenced SEG), else from ``subject``; not both."""
     if doc.get(("subject",)) is None:
         return header
@@ -176,10 +211,11 @@ def _subject(doc: SpecDocument, ctx: BuildContext, series, header):
             location=doc.loc(("subject",)),
             path=("subject",),
         )
-    return subject_header(doc, ctx)
+    subject: Dataset = subject_header(doc, ctx)
+    return subject
 
 
-def _check_tracking(doc: SpecDocument, groups: list) -> None:
+def _check_tracking(doc: SpecDocument, groups: Sequence[MeasurementGroup]) -> None:
     seen: dict[str, int] = {}
     for i, g in enumerate(groups):
         if g.tracking_uid in seen:
@@ -195,20 +231,20 @@ def _check_tracking(doc: SpecDocument, groups: list) -> None:
 
 
 # ----------------------------------------------------------------------------------- findings
-def _site(doc: SpecDocument, ctx: BuildContext, path: NodePath):
+def _site(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> FindingSite:
     from ..iods.sr import FindingSite
 
     value = doc.get(path)
     if isinstance(value, dict) and "site" in value:
         return FindingSite(
-            code_at(doc, ctx, path + ("site",)),
+            required_code_at(doc, ctx, path + ("site",)),
             code_at(doc, ctx, path + ("laterality",)),
             code_at(doc, ctx, path + ("modifier",)),
         )
-    return FindingSite(code_at(doc, ctx, path))
+    return FindingSite(required_code_at(doc, ctx, path))
 
 
-def _sites(doc: SpecDocument, ctx: BuildContext, base: NodePath) -> list:
+def _sites(doc: SpecDocument, ctx: BuildContext, base: NodePath) -> list[FindingSite]:
     out = []
     if doc.get(base + ("site",)) is not None:
         out.append(_site(doc, ctx, base + ("site",)))
@@ -217,21 +253,27 @@ def _sites(doc: SpecDocument, ctx: BuildContext, base: NodePath) -> list:
     return out
 
 
-def _algorithm(doc: SpecDocument, path: NodePath):
+def _algorithm(doc: SpecDocument, path: NodePath) -> AlgorithmIdentification | None:
     from ..iods.sr import AlgorithmIdentification
 
     spec = doc.get(path)
     return AlgorithmIdentification(str(spec["name"]), str(spec["version"])) if spec else None
 
 
-def _evaluation(doc: SpecDocument, ctx: BuildContext, path: NodePath, cls, checks: list):
-    value = code_at(doc, ctx, path + ("code",)) if doc.get(path + ("code",)) is not None else doc.get(path + ("text",))
-    evaluation = cls(code_at(doc, ctx, path + ("name",)), value)
+def _evaluation(
+    doc: SpecDocument, ctx: BuildContext, path: NodePath, cls: type[QualitativeEvaluation], checks: list[Check]
+) -> QualitativeEvaluation:
+    value = (
+        required_code_at(doc, ctx, path + ("code",))
+        if doc.get(path + ("code",)) is not None
+        else doc.get(path + ("text",))
+    )
+    evaluation = cls(required_code_at(doc, ctx, path + ("name",)), value)
     checks.append((path, evaluation.item, None))
     return evaluation
 
 
-def _time_point(doc: SpecDocument, ctx: BuildContext, base: NodePath):
+def _time_point(doc: SpecDocument, ctx: BuildContext, base: NodePath) -> TimePointContext | None:
     from ..iods.sr import TimePointContext
 
     path = base + ("time_point",)
@@ -251,7 +293,9 @@ def _time_point(doc: SpecDocument, ctx: BuildContext, base: NodePath):
     )
 
 
-def _measurement(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath, checks: list):
+def _measurement(
+    doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath, checks: list[Check]
+) -> tuple[Measurement, list[Reference | None]]:
     from ..iods.sr import Measurement
 
     value, unit, qualifier = measurement_value(doc, ctx, path)
@@ -260,7 +304,7 @@ def _measurement(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, pa
         region_at(doc, ctx, images, path + ("regions", i)) for i in range(len(doc.get(path + ("regions",)) or []))
     ]
     measurement = Measurement(
-        name=code_at(doc, ctx, path + ("name",)),
+        name=required_code_at(doc, ctx, path + ("name",)),
         value=value,
         unit=unit,
         qualifier=qualifier,
@@ -272,14 +316,12 @@ def _measurement(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, pa
         algorithm=_algorithm(doc, path + ("algorithm",)),
     )
     for i, region in enumerate(regions):
-        checks.append(
-            (path + ("regions", i), lambda r=region: r.item(Code("121112", "DCM", "x"), "INFERRED FROM"), None)
-        )
+        checks.append((path + ("regions", i), partial(region.item, Code("121112", "DCM", "x"), "INFERRED FROM"), None))
     checks.append((path, measurement.item, None))
     return measurement, sources + [getattr(r, "source", None) for r in regions if hasattr(r, "source")]
 
 
-def _segment(doc: SpecDocument, ctx: BuildContext, path: NodePath):
+def _segment(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> tuple[ReferencedSegment, Dataset]:
     """(ReferencedSegment, the SEG header) for the ``segment`` mapping at ``path``."""
     from ..iods.sr import ReferencedSegment
 
@@ -340,40 +382,49 @@ def _segment(doc: SpecDocument, ctx: BuildContext, path: NodePath):
         return ReferencedSegment.from_segmentation(seg, number, with_source_images=bool(spec.get("source_images"))), seg
 
 
-def _group_classes():
+def _group_classes() -> GroupClasses:
     """Group classes that may also reference a Real World Value Map (TID 1410/1411 row 'Real World Value
     Map used for measurement')."""
     from ..iods.sr import ImageGroup, PlanarROIGroup, VolumetricROIGroup
     from ..iods.sr import codes as C
     from ..iods.sr.value_types import CompositeItem
 
-    def with_map(base):
-        @dataclass(frozen=True, kw_only=True)
-        class WithMap(base):
-            rwvm: Any = None
+    def with_map(out: list[ContentItem], rwvm: Reference | None) -> list[ContentItem]:
+        if rwvm is not None:
+            out.append(CompositeItem(C.REAL_WORLD_VALUE_MAP, rwvm, "CONTAINS"))
+        return out
 
-            def _roi_items(self):
-                out = super()._roi_items()
-                if self.rwvm is not None:
-                    out.append(CompositeItem(C.REAL_WORLD_VALUE_MAP, self.rwvm, "CONTAINS"))
-                return out
+    @dataclass(frozen=True, kw_only=True)
+    class PlanarWithMap(PlanarROIGroup):
+        rwvm: Reference | None = None
 
-        WithMap.__name__ = base.__name__
-        return WithMap
+        def _roi_items(self) -> list[ContentItem]:
+            return with_map(super()._roi_items(), self.rwvm)
 
-    return with_map(PlanarROIGroup), with_map(VolumetricROIGroup), ImageGroup
+    @dataclass(frozen=True, kw_only=True)
+    class VolumetricWithMap(VolumetricROIGroup):
+        rwvm: Reference | None = None
+
+        def _roi_items(self) -> list[ContentItem]:
+            return with_map(super()._roi_items(), self.rwvm)
+
+    PlanarWithMap.__name__ = PlanarROIGroup.__name__
+    VolumetricWithMap.__name__ = VolumetricROIGroup.__name__
+    return PlanarWithMap, VolumetricWithMap, ImageGroup
 
 
-_CLASSES: tuple | None = None
+_CLASSES: GroupClasses | None = None
 
 
-def _roi(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: NodePath, header):
+def _roi(
+    doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: NodePath, header: Dataset | None
+) -> tuple[dict[str, Any], list[Reference], Dataset | None, str]:
     """(ROI arguments of the group, referenced instances, SEG header or None, Patient ID) of a finding."""
     spec = doc.get(base)
     patient = str(header.get("PatientID", "")) if header is not None else ""
     seg_header = None
     roi: dict[str, Any] = {}
-    refs: list = []
+    refs: list[Reference] = []
     if "segment" in spec:
         referenced, seg_header = _segment(doc, ctx, base + ("segment",))
         roi["referenced_segment"] = referenced
@@ -405,7 +456,7 @@ def _roi(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, base: Node
     return roi, refs, seg_header, patient
 
 
-def _rwvm(doc: SpecDocument, ctx: BuildContext, base: NodePath, roi: dict[str, Any], refs: list) -> None:
+def _rwvm(doc: SpecDocument, ctx: BuildContext, base: NodePath, roi: dict[str, Any], refs: list[Reference]) -> None:
     """The Real World Value Map a finding's measurements used (added to ``roi`` and ``refs``)."""
     from ..iods.sr import Reference
 
@@ -427,10 +478,10 @@ def _group(
     ctx: BuildContext,
     images: ImageResolver,
     base: NodePath,
-    header,
-    checks: list,
-    without_value: list,
-):
+    header: Dataset | None,
+    checks: list[Check],
+    without_value: list[NodePath],
+) -> tuple[MeasurementGroup, list[Reference], Dataset | None]:
     """(group, referenced instances, SEG header or None) of the finding at ``base``; the paths of its
     measurements without a value are added to ``without_value``."""
     global _CLASSES
@@ -466,7 +517,7 @@ def _group(
     time_point = errors.run(_time_point, doc, ctx, base)
     errors.raise_if_any()
     tracking_uid = spec.get("tracking_uid") or ctx.uids.uid("tracking", patient, spec["tracking_id"])
-    common = {
+    common: dict[str, Any] = {
         "tracking_id": spec["tracking_id"],
         "tracking_uid": tracking_uid,
         "finding_type": finding_type,
@@ -479,6 +530,7 @@ def _group(
         "measurements": measurements,
         "qualitative_evaluations": evaluations,
     }
+    cls: type[MeasurementGroup]
     if "region" in roi:
         cls = planar
         hint = "a planar region is an area: POLYLINE (closed), CIRCLE, ELLIPSE; use regions: for points"
@@ -491,6 +543,6 @@ def _group(
     with conformance_at(doc, where, hint=hint):
         group = cls(**common, **roi)
     for i, region in enumerate(roi.get("regions", ())):
-        checks.append((base + ("regions", i), lambda r=region: r.item(Code("111030", "DCM", "x"), "CONTAINS"), None))
+        checks.append((base + ("regions", i), partial(region.item, Code("111030", "DCM", "x"), "CONTAINS"), None))
     checks.append((where, group.item, hint))
     return group, refs, seg_header

@@ -14,7 +14,7 @@ segment in the segment's colour.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -26,11 +26,38 @@ from .common import NodePath, conformance_at, equipment, object_identity, spec_i
 from .context import BuildContext
 from .sr_common import ImageResolver, series_from
 
+if TYPE_CHECKING:  # the builder layer imports pydicom: loaded when a builder needs it
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from pydicom.dataset import Dataset
+
+    from ..iods.pr import (
+        GraphicAnnotation,
+        GraphicLayer,
+        GraphicObject,
+        PaletteColorLUT,
+        ReferencedImage,
+        SoftcopyPresentationState,
+        SoftcopyVOI,
+        TextObject,
+    )
+    from ..iods.seg import SegmentDescription
+    from ..iods.sr.read import MeasurementGroupView
+
+    #: the masks of the chosen segments, one segment at a time: (segment number, source image UIDs, masks
+    #: (images, rows, columns), (row, column) offset of the masks in the images)
+    Masks = Iterator[tuple[int, list[str], np.ndarray, tuple[int, int]]]
+    #: (layers, annotations, SOP Instance UID of the object they are derived from)
+    Derived = tuple[list[GraphicLayer], list[GraphicAnnotation], str]
+
+T = TypeVar("T")
+
 #: Default layer order of segment outlines: after the spec's own layers.
 _OUTLINE_ORDER_START = 100
 
 
-def _classes() -> dict[str, Any]:
+def _classes() -> dict[str, type[SoftcopyPresentationState]]:
     from ..iods.pr import (
         ColorSoftcopyPresentationState,
         GrayscaleSoftcopyPresentationState,
@@ -44,7 +71,7 @@ def _classes() -> dict[str, Any]:
     }
 
 
-def _palette(doc: SpecDocument, path: NodePath):
+def _palette(doc: SpecDocument, path: NodePath) -> PaletteColorLUT:
     """The PaletteColorLUT written at ``path``: a well-known palette's name or custom colours."""
     from ..iods.pr import PaletteColorLUT
 
@@ -60,7 +87,7 @@ def _palette(doc: SpecDocument, path: NodePath):
         return PaletteColorLUT(spec["colors"], int(spec.get("first_mapped", 0)))
 
 
-def _window(doc: SpecDocument, path: NodePath):
+def _window(doc: SpecDocument, path: NodePath) -> list[SoftcopyVOI] | None:
     """The Softcopy VOI items of the window at ``path``, or None (the images' own)."""
     from ..iods.pr import WINDOW_PRESETS, SoftcopyVOI
 
@@ -73,7 +100,9 @@ def _window(doc: SpecDocument, path: NodePath):
     return None
 
 
-def _check_part(doc: SpecDocument, path: NodePath, errors: list, check, *args) -> None:
+def _check_part(
+    doc: SpecDocument, path: NodePath, errors: list[DcmspecError], check: Callable[..., object], *args: Any
+) -> None:
     """Run one part's own check (it refuses what the standard forbids) and locate its error at ``path``."""
     try:
         with conformance_at(doc, path):
@@ -96,7 +125,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     images = ImageResolver(doc, ctx, series)
     errors: list[DcmspecError] = []
 
-    def attempt(fn, *args):
+    def attempt(fn: Callable[..., T], *args: Any) -> T | None:
         try:
             return fn(*args)
         except DcmspecError as exc:
@@ -105,15 +134,16 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
 
     # --- the images it applies to ------------------------------------------------------------
     chosen = doc.get(("images",))
+    headers: list[Dataset] = []
     if chosen is None:
+        assert series is not None  # the schema requires `sources`
         headers = [i.header for i in series.instances]
     else:
-        headers = []
         for i in range(len(chosen)):
             resolved = attempt(images.image, ("images", i))
             if resolved is not None and attempt(_named_once, doc, ("images", i), resolved.header, headers):
                 headers.append(resolved.header)
-    uid_at = {}  # spec path of an image reference -> SOP Instance UID
+    uid_at: dict[NodePath, str] = {}  # spec path of an image reference -> SOP Instance UID
 
     def image_uids(path: NodePath) -> list[str]:
         value = doc.get(path)
@@ -191,7 +221,8 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                 tuple(area["top_left"]),
                 tuple(area["bottom_right"]),
                 area.get("size", "SCALE TO FIT"),
-                tuple(float(v) for v in spacing) if spacing else None,
+                # two values from the spec (the schema says so) or the images' Pixel Spacing (checked by fill)
+                cast("tuple[float, float]", tuple(float(v) for v in spacing)) if spacing else None,
                 magnification=area.get("magnification"),
             )
         ]
@@ -207,7 +238,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             polygon=[tuple(p) for p in spec_shutter["polygon"]] if spec_shutter.get("polygon") else None,
             presentation_value=spec_shutter.get("value", 0),
             bitmap=bitmap,
-            color=tuple(int(v) for v in spec_shutter["color"]) if spec_shutter.get("color") else None,
+            color=_rgb(spec_shutter["color"]) if spec_shutter.get("color") else None,
         )
     groups = [GraphicGroup(g["id"], g["label"], g.get("description")) for g in doc.get(("groups",)) or []]
 
@@ -289,14 +320,14 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         _check_part(doc, ("layers", j), errors, layer.item)
     for j, group in enumerate(groups):
         _check_part(doc, ("groups", j), errors, group.item)
-    for key, values in ((("layers",), names), (("groups",), group_ids)):
+    for part, values in ((("layers",), names), (("groups",), group_ids)):
         if len(set(values)) != len(values):
             errors.append(
                 SpecError(
-                    f"{key[0]}: names/IDs must be unique, got {values}",
-                    location=doc.loc(key),
-                    path=key,
-                    hint=f"give each of the {key[0]} its own name/ID",
+                    f"{part[0]}: names/IDs must be unique, got {values}",
+                    location=doc.loc(part),
+                    path=part,
+                    hint=f"give each of the {part[0]} its own name/ID",
                 )
             )
     if errors:
@@ -334,6 +365,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             palette=palette,
         )
     name = output_filename(doc)
+    assert name is not None  # the schema requires output.file to be a string
     return [
         BuiltObject(
             dataset=pr,
@@ -361,17 +393,30 @@ def _bitmap(doc: SpecDocument, path: NodePath) -> np.ndarray:
             location=doc.loc(path + ("file",)),
             path=path + ("file",),
         )
-    return array != 0
+    hidden: np.ndarray = array != 0
+    return hidden
 
 
-def _bitmap_files(doc: SpecDocument) -> list:
+def _rgb(values: Any) -> tuple[int, int, int]:
+    """An sRGB colour of the spec: three integers (the schema says so)."""
+    red, green, blue = (int(v) for v in values)
+    return red, green, blue
+
+
+def _bitmap_files(doc: SpecDocument) -> list[Path]:
     from .common import resolve_path
 
     return [resolve_path(doc, ("shutter", "bitmap", "file"))] if doc.get(("shutter", "bitmap")) else []
 
 
 def _annotation_errors(
-    doc: SpecDocument, path: NodePath, annotation, refs: list, names: list[str], by_uid: dict, group_ids: list[int]
+    doc: SpecDocument,
+    path: NodePath,
+    annotation: GraphicAnnotation,
+    refs: list[ReferencedImage],
+    names: list[str],
+    by_uid: dict[str, ReferencedImage],
+    group_ids: list[int],
 ) -> list[DcmspecError]:
     """What is wrong with the annotation at ``path``: its layer, and each graphic and text at its own
     line (PS3.3 C.10.5); the images it names are checked where they are resolved."""
@@ -396,23 +441,25 @@ def _annotation_errors(
         if bounds
         else None
     )
-    for key, objects in (("graphics", annotation.graphics), ("texts", annotation.texts)):
-        for j, obj in enumerate(objects):
-            where = path + (key, j)
-            try:
-                with conformance_at(doc, where, hint=size_hint):
-                    obj.item(bounds)
-            except SpecError as exc:
-                out.append(exc)
-            if obj.group_id is not None and obj.group_id not in group_ids:
-                out.append(
-                    SpecError(
-                        f"group {obj.group_id} is not one of the graphic groups ({group_ids or 'none'})",
-                        location=doc.loc(where + ("group",)),
-                        path=where + ("group",),
-                        hint="define it under `groups:` (id, label)",
-                    )
+    objects: list[tuple[NodePath, GraphicObject | TextObject]] = [
+        (path + ("graphics", j), g) for j, g in enumerate(annotation.graphics)
+    ]
+    objects.extend((path + ("texts", j), t) for j, t in enumerate(annotation.texts))
+    for where, obj in objects:
+        try:
+            with conformance_at(doc, where, hint=size_hint):
+                obj.item(bounds)
+        except SpecError as exc:
+            out.append(exc)
+        if obj.group_id is not None and obj.group_id not in group_ids:
+            out.append(
+                SpecError(
+                    f"group {obj.group_id} is not one of the graphic groups ({group_ids or 'none'})",
+                    location=doc.loc(where + ("group",)),
+                    path=where + ("group",),
+                    hint="define it under `groups:` (id, label)",
                 )
+            )
     if not annotation.graphics and not annotation.texts:
         out.append(
             SpecError(
@@ -422,7 +469,7 @@ def _annotation_errors(
     return out
 
 
-def _annotation(doc: SpecDocument, path: NodePath, uids: list[str]):
+def _annotation(doc: SpecDocument, path: NodePath, uids: list[str]) -> GraphicAnnotation:
     from ..iods.pr import GraphicAnnotation, GraphicObject, TextObject
 
     spec = doc.get(path)
@@ -467,7 +514,9 @@ def _free_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _segmentation(doc: SpecDocument, ctx: BuildContext, path: NodePath):
+def _segmentation(
+    doc: SpecDocument, ctx: BuildContext, path: NodePath
+) -> tuple[dict[int, SegmentDescription], str, Callable[[list[int]], Masks]]:
     """(segment descriptions by number, SOP Instance UID, masks) of the Segmentation at ``path``: built in
     this build (``spec``) or a file, read once and lazily (``masks(numbers)`` yields, per segment, its
     source image UIDs, masks and their (row, column) offset in the images)."""
@@ -478,7 +527,7 @@ def _segmentation(doc: SpecDocument, ctx: BuildContext, path: NodePath):
         seg = segmentation_at(doc, ctx, path)
         keys = [f.sop_instance_uid for f in seg.source_frames]
 
-        def masks(numbers: list[int]):
+        def masks(numbers: list[int]) -> Masks:
             for number in numbers:
                 pixels = seg.get_pixels([number])[..., 0]  # one segment at a time: (frames, rows, cols)
                 if pixels.dtype != bool:  # FRACTIONAL: the outline of what is at least half in
@@ -511,7 +560,9 @@ def _segmentation(doc: SpecDocument, ctx: BuildContext, path: NodePath):
     return descriptions, uid, lambda numbers: segment_masks(file, numbers)
 
 
-def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list, first_order: int, taken: set[str]):
+def _outlines(
+    doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list[Dataset], first_order: int, taken: set[str]
+) -> Derived:
     """(layers, annotations, SOP Instance UID of the SEG) drawing the outlines of the chosen segments on the
     images they touch, on layers named apart from those ``taken``; a SEG file is read once, one segment's
     frames at a time."""
@@ -522,7 +573,8 @@ def _outlines(doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: lis
     descriptions, seg_uid, masks = _segmentation(doc, ctx, path)
     numbers = chosen_segments(doc, path, descriptions)
     by_uid = {str(h.SOPInstanceUID): h for h in headers}
-    layers, annotations = [], []
+    layers: list[GraphicLayer] = []
+    annotations: list[GraphicAnnotation] = []
     taken = set(taken)
     touched = False
     for j, (number, uids, pixels, (row0, col0)) in enumerate(masks(numbers)):
@@ -568,7 +620,7 @@ _SCOORD_TYPES = {
 }
 
 
-def _measurement_text(group) -> str:
+def _measurement_text(group: MeasurementGroupView) -> str:
     """The group's tracking ID and measurements ("name value unit"), as one text (ST, at most 1024)."""
     parts = []
     for m in group.measurements:
@@ -581,8 +633,8 @@ def _measurement_text(group) -> str:
 
 
 def _report_regions(
-    doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list, first_order: int, taken: set[str]
-):
+    doc: SpecDocument, ctx: BuildContext, path: NodePath, headers: list[Dataset], first_order: int, taken: set[str]
+) -> Derived:
     """(layers, annotations, SOP Instance UID of the report): the planar regions (SCOORD) of a TID 1500
     report's measurement groups drawn on the images they are selected from, each with its tracking ID and
     measurement values as a text at its first point, on one layer (PS3.16 TID 1410, PS3.3 C.10.5)."""
@@ -622,7 +674,7 @@ def _report_regions(
             path=path + ("layer",),
             hint=f"choose another `layer:` name (taken: {', '.join(sorted(taken))})",
         )
-    drawn: dict[str, tuple[list, list]] = {}
+    drawn: dict[str, tuple[list[GraphicObject], list[TextObject]]] = {}
     skipped = 0
     for group in measurement_groups(report):
         for region in group.regions:
@@ -650,13 +702,14 @@ def _report_regions(
             path=path + ("spec",),
             hint="apply the presentation state to the images the report's regions are drawn on",
         )
-    color = tuple(int(v) for v in spec.get("color", (255, 255, 0)))
-    layers = [GraphicLayer(name, first_order, "Regions of the report"[:64], 65535, color)]
+    layers = [
+        GraphicLayer(name, first_order, "Regions of the report"[:64], 65535, _rgb(spec.get("color", (255, 255, 0))))
+    ]
     annotations = [GraphicAnnotation(name, g, t, [uid]) for uid, (g, t) in drawn.items()]
     return layers, annotations, str(report.SOPInstanceUID)
 
 
-def _input_headers(doc: SpecDocument, ctx: BuildContext, base: NodePath, errors: list) -> list:
+def _input_headers(doc: SpecDocument, ctx: BuildContext, base: NodePath, errors: list[DcmspecError]) -> list[Dataset]:
     """The headers of the images of one blending input: its ``images`` of its ``sources`` (default: all)."""
     from .sr_common import cached_source_series
 
@@ -669,7 +722,7 @@ def _input_headers(doc: SpecDocument, ctx: BuildContext, base: NodePath, errors:
     if chosen is None:
         return [i.header for i in series.instances]
     resolver = ImageResolver(doc, ctx, series)
-    headers = []
+    headers: list[Dataset] = []
     for j in range(len(chosen)):
         try:
             header = resolver.image(base + ("images", j)).header
@@ -681,7 +734,7 @@ def _input_headers(doc: SpecDocument, ctx: BuildContext, base: NodePath, errors:
     return headers
 
 
-def _named_once(doc: SpecDocument, path: NodePath, header, headers: list) -> bool:
+def _named_once(doc: SpecDocument, path: NodePath, header: Dataset, headers: list[Dataset]) -> bool:
     """True, or a SpecError at ``path`` when its image is one of ``headers`` already (named twice)."""
     if any(h.SOPInstanceUID == header.SOPInstanceUID for h in headers):
         raise SpecError(
@@ -721,8 +774,8 @@ def _build_blending(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             )
         )
     inputs, all_headers = [], []
-    first_input: dict[str, NodePath] = {}  # SOP Instance UID -> the input it is in
-    for base in bases:
+    first_input: dict[str, int] = {}  # SOP Instance UID -> the input it is in: 0 `sources`, n `inputs[n - 1]`
+    for number, base in enumerate(bases):
         headers = _input_headers(doc, ctx, base, errors)
         twice = [h for h in headers if str(h.SOPInstanceUID) in first_input]
         if twice:
@@ -731,7 +784,7 @@ def _build_blending(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             errors.append(
                 SpecError(
                     f"{len(twice)} image(s) of this input (e.g. {twice[0].SOPInstanceUID}) are already in the"
-                    f" {'input of `sources`' if not other else f'input {other[1] + 1} of `inputs`'}; an image is in one"
+                    f" {'input of `sources`' if not other else f'input {other} of `inputs`'}; an image is in one"
                     " blending input only (PS3.3 C.11.28)",
                     location=doc.loc(where),
                     path=where,
@@ -740,7 +793,7 @@ def _build_blending(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             )
             headers = [h for h in headers if str(h.SOPInstanceUID) not in first_input]
         for h in headers:
-            first_input.setdefault(str(h.SOPInstanceUID), base)
+            first_input.setdefault(str(h.SOPInstanceUID), number)
         palette = None
         if doc.get(base + ("palette",)) is not None:
             try:
@@ -789,10 +842,12 @@ def _build_blending(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             presentation_datetime=ident.content_datetime,
             equipment=equipment(doc),
         )
+    name = output_filename(doc)
+    assert name is not None  # the schema requires output.file to be a string
     return [
         BuiltObject(
             dataset=pr,
-            filename=output_filename(doc),
+            filename=name,
             kind="PresentationState",
             spec=doc.path,
             spec_id=spec_id(doc),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -34,6 +34,16 @@ from .common import (
 from .context import BuildContext
 from .sr_common import cached_source_series
 
+if TYPE_CHECKING:  # the builder layer imports pydicom: loaded when a builder needs it
+    from pydicom.dataset import Dataset
+
+    from ..errors import Location
+    from ..iods.common.source_frame import SourceFrame
+    from ..iods.pr import SoftcopyPresentationState
+    from ..iods.sc.render import View
+    from ..iods.seg import Segmentation
+    from ..resolve.source_series import SourceSeries
+
 #: default colours of segments without a display colour, and of graphics on layers without one
 PALETTE = ((255, 255, 0), (0, 255, 255), (255, 0, 255), (0, 255, 0), (255, 128, 0), (0, 128, 255))
 #: the largest side of a rendered picture (a MAGNIFY displayed area could ask for any size)
@@ -49,11 +59,18 @@ class Picture:
     """One picture to store: its pixels and what it was made from."""
 
     pixels: np.ndarray
-    source_images: list = field(default_factory=list)  # headers (Source Image Sequence)
-    source_instances: list = field(default_factory=list)  # SEG / PR datasets (Source Instance Sequence)
+    source_images: list[Dataset] = field(default_factory=list)  # headers (Source Image Sequence)
+    source_instances: list[Dataset] = field(default_factory=list)  # SEG / PR datasets (Source Instance Sequence)
     description: str | None = None
     position: int | None = None  # 1-based position of the rendered source image
     multi_frame: bool = False
+
+
+class _Where(TypedDict):
+    """Where a value of the spec is: the keyword arguments of an error located at it."""
+
+    location: Location
+    path: NodePath
 
 
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
@@ -123,6 +140,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             )
         )
     errors.raise_if_any()
+    assert header is not None  # from `sources` or `subject`, one of which is given (else an error above)
     if doc.get(("instance", "sop_instance_uid")) and len(pictures) > 1:
         raise SpecError(
             f"this spec makes {len(pictures)} images; one SOP Instance UID cannot name them all",
@@ -143,7 +161,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     window = doc.get(("window",))
     name = output_filename(doc) or f"{spec_id(doc)}.dcm"
     stem, suffix = (name[: -len(Path(name).suffix)], Path(name).suffix) if Path(name).suffix else (name, "")
-    out = []
+    out: list[BuiltObject] = []
     for k, picture in enumerate(pictures):
         sop_uid = (
             ident.sop_instance_uid
@@ -204,7 +222,7 @@ def _from_file(doc: SpecDocument, files: list[Path]) -> Picture:
     path: NodePath = ("pixels",) if isinstance(value, str) else ("pixels", "file")
     multi = bool(isinstance(value, dict) and value.get("multi_frame"))
     file = resolve_path(doc, path)
-    where = {"location": doc.loc(path), "path": path}
+    where: _Where = {"location": doc.loc(path), "path": path}
     if not file.is_file():
         raise InputError(
             f"pixel file not found: {file}", **where, hint="a relative path is relative to the spec file that names it"
@@ -251,7 +269,9 @@ def _from_file(doc: SpecDocument, files: list[Path]) -> Picture:
 
 
 # ------------------------------------------------------------------------------------------ render
-def render_pictures(doc: SpecDocument, ctx: BuildContext, series, path: NodePath = ("render",)) -> list[Picture]:
+def render_pictures(
+    doc: SpecDocument, ctx: BuildContext, series: SourceSeries, path: NodePath = ("render",)
+) -> list[Picture]:
     """One RGB picture per chosen source image, from the Segmentation or presentation state of ``render``."""
     from .linked import chosen_segments, presentation_state_at, segmentation_at
 
@@ -263,6 +283,7 @@ def render_pictures(doc: SpecDocument, ctx: BuildContext, series, path: NodePath
         where = path + ("segmentation",)
         seg = errors.run(segmentation_at, doc, ctx, where)
         errors.raise_if_any()
+        assert seg is not None  # it did not fail
         numbers = chosen_segments(doc, where, {n: seg.get_segment(n) for n in seg.segment_numbers})
         return segmentation_pictures(
             seg, numbers, series, positions, window, doc=doc, where=where, images_path=path + ("images",)
@@ -270,6 +291,7 @@ def render_pictures(doc: SpecDocument, ctx: BuildContext, series, path: NodePath
     where = path + ("presentation_state",)
     pr = errors.run(presentation_state_at, doc, ctx, where)
     errors.raise_if_any()
+    assert pr is not None  # it did not fail
     return presentation_pictures(pr, series, positions, window, doc=doc, where=where, images_path=path + ("images",))
 
 
@@ -301,7 +323,7 @@ def _window(doc: SpecDocument, path: NodePath) -> tuple[float, float] | None:
     return center, width
 
 
-def _positions(doc: SpecDocument, series, path: NodePath) -> list[int] | None:
+def _positions(doc: SpecDocument, series: SourceSeries, path: NodePath) -> list[int] | None:
     """1-based positions of ``render.images`` in the source series (checked), or None (the default)."""
     value = doc.get(path)
     if value is None:
@@ -331,7 +353,7 @@ def _positions(doc: SpecDocument, series, path: NodePath) -> list[int] | None:
     return list(value)
 
 
-def _stored(frame) -> np.ndarray:
+def _stored(frame: SourceFrame) -> np.ndarray:
     """The stored pixel values of a source frame (read once per file)."""
     import pydicom
 
@@ -339,9 +361,10 @@ def _stored(frame) -> np.ndarray:
     cache = instance.__dict__.setdefault("_render_pixels", {})
     if "array" not in cache:
         cache["array"] = pydicom.dcmread(str(instance.path)).pixel_array
-    array = cache["array"]
+    array: np.ndarray = cache["array"]
     if instance.number_of_frames > 1 or (array.ndim == 3 and int(instance.header.get("SamplesPerPixel", 1)) == 1):
-        return array[(frame.frame_number or 1) - 1]
+        one: np.ndarray = array[(frame.frame_number or 1) - 1]
+        return one
     return array
 
 
@@ -358,7 +381,7 @@ def _first(value: Any) -> float | None:
         return None
 
 
-def _frame_groups(frame) -> tuple[Any, Any]:
+def _frame_groups(frame: SourceFrame) -> tuple[Any, Any]:
     """The Pixel Value Transformation and Frame VOI LUT items of a frame of an enhanced multi-frame image
     (per-frame, else shared; PS3.3 C.7.6.16.2.9, C.7.6.16.2.10), or None (single-frame images)."""
     from ..iods.common.functional_groups import frame_group, frame_items
@@ -373,7 +396,10 @@ def _frame_groups(frame) -> tuple[Any, Any]:
 
 
 def _base(
-    frame, window: tuple[float, float] | None, rescale: tuple[float, float] | None = None, invert: bool = False
+    frame: SourceFrame,
+    window: tuple[float, float] | None,
+    rescale: tuple[float, float] | None = None,
+    invert: bool = False,
 ) -> tuple[np.ndarray, str]:
     """The source frame as RGB, and how it was made: grey images through the rescale (an enhanced image's
     frame: its own Pixel Value Transformation, before ``rescale``) and the window (to 8 bits; the
@@ -408,9 +434,9 @@ def _base(
 
 
 def segmentation_pictures(
-    seg,
+    seg: Segmentation,
     numbers: list[int],
-    series,
+    series: SourceSeries,
     positions: list[int] | None,
     window: tuple[float, float] | None,
     *,
@@ -421,10 +447,12 @@ def segmentation_pictures(
     """Source images windowed, with the outline of each chosen segment in its display colour."""
     from ..iods.sc.render import paint, segment_outlines
 
-    def error(message: str, at: NodePath, hint: str | None = None) -> SpecError:
+    def error(message: str, at: NodePath, hint: str | None = None) -> InputError:
         return InputError(message, location=doc.loc(at) if doc else None, path=at, hint=hint)
 
-    key = lambda f: (f.sop_instance_uid, f.frame_number if f.frame_number not in (None, 1) else None)
+    def key(f: SourceFrame) -> tuple[str, int | None]:
+        return f.sop_instance_uid, f.frame_number if f.frame_number not in (None, 1) else None
+
     keys = {key(f) for f in seg.source_frames}
     referenced = [i + 1 for i, f in enumerate(series.frames) if key(f) in keys]
     if not referenced:
@@ -496,8 +524,8 @@ def segmentation_pictures(
 
 
 def presentation_pictures(
-    pr,
-    series,
+    pr: SoftcopyPresentationState,
+    series: SourceSeries,
     positions: list[int] | None,
     window: tuple[float, float] | None,
     *,
@@ -512,7 +540,7 @@ def presentation_pictures(
     from ..iods.common.color import dicom_lab_to_rgb
     from ..iods.sc.render import apply_palette, graphic_mask, paint, shutter_mask, text_mask
 
-    def error(message: str, at: NodePath, hint: str | None = None) -> SpecError:
+    def error(message: str, at: NodePath, hint: str | None = None) -> InputError:
         return InputError(message, location=doc.loc(at) if doc else None, path=at, hint=hint)
 
     applies = {uid for _, uid, _ in pr.referenced_images()}
@@ -566,6 +594,7 @@ def presentation_pictures(
         if shutter is not None:
             paint(rgb, ~shutter_mask(shutter, (rows, cols)), shade)
         for g in pr.graphics(uid):  # DISPLAY units: through the displayed area, rotation and flip
+            assert g.pixel_points is not None  # graphics() gives every graphic's pixel points
             paint(
                 rgb,
                 graphic_mask(g.graphic_type, g.pixel_points, (rows, cols), filled=g.filled),
@@ -582,7 +611,8 @@ def presentation_pictures(
             )
         rgb = view.picture(rgb)
         for t in pr.texts(uid):
-            box = view.points(np.array(t.pixel_box)) if t.pixel_box is not None else None
+            corners = view.points(np.array(t.pixel_box)) if t.pixel_box is not None else None
+            box = (corners[0], corners[1]) if corners is not None else None
             anchor = view.points(np.array([t.pixel_anchor]))[0] if t.pixel_anchor is not None else None
             paint(
                 rgb,
@@ -608,7 +638,7 @@ def presentation_pictures(
     return out
 
 
-def _view(pr, sop_instance_uid: str, shape: tuple[int, int]):
+def _view(pr: SoftcopyPresentationState, sop_instance_uid: str, shape: tuple[int, int]) -> View:
     """How the presentation state shows an image of ``shape`` (rows, columns): its displayed area (the whole
     image when it has none), rotation, flip and scale (C.10.4): SCALE TO FIT to the image's own size (by the
     largest whole factor when the area is smaller, so each image pixel stays a square of pixels), TRUE SIZE

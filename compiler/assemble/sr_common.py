@@ -14,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,13 @@ from .common import (
     source_series,
 )
 from .context import BuildContext
+
+if TYPE_CHECKING:  # the builder layer and pydicom are imported when a builder needs them
+    from pydicom.dataset import Dataset
+
+    from ..iods.sr import ImageRegion, ImageRegion3D, ObservationContext, Reference, SRDocument
+    from ..resolve.source_headers import SourceInstance
+    from ..resolve.source_series import SourceSeries
 
 # UCUM units used in imaging measurements: code -> the meaning written (PS3.16 CID 7181 and others).
 UCUM_MEANINGS = {
@@ -94,22 +101,22 @@ NAN_STRINGS = {
 
 
 # ---------------------------------------------------------------------------------------- sources
-def cached_source_series(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("sources",)):
+def cached_source_series(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("sources",)) -> SourceSeries:
     """``source_series`` once per distinct ``sources`` in a build: the rows of a CSV build share it."""
-    cache = ctx.__dict__.setdefault("_sr_series_cache", {})
+    cache: dict[tuple[str, str], SourceSeries] = ctx.__dict__.setdefault("_sr_series_cache", {})
     key = (str(base_dir_of(doc, path + ("images",))), json.dumps(doc.get(path), sort_keys=True, default=str))
     if key not in cache:
         cache[key] = source_series(doc, ctx, path)
     return cache[key]
 
 
-def read_header(doc: SpecDocument, ctx: BuildContext, path: NodePath, what: str = "DICOM file"):
+def read_header(doc: SpecDocument, ctx: BuildContext, path: NodePath, what: str = "DICOM file") -> Dataset:
     """The header of the DICOM file named at ``path`` (cached per build)."""
     import pydicom
     from pydicom.errors import InvalidDicomError
 
     file = resolve_path(doc, path)
-    cache = ctx.__dict__.setdefault("_sr_header_cache", {})
+    cache: dict[str, Dataset] = ctx.__dict__.setdefault("_sr_header_cache", {})
     key = str(file.resolve()) if file.exists() else str(file)
     if key in cache:
         return cache[key]
@@ -125,16 +132,17 @@ def read_header(doc: SpecDocument, ctx: BuildContext, path: NodePath, what: str 
 
 @dataclass
 class ResolvedImage:
-    header: Any
+    header: Dataset
     frame_number: int | None
-    reference: Any  # iods.sr.Reference (with the frame number for multi-frame images)
+    reference: Reference  # with the frame number for multi-frame images
 
 
 class ImageResolver:
     """Turns image references of a spec (position, SOP Instance UID, path) into source images."""
 
-    def __init__(self, doc: SpecDocument, ctx: BuildContext, series) -> None:
+    def __init__(self, doc: SpecDocument, ctx: BuildContext, series: SourceSeries | None) -> None:
         self.doc, self.ctx, self.series = doc, ctx, series
+        cache: dict[int, tuple[dict[str, SourceInstance], dict[str, SourceInstance], SourceSeries]]
         cache = ctx.__dict__.setdefault("_sr_series_index", {})
         if series is not None and id(series) not in cache:  # series are cached per build, so is this
             cache[id(series)] = (
@@ -142,6 +150,8 @@ class ImageResolver:
                 {str(Path(i.path).resolve()): i for i in series.instances},
                 series,
             )
+        self._by_uid: dict[str, SourceInstance]
+        self._by_path: dict[str, SourceInstance]
         self._by_uid, self._by_path, _ = cache[id(series)] if series is not None else ({}, {}, None)
 
     def _error(self, message: str, path: NodePath, hint: str | None = None) -> InputError:
@@ -237,8 +247,8 @@ class ImageResolver:
         return self.image(path)
 
     def frame_of_reference(self, path: NodePath) -> str:
-        uids = {i.frame_of_reference_uid for i in self.series.instances} if self.series else set()
-        uids.discard(None)
+        instances = self.series.instances if self.series else []
+        uids = {i.frame_of_reference_uid for i in instances if i.frame_of_reference_uid is not None}
         if len(uids) != 1:
             raise self._error(
                 "cannot tell the Frame of Reference: "
@@ -257,7 +267,8 @@ def unit_at(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> Code | None
     if value is None:
         return None
     if isinstance(value, dict) or _SCHEME_PREFIX.match(str(value)):
-        return code_at(doc, ctx, path)
+        code: Code | None = code_at(doc, ctx, path)
+        return code
     text = str(value).strip()
     match = _UNIT_WITH_MEANING.match(text)
     if match:
@@ -270,6 +281,13 @@ def unit_at(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> Code | None
             hint='write a UCUM code such as mm, cm3, ml, [hnsf\'U], optionally with a quoted meaning: mm "millimeter"',
         )
     return Code(text, "UCUM", UCUM_MEANINGS.get(text, text))
+
+
+def required_code_at(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> Code:
+    """The Code at ``path``, where the schema requires one (so it is there)."""
+    code: Code | None = code_at(doc, ctx, path)
+    assert code is not None, f"the schema requires a code at {path}"
+    return code
 
 
 def number_at(doc: SpecDocument, path: NodePath) -> float | None:
@@ -291,7 +309,9 @@ def number_at(doc: SpecDocument, path: NodePath) -> float | None:
     return float(value)
 
 
-def measurement_value(doc: SpecDocument, ctx: BuildContext, path: NodePath):
+def measurement_value(
+    doc: SpecDocument, ctx: BuildContext, path: NodePath
+) -> tuple[float | None, Code | None, Code | None]:
     """(value, unit, qualifier) of a NUM-like mapping at ``path``, checked with located errors."""
     from ..iods.sr import codes as C
 
@@ -323,7 +343,9 @@ def _closed(points: np.ndarray) -> bool:
     return len(points) > 2 and bool(np.allclose(points[0], points[-1]))
 
 
-def region_at(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath):
+def region_at(
+    doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath
+) -> ImageRegion | ImageRegion3D:
     """An ``ImageRegion`` (SCOORD) or ``ImageRegion3D`` (SCOORD3D) from the region mapping at ``path``."""
     from ..iods.sr import ImageRegion, ImageRegion3D
     from ..spatial.transforms import ImageToReferenceTransformer
@@ -402,7 +424,7 @@ def region_at(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path:
 
 
 # ------------------------------------------------------------------------------------ observers
-def observation_context(doc: SpecDocument, ctx: BuildContext):
+def observation_context(doc: SpecDocument, ctx: BuildContext) -> ObservationContext:
     """TID 1001/1002 observers from ``observer:``; default: a device observer for the spec's equipment."""
     from ..iods.sr import DeviceObserver, ObservationContext, PersonObserver
 
@@ -463,14 +485,21 @@ DOCUMENT_CLASSES = {
 }
 
 
-def document_class(name: str | None):
+def document_class(name: str | None) -> type[SRDocument] | None:
     from ..iods import sr
 
-    return getattr(sr, DOCUMENT_CLASSES[name]) if name else None
+    cls: type[SRDocument] | None = getattr(sr, DOCUMENT_CLASSES[name]) if name else None
+    return cls
 
 
 def document_arguments(
-    doc: SpecDocument, ctx: BuildContext, header: Any, used: list, *, default_label: str, default_series_number: int
+    doc: SpecDocument,
+    ctx: BuildContext,
+    header: Dataset,
+    used: list[Reference],
+    *,
+    default_label: str,
+    default_series_number: int,
 ) -> dict[str, Any]:
     """Everything an SR document constructor takes besides its content: identity (UIDs derived from the
     spec, the referenced instances and the study), patient/study, equipment and document flags."""
@@ -549,6 +578,6 @@ def tree_path(message: str, root: NodePath) -> NodePath | None:
     return path
 
 
-def series_from(doc: SpecDocument, ctx: BuildContext):
+def series_from(doc: SpecDocument, ctx: BuildContext) -> SourceSeries | None:
     """The source series of the spec, or None when it has no ``sources``."""
     return cached_source_series(doc, ctx) if doc.get(("sources",)) else None

@@ -8,7 +8,7 @@ error are located at the item of the spec that caused them (``content.children[1
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DicomConformanceError, SpecError
 from ..iods.common.vr import InvalidValue
@@ -23,9 +23,15 @@ from .sr_common import (
     document_class,
     measurement_value,
     read_header,
+    required_code_at,
     series_from,
     tree_path,
 )
+
+if TYPE_CHECKING:  # the builder layer imports pydicom: loaded when a builder needs it
+    from pydicom.dataset import Dataset
+
+    from ..iods.sr import ContentItem, Reference
 
 ROOT: NodePath = ("content",)
 
@@ -42,9 +48,10 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             hint="`subject: {patient: {id: ...}, study: {...}}` describes a report without images",
         )
     header = series.header if series is not None else subject_header(doc, ctx)
-    used: list = []
+    used: list[Reference] = []
     root = _item(doc, ctx, images, ROOT, used, is_root=True)
     cls = document_class(doc.data["document_class"])
+    assert cls is not None  # the schema requires document_class
     arguments = document_arguments(doc, ctx, header, used, default_label="REPORT", default_series_number=1000)
     try:
         sr = cls(root, **arguments)
@@ -60,6 +67,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             hint = _class_hint(root, str(doc.data["document_class"]))
         raise SpecError(str(exc), location=doc.loc(path), path=path, hint=hint) from None
     name = output_filename(doc)
+    assert name is not None  # the schema requires output.file to be a string
     return [
         BuiltObject(
             dataset=sr,
@@ -72,7 +80,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     ]
 
 
-def _class_hint(root, chosen: str) -> str:
+def _class_hint(root: ContentItem, chosen: str) -> str:
     """Which document classes would accept the tree, to say what to change (PS3.3 A.35 tables)."""
     from ..iods.sr.relationships import RULES, tree_violations
 
@@ -93,7 +101,7 @@ def _class_hint(root, chosen: str) -> str:
     )
 
 
-def _reference(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath):
+def _reference(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath) -> Reference:
     from ..iods.sr import Reference
 
     spec = doc.get(path)
@@ -116,7 +124,8 @@ def _reference(doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path
         return Reference.from_dataset(header, frame_numbers=frames, segment_numbers=segments)
 
 
-def _header_of(images: ImageResolver, ref) -> Any:
+def _header_of(images: ImageResolver, ref: Reference) -> Dataset:
+    assert images.series is not None  # ``ref`` was resolved among its images
     return next(i.header for i in images.series.instances if i.sop_instance_uid == ref.sop_instance_uid)
 
 
@@ -132,8 +141,13 @@ def _datetime(value: str) -> Any:
 
 
 def _item(
-    doc: SpecDocument, ctx: BuildContext, images: ImageResolver, path: NodePath, used: list, is_root: bool = False
-):
+    doc: SpecDocument,
+    ctx: BuildContext,
+    images: ImageResolver,
+    path: NodePath,
+    used: list[Reference],
+    is_root: bool = False,
+) -> ContentItem:
     from ..iods import sr
 
     spec = doc.get(path)
@@ -163,12 +177,13 @@ def _item(
                     " HAS ACQ CONTEXT, INFERRED FROM, SELECTED FROM, HAS CONCEPT MOD)",
                 )
             )
-    children = [
+    items = [
         errors.run(_item, doc, ctx, images, path + ("children", i), used)
         for i in range(len(spec.get("children") or []))
     ]
     name = errors.run(code_at, doc, ctx, path + ("name",))
     errors.raise_if_any()
+    children = [item for item in items if item is not None]  # all of them: none failed
     value = spec.get("value")
     with conformance_at(doc, path):
         if vt == "CONTAINER":
@@ -179,7 +194,13 @@ def _item(
                 template_id=spec.get("template"),
                 children=children,
             )
-        if name is None and vt not in ("COMPOSITE", "IMAGE", "WAVEFORM"):
+        if vt in ("COMPOSITE", "IMAGE", "WAVEFORM"):
+            ref = _reference(doc, ctx, images, path + ("reference",))
+            used.append(ref)
+            classes: dict[str, type[sr.CompositeItem | sr.ImageItem | sr.WaveformItem]]
+            classes = {"COMPOSITE": sr.CompositeItem, "IMAGE": sr.ImageItem, "WAVEFORM": sr.WaveformItem}
+            return classes[vt](name, ref, rel, children=children)
+        if name is None:
             raise SpecError(
                 f"a {vt} content item needs a concept name",
                 location=doc.loc(path),
@@ -187,7 +208,7 @@ def _item(
                 hint="add `name:` with a code",
             )
         if vt == "CODE":
-            return sr.CodeItem(name, code_at(doc, ctx, path + ("value",)), rel, children=children)
+            return sr.CodeItem(name, required_code_at(doc, ctx, path + ("value",)), rel, children=children)
         if vt == "NUM":
             number, unit, qualifier = measurement_value(doc, ctx, path)
             return sr.NumItem(name, number, unit, rel, qualifier=qualifier, children=children)
@@ -203,11 +224,6 @@ def _item(
             return sr.TimeItem(name, _time(str(value)), rel, children=children)
         if vt == "DATETIME":
             return sr.DateTimeItem(name, _datetime(str(value)), rel, children=children)
-        if vt in ("COMPOSITE", "IMAGE", "WAVEFORM"):
-            ref = _reference(doc, ctx, images, path + ("reference",))
-            used.append(ref)
-            cls = {"COMPOSITE": sr.CompositeItem, "IMAGE": sr.ImageItem, "WAVEFORM": sr.WaveformItem}[vt]
-            return cls(name, ref, rel, children=children)
         if vt == "SCOORD":
             resolved = images.image(path + ("image",), spec.get("frame"), path + ("frame",))
             used.append(resolved.reference)
