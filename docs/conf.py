@@ -11,7 +11,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
 
 import api_reference  # noqa: E402  (docs/_ext)
-import readme_guide  # noqa: E402
 import spec_reference  # noqa: E402
 
 import dcmspec_compiler  # noqa: E402
@@ -33,7 +32,7 @@ exclude_patterns = ["_build", "_ext"]
 html_theme = "furo"
 html_title = f"dcmspec {release}"
 
-# MyST: GitHub-style heading anchors, so the README's links between sections work in the pages cut from it
+# MyST: GitHub-style heading anchors, so links between the guide's pages (docs/guide/) work here as on GitHub
 myst_heading_anchors = 4
 myst_enable_extensions = ["colon_fence"]
 suppress_warnings: list[str] = []
@@ -72,10 +71,10 @@ doctest_global_setup = "import dcmspec_compiler"
 
 
 def _generate() -> None:
-    """Write the generated pages (gitignored): the guide from README.md, the spec reference from schemas/,
-    the API reference from the packages' __all__. Each folder is wholly generated: emptied first."""
+    """Write the generated pages (gitignored): the spec reference from schemas/, the API reference from the
+    packages' __all__. Each folder is wholly generated: emptied first. (The user guide, docs/guide/, is
+    written by hand.)"""
     for name, writer in (
-        ("guide", lambda f: readme_guide.write_pages(f, extra=HERE / "guide_extra")),
         ("spec", spec_reference.write_pages),
         ("api", api_reference.write_pages),
     ):

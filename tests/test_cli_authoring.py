@@ -27,7 +27,9 @@ from dcmspec_compiler.validate.schemas import KINDS
 from conftest import ROOT
 
 EXAMPLES = ROOT / "specs_examples"
-README = (ROOT / "README.md").read_text()
+GUIDE = ROOT / "docs" / "guide"
+COMMANDS_PAGE = (GUIDE / "commands-errors-and-exit-codes.md").read_text()  # with "Editors, git hooks and CI"
+UIDS_PAGE = (GUIDE / "reproducible-output-uids-and-dates.md").read_text()
 
 
 def run(*args: str):
@@ -70,16 +72,16 @@ def test_bundled_schema_is_self_contained_and_checks_the_examples(kind):
     assert any(ref.startswith("definitions.schema.json#") for ref in _refs(json.loads(plain)))
 
 
-def test_readme_tells_editors_to_use_the_bundle():
-    assert "dcmspec schema Segmentation --bundle > segmentation.schema.json" in README
-    assert "yaml-language-server: $schema=segmentation.schema.json" in README
+def test_the_guide_tells_editors_to_use_the_bundle():
+    assert "dcmspec schema Segmentation --bundle > segmentation.schema.json" in COMMANDS_PAGE
+    assert "yaml-language-server: $schema=segmentation.schema.json" in COMMANDS_PAGE
 
 
-def test_uid_root_help_says_what_the_readme_says():
+def test_uid_root_help_says_what_the_guide_says():
     _code, out, _ = run("build", "--help")
     help_text = " ".join(out.split())
     assert "SHA-256" in help_text and "UUID-derived" not in help_text
-    assert "128-bit SHA-256 digest" in README
+    assert "128-bit SHA-256 digest" in UIDS_PAGE
 
 
 def test_segmentation_starter_builds_without_extras(tmp_path, monkeypatch):
@@ -158,7 +160,7 @@ def test_pre_commit_hook_runs_validate_on_changed_specs_only(tmp_path):
     bad.write_text(BAD)
     code, _, err = run(*argv[1:], str(other), str(bad))
     assert code == 1 and f"{bad}:4:22" in err and str(other) not in err
-    assert "dcmspec-validate" in README and ".pre-commit-hooks.yaml" in README
+    assert "dcmspec-validate" in COMMANDS_PAGE and ".pre-commit-hooks.yaml" in COMMANDS_PAGE
 
 
 def test_building_only_a_base_writes_nothing(tmp_path):

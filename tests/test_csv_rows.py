@@ -85,8 +85,8 @@ def test_manifest_maps_every_output_to_its_row_and_ids_are_line_numbers(tmp_path
         ("lesion-report-2.dcm", {"file": str(rows), "line": 2, "row": 1}),
         ("lesion-report-4.dcm", {"file": str(rows), "line": 4, "row": 2}),
     ]
-    readme = (ROOT / "README.md").read_text()
-    assert "`<spec id>-<line>`" in readme and "first data row is line 2" in readme
+    guide = (ROOT / "docs" / "guide" / "templates-extends-and-linked-builds.md").read_text()
+    assert "`<spec id>-<line>`" in guide and "first data row is line 2" in guide
 
 
 def test_small_csv_builds_name_the_row_on_every_line(tmp_path):

@@ -4,7 +4,9 @@
   default, description, example), found by walking the schema files here, independently of the generator;
 - API reference: every name of ``__all__`` of ``dcmspec_compiler``, ``dcmspec_compiler.iods`` and each IOD
   package has an autodoc entry; every IOD class has a ``>>>`` example, run here with :mod:`doctest`;
-- user guide: every section of the README has its page, and links between sections still land.
+- user guide (written by hand in docs/guide/): README.md links every page, the guide's index lists it, every
+  spec kind has a page with an example and a link to its reference, and every link of README.md and the
+  hand-written pages lands on a file and heading that exist (as on GitHub).
 
 The docs build itself (``.ci/run``: Sphinx with ``-n -W``, then its doctest builder) checks the rest:
 that every cross-reference resolves and every page is reachable.
@@ -18,6 +20,8 @@ import json
 import pkgutil
 import re
 import sys
+import unicodedata
+from pathlib import Path
 
 import pydicom
 import pytest
@@ -27,7 +31,6 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 import api_reference  # docs/_ext
-import readme_guide
 import spec_reference
 
 import dcmspec_compiler
@@ -207,19 +210,71 @@ def test_every_iod_class_has_an_example_that_runs(cls):
 
 
 # --- user guide ------------------------------------------------------------------------------------
-def test_every_readme_section_has_a_guide_page_and_links_land(tmp_path):
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    titles = [t for t, _ in readme_guide.sections(readme)[1] if t != "Contents"]
-    written = readme_guide.write_pages(tmp_path)
-    names = {p.stem for p in written}
-    assert {readme_guide.github_slug(t) for t in titles} <= names
-    anchors = {
-        p.stem: {readme_guide.github_slug(h) for h in re.findall(r"^#+ (.+)$", p.read_text(), re.M)} for p in written
+GUIDE = ROOT / "docs" / "guide"
+FENCED = re.compile(r"^```.*?^```", re.S | re.M)
+
+
+def github_slug(title: str) -> str:
+    """The anchor GitHub (and MyST's ``myst_heading_anchors``) gives a heading."""
+    text = unicodedata.normalize("NFKC", title).strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def prose(path: Path) -> str:
+    return FENCED.sub("", path.read_text(encoding="utf-8"))
+
+
+def heading_anchors(path: Path) -> set[str]:
+    return {github_slug(h) for h in re.findall(r"^#+ (.+)$", prose(path), re.M)}
+
+
+def local_links(path: Path) -> list[tuple[str, str]]:
+    """(target, anchor) of every Markdown link of ``path`` to a file of the repository or a heading."""
+    found = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", prose(path)):
+        if not re.match(r"[a-z]+:", target):
+            file, _, anchor = target.partition("#")
+            found.append((file, anchor))
+    return found
+
+
+def guide_pages() -> list[Path]:
+    return sorted(p for p in GUIDE.glob("*.md") if p.name != "index.md")
+
+
+def test_the_readme_links_every_guide_page_and_the_guide_index_lists_it():
+    assert len(guide_pages()) >= 20
+    from_readme = {file for file, _ in local_links(ROOT / "README.md")}
+    assert {f"docs/guide/{p.name}" for p in guide_pages()} <= from_readme
+    toctree = re.search(r"```\{toctree\}\n(.*?)```", (GUIDE / "index.md").read_text(encoding="utf-8"), re.S)
+    assert toctree
+    listed = [line for line in toctree.group(1).splitlines() if line and not line.startswith(":")]
+    assert sorted(listed) == [p.stem for p in guide_pages()]
+
+
+def test_links_of_the_readme_and_the_guide_land():
+    documents = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), GUIDE / "index.md", *guide_pages()]
+    generated = {ROOT / "docs" / "api" / "index.md", ROOT / "docs" / "spec" / "index.md"} | {
+        ROOT / "docs" / "spec" / f"{name.removesuffix('.schema.json')}.md" for name in KINDS.values()
     }
-    for page in written:
-        for target, anchor in re.findall(r"\]\(([\w-]*)(?:\.md)?(?:#([\w-]+))?\)", page.read_text()):
-            if target.startswith("http"):
+    checked = 0
+    for document in documents:
+        for file, anchor in local_links(document):
+            target = (document.parent / file).resolve() if file else document
+            where = f"{document.relative_to(ROOT)}: ]({file}#{anchor})"
+            if target in generated:  # written by conf.py at build time (docs/spec, docs/api)
+                assert not anchor, where
                 continue
-            target = target or page.stem
-            assert target in anchors, (page.name, target)
-            assert not anchor or anchor in anchors[target], (page.name, target, anchor)
+            assert target.is_file(), where
+            assert not anchor or anchor in heading_anchors(target), where
+            checked += 1
+    assert checked >= 40
+
+
+def test_every_spec_kind_has_a_guide_example_and_a_link_to_its_reference():
+    pages = {p.name: p.read_text(encoding="utf-8") for p in guide_pages()}
+    for kind, schema in KINDS.items():
+        holding = [name for name, text in pages.items() if re.search(rf"^kind: {kind}\b", text, re.M)]
+        assert holding, f"{kind}: no guide page has an example spec of this kind"
+        link = f"](../spec/{schema.removesuffix('.schema.json')}.md)"
+        assert any(link in pages[name] for name in holding), f"{kind}: its guide page does not link {link}"

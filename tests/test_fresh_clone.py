@@ -47,6 +47,15 @@ def summary_count(pytest_output: str, word: str) -> int:
     return int(found.group(1)) if found else 0
 
 
+def test_the_guide_shows_the_readme_test_commands():
+    """The guide's Tests page (docs/guide/tests.md) gives the same commands as the README's 'Tests' section."""
+    page = (ROOT / "docs" / "guide" / "tests.md").read_text(encoding="utf-8")
+    block = re.search(r"```sh\n(.*?)```", page, re.S)
+    assert block
+    commands = [line.split(" #")[0].strip() for line in block.group(1).splitlines() if line.strip()]
+    assert commands == readme_test_commands(ROOT / "README.md")
+
+
 @pytest.mark.fresh_clone
 def test_readme_commands_run_every_python_test_on_a_fresh_clone(tmp_path):
     clone = tmp_path / "work" / "dcmspec"

@@ -102,7 +102,8 @@ def test_a_missing_mask_says_what_its_path_is_relative_to(tmp_path, ct, monkeypa
 
 
 def test_every_geometry_error_in_the_code_carries_a_hint():
-    """Source-series and mask-placement errors are all raised with a hint (the README promises one)."""
+    """Source-series and mask-placement errors are all raised with a hint (the guide promises one:
+    docs/guide/commands-errors-and-exit-codes.md)."""
     import ast
 
     from conftest import ROOT

@@ -418,26 +418,7 @@ def test_key_findings_example_is_not_taken_for_tid_1500(examples):
     assert not [line for line in lines if "TID_1500" in line or line.startswith("Error")], "\n".join(lines)
 
 
-# --- 9. README snippets build ----------------------------------------------------------------------
-def readme_yaml_blocks() -> list[str]:
-    return re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-
-
-def test_readme_yaml_snippets_are_whole_specs_that_build_or_say_they_are_fragments(tmp_path):
-    blocks = readme_yaml_blocks()
-    whole = [b for b in blocks if not b.startswith("# fragment")]
-    assert len(whole) >= 3
-    (tmp_path / "phantom").symlink_to(PHANTOM)
-    paths = []
-    for i, block in enumerate(whole):
-        data = yaml.safe_load(block)
-        assert data.get("dcmspec") == 1 and "kind" in data, f"README snippet {i} is neither whole nor a fragment"
-        paths.append(tmp_path / f"snippet{i}.yaml")
-        paths[-1].write_text(block)  # as written, comments and all
-    objects, _ = build(paths, tmp_path / "out")
-    assert len(objects) == len(whole)
-    for obj in objects.values():
-        assert_no_dciodvfy_errors(tmp_path / "out" / obj["file"])
+# --- 9. README snippets build: tests/test_readme_api.py (README.md and every page of docs/guide/) -------
 
 
 # --- 10. Label maps over 255 segments ----------------------------------------------------------------

@@ -110,6 +110,11 @@ def test_names_do_not_clash_with_the_pypi_project_dcmspec():
     assert project["project"]["scripts"] == {"dcmspec": "dcmspec_compiler.entry:run"}
     assert "dcmspec" not in project["tool"]["setuptools"]["packages"]
     bad = re.compile(r"pip install\s+[\"']?dcmspec(?![-_])")
-    texts = [ROOT / "README.md", *(ROOT / "compiler").rglob("*.py"), *(ROOT / "compiler").rglob("*.yaml")]
+    texts = [
+        ROOT / "README.md",
+        *(ROOT / "docs").rglob("*.md"),
+        *(ROOT / "compiler").rglob("*.py"),
+        *(ROOT / "compiler").rglob("*.yaml"),
+    ]
     offenders = [str(p) for p in texts if bad.search(p.read_text(encoding="utf-8"))]
     assert offenders == []

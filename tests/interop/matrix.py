@@ -1,6 +1,6 @@
 """What each consumer must do with each object of the matrix: the expectations the interop tests assert,
-and the table the README's "Conformance, measured" section shows (tests/interop/test_readme_matrix.py
-checks that the README holds exactly this table).
+and the table the guide's "Conformance, measured" page shows (tests/interop/test_readme_matrix.py
+checks that docs/guide/conformance-measured.md holds exactly this table).
 
 An outcome is ``VOXEL_EQUAL`` (pixels, origin, spacing and direction equal the input), ``ACCEPTED`` (read
 without error, content equal to the spec where the consumer exposes it), ``NOT_APPLICABLE`` (the consumer
@@ -20,7 +20,7 @@ NOT_APPLICABLE = "n/a"
 
 @dataclass(frozen=True)
 class Limit:
-    reason: str  # why, for the README
+    reason: str  # why, for the guide's table
     signature: str  # a piece of what the consumer reports when it hits the limit
 
     def __str__(self) -> str:
@@ -262,7 +262,8 @@ def expected(name: str, consumer: str) -> object:
 
 
 def render(titles: dict[str, str]) -> str:
-    """The README table: one row per object (``titles``: name -> row title), one column per consumer."""
+    """The guide's table (docs/guide/conformance-measured.md): one row per object (``titles``: name -> row
+    title), one column per consumer."""
     lines = ["| object | " + " | ".join(CONSUMERS.values()) + " |", "|---" * (len(CONSUMERS) + 1) + "|"]
     for name, row in EXPECTED.items():
         lines.append(f"| {titles[name]} | " + " | ".join(str(row[c]) for c in CONSUMERS) + " |")

@@ -48,7 +48,7 @@ class InteropObject:
     """One object of the matrix: what it is, where it was written, and what readers must find in it."""
 
     name: str
-    title: str  # the row title in the README matrix
+    title: str  # the row title in the guide's matrix
     kind: str  # "SEG" | "SR" | "KOS" | "PR" | "PM"
     spec: Path
     sources: Path  # the source series folder

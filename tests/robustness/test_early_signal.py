@@ -1,6 +1,6 @@
-"""A stop signal at any moment of a build, from Python's start-up on, ends it as README 'Signals and
-crashes' says: the signal's status, no traceback, no click "Aborted!" (exit 1 would read as an invalid
-spec), and nothing written."""
+"""A stop signal at any moment of a build, from Python's start-up on, ends it as the guide's 'Signals and
+crashes' says (docs/guide/guarantees.md): the signal's status, no traceback, no click "Aborted!" (exit 1 would
+read as an invalid spec), and nothing written."""
 
 from __future__ import annotations
 

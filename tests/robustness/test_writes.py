@@ -1,7 +1,7 @@
 """Output writing under faults: names, existing files, concurrent builds, full disks and signals.
 
-Backs the README's "Guarantees" section (atomicity, concurrency, signals). The oracles are independent
-of our writer: hashlib over the bytes on disk, pydicom reading the files, the kernel (a real tmpfs that
+Backs the guide's "Guarantees" page, docs/guide/guarantees.md (atomicity, concurrency, signals). The oracles are
+independent of our writer: hashlib over the bytes on disk, pydicom reading the files, the kernel (a real tmpfs that
 fills up, real processes racing, real signals), and "old state or new state" computed by writing into a
 separate folder without faults.
 """
@@ -266,9 +266,9 @@ def test_a_file_another_program_creates_meanwhile_is_kept(tmp_path, inputs, monk
     assert staging_folders(out) == []
 
 
-def test_every_test_the_readme_names_exists():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Guarantees\n", 1)[1].split("\n## ", 1)[0]
+def test_every_test_the_guide_names_exists():
+    page = Path(__file__).resolve().parents[2] / "docs" / "guide" / "guarantees.md"
+    section = page.read_text(encoding="utf-8")
     named = set(re.findall(r"`(test_\w+)`", section))
     defined = {
         name
