@@ -11,10 +11,22 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeVar
+
+    from .assemble.context import BuildOptions
+    from .pipeline import CompileResult, Parameters
+    from .progress import Progress
+    from .write.send import Destination, SendReport
+
+    _F = TypeVar("_F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_OUTPUT, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -50,14 +62,14 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.with_resource(without_downloader())  # until the command ends: see pydicom_import.py
 
 
-def _options(uid_root: str | None, fresh_uids: bool, now: bool):
+def _options(uid_root: str | None, fresh_uids: bool, now: bool) -> BuildOptions:
     from .assemble.context import BuildOptions
     from .iods.common.uid import UUID_ROOT
 
     return BuildOptions(uid_root=uid_root or UUID_ROOT, fresh_uids=fresh_uids, now=now)
 
 
-def _report(result, *, quiet: bool, writes: bool = True) -> int:
+def _report(result: CompileResult, *, quiet: bool, writes: bool = True) -> int:
     code = _report_errors(result, quiet=quiet)
     if result.failed_rows:
         failed = sorted(result.failed_rows, key=lambda row: (row.file or "", row.line or 0))
@@ -75,7 +87,7 @@ def _report(result, *, quiet: bool, writes: bool = True) -> int:
     return code
 
 
-def _report_errors(result, *, quiet: bool) -> int:
+def _report_errors(result: CompileResult, *, quiet: bool) -> int:
     if not quiet:
         for base in result.bases:
             _echo_err(f"{base}: a base for `extends` (abstract: true): checked, not built")
@@ -100,7 +112,7 @@ _fresh_option = click.option("--fresh-uids", is_flag=True, help="Random UIDs ins
 _now_option = click.option("--now", is_flag=True, help="Stamp the current date and time instead of a reproducible one.")
 
 
-def _template_options(func):
+def _template_options(func: _F) -> _F:
     func = click.option(
         "--csv",
         "csv_file",
@@ -119,7 +131,7 @@ def _template_options(func):
     return func
 
 
-def _parameters(set_values: tuple[str, ...], values_file: Path | None, csv_file: Path | None):
+def _parameters(set_values: tuple[str, ...], values_file: Path | None, csv_file: Path | None) -> Parameters:
     from .errors import DcmspecError, SpecError
     from .load.templates import values_from_file, values_from_set
     from .pipeline import Parameters
@@ -304,11 +316,13 @@ def build(
     sys.exit(code)
 
 
-def _destinations(stow: str | None, stow_only: bool, store: str | None, calling_aet: str, fresh_uids: bool):
+def _destinations(
+    stow: str | None, stow_only: bool, store: str | None, calling_aet: str, fresh_uids: bool
+) -> list[Destination]:
     """The PACS destinations of ``build`` (--stow, --store), checked."""
     from .write.send import Destination, parse_store
 
-    destinations = []
+    destinations: list[Destination] = []
     if stow is not None:
         if not stow.startswith(("http://", "https://")) or any(c.isspace() for c in stow):
             raise click.BadParameter(
@@ -331,7 +345,14 @@ def _destinations(stow: str | None, stow_only: bool, store: str | None, calling_
     return destinations
 
 
-def _send(result, out_dir: Path, destinations, *, written: bool, progress):
+def _send(
+    result: CompileResult,
+    out_dir: Path,
+    destinations: list[Destination],
+    *,
+    written: bool,
+    progress: Progress | None,
+) -> list[SendReport] | None:
     """Send what the build made to the PACS destinations (None when there are none or the build failed)."""
     if not destinations or result.errors or not result.objects:
         return None
@@ -352,7 +373,7 @@ def _github_escape(text: str, *, prop: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
-def _github_line(level: str, item) -> str:
+def _github_line(level: str, item: dict[str, Any]) -> str:
     """``::error file=F,line=L,col=C,title=T::message`` for an error or a warning (to_json form)."""
     props = [
         f"{name}={_github_escape(str(item[key]), prop=True)}"

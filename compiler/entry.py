@@ -16,9 +16,11 @@ def stopped(exc: KeyboardInterrupt) -> None:
     import signal
 
     signum = getattr(exc, "signum", signal.SIGINT)
-    done = {True: "; this build's files had been written completely", False: "; nothing of this build was written"}.get(
-        getattr(exc, "committed", None), ""
-    )
+    done_by_committed: dict[bool | None, str] = {
+        True: "; this build's files had been written completely",
+        False: "; nothing of this build was written",
+    }
+    done = done_by_committed.get(getattr(exc, "committed", None), "")
     sys.stderr.write(f"dcmspec: stopped by {signal.Signals(signum).name}{done}\n")
     sys.stderr.flush()
     signal.signal(signum, signal.SIG_DFL)

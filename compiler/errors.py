@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypedDict
 
 PathPart = str | int
 
@@ -32,6 +33,20 @@ class Location:
             if self.column is not None:
                 parts.append(str(self.column))
         return ":".join(parts)
+
+
+class ErrorAt(TypedDict):
+    """Where an error is, as the keyword arguments of a :class:`DcmspecError` (``InputError(msg, **at)``)."""
+
+    location: Location | None
+    path: Sequence[PathPart]
+
+
+class SpecAt(TypedDict):
+    """Where a value is, as the keyword arguments of the resolve functions (``load_mask(file, **at)``)."""
+
+    location: Location | None
+    spec_path: Sequence[PathPart]
 
 
 def format_path(path: Sequence[PathPart]) -> str:
@@ -79,7 +94,7 @@ class DcmspecError(Exception):
             text += f"\n  hint: {self.hint}"
         return text
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         loc = self.location or Location()
         return {
             "kind": type(self).__name__,
@@ -122,7 +137,7 @@ class ErrorList(DcmspecError):
     def format(self) -> str:
         return "\n".join(e.format() for e in self.errors)
 
-    def to_json(self) -> dict:  # pragma: no cover - callers use .errors
+    def to_json(self) -> dict[str, Any]:  # pragma: no cover - callers use .errors
         return {"errors": [e.to_json() for e in self.errors]}
 
 

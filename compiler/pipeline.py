@@ -304,7 +304,7 @@ def compile_specs(
         kind = kinds[id(doc)]
         first_warning = len(result.context.warnings)
         try:
-            if verbose:
+            if verbose and progress is not None:
                 progress(f"building {doc.path}{f' {doc.csv_row}' if doc.csv_row else ''} ({kind})")
             validate_document(doc)
             objects = builder_for(kind)(doc, result.context)
@@ -346,6 +346,7 @@ def compile_specs(
         )
         if all(doc.csv_row is not None for doc in batch.failed):
             for doc in batch.failed:
+                assert doc.csv_row is not None  # narrowed by the all() above
                 result.failed_rows.append(doc.csv_row.location)
             result.row_errors += len(batch.errors)
         result.errors.extend(batch.errors)

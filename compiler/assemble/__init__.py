@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..load.document import SpecDocument
+    from ..write.output import BuiltObject
+    from .context import BuildContext
+
+    Builder = Callable[[SpecDocument, BuildContext], list[BuiltObject]]
 
 #: spec kind -> module of dcmspec_compiler.assemble holding its ``build`` function
 BUILDERS: dict[str, str] = {
@@ -23,12 +31,12 @@ BUILDERS: dict[str, str] = {
 }
 
 
-def builder_for(kind: str) -> Callable:
+def builder_for(kind: str) -> Builder:
     """The ``build`` function of ``kind``; a builder-layer refusal no builder located becomes a SpecError
     at the spec value that gave it (or at the top of the spec)."""
-    build = import_module(f"{__name__}.{BUILDERS[kind]}").build
+    build: Builder = import_module(f"{__name__}.{BUILDERS[kind]}").build
 
-    def located_build(doc, ctx):
+    def located_build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         from ..errors import DicomConformanceError
         from .common import conformance_at
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import DcmspecError, ErrorList, InputError, Location, OutputError, SpecError, flatten, in_row
+from ..errors import DcmspecError, ErrorList, InputError, Location, OutputError, PathPart, SpecError, flatten, in_row
 from ..load.document import SpecDocument
 from .context import BuildContext, BuildOptions, Warning_
 from .executors import LOST, ExecutorChoice, open_executor
@@ -87,6 +87,16 @@ def _encode(dataset: Any) -> bytes:
     return buffer.getvalue()
 
 
+WarningTuple = tuple[str, Location | None, tuple[PathPart, ...], Location | None]
+"""A warning sent back by a worker: (message, location, path, CSV row)."""
+DocumentResult = tuple[list[Encoded], list[dict[str, Any]], list[WarningTuple]]
+"""What a worker sends back per document: (encoded objects, errors as dicts, warnings)."""
+WorkArgs = (
+    tuple[Sequence[tuple[SpecDocument, str]], BuildOptions, bool]
+    | tuple[Sequence[tuple[SpecDocument, str]], BuildOptions, bool, str | None]
+)
+"""What a worker is given: (documents with their kinds, options, encode[, build token])."""
+
 _contexts: dict[tuple[str, int], BuildContext] = {}
 """On a Dask worker: the build context of each build (token) and thread, so that the rows of one build
 share its caches (source headers) as the rows of a local share do."""
@@ -103,7 +113,7 @@ def _context(options: BuildOptions, token: str | None) -> BuildContext:
     return _contexts[key]
 
 
-def _work(args: tuple) -> list[tuple[list, list, list]]:
+def _work(args: WorkArgs) -> list[DocumentResult]:
     """Worker: validate, build (and encode) each document; return per document (encoded, errors,
     warnings). A document gives all its objects or none (its errors). ``args`` is (documents, options,
     encode[, build token])."""
@@ -112,7 +122,7 @@ def _work(args: tuple) -> list[tuple[list, list, list]]:
 
     docs, options, encode = args[:3]
     ctx = _context(options, args[3] if len(args) > 3 else None)
-    out: list[tuple[list, list, list]] = []
+    out: list[DocumentResult] = []
     for doc, kind in docs:
         first_warning = len(ctx.warnings)
         done: list[Encoded] = []
@@ -223,7 +233,10 @@ def _lost(part: list[tuple[SpecDocument, str]]) -> list[DcmspecError]:
     by_file: dict[str, list[str]] = {}
     for doc, _ in part:
         by_file.setdefault(str(doc.path), []).append(str(doc.csv_row.location) if doc.csv_row else spec_id(doc))
-    shown = lambda ids: ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+
+    def shown(ids: list[str]) -> str:
+        return ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+
     return [
         InputError(
             f"a worker process died (killed, or out of memory) while building {shown(ids)}; they were not built",

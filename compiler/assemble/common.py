@@ -10,17 +10,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .. import __version__
-from ..errors import DcmspecError, DicomConformanceError, ErrorList, InputError, PathPart, SpecError, flatten
+from ..errors import DcmspecError, DicomConformanceError, ErrorList, InputError, PathPart, SpecAt, SpecError, flatten
 from ..io.files import is_regular_file, open_regular
 from ..load.document import SpecDocument
 from ..resolve.codes import resolve_code
 from .context import BuildContext
 
 if TYPE_CHECKING:  # the builder layer imports pydicom: loaded when a builder needs it
+    from ..iods.common.concept import Code
     from ..iods.common.modules import ContentIdentification, Equipment
+    from ..resolve.source_series import SourceSeries
 
 NodePath = tuple[PathPart, ...]
 T = TypeVar("T")
@@ -79,7 +81,11 @@ def spec_id(doc: SpecDocument) -> str:
     return str(doc.data.get("id") or doc.path.stem)
 
 
-def code_at(doc: SpecDocument, ctx: BuildContext, path: NodePath, default: Any = None):
+@overload
+def code_at(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> Code | None: ...
+@overload
+def code_at(doc: SpecDocument, ctx: BuildContext, path: NodePath, default: Code) -> Code: ...
+def code_at(doc: SpecDocument, ctx: BuildContext, path: NodePath, default: Code | None = None) -> Code | None:
     """The Code at ``path`` of the spec (None when absent and no default)."""
     value = doc.get(path)
     if value is None:
@@ -87,11 +93,15 @@ def code_at(doc: SpecDocument, ctx: BuildContext, path: NodePath, default: Any =
     return resolve_code(value, location=doc.loc(path), path=path, warn=ctx.warn)
 
 
-def codes_at(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> list:
-    return [code_at(doc, ctx, path + (i,)) for i in range(len(doc.get(path) or []))]
+def codes_at(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> list[Code]:
+    """The Codes of the list at ``path`` (empty when absent; the schema allows no null item)."""
+    return [
+        resolve_code(doc.get(path + (i,)), location=doc.loc(path + (i,)), path=path + (i,), warn=ctx.warn)
+        for i in range(len(doc.get(path) or []))
+    ]
 
 
-def source_series(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("sources",)):
+def source_series(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("sources",)) -> SourceSeries:
     """The one source series the spec's ``sources`` selects (headers only)."""
     from ..resolve.source_dicomweb import is_dicomweb, read_dicomweb_instances
     from ..resolve.source_files import find_source_files
@@ -99,7 +109,7 @@ def source_series(doc: SpecDocument, ctx: BuildContext, path: NodePath = ("sourc
     from ..resolve.source_series import resolve_single_series, select_instances
 
     spec = doc.get(path)
-    where = {"location": doc.loc(path + ("images",)), "spec_path": path + ("images",)}
+    where: SpecAt = {"location": doc.loc(path + ("images",)), "spec_path": path + ("images",)}
     if is_dicomweb(spec["images"]):
         instances = read_dicomweb_instances(spec["images"], **where)
     else:
@@ -194,7 +204,7 @@ def _sha256_of_file(path: Path) -> str:
 
 
 _digest_pool: ThreadPoolExecutor | None = None
-_digests: dict[tuple, Future] = {}
+_digests: dict[tuple[str, int, int], Future[str]] = {}
 
 
 def start_file_digest(path: Path) -> None:
@@ -301,7 +311,10 @@ def value_path(doc: SpecDocument, base: NodePath, value: Any) -> NodePath | None
     """The path under ``base`` of the spec scalar the builder layer wrote as ``value``: equal to it (also
     as a DA/TM/DT without separators), else the longest one written inside it (``threshold=...``);
     None when there is no such scalar."""
-    strip = lambda t: t.replace("-", "").replace(":", "").replace("T", "")
+
+    def strip(t: str) -> str:
+        return t.replace("-", "").replace(":", "").replace("T", "")
+
     wanted = {_plain(v) for v in (value if isinstance(value, (list, tuple)) else [value])}
     wanted |= {strip(w) for w in wanted}
     inside: tuple[int, NodePath] | None = None

@@ -14,9 +14,12 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, Location
+
+if TYPE_CHECKING:  # the optional Dask extra: imported when a Dask executor is chosen
+    from distributed import Client, LocalCluster
 
 LOST = object()
 """The result of a task whose worker died and was not (or could not be) run elsewhere."""
@@ -101,7 +104,8 @@ class DaskCluster:
 
     def __init__(self, address: str | None, workers: int | None) -> None:
         self.address, self.workers = address, workers
-        self._cluster = self._client = None
+        self._cluster: LocalCluster | None = None
+        self._client: Client | None = None
 
     def __enter__(self) -> DaskCluster:
         try:
@@ -117,16 +121,16 @@ class DaskCluster:
         try:
             if self.address is None:
                 n = self.workers or _cpus()
-                self._cluster = LocalCluster(
+                self._cluster = LocalCluster(  # type: ignore[no-untyped-call]  # distributed: unannotated
                     n_workers=n,
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
                     silence_logs=logging.CRITICAL,
                 )
-                self._client = Client(self._cluster)
+                self._client = Client(self._cluster)  # type: ignore[no-untyped-call]  # distributed: unannotated
             else:
-                self._client = Client(self.address, timeout=f"{self.CONNECT_S}s")
+                self._client = Client(self.address, timeout=f"{self.CONNECT_S}s")  # type: ignore[no-untyped-call]  # distributed: unannotated
                 self._client.wait_for_workers(1, timeout=self.CONNECT_S)
         except (OSError, TimeoutError) as exc:
             self.__exit__()
@@ -143,6 +147,7 @@ class DaskCluster:
         """Every worker must run this dcmspec version (the same bytes need the same code)."""
         from .. import __version__
 
+        assert self._client is not None  # connected by __enter__
         try:
             versions = self._client.run(_dcmspec_version)
         except Exception as exc:  # a worker without dcmspec cannot unpickle the function
@@ -168,13 +173,16 @@ class DaskCluster:
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
+        assert self._client is not None  # connected by __enter__
         context = (os.getcwd(), os.environ.get("SOURCE_DATE_EPOCH"))
         # pickled here: Dask would otherwise walk every spec's nested data looking for futures in it
         payloads = [pickle.dumps((fn, task, context), protocol=pickle.HIGHEST_PROTOCOL) for task in tasks]
         self._futures = self._client.map(_in_client_context, payloads, pure=False)
         index = {future.key: i for i, future in enumerate(self._futures)}
         # results gathered by the client's event loop (not one blocking result() call per row)
-        for future, result in as_completed(self._futures, with_results=True, raise_errors=False):
+        for future, result in as_completed(  # type: ignore[no-untyped-call]  # distributed: unannotated
+            self._futures, with_results=True, raise_errors=False
+        ):
             if future.status == "error":
                 if isinstance(result, KilledWorker):
                     yield index[future.key], LOST
@@ -186,8 +194,8 @@ class DaskCluster:
         futures = getattr(self, "_futures", None)
         if self._client is not None:
             if futures:
-                self._client.cancel(futures)
-            self._client.close()
+                self._client.cancel(futures)  # type: ignore[no-untyped-call]  # distributed: unannotated
+            self._client.close()  # type: ignore[no-untyped-call]  # distributed: unannotated
         if self._cluster is not None:
             self._cluster.close()
         self._cluster = self._client = None

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError, SpecError
+from ..errors import ErrorAt, InputError, SpecError
 from ..load.document import SpecDocument
 from .common import NodePath, resolve_path
 from .context import BuildContext
+
+if TYPE_CHECKING:
+    from ..iods.pr import SoftcopyPresentationState
+    from ..iods.seg import Segmentation
 
 SEG_SOP_CLASSES = ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7")
 GSPS_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.11.1"
@@ -64,14 +68,14 @@ def _built(
     return found[0]
 
 
-def _file(doc: SpecDocument, path: NodePath, what: str):
+def _file(doc: SpecDocument, path: NodePath, what: str) -> Path:
     file = resolve_path(doc, path + ("file",))
     if not file.is_file():
         raise SpecError(f"{what} file not found: {file}", location=doc.loc(path + ("file",)), path=path + ("file",))
     return file
 
 
-def segmentation_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
+def segmentation_at(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> Segmentation:
     """The Segmentation the mapping at ``path`` names (``spec:`` or ``file:``)."""
     from pydicom.errors import InvalidDicomError
 
@@ -105,7 +109,7 @@ def segmentation_file(doc: SpecDocument, path: NodePath) -> Path:
     return _file(doc, path, "Segmentation")
 
 
-def presentation_state_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
+def presentation_state_at(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> SoftcopyPresentationState:
     """The Grayscale, Color or Pseudo-Color Softcopy Presentation State the mapping at ``path`` names
     (``spec:`` or ``file:``); another presentation state (Advanced Blending, ...) is refused by name."""
     from pydicom.errors import InvalidDicomError
@@ -113,7 +117,7 @@ def presentation_state_at(doc: SpecDocument, ctx: BuildContext, path: NodePath):
     from ..errors import DicomConformanceError
     from ..iods.pr import SoftcopyPresentationState, prread
 
-    where = {"location": doc.loc(path + ("file",)), "path": path + ("file",)}
+    where: ErrorAt = {"location": doc.loc(path + ("file",)), "path": path + ("file",)}
     if "spec" in doc.get(path):
         pr = _built(doc, ctx, path, RENDERED_PR_SOP_CLASSES, "presentation state", PR_SOP_CLASS_ROOT)
         return pr if isinstance(pr, SoftcopyPresentationState) else prread(pr)

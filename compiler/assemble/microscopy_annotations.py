@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +38,17 @@ from .context import BuildContext
 from .segmentation import algorithm_identification
 from .sr_common import unit_at
 
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+    from ..iods.ann import AnnotationGroup, Measurement
+    from ..resolve.geojson import FeatureTable
+    from ..resolve.source_headers import SourceInstance
+
+    #: a GeoJSON file read for the groups: (its table, features taken by some group, features refused
+    #: where they were read); None while it is read or when it could not be
+    GeoJsonRead = tuple[FeatureTable, np.ndarray, np.ndarray] | None
+
 #: Errors reported before the rest are summed up (a bad file may have 100,000 of them)
 _MAX_REPORTED = 50
 
@@ -52,7 +63,7 @@ class Annotations:
     points: np.ndarray
     counts: np.ndarray
     locate: Callable[[int], Location]
-    values: Callable[[str, NodePath], np.ndarray]
+    values: Callable[[str, NodePath, list[Issue]], np.ndarray]  # a measurement's values; issues appended
     graphic_type: str
     files: list[Path] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
@@ -80,9 +91,9 @@ def _build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     coordinate_type = "3D" if doc.get(("coordinates",)) == "slide" else "2D"
     image = errors.run(_slide_image, doc, ctx)
     bounds = errors.run(_bounds, doc, image, coordinate_type, image_bounds) if image is not None else None
-    geojson: dict[Path, Any] = {}  # file -> (FeatureTable, features taken by some group)
+    geojson: dict[Path, GeoJsonRead] = {}  # file -> (FeatureTable, features taken by some group, ...)
     groups: list[Annotations | None] = []
-    measured: list[list] = []
+    measured: list[list[Measurement | None]] = []
     for i in range(len(doc.get(("groups",)) or [])):
         path: NodePath = ("groups", i)
         found = errors.run(_annotations, doc, ctx, path, coordinate_type, geojson, errors)
@@ -115,8 +126,10 @@ def _build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         if read is not None:
             errors.run(_all_taken, *read[:2])
     errors.raise_if_any()
+    assert image is not None  # every check passed
+    found_groups = [g for g in groups if g is not None]  # all of them: every check passed
 
-    files = sorted({f for g in groups for f in g.files})  # type: ignore[union-attr]
+    files = sorted({f for g in found_groups for f in g.files})
     ident = object_identity(
         doc,
         ctx,
@@ -128,18 +141,20 @@ def _build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     )
     double = doc.get(("precision",)) != "single"
     built = []
-    for i, found in enumerate(groups):
-        path: NodePath = ("groups", i)
+    for i, found in enumerate(found_groups):
+        path = ("groups", i)
+        measurements = [m for m in measured[i] if m is not None]  # all of them: every check passed
         built.append(
             errors.run(
-                _group, doc, ctx, path, found, i + 1, ident.sop_instance_uid, double, AnnotationGroup, measured[i]
+                _group, doc, ctx, path, found, i + 1, ident.sop_instance_uid, double, AnnotationGroup, measurements
             )
         )
     errors.raise_if_any()
+    built_groups = [g for g in built if g is not None]  # all of them: every check passed
     with conformance_at(doc, ()):
         ann = MicroscopyBulkSimpleAnnotations(
             image,
-            built,
+            built_groups,
             series_instance_uid=ident.series_instance_uid,
             series_number=ident.series_number,
             series_description=ident.series_description,
@@ -150,11 +165,13 @@ def _build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             coordinate_type=coordinate_type,
             check_bounds=False,
         )  # checked above, each at its location
-    total = int(sum(g.counts.size for g in groups))  # type: ignore[union-attr]
+    total = int(sum(g.counts.size for g in found_groups))
+    filename = output_filename(doc)
+    assert filename is not None  # output.file is a string (the schema checked it)
     return [
         BuiltObject(
             dataset=ann,
-            filename=output_filename(doc),
+            filename=filename,
             kind="MicroscopyAnnotations",
             spec=doc.path,
             spec_id=spec_id(doc),
@@ -164,20 +181,27 @@ def _build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
 
 
 # ------------------------------------------------------------------------------------- the image
-def _slide_image(doc: SpecDocument, ctx: BuildContext):
+def _slide_image(doc: SpecDocument, ctx: BuildContext) -> Dataset:
     """The annotated image: the source with the largest Total Pixel Matrix (a pyramid's base level)."""
     series = source_series(doc, ctx)
-    size = lambda i: (
-        int(i.header.get("TotalPixelMatrixColumns") or i.columns or 0)
-        * int(i.header.get("TotalPixelMatrixRows") or i.rows or 0)
-    )
+
+    def size(i: SourceInstance) -> int:
+        return int(i.header.get("TotalPixelMatrixColumns") or i.columns or 0) * int(
+            i.header.get("TotalPixelMatrixRows") or i.rows or 0
+        )
+
     images = [i for i in series.instances if i.rows]
     if not images:
         raise InputError("the sources hold no image", location=doc.loc(("sources",)), path=("sources",))
     return max(images, key=size).header
 
 
-def _bounds(doc: SpecDocument, image, coordinate_type: str, image_bounds) -> tuple[np.ndarray, np.ndarray]:
+def _bounds(
+    doc: SpecDocument,
+    image: Dataset,
+    coordinate_type: str,
+    image_bounds: Callable[[Dataset, str], tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
     try:
         return image_bounds(image, coordinate_type)
     except (AttributeError, IndexError, KeyError, TypeError, ValueError):
@@ -190,7 +214,7 @@ def _bounds(doc: SpecDocument, image, coordinate_type: str, image_bounds) -> tup
         ) from None
 
 
-def _hint(message: str, image, coordinate_type: str) -> str | None:
+def _hint(message: str, image: Dataset | None, coordinate_type: str) -> str | None:
     if "outside" in message:
         return (
             "image coordinates are (column, row) pixels of the Total Pixel Matrix, 0,0 its top left corner"
@@ -242,7 +266,12 @@ def _fit(found: Annotations, coordinate_type: str, issues: list[Issue]) -> None:
 
 
 def _annotations(
-    doc: SpecDocument, ctx: BuildContext, path: NodePath, coordinate_type: str, geojson: dict, errors: Errors
+    doc: SpecDocument,
+    ctx: BuildContext,
+    path: NodePath,
+    coordinate_type: str,
+    geojson: dict[Path, GeoJsonRead],
+    errors: Errors,
 ) -> Annotations | None:
     spec = doc.get(path)
     if "annotations" in spec:
@@ -255,9 +284,14 @@ def _annotations(
 def _inline(doc: SpecDocument, path: NodePath) -> Annotations:
     items = doc.get(path + ("annotations",))
     where = lambda i: doc.loc(path + ("annotations", i))
-    point_path = lambda i: path + ("annotations", i) + (("points",) if isinstance(items[i], dict) else ())
+
+    def point_path(i: int) -> NodePath:
+        return path + ("annotations", i) + (("points",) if isinstance(items[i], dict) else ())
+
     wide = any(len(p) == 3 for item in items for p in (item["points"] if isinstance(item, dict) else item))
-    arrays, measured, issues = [], [], []
+    arrays: list[np.ndarray] = []
+    measured: list[dict[str, Any]] = []
+    issues: list[Issue] = []
     for i, item in enumerate(items):
         points = item["points"] if isinstance(item, dict) else item
         array = np.full((len(points), 3 if wide else 2), np.nan)
@@ -277,7 +311,7 @@ def _inline(doc: SpecDocument, path: NodePath) -> Annotations:
         i = int(np.searchsorted(starts, k, side="right")) - 1
         return doc.loc(point_path(i) + (k - int(starts[i]),))
 
-    def values(key: str, at: NodePath, issues: list) -> np.ndarray:
+    def values(key: str, at: NodePath, issues: list[Issue]) -> np.ndarray:
         out = np.array([m.get(key, np.nan) for m in measured], dtype=np.float64)
         if np.isnan(out).all():
             raise SpecError(
@@ -349,7 +383,9 @@ def _csv(doc: SpecDocument, path: NodePath) -> Annotations:
     )
 
 
-def _geojson(doc: SpecDocument, ctx: BuildContext, path: NodePath, cache: dict, errors: Errors) -> Annotations | None:
+def _geojson(
+    doc: SpecDocument, ctx: BuildContext, path: NodePath, cache: dict[Path, GeoJsonRead], errors: Errors
+) -> Annotations | None:
     from ..resolve.geojson import read_geojson
 
     spec = doc.get(path + ("geojson",))
@@ -377,7 +413,9 @@ def _geojson(doc: SpecDocument, ctx: BuildContext, path: NodePath, cache: dict, 
                 doc.loc(at),
                 at,
             )
-    table, taken, bad = cache[file]
+    read = cache[file]
+    assert read is not None  # read above or by an earlier group (None: unreadable, returned above)
+    table, taken, bad = read
     graphic = np.array(table.graphic, dtype=object)
     chosen = np.ones(len(graphic), dtype=bool)
     if isinstance(spec, dict) and "classification" in spec:
@@ -427,7 +465,7 @@ def _geojson(doc: SpecDocument, ctx: BuildContext, path: NodePath, cache: dict, 
     )
 
 
-def _all_taken(table, taken: np.ndarray) -> None:
+def _all_taken(table: FeatureTable, taken: np.ndarray) -> None:
     """Every feature of a GeoJSON file is taken by a group: an unknown class is an error, not a loss."""
     left = np.flatnonzero(~taken)
     if left.size == 0:
@@ -454,9 +492,9 @@ def _group(
     number: int,
     sop_uid: str,
     double: bool,
-    AnnotationGroup,
-    measurements: list,
-):
+    AnnotationGroup: type[AnnotationGroup],
+    measurements: list[Measurement],
+) -> AnnotationGroup:
     spec = doc.get(path)
     errors = Errors()
     category = errors.run(code_at, doc, ctx, path + ("category",))
@@ -467,6 +505,7 @@ def _group(
     if algo["type"] != "MANUAL":
         algorithm = errors.run(algorithm_identification, doc, ctx, path + ("algorithm",))
     errors.raise_if_any()
+    assert category is not None and property_type is not None  # every check passed; the schema requires both
     with conformance_at(doc, path + ("algorithm",) if "algorithm" in spec else path):
         return AnnotationGroup(
             number=number,
@@ -487,14 +526,21 @@ def _group(
 
 
 def _measurement(
-    doc: SpecDocument, ctx: BuildContext, path: NodePath, found: Annotations, Measurement, issues: list[Issue]
-):
+    doc: SpecDocument,
+    ctx: BuildContext,
+    path: NodePath,
+    found: Annotations,
+    Measurement: type[Measurement],
+    issues: list[Issue],
+) -> Measurement:
     """One measurement of a group; its values' problems go to ``issues`` (reported with the annotations')."""
     errors = Errors()
     name = errors.run(code_at, doc, ctx, path + ("name",))
     unit = errors.run(unit_at, doc, ctx, path + ("unit",))
     values = errors.run(found.values, doc.get(path + ("key",)), path + ("key",), issues)
     errors.raise_if_any()
+    # every check passed; the schema requires name and unit
+    assert name is not None and unit is not None and values is not None
     measurement = Measurement(name, unit, values)
     with conformance_at(
         doc,

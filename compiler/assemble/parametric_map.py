@@ -6,11 +6,13 @@ The map is placed on the source frames by its affine exactly as a Segmentation m
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import InputError, SpecError
+from ..errors import ErrorAt, InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
 from ..write.targets import output_filename
@@ -28,6 +30,11 @@ from .common import (
     start_file_digest,
 )
 from .context import BuildContext
+
+if TYPE_CHECKING:
+    from ..iods.common.concept import Code
+    from ..iods.pm import RealWorldValueMapping
+    from ..resolve.source_series import SourceSeries
 
 MAP_FILE: NodePath = ("map", "file")
 
@@ -47,8 +54,10 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     errors.run(_transfer_syntax, doc)
     placed = errors.run(_values, doc, series) if series is not None else None
     errors.raise_if_any()
+    # every check passed: none of these is None (the schema requires map.anatomic_region)
+    assert series is not None and placed is not None and region is not None and derivation is not None
     values, file = placed
-    values, mappings = _encode(doc, values, mappings)
+    values, checked = _encode(doc, values, [m for m in mappings if m is not None])
 
     ident = object_identity(
         doc,
@@ -66,7 +75,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         pm = ParametricMap(
             source_images=images,
             pixel_array=values,
-            mappings=mappings,
+            mappings=checked,
             anatomic_region=region,
             series_instance_uid=ident.series_instance_uid,
             series_number=ident.series_number,
@@ -87,16 +96,21 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             window=(window["center"], window["width"]) if window else None,
             copy_pixel_data=False,  # the map was loaded for this build: its bytes are written as they are
         )
+    units = pm.get_mappings()[0].units
+    spacing = pm.slice_spacing
+    assert not isinstance(units, str) and spacing is not None  # read back as a Code; set by the constructor
     summary = {
         "frames": int(pm.NumberOfFrames),
         "bits": int(pm.BitsAllocated),
-        "units": pm.get_mappings()[0].units.value,
-        **spacing_summary(doc, ctx, pm.slice_spacing, len(series.frames)),
+        "units": units.value,
+        **spacing_summary(doc, ctx, spacing, len(series.frames)),
     }
+    filename = output_filename(doc)
+    assert filename is not None  # output.file is a string (the schema checked it)
     return [
         BuiltObject(
             dataset=pm,
-            filename=output_filename(doc),
+            filename=filename,
             kind="ParametricMap",
             spec=doc.path,
             spec_id=spec_id(doc),
@@ -105,7 +119,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     ]
 
 
-def _default_derivation() -> tuple:
+def _default_derivation() -> tuple[Code, ...]:
     from ..iods.pm.parametric_map import DERIVATION_PARAMETRIC_MAP
 
     return (DERIVATION_PARAMETRIC_MAP,)
@@ -123,7 +137,7 @@ def _transfer_syntax(doc: SpecDocument) -> None:
         )
 
 
-def _mapping(doc: SpecDocument, ctx: BuildContext, index: int):
+def _mapping(doc: SpecDocument, ctx: BuildContext, index: int) -> RealWorldValueMapping:
     from ..iods.common.concept import is_code
     from ..iods.common.ucum import UcumSyntaxError, check_ucum
     from ..iods.pm import RealWorldValueMapping
@@ -174,18 +188,19 @@ def _mapping(doc: SpecDocument, ctx: BuildContext, index: int):
         ).checked()
 
 
-def _values(doc: SpecDocument, series) -> tuple[np.ndarray, Any]:
+def _values(doc: SpecDocument, series: SourceSeries) -> tuple[np.ndarray, Path]:
     """The map on the source frames (series frame order), checked: one value per voxel, numbers, NaN
     only where allowed."""
     from .voxels import place_file
 
     spec = doc.data["map"]
     first = series.frames[0]
+    assert first.rows is not None and first.columns is not None  # a source frame is made only with both
     bound = len(series.frames) * first.rows * first.columns  # one value per source pixel
     array, file = place_file(
         doc, MAP_FILE, series, key=spec.get("key"), max_values=bound, tolerance_path=("map", "tolerance_mm"), what="map"
     )
-    where = {"location": doc.loc(MAP_FILE), "path": MAP_FILE}
+    where: ErrorAt = {"location": doc.loc(MAP_FILE), "path": MAP_FILE}
     if array.ndim != 3:
         raise InputError(
             f"the map has {array.shape[-1]} values per voxel (shape {array.shape}); a Parametric Map holds one",
@@ -201,13 +216,13 @@ def _values(doc: SpecDocument, series) -> tuple[np.ndarray, Any]:
     return array, file
 
 
-def _frame_chunks(array: np.ndarray):
+def _frame_chunks(array: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     step = max(1, (8 << 20) // max(1, array[0].nbytes))
     for a in range(0, len(array), step):
         yield a, array[a : a + step].reshape(min(step, len(array) - a), -1)
 
 
-def _refuse_nan(array: np.ndarray, where: dict) -> None:
+def _refuse_nan(array: np.ndarray, where: ErrorAt) -> None:
     for a, block in _frame_chunks(array):
         frames = np.isnan(block.max(axis=1))  # NaN propagates into the maximum
         if frames.any():
@@ -222,19 +237,23 @@ def _refuse_nan(array: np.ndarray, where: dict) -> None:
             )
 
 
-def _encode(doc: SpecDocument, values: np.ndarray, mappings: list) -> tuple[np.ndarray, list]:
+def _encode(
+    doc: SpecDocument, values: np.ndarray, mappings: list[RealWorldValueMapping]
+) -> tuple[np.ndarray, list[RealWorldValueMapping]]:
     """Apply ``map.encoding``: a float cast, or integers (16-bit) with a mapping scaled to the range."""
     import dataclasses
 
     encoding = doc.data["map"].get("encoding")
     path: NodePath = ("map", "encoding")
-    where = {"location": doc.loc(path), "path": path}
+    where: ErrorAt = {"location": doc.loc(path), "path": path}
     if encoding is None:
         return values, mappings
     if encoding in ("float32", "float64"):
         return values.astype(encoding, copy=False), mappings
     dtype = np.dtype(encoding)
     info = np.iinfo(dtype)
+    lo: float  # the map's range: ints for an integer map
+    hi: float
     if values.dtype.kind in "biu":
         lo, hi = (int(values.min()), int(values.max())) if values.size else (0, 0)
         if lo < info.min or hi > info.max:

@@ -8,8 +8,9 @@ geometry (NIfTI, NRRD) are placed on the source frames by their affine; numpy fi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +32,11 @@ from .common import (
     start_file_digest,
 )
 from .context import BuildContext
+
+if TYPE_CHECKING:
+    from ..iods.common.algorithm import AlgorithmIdentification
+    from ..iods.seg.segment import SegmentDescription
+    from ..resolve.source_series import SourceSeries
 
 AI_FAMILY = ("DCM", "123110", "Artificial Intelligence")
 
@@ -54,6 +60,8 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     placed = errors.run(_pixels, doc, ctx, series, segments) if series is not None and segments else None
     errors.run(_check_encoding, doc)
     errors.raise_if_any()
+    assert series is not None and placed is not None  # every check passed
+    described = [d for d in descriptions if d is not None]  # all of them: every check passed
     pixels, mask_files, presence = placed
 
     ident = object_identity(
@@ -72,7 +80,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             source_images=images,
             pixel_array=pixels,
             segmentation_type=seg_type,
-            segment_descriptions=descriptions,
+            segment_descriptions=described,
             series_instance_uid=ident.series_instance_uid,
             series_number=ident.series_number,
             series_description=ident.series_description,
@@ -89,9 +97,9 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             transfer_syntax_uid=_transfer_syntax(output.get("transfer_syntax", "ExplicitVRLittleEndian")),
             label_presence=presence,
         )
-    if seg_type == "LABELMAP" and len(descriptions) > 255:
+    if seg_type == "LABELMAP" and len(described) > 255:
         ctx.warn(
-            f"this label map has {len(descriptions)} segments, so its pixels are 16-bit: the cornerstone"
+            f"this label map has {len(described)} segments, so its pixels are 16-bit: the cornerstone"
             " adapters (@cornerstonejs/adapters, used by OHIF 3) decode label maps into 8-bit arrays, where"
             " segments above 255 wrap around (256 shows as background, 257 as segment 1, ...); the dcmjs"
             " legacy adapter (OHIF 2) does not read Label Map Segmentations at all. Use BINARY for those"
@@ -100,10 +108,12 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             ("segments",),
         )
     name = output_filename(doc)
+    spacing = seg.slice_spacing
+    assert name is not None and spacing is not None  # output.file is a string (schema); set by the constructor
     summary = {
         "frames": int(seg.NumberOfFrames),
-        "segments": len(descriptions),
-        **spacing_summary(doc, ctx, seg.slice_spacing, len(series.frames)),
+        "segments": len(described),
+        **spacing_summary(doc, ctx, spacing, len(series.frames)),
     }
     return [
         BuiltObject(
@@ -159,7 +169,9 @@ def _segment_numbers(doc: SpecDocument) -> list[int]:
     return numbers
 
 
-def _segment_description(doc: SpecDocument, ctx: BuildContext, index: int, number: int, series):
+def _segment_description(
+    doc: SpecDocument, ctx: BuildContext, index: int, number: int, series: SourceSeries | None
+) -> SegmentDescription:
     from ..iods.seg.segment import SegmentDescription
 
     base: NodePath = ("segments", index)
@@ -178,6 +190,9 @@ def _segment_description(doc: SpecDocument, ctx: BuildContext, index: int, numbe
     region = errors.run(code_at, doc, ctx, base + ("anatomic_region",))
     region_modifiers = errors.run(codes_at, doc, ctx, base + ("anatomic_region_modifiers",))
     errors.raise_if_any()
+    # every check passed; the schema requires category and type
+    assert category is not None and property_type is not None
+    assert modifiers is not None and region_modifiers is not None
     tracking_id = seg.get("tracking_id")
     tracking_uid = seg.get("tracking_uid")
     if tracking_id and not tracking_uid:
@@ -201,7 +216,7 @@ def _segment_description(doc: SpecDocument, ctx: BuildContext, index: int, numbe
         )
 
 
-def algorithm_identification(doc: SpecDocument, ctx: BuildContext, path: NodePath):
+def algorithm_identification(doc: SpecDocument, ctx: BuildContext, path: NodePath) -> AlgorithmIdentification:
     """The Algorithm Identification (Table 10-19) of the `algorithm:` mapping at ``path`` (name, version,
     family: AI by default, parameters, source); shared by every kind that names an algorithm."""
     from ..iods.common.algorithm import AlgorithmIdentification
@@ -219,7 +234,7 @@ def algorithm_identification(doc: SpecDocument, ctx: BuildContext, path: NodePat
         )
 
 
-def _refuse_manual_algorithm(doc: SpecDocument, path: NodePath, spec: dict) -> None:
+def _refuse_manual_algorithm(doc: SpecDocument, path: NodePath, spec: Mapping[str, Any]) -> None:
     """A MANUAL segment names no algorithm: Segment Algorithm Name (0062,0009) is required when Segment
     Algorithm Type is not MANUAL and not allowed when it is (PS3.3 C.8.20.2, Table C.8.20-4), so the spec is
     refused at the key rather than the name silently dropped."""
@@ -236,18 +251,19 @@ def _refuse_manual_algorithm(doc: SpecDocument, path: NodePath, spec: dict) -> N
         )
 
 
-def _place(doc: SpecDocument, path: NodePath, series, key: str | None = None) -> tuple[np.ndarray, Path]:
+def _place(doc: SpecDocument, path: NodePath, series: SourceSeries, key: str | None = None) -> tuple[np.ndarray, Path]:
     """Load the mask file at ``path`` and return its pixels on the source frames."""
     from .voxels import place_file
 
     # A mask holds at most one value per source pixel and segment (a channel per segment at most).
     first = series.frames[0]
+    assert first.rows is not None and first.columns is not None  # a source frame is made only with both
     bound = len(series.frames) * first.rows * first.columns * max(1, len(doc.data.get("segments") or ()))
     return place_file(doc, path, series, key=key, max_values=bound, tolerance_path=("segmentation", "tolerance_mm"))
 
 
 def _pixels(
-    doc: SpecDocument, ctx: BuildContext, series, numbers: list[int]
+    doc: SpecDocument, ctx: BuildContext, series: SourceSeries, numbers: list[int]
 ) -> tuple[np.ndarray, list[Path], np.ndarray | None]:
     """The segmentation pixels for the builder: a label map of segment numbers (N, rows, cols), or
     (N, rows, cols, segments) when each segment has its own mask or for multi-channel FRACTIONAL; the
@@ -259,7 +275,7 @@ def _pixels(
     own = [i for i, s in enumerate(segments) if "mask" in s]
     if "mask" in seg_spec:
         if own:
-            path = ("segments", own[0], "mask")
+            path: NodePath = ("segments", own[0], "mask")
             raise SpecError(
                 "segmentation.mask is given, so segments may not name their own masks",
                 location=doc.loc(path),
@@ -404,7 +420,8 @@ def _unsigned_labels(doc: SpecDocument, array: np.ndarray, path: NodePath) -> np
 def _label_values(array: np.ndarray) -> np.ndarray:
     """The non-zero values of a label map (for messages only: sorts)."""
     values = np.unique(array)
-    return values[values != 0]
+    non_zero: np.ndarray = values[values != 0]
+    return non_zero
 
 
 def _check_fraction_range(doc: SpecDocument, array: np.ndarray, path: NodePath) -> None:

@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import InputError, SpecError
+from ..errors import InputError, SpecAt, SpecError
 from ..load.document import SpecDocument
 from .common import NodePath, resolve_path, start_file_digest
 from .context import BuildContext
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+    from ..iods.common.spacing import SliceSpacing
+    from ..resolve.source_series import SourceSeries
 
 
 def place_file(
     doc: SpecDocument,
     path: NodePath,
-    series,
+    series: SourceSeries,
     *,
     key: str | None = None,
     max_values: int,
@@ -35,7 +41,7 @@ def place_file(
 
     file = resolve_path(doc, path)
     start_file_digest(file)
-    where = {"location": doc.loc(path), "spec_path": path}
+    where: SpecAt = {"location": doc.loc(path), "spec_path": path}
     frames = series.frames
     first = frames[0]
     volume = load_mask(file, key=key, max_values=max_values, what=what, **where)
@@ -58,6 +64,7 @@ def place_file(
             location=doc.loc(tolerance_path),
             path=tolerance_path,
         )
+    assert first.rows is not None and first.columns is not None  # a source frame is made only with both
     array = place_on_frames(
         volume,
         positions,
@@ -74,8 +81,8 @@ def place_file(
 
 
 def in_source_order(
-    series, pixels: np.ndarray, presence: np.ndarray | None = None
-) -> tuple[list, np.ndarray, np.ndarray | None]:
+    series: SourceSeries, pixels: np.ndarray, presence: np.ndarray | None = None
+) -> tuple[list[Dataset], np.ndarray, np.ndarray | None]:
     """Source datasets, pixels and per-frame label presence in the order the builder layer expects.
 
     Frames of ``series`` are ordered by geometry; a single-frame series is passed as its instances in
@@ -94,7 +101,7 @@ def in_source_order(
     return [f.instance.header for f in series.frames], pixels, presence
 
 
-def spacing_summary(doc: SpecDocument, ctx: BuildContext, spacing, n_frames: int) -> dict[str, Any]:
+def spacing_summary(doc: SpecDocument, ctx: BuildContext, spacing: SliceSpacing, n_frames: int) -> dict[str, Any]:
     """Spacing Between Slices for the build summary; a stack it cannot be computed for is also a warning
     (readers such as dcmqi then take Slice Thickness as the slice spacing)."""
     if spacing.value is not None:
