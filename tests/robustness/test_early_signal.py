@@ -4,6 +4,7 @@ read as an invalid spec), and nothing written."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -54,3 +55,23 @@ def test_sigint_early_in_a_build_stops_it_cleanly(tmp_path: Path, after: float) 
     else:
         assert written == [], (written, err)
         assert "Traceback" in err or err.strip().splitlines()[-1].startswith("dcmspec: stopped by SIGINT"), err
+
+
+def test_sigint_while_the_entry_point_is_imported(tmp_path: Path) -> None:
+    """The signal lands while ``python -m dcmspec_compiler`` imports its entry point (planted: an import
+    hook raises KeyboardInterrupt there, as a SIGINT at that moment does; once seen under load)."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\n\n\n"
+        "class Stop:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'dcmspec_compiler.entry':\n"
+        "            raise KeyboardInterrupt\n\n\n"
+        "sys.meta_path.insert(0, Stop())\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "dcmspec_compiler", "--version"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == -signal.SIGINT, (proc.returncode, proc.stderr)
+    assert proc.stderr == "dcmspec: stopped by SIGINT\n", proc.stderr
