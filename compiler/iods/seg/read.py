@@ -16,7 +16,8 @@ from ...io.rle import rle_decode_frame
 from ..common.codes import codes_equal
 from ..common.concept import Code
 from ..common.functional_groups import frame_group
-from ..common.sources import SourceFrame, analyze_sources
+from ..common.source_frame import SourceFrame
+from ..common.sources import analyze_sources
 from .segment import SegmentDescription
 
 if TYPE_CHECKING:
