@@ -42,7 +42,7 @@ def ucum_code(unit: str | Code) -> Code:
         check_ucum(text)
     except UcumSyntaxError as exc:
         raise DicomConformanceError(str(exc)) from None
-    return unit if is_code(unit) else Code(text, "UCUM", text)  # type: ignore[return-value]
+    return unit if is_code(unit) else Code(text, "UCUM", text)
 
 
 @dataclass(frozen=True)

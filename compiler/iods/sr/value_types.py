@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 import numpy as np
 from pydicom.dataelem import DataElement
@@ -182,7 +183,8 @@ class ContentItem(Dataset):
 
     @property
     def relationship_type(self) -> str | None:
-        return self.get("RelationshipType")
+        relationship: str | None = self.get("RelationshipType")
+        return relationship
 
 
 def _describe(item: Dataset) -> str:
@@ -765,8 +767,13 @@ class TcoordItem(ContentItem):
             raise DicomConformanceError(f"TCOORD {trt} cannot have {n} value(s) (PS3.3 C.18.7.1.1)")
         set_element(self, TEMPORAL_RANGE_TYPE, "CS", trt)
         if sample_positions is not None:
-            set_element(self, REFERENCED_SAMPLE_POSITIONS, "UL", [int(v) for v in values])
+            set_element(self, REFERENCED_SAMPLE_POSITIONS, "UL", [int(v) for v in cast("list[int]", values)])
         elif time_offsets is not None:
-            set_element(self, REFERENCED_TIME_OFFSETS, "DS", [format_number_as_ds(float(v)) for v in values])
+            set_element(
+                self,
+                REFERENCED_TIME_OFFSETS,
+                "DS",
+                [format_number_as_ds(float(v)) for v in cast("list[float]", values)],
+            )
         else:
-            set_element(self, REFERENCED_DATETIME, "DT", [_dtv(v) for v in values])
+            set_element(self, REFERENCED_DATETIME, "DT", [_dtv(v) for v in cast("list[_dt.datetime | str]", values)])
