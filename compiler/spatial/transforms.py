@@ -31,8 +31,7 @@ from ..iods.common.functional_groups import frame_group, frame_items
 from .volume import Volume, affine_from_geometry, stack_affine
 
 if TYPE_CHECKING:
-    import numpy.typing as npt
-    from numpy.typing import ArrayLike
+    from numpy.typing import ArrayLike, NDArray
     from pydicom.dataset import Dataset
     from typing_extensions import Self
 
@@ -42,12 +41,12 @@ if TYPE_CHECKING:
 class PlaneGeometry:
     """Position of one image plane: ImagePositionPatient (or slide offsets), orientation, spacing."""
 
-    position: npt.NDArray[np.float64]  # (3,) centre of the top-left pixel, mm
-    orientation: npt.NDArray[np.float64]  # (6,) row direction cosines, then column direction cosines
-    pixel_spacing: npt.NDArray[np.float64]  # (2,) row spacing, column spacing, mm
+    position: NDArray[np.float64]  # (3,) centre of the top-left pixel, mm
+    orientation: NDArray[np.float64]  # (6,) row direction cosines, then column direction cosines
+    pixel_spacing: NDArray[np.float64]  # (2,) row spacing, column spacing, mm
 
 
-def _floats(value: Any, n: int, name: str) -> npt.NDArray[np.float64]:
+def _floats(value: Any, n: int, name: str) -> NDArray[np.float64]:
     if value is None:
         raise ValueError(f"the dataset has no {name}")
     arr = np.asarray([float(v) for v in value], dtype=np.float64)
@@ -146,7 +145,7 @@ def plane_geometry(ds: Dataset, frame_number: int | None = None) -> PlaneGeometr
     )
 
 
-def frame_positions(ds: Dataset) -> npt.NDArray[np.float64]:
+def frame_positions(ds: Dataset) -> NDArray[np.float64]:
     """ImagePositionPatient of every frame of an image, shape (NumberOfFrames, 3)."""
     return np.stack([plane_geometry(ds, i + 1).position for i in range(number_of_frames(ds))])
 
@@ -162,7 +161,7 @@ def _slice_spacing(ds: Dataset) -> float | None:
 
 
 # ---------------------------------------------------------------------- helpers
-def _points(values: ArrayLike, width: int, name: str) -> npt.NDArray[np.float64]:
+def _points(values: ArrayLike, width: int, name: str) -> NDArray[np.float64]:
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim == 1 and arr.shape == (width,):
         arr = arr[None, :]
@@ -171,12 +170,12 @@ def _points(values: ArrayLike, width: int, name: str) -> npt.NDArray[np.float64]
     return arr
 
 
-def _apply(affine: npt.NDArray[np.floating[Any]], points: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    applied: npt.NDArray[np.float64] = points @ affine[:3, :3].T + affine[:3, 3]
+def _apply(affine: NDArray[np.floating[Any]], points: NDArray[np.float64]) -> NDArray[np.float64]:
+    applied: NDArray[np.float64] = points @ affine[:3, :3].T + affine[:3, 3]
     return applied
 
 
-def _plane_affine(position: ArrayLike, orientation: ArrayLike, pixel_spacing: ArrayLike) -> npt.NDArray[np.float64]:
+def _plane_affine(position: ArrayLike, orientation: ArrayLike, pixel_spacing: ArrayLike) -> NDArray[np.float64]:
     """4x4 matrix mapping ``(column, row, d, 1)`` to reference coordinates (PS3.3 C.7.6.2.1.1)."""
     iop = np.asarray(orientation, dtype=np.float64).reshape(6)
     spacing = np.asarray(pixel_spacing, dtype=np.float64).reshape(2)
@@ -197,12 +196,12 @@ class _Transformer:
     """Applies a 4x4 affine to points."""
 
     def __init__(self, affine: ArrayLike) -> None:
-        self._affine: npt.NDArray[np.float64] = np.asarray(affine, dtype=np.float64)
+        self._affine: NDArray[np.float64] = np.asarray(affine, dtype=np.float64)
 
     @property
-    def affine(self) -> npt.NDArray[np.float64]:
+    def affine(self) -> NDArray[np.float64]:
         """The 4x4 homogeneous matrix applied by this transformer."""
-        affine: npt.NDArray[np.float64] = self._affine.copy()
+        affine: NDArray[np.float64] = self._affine.copy()
         return affine
 
 
@@ -224,7 +223,7 @@ class _PlaneTransformer(_Transformer):
         self.tolerance_mm = 0.01 * float(spacing.min()) if tolerance_mm is None else float(tolerance_mm)
         super().__init__(self._build())
 
-    def _build(self) -> npt.NDArray[np.float64]:  # pragma: no cover - overridden
+    def _build(self) -> NDArray[np.float64]:  # pragma: no cover - overridden
         raise NotImplementedError
 
     @classmethod
@@ -233,7 +232,7 @@ class _PlaneTransformer(_Transformer):
         geometry = plane_geometry(ds, frame_number)
         return cls(geometry.position, geometry.orientation, geometry.pixel_spacing, **kwargs)
 
-    def _to_plane(self, points: ArrayLike) -> npt.NDArray[np.float64]:
+    def _to_plane(self, points: ArrayLike) -> NDArray[np.float64]:
         """``(column, row, d)`` of reference points; raises if ``|d|`` exceeds the tolerance."""
         pts = _points(points, 3, "points")
         local = _apply(np.linalg.inv(self.plane_affine), pts)
@@ -246,7 +245,7 @@ class _PlaneTransformer(_Transformer):
             )
         return local
 
-    def plane_distance(self, points: ArrayLike) -> npt.NDArray[np.float64]:
+    def plane_distance(self, points: ArrayLike) -> NDArray[np.float64]:
         """Signed distance (mm) of reference points from the plane, along row x column direction."""
         pts = _points(points, 3, "points")
         return _apply(np.linalg.inv(self.plane_affine), pts)[:, 2]
@@ -255,10 +254,10 @@ class _PlaneTransformer(_Transformer):
 class PixelToReferenceTransformer(_PlaneTransformer):
     """Pixel indices ``(column, row)`` of one plane -> reference coordinates (mm)."""
 
-    def _build(self) -> npt.NDArray[np.float64]:
+    def _build(self) -> NDArray[np.float64]:
         return self.plane_affine
 
-    def __call__(self, indices: ArrayLike) -> npt.NDArray[np.float64]:
+    def __call__(self, indices: ArrayLike) -> NDArray[np.float64]:
         idx = _points(indices, 2, "indices")
         return _apply(self._affine, np.column_stack([idx, np.zeros(len(idx))]))
 
@@ -269,21 +268,21 @@ class ReferenceToPixelTransformer(_PlaneTransformer):
     Points further than ``tolerance_mm`` from the plane raise ``ValueError``.
     """
 
-    def _build(self) -> npt.NDArray[np.float64]:
-        return cast("npt.NDArray[np.float64]", np.linalg.inv(self.plane_affine))  # numpy's stubs: floating
+    def _build(self) -> NDArray[np.float64]:
+        return cast("NDArray[np.float64]", np.linalg.inv(self.plane_affine))  # numpy's stubs: floating
 
-    def __call__(self, points: ArrayLike) -> npt.NDArray[np.int64]:
+    def __call__(self, points: ArrayLike) -> NDArray[np.int64]:
         return np.rint(self._to_plane(points)[:, :2]).astype(np.int64)
 
 
 class ImageToReferenceTransformer(_PlaneTransformer):
     """Image coordinates ``(column, row)`` (PS3.3 C.18.6.1.2, pixel centre at +0.5) -> reference (mm)."""
 
-    def _build(self) -> npt.NDArray[np.float64]:
-        affine: npt.NDArray[np.float64] = self.plane_affine @ _HALF_PIXEL
+    def _build(self) -> NDArray[np.float64]:
+        affine: NDArray[np.float64] = self.plane_affine @ _HALF_PIXEL
         return affine
 
-    def __call__(self, coordinates: ArrayLike) -> npt.NDArray[np.float64]:
+    def __call__(self, coordinates: ArrayLike) -> NDArray[np.float64]:
         xy = _points(coordinates, 2, "coordinates")
         return _apply(self._affine, np.column_stack([xy, np.zeros(len(xy))]))
 
@@ -294,15 +293,15 @@ class ReferenceToImageTransformer(_PlaneTransformer):
     Points further than ``tolerance_mm`` from the plane raise ``ValueError``.
     """
 
-    def _build(self) -> npt.NDArray[np.float64]:
-        return cast("npt.NDArray[np.float64]", np.linalg.inv(self.plane_affine @ _HALF_PIXEL))
+    def _build(self) -> NDArray[np.float64]:
+        return cast("NDArray[np.float64]", np.linalg.inv(self.plane_affine @ _HALF_PIXEL))
 
-    def __call__(self, points: ArrayLike) -> npt.NDArray[np.float64]:
+    def __call__(self, points: ArrayLike) -> NDArray[np.float64]:
         return self._to_plane(points)[:, :2] + 0.5
 
 
 # ---------------------------------------------------------------------- volumes
-def _dataset_volume_affine(ds: Dataset, frame_number: int | None) -> npt.NDArray[np.float64]:
+def _dataset_volume_affine(ds: Dataset, frame_number: int | None) -> NDArray[np.float64]:
     if frame_number is not None or number_of_frames(ds) == 1:
         geometry = plane_geometry(ds, frame_number)
         normal = np.cross(geometry.orientation[0:3], geometry.orientation[3:6])
@@ -336,7 +335,7 @@ class VolumeToReferenceTransformer(_Transformer):
         """
         return cls(_dataset_volume_affine(ds, frame_number))
 
-    def __call__(self, indices: ArrayLike) -> npt.NDArray[np.float64]:
+    def __call__(self, indices: ArrayLike) -> NDArray[np.float64]:
         return _apply(self._affine, _points(indices, 3, "indices"))
 
 
@@ -350,5 +349,5 @@ class ReferenceToVolumeTransformer(VolumeToReferenceTransformer):
     def __init__(self, affine: ArrayLike) -> None:
         super().__init__(np.linalg.inv(np.asarray(affine, dtype=np.float64).reshape(4, 4)))
 
-    def __call__(self, points: ArrayLike) -> npt.NDArray[np.float64]:
+    def __call__(self, points: ArrayLike) -> NDArray[np.float64]:
         return _apply(self._affine, _points(points, 3, "points"))

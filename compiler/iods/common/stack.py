@@ -12,7 +12,7 @@ from ...errors import DicomConformanceError
 from .functional_groups import frame_group
 
 if TYPE_CHECKING:
-    import numpy.typing as npt
+    from numpy.typing import NDArray
     from pydicom.dataset import Dataset
 
 
@@ -20,18 +20,18 @@ if TYPE_CHECKING:
 class FrameStack:
     """Frames on one stack: ``index[f]`` is the plane of frame ``f``; the affine of the whole stack."""
 
-    index: npt.NDArray[np.intp]
+    index: NDArray[np.intp]
     n_planes: int
-    affine: npt.NDArray[np.float64]
+    affine: NDArray[np.float64]
 
 
-def frame_geometry(ds: Dataset, what: str) -> Callable[[int, str, str], npt.NDArray[np.float64]]:
+def frame_geometry(ds: Dataset, what: str) -> Callable[[int, str, str], NDArray[np.float64]]:
     """``value(frame, group, keyword)``: a geometry attribute of a frame (per-frame item, else shared)."""
     shared_seq = ds.get("SharedFunctionalGroupsSequence")
     shared = shared_seq[0] if shared_seq else None
     per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
 
-    def value(f: int, group: str, keyword: str) -> npt.NDArray[np.float64]:
+    def value(f: int, group: str, keyword: str) -> NDArray[np.float64]:
         g = frame_group(per_frame[f] if per_frame else None, shared, group, keyword)
         if g is not None:
             return np.asarray([float(v) for v in g[keyword].value], dtype=np.float64)

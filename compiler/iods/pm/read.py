@@ -12,7 +12,9 @@ from ..common.functional_groups import frame_group
 from .mapping import RealWorldValueMapping, mapping_from_item
 
 if TYPE_CHECKING:
-    from os import PathLike
+    import os
+
+    from numpy.typing import NDArray
 
     from ...spatial.volume import Volume
     from .parametric_map import ParametricMap
@@ -79,7 +81,7 @@ class ParametricMapReader:
                 return int(group.RealWorldValueMappingSequence[0].get("RealWorldValueFirstValueMapped", 0))
         return 0
 
-    def get_frames(self, mapping: int = 0) -> np.ndarray:
+    def get_frames(self, mapping: int = 0) -> NDArray[np.float64]:
         """Real-world values of every stored frame (float64), with Real World Value Mapping ``mapping``."""
         stored = self.get_stored_frames()
         n = len(stored)
@@ -92,7 +94,7 @@ class ParametricMapReader:
             out[f] = self.get_mappings(f)[mapping].apply(stored[f], self._first_mapped(f))
         return out
 
-    def frame_positions(self) -> np.ndarray:
+    def frame_positions(self) -> NDArray[np.float64]:
         """Image Position (Patient) of every stored frame, (frames, 3)."""
         from ..common.stack import frame_geometry
 
@@ -128,7 +130,7 @@ class ParametricMapReader:
         return Volume(array, stack.affine, frame_of_reference_uid=self.get("FrameOfReferenceUID"))  # type: ignore[attr-defined]
 
 
-def pmread(path: str | PathLike[str]) -> ParametricMap:
+def pmread(path: str | os.PathLike[str]) -> ParametricMap:
     """Read a Parametric Map file."""
     from pydicom import dcmread
 

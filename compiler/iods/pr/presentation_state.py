@@ -19,7 +19,7 @@ import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 import pydicom
@@ -44,6 +44,9 @@ from ..common.wrap import wrap_file_dataset
 from .display import DisplayedArea, DisplayShutter, SoftcopyVOI, read_overlay
 from .graphics import GraphicAnnotation, GraphicGroup, GraphicLayer, check_groups
 from .palettes import PaletteColorLUT
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "ColorSoftcopyPresentationState",
@@ -602,7 +605,7 @@ class SoftcopyPresentationState(Dataset):
                 return tl, br, str(item.PresentationSizeMode)  # type: ignore[return-value]
         raise KeyError(f"no displayed area applies to image {sop_instance_uid}")
 
-    def display_to_pixel(self, sop_instance_uid: str, points: np.ndarray) -> np.ndarray:
+    def display_to_pixel(self, sop_instance_uid: str, points: ArrayLike) -> NDArray[np.float64]:
         """DISPLAY points (fractions 0..1 of the displayed area, x to the right, y down as shown) to the
         image's pixel coordinates (column, row; 0,0 the top left corner of the top left pixel; C.10.5.1.2),
         through the displayed area, the rotation and the flip (C.10.4, C.10.6)."""

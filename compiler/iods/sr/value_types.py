@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Iterable, Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from pydicom.dataelem import DataElement
@@ -26,6 +26,9 @@ from ..common.concept import Code, is_code
 from ..common.uid import is_valid_uid
 from . import codes
 from .references import Reference
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 __all__ = [
     "RELATIONSHIP_TYPES",
@@ -680,7 +683,7 @@ class ScoordItem(ContentItem):
         return str(self.GraphicType)
 
     @property
-    def points(self) -> np.ndarray:
+    def points(self) -> NDArray[np.float64]:
         return np.asarray(self.GraphicData, dtype=np.float64).reshape(-1, 2)
 
 
@@ -725,7 +728,7 @@ class Scoord3DItem(ContentItem):
         return str(self.GraphicType)
 
     @property
-    def points(self) -> np.ndarray:
+    def points(self) -> NDArray[np.float64]:
         return np.asarray(self.GraphicData, dtype=np.float64).reshape(-1, 3)
 
     @property
