@@ -22,16 +22,18 @@ Volume transformers use the ``(k, r, c)`` index convention of :mod:`dcmspec_comp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from ..iods.common.functional_groups import frame_group, frame_items
 from .volume import Volume, affine_from_geometry, stack_affine
 
-ArrayLike = np.ndarray | Sequence[float]
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+    from pydicom.dataset import Dataset
+    from typing_extensions import Self
 
 
 # ---------------------------------------------------------------------- geometry from datasets
@@ -39,12 +41,12 @@ ArrayLike = np.ndarray | Sequence[float]
 class PlaneGeometry:
     """Position of one image plane: ImagePositionPatient (or slide offsets), orientation, spacing."""
 
-    position: np.ndarray  # (3,) centre of the top-left pixel, mm
-    orientation: np.ndarray  # (6,) row direction cosines, then column direction cosines
-    pixel_spacing: np.ndarray  # (2,) row spacing, column spacing, mm
+    position: NDArray[np.float64]  # (3,) centre of the top-left pixel, mm
+    orientation: NDArray[np.float64]  # (6,) row direction cosines, then column direction cosines
+    pixel_spacing: NDArray[np.float64]  # (2,) row spacing, column spacing, mm
 
 
-def _floats(value: Any, n: int, name: str) -> np.ndarray:
+def _floats(value: Any, n: int, name: str) -> NDArray[np.float64]:
     if value is None:
         raise ValueError(f"the dataset has no {name}")
     arr = np.asarray([float(v) for v in value], dtype=np.float64)
@@ -53,23 +55,23 @@ def _floats(value: Any, n: int, name: str) -> np.ndarray:
     return arr
 
 
-def _functional_group_value(ds: Any, frame_index: int | None, sequence: str, keyword: str) -> Any:
+def _functional_group_value(ds: Dataset, frame_index: int | None, sequence: str, keyword: str) -> Any:
     """A value from the per-frame functional group of ``frame_index`` (0-based), else the shared one
     (PS3.3 C.7.6.16)."""
     group = frame_group(*frame_items(ds, frame_index), sequence, keyword)
     return None if group is None else group.get(keyword)
 
 
-def number_of_frames(ds: Any) -> int:
+def number_of_frames(ds: Dataset) -> int:
     """NumberOfFrames, or 1 for a single-frame image."""
     return int(ds.get("NumberOfFrames", 1) or 1)
 
 
-def _is_slide(ds: Any) -> bool:
+def _is_slide(ds: Dataset) -> bool:
     return "ImageOrientationSlide" in ds and "TotalPixelMatrixOriginSequence" in ds
 
 
-def _slide_geometry(ds: Any, frame_index: int | None) -> PlaneGeometry:
+def _slide_geometry(ds: Dataset, frame_index: int | None) -> PlaneGeometry:
     """Whole slide microscopy: the total pixel matrix, or one tile (PS3.3 C.8.12.4.1.2, C.8.12.6.1)."""
     orientation = _floats(ds.ImageOrientationSlide, 6, "ImageOrientationSlide")
     spacing = _floats(
@@ -105,7 +107,7 @@ def _slide_geometry(ds: Any, frame_index: int | None) -> PlaneGeometry:
     return PlaneGeometry(position, orientation, spacing)
 
 
-def plane_geometry(ds: Any, frame_number: int | None = None) -> PlaneGeometry:
+def plane_geometry(ds: Dataset, frame_number: int | None = None) -> PlaneGeometry:
     """Read the geometry of one image plane from a dataset (PS3.3 C.7.6.2, C.7.6.16.2.3/4/1).
 
     Single-frame images use the top-level ImagePositionPatient, ImageOrientationPatient and
@@ -143,12 +145,12 @@ def plane_geometry(ds: Any, frame_number: int | None = None) -> PlaneGeometry:
     )
 
 
-def frame_positions(ds: Any) -> np.ndarray:
+def frame_positions(ds: Dataset) -> NDArray[np.float64]:
     """ImagePositionPatient of every frame of an image, shape (NumberOfFrames, 3)."""
     return np.stack([plane_geometry(ds, i + 1).position for i in range(number_of_frames(ds))])
 
 
-def _slice_spacing(ds: Any) -> float | None:
+def _slice_spacing(ds: Dataset) -> float | None:
     for keyword in ("SpacingBetweenSlices", "SliceThickness"):
         value = ds.get(keyword)
         if value is None:
@@ -159,7 +161,7 @@ def _slice_spacing(ds: Any) -> float | None:
 
 
 # ---------------------------------------------------------------------- helpers
-def _points(values: ArrayLike, width: int, name: str) -> np.ndarray:
+def _points(values: ArrayLike, width: int, name: str) -> NDArray[np.float64]:
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim == 1 and arr.shape == (width,):
         arr = arr[None, :]
@@ -168,11 +170,12 @@ def _points(values: ArrayLike, width: int, name: str) -> np.ndarray:
     return arr
 
 
-def _apply(affine: np.ndarray, points: np.ndarray) -> np.ndarray:
-    return points @ affine[:3, :3].T + affine[:3, 3]
+def _apply(affine: NDArray[np.floating[Any]], points: NDArray[np.float64]) -> NDArray[np.float64]:
+    applied: NDArray[np.float64] = points @ affine[:3, :3].T + affine[:3, 3]
+    return applied
 
 
-def _plane_affine(position: ArrayLike, orientation: ArrayLike, pixel_spacing: ArrayLike) -> np.ndarray:
+def _plane_affine(position: ArrayLike, orientation: ArrayLike, pixel_spacing: ArrayLike) -> NDArray[np.float64]:
     """4x4 matrix mapping ``(column, row, d, 1)`` to reference coordinates (PS3.3 C.7.6.2.1.1)."""
     iop = np.asarray(orientation, dtype=np.float64).reshape(6)
     spacing = np.asarray(pixel_spacing, dtype=np.float64).reshape(2)
@@ -192,13 +195,14 @@ _HALF_PIXEL = np.array([[1.0, 0.0, 0.0, -0.5], [0.0, 1.0, 0.0, -0.5], [0.0, 0.0,
 class _Transformer:
     """Applies a 4x4 affine to points."""
 
-    def __init__(self, affine: np.ndarray) -> None:
-        self._affine = np.asarray(affine, dtype=np.float64)
+    def __init__(self, affine: ArrayLike) -> None:
+        self._affine: NDArray[np.float64] = np.asarray(affine, dtype=np.float64)
 
     @property
-    def affine(self) -> np.ndarray:
+    def affine(self) -> NDArray[np.float64]:
         """The 4x4 homogeneous matrix applied by this transformer."""
-        return self._affine.copy()
+        affine: NDArray[np.float64] = self._affine.copy()
+        return affine
 
 
 class _PlaneTransformer(_Transformer):
@@ -219,16 +223,16 @@ class _PlaneTransformer(_Transformer):
         self.tolerance_mm = 0.01 * float(spacing.min()) if tolerance_mm is None else float(tolerance_mm)
         super().__init__(self._build())
 
-    def _build(self) -> np.ndarray:  # pragma: no cover - overridden
+    def _build(self) -> NDArray[np.float64]:  # pragma: no cover - overridden
         raise NotImplementedError
 
     @classmethod
-    def from_dataset(cls, ds: Any, frame_number: int | None = None, **kwargs: Any):
+    def from_dataset(cls, ds: Dataset, frame_number: int | None = None, **kwargs: Any) -> Self:
         """Build from a single-frame image or one frame (1-based) of a multi-frame image."""
         geometry = plane_geometry(ds, frame_number)
         return cls(geometry.position, geometry.orientation, geometry.pixel_spacing, **kwargs)
 
-    def _to_plane(self, points: ArrayLike) -> np.ndarray:
+    def _to_plane(self, points: ArrayLike) -> NDArray[np.float64]:
         """``(column, row, d)`` of reference points; raises if ``|d|`` exceeds the tolerance."""
         pts = _points(points, 3, "points")
         local = _apply(np.linalg.inv(self.plane_affine), pts)
@@ -241,7 +245,7 @@ class _PlaneTransformer(_Transformer):
             )
         return local
 
-    def plane_distance(self, points: ArrayLike) -> np.ndarray:
+    def plane_distance(self, points: ArrayLike) -> NDArray[np.float64]:
         """Signed distance (mm) of reference points from the plane, along row x column direction."""
         pts = _points(points, 3, "points")
         return _apply(np.linalg.inv(self.plane_affine), pts)[:, 2]
@@ -250,10 +254,10 @@ class _PlaneTransformer(_Transformer):
 class PixelToReferenceTransformer(_PlaneTransformer):
     """Pixel indices ``(column, row)`` of one plane -> reference coordinates (mm)."""
 
-    def _build(self) -> np.ndarray:
+    def _build(self) -> NDArray[np.float64]:
         return self.plane_affine
 
-    def __call__(self, indices: ArrayLike) -> np.ndarray:
+    def __call__(self, indices: ArrayLike) -> NDArray[np.float64]:
         idx = _points(indices, 2, "indices")
         return _apply(self._affine, np.column_stack([idx, np.zeros(len(idx))]))
 
@@ -264,20 +268,21 @@ class ReferenceToPixelTransformer(_PlaneTransformer):
     Points further than ``tolerance_mm`` from the plane raise ``ValueError``.
     """
 
-    def _build(self) -> np.ndarray:
-        return np.linalg.inv(self.plane_affine)
+    def _build(self) -> NDArray[np.float64]:
+        return cast("NDArray[np.float64]", np.linalg.inv(self.plane_affine))  # numpy's stubs: floating
 
-    def __call__(self, points: ArrayLike) -> np.ndarray:
+    def __call__(self, points: ArrayLike) -> NDArray[np.int64]:
         return np.rint(self._to_plane(points)[:, :2]).astype(np.int64)
 
 
 class ImageToReferenceTransformer(_PlaneTransformer):
     """Image coordinates ``(column, row)`` (PS3.3 C.18.6.1.2, pixel centre at +0.5) -> reference (mm)."""
 
-    def _build(self) -> np.ndarray:
-        return self.plane_affine @ _HALF_PIXEL
+    def _build(self) -> NDArray[np.float64]:
+        affine: NDArray[np.float64] = self.plane_affine @ _HALF_PIXEL
+        return affine
 
-    def __call__(self, coordinates: ArrayLike) -> np.ndarray:
+    def __call__(self, coordinates: ArrayLike) -> NDArray[np.float64]:
         xy = _points(coordinates, 2, "coordinates")
         return _apply(self._affine, np.column_stack([xy, np.zeros(len(xy))]))
 
@@ -288,15 +293,15 @@ class ReferenceToImageTransformer(_PlaneTransformer):
     Points further than ``tolerance_mm`` from the plane raise ``ValueError``.
     """
 
-    def _build(self) -> np.ndarray:
-        return np.linalg.inv(self.plane_affine @ _HALF_PIXEL)
+    def _build(self) -> NDArray[np.float64]:
+        return cast("NDArray[np.float64]", np.linalg.inv(self.plane_affine @ _HALF_PIXEL))
 
-    def __call__(self, points: ArrayLike) -> np.ndarray:
+    def __call__(self, points: ArrayLike) -> NDArray[np.float64]:
         return self._to_plane(points)[:, :2] + 0.5
 
 
 # ---------------------------------------------------------------------- volumes
-def _dataset_volume_affine(ds: Any, frame_number: int | None) -> np.ndarray:
+def _dataset_volume_affine(ds: Dataset, frame_number: int | None) -> NDArray[np.float64]:
     if frame_number is not None or number_of_frames(ds) == 1:
         geometry = plane_geometry(ds, frame_number)
         normal = np.cross(geometry.orientation[0:3], geometry.orientation[3:6])
@@ -312,25 +317,25 @@ class VolumeToReferenceTransformer(_Transformer):
     ``affine`` is a :class:`~dcmspec_compiler.spatial.volume.Volume` affine.
     """
 
-    def __init__(self, affine: np.ndarray) -> None:
+    def __init__(self, affine: ArrayLike) -> None:
         super().__init__(np.asarray(affine, dtype=np.float64).reshape(4, 4))
 
     @classmethod
-    def from_volume(cls, volume: Volume):
+    def from_volume(cls, volume: Volume) -> Self:
         """The transformer of a volume with geometry."""
         if volume.affine is None:
             raise ValueError("this volume has no geometry (affine is None)")
         return cls(volume.affine)
 
     @classmethod
-    def from_dataset(cls, ds: Any, frame_number: int | None = None):
+    def from_dataset(cls, ds: Dataset, frame_number: int | None = None) -> Self:
         """All frames of a multi-frame image (evenly spaced, else ``ValueError``), or one frame.
 
         A single plane steps SpacingBetweenSlices (else SliceThickness, else 1 mm) along the normal.
         """
         return cls(_dataset_volume_affine(ds, frame_number))
 
-    def __call__(self, indices: ArrayLike) -> np.ndarray:
+    def __call__(self, indices: ArrayLike) -> NDArray[np.float64]:
         return _apply(self._affine, _points(indices, 3, "indices"))
 
 
@@ -341,8 +346,8 @@ class ReferenceToVolumeTransformer(VolumeToReferenceTransformer):
     with ``np.rint`` to get the nearest voxel.
     """
 
-    def __init__(self, affine: np.ndarray) -> None:
+    def __init__(self, affine: ArrayLike) -> None:
         super().__init__(np.linalg.inv(np.asarray(affine, dtype=np.float64).reshape(4, 4)))
 
-    def __call__(self, points: ArrayLike) -> np.ndarray:
+    def __call__(self, points: ArrayLike) -> NDArray[np.float64]:
         return _apply(self._affine, _points(points, 3, "points"))

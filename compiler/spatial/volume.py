@@ -22,13 +22,15 @@ Conventions used everywhere in dcmspec:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-ArrayLike = np.ndarray | Sequence[float]
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
 
 
-def _unit(vector: np.ndarray) -> np.ndarray:
+def _unit(vector: NDArray[np.float64]) -> NDArray[np.float64]:
     norm = float(np.linalg.norm(vector))
     if norm == 0.0:
         raise ValueError("zero-length direction vector")
@@ -40,7 +42,7 @@ def affine_from_geometry(
     orientation: ArrayLike,
     pixel_spacing: ArrayLike,
     slice_step: ArrayLike,
-) -> np.ndarray:
+) -> NDArray[np.float64]:
     """The 4x4 ``(k, r, c, 1)`` -> LPS affine of an image plane stack (PS3.3 C.7.6.2.1.1).
 
     ``position`` is ImagePositionPatient of the first slice, ``orientation`` ImageOrientationPatient
@@ -64,7 +66,7 @@ def stack_affine(
     *,
     slice_spacing: float | None = None,
     tolerance_mm: float | None = None,
-) -> np.ndarray:
+) -> NDArray[np.float64]:
     """The affine of a stack of parallel image planes given each plane's ImagePositionPatient.
 
     The planes must be evenly spaced along the normal (or anti-normal), PS3.3 C.7.6.2.1.1: the
@@ -108,32 +110,35 @@ class Volume:
 
     def __init__(
         self,
-        array: np.ndarray,
-        affine: np.ndarray | None,
+        array: ArrayLike,
+        affine: ArrayLike | None,
         frame_of_reference_uid: str | None = None,
     ) -> None:
-        array = np.asarray(array)
-        if array.ndim not in (3, 4):
-            raise ValueError(f"a volume needs a 3D or 4D array, got shape {array.shape}")
+        voxels = np.asarray(array)
+        if voxels.ndim not in (3, 4):
+            raise ValueError(f"a volume needs a 3D or 4D array, got shape {voxels.shape}")
+        matrix = None
         if affine is not None:
-            affine = np.array(affine, dtype=np.float64)
-            if affine.shape != (4, 4):
-                raise ValueError(f"affine must be 4x4, got shape {affine.shape}")
-            if not np.all(np.isfinite(affine)):
+            matrix = np.array(affine, dtype=np.float64)
+            if matrix.shape != (4, 4):
+                raise ValueError(f"affine must be 4x4, got shape {matrix.shape}")
+            if not np.all(np.isfinite(matrix)):
                 raise ValueError("affine contains non-finite values")
-            if not np.allclose(affine[3], [0.0, 0.0, 0.0, 1.0]):
-                raise ValueError(f"the last row of the affine must be (0, 0, 0, 1), got {affine[3]}")
-            if abs(np.linalg.det(affine[:3, :3])) < 1e-12:
+            if not np.allclose(matrix[3], [0.0, 0.0, 0.0, 1.0]):
+                raise ValueError(f"the last row of the affine must be (0, 0, 0, 1), got {matrix[3]}")
+            if abs(np.linalg.det(matrix[:3, :3])) < 1e-12:
                 raise ValueError("affine is singular: two axes are parallel or an axis has zero length")
-        self.array = array
-        self.affine = affine
+        #: the voxels, indexed ``[k, r, c]`` (and a trailing channel axis)
+        self.array: NDArray[Any] = voxels
+        #: the ``(k, r, c, 1)`` -> patient coordinates (mm) matrix, ``None`` without geometry
+        self.affine: NDArray[np.float64] | None = matrix
         self.frame_of_reference_uid = frame_of_reference_uid
 
     # ------------------------------------------------------------------ constructors
     @classmethod
     def from_image_geometry(
         cls,
-        array: np.ndarray,
+        array: ArrayLike,
         positions: ArrayLike,
         orientation: ArrayLike,
         pixel_spacing: ArrayLike,
@@ -176,63 +181,69 @@ class Volume:
         """Whether the volume has an affine."""
         return self.affine is not None
 
-    def _affine(self) -> np.ndarray:
+    def _affine(self) -> NDArray[np.float64]:
         if self.affine is None:
             raise ValueError("this volume has no geometry (affine is None)")
         return self.affine
 
     # ------------------------------------------------------------------ geometry
     @property
-    def spacing(self) -> np.ndarray:
+    def spacing(self) -> NDArray[np.float64]:
         """Step lengths in mm along (slice, row, column) axes: ``(slice, row spacing, column spacing)``."""
-        return np.linalg.norm(self._affine()[:3, :3], axis=0)
+        spacing: NDArray[np.float64] = np.linalg.norm(self._affine()[:3, :3], axis=0)
+        return spacing
 
     @property
-    def direction(self) -> np.ndarray:
+    def direction(self) -> NDArray[np.float64]:
         """3x3 matrix whose columns are the unit vectors of the k, r and c axes."""
         linear = self._affine()[:3, :3]
-        return linear / np.linalg.norm(linear, axis=0)
+        direction: NDArray[np.float64] = linear / np.linalg.norm(linear, axis=0)
+        return direction
 
     @property
-    def position(self) -> np.ndarray:
+    def position(self) -> NDArray[np.float64]:
         """Patient position (mm) of the centre of voxel ``(0, 0, 0)``."""
-        return self._affine()[:3, 3].copy()
+        position: NDArray[np.float64] = self._affine()[:3, 3].copy()
+        return position
 
     @property
-    def orientation(self) -> np.ndarray:
+    def orientation(self) -> NDArray[np.float64]:
         """ImageOrientationPatient of the slices: row direction cosines, then column direction cosines."""
         d = self.direction
         return np.concatenate([d[:, 2], d[:, 1]])
 
     @property
-    def normal(self) -> np.ndarray:
+    def normal(self) -> NDArray[np.float64]:
         """Unit normal of the slice plane, row direction x column direction (PS3.3 C.7.6.2.1.1)."""
         d = self.direction
         return _unit(np.cross(d[:, 2], d[:, 1]))
 
     @property
-    def pixel_spacing(self) -> np.ndarray:
+    def pixel_spacing(self) -> NDArray[np.float64]:
         """PixelSpacing of the slices: (row spacing, column spacing) in mm."""
-        return self.spacing[1:3].copy()
+        spacing: NDArray[np.float64] = self.spacing[1:3].copy()
+        return spacing
 
-    def positions(self) -> np.ndarray:
+    def positions(self) -> NDArray[np.float64]:
         """ImagePositionPatient of every slice, shape (N, 3)."""
         a = self._affine()
         return a[:3, 3] + np.arange(self.spatial_shape[0])[:, None] * a[:3, 0]
 
-    def index_to_reference(self, indices: ArrayLike) -> np.ndarray:
+    def index_to_reference(self, indices: ArrayLike) -> NDArray[np.float64]:
         """Map (N, 3) ``(k, r, c)`` indices (integer or fractional) to (N, 3) patient coordinates."""
         idx = np.asarray(indices, dtype=np.float64).reshape(-1, 3)
         a = self._affine()
-        return idx @ a[:3, :3].T + a[:3, 3]
+        points: NDArray[np.float64] = idx @ a[:3, :3].T + a[:3, 3]
+        return points
 
-    def reference_to_index(self, points: ArrayLike) -> np.ndarray:
+    def reference_to_index(self, points: ArrayLike) -> NDArray[np.float64]:
         """Map (N, 3) patient coordinates to fractional ``(k, r, c)`` indices."""
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
         a = self._affine()
-        return np.linalg.solve(a[:3, :3], (pts - a[:3, 3]).T).T
+        indices: NDArray[np.float64] = np.linalg.solve(a[:3, :3], (pts - a[:3, 3]).T).T
+        return indices
 
-    def corners(self) -> np.ndarray:
+    def corners(self) -> NDArray[np.float64]:
         """Patient coordinates of the 8 corner voxel centres, shape (8, 3)."""
         k, r, c = (n - 1 for n in self.spatial_shape)
         grid = np.array([[i, j, m] for i in (0, k) for j in (0, r) for m in (0, c)], dtype=np.float64)
@@ -257,7 +268,7 @@ class Volume:
         return self.geometry_distance(other) <= atol_mm
 
     # ------------------------------------------------------------------ reorientation
-    def with_array(self, array: np.ndarray) -> Volume:
+    def with_array(self, array: ArrayLike) -> Volume:
         """The same geometry with another array of the same spatial shape."""
         array = np.asarray(array)
         if tuple(array.shape[:3]) != self.spatial_shape:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pydicom
@@ -34,6 +34,9 @@ from ..common.native import set_native_encoding
 from ..common.vr import check_object
 from ..common.wrap import wrap_file_dataset
 from .group import AnnotationGroup, annotation_problems
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 __all__ = ["ANN_SOP_CLASS_UID", "WSI_SOP_CLASS_UID", "MicroscopyBulkSimpleAnnotations", "annread", "image_bounds"]
 
@@ -60,7 +63,7 @@ def _total_matrix(image: Dataset) -> tuple[int, int]:
     )
 
 
-def image_bounds(image: Dataset, coordinate_type: str) -> tuple[np.ndarray, np.ndarray]:
+def image_bounds(image: Dataset, coordinate_type: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(lowest, highest) coordinates inside the image: 2D (column, row) on the Total Pixel Matrix, 0,0 its
     top left corner (C.10.4); 3D slide (X, Y) mm of the matrix's footprint (C.8.12.2.1.1)."""
     columns, rows = _total_matrix(image)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -23,6 +24,9 @@ from ..common.concept import Code, is_code
 from ..common.ucum import UcumSyntaxError, check_ucum
 from ..common.uid import is_valid_uid
 from ..common.wrap import wrap_dataset
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 __all__ = ["GENERATION_TYPES", "GRAPHIC_TYPES", "AnnotationGroup", "Measurement", "annotation_problems"]
 
@@ -313,7 +317,7 @@ class AnnotationGroup(Dataset):
     def number_of_annotations(self) -> int:
         return int(self.NumberOfAnnotations)
 
-    def points(self) -> np.ndarray:
+    def points(self) -> NDArray[np.float64]:
         """All points of the group, (n, 2) or (n, 3) float64 (a common Z put back as the third column)."""
         if "DoublePointCoordinatesData" in self:
             flat = np.frombuffer(self.DoublePointCoordinatesData, dtype="<f8")
@@ -326,7 +330,7 @@ class AnnotationGroup(Dataset):
             points = np.column_stack([points, np.full(points.shape[0], float(common_z))])
         return points
 
-    def counts(self) -> np.ndarray:
+    def counts(self) -> NDArray[np.int64]:
         """Points per annotation (int64), from the graphic type or the Long Primitive Point Index List."""
         n = self.number_of_annotations
         _fewest, most = GRAPHIC_TYPES[self.graphic_type]
@@ -345,7 +349,7 @@ class AnnotationGroup(Dataset):
         starts = (np.frombuffer(self.LongPrimitivePointIndexList, dtype="<i4").astype(np.int64) - 1) // dims
         return np.diff(np.append(starts, total // dims))
 
-    def coordinates(self) -> list[np.ndarray]:
+    def coordinates(self) -> list[NDArray[np.float64]]:
         """One (k, 2|3) array per annotation."""
         counts = self.counts()
         return np.split(self.points(), np.cumsum(counts)[:-1])

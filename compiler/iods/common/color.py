@@ -46,7 +46,7 @@ def check_rgb(rgb: Sequence[int]) -> tuple[int, int, int]:
     values = tuple(rgb)
     if len(values) != 3 or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in values):
         raise DicomConformanceError(f"a display colour must be three integers 0-255 (red, green, blue), got {rgb!r}")
-    return values  # type: ignore[return-value]
+    return values
 
 
 def srgb_to_lab(rgb: Sequence[int]) -> tuple[float, float, float]:

@@ -8,7 +8,7 @@ importing ``pydicom.sr.coding`` loads pydicom's whole code dictionary (``pydicom
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 __all__ = ["Code", "is_code"]
 
@@ -49,6 +49,6 @@ class Code(NamedTuple):
         return equal if equal is NotImplemented else not equal
 
 
-def is_code(value: Any) -> bool:
+def is_code(value: Any) -> TypeGuard[Code]:
     """A :class:`Code`, or pydicom's ``Code`` (a named tuple with the same fields)."""
     return isinstance(value, tuple) and getattr(value, "_fields", None) == _FIELDS

@@ -20,7 +20,8 @@ from pydicom.dataset import Dataset
 from . import encoding as enc
 from .codes import code_item
 from .concept import Code
-from .sources import SourceFrame, SourceSet
+from .source_frame import SourceFrame
+from .sources import SourceSet
 from .spacing import SliceSpacing, regular_slice_spacing
 
 # PS3.3 A.51.5.1 (Segmentation functional groups description) and CID 7202 / CID 7203
@@ -92,7 +93,7 @@ def pixel_measures_dataset(frame: SourceFrame, spacing_between_slices: str | Non
     return item
 
 
-def _measures_key(f: SourceFrame):
+def _measures_key(f: SourceFrame) -> tuple[tuple[str, ...] | None, str | None]:
     return (f.spacing, f.thickness)
 
 

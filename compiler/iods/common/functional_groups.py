@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydicom.dataset import Dataset
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def frame_group(
@@ -15,7 +20,7 @@ def frame_group(
     for source in (per_frame_item, shared_item):
         if source is None:
             continue
-        seq = source.get(keyword)
+        seq: Sequence[Dataset] | None = source.get(keyword)
         if seq and (attribute is None or attribute in seq[0]):
             return seq[0]
     return None

@@ -55,7 +55,9 @@ def srgb_icc_profile() -> bytes:
     )
     table_size = 4 + 12 * len(tags)
     offset = 128 + table_size
-    entries, body, placed = [], b"", {}
+    entries: list[tuple[bytes, int, int]] = []
+    body = b""
+    placed: dict[bytes, int] = {}
     for sig, data in tags:
         if data in placed:  # the three TRCs share one curve
             entries.append((sig, placed[data], len(data)))

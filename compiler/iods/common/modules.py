@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 
 from ...errors import DicomConformanceError
-from .patient_study import copy_patient_study  # noqa: F401  (defined with its module table there)
+from .patient_study import copy_patient_study as copy_patient_study  # defined with its module table there
 from .uid import is_valid_uid
 
 

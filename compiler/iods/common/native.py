@@ -9,7 +9,7 @@ the encoding the file will have on the dataset and all its items, so the writer 
 
 from __future__ import annotations
 
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 
 _SPECIFIC_CHARACTER_SET = 0x00080005
@@ -35,5 +35,5 @@ def set_native_encoding(ds: Dataset) -> None:
         for tag, elem in elements.items():
             if type(elem) is RawDataElement and elem.value is None:
                 elem = item.get_item(tag)  # a deferred read, as Dataset.elements() does
-            if elem.VR == "SQ" and not getattr(elem, "is_raw", False):
+            if elem.VR == "SQ" and isinstance(elem, DataElement):  # a raw (not yet read) sequence is left alone
                 stack.extend(elem.value)

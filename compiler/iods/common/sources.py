@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydicom.charset import default_encoding
 from pydicom.datadict import keyword_dict as keyword_tags
@@ -15,6 +16,9 @@ from ...errors import DicomConformanceError
 from .functional_groups import frame_group, frame_items
 from .source_frame import SourceFrame, ds_strings
 from .vr import canonical_ds
+
+if TYPE_CHECKING:
+    from pydicom.dataelem import DataElement
 
 
 @dataclass
@@ -33,11 +37,11 @@ class SourceSet:
         return self.frame_of_reference_uid is not None and all(f.has_geometry for f in self.frames)
 
 
-def _raw_text(ds: Dataset, keyword: str) -> tuple[str, ...] | bool | None:
+def _raw_text(ds: Dataset, keyword: str) -> tuple[str, ...] | Literal[False] | None:
     """The values of a not yet converted text element straight from its bytes (stripped, split on
     backslashes), ``None`` when absent, ``False`` when pydicom has to convert it (already converted, empty,
     not ASCII). Reading 300 headers this way skips ~4000 value conversions."""
-    elem = ds.get_item(keyword_tags[keyword])
+    elem: DataElement | RawDataElement | None = ds.get_item(keyword_tags[keyword])  # raw until read
     if elem is None:
         return None
     if not isinstance(elem, RawDataElement) or not isinstance(elem.value, bytes) or not elem.value.strip(b" \0"):
@@ -74,7 +78,7 @@ def _single(value: object) -> str | None:
 def _uid(ds: Dataset, keyword: str) -> str:
     """``str(ds.<keyword>)`` of a UI element, decoded from its raw bytes as pydicom's ``convert_UI`` does
     (default character set, trailing NULs and spaces removed) while pydicom has not converted it."""
-    elem = ds.get_item(keyword_tags[keyword])
+    elem: DataElement | RawDataElement | None = ds.get_item(keyword_tags[keyword])  # raw until read
     if (
         type(elem) is RawDataElement
         and elem.VR in ("UI", None)
@@ -87,7 +91,7 @@ def _uid(ds: Dataset, keyword: str) -> str:
 
 def _us(ds: Dataset, keyword: str) -> int:
     """``int(ds.<keyword>)`` of a single US value, from its raw bytes while pydicom has not converted it."""
-    elem = ds.get_item(keyword_tags[keyword])
+    elem: DataElement | RawDataElement | None = ds.get_item(keyword_tags[keyword])  # raw until read
     if (
         type(elem) is RawDataElement
         and elem.VR in ("US", None)
@@ -99,7 +103,7 @@ def _us(ds: Dataset, keyword: str) -> int:
     return int(ds[keyword].value)
 
 
-def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
+def analyze_sources(source_images: Dataset | Sequence[Dataset]) -> SourceSet:
     """Check and describe the source images: one multi-frame image or single-frame images in frame order."""
     if isinstance(source_images, Dataset):
         source_images = [source_images]
@@ -169,7 +173,7 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
         for f in range(n):
             pf = per_frame[f] if per_frame else None
 
-            def look(group_kw: str, attr: str, pf=pf):
+            def look(group_kw: str, attr: str, pf: Dataset | None = pf) -> Any:
                 g = frame_group(pf, shared, group_kw, attr)
                 return ds.get(attr) if g is None else g.get(attr)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .sources import SourceFrame
+from .source_frame import SourceFrame
 
 #: positions are DS strings of limited precision: steps agreeing to 0.01 mm are equal
 TOLERANCE_MM = 1e-2

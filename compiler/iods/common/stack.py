@@ -4,29 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ...errors import DicomConformanceError
 from .functional_groups import frame_group
 
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+    from pydicom.dataset import Dataset
+
 
 @dataclass(frozen=True)
 class FrameStack:
     """Frames on one stack: ``index[f]`` is the plane of frame ``f``; the affine of the whole stack."""
 
-    index: np.ndarray
+    index: NDArray[np.intp]
     n_planes: int
-    affine: np.ndarray
+    affine: NDArray[np.float64]
 
 
-def frame_geometry(ds, what: str) -> Callable[[int, str, str], np.ndarray]:
+def frame_geometry(ds: Dataset, what: str) -> Callable[[int, str, str], NDArray[np.float64]]:
     """``value(frame, group, keyword)``: a geometry attribute of a frame (per-frame item, else shared)."""
     shared_seq = ds.get("SharedFunctionalGroupsSequence")
     shared = shared_seq[0] if shared_seq else None
     per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
 
-    def value(f: int, group: str, keyword: str) -> np.ndarray:
+    def value(f: int, group: str, keyword: str) -> NDArray[np.float64]:
         g = frame_group(per_frame[f] if per_frame else None, shared, group, keyword)
         if g is not None:
             return np.asarray([float(v) for v in g[keyword].value], dtype=np.float64)
@@ -37,7 +42,7 @@ def frame_geometry(ds, what: str) -> Callable[[int, str, str], np.ndarray]:
     return value
 
 
-def frame_stack(ds, n: int, what: str, tolerance_mm: float = 1e-3) -> FrameStack:
+def frame_stack(ds: Dataset, n: int, what: str, tolerance_mm: float = 1e-3) -> FrameStack:
     """Place the ``n`` frames of ``ds`` on one stack running from the first to the last plane along the
     normal, with the smallest step between planes as slice spacing (planes without a frame are gaps).
     Frames must share orientation and lie on the line along the normal at whole steps, else

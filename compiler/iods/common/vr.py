@@ -140,9 +140,9 @@ class Rule:
     """What one VR allows (PS3.5 Table 6.2-1)."""
 
     max_chars: int | None
-    control: re.Pattern | None = _CONTROL  # characters never allowed
+    control: re.Pattern[str] | None = _CONTROL  # characters never allowed
     backslash: bool = False  # a backslash is allowed (it separates values elsewhere)
-    pattern: re.Pattern | None = None  # the whole value must match
+    pattern: re.Pattern[str] | None = None  # the whole value must match
     describe: str = ""  # what ``pattern`` means, for messages
     check: Callable[[str], str | None] | None = None  # format check: None, or what is wrong
 
@@ -260,16 +260,18 @@ def check_value(tag: int | str | BaseTag, vr: str, value: Any) -> None:
         problem = _multiplicity(tag, len(values))
         if problem:
             raise _fail(tag, vr, value, f"has {len(values)} values; the attribute allows {problem}")
-        low, high = RANGES.get(vr, (None, None))
-        if vr in FLOATS and len(values) > 16:  # graphic data of outlines: thousands of values, checked at once
-            if not np.isfinite(np.asarray(values, dtype=np.float64)).all():
-                raise _fail(tag, vr, value, "is not a finite number")
-            return
-        for item in values:
-            if vr in FLOATS:
+        if vr in FLOATS:
+            if len(values) > 16:  # graphic data of outlines: thousands of values, checked at once
+                if not np.isfinite(np.asarray(values, dtype=np.float64)).all():
+                    raise _fail(tag, vr, value, "is not a finite number")
+                return
+            for item in values:
                 if not math.isfinite(float(item)):
                     raise _fail(tag, vr, value, "is not a finite number")
-            elif not low <= int(item) <= high:
+            return
+        low, high = RANGES[vr]
+        for item in values:
+            if not low <= int(item) <= high:
                 raise _fail(tag, vr, value, f"is outside {low}..{high}")
 
 
@@ -278,7 +280,7 @@ def _text(vr: str, item: Any) -> str:
     if vr == "PN":
         return str(item)
     if vr in ("DS", "IS") and not isinstance(item, str):
-        original = getattr(item, "original_string", None)
+        original: str | None = getattr(item, "original_string", None)
         if original is not None:
             return original
         if isinstance(item, float) and not math.isfinite(item):

@@ -14,7 +14,7 @@ import datetime as _dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pydicom
 from pydicom.dataset import Dataset
@@ -80,7 +80,11 @@ class SelectedInstance:
         return cls(reference, value_type)
 
     def content_item(self) -> Dataset:
-        cls = {"IMAGE": ImageItem, "COMPOSITE": CompositeItem, "WAVEFORM": WaveformItem}[self.value_type]
+        cls: type[ImageItem | CompositeItem | WaveformItem] = {
+            "IMAGE": ImageItem,
+            "COMPOSITE": CompositeItem,
+            "WAVEFORM": WaveformItem,
+        }[self.value_type]
         return cls(None, self.reference, "CONTAINS")
 
 
@@ -294,7 +298,7 @@ def _name(item: Dataset) -> Code | None:
     return code_from_item(seq[0]) if seq else None
 
 
-def _multi(value: object) -> list:
+def _multi(value: object) -> list[Any]:
     if value is None or value == "":
         return []
     return list(value) if isinstance(value, (list, tuple, pydicom.multival.MultiValue)) else [value]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -19,6 +20,9 @@ from ...errors import DicomConformanceError
 from ..common.codes import code_item
 from ..common.concept import Code, is_code
 from ..common.ucum import UcumSyntaxError, check_ucum
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 #: Concept names of the Quantity Definition Sequence items (PS3.16: SCT 246205007 "Quantity",
 #: SCT 370129005 "Measurement Method")
@@ -42,7 +46,7 @@ def ucum_code(unit: str | Code) -> Code:
         check_ucum(text)
     except UcumSyntaxError as exc:
         raise DicomConformanceError(str(exc)) from None
-    return unit if is_code(unit) else Code(text, "UCUM", text)  # type: ignore[return-value]
+    return unit if is_code(unit) else Code(text, "UCUM", text)
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,7 @@ class RealWorldValueMapping:
             ds.QuantityDefinitionSequence = quantities
         return ds
 
-    def apply(self, stored: np.ndarray, first: int = 0) -> np.ndarray:
+    def apply(self, stored: np.ndarray, first: int = 0) -> NDArray[np.float64]:
         """Real-world values of ``stored`` (float64; float32 input with an identity mapping is exact)."""
         if self.lut is not None:
             lut = np.asarray(self.lut, dtype=np.float64)

@@ -189,7 +189,7 @@ class ParametricMap(ParametricMapReader, Dataset):
         self.BurnedInAnnotation = "NO"
         self.RecognizableVisualFeatures = "NO"
         self.ContentQualification = "RESEARCH"
-        self.AcquisitionContextSequence = []  # Acquisition Context (C.7.6.14), Type 2: no context
+        self.AcquisitionContextSequence: list[Dataset] = []  # Acquisition Context (C.7.6.14), Type 2: no context
         if derivation_description:
             self.DerivationDescription = derivation_description
         self.NumberOfFrames = int(prepared.kept.size)

@@ -136,7 +136,8 @@ def encode(prepared: PreparedMap, *, copy: bool = True) -> bytearray | memoryvie
         and arr.flags.c_contiguous
         and arr.nbytes % 2 == 0
     ):
-        return memoryview(arr.reshape(-1)).cast("B")
+        # an ndarray is a buffer: numpy declares __buffer__ for Python >= 3.12 only
+        return memoryview(arr.reshape(-1)).cast("B")  # type: ignore[arg-type]
     rows, cols = arr.shape[1:3]
     n_px = int(kept.size) * rows * cols
     size = n_px * storage.dtype.itemsize

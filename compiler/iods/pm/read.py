@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -12,7 +12,12 @@ from ..common.functional_groups import frame_group
 from .mapping import RealWorldValueMapping, mapping_from_item
 
 if TYPE_CHECKING:
+    import os
+
+    from numpy.typing import NDArray
+
     from ...spatial.volume import Volume
+    from .parametric_map import ParametricMap
 
 PARAMETRIC_MAP_STORAGE = "1.2.840.10008.5.1.4.1.1.30"
 _Reader = TypeVar("_Reader", bound="ParametricMapReader")
@@ -26,7 +31,7 @@ class ParametricMapReader:
         """Wrap a Parametric Map dataset (as read by pydicom); the dataset's elements are shared."""
         if str(ds.get("SOPClassUID", "")) != PARAMETRIC_MAP_STORAGE:
             raise DicomConformanceError(f"SOP Class UID {ds.get('SOPClassUID')!r} is not Parametric Map Storage")
-        obj = cls.__new__(cls)  # type: ignore[call-arg]
+        obj = cls.__new__(cls)
         obj.__dict__.update(ds.__dict__)
         return obj
 
@@ -38,6 +43,7 @@ class ParametricMapReader:
         """The stored values, shape (frames, rows, columns), in the stored dtype (a read-only view)."""
         ds: Dataset = self  # type: ignore[assignment]
         n, rows, cols = self.number_of_frames, int(ds.Rows), int(ds.Columns)
+        dtype: np.dtype[Any]
         if "FloatPixelData" in ds:
             data, dtype = ds.FloatPixelData, np.dtype("<f4")
         elif "DoubleFloatPixelData" in ds:
@@ -75,7 +81,7 @@ class ParametricMapReader:
                 return int(group.RealWorldValueMappingSequence[0].get("RealWorldValueFirstValueMapped", 0))
         return 0
 
-    def get_frames(self, mapping: int = 0) -> np.ndarray:
+    def get_frames(self, mapping: int = 0) -> NDArray[np.float64]:
         """Real-world values of every stored frame (float64), with Real World Value Mapping ``mapping``."""
         stored = self.get_stored_frames()
         n = len(stored)
@@ -88,11 +94,12 @@ class ParametricMapReader:
             out[f] = self.get_mappings(f)[mapping].apply(stored[f], self._first_mapped(f))
         return out
 
-    def frame_positions(self) -> np.ndarray:
+    def frame_positions(self) -> NDArray[np.float64]:
         """Image Position (Patient) of every stored frame, (frames, 3)."""
         from ..common.stack import frame_geometry
 
-        value = frame_geometry(self, "Parametric Map")
+        ds: Dataset = self  # type: ignore[assignment]  # mixed into a Dataset subclass
+        value = frame_geometry(ds, "Parametric Map")
         return np.array(
             [value(f, "PlanePositionSequence", "ImagePositionPatient") for f in range(self.number_of_frames)]
         )
@@ -116,13 +123,14 @@ class ParametricMapReader:
         from ..common.stack import frame_stack
 
         values = self.get_frames(mapping)
-        stack = frame_stack(self, len(values), "Parametric Map", tolerance_mm)
+        ds: Dataset = self  # type: ignore[assignment]  # mixed into a Dataset subclass
+        stack = frame_stack(ds, len(values), "Parametric Map", tolerance_mm)
         array = np.full((stack.n_planes,) + values.shape[1:], np.nan)
         array[stack.index] = values
         return Volume(array, stack.affine, frame_of_reference_uid=self.get("FrameOfReferenceUID"))  # type: ignore[attr-defined]
 
 
-def pmread(path) -> ParametricMapReader:
+def pmread(path: str | os.PathLike[str]) -> ParametricMap:
     """Read a Parametric Map file."""
     from pydicom import dcmread
 

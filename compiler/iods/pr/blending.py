@@ -230,6 +230,7 @@ class AdvancedBlendingPresentationState(Dataset):
             if number is not None:
                 item.BlendingInputNumber = number
             if mode == "FOREGROUND":  # Type 1C: required for FOREGROUND, absent otherwise (C.11.29)
+                assert opacity is not None  # FOREGROUND defaults it to 0.5
                 item.RelativeOpacity = float(opacity)
             return item
 

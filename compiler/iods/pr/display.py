@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -21,6 +21,9 @@ from ..common.codes import set_element
 from ..common.color import check_rgb, rgb_to_dicom_lab
 from ..common.vr import check_value
 from .graphics import finite
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 __all__ = [
     "PRESENTATION_SIZE_MODES",
@@ -177,7 +180,7 @@ def write_overlay(ds: Dataset, group: int, bitmap: np.ndarray, overlay_type: str
     ds.add_new(Tag(group, 0x3000), "OW", pack_bits(bitmap.astype(bool)))
 
 
-def read_overlay(ds: Dataset, group: int) -> np.ndarray:
+def read_overlay(ds: Dataset, group: int) -> NDArray[np.bool_]:
     """The bitmap of the Overlay Plane in ``group`` (rows x columns, True = bit set)."""
     rows, columns = int(ds[Tag(group, 0x0010)].value), int(ds[Tag(group, 0x0011)].value)
     bits = unpack_bits(bytes(ds[Tag(group, 0x3000)].value), rows * columns)
@@ -195,7 +198,7 @@ class DisplayShutter:
     circle: tuple[tuple[int, int], int] | None = None  # (column, row) centre, radius in pixels
     polygon: Sequence[tuple[int, int]] | None = None  # (column, row) vertices
     presentation_value: int = 0
-    bitmap: Any = None  # numpy bool array (rows, columns)
+    bitmap: NDArray[np.bool_] | None = None  # (rows, columns)
     color: tuple[int, int, int] | None = None
 
     def fill(self, ds: Dataset, bounds: tuple[int, int] | None, color: bool = False) -> None:

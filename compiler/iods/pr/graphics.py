@@ -149,7 +149,7 @@ def _check_inside(points: np.ndarray, units: str, bounds: tuple[int, int] | None
         p = points[bad[0]]
         where = (
             "the displayed area (0..1)"
-            if units == "DISPLAY"
+            if units == "DISPLAY" or bounds is None  # (not None for PIXEL points here)
             else f"the image (0..{bounds[0]} columns, 0..{bounds[1]} rows)"
         )
         raise DicomConformanceError(f"{what}: point {bad[0] + 1} ({p[0]:g}, {p[1]:g}) lies outside {where}")

@@ -19,7 +19,7 @@ import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 import pydicom
@@ -44,6 +44,9 @@ from ..common.wrap import wrap_file_dataset
 from .display import DisplayedArea, DisplayShutter, SoftcopyVOI, read_overlay
 from .graphics import GraphicAnnotation, GraphicGroup, GraphicLayer, check_groups
 from .palettes import PaletteColorLUT
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "ColorSoftcopyPresentationState",
@@ -417,10 +420,10 @@ class SoftcopyPresentationState(Dataset):
     @staticmethod
     def _default_areas(refs: list[ReferencedImage]) -> list[DisplayedArea]:
         """One displayed area per distinct (size, spacing): the whole image, scaled to fit."""
-        groups: dict[tuple, list[str]] = {}
+        groups: dict[tuple[tuple[int, int], tuple[float, float] | None], list[str]] = {}
         for ref in refs:
-            spacing = ref.header.get("PixelSpacing")
-            key = (ref.size, tuple(float(v) for v in spacing) if spacing else None)
+            spacing = ref.header.get("PixelSpacing")  # VM 2
+            key = (ref.size, cast("tuple[float, float]", tuple(float(v) for v in spacing)) if spacing else None)
             groups.setdefault(key, []).append(ref.sop_instance_uid)
         out = []
         for ((columns, rows), spacing), uids in groups.items():
@@ -459,11 +462,14 @@ class SoftcopyPresentationState(Dataset):
     def _voi_from_images(refs: list[ReferencedImage]) -> list[SoftcopyVOI]:
         """Each image's first window, grouped: images with the same window share one item."""
         groups: dict[tuple[float, float], list[str]] = {}
+
+        def first(v: Any) -> float:
+            return float(v[0]) if isinstance(v, (list, pydicom.multival.MultiValue)) else float(v)
+
         for ref in refs:
             center, width = ref.header.get("WindowCenter"), ref.header.get("WindowWidth")
             if center is None or width is None:
                 continue
-            first = lambda v: float(v[0]) if isinstance(v, (list, pydicom.multival.MultiValue)) else float(v)
             groups.setdefault((first(center), first(width)), []).append(ref.sop_instance_uid)
         everyone = len(groups) == 1 and sum(len(u) for u in groups.values()) == len(refs)
         return [SoftcopyVOI(c, w, images=() if everyone else uids) for (c, w), uids in groups.items()]
@@ -543,14 +549,19 @@ class SoftcopyPresentationState(Dataset):
             if not self._applies(item, sop_instance_uid):
                 continue
             for t in item.get("TextObjectSequence", []):
-                anchor = tuple(float(v) for v in t.AnchorPoint) if "AnchorPoint" in t else None
-                box = (
+                # Anchor Point and the Bounding Box corners have VM 2 (PS3.3 C.10.5)
+                anchor = cast(
+                    "tuple[float, float] | None",
+                    tuple(float(v) for v in t.AnchorPoint) if "AnchorPoint" in t else None,
+                )
+                box = cast(
+                    "tuple[tuple[float, float], tuple[float, float]] | None",
                     (
                         tuple(float(v) for v in t.BoundingBoxTopLeftHandCorner),
                         tuple(float(v) for v in t.BoundingBoxBottomRightHandCorner),
                     )
                     if "BoundingBoxTopLeftHandCorner" in t
-                    else None
+                    else None,
                 )
                 units = str(t.get("AnchorPointAnnotationUnits") or t.get("BoundingBoxAnnotationUnits"))
                 pixel_anchor = pixel_box = None
@@ -594,7 +605,7 @@ class SoftcopyPresentationState(Dataset):
                 return tl, br, str(item.PresentationSizeMode)  # type: ignore[return-value]
         raise KeyError(f"no displayed area applies to image {sop_instance_uid}")
 
-    def display_to_pixel(self, sop_instance_uid: str, points: np.ndarray) -> np.ndarray:
+    def display_to_pixel(self, sop_instance_uid: str, points: ArrayLike) -> NDArray[np.float64]:
         """DISPLAY points (fractions 0..1 of the displayed area, x to the right, y down as shown) to the
         image's pixel coordinates (column, row; 0,0 the top left corner of the top left pixel; C.10.5.1.2),
         through the displayed area, the rotation and the flip (C.10.4, C.10.6)."""

@@ -11,8 +11,14 @@ from __future__ import annotations
 import struct
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from numpy.typing import NDArray
 
 __all__ = ["SIGNATURE", "PNGError", "decode_png", "encode_png", "read_png"]
 
@@ -26,7 +32,7 @@ class PNGError(ValueError):
     """The bytes are not a PNG this codec reads (the message says why)."""
 
 
-def _chunks(data: bytes):
+def _chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
     if not data.startswith(SIGNATURE):
         raise PNGError("not a PNG file (no PNG signature)")
     pos = len(SIGNATURE)
@@ -69,7 +75,7 @@ def _unfilter(raw: bytes, height: int, stride: int, bpp: int) -> np.ndarray:
     return out
 
 
-def _wavefront(kinds: np.ndarray, filtered: np.ndarray, bpp: int) -> np.ndarray:
+def _wavefront(kinds: np.ndarray, filtered: np.ndarray, bpp: int) -> NDArray[np.uint8]:
     """All five filters at once, one anti-diagonal of pixels at a time: pixel (y, x) needs (y, x-1), (y-1, x)
     and (y-1, x-1) only, all on earlier diagonals, so each diagonal is one vectorised step (Average and
     Paeth make a row sequential, which a row-by-row loop would do byte by byte). The pixels are stored
@@ -93,7 +99,8 @@ def _wavefront(kinds: np.ndarray, filtered: np.ndarray, bpp: int) -> np.ndarray:
             np.where(is_average[y0:y1], (a + b) >> 1, np.where(is_up[y0:y1], b, np.where(is_sub[y0:y1], a, 0))),
         )
         s[y0 + 1 : y1 + 1, t + 2] = (f[y0:y1, t + 2] + pred) & 0xFF
-    return s[ys + 1, xs + ys + 2].astype(np.uint8).reshape(height, stride)
+    rows: NDArray[np.uint8] = s[ys + 1, xs + ys + 2].astype(np.uint8).reshape(height, stride)
+    return rows
 
 
 def decode_png(data: bytes) -> np.ndarray:

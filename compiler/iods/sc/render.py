@@ -20,6 +20,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
@@ -182,7 +183,7 @@ def graphic_mask(graphic_type: str, points: np.ndarray, shape: tuple[int, int], 
     return out
 
 
-def shutter_mask(shutter: dict, shape: tuple[int, int]) -> np.ndarray:
+def shutter_mask(shutter: dict[str, Any], shape: tuple[int, int]) -> np.ndarray:
     """The pixels a display shutter leaves visible (C.7.6.11): inside every shape it has. ``shutter`` as
     :meth:`~dcmspec_compiler.iods.pr.GrayscaleSoftcopyPresentationState.shutter` gives it (edges, centre and
     vertices in pixel numbers counted from 1)."""

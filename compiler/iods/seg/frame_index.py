@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from os import PathLike
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydicom.dataelem import RawDataElement
@@ -23,6 +24,9 @@ from pydicom.tag import BaseTag
 
 from ...errors import DicomConformanceError
 from ...io.frames import FrameReader
+
+if TYPE_CHECKING:
+    from pydicom.dataelem import DataElement
 
 __all__ = ["FrameIndex", "index_segmentation", "segment_masks"]
 
@@ -41,7 +45,7 @@ class FrameIndex:
     sources: list[str]
 
 
-def _raw_value(reader: FrameReader, element) -> bytes | None:
+def _raw_value(reader: FrameReader, element: DataElement | RawDataElement | None) -> bytes | None:
     if not isinstance(element, RawDataElement):
         return None
     if element.value is not None:
@@ -140,7 +144,7 @@ def _binary_masks(reader: FrameReader, frames: np.ndarray) -> tuple[np.ndarray, 
 
 
 def segment_masks(
-    path: str | PathLike, numbers: list[int]
+    path: str | PathLike[str], numbers: list[int]
 ) -> Iterator[tuple[int, list[str], np.ndarray, tuple[int, int]]]:
     """For each segment of ``numbers``: (number, source SOP Instance UIDs, masks (k, rows, columns) bool,
     (first row, first column) of the masks in the image), one mask per source image the segment has a
@@ -169,7 +173,8 @@ def segment_masks(
                     masks = reader.read_frames(frames)
                     masks = masks >= maximum / 2 if kind == "FRACTIONAL" else masks != 0
             order: dict[str, int] = {}
-            keep, uids = [], []
+            keep: list[int] = []
+            uids: list[str] = []
             for j, f in enumerate(frames):
                 uid = index.sources[int(f)]
                 if uid in order:

@@ -175,7 +175,8 @@ def _channel_max(values: np.ndarray) -> np.ndarray:
     while k < 64 and (rows * cols) % (2 * k) == 0:
         k *= 2
     reduced = np.maximum.reduce(values.reshape(n_src, -1, k * n_seg), axis=1)
-    return reduced.reshape(n_src, k, n_seg).max(axis=1)
+    maxima: np.ndarray = reduced.reshape(n_src, k, n_seg).max(axis=1)
+    return maxima
 
 
 def _overlap(occupied: np.ndarray, frame_nonzero: Callable[[int], np.ndarray]) -> str:

@@ -16,7 +16,8 @@ from ...io.rle import rle_decode_frame
 from ..common.codes import codes_equal
 from ..common.concept import Code
 from ..common.functional_groups import frame_group
-from ..common.sources import SourceFrame, analyze_sources
+from ..common.source_frame import SourceFrame
+from ..common.sources import analyze_sources
 from .segment import SegmentDescription
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ def _first(ds: Dataset | None, keyword: str) -> Dataset | None:
 
 class SegmentationReader:
     """Read-back methods shared by built and loaded Segmentations (mixed into ``Segmentation``)."""
+
+    _decoded: np.ndarray | None  # the stored frames once decoded
 
     def _init_reader_state(self) -> None:
         object.__setattr__(self, "_frame_sources", None)
@@ -57,7 +60,7 @@ class SegmentationReader:
             raise DicomConformanceError(
                 f"SOP Class UID {sop_class!r} is not Segmentation Storage or Label Map Segmentation Storage"
             )
-        obj = cls.__new__(cls)  # type: ignore[call-arg]
+        obj = cls.__new__(cls)
         obj.__dict__.update(ds.__dict__)
         obj._init_reader_state()
         obj._index_frames()
@@ -309,7 +312,8 @@ class SegmentationReader:
         if frame_number in (None, 1):
             targets[(key[0], None)] = 0
             targets[(key[0], 1)] = 0
-        return self._assemble(targets, 1, numbers, combine)[0]
+        pixels: np.ndarray = self._assemble(targets, 1, numbers, combine)[0]
+        return pixels
 
     def get_volume(
         self, segment_numbers: Sequence[int] | None = None, *, combine: str = "stack", tolerance_mm: float = 1e-3

@@ -11,7 +11,7 @@ from pydicom import dcmread
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import ExplicitVRLittleEndian, RLELossless
+from pydicom.uid import UID, ExplicitVRLittleEndian, RLELossless
 
 from ...errors import DicomConformanceError
 from ...io.rle import rle_encode_frames
@@ -298,7 +298,7 @@ class Segmentation(SegmentationReader, Dataset):
             sop_instance_uid=sop_instance_uid,
             created=content_datetime,
         )
-        self.file_meta.TransferSyntaxUID = transfer_syntax_uid
+        self.file_meta.TransferSyntaxUID = UID(transfer_syntax_uid)
 
         # Pixel Data
         self._set_pixel_data(prepared, bits, transfer_syntax_uid == RLELossless)
@@ -337,6 +337,6 @@ class Segmentation(SegmentationReader, Dataset):
         self[0x7FE00010] = DataElement(0x7FE00010, "OW" if bits == 16 else "OB", data, already_converted=True)
 
 
-def segread(path: str | PathLike, *, source_images: Sequence[Dataset] | None = None) -> Segmentation:
+def segread(path: str | PathLike[str], *, source_images: Sequence[Dataset] | None = None) -> Segmentation:
     """Read a Segmentation or Label Map Segmentation file."""
     return Segmentation.from_dataset(dcmread(path), source_images=source_images)

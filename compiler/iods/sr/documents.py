@@ -26,7 +26,7 @@ from ..common.native import set_native_encoding
 from ..common.vr import check_object
 from ..common.wrap import wrap_file_dataset
 from .evidence import collect_references, hierarchical_sequence, split_evidence
-from .read import find_content_items, measurement_groups
+from .read import MeasurementGroupView, find_content_items, measurement_groups
 from .references import Reference
 from .relationships import (
     BASIC_TEXT,
@@ -231,11 +231,12 @@ class SRDocument(Dataset):
         """Wrap a dataset read from a file (no checks) so the read-side methods apply."""
         target = cls
         if cls is SRDocument or not cls.SOP_CLASS_UID:
-            target = DOCUMENT_CLASSES.get(str(ds.get("SOPClassUID", "")))
-            if target is None:
+            found = DOCUMENT_CLASSES.get(str(ds.get("SOPClassUID", "")))
+            if found is None:
                 raise DicomConformanceError(
                     f"SOP Class {ds.get('SOPClassUID')} is not one of the SR documents dcmspec reads"
                 )
+            target = found
         return wrap_file_dataset(target, ds)
 
     @property
@@ -266,7 +267,7 @@ class SRDocument(Dataset):
         tracking_uid: str | None = None,
         finding_type: Code | None = None,
         referenced_segment: tuple[str, int] | None = None,
-    ):
+    ) -> list[MeasurementGroupView]:
         """TID 1500 measurement groups (see :func:`dcmspec_compiler.iods.sr.read.measurement_groups`)."""
         return measurement_groups(
             self,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -74,7 +75,7 @@ def _children(
     )
 
 
-def _ints(value) -> tuple[int, ...]:
+def _ints(value: Any) -> tuple[int, ...]:
     """An int or multi-valued element value as a tuple of ints."""
     if value is None or value == "":
         return ()
@@ -115,7 +116,8 @@ class RegionView:
         vt = str(item.ValueType)
         dims = 3 if vt == "SCOORD3D" else 2
         coords = np.asarray(item.GraphicData, dtype=np.float64).reshape(-1, dims)
-        uid, frames = None, ()
+        uid: str | None = None
+        frames: tuple[int, ...] = ()
         for src in _children(item, None, "IMAGE", "SELECTED FROM"):
             sop = src.ReferencedSOPSequence[0]
             uid = str(sop.ReferencedSOPInstanceUID)
@@ -144,7 +146,7 @@ class SegmentView:
 class MeasurementView:
     """One TID 300 measurement."""
 
-    name: Code
+    name: Code | None  # None only in a NUM item without its (Type 1) Concept Name
     value: float | None
     unit: Code | None
     qualifier: Code | None = None
@@ -200,7 +202,7 @@ class MeasurementGroupView:
 
     def measurement(self, name: Code) -> MeasurementView | None:
         for m in self.measurements:
-            if codes_equal(m.name, name):
+            if m.name is not None and codes_equal(m.name, name):
                 return m
         return None
 

@@ -252,7 +252,7 @@ def tree_facts(root: Dataset) -> TreeFacts:
                 error = exc
             else:
                 addressed = target_item is not None
-                target = _text(target_item, VALUE_TYPE) if addressed else ""
+                target = _text(target_item, VALUE_TYPE) if target_item is not None else ""
         else:
             target = _text(child, VALUE_TYPE)
             if target == "SCOORD":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -530,7 +531,7 @@ class MeasurementReport:
         instance_number: int,
         content_datetime: _dt.datetime,
         equipment: Equipment,
-        **kwargs,
+        **kwargs: Any,
     ) -> SRDocument:
         """The SR document: the smallest IOD accepting the tree, Enhanced SR or larger, or ``document_class``
         if given. Basic Text SR is never chosen for TID 1500: readers (highdicom, the cornerstone adapters)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from pydicom.dataelem import DataElement
@@ -25,6 +26,9 @@ from ..common.concept import Code, is_code
 from ..common.uid import is_valid_uid
 from . import codes
 from .references import Reference
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 __all__ = [
     "RELATIONSHIP_TYPES",
@@ -182,7 +186,8 @@ class ContentItem(Dataset):
 
     @property
     def relationship_type(self) -> str | None:
-        return self.get("RelationshipType")
+        relationship: str | None = self.get("RelationshipType")
+        return relationship
 
 
 def _describe(item: Dataset) -> str:
@@ -678,7 +683,7 @@ class ScoordItem(ContentItem):
         return str(self.GraphicType)
 
     @property
-    def points(self) -> np.ndarray:
+    def points(self) -> NDArray[np.float64]:
         return np.asarray(self.GraphicData, dtype=np.float64).reshape(-1, 2)
 
 
@@ -723,7 +728,7 @@ class Scoord3DItem(ContentItem):
         return str(self.GraphicType)
 
     @property
-    def points(self) -> np.ndarray:
+    def points(self) -> NDArray[np.float64]:
         return np.asarray(self.GraphicData, dtype=np.float64).reshape(-1, 3)
 
     @property
@@ -765,8 +770,13 @@ class TcoordItem(ContentItem):
             raise DicomConformanceError(f"TCOORD {trt} cannot have {n} value(s) (PS3.3 C.18.7.1.1)")
         set_element(self, TEMPORAL_RANGE_TYPE, "CS", trt)
         if sample_positions is not None:
-            set_element(self, REFERENCED_SAMPLE_POSITIONS, "UL", [int(v) for v in values])
+            set_element(self, REFERENCED_SAMPLE_POSITIONS, "UL", [int(v) for v in cast("list[int]", values)])
         elif time_offsets is not None:
-            set_element(self, REFERENCED_TIME_OFFSETS, "DS", [format_number_as_ds(float(v)) for v in values])
+            set_element(
+                self,
+                REFERENCED_TIME_OFFSETS,
+                "DS",
+                [format_number_as_ds(float(v)) for v in cast("list[float]", values)],
+            )
         else:
-            set_element(self, REFERENCED_DATETIME, "DT", [_dtv(v) for v in values])
+            set_element(self, REFERENCED_DATETIME, "DT", [_dtv(v) for v in cast("list[_dt.datetime | str]", values)])
