@@ -624,7 +624,7 @@ def _measurement_text(group: MeasurementGroupView) -> str:
     """The group's tracking ID and measurements ("name value unit"), as one text (ST, at most 1024)."""
     parts = []
     for m in group.measurements:
-        if m.value is None:
+        if m.value is None or m.name is None:  # a NUM has a concept name (PS3.3 C.17.3.2.1); a file may lack it
             continue
         unit = "" if m.unit is None or m.unit.value == "1" else f" {m.unit.value}"
         parts.append(f"{m.name.meaning} {m.value:.4g}{unit}")
