@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import ModuleType
 
 _DOWNLOADER_ONLY = ("requests", "tqdm")
 
@@ -34,7 +35,7 @@ def without_downloader() -> Iterator[None]:
                 del sys.modules[name]
 
 
-def import_requests():
+def import_requests() -> ModuleType:
     """``requests`` for the PACS clients (DICOMweb sources, STOW-RS): pydicom is imported first (so it
     still skips its downloader), then the placeholder :func:`without_downloader` left is removed."""
     import pydicom  # noqa: F401
