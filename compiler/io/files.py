@@ -17,7 +17,7 @@ class NotARegularFile(OSError):
     """The path exists but is a FIFO, device, socket or folder, not a regular file."""
 
 
-def is_regular_file(path: str | os.PathLike) -> bool:
+def is_regular_file(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` (symbolic links followed) is a regular file."""
     try:
         return stat.S_ISREG(os.stat(path).st_mode)
@@ -25,7 +25,7 @@ def is_regular_file(path: str | os.PathLike) -> bool:
         return False
 
 
-def open_regular(path: str | os.PathLike) -> BinaryIO:
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     """Open ``path`` for binary reading if it is a regular file; :class:`NotARegularFile` otherwise.
 
     The open is non-blocking, so opening a FIFO without a writer returns at once instead of waiting.
@@ -43,7 +43,7 @@ def open_regular(path: str | os.PathLike) -> BinaryIO:
         raise
 
 
-def file_kind(path: str | os.PathLike) -> str:
+def file_kind(path: str | os.PathLike[str]) -> str:
     """What ``path`` is, for messages: "a FIFO", "a folder", "missing"..."""
     try:
         return _kind(os.stat(path).st_mode)

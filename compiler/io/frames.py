@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import pydicom
@@ -31,6 +31,9 @@ from ..errors import InputError
 from .bits import unpack_bits
 from .rle import rle_decode_frame
 
+if TYPE_CHECKING:
+    from pydicom.pixels.decoders.base import DecodeOptions
+
 RLE_LOSSLESS = "1.2.840.10008.1.2.5"
 ENCAPSULATED_UNCOMPRESSED = "1.2.840.10008.1.2.1.98"
 
@@ -38,6 +41,7 @@ _PIXEL_TAGS = {0x7FE00010: "PixelData", 0x7FE00008: "FloatPixelData", 0x7FE00009
 _ITEM = 0xFFFEE000
 _SEQ_DELIM = 0xFFFEE0DD
 _UNDEFINED = 0xFFFFFFFF
+_CLOSED = "FrameReader is closed"
 
 
 class FrameReader:
@@ -49,12 +53,13 @@ class FrameReader:
             first = reader.read_frame(0)
     """
 
-    def __init__(self, path: str | os.PathLike, *, correct_unused_bits: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, correct_unused_bits: bool = True) -> None:
         self.path = Path(path)
         self.correct_unused_bits = correct_unused_bits
-        self._fp: BinaryIO | None = open(self.path, "rb")  # noqa: SIM115  held open until close() or __exit__
+        fp = open(self.path, "rb")  # noqa: SIM115  held open until close() or __exit__
+        self._fp: BinaryIO | None = fp
         try:
-            self._read_header()
+            self._read_header(fp)
         except Exception:
             self.close()
             raise
@@ -67,8 +72,7 @@ class FrameReader:
 
     # -- header -------------------------------------------------------------------------------
 
-    def _read_header(self) -> None:
-        fp = self._fp
+    def _read_header(self, fp: BinaryIO) -> None:
         try:
             try:
                 ds = pydicom.dcmread(fp, stop_before_pixels=True, defer_size=1 << 16)
@@ -132,7 +136,7 @@ class FrameReader:
             raise InputError(
                 f"{self.path}: Pixel Data length does not match transfer syntax {self.transfer_syntax_uid.name}"
             )
-        if not self.encapsulated:
+        if self.pixel_data_length is not None:  # native (not encapsulated, as just checked)
             need = (self.frame_bits * self.number_of_frames + 7) // 8
             if self.pixel_data_length < need:
                 raise InputError(
@@ -162,7 +166,7 @@ class FrameReader:
     def __enter__(self) -> FrameReader:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __len__(self) -> int:
@@ -229,8 +233,10 @@ class FrameReader:
         bit_start = first * self.frame_bits
         bits = count * self.frame_bits
         byte_start, byte_end = bit_start // 8, (bit_start + bits + 7) // 8
-        self._fp.seek(self.pixel_data_offset + byte_start)
-        data = self._fp.read(byte_end - byte_start)
+        if (fp := self._fp) is None:
+            raise ValueError(_CLOSED)
+        fp.seek(self.pixel_data_offset + byte_start)
+        data = fp.read(byte_end - byte_start)
         if len(data) != byte_end - byte_start:
             raise InputError(f"{self.path}: Pixel Data ends inside frame {first + count}")
         if self.bits_allocated == 1:
@@ -245,10 +251,12 @@ class FrameReader:
         if not self.encapsulated:
             raise ValueError("Pixel Data is not encapsulated")
         fragments = self._frame_fragments(index)
+        if (fp := self._fp) is None:
+            raise ValueError(_CLOSED)
         out = bytearray()
         for offset, length in fragments:
-            self._fp.seek(offset)
-            out += self._fp.read(length)
+            fp.seek(offset)
+            out += fp.read(length)
         return bytes(out)
 
     # -- native -------------------------------------------------------------------------------
@@ -272,8 +280,10 @@ class FrameReader:
         bit_start = index * self.frame_bits
         byte_start = bit_start // 8
         byte_end = (bit_start + self.frame_bits + 7) // 8
-        self._fp.seek(self.pixel_data_offset + byte_start)
-        data = self._fp.read(byte_end - byte_start)
+        if (fp := self._fp) is None:
+            raise ValueError(_CLOSED)
+        fp.seek(self.pixel_data_offset + byte_start)
+        data = fp.read(byte_end - byte_start)
         if len(data) != byte_end - byte_start:
             raise InputError(f"{self.path}: Pixel Data ends inside frame {index + 1}")
         return self._finish(self._unpack_native(data, bit_start % 8))
@@ -291,7 +301,8 @@ class FrameReader:
             arr = np.frombuffer(data, dtype=dtype, count=n)
             arr = arr.astype(dtype.newbyteorder("="), copy=True)
         if self.samples_per_pixel > 1 and self.planar_configuration == 1:
-            return arr.reshape(self.samples_per_pixel, self.rows, self.columns).transpose(1, 2, 0).copy()
+            pixels: np.ndarray = arr.reshape(self.samples_per_pixel, self.rows, self.columns).transpose(1, 2, 0).copy()
+            return pixels  # (numpy's stubs type transpose() as Any)
         return arr.reshape(self.shape)
 
     def _finish(self, arr: np.ndarray) -> np.ndarray:
@@ -309,8 +320,10 @@ class FrameReader:
     # -- encapsulated -------------------------------------------------------------------------
 
     def _read_item_header(self, offset: int) -> tuple[int, int]:
-        self._fp.seek(offset)
-        head = self._fp.read(8)
+        if (fp := self._fp) is None:
+            raise ValueError(_CLOSED)
+        fp.seek(offset)
+        head = fp.read(8)
         if len(head) < 8:
             raise InputError(f"{self.path}: encapsulated Pixel Data ends without a delimiter")
         group, elem, length = struct.unpack("<HHL", head)
@@ -348,7 +361,9 @@ class FrameReader:
         tag, bot_length = self._read_item_header(self.pixel_data_offset)
         if tag != _ITEM:
             raise InputError(f"{self.path}: encapsulated Pixel Data does not start with an item")
-        bot = np.frombuffer(self._fp.read(bot_length), dtype="<u4").astype(np.int64)
+        if (fp := self._fp) is None:
+            raise ValueError(_CLOSED)
+        bot = np.frombuffer(fp.read(bot_length), dtype="<u4").astype(np.int64)
         self._first_fragment = first = self.pixel_data_offset + 8 + bot_length
         n = self.number_of_frames
         eot = self.header.get("ExtendedOffsetTable")
@@ -363,7 +378,7 @@ class FrameReader:
         self._offset_kind = "scan"
         self._fragments = self._group_fragments(list(self._items(first)))
 
-    def _items(self, pos: int, end: int | None = None):
+    def _items(self, pos: int, end: int | None = None) -> Iterator[tuple[int, int]]:
         """(value offset, length) of the Pixel Data items from ``pos`` up to ``end`` or the delimiter."""
         while end is None or pos < end:
             tag, length = self._read_item_header(pos)
@@ -381,10 +396,12 @@ class FrameReader:
             return [[f] for f in fragments]
         if n == 1:
             return [fragments]
+        if (fp := self._fp) is None:
+            raise ValueError(_CLOSED)
         starts = []
         for i, (offset, _length) in enumerate(fragments):
-            self._fp.seek(offset)
-            if _is_frame_start(self._fp.read(12)):
+            fp.seek(offset)
+            if _is_frame_start(fp.read(12)):
                 starts.append(i)
         if len(starts) != n or starts[0] != 0:
             raise InputError(
@@ -396,13 +413,13 @@ class FrameReader:
 
     def _codec_frame(self, data: bytes) -> np.ndarray:
         from pydicom.encaps import encapsulate
-        from pydicom.pixels import get_decoder
+        from pydicom.pixels.decoders.base import get_decoder  # pydicom.pixels re-exports it implicitly
 
         try:
             decoder = get_decoder(self.transfer_syntax_uid)
         except NotImplementedError as exc:
             raise InputError(f"{self.path}: no decoder for {self.transfer_syntax_uid.name}") from exc
-        opts = {
+        opts: DecodeOptions = {
             "rows": self.rows,
             "columns": self.columns,
             "samples_per_pixel": self.samples_per_pixel,
@@ -414,7 +431,8 @@ class FrameReader:
             "planar_configuration": self.planar_configuration,
         }
         try:
-            arr, _meta = decoder.as_array(encapsulate([data], has_bot=False), index=0, **opts)
+            # pydicom annotates its **kwargs as DecodeOptions values (meant: Unpack[DecodeOptions])
+            arr, _meta = decoder.as_array(encapsulate([data], has_bot=False), index=0, **opts)  # type: ignore[arg-type]
         except (RuntimeError, ValueError) as exc:
             raise InputError(
                 f"{self.path}: cannot decode {self.transfer_syntax_uid.name} ({exc})",

@@ -169,9 +169,9 @@ def rle_decode_frame(
     dtype = np.dtype(f"<u{bytes_per_sample}") if bytes_per_sample > 1 else np.dtype("u1")
     values = words.view(dtype).reshape(samples_per_pixel, rows, columns)
     values = values.astype(dtype.newbyteorder("="))
-    if samples_per_pixel == 1:
-        return values[0]
-    return np.ascontiguousarray(values.transpose(1, 2, 0))
+    # (numpy's stubs type indexing and transpose() as Any)
+    pixels: np.ndarray = values[0] if samples_per_pixel == 1 else np.ascontiguousarray(values.transpose(1, 2, 0))
+    return pixels
 
 
 def rle_decode_segment(segment: bytes, length: int) -> bytes:

@@ -73,7 +73,7 @@ class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[
     """PyYAML's safe loader (libyaml's when available) used only up to the node graph; plain scalars
     keep a marker tag."""
 
-    def resolve(self, kind, value, implicit):  # type: ignore[override]
+    def resolve(self, kind: type[Node], value: str, implicit: tuple[bool, bool]) -> Any:  # a tag (untyped base)
         if kind is ScalarNode and implicit[0]:
             return _PLAIN
         return super().resolve(kind, value, implicit)
@@ -256,7 +256,7 @@ def _compose(text: str, path: Path) -> Node | None:
     _check_size(text, path)
     loader = _Composer(text)
     try:
-        node = loader.get_single_node()
+        node: Node | None = loader.get_single_node()
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, path) from None
     finally:

@@ -17,12 +17,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ErrorList, Location, SpecError
 from ..io.files import NotARegularFile, file_kind, open_regular
 from .document import NodePath, SpecDocument
 from .parse import load_file
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 _PLACEHOLDER = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -174,7 +177,7 @@ def _coerce(raw: str, decl: dict[str, Any]) -> Any:
     return raw
 
 
-def _problems(schema: dict, value: Any) -> list:
+def _problems(schema: dict[str, Any], value: Any) -> list[ValidationError]:
     """jsonschema's errors for ``value`` (imported only when the quick check did not accept it)."""
     from jsonschema import Draft202012Validator
 
@@ -251,7 +254,7 @@ def substitute(doc: SpecDocument, values: dict[str, Any]) -> SpecDocument:
                 errors.append(_unknown(doc, path, name))
                 return node
 
-            def repl(match: re.Match) -> str:
+            def repl(match: re.Match[str]) -> str:
                 if match.group(0) == "$${":
                     return "${"
                 name = match.group(1)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import cast
 
 TABLE = Path(__file__).with_name("code_dictionary.txt.gz")
 
@@ -29,7 +30,9 @@ def table_text() -> str:
     schemes = list(concepts)
     by_value: dict[str, str] = {}
     by_keyword: dict[str, str] = {}
-    for scheme, entries in concepts.items():
+    # {scheme: {keyword: {value: (meaning, CIDs)}}}; pydicom's module builds it untyped
+    by_scheme = cast("dict[str, dict[str, dict[str, tuple[str, list[int]]]]]", concepts)
+    for scheme, entries in by_scheme.items():
         for keyword, values in entries.items():
             for value, (meaning, _cids) in values.items():
                 value = str(value)

@@ -91,7 +91,7 @@ def _suggest(keyword: str, scheme: str | None) -> str:
     return f"did you mean {', '.join(close)}? " if close else ""
 
 
-Warn = Callable[[str, Location, tuple], None]
+Warn = Callable[[str, Location | None, tuple[PathPart, ...]], None]
 
 
 def resolve_code(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import gc
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
@@ -58,19 +58,23 @@ class FeatureTable:
     classification: list[str | None]  # class name of each feature
     holes: int  # interior rings dropped
     _measurements: list[Any] = field(default_factory=list, repr=False)  # each feature's measurements
-    _properties: list[dict] = field(default_factory=list, repr=False)
+    _properties: list[dict[str, Any]] = field(default_factory=list, repr=False)
     issues: list[tuple[int, str, str | None]] = field(default_factory=list)  # (feature, message, hint)
 
     def location(self, feature: int) -> Location:
         return Location(str(self.path), feature_line(self.text, feature))
 
-    def values(self, key: str, features: np.ndarray, issues: list | None = None) -> np.ndarray:
+    def values(
+        self, key: str, features: np.ndarray, issues: list[tuple[int, str, Location, str | None]] | None = None
+    ) -> np.ndarray:
         """float64 value of measurement ``key`` for each feature in ``features`` (NaN where it has none, null or
         NaN): from ``properties.measurements`` (mapping or list of {name, value}), else a top-level property. A
         value that is not a finite number is appended to ``issues`` as (index in ``features``, message, location,
         hint), or raised without it."""
         measured, properties = self._measurements, self._properties
-        raw = [measured[f].get(key, _MISSING) if type(measured[f]) is dict else _MISSING for f in features.tolist()]
+        raw: list[Any] = [
+            measured[f].get(key, _MISSING) if type(measured[f]) is dict else _MISSING for f in features.tolist()
+        ]
         for j, value in enumerate(raw):
             if value is _MISSING:
                 raw[j] = _listed(measured[int(features[j])], key, properties[int(features[j])].get(key))
@@ -110,7 +114,7 @@ def _listed(measured: Any, key: str, default: Any) -> Any:
 
 
 @contextmanager
-def collector_paused():
+def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector (reference counting still frees everything): callers that keep the
     parsed features until they are done pause it for that whole time, else it rescans them again and again."""
     enabled = gc.isenabled()
@@ -150,7 +154,7 @@ def _error(path: Path, text: str, index: int, message: str, hint: str | None = N
     return InputError(f"feature {index}: {message}", location=Location(str(path), feature_line(text, index)), hint=hint)
 
 
-def _class_name(properties: dict) -> str | None:
+def _class_name(properties: dict[str, Any]) -> str | None:
     classification = properties.get("classification")
     if isinstance(classification, dict):
         if classification.get("name") is not None:
@@ -192,12 +196,12 @@ def _read(path: Path, location: Location | None) -> FeatureTable:
             hint=_HINT,
         )
     features = data["features"]
-    parts: list[list] = []  # one list of [x, y(, z)] per annotation
+    parts: list[list[Any]] = []  # one list of [x, y(, z)] per annotation
     owner: list[int] = []
     graphic: list[str] = []
     classes: list[str | None] = []
     measurements: list[Any] = []
-    properties_of: list[dict] = []
+    properties_of: list[dict[str, Any]] = []
     holes = 0
     issues: list[tuple[int, str, str | None]] = []
     for i, feature in enumerate(features):
@@ -238,7 +242,7 @@ def _read(path: Path, location: Location | None) -> FeatureTable:
     )
 
 
-def _feature_parts(feature: Any, parts: list[list], owner: list[int], i: int) -> int | tuple[str, str | None]:
+def _feature_parts(feature: Any, parts: list[list[Any]], owner: list[int], i: int) -> int | tuple[str, str | None]:
     """Append the annotations of ``feature`` (one list of positions each) to ``parts``: the number of holes
     dropped, or (what is wrong, hint) and nothing appended."""
     geometry = feature.get("geometry") if isinstance(feature, dict) else None
@@ -259,7 +263,7 @@ def _feature_parts(feature: Any, parts: list[list], owner: list[int], i: int) ->
     nested = f"the coordinates of this {kind} are not nested as RFC 7946 3.1 says", _HINT
     for part in coordinates if multi else [coordinates]:
         if graphic_type == "POINT":
-            ring = [part]
+            ring: Any = [part]
         elif graphic_type == "POLYLINE":
             ring = part
         else:
@@ -277,7 +281,7 @@ def _feature_parts(feature: Any, parts: list[list], owner: list[int], i: int) ->
     return holes
 
 
-def _points(parts: Sequence[list]) -> np.ndarray | None:
+def _points(parts: Sequence[list[Any]]) -> np.ndarray | None:
     """All positions as (n, 2) float64 when each is two finite numbers (the usual file: one numpy conversion,
     type checks at C speed), else None."""
     positions = list(chain.from_iterable(parts))
@@ -307,7 +311,9 @@ def _position_problem(position: Any) -> str | None:
     return None
 
 
-def _points_one_by_one(parts: Sequence[list], owner: Sequence[int], issues: list) -> np.ndarray:
+def _points_one_by_one(
+    parts: Sequence[list[Any]], owner: Sequence[int], issues: list[tuple[int, str, str | None]]
+) -> np.ndarray:
     """(n, 3) with Z = NaN for 2-D positions when some have 3 numbers, else (n, 2); a position that is not 2 or
     3 finite numbers is an issue of its feature (once) and NaN."""
     wide = any(type(p) is list and len(p) == 3 for part in parts for p in part)

@@ -26,6 +26,7 @@ import re
 from io import BytesIO
 from struct import Struct
 from struct import error as StructError
+from typing import TYPE_CHECKING, Any, BinaryIO, TypedDict
 
 from pydicom import config
 from pydicom.charset import convert_encodings, default_encoding
@@ -37,6 +38,15 @@ from pydicom.tag import BaseTag
 from pydicom.uid import UID, AllTransferSyntaxes, PrivateTransferSyntaxes
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 from pydicom.values import convert_string
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pydicom.dataset import Dataset, _DatasetValue
+
+    #: A dataset's elements, as ``Dataset._dict`` holds them: keyed by ``BaseTag``, looked up here by
+    #: plain ``int`` tags (equal keys; the stubs' invariant Mapping key type cannot say so).
+    _Elements = Mapping[Any, _DatasetValue]
 
 #: Bytes read first; most image headers end well before (the bench CT: ~1.2 KB, vendor CT/PET: 2-7 KB).
 FIRST_READ = 16384
@@ -58,6 +68,7 @@ _EXPLICIT_LE = frozenset(
         and "deflate" not in ts.name.lower()
     }
 )
+_TRANSFER_SYNTAX_UID = BaseTag(0x00020010)
 _PIXEL_TAGS = frozenset((0x7FE00010, 0x7FE00009, 0x7FE00008))  # as pydicom's stop_before_pixels
 _CHARSET = 0x00080005
 _ITEM = 0xFFFEE000
@@ -106,7 +117,7 @@ class _Reader:
 
     __slots__ = ("base", "buf", "fp", "size")
 
-    def __init__(self, fp, size: int) -> None:
+    def __init__(self, fp: BinaryIO, size: int) -> None:
         self.fp = fp
         self.size = size
         self.base = 0
@@ -132,7 +143,7 @@ class _Reader:
         return buf, 0
 
 
-def scan_header(path: str | os.PathLike, defer_size: int) -> FileDataset | None:
+def scan_header(path: str | os.PathLike[str], defer_size: int) -> FileDataset | None:
     """``dcmread(path, stop_before_pixels=True, defer_size=defer_size)`` for the plain cases, else None.
 
     ``OSError`` is raised as ``dcmread`` would raise it; every other problem gives ``None``.
@@ -158,7 +169,7 @@ def _scan(reader: _Reader, filename: str, defer_size: int) -> FileDataset | None
         return None
     file_meta = FileMetaDataset(meta)
     file_meta.set_original_encoding(is_implicit_vr=False, is_little_endian=True, character_encoding=default_encoding)
-    ts_raw = meta.get(0x00020010)
+    ts_raw = meta.get(_TRANSFER_SYNTAX_UID)
     if ts_raw is None or ts_raw.value is None:
         return None
     ts = ts_raw.value.decode("ascii").rstrip("\x00 ")
@@ -184,13 +195,15 @@ def _scan(reader: _Reader, filename: str, defer_size: int) -> FileDataset | None
     return ds
 
 
-def _elements(reader: _Reader, pos: int, implicit: bool, defer_size: int, *, meta: bool):
+def _elements(
+    reader: _Reader, pos: int, implicit: bool, defer_size: int, *, meta: bool
+) -> tuple[dict[BaseTag, _DatasetValue], int, str | list[str]]:
     """The top-level elements from ``pos`` as pydicom's reader yields them: ``({tag: element}, end,
     encoding)``; group 0002 only when ``meta``, else up to Pixel Data or the end of the file."""
-    out: dict = {}
+    out: dict[BaseTag, _DatasetValue] = {}
     size = reader.size
-    encoding = default_encoding
-    empty: dict = {}
+    encoding: str | list[str] = default_encoding
+    empty: dict[str | None, Any] = {}  # VR -> pydicom's raw empty value; the dict itself marks a miss
     last = -1
     buf, base = reader.buf, reader.base
     bend = base + len(buf)
@@ -245,7 +258,8 @@ def _elements(reader: _Reader, pos: int, implicit: bool, defer_size: int, *, met
             else:
                 value = empty.get(vr, empty)
                 if value is empty:
-                    value = empty[vr] = empty_value_for_VR(vr, raw=True)
+                    # raw=True gives bytes or None; pydicom annotates the union of both modes
+                    value = empty[vr] = empty_value_for_VR(vr, raw=True)  # type: ignore[assignment]
             if tag == _CHARSET:
                 encoding = convert_encodings(convert_string(value or b"", True))
             out[btag] = new_raw(RawDataElement, (btag, vr, length, value, value_tell, implicit, True))
@@ -336,7 +350,25 @@ class _NotPlain(Exception):
     """A value needs pydicom's conversion."""
 
 
-def plain_values(ds: FileDataset) -> dict | None:
+class PlainValues(TypedDict):
+    """What :func:`plain_values` decodes (see there)."""
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    series_instance_uid: str
+    study_instance_uid: str
+    frame_of_reference_uid: str | None
+    modality: str
+    rows: int | None
+    columns: int | None
+    instance_number: int | None
+    position: tuple[str, ...] | None
+    orientation: tuple[str, ...] | None
+    spacing: tuple[str, ...] | None
+    thickness: str | None
+
+
+def plain_values(ds: Dataset) -> PlainValues | None:
     """The identifiers and plane geometry of a single-frame image read by :func:`scan_header`, decoded
     from the raw bytes, or None where any of them is not plain ASCII of the expected form (or the
     image is multi-frame), for the caller to ask pydicom.
@@ -350,34 +382,41 @@ def plain_values(ds: FileDataset) -> dict | None:
     if 0x00280008 in raw or config.use_DS_decimal or config.use_DS_numpy or config.use_IS_numpy:
         return None
     try:
-        out = {
-            "sop_class_uid": _uid(raw, 0x00080016),
-            "sop_instance_uid": _uid(raw, 0x00080018),
-            "series_instance_uid": _uid(raw, 0x0020000E),
-            "study_instance_uid": _uid(raw, 0x0020000D),
-            "frame_of_reference_uid": _uid(raw, 0x00200052),
-            "modality": _value(raw, 0x00080060, _CS_RE, "CS"),
-            "rows": _us(raw, 0x00280010),
-            "columns": _us(raw, 0x00280011),
-            "instance_number": _value(raw, 0x00200013, _IS_RE, "IS"),
-            "position": _ds(raw, 0x00200032, 3),
-            "orientation": _ds(raw, 0x00200037, 6),
-            "spacing": _ds(raw, 0x00280030, 2),
-            "thickness": _ds(raw, 0x00180050, 1),
-        }
+        sop_class_uid = _uid(raw, 0x00080016)
+        sop_instance_uid = _uid(raw, 0x00080018)
+        series_instance_uid = _uid(raw, 0x0020000E)
+        study_instance_uid = _uid(raw, 0x0020000D)
+        frame_of_reference_uid = _uid(raw, 0x00200052)
+        modality = _value(raw, 0x00080060, _CS_RE, "CS")
+        rows = _us(raw, 0x00280010)
+        columns = _us(raw, 0x00280011)
+        instance_number = _value(raw, 0x00200013, _IS_RE, "IS")
+        position = _ds(raw, 0x00200032, 3)
+        orientation = _ds(raw, 0x00200037, 6)
+        spacing = _ds(raw, 0x00280030, 2)
+        thickness = _ds(raw, 0x00180050, 1)
     except _NotPlain:
         return None
-    if not all(out[k] for k in ("sop_class_uid", "sop_instance_uid", "series_instance_uid", "study_instance_uid")):
+    if not (sop_class_uid and sop_instance_uid and series_instance_uid and study_instance_uid):
         return None
-    out["modality"] = (out["modality"] or b"").decode("ascii").strip()
-    if out["instance_number"] is not None:
-        out["instance_number"] = int(out["instance_number"])
-    if out["thickness"] is not None:
-        out["thickness"] = out["thickness"][0]
-    return out
+    return {
+        "sop_class_uid": sop_class_uid,
+        "sop_instance_uid": sop_instance_uid,
+        "series_instance_uid": series_instance_uid,
+        "study_instance_uid": study_instance_uid,
+        "frame_of_reference_uid": frame_of_reference_uid,
+        "modality": (modality or b"").decode("ascii").strip(),
+        "rows": rows,
+        "columns": columns,
+        "instance_number": int(instance_number) if instance_number is not None else None,
+        "position": position,
+        "orientation": orientation,
+        "spacing": spacing,
+        "thickness": thickness[0] if thickness is not None else None,
+    }
 
 
-def _raw(raw: dict, tag: int, vr: str) -> bytes | None:
+def _raw(raw: _Elements, tag: int, vr: str) -> bytes | None:
     """The raw bytes of ``tag`` (None if absent or empty); _NotPlain unless it is a plain raw element."""
     elem = raw.get(tag)
     if elem is None:
@@ -392,7 +431,7 @@ def _raw(raw: dict, tag: int, vr: str) -> bytes | None:
     return value
 
 
-def _uid(raw: dict, tag: int) -> str | None:
+def _uid(raw: _Elements, tag: int) -> str | None:
     value = _raw(raw, tag, "UI")
     if value is None:
         return None
@@ -401,7 +440,7 @@ def _uid(raw: dict, tag: int) -> str | None:
     return value.rstrip(b"\x00 ").decode("ascii") or None
 
 
-def _value(raw: dict, tag: int, pattern: re.Pattern, vr: str) -> bytes | None:
+def _value(raw: _Elements, tag: int, pattern: re.Pattern[bytes], vr: str) -> bytes | None:
     value = _raw(raw, tag, vr)
     if value is None:
         return None
@@ -410,7 +449,7 @@ def _value(raw: dict, tag: int, pattern: re.Pattern, vr: str) -> bytes | None:
     return value if value.strip() else None
 
 
-def _us(raw: dict, tag: int) -> int | None:
+def _us(raw: _Elements, tag: int) -> int | None:
     value = _raw(raw, tag, "US")
     if value is None:
         return None
@@ -419,7 +458,7 @@ def _us(raw: dict, tag: int) -> int | None:
     return value[0] | value[1] << 8
 
 
-def _ds(raw: dict, tag: int, n: int) -> tuple[str, ...] | None:
+def _ds(raw: _Elements, tag: int, n: int) -> tuple[str, ...] | None:
     value = _raw(raw, tag, "DS")
     if value is None:
         return None

@@ -18,13 +18,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import permutations
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from ..errors import InputError, Location, PathPart
 from ..io.files import file_kind
 from ..spatial.volume import Volume
+
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    from nibabel.spatialimages import SpatialImage
+    from typing_extensions import Unpack
+
+    class Where(TypedDict):
+        """Where the spec names a file: the keyword arguments that locate an :class:`InputError`."""
+
+        location: Location | None
+        path: Sequence[PathPart]
+
+    class _Limit(Where):
+        max_values: int | None
+
 
 #: LPS = M @ (coordinates in the named NRRD space); PS3.3 C.7.6.2.1.1 defines LPS for DICOM.
 _NRRD_SPACES: dict[str, np.ndarray] = {
@@ -78,10 +94,10 @@ def load_mask(
     :class:`~dcmspec_compiler.errors.InputError` carrying ``location`` and ``spec_path``.
     """
     path = Path(path)
-    where = {"location": location, "path": spec_path}
+    where: Where = {"location": location, "path": spec_path}
     check_input_file(path, what, **where)
     suffix = _suffix(path)
-    limit = {"max_values": max_values, **where}
+    limit: _Limit = {"max_values": max_values, **where}
     if suffix == ".npy":
         volume = _numpy_volume(_read_npy(path, **limit), path, **where)
     elif suffix == ".npz":
@@ -100,7 +116,7 @@ def load_mask(
     return volume
 
 
-def check_input_file(file: Path, what: str, /, **where) -> None:
+def check_input_file(file: Path, what: str, /, **where: Unpack[Where]) -> None:
     """Refuse a ``what`` file that is missing (saying the path looked for and what a relative path is relative
     to) or is not a regular file; ``where``: ``location`` and ``path`` of the spec value naming it."""
     kind = file_kind(file)
@@ -123,7 +139,7 @@ def read_npy(file: Path, *, location: Location | None = None, spec_path: Sequenc
     return _read_npy(file, location=location, path=spec_path)
 
 
-def _check_declared(shape: Sequence[int], file: Path, max_values: int | None, **where) -> None:
+def _check_declared(shape: Sequence[int], file: Path, max_values: int | None, **where: Unpack[Where]) -> None:
     """Refuse a file whose header declares more values than ``max_values`` (before reading its data)."""
     declared = int(np.prod([int(n) for n in shape], dtype=object))
     if max_values is not None and declared > max_values:
@@ -137,18 +153,18 @@ def _check_declared(shape: Sequence[int], file: Path, max_values: int | None, **
 
 
 # ---------------------------------------------------------------------- numpy
-def _read_npy(file: Path, max_values: int | None = None, **where) -> np.ndarray:
+def _read_npy(file: Path, max_values: int | None = None, **where: Unpack[Where]) -> np.ndarray:
     """Memory-mapped, read-only: pages come straight from the file cache, no copy of the volume."""
     _check_magic(file, b"\x93NUMPY", "a .npy array", "numpy.save(path, array)", **where)
     try:
-        array = np.load(file, allow_pickle=False, mmap_mode="r")
+        array: np.ndarray = np.load(file, allow_pickle=False, mmap_mode="r")
     except (ValueError, OSError) as exc:
         raise InputError(f"cannot read {file} as a .npy array: {exc}", **where) from exc
     _check_declared(array.shape, file, max_values, **where)
     return array
 
 
-def _check_magic(file: Path, magic: bytes, what: str, how: str, **where) -> None:
+def _check_magic(file: Path, magic: bytes, what: str, how: str, **where: Unpack[Where]) -> None:
     """Refuse a file that does not start as ``what`` does (numpy's own message for a text file saved as
     .npy speaks of pickled data), saying what it starts with instead."""
     try:
@@ -178,7 +194,7 @@ def _npz_member_shape(archive: Any, name: str) -> tuple[int, ...]:
     return shape
 
 
-def _read_npz(file: Path, key: str | None, max_values: int | None = None, **where) -> np.ndarray:
+def _read_npz(file: Path, key: str | None, max_values: int | None = None, **where: Unpack[Where]) -> np.ndarray:
     _check_magic(file, b"PK", "an .npz archive (a zip file)", "numpy.savez_compressed(path, name=array)", **where)
     try:
         with np.load(file, allow_pickle=False) as archive:
@@ -194,12 +210,13 @@ def _read_npz(file: Path, key: str | None, max_values: int | None = None, **wher
             if key not in names:
                 raise InputError(f"{file} has no array {key!r}; it holds {', '.join(names)}", **where)
             _check_declared(_npz_member_shape(archive, key), file, max_values, **where)
-            return archive[key]
+            array: np.ndarray = archive[key]
+            return array
     except (ValueError, OSError) as exc:
         raise InputError(f"cannot read {file} as a .npz archive: {exc}", **where) from exc
 
 
-def _numpy_volume(array: np.ndarray, file: Path, **where) -> Volume:
+def _numpy_volume(array: np.ndarray, file: Path, **where: Unpack[Where]) -> Volume:
     if array.ndim == 2:
         array = array[None]
     if array.ndim not in (3, 4):
@@ -212,7 +229,7 @@ def _numpy_volume(array: np.ndarray, file: Path, **where) -> Volume:
 
 
 # ---------------------------------------------------------------------- NIfTI
-def _load_nifti(file: Path, max_values: int | None = None, **where) -> Volume:
+def _load_nifti(file: Path, max_values: int | None = None, **where: Unpack[Where]) -> Volume:
     try:
         import nibabel
     except ImportError as exc:
@@ -220,7 +237,8 @@ def _load_nifti(file: Path, max_values: int | None = None, **where) -> Volume:
             "reading NIfTI masks needs nibabel: pip install nibabel (the nifti extra of dcmspec-compiler)", **where
         ) from exc
     try:
-        image = nibabel.load(str(file))  # the header only
+        # the header only; a NIfTI file loads as a SpatialImage (nibabel annotates load() as its base class)
+        image = cast("SpatialImage", nibabel.load(str(file)))
         shape = image.shape
     except Exception as exc:  # nibabel raises many types for corrupt files
         raise InputError(f"cannot read {file} as NIfTI: {exc}", **where) from exc
@@ -248,7 +266,7 @@ def _load_nifti(file: Path, max_values: int | None = None, **where) -> Volume:
 
 
 # ---------------------------------------------------------------------- NRRD
-def _load_nrrd(file: Path, max_values: int | None = None, **where) -> Volume:
+def _load_nrrd(file: Path, max_values: int | None = None, **where: Unpack[Where]) -> Volume:
     try:
         import nrrd
     except ImportError as exc:
@@ -346,7 +364,7 @@ def place_on_frames(
     A mask without geometry (numpy) must already have shape ``(N, rows, columns)``. ``what`` names the
     input in messages (a mask, a map) and ``tolerance_key`` the spec key that sets the tolerance.
     """
-    where = {"location": location, "path": spec_path}
+    where: Where = {"location": location, "path": spec_path}
     pos = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
     n_frames = len(pos)
     expected = (n_frames, int(rows), int(columns))
@@ -373,8 +391,10 @@ def place_on_frames(
     alignment = np.abs(source_units.T @ mask.direction)  # [source axis, mask axis]
     perm = max(permutations(range(3)), key=lambda p: sum(alignment[j, p[j]] for j in range(3)))
     volume = mask.permute(perm)
+    assert volume.affine is not None  # permuting and flipping keep the mask's affine
     flips = [j for j in (1, 2) if np.dot(volume.affine[:3, j], source_units[:, j]) < 0]
     volume = volume.flip(*flips)
+    assert volume.affine is not None
 
     prefix = f"{what} grid does not match the source images: "
     for j in (1, 2):

@@ -36,7 +36,12 @@ class PointTable:
     def location(self, annotation: int) -> Location:
         return Location(str(self.path), int(self.lines[annotation]))
 
-    def values(self, column: str, location: Location | None = None, issues: list | None = None) -> np.ndarray:
+    def values(
+        self,
+        column: str,
+        location: Location | None = None,
+        issues: list[tuple[int, str, Location, str | None]] | None = None,
+    ) -> np.ndarray:
         """The column's number for each annotation (NaN for an empty cell); a cell that is not a number or is
         infinite is appended to ``issues`` as (annotation, message, location, hint), or raised without it."""
         if column not in self.columns:

@@ -10,12 +10,15 @@ series or returns fewer instances than it lists is an :class:`InputError` naming
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 from ..errors import InputError, Location, PathPart
 from ..io import http
 from .source_headers import SourceInstance, check_geometry, instance_from_dataset
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 def is_dicomweb(images: Any) -> bool:
@@ -39,7 +42,7 @@ def read_dicomweb_instances(
     client = _client(root, location, spec_path)
     what = f"series {series} of study {study}"
 
-    def ask(call, *args, **kwargs):
+    def ask(call: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return call(*args, **kwargs)
         except InputError:

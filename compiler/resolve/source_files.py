@@ -14,7 +14,7 @@ _GLOB_CHARS = set("*?[")
 
 
 def find_source_files(
-    specs: str | os.PathLike | Sequence[str | os.PathLike],
+    specs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     base_dir: Path,
     *,
     location: Location | None = None,

@@ -9,8 +9,29 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from typing import cast
+
     from ..iods.common.source_frame import SourceFrame
     from .source_series import SourceSeries
+
+    class OrientedFrame(SourceFrame):
+        """For the type checker: a :class:`SourceFrame` known to have its orientation (the code that
+        narrows to it runs under ``if TYPE_CHECKING:``, at no cost)."""
+
+        @property
+        def image_orientation(self) -> np.ndarray: ...
+        @property
+        def normal(self) -> np.ndarray: ...
+
+    class PlacedFrame(OrientedFrame):
+        """For the type checker: a :class:`SourceFrame` known to have its position, orientation and
+        pixel spacing."""
+
+        @property
+        def image_position(self) -> np.ndarray: ...
+        @property
+        def pixel_spacing(self) -> np.ndarray: ...
+
 
 #: Largest difference between direction cosines still taken as "the same orientation".
 ORIENTATION_TOLERANCE = 1e-4
@@ -28,7 +49,7 @@ def order_frames(frames: Sequence[SourceFrame]) -> list[SourceFrame]:
     frame's normal, PS3.3 C.7.6.2.1.1). If any frame lacks a position or orientation, sorted by
     Instance Number then frame number instead. Ties keep Instance Number / frame order."""
 
-    def fallback(f: SourceFrame) -> tuple:
+    def fallback(f: SourceFrame) -> tuple[int, int, str]:
         inst_no = f.instance_number if f.instance_number is not None else 1 << 62
         return (inst_no, f.frame_number or 0, str(f.instance.path))
 
@@ -36,6 +57,8 @@ def order_frames(frames: Sequence[SourceFrame]) -> list[SourceFrame]:
         return []
     if not all(f.image_position is not None and f.image_orientation is not None for f in frames):
         return sorted(frames, key=fallback)
+    if TYPE_CHECKING:  # every frame has a position and an orientation
+        frames = cast("Sequence[PlacedFrame]", frames)  # pragma: no mutate
     normal = frames[0].normal
     return sorted(frames, key=lambda f: (round(float(f.image_position @ normal), 4), fallback(f)))
 
@@ -48,6 +71,8 @@ def geometry_problems(frames: Sequence[SourceFrame], tol: float) -> list[str]:
     if missing:
         problems.append(f"{len(missing)} frames have no position, orientation or pixel spacing ({short_list(missing)})")
         return problems
+    if TYPE_CHECKING:  # every frame has its geometry
+        frames = cast("Sequence[PlacedFrame]", frames)  # pragma: no mutate
     sizes = {(f.rows, f.columns) for f in frames}
     if len(sizes) > 1:
         problems.append(f"frames have different Rows/Columns: {sorted(sizes)}")
@@ -77,13 +102,17 @@ def geometry_problems(frames: Sequence[SourceFrame], tol: float) -> list[str]:
 
 def geometry_warnings(s: SourceSeries) -> list[str]:
     warnings: list[str] = []
-    frames = s.frames
+    frames: Sequence[SourceFrame] = s.frames
     if not s.has_geometry or len(frames) < 2:
         return warnings
+    if TYPE_CHECKING:  # every frame has its geometry
+        frames = cast("Sequence[PlacedFrame]", frames)  # pragma: no mutate
     ref = frames[0]
     if any(np.abs(f.pixel_spacing - ref.pixel_spacing).max() > POSITION_TOLERANCE_MM for f in frames):
         warnings.append("source frames have different Pixel Spacing")
     proj = s.slice_positions()
+    if TYPE_CHECKING:  # not None: the series has its geometry
+        assert proj is not None  # pragma: no mutate
     steps = np.diff(proj)
     med = float(np.median(steps))
     dups = [frames[i + 1].label for i, d in enumerate(steps) if abs(d) <= POSITION_TOLERANCE_MM]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -21,7 +22,7 @@ from pydicom.errors import InvalidDicomError
 from ..errors import InputError, Location, PathPart
 from ..iods.common.functional_groups import frame_group
 from ..iods.common.source_frame import SourceFrame, ds_strings
-from .headerscan import plain_values, scan_header
+from .headerscan import PlainValues, plain_values, scan_header
 from .source_files import looks_like_dicom
 
 #: Header values longer than this (bytes) are left in the file until used (pydicom's ``defer_size``).
@@ -148,7 +149,7 @@ def _read_source_header(
     path: Path, *, location: Location | None = None, spec_path: Sequence[PathPart] = ()
 ) -> SourceInstance:
     try:
-        ds = scan_header(path, DEFER_SIZE) if FAST_HEADERS else None
+        ds: Dataset | None = scan_header(path, DEFER_SIZE) if FAST_HEADERS else None
         if ds is None:
             ds = _dcmread(path)
         elif (values := plain_values(ds)) is not None:
@@ -194,7 +195,7 @@ def _dcmread(path: Path) -> Dataset:
         return pydicom.dcmread(path, stop_before_pixels=True, defer_size=DEFER_SIZE, force=True)
 
 
-def _instance_from_values(path: Path, ds: Dataset, v: dict) -> SourceInstance:
+def _instance_from_values(path: Path, ds: Dataset, v: PlainValues) -> SourceInstance:
     """:func:`_instance_from_header` for a single-frame image whose values
     :func:`~dcmspec_compiler.resolve.headerscan.plain_values` decoded (same result, without pydicom's
     per-element conversion)."""
@@ -310,14 +311,14 @@ def _multiframe_frames(inst: SourceInstance, ds: Dataset, n_frames: int) -> list
 # Small helpers
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     """A string value without the NUL/space padding some writers leave (PS3.5 6.2)."""
     if value is None:
         return ""
     return str(value).strip("\x00 ")
 
 
-def _int(value) -> int | None:
+def _int(value: Any) -> int | None:
     if value is None or value == "":
         return None
     try:
@@ -326,7 +327,7 @@ def _int(value) -> int | None:
         return None
 
 
-def _float(value) -> float | None:
+def _float(value: Any) -> float | None:
     if value is None or value == "":
         return None
     try:
@@ -335,9 +336,10 @@ def _float(value) -> float | None:
         return None
 
 
-def _number(value) -> str | None:
+def _number(value: Any) -> str | None:
     """The DS string of a single number, None when absent or not a number."""
-    return None if _float(value) is None else ds_strings(value)[0]
+    strings = None if _float(value) is None else ds_strings(value)
+    return None if strings is None else strings[0]
 
 
 def _vector(ds: Dataset | None, keyword: str, n: int) -> tuple[str, ...] | None:

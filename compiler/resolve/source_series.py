@@ -4,8 +4,9 @@ one series a derived object needs."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -23,6 +24,13 @@ from .source_geometry import (
     short_list,
 )
 from .source_headers import SourceInstance
+
+if TYPE_CHECKING:
+    from typing import cast
+
+    from .source_geometry import OrientedFrame, PlacedFrame
+
+_K = TypeVar("_K")
 
 
 @dataclass(eq=False)
@@ -84,8 +92,11 @@ class SourceSeries:
         """Projection (mm) of each frame's position onto the first frame's normal, in frame order."""
         if not self.has_geometry:
             return None
-        normal = self.frames[0].normal
-        return np.array([float(f.image_position @ normal) for f in self.frames])
+        frames: Sequence[SourceFrame] = self.frames
+        if TYPE_CHECKING:  # every frame has its geometry
+            frames = cast("Sequence[PlacedFrame]", frames)
+        normal = frames[0].normal
+        return np.array([float(f.image_position @ normal) for f in frames])
 
     def slice_spacing(self) -> float | None:
         """Median distance (mm) between consecutive frames along the normal."""
@@ -230,7 +241,9 @@ def resolve_single_series(
         location,
         spec_path,
     )
-    oriented = [f for f in frames if f.image_orientation is not None]
+    oriented: Sequence[SourceFrame] = [f for f in frames if f.image_orientation is not None]
+    if TYPE_CHECKING:
+        oriented = cast("Sequence[OrientedFrame]", oriented)
     if oriented and len(oriented) != len(frames):
         missing = [f.label for f in frames if f.image_orientation is None]
         raise InputError(
@@ -257,8 +270,15 @@ def resolve_single_series(
     return s
 
 
-def _check_same(frames, key, what, fmt, location, spec_path) -> None:
-    values: dict = {}
+def _check_same(
+    frames: Sequence[SourceFrame],
+    key: Callable[[SourceFrame], _K],
+    what: str,
+    fmt: Callable[[_K], str],
+    location: Location | None,
+    spec_path: Sequence[PathPart],
+) -> None:
+    values: dict[_K, list[SourceFrame]] = {}
     for f in frames:
         values.setdefault(key(f), []).append(f)
     if len(values) > 1:

@@ -82,7 +82,7 @@ def ct_pixels(grid: Grid, labels: np.ndarray | None = None) -> np.ndarray:
     extent = np.array(grid.shape[::-1]) * np.array(grid.spacing[::-1])
     centre = np.array(grid.origin) + extent / 2
     body = (((x - centre[0]) / (extent[0] * 0.48)) ** 2 + ((y - centre[1]) / (extent[1] * 0.4)) ** 2) <= 1
-    hu = np.where(body, 40, -1000).astype(np.int16)
+    hu: np.ndarray = np.where(body, 40, -1000).astype(np.int16)
     hu = np.broadcast_to(hu, grid.shape).copy()
     if labels is not None:
         hu[labels > 0] = (60 + 10 * (labels[labels > 0] % 8)).astype(np.int16)
@@ -101,7 +101,7 @@ def write_ct_series(
     """Write a CT Image Storage series (one file per slice) and return the file paths."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.filewriter import dcmwrite
-    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -115,8 +115,8 @@ def write_ct_series(
         sop_uid = derive_uid(seed, "instance", k)
         ds = Dataset()
         meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CT_IMAGE_STORAGE
-        meta.MediaStorageSOPInstanceUID = sop_uid
+        meta.MediaStorageSOPClassUID = UID(CT_IMAGE_STORAGE)
+        meta.MediaStorageSOPInstanceUID = UID(sop_uid)
         meta.TransferSyntaxUID = ExplicitVRLittleEndian
         meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
         ds.file_meta = meta

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..iods.common.uid import derive_uid
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    from pydicom.dataset import Dataset
 
 VL_WSI_STORAGE = "1.2.840.10008.5.1.4.1.1.77.1.6"
 
@@ -30,12 +35,12 @@ class Slide:
     origin: tuple[float, float] = (20.0, 40.0)
     thickness: float = 0.005
 
-    def to_slide(self, points: np.ndarray) -> np.ndarray:
+    def to_slide(self, points: npt.ArrayLike) -> np.ndarray:
         """(column, row) Total Pixel Matrix coordinates (0,0 = top left corner) to slide (X, Y) mm, with the
         phantom's Image Orientation (Slide) 0\\-1\\0\\-1\\0\\0: rows run along -X, columns along -Y."""
-        points = np.asarray(points, dtype=np.float64)
-        x = self.origin[0] - points[..., 1] * self.spacing
-        y = self.origin[1] - points[..., 0] * self.spacing
+        xy = np.asarray(points, dtype=np.float64)
+        x = self.origin[0] - xy[..., 1] * self.spacing
+        y = self.origin[1] - xy[..., 0] * self.spacing
         return np.stack([x, y], axis=-1)
 
 
@@ -61,7 +66,7 @@ def slide_pixels(slide: Slide = Slide(), radius: float = 6.0) -> np.ndarray:
     return image
 
 
-def _code(value: str, scheme: str, meaning: str):
+def _code(value: str, scheme: str, meaning: str) -> Dataset:
     from pydicom.dataset import Dataset
 
     item = Dataset()
@@ -80,7 +85,7 @@ def write_slide_image(
     """Write a VL Whole Slide Microscopy Image (one pyramid level, tiled, MONOCHROME2) and return its path."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.filewriter import dcmwrite
-    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,8 +96,8 @@ def write_slide_image(
     sop_uid = derive_uid(seed, "instance")
     ds = Dataset()
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = VL_WSI_STORAGE
-    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.MediaStorageSOPClassUID = UID(VL_WSI_STORAGE)
+    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     meta.ImplementationVersionName = "DCMSPEC PHANTOM"  # not pydicom's version: the same bytes with any pydicom

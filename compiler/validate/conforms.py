@@ -44,14 +44,14 @@ class _Unknown(Exception):
 
 
 @cache
-def _schema_file(name: str) -> dict:
+def _schema_file(name: str) -> Any:  # a parsed JSON schema
     from .schemas import schema_dir
 
     return json.loads((schema_dir() / name).read_text(encoding="utf-8"))
 
 
 @cache
-def _pattern(text: str) -> re.Pattern:
+def _pattern(text: str) -> re.Pattern[str]:
     return re.compile(text)
 
 
@@ -92,7 +92,7 @@ def _is_type(value: Any, name: str) -> bool:
     raise _Unknown(name)
 
 
-def _equal(one: Any, two: Any) -> bool:
+def _equal(one: object, two: object) -> bool:
     """jsonschema's ``equal``: ``True`` is not ``1``; lists and objects compared item by item."""
     if one is two:
         return True
@@ -229,7 +229,7 @@ def conforms(schema_file: str, data: Any) -> bool:
         return False
 
 
-def accepts(schema: dict, value: Any) -> bool:
+def accepts(schema: dict[str, Any], value: Any) -> bool:
     """Whether an inline schema (no ``$ref`` to our files) accepts ``value``; ``False`` also when the
     answer needs jsonschema itself."""
     if not _plain(value):

@@ -12,11 +12,14 @@ import json
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ErrorList, SpecError
 from ..load.document import SpecDocument
 from .conforms import conforms
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 #: spec ``kind`` -> schema file name
 KINDS: dict[str, str] = {
@@ -88,7 +91,7 @@ def bundled_schema(kind: str) -> dict[str, Any]:
             out[key] = local(value, file) if key != "$ref" else value
         return out
 
-    bundled = local({k: v for k, v in root.items() if k != "$defs"}, root_file)
+    bundled: dict[str, Any] = local({k: v for k, v in root.items() if k != "$defs"}, root_file)
     defs = {n: local(body, root_file) for n, body in root.get("$defs", {}).items()}
     while pending:
         file, name = pending.pop(0)
@@ -114,7 +117,7 @@ def _registry_and_uris() -> tuple[Any, dict[str, str]]:
 
 
 @cache
-def validator_for(kind: str):
+def validator_for(kind: str) -> Draft202012Validator:
     """A Draft 2020-12 validator for ``kind`` that resolves references between our schema files."""
     from jsonschema import Draft202012Validator
 

@@ -42,6 +42,8 @@ except ImportError:  # pragma: no cover - Windows: no locks, no recovery (README
 from ..errors import Location, OutputError
 from .targets import MANIFEST_NAME, STAGING_PREFIX, existing_targets
 
+#: ``flock`` is there (POSIX); without it (Windows) builds take no locks and recover nothing.
+_FLOCK = fcntl is not None
 LOCK_NAME = "lock"
 JOURNAL_NAME = "JOURNAL"
 STAGED_MANIFEST = "manifest.json"
@@ -117,7 +119,7 @@ INTERRUPTS = _Interrupts()
 def folder_lock(out_dir: Path) -> Iterator[int]:
     """Hold the output folder's lock (``flock`` on the folder); yield the folder's descriptor (-1 where
     folders cannot be opened, on Windows: no lock there)."""
-    if fcntl is None:
+    if not _FLOCK:
         yield -1
         return
     fd = os.open(out_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -130,7 +132,7 @@ def folder_lock(out_dir: Path) -> Iterator[int]:
 
 def _fsync_dir(path: Path) -> None:
     """Make the folder's entries (renames, links) durable; POSIX only."""
-    if fcntl is None:
+    if not _FLOCK:
         return
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
@@ -186,28 +188,29 @@ class Staging:
         self._lock_fd: int | None = None
         self.committed = False  # every file is in place
         self._keep = False  # a commit that could neither finish nor be undone: the next build completes it
-        self.path: Path | None = None
+        made: Path | None = None
         try:
             with folder_lock(out_dir):  # so that no other build's recovery sees it before it is locked
-                while self.path is None:
+                while made is None:
                     path = out_dir / f"{STAGING_PREFIX}{os.urandom(4).hex()}"
                     try:
                         os.mkdir(path, 0o700)
                     except FileExistsError:
                         continue
-                    self.path = path
+                    made = path
+                self.path: Path = made
                 self._lock_fd = os.open(self.path / LOCK_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                if fcntl is not None:
+                if _FLOCK:
                     fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 _fsync_dir(out_dir)  # the staging folder survives a power loss with what the journal names
         except BaseException:
-            if self.path is not None:
-                shutil.rmtree(self.path, ignore_errors=True)
+            if made is not None:
+                shutil.rmtree(made, ignore_errors=True)
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
             raise
 
-    def write(self, name: str, write: Callable[[BinaryIO], None]) -> None:
+    def write(self, name: str, write: Callable[[BinaryIO], object]) -> None:
         """Write the staged file ``name`` through ``write(fileobj)``; flushed and fsync'ed."""
         path = self.path / name
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -272,19 +275,19 @@ class Staging:
                 os.rename(self.path / (JOURNAL_NAME + ".new"), self.path / JOURNAL_NAME)  # the commit point
                 _fsync_dir(self.path)
                 done: list[Move] = []
-                target = None
+                placing: Path | None = None
                 try:
                     for move in moves:
-                        target = self.out_dir / move[1]
+                        placing = self.out_dir / move[1]
                         if not _put(self.path, self.out_dir, move):
                             raise FileExistsError(errno.EEXIST, "another program wrote this file meanwhile")
                         done.append(move)
-                    target = None
+                    placing = None
                     if dir_fd >= 0:
                         os.fsync(dir_fd)
                     self.committed = True
                 except OSError as exc:
-                    where = Location(str(target or self.out_dir))
+                    where = Location(str(placing or self.out_dir))
                     try:
                         self._undo(done)
                     except OSError as again:
@@ -318,7 +321,7 @@ def recover_folder(out_dir: Path, notice: Notice | None = None, *, locked: bool 
     """Complete or remove what builds killed in ``out_dir`` left there: a staging folder with a JOURNAL
     is committed, one without is removed, one whose build still runs (its lock is held) is left alone.
     Old-style hidden ``.part`` files are removed. Each action is reported through ``notice``."""
-    if fcntl is None or not out_dir.is_dir():
+    if not _FLOCK or not out_dir.is_dir():
         return
     if not locked:
         with folder_lock(out_dir):

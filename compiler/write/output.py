@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..errors import DcmspecError, ErrorList, Location, OutputError
 from .commit import INTERRUPTS, BuildInterrupted, Notice, Staging, recover_folder
@@ -264,11 +264,15 @@ def _stage_objects(
                     f"cannot write the file: {exc.strerror}; nothing was written",
                     location=Location(str(out_dir / obj.filename)),
                 ) from None
-            previews = []
+            previews: list[tuple[str, str]] = []
             for name, data in obj.previews.items():
                 staged_png = f"{index:06d}-{len(previews):04d}.png"
+
+                def write_png(fh: BinaryIO, data: bytes = data) -> None:
+                    fh.write(data)
+
                 try:
-                    staging.write(staged_png, lambda fh, data=data: fh.write(data))
+                    staging.write(staged_png, write_png)
                 except OSError as exc:
                     raise OutputError(
                         f"cannot write the file: {exc.strerror}; nothing was written",

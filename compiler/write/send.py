@@ -17,9 +17,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .targets import MANIFEST_NAME
+
+if TYPE_CHECKING:
+    from .cstore import StoreSender
+    from .output import BuiltObject
 
 STORED = ("success", "warning")
 FLUSH_S = 0.5  # the manifest is rewritten at most this often while sending (and at the end)
@@ -81,13 +85,13 @@ class SendReport:
     """What one destination answered for the objects of a build."""
 
     destination: Destination
-    outcomes: list[tuple[dict, Outcome]] = field(default_factory=list)
-    earlier: list[dict] = field(default_factory=list)  # stored by an earlier run: not sent again
-    not_sent: list[dict] = field(default_factory=list)
+    outcomes: list[tuple[dict[str, Any], Outcome]] = field(default_factory=list)
+    earlier: list[dict[str, Any]] = field(default_factory=list)  # stored by an earlier run: not sent again
+    not_sent: list[dict[str, Any]] = field(default_factory=list)
     stopped: str | None = None
 
     @property
-    def failed(self) -> list[tuple[dict, Outcome]]:
+    def failed(self) -> list[tuple[dict[str, Any], Outcome]]:
         return [(e, o) for e, o in self.outcomes if o.status not in STORED]
 
     @property
@@ -95,16 +99,16 @@ class SendReport:
         return not self.failed and not self.not_sent and self.stopped is None
 
 
-def is_stored(entry: dict, destination: Destination) -> bool:
+def is_stored(entry: dict[str, Any], destination: Destination) -> bool:
     record = (entry.get("stored") or {}).get(destination.key) or {}
     return record.get("status") in STORED and record.get("sha256") == entry.get("sha256")
 
 
 def send_outputs(
-    entries: list[dict],
+    entries: list[dict[str, Any]],
     out_dir: Path,
     destination: Destination,
-    data_of: Callable[[dict], bytes],
+    data_of: Callable[[dict[str, Any]], bytes],
     *,
     written: bool = True,
     progress: Callable[[str], None] | None = None,
@@ -112,13 +116,13 @@ def send_outputs(
     """Send the objects of ``entries`` (manifest entries of this build) that the manifest does not record
     as stored at ``destination``; record each answer in ``out_dir``'s manifest."""
     report = SendReport(destination)
-    todo = []
+    todo: list[dict[str, Any]] = []
     for entry in entries:
         (report.earlier if is_stored(entry, destination) else todo).append(entry)
     if not todo:
         return report
     sender = destination.sender()
-    pending: dict[str, dict] = {}
+    pending: dict[str, dict[str, Any]] = {}
     last = time.monotonic()
     try:
         sender.open([(e["sop_class_uid"], e["transfer_syntax_uid"]) for e in todo])
@@ -155,7 +159,9 @@ def send_outputs(
     return report
 
 
-def _store(sender: Any, entry: dict, path: Path | None, data_of: Callable[[dict], bytes]) -> Outcome:
+def _store(
+    sender: StoreSender, entry: dict[str, Any], path: Path | None, data_of: Callable[[dict[str, Any]], bytes]
+) -> Outcome:
     """C-STORE sends a file: the written one, or the object's bytes in a temporary file."""
     if path is not None:
         return sender.send(entry["sop_class_uid"], entry["sop_instance_uid"], entry["transfer_syntax_uid"], None, path)
@@ -165,7 +171,7 @@ def _store(sender: Any, entry: dict, path: Path | None, data_of: Callable[[dict]
         return sender.send(entry["sop_class_uid"], entry["sop_instance_uid"], entry["transfer_syntax_uid"], None, temp)
 
 
-def record(out_dir: Path, destination: Destination, records: dict[str, dict]) -> None:
+def record(out_dir: Path, destination: Destination, records: dict[str, dict[str, Any]]) -> None:
     """Put ``records`` (file name -> answer) into the manifest of ``out_dir`` (atomic replace, under the
     folder's lock)."""
     if not records:
@@ -182,7 +188,7 @@ def record(out_dir: Path, destination: Destination, records: dict[str, dict]) ->
         write_manifest(out_dir, manifest)
 
 
-def write_manifest(out_dir: Path, manifest: dict) -> None:
+def write_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
     """Replace the manifest of ``out_dir`` atomically (a reader sees the old or the new one)."""
     fd, temp = tempfile.mkstemp(prefix=".dcmspec-manifest-", dir=out_dir)
     try:
@@ -215,7 +221,7 @@ def transfer_syntax(data: bytes) -> str:
 
 
 def send_objects(
-    objects: list,
+    objects: list[BuiltObject],
     out_dir: Path,
     destinations: list[Destination],
     *,
@@ -232,8 +238,9 @@ def send_objects(
         entries = [e for e in manifest.get("objects", []) if e.get("file") in names]
         data: dict[str, bytes] = {}
 
-        def data_of(entry: dict) -> bytes:
-            return (out_dir / entry["file"]).read_bytes()
+        def data_of(entry: dict[str, Any]) -> bytes:
+            name: str = entry["file"]
+            return (out_dir / name).read_bytes()
 
         for entry in entries:
             with open(out_dir / entry["file"], "rb") as fh:
@@ -243,7 +250,7 @@ def send_objects(
         for entry in entries:
             entry["transfer_syntax_uid"] = transfer_syntax(data[entry["file"]])
 
-        def data_of(entry: dict) -> bytes:
+        def data_of(entry: dict[str, Any]) -> bytes:
             return data[entry["file"]]
 
     return [send_outputs(entries, out_dir, d, data_of, written=written, progress=progress) for d in destinations]

@@ -53,8 +53,8 @@ class StowSender:
         except requests.RequestException as exc:
             raise Unreachable(http.failure(exc, self.url, f"the STOW-RS of instance {sop_instance_uid}")[0]) from None
         if response.status_code in (401, 403, 404, 405):
-            exc = requests.HTTPError(response=response)
-            raise Unreachable(http.failure(exc, target, f"the STOW-RS of instance {sop_instance_uid}")[0])
+            refused = requests.HTTPError(response=response)
+            raise Unreachable(http.failure(refused, target, f"the STOW-RS of instance {sop_instance_uid}")[0])
         return _outcome(response, sop_instance_uid)
 
 
@@ -97,14 +97,14 @@ def _outcome(response: Any, sop_instance_uid: str) -> Outcome:
     return Outcome("failure", http_status, f"the PACS answered {http_status} {response.reason}")
 
 
-def _items(answer: Any, tag: str) -> list[dict]:
+def _items(answer: Any, tag: str) -> list[dict[str, Any]]:
     try:
         return [i for i in answer[tag]["Value"] if isinstance(i, dict)]
     except (KeyError, TypeError):
         return []
 
 
-def _value(item: dict, tag: str) -> Any:
+def _value(item: dict[str, Any], tag: str) -> Any:
     try:
         return item[tag]["Value"][0]
     except (KeyError, IndexError, TypeError):
