@@ -65,7 +65,7 @@ class FeatureTable:
         return Location(str(self.path), feature_line(self.text, feature))
 
     def values(
-        self, key: str, features: np.ndarray, issues: list[tuple[int, str, Location, str | None]] | None = None
+        self, key: str, features: np.ndarray, issues: list[tuple[int, str, Location | None, str | None]] | None = None
     ) -> np.ndarray:
         """float64 value of measurement ``key`` for each feature in ``features`` (NaN where it has none, null or
         NaN): from ``properties.measurements`` (mapping or list of {name, value}), else a top-level property. A

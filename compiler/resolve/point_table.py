@@ -31,7 +31,7 @@ class PointTable:
     lines: np.ndarray  # line of each annotation's first row
     columns: dict[str, list[str]]  # every column, one cell per annotation (its first row)
     point_lines: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # line of each point
-    issues: list[tuple[int, str, Location, str | None]] = field(default_factory=list)  # (annotation, ...)
+    issues: list[tuple[int, str, Location | None, str | None]] = field(default_factory=list)  # (annotation, ...)
 
     def location(self, annotation: int) -> Location:
         return Location(str(self.path), int(self.lines[annotation]))
@@ -40,7 +40,7 @@ class PointTable:
         self,
         column: str,
         location: Location | None = None,
-        issues: list[tuple[int, str, Location, str | None]] | None = None,
+        issues: list[tuple[int, str, Location | None, str | None]] | None = None,
     ) -> np.ndarray:
         """The column's number for each annotation (NaN for an empty cell); a cell that is not a number or is
         infinite is appended to ``issues`` as (annotation, message, location, hint), or raised without it."""
@@ -113,7 +113,7 @@ def read_point_table(
     key = index.get(annotation) if annotation else None
     coords: list[list[float]] = []
     point_lines: list[int] = []
-    issues: list[tuple[int, str, Location, str | None]] = []
+    issues: list[tuple[int, str, Location | None, str | None]] = []
     firsts: list[int] = []
     lines: list[int] = []
     seen: dict[str, int] = {}
