@@ -78,10 +78,16 @@ class LocalProcesses:
 
     def run(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         """(index, result) of every task as it completes; LOST for a task whose worker died."""
-        from concurrent.futures import as_completed
+        from concurrent.futures import Future, as_completed
         from concurrent.futures.process import BrokenProcessPool
 
-        futures = {self._pool.submit(fn, task): i for i, task in enumerate(tasks)}
+        futures: dict[Future[Any], int] = {}
+        for i, task in enumerate(tasks):
+            try:
+                futures[self._pool.submit(fn, task)] = i
+            except BrokenProcessPool:  # a worker died while the tasks were being handed out
+                yield from ((j, LOST) for j in range(i, len(tasks)))
+                break
         for future in as_completed(futures):
             try:
                 yield futures[future], future.result()

@@ -417,3 +417,38 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch):
     assert result.exit_code == 1, result.output
     assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def _die_on_first(task: int) -> int:
+    if task == 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return task
+
+
+def test_a_worker_dying_while_tasks_are_handed_out_loses_those_tasks_not_the_build():
+    """The pool breaks between two submissions (the first task kills its worker before the second is handed
+    out): every task comes back, LOST, instead of an internal error (exit 4) from ``submit``."""
+    from collections.abc import Sequence
+
+    from dcmspec_compiler.assemble.executors import LOST, LocalProcesses
+
+    class HandedOutAfterTheDeath(Sequence):
+        def __init__(self, pool: LocalProcesses) -> None:
+            self.pool = pool
+
+        def __len__(self) -> int:
+            return 4
+
+        def __getitem__(self, i):
+            if not 0 <= i < 4:
+                raise IndexError(i)
+            if i == 1:  # wait until the pool knows its worker died (no assertion on the time)
+                deadline = time.monotonic() + 60
+                while not self.pool._pool._broken and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            return i
+
+    with LocalProcesses(2) as pool:
+        results = dict(pool.run(_die_on_first, HandedOutAfterTheDeath(pool)))
+    assert sorted(results) == [0, 1, 2, 3]
+    assert all(r is LOST for r in results.values()), results
