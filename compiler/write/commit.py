@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 
 try:
     import fcntl
-except ImportError:  # pragma: no cover - Windows: no locks, no recovery (README: POSIX only)
+except ImportError:  # pragma: no cover - Windows: no locks, no recovery (docs/guide/guarantees.md: POSIX only)
     fcntl = None  # type: ignore[assignment]
 
 from ..errors import Location, OutputError
