@@ -386,6 +386,14 @@ def _github_line(level: str, item) -> str:
     help="Skip named files that are not dcmspec specs (no `dcmspec` key near the top), as a "
     "pre-commit hook passes every changed YAML/JSON file.",
 )
+@click.option(
+    "--fast",
+    is_flag=True,
+    help="Check only what needs no DICOM object: schema, references, codes, output names, source files, "
+    "mask files and .npy headers (about 0.15 s instead of 0.4 s, for editors). It does not build the "
+    "objects, so it misses what only a build finds (source geometry, mask shape, DICOM rules): without "
+    "--fast the check is complete.",
+)
 @_uid_root_option
 @_template_options
 @click.pass_context
@@ -394,12 +402,14 @@ def validate(
     specs: tuple[Path, ...],
     fmt: str,
     ignore_other_files: bool,
+    fast: bool,
     uid_root: str | None,
     set_values: tuple[str, ...],
     values_file: Path | None,
     csv_file: Path | None,
 ) -> None:
-    """Check SPECS completely (schema, references, sources, masks, DICOM rules) without writing."""
+    """Check SPECS completely (schema, references, sources, masks, DICOM rules) without writing;
+    with --fast, only the checks that need no DICOM object."""
     _check_uid_root(uid_root)
     from .errors import DcmspecError
     from .pipeline import CompileResult, collect_spec_files, compile_specs, looks_like_spec
@@ -418,6 +428,7 @@ def validate(
                 _options(uid_root, False, False),
                 params=params,
                 progress=Progress(click.get_text_stream("stderr"), messages=False),
+                fast=fast,
             )
         except DcmspecError as exc:
             result = CompileResult(errors=[exc])
@@ -450,7 +461,12 @@ def validate(
         code = EXIT_OK
     else:
         code = _report(result, quiet=False, writes=False)
-    if code == EXIT_OK:
+    if code == EXIT_OK and fast:
+        _echo_err(
+            f"dcmspec: {len(paths)} spec(s) pass the fast check (objects not built: `dcmspec validate`"
+            " without --fast checks completely)"
+        )
+    elif code == EXIT_OK:
         _echo_err(f"dcmspec: {len(paths)} spec(s) valid, {len(result.objects)} object(s) would be written")
     sys.exit(code)
 

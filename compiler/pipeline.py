@@ -257,8 +257,12 @@ def compile_specs(
     preview: bool = False,
     executor: ExecutorChoice | None = None,
     fail_fast: bool = False,
+    fast: bool = False,
 ) -> CompileResult:
     """Load, validate, resolve and build every spec; errors are collected, not raised.
+
+    ``fast`` runs ``dcmspec validate --fast``'s checks (``assemble/quick.py``: no pydicom, no numpy)
+    instead of building: no objects, and fewer errors found than a build finds.
 
     A failed ``--csv`` row does not stop the other rows (``result.failed_rows``) unless ``fail_fast``,
     which stops at the first error of any kind.
@@ -288,8 +292,8 @@ def compile_specs(
         return result
     independent = _independent(ordered)
     choice = executor or ExecutorChoice()
-    workers = 1 if preview else _workers(choice, len(independent))
-    remote = choice.remote and bool(independent) and not preview
+    workers = 1 if preview or fast else _workers(choice, len(independent))
+    remote = choice.remote and bool(independent) and not (preview or fast)
     batch_ids = {id(d) for d in independent} if workers > 1 or remote else set()
     verbose = progress is not None and len(ordered) <= VERBOSE_LIMIT
     if batch_ids and progress is not None:
@@ -307,7 +311,12 @@ def compile_specs(
             if verbose:
                 progress(f"building {doc.path}{f' {doc.csv_row}' if doc.csv_row else ''} ({kind})")
             validate_document(doc)
-            objects = builder_for(kind)(doc, result.context)
+            if fast:
+                from .assemble.quick import quick_check
+
+                objects = quick_check(doc, kind, result.context)
+            else:
+                objects = builder_for(kind)(doc, result.context)
             if preview:
                 from .assemble.preview import add_previews
 
