@@ -49,6 +49,10 @@ def commands(work: Path, out: Path) -> dict[str, tuple[list[str], Path]]:
         "python -c pass": ([sys.executable, "-c", "pass"], REPO),
         "dcmspec --help": ([dcmspec, "--help"], REPO),
         "dcmspec validate specs_examples/organs-binary.yaml": ([dcmspec, "validate", str(SMALL_SPEC)], REPO),
+        "dcmspec validate --fast specs_examples/organs-binary.yaml": (
+            [dcmspec, "validate", "--fast", str(SMALL_SPEC)],
+            REPO,
+        ),
         f"dcmspec build binary-1 ({SLICES} slices)": (
             [dcmspec, "build", "binary-1.yaml", "-o", str(out / "dcmspec"), "--force", "-q"],
             work,
@@ -144,10 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {n} | {e['median_s']:.3f} s ({e['min_s']:.3f}-{e['max_s']:.3f}) | {e['cpu_median_s']:.3f} s |")
     build = next((results[n] for n in names if n.startswith("dcmspec build")), None)
     dcmqi = next((results[n] for n in names if n.startswith("dcmqi")), None)
-    validate = next((results[n] for n in names if n.startswith("dcmspec validate")), None)
     lines.append("")
-    if validate:
-        lines.append(f"validate: {validate['median_s']:.3f} s (aim: at most 0.3 s)")
+    for n in names:
+        if n.startswith("dcmspec validate"):
+            lines.append(f"{n.split(' specs_examples')[0]}: {results[n]['cpu_median_s']:.3f} s CPU (aim: at most 0.3 s)")
     if build and dcmqi:
         lines.append(f"binary-1 build / dcmqi: {build['median_s'] / dcmqi['median_s']:.2f} (aim: at most 0.5)")
     text = "\n".join(lines)
