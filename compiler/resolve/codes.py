@@ -39,20 +39,24 @@ def _table() -> tuple[tuple[str, ...], _Section, _Section]:
     from .code_table import TABLE
 
     raw = zlib.decompress(TABLE.read_bytes(), 16 + zlib.MAX_WBITS)  # the gzip file's one member
-    _header, schemes, rest = raw.split(b"\n", 2)
-    by_value, by_keyword, _ = rest.split(b"\n\n", 2)
-    return tuple(schemes.decode("utf-8").split("\t")), _Section(by_value), _Section(by_keyword)
+    schemes_at = raw.index(b"\n") + 1
+    by_value_at = raw.index(b"\n", schemes_at)  # each section from the newline before its first line
+    by_keyword_at = raw.index(b"\n\n", by_value_at) + 1
+    end = raw.index(b"\n\n", by_keyword_at) + 1
+    schemes = raw[schemes_at:by_value_at].decode("utf-8").split("\t")
+    return tuple(schemes), _Section(raw, by_value_at, by_keyword_at), _Section(raw, by_keyword_at, end)
 
 
 class _Section:
-    """One section of the table (alternating key and value lines), looked up without decoding it: the
-    first lookups find the key's line in the bytes (a spec has a few codes; building the dictionaries
-    costs about 0.02 s of every start), later ones use a dictionary built on the :data:`SEARCHES` th."""
+    """One section of the table, ``data[start:end]``: alternating key and value lines, each after a
+    newline. The first lookups find the key's line in the bytes (a spec has a few codes; decoding the
+    table into dictionaries costs about 0.02 s of every start), later ones use a dictionary built on the
+    :data:`SEARCHES` th."""
 
     SEARCHES = 32
 
-    def __init__(self, lines: bytes) -> None:
-        self._bytes = b"\n" + lines + b"\n"
+    def __init__(self, data: bytes, start: int, end: int) -> None:
+        self._data, self._start, self._end = data, start, end
         self._searches = 0
         self._dict: dict[str, str] | None = None
 
@@ -66,18 +70,19 @@ class _Section:
         """The value line after the key line ``key``, found in the bytes."""
         if "\n" in key:
             return None
-        data, needle = self._bytes, b"\n" + key.encode("utf-8", "surrogatepass") + b"\n"
-        at = data.find(needle)
-        while at >= 0 and data.count(b"\n", 0, at) % 2:  # a value line that reads like the key
-            at = data.find(needle, at + 1)
+        data, start, end = self._data, self._start, self._end
+        needle = b"\n" + key.encode("utf-8", "surrogatepass") + b"\n"
+        at = data.find(needle, start, end)
+        while at >= 0 and data.count(b"\n", start, at) % 2:  # a value line that reads like the key
+            at = data.find(needle, at + 1, end)
         if at < 0:
             return None
-        start = at + len(needle)
-        return data[start : data.index(b"\n", start)].decode("utf-8")
+        value_at = at + len(needle)
+        return data[value_at : data.index(b"\n", value_at)].decode("utf-8")
 
     def as_dict(self) -> dict[str, str]:
         if self._dict is None:
-            lines = self._bytes[1:-1].decode("utf-8").split("\n")
+            lines = self._data[self._start + 1 : self._end - 1].decode("utf-8").split("\n")
             self._dict = dict(zip(lines[0::2], lines[1::2]))
         return self._dict
 
