@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     lines.append("")
     for n in names:
         if n.startswith("dcmspec validate"):
-            lines.append(f"{n.split(' specs_examples')[0]}: {results[n]['cpu_median_s']:.3f} s CPU (aim: at most 0.3 s)")
+            lines.append(
+                f"{n.split(' specs_examples')[0]}: {results[n]['cpu_median_s']:.3f} s CPU (aim: at most 0.3 s)"
+            )
     if build and dcmqi:
         lines.append(f"binary-1 build / dcmqi: {build['median_s'] / dcmqi['median_s']:.2f} (aim: at most 0.5)")
     text = "\n".join(lines)

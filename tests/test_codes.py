@@ -164,7 +164,7 @@ def test_table_lookups_by_search_equal_the_dictionary():
 def test_a_value_line_that_reads_like_a_key_is_not_taken_for_one():
     from dcmspec_compiler.resolve.codes import _Section
 
-    data = "header\nA:1\nB:2\nB:2\nmeaning of B:2\nC:3\nA:1\n\n".encode()
+    data = b"header\nA:1\nB:2\nB:2\nmeaning of B:2\nC:3\nA:1\n\n"
     section = _Section(data, data.index(b"\n"), len(data) - 1)
     assert [section.search(k) for k in ("A:1", "B:2", "C:3", "meaning of B:2", "D:4")] == [
         "B:2",

@@ -23,7 +23,9 @@ def _numpy_header(path) -> tuple[tuple[int, ...], bool, np.dtype]:
 
 @pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)])
 @pytest.mark.parametrize("descr", DTYPES)
-@pytest.mark.parametrize("shape,order", [((0,), "C"), ((5,), "C"), ((2, 3, 4), "C"), ((2, 3, 4), "F"), ((1, 1, 1, 2), "C")])
+@pytest.mark.parametrize(
+    "shape,order", [((0,), "C"), ((5,), "C"), ((2, 3, 4), "C"), ((2, 3, 4), "F"), ((1, 1, 1, 2), "C")]
+)
 def test_header_equals_numpys(tmp_path, version, descr, shape, order):
     dtype = np.dtype(descr)
     array = np.zeros(shape, dtype=dtype, order=order)

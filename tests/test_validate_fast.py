@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_all_errors import REPORT
 
 from dcmspec_compiler.cli import main
 from dcmspec_compiler.pipeline import compile_specs
 from dcmspec_compiler.testing.phantom import Grid, organ_label_map, write_ct_series
 
 from conftest import ROOT
-from test_all_errors import REPORT
 
 EXAMPLES = ROOT / "specs_examples"
 GRID = Grid(shape=(4, 16, 16), spacing=(2.0, 1.0, 1.0), origin=(-8.0, -8.0, 0.0))

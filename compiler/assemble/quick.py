@@ -20,6 +20,7 @@ representations, enumerated values, conditions between attributes): a spec that 
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from ..errors import InputError
@@ -55,10 +56,9 @@ def code_paths(schema_file: str, data: Any) -> list[NodePath]:
     """The paths of the values of ``data`` that its schema declares codes, in document order. Branches
     of ``anyOf``/``oneOf``/``if`` are followed where they accept the value."""
     out: dict[NodePath, None] = {}
-    try:
+    # a schema construct the walk does not follow: its codes are left to the complete check
+    with suppress(_Unknown, KeyError, IndexError, TypeError, ValueError, RecursionError):
         _walk(_schema_file(schema_file), data, schema_file, (), out)
-    except (_Unknown, KeyError, IndexError, TypeError, ValueError, RecursionError):
-        pass  # a schema construct the walk does not follow: its codes are left to the complete check
     return list(out)
 
 

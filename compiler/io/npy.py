@@ -57,7 +57,9 @@ def read_npy_header(file: Path) -> NpyHeader:
     if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
         raise ValueError(f"header does not contain exactly the keys descr, fortran_order, shape: {header!r}")
     shape = header["shape"]
-    if not isinstance(shape, tuple) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+    if not isinstance(shape, tuple) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+    ):
         raise ValueError(f"shape is not valid: {shape!r}")
     if not isinstance(header["fortran_order"], bool):
         raise ValueError(f"fortran_order is not a valid bool: {header['fortran_order']!r}")
