@@ -439,6 +439,7 @@ def validate(
     if fmt == "json":
         report = {
             "ok": not result.errors,
+            "complete": not fast,  # --fast builds no object: "ok" then says less
             "specs": [str(p) for p in paths],
             "objects": [
                 {"spec": str(o.spec), "id": o.spec_id, "kind": o.kind, "file": o.filename, **o.summary}

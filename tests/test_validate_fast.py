@@ -6,6 +6,7 @@ spec: every error the fast check reports must be one the complete check reports 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +129,9 @@ def test_cli_fast_says_what_it_did_not_check(tmp_path, inputs):
     result = CliRunner().invoke(main, ["validate", "--fast", str(bad)])
     assert result.exit_code == 1
     assert f"{bad}:10:15: segments[0].category: unknown code keyword 'NotACategory'" in result.stderr
+    result = CliRunner().invoke(main, ["validate", "--fast", "--format", "json", str(bad)])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1 and report["ok"] is False and report["complete"] is False
+    assert [e["line"] for e in report["errors"]] == [10]
+    result = CliRunner().invoke(main, ["validate", "--format", "json", str(bad)])
+    assert json.loads(result.stdout)["complete"] is True
