@@ -27,8 +27,8 @@ import numpy as np
 import pydicom
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from exes import precompile  # byte-compiles dcmspec as pip install does
 from inputs import dcmqi_exe, prepare
-from startup import precompile  # byte-compiles dcmspec as pip install does
 
 SPEC = """dcmspec: 1
 kind: ParametricMap

@@ -27,6 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_pm
+from exes import dcmspec_exe as _dcmspec_exe
 from inputs import BENCH_DIR, MAX_FRACTIONAL, SCENARIOS, WORK_DIR, Scenario, dcmqi_exe, prepare
 from verify import check_seg
 
@@ -35,12 +36,6 @@ TOOLS = ("highdicom", "dcmqi", "dcmspec")
 
 
 # ---------------------------------------------------------------------------------------------- tools
-
-
-def _dcmspec_exe() -> str:
-    # The console script next to this interpreter, not a pyenv shim (a shim adds a bash + pyenv hop).
-    exe = Path(sys.executable).parent / "dcmspec"
-    return str(exe) if exe.exists() else (shutil.which("dcmspec") or "dcmspec")
 
 
 def _dcmqi_exe() -> str:

@@ -11,9 +11,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .assemble import builder_for
-from .assemble.batch import build_in_workers, can_fork, worker_count
 from .assemble.context import BuildContext, BuildOptions
 from .assemble.executors import ExecutorChoice
 from .errors import DcmspecError, ErrorList, InputError, Location, OutputError, SpecError, flatten, in_row
@@ -24,9 +24,10 @@ from .load.templates import ParameterValue, instantiate, rows_from_csv, uses_par
 from .progress import meter_of
 from .resolve.links import SpecRef, build_order, find_refs, referenced_files, spec_id
 from .validate.schemas import check_kind, validate_document
-from .write.commit import recover_folder
-from .write.output import BuiltObject, write_outputs
 from .write.targets import check_names, existing_targets, folder_problem, spec_targets
+
+if TYPE_CHECKING:  # writing and worker processes are imported when a command uses them (start-up)
+    from .write.output import BuiltObject
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 VERBOSE_LIMIT = 20
@@ -257,8 +258,12 @@ def compile_specs(
     preview: bool = False,
     executor: ExecutorChoice | None = None,
     fail_fast: bool = False,
+    fast: bool = False,
 ) -> CompileResult:
     """Load, validate, resolve and build every spec; errors are collected, not raised.
+
+    ``fast`` runs ``dcmspec validate --fast``'s checks (``assemble/quick.py``: no pydicom, no numpy)
+    instead of building: no objects, and fewer errors found than a build finds.
 
     A failed ``--csv`` row does not stop the other rows (``result.failed_rows``) unless ``fail_fast``,
     which stops at the first error of any kind.
@@ -288,8 +293,8 @@ def compile_specs(
         return result
     independent = _independent(ordered)
     choice = executor or ExecutorChoice()
-    workers = 1 if preview else _workers(choice, len(independent))
-    remote = choice.remote and bool(independent) and not preview
+    workers = 1 if preview or fast else _workers(choice, len(independent))
+    remote = choice.remote and bool(independent) and not (preview or fast)
     batch_ids = {id(d) for d in independent} if workers > 1 or remote else set()
     verbose = progress is not None and len(ordered) <= VERBOSE_LIMIT
     if batch_ids and progress is not None:
@@ -307,7 +312,12 @@ def compile_specs(
             if verbose and progress is not None:
                 progress(f"building {doc.path}{f' {doc.csv_row}' if doc.csv_row else ''} ({kind})")
             validate_document(doc)
-            objects = builder_for(kind)(doc, result.context)
+            if fast:
+                from .assemble.quick import quick_check
+
+                objects = quick_check(doc, kind, result.context)
+            else:
+                objects = builder_for(kind)(doc, result.context)
             if preview:
                 from .assemble.preview import add_previews
 
@@ -335,6 +345,9 @@ def compile_specs(
             result.stopped = True
             break
     if batch_ids and not result.stopped:
+        from .assemble.batch import build_in_workers
+        from .write.output import BuiltObject
+
         batch = build_in_workers(
             [(d, kinds[id(d)]) for d in ordered if id(d) in batch_ids],
             result.context,
@@ -375,9 +388,20 @@ def _workers(choice: ExecutorChoice, n_docs: int) -> int:
     """Worker processes for ``n_docs`` independent documents: ``--workers``, else as many as pay."""
     if choice.remote:
         return choice.workers or 0
-    if not can_fork() or n_docs < 2:
+    if n_docs < 2:
+        return 1
+    from .assemble.batch import can_fork
+
+    if not can_fork():
         return 1
     return min(choice.workers, n_docs) if choice.workers else worker_count(n_docs)
+
+
+def worker_count(n_docs: int) -> int:
+    """Worker processes that pay for ``n_docs`` documents (``assemble/batch.py``; tests replace this)."""
+    from .assemble.batch import worker_count as count
+
+    return count(n_docs)
 
 
 def _check_targets(docs: list[SpecDocument], out_dir: Path | None, force: bool, result: CompileResult) -> bool:
@@ -392,6 +416,8 @@ def _check_targets(docs: list[SpecDocument], out_dir: Path | None, force: bool, 
     if problem is not None:
         result.errors.append(problem)
         return True
+    from .write.commit import recover_folder
+
     try:
         recover_folder(out_dir, lambda message, where: result.context.warn(message, Location(str(where))))
     except DcmspecError as exc:
@@ -454,6 +480,8 @@ def build_specs(
         return result
     if not result.objects:  # nothing to write (e.g. only bases): the folder is not touched
         return result
+    from .write.output import write_outputs
+
     meter = meter_of(progress, len(result.objects), "writing") if len(result.objects) > VERBOSE_LIMIT else None
     try:
         write_outputs(

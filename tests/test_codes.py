@@ -142,3 +142,35 @@ def test_code_item_refuses_a_meaning_longer_than_lo_and_never_cuts_it():
     ds = dcmread(DicomBytesIO(body), force=True)  # an item body is a dataset in Implicit/Explicit LE
     assert ds.CodeMeaning == meaning and ds.LongCodeValue == "123456789012345678"
     assert ds.CodingSchemeDesignator == "99X" and ds.CodingSchemeVersion == "v2" and "CodeValue" not in ds
+
+
+def test_table_lookups_by_search_equal_the_dictionary():
+    """The first lookups of a run find the key's line in the table's bytes (resolve/codes.py _Section),
+    later ones use a dictionary: both give the same answers (oracle: the dictionary built from every line)."""
+    import random
+
+    from dcmspec_compiler.resolve.codes import _Section, _table
+
+    for section in _table()[1:]:
+        fresh = _Section(section._data, section._start, section._end)
+        table = fresh.as_dict()
+        keys = list(table)
+        sample = keys[:3] + keys[-3:] + random.Random(7).sample(keys, 300)
+        assert all(fresh.search(k) == table[k] for k in sample)
+        values = list(table.values())[:50]
+        assert all(fresh.search(k) == table.get(k) for k in ["SCT:0000000000", "SCT:", "", "SCT:1\nx", *values])
+
+
+def test_a_value_line_that_reads_like_a_key_is_not_taken_for_one():
+    from dcmspec_compiler.resolve.codes import _Section
+
+    data = b"header\nA:1\nB:2\nB:2\nmeaning of B:2\nC:3\nA:1\n\n"
+    section = _Section(data, data.index(b"\n"), len(data) - 1)
+    assert [section.search(k) for k in ("A:1", "B:2", "C:3", "meaning of B:2", "D:4")] == [
+        "B:2",
+        "meaning of B:2",
+        "A:1",
+        None,
+        None,
+    ]
+    assert {k: section.search(k) for k in section.as_dict()} == section.as_dict()

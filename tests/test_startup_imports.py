@@ -22,6 +22,11 @@ HEAVY = (
     "requests",
     "dask",
     "distributed",
+    # dcmspec's own: a builder and the builder layer (pydicom datasets), worker processes, writing
+    "dcmspec_compiler.assemble.segmentation",
+    "dcmspec_compiler.iods.seg",
+    "dcmspec_compiler.assemble.batch",
+    "dcmspec_compiler.write.output",
 )
 
 
@@ -48,6 +53,27 @@ def test_valid_spec_needs_neither_jsonschema_nor_pydicoms_code_dictionary(spec):
     assert imported & {"jsonschema", "referencing", "pydicom.sr", "pydicom.sr.codedict"} == set()
     assert {"numpy", "pydicom"} <= imported  # building the object (the DICOM rules) needs them
     assert "requests" not in imported  # installed (test extra), but only pydicom's downloader wants it
+
+
+@pytest.mark.parametrize("spec", ["organs-binary.yaml", "report-lesion-3d.yaml", "slide-annotations.yaml"])
+def test_fast_validate_builds_nothing_and_imports_neither_pydicom_nor_numpy(spec):
+    """``validate --fast`` (assemble/quick.py) reads .npy headers itself (io/npy.py) and builds no object."""
+    status, imported = _imported(["validate", "--fast", f"specs_examples/{spec}"])
+    assert status == 0 and imported == set()
+
+
+def test_validate_of_one_spec_needs_no_worker_processes():
+    status, imported = _imported(["validate", "specs_examples/organs-binary.yaml"])
+    assert status == 0 and "dcmspec_compiler.assemble.batch" not in imported
+
+
+def test_bench_startup_script_imports():
+    """bench/startup.py, run.py and bench_pm.py share bench/exes.py (they imported each other in a circle)."""
+    for script in ("startup.py", "run.py"):
+        out = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / script), "--help"], capture_output=True, text=True, cwd=ROOT
+        )
+        assert out.returncode == 0 and "usage" in out.stdout, out.stderr
 
 
 def test_requests_imports_normally_after_a_command():

@@ -380,7 +380,8 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
 
 def _bitmap(doc: SpecDocument, path: NodePath) -> np.ndarray:
     """The bitmap shutter of the .npy file at ``path + (file,)``: True where the image is hidden."""
-    from ..resolve.masks import check_input_file, read_npy
+    from ..resolve.input_files import check_input_file
+    from ..resolve.masks import read_npy
     from .common import resolve_path
 
     where = path + ("file",)

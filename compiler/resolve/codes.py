@@ -31,39 +31,65 @@ _KEYWORD_SCHEMES = ("SCT", "DCM", "UCUM", "LN", "FMA", "NCIt", "UMLS")
 
 
 @lru_cache(maxsize=1)
-def _table() -> tuple[tuple[str, ...], str, str]:
+def _table() -> tuple[tuple[str, ...], _Section, _Section]:
     """The schemes and the two sections of the code dictionary :mod:`.code_table` stored (pydicom's,
     from PS3.16); read on the first code, not at start-up."""
-    import gzip
+    import zlib
 
     from .code_table import TABLE
 
-    with gzip.open(TABLE, "rt", encoding="utf-8") as fh:
-        _header, schemes, rest = fh.read().split("\n", 2)
-    by_value, by_keyword, _ = rest.split("\n\n", 2)
-    return tuple(schemes.split("\t")), by_value, by_keyword
+    raw = zlib.decompress(TABLE.read_bytes(), 16 + zlib.MAX_WBITS)  # the gzip file's one member
+    schemes_at = raw.index(b"\n") + 1
+    by_value_at = raw.index(b"\n", schemes_at)  # each section from the newline before its first line
+    by_keyword_at = raw.index(b"\n\n", by_value_at) + 1
+    end = raw.index(b"\n\n", by_keyword_at) + 1
+    schemes = raw[schemes_at:by_value_at].decode("utf-8").split("\t")
+    return tuple(schemes), _Section(raw, by_value_at, by_keyword_at), _Section(raw, by_keyword_at, end)
 
 
-def _pairs(section: str) -> dict[str, str]:
-    lines = section.split("\n")
-    return dict(zip(lines[0::2], lines[1::2]))
+class _Section:
+    """One section of the table, ``data[start:end]``: alternating key and value lines, each after a
+    newline. The first lookups find the key's line in the bytes (a spec has a few codes; decoding the
+    table into dictionaries costs about 0.02 s of every start), later ones use a dictionary built on the
+    :data:`SEARCHES` th."""
 
+    SEARCHES = 32
 
-@lru_cache(maxsize=1)
-def _by_value() -> dict[str, str]:
-    """``{"SCHEME:VALUE": meaning}`` (the first meaning pydicom lists)."""
-    return _pairs(_table()[1])
+    def __init__(self, data: bytes, start: int, end: int) -> None:
+        self._data, self._start, self._end = data, start, end
+        self._searches = 0
+        self._dict: dict[str, str] | None = None
 
+    def get(self, key: str) -> str | None:
+        if self._dict is None and self._searches < self.SEARCHES:
+            self._searches += 1
+            return self.search(key)
+        return self.as_dict().get(key)
 
-@lru_cache(maxsize=1)
-def _by_keyword() -> dict[str, str]:
-    """``{"SCHEME:Keyword": "VALUE<tab>meaning"}``."""
-    return _pairs(_table()[2])
+    def search(self, key: str) -> str | None:
+        """The value line after the key line ``key``, found in the bytes."""
+        if "\n" in key:
+            return None
+        data, start, end = self._data, self._start, self._end
+        needle = b"\n" + key.encode("utf-8", "surrogatepass") + b"\n"
+        at = data.find(needle, start, end)
+        while at >= 0 and data.count(b"\n", start, at) % 2:  # a value line that reads like the key
+            at = data.find(needle, at + 1, end)
+        if at < 0:
+            return None
+        value_at = at + len(needle)
+        return data[value_at : data.index(b"\n", value_at)].decode("utf-8")
+
+    def as_dict(self) -> dict[str, str]:
+        if self._dict is None:
+            lines = self._data[self._start + 1 : self._end - 1].decode("utf-8").split("\n")
+            self._dict = dict(zip(lines[0::2], lines[1::2]))
+        return self._dict
 
 
 def dictionary_meaning(scheme: str, value: str) -> str | None:
     """The meaning the code dictionary gives ``scheme:value``, if it knows it."""
-    return _by_value().get(f"{scheme}:{value}")
+    return _table()[1].get(f"{scheme}:{value}")
 
 
 def _keyword_schemes(scheme: str | None) -> list[str]:
@@ -74,7 +100,7 @@ def _keyword_schemes(scheme: str | None) -> list[str]:
 
 
 def _from_keyword(keyword: str, scheme: str | None) -> Code | None:
-    by_keyword = _by_keyword()
+    by_keyword = _table()[2]
     for s in _keyword_schemes(scheme):
         hit = by_keyword.get(f"{s}:{keyword}")
         if hit:
@@ -86,7 +112,7 @@ def _from_keyword(keyword: str, scheme: str | None) -> Code | None:
 def _suggest(keyword: str, scheme: str | None) -> str:
     schemes = [scheme] if scheme else list(_KEYWORD_SCHEMES)
     prefixes = tuple(f"{s}:" for s in schemes)
-    pool = [key.split(":", 1)[1] for key in _by_keyword() if key.startswith(prefixes)]
+    pool = [key.split(":", 1)[1] for key in _table()[2].as_dict() if key.startswith(prefixes)]
     close = difflib.get_close_matches(keyword, pool, n=3, cutoff=0.75)
     return f"did you mean {', '.join(close)}? " if close else ""
 

@@ -23,20 +23,15 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from ..errors import InputError, Location, PathPart
-from ..io.files import file_kind
 from ..spatial.volume import Volume
+from .input_files import check_input_file
+from .input_files import check_magic as _check_magic
 
 if TYPE_CHECKING:
-    from typing import TypedDict
-
     from nibabel.spatialimages import SpatialImage
     from typing_extensions import Unpack
 
-    class Where(TypedDict):
-        """Where the spec names a file: the keyword arguments that locate an :class:`InputError`."""
-
-        location: Location | None
-        path: Sequence[PathPart]
+    from ..errors import ErrorAt as Where
 
     class _Limit(Where):
         max_values: int | None
@@ -116,24 +111,6 @@ def load_mask(
     return volume
 
 
-def check_input_file(file: Path, what: str, /, **where: Unpack[Where]) -> None:
-    """Refuse a ``what`` file that is missing (saying the path looked for and what a relative path is relative
-    to) or is not a regular file; ``where``: ``location`` and ``path`` of the spec value naming it."""
-    kind = file_kind(file)
-    location = where.get("location")
-    if kind == "missing":
-        written_in = Path(location.file).parent if location is not None and location.file else None
-        relative = (
-            f"a relative {what} path is relative to the folder of the spec file that names it"
-            f" ({written_in}), not to the current folder; "
-            if written_in is not None
-            else ""
-        )
-        raise InputError(f"{what} file not found: {file}", **where, hint=f"{relative}looked for {file.absolute()}")
-    if kind != "a regular file":
-        raise InputError(f"{what} {file} is {kind}, not a regular file", hint=f"name a {what} file", **where)
-
-
 def read_npy(file: Path, *, location: Location | None = None, spec_path: Sequence[PathPart] = ()) -> np.ndarray:
     """A .npy array (read-only, memory-mapped), refusing a file that is not one by its first bytes."""
     return _read_npy(file, location=location, path=spec_path)
@@ -162,24 +139,6 @@ def _read_npy(file: Path, max_values: int | None = None, **where: Unpack[Where])
         raise InputError(f"cannot read {file} as a .npy array: {exc}", **where) from exc
     _check_declared(array.shape, file, max_values, **where)
     return array
-
-
-def _check_magic(file: Path, magic: bytes, what: str, how: str, **where: Unpack[Where]) -> None:
-    """Refuse a file that does not start as ``what`` does (numpy's own message for a text file saved as
-    .npy speaks of pickled data), saying what it starts with instead."""
-    try:
-        with open(file, "rb") as fh:
-            head = fh.read(16)
-    except OSError as exc:
-        raise InputError(f"cannot read {file}: {exc.strerror or exc}", **where) from exc
-    if not head:
-        raise InputError(f"{file} is empty, not {what}", hint=f"write it with {how}", **where)
-    if not head.startswith(magic):
-        raise InputError(
-            f"{file} is not {what}: it starts with {repr(head[:8])[1:]}, not {repr(magic)[1:]}",
-            hint=f"write it with {how}",
-            **where,
-        )
 
 
 def _npz_member_shape(archive: Any, name: str) -> tuple[int, ...]:
