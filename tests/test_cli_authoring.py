@@ -139,13 +139,15 @@ def test_github_format_annotates_the_spec_line(tmp_path):
     assert err.splitlines() == ["dcmspec: 1 error(s), 0 warning(s)"]
 
 
-def test_pre_commit_hook_runs_validate_on_changed_specs_only(tmp_path):
-    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    (hook,) = hooks
-    assert {"id", "name", "entry", "language"} <= set(hook) and hook["id"] == "dcmspec-validate"
+@pytest.mark.parametrize("hook_id", ["dcmspec-validate", "dcmspec-validate-fast"])
+def test_pre_commit_hook_runs_validate_on_changed_specs_only(tmp_path, hook_id):
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert set(hooks) == {"dcmspec-validate", "dcmspec-validate-fast"}
+    hook = hooks[hook_id]
+    assert {"id", "name", "entry", "language"} <= set(hook)
     assert hook["language"] == "python" and set(hook["types_or"]) == {"yaml", "json"}
     argv = shlex.split(hook["entry"])
-    assert argv[:2] == ["dcmspec", "validate"]
+    assert argv[:2] == ["dcmspec", "validate"] and ("--fast" in argv) == hook_id.endswith("-fast")
     other = tmp_path / ".pre-commit-config.yaml"
     other.write_text("repos: []\n")
     good = EXAMPLES / "sr-key-findings.yaml"
@@ -160,7 +162,7 @@ def test_pre_commit_hook_runs_validate_on_changed_specs_only(tmp_path):
     bad.write_text(BAD)
     code, _, err = run(*argv[1:], str(other), str(bad))
     assert code == 1 and f"{bad}:4:22" in err and str(other) not in err
-    assert "dcmspec-validate" in COMMANDS_PAGE and ".pre-commit-hooks.yaml" in COMMANDS_PAGE
+    assert hook_id in COMMANDS_PAGE and ".pre-commit-hooks.yaml" in COMMANDS_PAGE
 
 
 def test_building_only_a_base_writes_nothing(tmp_path):
