@@ -13,6 +13,7 @@ from pydicom.dataset import Dataset
 
 from ...errors import DicomConformanceError
 from .functional_groups import frame_group, frame_items
+from .modules import InstanceReference
 from .source_frame import SourceFrame, ds_strings
 from .vr import canonical_ds
 
@@ -31,6 +32,12 @@ class SourceSet:
     @property
     def has_geometry(self) -> bool:
         return self.frame_of_reference_uid is not None and all(f.has_geometry for f in self.frames)
+
+    def instance_references(self) -> list[InstanceReference]:
+        """Every source instance, in source order, for the Common Instance Reference module (C.12.2); the
+        UIDs are read from the raw header values (no pydicom conversion per source)."""
+        keywords = ("StudyInstanceUID", "SeriesInstanceUID", "SOPClassUID", "SOPInstanceUID")
+        return [InstanceReference(*(_uid(ds, kw) for kw in keywords)) for ds in self.datasets]
 
 
 def _raw_text(ds: Dataset, keyword: str) -> tuple[str, ...] | bool | None:
