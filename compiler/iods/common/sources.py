@@ -40,6 +40,12 @@ class SourceSet:
         return [InstanceReference(*(_uid(ds, kw) for kw in keywords)) for ds in self.datasets]
 
 
+_REQUIRED = tuple(
+    (kw, keyword_tags[kw])
+    for kw in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "Rows", "Columns")
+)
+
+
 def _raw_text(ds: Dataset, keyword: str) -> tuple[str, ...] | bool | None:
     """The values of a not yet converted text element straight from its bytes (stripped, split on
     backslashes), ``None`` when absent, ``False`` when pydicom has to convert it (already converted, empty,
@@ -92,6 +98,16 @@ def _uid(ds: Dataset, keyword: str) -> str:
     return str(ds[keyword].value)
 
 
+def _optional_uid(ds: Dataset, keyword: str) -> str | None:
+    """``ds.get(keyword) or None`` of a UI element, from its raw bytes (as :func:`_uid`) while unconverted."""
+    elem = ds.get_item(keyword_tags[keyword])
+    if elem is None:
+        return None
+    if type(elem) is RawDataElement and isinstance(elem.value, bytes):
+        return _uid(ds, keyword) or None
+    return ds.get(keyword) or None
+
+
 def _us(ds: Dataset, keyword: str) -> int:
     """``int(ds.<keyword>)`` of a single US value, from its raw bytes while pydicom has not converted it."""
     elem = ds.get_item(keyword_tags[keyword])
@@ -116,8 +132,8 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
     for i, ds in enumerate(sources):
         if not isinstance(ds, Dataset):
             raise DicomConformanceError(f"source image {i} is not a pydicom Dataset")
-        for kw in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "Rows", "Columns"):
-            if kw not in ds:
+        for kw, tag in _REQUIRED:
+            if tag not in ds._dict:  # ``kw in ds`` without pydicom's keyword lookup per source
                 raise DicomConformanceError(f"source image {i} has no {kw}")
     n_frames = [int(ds.get("NumberOfFrames", 1) or 1) for ds in sources]
     multi = len(sources) == 1 and ("PerFrameFunctionalGroupsSequence" in sources[0] or n_frames[0] > 1)
@@ -136,7 +152,7 @@ def analyze_sources(source_images: Sequence[Dataset]) -> SourceSet:
     studies = {_uid(ds, "StudyInstanceUID") for ds in sources}
     if len(studies) > 1:
         raise DicomConformanceError("source images belong to different studies (Study Instance UID)")
-    fors = {ds.get("FrameOfReferenceUID") or None for ds in sources}
+    fors = {_optional_uid(ds, "FrameOfReferenceUID") for ds in sources}
     if len(fors) > 1:
         raise DicomConformanceError(
             "source images have different Frame of Reference UIDs (0020,0052); a Segmentation has one"
