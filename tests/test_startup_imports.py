@@ -117,3 +117,27 @@ def test_pacs_clients_load_only_when_a_pacs_is_used(tmp_path):
     ).stdout
     line = next(line for line in out.splitlines() if line.startswith("IMPORTED"))
     assert line.split(" ")[1] == "0" and line.split(" ")[2:] in ([], [""]), line
+
+
+def test_seg_build_imports_neither_numpy_ma_nor_the_downloaders_http_stack(tmp_path):
+    """A SEG build from files imports neither numpy.ma (NumPy 2's np.median and np.unique import it) nor
+    http.client (pydicom's downloader imports urllib.request, which pydicom_import makes lazy); urllib.request
+    still works afterwards, loaded on its first use."""
+    code = (
+        "import sys\nfrom dcmspec_compiler.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    status = exc.code\n"
+        "print('IMPORTED', status, ','.join(m for m in ('numpy.ma', 'http.client', 'ssl') if m in sys.modules))\n"
+        "import urllib.request\n"
+        "print('LATER', urllib.request.Request('http://example.org').host, 'http.client' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, "build", "specs_examples/organs-binary.yaml", "-q", "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    ).stdout.splitlines()
+    imported = next(line for line in out if line.startswith("IMPORTED"))
+    assert imported.split(" ")[1] == "0" and imported.split(" ")[2:] in ([], [""]), imported
+    assert "LATER example.org True" in out
+    assert (tmp_path / "organs-binary.dcm").exists() or any(tmp_path.glob("*.dcm"))
