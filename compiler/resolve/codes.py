@@ -34,14 +34,12 @@ _KEYWORD_SCHEMES = ("SCT", "DCM", "UCUM", "LN", "FMA", "NCIt", "UMLS")
 def _table() -> tuple[tuple[str, ...], str, str]:
     """The schemes and the two sections of the code dictionary :mod:`.code_table` stored (pydicom's,
     from PS3.16); read on the first code, not at start-up."""
-    import zlib
+    import gzip
 
     from .code_table import TABLE
 
-    text = zlib.decompress(TABLE.read_bytes(), wbits=31).decode("utf-8")  # the gzip file in one call
-    if "\r" in text:  # as a text-mode read would give it
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    _header, schemes, rest = text.split("\n", 2)
+    with gzip.open(TABLE, "rt", encoding="utf-8") as fh:
+        _header, schemes, rest = fh.read().split("\n", 2)
     by_value, by_keyword, _ = rest.split("\n\n", 2)
     return tuple(schemes.split("\t")), by_value, by_keyword
 

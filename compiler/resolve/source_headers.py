@@ -82,7 +82,7 @@ def read_source_headers(
     instances: list[SourceInstance] = []
     seen: dict[str, Path] = {}
     for path in paths:
-        path = Path(path)
+        path = path if isinstance(path, Path) else Path(path)
         inst = read_source_header(path, location=location, spec_path=spec_path)
         other = seen.get(inst.sop_instance_uid)
         if other is not None:
@@ -102,7 +102,7 @@ def read_source_header(
 ) -> SourceInstance:
     """One file's :class:`SourceInstance` (see :func:`read_source_headers`); its geometry is checked
     (:func:`geometry_defect`), so NaN, infinite or zero spacing never reaches an output."""
-    inst = _read_source_header(Path(path), location=location, spec_path=spec_path)
+    inst = _read_source_header(path if isinstance(path, Path) else Path(path), location=location, spec_path=spec_path)
     check_geometry(inst, path, location=location, spec_path=spec_path)
     return inst
 
