@@ -34,11 +34,26 @@ GC_THRESHOLD0 = 200_000
 
 
 def run(args: list[str] | None = None) -> None:
-    """Run the command line; click's own handling of usage errors and ``--help`` is kept."""
+    """Run the command line; click's own handling of usage errors and ``--help`` is kept.
+
+    The garbage collector is tuned for a short process: the threshold above while the command runs
+    (restored after it, for a caller in the same process), and at interpreter exit every object is frozen
+    (``gc.freeze``) so that Python's shutdown does not traverse them all once more (another ~0.1 s of CPU
+    after a SEG build); exit handlers and module teardown run as usual."""
+    import atexit
     import gc
 
     young, older, oldest = gc.get_threshold()
     gc.set_threshold(max(young, GC_THRESHOLD0), older, oldest)
+    atexit.unregister(gc.freeze)  # registered once however often run() is called
+    atexit.register(gc.freeze)
+    try:
+        _run(args)
+    finally:
+        gc.set_threshold(young, older, oldest)
+
+
+def _run(args: list[str] | None) -> None:
     try:
         import click
 
