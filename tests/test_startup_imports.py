@@ -166,3 +166,19 @@ def test_a_small_seg_build_runs_no_garbage_collection(tmp_path):
     ).stdout.split()
     assert out[:2] == ["GC", "0"] and any(tmp_path.glob("*.dcm"))
     assert int(out[2]) < 3, f"{out[2]} collections during a small build"
+
+
+def test_the_command_freezes_objects_at_exit_and_restores_the_threshold():
+    """At interpreter exit every object is frozen (Python's shutdown then skips traversing them); a caller
+    of run() in the same process gets its GC threshold back. Observed by an exit handler registered before
+    dcmspec's own (exit handlers run last-in first-out)."""
+    code = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('FROZEN', gc.get_freeze_count() > 0, flush=True))\n"
+        "from dcmspec_compiler.entry import run\n"
+        "before = gc.get_threshold()\n"
+        "try:\n    run(['validate', 'specs_examples/organs-binary.yaml'])\nexcept SystemExit as exc:\n"
+        "    print('RUN', exc.code, gc.get_threshold() == before, gc.get_freeze_count() == 0, flush=True)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert "RUN 0 True True" in out and "FROZEN True" in out, out
