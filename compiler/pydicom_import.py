@@ -14,6 +14,7 @@ next ``import urllib.request``, so whoever needs it gets the same module.
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import sys
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ class _DeferredFinder:
     def __init__(self) -> None:
         self.pending = {name for name in _DEFERRED if name not in sys.modules}
 
-    def find_spec(self, name: str, path=None, target=None):  # noqa: ANN001 - importlib's protocol
+    def find_spec(self, name: str, path: object = None, target: object = None) -> importlib.machinery.ModuleSpec | None:
         if name not in self.pending:
             return None
         self.pending.discard(name)  # importlib.util.find_spec below asks this finder again
