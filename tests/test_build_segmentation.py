@@ -479,3 +479,20 @@ def test_fractional_from_a_4d_nifti_with_one_channel_per_segment(tmp_path):
         assert_missing_frames_are_empty=True,
     )
     assert np.array_equal(got, np.round(prob * 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("size", [0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 17])
+def test_mask_file_digest_is_the_sha256_of_its_bytes(tmp_path, size):
+    """The mask digest (part of the SOP Instance UID) read block by block through one reused buffer equals
+    hashlib's SHA-256 of the whole file, on the calling thread and on the background one."""
+    import hashlib
+
+    from dcmspec_compiler.assemble.common import file_digest, start_file_digest
+
+    data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
+    path = tmp_path / "mask.npy"
+    path.write_bytes(data)
+    expected = hashlib.sha256(data).hexdigest()
+    assert file_digest(path) == expected
+    start_file_digest(path)
+    assert file_digest(path) == expected

@@ -600,3 +600,28 @@ def test_geometry_problems_name_size_orientation_spacing_and_spacing_of_slices()
     assert geometry_problems([a, shifted], 0.01)[0].startswith("slice positions are not stacked")
     c = _frame("c", position=(0, 0, 3))
     assert geometry_problems([a, b, c], 0.01)[0].startswith("slices are not evenly spaced")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 7, 10, 299, 300])
+def test_median_equals_numpys(n):
+    """source_geometry.median (no numpy.ma at start-up) gives np.median's value, odd and even lengths, ties,
+    negative steps, NaN."""
+    from dcmspec_compiler.resolve.source_geometry import median
+
+    rng = np.random.default_rng(n)
+    for values in (rng.normal(1.5, 0.2, n), np.round(rng.normal(0, 3, n)), -np.abs(rng.normal(2, 1, n))):
+        assert median(values) == float(np.median(values))
+        assert type(median(values)) is float
+    with_nan = rng.normal(size=n)
+    with_nan[n // 2] = np.nan
+    assert np.isnan(median(with_nan)) and np.isnan(np.median(with_nan))
+
+
+def test_relative_folder_gives_the_absolute_paths_pathlib_gives(tmp_path, monkeypatch):
+    """find_source_files makes relative hits absolute with one getcwd: the same paths as Path.absolute()."""
+    shutil.copytree(shared("series", "ct_dcmqi_23x38x3"), tmp_path / "ct")
+    monkeypatch.chdir(tmp_path)
+    listed = find_source_files("ct", Path("."))
+    expected = sorted(Path("ct", name).absolute() for name in ("IMG0001.dcm", "IMG0002.dcm", "IMG0003.dcm"))
+    assert listed == expected and len(listed) == 3
+    assert all(p.is_absolute() and p.is_relative_to(tmp_path) for p in listed)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import io
 
 
 class NotARegularFile(OSError):
@@ -25,7 +28,7 @@ def is_regular_file(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+def open_regular(path: str | os.PathLike[str]) -> io.BufferedReader:
     """Open ``path`` for binary reading if it is a regular file; :class:`NotARegularFile` otherwise.
 
     The open is non-blocking, so opening a FIFO without a writer returns at once instead of waiting.

@@ -61,8 +61,9 @@ def find_source_files(
                 hint="point 'sources.images' at a DICOM file, a folder of DICOM files or a glob "
                 f"such as 'ct/*.dcm'; relative paths start at {base_dir.absolute()}",
             )
+        cwd = Path.cwd()  # once: Path.absolute() asks the system for it per file
         for hit in hits:
-            found.setdefault(hit.absolute(), None)
+            found.setdefault(hit if hit.is_absolute() else cwd / hit, None)
     return sorted(found)
 
 

@@ -20,6 +20,7 @@ from .source_geometry import (
     geometry_problems,
     geometry_warnings,
     has_geometry,
+    median,
     order_frames,
     short_list,
 )
@@ -103,7 +104,7 @@ class SourceSeries:
         pos = self.slice_positions()
         if pos is None or len(pos) < 2:
             return None
-        return float(np.median(np.diff(pos)))
+        return median(np.diff(pos))
 
     def geometry_problems(self, tolerance_mm: float = POSITION_TOLERANCE_MM) -> list[str]:
         """Why the frames do not form a regular volume (empty if they do)."""

@@ -143,7 +143,7 @@ def build_functional_groups(
     source frame (Derivation Image with ``derivation_codes``, CID 7203), with the source's position;
     orientation and pixel measures are shared when equal for all frames."""
     frames = sources.frames
-    used = np.unique(plan.source_index)
+    used = sorted(set(plan.source_index.tolist()))  # np.unique would import numpy.ma (start-up time)
     used_frames = [frames[i] for i in used]
     geometry = sources.has_geometry
     shared = Dataset()
@@ -209,7 +209,7 @@ def build_functional_groups(
         src_piece_b[int(i)] = b
     seg_piece: dict[int, bytes] = {}
     if has_segments:
-        for s in np.unique(plan.segment_number):  # type: ignore[arg-type]
+        for s in sorted(set(plan.segment_number.tolist())):  # type: ignore[union-attr]
             seg_piece[int(s)] = enc.sequence(
                 TAG_SEGMENT_IDENTIFICATION, [enc.us(TAG_REFERENCED_SEGMENT_NUMBER, int(s))]
             )

@@ -14,6 +14,7 @@ from pydicom.dataset import Dataset
 
 from ...errors import DicomConformanceError
 from .functional_groups import frame_group, frame_items
+from .modules import InstanceReference
 from .source_frame import SourceFrame, ds_strings
 from .vr import canonical_ds
 
@@ -35,6 +36,25 @@ class SourceSet:
     @property
     def has_geometry(self) -> bool:
         return self.frame_of_reference_uid is not None and all(f.has_geometry for f in self.frames)
+
+    def instance_references(self) -> list[InstanceReference]:
+        """Every source instance, in source order, for the Common Instance Reference module (C.12.2); the
+        UIDs are read from the raw header values (no pydicom conversion per source)."""
+        return [
+            InstanceReference(
+                _uid(ds, "StudyInstanceUID"),
+                _uid(ds, "SeriesInstanceUID"),
+                _uid(ds, "SOPClassUID"),
+                _uid(ds, "SOPInstanceUID"),
+            )
+            for ds in self.datasets
+        ]
+
+
+_REQUIRED = tuple(
+    (kw, keyword_tags[kw])
+    for kw in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "Rows", "Columns")
+)
 
 
 def _raw_text(ds: Dataset, keyword: str) -> tuple[str, ...] | Literal[False] | None:
@@ -89,6 +109,16 @@ def _uid(ds: Dataset, keyword: str) -> str:
     return str(ds[keyword].value)
 
 
+def _optional_uid(ds: Dataset, keyword: str) -> str | None:
+    """``ds.get(keyword) or None`` of a UI element, from its raw bytes (as :func:`_uid`) while unconverted."""
+    elem: DataElement | RawDataElement | None = ds.get_item(keyword_tags[keyword])  # raw until read
+    if elem is None:
+        return None
+    if type(elem) is RawDataElement and isinstance(elem.value, bytes):
+        return _uid(ds, keyword) or None
+    return ds.get(keyword) or None
+
+
 def _us(ds: Dataset, keyword: str) -> int:
     """``int(ds.<keyword>)`` of a single US value, from its raw bytes while pydicom has not converted it."""
     elem: DataElement | RawDataElement | None = ds.get_item(keyword_tags[keyword])  # raw until read
@@ -113,8 +143,8 @@ def analyze_sources(source_images: Dataset | Sequence[Dataset]) -> SourceSet:
     for i, ds in enumerate(sources):
         if not isinstance(ds, Dataset):
             raise DicomConformanceError(f"source image {i} is not a pydicom Dataset")
-        for kw in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "Rows", "Columns"):
-            if kw not in ds:
+        for kw, tag in _REQUIRED:
+            if tag not in ds._dict:  # ``kw in ds`` without pydicom's keyword lookup per source
                 raise DicomConformanceError(f"source image {i} has no {kw}")
     n_frames = [int(ds.get("NumberOfFrames", 1) or 1) for ds in sources]
     multi = len(sources) == 1 and ("PerFrameFunctionalGroupsSequence" in sources[0] or n_frames[0] > 1)
@@ -133,7 +163,7 @@ def analyze_sources(source_images: Dataset | Sequence[Dataset]) -> SourceSet:
     studies = {_uid(ds, "StudyInstanceUID") for ds in sources}
     if len(studies) > 1:
         raise DicomConformanceError("source images belong to different studies (Study Instance UID)")
-    fors = {ds.get("FrameOfReferenceUID") or None for ds in sources}
+    fors = {_optional_uid(ds, "FrameOfReferenceUID") for ds in sources}
     if len(fors) > 1:
         raise DicomConformanceError(
             "source images have different Frame of Reference UIDs (0020,0052); a Segmentation has one"

@@ -241,15 +241,7 @@ class ParametricMap(ParametricMapReader, Dataset):
             dim_items.append(item)
         self.DimensionIndexSequence = dim_items
 
-        common.set_common_instance_reference(
-            self,
-            [
-                common.InstanceReference(
-                    str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPClassUID), str(ds.SOPInstanceUID)
-                )
-                for ds in sources.datasets
-            ],
-        )
+        common.set_common_instance_reference(self, sources.instance_references())
         common.set_sop_common(
             self, sop_class_uid=PARAMETRIC_MAP_STORAGE, sop_instance_uid=sop_instance_uid, created=content_datetime
         )

@@ -281,15 +281,7 @@ class Segmentation(SegmentationReader, Dataset):
         self.DimensionIndexSequence = dim_items
 
         # Common Instance Reference (all source instances, in source order)
-        common.set_common_instance_reference(
-            self,
-            [
-                common.InstanceReference(
-                    str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPClassUID), str(ds.SOPInstanceUID)
-                )
-                for ds in sources.datasets
-            ],
-        )
+        common.set_common_instance_reference(self, sources.instance_references())
 
         # SOP Common
         common.set_sop_common(
