@@ -28,7 +28,6 @@ from .common import (
     code_at,
     codes_at,
     conformance_at,
-    equipment,
     object_identity,
     resolve_path,
     source_series,
@@ -155,13 +154,9 @@ def _build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         ann = MicroscopyBulkSimpleAnnotations(
             image,
             built_groups,
-            series_instance_uid=ident.series_instance_uid,
-            series_number=ident.series_number,
-            series_description=ident.series_description,
-            sop_instance_uid=ident.sop_instance_uid,
+            **ident.arguments(),
             content=ident.content,
             created=ident.content_datetime,
-            equipment=equipment(doc),
             coordinate_type=coordinate_type,
             check_bounds=False,
         )  # checked above, each at its location

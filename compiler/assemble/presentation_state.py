@@ -22,7 +22,7 @@ from ..errors import DcmspecError, ErrorList, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
 from ..write.targets import output_filename
-from .common import NodePath, conformance_at, equipment, object_identity, spec_id
+from .common import NodePath, conformance_at, object_identity, spec_id
 from .context import BuildContext
 from .sr_common import ImageResolver, series_from
 
@@ -346,13 +346,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     with conformance_at(doc, ()):
         pr = cls(
             refs,
-            series_instance_uid=ident.series_instance_uid,
-            series_number=ident.series_number,
-            series_description=ident.series_description,
-            sop_instance_uid=ident.sop_instance_uid,
-            content=ident.content,
-            presentation_datetime=ident.content_datetime,
-            equipment=equipment(doc),
+            **ident.presentation_arguments(),
             voi=voi,
             presentation_lut_shape="INVERSE" if doc.get(("invert",)) else "IDENTITY",
             layers=layers,
@@ -835,13 +829,7 @@ def _build_blending(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             inputs,
             mode=mode,
             opacity=opacity,
-            series_instance_uid=ident.series_instance_uid,
-            series_number=ident.series_number,
-            series_description=ident.series_description,
-            sop_instance_uid=ident.sop_instance_uid,
-            content=ident.content,
-            presentation_datetime=ident.content_datetime,
-            equipment=equipment(doc),
+            **ident.presentation_arguments(),
         )
     name = output_filename(doc)
     assert name is not None  # the schema requires output.file to be a string
