@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the builder layer imports pydicom: loaded when a builder ne
     from ..iods.common.concept import Code
     from ..iods.common.modules import ContentIdentification, Equipment
     from ..resolve.source_series import SourceSeries
+    from ..write.output import BuiltObject
 
 NodePath = tuple[PathPart, ...]
 T = TypeVar("T")
@@ -79,6 +80,18 @@ class Errors:
 
 def spec_id(doc: SpecDocument) -> str:
     return str(doc.data.get("id") or doc.path.stem)
+
+
+def built_object(
+    doc: SpecDocument, dataset: Any, kind: str, summary: dict[str, Any], filename: str | None = None
+) -> BuiltObject:
+    """The object ``dataset`` that ``doc`` built, written to ``filename`` (default: the spec's output file)."""
+    from ..write.output import BuiltObject
+    from ..write.targets import output_filename
+
+    name = filename or output_filename(doc)
+    assert name is not None  # the schema requires output.file to be a string
+    return BuiltObject(dataset=dataset, filename=name, kind=kind, spec=doc.path, spec_id=spec_id(doc), summary=summary)
 
 
 @overload

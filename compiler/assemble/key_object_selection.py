@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 from ..errors import DcmspecError, ErrorList, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from ..write.targets import output_filename
-from .common import NodePath, code_at, conformance_at, object_identity, spec_id
+from .common import NodePath, built_object, code_at, conformance_at, object_identity
 from .context import BuildContext
 from .sr_common import ImageResolver, observation_context, read_header, series_from
 
@@ -97,18 +96,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             patient_study=header,
             **ident.document_arguments(),
         )
-    name = output_filename(doc)
-    assert name is not None  # the schema requires output.file to be a string
-    return [
-        BuiltObject(
-            dataset=kos,
-            filename=name,
-            kind="KeyObjectSelection",
-            spec=doc.path,
-            spec_id=spec_id(doc),
-            summary={"selected": len(selected)},
-        )
-    ]
+    return [built_object(doc, kos, "KeyObjectSelection", {"selected": len(selected)})]
 
 
 def _code(doc: SpecDocument, ctx: BuildContext, path: NodePath, errors: list[DcmspecError]) -> Code | None:

@@ -15,17 +15,16 @@ import numpy as np
 from ..errors import ErrorAt, InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from ..write.targets import output_filename
 from .common import (
     Errors,
     NodePath,
+    built_object,
     code_at,
     codes_at,
     conformance_at,
     object_identity,
     resolve_path,
     source_series,
-    spec_id,
     start_file_digest,
 )
 from .context import BuildContext
@@ -95,18 +94,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         "units": units.value,
         **spacing_summary(doc, ctx, spacing, len(series.frames)),
     }
-    filename = output_filename(doc)
-    assert filename is not None  # output.file is a string (the schema checked it)
-    return [
-        BuiltObject(
-            dataset=pm,
-            filename=filename,
-            kind="ParametricMap",
-            spec=doc.path,
-            spec_id=spec_id(doc),
-            summary=summary,
-        )
-    ]
+    return [built_object(doc, pm, "ParametricMap", summary)]
 
 
 def _default_derivation() -> tuple[Code, ...]:

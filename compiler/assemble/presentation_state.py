@@ -21,8 +21,7 @@ import numpy as np
 from ..errors import DcmspecError, ErrorList, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from ..write.targets import output_filename
-from .common import NodePath, conformance_at, object_identity, spec_id
+from .common import NodePath, built_object, conformance_at, object_identity
 from .context import BuildContext
 from .sr_common import ImageResolver, series_from
 
@@ -358,18 +357,8 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             groups=groups,
             palette=palette,
         )
-    name = output_filename(doc)
-    assert name is not None  # the schema requires output.file to be a string
-    return [
-        BuiltObject(
-            dataset=pr,
-            filename=name,
-            kind="PresentationState",
-            spec=doc.path,
-            spec_id=spec_id(doc),
-            summary={"type": kind, "images": len(headers), "annotations": len(annotations)},
-        )
-    ]
+    summary = {"type": kind, "images": len(headers), "annotations": len(annotations)}
+    return [built_object(doc, pr, "PresentationState", summary)]
 
 
 def _bitmap(doc: SpecDocument, path: NodePath) -> np.ndarray:
@@ -831,15 +820,5 @@ def _build_blending(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             opacity=opacity,
             **ident.presentation_arguments(),
         )
-    name = output_filename(doc)
-    assert name is not None  # the schema requires output.file to be a string
-    return [
-        BuiltObject(
-            dataset=pr,
-            filename=name,
-            kind="PresentationState",
-            spec=doc.path,
-            spec_id=spec_id(doc),
-            summary={"type": "blending", "images": len(all_headers), "inputs": len(inputs)},
-        )
-    ]
+    summary = {"type": "blending", "images": len(all_headers), "inputs": len(inputs)}
+    return [built_object(doc, pr, "PresentationState", summary)]

@@ -23,6 +23,7 @@ from ..write.targets import output_filename
 from .common import (
     Errors,
     NodePath,
+    built_object,
     conformance_at,
     content_digest,
     object_identity,
@@ -195,16 +196,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         }
         if picture.position is not None:
             summary["source_image"] = picture.position
-        out.append(
-            BuiltObject(
-                dataset=sc,
-                filename=filename,
-                kind="SecondaryCapture",
-                spec=doc.path,
-                spec_id=spec_id(doc),
-                summary=summary,
-            )
-        )
+        out.append(built_object(doc, sc, "SecondaryCapture", summary, filename))
     return out
 
 

@@ -17,17 +17,16 @@ import numpy as np
 from ..errors import InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from ..write.targets import output_filename
 from .common import (
     Errors,
     NodePath,
+    built_object,
     code_at,
     codes_at,
     conformance_at,
     object_identity,
     resolve_path,
     source_series,
-    spec_id,
     start_file_digest,
 )
 from .context import BuildContext
@@ -97,19 +96,14 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             doc.loc(("segments",)),
             ("segments",),
         )
-    name = output_filename(doc)
     spacing = seg.slice_spacing
-    assert name is not None and spacing is not None  # output.file is a string (schema); set by the constructor
+    assert spacing is not None  # set by the constructor
     summary = {
         "frames": int(seg.NumberOfFrames),
         "segments": len(described),
         **spacing_summary(doc, ctx, spacing, len(series.frames)),
     }
-    return [
-        BuiltObject(
-            dataset=seg, filename=name, kind="Segmentation", spec=doc.path, spec_id=spec_id(doc), summary=summary
-        )
-    ]
+    return [built_object(doc, seg, "Segmentation", summary)]
 
 
 def _mask_paths(doc: SpecDocument) -> list[NodePath]:
