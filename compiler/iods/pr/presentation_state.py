@@ -121,6 +121,45 @@ def _image_item(ref: ReferencedImage) -> Dataset:
     return item
 
 
+def set_presentation_header(
+    ds: Dataset,
+    first: Dataset,
+    *,
+    sop_instance_uid: str,
+    series_instance_uid: str,
+    series_number: int,
+    series_description: str | None,
+    content: ContentIdentification,
+    presentation_datetime: _dt.datetime,
+    equipment: Equipment,
+    specific_character_set: str,
+) -> None:
+    """What every presentation state starts with: SOP Common (of ``ds.SOP_CLASS_UID``), Patient and General
+    Study copied from ``first``, General Series and Presentation Series (Modality PR, PS3.3 C.11.9), General
+    Equipment (C.7.5.1) and Presentation State Identification (C.11.10)."""
+    if not isinstance(presentation_datetime, _dt.datetime):
+        raise DicomConformanceError("Presentation Creation Date and Time are required (PS3.3 C.11.10)")
+    set_sop_common(
+        ds,
+        sop_class_uid=ds.SOP_CLASS_UID,
+        sop_instance_uid=sop_instance_uid,
+        created=presentation_datetime,
+        specific_character_set=specific_character_set,
+    )
+    copy_patient_study(ds, first)
+    set_general_series(
+        ds,
+        modality="PR",
+        series_instance_uid=series_instance_uid,
+        series_number=series_number,
+        series_description=series_description,
+        laterality_empty=True,
+    )
+    equipment.apply(ds, enhanced=False)
+    content.apply(ds)
+    ds.PresentationCreationDate, ds.PresentationCreationTime = dicom_date_time(presentation_datetime)
+
+
 def common_size(images: Sequence[ReferencedImage]) -> tuple[int, int] | None:
     """(Columns, Rows) shared by all ``images``, or None when they differ (then PIXEL points are not
     checked against a size)."""
@@ -289,8 +328,6 @@ class SoftcopyPresentationState(Dataset):
             by_uid[ref.sop_instance_uid] = ref
         if len({str(r.header.StudyInstanceUID) for r in refs}) != 1:
             raise DicomConformanceError("a presentation state's images belong to one study (PS3.3 A.33.1.3)")
-        if not isinstance(presentation_datetime, _dt.datetime):
-            raise DicomConformanceError("Presentation Creation Date and Time are required (PS3.3 C.11.10)")
         first = refs[0].header
 
         def subset(uids: Sequence[str], what: str) -> list[ReferencedImage]:
@@ -301,27 +338,19 @@ class SoftcopyPresentationState(Dataset):
                 )
             return [by_uid[u] for u in uids]
 
-        # --- SOP Common, Patient, General Study, General/Presentation Series, Equipment --------------
-        set_sop_common(
+        # --- SOP Common, Patient, General Study, Presentation Series, Equipment, Identification ----------
+        set_presentation_header(
             self,
-            sop_class_uid=self.SOP_CLASS_UID,
+            first,
             sop_instance_uid=sop_instance_uid,
-            created=presentation_datetime,
-            specific_character_set=specific_character_set,
-        )
-        copy_patient_study(self, first)
-        set_general_series(
-            self,
-            modality="PR",
             series_instance_uid=series_instance_uid,
             series_number=series_number,
             series_description=series_description,
-            laterality_empty=True,
+            content=content,
+            presentation_datetime=presentation_datetime,
+            equipment=equipment,
+            specific_character_set=specific_character_set,
         )
-        equipment.apply(self, enhanced=False)
-        # --- Presentation State Identification (C.11.10) -------------------------------------------
-        content.apply(self)
-        self.PresentationCreationDate, self.PresentationCreationTime = dicom_date_time(presentation_datetime)
         # --- Presentation State Relationship (C.11.11) ----------------------------------------------
         series: dict[str, list[Dataset]] = {}
         for ref in refs:
