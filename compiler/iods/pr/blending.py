@@ -28,7 +28,7 @@ from ..common.modules import (
 )
 from ..common.native import set_native_encoding
 from ..common.vr import check_object
-from ..common.wrap import wrap_file_dataset
+from ..common.wrap import wrap_file_of_class
 from .display import SoftcopyVOI
 from .graphics import finite
 from .palettes import PaletteColorLUT
@@ -269,11 +269,7 @@ class AdvancedBlendingPresentationState(Dataset):
     @classmethod
     def from_dataset(cls, ds: Dataset) -> AdvancedBlendingPresentationState:
         """Wrap a dataset read from a file for the read-side methods."""
-        if str(ds.get("SOPClassUID", "")) != ABPS_SOP_CLASS_UID:
-            raise DicomConformanceError(
-                f"SOP Class {ds.get('SOPClassUID')} is not Advanced Blending Presentation State Storage"
-            )
-        return wrap_file_dataset(cls, ds)
+        return wrap_file_of_class(cls, ds, ABPS_SOP_CLASS_UID, "Advanced Blending Presentation State Storage")
 
     def inputs(self) -> list[BlendingInputRead]:
         """Each input as read back: number, series, images, window (first) and palette."""

@@ -40,7 +40,7 @@ from ..common.modules import (
 )
 from ..common.native import set_native_encoding
 from ..common.vr import canonical_ds, check_object
-from ..common.wrap import wrap_file_dataset
+from ..common.wrap import wrap_file_of_class
 from .display import DisplayedArea, DisplayShutter, SoftcopyVOI, read_overlay
 from .graphics import GraphicAnnotation, GraphicGroup, GraphicLayer, check_groups
 from .palettes import PaletteColorLUT
@@ -508,9 +508,7 @@ class SoftcopyPresentationState(Dataset):
     def from_dataset(cls, ds: Dataset) -> SoftcopyPresentationState:
         """Wrap a dataset read from a file (a presentation state of this class, of any writer) for the
         read-side methods."""
-        if str(ds.get("SOPClassUID", "")) != cls.SOP_CLASS_UID:
-            raise DicomConformanceError(f"SOP Class {ds.get('SOPClassUID')} is not {cls.SOP_CLASS_NAME} Storage")
-        return wrap_file_dataset(cls, ds)
+        return wrap_file_of_class(cls, ds, cls.SOP_CLASS_UID, f"{cls.SOP_CLASS_NAME} Storage")
 
     def palette(self) -> PaletteColorLUT | None:
         """The palette colour LUT (a pseudo-colour state), named when it is a well-known one, or None."""
