@@ -10,7 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, overload
 
 from .. import __version__
 from ..errors import DcmspecError, DicomConformanceError, ErrorList, InputError, PathPart, SpecAt, SpecError, flatten
@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the builder layer imports pydicom: loaded when a builder ne
     from ..iods.common.concept import Code
     from ..iods.common.modules import ContentIdentification, Equipment
     from ..resolve.source_series import SourceSeries
+    from ..write.output import BuiltObject
 
 NodePath = tuple[PathPart, ...]
 T = TypeVar("T")
@@ -79,6 +80,18 @@ class Errors:
 
 def spec_id(doc: SpecDocument) -> str:
     return str(doc.data.get("id") or doc.path.stem)
+
+
+def built_object(
+    doc: SpecDocument, dataset: Any, kind: str, summary: dict[str, Any], filename: str | None = None
+) -> BuiltObject:
+    """The object ``dataset`` that ``doc`` built, written to ``filename`` (default: the spec's output file)."""
+    from ..write.output import BuiltObject
+    from ..write.targets import output_filename
+
+    name = filename or output_filename(doc)
+    assert name is not None  # the schema requires output.file to be a string
+    return BuiltObject(dataset=dataset, filename=name, kind=kind, spec=doc.path, spec_id=spec_id(doc), summary=summary)
 
 
 @overload
@@ -265,9 +278,50 @@ def identity_uids(doc: SpecDocument, ctx: BuildContext, *, study_uid: str, diges
     return series_uid, sop_uid
 
 
+class IdentityArguments(TypedDict):
+    """The identity keywords every builder-layer class takes: General Series (PS3.3 C.7.3.1) and SOP Common
+    (C.12.1) identifiers, General Equipment (C.7.5.1)."""
+
+    series_instance_uid: str
+    series_number: int
+    series_description: str | None
+    sop_instance_uid: str
+    equipment: Equipment
+
+
+class ImageArguments(IdentityArguments):
+    """Identity keywords of the enhanced multi-frame images (``Segmentation``, ``ParametricMap``): Content
+    Identification as separate values, Content Date/Time."""
+
+    instance_number: int
+    content_label: str
+    content_description: str | None
+    content_creator_name: str | None
+    content_datetime: datetime.datetime
+
+
+class DocumentArguments(IdentityArguments):
+    """Identity keywords of SR and Key Object Selection documents and Secondary Capture images: Instance
+    Number, Content Date/Time."""
+
+    instance_number: int
+    content_datetime: datetime.datetime
+
+
+class PresentationArguments(IdentityArguments):
+    """Identity keywords of the presentation states: Presentation State Identification (C.11.10) with its
+    Presentation Creation Date/Time."""
+
+    content: ContentIdentification
+    presentation_datetime: datetime.datetime
+
+
 @dataclass(frozen=True)
 class ObjectIdentity:
-    """Who a built object is: its UIDs, series, Content Identification and Content Date/Time."""
+    """Who a built object is: its UIDs, series, Content Identification, Content Date/Time and Equipment.
+
+    Built once per object by :func:`object_identity`; each ``*arguments`` method gives the identity keywords
+    of one family of builder-layer constructors (``Segmentation(..., **ident.image_arguments())``)."""
 
     series_instance_uid: str
     sop_instance_uid: str
@@ -275,6 +329,36 @@ class ObjectIdentity:
     series_description: str | None
     content: ContentIdentification
     content_datetime: datetime.datetime
+    equipment: Equipment
+
+    def arguments(self) -> IdentityArguments:
+        return IdentityArguments(
+            series_instance_uid=self.series_instance_uid,
+            series_number=self.series_number,
+            series_description=self.series_description,
+            sop_instance_uid=self.sop_instance_uid,
+            equipment=self.equipment,
+        )
+
+    def image_arguments(self) -> ImageArguments:
+        return ImageArguments(
+            **self.arguments(),
+            instance_number=self.content.instance_number,
+            content_label=self.content.content_label,
+            content_description=self.content.content_description,
+            content_creator_name=self.content.content_creator_name,
+            content_datetime=self.content_datetime,
+        )
+
+    def document_arguments(self) -> DocumentArguments:
+        return DocumentArguments(
+            **self.arguments(), instance_number=self.content.instance_number, content_datetime=self.content_datetime
+        )
+
+    def presentation_arguments(self) -> PresentationArguments:
+        return PresentationArguments(
+            **self.arguments(), content=self.content, presentation_datetime=self.content_datetime
+        )
 
 
 def object_identity(
@@ -299,6 +383,7 @@ def object_identity(
         series_description=series.get("description"),
         content=content_identification(doc, default_label),
         content_datetime=ctx.content_datetime(doc, ("instance", "content_datetime"), header),
+        equipment=equipment(doc),
     )
 
 

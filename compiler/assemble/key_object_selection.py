@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 from ..errors import DcmspecError, ErrorList, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from ..write.targets import output_filename
-from .common import NodePath, code_at, conformance_at, equipment, object_identity, spec_id
+from .common import NodePath, built_object, code_at, conformance_at, object_identity
 from .context import BuildContext
 from .sr_common import ImageResolver, observation_context, read_header, series_from
 
@@ -95,26 +94,9 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             description=doc.get(("description",)),
             observer_context=observation_context(doc, ctx) if doc.get(("observer",)) else None,
             patient_study=header,
-            series_instance_uid=ident.series_instance_uid,
-            series_number=ident.series_number,
-            series_description=ident.series_description,
-            sop_instance_uid=ident.sop_instance_uid,
-            instance_number=ident.content.instance_number,
-            content_datetime=ident.content_datetime,
-            equipment=equipment(doc),
+            **ident.document_arguments(),
         )
-    name = output_filename(doc)
-    assert name is not None  # the schema requires output.file to be a string
-    return [
-        BuiltObject(
-            dataset=kos,
-            filename=name,
-            kind="KeyObjectSelection",
-            spec=doc.path,
-            spec_id=spec_id(doc),
-            summary={"selected": len(selected)},
-        )
-    ]
+    return [built_object(doc, kos, "KeyObjectSelection", {"selected": len(selected)})]
 
 
 def _code(doc: SpecDocument, ctx: BuildContext, path: NodePath, errors: list[DcmspecError]) -> Code | None:

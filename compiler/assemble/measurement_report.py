@@ -19,8 +19,7 @@ from ..iods.common.concept import Code
 from ..iods.common.vr import InvalidValue
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from ..write.targets import output_filename
-from .common import Errors, NodePath, code_at, conformance_at, spec_id, subject_header
+from .common import Errors, NodePath, built_object, code_at, conformance_at, subject_header
 from .context import BuildContext
 from .sr_common import (
     ImageResolver,
@@ -149,8 +148,6 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             path=where,
             hint="remove document.document_class to let dcmspec choose" if forced else None,
         ) from None
-    name = output_filename(doc)
-    assert name is not None  # the schema requires output.file to be a string
     summary = {"document_class": type(sr).__name__, "findings": len(groups)}
     if without_value:
         summary["measurements_without_value"] = len(without_value)
@@ -158,11 +155,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             summary["measurements_omitted"] = len(without_value)
         else:
             _warn_without_value(doc, ctx, without_value)
-    return [
-        BuiltObject(
-            dataset=sr, filename=name, kind="MeasurementReport", spec=doc.path, spec_id=spec_id(doc), summary=summary
-        )
-    ]
+    return [built_object(doc, sr, "MeasurementReport", summary)]
 
 
 def _procedures(doc: SpecDocument, ctx: BuildContext, spec: Mapping[str, Any]) -> list[Code]:

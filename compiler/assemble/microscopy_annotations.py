@@ -21,18 +21,16 @@ import numpy as np
 from ..errors import InputError, Location, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from ..write.targets import output_filename
 from .common import (
     Errors,
     NodePath,
+    built_object,
     code_at,
     codes_at,
     conformance_at,
-    equipment,
     object_identity,
     resolve_path,
     source_series,
-    spec_id,
 )
 from .context import BuildContext
 from .segmentation import algorithm_identification
@@ -155,29 +153,14 @@ def _build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         ann = MicroscopyBulkSimpleAnnotations(
             image,
             built_groups,
-            series_instance_uid=ident.series_instance_uid,
-            series_number=ident.series_number,
-            series_description=ident.series_description,
-            sop_instance_uid=ident.sop_instance_uid,
+            **ident.arguments(),
             content=ident.content,
             created=ident.content_datetime,
-            equipment=equipment(doc),
             coordinate_type=coordinate_type,
             check_bounds=False,
         )  # checked above, each at its location
     total = int(sum(g.counts.size for g in found_groups))
-    filename = output_filename(doc)
-    assert filename is not None  # output.file is a string (the schema checked it)
-    return [
-        BuiltObject(
-            dataset=ann,
-            filename=filename,
-            kind="MicroscopyAnnotations",
-            spec=doc.path,
-            spec_id=spec_id(doc),
-            summary={"groups": len(built), "annotations": total},
-        )
-    ]
+    return [built_object(doc, ann, "MicroscopyAnnotations", {"groups": len(built), "annotations": total})]
 
 
 # ------------------------------------------------------------------------------------- the image

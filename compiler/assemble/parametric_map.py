@@ -15,18 +15,16 @@ import numpy as np
 from ..errors import ErrorAt, InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from ..write.targets import output_filename
 from .common import (
     Errors,
     NodePath,
+    built_object,
     code_at,
     codes_at,
     conformance_at,
-    equipment,
     object_identity,
     resolve_path,
     source_series,
-    spec_id,
     start_file_digest,
 )
 from .context import BuildContext
@@ -77,16 +75,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             pixel_array=values,
             mappings=checked,
             anatomic_region=region,
-            series_instance_uid=ident.series_instance_uid,
-            series_number=ident.series_number,
-            series_description=ident.series_description,
-            sop_instance_uid=ident.sop_instance_uid,
-            instance_number=ident.content.instance_number,
-            content_label=ident.content.content_label,
-            content_description=ident.content.content_description,
-            content_creator_name=ident.content.content_creator_name,
-            equipment=equipment(doc),
-            content_datetime=ident.content_datetime,
+            **ident.image_arguments(),
             derivation_codes=tuple(derivation) or _default_derivation(),
             derivation_description=spec.get("derivation_description"),
             frame_laterality=spec.get("laterality", "U"),
@@ -105,18 +94,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         "units": units.value,
         **spacing_summary(doc, ctx, spacing, len(series.frames)),
     }
-    filename = output_filename(doc)
-    assert filename is not None  # output.file is a string (the schema checked it)
-    return [
-        BuiltObject(
-            dataset=pm,
-            filename=filename,
-            kind="ParametricMap",
-            spec=doc.path,
-            spec_id=spec_id(doc),
-            summary=summary,
-        )
-    ]
+    return [built_object(doc, pm, "ParametricMap", summary)]
 
 
 def _default_derivation() -> tuple[Code, ...]:

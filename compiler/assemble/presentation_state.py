@@ -21,8 +21,7 @@ import numpy as np
 from ..errors import DcmspecError, ErrorList, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from ..write.targets import output_filename
-from .common import NodePath, conformance_at, equipment, object_identity, spec_id
+from .common import NodePath, built_object, conformance_at, object_identity
 from .context import BuildContext
 from .sr_common import ImageResolver, series_from
 
@@ -346,13 +345,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     with conformance_at(doc, ()):
         pr = cls(
             refs,
-            series_instance_uid=ident.series_instance_uid,
-            series_number=ident.series_number,
-            series_description=ident.series_description,
-            sop_instance_uid=ident.sop_instance_uid,
-            content=ident.content,
-            presentation_datetime=ident.content_datetime,
-            equipment=equipment(doc),
+            **ident.presentation_arguments(),
             voi=voi,
             presentation_lut_shape="INVERSE" if doc.get(("invert",)) else "IDENTITY",
             layers=layers,
@@ -364,18 +357,8 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             groups=groups,
             palette=palette,
         )
-    name = output_filename(doc)
-    assert name is not None  # the schema requires output.file to be a string
-    return [
-        BuiltObject(
-            dataset=pr,
-            filename=name,
-            kind="PresentationState",
-            spec=doc.path,
-            spec_id=spec_id(doc),
-            summary={"type": kind, "images": len(headers), "annotations": len(annotations)},
-        )
-    ]
+    summary = {"type": kind, "images": len(headers), "annotations": len(annotations)}
+    return [built_object(doc, pr, "PresentationState", summary)]
 
 
 def _bitmap(doc: SpecDocument, path: NodePath) -> np.ndarray:
@@ -835,23 +818,7 @@ def _build_blending(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             inputs,
             mode=mode,
             opacity=opacity,
-            series_instance_uid=ident.series_instance_uid,
-            series_number=ident.series_number,
-            series_description=ident.series_description,
-            sop_instance_uid=ident.sop_instance_uid,
-            content=ident.content,
-            presentation_datetime=ident.content_datetime,
-            equipment=equipment(doc),
+            **ident.presentation_arguments(),
         )
-    name = output_filename(doc)
-    assert name is not None  # the schema requires output.file to be a string
-    return [
-        BuiltObject(
-            dataset=pr,
-            filename=name,
-            kind="PresentationState",
-            spec=doc.path,
-            spec_id=spec_id(doc),
-            summary={"type": "blending", "images": len(all_headers), "inputs": len(inputs)},
-        )
-    ]
+    summary = {"type": "blending", "images": len(all_headers), "inputs": len(inputs)}
+    return [built_object(doc, pr, "PresentationState", summary)]

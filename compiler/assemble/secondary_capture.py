@@ -10,7 +10,7 @@ image, or come from ``subject``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -23,9 +23,9 @@ from ..write.targets import output_filename
 from .common import (
     Errors,
     NodePath,
+    built_object,
     conformance_at,
     content_digest,
-    equipment,
     object_identity,
     resolve_path,
     spec_id,
@@ -170,18 +170,15 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                 "instance", spec_id(doc), str(header.StudyInstanceUID), content_digest(doc, inputs=inputs), k
             )
         )
+        number = ident.content.instance_number + k
+        this = replace(ident, sop_instance_uid=sop_uid, content=replace(ident.content, instance_number=number))
         cls = MultiFrameSCImage if picture.multi_frame else SCImage
         where: NodePath = ("pixels",) if doc.get(("pixels",)) is not None else ("render",)
         with conformance_at(doc, where, hint=_PIXEL_HINT if where == ("pixels",) else None):
             sc = cls(
                 picture.pixels,
                 patient_study=header,
-                series_instance_uid=ident.series_instance_uid,
-                series_number=ident.series_number,
-                sop_instance_uid=sop_uid,
-                content_datetime=ident.content_datetime,
-                equipment=equipment(doc),
-                instance_number=ident.content.instance_number + k,
+                **this.document_arguments(),
                 conversion_type=doc.get(("conversion_type",)) or "WSD",
                 modality=doc.get(("modality",)) or "OT",
                 source_images=picture.source_images,
@@ -189,7 +186,6 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
                 derivation_description=doc.get(("derivation_description",)) or picture.description,
                 burned_in_annotation=bool(doc.get(("burned_in_annotation",))),
                 window=(window["center"], window["width"]) if window else None,
-                series_description=ident.series_description,
                 image_comments=doc.get(("comments",)),
             )
         filename = name if picture.position is None else f"{stem}-{picture.position:03d}{suffix}"
@@ -200,16 +196,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         }
         if picture.position is not None:
             summary["source_image"] = picture.position
-        out.append(
-            BuiltObject(
-                dataset=sc,
-                filename=filename,
-                kind="SecondaryCapture",
-                spec=doc.path,
-                spec_id=spec_id(doc),
-                summary=summary,
-            )
-        )
+        out.append(built_object(doc, sc, "SecondaryCapture", summary, filename))
     return out
 
 

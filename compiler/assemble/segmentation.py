@@ -17,18 +17,16 @@ import numpy as np
 from ..errors import InputError, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from ..write.targets import output_filename
 from .common import (
     Errors,
     NodePath,
+    built_object,
     code_at,
     codes_at,
     conformance_at,
-    equipment,
     object_identity,
     resolve_path,
     source_series,
-    spec_id,
     start_file_digest,
 )
 from .context import BuildContext
@@ -81,16 +79,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             pixel_array=pixels,
             segmentation_type=seg_type,
             segment_descriptions=described,
-            series_instance_uid=ident.series_instance_uid,
-            series_number=ident.series_number,
-            series_description=ident.series_description,
-            sop_instance_uid=ident.sop_instance_uid,
-            instance_number=ident.content.instance_number,
-            content_label=ident.content.content_label,
-            content_description=ident.content.content_description,
-            content_creator_name=ident.content.content_creator_name,
-            equipment=equipment(doc),
-            content_datetime=ident.content_datetime,
+            **ident.image_arguments(),
             fractional_type=seg_spec.get("fractional_type", "PROBABILITY") if seg_type == "FRACTIONAL" else None,
             max_fractional_value=seg_spec.get("max_fractional_value", 255),
             omit_empty_frames=seg_spec.get("omit_empty_frames", True),
@@ -107,19 +96,14 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             doc.loc(("segments",)),
             ("segments",),
         )
-    name = output_filename(doc)
     spacing = seg.slice_spacing
-    assert name is not None and spacing is not None  # output.file is a string (schema); set by the constructor
+    assert spacing is not None  # set by the constructor
     summary = {
         "frames": int(seg.NumberOfFrames),
         "segments": len(described),
         **spacing_summary(doc, ctx, spacing, len(series.frames)),
     }
-    return [
-        BuiltObject(
-            dataset=seg, filename=name, kind="Segmentation", spec=doc.path, spec_id=spec_id(doc), summary=summary
-        )
-    ]
+    return [built_object(doc, seg, "Segmentation", summary)]
 
 
 def _mask_paths(doc: SpecDocument) -> list[NodePath]:

@@ -513,13 +513,7 @@ def document_arguments(
     )
     return dict(
         patient_study=header,
-        series_instance_uid=ident.series_instance_uid,
-        series_number=ident.series_number,
-        series_description=ident.series_description,
-        sop_instance_uid=ident.sop_instance_uid,
-        instance_number=ident.content.instance_number,
-        content_datetime=ident.content_datetime,
-        equipment=equipment(doc),
+        **ident.document_arguments(),
         **document_kwargs(doc, ctx, ident.content_datetime),
     )
 

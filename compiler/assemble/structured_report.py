@@ -14,8 +14,7 @@ from ..errors import DicomConformanceError, SpecError
 from ..iods.common.vr import InvalidValue
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from ..write.targets import output_filename
-from .common import Errors, NodePath, code_at, conformance_at, spec_id, subject_header
+from .common import Errors, NodePath, built_object, code_at, conformance_at, subject_header
 from .context import BuildContext
 from .sr_common import (
     ImageResolver,
@@ -66,18 +65,7 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
         if path[:1] == ROOT:
             hint = _class_hint(root, str(doc.data["document_class"]))
         raise SpecError(str(exc), location=doc.loc(path), path=path, hint=hint) from None
-    name = output_filename(doc)
-    assert name is not None  # the schema requires output.file to be a string
-    return [
-        BuiltObject(
-            dataset=sr,
-            filename=name,
-            kind="StructuredReport",
-            spec=doc.path,
-            spec_id=spec_id(doc),
-            summary={"document_class": type(sr).__name__},
-        )
-    ]
+    return [built_object(doc, sr, "StructuredReport", {"document_class": type(sr).__name__})]
 
 
 def _class_hint(root: ContentItem, chosen: str) -> str:

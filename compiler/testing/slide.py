@@ -87,6 +87,8 @@ def write_slide_image(
     from pydicom.filewriter import dcmwrite
     from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian
 
+    from ..iods.common.dimensions import set_multi_frame_dimension
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     columns, rows = slide.size
@@ -131,20 +133,12 @@ def write_slide_image(
     ds.FrameOfReferenceUID = derive_uid(seed, "frame-of-reference")
     ds.PositionReferenceIndicator = "SLIDE_CORNER"
     # --- Multi-frame Dimension (C.7.6.17): tiles by row, then column ----------------------------
-    dim_uid = derive_uid(seed, "dimension-organization")
-    org = Dataset()
-    org.DimensionOrganizationUID = dim_uid
-    ds.DimensionOrganizationSequence = [org]
-    index = []
-    for pointer, label in ((0x0048021F, "Row tile index"), (0x0048021E, "Column tile index")):
-        item = Dataset()
-        item.DimensionOrganizationUID = dim_uid
-        item.DimensionIndexPointer = pointer
-        item.FunctionalGroupPointer = 0x0048021A
-        item.DimensionDescriptionLabel = label
-        index.append(item)
-    ds.DimensionIndexSequence = index
-    ds.DimensionOrganizationType = "TILED_SPARSE"  # per-frame positions written (dciodvfy looks for them)
+    set_multi_frame_dimension(
+        ds,
+        derive_uid(seed, "dimension-organization"),
+        [(0x0048021F, 0x0048021A, "Row tile index"), (0x0048021E, 0x0048021A, "Column tile index")],
+        "TILED_SPARSE",  # per-frame positions written (dciodvfy looks for them)
+    )
     # --- Image Pixel, Multi-frame --------------------------------------------------------------
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"

@@ -32,7 +32,7 @@ from ..common.modules import (
 )
 from ..common.native import set_native_encoding
 from ..common.vr import check_object
-from ..common.wrap import wrap_file_dataset
+from ..common.wrap import wrap_file_of_class
 from .group import AnnotationGroup, annotation_problems
 
 if TYPE_CHECKING:
@@ -219,11 +219,7 @@ class MicroscopyBulkSimpleAnnotations(Dataset):
     @classmethod
     def from_dataset(cls, ds: Dataset) -> MicroscopyBulkSimpleAnnotations:
         """Wrap a dataset read from a file (an ANN object of any writer) for the read-side methods."""
-        if str(ds.get("SOPClassUID", "")) != ANN_SOP_CLASS_UID:
-            raise DicomConformanceError(
-                f"SOP Class {ds.get('SOPClassUID')} is not Microscopy Bulk Simple Annotations Storage"
-            )
-        return wrap_file_dataset(cls, ds)
+        return wrap_file_of_class(cls, ds, ANN_SOP_CLASS_UID, "Microscopy Bulk Simple Annotations Storage")
 
     @property
     def coordinate_type(self) -> str:

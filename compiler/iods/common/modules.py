@@ -124,6 +124,20 @@ def set_content_date_time(ds: Dataset, moment: _dt.datetime) -> None:
     ds.ContentDate, ds.ContentTime = dicom_date_time(moment)
 
 
+def set_lossy_image_compression(ds: Dataset, sources: Iterable[Dataset]) -> None:
+    """Lossy Image Compression of a derived image (General Image, PS3.3 C.7.6.1.1.5): ``01`` when any source
+    image has been lossy compressed, with its Lossy Image Compression Ratio and Method each copied from the first
+    source that has it; else ``00``."""
+    sources = list(sources)
+    lossy = any(str(src.get("LossyImageCompression", "00")) == "01" for src in sources)
+    ds.LossyImageCompression = "01" if lossy else "00"
+    if lossy:
+        for src in sources:
+            for kw in ("LossyImageCompressionRatio", "LossyImageCompressionMethod"):
+                if kw in src and kw not in ds:
+                    ds[kw] = src[kw]
+
+
 def set_sop_common(
     ds: Dataset,
     *,

@@ -6,6 +6,8 @@ from typing import TypeVar
 
 from pydicom.dataset import Dataset
 
+from ...errors import DicomConformanceError
+
 T = TypeVar("T", bound=Dataset)
 
 
@@ -29,3 +31,11 @@ def wrap_file_dataset(cls: type[T], ds: Dataset) -> T:
     if hasattr(ds, "file_meta"):
         obj.file_meta = ds.file_meta
     return obj
+
+
+def wrap_file_of_class(cls: type[T], ds: Dataset, sop_class_uid: str, storage: str) -> T:
+    """:func:`wrap_file_dataset` of a file that must be of SOP Class ``sop_class_uid`` (named ``storage``, e.g.
+    "Key Object Selection Document Storage"); another SOP Class is refused."""
+    if str(ds.get("SOPClassUID", "")) != sop_class_uid:
+        raise DicomConformanceError(f"SOP Class {ds.get('SOPClassUID')} is not {storage}")
+    return wrap_file_dataset(cls, ds)

@@ -25,7 +25,7 @@ from ..common.concept import Code
 from ..common.modules import Equipment
 from ..common.native import set_native_encoding
 from ..common.vr import check_object
-from ..common.wrap import wrap_file_dataset
+from ..common.wrap import wrap_file_of_class
 from ..sr.documents import set_document_header
 from ..sr.evidence import collect_references, hierarchical_sequence
 from ..sr.references import Reference
@@ -222,11 +222,7 @@ class KeyObjectSelectionDocument(Dataset):
     @classmethod
     def from_dataset(cls, ds: Dataset) -> KeyObjectSelectionDocument:
         """Wrap a dataset read from a file (no checks beyond the SOP class) for the read-side methods."""
-        if str(ds.get("SOPClassUID", "")) != SOP_CLASS_UID:
-            raise DicomConformanceError(
-                f"SOP Class {ds.get('SOPClassUID')} is not Key Object Selection Document Storage"
-            )
-        return wrap_file_dataset(cls, ds)
+        return wrap_file_of_class(cls, ds, SOP_CLASS_UID, "Key Object Selection Document Storage")
 
     @property
     def title(self) -> Code:

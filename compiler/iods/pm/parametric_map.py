@@ -20,6 +20,7 @@ from ..common import encoding as enc
 from ..common import modules as common
 from ..common.codes import code_item
 from ..common.concept import Code, is_code
+from ..common.dimensions import set_multi_frame_dimension
 from ..common.frames import FramePlan, build_functional_groups
 from ..common.sources import analyze_sources
 from ..common.spacing import SliceSpacing
@@ -179,13 +180,7 @@ class ParametricMap(ParametricMapReader, Dataset):
             self.HighBit = 15
             self.PixelRepresentation = 1 if storage.signed else 0
         self.PresentationLUTShape = "IDENTITY"
-        lossy = any(str(ds.get("LossyImageCompression", "00")) == "01" for ds in sources.datasets)
-        self.LossyImageCompression = "01" if lossy else "00"
-        if lossy:
-            for ds in sources.datasets:
-                for kw in ("LossyImageCompressionRatio", "LossyImageCompressionMethod"):
-                    if kw in ds and kw not in self:
-                        self[kw] = ds[kw]
+        common.set_lossy_image_compression(self, sources.datasets)
         self.BurnedInAnnotation = "NO"
         self.RecognizableVisualFeatures = "NO"
         self.ContentQualification = "RESEARCH"
@@ -226,20 +221,9 @@ class ParametricMap(ParametricMapReader, Dataset):
             m.item(lo, hi, floating=storage.floating, signed=storage.signed) for m in maps
         ]
         self.SharedFunctionalGroupsSequence = [shared]
-        dim_uid = derive_uid("dcmspec-dimension-organization", sop_instance_uid)
-        org = Dataset()
-        org.DimensionOrganizationUID = dim_uid
-        self.DimensionOrganizationSequence = [org]
-        self.DimensionOrganizationType = "3D"
-        dim_items = []
-        for index_pointer, group_pointer, label in layout.dimensions:
-            item = Dataset()
-            item.DimensionOrganizationUID = dim_uid
-            item.DimensionIndexPointer = index_pointer
-            item.FunctionalGroupPointer = group_pointer
-            item.DimensionDescriptionLabel = label
-            dim_items.append(item)
-        self.DimensionIndexSequence = dim_items
+        set_multi_frame_dimension(
+            self, derive_uid("dcmspec-dimension-organization", sop_instance_uid), layout.dimensions, "3D"
+        )
 
         common.set_common_instance_reference(self, sources.instance_references())
         common.set_sop_common(

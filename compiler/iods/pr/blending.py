@@ -25,18 +25,21 @@ from ..common.icc import srgb_icc_profile
 from ..common.modules import (
     ContentIdentification,
     Equipment,
-    copy_patient_study,
-    dicom_date_time,
-    set_general_series,
-    set_sop_common,
 )
 from ..common.native import set_native_encoding
 from ..common.vr import check_object
-from ..common.wrap import wrap_file_dataset
+from ..common.wrap import wrap_file_of_class
 from .display import SoftcopyVOI
 from .graphics import finite
 from .palettes import PaletteColorLUT
-from .presentation_state import ReferencedImage, SoftcopyPresentationState, _as_reference, _first, _image_item
+from .presentation_state import (
+    ReferencedImage,
+    SoftcopyPresentationState,
+    _as_reference,
+    _first,
+    _image_item,
+    set_presentation_header,
+)
 
 __all__ = ["BLENDING_MODES", "AdvancedBlendingPresentationState", "BlendingInput", "grey_ramp"]
 
@@ -135,28 +138,18 @@ class AdvancedBlendingPresentationState(Dataset):
                 "Relative Opacity is written for FOREGROUND blending only (Type 1C, C.11.29):"
                 " EQUAL weighs all inputs alike"
             )
-        if not isinstance(presentation_datetime, _dt.datetime):
-            raise DicomConformanceError("Presentation Creation Date and Time are required (PS3.3 C.11.10)")
-
-        set_sop_common(
+        set_presentation_header(
             self,
-            sop_class_uid=self.SOP_CLASS_UID,
+            first,
             sop_instance_uid=sop_instance_uid,
-            created=presentation_datetime,
-            specific_character_set=specific_character_set,
-        )
-        copy_patient_study(self, first)
-        set_general_series(
-            self,
-            modality="PR",
             series_instance_uid=series_instance_uid,
             series_number=series_number,
             series_description=series_description,
-            laterality_empty=True,
+            content=content,
+            presentation_datetime=presentation_datetime,
+            equipment=equipment,
+            specific_character_set=specific_character_set,
         )
-        equipment.apply(self, enhanced=False)
-        content.apply(self)
-        self.PresentationCreationDate, self.PresentationCreationTime = dicom_date_time(presentation_datetime)
         # --- Advanced Blending Presentation State (C.11.28) ------------------------------------------
         items = []
         for n, (inp, refs) in enumerate(zip(inputs, refs_per_input), 1):
@@ -276,11 +269,7 @@ class AdvancedBlendingPresentationState(Dataset):
     @classmethod
     def from_dataset(cls, ds: Dataset) -> AdvancedBlendingPresentationState:
         """Wrap a dataset read from a file for the read-side methods."""
-        if str(ds.get("SOPClassUID", "")) != ABPS_SOP_CLASS_UID:
-            raise DicomConformanceError(
-                f"SOP Class {ds.get('SOPClassUID')} is not Advanced Blending Presentation State Storage"
-            )
-        return wrap_file_dataset(cls, ds)
+        return wrap_file_of_class(cls, ds, ABPS_SOP_CLASS_UID, "Advanced Blending Presentation State Storage")
 
     def inputs(self) -> list[BlendingInputRead]:
         """Each input as read back: number, series, images, window (first) and palette."""

@@ -40,7 +40,7 @@ from ..common.modules import (
 )
 from ..common.native import set_native_encoding
 from ..common.vr import canonical_ds, check_object
-from ..common.wrap import wrap_file_dataset
+from ..common.wrap import wrap_file_of_class
 from .display import DisplayedArea, DisplayShutter, SoftcopyVOI, read_overlay
 from .graphics import GraphicAnnotation, GraphicGroup, GraphicLayer, check_groups
 from .palettes import PaletteColorLUT
@@ -119,6 +119,45 @@ def _image_item(ref: ReferencedImage) -> Dataset:
     item = Dataset()
     item._dict.update(template._dict)  # the elements are not changed afterwards: shared
     return item
+
+
+def set_presentation_header(
+    ds: Dataset,
+    first: Dataset,
+    *,
+    sop_instance_uid: str,
+    series_instance_uid: str,
+    series_number: int,
+    series_description: str | None,
+    content: ContentIdentification,
+    presentation_datetime: _dt.datetime,
+    equipment: Equipment,
+    specific_character_set: str,
+) -> None:
+    """What every presentation state starts with: SOP Common (of ``ds.SOP_CLASS_UID``), Patient and General
+    Study copied from ``first``, General Series and Presentation Series (Modality PR, PS3.3 C.11.9), General
+    Equipment (C.7.5.1) and Presentation State Identification (C.11.10)."""
+    if not isinstance(presentation_datetime, _dt.datetime):
+        raise DicomConformanceError("Presentation Creation Date and Time are required (PS3.3 C.11.10)")
+    set_sop_common(
+        ds,
+        sop_class_uid=ds.SOP_CLASS_UID,
+        sop_instance_uid=sop_instance_uid,
+        created=presentation_datetime,
+        specific_character_set=specific_character_set,
+    )
+    copy_patient_study(ds, first)
+    set_general_series(
+        ds,
+        modality="PR",
+        series_instance_uid=series_instance_uid,
+        series_number=series_number,
+        series_description=series_description,
+        laterality_empty=True,
+    )
+    equipment.apply(ds, enhanced=False)
+    content.apply(ds)
+    ds.PresentationCreationDate, ds.PresentationCreationTime = dicom_date_time(presentation_datetime)
 
 
 def common_size(images: Sequence[ReferencedImage]) -> tuple[int, int] | None:
@@ -289,8 +328,6 @@ class SoftcopyPresentationState(Dataset):
             by_uid[ref.sop_instance_uid] = ref
         if len({str(r.header.StudyInstanceUID) for r in refs}) != 1:
             raise DicomConformanceError("a presentation state's images belong to one study (PS3.3 A.33.1.3)")
-        if not isinstance(presentation_datetime, _dt.datetime):
-            raise DicomConformanceError("Presentation Creation Date and Time are required (PS3.3 C.11.10)")
         first = refs[0].header
 
         def subset(uids: Sequence[str], what: str) -> list[ReferencedImage]:
@@ -301,27 +338,19 @@ class SoftcopyPresentationState(Dataset):
                 )
             return [by_uid[u] for u in uids]
 
-        # --- SOP Common, Patient, General Study, General/Presentation Series, Equipment --------------
-        set_sop_common(
+        # --- SOP Common, Patient, General Study, Presentation Series, Equipment, Identification ----------
+        set_presentation_header(
             self,
-            sop_class_uid=self.SOP_CLASS_UID,
+            first,
             sop_instance_uid=sop_instance_uid,
-            created=presentation_datetime,
-            specific_character_set=specific_character_set,
-        )
-        copy_patient_study(self, first)
-        set_general_series(
-            self,
-            modality="PR",
             series_instance_uid=series_instance_uid,
             series_number=series_number,
             series_description=series_description,
-            laterality_empty=True,
+            content=content,
+            presentation_datetime=presentation_datetime,
+            equipment=equipment,
+            specific_character_set=specific_character_set,
         )
-        equipment.apply(self, enhanced=False)
-        # --- Presentation State Identification (C.11.10) -------------------------------------------
-        content.apply(self)
-        self.PresentationCreationDate, self.PresentationCreationTime = dicom_date_time(presentation_datetime)
         # --- Presentation State Relationship (C.11.11) ----------------------------------------------
         series: dict[str, list[Dataset]] = {}
         for ref in refs:
@@ -479,9 +508,7 @@ class SoftcopyPresentationState(Dataset):
     def from_dataset(cls, ds: Dataset) -> SoftcopyPresentationState:
         """Wrap a dataset read from a file (a presentation state of this class, of any writer) for the
         read-side methods."""
-        if str(ds.get("SOPClassUID", "")) != cls.SOP_CLASS_UID:
-            raise DicomConformanceError(f"SOP Class {ds.get('SOPClassUID')} is not {cls.SOP_CLASS_NAME} Storage")
-        return wrap_file_dataset(cls, ds)
+        return wrap_file_of_class(cls, ds, cls.SOP_CLASS_UID, f"{cls.SOP_CLASS_NAME} Storage")
 
     def palette(self) -> PaletteColorLUT | None:
         """The palette colour LUT (a pseudo-colour state), named when it is a well-known one, or None."""

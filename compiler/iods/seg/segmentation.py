@@ -17,6 +17,7 @@ from ...errors import DicomConformanceError
 from ...io.rle import rle_encode_frames
 from ..common import encoding as enc
 from ..common import modules as common
+from ..common.dimensions import set_multi_frame_dimension
 from ..common.frames import FramePlan, build_functional_groups
 from ..common.sources import analyze_sources
 from ..common.spacing import SliceSpacing
@@ -233,13 +234,7 @@ class Segmentation(SegmentationReader, Dataset):
         if not sources.has_geometry:
             # General Image: Type 2C when Image Orientation/Position (Patient) are not required
             self.PatientOrientation = first.get("PatientOrientation") or None
-        lossy = any(str(ds.get("LossyImageCompression", "00")) == "01" for ds in sources.datasets)
-        self.LossyImageCompression = "01" if lossy else "00"
-        if lossy:
-            for ds in sources.datasets:
-                for kw in ("LossyImageCompressionRatio", "LossyImageCompressionMethod"):
-                    if kw in ds and kw not in self:
-                        self[kw] = ds[kw]
+        common.set_lossy_image_compression(self, sources.datasets)
         # Image Pixel
         self.SamplesPerPixel = 1
         self.PhotometricInterpretation = "MONOCHROME2"
@@ -266,19 +261,9 @@ class Segmentation(SegmentationReader, Dataset):
         plan = FramePlan(prepared.source_index, prepared.segment_number)
         layout = build_functional_groups(sources, plan)
         self.SharedFunctionalGroupsSequence = [layout.shared]
-        dim_uid = derive_uid("dcmspec-dimension-organization", sop_instance_uid)
-        org = Dataset()
-        org.DimensionOrganizationUID = dim_uid
-        self.DimensionOrganizationSequence = [org]
-        dim_items = []
-        for index_pointer, group_pointer, label in layout.dimensions:
-            item = Dataset()
-            item.DimensionOrganizationUID = dim_uid
-            item.DimensionIndexPointer = index_pointer
-            item.FunctionalGroupPointer = group_pointer
-            item.DimensionDescriptionLabel = label
-            dim_items.append(item)
-        self.DimensionIndexSequence = dim_items
+        set_multi_frame_dimension(
+            self, derive_uid("dcmspec-dimension-organization", sop_instance_uid), layout.dimensions
+        )
 
         # Common Instance Reference (all source instances, in source order)
         common.set_common_instance_reference(self, sources.instance_references())

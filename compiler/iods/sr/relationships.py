@@ -20,28 +20,11 @@ from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 
 from ...errors import DicomConformanceError
+from .value_types import VALUE_TYPES
 
 __all__ = ["RULES", "IODRules", "TreeFacts", "check_tree", "tree_facts", "tree_violations"]
 
-_ANY_SOURCE = frozenset(
-    {
-        "CONTAINER",
-        "TEXT",
-        "CODE",
-        "NUM",
-        "DATE",
-        "TIME",
-        "DATETIME",
-        "PNAME",
-        "UIDREF",
-        "COMPOSITE",
-        "IMAGE",
-        "WAVEFORM",
-        "SCOORD",
-        "SCOORD3D",
-        "TCOORD",
-    }
-)
+_ANY_SOURCE = frozenset(VALUE_TYPES)  # the rows whose source is any value type
 
 
 def _s(text: str) -> frozenset[str]:
