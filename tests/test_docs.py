@@ -271,6 +271,18 @@ def test_links_of_the_readme_and_the_guide_land():
     assert checked >= 40
 
 
+def test_no_page_reference_is_left_as_code_instead_of_a_link():
+    """`other-page.md#anchor` written as inline code renders as text that leads nowhere: it must be a link
+    (`[title](other-page.md#anchor)`), which the test above then checks."""
+    documents = [ROOT / "README.md", GUIDE / "index.md", *guide_pages()]
+    left = [
+        f"{document.relative_to(ROOT)}: {match.group(0)}"
+        for document in documents
+        for match in re.finditer(r"`[\w./-]+\.md#[\w-]+`", document.read_text(encoding="utf-8"))
+    ]
+    assert not left, left
+
+
 def test_every_spec_kind_has_a_guide_example_and_a_link_to_its_reference():
     pages = {p.name: p.read_text(encoding="utf-8") for p in guide_pages()}
     for kind, schema in KINDS.items():
