@@ -283,6 +283,53 @@ def test_no_page_reference_is_left_as_code_instead_of_a_link():
     assert not left, left
 
 
+def test_the_commands_table_lists_every_option_of_every_command():
+    """The table of guide/commands-errors-and-exit-codes.md against the click commands themselves."""
+    import click
+
+    from dcmspec_compiler.cli import main
+
+    lines = (GUIDE / "commands-errors-and-exit-codes.md").read_text(encoding="utf-8").splitlines()
+    missing = []
+    for name, command in main.commands.items():
+        rows = " ".join(line.split("` |")[0] for line in lines if line.startswith(f"| `dcmspec {name} "))
+        assert rows, f"dcmspec {name}: no row in the commands table"
+        for param in command.params:
+            listed = any(re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", rows) for opt in param.opts)
+            if isinstance(param, click.Option) and "--help" not in param.opts and not listed:
+                missing.append(f"dcmspec {name} {'/'.join(param.opts)}")
+    assert not missing, missing
+
+
+def test_the_documented_keys_of_validate_format_json_are_the_ones_printed(tmp_path):
+    from click.testing import CliRunner
+
+    from dcmspec_compiler.cli import main
+
+    text = " ".join((GUIDE / "commands-errors-and-exit-codes.md").read_text(encoding="utf-8").split())
+    documented = re.search(r"`validate --format json` prints `\{(.*?)\}`", text)
+    assert documented, "the commands page no longer says what --format json prints"
+    top, errors, rest = re.fullmatch(r"(.*)errors: \[\{(.*?)\}\],(.*)", documented.group(1)).groups()
+
+    def names(part: str) -> set[str]:
+        return {name.strip() for name in part.split(",") if name.strip()}
+
+    phantom = ROOT / "specs_examples" / "phantom"
+    spec = tmp_path / "liver.yaml"
+    spec.write_text(
+        f"dcmspec: 1\nkind: Segmentation\nsources: {{images: {phantom / 'ct'}}}\nsegmentation: {{type: BINARY}}\n"
+        f"segments:\n  - {{label: Liver, category: AnatomicalStructure, type: Livr, algorithm: {{type: MANUAL}},\n"
+        f"     mask: {phantom / 'organs_labelmap.npy'}, label_value: 1}}\nseries: {{number: 301}}\n",
+        encoding="utf-8",
+    )
+    for fast in ([], ["--fast"]):
+        result = CliRunner().invoke(main, ["validate", *fast, "--format", "json", str(spec)])
+        report = json.loads(result.stdout)
+        assert set(report) == names(top) | {"errors"} | names(rest), fast
+        (error,) = report["errors"]
+        assert names(errors) - {"csv_row"} <= set(error) <= names(errors), fast
+
+
 def test_every_spec_kind_has_a_guide_example_and_a_link_to_its_reference():
     pages = {p.name: p.read_text(encoding="utf-8") for p in guide_pages()}
     for kind, schema in KINDS.items():
