@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the optional Dask extra: imported when a Dask executor is c
 LOST = object()
 """The result of a task whose worker died and was not (or could not be) run elsewhere."""
 
-DASK_HINT = "install the Dask extra: pip install 'dcmspec-compiler[dask]'"
+DASK_HINT = "pip install distributed (the dask extra of dcmspec-compiler: pip install '.[dask]' in its clone)"
 
 
 @dataclass(frozen=True)
