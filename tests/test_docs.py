@@ -330,6 +330,20 @@ def test_the_documented_keys_of_validate_format_json_are_the_ones_printed(tmp_pa
         assert names(errors) - {"csv_row"} <= set(error) <= names(errors), fast
 
 
+def test_the_layout_page_names_every_package_of_the_compiler():
+    text = (GUIDE / "layout.md").read_text(encoding="utf-8")
+    packages = [
+        *sorted((ROOT / "compiler").glob("*/__init__.py")),
+        *sorted((ROOT / "compiler/iods").glob("*/__init__.py")),
+    ]
+    unnamed = [
+        str(init.parent.relative_to(ROOT))
+        for init in packages
+        if f"`{init.parent.relative_to(ROOT)}/`" not in text and f"`{init.parent.name}/`" not in text
+    ]
+    assert not unnamed, unnamed
+
+
 def test_every_spec_kind_has_a_guide_example_and_a_link_to_its_reference():
     pages = {p.name: p.read_text(encoding="utf-8") for p in guide_pages()}
     for kind, schema in KINDS.items():

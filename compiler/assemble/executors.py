@@ -120,7 +120,7 @@ class DaskCluster:
             from distributed import Client, LocalCluster
         except ImportError:
             raise InputError(
-                "--executor dask needs the Dask distributed package, which is not installed",
+                "a Dask executor needs the Python package distributed, which is not installed",
                 location=Location("--executor"),
                 hint=DASK_HINT,
             ) from None
