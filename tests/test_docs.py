@@ -344,6 +344,50 @@ def test_the_layout_page_names_every_package_of_the_compiler():
     assert not unnamed, unnamed
 
 
+def test_the_source_frame_order_the_masks_page_gives_is_the_order_a_npy_mask_is_placed_in(tmp_path):
+    """guide/masks-and-geometry.md gives a recipe for the order of a .npy mask's frames. Sources whose file
+    names and Instance Numbers run head first; a mask whose frame k marks column k; each SEG frame must
+    reference the k-th source of the recipe's order (computed with pydicom, apart from dcmspec)."""
+    import numpy
+    from click.testing import CliRunner
+
+    from dcmspec_compiler.cli import main
+
+    text = (GUIDE / "masks-and-geometry.md").read_text(encoding="utf-8")
+    recipe = re.search(r"`(sorted\(datasets, key=lambda ds: .*?\))`", text)
+    assert recipe, "the masks page no longer gives the sort recipe"
+    phantom = ROOT / "specs_examples" / "phantom"
+    ct = tmp_path / "ct"
+    ct.mkdir()
+    files = sorted((phantom / "ct").glob("*.dcm"))
+    for n, path in enumerate(files):
+        ds = pydicom.dcmread(path)
+        ds.InstanceNumber = len(files) - n  # head first, as many scanners number them
+        ds.save_as(ct / f"slice{len(files) - n:03d}.dcm")
+    datasets = [pydicom.dcmread(p, stop_before_pixels=True) for p in sorted(ct.glob("*.dcm"))]
+    ordered = eval(recipe.group(1), {"numpy": numpy, "datasets": datasets})
+    rows, columns = int(datasets[0].Rows), int(datasets[0].Columns)
+    mask = numpy.zeros((len(datasets), rows, columns), numpy.uint8)
+    for k in range(len(datasets)):
+        mask[k, 0, k] = 1
+    numpy.save(tmp_path / "mask.npy", mask)
+    (tmp_path / "seg.yaml").write_text(
+        "dcmspec: 1\nkind: Segmentation\nsources: {images: ct/}\nsegmentation: {type: BINARY, mask: mask.npy}\n"
+        "segments:\n  - {label: Mark, category: AnatomicalStructure, type: Liver, algorithm: {type: MANUAL}}\n"
+        "series: {number: 301}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["build", "-q", str(tmp_path / "seg.yaml"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    seg = pydicom.dcmread(tmp_path / "out" / "seg.dcm")
+    pixels = seg.pixel_array
+    assert len(seg.PerFrameFunctionalGroupsSequence) == len(datasets)
+    for frame, group in zip(pixels, seg.PerFrameFunctionalGroupsSequence):
+        (column,) = numpy.flatnonzero(frame[0])
+        source = group.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID
+        assert source == ordered[column].SOPInstanceUID
+
+
 def test_every_spec_kind_has_a_guide_example_and_a_link_to_its_reference():
     pages = {p.name: p.read_text(encoding="utf-8") for p in guide_pages()}
     for kind, schema in KINDS.items():
