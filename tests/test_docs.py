@@ -388,6 +388,34 @@ def test_the_source_frame_order_the_masks_page_gives_is_the_order_a_npy_mask_is_
         assert source == ordered[column].SOPInstanceUID
 
 
+def test_a_npy_mask_with_the_frames_last_gets_a_hint_that_mends_it(tmp_path):
+    """The usual mistake with a model's output: (rows, columns, frames). The hint names the guide page (which
+    must exist) and the numpy call; that call makes the spec valid."""
+    import numpy
+    from click.testing import CliRunner
+
+    from dcmspec_compiler.cli import main
+
+    phantom = ROOT / "specs_examples" / "phantom"
+    labels = numpy.load(phantom / "organs_labelmap.npy")
+    numpy.save(tmp_path / "mask.npy", numpy.transpose(labels == 1, (1, 2, 0)))
+    spec = tmp_path / "seg.yaml"
+    spec.write_text(
+        f"dcmspec: 1\nkind: Segmentation\nsources: {{images: {phantom / 'ct'}}}\n"
+        "segmentation: {type: BINARY, mask: mask.npy}\n"
+        "segments:\n  - {label: Liver, category: AnatomicalStructure, type: Liver, algorithm: {type: MANUAL}}\n"
+        "series: {number: 301}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["validate", "--format", "json", str(spec)])
+    (error,) = json.loads(result.stdout)["errors"]
+    assert "numpy.moveaxis(array, -1, 0)" in error["hint"]
+    page = re.search(r"the guide's ([A-Z][\w ]+)", error["hint"])
+    assert page and any(p.read_text(encoding="utf-8").startswith(f"# {page.group(1)}\n") for p in guide_pages())
+    numpy.save(tmp_path / "mask.npy", numpy.moveaxis(numpy.load(tmp_path / "mask.npy"), -1, 0))
+    assert CliRunner().invoke(main, ["validate", str(spec)]).exit_code == 0
+
+
 def test_every_spec_kind_has_a_guide_example_and_a_link_to_its_reference():
     pages = {p.name: p.read_text(encoding="utf-8") for p in guide_pages()}
     for kind, schema in KINDS.items():
