@@ -423,3 +423,38 @@ def test_every_spec_kind_has_a_guide_example_and_a_link_to_its_reference():
         assert holding, f"{kind}: no guide page has an example spec of this kind"
         link = f"](../spec/{schema.removesuffix('.schema.json')}.md)"
         assert any(link in pages[name] for name in holding), f"{kind}: its guide page does not link {link}"
+
+
+@pytest.mark.parametrize(
+    "page", ["docs/guide/structured-reports.md", "compiler/starters/measurement-report.yaml"], ids=["guide", "starter"]
+)
+def test_the_region_graphic_types_a_report_page_lists_are_the_ones_accepted(page, tmp_path):
+    """The comment beside a TID 1410 `region:`'s graphic_type lists what it takes: each listed type builds;
+    POINT and MULTIPOINT (not an area) are refused."""
+    from click.testing import CliRunner
+
+    from dcmspec_compiler.cli import main
+
+    comment = re.search(r"^\s+graphic_type: CIRCLE\s+#(.*)$", (ROOT / page).read_text(encoding="utf-8"), re.M)
+    assert comment, page
+    listed = set(re.findall(r"\b(POINT|MULTIPOINT|POLYLINE|POLYGON|CIRCLE|ELLIPSE)\b", comment.group(1)))
+    points = {
+        "POINT": "[[20.5, 18.5]]",
+        "MULTIPOINT": "[[20.5, 18.5], [22, 19]]",
+        "POLYLINE": "[[20, 18], [24, 18], [24, 22], [20, 18]]",
+        "CIRCLE": "[[20.5, 18.5], [20.5, 22.5]]",
+        "ELLIPSE": "[[18, 20], [24, 20], [21, 18], [21, 22]]",
+    }
+    assert listed and listed <= set(points), listed
+    for graphic_type, coordinates in points.items():
+        spec = tmp_path / f"{graphic_type.lower()}.yaml"
+        spec.write_text(
+            f"dcmspec: 1\nkind: MeasurementReport\nsources: {{images: {ROOT / 'specs_examples/phantom/ct'}}}\n"
+            "document: {procedure_reported: LN:25045-6, completion: COMPLETE}\nobserver: {device: {name: Net}}\n"
+            "findings:\n  - tracking_id: lesion-1\n    type: Liver\n    category: AnatomicalStructure\n"
+            f"    region: {{image: 8, graphic_type: {graphic_type}, points: {coordinates}}}\n"
+            "    measurements: [{name: Diameter, value: 6.0, unit: mm}]\nseries: {number: 1001}\n",
+            encoding="utf-8",
+        )
+        code = CliRunner().invoke(main, ["validate", str(spec)]).exit_code
+        assert code == (0 if graphic_type in listed else 1), (graphic_type, code)
