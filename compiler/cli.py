@@ -117,7 +117,7 @@ def _template_options(func: _F) -> _F:
         "--csv",
         "csv_file",
         type=click.Path(path_type=Path, dir_okay=False),
-        help="Template values, one case per row (header = parameter names): builds one object per row and template.",
+        help="Template values, one case per row (header = parameter names): one object per row and template.",
     )(func)
     func = click.option(
         "--values",

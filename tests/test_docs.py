@@ -271,6 +271,151 @@ def test_links_of_the_readme_and_the_guide_land():
     assert checked >= 40
 
 
+def test_no_page_reference_is_left_as_code_instead_of_a_link():
+    """`other-page.md#anchor` written as inline code renders as text that leads nowhere: it must be a link
+    (`[title](other-page.md#anchor)`), which the test above then checks."""
+    documents = [ROOT / "README.md", GUIDE / "index.md", *guide_pages()]
+    left = [
+        f"{document.relative_to(ROOT)}: {match.group(0)}"
+        for document in documents
+        for match in re.finditer(r"`[\w./-]+\.md#[\w-]+`", document.read_text(encoding="utf-8"))
+    ]
+    assert not left, left
+
+
+def test_the_commands_table_lists_every_option_of_every_command():
+    """The table of guide/commands-errors-and-exit-codes.md against the click commands themselves."""
+    import click
+
+    from dcmspec_compiler.cli import main
+
+    lines = (GUIDE / "commands-errors-and-exit-codes.md").read_text(encoding="utf-8").splitlines()
+    missing = []
+    for name, command in main.commands.items():
+        rows = " ".join(line.split("` |")[0] for line in lines if line.startswith(f"| `dcmspec {name} "))
+        assert rows, f"dcmspec {name}: no row in the commands table"
+        for param in command.params:
+            listed = any(re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", rows) for opt in param.opts)
+            if isinstance(param, click.Option) and "--help" not in param.opts and not listed:
+                missing.append(f"dcmspec {name} {'/'.join(param.opts)}")
+    assert not missing, missing
+
+
+def test_the_documented_keys_of_validate_format_json_are_the_ones_printed(tmp_path):
+    from click.testing import CliRunner
+
+    from dcmspec_compiler.cli import main
+
+    text = " ".join((GUIDE / "commands-errors-and-exit-codes.md").read_text(encoding="utf-8").split())
+    documented = re.search(r"`validate --format json` prints `\{(.*?)\}`", text)
+    assert documented, "the commands page no longer says what --format json prints"
+    top, errors, rest = re.fullmatch(r"(.*)errors: \[\{(.*?)\}\],(.*)", documented.group(1)).groups()
+
+    def names(part: str) -> set[str]:
+        return {name.strip() for name in part.split(",") if name.strip()}
+
+    phantom = ROOT / "specs_examples" / "phantom"
+    spec = tmp_path / "liver.yaml"
+    spec.write_text(
+        f"dcmspec: 1\nkind: Segmentation\nsources: {{images: {phantom / 'ct'}}}\nsegmentation: {{type: BINARY}}\n"
+        f"segments:\n  - {{label: Liver, category: AnatomicalStructure, type: Livr, algorithm: {{type: MANUAL}},\n"
+        f"     mask: {phantom / 'organs_labelmap.npy'}, label_value: 1}}\nseries: {{number: 301}}\n",
+        encoding="utf-8",
+    )
+    for fast in ([], ["--fast"]):
+        result = CliRunner().invoke(main, ["validate", *fast, "--format", "json", str(spec)])
+        report = json.loads(result.stdout)
+        assert set(report) == names(top) | {"errors"} | names(rest), fast
+        (error,) = report["errors"]
+        assert names(errors) - {"csv_row"} <= set(error) <= names(errors), fast
+
+
+def test_the_layout_page_names_every_package_of_the_compiler():
+    text = (GUIDE / "layout.md").read_text(encoding="utf-8")
+    packages = [
+        *sorted((ROOT / "compiler").glob("*/__init__.py")),
+        *sorted((ROOT / "compiler/iods").glob("*/__init__.py")),
+    ]
+    unnamed = [
+        str(init.parent.relative_to(ROOT))
+        for init in packages
+        if f"`{init.parent.relative_to(ROOT)}/`" not in text and f"`{init.parent.name}/`" not in text
+    ]
+    assert not unnamed, unnamed
+
+
+def test_the_source_frame_order_the_masks_page_gives_is_the_order_a_npy_mask_is_placed_in(tmp_path):
+    """guide/masks-and-geometry.md gives a recipe for the order of a .npy mask's frames. Sources whose file
+    names and Instance Numbers run head first; a mask whose frame k marks column k; each SEG frame must
+    reference the k-th source of the recipe's order (computed with pydicom, apart from dcmspec)."""
+    import numpy
+    from click.testing import CliRunner
+
+    from dcmspec_compiler.cli import main
+
+    text = (GUIDE / "masks-and-geometry.md").read_text(encoding="utf-8")
+    recipe = re.search(r"`(sorted\(datasets, key=lambda ds: .*?\))`", text)
+    assert recipe, "the masks page no longer gives the sort recipe"
+    phantom = ROOT / "specs_examples" / "phantom"
+    ct = tmp_path / "ct"
+    ct.mkdir()
+    files = sorted((phantom / "ct").glob("*.dcm"))
+    for n, path in enumerate(files):
+        ds = pydicom.dcmread(path)
+        ds.InstanceNumber = len(files) - n  # head first, as many scanners number them
+        ds.save_as(ct / f"slice{len(files) - n:03d}.dcm")
+    datasets = [pydicom.dcmread(p, stop_before_pixels=True) for p in sorted(ct.glob("*.dcm"))]
+    ordered = eval(recipe.group(1), {"numpy": numpy, "datasets": datasets})
+    rows, columns = int(datasets[0].Rows), int(datasets[0].Columns)
+    mask = numpy.zeros((len(datasets), rows, columns), numpy.uint8)
+    for k in range(len(datasets)):
+        mask[k, 0, k] = 1
+    numpy.save(tmp_path / "mask.npy", mask)
+    (tmp_path / "seg.yaml").write_text(
+        "dcmspec: 1\nkind: Segmentation\nsources: {images: ct/}\nsegmentation: {type: BINARY, mask: mask.npy}\n"
+        "segments:\n  - {label: Mark, category: AnatomicalStructure, type: Liver, algorithm: {type: MANUAL}}\n"
+        "series: {number: 301}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["build", "-q", str(tmp_path / "seg.yaml"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    seg = pydicom.dcmread(tmp_path / "out" / "seg.dcm")
+    pixels = seg.pixel_array
+    assert len(seg.PerFrameFunctionalGroupsSequence) == len(datasets)
+    for frame, group in zip(pixels, seg.PerFrameFunctionalGroupsSequence):
+        (column,) = numpy.flatnonzero(frame[0])
+        source = group.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID
+        assert source == ordered[column].SOPInstanceUID
+
+
+def test_a_npy_mask_with_the_frames_last_gets_a_hint_that_mends_it(tmp_path):
+    """The usual mistake with a model's output: (rows, columns, frames). The hint names the guide page (which
+    must exist) and the numpy call; that call makes the spec valid."""
+    import numpy
+    from click.testing import CliRunner
+
+    from dcmspec_compiler.cli import main
+
+    phantom = ROOT / "specs_examples" / "phantom"
+    labels = numpy.load(phantom / "organs_labelmap.npy")
+    numpy.save(tmp_path / "mask.npy", numpy.transpose(labels == 1, (1, 2, 0)))
+    spec = tmp_path / "seg.yaml"
+    spec.write_text(
+        f"dcmspec: 1\nkind: Segmentation\nsources: {{images: {phantom / 'ct'}}}\n"
+        "segmentation: {type: BINARY, mask: mask.npy}\n"
+        "segments:\n  - {label: Liver, category: AnatomicalStructure, type: Liver, algorithm: {type: MANUAL}}\n"
+        "series: {number: 301}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["validate", "--format", "json", str(spec)])
+    (error,) = json.loads(result.stdout)["errors"]
+    assert "numpy.moveaxis(array, -1, 0)" in error["hint"]
+    page = re.search(r"the guide's ([A-Z][\w ]+)", error["hint"])
+    assert page and any(p.read_text(encoding="utf-8").startswith(f"# {page.group(1)}\n") for p in guide_pages())
+    numpy.save(tmp_path / "mask.npy", numpy.moveaxis(numpy.load(tmp_path / "mask.npy"), -1, 0))
+    assert CliRunner().invoke(main, ["validate", str(spec)]).exit_code == 0
+
+
 def test_every_spec_kind_has_a_guide_example_and_a_link_to_its_reference():
     pages = {p.name: p.read_text(encoding="utf-8") for p in guide_pages()}
     for kind, schema in KINDS.items():
@@ -278,3 +423,38 @@ def test_every_spec_kind_has_a_guide_example_and_a_link_to_its_reference():
         assert holding, f"{kind}: no guide page has an example spec of this kind"
         link = f"](../spec/{schema.removesuffix('.schema.json')}.md)"
         assert any(link in pages[name] for name in holding), f"{kind}: its guide page does not link {link}"
+
+
+@pytest.mark.parametrize(
+    "page", ["docs/guide/structured-reports.md", "compiler/starters/measurement-report.yaml"], ids=["guide", "starter"]
+)
+def test_the_region_graphic_types_a_report_page_lists_are_the_ones_accepted(page, tmp_path):
+    """The comment beside a TID 1410 `region:`'s graphic_type lists what it takes: each listed type builds;
+    POINT and MULTIPOINT (not an area) are refused."""
+    from click.testing import CliRunner
+
+    from dcmspec_compiler.cli import main
+
+    comment = re.search(r"^\s+graphic_type: CIRCLE\s+#(.*)$", (ROOT / page).read_text(encoding="utf-8"), re.M)
+    assert comment, page
+    listed = set(re.findall(r"\b(POINT|MULTIPOINT|POLYLINE|POLYGON|CIRCLE|ELLIPSE)\b", comment.group(1)))
+    points = {
+        "POINT": "[[20.5, 18.5]]",
+        "MULTIPOINT": "[[20.5, 18.5], [22, 19]]",
+        "POLYLINE": "[[20, 18], [24, 18], [24, 22], [20, 18]]",
+        "CIRCLE": "[[20.5, 18.5], [20.5, 22.5]]",
+        "ELLIPSE": "[[18, 20], [24, 20], [21, 18], [21, 22]]",
+    }
+    assert listed and listed <= set(points), listed
+    for graphic_type, coordinates in points.items():
+        spec = tmp_path / f"{graphic_type.lower()}.yaml"
+        spec.write_text(
+            f"dcmspec: 1\nkind: MeasurementReport\nsources: {{images: {ROOT / 'specs_examples/phantom/ct'}}}\n"
+            "document: {procedure_reported: LN:25045-6, completion: COMPLETE}\nobserver: {device: {name: Net}}\n"
+            "findings:\n  - tracking_id: lesion-1\n    type: Liver\n    category: AnatomicalStructure\n"
+            f"    region: {{image: 8, graphic_type: {graphic_type}, points: {coordinates}}}\n"
+            "    measurements: [{name: Diameter, value: 6.0, unit: mm}]\nseries: {number: 1001}\n",
+            encoding="utf-8",
+        )
+        code = CliRunner().invoke(main, ["validate", str(spec)]).exit_code
+        assert code == (0 if graphic_type in listed else 1), (graphic_type, code)

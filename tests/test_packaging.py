@@ -118,3 +118,7 @@ def test_names_do_not_clash_with_the_pypi_project_dcmspec():
     ]
     offenders = [str(p) for p in texts if bad.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
+    # dcmspec-compiler is not on PyPI yet (README: install from a clone), so no text says `pip install
+    # dcmspec-compiler[extra]` either: it would fail, or fetch whatever takes that name
+    unpublished = re.compile(r"pip install\s+[\"']?dcmspec-compiler")
+    assert [str(p) for p in texts if unpublished.search(p.read_text(encoding="utf-8"))] == []

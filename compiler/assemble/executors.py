@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the optional Dask extra: imported when a Dask executor is c
 LOST = object()
 """The result of a task whose worker died and was not (or could not be) run elsewhere."""
 
-DASK_HINT = "install the Dask extra: pip install 'dcmspec-compiler[dask]'"
+DASK_HINT = "pip install distributed (the dask extra of dcmspec-compiler: pip install '.[dask]' in its clone)"
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ class DaskCluster:
             from distributed import Client, LocalCluster
         except ImportError:
             raise InputError(
-                "--executor dask needs the Dask distributed package, which is not installed",
+                "a Dask executor needs the Python package distributed, which is not installed",
                 location=Location("--executor"),
                 hint=DASK_HINT,
             ) from None

@@ -25,7 +25,9 @@ from ..errors import InputError, Location, PathPart
 TIMEOUT_S = 60.0
 """Seconds to wait for a PACS to connect or answer."""
 
-PACS_EXTRA = "pip install 'dcmspec-compiler[pacs]'"
+PACS_EXTRA = (
+    "pip install dicomweb-client pynetdicom (the pacs extra of dcmspec-compiler: pip install '.[pacs]' in its clone)"
+)
 
 
 def require(module: str, what: str) -> Any:
@@ -40,7 +42,7 @@ def require(module: str, what: str) -> Any:
     except ImportError:
         raise InputError(
             f"{what} needs the Python package {module.split('.')[0]}, which is not installed",
-            hint=f"install the PACS extra: {PACS_EXTRA}",
+            hint=PACS_EXTRA,
         ) from None
 
 

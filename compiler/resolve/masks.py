@@ -332,7 +332,9 @@ def place_on_frames(
             raise InputError(
                 f"{what} array has shape {mask.shape} but the source images need {expected} "
                 f"({n_frames} frame(s) of {rows} rows x {columns} columns)",
-                hint=f"a {what} without geometry (.npy/.npz) must be indexed [frame, row, column] in source order",
+                hint=f"a {what} without geometry (.npy/.npz) must be indexed [frame, row, column], frames in source "
+                "order (ascending along the slice normal, not by Instance Number: see the guide's Masks and geometry); "
+                "a (rows, columns, frames) array needs numpy.moveaxis(array, -1, 0)",
                 **where,
             )
         return np.ascontiguousarray(mask.array)
