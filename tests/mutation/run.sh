@@ -6,6 +6,8 @@
 #   tests/mutation/run.sh relationships uid    # only these (names from the list below)
 #   FORKED=1 tests/mutation/run.sh rle         # mutants run by tests/mutation/forked.py (one interpreter,
 #                                              # a forked child per mutant: several times faster under load)
+#   FORKED=1 SHUFFLE=7 tests/mutation/run.sh encode   # ... in a random order (seed 7): a run cut short has
+#                                              # measured a fair sample
 #
 # Each module is mutated in its own scratch copy of the checkout ($MUTATION_WORK/<name>/wt, default
 # /tmp/dcmspec-mutation), never in the checkout itself; `dcmspec_compiler` is imported from that copy
@@ -25,7 +27,7 @@ MODULES=(
   "codes|compiler/iods/common/codes.py|tests/test_codes.py tests/test_encode.py"
   "relationships|compiler/iods/sr/relationships.py|tests/test_survivors.py tests/test_sr_relationship_table.py -k scoord_or_reference_or_messages_name_or_concept_name_or_read_from_a_file_or_test_sr_relationship_table"
   "rle|compiler/io/rle.py,compiler/io/bits.py|tests/test_codec_oracles.py"
-  "source_geometry|compiler/resolve/source_geometry.py|tests/test_survivors.py tests/test_sources.py -k sagittal_or_test_sources"
+  "source_geometry|compiler/resolve/source_geometry.py|tests/test_mutation_kills_geometry.py tests/test_survivors.py tests/test_sources.py -k mutation_kills_geometry_or_sagittal_or_test_sources"
   "masks|compiler/resolve/masks.py|tests/test_survivors.py tests/test_masks.py -k nrrd_or_test_masks"
   "encode|compiler/write/encode.py|tests/test_encode.py"
   "transforms|compiler/spatial/transforms.py|tests/test_spatial.py"
@@ -47,7 +49,7 @@ run_one() {
     # the same pytest arguments as the runner, as separate words (the -k expression is one of them)
     local pyargs=${runner#"$PYTHON -m pytest "}
     (cd "$dir/wt" && eval "PYTHONPATH=\"$dir/pkg\" $PYTHON tests/mutation/forked.py --register \"$paths\" \
-        --timeout 120 -- $pyargs" >"$dir/run.log" 2>&1)
+        --timeout 120 ${SHUFFLE:+--shuffle $SHUFFLE} -- $pyargs" >"$dir/run.log" 2>&1)
   else
     (cd "$dir/wt" && PYTHONPATH="$dir/pkg" mutmut run --paths-to-mutate "$paths" --runner "$runner" \
         --simple-output --no-progress -b 60 >"$dir/run.log" 2>&1)
