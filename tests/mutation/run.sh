@@ -29,7 +29,7 @@ MODULES=(
   "rle|compiler/io/rle.py,compiler/io/bits.py|tests/test_codec_oracles.py"
   "source_geometry|compiler/resolve/source_geometry.py|tests/test_mutation_kills_geometry.py tests/test_survivors.py tests/test_sources.py -k mutation_kills_geometry_or_sagittal_or_test_sources"
   "masks|compiler/resolve/masks.py|tests/test_survivors.py tests/test_masks.py -k nrrd_or_test_masks"
-  "encode|compiler/write/encode.py|tests/test_encode.py"
+  "encode|compiler/write/encode.py|tests/test_mutation_kills_encode.py tests/test_encode.py"
   "transforms|compiler/spatial/transforms.py|tests/test_spatial.py"
 )
 
