@@ -25,7 +25,7 @@ MODULES=(
   "uid|compiler/iods/common/uid.py|tests/test_survivors.py -k uid"
   "functional_groups|compiler/iods/common/functional_groups.py|tests/test_spatial.py tests/test_sources.py"
   "codes|compiler/iods/common/codes.py|tests/test_codes.py tests/test_encode.py"
-  "relationships|compiler/iods/sr/relationships.py|tests/test_survivors.py tests/test_sr_relationship_table.py -k scoord_or_reference_or_messages_name_or_concept_name_or_read_from_a_file_or_test_sr_relationship_table"
+  "relationships|compiler/iods/sr/relationships.py|tests/test_mutation_kills_relationships.py tests/test_survivors.py tests/test_sr_relationship_table.py -k mutation_kills_relationships_or_scoord_or_reference_or_messages_name_or_concept_name_or_read_from_a_file_or_test_sr_relationship_table"
   "rle|compiler/io/rle.py,compiler/io/bits.py|tests/test_codec_oracles.py"
   "source_geometry|compiler/resolve/source_geometry.py|tests/test_mutation_kills_geometry.py tests/test_survivors.py tests/test_sources.py -k mutation_kills_geometry_or_sagittal_or_test_sources"
   "masks|compiler/resolve/masks.py|tests/test_survivors.py tests/test_masks.py -k nrrd_or_test_masks"
