@@ -166,3 +166,27 @@ def test_order_along_a_tilted_normal_by_hand():
     # frames without Instance Number sort after those with one (in the fallback order)
     bare = [_frame("n1", None, instance_number=None), _frame("n2", None, instance_number=2_147_483_647)]
     assert [f.sop_instance_uid for f in order_frames(bare)] == ["n2", "n1"]
+
+
+def test_a_difference_equal_to_the_tolerance_is_still_equal():
+    """POSITION_TOLERANCE_MM and ORIENTATION_TOLERANCE are the largest differences "still taken as equal":
+    a difference of exactly the tolerance (exact in binary floating point here) is no problem."""
+    a = _frame("a", 0)
+    # pixel spacings 0.5 and 0.75 differ by exactly 0.25
+    assert geometry_problems([a, _frame("b", 1, spacing=("0.75", "0.5"))], 0.25) == []
+    assert geometry_problems([a, _frame("b", 1, spacing=("0.75", "0.5"))], 0.125) == [
+        "frames have different pixel spacings"
+    ]
+    # orientations differing by exactly 1e-4 (0 against 0.0001) are one orientation
+    tilted = _frame("b", 1, orientation=("1", "0", "0", "0", "1", "0.0001"))
+    assert geometry_problems([a, tilted], 0.01) == []
+    tilted_more = _frame("b", 1, orientation=("1", "0", "0", "0", "1", "0.0002"))
+    assert geometry_problems([a, tilted_more], 0.01) == ["frames have different orientations"]
+    # steps 0, 0, 0.01: all three within 0.01 mm of the next frame (duplicates); median 0, so a step of
+    # exactly 0.01 is no gap either
+    assert _warnings(*[_frame(n, z) for n, z in zip("abcd", ("0", "0", "0", "0.01"))]) == [
+        "3 source frames share a position with another frame: b, c, d"
+    ]
+    # steps of exactly 0.01 mm: duplicates, and a median of 0.01 mm is too small to compare a thickness with
+    frames = [_frame("a", "0", thickness="1"), _frame("b", "0.01"), _frame("c", "0.02")]
+    assert _warnings(*frames) == ["2 source frames share a position with another frame: b, c"]
