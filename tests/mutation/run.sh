@@ -30,7 +30,8 @@ MODULES=(
   "source_geometry|compiler/resolve/source_geometry.py|tests/test_mutation_kills_geometry.py tests/test_survivors.py tests/test_sources.py -k mutation_kills_geometry_or_sagittal_or_test_sources"
   "masks|compiler/resolve/masks.py|tests/test_survivors.py tests/test_masks.py -k nrrd_or_test_masks"
   "encode|compiler/write/encode.py|tests/test_mutation_kills_encode.py tests/test_encode.py"
-  "transforms|compiler/spatial/transforms.py|tests/test_spatial.py"
+  "transforms|compiler/spatial/transforms.py|tests/test_mutation_kills_spatial.py tests/test_spatial.py"
+  "volume|compiler/spatial/volume.py|tests/test_mutation_kills_spatial.py tests/test_spatial.py"
 )
 
 run_one() {
