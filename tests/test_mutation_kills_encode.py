@@ -480,3 +480,39 @@ def test_retired_group_lengths_are_dropped_but_meta_and_command_groups_kept_by_t
     data = _same(ds)
     back = dcmread(io.BytesIO(data))
     assert 0x00080000 not in back and 0x00090000 not in back
+
+
+def test_transfer_syntax_sets_pixel_data_length_before_encoding():
+    """The fast encoder decides defined or undefined length itself (as dcmwrite does) on a dataset dcmwrite
+    has not seen first: each dataset is made twice, once for each writer."""
+
+    def make(ts, undefined):
+        ds = _base(ts)
+        ds.PixelData = b"\xfe\xff\x00\xe0" + bytes(4) + b"\xfe\xff\x00\xe0\x02\x00\x00\x00ab"
+        ds["PixelData"].VR = "OB"
+        ds["PixelData"].is_undefined_length = undefined
+        return ds
+
+    for ts, undefined in ((RLELossless, False), (ExplicitVRLittleEndian, True)):
+        ours = make(ts, undefined)
+        data = _ours(ours)
+        assert data == _pydicom(make(ts, undefined)), ts
+        assert ours["PixelData"].is_undefined_length is (ts == RLELossless)
+
+
+def test_one_byte_and_one_value_elements_are_not_empty():
+    pixels = np.array([7], dtype=np.uint8)
+    ds = _base()
+    ds.Rows = ds.Columns = 1
+    ds.PixelData = b"\x07"
+    ds["PixelData"].VR = "OB"
+    expected = _pydicom(ds)
+    ds["PixelData"]._value = memoryview(pixels)  # one pixel: a view of one byte
+    assert _ours(ds) == expected
+    ds = _base()
+    ds.add_new(0x00091000, "LO", "PRIVATE")
+    ds.add_new(0x00091001, "US", [5, 6])
+    ds[0x00091001]._value = [5]  # a one-value list (pydicom itself would keep the value alone)
+    expected = _ours(ds)
+    assert expected == _pydicom(ds)
+    assert dcmread(io.BytesIO(expected))[0x00091001].value == 5

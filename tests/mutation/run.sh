@@ -46,6 +46,11 @@ run_one() {
   local runner="$PYTHON -m pytest -x -q -p no:cacheprovider -p no:randomly ${expr//_or_/ or }"
   runner=$(echo "$runner" | sed -E 's/-k ([^ ]+ (or|and not) [^ ]+( (or|and not) [^ ]+)*)/-k "\1"/g')
   echo "== $name: mutating $paths; tests: $runner" | tee "$dir/summary.txt"
+  # byte-code of the unmutated package and of the rewritten test modules, written once: each mutant then
+  # compiles only the module it mutates (never cached: its .pyc is removed, and mutants run with -B)
+  (cd "$dir/wt" && $PYTHON -m compileall -q compiler >/dev/null 2>&1
+   eval "env -u PYTHONDONTWRITEBYTECODE PYTHONPATH=\"$dir/pkg\" ${runner/ -x / --collect-only }" >/dev/null 2>&1
+   for p in ${paths//,/ }; do rm -f "$(dirname "$p")/__pycache__/$(basename "$p" .py)".*.pyc; done)
   if [ -n "${FORKED:-}" ]; then
     # the same pytest arguments as the runner, as separate words (the -k expression is one of them)
     local pyargs=${runner#"$PYTHON -m pytest "}
