@@ -516,3 +516,23 @@ def test_one_byte_and_one_value_elements_are_not_empty():
     expected = _ours(ds)
     assert expected == _pydicom(ds)
     assert dcmread(io.BytesIO(expected))[0x00091001].value == 5
+
+
+def test_file_meta_uids_kept_when_the_dataset_has_none():
+    """dcmwrite keeps Media Storage SOP Class/Instance UID from the File Meta Information when the dataset
+    has no SOP Class/Instance UID (or an empty one), and takes the dataset's when it has one."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.88.33"
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3"
+    ds.PatientName = "x"
+    meta = dcmread(io.BytesIO(_same(ds))).file_meta
+    assert (meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID) == (
+        "1.2.840.10008.5.1.4.1.1.88.33",
+        "1.2.3",
+    )
+    ds.SOPInstanceUID = ""
+    assert dcmread(io.BytesIO(_same(ds))).file_meta.MediaStorageSOPInstanceUID == "1.2.3"
+    ds.SOPInstanceUID = "1.2.4"
+    assert dcmread(io.BytesIO(_same(ds))).file_meta.MediaStorageSOPInstanceUID == "1.2.4"

@@ -190,3 +190,14 @@ def test_a_difference_equal_to_the_tolerance_is_still_equal():
     # steps of exactly 0.01 mm: duplicates, and a median of 0.01 mm is too small to compare a thickness with
     frames = [_frame("a", "0", thickness="1"), _frame("b", "0.01"), _frame("c", "0.02")]
     assert _warnings(*frames) == ["2 source frames share a position with another frame: b, c"]
+
+
+def test_spacing_compared_with_the_first_frame_and_order_along_the_first_normal():
+    # 0.5, 0.509, 0.518: each within 0.01 mm of the next, the last 0.018 mm from the first frame's
+    frames = [_frame(n, z, spacing=(s, "0.5")) for n, z, s in zip("abc", (0, 1, 2), ("0.5", "0.509", "0.518"))]
+    assert _warnings(*frames) == ["source frames have different Pixel Spacing"]
+    # sorted along the FIRST frame's normal (0, 0, 1): z = -1, 0, 1 (the sagittal b's normal is (-1, 0, 0))
+    a = _frame("a", position=("0", "0", "0"))
+    b = _frame("b", position=("5", "0", "1"), orientation=("0", "1", "0", "0", "0", "-1"))
+    c = _frame("c", position=("0", "0", "-1"))
+    assert [f.sop_instance_uid for f in order_frames([a, b, c])] == ["c", "a", "b"]

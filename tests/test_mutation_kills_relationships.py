@@ -230,3 +230,27 @@ def test_every_iod_has_its_table():
         "Key Object Selection Document": "A.35.4-2",
     }
     assert [r.by_reference for r in RULES.values()] == [False, False, True, True, False]
+
+
+def test_every_violation_after_an_unaddressed_reference_is_still_reported():
+    doc = _report(
+        _with(_item("NUM", "CONTAINS"), _ref("INFERRED FROM", [1, 9])),
+        _with(_item("NUM", "CONTAINS"), _ref("INFERRED FROM", [1, 9])),
+        _item("SCOORD3D", "CONTAINS", "s"),
+    )
+    assert _messages(COMPREHENSIVE, doc) == [
+        "item 1.1.1: Referenced Content Item Identifier does not address an item of this tree",
+        "item 1.2.1: Referenced Content Item Identifier does not address an item of this tree",
+        "Comprehensive SR does not allow value type SCOORD3D (PS3.3 A.35.3-2); item 1.3 's' is one",
+    ]
+    enhanced = _messages(ENHANCED, doc)
+    assert enhanced[:2] == [
+        "Enhanced SR does not allow by-reference relationships (PS3.3 A.35.2-2); item 1.1.1 is one",
+        "Enhanced SR does not allow by-reference relationships (PS3.3 A.35.2-2); item 1.2.1 is one",
+    ]
+    assert len(enhanced) == 3
+    by_value_only = _report(_item("CODE", "CONTAINS"), _ref("HAS CONCEPT MOD", [1, 1]), _ref("HAS CONCEPT MOD", [1, 1]))
+    assert _messages(COMPREHENSIVE, by_value_only) == [
+        "item 1.2: HAS CONCEPT MOD CODE may only be by-value (PS3.3 A.35.3-2)",
+        "item 1.3: HAS CONCEPT MOD CODE may only be by-value (PS3.3 A.35.3-2)",
+    ]
