@@ -536,3 +536,15 @@ def test_file_meta_uids_kept_when_the_dataset_has_none():
     assert dcmread(io.BytesIO(_same(ds))).file_meta.MediaStorageSOPInstanceUID == "1.2.3"
     ds.SOPInstanceUID = "1.2.4"
     assert dcmread(io.BytesIO(_same(ds))).file_meta.MediaStorageSOPInstanceUID == "1.2.4"
+
+
+def test_iso_2022_text_is_encoded_by_pydicoms_encode_string():
+    """Several character sets (code extensions): no single codec, so text goes through pydicom's
+    encode_string (escape sequences) inside the fast encoder, not the fallback."""
+    ds = _base()
+    ds.SpecificCharacterSet = ["ISO 2022 IR 6", "ISO 2022 IR 87"]
+    ds.InstitutionName = "山田病院"
+    ds.StudyDescription = "plain"
+    data = _same(ds)
+    assert b"\x1b$B" in data  # ESC $ B: the escape sequence of ISO 2022 IR 87 (PS3.3 Table C.12-4)
+    assert dcmread(io.BytesIO(data)).InstitutionName == "山田病院"

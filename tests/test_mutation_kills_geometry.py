@@ -201,3 +201,18 @@ def test_spacing_compared_with_the_first_frame_and_order_along_the_first_normal(
     b = _frame("b", position=("5", "0", "1"), orientation=("0", "1", "0", "0", "0", "-1"))
     c = _frame("c", position=("0", "0", "-1"))
     assert [f.sop_instance_uid for f in order_frames([a, b, c])] == ["c", "a", "b"]
+
+
+def test_more_differences_equal_to_the_tolerance():
+    # steps 1, 1, 1.5: 0.5 from the median 1, exactly a tolerance of 0.5 (binary fractions): even enough
+    frames = [_frame(n, z) for n, z in zip("abcd", ("0", "1", "2", "3.5"))]
+    assert geometry_problems(frames, 0.5) == []
+    assert geometry_problems(frames, 0.25) == ["slices are not evenly spaced: steps from 1 to 1.5 mm"]
+    # Slice Thickness 1.01 on 1 mm steps: exactly the spacing plus the tolerance (1.0 + 0.01 == 1.01 in
+    # binary floating point), no overlap; 1.02 overlaps
+    assert _warnings(_frame("a", 0, thickness="1.01"), _frame("b", 1), _frame("c", 2)) == []
+    assert _warnings(_frame("a", 0, thickness="1.02"), _frame("b", 1), _frame("c", 2)) == [
+        "source slices overlap: Slice Thickness 1.02 mm is larger than the spacing 1 mm"
+    ]
+    # pixel spacings 0.01 and 0.02 mm differ by exactly 0.01 (0.02 - 0.01 == 0.01): the same spacing
+    assert _warnings(_frame("a", 0, spacing=("0.01", "0.01")), _frame("b", 1, spacing=("0.02", "0.01"))) == []
