@@ -548,3 +548,14 @@ def test_iso_2022_text_is_encoded_by_pydicoms_encode_string():
     data = _same(ds)
     assert b"\x1b$B" in data  # ESC $ B: the escape sequence of ISO 2022 IR 87 (PS3.3 Table C.12-4)
     assert dcmread(io.BytesIO(data)).InstitutionName == "山田病院"
+
+
+def test_group_lengths_kept_up_to_group_6_dropped_from_group_7():
+    """pydicom's writer drops Group Length elements (gggg,0000) of groups above 6 (PS3.5 7.2: retired)."""
+    ds = _base()
+    ds.add_new(0x00060000, "UL", 4)
+    ds.add_new(0x00070000, "UL", 4)
+    ds.add_new(0x00070010, "LO", "PRIVATE")
+    data = _same(ds)
+    back = dcmread(io.BytesIO(data))
+    assert 0x00060000 in back and 0x00070000 not in back

@@ -361,3 +361,75 @@ def test_volume_transformers_from_datasets_by_hand():
         to_ref([[1, 2]])
     with pytest.raises(ValueError, match=r"^points must be an \(N, 3\) array"):
         back([[1, 2]])
+
+
+def _slide(tiled_full: bool, z_origin=None, per_frame=None) -> Dataset:
+    """A whole slide image of 2 x 3 tiles of 4 rows x 5 columns (total 7 x 13: the last tiles partial)."""
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.77.1.6"  # VL Whole Slide Microscopy Image Storage
+    ds.ImageOrientationSlide = [0, -1, 0, -1, 0, 0]
+    origin = Dataset()
+    origin.XOffsetInSlideCoordinateSystem = 20.0
+    origin.YOffsetInSlideCoordinateSystem = 30.0
+    if z_origin is not None:
+        origin.ZOffsetInSlideCoordinateSystem = z_origin
+    ds.TotalPixelMatrixOriginSequence = [origin]
+    ds.Rows, ds.Columns = 4, 5
+    ds.TotalPixelMatrixRows, ds.TotalPixelMatrixColumns = 7, 13
+    ds.NumberOfFrames = 6
+    ds.SharedFunctionalGroupsSequence = [_frame_item(spacing=[0.002, 0.001])]
+    if tiled_full:
+        ds.DimensionOrganizationType = "TILED_FULL"
+    if per_frame is not None:
+        items = []
+        for values in per_frame:
+            pos = Dataset()
+            for key, v in zip(("X", "Y", "Z"), values):
+                setattr(pos, f"{key}OffsetInSlideCoordinateSystem", v)
+            item = Dataset()
+            item.PlanePositionSlideSequence = [pos]
+            items.append(item)
+        ds.PerFrameFunctionalGroupsSequence = items
+    return ds
+
+
+def test_slide_geometry_by_hand():
+    ds = _slide(tiled_full=True)
+    total = plane_geometry(ds)
+    np.testing.assert_allclose(total.position, [20.0, 30.0, 0.0])
+    np.testing.assert_allclose(total.orientation, [0, -1, 0, -1, 0, 0])
+    np.testing.assert_allclose(total.pixel_spacing, [0.002, 0.001])
+    # TILED_FULL: 3 tiles across (13 / 5 rounded up), 2 down; tile 5 (frame 6) is row 1, column 2: 2 * 5
+    # columns along the row direction (0, -1, 0) at 0.001 mm, 1 * 4 rows along the column direction
+    # (-1, 0, 0) at 0.002 mm
+    expected = {
+        1: [20.0, 30.0, 0.0],
+        2: [20.0, 30.0 - 0.005, 0.0],
+        3: [20.0, 30.0 - 0.010, 0.0],
+        4: [20.0 - 0.008, 30.0, 0.0],
+        6: [20.0 - 0.008, 30.0 - 0.010, 0.0],
+    }
+    for frame, position in expected.items():
+        np.testing.assert_allclose(plane_geometry(ds, frame).position, position, atol=1e-12)
+    np.testing.assert_allclose(frame_positions(ds)[4], [20.0 - 0.008, 30.0 - 0.005, 0.0], atol=1e-12)
+    np.testing.assert_allclose(plane_geometry(_slide(True, z_origin=2.5)).position, [20.0, 30.0, 2.5])
+    ds.NumberOfFrames = 12  # a second focal plane repeats the tiles
+    np.testing.assert_allclose(plane_geometry(ds, 12).position, expected[6], atol=1e-12)
+    with pytest.raises(ValueError, match="^frame 2 has no PlanePositionSlideSequence$"):
+        plane_geometry(_slide(tiled_full=False), 2)
+    per_frame = _slide(False, per_frame=[(1.0, 2.0), (3.0, 4.0, 0.5)] * 3)
+    np.testing.assert_allclose(plane_geometry(per_frame, 1).position, [1.0, 2.0, 0.0])  # no Z offset: 0
+    np.testing.assert_allclose(plane_geometry(per_frame, 2).position, [3.0, 4.0, 0.5])
+    to_ref = PixelToReferenceTransformer.from_dataset(per_frame, 2)
+    np.testing.assert_allclose(to_ref([[1, 2]])[0], [3.0 - 2 * 0.002, 4.0 - 0.001, 0.5], atol=1e-12)
+    slide = _slide(tiled_full=True)  # what highdicom reads besides the geometry
+    path = Dataset()
+    path.OpticalPathIdentifier = "1"
+    slide.OpticalPathSequence = [path]
+    slide.NumberOfOpticalPaths = 1
+    slide.TotalPixelMatrixFocalPlanes = 1
+    np.testing.assert_allclose(
+        [item[4:7] for item in hd_spatial.iter_tiled_full_frame_data(slide)],
+        [plane_geometry(_slide(tiled_full=True), i + 1).position for i in range(6)],
+        atol=1e-12,
+    )
