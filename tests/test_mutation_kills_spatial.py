@@ -433,3 +433,23 @@ def test_slide_geometry_by_hand():
         [plane_geometry(_slide(tiled_full=True), i + 1).position for i in range(6)],
         atol=1e-12,
     )
+
+
+def test_shared_groups_only_unnormalised_cosines_and_slide_orientation_count():
+    # every macro in the Shared Functional Groups (one frame): read from there, not from the top level
+    ds = Dataset()
+    ds.NumberOfFrames = 1
+    ds.SharedFunctionalGroupsSequence = [_frame_item(position=IPP, orientation=IOP.round(12), spacing=SPACING)]
+    np.testing.assert_allclose(plane_geometry(ds).position, IPP)
+    np.testing.assert_allclose(plane_geometry(ds, 1).pixel_spacing, SPACING)
+    # cosines of length 2: the slice step is the UNIT normal times Slice Thickness (3 mm)
+    single = Dataset()
+    single.ImagePositionPatient = [0, 0, 0]
+    single.ImageOrientationPatient = [2, 0, 0, 0, 2, 0]
+    single.PixelSpacing = [1, 1]
+    single.SliceThickness = 3
+    np.testing.assert_allclose(VolumeToReferenceTransformer.from_dataset(single).affine[:3, 0], [0, 0, 3])
+    slide = _slide(tiled_full=True)
+    slide.ImageOrientationSlide = [0, -1, 0, -1, 0]
+    with pytest.raises(ValueError, match="^ImageOrientationSlide must have 6 values, got 5$"):
+        plane_geometry(slide)
