@@ -429,9 +429,12 @@ def _after_meta(data: bytes) -> bytes:
 
 
 def test_file_meta_that_is_declined():
-    ds = _base()
-    del ds.SOPInstanceUID  # dcmwrite raises: no Media Storage SOP Instance UID
-    assert encode_file(ds) is None
+    for keyword in ("SOPInstanceUID", "SOPClassUID"):
+        ds = _base()
+        delattr(ds, keyword)  # dcmwrite raises: no Media Storage SOP Instance/Class UID
+        assert encode_file(ds) is None
+        with pytest.raises(AttributeError, match="Required File Meta Information elements are either missing"):
+            _pydicom(ds)
     for ts in (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, UID("1.2.3.4"), UID("1.2.840.10008.1.2")):
         ds = _base(ts)
         if ts in (ExplicitVRBigEndian, UID("1.2.840.10008.1.2")):

@@ -232,6 +232,12 @@ def test_plane_transformers_against_highdicom_and_by_hand():
     np.testing.assert_allclose(
         ImageToReferenceTransformer(*args).affine[:3, 3], IPP - 0.125 * IOP[:3] - 0.25 * IOP[3:], atol=1e-12
     )
+    # the third column of the plane affines is the unit normal: (c, r, d) is d mm off the plane
+    np.testing.assert_allclose(ImageToReferenceTransformer(*args).affine[:3, 2], NORMAL, atol=1e-12)
+    np.testing.assert_allclose(PixelToReferenceTransformer(*args).affine[:3, 2], NORMAL, atol=1e-12)
+    off = np.append(IPP + 2.0 * NORMAL, 1.0)
+    np.testing.assert_allclose((to_image.affine @ off)[:3], [0.5, 0.5, 2.0], atol=1e-12)
+    np.testing.assert_allclose((back.affine @ off)[:3], [0.0, 0.0, 2.0], atol=1e-12)
     # a transformer's affine is a copy
     t = PixelToReferenceTransformer(*args)
     t.affine[0, 0] = 99.0
