@@ -459,3 +459,7 @@ def test_shared_groups_only_unnormalised_cosines_and_slide_orientation_count():
     slide.ImageOrientationSlide = [0, -1, 0, -1, 0]
     with pytest.raises(ValueError, match="^ImageOrientationSlide must have 6 values, got 5$"):
         plane_geometry(slide)
+    slide = _slide(tiled_full=True)
+    del slide.SharedFunctionalGroupsSequence
+    with pytest.raises(ValueError, match="^the dataset has no PixelSpacing$"):
+        plane_geometry(slide)
