@@ -562,3 +562,4 @@ def test_group_lengths_kept_up_to_group_6_dropped_from_group_7():
     data = _same(ds)
     back = dcmread(io.BytesIO(data))
     assert 0x00060000 in back and 0x00070000 not in back
+

@@ -463,3 +463,21 @@ def test_shared_groups_only_unnormalised_cosines_and_slide_orientation_count():
     del slide.SharedFunctionalGroupsSequence
     with pytest.raises(ValueError, match="^the dataset has no PixelSpacing$"):
         plane_geometry(slide)
+
+
+def test_per_frame_groups_only_and_more_messages():
+    ds = Dataset()
+    ds.NumberOfFrames = 2
+    ds.PerFrameFunctionalGroupsSequence = [
+        _frame_item(position=IPP + i * NORMAL, orientation=IOP.round(12), spacing=SPACING) for i in range(2)
+    ]
+    np.testing.assert_allclose(plane_geometry(ds, 2).position, IPP + NORMAL, atol=1e-9)
+    ds.PerFrameFunctionalGroupsSequence[1].PlaneOrientationSequence[0].ImageOrientationPatient = [1, 0, 0, 0, 1]
+    with pytest.raises(ValueError, match="^ImageOrientationPatient must have 6 values, got 5$"):
+        plane_geometry(ds, 2)
+    with pytest.raises(ValueError, match=r"^points must be an \(N, 3\) array, got shape \(1, 2\)$"):
+        ReferenceToPixelTransformer(IPP, IOP, SPACING).plane_distance([[1, 2]])
+    # cosines of length 2 (unnormalised): the plane affine's third column is still the unit normal
+    wide = PixelToReferenceTransformer([0, 0, 0], [2, 0, 0, 0, 2, 0], [1, 1])
+    np.testing.assert_allclose(wide.affine[:3, 2], [0, 0, 1])
+    np.testing.assert_allclose(wide([[1, 1]])[0], [2, 2, 0])
