@@ -16,13 +16,13 @@ from pydicom.filewriter import dcmwrite
 from pydicom.tag import Tag
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
+    UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     RLELossless,
-    UID,
 )
-from pydicom.valuerep import DSfloat, IS, PersonName
+from pydicom.valuerep import IS, DSfloat, PersonName
 
 from dcmspec_compiler.write import encode
 from dcmspec_compiler.write.encode import STREAM_BYTES, encode_file, encode_parts
@@ -242,7 +242,7 @@ def test_odd_large_pixel_data_padding_follows_its_part():
     ds.PixelData = bytes(STREAM_BYTES + 1)
     ds["PixelData"].VR = "OB"
     ds.add_new(0x7FE10010, "LO", "PRIVATE")  # after Pixel Data: starts after the pad byte
-    head, _header, value, rest = encode_parts(ds)
+    _head, _header, value, rest = encode_parts(ds)
     assert rest[:1] == b"\x00" and value is ds.PixelData
     _same(ds)
 
@@ -375,8 +375,17 @@ def test_value_too_long_for_a_16_bit_length_and_long_ones_that_fit():
 
 
 def test_unsupported_values_are_declined():
-    for vr, value in (("LO", 5), ("CS", 5), ("DA", ["20240101", 5]), ("AT", "x"), ("AT", [1, "x"]), ("US", "x"),
-                      ("OB", "text"), ("UN", 5), ("LO", [5, 6])):
+    for vr, value in (
+        ("LO", 5),
+        ("CS", 5),
+        ("DA", ["20240101", 5]),
+        ("AT", "x"),
+        ("AT", [1, "x"]),
+        ("US", "x"),
+        ("OB", "text"),
+        ("UN", 5),
+        ("LO", [5, 6]),
+    ):
         ds = _base()
         ds.add_new(0x00091000, "LO", "PRIVATE")
         elem = ds._dict[Tag(0x00091001)] = DataElement(Tag(0x00091001), vr, None, validation_mode=0)
@@ -562,4 +571,3 @@ def test_group_lengths_kept_up_to_group_6_dropped_from_group_7():
     data = _same(ds)
     back = dcmread(io.BytesIO(data))
     assert 0x00060000 in back and 0x00070000 not in back
-

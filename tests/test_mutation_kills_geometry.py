@@ -21,8 +21,17 @@ from dcmspec_compiler.resolve.source_geometry import (
 from dcmspec_compiler.resolve.source_series import SourceSeries
 
 
-def _frame(name, z=None, *, spacing=("0.5", "0.5"), thickness=None, instance_number=None, frame_number=None,
-           position=None, orientation=("1", "0", "0", "0", "1", "0")) -> SourceFrame:
+def _frame(
+    name,
+    z=None,
+    *,
+    spacing=("0.5", "0.5"),
+    thickness=None,
+    instance_number=None,
+    frame_number=None,
+    position=None,
+    orientation=("1", "0", "0", "0", "1", "0"),
+) -> SourceFrame:
     if position is None and z is not None:
         position = ("0", "0", str(z))
     return SourceFrame(
@@ -149,8 +158,14 @@ def test_geometry_problems_word_for_word():
     assert geometry_problems(sheared, 0.02) == []  # a 0.02 mm shift is within a 0.02 mm tolerance
     # different sizes and different spacings: both reported, in that order
     odd = SourceFrame(
-        instance=None, sop_class_uid="1.2", sop_instance_uid="x", position=("0", "0", "1"),
-        orientation=("1", "0", "0", "0", "1", "0"), spacing=("0.6", "0.5"), rows=3, columns=2,
+        instance=None,
+        sop_class_uid="1.2",
+        sop_instance_uid="x",
+        position=("0", "0", "1"),
+        orientation=("1", "0", "0", "0", "1", "0"),
+        spacing=("0.6", "0.5"),
+        rows=3,
+        columns=2,
     )
     assert geometry_problems([_frame("a", 0), odd], 0.01) == [
         "frames have different Rows/Columns: [(2, 2), (3, 2)]",

@@ -58,17 +58,19 @@ def test_affine_from_geometry_by_hand_and_by_highdicom():
 
 def test_stack_affine_even_reversed_single_and_refused():
     positions = IPP + np.arange(4)[:, None] * NORMAL * 1.5
-    np.testing.assert_allclose(stack_affine(positions, IOP, SPACING), affine_from_geometry(IPP, IOP, SPACING, NORMAL * 1.5))
+    np.testing.assert_allclose(
+        stack_affine(positions, IOP, SPACING), affine_from_geometry(IPP, IOP, SPACING, NORMAL * 1.5)
+    )
     reversed_ = stack_affine(positions[::-1], IOP, SPACING)
     np.testing.assert_allclose(reversed_[:3, 0], -NORMAL * 1.5)
     np.testing.assert_allclose(reversed_[:3, 3], positions[-1])
     np.testing.assert_allclose(stack_affine(IPP, IOP, SPACING)[:3, 0], NORMAL)  # one plane: 1 mm
     np.testing.assert_allclose(stack_affine([IPP], IOP, SPACING, slice_spacing=3.0)[:3, 0], NORMAL * 3.0)
-    with pytest.raises(ValueError, match="^no slice positions given$"):
+    with pytest.raises(ValueError, match=r"^no slice positions given$"):
         stack_affine(np.zeros((0, 3)), IOP, SPACING)
-    with pytest.raises(ValueError, match="^the first and last slices lie at the same position along the normal$"):
+    with pytest.raises(ValueError, match=r"^the first and last slices lie at the same position along the normal$"):
         stack_affine([IPP, IPP + NORMAL, IPP], IOP, SPACING)
-    with pytest.raises(ValueError, match="^zero-length direction vector$"):
+    with pytest.raises(ValueError, match=r"^zero-length direction vector$"):
         stack_affine([IPP, IPP + 1], [1, 0, 0, 1, 0, 0], SPACING)
     uneven = positions.copy()
     uneven[2] += NORMAL * 0.5  # 0.5 mm from where an even stack puts slice 2; default tolerance 0.0025 mm
@@ -156,7 +158,7 @@ def test_volume_refusals_word_for_word():
         (np.zeros((2, 2, 2)), np.diag([1.0, 1.0, 0.0, 1.0]), "affine is singular: two axes are parallel or an axis"),
     ]
     for array, affine, message in cases:
-        with pytest.raises(ValueError, match="^" + message):
+        with pytest.raises(ValueError, match=r"^" + message):
             Volume(array, affine)
     Volume(np.zeros((2, 2, 2)), np.diag([1e-4, 1e-4, 1e-4, 1.0]))  # det 1e-12: not singular
     with pytest.raises(ValueError, match="singular"):
@@ -168,7 +170,7 @@ def test_volume_refusals_word_for_word():
     np.testing.assert_array_equal(other.affine, vol.affine)
     assert other.frame_of_reference_uid == vol.frame_of_reference_uid and other.array.shape == (3, 4, 5, 2)
     for axis in (3, -1):
-        with pytest.raises(ValueError, match=f"^spatial axis must be 0, 1 or 2, got {axis}$"):
+        with pytest.raises(ValueError, match=rf"^spatial axis must be 0, 1 or 2, got {axis}$"):
             vol.flip(axis)
     with pytest.raises(ValueError, match=r"^order must be a permutation of \(0, 1, 2\), got \(0, 0, 1\)$"):
         vol.permute((0, 0, 1))
@@ -226,9 +228,7 @@ def test_plane_transformers_against_highdicom_and_by_hand():
     np.testing.assert_allclose(to_image(image), hd_spatial.ReferenceToImageTransformer(*args)(image)[:, :2], atol=1e-9)
     # affines: forward and backward are inverse, the image ones offset by half a pixel
     np.testing.assert_allclose(PixelToReferenceTransformer(*args).affine @ back.affine, np.eye(4), atol=1e-12)
-    np.testing.assert_allclose(
-        ImageToReferenceTransformer(*args).affine @ to_image.affine, np.eye(4), atol=1e-12
-    )
+    np.testing.assert_allclose(ImageToReferenceTransformer(*args).affine @ to_image.affine, np.eye(4), atol=1e-12)
     np.testing.assert_allclose(
         ImageToReferenceTransformer(*args).affine[:3, 3], IPP - 0.125 * IOP[:3] - 0.25 * IOP[3:], atol=1e-12
     )
@@ -310,9 +310,9 @@ def test_geometry_of_multiframe_and_single_frame_datasets():
     np.testing.assert_allclose(g.orientation, IOP, atol=1e-12)
     np.testing.assert_allclose(g.pixel_spacing, SPACING)
     for n in (0, 4):
-        with pytest.raises(ValueError, match=f"^frame_number {n} is out of range 1..3$"):
+        with pytest.raises(ValueError, match=rf"^frame_number {n} is out of range 1..3$"):
             plane_geometry(ds, n)
-    with pytest.raises(ValueError, match="^this multi-frame image has a position per frame: give frame_number$"):
+    with pytest.raises(ValueError, match=r"^this multi-frame image has a position per frame: give frame_number$"):
         plane_geometry(ds)
     np.testing.assert_allclose(
         PixelToReferenceTransformer.from_dataset(ds, 2)([[0, 0]])[0], IPP + 2 * NORMAL, atol=1e-9
@@ -326,10 +326,10 @@ def test_geometry_of_multiframe_and_single_frame_datasets():
     assert number_of_frames(single) == 1
     np.testing.assert_allclose(plane_geometry(single).position, IPP)
     del single.PixelSpacing
-    with pytest.raises(ValueError, match="^the dataset has no PixelSpacing$"):
+    with pytest.raises(ValueError, match=r"^the dataset has no PixelSpacing$"):
         plane_geometry(single)
     single.PixelSpacing = [0.5, 0.5, 0.5]
-    with pytest.raises(ValueError, match="^PixelSpacing must have 2 values, got 3$"):
+    with pytest.raises(ValueError, match=r"^PixelSpacing must have 2 values, got 3$"):
         plane_geometry(single)
     empty = Dataset()
     empty.NumberOfFrames = None
@@ -421,7 +421,7 @@ def test_slide_geometry_by_hand():
     np.testing.assert_allclose(plane_geometry(_slide(True, z_origin=2.5)).position, [20.0, 30.0, 2.5])
     ds.NumberOfFrames = 12  # a second focal plane repeats the tiles
     np.testing.assert_allclose(plane_geometry(ds, 12).position, expected[6], atol=1e-12)
-    with pytest.raises(ValueError, match="^frame 2 has no PlanePositionSlideSequence$"):
+    with pytest.raises(ValueError, match=r"^frame 2 has no PlanePositionSlideSequence$"):
         plane_geometry(_slide(tiled_full=False), 2)
     per_frame = _slide(False, per_frame=[(1.0, 2.0), (3.0, 4.0, 0.5)] * 3)
     np.testing.assert_allclose(plane_geometry(per_frame, 1).position, [1.0, 2.0, 0.0])  # no Z offset: 0
@@ -457,11 +457,11 @@ def test_shared_groups_only_unnormalised_cosines_and_slide_orientation_count():
     np.testing.assert_allclose(VolumeToReferenceTransformer.from_dataset(single).affine[:3, 0], [0, 0, 3])
     slide = _slide(tiled_full=True)
     slide.ImageOrientationSlide = [0, -1, 0, -1, 0]
-    with pytest.raises(ValueError, match="^ImageOrientationSlide must have 6 values, got 5$"):
+    with pytest.raises(ValueError, match=r"^ImageOrientationSlide must have 6 values, got 5$"):
         plane_geometry(slide)
     slide = _slide(tiled_full=True)
     del slide.SharedFunctionalGroupsSequence
-    with pytest.raises(ValueError, match="^the dataset has no PixelSpacing$"):
+    with pytest.raises(ValueError, match=r"^the dataset has no PixelSpacing$"):
         plane_geometry(slide)
 
 
@@ -473,7 +473,7 @@ def test_per_frame_groups_only_and_more_messages():
     ]
     np.testing.assert_allclose(plane_geometry(ds, 2).position, IPP + NORMAL, atol=1e-9)
     ds.PerFrameFunctionalGroupsSequence[1].PlaneOrientationSequence[0].ImageOrientationPatient = [1, 0, 0, 0, 1]
-    with pytest.raises(ValueError, match="^ImageOrientationPatient must have 6 values, got 5$"):
+    with pytest.raises(ValueError, match=r"^ImageOrientationPatient must have 6 values, got 5$"):
         plane_geometry(ds, 2)
     with pytest.raises(ValueError, match=r"^points must be an \(N, 3\) array, got shape \(1, 2\)$"):
         ReferenceToPixelTransformer(IPP, IOP, SPACING).plane_distance([[1, 2]])
