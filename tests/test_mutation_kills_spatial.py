@@ -481,3 +481,22 @@ def test_per_frame_groups_only_and_more_messages():
     wide = PixelToReferenceTransformer([0, 0, 0], [2, 0, 0, 0, 2, 0], [1, 1])
     np.testing.assert_allclose(wide.affine[:3, 2], [0, 0, 1])
     np.testing.assert_allclose(wide([[1, 1]])[0], [2, 2, 0])
+
+
+def test_volume_of_frames_takes_the_first_frames_plane_and_single_frame_messages():
+    ds = Dataset()
+    ds.NumberOfFrames = 2
+    ds.PerFrameFunctionalGroupsSequence = [
+        _frame_item(position=IPP + i * NORMAL, orientation=IOP.round(12), spacing=SPACING * (1 + i)) for i in range(2)
+    ]
+    affine = VolumeToReferenceTransformer.from_dataset(ds).affine
+    np.testing.assert_allclose(affine, affine_from_geometry(IPP, IOP, SPACING, NORMAL), atol=1e-9)
+    single = Dataset()
+    single.ImagePositionPatient = [0, 0, 0]
+    single.ImageOrientationPatient = [1, 0, 0, 0, 1]
+    single.PixelSpacing = [1, 1]
+    with pytest.raises(ValueError, match=r"^ImageOrientationPatient must have 6 values, got 5$"):
+        plane_geometry(single)
+    del single.ImagePositionPatient
+    with pytest.raises(ValueError, match=r"^the dataset has no ImagePositionPatient$"):
+        plane_geometry(single)
