@@ -571,3 +571,20 @@ def test_group_lengths_kept_up_to_group_6_dropped_from_group_7():
     data = _same(ds)
     back = dcmread(io.BytesIO(data))
     assert 0x00060000 in back and 0x00070000 not in back
+
+
+def test_custom_encoders_and_one_value_text_lists():
+    """ISO_IR 13 (JIS X 0201) is one of pydicom's own encoders: a kanji is outside it, so pydicom writes a
+    replacement character with a warning, where Python's shift_jis codec would write two bytes."""
+    ds = _base()
+    ds.SpecificCharacterSet = "ISO_IR 13"
+    ds.InstitutionName = "ｱｲｳ山"
+    with pytest.warns(UserWarning, match="Failed to encode value"):
+        expected = _pydicom(ds)
+    with pytest.warns(UserWarning, match="Failed to encode value"):
+        assert _ours(ds) == expected
+    ds = _base()
+    ds.add_new(0x00091000, "LO", "PRIVATE")
+    ds.add_new(0x00091001, "LO", ["a", "b"])
+    ds[0x00091001]._value = ["only"]  # one value in a list (pydicom itself would keep the value alone)
+    assert _ours(ds) == _pydicom(ds)

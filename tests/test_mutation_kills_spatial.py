@@ -500,3 +500,37 @@ def test_volume_of_frames_takes_the_first_frames_plane_and_single_frame_messages
     del single.ImagePositionPatient
     with pytest.raises(ValueError, match=r"^the dataset has no ImagePositionPatient$"):
         plane_geometry(single)
+
+
+def test_slide_needs_both_slide_attributes_and_frames_need_positions():
+    # an image in the patient coordinate system with one of the two slide attributes is not a slide
+    for keyword in ("ImageOrientationSlide", "TotalPixelMatrixOriginSequence"):
+        ds = Dataset()
+        ds.ImagePositionPatient = list(IPP)
+        ds.ImageOrientationPatient = list(IOP.round(12))
+        ds.PixelSpacing = list(SPACING)
+        if keyword == "ImageOrientationSlide":
+            ds.ImageOrientationSlide = [0, -1, 0, -1, 0, 0]
+        else:
+            ds.TotalPixelMatrixOriginSequence = [Dataset()]
+        np.testing.assert_allclose(plane_geometry(ds).position, IPP)
+    ds = _multiframe()
+    del ds.PerFrameFunctionalGroupsSequence[1].PlanePositionSequence
+    with pytest.raises(ValueError, match=r"^the dataset has no ImagePositionPatient$"):
+        plane_geometry(ds, 2)
+
+
+def test_tolerances_are_inclusive():
+    # a deviation of exactly the tolerance (0.5 mm, binary exact) is still an even stack
+    iop = [1, 0, 0, 0, 1, 0]
+    np.testing.assert_allclose(
+        stack_affine([[0, 0, 0], [0, 0, 1.5], [0, 0, 2]], iop, [1, 1], tolerance_mm=0.5)[2, 0], 1
+    )
+    with pytest.raises(ValueError, match="not evenly spaced"):
+        stack_affine([[0, 0, 0], [0, 0, 1.5], [0, 0, 2]], iop, [1, 1], tolerance_mm=0.25)
+    # voxel centres exactly atol_mm apart match
+    vol = Volume(np.zeros((2, 2, 2)), np.eye(4))
+    moved = Volume(np.zeros((2, 2, 2)), np.eye(4) + np.pad([[0.5], [0], [0]], ((0, 1), (3, 0))))
+    assert vol.geometry_distance(moved) == 0.5
+    assert vol.match_geometry(moved, atol_mm=0.5) is True
+    assert vol.match_geometry(moved, atol_mm=0.25) is False
