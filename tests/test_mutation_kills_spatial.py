@@ -534,3 +534,19 @@ def test_tolerances_are_inclusive():
     assert vol.geometry_distance(moved) == 0.5
     assert vol.match_geometry(moved, atol_mm=0.5) is True
     assert vol.match_geometry(moved, atol_mm=0.25) is False
+
+
+def test_first_frames_pixel_measures_and_a_gap_equal_to_the_tolerance():
+    # one frame whose Pixel Measures (with Slice Thickness 4 mm) are in its per-frame item only
+    ds = Dataset()
+    ds.NumberOfFrames = 1
+    ds.PerFrameFunctionalGroupsSequence = [
+        _frame_item(position=IPP, orientation=IOP.round(12), spacing=SPACING, thickness=4.0)
+    ]
+    np.testing.assert_allclose(VolumeToReferenceTransformer.from_dataset(ds).affine[:3, 0], 4 * NORMAL, atol=1e-9)
+    del ds.PerFrameFunctionalGroupsSequence[0].PixelMeasuresSequence
+    with pytest.raises(ValueError, match=r"^the dataset has no PixelSpacing$"):
+        plane_geometry(ds, 1)
+    # first and last exactly the tolerance apart (0.5 mm, binary exact): the same position
+    with pytest.raises(ValueError, match="same position"):
+        stack_affine([[0, 0, 0], [0, 0, 0.5]], [1, 0, 0, 0, 1, 0], [1, 1], tolerance_mm=0.5)
