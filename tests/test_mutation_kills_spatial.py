@@ -550,3 +550,27 @@ def test_first_frames_pixel_measures_and_a_gap_equal_to_the_tolerance():
     # first and last exactly the tolerance apart (0.5 mm, binary exact): the same position
     with pytest.raises(ValueError, match="same position"):
         stack_affine([[0, 0, 0], [0, 0, 0.5]], [1, 0, 0, 0, 1, 0], [1, 1], tolerance_mm=0.5)
+
+
+def test_more_edges_of_volumes_and_planes():
+    # a point exactly the tolerance (0.5 mm, binary exact) off the plane is on it
+    back = ReferenceToPixelTransformer([0, 0, 0], [1, 0, 0, 0, 1, 0], [1, 1], tolerance_mm=0.5)
+    np.testing.assert_array_equal(back([[2, 3, 0.5]]), [[2, 3]])
+    with pytest.raises(ValueError, match=r"lies 0\.75 mm from the image plane"):
+        back([[2, 3, -0.75]])
+    # an empty Spacing Between Slices is skipped for the Slice Thickness
+    single = Dataset()
+    single.ImagePositionPatient = [0, 0, 0]
+    single.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    single.PixelSpacing = [1, 1]
+    single.SpacingBetweenSlices = ""
+    single.SliceThickness = 2.5
+    np.testing.assert_allclose(VolumeToReferenceTransformer.from_dataset(single).affine[:3, 0], [0, 0, 2.5])
+    # four dimensions (a channel axis) from image geometry; permuting a volume without geometry
+    vol = Volume.from_image_geometry(np.zeros((2, 3, 4, 5)), [IPP, IPP + NORMAL], IOP, SPACING)
+    assert vol.shape == (2, 3, 4, 5) and vol.spatial_shape == (2, 3, 4)
+    bare = Volume(np.zeros((2, 3, 4)), None).permute((2, 0, 1))
+    assert bare.affine is None and bare.shape == (4, 2, 3)
+    # the position in the repr is rounded to 3 decimals
+    moved = Volume(np.zeros((1, 1, 1)), np.eye(4) + np.pad([[0.12345], [2.0], [-1.00049]], ((0, 1), (3, 0))))
+    assert repr(moved) == "Volume(shape=(1, 1, 1), dtype=float64, position=[0.123, 2.0, -1.0])"
