@@ -160,7 +160,7 @@ def test_volume_refusals_word_for_word():
     for array, affine, message in cases:
         with pytest.raises(ValueError, match=r"^" + message):
             Volume(array, affine)
-    Volume(np.zeros((2, 2, 2)), np.diag([1e-4, 1e-4, 1e-4, 1.0]))  # det 1e-12: not singular
+    Volume(np.zeros((2, 2, 2)), np.diag([1e-4, 1e-4, 1e-4, 1.0]))  # det just above 1e-12: not singular
     with pytest.raises(ValueError, match="singular"):
         Volume(np.zeros((2, 2, 2)), np.diag([1e-4, 1e-4, 0.99e-4, 1.0]))
     vol = Volume(np.zeros((3, 4, 5)), good)
