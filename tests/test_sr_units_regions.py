@@ -242,7 +242,7 @@ def test_points_go_to_a_measurements_regions_as_the_hint_says(tmp_path):
 
 def test_planar_group_refuses_an_open_outline_for_python_users():
     ref = Reference("1.2.840.10008.5.1.4.1.1.2", "2.25.1", "2.25.2", "2.25.3")
-    common = dict(tracking_id="a", tracking_uid="2.25.4")
+    common = {"tracking_id": "a", "tracking_uid": "2.25.4"}
     with pytest.raises(DicomConformanceError, match="POLYLINE is open"):
         PlanarROIGroup(**common, region=ImageRegion("POLYLINE", [[1, 1], [4, 1], [4, 4]], ref)).item()
     with pytest.raises(DicomConformanceError, match="POLYLINE is open"):
