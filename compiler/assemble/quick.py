@@ -24,8 +24,9 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError
+from ..errors import DcmspecError, ErrorList, InputError, flatten
 from ..load.document import SpecDocument
+from ..resolve.codes import resolve_code
 from ..resolve.input_files import check_input_file, check_magic
 from ..validate.conforms import _resolve, _schema_file, _Unknown, _valid
 from ..validate.schemas import DEFINITIONS, KINDS
@@ -55,6 +56,26 @@ def quick_check(doc: SpecDocument, kind: str, ctx: BuildContext) -> list[BuiltOb
                     errors.run(_mask_file, doc, path)
     errors.raise_if_any()
     return []
+
+
+def with_code_errors(doc: SpecDocument, kind: str, error: DcmspecError) -> DcmspecError:
+    """``error``, raised by a build of ``doc``, with the errors of the spec's codes it does not report
+    (``error`` itself when there are none). A code depends on nothing a build reads: a build that stopped
+    before its codes (missing source images, say) still reports them, as the fast check does, so that
+    every independent error is reported in one pass. Warnings of codes are the build's (not repeated)."""
+    found = flatten(error)
+    reported = {_place(e) for e in found}
+    errors = Errors()
+    for path in code_paths(KINDS[kind], doc.data):
+        if path[-1] != "unit":  # as quick_check: a unit is checked where the build reads it
+            errors.run(resolve_code, doc.get(path), location=doc.loc(path), path=path)
+    more = [e for e in errors.errors if _place(e) not in reported]
+    return ErrorList([*found, *more]) if more else error
+
+
+def _place(error: DcmspecError) -> tuple[Any, ...]:
+    loc = error.location
+    return (loc.file, loc.line, loc.column) if loc is not None else tuple(error.path)
 
 
 def code_paths(schema_file: str, data: Any) -> list[NodePath]:
