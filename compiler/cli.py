@@ -265,7 +265,7 @@ def build(
     from .pipeline import build_specs, collect_spec_files
     from .progress import Progress
 
-    progress = None if quiet else Progress(click.get_text_stream("stderr"))
+    progress = None if quiet else Progress(sys.stderr)
     start = time.perf_counter()
     params = _parameters(set_values, values_file, csv_file)
     try:
@@ -448,7 +448,7 @@ def validate(
                 paths,
                 _options(uid_root, False, False),
                 params=params,
-                progress=Progress(click.get_text_stream("stderr"), messages=False),
+                progress=Progress(sys.stderr, messages=False),
                 fast=fast,
             )
         except DcmspecError as exc:

@@ -6,6 +6,8 @@
 #   tests/mutation/run.sh relationships uid    # only these (names from the list below)
 #   FORKED=1 tests/mutation/run.sh rle         # mutants run by tests/mutation/forked.py (one interpreter,
 #                                              # a forked child per mutant: several times faster under load)
+#   FORKED=1 SHUFFLE=7 tests/mutation/run.sh encode   # ... in a random order (seed 7): a run cut short has
+#                                              # measured a fair sample
 #
 # Each module is mutated in its own scratch copy of the checkout ($MUTATION_WORK/<name>/wt, default
 # /tmp/dcmspec-mutation), never in the checkout itself; `dcmspec_compiler` is imported from that copy
@@ -23,12 +25,14 @@ MODULES=(
   "uid|compiler/iods/common/uid.py|tests/test_survivors.py -k uid"
   "functional_groups|compiler/iods/common/functional_groups.py|tests/test_spatial.py tests/test_sources.py"
   "codes|compiler/iods/common/codes.py|tests/test_codes.py tests/test_encode.py"
-  "relationships|compiler/iods/sr/relationships.py|tests/test_survivors.py tests/test_sr_relationship_table.py -k scoord_or_reference_or_messages_name_or_concept_name_or_read_from_a_file_or_test_sr_relationship_table"
+  "relationships|compiler/iods/sr/relationships.py|tests/test_mutation_kills_relationships.py tests/test_survivors.py tests/test_sr_relationship_table.py -k mutation_kills_relationships_or_scoord_or_reference_or_messages_name_or_concept_name_or_read_from_a_file_or_test_sr_relationship_table"
   "rle|compiler/io/rle.py,compiler/io/bits.py|tests/test_codec_oracles.py"
-  "source_geometry|compiler/resolve/source_geometry.py|tests/test_survivors.py tests/test_sources.py -k sagittal_or_test_sources"
+  "source_geometry|compiler/resolve/source_geometry.py|tests/test_mutation_kills_geometry.py tests/test_survivors.py tests/test_sources.py -k mutation_kills_geometry_or_sagittal_or_test_sources"
   "masks|compiler/resolve/masks.py|tests/test_survivors.py tests/test_masks.py -k nrrd_or_test_masks"
-  "encode|compiler/write/encode.py|tests/test_encode.py"
-  "transforms|compiler/spatial/transforms.py|tests/test_spatial.py"
+  "encode|compiler/write/encode.py|tests/test_mutation_kills_encode.py tests/test_encode.py"
+  "transforms|compiler/spatial/transforms.py|tests/test_mutation_kills_spatial.py tests/test_spatial.py -k mutation_kills_spatial_or_transformer_or_pixel_or_image_coordinates_or_multiframe_or_enhanced_or_tiled_or_functional_group"
+  "seg_pixels|compiler/iods/seg/pixels.py|tests/test_mutation_kills_seg_pixels.py tests/test_seg_builder.py"
+  "volume|compiler/spatial/volume.py|tests/test_mutation_kills_spatial.py tests/test_spatial.py -k mutation_kills_spatial_or_affine_or_volume_or_unsorted_or_off_normal_or_reversed_or_single_slice_or_round_trip_or_flip_or_permute_or_channels_or_match_geometry"
 )
 
 run_one() {
@@ -43,11 +47,16 @@ run_one() {
   local runner="$PYTHON -m pytest -x -q -p no:cacheprovider -p no:randomly ${expr//_or_/ or }"
   runner=$(echo "$runner" | sed -E 's/-k ([^ ]+ (or|and not) [^ ]+( (or|and not) [^ ]+)*)/-k "\1"/g')
   echo "== $name: mutating $paths; tests: $runner" | tee "$dir/summary.txt"
+  # byte-code of the unmutated package and of the rewritten test modules, written once: each mutant then
+  # compiles only the module it mutates (never cached: its .pyc is removed, and mutants run with -B)
+  (cd "$dir/wt" && $PYTHON -m compileall -q compiler >/dev/null 2>&1
+   eval "env -u PYTHONDONTWRITEBYTECODE PYTHONPATH=\"$dir/pkg\" ${runner/ -x / --collect-only }" >/dev/null 2>&1
+   for p in ${paths//,/ }; do rm -f "$(dirname "$p")/__pycache__/$(basename "$p" .py)".*.pyc; done)
   if [ -n "${FORKED:-}" ]; then
     # the same pytest arguments as the runner, as separate words (the -k expression is one of them)
     local pyargs=${runner#"$PYTHON -m pytest "}
     (cd "$dir/wt" && eval "PYTHONPATH=\"$dir/pkg\" $PYTHON tests/mutation/forked.py --register \"$paths\" \
-        --timeout 120 -- $pyargs" >"$dir/run.log" 2>&1)
+        --timeout 120 ${SHUFFLE:+--shuffle $SHUFFLE} -- $pyargs" >"$dir/run.log" 2>&1)
   else
     (cd "$dir/wt" && PYTHONPATH="$dir/pkg" mutmut run --paths-to-mutate "$paths" --runner "$runner" \
         --simple-output --no-progress -b 60 >"$dir/run.log" 2>&1)
