@@ -89,8 +89,8 @@ def code_paths(schema_file: str, data: Any) -> list[NodePath]:
 
 
 def _walk(schema: Any, value: Any, base: str, path: NodePath, out: dict[NodePath, None]) -> None:
-    if not isinstance(schema, dict):
-        return
+    if not isinstance(schema, dict) or not _may_hold_codes(schema, base):
+        return  # e.g. 100,000 annotations' points: not walked
     if "$ref" in schema:
         target, file = _resolve(schema["$ref"], base)
         if (file, schema["$ref"].partition("#")[2]) == _CODE:
@@ -119,6 +119,35 @@ def _walk(schema: Any, value: Any, base: str, path: NodePath, out: dict[NodePath
     if "if" in schema:
         branch = schema.get("then" if _valid(schema["if"], value, base) else "else")
         _walk(branch, value, base, path, out)
+
+
+_HOLDS_CODES: dict[tuple[int, str], bool] = {}
+_NOT_SCHEMAS = frozenset(("$defs", "definitions", "enum", "const", "default", "examples"))
+
+
+def _may_hold_codes(schema: Any, base: str) -> bool:
+    """Whether a value ``schema`` describes may hold a code (a ``$ref`` to the code definition somewhere
+    below it); True also where a ``$ref`` cycle leaves it open."""
+    key = (id(schema), base)
+    if key not in _HOLDS_CODES:
+        _HOLDS_CODES[key] = True  # a cycle back here: assumed to hold codes
+        found = False
+        if "$ref" in schema:
+            target, file = _resolve(schema["$ref"], base)
+            found = (file, schema["$ref"].partition("#")[2]) == _CODE or (
+                isinstance(target, dict) and _may_hold_codes(target, file)
+            )
+        for name, sub in schema.items():
+            if found:
+                break
+            if name in _NOT_SCHEMAS:
+                continue
+            subs = (
+                sub.values() if name in ("properties", "patternProperties") else sub if isinstance(sub, list) else [sub]
+            )
+            found = any(isinstance(s, dict) and _may_hold_codes(s, base) for s in subs)
+        _HOLDS_CODES[key] = found
+    return _HOLDS_CODES[key]
 
 
 def _source_files(doc: SpecDocument) -> list[Path] | None:
