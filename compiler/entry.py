@@ -35,16 +35,36 @@ def stopped(exc: KeyboardInterrupt) -> None:
 GC_THRESHOLD0 = 200_000
 
 
+#: Environment variables that set the thread count of numpy's BLAS (OpenBLAS reads them in this order).
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def one_blas_thread() -> None:
+    """Unless the user chose a count, numpy's OpenBLAS runs on the calling thread only.
+
+    OpenBLAS starts a thread per core when numpy is imported, and the thread spins waiting for work that a
+    command never gives it (dcmspec multiplies small matrices): about 0.05 s of CPU of a SEG build, taken
+    from the core that hashes the mask (bench/README.md, "Start-up"). Set before numpy is imported (it is
+    read when the library loads) and inherited by worker processes, where it also avoids oversubscribing
+    the cores."""
+    import os
+
+    if not any(os.environ.get(name) for name in BLAS_THREADS):
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
+
 def run(args: list[str] | None = None) -> None:
     """Run the command line; click's own handling of usage errors and ``--help`` is kept.
 
     The garbage collector is tuned for a short process: the threshold above while the command runs
     (restored after it, for a caller in the same process), and at interpreter exit every object is frozen
     (``gc.freeze``) so that Python's shutdown does not traverse them all once more (another ~0.1 s of CPU
-    after a SEG build); exit handlers and module teardown run as usual."""
+    after a SEG build); exit handlers and module teardown run as usual. numpy's BLAS gets one thread
+    (:func:`one_blas_thread`)."""
     import atexit
     import gc
 
+    one_blas_thread()
     young, older, oldest = gc.get_threshold()
     gc.set_threshold(max(young, GC_THRESHOLD0), older, oldest)
     atexit.unregister(gc.freeze)  # registered once however often run() is called

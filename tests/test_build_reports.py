@@ -894,7 +894,12 @@ def test_highdicom_multiple_groups_reproduced_group_by_group(dcmqi_out):
                 b.source_sop_instance_uid,
                 b.frame_of_reference_uid,
             )
-            assert np.allclose(a.coordinates, b.coordinates, atol=1e-4)
+            expected = np.asarray(b.coordinates)
+            if b.graphic_type == "POLYLINE" and not np.array_equal(expected[0], expected[-1]):
+                # highdicom's file has this TID 1410 outline open; an Image Region is an area, so ours is
+                # closed: the same vertices, the first repeated at the end (PS3.3 C.18.6.1.2)
+                expected = np.vstack([expected, expected[:1]])
+            assert np.allclose(a.coordinates, expected, atol=1e-4)
 
 
 SUBJECT = {

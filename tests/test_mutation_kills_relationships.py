@@ -154,14 +154,21 @@ def test_by_reference_addressing_at_its_edges():
     def doc(identifier, relationship="INFERRED FROM"):
         return _report(_with(_item("NUM", "CONTAINS"), _ref(relationship, identifier)), _image("CONTAINS"))
 
+    loop = (
+        "item 1.1.1: a by-reference relationship to the item itself or an ancestor makes a loop;"
+        " relationships by-reference to ancestor Content Items are forbidden (PS3.3 A.35)"
+    )
     assert _messages(COMPREHENSIVE, doc([1, 2])) == []
-    # (an identifier of one value, [1], is read by pydicom as an int: the rules then raise TypeError; a
-    # reference to the root from inside its own tree is a loop anyway. Reported, not tested here.)
-    assert _messages(COMPREHENSIVE, doc([1, 1, 1])) == [
-        "Comprehensive SR does not allow NUM 'x' INFERRED FROM  at item 1.1.1 (PS3.3 A.35.3-2; NUM INFERRED FROM"
-        " allows CODE, COMPOSITE, CONTAINER, DATE, DATETIME, IMAGE, NUM, PNAME, SCOORD, TCOORD, TEXT, TIME,"
-        " UIDREF, WAVEFORM)"
-    ]  # the reference item has no value type of its own
+    # an identifier of one value, [1] (the root), reads as an int in pydicom (was a TypeError out of
+    # tree_violations): the root is an ancestor of item 1.1.1, a loop, which Comprehensive SR forbids
+    # ("Relationships by-reference to ancestor Content Items are forbidden", PS3.3 A.35.3.3.1.2); so is
+    # [1, 1] (the NUM holding the reference) and [1, 1, 1] would be the item itself
+    for ancestor in ([1], [1, 1]):
+        edge = tree_facts(doc(ancestor)).edges[1]
+        assert (edge.addressed, edge.loop) == (True, True), ancestor
+        assert _messages(COMPREHENSIVE, doc(ancestor)) == [loop], ancestor
+    assert not tree_facts(doc([1, 2])).edges[1].loop  # a sibling's subtree: no loop
+    assert _messages(COMPREHENSIVE, doc([1, 1, 1])) == [loop]  # the reference item itself
     for identifier in ([1, 3], [1, 0], [2, 1], [1, 2, 1], [0, 1]):
         assert _messages(COMPREHENSIVE, doc(identifier)) == [
             "item 1.1.1: Referenced Content Item Identifier does not address an item of this tree"

@@ -51,7 +51,7 @@ def test_wheel_contains_schemas_and_starters(tmp_path):
     for starter in (ROOT / "compiler" / "starters").glob("*.yaml"):
         assert archive.read(f"dcmspec_compiler/starters/{starter.name}") == starter.read_bytes()
     assert "dcmspec_compiler/iods/seg/segmentation.py" in names
-    assert "dcmspec_compiler/resolve/code_dictionary.txt.gz" in names
+    assert "dcmspec_compiler/resolve/code_dictionary.txt" in names
     assert "dcmspec_compiler/py.typed" in names  # PEP 561: type checkers read our inline types
 
 

@@ -582,6 +582,21 @@ def test_label_presence_given_or_computed():
         assert bytes(a.PixelData) == bytes(b.PixelData) and a.NumberOfFrames == b.NumberOfFrames
 
 
+@pytest.mark.parametrize("dtype", [bool, np.uint8, np.uint16])
+@pytest.mark.parametrize("top", [0, 1, 2])
+def test_label_presence_is_each_frames_values(dtype, top):
+    """label_presence against np.unique per frame, for binary masks (the frames' maxima alone) and
+    label maps; an all-background volume too."""
+    rng = np.random.default_rng(top)
+    lab = (rng.random((7, 5, 6)) < 0.1) * rng.integers(1, top + 1, (7, 5, 6)) if top else np.zeros((7, 5, 6), int)
+    lab[2] = 0
+    lab = lab.astype(dtype)
+    presence = prepare.label_presence(lab)
+    assert presence.shape == (7, int(lab.max()) + 1)
+    for f in range(7):
+        assert set(np.flatnonzero(presence[f]).tolist()) == set(np.unique(lab[f]).tolist()) - {0}, f
+
+
 def test_large_pixel_data_is_streamed_to_the_file_with_the_same_bytes(tmp_path):
     """write_dicom hands Pixel Data over 1 MiB to pydicom as a buffer (no in-memory copy) and the
     manifest digest is computed while writing: both must give what pydicom writes by itself."""

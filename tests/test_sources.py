@@ -501,6 +501,80 @@ def test_fast_headers_fall_back_to_pydicom(tmp_path, monkeypatch):
     assert headerscan.scan_header(truncated, sources_module.DEFER_SIZE) is None
 
 
+def test_fast_headers_reuse_a_series_layout(tmp_path, monkeypatch):
+    """The files of a series share a layout: from the second file on the header is read without a walk
+    (headerscan._Layout), and is still what pydicom reads: new values, the character set of each file,
+    deferred values, a file of the same layout cut short (pydicom's path), another layout."""
+    walks = []
+    walk = headerscan._walk
+    monkeypatch.setattr(headerscan, "_walk", lambda *a, **k: walks.append((a[0].fp.name, a[1])) or walk(*a, **k))
+    monkeypatch.setattr(headerscan, "_layouts", {})
+    paths = []
+    for i, (charset, number) in enumerate(
+        [("ISO_IR 100", "11"), ("ISO_IR 192", "12"), ("ISO_IR 100", "7"), ("ISO_IR 100", "123"), ("ISO_IR 100", "14")]
+    ):
+        ds = _ct()
+        ds.SpecificCharacterSet = charset  # same length: same layout, another encoding
+        ds.InstanceNumber = number  # "123": another length ("7" is padded to "7 "), so another layout
+        ds.SOPInstanceUID = f"1.2.3.4.{100 + i}"
+        ds.PatientName = "Müller^Ä" if charset == "ISO_IR 192" else "Mueller^AE"  # 10 bytes in both
+        ds.ImageComments = str(i) * 5000  # deferred (> 4096): read from its own file on access
+        paths.append(tmp_path / f"{i}.dcm")
+        ds.save_as(paths[-1], enforce_file_format=True)
+    cut = tmp_path / "cut.dcm"
+    data = paths[0].read_bytes()
+    cut.write_bytes(data[: data.index(b"0" * 5000) + 100])  # ends inside the deferred value
+    paths.insert(1, cut)
+    for path in paths:
+        fast = headerscan.scan_header(path, sources_module.DEFER_SIZE)
+        if path == cut:
+            assert fast is None
+            continue
+        slow = _dcmread(path)
+        assert_same_dataset(fast, slow)
+        assert fast.PatientName == slow.PatientName and fast.ImageComments == slow.ImageComments
+    # walked: the first file (File Meta Information + dataset), the cut one, "123" and the file after it (the
+    # last layout walked is the one tried); not the ones with another character set, Patient Name or "7"
+    meta_end = 322  # where this CT's dataset starts
+    assert [(Path(name).name, at) for name, at in walks] == [
+        ("0.dcm", 132),
+        ("0.dcm", meta_end),
+        ("cut.dcm", meta_end),
+        ("3.dcm", meta_end),
+        ("4.dcm", meta_end),
+    ]
+    # the encoding the walk returns for a sequence's values follows each file's Specific Character Set
+    for path, charset in ((paths[0], "latin_1"), (paths[2], "UTF8")):
+        with open(path, "rb") as fp:
+            reader = headerscan._Reader(fp, path.stat().st_size)
+            implicit = _dcmread(path).original_encoding[0]
+            assert headerscan._elements(reader, meta_end, implicit, 4096, meta=False)[2] == [charset]
+    assert len(walks) == 5  # both from the layout
+
+
+def test_fast_headers_layout_ending_at_the_end_of_the_file(tmp_path, monkeypatch):
+    """A header without Pixel Data ends at the end of its file: a file whose first elements have that
+    layout but go on is walked (and read as pydicom reads it)."""
+    monkeypatch.setattr(headerscan, "_layouts", {})
+    short, longer = tmp_path / "short.dcm", tmp_path / "longer.dcm"
+    ds = _ct()
+    del ds.PixelData
+    ds.save_as(short, enforce_file_format=True)
+    ds.add_new(0x60000010, "US", 16)  # Overlay Rows: after every other element
+    ds.save_as(longer, enforce_file_format=True)
+    for path in (short, longer, short):
+        assert_same_dataset(headerscan.scan_header(path, sources_module.DEFER_SIZE), _dcmread(path))
+
+
+def test_fast_header_writes_as_read(tmp_path):
+    """A header read by scan_header (its elements still raw) is written as pydicom's own read of it is."""
+    path = shared("series", "ct_dcmqi_23x38x3", "IMG0001.dcm")
+    fast, slow = headerscan.scan_header(path, sources_module.DEFER_SIZE), _dcmread(path)
+    fast.save_as(tmp_path / "fast.dcm")
+    slow.save_as(tmp_path / "slow.dcm")
+    assert (tmp_path / "fast.dcm").read_bytes() == (tmp_path / "slow.dcm").read_bytes()
+
+
 def test_fast_headers_keep_errors(tmp_path, monkeypatch):
     """Missing identifiers and unreadable files give the errors of the pydicom path."""
     ds = _ct()

@@ -555,7 +555,7 @@ def test_forcing_a_too_small_iod_is_refused(ct):
     group = PlanarROIGroup(
         tracking_id="x",
         tracking_uid="2.25.1",
-        region=ImageRegion3D("POLYLINE", [[0, 0, 0], [1, 1, 1]], ct.FrameOfReferenceUID),
+        region=ImageRegion3D("POLYGON", [[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 0, 0]], ct.FrameOfReferenceUID),
     )
     with pytest.raises(DicomConformanceError, match="Comprehensive SR does not allow value type SCOORD3D"):
         report([group]).document(document_class=ComprehensiveSR, **doc_args(ct))

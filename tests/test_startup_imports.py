@@ -208,3 +208,40 @@ def test_the_command_freezes_objects_at_exit_and_restores_the_threshold():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert "RUN 0 True True" in out and "FROZEN True" in out, out
+
+
+def _threads_at_exit(env: dict[str, str]) -> tuple[int, int, str]:
+    """(threads of the process, Python threads, OPENBLAS_NUM_THREADS) at the end of a complete validate."""
+    code = (
+        "import os, sys, threading\nfrom dcmspec_compiler.entry import run\n"
+        "try:\n    run(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "import numpy\n"  # imported by the command: its BLAS threads are running
+        "print('THREADS', len(os.listdir('/proc/self/task')), threading.active_count(),"
+        " os.environ.get('OPENBLAS_NUM_THREADS'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, "validate", "specs_examples/organs-binary.yaml"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        env=env,
+    ).stdout
+    _, tasks, python_threads, blas = next(line for line in out.splitlines() if line.startswith("THREADS")).split()
+    return int(tasks), int(python_threads), blas
+
+
+def test_the_command_gives_numpys_blas_one_thread(monkeypatch):
+    """The ``dcmspec`` command (entry.run) keeps OpenBLAS from starting a spinning thread per core (about
+    0.05 s of CPU of a SEG build): the process has no threads but Python's own; a count the user chose is
+    left alone (OpenBLAS then starts its thread)."""
+    import os
+
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+    }
+    tasks, python_threads, blas = _threads_at_exit(env)
+    assert (tasks, blas) == (python_threads, "1")
+    tasks, python_threads, blas = _threads_at_exit({**env, "OMP_NUM_THREADS": "2"})
+    assert blas == "None"  # printed: not set
+    assert tasks == python_threads + 1  # OpenBLAS's own thread (the caller's is the other one)

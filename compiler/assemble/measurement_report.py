@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # the builder layer imports pydicom: loaded when a builder ne
         TimePointContext,
         VolumetricROIGroup,
     )
-    from ..iods.sr.tid1500 import MeasurementGroup
+    from ..iods.sr.tid1500 import ImageRegion, ImageRegion3D, MeasurementGroup
     from ..iods.sr.value_types import ContentItem
     from ..resolve.source_series import SourceSeries
 
@@ -435,6 +435,7 @@ def _roi(
             roi["source_series_uid"] = str(images.series.header.SeriesInstanceUID)
     elif "region" in spec:
         roi["region"] = region_at(doc, ctx, images, base + ("region",))
+        _planar(doc, base + ("region",), roi["region"])
     else:
         errors = Errors()
         roi["source_images"] = [
@@ -447,6 +448,24 @@ def _roi(
         if hasattr(r, "source"):
             refs.append(r.source)
     return roi, refs, seg_header, patient
+
+
+_POINTS_HINT = (
+    "a planar region (TID 1410) is an area: POLYLINE (closed), CIRCLE, ELLIPSE; points go in a"
+    " measurement's `regions:` (the source of the measurement, INFERRED FROM), in a finding without `region:`"
+)
+
+
+def _planar(doc: SpecDocument, path: NodePath, region: ImageRegion | ImageRegion3D) -> None:
+    """The TID 1410 rules of ``region`` (an area; a POLYLINE closed), refused at its graphic type or points."""
+    from ..iods.sr.tid1500 import check_planar_region
+
+    if str(region.graphic_type).upper() == "POLYLINE":
+        where, hint = path + ("points",), "repeat the first point at the end to close the outline"
+    else:
+        where, hint = path + ("graphic_type",), _POINTS_HINT
+    with conformance_at(doc, where, hint=hint):
+        check_planar_region(region)
 
 
 def _rwvm(doc: SpecDocument, ctx: BuildContext, base: NodePath, roi: dict[str, Any], refs: list[Reference]) -> None:
@@ -526,7 +545,7 @@ def _group(
     cls: type[MeasurementGroup]
     if "region" in roi:
         cls = planar
-        hint = "a planar region is an area: POLYLINE (closed), CIRCLE, ELLIPSE; use regions: for points"
+        hint = _POINTS_HINT
         where = base + ("region",)
     elif "regions" in roi or "referenced_segment" in roi:
         cls, hint = volumetric, None

@@ -1,25 +1,26 @@
-"""Generate ``code_dictionary.txt.gz``, the DICOM code dictionary :mod:`.codes` looks codes up in.
+"""Generate ``code_dictionary.txt``, the DICOM code dictionary :mod:`.codes` looks codes up in.
 
 The content is pydicom's concept dictionary (``pydicom.sr._concepts_dict``, from PS3.16), reduced to what
 :mod:`.codes` asks: the meaning of ``SCHEME:VALUE`` and the value and meaning of ``SCHEME:Keyword`` (the
 first one pydicom lists, as before). Importing pydicom's dictionary costs about 0.1 s at every start;
-this table loads in a few milliseconds, and only when a spec has a code. ``tests/test_codes.py`` checks
-that the file is exactly what this module makes from the installed pydicom; after a pydicom update run::
+this table loads in a millisecond, and only when a spec has a code (stored uncompressed: inflating the
+gzip file it was took 8 ms of every build with a code; the wheel compresses it anyway).
+``tests/test_codes.py`` checks that the file is exactly what this module makes from the installed
+pydicom; after a pydicom update run::
 
     python -m dcmspec_compiler.resolve.code_table
 
-Format (UTF-8 text, gzip): a header line; the schemes, tab-separated, in pydicom's order; then a
+Format (UTF-8 text): a header line; the schemes, tab-separated, in pydicom's order; then a
 section per table, each ending with an empty line, of alternating key and value lines
 (``SCHEME:VALUE`` / meaning; ``SCHEME:Keyword`` / ``VALUE<tab>meaning``).
 """
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 from typing import cast
 
-TABLE = Path(__file__).with_name("code_dictionary.txt.gz")
+TABLE = Path(__file__).with_name("code_dictionary.txt")
 
 
 def table_text() -> str:
@@ -50,9 +51,7 @@ def table_text() -> str:
 
 
 def write_table(path: Path = TABLE) -> None:
-    # mtime=0: the same pydicom gives the same bytes
-    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as fh:
-        fh.write(table_text().encode("utf-8"))
+    path.write_bytes(table_text().encode("utf-8"))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,11 +34,9 @@ _KEYWORD_SCHEMES = ("SCT", "DCM", "UCUM", "LN", "FMA", "NCIt", "UMLS")
 def _table() -> tuple[tuple[str, ...], _Section, _Section]:
     """The schemes and the two sections of the code dictionary :mod:`.code_table` stored (pydicom's,
     from PS3.16); read on the first code, not at start-up."""
-    import zlib
-
     from .code_table import TABLE
 
-    raw = zlib.decompress(TABLE.read_bytes(), 16 + zlib.MAX_WBITS)  # the gzip file's one member
+    raw = TABLE.read_bytes()
     schemes_at = raw.index(b"\n") + 1
     by_value_at = raw.index(b"\n", schemes_at)  # each section from the newline before its first line
     by_keyword_at = raw.index(b"\n\n", by_value_at) + 1

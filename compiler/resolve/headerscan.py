@@ -24,6 +24,8 @@ from __future__ import annotations
 import os
 import re
 from io import BytesIO
+from itertools import repeat
+from operator import itemgetter
 from struct import Struct
 from struct import error as StructError
 from typing import TYPE_CHECKING, Any, BinaryIO, TypedDict
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
     #: A dataset's elements, as ``Dataset._dict`` holds them: keyed by ``BaseTag``, looked up here by
     #: plain ``int`` tags (equal keys; the stubs' invariant Mapping key type cannot say so).
     _Elements = Mapping[Any, _DatasetValue]
+    #: What walking a group of elements gives: ``({tag: element}, end, encoding)``.
+    _Found = tuple[dict[BaseTag, _DatasetValue], int, str | list[str]]
 
 #: Bytes read first; most image headers end well before (the bench CT: ~1.2 KB, vendor CT/PET: 2-7 KB).
 FIRST_READ = 16384
@@ -195,11 +199,26 @@ def _scan(reader: _Reader, filename: str, defer_size: int) -> FileDataset | None
     return ds
 
 
-def _elements(
-    reader: _Reader, pos: int, implicit: bool, defer_size: int, *, meta: bool
-) -> tuple[dict[BaseTag, _DatasetValue], int, str | list[str]]:
+def _elements(reader: _Reader, pos: int, implicit: bool, defer_size: int, *, meta: bool) -> _Found:
     """The top-level elements from ``pos`` as pydicom's reader yields them: ``({tag: element}, end,
-    encoding)``; group 0002 only when ``meta``, else up to Pixel Data or the end of the file."""
+    encoding)``; group 0002 only when ``meta``, else up to Pixel Data or the end of the file.
+
+    The files of a series mostly share one layout (the same elements at the same offsets, only values
+    differ): the previous file's layout (:class:`_Layout`) is tried first, the walk is the fallback."""
+    key = (pos, implicit, meta, defer_size)
+    layout = _layouts.get(key)
+    if layout is not None and reader.base == 0:
+        found = layout.elements(reader.buf, reader.size)
+        if found is not None:
+            return found
+    found = _walk(reader, pos, implicit, defer_size, meta=meta)
+    if reader.base == 0:  # the whole walk within the first read: the next file of a series may match it
+        _layouts[key] = _Layout.of(found, reader.buf, reader.size, implicit)
+    return found
+
+
+def _walk(reader: _Reader, pos: int, implicit: bool, defer_size: int, *, meta: bool) -> _Found:
+    """:func:`_elements`, element by element."""
     out: dict[BaseTag, _DatasetValue] = {}
     size = reader.size
     encoding: str | list[str] = default_encoding
@@ -262,7 +281,7 @@ def _elements(
                     value = empty[vr] = empty_value_for_VR(vr, raw=True)  # type: ignore[assignment]
             if tag == _CHARSET:
                 encoding = convert_encodings(convert_string(value or b"", True))
-            out[btag] = new_raw(RawDataElement, (btag, vr, length, value, value_tell, implicit, True))
+            out[btag] = new_raw(RawDataElement, (btag, vr, length, value, value_tell, implicit, True, True, False))
             pos = end
             continue
         # undefined length: only sequences (PS3.5 7.5.2); pydicom parses them at once
@@ -288,6 +307,94 @@ def _elements(
         out[btag] = DataElement(btag, vr, seq, value_tell, is_undefined_length=True)
         pos = end
     return out, pos, encoding
+
+
+class _Layout:
+    """Where the elements of a walked header lie, to read another file's header with the same layout
+    without walking it: if every element header (tag, VR, length; PS3.5 7.1) and the one the walk
+    stopped at have the same bytes at the same offsets, the walk would take the same steps, so only the
+    values are new (sliced out at once). Made only for walks within the first read without
+    undefined-length sequences."""
+
+    __slots__ = ("charset", "columns", "end", "eof_size", "heads", "heads_at", "implicit", "nones", "values_at")
+
+    def __init__(
+        self,
+        rows: list[tuple[BaseTag, str | None, int, int]],
+        spans: list[slice],
+        values: list[slice],
+        buf: bytes,
+        *,
+        nones: list[int],
+        charset: int,
+        end: int,
+        eof_size: int,
+        implicit: bool,
+    ) -> None:
+        spans = spans + [slice(0, 0)] * (2 - len(spans))  # itemgetter returns a tuple from two items on
+        values = values + [slice(0, 0)] * (2 - len(values))
+        self.heads_at = itemgetter(*spans)
+        self.heads: tuple[bytes, ...] = self.heads_at(buf)
+        self.values_at = itemgetter(*values)
+        self.columns: tuple[tuple[Any, ...], ...] = tuple(zip(*rows)) if rows else ((), (), (), ())
+        self.nones, self.charset, self.end, self.eof_size, self.implicit = nones, charset, end, eof_size, implicit
+
+    @classmethod
+    def of(cls, found: _Found, buf: bytes, size: int, implicit: bool) -> _Layout | None:
+        """The layout of a walk's result (``found``) on the file's first read ``buf``; None if it has none."""
+        out, end, _ = found
+        spans: list[slice] = []
+        values: list[slice] = []
+        nones: list[int] = []
+        rows: list[tuple[BaseTag, str | None, int, int]] = []
+        charset = -1
+        for i, elem in enumerate(out.values()):
+            if type(elem) is not RawDataElement:
+                return None  # a sequence: parsed by pydicom
+            tag, vr, length, value, tell = elem[:5]
+            head = 8 if vr is None or vr.encode() not in _LONG_VRS else 12
+            spans.append(slice(tell - head, tell))
+            values.append(slice(tell, tell + length) if value else slice(0, 0))
+            if value is None:
+                nones.append(i)
+            elif value and len(value) != length:
+                return None
+            if tag == _CHARSET:
+                charset = i
+            rows.append((tag, vr, length, tell))
+        # The walk checked each value against the file size: a file with the header it stopped at (Pixel
+        # Data, a group after 0002; in the first read, after every value) passes those checks too.
+        eof_size = -1
+        if end < size:
+            if end + 8 > len(buf):
+                return None
+            spans.append(slice(end, end + 8))
+        else:
+            eof_size = size  # stopped at the end of the file: only a file of this size stops there
+        return cls(
+            rows, spans, values, buf, nones=nones, charset=charset, end=end, eof_size=eof_size, implicit=implicit
+        )
+
+    def elements(self, buf: bytes, size: int) -> _Found | None:
+        """What the walk gives for a file whose first read is ``buf``, or None when the layout differs."""
+        if (self.eof_size >= 0 and size != self.eof_size) or self.heads_at(buf) != self.heads:
+            return None
+        values = list(self.values_at(buf))
+        for i in self.nones:
+            values[i] = None
+        tags, vrs, lengths, tells = self.columns
+        fields = zip(
+            tags, vrs, lengths, values, tells, repeat(self.implicit), repeat(True), repeat(True), repeat(False)
+        )
+        out: dict[BaseTag, _DatasetValue] = dict(zip(tags, map(tuple.__new__, repeat(RawDataElement), fields)))
+        encoding: str | list[str] = default_encoding
+        if self.charset >= 0:
+            encoding = convert_encodings(convert_string(values[self.charset] or b"", True))
+        return out, self.end, encoding
+
+
+#: The last layout per (start, implicit VR, File Meta Information, defer size): see :class:`_Layout`.
+_layouts: dict[tuple[int, bool, bool, int], _Layout | None] = {}
 
 
 def _skip_items(reader: _Reader, pos: int, implicit: bool, depth: int) -> int:

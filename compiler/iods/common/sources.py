@@ -11,6 +11,7 @@ from pydicom.charset import default_encoding
 from pydicom.datadict import keyword_dict as keyword_tags
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
 
 from ...errors import DicomConformanceError
 from .functional_groups import frame_group, frame_items
@@ -52,16 +53,43 @@ class SourceSet:
 
 
 _REQUIRED = tuple(
-    (kw, keyword_tags[kw])
+    (kw, BaseTag(keyword_tags[kw]))
     for kw in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "Rows", "Columns")
 )
+#: Tags of the keywords read per source, as the ``BaseTag`` keys of ``Dataset._dict``: looked up with an
+#: ``int`` (or through ``Dataset.get_item``) each lookup converted the key with pydicom's ``Tag()``, some
+#: 4000 times for a 300-slice series.
+_TAGS = {
+    kw: BaseTag(keyword_tags[kw])
+    for kw in (
+        "SOPClassUID",
+        "SOPInstanceUID",
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "FrameOfReferenceUID",
+        "Rows",
+        "Columns",
+        "ImagePositionPatient",
+        "ImageOrientationPatient",
+        "PixelSpacing",
+        "SliceThickness",
+        "SpacingBetweenSlices",
+    )
+}
+
+
+def _element(ds: Dataset, keyword: str) -> DataElement | RawDataElement | None:
+    """``ds.get_item(keyword)`` without its key conversion: the element as stored, raw until read (a
+    deferred value not yet read is left to the callers' pydicom fallback, which reads it)."""
+    tag = _TAGS.get(keyword)
+    return ds.get_item(keyword_tags[keyword]) if tag is None else ds._dict.get(tag)
 
 
 def _raw_text(ds: Dataset, keyword: str) -> tuple[str, ...] | Literal[False] | None:
     """The values of a not yet converted text element straight from its bytes (stripped, split on
     backslashes), ``None`` when absent, ``False`` when pydicom has to convert it (already converted, empty,
     not ASCII). Reading 300 headers this way skips ~4000 value conversions."""
-    elem: DataElement | RawDataElement | None = ds.get_item(keyword_tags[keyword])  # raw until read
+    elem = _element(ds, keyword)  # raw until read
     if elem is None:
         return None
     if not isinstance(elem, RawDataElement) or not isinstance(elem.value, bytes) or not elem.value.strip(b" \0"):
@@ -98,7 +126,7 @@ def _single(value: object) -> str | None:
 def _uid(ds: Dataset, keyword: str) -> str:
     """``str(ds.<keyword>)`` of a UI element, decoded from its raw bytes as pydicom's ``convert_UI`` does
     (default character set, trailing NULs and spaces removed) while pydicom has not converted it."""
-    elem: DataElement | RawDataElement | None = ds.get_item(keyword_tags[keyword])  # raw until read
+    elem = _element(ds, keyword)  # raw until read
     if (
         type(elem) is RawDataElement
         and elem.VR in ("UI", None)
@@ -111,7 +139,7 @@ def _uid(ds: Dataset, keyword: str) -> str:
 
 def _optional_uid(ds: Dataset, keyword: str) -> str | None:
     """``ds.get(keyword) or None`` of a UI element, from its raw bytes (as :func:`_uid`) while unconverted."""
-    elem: DataElement | RawDataElement | None = ds.get_item(keyword_tags[keyword])  # raw until read
+    elem = _element(ds, keyword)  # raw until read
     if elem is None:
         return None
     if type(elem) is RawDataElement and isinstance(elem.value, bytes):
@@ -121,7 +149,7 @@ def _optional_uid(ds: Dataset, keyword: str) -> str | None:
 
 def _us(ds: Dataset, keyword: str) -> int:
     """``int(ds.<keyword>)`` of a single US value, from its raw bytes while pydicom has not converted it."""
-    elem: DataElement | RawDataElement | None = ds.get_item(keyword_tags[keyword])  # raw until read
+    elem = _element(ds, keyword)  # raw until read
     if (
         type(elem) is RawDataElement
         and elem.VR in ("US", None)

@@ -66,6 +66,9 @@ def label_presence(labels: np.ndarray) -> np.ndarray:
     fmax = flat.max(axis=1) if flat.size else np.zeros(flat.shape[0], np.uint8)
     max_value = int(fmax.max()) if fmax.size else 0
     pres = np.zeros((flat.shape[0], max_value + 1), bool)
+    if max_value == 1:  # a binary mask: its frames' maxima say it all
+        pres[:, 1] = fmax != 0
+        return pres
     for f in np.flatnonzero(fmax).tolist():
         x = flat[f]
         pres[f] = np.bincount(x[x != 0], minlength=max_value + 1) > 0

@@ -206,6 +206,7 @@ class _Edge:
     target: str  # the child's value type, or the addressed item's
     selected_from: int  # by-value SCOORD: how many SELECTED FROM children it has
     error: Exception | None = None  # raised when a by-reference identifier is looked at (as before)
+    loop: bool = False  # by reference: the addressed item is the referencing item or one of its ancestors
 
 
 @dataclass(frozen=True)
@@ -225,16 +226,21 @@ def tree_facts(root: Dataset) -> TreeFacts:
         relationship = _text(child, _RELATIONSHIP_TYPE)
         by_reference = _REFERENCED_ITEM in child._dict
         addressed = False
+        loop = False
         selected_from = 0
         error = None
         target = ""
         if by_reference:
             try:
-                target_item = _by_reference_target(root, list(child.ReferencedContentItemIdentifier))
+                value = child.ReferencedContentItemIdentifier  # UL, VM 1-n: one value reads as an int
+                identifier = [value] if isinstance(value, int) else list(value)
+                target_item = _by_reference_target(root, identifier)
             except Exception as exc:  # surfaces where the rules look at it
                 error = exc
             else:
                 addressed = target_item is not None
+                position = path.split(".")
+                loop = addressed and [str(int(i)) for i in identifier] == position[: len(identifier)]
                 target = _text(target_item, VALUE_TYPE) if target_item is not None else ""
         else:
             target = _text(child, VALUE_TYPE)
@@ -256,6 +262,7 @@ def tree_facts(root: Dataset) -> TreeFacts:
                 target,
                 selected_from,
                 error,
+                loop,
             )
         )
     return TreeFacts(
@@ -300,6 +307,12 @@ def tree_violations(rules: IODRules, root: Dataset, facts: TreeFacts | None = No
                 raise edge.error
             if not edge.addressed:
                 yield f"item {path}: Referenced Content Item Identifier does not address an item of this tree"
+                continue
+            if edge.loop:  # A.35.3.3.1.2 (Comprehensive), A.35.13/A.35.15 (3D, Extensible): no loops
+                yield (
+                    f"item {path}: a by-reference relationship to the item itself or an ancestor makes a loop;"
+                    " relationships by-reference to ancestor Content Items are forbidden (PS3.3 A.35)"
+                )
                 continue
             if relationship == "HAS CONCEPT MOD" or (relationship == "CONTAINS" and target == "CONTAINER"):
                 yield (f"item {path}: {relationship} {target} may only be by-value (PS3.3 {rules.table})")

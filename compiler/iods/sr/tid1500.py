@@ -366,14 +366,44 @@ class PlanarROIGroup(_Group):
     TEMPLATE = "1410"
 
     def _roi_items(self) -> list[ContentItem]:
-        if not isinstance(self.region, (ImageRegion, ImageRegion3D)):
-            raise DicomConformanceError("a planar ROI group needs one ImageRegion or ImageRegion3D (TID 1410)")
-        if self.region.graphic_type.upper() in ("POINT", "MULTIPOINT", "ELLIPSOID"):
-            raise DicomConformanceError(
-                f"TID 1410 Image Region is an area: {self.region.graphic_type} is not allowed"
-                " (use POLYLINE (closed), CIRCLE, ELLIPSE or POLYGON)"
-            )
+        check_planar_region(self.region)
         return [self.region.item(C.IMAGE_REGION, "CONTAINS")]
+
+
+def check_planar_region(region: Region) -> None:
+    """Refuse a TID 1410 Image Region that is not an area: POINT, MULTIPOINT and ELLIPSOID, and a POLYLINE
+    that is not closed (its last point equal to the first, PS3.3 C.18.6.1.2 / C.18.9.1.2) around at least
+    three distinct vertices. An open outline is refused, never closed here: where it ends is the user's."""
+    if not isinstance(region, (ImageRegion, ImageRegion3D)):
+        raise DicomConformanceError("a planar ROI group needs one ImageRegion or ImageRegion3D (TID 1410)")
+    graphic = str(region.graphic_type).upper()
+    if graphic in ("POINT", "MULTIPOINT", "ELLIPSOID"):
+        raise DicomConformanceError(
+            f"TID 1410 Image Region is an area: {region.graphic_type} is not allowed"
+            " (use POLYLINE (closed), CIRCLE, ELLIPSE or POLYGON)"
+        )
+    if graphic == "POLYLINE":
+        points = np.asarray(region.points, dtype=np.float64)
+        dims = 3 if isinstance(region, ImageRegion3D) else 2
+        if points.ndim == 1 and points.size % dims == 0:
+            points = points.reshape(-1, dims)
+        if points.ndim != 2 or len(points) < 2:
+            return  # the SCOORD/SCOORD3D item refuses it with its own message
+        if not np.array_equal(points[0], points[-1]):
+            raise DicomConformanceError(
+                f"TID 1410 Image Region is an area: this POLYLINE is open, its last point {_xy(points[-1])}"
+                f" is not its first {_xy(points[0])} (a closed POLYLINE repeats the first point at the end,"
+                " PS3.3 C.18.6.1.2)"
+            )
+        if len(np.unique(points[:-1], axis=0)) < 3:
+            raise DicomConformanceError(
+                f"TID 1410 Image Region is an area: a closed POLYLINE needs at least 3 distinct points,"
+                f" got {len(np.unique(points[:-1], axis=0))}"
+            )
+
+
+def _xy(point: np.ndarray) -> str:
+    return "[" + ", ".join(f"{float(v):g}" for v in point) + "]"
 
 
 @dataclass(frozen=True, kw_only=True)

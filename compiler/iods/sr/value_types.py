@@ -23,6 +23,7 @@ from pydicom.valuerep import format_number_as_ds
 from ...errors import DicomConformanceError
 from ..common.codes import code_from_item, code_item, set_element
 from ..common.concept import Code, is_code
+from ..common.ucum import UcumSyntaxError, check_ucum
 from ..common.uid import is_valid_uid
 from . import codes
 from .references import Reference
@@ -256,6 +257,7 @@ class CodeItem(ContentItem):
 class NumItem(ContentItem):
     """NUM (C.18.1 Numeric Measurement Macro).
 
+    A unit whose scheme is UCUM must be a UCUM expression (``mL``, ``mm2``, ``[hnsf'U]``, ``1``).
     ``value`` NaN or infinite, or None with a ``qualifier``, gives an empty Measured Value Sequence and a
     Numeric Value Qualifier (CID 42). Floating Point Value is written when the DS string loses precision
     or ``floating_point=True``.
@@ -298,6 +300,11 @@ class NumItem(ContentItem):
                 )
             if not is_code(unit):
                 raise DicomConformanceError(f"NUM {name.meaning!r}: the unit must be a Code, got {unit!r}")
+            if unit.scheme_designator == "UCUM":  # PS3.16 "UCUM": the code value is a UCUM expression
+                try:
+                    check_ucum(str(unit.value))
+                except UcumSyntaxError as exc:
+                    raise DicomConformanceError(f"NUM {name.meaning!r}: {exc}") from None
             mv = Dataset()
             set_element(mv, MEASUREMENT_UNITS_CODE_SEQUENCE, "SQ", [code_item(unit)])
             ds_text = format_number_as_ds(value)
