@@ -54,7 +54,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
     \b
     Exit codes: 0 ok, 1 invalid spec or inputs, 2 usage error,
-    3 output not writable or exists (see --force), 4 internal error.
+    3 output not writable, exists (see --force) or its PACS package is missing, 4 internal error.
     """
     ctx.obj = {"debug": debug}
     from .pydicom_import import without_downloader
@@ -262,6 +262,13 @@ def build(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--executor") from None
     from .errors import DcmspecError
+
+    try:  # like an existing output file: refused before anything is built or written
+        for destination in destinations:
+            destination.require()
+    except DcmspecError as exc:
+        _echo_err(exc.format())
+        sys.exit(exc.exit_code)
     from .pipeline import build_specs, collect_spec_files
     from .progress import Progress
 

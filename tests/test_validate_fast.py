@@ -7,6 +7,7 @@ spec: every error the fast check reports must be one the complete check reports 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,7 @@ VARIANTS = {
     "mask of five axes": ({"mask": "{inputs}/five_axes.npy"}, True),
     "sources missing": ({"images": "no-such-folder/"}, True),
     "sources missing and mask missing": ({"images": "no-such-folder/", "mask": "no-such.npy"}, True),
+    "sources missing and a bad code": ({"images": "no-such-folder/", "type2": "Livr"}, True),
     "mask off the source grid": ({"mask": "{inputs}/wrong_grid.npy"}, False),  # needs the source headers
 }
 
@@ -113,6 +115,49 @@ def test_fast_reports_every_code_error_of_a_report_the_complete_check_reports(tm
     fast, full = _places(specs, fast=True), _places(specs, fast=False)
     assert fast <= full
     assert {line for _, line, _ in fast} == {4, 22, 23, 25}  # NoSuchProcedure, NotAKeyword, NotACategory, ...
+
+
+# example -> (the code to misspell, its typo): with missing source images as well, every kind whose
+# schema has codes. A build stops at the sources; the codes are reported all the same.
+SOURCES_AND_CODE = {
+    "organs-binary.yaml": ('type: SCT:10200004 "Liver"', "type: Livr"),
+    "report-organs.yaml": ("type: Liver", "type: Livr"),
+    "sr-key-findings.yaml": ('name: DCM:111060 "Study Date"', "name: Livr"),
+    "key-objects.yaml": ('title: DCM:113000 "Of Interest"', "title: Livr"),
+    "slide-annotations.yaml": ('type: SCT:108369006 "Neoplasm"', "type: Livr"),
+    "t1-map.yaml": ('quantity: DCM:113063 "T1"', "quantity: Livr"),
+}
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("examples") / "examples"
+    shutil.copytree(EXAMPLES, folder)
+    return folder
+
+
+@pytest.mark.parametrize("name", list(SOURCES_AND_CODE))
+def test_a_build_reports_bad_codes_with_missing_sources(examples, name):
+    """Missing source images stop a build, not the check of its codes: a complete validate reports both
+    errors, each at its place (as ``--fast`` does), and the fast check's errors are some of its own."""
+    text = (EXAMPLES / name).read_text()
+    good, bad = SOURCES_AND_CODE[name]
+    assert text.count(good) == 1 and text.count("  images: phantom/") == 1
+    text = text.replace(good, bad).replace("  images: phantom/", "  images: no-such-folder/")
+    spec = examples / f"broken-{name}"
+    spec.write_text(text)
+    lines = text.splitlines()
+    code_line = next(i for i, line in enumerate(lines, 1) if bad in line)
+    code_place = (str(spec), code_line, lines[code_line - 1].index(bad) + len(bad) - len("Livr") + 1)
+    sources_line = next(i for i, line in enumerate(lines, 1) if "no-such-folder/" in line)
+    sources_place = (str(spec), sources_line, lines[sources_line - 1].index("no-such-folder/") + 1)
+    fast, full = _places([spec], fast=True), _places([spec], fast=False)
+    assert full == {sources_place, code_place}, full
+    assert fast <= full and code_place in fast
+    result = CliRunner().invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 1  # invalid spec or inputs
+    assert f"{spec}:{code_place[1]}:{code_place[2]}: " in result.stderr and "'Livr'" in result.stderr
+    assert f"{spec}:{sources_place[1]}:{sources_place[2]}: sources.images" in result.stderr
 
 
 @pytest.mark.parametrize("spec", sorted(p.name for p in EXAMPLES.glob("*.yaml")))

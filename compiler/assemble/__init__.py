@@ -33,17 +33,26 @@ BUILDERS: dict[str, str] = {
 
 def builder_for(kind: str) -> Builder:
     """The ``build`` function of ``kind``; a builder-layer refusal no builder located becomes a SpecError
-    at the spec value that gave it (or at the top of the spec)."""
+    at the spec value that gave it (or at the top of the spec). A failed build also reports the errors of
+    the spec's codes it did not reach (``quick.with_code_errors``: missing source images stop a build,
+    not the check of its codes)."""
     build: Builder = import_module(f"{__name__}.{BUILDERS[kind]}").build
 
     def located_build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
-        from ..errors import DicomConformanceError
+        from ..errors import DcmspecError, DicomConformanceError
         from .common import conformance_at
+        from .quick import with_code_errors
 
         try:
-            return build(doc, ctx)
-        except DicomConformanceError:
-            with conformance_at(doc, ()):
+            try:
+                return build(doc, ctx)
+            except DicomConformanceError:
+                with conformance_at(doc, ()):
+                    raise
+        except DcmspecError as exc:
+            more = with_code_errors(doc, kind, exc)
+            if more is exc:
                 raise
+            raise more from None
 
     return located_build

@@ -24,8 +24,9 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError
+from ..errors import DcmspecError, ErrorList, InputError, flatten
 from ..load.document import SpecDocument
+from ..resolve.codes import resolve_code
 from ..resolve.input_files import check_input_file, check_magic
 from ..validate.conforms import _resolve, _schema_file, _Unknown, _valid
 from ..validate.schemas import DEFINITIONS, KINDS
@@ -57,6 +58,26 @@ def quick_check(doc: SpecDocument, kind: str, ctx: BuildContext) -> list[BuiltOb
     return []
 
 
+def with_code_errors(doc: SpecDocument, kind: str, error: DcmspecError) -> DcmspecError:
+    """``error``, raised by a build of ``doc``, with the errors of the spec's codes it does not report
+    (``error`` itself when there are none). A code depends on nothing a build reads: a build that stopped
+    before its codes (missing source images, say) still reports them, as the fast check does, so that
+    every independent error is reported in one pass. Warnings of codes are the build's (not repeated)."""
+    found = flatten(error)
+    reported = {_place(e) for e in found}
+    errors = Errors()
+    for path in code_paths(KINDS[kind], doc.data):
+        if path[-1] != "unit":  # as quick_check: a unit is checked where the build reads it
+            errors.run(resolve_code, doc.get(path), location=doc.loc(path), path=path)
+    more = [e for e in errors.errors if _place(e) not in reported]
+    return ErrorList([*found, *more]) if more else error
+
+
+def _place(error: DcmspecError) -> tuple[Any, ...]:
+    loc = error.location
+    return (loc.file, loc.line, loc.column) if loc is not None else tuple(error.path)
+
+
 def code_paths(schema_file: str, data: Any) -> list[NodePath]:
     """The paths of the values of ``data`` that its schema declares codes, in document order. Branches
     of ``anyOf``/``oneOf``/``if`` are followed where they accept the value."""
@@ -68,8 +89,8 @@ def code_paths(schema_file: str, data: Any) -> list[NodePath]:
 
 
 def _walk(schema: Any, value: Any, base: str, path: NodePath, out: dict[NodePath, None]) -> None:
-    if not isinstance(schema, dict):
-        return
+    if not isinstance(schema, dict) or not _may_hold_codes(schema, base):
+        return  # e.g. 100,000 annotations' points: not walked
     if "$ref" in schema:
         target, file = _resolve(schema["$ref"], base)
         if (file, schema["$ref"].partition("#")[2]) == _CODE:
@@ -98,6 +119,35 @@ def _walk(schema: Any, value: Any, base: str, path: NodePath, out: dict[NodePath
     if "if" in schema:
         branch = schema.get("then" if _valid(schema["if"], value, base) else "else")
         _walk(branch, value, base, path, out)
+
+
+_HOLDS_CODES: dict[tuple[int, str], bool] = {}
+_NOT_SCHEMAS = frozenset(("$defs", "definitions", "enum", "const", "default", "examples"))
+
+
+def _may_hold_codes(schema: Any, base: str) -> bool:
+    """Whether a value ``schema`` describes may hold a code (a ``$ref`` to the code definition somewhere
+    below it); True also where a ``$ref`` cycle leaves it open."""
+    key = (id(schema), base)
+    if key not in _HOLDS_CODES:
+        _HOLDS_CODES[key] = True  # a cycle back here: assumed to hold codes
+        found = False
+        if "$ref" in schema:
+            target, file = _resolve(schema["$ref"], base)
+            found = (file, schema["$ref"].partition("#")[2]) == _CODE or (
+                isinstance(target, dict) and _may_hold_codes(target, file)
+            )
+        for name, sub in schema.items():
+            if found:
+                break
+            if name in _NOT_SCHEMAS:
+                continue
+            subs = (
+                sub.values() if name in ("properties", "patternProperties") else sub if isinstance(sub, list) else [sub]
+            )
+            found = any(isinstance(s, dict) and _may_hold_codes(s, base) for s in subs)
+        _HOLDS_CODES[key] = found
+    return _HOLDS_CODES[key]
 
 
 def _source_files(doc: SpecDocument) -> list[Path] | None:

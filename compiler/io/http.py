@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import InputError, Location, PathPart
+from ..errors import DcmspecError, InputError, Location, PathPart
 
 TIMEOUT_S = 60.0
 """Seconds to wait for a PACS to connect or answer."""
@@ -30,8 +30,8 @@ PACS_EXTRA = (
 )
 
 
-def require(module: str, what: str) -> Any:
-    """Import ``module`` of the ``pacs`` extra, or raise an error saying how to install it."""
+def require(module: str, what: str, error: type[DcmspecError] = InputError) -> Any:
+    """Import ``module`` of the ``pacs`` extra, or raise ``error`` saying how to install it."""
     import importlib
 
     from ..pydicom_import import import_requests
@@ -40,7 +40,7 @@ def require(module: str, what: str) -> Any:
         import_requests()
         return importlib.import_module(module)
     except ImportError:
-        raise InputError(
+        raise error(
             f"{what} needs the Python package {module.split('.')[0]}, which is not installed",
             hint=PACS_EXTRA,
         ) from None

@@ -57,6 +57,17 @@ class Destination:
         """How the manifest names the destination."""
         return f"STOW-RS {self.url.rstrip('/')}" if self.url else f"C-STORE {self.aet}@{self.host}:{self.port}"
 
+    def require(self) -> None:
+        """Refuse, before anything is built, a destination whose package (of the ``pacs`` extra) is not
+        installed: ``OutputError`` with the install hint (the output cannot be written; nothing is)."""
+        from ..errors import OutputError
+        from ..io import http
+
+        if self.url:
+            http.require("requests", f"--stow (STOW-RS to {self.url})", OutputError)
+        else:
+            http.require("pynetdicom", f"--store (C-STORE to {self.aet}@{self.host}:{self.port})", OutputError)
+
     def sender(self) -> Any:
         if self.url:
             from .stow import StowSender
