@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import DcmspecError, ErrorList, InputError, flatten
 from ..load.document import SpecDocument
 from ..resolve.codes import resolve_code
-from ..resolve.input_files import check_input_file, check_magic
+from ..resolve.input_files import check_input_file, check_magic, check_mask_kind, check_mask_shape
 from ..validate.conforms import _resolve, _schema_file, _Unknown, _valid
 from ..validate.schemas import DEFINITIONS, KINDS
 from .common import Errors, NodePath, base_dir_of, code_at, resolve_path
@@ -187,13 +187,5 @@ def _mask_file(doc: SpecDocument, path: NodePath) -> None:
             header = read_npy_header(file)
         except (ValueError, OSError) as exc:
             raise InputError(f"cannot read {file} as a .npy array: {exc}", **where) from exc
-        if len(header.shape) not in (2, 3, 4):
-            raise InputError(
-                f"mask {file} has shape {header.shape}; expected [frame, row, column] (or [row, column] "
-                "for one frame, or a trailing channel axis)",
-                **where,
-            )
-        if header.kind not in "biuf":
-            raise InputError(
-                f"mask {file} has values of type {header.descr}; expected booleans, integers or floats", **where
-            )
+        check_mask_shape(header.shape, file, **where)
+        check_mask_kind(header.kind, header.descr, file, **where)

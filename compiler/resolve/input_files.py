@@ -50,3 +50,21 @@ def check_magic(file: Path, magic: bytes, what: str, how: str, **where: Unpack[E
             hint=f"write it with {how}",
             **where,
         )
+
+
+def check_mask_shape(shape: tuple[int, ...], file: Path, /, **where: Unpack[ErrorAt]) -> None:
+    """Refuse a mask array that has not 2 ([row, column], one frame), 3 ([frame, row, column]) or 4 axes (a
+    trailing channel axis): the one rule of the loaded array (``masks.py``) and of its .npy header (``--fast``)."""
+    if len(shape) not in (2, 3, 4):
+        raise InputError(
+            f"mask {file} has shape {shape}; expected [frame, row, column] (or [row, column] "
+            "for one frame, or a trailing channel axis)",
+            **where,
+        )
+
+
+def check_mask_kind(kind: str, type_name: str, file: Path, /, **where: Unpack[ErrorAt]) -> None:
+    """Refuse mask values that are not booleans, integers or floats (numpy dtype ``kind`` "b", "i", "u", "f");
+    ``type_name`` is how the message names the type."""
+    if kind not in "biuf":
+        raise InputError(f"mask {file} has values of type {type_name}; expected booleans, integers or floats", **where)

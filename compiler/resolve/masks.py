@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import InputError, Location, PathPart
 from ..spatial.volume import Volume
-from .input_files import check_input_file
+from .input_files import check_input_file, check_mask_kind, check_mask_shape
 from .input_files import check_magic as _check_magic
 
 if TYPE_CHECKING:
@@ -63,12 +63,7 @@ def _suffix(path: Path) -> str:
 
 
 def _check_dtype(array: np.ndarray, path: Path, location: Location | None, spec_path: Sequence[PathPart]) -> None:
-    if array.dtype.kind not in "biuf":
-        raise InputError(
-            f"mask {path} has values of type {array.dtype}; expected booleans, integers or floats",
-            location=location,
-            path=spec_path,
-        )
+    check_mask_kind(array.dtype.kind, str(array.dtype), path, location=location, path=spec_path)
 
 
 def load_mask(
@@ -176,15 +171,8 @@ def _read_npz(file: Path, key: str | None, max_values: int | None = None, **wher
 
 
 def _numpy_volume(array: np.ndarray, file: Path, **where: Unpack[Where]) -> Volume:
-    if array.ndim == 2:
-        array = array[None]
-    if array.ndim not in (3, 4):
-        raise InputError(
-            f"mask {file} has shape {array.shape}; expected [frame, row, column] (or [row, column] "
-            "for one frame, or a trailing channel axis)",
-            **where,
-        )
-    return Volume(array, None)
+    check_mask_shape(array.shape, file, **where)
+    return Volume(array[None] if array.ndim == 2 else array, None)
 
 
 # ---------------------------------------------------------------------- NIfTI
