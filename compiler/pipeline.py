@@ -301,6 +301,7 @@ def compile_specs(
         where = f"{workers} worker processes" if choice.kind == "local" else str(choice)
         progress(f"building {len(batch_ids)} spec instance(s) on {where}")
     meter = None if verbose else meter_of(progress, result.instances, "building")
+    built_by_doc: dict[int, list[BuiltObject]] = {}
     if meter is not None and result.failed_rows:
         meter.advance(len(result.failed_rows), failed=len(result.failed_rows))
     for doc in ordered:
@@ -326,7 +327,7 @@ def compile_specs(
                 for obj in objects:
                     obj.summary.update(doc.csv_row.manifest())
             result.context.built[spec_id(doc)] = objects
-            result.objects.extend(objects)
+            built_by_doc[id(doc)] = objects
             failed = False
         except DcmspecError as exc:
             failed = True
@@ -364,19 +365,23 @@ def compile_specs(
             result.row_errors += len(batch.errors)
         result.errors.extend(batch.errors)
         result.stopped = batch.stopped
-        result.objects.extend(
-            BuiltObject(
-                dataset=None,
-                filename=e.filename,
-                kind=e.kind,
-                spec=Path(e.spec),
-                spec_id=e.spec_id,
-                summary=e.summary,
-                encoded=e.data,
-                uids=e.uids,
-            )
-            for e in batch.encoded
-        )
+        for key, encoded in batch.by_document.items():
+            built_by_doc[key] = [
+                BuiltObject(
+                    dataset=None,
+                    filename=e.filename,
+                    kind=e.kind,
+                    spec=Path(e.spec),
+                    spec_id=e.spec_id,
+                    summary=e.summary,
+                    encoded=e.data,
+                    uids=e.uids,
+                )
+                for e in encoded
+            ]
+    # in the order of the documents, wherever each was built: the manifest must not depend on how many
+    # worker processes the machine gave the build
+    result.objects = [obj for doc in ordered for obj in built_by_doc.get(id(doc), [])]
     if meter is not None:
         meter.close()
     if progress is not None and not verbose:

@@ -14,7 +14,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import DcmspecError, ErrorList, InputError, Location, OutputError, PathPart, SpecError, flatten, in_row
@@ -169,6 +169,8 @@ class BatchResult:
     #: the documents that failed (each gave errors and no object), and whether the build stopped early
     failed: list[SpecDocument]
     stopped: bool = False
+    #: the objects of each document that was built, by ``id()`` of the caller's document
+    by_document: dict[int, list[Encoded]] = field(default_factory=dict)
 
 
 def build_in_workers(
@@ -217,6 +219,7 @@ def build_in_workers(
             continue
         for (doc, _), (done, errs, warns) in zip(part, result):
             out.encoded.extend(done)
+            out.by_document[id(doc)] = done
             out.errors.extend(_error_from_dict(e) for e in errs)
             if errs:
                 out.failed.append(doc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -239,6 +240,30 @@ def start_file_digest(path: Path) -> None:
         if _digest_pool is None:
             _digest_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dcmspec-digest")
         _digests[key] = _digest_pool.submit(_sha256_of_file, path)
+
+
+def stop_file_digests() -> None:
+    """Finish the background hashes and end their thread: called before worker processes are forked.
+
+    A forked child has no copy of the parent's threads, so a pool inherited with its thread gone would
+    never run a hash and the worker would wait for it forever; forking while the thread lives is also
+    what Python 3.12+ warns about (``DeprecationWarning: This process ... is multi-threaded``)."""
+    global _digest_pool
+    if _digest_pool is not None:
+        _digest_pool.shutdown(wait=True)
+        _digest_pool = None
+
+
+def _forget_parent_digests() -> None:
+    """In a forked child: the parent's hashing thread is not there; start a pool of its own if needed."""
+    global _digest_pool
+    _digest_pool = None
+    for key in [k for k, future in _digests.items() if not future.done()]:
+        del _digests[key]
+
+
+if hasattr(os, "register_at_fork"):  # POSIX only
+    os.register_at_fork(after_in_child=_forget_parent_digests)
 
 
 def file_digest(path: Path) -> str:

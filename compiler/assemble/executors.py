@@ -73,6 +73,9 @@ class LocalProcesses:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        from .common import stop_file_digests
+
+        stop_file_digests()  # no thread of ours is running when the workers are forked
         self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
         return self
 

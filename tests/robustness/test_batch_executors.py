@@ -452,3 +452,64 @@ def test_a_worker_dying_while_tasks_are_handed_out_loses_those_tasks_not_the_bui
         results = dict(pool.run(_die_on_first, HandedOutAfterTheDeath(pool)))
     assert sorted(results) == [0, 1, 2, 3]
     assert all(r is LOST for r in results.values()), results
+
+
+def test_workers_forked_after_a_mask_was_hashed_in_the_parent_finish(tmp_path):
+    """The parent builds the specs others refer to (``organs-binary``, read by ``report-organs``) and hashes
+    their masks on a background thread; the independent ones (more masks) go to forked workers. A child
+    inherited that thread's pool without its thread, waited for a hash nobody ran, and the build hung
+    (``--workers 2`` on the examples). Oracle: a one-process build of the same folder, byte for byte."""
+    examples = tmp_path / "examples"
+    shutil.copytree(ROOT / "specs_examples", examples)
+    one = dcmspec("build", str(examples), "-o", str(tmp_path / "one"), "--workers", "1", "-q", cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    two = subprocess.Popen(
+        [sys.executable, "-m", "dcmspec_compiler", "build", str(examples), "-o", str(tmp_path / "two")]
+        + ["--workers", "2", "-q"],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its workers too are stopped below if it hangs
+    )
+    try:
+        _, stderr = two.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(two.pid, signal.SIGKILL)
+        two.communicate()
+        pytest.fail("a build with --workers 2 on the examples hung (a worker waited for the parent's hash thread)")
+    assert two.returncode == 0, stderr
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "two").iterdir())
+    assert len(names) == 19  # 18 objects and the manifest
+    for name in names:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+
+
+def test_no_thread_of_dcmspec_runs_when_workers_are_forked(tmp_path, monkeypatch):
+    """Forking a process that runs other threads is what Python 3.12+ deprecates (a child may inherit a
+    lock held by a thread it does not have). The parent's hash thread is stopped before the workers are
+    forked; the threads seen at each fork are recorded here (the hook is Python's own)."""
+    from dcmspec_compiler.assemble import common
+    from dcmspec_compiler.assemble.executors import LocalProcesses
+
+    mask = tmp_path / "mask.bin"
+    mask.write_bytes(b"\x01" * 4096)
+    common.start_file_digest(mask)  # as a build in the parent does: the hash thread now runs
+    assert any(t.name.startswith("dcmspec-digest") for t in __import__("threading").enumerate())
+    seen: list[list[str]] = []
+    recording = [True]
+
+    def before_fork() -> None:
+        if recording[0]:
+            seen.append([t.name for t in __import__("threading").enumerate()])
+
+    os.register_at_fork(before=before_fork)
+    try:
+        with LocalProcesses(2) as pool:
+            results = dict(pool.run(abs, [-1, -2, -3]))
+    finally:
+        recording[0] = False
+    assert results == {0: 1, 1: 2, 2: 3}
+    assert seen, "no worker was forked"
+    assert all(not name.startswith("dcmspec-digest") for names in seen for name in names), seen
+    assert common.file_digest(mask) == __import__("hashlib").sha256(b"\x01" * 4096).hexdigest()
