@@ -3,6 +3,7 @@ dcmqi's itkimage2segimage, as whole processes, interleaved, medians of many runs
 
     python bench/startup.py                 # 15 rounds; inputs from bench/inputs.py (made once)
     python bench/startup.py --runs 31 --no-precompile
+    python bench/startup.py --runtime-install   # as a user installs it: `pip install .` in a venv of its own
 
 Each round runs every command once, in an order that rotates from round to round, so that the load of a
 shared machine falls on all of them alike. Reported per command: median wall time (min-max) and the
@@ -90,6 +91,31 @@ def run_once(cmd: list[str], cwd: Path) -> tuple[float, float]:
     return wall, usage.ru_utime + usage.ru_stime
 
 
+def runtime_venv() -> Path:
+    """The Python of a venv holding dcmspec (this checkout, not editable) and its runtime dependencies only;
+    made, or brought up to date, on each call (pip reinstalls the checkout)."""
+    venv = WORK_DIR / "venv-runtime"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--force-reinstall",
+            "--no-deps",
+            str(REPO),
+        ],
+        check=True,
+    )
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(REPO)], check=True)
+    return python
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=15, help="rounds (default 15)")
@@ -100,7 +126,17 @@ def main(argv: list[str] | None = None) -> int:
         help="do not byte-compile dcmspec first (measures source compilation too)",
     )
     ap.add_argument("--only", default="", help="comma separated substrings: run only matching commands")
+    ap.add_argument(
+        "--runtime-install",
+        action="store_true",
+        help="measure dcmspec as a user installs it: `pip install .` (runtime dependencies only, no test "
+        "extras, whose Pillow and CharLS pydicom would load) in a venv of its own, bench/_work/venv-runtime",
+    )
     args = ap.parse_args(argv)
+    if args.runtime_install:
+        return subprocess.call(
+            [str(runtime_venv()), __file__, *[a for a in (argv or sys.argv[1:]) if a != "--runtime-install"]]
+        )
 
     out = WORK_DIR / "startup-out"
     out.mkdir(parents=True, exist_ok=True)

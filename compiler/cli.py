@@ -418,9 +418,9 @@ def _github_line(level: str, item: dict[str, Any]) -> str:
     "--fast",
     is_flag=True,
     help="Check only what needs no DICOM object, in about a third of the time (for editors and pre-commit "
-    "hooks): schema, references, codes, output names, source and mask files, .npy headers. It builds no "
-    "object, so it misses what only a build finds (source headers and geometry, mask shape, units, DICOM "
-    "rules); without --fast the check is complete.",
+    "hooks): schema, references, codes, units, output names, source and mask files, .npy headers. It builds "
+    "no object, so it misses what only a build finds (source headers and geometry, mask shape, missing "
+    "units, DICOM rules); without --fast the check is complete.",
 )
 @_uid_root_option
 @_template_options

@@ -108,7 +108,7 @@ def test_fast_errors_are_complete_errors(tmp_path, inputs, name):
 
 def test_fast_reports_every_code_error_of_a_report_the_complete_check_reports(tmp_path):
     """test_all_errors.py's report: codes, units, references, image indices. The fast check finds its
-    code errors (not the units, segment labels or image indices, which need the build)."""
+    code errors (not the missing units, segment labels or image indices, which need the build)."""
     spec = tmp_path / "report.yaml"
     spec.write_text(REPORT)
     specs = [EXAMPLES / "organs-binary.yaml", spec]
@@ -158,6 +158,36 @@ def test_a_build_reports_bad_codes_with_missing_sources(examples, name):
     assert result.exit_code == 1  # invalid spec or inputs
     assert f"{spec}:{code_place[1]}:{code_place[2]}: " in result.stderr and "'Livr'" in result.stderr
     assert f"{spec}:{sources_place[1]}:{sources_place[2]}: sources.images" in result.stderr
+
+
+# example -> (a unit to spoil, how): units are UCUM expressions; the fast check reads them as a build does
+BAD_UNITS = {
+    "report-organs.yaml": ("unit: ml}", "unit: millilitre}", "did you mean 'mL'?"),
+    "slide-annotations.yaml": ("unit: um2}", "unit: um^2}", "did you mean 'um2'?"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_UNITS))
+def test_bad_units_are_found_by_the_fast_check_and_with_missing_sources(examples, name):
+    """A unit that is not UCUM is an error of the spec alone: ``--fast`` reports it (with the UCUM form it
+    probably meant), and a complete check whose sources are missing reports it beside the sources."""
+    good, bad, hint = BAD_UNITS[name]
+    text = (EXAMPLES / name).read_text()
+    assert text.count(good) == 1 and text.count("  images: phantom/") == 1
+    for sources in ("  images: phantom/", "  images: no-such-folder/"):
+        spec = examples / f"unit-{sources.split()[-1].strip('/')}-{name}"
+        changed = text.replace(good, bad).replace("  images: phantom/", sources)
+        spec.write_text(changed)
+        lines = changed.splitlines()
+        line = next(i for i, row in enumerate(lines, 1) if bad in row)
+        unit_place = (str(spec), line, lines[line - 1].index(bad) + len("unit: ") + 1)
+        fast, full = _places([spec], fast=True), _places([spec], fast=False)
+        assert fast == {unit_place}, (fast, unit_place)
+        assert unit_place in full and fast <= full
+        assert len(full) == (1 if "phantom" in sources else 2), full
+        result = CliRunner().invoke(main, ["validate", "--fast", str(spec)])
+        assert result.exit_code == 1
+        assert f"{spec}:{line}:{unit_place[2]}: " in result.stderr and hint in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("spec", sorted(p.name for p in EXAMPLES.glob("*.yaml")))

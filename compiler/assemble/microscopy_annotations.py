@@ -34,7 +34,7 @@ from .common import (
 )
 from .context import BuildContext
 from .segmentation import algorithm_identification
-from .sr_common import unit_at
+from .units import unit_at
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset

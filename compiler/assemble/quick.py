@@ -6,8 +6,8 @@ pre-commit hooks, runs instead of the builder, after the schema, the references 
 output names were checked as usual:
 
 * every code of the spec (each value the schema declares a code: ``definitions.schema.json#/$defs/code``)
-  is resolved as a build resolves it (:func:`~dcmspec_compiler.assemble.common.code_at`), except units
-  (UCUM first, checked by the complete check);
+  is resolved as a build resolves it (:func:`~dcmspec_compiler.assemble.common.code_at`); a unit
+  (UCUM first) as a build reads it (:func:`~dcmspec_compiler.assemble.units.unit_at`);
 * Segmentation: the source images are found (``sources.images``: the files exist and look like DICOM),
   and each mask file exists; a ``.npy`` mask's header is read (``io/npy.py``, without numpy) for its
   dtype and number of axes.
@@ -31,7 +31,8 @@ from ..resolve.input_files import check_input_file, check_magic, check_mask_kind
 from ..validate.conforms import _resolve, _schema_file, _Unknown, _valid
 from ..validate.schemas import DEFINITIONS, KINDS
 from .common import Errors, NodePath, base_dir_of, code_at, resolve_path
-from .context import BuildContext
+from .context import BuildContext, BuildOptions
+from .units import unit_at
 
 if TYPE_CHECKING:
     from ..errors import ErrorAt
@@ -44,8 +45,7 @@ def quick_check(doc: SpecDocument, kind: str, ctx: BuildContext) -> list[BuiltOb
     """Raise every error the fast check finds in ``doc`` (already valid against its schema); no objects."""
     errors = Errors()
     for path in code_paths(KINDS[kind], doc.data):
-        if path[-1] != "unit":  # a unit is a UCUM code first (sr_common.unit_at): the complete check's
-            errors.run(code_at, doc, ctx, path)
+        errors.run(unit_at if path[-1] == "unit" else code_at, doc, ctx, path)
     if kind == "Segmentation":
         found = errors.run(_source_files, doc)
         if found is not None:  # a build reads masks only once the sources are known
@@ -59,15 +59,19 @@ def quick_check(doc: SpecDocument, kind: str, ctx: BuildContext) -> list[BuiltOb
 
 
 def with_code_errors(doc: SpecDocument, kind: str, error: DcmspecError) -> DcmspecError:
-    """``error``, raised by a build of ``doc``, with the errors of the spec's codes it does not report
-    (``error`` itself when there are none). A code depends on nothing a build reads: a build that stopped
-    before its codes (missing source images, say) still reports them, as the fast check does, so that
-    every independent error is reported in one pass. Warnings of codes are the build's (not repeated)."""
+    """``error``, raised by a build of ``doc``, with the errors of the spec's codes and units it does not
+    report (``error`` itself when there are none). A code or unit depends on nothing a build reads: a build
+    that stopped before them (missing source images, say) still reports them, as the fast check does, so
+    that every independent error is reported in one pass. Warnings of codes are the build's (not repeated:
+    the check runs in a context of its own)."""
     found = flatten(error)
     reported = {_place(e) for e in found}
     errors = Errors()
+    own = BuildContext(BuildOptions())
     for path in code_paths(KINDS[kind], doc.data):
-        if path[-1] != "unit":  # as quick_check: a unit is checked where the build reads it
+        if path[-1] == "unit":
+            errors.run(unit_at, doc, own, path)
+        else:
             errors.run(resolve_code, doc.get(path), location=doc.loc(path), path=path)
     more = [e for e in errors.errors if _place(e) not in reported]
     return ErrorList([*found, *more]) if more else error
