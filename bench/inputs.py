@@ -16,6 +16,7 @@ written last, so an interrupted generation is redone.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,11 @@ ALGO_NAME, ALGO_VERSION = "BenchNet", "1.0"
 
 
 def dcmqi_exe(name: str) -> str:
-    """dcmqi's C++ binary ``name`` itself, not the Python wrapper the dcmqi wheel puts on PATH."""
+    """dcmqi's C++ binary ``name`` itself, not the Python wrapper the dcmqi wheel puts on PATH (nor a pyenv
+    shim: each adds an interpreter's start). ``DCMQI_BIN`` names its folder, for an interpreter without the
+    dcmqi wheel (``startup.py --runtime-install`` passes the one it found)."""
+    if os.environ.get("DCMQI_BIN") and (Path(os.environ["DCMQI_BIN"]) / name).exists():
+        return str(Path(os.environ["DCMQI_BIN"]) / name)
     try:
         import dcmqi
 

@@ -134,9 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     if args.runtime_install:
-        return subprocess.call(
-            [str(runtime_venv()), __file__, *[a for a in (argv or sys.argv[1:]) if a != "--runtime-install"]]
-        )
+        rest = [a for a in (argv or sys.argv[1:]) if a != "--runtime-install"]
+        dcmqi_bin = str(Path(dcmqi_exe("itkimage2segimage")).parent)  # the binary this interpreter found
+        return subprocess.call([str(runtime_venv()), __file__, *rest], env={**os.environ, "DCMQI_BIN": dcmqi_bin})
 
     out = WORK_DIR / "startup-out"
     out.mkdir(parents=True, exist_ok=True)
