@@ -6,6 +6,7 @@ pairs are read off the spec text by hand.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -127,3 +128,46 @@ def test_a_structured_report_reports_every_item_error(tmp_path):
     assert [line for line, _ in errors] == [9, 10, 11], "\n".join(t for _, t in errors)
     text = "\n".join(t for _, t in errors)
     assert "needs a unit" in text and "needs a relationship" in text and "NoSuchCode" in text
+
+
+# Source images that cannot be read stop the checks that need them (an image index), not the others: the
+# lines below are those of the tests above, read off the same spec texts, with the sources' line added.
+MISSING = "/no-such-folder/ct/"
+
+
+def test_a_report_whose_sources_are_missing_still_reports_the_rest(tmp_path):
+    spec = tmp_path / "report.yaml"
+    spec.write_text(REPORT.replace(str(CT), MISSING))
+    errors = _errors([EXAMPLES / "organs-binary.yaml", spec])
+    # 3: the sources; not 13 (`image: 99` needs them); the segment label, units and codes are checked
+    assert [line for line, _ in errors] == [3, 4, 9, 18, 20, 22, 23, 25], "\n".join(t for _, t in errors)
+    text = "\n".join(t for _, t in errors)
+    assert "source images not found" in text and text.count("needs a unit") == 2
+    assert "no segment labelled 'Liverr'" in text and "image 99" not in text
+
+
+def test_a_structured_report_whose_sources_are_missing_still_reports_every_item_error(tmp_path):
+    spec = tmp_path / "sr.yaml"
+    spec.write_text(STRUCTURED.replace(str(CT), MISSING))
+    errors = _errors([spec])
+    assert [line for line, _ in errors] == [4, 9, 10, 11], "\n".join(t for _, t in errors)
+    assert "source images not found" in errors[0][1]
+
+
+def test_key_objects_whose_sources_are_missing_still_report_the_title(tmp_path):
+    """A title modifier that does not go with its title needs no source image (PS3.16 CID 7010, 7011)."""
+    examples = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, examples)
+    spec = examples / "key-objects.yaml"
+    text = spec.read_text()
+    assert text.count("images: phantom/ct/") == 1 and text.count('title: DCM:113000 "Of Interest"') == 1
+    text = text.replace("images: phantom/ct/", f"images: {MISSING}").replace(
+        'title: DCM:113000 "Of Interest"',
+        'title: DCM:113000 "Of Interest"\ntitle_modifiers: [DCM:111210 "Motion blur"]',
+    )
+    spec.write_text(text)
+    lines = text.splitlines()
+    errors = _errors([spec])
+    assert len(errors) == 2, errors
+    assert "source images not found" in errors[0][1] and MISSING in lines[errors[0][0] - 1]
+    assert lines[errors[1][0] - 1].startswith("title_modifiers:"), errors[1]

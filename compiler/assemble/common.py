@@ -30,6 +30,12 @@ NodePath = tuple[PathPart, ...]
 T = TypeVar("T")
 
 
+class NotReached(DcmspecError):
+    """A check that needs a value whose own error was already reported (the source images of a spec
+    that could not be read, say): :class:`Errors` leaves it out, so that the one cause is reported once
+    and the independent checks around it still run."""
+
+
 class Errors:
     """Runs checks that do not depend on each other and keeps every error, so that a spec's errors are
     all reported in one run: ``value = errors.run(check, ...)`` (None when it failed), then
@@ -51,6 +57,8 @@ class Errors:
             return None
 
     def add(self, error: DcmspecError) -> None:
+        if isinstance(error, NotReached):  # its cause is reported
+            return
         if self.limit is not None and len(self.errors) >= self.limit:
             self.more += 1
         else:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from ..errors import DcmspecError, ErrorList, SpecError
 from ..load.document import SpecDocument
 from ..write.output import BuiltObject
-from .common import NodePath, built_object, code_at, conformance_at, object_identity
+from .common import Errors, NodePath, built_object, code_at, conformance_at, object_identity
 from .context import BuildContext
-from .sr_common import ImageResolver, observation_context, read_header, series_from
+from .sr_common import ImageResolver, observation_context, read_header, sources_and_images
 
 if TYPE_CHECKING:  # the builder layer imports pydicom: loaded when a builder needs it
     from pydicom.dataset import Dataset
@@ -33,15 +33,12 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     from ..iods.kos.codes import check_title, check_title_modifiers
     from ..iods.kos.document import repeated_selections
 
-    series = series_from(doc, ctx)
-    images = ImageResolver(doc, ctx, series)
-    errors: list[DcmspecError] = []
+    found = Errors()  # the sources, and every selection whatever became of them
+    series, images = sources_and_images(doc, ctx, found)
     selected: list[Selected] = []
     for i in range(len(doc.get(("selection",)) or [])):
-        try:
-            selected.extend(_selected(doc, ctx, images, ("selection", i)))
-        except DcmspecError as exc:
-            errors.append(exc)
+        selected.extend(found.run(_selected, doc, ctx, images, ("selection", i)) or [])
+    errors: list[DcmspecError] = list(found.errors)
     reported: set[NodePath] = set()
     for again, first in repeated_selections([s for s, _, _ in selected]):  # the builder layer's rule
         path: NodePath = selected[again][2]

@@ -30,7 +30,7 @@ from .sr_common import (
     read_header,
     region_at,
     required_code_at,
-    series_from,
+    sources_and_images,
 )
 
 if TYPE_CHECKING:  # the builder layer imports pydicom: loaded when a builder needs it
@@ -62,15 +62,14 @@ if TYPE_CHECKING:  # the builder layer imports pydicom: loaded when a builder ne
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
     from ..iods.sr import MeasurementReport, QualitativeEvaluation
 
-    series = series_from(doc, ctx)
-    images = ImageResolver(doc, ctx, series)
+    errors = Errors()  # sources, findings, evaluations and the document are checked independently
+    series, images = sources_and_images(doc, ctx, errors)
     findings = doc.get(("findings",)) or []
     header = series.header if series is not None else None
     groups: list[MeasurementGroup] = []
     used: list[Reference] = []
     checks: list[Check] = []
     without_value: list[NodePath] = []
-    errors = Errors()  # findings, evaluations and the document are checked independently
     for i in range(len(findings)):
         found = errors.run(_group, doc, ctx, images, ("findings", i), header, checks, without_value)
         if found is None:

@@ -22,7 +22,9 @@ from ..errors import DicomConformanceError, InputError, SpecError
 from ..iods.common.concept import Code
 from ..load.document import SpecDocument
 from .common import (
+    Errors,
     NodePath,
+    NotReached,
     base_dir_of,
     code_at,
     conformance_at,
@@ -91,8 +93,13 @@ class ResolvedImage:
 class ImageResolver:
     """Turns image references of a spec (position, SOP Instance UID, path) into source images."""
 
-    def __init__(self, doc: SpecDocument, ctx: BuildContext, series: SourceSeries | None) -> None:
+    def __init__(
+        self, doc: SpecDocument, ctx: BuildContext, series: SourceSeries | None, *, sources_failed: bool = False
+    ) -> None:
+        """``sources_failed``: the spec's ``sources`` could not be read (that error is reported): a
+        reference to a source image is then not checked (:class:`NotReached`), the rest of the spec is."""
         self.doc, self.ctx, self.series = doc, ctx, series
+        self.sources_failed = sources_failed
         cache: dict[int, tuple[dict[str, SourceInstance], dict[str, SourceInstance], SourceSeries]]
         cache = ctx.__dict__.setdefault("_sr_series_index", {})
         if series is not None and id(series) not in cache:  # series are cached per build, so is this
@@ -114,6 +121,8 @@ class ImageResolver:
 
         value = self.doc.get(path)
         series = self.series
+        if series is None and self.sources_failed:
+            raise NotReached("the source images could not be read", location=self.doc.loc(path), path=path)
         if series is None:
             raise self._error(
                 "this spec has no `sources`, so it cannot refer to source images",
@@ -198,6 +207,8 @@ class ImageResolver:
         return self.image(path)
 
     def frame_of_reference(self, path: NodePath) -> str:
+        if self.series is None and self.sources_failed:
+            raise NotReached("the source images could not be read", location=self.doc.loc(path), path=path)
         instances = self.series.instances if self.series else []
         uids = {i.frame_of_reference_uid for i in instances if i.frame_of_reference_uid is not None}
         if len(uids) != 1:
@@ -503,3 +514,14 @@ def tree_path(message: str, root: NodePath) -> NodePath | None:
 def series_from(doc: SpecDocument, ctx: BuildContext) -> SourceSeries | None:
     """The source series of the spec, or None when it has no ``sources``."""
     return cached_source_series(doc, ctx) if doc.get(("sources",)) else None
+
+
+def sources_and_images(
+    doc: SpecDocument, ctx: BuildContext, errors: Errors
+) -> tuple[SourceSeries | None, ImageResolver]:
+    """The source series (None when the spec has none, or when reading it failed: that error goes to
+    ``errors``) and the resolver of the spec's image references, which then reports nothing more about
+    source images, so that the rest of the spec is still checked in the same run."""
+    before = len(errors.errors) + errors.more
+    series = errors.run(series_from, doc, ctx)
+    return series, ImageResolver(doc, ctx, series, sources_failed=len(errors.errors) + errors.more > before)

@@ -23,7 +23,7 @@ from .sr_common import (
     measurement_value,
     read_header,
     required_code_at,
-    series_from,
+    sources_and_images,
     tree_path,
 )
 
@@ -36,9 +36,9 @@ ROOT: NodePath = ("content",)
 
 
 def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
-    series = series_from(doc, ctx)
-    images = ImageResolver(doc, ctx, series)
-    if (series is None) == (doc.get(("subject",)) is None):
+    errors = Errors()  # the sources, and the content tree whatever became of them
+    series, images = sources_and_images(doc, ctx, errors)
+    if not images.sources_failed and (series is None) == (doc.get(("subject",)) is None):
         where: NodePath = ("subject",) if series is not None else ()
         raise SpecError(
             "give either `sources` (patient and study come from the images) or `subject`",
@@ -46,9 +46,11 @@ def build(doc: SpecDocument, ctx: BuildContext) -> list[BuiltObject]:
             path=where,
             hint="`subject: {patient: {id: ...}, study: {...}}` describes a report without images",
         )
-    header = series.header if series is not None else subject_header(doc, ctx)
     used: list[Reference] = []
-    root = _item(doc, ctx, images, ROOT, used, is_root=True)
+    root = errors.run(_item, doc, ctx, images, ROOT, used, is_root=True)
+    errors.raise_if_any()
+    assert root is not None  # it did not fail
+    header = series.header if series is not None else subject_header(doc, ctx)
     cls = document_class(doc.data["document_class"])
     assert cls is not None  # the schema requires document_class
     arguments = document_arguments(doc, ctx, header, used, default_label="REPORT", default_series_number=1000)
