@@ -153,9 +153,23 @@ def test_random_masks_against_area_fill_and_component_count():
     for size in [(1, 1), (1, 7), (6, 1)] + [tuple(int(v) for v in rng.integers(2, 18, 2)) for _ in range(150)]:
         mask = rng.random(size) < rng.uniform(0.2, 0.8)
         _check(mask, mask_outlines(mask))
-    stack = rng.random((5, 9, 11)) < 0.5
-    for mask, outlines in zip(stack, frame_outlines(stack)):
-        _check(mask, outlines)
+    for shape in ((5, 9, 11), (4, 11, 3), (3, 7, 1)):  # wide and tall frames: vertex numbers of frames apart
+        stack = rng.random(shape) < 0.5
+        for mask, outlines in zip(stack, frame_outlines(stack)):
+            _check(mask, outlines)
+
+
+def test_tall_frames_stay_apart():
+    """Frames of 5 rows by 2 columns: the bottom pixel of frame 0 and the top pixel of frame 1 each give their
+    own unit square (a frame's vertices are numbered (rows + 1) x (columns + 1) apart)."""
+    masks = np.zeros((2, 5, 2), bool)
+    masks[0, 4, 0] = masks[1, 0, 0] = True
+    masks[0, 3, 0] = masks[1, 1, 1] = True
+    out = frame_outlines(masks)
+    assert [[p.tolist() for p in f] for f in out] == [
+        [[[1, 3], [1, 5], [0, 5], [0, 3], [1, 3]]],
+        [[[1, 0], [1, 1], [0, 1], [0, 0], [1, 0]], [[2, 1], [2, 2], [1, 2], [1, 1], [2, 1]]],
+    ]
 
 
 def test_long_outlines_need_many_pointer_jumps():
