@@ -338,6 +338,8 @@ def test_feature_line_by_hand():
     assert feature_line('{"features": []}', 0) is None
     assert feature_line('{"features": [\t{"a": 1}\r\n,\n{"b": 2}]}', 1) == 3
     assert feature_line('{"features": [1, 2', 1) == 1 and feature_line('{"features": [1, 2', 2) is None
+    assert feature_line('{"features": [1, ', 1) is None  # cut short after a separator: no IndexError
+    assert feature_line('\n{"features": [\n{"a": 1}]}', 0) == 3  # a newline at the very start counts
 
 
 def test_collector_paused_restores_the_collector():
