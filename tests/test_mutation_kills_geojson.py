@@ -339,6 +339,7 @@ def test_feature_line_by_hand():
     assert feature_line('{"features": [\t{"a": 1}\r\n,\n{"b": 2}]}', 1) == 3
     assert feature_line('{"features": [1, 2', 1) == 1 and feature_line('{"features": [1, 2', 2) is None
     assert feature_line('{"features": [1, ', 1) is None  # cut short after a separator: no IndexError
+    assert feature_line('{"features": {}}', 0) is None  # no array after "features"
     assert feature_line('\n{"features": [\n{"a": 1}]}', 0) == 3  # a newline at the very start counts
 
 
@@ -368,3 +369,29 @@ def test_graphic_of_geometry_table():
         "Polygon": ("POLYGON", False),
         "MultiPolygon": ("POLYGON", True),
     }
+
+
+def test_holes_of_every_polygon_of_a_multipolygon_are_counted(tmp_path):
+    """RFC 7946 3.1.7: each polygon of a MultiPolygon has its own interior rings: 2 + 1 + 0 holes."""
+    square = [[0, 0], [9, 0], [9, 9], [0, 9], [0, 0]]
+    hole = [[1, 1], [2, 1], [2, 2], [1, 1]]
+    polygons = [[square, hole, hole], [square, hole], [square]]
+    table = read_geojson(_write(tmp_path, [_feature({"type": "MultiPolygon", "coordinates": polygons})]))
+    assert table.holes == 3 and table.counts.tolist() == [4, 4, 4] and table.issues == []
+
+
+def test_a_null_measurement_is_no_value_even_with_a_property_of_that_name(tmp_path):
+    """``measurements: {"area": null}`` is the feature's measurement (none, NaN); the top-level ``area``
+    property is only read when the measurements do not name it."""
+    point = {"type": "Point", "coordinates": [0, 0]}
+    features = [_feature(point, {"area": 6, "measurements": {"area": None}}), _feature(point, {"area": 6})]
+    table = read_geojson(_write(tmp_path, features))
+    np.testing.assert_array_equal(table.values("area", np.array([0, 1])), [np.nan, 6])
+
+
+def test_the_repr_leaves_out_the_raw_properties(tmp_path):
+    point = {"type": "Point", "coordinates": [0, 0]}
+    table = read_geojson(_write(tmp_path, [_feature(point, {"secret": 1, "measurements": {"m": 2}})]))
+    text = repr(table)
+    assert "_measurements=" not in text and "_properties=" not in text  # the file's text is there already
+    assert "holes=0" in text
