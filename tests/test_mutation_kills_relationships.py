@@ -258,3 +258,22 @@ def test_every_violation_after_an_unaddressed_reference_is_still_reported():
         "item 1.2: HAS CONCEPT MOD CODE may only be by-value (PS3.3 A.35.3-2)",
         "item 1.3: HAS CONCEPT MOD CODE may only be by-value (PS3.3 A.35.3-2)",
     ]
+
+
+def test_every_violation_after_a_loop_is_still_reported():
+    """A by-reference loop (PS3.3 A.35.3.3.1.2: no references to ancestors) is reported, and the items after it
+    are still checked (fourth pass: ``break`` for ``continue`` after the loop message survived)."""
+    loop = (
+        "a by-reference relationship to the item itself or an ancestor makes a loop;"
+        " relationships by-reference to ancestor Content Items are forbidden (PS3.3 A.35)"
+    )
+    doc = _report(
+        _with(_item("NUM", "CONTAINS"), _ref("INFERRED FROM", [1])),
+        _with(_item("NUM", "CONTAINS"), _ref("INFERRED FROM", [1, 2])),
+        _item("SCOORD3D", "CONTAINS", "s"),
+    )
+    assert _messages(COMPREHENSIVE, doc) == [
+        f"item 1.1.1: {loop}",
+        f"item 1.2.1: {loop}",
+        "Comprehensive SR does not allow value type SCOORD3D (PS3.3 A.35.3-2); item 1.3 's' is one",
+    ]

@@ -574,3 +574,17 @@ def test_more_edges_of_volumes_and_planes():
     # the position in the repr is rounded to 3 decimals
     moved = Volume(np.zeros((1, 1, 1)), np.eye(4) + np.pad([[0.12345], [2.0], [-1.00049]], ((0, 1), (3, 0))))
     assert repr(moved) == "Volume(shape=(1, 1, 1), dtype=float64, position=[0.123, 2.0, -1.0])"
+
+
+def test_normal_of_a_sheared_volume_is_a_unit_vector():
+    """Row direction (1, 0, 0) and column direction (1, 1, 0)/sqrt 2 (a sheared grid): their cross product has
+    length 1/sqrt 2; the slice normal (PS3.3 C.7.6.2.1.1, row x column) is its unit vector (0, 0, 1), worked
+    out by hand (fourth pass: ``vector * norm`` for ``vector / norm`` in ``_unit`` survived)."""
+    affine = np.eye(4)
+    affine[:3, 0] = [0.0, 0.0, 2.0]  # k
+    affine[:3, 1] = [1.0, 1.0, 0.0]  # r: down the rows
+    affine[:3, 2] = [1.0, 0.0, 0.0]  # c: along a row
+    np.testing.assert_allclose(Volume(np.zeros((2, 2, 2)), affine).normal, [0.0, 0.0, 1.0], atol=1e-12)
+    # the same with unnormalised direction cosines given to stack_affine: the step is 3 mm along the unit normal
+    stacked = stack_affine([[0, 0, 0], [0, 0, 3]], [2, 0, 0, 0, 2, 0], [1, 1])
+    np.testing.assert_allclose(stacked[:3, 0], [0.0, 0.0, 3.0], atol=1e-12)

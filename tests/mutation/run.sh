@@ -33,6 +33,9 @@ MODULES=(
   "transforms|compiler/spatial/transforms.py|tests/test_mutation_kills_spatial.py tests/test_spatial.py -k mutation_kills_spatial_or_transformer_or_pixel_or_image_coordinates_or_multiframe_or_enhanced_or_tiled_or_functional_group"
   "seg_pixels|compiler/iods/seg/pixels.py|tests/test_mutation_kills_seg_pixels.py tests/test_seg_builder.py"
   "volume|compiler/spatial/volume.py|tests/test_mutation_kills_spatial.py tests/test_spatial.py -k mutation_kills_spatial_or_affine_or_volume_or_unsorted_or_off_normal_or_reversed_or_single_slice_or_round_trip_or_flip_or_permute_or_channels_or_match_geometry"
+  "contours|compiler/spatial/contours.py|tests/test_mutation_kills_contours.py tests/test_presentation_state.py -k mutation_kills_contours_or_outlines_andnot_example"
+  "geojson|compiler/resolve/geojson.py|tests/test_mutation_kills_geojson.py tests/test_microscopy_annotations.py -k mutation_kills_geojson_or_geojson_or_qupath"
+  "point_table|compiler/resolve/point_table.py|tests/test_mutation_kills_point_table.py tests/test_microscopy_annotations.py -k mutation_kills_point_table_or_csv"
 )
 
 run_one() {
