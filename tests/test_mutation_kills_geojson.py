@@ -395,3 +395,26 @@ def test_the_repr_leaves_out_the_raw_properties(tmp_path):
     text = repr(table)
     assert "_measurements=" not in text and "_properties=" not in text  # the file's text is there already
     assert "holes=0" in text
+
+
+def test_feature_line_skips_a_features_member_inside_another_member():
+    """Only the top-level object's ``features`` array holds the features (RFC 7946 section 3.3): a member
+    before it whose value has a ``"features"`` key of its own (QuPath-like metadata) does not move the lines."""
+    text = '{\n"metadata": {"features": [1, 2]},\n"type": "FeatureCollection",\n"features": [\n{"a": 1},\n{"b": 2}\n]}'
+    assert [feature_line(text, i) for i in range(3)] == [5, 6, None]
+    assert feature_line('{"features": 3}', 0) is None  # not an array
+    assert feature_line('{"metadata": {"features": [1]}}', 0) is None  # no top-level features member
+    assert feature_line('[{"features": [1]}]', 0) is None  # not an object at the top
+    assert feature_line('{"a" 1, "features": [1]}', 0) is None  # no colon: not JSON
+    assert feature_line('{"a": }', 0) is None
+
+
+def test_a_bad_feature_after_nested_features_is_reported_at_its_own_line(tmp_path):
+    path = tmp_path / "cells.geojson"
+    path.write_text(
+        '{\n"metadata": {"features": [{"x": 1}, {"x": 2}]},\n"type": "FeatureCollection",\n"features": [\n'
+        '{"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}, "properties": {}},\n'
+        '{"type": "Feature", "geometry": {"type": "Banana", "coordinates": [1, 2]}, "properties": {}}\n]}\n'
+    )
+    table = read_geojson(path)  # the Banana is refused where the features are placed, at this location
+    assert table.location(1) == Location(str(path), 6) and table.location(0) == Location(str(path), 5)

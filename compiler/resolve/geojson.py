@@ -128,16 +128,36 @@ def collector_paused() -> Iterator[None]:
 
 def feature_line(text: str, index: int) -> int | None:
     """1-based line where feature ``index`` of the FeatureCollection in ``text`` starts (None if not found).
-    Only used on the error path: walks the ``features`` array with the JSON scanner, element by element."""
+    Only used on the error path: finds the top-level object's ``features`` member (skipping the values of
+    the members before it, which may hold a ``"features"`` of their own) and walks that array with the
+    JSON scanner, element by element."""
     decoder = json.JSONDecoder()
-    start = text.find('"features"')
-    if start < 0:
+    pos = _blank(text, 0)
+    if not text.startswith("{", pos):
         return None
-    pos = text.find("[", start) + 1
+    pos += 1
+    while True:  # the members of the top-level object, up to "features"
+        pos = _blank(text, pos, ",")
+        try:
+            key, pos = decoder.raw_decode(text, pos)
+        except ValueError:  # "}" (no features member) or not JSON
+            return None
+        pos = _blank(text, pos)
+        if not text.startswith(":", pos):
+            return None
+        pos = _blank(text, pos + 1)
+        if key == "features":
+            break
+        try:
+            _, pos = decoder.raw_decode(text, pos)
+        except ValueError:
+            return None
+    if not text.startswith("[", pos):
+        return None
+    pos += 1
     n = 0
-    while 0 < pos < len(text):
-        while pos < len(text) and text[pos] in " \t\r\n,":
-            pos += 1
+    while pos < len(text):
+        pos = _blank(text, pos, ",")
         if pos >= len(text) or text[pos] == "]":
             return None
         if n == index:
@@ -150,8 +170,11 @@ def feature_line(text: str, index: int) -> int | None:
     return None
 
 
-def _error(path: Path, text: str, index: int, message: str, hint: str | None = None) -> InputError:
-    return InputError(f"feature {index}: {message}", location=Location(str(path), feature_line(text, index)), hint=hint)
+def _blank(text: str, pos: int, also: str = "") -> int:
+    """The first position from ``pos`` that is not JSON white space (or one of ``also``)."""
+    while pos < len(text) and (text[pos] in " \t\r\n" or text[pos] in also):
+        pos += 1
+    return pos
 
 
 def _class_name(properties: dict[str, Any]) -> str | None:
