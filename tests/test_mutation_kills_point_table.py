@@ -146,13 +146,20 @@ def test_every_coordinate_error_at_its_row(tmp_path):
     )
 
 
-def test_a_row_with_a_grouping_cell_missing(tmp_path):
-    """Rows too short to hold the annotation cell have no name: consecutive ones make one annotation, and a
-    later run of them is not reported as apart (only named annotations are)."""
-    path = _csv(tmp_path, "x,y,annotation\n1,2\n3,4\n5,6,a\n7,8,a\n9,9\n")
+def test_a_row_without_its_annotation_is_refused_at_its_line(tmp_path):
+    """A row too short to hold the annotation cell, or with that cell empty, belongs to no annotation: it
+    is refused at its line (it was silently joined with its neighbours into one annotation)."""
+    path = _csv(tmp_path, "x,y,annotation\n1,2\n3,4\n5,6,a\n7,8,a\n9,9, \n")
     table = read_point_table(path)
-    assert table.counts.tolist() == [2, 2, 1] and table.issues == []
-    assert table.columns["annotation"] == ["", "a", ""]
+    hint = (
+        "name the annotation of every row in the annotation column (consecutive rows with one name are one annotation)"
+    )
+    assert table.issues == [
+        (0, "the row has no annotation cell", Location(str(path), 2), hint),
+        (0, "the row has no annotation cell", Location(str(path), 3), hint),
+        (2, "annotation = '' is empty", Location(str(path), 6), hint),
+    ]
+    assert table.counts.tolist() == [2, 2, 1]
 
 
 def test_quoted_cells_over_two_lines_count_physical_lines(tmp_path):

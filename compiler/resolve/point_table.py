@@ -125,6 +125,12 @@ def read_point_table(
             continue
         name = row[key] if key is not None and key < len(row) else None
         problem = None
+        if key is not None and not (name or "").strip():  # which annotation? never guessed from the rows around
+            problem = (
+                f"{header[key]} = '' is empty" if name is not None else f"the row has no {header[key]} cell",
+                f"name the annotation of every row in the {header[key]} column (consecutive rows with one name"
+                " are one annotation)",
+            )
         if name != last or key is None:
             if name is not None and name in seen:
                 problem = (
