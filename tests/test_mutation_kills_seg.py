@@ -9,7 +9,7 @@ are the focused tests of the mutation runs, fastest first.
 
 from __future__ import annotations
 
-import io
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -17,12 +17,14 @@ import pydicom
 import pytest
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.sr.coding import Code
 from pydicom.tag import Tag
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from test_seg_builder import build, tiny_ct_series
 
 from dcmspec_compiler.errors import DicomConformanceError
+from dcmspec_compiler.iods.seg import AlgorithmIdentification, SegmentDescription
 from dcmspec_compiler.iods.seg import frame_index as fi
-from test_seg_builder import build, describe, tiny_ct_series
 
 # --- frame_index: pure helpers --------------------------------------------------------------------------
 
@@ -213,9 +215,7 @@ def test_parse_reads_shared_groups_and_refuses_what_it_cannot_map():
         DicomConformanceError, match=r"^frame 2 has no Source Image Sequence; cannot map it to a source$"
     ):
         fi._parse(ds, 2, False)
-    with pytest.raises(
-        DicomConformanceError, match=r"^Per-frame Functional Groups Sequence has 2 items for 3 frames$"
-    ):
+    with pytest.raises(DicomConformanceError, match=r"^Per-frame Functional Groups Sequence has 2 items for 3 frames$"):
         fi._parse(ds, 3, False)
     ds.PerFrameFunctionalGroupsSequence[1].DerivationImageSequence = [Dataset()]
     with pytest.raises(DicomConformanceError, match=r"^frame 2 has no Source Image Sequence"):
@@ -250,7 +250,7 @@ def test_segment_masks_binary_packed_are_cropped_to_the_segments_box(tmp_path):
     np.testing.assert_array_equal(m1, (lab == 1)[:, 1:8, :])
     uids2, m2, off2 = got[2]
     # segment 2: rows 0..5, pixels in columns 0 and 9..11: bytes 0 and 1
-    assert off2 == (0, 0) and m2.shape == (4, 6, 16)
+    assert uids2 == UIDS and off2 == (0, 0) and m2.shape == (4, 6, 16)
     np.testing.assert_array_equal(m2, (lab == 2)[:, 0:6, :])
     # a box in the second byte only: columns 8..15, row 4
     lab2 = np.zeros((4, 8, 16), np.uint8)
@@ -292,7 +292,7 @@ def test_segment_masks_unpacked_fractional_and_labelmap(tmp_path):
     path = _write(seg, tmp_path, "f.dcm")
     assert pydicom.dcmread(path).pixel_array[0, 0, :5].tolist() == [100, 99, 200, 101, 40]
     ((n, uids, masks, offset),) = list(fi.segment_masks(path, [1]))
-    assert uids == [UIDS[0], UIDS[2]] and offset == (0, 0)
+    assert n == 1 and uids == [UIDS[0], UIDS[2]] and offset == (0, 0)
     expected = np.zeros((2, 8, 13), bool)
     expected[0, 0, [0, 2, 3]] = True
     np.testing.assert_array_equal(masks, expected)
@@ -342,3 +342,219 @@ def test_segment_masks_join_frames_on_one_image_and_split_runs(tmp_path):
     expected = np.zeros((8, 16), bool)
     expected[2, 9] = expected[5, 5] = True
     np.testing.assert_array_equal(masks[0], expected[2:6])
+
+
+# --- segment: the Segment Description macro (PS3.3 C.8.20.4, C.8.20.2) -----------------------------------
+
+CATEGORY = Code("91723000", "SCT", "Anatomical Structure")
+LIVER = Code("10200004", "SCT", "Liver")
+LEFT = Code("7771000", "SCT", "Left")
+RIGHT = Code("24028007", "SCT", "Right")
+ABDOMEN = Code("818981001", "SCT", "Abdomen")
+FAMILY = Code("123109", "DCM", "Manual Processing")
+
+
+def _segment(**kw) -> SegmentDescription:
+    args = {
+        "segment_number": 1,
+        "segment_label": "liver",
+        "segmented_property_category": CATEGORY,
+        "segmented_property_type": LIVER,
+        "algorithm_type": "MANUAL",
+    }
+    args.update(kw)
+    return SegmentDescription(**args)
+
+
+def _refused(message: str, **kw) -> None:
+    with pytest.raises(DicomConformanceError, match="^" + re.escape(message) + "$"):
+        _segment(**kw)
+
+
+def _code_of(item: Dataset) -> tuple[str, str, str]:
+    return (item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning)
+
+
+def test_segment_description_minimal_manual_elements():
+    d = _segment()
+    assert sorted(e.keyword for e in d) == [
+        "SegmentAlgorithmType",
+        "SegmentLabel",
+        "SegmentNumber",
+        "SegmentedPropertyCategoryCodeSequence",
+        "SegmentedPropertyTypeCodeSequence",
+    ]
+    assert d.SegmentNumber == 1 and d.SegmentLabel == "liver" and d.SegmentAlgorithmType == "MANUAL"
+    assert _code_of(d.SegmentedPropertyCategoryCodeSequence[0]) == ("91723000", "SCT", "Anatomical Structure")
+    assert _code_of(d.SegmentedPropertyTypeCodeSequence[0]) == ("10200004", "SCT", "Liver")
+    assert "SegmentedPropertyTypeModifierCodeSequence" not in d.SegmentedPropertyTypeCodeSequence[0]
+    # read back: absent attributes read as None or []
+    assert d.segment_number == 1 and d.segment_label == "liver" and d.algorithm_type == "MANUAL"
+    assert d.segmented_property_category == CATEGORY and d.segmented_property_type == LIVER
+    assert d.description is None and d.algorithm is None and d.anatomic_region is None
+    assert d.anatomic_region_modifiers == [] and d.property_type_modifiers == []
+    assert d.tracking_id is None and d.tracking_uid is None and d.display_color is None
+    assert _segment(description="").description is None and "SegmentDescription" not in _segment(description="")
+
+
+def test_segment_description_every_attribute_by_hand():
+    algorithm = AlgorithmIdentification(name="thresh", version="2", family=FAMILY)
+    d = _segment(
+        segment_number=65535,
+        segment_label="L" * 64,
+        algorithm_type="semiautomatic",
+        algorithm=algorithm,
+        property_type_modifiers=[LEFT, RIGHT],
+        anatomic_region=ABDOMEN,
+        anatomic_region_modifiers=[RIGHT, LEFT],
+        tracking_id="T" * 64,
+        tracking_uid="1.2.3.4",
+        display_color=(255, 0, 0),
+        description="d" * 1024,
+    )
+    assert d.SegmentNumber == 65535 and d.SegmentLabel == "L" * 64
+    assert d.SegmentAlgorithmType == "SEMIAUTOMATIC" and d.SegmentAlgorithmName == "thresh"
+    (alg,) = d.SegmentationAlgorithmIdentificationSequence
+    assert alg.AlgorithmName == "thresh" and alg.AlgorithmVersion == "2"
+    assert _code_of(alg.AlgorithmFamilyCodeSequence[0]) == ("123109", "DCM", "Manual Processing")
+    type_item = d.SegmentedPropertyTypeCodeSequence[0]
+    assert [_code_of(m) for m in type_item.SegmentedPropertyTypeModifierCodeSequence] == [
+        ("7771000", "SCT", "Left"),
+        ("24028007", "SCT", "Right"),
+    ]
+    (region,) = d.AnatomicRegionSequence
+    assert _code_of(region) == ("818981001", "SCT", "Abdomen")
+    assert [_code_of(m) for m in region.AnatomicRegionModifierSequence] == [
+        ("24028007", "SCT", "Right"),
+        ("7771000", "SCT", "Left"),
+    ]
+    assert d.TrackingID == "T" * 64 and d.TrackingUID == "1.2.3.4"
+    # sRGB red in CIELab D65 (L 53.24, a 80.09, b 67.20), scaled as PS3.3 C.10.7.1.1: 34891 53480 50167
+    assert list(d.RecommendedDisplayCIELabValue) == [34891, 53480, 50167]
+    assert d.SegmentDescription == "d" * 1024
+    # read back
+    assert d.segment_number == 65535 and d.algorithm_type == "SEMIAUTOMATIC"
+    assert d.algorithm.name == "thresh" and isinstance(d.algorithm, AlgorithmIdentification)
+    assert d.property_type_modifiers == [LEFT, RIGHT]
+    assert d.anatomic_region == ABDOMEN and d.anatomic_region_modifiers == [RIGHT, LEFT]
+    assert d.tracking_id == "T" * 64 and d.tracking_uid == "1.2.3.4"
+    assert d.display_color == (255, 0, 0) and d.description == "d" * 1024
+    # an anatomic region without modifiers
+    plain = _segment(anatomic_region=ABDOMEN)
+    assert "AnatomicRegionModifierSequence" not in plain.AnatomicRegionSequence[0]
+    assert plain.anatomic_region_modifiers == []
+    # an automatic segment with an algorithm
+    auto = _segment(algorithm_type="AUTOMATIC", algorithm=algorithm, segment_label="x y_z-1 !")
+    assert auto.SegmentAlgorithmType == "AUTOMATIC" and auto.segment_label == "x y_z-1 !"
+
+
+def test_segment_description_from_dataset_reads_a_plain_item():
+    item = Dataset()
+    item.SegmentNumber = 4
+    item.SegmentAlgorithmType = "MANUAL"
+    item.SegmentedPropertyCategoryCodeSequence = [Dataset()]
+    item.SegmentedPropertyCategoryCodeSequence[0].update(
+        {"CodeValue": "91723000", "CodingSchemeDesignator": "SCT", "CodeMeaning": "Anatomical Structure"}
+    )
+    item.SegmentedPropertyTypeCodeSequence = [Dataset()]
+    item.SegmentedPropertyTypeCodeSequence[0].update(
+        {"CodeValue": "10200004", "CodingSchemeDesignator": "SCT", "CodeMeaning": "Liver"}
+    )
+    item.SegmentDescription = ""
+    item.TrackingID = ""
+    item.AnatomicRegionSequence = []
+    d = SegmentDescription.from_dataset(item)
+    assert isinstance(d, SegmentDescription) and d.segment_number == 4
+    assert d.segment_label == "" and d.description is None and d.tracking_id is None
+    assert d.anatomic_region is None and d.anatomic_region_modifiers == []
+    assert d.segmented_property_type == LIVER and d.segmented_property_category == CATEGORY
+
+
+def test_segment_description_refusals_word_for_word():
+    for bad in (0, 65536, -1, True, 1.0, "1"):
+        _refused(f"Segment Number (0062,0004) must be an integer 1-65535 (US), got {bad!r}", segment_number=bad)
+    _refused("Segment Label (0062,0005) is Type 1 and must not be empty", segment_label="")
+    lo = " is not a valid LO value: at most 64 characters, no backslash or control characters (PS3.5 6.2)"
+    for bad in ("L" * 65, "a\\b", "a\x1fb", "a\nb", "\x00"):
+        _refused(f"Segment Label (0062,0005) {bad!r}" + lo, segment_label=bad)
+    assert _segment(segment_label="a b").segment_label == "a b"  # space (32) is no control character
+    _refused(
+        "Segmented Property Category Code Sequence (0062,0003) needs a coded concept (pydicom Code), got 'x'",
+        segmented_property_category="x",
+    )
+    _refused(
+        "Segmented Property Type Code Sequence (0062,000F) needs a coded concept (pydicom Code), got None",
+        segmented_property_type=None,
+    )
+    _refused(
+        "Segment Algorithm Type (0062,0008) must be one of AUTOMATIC, SEMIAUTOMATIC, MANUAL, got 'GUESSED'",
+        algorithm_type="guessed",
+    )
+    _refused(
+        "segment 1: Segment Algorithm Name (0062,0009) and Segmentation Algorithm Identification Sequence"
+        " (0062,0007) are required when Segment Algorithm Type is AUTOMATIC (PS3.3 C.8.20.2); give the algorithm",
+        algorithm_type="automatic",
+    )
+    algorithm = AlgorithmIdentification(name="a", version="1", family=FAMILY)
+    _refused(
+        "segment 1: Segment Algorithm Name (0062,0009) is not allowed when Segment Algorithm Type is MANUAL"
+        " (PS3.3 C.8.20.2); give no algorithm, or use SEMIAUTOMATIC",
+        algorithm=algorithm,
+    )
+    _refused("algorithm must be an AlgorithmIdentification", algorithm_type="AUTOMATIC", algorithm="thresh")
+    both = (
+        "segment 1: Tracking ID (0062,0020) and Tracking UID (0062,0021) are each required when the other is"
+        " present (PS3.3 C.8.20.4); give both or neither"
+    )
+    _refused(both, tracking_id="t")
+    _refused(both, tracking_uid="1.2.3")
+    _refused("Tracking ID (0062,0020) is Type 1 and must not be empty", tracking_id="", tracking_uid="1.2.3")
+    _refused("Tracking ID (0062,0020) " + repr("T" * 65) + lo, tracking_id="T" * 65, tracking_uid="1.2.3")
+    _refused("Tracking UID (0062,0021) '1.02' is not a valid UID", tracking_id="t", tracking_uid="1.02")
+    _refused("Segment Description (0062,0006) is an ST of at most 1024 characters", description="d" * 1025)
+    _refused("Anatomic Region Modifier Sequence (0008,2220) needs an anatomic region", anatomic_region_modifiers=[LEFT])
+    _refused(
+        "Anatomic Region Sequence (0008,2218) needs a coded concept (pydicom Code), got 'abdomen'",
+        anatomic_region="abdomen",
+    )
+    _refused(
+        "Anatomic Region Modifier Sequence (0008,2220) needs a coded concept (pydicom Code), got 'left'",
+        anatomic_region=ABDOMEN,
+        anatomic_region_modifiers=["left"],
+    )
+    _refused(
+        "Segmented Property Type Modifier Code Sequence (0062,0011) needs a coded concept (pydicom Code), got 3",
+        property_type_modifiers=[3],
+    )
+    with pytest.raises(DicomConformanceError, match="display colour"):
+        _segment(display_color=(0, 0, 256))
+
+
+def test_segment_descriptions_read_by_highdicom(tmp_path):
+    hd = pytest.importorskip("highdicom")
+    algorithm = AlgorithmIdentification(name="thresh", version="2", family=FAMILY)
+    descriptions = [
+        _segment(
+            segment_label="one",
+            tracking_id="lesion 1",
+            tracking_uid="1.2.826.0.1.3680043.10.9.55",
+            anatomic_region=ABDOMEN,
+            property_type_modifiers=[LEFT],
+            display_color=(12, 200, 99),
+        ),
+        _segment(segment_number=2, segment_label="two", algorithm_type="AUTOMATIC", algorithm=algorithm),
+    ]
+    lab = two_segments()
+    path = _write(build(tiny_ct_series(4, 8, 16), lab, descriptions=descriptions), tmp_path)
+    h = hd.seg.Segmentation.from_dataset(pydicom.dcmread(path))
+    assert list(h.segment_numbers) == [1, 2]
+    one, two = h.get_segment_description(1), h.get_segment_description(2)
+    assert one.segment_label == "one" and two.segment_label == "two"
+    assert one.algorithm_type == hd.seg.SegmentAlgorithmTypeValues.MANUAL
+    assert two.algorithm_type == hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC
+    assert two.algorithm_identification[0].AlgorithmName == "thresh"
+    assert one.tracking_id == "lesion 1" and one.tracking_uid == "1.2.826.0.1.3680043.10.9.55"
+    assert one.segmented_property_type == LIVER and one.segmented_property_category == CATEGORY
+    assert list(one.anatomic_regions) == [ABDOMEN]
+    assert list(h.get_segment_numbers(tracking_uid="1.2.826.0.1.3680043.10.9.55")) == [1]
+    assert list(h.get_segment_numbers(segmented_property_type=LIVER)) == [1, 2]

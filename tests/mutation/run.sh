@@ -34,6 +34,10 @@ MODULES=(
   "seg_pixels|compiler/iods/seg/pixels.py|tests/test_mutation_kills_seg_pixels.py tests/test_seg_builder.py"
   "volume|compiler/spatial/volume.py|tests/test_mutation_kills_spatial.py tests/test_spatial.py -k mutation_kills_spatial_or_affine_or_volume_or_unsorted_or_off_normal_or_reversed_or_single_slice_or_round_trip_or_flip_or_permute_or_channels_or_match_geometry"
   "seg_frame_index|compiler/iods/seg/frame_index.py|tests/test_mutation_kills_seg.py tests/test_presentation_state_color.py -k mutation_kills_seg_or_frame_index_scan"
+  "seg_segment|compiler/iods/seg/segment.py|tests/test_mutation_kills_seg.py tests/test_seg_builder.py"
+  "seg_segmentation|compiler/iods/seg/segmentation.py|tests/test_mutation_kills_seg.py tests/test_seg_builder.py"
+  "seg_prepare|compiler/iods/seg/prepare.py|tests/test_mutation_kills_seg.py tests/test_seg_builder.py"
+  "seg_read|compiler/iods/seg/read.py|tests/test_mutation_kills_seg.py tests/test_seg_builder.py"
 )
 
 run_one() {
