@@ -9,6 +9,7 @@ are the focused tests of the mutation runs, fastest first.
 
 from __future__ import annotations
 
+import datetime
 import re
 from types import SimpleNamespace
 
@@ -19,12 +20,15 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.sr.coding import Code
 from pydicom.tag import Tag
-from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian, RLELossless
 from test_seg_builder import build, tiny_ct_series
 
 from dcmspec_compiler.errors import DicomConformanceError
-from dcmspec_compiler.iods.seg import AlgorithmIdentification, SegmentDescription
+from dcmspec_compiler.iods.common.modules import Equipment
+from dcmspec_compiler.iods.common.uid import derive_uid
+from dcmspec_compiler.iods.seg import AlgorithmIdentification, Segmentation, SegmentDescription, segread
 from dcmspec_compiler.iods.seg import frame_index as fi
+from dcmspec_compiler.iods.seg.segmentation import check_encoding
 
 # --- frame_index: pure helpers --------------------------------------------------------------------------
 
@@ -325,17 +329,19 @@ def test_segment_masks_join_frames_on_one_image_and_split_runs(tmp_path):
     ds = pydicom.dcmread(path)
     pf = ds.PerFrameFunctionalGroupsSequence  # stored: 1/0, 1/1, 1/2, 2/0, 2/1
     assert [p.SegmentIdentificationSequence[0].ReferencedSegmentNumber for p in pf] == [1, 1, 1, 2, 2]
-    # frame 4 (segment 2 on slice 0) now says segment 1 on slice 2; frame 2 (segment 1, slice 1) segment 2
+    # frame 3 (segment 1, slice 2) now says slice 0; frame 4 (segment 2, slice 0) says segment 1, slice 2;
+    # frame 2 (segment 1, slice 1) says segment 2
+    pf[2].DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID = UIDS[0]
     pf[3].SegmentIdentificationSequence[0].ReferencedSegmentNumber = 1
     pf[3].DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID = UIDS[2]
     pf[1].SegmentIdentificationSequence[0].ReferencedSegmentNumber = 2
     ds.save_as(path)
     got = _masks(path, [1, 2])
-    uids, masks, offset = got[1]  # frames 0, 2, 3: slices 0, 2, 2
+    uids, masks, offset = got[1]  # frames 0, 2, 3 (two runs): slices 0, 0, 2; a new slice after a join
     assert uids == [UIDS[0], UIDS[2]] and offset == (1, 0)
     expected = np.zeros((2, 8, 16), bool)
-    expected[0, 1, 1] = True
-    expected[1, 3, 3] = expected[1, 4, 4] = True
+    expected[0, 1, 1] = expected[0, 3, 3] = True
+    expected[1, 4, 4] = True
     np.testing.assert_array_equal(masks, expected[:, 1:5, :8])
     uids, masks, offset = got[2]  # frames 1, 4: slices 1, 1
     assert uids == [UIDS[1]] and offset == (2, 0) and masks.shape == (1, 4, 16)
@@ -558,3 +564,319 @@ def test_segment_descriptions_read_by_highdicom(tmp_path):
     assert list(one.anatomic_regions) == [ABDOMEN]
     assert list(h.get_segment_numbers(tracking_uid="1.2.826.0.1.3680043.10.9.55")) == [1]
     assert list(h.get_segment_numbers(segmented_property_type=LIVER)) == [1, 2]
+
+
+# --- segmentation: the encoding checks and the constructor's refusals (PS3.3 C.8.20.2, PS3.5 G.2) -------
+
+
+SEG_UID, LABELMAP_UID = "1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7"
+
+
+def _encoding_refused(message: str, *args, **kw) -> None:
+    with pytest.raises(DicomConformanceError, match="^" + re.escape(message) + "$"):
+        check_encoding(*args, **kw)
+
+
+def test_check_encoding_word_for_word():
+    assert check_encoding("binary") == ("BINARY", None)
+    assert check_encoding("labelmap", RLELossless) == ("LABELMAP", None)
+    assert check_encoding("Fractional", RLELossless, "occupancy", 1) == ("FRACTIONAL", "OCCUPANCY")
+    assert check_encoding("FRACTIONAL", fractional_type="probability", max_fractional_value=255)[1] == "PROBABILITY"
+    _encoding_refused(
+        "Segmentation Type (0062,0001) must be one of BINARY, FRACTIONAL, LABELMAP, got 'heightmap'", "heightmap"
+    )
+    _encoding_refused(
+        "transfer syntax 1.2.840.10008.1.2 is not supported: use Explicit VR Little Endian (1.2.840.10008.1.2.1)"
+        " or RLE Lossless (1.2.840.10008.1.2.5)",
+        "LABELMAP",
+        ImplicitVRLittleEndian,
+    )
+    _encoding_refused(
+        "RLE Lossless is not offered for BINARY segmentations (1-bit pixels): readers disagree on how PS3.5"
+        " Annex G applies to them and pydicom cannot decode them; use LABELMAP for compressed non-overlapping"
+        " segments, or Explicit VR Little Endian",
+        "binary",
+        RLELossless,
+    )
+    for kind in (None, "", "SOMETIMES"):
+        shown = "None" if not kind else repr(kind)
+        _encoding_refused(
+            "Segmentation Fractional Type (0062,0010) is required for a FRACTIONAL Segmentation and must be"
+            f" PROBABILITY or OCCUPANCY, got {shown}",
+            "FRACTIONAL",
+            fractional_type=kind,
+        )
+    for bad in (0, 256, True, 1.5, "255", -1):
+        _encoding_refused(
+            f"Maximum Fractional Value (0062,000E) must be an integer 1-255 for 8-bit FRACTIONAL pixels, got {bad!r}",
+            "FRACTIONAL",
+            fractional_type="OCCUPANCY",
+            max_fractional_value=bad,
+        )
+    for kind in ("BINARY", "LABELMAP"):
+        _encoding_refused(
+            f"Segmentation Fractional Type (0062,0010) applies only to FRACTIONAL, not {kind}",
+            kind.lower(),
+            fractional_type="PROBABILITY",
+        )
+    assert check_encoding("BINARY", max_fractional_value=0) == ("BINARY", None)  # ignored unless FRACTIONAL
+
+
+def _seg(sources=None, pixels=None, seg_type="BINARY", **kw) -> Segmentation:
+    sources = tiny_ct_series(4, 8, 16) if sources is None else sources
+    pixels = two_segments() if pixels is None else pixels
+    kw.setdefault("n_segments", 2)
+    return build(sources, pixels, seg_type, **kw)
+
+
+def _seg_refused(message: str, **kw) -> None:
+    with pytest.raises(DicomConformanceError, match="^" + re.escape(message) + "$"):
+        _seg(**kw)
+
+
+def test_segmentation_refusals_word_for_word():
+    d = [_segment(segment_number=n, segment_label=f"s{n}") for n in (1, 2, 3)]
+    _seg_refused("Segment Sequence (0062,0002) needs at least one segment", descriptions=[])
+    _seg_refused("segment_descriptions must be SegmentDescription objects", descriptions=[d[0], Dataset()])
+    _seg_refused(
+        "Segment Number (0062,0004) values must be unique within the Segmentation; [1, 2] repeat",
+        descriptions=[d[1], d[0], d[1], d[0], d[2]],
+    )
+    _seg_refused(
+        "Segment Numbers of a BINARY Segmentation shall start at 1 and increase by 1 in the order of the Segment"
+        " Sequence (PS3.3 C.8.20.2); got [2, 1]",
+        descriptions=[d[1], d[0]],
+    )
+    _seg_refused(
+        "Segment Numbers of a FRACTIONAL Segmentation shall start at 1 and increase by 1 in the order of the"
+        " Segment Sequence (PS3.3 C.8.20.2); got [2, 3]",
+        descriptions=[d[1], d[2]],
+        seg_type="FRACTIONAL",
+        pixels=np.ones((4, 8, 16, 2)) * 0.5,
+    )
+    _seg_refused(
+        "segment descriptions must be given in ascending Segment Number order; got [2, 1]",
+        descriptions=[d[1], d[0]],
+        seg_type="LABELMAP",
+    )
+    # LABELMAP numbers may have gaps and need not start at 1
+    lab = two_segments() * 2  # values 2 and 4
+    d4 = _segment(segment_number=4, segment_label="s4")
+    assert _seg(pixels=lab, seg_type="LABELMAP", descriptions=[d[1], d4]).segment_numbers == [2, 4]
+    for shape in ((3, 8, 16), (4, 8, 15), (4, 7, 16), (4, 8), (4, 8, 16, 1, 1)):
+        _seg_refused(
+            f"pixel array of shape {shape} does not match the source images: expected (4, 8, 16[, segments])"
+            " (one frame per source frame, Rows x Columns of the source)",
+            pixels=np.ones(shape, np.uint8),
+        )
+    with pytest.raises(DicomConformanceError, match=r"^content_datetime must be a datetime \(Content Date and Time\)$"):
+        Segmentation(**_seg_arguments(content_datetime=datetime.date(2024, 1, 2)))
+    with pytest.raises(DicomConformanceError, match=r"^equipment must be a common.modules.Equipment$"):
+        Segmentation(**_seg_arguments(equipment=("ACME", "x", "1", "2")))
+    # the encoding is checked first, before anything else is looked at
+    with pytest.raises(DicomConformanceError, match=r"^Segmentation Type"):
+        Segmentation(**_seg_arguments(segmentation_type="OTHER", segment_descriptions=[]))
+
+
+WHEN = datetime.datetime(2024, 5, 6, 7, 8, 9)
+
+
+def _seg_arguments(**kw):
+    args = {
+        "source_images": tiny_ct_series(4, 8, 16),
+        "pixel_array": two_segments(),
+        "segmentation_type": "BINARY",
+        "segment_descriptions": [_segment(segment_number=n, segment_label=f"s{n}") for n in (1, 2)],
+        "series_instance_uid": "1.2.826.0.1.3680043.10.9.10",
+        "series_number": 99,
+        "sop_instance_uid": "1.2.826.0.1.3680043.10.9.11",
+        "instance_number": 3,
+        "equipment": Equipment("ACME", "dcmspec", "0.1", "SN1"),
+        "content_datetime": WHEN,
+    }
+    args.update(kw)
+    return args
+
+
+def _common_attributes(ds: Dataset, sop_class: str) -> None:
+    """What every Segmentation built from tiny_ct_series(4, 8, 16) holds (PS3.3 A.51, C.8.20)."""
+    assert ds.SOPClassUID == sop_class and ds.file_meta.MediaStorageSOPClassUID == sop_class
+    assert ds.SOPInstanceUID == "1.2.826.0.1.3680043.10.9.11"
+    assert ds.Modality == "SEG" and ds.SeriesNumber == 99 and ds.SeriesInstanceUID == "1.2.826.0.1.3680043.10.9.10"
+    assert ds.InstanceNumber == 3 and ds.ContentLabel == "SEGMENTATION"
+    assert ds.ContentDate == "20240506" and ds.ContentTime == "070809"
+    assert list(ds.ImageType) == ["DERIVED", "PRIMARY"]
+    assert ds.SamplesPerPixel == 1 and ds.PhotometricInterpretation == "MONOCHROME2"
+    assert (ds.Rows, ds.Columns, ds.PixelRepresentation) == (8, 16, 0)
+    assert ds.FrameOfReferenceUID == "1.2.826.0.1.3680043.10.9.4"
+    assert ds.PatientName == "Test^Patient" and ds.StudyInstanceUID == "1.2.826.0.1.3680043.10.9.2"
+    assert (ds.Manufacturer, ds.ManufacturerModelName, ds.DeviceSerialNumber, ds.SoftwareVersions) == (
+        "ACME",
+        "dcmspec",
+        "SN1",
+        "0.1",
+    )
+    assert ds.LossyImageCompression == "00" and "PatientOrientation" not in ds
+    uid = derive_uid("dcmspec-dimension-organization", "1.2.826.0.1.3680043.10.9.11")
+    assert ds.DimensionOrganizationSequence[0].DimensionOrganizationUID == uid
+    assert {d.DimensionOrganizationUID for d in ds.DimensionIndexSequence} == {uid}
+    (series,) = ds.ReferencedSeriesSequence
+    assert series.SeriesInstanceUID == "1.2.826.0.1.3680043.10.9.3"
+    assert [i.ReferencedSOPInstanceUID for i in series.ReferencedInstanceSequence] == UIDS
+    shared = ds.SharedFunctionalGroupsSequence[0]
+    assert [float(v) for v in shared.PixelMeasuresSequence[0].PixelSpacing] == [0.5, 0.5]
+    assert float(shared.PixelMeasuresSequence[0].SpacingBetweenSlices) == 2.0
+
+
+def _frame_sources(ds: Dataset) -> list[str]:
+    return [
+        p.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID
+        for p in ds.PerFrameFunctionalGroupsSequence
+    ]
+
+
+def test_binary_segmentation_attributes_pixels_and_readers(tmp_path):
+    from conftest import dciodvfy_findings
+
+    hd = pytest.importorskip("highdicom")
+    lab = two_segments()
+    seg = Segmentation(**_seg_arguments(pixel_array=lab))
+    assert seg.slice_spacing is not None and seg.slice_spacing.value == 2.0
+    path = _write(seg, tmp_path)
+    ds = pydicom.dcmread(path)
+    _common_attributes(ds, SEG_UID)
+    assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert (ds.BitsAllocated, ds.BitsStored, ds.HighBit) == (1, 1, 0)
+    assert ds.SegmentationType == "BINARY" and ds.SegmentsOverlap == "NO" and ds.NumberOfFrames == 5
+    for absent in ("SegmentationFractionalType", "MaximumFractionalValue", "PixelPaddingValue"):
+        assert absent not in ds
+    assert ds["PixelData"].VR == "OB" and len(ds.PixelData) == 5 * 8 * 16 // 8
+    assert [int(s.SegmentNumber) for s in ds.SegmentSequence] == [1, 2]
+    # stored frames: segment 1 on slices 0, 1, 3, then segment 2 on slices 2, 3 (PS3.3 C.8.20.2.2)
+    assert _frame_sources(ds) == [UIDS[0], UIDS[1], UIDS[3], UIDS[2], UIDS[3]]
+    expected = np.stack([lab[0] == 1, lab[1] == 1, lab[3] == 1, lab[2] == 2, lab[3] == 2])
+    np.testing.assert_array_equal(ds.pixel_array, expected)
+    assert [list(p.FrameContentSequence[0].DimensionIndexValues) for p in ds.PerFrameFunctionalGroupsSequence] == [
+        [1, 1],
+        [1, 2],
+        [1, 4],
+        [2, 3],
+        [2, 4],
+    ]
+    errors, _ = dciodvfy_findings(path)
+    assert errors == []
+    h = hd.seg.Segmentation.from_dataset(ds)
+    for i, uid in enumerate(UIDS):
+        got = h.get_pixels_by_source_instance([uid], segment_numbers=[1, 2])[0]
+        np.testing.assert_array_equal(got, np.stack([lab[i] == 1, lab[i] == 2], axis=-1))
+    # the built object's own read-back equals the file's
+    np.testing.assert_array_equal(seg.get_pixels(), np.stack([lab == 1, lab == 2], axis=-1))
+    back = segread(path)
+    assert back.slice_spacing is None
+    np.testing.assert_array_equal(back.get_pixels(combine="labelmap"), lab)
+
+
+def test_fractional_segmentation_attributes_and_values(tmp_path):
+    hd = pytest.importorskip("highdicom")
+    values = np.zeros((4, 8, 16, 1), np.float32)
+    values[1, 2, 3:6, 0] = [0.25, 0.5, 1.0]  # stored round(v * 200): 50, 100, 200
+    values[3, 7, 15, 0] = 0.004  # stored 1
+    seg = Segmentation(
+        **_seg_arguments(
+            pixel_array=values,
+            segmentation_type="fractional",
+            fractional_type="occupancy",
+            max_fractional_value=200,
+            segment_descriptions=[_segment()],
+            content_label="FRAC",
+        )
+    )
+    path = _write(seg, tmp_path)
+    ds = pydicom.dcmread(path)
+    assert ds.SegmentationType == "FRACTIONAL" and ds.SegmentationFractionalType == "OCCUPANCY"
+    assert ds.MaximumFractionalValue == 200 and ds.ContentLabel == "FRAC"
+    assert (ds.BitsAllocated, ds.BitsStored, ds.HighBit) == (8, 8, 7) and "PixelPaddingValue" not in ds
+    assert ds.NumberOfFrames == 2 and _frame_sources(ds) == [UIDS[1], UIDS[3]]
+    assert ds.pixel_array[0, 2, 3:6].tolist() == [50, 100, 200] and ds.pixel_array[1, 7, 15] == 1
+    assert int(ds.pixel_array.sum()) == 351
+    h = hd.seg.Segmentation.from_dataset(ds)
+    got = h.get_pixels_by_source_instance([UIDS[1]], segment_numbers=[1], rescale_fractional=True)[0, 2, 3:6, 0]
+    np.testing.assert_allclose(got, [0.25, 0.5, 1.0])
+    np.testing.assert_allclose(seg.get_pixels()[1, 2, 3:6, 0], [0.25, 0.5, 1.0])
+
+
+@pytest.mark.parametrize("ts", [ExplicitVRLittleEndian, RLELossless])
+@pytest.mark.parametrize("top", [2, 300])
+def test_labelmap_segmentation_attributes_and_values(tmp_path, ts, top):
+    from conftest import dciodvfy_findings
+
+    hd = pytest.importorskip("highdicom")
+    lab = two_segments().astype(np.uint16)
+    lab[lab == 2] = top
+    descriptions = [_segment(), _segment(segment_number=top, segment_label="top")]
+    seg = Segmentation(
+        **_seg_arguments(
+            pixel_array=lab, segmentation_type="LABELMAP", segment_descriptions=descriptions, transfer_syntax_uid=ts
+        )
+    )
+    path = _write(seg, tmp_path)
+    ds = pydicom.dcmread(path)
+    _common_attributes(ds, LABELMAP_UID)
+    bits = 16 if top > 255 else 8
+    assert ds.file_meta.TransferSyntaxUID == ts
+    assert (ds.BitsAllocated, ds.BitsStored, ds.HighBit) == (bits, bits, bits - 1)
+    assert ds.PixelPaddingValue == 0 and ds["PixelPaddingValue"].VR == "US"
+    assert ds.SegmentationType == "LABELMAP" and ds.SegmentsOverlap == "NO" and ds.NumberOfFrames == 4
+    assert "SegmentIdentificationSequence" not in ds.PerFrameFunctionalGroupsSequence[0]
+    assert _frame_sources(ds) == UIDS
+    if ts == RLELossless:
+        assert ds["PixelData"].VR == "OB" and ds["PixelData"].is_undefined_length
+        # the Basic Offset Table holds the four frames' offsets (the first is 0)
+        raw = ds.PixelData
+        assert raw[:4] == b"\xfe\xff\x00\xe0" and int.from_bytes(raw[4:8], "little") == 16
+        offsets = np.frombuffer(raw[8:24], "<u4")
+        assert offsets[0] == 0 and (np.diff(offsets) > 0).all()
+    else:
+        assert ("OW" if bits == 16 else "OB") == ds["PixelData"].VR
+        assert len(ds.PixelData) == 4 * 8 * 16 * bits // 8
+    np.testing.assert_array_equal(ds.pixel_array, lab)
+    errors, _ = dciodvfy_findings(path)
+    assert errors == []
+    h = hd.seg.Segmentation.from_dataset(ds)
+    # highdicom 0.28's per-segment stack loses label values above 255 (uint8); its combined label map does not
+    for i in range(4):
+        got = h.get_pixels_by_source_instance([UIDS[i]], segment_numbers=[1, top], combine_segments=True)[0]
+        np.testing.assert_array_equal(got, lab[i])
+    np.testing.assert_array_equal(segread(path).get_pixels(combine="labelmap"), lab)
+
+
+def test_sources_without_geometry_keep_their_patient_orientation(tmp_path):
+    sources = tiny_ct_series(1, 8, 16)
+    for ds in sources:
+        ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.1"  # CR: no Image Plane module
+        for kw in ("ImagePositionPatient", "ImageOrientationPatient", "FrameOfReferenceUID", "SliceThickness"):
+            del ds[kw]
+        ds.PatientOrientation = ["A", "F"]
+    lab = two_segments()[3:4]
+    seg = Segmentation(**_seg_arguments(source_images=sources, pixel_array=lab))
+    assert list(seg.PatientOrientation) == ["A", "F"] and "FrameOfReferenceUID" not in seg
+    del sources[0].PatientOrientation
+    seg = Segmentation(**_seg_arguments(source_images=sources, pixel_array=lab))
+    assert "PatientOrientation" in seg and seg.PatientOrientation in (None, "")
+    path = _write(seg, tmp_path)
+    np.testing.assert_array_equal(segread(path).get_pixels(combine="labelmap")[0], lab[0])
+
+
+def test_segread_with_the_source_images_places_omitted_frames(tmp_path):
+    lab = np.zeros((4, 8, 16), np.uint8)
+    lab[2, 1, 1] = 1
+    path = _write(Segmentation(**_seg_arguments(pixel_array=lab, segment_descriptions=[_segment()])), tmp_path)
+    ds = pydicom.dcmread(path)
+    del ds.ReferencedSeriesSequence  # only the frames' references are left
+    ds.save_as(path)
+    alone = segread(path)
+    assert alone.get_pixels().shape == (1, 8, 16, 1) and alone.source_instance_uids() == [UIDS[2]]
+    full = segread(path, source_images=tiny_ct_series(4, 8, 16))
+    assert isinstance(full, Segmentation) and full.source_instance_uids() == UIDS
+    got = full.get_pixels()
+    assert got.shape == (4, 8, 16, 1) and got[2, 1, 1, 0] and got.sum() == 1
