@@ -28,6 +28,7 @@ from dcmspec_compiler.iods.common.modules import Equipment
 from dcmspec_compiler.iods.common.uid import derive_uid
 from dcmspec_compiler.iods.seg import AlgorithmIdentification, Segmentation, SegmentDescription, segread
 from dcmspec_compiler.iods.seg import frame_index as fi
+from dcmspec_compiler.iods.seg import prepare as prep
 from dcmspec_compiler.iods.seg.segmentation import check_encoding
 
 # --- frame_index: pure helpers --------------------------------------------------------------------------
@@ -880,3 +881,353 @@ def test_segread_with_the_source_images_places_omitted_frames(tmp_path):
     assert isinstance(full, Segmentation) and full.source_instance_uids() == UIDS
     got = full.get_pixels()
     assert got.shape == (4, 8, 16, 1) and got[2, 1, 1, 0] and got.sum() == 1
+
+
+# --- prepare: checking the pixel array and planning the stored frames (PS3.3 C.8.20.2) ------------------
+
+
+def _frames(prepared) -> np.ndarray:
+    """Every stored frame, copied out of the (possibly reused) chunk buffers."""
+    chunks = [np.array(c, copy=True) for c in prepared.chunks()]
+    return np.concatenate(chunks) if chunks else np.zeros((0,))
+
+
+def _prepare_refused(message: str, pixels, **kw) -> None:
+    kw.setdefault("segmentation_type", "BINARY")
+    kw.setdefault("numbers", [1])
+    kw.setdefault("omit_empty_frames", True)
+    with pytest.raises(DicomConformanceError, match="^" + re.escape(message) + "$"):
+        prep.prepare_pixels(pixels, **kw)
+
+
+def test_prepare_runs_and_chunk_sizes():
+    assert list(prep._runs(np.array([0, 1, 2, 3, 4, 7, 9, 10]), 2)) == [(0, 2), (2, 4), (4, 5), (7, 8), (9, 11)]
+    assert list(prep._runs(np.array([5, 6, 7]), 3)) == [(5, 8)]
+    assert list(prep._runs(np.array([5, 6, 7]), 1)) == [(5, 6), (6, 7), (7, 8)]
+    assert list(prep._runs(np.array([], dtype=np.int64), 4)) == []
+    assert prep.CHUNK_BYTES == 8 << 20
+    assert prep._frames_per_chunk(1 << 20) == 8 and prep._frames_per_chunk(3 << 20) == 2
+    assert prep._frames_per_chunk(9 << 20) == 1 and prep._frames_per_chunk(0) == 8 << 20
+    assert prep._frames_per_chunk(1) == 8 << 20
+
+
+def test_label_presence_by_hand():
+    lab = np.zeros((3, 2, 2), np.uint8)
+    lab[0, 0, 0] = 3
+    lab[0, 1, 1] = 1
+    lab[2, 0, 1] = 2
+    presence = prep.label_presence(lab)
+    assert presence.dtype == bool
+    assert presence.tolist() == [[False, True, False, True], [False] * 4, [False, False, True, False]]
+    binary = np.zeros((3, 2, 2), bool)
+    binary[1, 1, 0] = True
+    assert prep.label_presence(binary).tolist() == [[False, False], [False, True], [False, False]]
+    assert prep.label_presence(binary.astype(np.uint16)).tolist() == [[False, False], [False, True], [False, False]]
+    assert prep.label_presence(np.zeros((2, 3, 3), np.uint8)).tolist() == [[False], [False]]
+    assert prep.label_presence(np.zeros((2, 0, 3), np.uint8)).shape == (2, 1)
+
+
+def test_label_array_types_and_refusals():
+    u8 = np.zeros((1, 2, 2), np.uint8)
+    assert prep._label_array(u8) is u8
+    u16 = np.zeros((1, 2, 2), np.uint16)
+    assert prep._label_array(u16) is u16
+    b = np.ones((1, 2, 2), bool)
+    assert prep._label_array(b).dtype == np.uint8 and prep._label_array(b).base is b
+    small = np.full((1, 2, 2), 255, np.int64)
+    assert prep._label_array(small).dtype == np.uint8 and (prep._label_array(small) == 255).all()
+    wide = np.full((1, 2, 2), 256, np.uint32)
+    assert prep._label_array(wide).dtype == np.uint16 and (prep._label_array(wide) == 256).all()
+    top = np.full((1, 2, 2), 65535, np.int32)
+    assert prep._label_array(top).dtype == np.uint16
+    assert prep._label_array(np.zeros((0, 2, 2), np.int8)).dtype == np.uint8
+    assert prep._label_array(np.zeros((1, 2, 2), np.int16)).dtype == np.uint8
+    with pytest.raises(
+        DicomConformanceError, match=r"^label value 65536 exceeds the largest Segment Number 65535 \(US\)$"
+    ):
+        prep._label_array(np.full((1, 2, 2), 65536, np.int64))
+    with pytest.raises(
+        DicomConformanceError,
+        match=r"^label map values must be 0 \(background\) or segment numbers, found negative values$",
+    ):
+        prep._label_array(np.full((1, 2, 2), -1, np.int8))
+    with pytest.raises(
+        DicomConformanceError,
+        match=r"^a 3-dimensional pixel array is a label map and must hold integers, got complex128; give \(frames,"
+        r" rows, columns, segments\) for fractional values$",
+    ):
+        prep._label_array(np.zeros((1, 2, 2), complex))
+
+
+def _lab() -> np.ndarray:
+    """5 frames of 2 x 3: value 1 in frames 0, 3; value 3 in frames 3, 4; frames 1 and 2 empty."""
+    lab = np.zeros((5, 2, 3), np.uint8)
+    lab[0, 0, 0] = 1
+    lab[3, 1, 2] = 1
+    lab[3, 0, 1] = 3
+    lab[4, 1, 1] = 3
+    return lab
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 12, 1 << 23])
+def test_prepare_label_map_as_binary_fractional_and_labelmap(monkeypatch, chunk_bytes):
+    monkeypatch.setattr(prep, "CHUNK_BYTES", chunk_bytes)  # 1 or 2 frames (6 bytes each) a chunk, or all
+    lab = _lab()
+    p = prep.prepare_pixels(lab, segmentation_type="BINARY", numbers=[1, 2, 3], omit_empty_frames=True)
+    assert p.source_index.tolist() == [0, 3, 3, 4] and p.segment_number.tolist() == [1, 1, 3, 3]
+    assert p.dtype is bool and p.overlap == "NO"
+    np.testing.assert_array_equal(_frames(p), np.stack([lab[0] == 1, lab[3] == 1, lab[3] == 3, lab[4] == 3]))
+    p = prep.prepare_pixels(lab, segmentation_type="BINARY", numbers=[1, 2, 3], omit_empty_frames=False)
+    assert p.source_index.tolist() == [0, 1, 2, 3, 4] * 3 and p.segment_number.tolist() == [1] * 5 + [2] * 5 + [3] * 5
+    np.testing.assert_array_equal(_frames(p), np.concatenate([lab == 1, lab == 2, lab == 3]))
+    p = prep.prepare_pixels(
+        lab, segmentation_type="FRACTIONAL", numbers=[1, 2, 3], omit_empty_frames=True, max_fractional_value=77
+    )
+    assert p.dtype is np.uint8 and p.segment_number.tolist() == [1, 1, 3, 3]
+    np.testing.assert_array_equal(
+        _frames(p), 77 * np.stack([lab[0] == 1, lab[3] == 1, lab[3] == 3, lab[4] == 3]).astype(np.uint8)
+    )
+    for omit, frames in ((True, [0, 3, 4]), (False, [0, 1, 2, 3, 4])):
+        p = prep.prepare_pixels(lab, segmentation_type="LABELMAP", numbers=[1, 3], omit_empty_frames=omit)
+        assert p.source_index.tolist() == frames and p.segment_number is None and p.overlap == "NO"
+        assert p.dtype is np.uint8
+        got = _frames(p)
+        assert got.dtype == np.uint8
+        np.testing.assert_array_equal(got, lab[frames])
+    p = prep.prepare_pixels(lab, segmentation_type="LABELMAP", numbers=[1, 3, 256], omit_empty_frames=True)
+    assert p.dtype is np.uint16 and _frames(p).dtype == np.uint16
+    # a described segment beyond the largest value present stores no frame
+    p = prep.prepare_pixels(lab, segmentation_type="BINARY", numbers=[1, 2, 3, 4], omit_empty_frames=True)
+    assert p.segment_number.tolist() == [1, 1, 3, 3]
+
+
+def test_prepare_label_map_refusals_and_given_presence():
+    lab = _lab()
+    _prepare_refused(
+        "label values [3] appear in the pixel array but no segment with those Segment Numbers (0062,0004) is"
+        " described (PS3.3 C.8.20.2.3)",
+        lab,
+        numbers=[1, 2],
+    )
+    _prepare_refused(
+        "label values [1, 3] appear in the pixel array but no segment with those Segment Numbers (0062,0004) is"
+        " described (PS3.3 C.8.20.2.3)",
+        lab,
+        numbers=[2],
+    )
+    _prepare_refused(
+        "the segmentation is empty: no frame holds any segment pixel", np.zeros((2, 2, 2), np.uint8), numbers=[1]
+    )
+    presence = prep.label_presence(lab)
+    for bad in (presence[:4], presence.astype(np.uint8), presence[None]):
+        _prepare_refused(
+            "label_presence must be a bool array (frames, max label value + 1)", lab, numbers=[1, 3], label_presence=bad
+        )
+    # a given presence is trusted: frames it calls empty are left out
+    given = presence.copy()
+    given[4] = False
+    p = prep.prepare_pixels(
+        lab, segmentation_type="BINARY", numbers=[1, 3], omit_empty_frames=True, label_presence=given
+    )
+    assert p.source_index.tolist() == [0, 3, 3]
+    given = np.zeros((5, 6), bool)  # wider than the values present
+    given[2, 5] = True
+    _prepare_refused(
+        "label values [5] appear in the pixel array but no segment with those Segment Numbers (0062,0004) is"
+        " described (PS3.3 C.8.20.2.3)",
+        lab,
+        numbers=[1, 3],
+        label_presence=given,
+    )
+    p = prep.prepare_pixels(
+        lab, segmentation_type="LABELMAP", numbers=[1, 3, 5], omit_empty_frames=True, label_presence=given
+    )
+    assert p.source_index.tolist() == [2]
+
+
+def test_channel_max_equals_numpy_for_every_frame_size():
+    rng = np.random.default_rng(7)
+    for rows, cols in ((1, 1), (3, 5), (2, 2), (4, 4), (8, 16), (16, 16), (2, 3), (32, 8), (1, 128), (5, 256)):
+        values = rng.random((3, rows, cols, 2)).astype(np.float32)
+        np.testing.assert_array_equal(prep._channel_max(values), values.max(axis=(1, 2)))
+        flags = values > 0.9
+        np.testing.assert_array_equal(prep._channel_max(flags), flags.any(axis=(1, 2)))
+    values = np.zeros((2, 3, 3, 1))
+    values[1, 2, 2, 0] = np.nan
+    assert np.isnan(prep._channel_max(values)[1, 0]) and prep._channel_max(values)[0, 0] == 0
+
+
+def test_overlap_checks_only_frames_with_several_segments():
+    occupied = np.array([[True, False], [True, True]])
+    seen = []
+
+    def frame(f):
+        seen.append(f)
+        return np.array([[1, 0], [0, 1]]) if f == 1 else np.array([[1, 1]])
+
+    assert prep._overlap(occupied, frame) == "NO" and seen == [1]
+    assert prep._overlap(np.array([[True], [True]]), frame) == "NO"
+    assert prep._overlap(np.array([[True, True]]), lambda f: np.array([[0, 0], [1, 1]], np.uint8)) == "YES"
+    three = np.array([[True, True, True]])
+    assert prep._overlap(three, lambda f: np.array([[1, 0, 0], [0, 1, 1]], np.uint8)) == "YES"
+    many = np.ones((1, 2), bool)
+    assert prep._overlap(many, lambda f: np.full((300, 2), 200, np.uint8)) == "YES"  # sums past 255
+
+
+def test_quantizer_rounds_half_to_even():
+    q = prep._quantizer(np.zeros(1), 255)
+    assert q(np.array([0.0, 0.5, 1.0, 1 / 255, 0.499 / 255, 0.002])).tolist() == [0, 128, 255, 1, 0, 1]
+    assert prep._quantizer(np.zeros(1), 2)(np.array([0.25, 0.75, 0.5])).tolist() == [0, 2, 1]
+    qb = prep._quantizer(np.zeros(1, bool), 9)
+    out = qb(np.array([True, False]))
+    assert out.tolist() == [9, 0] and out.dtype == np.uint8
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 40, 1 << 23])
+def test_prepare_channels_binary_fractional_labelmap(monkeypatch, chunk_bytes):
+    monkeypatch.setattr(prep, "CHUNK_BYTES", chunk_bytes)
+    masks = np.zeros((4, 2, 3, 2), bool)
+    masks[0, 0, 0, 0] = masks[2, 1, 1, 0] = masks[2, 0, 2, 1] = masks[3, 1, 2, 1] = True
+    for dtype in (bool, np.uint8, np.int16, np.float32):
+        p = prep.prepare_pixels(masks.astype(dtype), segmentation_type="BINARY", numbers=[1, 2], omit_empty_frames=True)
+        assert p.source_index.tolist() == [0, 2, 2, 3] and p.segment_number.tolist() == [1, 1, 2, 2]
+        assert p.overlap == "NO" and p.dtype is bool
+        got = _frames(p)
+        assert got.dtype == bool
+        np.testing.assert_array_equal(
+            got, np.stack([masks[0, ..., 0], masks[2, ..., 0], masks[2, ..., 1], masks[3, ..., 1]])
+        )
+    p = prep.prepare_pixels(masks, segmentation_type="BINARY", numbers=[1, 2], omit_empty_frames=False)
+    assert p.source_index.tolist() == [0, 1, 2, 3] * 2 and p.segment_number.tolist() == [1] * 4 + [2] * 4
+    p = prep.prepare_pixels(masks, segmentation_type="LABELMAP", numbers=[7, 300], omit_empty_frames=True)
+    assert p.source_index.tolist() == [0, 2, 3] and p.segment_number is None and p.dtype is np.uint16
+    expected = np.zeros((3, 2, 3), np.uint16)
+    expected[0, 0, 0] = expected[1, 1, 1] = 7
+    expected[1, 0, 2] = expected[2, 1, 2] = 300
+    got = _frames(p)
+    assert got.dtype == np.uint16
+    np.testing.assert_array_equal(got, expected)
+    p = prep.prepare_pixels(masks, segmentation_type="LABELMAP", numbers=[7, 9], omit_empty_frames=False)
+    assert p.source_index.tolist() == [0, 1, 2, 3] and p.dtype is np.uint8
+    np.testing.assert_array_equal(_frames(p)[1], np.zeros((2, 3)))
+    # overlap
+    both = masks.copy()
+    both[1, 1, 1, :] = True
+    p = prep.prepare_pixels(both, segmentation_type="BINARY", numbers=[1, 2], omit_empty_frames=True)
+    assert p.overlap == "YES" and p.source_index.tolist() == [0, 1, 2, 1, 2, 3]
+    _prepare_refused(
+        "segments overlap, but a LABELMAP Segmentation holds one segment per pixel (PS3.3 C.8.20.2.3); use BINARY",
+        both,
+        segmentation_type="LABELMAP",
+        numbers=[1, 2],
+    )
+    # FRACTIONAL: values rounded to the Maximum Fractional Value; a value that rounds to 0 stores no frame
+    values = np.zeros((4, 2, 3, 2), np.float32)
+    values[0, 0, 0, 0] = 0.5
+    values[1, 1, 1, 0] = 0.001  # round(0.255) = 0
+    values[3, 1, 2, 1] = 1.0
+    values[3, 0, 0, 0] = 0.25
+    p = prep.prepare_pixels(values, segmentation_type="FRACTIONAL", numbers=[1, 2], omit_empty_frames=True)
+    assert p.source_index.tolist() == [0, 3, 3] and p.segment_number.tolist() == [1, 1, 2] and p.dtype is np.uint8
+    got = _frames(p)
+    assert got.dtype == np.uint8
+    assert got[0, 0, 0] == 128 and got[1, 0, 0] == 64 and got[2, 1, 2] == 255 and int(got.sum()) == 128 + 64 + 255
+    p = prep.prepare_pixels(
+        masks, segmentation_type="FRACTIONAL", numbers=[1, 2], omit_empty_frames=True, max_fractional_value=3
+    )
+    assert p.source_index.tolist() == [0, 2, 2, 3] and int(_frames(p).sum()) == 12
+    p = prep.prepare_pixels(
+        masks.astype(np.uint8), segmentation_type="FRACTIONAL", numbers=[1, 2], omit_empty_frames=False
+    )
+    assert p.source_index.tolist() == [0, 1, 2, 3] * 2 and int(_frames(p).sum()) == 4 * 255
+    overlapping = values.copy()
+    overlapping[0, 0, 0, 1] = 0.1
+    assert (
+        prep.prepare_pixels(overlapping, segmentation_type="FRACTIONAL", numbers=[1, 2], omit_empty_frames=True).overlap
+        == "YES"
+    )
+    faint = values.copy()
+    faint[0, 0, 0, 1] = 0.001  # stored 0: no overlap
+    assert (
+        prep.prepare_pixels(faint, segmentation_type="FRACTIONAL", numbers=[1, 2], omit_empty_frames=True).overlap
+        == "NO"
+    )
+
+
+def test_prepare_channels_refusals_word_for_word():
+    good = np.zeros((2, 2, 2, 1))
+    good[0, 0, 0, 0] = 1
+    _prepare_refused("pixel array has 1 segment channels but 2 segments are described", good, numbers=[1, 2])
+    for seg_type in ("BINARY", "LABELMAP"):
+        for bad, shown in (
+            (np.full((2, 2, 2, 1), 2, np.uint8), "uint8"),
+            (np.full((2, 2, 2, 1), -1, np.int8), "int8"),
+            (np.full((2, 2, 2, 1), 0.5), "float64"),
+            (np.ones((2, 2, 2, 1), complex), "complex128"),
+        ):
+            _prepare_refused(
+                f"{seg_type} segmentation data must be boolean-like (only 0 and 1 per segment channel), got dtype"
+                f" {shown} with other values",
+                bad,
+                segmentation_type=seg_type,
+            )
+    _prepare_refused(
+        "the segmentation is empty: no frame holds any segment pixel",
+        np.zeros((2, 2, 2, 1), bool),
+    )
+    _prepare_refused(
+        "the segmentation is empty: no frame holds any segment pixel",
+        np.full((2, 2, 2, 1), 0.001),
+        segmentation_type="FRACTIONAL",
+    )
+    frac = {"segmentation_type": "FRACTIONAL"}
+    _prepare_refused("FRACTIONAL pixel array must be numeric, got complex128", np.ones((2, 2, 2, 1), complex), **frac)
+    _prepare_refused("FRACTIONAL pixel array must be numeric, got <U1", np.full((2, 2, 2, 1), "a"), **frac)
+    for v in (np.nan, np.inf, -np.inf):
+        arr = np.zeros((2, 2, 2, 1))
+        arr[1, 1, 1, 0] = v
+        _prepare_refused("FRACTIONAL values must be finite numbers between 0 and 1", arr, **frac)
+    arr = np.zeros((2, 2, 2, 1))
+    arr[0, 0, 0, 0], arr[1, 0, 0, 0] = -0.5, 0.25
+    _prepare_refused(
+        "FRACTIONAL values must lie between 0 and 1 (they are scaled to Maximum Fractional Value 9), found -0.5..0.25",
+        arr,
+        max_fractional_value=9,
+        **frac,
+    )
+    arr[0, 0, 0, 0] = 1.5
+    _prepare_refused(
+        "FRACTIONAL values must lie between 0 and 1 (they are scaled to Maximum Fractional Value 255), found 0..1.5",
+        arr,
+        **frac,
+    )
+    _prepare_refused(
+        "FRACTIONAL values must lie between 0 and 1 (they are scaled to Maximum Fractional Value 255), found 2..2",
+        np.full((2, 2, 2, 1), 2, np.int32),
+        **frac,
+    )
+    ok = np.ones((2, 2, 2, 1), np.int32)
+    assert prep.prepare_pixels(
+        ok, segmentation_type="FRACTIONAL", numbers=[1], omit_empty_frames=True
+    ).source_index.tolist() == [0, 1]
+
+
+def test_prepare_pixels_shapes():
+    values = np.zeros((2, 2, 3), np.float32)
+    values[1, 0, 0] = 0.5
+    p = prep.prepare_pixels(values, segmentation_type="FRACTIONAL", numbers=[1], omit_empty_frames=True)
+    assert p.source_index.tolist() == [1] and _frames(p)[0, 0, 0] == 128
+    three_d = (
+        "a 3-dimensional pixel array is a label map of segment numbers and must hold integers; give (frames, rows,"
+        " columns, segments) with one channel per segment for other values"
+    )
+    _prepare_refused(three_d, values, segmentation_type="FRACTIONAL", numbers=[1, 2])
+    _prepare_refused(three_d, values, segmentation_type="BINARY")
+    _prepare_refused(three_d, values, segmentation_type="LABELMAP")
+    for shape in ((2, 3), (1, 2, 2, 1, 1), (4,)):
+        _prepare_refused(
+            f"pixel array must be (frames, rows, columns) or (frames, rows, columns, segments), got shape {shape}",
+            np.ones(shape, np.uint8),
+        )
+    p = prep.prepare_pixels([[[0, 1]], [[1, 0]]], segmentation_type="BINARY", numbers=[1.0], omit_empty_frames=True)
+    assert p.source_index.tolist() == [0, 1] and p.segment_number.tolist() == [1, 1]
