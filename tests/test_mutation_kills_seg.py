@@ -1231,3 +1231,361 @@ def test_prepare_pixels_shapes():
         )
     p = prep.prepare_pixels([[[0, 1]], [[1, 0]]], segmentation_type="BINARY", numbers=[1.0], omit_empty_frames=True)
     assert p.source_index.tolist() == [0, 1] and p.segment_number.tolist() == [1, 1]
+
+
+# --- read: the read-back methods, on built objects, files and hand-made datasets ---------------------------
+
+CT = "1.2.840.10008.5.1.4.1.1.2"
+
+
+def _ref_item(uid: str | None, number: int | None = None, frame=None, sop_class: str = CT) -> Dataset:
+    item = _item(uid, number)
+    if uid is not None:
+        src = item.DerivationImageSequence[0].SourceImageSequence[0]
+        src.ReferencedSOPClassUID = sop_class
+        if frame is not None:
+            src.ReferencedFrameNumber = frame
+    return item
+
+
+def _hand_seg(items, seg_type="BINARY", n=None, **kw) -> Dataset:
+    ds = Dataset()
+    ds.SOPClassUID = LABELMAP_UID if seg_type == "LABELMAP" else SEG_UID
+    ds.SegmentationType = seg_type
+    ds.NumberOfFrames = len(items) if n is None else n
+    ds.PerFrameFunctionalGroupsSequence = items
+    for k, v in kw.items():
+        setattr(ds, k, v)
+    return ds
+
+
+def test_from_dataset_indexes_frames_by_hand():
+    mr = "1.2.840.10008.5.1.4.1.1.4"
+    series = Dataset()
+    series.ReferencedInstanceSequence = [Dataset(), Dataset()]
+    series.ReferencedInstanceSequence[0].update({"ReferencedSOPClassUID": CT, "ReferencedSOPInstanceUID": "1.9"})
+    series.ReferencedInstanceSequence[1].update({"ReferencedSOPInstanceUID": "1.8"})  # no class: ""
+    items = [_ref_item("1.5", 2, 3, mr), _ref_item("1.7", 1), _ref_item("1.5", 1, 1, mr), _ref_item("1.8", 2)]
+    seg = Segmentation.from_dataset(_hand_seg(items, ReferencedSeriesSequence=[series]))
+    assert seg.segmentation_type == "BINARY"
+    assert [f.key for f in seg._frame_sources] == [("1.5", 3), ("1.7", None), ("1.5", 1), ("1.8", None)]
+    assert [f.sop_class_uid for f in seg._frame_sources] == [mr, CT, mr, CT]
+    assert seg._frame_segments == [2, 1, 1, 2]
+    # Common Instance Reference order first, then instances referenced by frames only (frames 1..highest)
+    assert [f.key for f in seg.source_frames] == [
+        ("1.9", None),
+        ("1.8", None),
+        ("1.5", 1),
+        ("1.5", 2),
+        ("1.5", 3),
+        ("1.7", None),
+    ]
+    assert [f.sop_class_uid for f in seg.source_frames] == [CT, "", mr, mr, mr, CT]
+    assert seg.source_instance_uids() == ["1.9", "1.8", "1.5", "1.7"]
+    seg.source_frames.clear()  # a copy
+    assert len(seg.source_frames) == 6
+    # Referenced Frame Number with several values: the first; empty: none
+    multi = _ref_item("1.5", 1)
+    multi.DerivationImageSequence[0].SourceImageSequence[0].ReferencedFrameNumber = [4, 2]
+    empty = _ref_item("1.6", 1)
+    empty.DerivationImageSequence[0].SourceImageSequence[0].ReferencedFrameNumber = []
+    seg = Segmentation.from_dataset(_hand_seg([multi, empty]))
+    assert [f.key for f in seg._frame_sources] == [("1.5", 4), ("1.6", None)]
+    assert [f.key for f in seg.source_frames] == [("1.5", k) for k in (1, 2, 3, 4)] + [("1.6", None)]
+    # a label map has no segment per frame; shared groups apply to every frame
+    shared = Dataset()
+    shared.DerivationImageSequence = _ref_item("1.4").DerivationImageSequence
+    lab = _hand_seg([Dataset(), Dataset()], "LABELMAP", SharedFunctionalGroupsSequence=[shared])
+    seg = Segmentation.from_dataset(lab)
+    assert seg._frame_segments is None and [f.key for f in seg._frame_sources] == [("1.4", None)] * 2
+    assert seg.source_frames == [seg._frame_sources[0]] and seg.segmentation_type == "LABELMAP"
+    # no per-frame items at all: every frame from the shared groups
+    shared_only = _hand_seg([], "BINARY", n=3)
+    del shared_only.PerFrameFunctionalGroupsSequence
+    shared_only.SharedFunctionalGroupsSequence = [_ref_item("1.3", 5)]
+    seg = Segmentation.from_dataset(shared_only)
+    assert seg._frame_segments == [5, 5, 5] and len(seg._frame_sources) == 3
+    one = _hand_seg([_ref_item("1.2", 1)])
+    del one.NumberOfFrames  # one frame
+    assert Segmentation.from_dataset(one)._frame_segments == [1]
+    one.NumberOfFrames = None
+    assert Segmentation.from_dataset(one)._frame_segments == [1]
+
+
+def test_from_dataset_refusals_word_for_word():
+    def refused(message, ds):
+        with pytest.raises(DicomConformanceError, match="^" + re.escape(message) + "$"):
+            Segmentation.from_dataset(ds)
+
+    ds = _hand_seg([_ref_item("1.2", 1)])
+    ds.SOPClassUID = CT
+    refused(f"SOP Class UID {CT!r} is not Segmentation Storage or Label Map Segmentation Storage", ds)
+    del ds.SOPClassUID
+    refused("SOP Class UID '' is not Segmentation Storage or Label Map Segmentation Storage", ds)
+    refused("Per-frame Functional Groups Sequence has 1 items for 2 frames", _hand_seg([_ref_item("1.2", 1)], n=2))
+    tiled = _hand_seg([], n=2, DimensionOrganizationType="TILED_FULL")
+    refused("TILED_FULL Segmentations (no per-frame functional groups) are not supported for reading", tiled)
+    refused(
+        "frame 2 has no Source Image Sequence; cannot map it to a source frame",
+        _hand_seg([_ref_item("1.2", 1), _ref_item(None, 1)]),
+    )
+    no_src = _ref_item("1.2", 1)
+    no_src.DerivationImageSequence[0].SourceImageSequence = []
+    refused("frame 1 has no Source Image Sequence; cannot map it to a source frame", _hand_seg([no_src]))
+    refused("frame 2 has no Segment Identification Sequence", _hand_seg([_ref_item("1.2", 1), _ref_item("1.3")]))
+    # a label map needs none
+    assert Segmentation.from_dataset(_hand_seg([_ref_item("1.3")], "LABELMAP"))._frame_segments is None
+
+
+def _descriptions():
+    algorithm = AlgorithmIdentification(name="a", version="1", family=FAMILY)
+    return [
+        _segment(segment_label="one", tracking_id="t1", tracking_uid="1.2.3.1"),
+        _segment(
+            segment_number=2,
+            segment_label="two",
+            segmented_property_type=ABDOMEN,
+            segmented_property_category=LEFT,
+            algorithm_type="AUTOMATIC",
+            algorithm=algorithm,
+            tracking_id="t2",
+            tracking_uid="1.2.3.2",
+        ),
+        _segment(segment_number=3, segment_label="one"),
+    ]
+
+
+def test_find_and_get_segments(tmp_path):
+    lab = two_segments()
+    lab[0, 0, 0] = 3
+    seg = Segmentation(**_seg_arguments(pixel_array=lab, segment_descriptions=_descriptions()))
+    back = segread(_write(seg, tmp_path))
+    for obj in (seg, back):
+        assert obj.segment_numbers == [1, 2, 3]
+        got = obj.get_segment(2)
+        assert isinstance(got, SegmentDescription) and got.segment_label == "two" and got.segment_number == 2
+        assert obj.get_segment(np.int64(3)).segment_label == "one"
+        with pytest.raises(KeyError, match=r"no segment with Segment Number 4"):
+            obj.get_segment(4)
+
+        def numbers(obj=obj, **kw):
+            return [s.segment_number for s in obj.find_segments(**kw)]
+
+        assert numbers() == [1, 2, 3]
+        assert numbers(label="one") == [1, 3] and numbers(label="ONE") == []
+        assert numbers(property_type=Code("818981001", "SCT", "other meaning")) == [2]
+        assert numbers(property_type=LIVER) == [1, 3]
+        assert numbers(property_category=LEFT) == [2] and numbers(property_category=CATEGORY) == [1, 3]
+        assert numbers(algorithm_type="automatic") == [2] and numbers(algorithm_type="MANUAL") == [1, 3]
+        assert numbers(tracking_id="t2") == [2] and numbers(tracking_uid="1.2.3.1") == [1]
+        assert numbers(label="one", tracking_id="t1") == [1] and numbers(label="two", tracking_uid="1.2.3.1") == []
+        assert numbers(label="one", algorithm_type="AUTOMATIC") == []
+        assert numbers(label="one", property_category=LEFT) == [] and numbers(label="one", property_type=ABDOMEN) == []
+        assert numbers(label="two", tracking_id="t1") == []
+
+
+def _hd_stack(path, uids, numbers):
+    hd = pytest.importorskip("highdicom")
+    h = hd.seg.Segmentation.from_dataset(pydicom.dcmread(path))
+    return np.concatenate(
+        [h.get_pixels_by_source_instance([u], segment_numbers=numbers, rescale_fractional=True) for u in uids]
+    )
+
+
+@pytest.mark.parametrize("seg_type", ["BINARY", "LABELMAP"])
+def test_get_pixels_stack_and_labelmap_against_highdicom(tmp_path, seg_type):
+    lab = two_segments()
+    lab[1, 6, 6] = 3
+    seg = Segmentation(
+        **_seg_arguments(pixel_array=lab, segmentation_type=seg_type, segment_descriptions=_descriptions())
+    )
+    path = _write(seg, tmp_path)
+    for obj in (seg, segread(path)):
+        full = obj.get_pixels()
+        assert full.dtype == bool and full.shape == (4, 8, 16, 3)
+        np.testing.assert_array_equal(full, np.stack([lab == 1, lab == 2, lab == 3], axis=-1))
+        np.testing.assert_array_equal(full, _hd_stack(path, UIDS, [1, 2, 3]))
+        some = obj.get_pixels([3, 1])
+        np.testing.assert_array_equal(some, np.stack([lab == 3, lab == 1], axis=-1))
+        np.testing.assert_array_equal(some, _hd_stack(path, UIDS, [3, 1]))
+        labels = obj.get_pixels([2, 3], combine="labelmap")
+        assert labels.dtype == np.uint8
+        np.testing.assert_array_equal(labels, np.where(np.isin(lab, [2, 3]), lab, 0))
+        np.testing.assert_array_equal(obj.get_pixels(combine="labelmap"), lab)
+        for i, uid in enumerate(UIDS):
+            np.testing.assert_array_equal(obj.get_pixels_by_source_instance(uid), full[i])
+            np.testing.assert_array_equal(obj.get_pixels_by_source_instance(uid, 1, [2]), full[i, ..., 1:2])
+            np.testing.assert_array_equal(obj.get_pixels_by_source_instance(uid, combine="labelmap"), lab[i])
+        with pytest.raises(KeyError, match=r"no segment with Segment Number 9"):
+            obj.get_pixels([1, 9])
+        with pytest.raises(ValueError, match=r"^combine must be 'stack' or 'labelmap'$"):
+            obj.get_pixels(combine="max")
+        with pytest.raises(KeyError, match=r"source instance 1\.2\.9 frame None is not referenced"):
+            obj.get_pixels_by_source_instance("1.2.9")
+        with pytest.raises(KeyError, match=rf"source instance {re.escape(UIDS[0])} frame 2 is not referenced"):
+            obj.get_pixels_by_source_instance(UIDS[0], 2)
+
+
+def test_get_pixels_of_segments_above_255_and_overlap(tmp_path):
+    lab = two_segments().astype(np.uint16)
+    lab[lab == 2] = 300
+    descriptions = [_segment(), _segment(segment_number=300, segment_label="x")]
+    seg = Segmentation(
+        **_seg_arguments(pixel_array=lab, segmentation_type="LABELMAP", segment_descriptions=descriptions)
+    )
+    labels = segread(_write(seg, tmp_path)).get_pixels(combine="labelmap")
+    assert labels.dtype == np.uint16
+    np.testing.assert_array_equal(labels, lab)
+    masks = np.zeros((4, 8, 16, 2), bool)
+    masks[1, 1, 1, :] = True
+    masks[2, 2, 2, 1] = True
+    back = segread(_write(Segmentation(**_seg_arguments(pixel_array=masks)), tmp_path, "o.dcm"))
+    np.testing.assert_array_equal(back.get_pixels(), masks)
+    with pytest.raises(
+        DicomConformanceError, match=r"^segments overlap and cannot be combined into a label map; use combine='stack'$"
+    ):
+        back.get_pixels(combine="labelmap")
+    np.testing.assert_array_equal(back.get_pixels([2], combine="labelmap"), masks[..., 1] * 2)
+    np.testing.assert_array_equal(back.get_pixels_by_source_instance(UIDS[2], combine="labelmap"), masks[2, ..., 1] * 2)
+
+
+def test_get_pixels_fractional_against_highdicom(tmp_path):
+    values = np.zeros((4, 8, 16, 2), np.float32)
+    values[0, 1, 1, 0] = 0.5
+    values[2, 3, 3, 1] = 1.0
+    values[2, 3, 4, 1] = 0.2
+    seg = Segmentation(
+        **_seg_arguments(
+            pixel_array=values, segmentation_type="FRACTIONAL", fractional_type="PROBABILITY", max_fractional_value=10
+        )
+    )
+    path = _write(seg, tmp_path)
+    for obj in (seg, segread(path)):
+        got = obj.get_pixels()
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, values, atol=1e-6)  # 0.5, 1.0, 0.2 are whole tenths
+        np.testing.assert_allclose(got, _hd_stack(path, UIDS, [1, 2]), atol=1e-6)
+        np.testing.assert_allclose(obj.get_pixels([2])[..., 0], values[..., 1], atol=1e-6)
+        with pytest.raises(DicomConformanceError, match=r"^FRACTIONAL segments cannot be combined into a label map$"):
+            obj.get_pixels(combine="labelmap")
+
+
+def test_stored_frames_decoded_once_and_by_every_path(tmp_path):
+    lab = two_segments()
+    lab[2, 1, 1] = 3
+    d = _descriptions()
+    for seg_type, ts in (
+        ("BINARY", ExplicitVRLittleEndian),
+        ("LABELMAP", RLELossless),
+        ("LABELMAP", ExplicitVRLittleEndian),
+    ):
+        seg = Segmentation(
+            **_seg_arguments(
+                pixel_array=lab, segmentation_type=seg_type, segment_descriptions=d, transfer_syntax_uid=ts
+            )
+        )
+        path = _write(seg, tmp_path, f"{seg_type}{ts}.dcm")
+        back = segread(path)
+        stored = back._stored_frames()
+        np.testing.assert_array_equal(stored.astype(np.uint16), pydicom.dcmread(path).pixel_array)
+        assert back._stored_frames() is stored  # decoded once
+        # implicit VR: Pixel Data's VR is read as OB or OW, or left to pydicom
+        if ts == ExplicitVRLittleEndian:
+            ds = pydicom.dcmread(path)
+            ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+            implicit = tmp_path / "implicit.dcm"
+            ds.save_as(implicit, implicit_vr=True, little_endian=True)
+            np.testing.assert_array_equal(segread(implicit).get_pixels(), back.get_pixels())
+    # 16-bit native
+    lab16 = lab.astype(np.uint16) * 200
+    d16 = [_segment(segment_number=n, segment_label=str(n)) for n in (200, 400, 600)]
+    path = _write(
+        Segmentation(**_seg_arguments(pixel_array=lab16, segmentation_type="LABELMAP", segment_descriptions=d16)),
+        tmp_path,
+        "16.dcm",
+    )
+    stored = segread(path)._stored_frames()
+    assert stored.dtype == np.uint16
+    np.testing.assert_array_equal(stored, lab16)
+    # a built object without file meta reads its own Pixel Data
+    built = Segmentation(**_seg_arguments(pixel_array=lab, segment_descriptions=d))
+    del built.file_meta
+    np.testing.assert_array_equal(built.get_pixels(), np.stack([lab == 1, lab == 2, lab == 3], axis=-1))
+
+
+def test_stored_frames_refusals(tmp_path):
+    path = _write(Segmentation(**_seg_arguments()), tmp_path)
+    ds = pydicom.dcmread(path)
+    ds.BitsAllocated = 4
+    with pytest.raises(
+        DicomConformanceError, match=r"^cannot decode the Pixel Data: Bits Allocated 4 is not valid for a Segmentation$"
+    ):
+        Segmentation.from_dataset(ds).get_pixels()
+    ds = pydicom.dcmread(path)
+    ds.PixelData = ds.PixelData[:4]
+    ds.BitsAllocated = 8
+    with pytest.raises(DicomConformanceError, match=r"^cannot decode the Pixel Data: "):
+        Segmentation.from_dataset(ds).get_pixels()
+
+
+def test_get_volume_against_highdicom_and_by_hand(tmp_path):
+    hd = pytest.importorskip("highdicom")
+    lab = np.zeros((4, 8, 16), np.uint8)
+    lab[0, 1, 2] = 1
+    lab[3, 4, 5] = 2
+    lab[3, 5, 5] = 1
+    lab[1, 6, 7] = 2
+    path = _write(Segmentation(**_seg_arguments(pixel_array=lab)), tmp_path)
+    back = segread(path)
+    vol = back.get_volume()
+    # planes 0..3 along +z from the first stored plane (z = 0), 2 mm apart; slice 2 omitted: zeros
+    assert vol.array.shape == (4, 8, 16, 2) and vol.array.dtype == bool
+    np.testing.assert_array_equal(vol.array, np.stack([lab == 1, lab == 2], axis=-1))
+    affine = np.array([[0, 0, 0.5, -10], [0, 0.5, 0, -20], [2, 0, 0, 0], [0, 0, 0, 1]], float)
+    np.testing.assert_allclose(vol.affine, affine)
+    assert vol.frame_of_reference_uid == "1.2.826.0.1.3680043.10.9.4"
+    h = hd.seg.Segmentation.from_dataset(pydicom.dcmread(path)).get_volume(combine_segments=True)
+    # highdicom runs its slices the other way (from z = 6 down): the same voxels, the first axis reversed
+    flipped = np.asarray(h.affine).copy()
+    flipped[:3, 3] += 3 * flipped[:3, 0]
+    flipped[:3, 0] *= -1
+    np.testing.assert_allclose(flipped, affine)
+    np.testing.assert_array_equal(np.asarray(h.array)[::-1], lab)
+    labels = back.get_volume([2], combine="labelmap")
+    np.testing.assert_array_equal(labels.array, (lab == 2) * 2)
+    # frames on slices 1 and 3 only: two planes 4 mm apart (the smallest step between stored planes), from z = 2
+    lab2 = np.zeros((4, 8, 16), np.uint8)
+    lab2[1, 0, 0] = 1
+    lab2[3, 2, 2] = 1
+    vol = segread(
+        _write(Segmentation(**_seg_arguments(pixel_array=lab2, segment_descriptions=[_segment()])), tmp_path, "b.dcm")
+    ).get_volume()
+    assert vol.array.shape == (2, 8, 16, 1)
+    np.testing.assert_allclose(vol.affine[:3, 3], [-10, -20, 2])
+    np.testing.assert_allclose(vol.affine[:3, 0], [0, 0, 4])
+    np.testing.assert_array_equal(vol.array[..., 0], lab2[[1, 3]] == 1)
+
+
+def test_get_volume_refusals_name_the_way_out(tmp_path):
+    sources = tiny_ct_series(1, 8, 16)
+    for ds in sources:
+        ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.1"
+        for kw in ("ImagePositionPatient", "ImageOrientationPatient", "FrameOfReferenceUID", "SliceThickness"):
+            del ds[kw]
+    seg = Segmentation(**_seg_arguments(source_images=sources, pixel_array=two_segments()[3:4]))
+    with pytest.raises(DicomConformanceError, match=r"no geometry to build a volume from; use get_pixels$"):
+        seg.get_volume()
+    path = _write(Segmentation(**_seg_arguments()), tmp_path)
+    ds = pydicom.dcmread(path)
+    ds.PerFrameFunctionalGroupsSequence[1].PlanePositionSequence[0].ImagePositionPatient = [-10, -19, 2]
+    with pytest.raises(
+        DicomConformanceError,
+        match=r"^frame 2 lies 1 mm off the stack of the other frames: the Segmentation does not form one volume;"
+        r" use get_pixels_by_source_instance$",
+    ):
+        Segmentation.from_dataset(ds).get_volume()
+    # a looser tolerance is passed on
+    ds.PerFrameFunctionalGroupsSequence[1].PlanePositionSequence[0].ImagePositionPatient = [-10, -20, 2.004]
+    with pytest.raises(DicomConformanceError, match="off the stack"):
+        Segmentation.from_dataset(ds).get_volume()
+    assert Segmentation.from_dataset(ds).get_volume(tolerance_mm=0.01).array.shape == (4, 8, 16, 2)
