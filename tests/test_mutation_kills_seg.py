@@ -621,6 +621,8 @@ def test_check_encoding_word_for_word():
             fractional_type="PROBABILITY",
         )
     assert check_encoding("BINARY", max_fractional_value=0) == ("BINARY", None)  # ignored unless FRACTIONAL
+    # Maximum Fractional Value defaults to 255, the largest 8-bit value
+    assert check_encoding("FRACTIONAL", fractional_type="PROBABILITY") == ("FRACTIONAL", "PROBABILITY")
 
 
 def _seg(sources=None, pixels=None, seg_type="BINARY", **kw) -> Segmentation:
@@ -674,6 +676,11 @@ def test_segmentation_refusals_word_for_word():
         Segmentation(**_seg_arguments(content_datetime=datetime.date(2024, 1, 2)))
     with pytest.raises(DicomConformanceError, match=r"^equipment must be a common.modules.Equipment$"):
         Segmentation(**_seg_arguments(equipment=("ACME", "x", "1", "2")))
+    # Enhanced General Equipment (PS3.3 C.7.5.2) makes the model name, serial number and versions Type 1
+    with pytest.raises(
+        DicomConformanceError, match=r"^Enhanced General Equipment \(PS3.3 C.7.5.2\) requires ManufacturerModelName$"
+    ):
+        Segmentation(**_seg_arguments(equipment=Equipment("ACME", "", "0.1", "SN1")))
     # the encoding is checked first, before anything else is looked at
     with pytest.raises(DicomConformanceError, match=r"^Segmentation Type"):
         Segmentation(**_seg_arguments(segmentation_type="OTHER", segment_descriptions=[]))
@@ -820,6 +827,8 @@ def test_labelmap_segmentation_attributes_and_values(tmp_path, ts, top):
             pixel_array=lab, segmentation_type="LABELMAP", segment_descriptions=descriptions, transfer_syntax_uid=ts
         )
     )
+    if ts == RLELossless:  # encapsulated: undefined length (PS3.5 A.4), in the built object as in the file
+        assert seg["PixelData"].VR == "OB" and seg["PixelData"].is_undefined_length is True
     path = _write(seg, tmp_path)
     ds = pydicom.dcmread(path)
     _common_attributes(ds, LABELMAP_UID)
@@ -849,6 +858,19 @@ def test_labelmap_segmentation_attributes_and_values(tmp_path, ts, top):
         got = h.get_pixels_by_source_instance([UIDS[i]], segment_numbers=[1, top], combine_segments=True)[0]
         np.testing.assert_array_equal(got, lab[i])
     np.testing.assert_array_equal(segread(path).get_pixels(combine="labelmap"), lab)
+
+
+def test_label_presence_given_to_the_builder_is_trusted():
+    """A label map's presence given by the caller is used as it is (it says which frames are stored)."""
+    lab = two_segments()
+    presence = prep.label_presence(lab)
+    presence[3] = False  # claims slice 3 holds no label: its frames are left out
+    for seg_type, frames in (("BINARY", [UIDS[0], UIDS[1], UIDS[2]]), ("LABELMAP", UIDS[:3])):
+        seg = Segmentation(**_seg_arguments(pixel_array=lab, segmentation_type=seg_type, label_presence=presence))
+        assert _frame_sources(seg) == frames
+    masks = np.stack([lab == 1, lab == 2], axis=-1)  # channels: a presence is not used
+    seg = Segmentation(**_seg_arguments(pixel_array=masks, label_presence=presence))
+    assert _frame_sources(seg) == [UIDS[0], UIDS[1], UIDS[3], UIDS[2], UIDS[3]]
 
 
 def test_sources_without_geometry_keep_their_patient_orientation(tmp_path):
