@@ -1132,6 +1132,12 @@ def test_prepare_channels_binary_fractional_labelmap(monkeypatch, chunk_bytes):
     p = prep.prepare_pixels(masks, segmentation_type="LABELMAP", numbers=[7, 9], omit_empty_frames=False)
     assert p.source_index.tolist() == [0, 1, 2, 3] and p.dtype is np.uint8
     np.testing.assert_array_equal(_frames(p)[1], np.zeros((2, 3)))
+    # an empty first segment stores no frame; the next is still planned
+    later = masks.copy()
+    later[..., 0] = False
+    p = prep.prepare_pixels(later, segmentation_type="BINARY", numbers=[1, 2], omit_empty_frames=True)
+    assert p.source_index.tolist() == [2, 3] and p.segment_number.tolist() == [2, 2]
+    np.testing.assert_array_equal(_frames(p), later[[2, 3], ..., 1])
     # overlap
     both = masks.copy()
     both[1, 1, 1, :] = True
