@@ -1018,6 +1018,8 @@ def test_prepare_label_map_as_binary_fractional_and_labelmap(monkeypatch, chunk_
         np.testing.assert_array_equal(got, lab[frames])
     p = prep.prepare_pixels(lab, segmentation_type="LABELMAP", numbers=[1, 3, 256], omit_empty_frames=True)
     assert p.dtype is np.uint16 and _frames(p).dtype == np.uint16
+    p = prep.prepare_pixels(lab, segmentation_type="LABELMAP", numbers=[1, 3, 255], omit_empty_frames=True)
+    assert p.dtype is np.uint8 and _frames(p).dtype == np.uint8  # 255 is the largest 8-bit value
     # a described segment beyond the largest value present stores no frame
     p = prep.prepare_pixels(lab, segmentation_type="BINARY", numbers=[1, 2, 3, 4], omit_empty_frames=True)
     assert p.segment_number.tolist() == [1, 1, 3, 3]
@@ -1129,8 +1131,12 @@ def test_prepare_channels_binary_fractional_labelmap(monkeypatch, chunk_bytes):
     got = _frames(p)
     assert got.dtype == np.uint16
     np.testing.assert_array_equal(got, expected)
+    for top, dtype in ((255, np.uint8), (256, np.uint16)):
+        p = prep.prepare_pixels(masks, segmentation_type="LABELMAP", numbers=[7, top], omit_empty_frames=True)
+        assert p.dtype is dtype and p.overlap == "NO"
+        assert _frames(p)[1, 0, 2] == top and _frames(p).dtype == dtype
     p = prep.prepare_pixels(masks, segmentation_type="LABELMAP", numbers=[7, 9], omit_empty_frames=False)
-    assert p.source_index.tolist() == [0, 1, 2, 3] and p.dtype is np.uint8
+    assert p.source_index.tolist() == [0, 1, 2, 3] and p.dtype is np.uint8 and p.overlap == "NO"
     np.testing.assert_array_equal(_frames(p)[1], np.zeros((2, 3)))
     # an empty first segment stores no frame; the next is still planned
     later = masks.copy()
