@@ -998,6 +998,7 @@ def test_prepare_label_map_as_binary_fractional_and_labelmap(monkeypatch, chunk_
     p = prep.prepare_pixels(lab, segmentation_type="BINARY", numbers=[1, 2, 3], omit_empty_frames=True)
     assert p.source_index.tolist() == [0, 3, 3, 4] and p.segment_number.tolist() == [1, 1, 3, 3]
     assert p.dtype is bool and p.overlap == "NO"
+    assert {c.dtype for c in p.chunks()} == {np.dtype(bool)}  # chunks are of the planned dtype
     np.testing.assert_array_equal(_frames(p), np.stack([lab[0] == 1, lab[3] == 1, lab[3] == 3, lab[4] == 3]))
     p = prep.prepare_pixels(lab, segmentation_type="BINARY", numbers=[1, 2, 3], omit_empty_frames=False)
     assert p.source_index.tolist() == [0, 1, 2, 3, 4] * 3 and p.segment_number.tolist() == [1] * 5 + [2] * 5 + [3] * 5
