@@ -1624,3 +1624,33 @@ def test_get_volume_refusals_name_the_way_out(tmp_path):
     with pytest.raises(DicomConformanceError, match="off the stack"):
         Segmentation.from_dataset(ds).get_volume()
     assert Segmentation.from_dataset(ds).get_volume(tolerance_mm=0.01).array.shape == (4, 8, 16, 2)
+
+
+def test_pixels_by_source_instance_of_a_source_referenced_by_frame_number(tmp_path):
+    """A source referenced with Referenced Frame Number 1 only is found without a frame number too."""
+    lab = two_segments()
+    ds = pydicom.dcmread(_write(Segmentation(**_seg_arguments(pixel_array=lab)), tmp_path))
+    for item in ds.PerFrameFunctionalGroupsSequence:
+        src = item.DerivationImageSequence[0].SourceImageSequence[0]
+        if src.ReferencedSOPInstanceUID == UIDS[2]:
+            src.ReferencedFrameNumber = 1
+    seg = Segmentation.from_dataset(ds)
+    assert (UIDS[2], 1) in [f.key for f in seg.source_frames]
+    expected = np.stack([lab[2] == 1, lab[2] == 2], axis=-1)
+    np.testing.assert_array_equal(seg.get_pixels_by_source_instance(UIDS[2]), expected)
+    np.testing.assert_array_equal(seg.get_pixels_by_source_instance(UIDS[2], 1), expected)
+    with pytest.raises(KeyError, match="frame 2 is not referenced"):
+        seg.get_pixels_by_source_instance(UIDS[2], 2)
+
+
+def test_label_map_of_segment_255_is_eight_bit(tmp_path):
+    lab = two_segments()
+    lab[lab == 2] = 255
+    descriptions = [_segment(), _segment(segment_number=255, segment_label="x")]
+    seg = Segmentation(
+        **_seg_arguments(pixel_array=lab, segmentation_type="LABELMAP", segment_descriptions=descriptions)
+    )
+    assert seg.BitsAllocated == 8
+    labels = segread(_write(seg, tmp_path)).get_pixels(combine="labelmap")
+    assert labels.dtype == np.uint8
+    np.testing.assert_array_equal(labels, lab)
