@@ -1641,16 +1641,33 @@ def test_pixels_by_source_instance_of_a_source_referenced_by_frame_number(tmp_pa
     np.testing.assert_array_equal(seg.get_pixels_by_source_instance(UIDS[2], 1), expected)
     with pytest.raises(KeyError, match="frame 2 is not referenced"):
         seg.get_pixels_by_source_instance(UIDS[2], 2)
+    # the single-frame source images given: frame 1 of a source is the image itself
+    full = Segmentation.from_dataset(ds, source_images=tiny_ct_series(4, 8, 16))
+    assert [f.key for f in full.source_frames] == [(u, None) for u in UIDS]
+    np.testing.assert_array_equal(full.get_pixels(), np.stack([lab == 1, lab == 2], axis=-1))
 
 
-def test_label_map_of_segment_255_is_eight_bit(tmp_path):
+def test_frames_of_one_segment_on_one_source_are_joined(tmp_path):
+    """Two frames of segment 1 on the same source (another writer's file): get_pixels shows both (OR)."""
     lab = two_segments()
-    lab[lab == 2] = 255
-    descriptions = [_segment(), _segment(segment_number=255, segment_label="x")]
+    ds = pydicom.dcmread(_write(Segmentation(**_seg_arguments(pixel_array=lab)), tmp_path))
+    # stored: 1/0, 1/1, 1/3, 2/2, 2/3; the frame of segment 1 on slice 1 now says slice 0
+    src = ds.PerFrameFunctionalGroupsSequence[1].DerivationImageSequence[0].SourceImageSequence[0]
+    src.ReferencedSOPInstanceUID = UIDS[0]
+    got = Segmentation.from_dataset(ds).get_pixels()
+    np.testing.assert_array_equal(got[0, ..., 0], (lab[0] == 1) | (lab[1] == 1))
+    assert not got[1].any()
+
+
+@pytest.mark.parametrize("top", [255, 256])
+def test_label_map_of_segment_255_is_eight_bit(tmp_path, top):
+    lab = two_segments().astype(np.uint16)
+    lab[lab == 2] = top
+    descriptions = [_segment(), _segment(segment_number=top, segment_label="x")]
     seg = Segmentation(
         **_seg_arguments(pixel_array=lab, segmentation_type="LABELMAP", segment_descriptions=descriptions)
     )
-    assert seg.BitsAllocated == 8
+    assert seg.BitsAllocated == (8 if top == 255 else 16)
     labels = segread(_write(seg, tmp_path)).get_pixels(combine="labelmap")
-    assert labels.dtype == np.uint8
+    assert labels.dtype == (np.uint8 if top == 255 else np.uint16)
     np.testing.assert_array_equal(labels, lab)
