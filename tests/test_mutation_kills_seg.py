@@ -1647,16 +1647,26 @@ def test_pixels_by_source_instance_of_a_source_referenced_by_frame_number(tmp_pa
     np.testing.assert_array_equal(full.get_pixels(), np.stack([lab == 1, lab == 2], axis=-1))
 
 
-def test_frames_of_one_segment_on_one_source_are_joined(tmp_path):
+@pytest.mark.parametrize("seg_type", ["BINARY", "LABELMAP"])
+def test_frames_of_one_segment_on_one_source_are_joined(tmp_path, seg_type):
     """Two frames of segment 1 on the same source (another writer's file): get_pixels shows both (OR)."""
     lab = two_segments()
-    ds = pydicom.dcmread(_write(Segmentation(**_seg_arguments(pixel_array=lab)), tmp_path))
-    # stored: 1/0, 1/1, 1/3, 2/2, 2/3; the frame of segment 1 on slice 1 now says slice 0
+    ds = pydicom.dcmread(_write(Segmentation(**_seg_arguments(pixel_array=lab, segmentation_type=seg_type)), tmp_path))
+    # BINARY stored 1/0, 1/1, 1/3, 2/2, 2/3; LABELMAP slices 0..3: the second frame (slice 1) now says slice 0
     src = ds.PerFrameFunctionalGroupsSequence[1].DerivationImageSequence[0].SourceImageSequence[0]
     src.ReferencedSOPInstanceUID = UIDS[0]
     got = Segmentation.from_dataset(ds).get_pixels()
     np.testing.assert_array_equal(got[0, ..., 0], (lab[0] == 1) | (lab[1] == 1))
     assert not got[1].any()
+
+
+def test_pixels_by_source_instance_of_a_source_the_given_images_lack(tmp_path):
+    """A source referenced by the frames but missing from the given source images is still found."""
+    lab = two_segments()
+    path = _write(Segmentation(**_seg_arguments(pixel_array=lab)), tmp_path)
+    seg = segread(path, source_images=tiny_ct_series(4, 8, 16)[:2])
+    assert seg.source_instance_uids() == UIDS[:2]
+    np.testing.assert_array_equal(seg.get_pixels_by_source_instance(UIDS[3]), np.stack([lab[3] == 1, lab[3] == 2], -1))
 
 
 @pytest.mark.parametrize("top", [255, 256])
