@@ -1681,3 +1681,36 @@ def test_label_map_of_segment_255_is_eight_bit(tmp_path, top):
     labels = segread(_write(seg, tmp_path)).get_pixels(combine="labelmap")
     assert labels.dtype == (np.uint8 if top == 255 else np.uint16)
     np.testing.assert_array_equal(labels, lab)
+
+
+def test_missing_or_empty_frame_count_and_maximum_are_read_as_one(tmp_path):
+    """Number of Frames absent or empty: one frame; Maximum Fractional Value absent: 1 (stored values as they are)."""
+    lab = np.zeros((4, 8, 16), np.uint8)
+    lab[2, 3, 4] = 1
+    ds = pydicom.dcmread(
+        _write(Segmentation(**_seg_arguments(pixel_array=lab, segment_descriptions=[_segment()])), tmp_path)
+    )
+    assert ds.NumberOfFrames == 1
+    for value in (None, "absent"):
+        if value is None:
+            ds.NumberOfFrames = None
+        else:
+            del ds.NumberOfFrames
+        got = Segmentation.from_dataset(ds).get_pixels_by_source_instance(UIDS[2])
+        np.testing.assert_array_equal(got[..., 0], lab[2] == 1)
+    values = np.zeros((4, 8, 16, 1), np.float32)
+    values[1, 2, 2, 0] = 1.0
+    values[1, 2, 3, 0] = 0.5
+    seg = Segmentation(
+        **_seg_arguments(
+            pixel_array=values,
+            segmentation_type="FRACTIONAL",
+            fractional_type="PROBABILITY",
+            segment_descriptions=[_segment()],
+            max_fractional_value=4,
+        )
+    )
+    ds = pydicom.dcmread(_write(seg, tmp_path, "f.dcm"))
+    del ds.MaximumFractionalValue
+    got = Segmentation.from_dataset(ds).get_pixels()
+    assert got[1, 2, 2, 0] == 4 and got[1, 2, 3, 0] == 2 and got.sum() == 6
