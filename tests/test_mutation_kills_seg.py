@@ -1711,6 +1711,10 @@ def test_missing_or_empty_frame_count_and_maximum_are_read_as_one(tmp_path):
         )
     )
     ds = pydicom.dcmread(_write(seg, tmp_path, "f.dcm"))
-    del ds.MaximumFractionalValue
-    got = Segmentation.from_dataset(ds).get_pixels()
-    assert got[1, 2, 2, 0] == 4 and got[1, 2, 3, 0] == 2 and got.sum() == 6
+    for empty in (True, False):
+        if empty:
+            ds.MaximumFractionalValue = None
+        else:
+            del ds.MaximumFractionalValue
+        got = Segmentation.from_dataset(ds).get_pixels()
+        assert got[1, 2, 2, 0] == 4 and got[1, 2, 3, 0] == 2 and got.sum() == 6
