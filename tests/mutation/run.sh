@@ -36,6 +36,11 @@ MODULES=(
   "contours|compiler/spatial/contours.py|tests/test_mutation_kills_contours.py tests/test_presentation_state.py -k mutation_kills_contours_or_outlines_andnot_example"
   "geojson|compiler/resolve/geojson.py|tests/test_mutation_kills_geojson.py tests/test_microscopy_annotations.py -k mutation_kills_geojson_or_geojson_or_qupath"
   "point_table|compiler/resolve/point_table.py|tests/test_mutation_kills_point_table.py tests/test_microscopy_annotations.py -k mutation_kills_point_table_or_csv"
+  "seg_frame_index|compiler/iods/seg/frame_index.py|tests/test_mutation_kills_seg.py tests/test_presentation_state_color.py -k mutation_kills_seg_or_frame_index_scan"
+  "seg_segment|compiler/iods/seg/segment.py|tests/test_mutation_kills_seg.py tests/test_seg_builder.py"
+  "seg_segmentation|compiler/iods/seg/segmentation.py|tests/test_mutation_kills_seg.py tests/test_seg_builder.py"
+  "seg_prepare|compiler/iods/seg/prepare.py|tests/test_mutation_kills_seg.py tests/test_seg_builder.py"
+  "seg_read|compiler/iods/seg/read.py|tests/test_mutation_kills_seg.py tests/test_seg_builder.py"
 )
 
 run_one() {
