@@ -701,3 +701,33 @@ def test_canonical_ds(text, expected):
     format_number_as_ds where Python's repr is longer."""
     assert canonical_ds(text) == expected
     assert len(canonical_ds(text)) <= 16 or text == "abc"
+
+
+def test_boundaries_found_by_the_mutation_run():
+    """Table 6.2-1 DT: the minutes of the UTC offset go to 59; 6.1.2.3: the control-character message in
+    full; canonical_ds keeps text that is not a finite number as it is (NaN, Infinity)."""
+    ok("DT", "2020+0059")
+    ok("DT", "2020-1159")
+    err = refused("DT", "2020\x01")
+    assert str(err) == "AcquisitionDateTime '2020\\x01' holds a control character (DT, PS3.5 6.2)"
+    for text in ("NaN", "Infinity", "-INF", "+inf"):
+        assert canonical_ds(text) == text
+
+
+def test_a_vm_written_with_or():
+    """A dictionary VM written "A or B" is read as the range A-B (pydicom 3.0's dictionary has none; a
+    dictionary entry added at run time may)."""
+    from pydicom.datadict import DicomDictionary, add_dict_entry
+
+    tag = 0x7FE0FFF0  # unused in PS3.6
+    assert tag not in DicomDictionary
+    add_dict_entry(tag, "US", "TestVMWithOr", "Test VM With Or", "2 or 3")
+    try:
+        vrmod._multiplicity.cache_clear()
+        check_value(tag, "US", [1, 2])
+        check_value(tag, "US", [1, 2, 3])
+        with pytest.raises(InvalidValue, match=re.escape("has 4 values; the attribute allows VM 2-3")):
+            check_value(tag, "US", [1, 2, 3, 4])
+    finally:
+        del DicomDictionary[tag]
+        vrmod._multiplicity.cache_clear()
