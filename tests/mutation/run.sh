@@ -34,6 +34,11 @@ MODULES=(
   "seg_pixels|compiler/iods/seg/pixels.py|tests/test_mutation_kills_seg_pixels.py tests/test_seg_builder.py"
   "volume|compiler/spatial/volume.py|tests/test_mutation_kills_spatial.py tests/test_spatial.py -k mutation_kills_spatial_or_affine_or_volume_or_unsorted_or_off_normal_or_reversed_or_single_slice_or_round_trip_or_flip_or_permute_or_channels_or_match_geometry"
   "common_vr|compiler/iods/common/vr.py|tests/test_mutation_kills_common_vr.py tests/test_presentation_state_fixes.py tests/test_encode.py -k mutation_kills_common_vr_or_ds_rule_or_set_element_refuses_or_element_helper_builds"
+  "common_frames|compiler/iods/common/frames.py|tests/test_mutation_kills_common_frames.py"
+  "common_encoding|compiler/iods/common/encoding.py|tests/test_mutation_kills_common_frames.py"
+  "common_sources|compiler/iods/common/sources.py|tests/test_mutation_kills_common_sources.py"
+  "common_source_frame|compiler/iods/common/source_frame.py|tests/test_mutation_kills_common_sources.py"
+  "common_spacing|compiler/iods/common/spacing.py|tests/test_mutation_kills_common_sources.py tests/test_interop_defects.py -k mutation_kills_common_sources_or_regular_slice_spacing"
 )
 
 run_one() {
