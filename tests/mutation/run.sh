@@ -39,6 +39,8 @@ MODULES=(
   "common_sources|compiler/iods/common/sources.py|tests/test_mutation_kills_common_sources.py"
   "common_source_frame|compiler/iods/common/source_frame.py|tests/test_mutation_kills_common_sources.py"
   "common_spacing|compiler/iods/common/spacing.py|tests/test_mutation_kills_common_sources.py tests/test_interop_defects.py -k mutation_kills_common_sources_or_regular_slice_spacing"
+  "common_modules|compiler/iods/common/modules.py|tests/test_mutation_kills_common_modules.py"
+  "common_stack|compiler/iods/common/stack.py|tests/test_mutation_kills_common_modules.py"
 )
 
 run_one() {
