@@ -41,6 +41,7 @@ MODULES=(
   "common_spacing|compiler/iods/common/spacing.py|tests/test_mutation_kills_common_sources.py tests/test_interop_defects.py -k mutation_kills_common_sources_or_regular_slice_spacing"
   "common_modules|compiler/iods/common/modules.py|tests/test_mutation_kills_common_modules.py"
   "common_stack|compiler/iods/common/stack.py|tests/test_mutation_kills_common_modules.py"
+  "common_ucum|compiler/iods/common/ucum.py,compiler/iods/common/ucum_atoms.py|tests/test_mutation_kills_common_ucum.py tests/test_ucum.py"
 )
 
 run_one() {
