@@ -87,7 +87,8 @@ def test_valid_units(unit):
         ),
         (
             "m{\u00e9}",
-            "'m{\u00e9}' is not a UCUM unit: annotations hold printable ASCII characters except braces (at character 2)",
+            "'m{\u00e9}' is not a UCUM unit: annotations hold printable ASCII characters except braces"
+            " (at character 2)",
         ),
         ("m{\x7f}", None),
         ("m[", "'m[' is not a UCUM unit: '[' is not closed (at character 3)"),
