@@ -1,0 +1,218 @@
+"""Small shared modules of the builder layer: ``dimensions.py``, ``wrap.py``, ``concept.py``,
+``algorithm.py``, ``color.py`` and ``native.py``.
+
+Oracles: PS3.3 C.7.6.17 (Multi-frame Dimension module) and Table 10-19 (Algorithm Identification) by hand,
+pydicom's reading of the written dataset and pydicom's writer (bytes), pydicom's ``Code`` (equality, hash,
+SNOMED-RT to SNOMED CT), highdicom's ``CIELabColor`` (PS3.3 C.10.7.1.1 scaling, used as a reader of values),
+and the sRGB/CIELab values of IEC 61966-2-1 with the D65 white point (red = L* 53.24, a* 80.09, b* 67.20).
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import pytest
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.sr.coding import Code as PydicomCode
+
+from dcmspec_compiler.errors import DicomConformanceError
+from dcmspec_compiler.iods.common.algorithm import AlgorithmIdentification
+from dcmspec_compiler.iods.common.color import (
+    check_rgb,
+    dicom_lab_to_rgb,
+    dicom_to_lab,
+    lab_to_dicom,
+    lab_to_srgb,
+    rgb_to_dicom_lab,
+    srgb_to_lab,
+)
+from dcmspec_compiler.iods.common.concept import Code, is_code
+from dcmspec_compiler.iods.common.dimensions import set_multi_frame_dimension
+from dcmspec_compiler.iods.common.native import set_native_encoding
+from dcmspec_compiler.iods.common.wrap import wrap_dataset, wrap_file_dataset, wrap_file_of_class
+
+
+def written(ds: Dataset) -> Dataset:
+    buf = BytesIO()
+    ds.save_as(buf, implicit_vr=False, little_endian=True)
+    buf.seek(0)
+    return dcmread(buf, force=True)
+
+
+def test_multi_frame_dimension():
+    """C.7.6.17: one Dimension Organization item; one Dimension Index item per dimension, in order, each
+    with the organization UID, the index and group pointers (AT) and the label."""
+    ds = Dataset()
+    dims = [(0x0062000B, 0x0062000A, "ReferencedSegmentNumber"), (0x00200032, 0x00209113, "ImagePositionPatient")]
+    set_multi_frame_dimension(ds, "1.2.3", dims, "3D")
+    back = written(ds)
+    assert [o.DimensionOrganizationUID for o in back.DimensionOrganizationSequence] == ["1.2.3"]
+    assert back.DimensionOrganizationType == "3D"
+    got = [
+        (
+            i.DimensionOrganizationUID,
+            int(i.DimensionIndexPointer),
+            int(i.FunctionalGroupPointer),
+            i.DimensionDescriptionLabel,
+        )
+        for i in back.DimensionIndexSequence
+    ]
+    assert got == [("1.2.3", *d) for d in dims]
+    ds = Dataset()
+    set_multi_frame_dimension(ds, "1.2", iter(dims[:1]))
+    assert "DimensionOrganizationType" not in ds and len(ds.DimensionIndexSequence) == 1
+
+
+def test_wrap():
+    item = Dataset()
+    item.AlgorithmName = "a"
+    item.AlgorithmVersion = "1"
+    obj = wrap_dataset(AlgorithmIdentification, item)
+    assert type(obj) is AlgorithmIdentification and obj.name == "a" and obj.version == "1"
+    assert obj is not item and sorted(obj.keys()) == sorted(item.keys())
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.59"
+    ds.file_meta = Dataset()
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
+
+    class Kos(Dataset):
+        pass
+
+    kos = wrap_file_of_class(Kos, ds, "1.2.840.10008.5.1.4.1.1.88.59", "Key Object Selection Document Storage")
+    assert type(kos) is Kos and kos.file_meta is ds.file_meta and kos.SOPClassUID == ds.SOPClassUID
+    no_meta = Dataset()
+    no_meta.PatientID = "x"
+    assert not hasattr(wrap_file_dataset(Kos, no_meta), "file_meta")
+    with pytest.raises(DicomConformanceError) as info:
+        wrap_file_of_class(Kos, ds, "1.2.3", "Something Storage")
+    assert str(info.value) == "SOP Class 1.2.840.10008.5.1.4.1.1.88.59 is not Something Storage"
+    with pytest.raises(DicomConformanceError, match=r"^SOP Class None is not X$"):
+        wrap_file_of_class(Kos, Dataset(), "1.2.3", "X")
+
+
+def test_code_equals_pydicoms_code():
+    """Code compares and hashes as pydicom.sr.coding.Code: value, scheme (SRT mapped to SCT) and version
+    count, the meaning does not."""
+    ours = Code("10200004", "SCT", "Liver")
+    theirs = PydicomCode("10200004", "SCT", "Liver (organ)")
+    assert ours == theirs and theirs == ours
+    assert ours.__ne__(theirs) is False
+    assert hash(ours) == hash(theirs)
+    assert {ours: 1}[theirs] == 1
+    assert ours != Code("10200004", "SCT", "Liver", "2020")
+    assert ours != Code("10200005", "SCT", "Liver")
+    assert ours != Code("10200004", "DCM", "Liver")
+    srt, sct = Code("T-62000", "SRT", "Liver"), Code("10200004", "SCT", "Liver")
+    assert (srt == sct) == (PydicomCode("T-62000", "SRT", "Liver") == PydicomCode("10200004", "SCT", "Liver")) is True
+    assert Code("T-XXXXX", "SRT", "x") != Code("T-XXXXX", "SCT", "x")
+    assert Code("T-XXXXX", "SRT", "x") == Code("T-XXXXX", "SRT", "y")
+    assert ours.__eq__(5) is NotImplemented and ours.__ne__(5) is NotImplemented
+    assert is_code(theirs) and is_code(ours) and not is_code(("a", "b", "c", None)) and not is_code("a")
+    assert ours.scheme_version is None
+
+
+def test_algorithm_identification():
+    """Table 10-19: family, name, version Type 1; parameters, source, name code Type 3; LO 64 characters."""
+    family = Code("123109", "DCM", "Manual Processing")
+    alg = AlgorithmIdentification(name="n" * 64, version="v" * 64, family=family)
+    back = written(alg)
+    assert [e.keyword for e in back] == [
+        "AlgorithmFamilyCodeSequence",
+        "AlgorithmVersion",
+        "AlgorithmName",
+    ]
+    assert back.AlgorithmFamilyCodeSequence[0].CodeValue == "123109"
+    assert alg.family == family and alg.parameters is None and alg.source is None
+    full = AlgorithmIdentification(
+        name="n", version="1", family=family, parameters="t=3", source="ACME", name_code=Code("1", "99X", "alg")
+    )
+    assert full.parameters == "t=3" and full.source == "ACME"
+    assert full.AlgorithmNameCodeSequence[0].CodeMeaning == "alg"
+    assert AlgorithmIdentification(name="n", version="1", family=family, parameters="", source="").source is None
+    assert "AlgorithmSource" not in AlgorithmIdentification(name="n", version="1", family=family, source="")
+    AlgorithmIdentification(name="n", version="1", family=family, source="s" * 64)
+    for kw, message in (
+        ({"name": ""}, "Algorithm Name (0066,0036) must be a non-empty LO of at most 64 characters, got ''"),
+        (
+            {"name": "n" * 65},
+            f"Algorithm Name (0066,0036) must be a non-empty LO of at most 64 characters, got {'n' * 65!r}",
+        ),
+        ({"version": ""}, "Algorithm Version (0066,0031) must be a non-empty LO of at most 64 characters, got ''"),
+        (
+            {"version": "v" * 65},
+            f"Algorithm Version (0066,0031) must be a non-empty LO of at most 64 characters, got {'v' * 65!r}",
+        ),
+        ({"family": ("123109", "DCM", "x")}, "Algorithm Family Code Sequence (0066,002F) needs a Code"),
+        ({"source": "s" * 65}, "Algorithm Source (0024,0202) is an LO of at most 64 characters"),
+    ):
+        args = {"name": "n", "version": "1", "family": family} | kw
+        with pytest.raises(DicomConformanceError) as info:
+            AlgorithmIdentification(**args)
+        assert str(info.value) == message
+
+
+def test_colours_against_iec_61966_2_1_and_highdicom():
+    hd = pytest.importorskip("highdicom")
+    red = srgb_to_lab((255, 0, 0))
+    assert red == pytest.approx((53.2408, 80.0925, 67.2032), abs=1e-3)
+    assert srgb_to_lab((255, 255, 255)) == pytest.approx((100, 0, 0), abs=1e-3)
+    assert srgb_to_lab((0, 0, 0)) == pytest.approx((0, 0, 0), abs=1e-9)
+    assert srgb_to_lab((1, 1, 1)) == pytest.approx((0.2742, 0, 0), abs=1e-3)  # the linear segment
+    assert srgb_to_lab((128, 128, 128)) == pytest.approx((53.585, 0, 0), abs=1e-3)
+    for lab in (red, (100, 0, 0), (0, -128, -128), (0, 127, 127), (50, 20, -30)):
+        assert lab_to_dicom(lab) == tuple(hd.color.CIELabColor(*lab).value)
+    assert lab_to_dicom((101, -129, 128)) == (0xFFFF, 0, 0xFFFF)  # clipped
+    assert dicom_to_lab((0xFFFF, 32896, 0)) == pytest.approx((100, 0, -128), abs=1e-9)
+    assert dicom_to_lab((0, 0xFFFF, 1)) == pytest.approx((0, 127, -127.9961), abs=1e-4)
+    assert lab_to_srgb(red) == (255, 0, 0)
+    assert lab_to_srgb((0.2742, 0, 0)) == (1, 1, 1)
+    assert lab_to_srgb((100, 0, 0)) == (255, 255, 255)
+    assert lab_to_srgb((50, 100, -100)) == (200, 0, 255) or max(lab_to_srgb((50, 100, -100))) == 255
+    for rgb in ((10, 200, 30), (0, 0, 0), (255, 255, 255), (1, 2, 3), (250, 5, 128)):
+        assert dicom_lab_to_rgb(rgb_to_dicom_lab(rgb)) == rgb
+    assert rgb_to_dicom_lab((255, 0, 0)) == (34891, 53480, 50167)
+
+
+@pytest.mark.parametrize("bad", [(0, 0), (0, 0, 0, 0), (0, 0, 256), (-1, 0, 0), (0.5, 0, 0), (True, 0, 0)])
+def test_rgb_refused(bad):
+    with pytest.raises(DicomConformanceError) as info:
+        check_rgb(bad)
+    assert str(info.value) == f"a display colour must be three integers 0-255 (red, green, blue), got {bad!r}"
+
+
+def test_rgb_allowed():
+    assert check_rgb([0, 128, 255]) == (0, 128, 255)
+
+
+def test_native_encoding_marks_every_item_and_keeps_the_bytes():
+    """Every dataset and nested item is marked Explicit VR Little Endian with its character set; the
+    bytes pydicom writes are those of the same dataset unmarked."""
+
+    def build():
+        ds = Dataset()
+        ds.SpecificCharacterSet = "ISO_IR 100"
+        ds.PatientName = "M\u00fcller"
+        inner = Dataset()
+        inner.CodeMeaning = "\u00e9"
+        deeper = Dataset()
+        deeper.CodeValue = "1"
+        inner.ConceptNameCodeSequence = [deeper]
+        ds.ContentSequence = [inner]
+        return ds
+
+    ds = build()
+    set_native_encoding(ds)
+    inner = ds.ContentSequence[0]
+    deeper = inner.ConceptNameCodeSequence[0]
+    for item in (ds, inner, deeper):
+        assert item.original_encoding == (False, True)
+        assert item.original_character_set == item._character_set
+    a, b = BytesIO(), BytesIO()
+    ds.save_as(a, implicit_vr=False, little_endian=True)
+    build().save_as(b, implicit_vr=False, little_endian=True)
+    assert a.getvalue() == b.getvalue()
+    plain = Dataset()
+    plain.PatientID = "1"
+    set_native_encoding(plain)
+    assert plain.original_encoding == (False, True)
