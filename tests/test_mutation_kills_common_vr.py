@@ -731,3 +731,14 @@ def test_a_vm_written_with_or():
     finally:
         del DicomDictionary[tag]
         vrmod._multiplicity.cache_clear()
+
+
+def test_messages_in_full():
+    """The backslash (check_text) and the many-floats messages word for word."""
+    err = refused("LO", "a\\b")
+    assert str(err) == "SeriesDescription 'a\\\\b' holds a backslash, which separates values (LO, PS3.5 6.2)"
+    values = [1.0] * 17 + [math.inf]
+    with pytest.raises(InvalidValue) as info:
+        check_value("GraphicData", "FL", values)
+    assert str(info.value).endswith(" is not a finite number (FL, PS3.5 6.2)")
+    assert str(info.value).startswith("GraphicData [1.0, 1.0")
