@@ -390,3 +390,29 @@ def test_raw_sequence_is_read_and_written_by_pydicom():
         enc.raw_sequence(Dataset(), 0x00209111, encoded)
     with pytest.raises(ValueError, match="encoded element does not match the tag"):
         enc.raw_sequence(Dataset(), 0x0062000A, encoded[:4] + b"OB" + encoded[6:])
+
+
+def test_orientations_are_compared_with_the_first_frames():
+    """Three orientations, the second and third 0.6e-6 on either side of the first's: each within 1e-6 of
+    the first one, so shared (the first frame's orientation is the reference, and the most common)."""
+    a = ("1", "0", "0", "0", "1", "0")
+    b = ("1", "0", "0", "0", "1", "0.0000006")
+    c = ("1", "0", "0", "0", "1", "-0.0000006")
+    frames = [frame(0, "0", orientation=a), frame(1, "2", orientation=b), frame(2, "4", orientation=c), frame(3, "6")]
+    layout = build_functional_groups(source_set(frames), FramePlan(np.array([0, 1, 2, 3]), None))
+    assert [str(v) for v in layout.shared.PlaneOrientationSequence[0].ImageOrientationPatient] == list(a)
+
+
+def test_multi_frame_references_keep_the_uids():
+    """C.10.5: a frame of a multi-frame source is named by SOP Class, SOP Instance and frame number."""
+    frames = [frame(7, "0", number=1), frame(7, "3", number=2)]
+    layout = build_functional_groups(source_set(frames), FramePlan(np.array([1]), None))
+    ref = decode(layout.per_frame)[0].DerivationImageSequence[0].SourceImageSequence[0]
+    assert [e.keyword for e in ref] == [
+        "ReferencedSOPClassUID",
+        "ReferencedSOPInstanceUID",
+        "ReferencedFrameNumber",
+        "SpatialLocationsPreserved",
+        "PurposeOfReferenceCodeSequence",
+    ]
+    assert (ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID, ref.ReferencedFrameNumber) == (CT, "1.2.3.7", 2)
