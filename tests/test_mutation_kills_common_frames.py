@@ -416,3 +416,12 @@ def test_multi_frame_references_keep_the_uids():
         "PurposeOfReferenceCodeSequence",
     ]
     assert (ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID, ref.ReferencedFrameNumber) == (CT, "1.2.3.7", 2)
+
+
+def test_two_frames_without_geometry_are_a_stack():
+    """Two source frames without geometry, per segment: (segment, In-Stack Position Number) (C.7.6.16.2.2)."""
+    frames = [frame(i, geometry=False) for i in range(2)]
+    layout = build_functional_groups(source_set(frames, geometry=False), FramePlan(np.array([1, 0]), np.array([2, 2])))
+    assert layout.stack is True
+    assert [d[2] for d in layout.dimensions] == ["ReferencedSegmentNumber", "InStackPositionNumber"]
+    assert [dims(it) for it in decode(layout.per_frame)] == [[2, 2], [2, 1]]
