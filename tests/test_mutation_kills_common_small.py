@@ -216,3 +216,34 @@ def test_native_encoding_marks_every_item_and_keeps_the_bytes():
     plain.PatientID = "1"
     set_native_encoding(plain)
     assert plain.original_encoding == (False, True)
+
+
+def test_icc_profile_read_by_littlecms():
+    """The sRGB profile (ICC.1 v2.1, PS3.3 C.11.15) as LittleCMS (Pillow's ImageCms) reads it: header
+    fields, tags, D50 white point and primaries (s15Fixed16), and colours through it equal to LittleCMS's own
+    sRGB profile (the tone curve of IEC 61966-2-1)."""
+    ImageCms = pytest.importorskip("PIL.ImageCms")
+    from PIL import Image
+
+    from dcmspec_compiler.iods.common.icc import srgb_icc_profile
+
+    data = srgb_icc_profile()
+    assert int.from_bytes(data[:4], "big") == len(data) and len(data) % 4 == 0
+    assert data[36:40] == b"acsp"
+    prof = ImageCms.ImageCmsProfile(BytesIO(data)).profile
+    assert prof.version == 2.1
+    assert (prof.device_class, prof.xcolor_space, prof.connection_space) == ("mntr", "RGB ", "XYZ ")
+    assert prof.profile_description == "sRGB (dcmspec)" and prof.copyright == "No copyright"
+    assert prof.rendering_intent == 0
+    assert prof.media_white_point[0] == pytest.approx((0.9642, 1.0, 0.8249), abs=2e-5)
+    assert prof.red_colorant[0] == pytest.approx((0.4361, 0.2225, 0.0139), abs=2e-5)
+    assert prof.green_colorant[0] == pytest.approx((0.3851, 0.7169, 0.0971), abs=2e-5)
+    assert prof.blue_colorant[0] == pytest.approx((0.1431, 0.0606, 0.7141), abs=2e-5)
+    ramp = Image.frombytes("RGB", (256, 1), bytes(v for i in range(256) for v in (i, 255 - i, (7 * i) % 256)))
+    ours = ImageCms.ImageCmsProfile(BytesIO(data))
+    lab = ImageCms.createProfile("LAB")
+    a = ImageCms.applyTransform(ramp, ImageCms.buildTransform(ours, lab, "RGB", "LAB"))
+    b = ImageCms.applyTransform(ramp, ImageCms.buildTransform(ImageCms.createProfile("sRGB"), lab, "RGB", "LAB"))
+    diff = max(abs(x - y) for x, y in zip(a.tobytes(), b.tobytes()))
+    assert diff <= 1
+    assert srgb_icc_profile() is data

@@ -42,7 +42,7 @@ MODULES=(
   "common_modules|compiler/iods/common/modules.py|tests/test_mutation_kills_common_modules.py"
   "common_stack|compiler/iods/common/stack.py|tests/test_mutation_kills_common_modules.py"
   "common_ucum|compiler/iods/common/ucum.py,compiler/iods/common/ucum_atoms.py|tests/test_mutation_kills_common_ucum.py tests/test_ucum.py"
-  "common_small|compiler/iods/common/patient_study.py,compiler/iods/common/dimensions.py,compiler/iods/common/wrap.py,compiler/iods/common/concept.py,compiler/iods/common/algorithm.py,compiler/iods/common/color.py,compiler/iods/common/native.py|tests/test_mutation_kills_common_small.py tests/test_mutation_kills_common_patient_study.py"
+  "common_small|compiler/iods/common/patient_study.py,compiler/iods/common/dimensions.py,compiler/iods/common/wrap.py,compiler/iods/common/concept.py,compiler/iods/common/algorithm.py,compiler/iods/common/color.py,compiler/iods/common/native.py,compiler/iods/common/icc.py|tests/test_mutation_kills_common_small.py tests/test_mutation_kills_common_patient_study.py"
 )
 
 run_one() {
