@@ -247,3 +247,38 @@ def test_icc_profile_read_by_littlecms():
     diff = max(abs(x - y) for x, y in zip(a.tobytes(), b.tobytes()))
     assert diff <= 1
     assert srgb_icc_profile() is data
+
+
+def test_icc_profile_tags_by_hand():
+    """ICC.1 v2 layout read by hand: 128-byte header, tag count, (signature, offset, size) entries on
+    4-byte boundaries; the rTRC/gTRC/bTRC tags share one 1024-point 'curv' of the IEC 61966-2-1 sRGB
+    decoding (x/12.92 up to 0.04045, else ((x+0.055)/1.055)^2.4), scaled to 0..65535."""
+    import struct
+
+    from dcmspec_compiler.iods.common.icc import srgb_icc_profile
+
+    data = srgb_icc_profile()
+    assert data[8:12] == bytes([2, 0x10, 0, 0]) and data[12:16] == b"mntr"
+    assert [struct.unpack(">i", data[68 + 4 * k : 72 + 4 * k])[0] for k in range(3)] == [63190, 65536, 54061]
+    (count,) = struct.unpack(">I", data[128:132])
+    tags = {}
+    for k in range(count):
+        sig, offset, size = struct.unpack(">4sII", data[132 + 12 * k : 144 + 12 * k])
+        assert offset % 4 == 0 and offset + size <= len(data)
+        tags[sig] = (offset, size)
+    assert list(tags) == [b"desc", b"cprt", b"wtpt", b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC", b"bTRC"]
+    assert tags[b"rTRC"] == tags[b"gTRC"] == tags[b"bTRC"]
+    offset, size = tags[b"rTRC"]
+    assert size == 12 + 2 * 1024 and data[offset : offset + 4] == b"curv"
+    assert struct.unpack(">I", data[offset + 8 : offset + 12])[0] == 1024
+    curve = struct.unpack(">1024H", data[offset + 12 : offset + size])
+    for i in (0, 1, 10, 41, 42, 100, 512, 1000, 1023):
+        x = i / 1023
+        y = x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4
+        assert curve[i] == round(y * 65535), i
+    offset, size = tags[b"wtpt"]
+    assert data[offset : offset + size] == b"XYZ \0\0\0\0" + struct.pack(">3i", 63190, 65536, 54061)
+    offset, size = tags[b"desc"]
+    assert data[offset : offset + 12] == b"desc\0\0\0\0" + struct.pack(">I", 15)
+    assert data[offset + 12 : offset + 27] == b"sRGB (dcmspec)\0"
+    assert size == 12 + 15 + 8 + 3 + 67
