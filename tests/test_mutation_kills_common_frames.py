@@ -425,3 +425,13 @@ def test_two_frames_without_geometry_are_a_stack():
     assert layout.stack is True
     assert [d[2] for d in layout.dimensions] == ["ReferencedSegmentNumber", "InStackPositionNumber"]
     assert [dims(it) for it in decode(layout.per_frame)] == [[2, 2], [2, 1]]
+
+
+def test_orientations_of_five_values_are_never_shared():
+    """Image Orientation (Patient) has six values (PS3.3 C.7.6.2); two five-value ones that differ by less
+    than the tolerance are still not shared."""
+    a = ("1", "0", "0", "0", "1")
+    b = ("1", "0", "0", "0", "1.0000001")
+    frames = [frame(0, "0", orientation=a), frame(1, "2", orientation=b)]
+    layout = build_functional_groups(source_set(frames), FramePlan(np.array([0, 1]), None))
+    assert "PlaneOrientationSequence" not in layout.shared
