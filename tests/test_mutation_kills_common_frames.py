@@ -427,6 +427,7 @@ def test_two_frames_without_geometry_are_a_stack():
     assert [dims(it) for it in decode(layout.per_frame)] == [[2, 2], [2, 1]]
 
 
+@pytest.mark.filterwarnings("ignore:Arrays of 2-dimensional vectors:DeprecationWarning")  # spacing.py's cross product
 def test_orientations_of_five_values_are_never_shared():
     """Image Orientation (Patient) has six values (PS3.3 C.7.6.2); two five-value ones that differ by less
     than the tolerance are still not shared."""
