@@ -420,3 +420,18 @@ def test_raw_values_are_read_without_pydicoms_conversion():
     uid = ds._dict[0x00080018]
     ds._dict[0x00080018] = uid._replace(value=b"1.2.3.0\\1.2", length=12)
     assert analyze_sources(ds).frames[0].sop_instance_uid == str(ds.SOPInstanceUID) == "['1.2.3.0', '1.2']"
+
+
+def test_first_position_reference_indicator_and_values_kept_as_written():
+    """The first source's Position Reference Indicator is taken; values that are not numbers (malformed
+    files) are kept as the file has them, stripped of padding only: DS 'X1\\1X' is ('X1', '1X'), a DS of
+    'XX' is 'XX', a UID '1.2X' is '1.2X' (pydicom's reading of the same bytes)."""
+    a = header(0, PositionReferenceIndicator="AA")
+    b = header(1, PositionReferenceIndicator="BB")
+    assert analyze_sources([reread(a), reread(b)]).position_reference_indicator == "AA"
+    ds = reread(header(0))
+    ds._dict[0x00280030] = ds._dict[0x00280030]._replace(value=b"X1\\1X", length=6)
+    ds._dict[0x00180050] = ds._dict[0x00180050]._replace(value=b"XX", length=2)
+    ds._dict[0x00080018] = ds._dict[0x00080018]._replace(value=b"1.2X", length=4)
+    f = analyze_sources(ds).frames[0]
+    assert f.spacing == ("X1", "1X") and f.thickness == "XX" and f.sop_instance_uid == "1.2X"
