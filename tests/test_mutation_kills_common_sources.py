@@ -435,3 +435,21 @@ def test_first_position_reference_indicator_and_values_kept_as_written():
     ds._dict[0x00080018] = ds._dict[0x00080018]._replace(value=b"1.2X", length=4)
     f = analyze_sources(ds).frames[0]
     assert f.spacing == ("X1", "1X") and f.thickness == "XX" and f.sop_instance_uid == "1.2X"
+
+
+def test_source_frame_defaults_hash_and_repr():
+    """A SourceFrame is a value: hashable (sets and dict keys of frames), equal by its fields, its optional
+    fields None by default, the header record left out of its repr."""
+    f = SourceFrame(CT, "1.2.3")
+    assert (f.frame_number, f.position, f.orientation, f.spacing, f.thickness) == (None,) * 5
+    assert (f.spacing_between_slices, f.rows, f.columns, f.instance_number, f.instance) == (None,) * 5
+    g = SourceFrame(CT, "1.2.3")
+    assert f == g and hash(f) == hash(g) and len({f, g}) == 1
+
+    class Instance:
+        path = "/x.dcm"
+
+        def __repr__(self) -> str:
+            return "INSTANCE"
+
+    assert "INSTANCE" not in repr(SourceFrame(CT, "1.2.3", instance=Instance()))
