@@ -304,6 +304,7 @@ def test_source_frame_properties():
 
 def test_slice_normal_and_ds_strings():
     np.testing.assert_allclose(slice_normal(np.array([2.0, 0, 0, 0, 2.0, 0])), [0, 0, 1])
+    np.testing.assert_allclose(slice_normal(np.array([0.5, 0, 0, 0, 0.5, 0])), [0, 0, 1])  # |cross| < 1
     np.testing.assert_array_equal(slice_normal(np.array([1.0, 0, 0, 1.0, 0, 0])), [0, 0, 0])  # degenerate
     ds = dcmread(_one_ds_file())
     assert ds_strings(ds.PixelSpacing) == ("0.50", "0.5")
