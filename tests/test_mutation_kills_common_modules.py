@@ -178,6 +178,15 @@ def test_sop_common_and_file_meta():
     Storage UIDs equal them, Explicit VR Little Endian, pydicom's implementation UID, our version name."""
     ds = Dataset()
     set_sop_common(ds, sop_class_uid=SEG, sop_instance_uid="1.2.3.4", created=dt.datetime(2020, 1, 2, 3, 4, 5))
+    meta = ds.file_meta  # as set, before pydicom's writer fills anything in
+    assert [e.keyword for e in meta] == [
+        "MediaStorageSOPClassUID",
+        "MediaStorageSOPInstanceUID",
+        "TransferSyntaxUID",
+        "ImplementationClassUID",
+        "ImplementationVersionName",
+    ]
+    assert (meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID) == (SEG, "1.2.3.4")
     back = written(ds)
     assert back.SOPClassUID == SEG and back.SOPInstanceUID == "1.2.3.4"
     assert back.SpecificCharacterSet == "ISO_IR 192"
