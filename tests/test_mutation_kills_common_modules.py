@@ -187,6 +187,8 @@ def test_sop_common_and_file_meta():
         "ImplementationVersionName",
     ]
     assert (meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID) == (SEG, "1.2.3.4")
+    assert meta.ImplementationClassUID == PYDICOM_IMPLEMENTATION_UID
+    assert meta.TransferSyntaxUID == ExplicitVRLittleEndian
     back = written(ds)
     assert back.SOPClassUID == SEG and back.SOPInstanceUID == "1.2.3.4"
     assert back.SpecificCharacterSet == "ISO_IR 192"
@@ -363,3 +365,15 @@ def test_frame_geometry_per_frame_then_shared_and_missing():
     np.testing.assert_array_equal(
         frame_geometry(shared_only, "x")(0, "PixelMeasuresSequence", "PixelSpacing"), [0.5, 0.25]
     )
+
+
+def test_module_values_are_frozen():
+    """Equipment and ContentIdentification are values: they cannot be changed once made."""
+    import dataclasses
+
+    eq = Equipment("ACME", "M", "1", "SN")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        eq.manufacturer = "X"  # type: ignore[misc]
+    ci = ContentIdentification()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ci.content_label = "X"  # type: ignore[misc]
