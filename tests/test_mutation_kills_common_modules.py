@@ -368,7 +368,7 @@ def test_frame_geometry_per_frame_then_shared_and_missing():
 
 
 def test_module_values_are_frozen():
-    """Equipment and ContentIdentification are values: they cannot be changed once made."""
+    """Equipment, ContentIdentification and FrameStack are values: they cannot be changed once made."""
     import dataclasses
 
     eq = Equipment("ACME", "M", "1", "SN")
@@ -377,3 +377,6 @@ def test_module_values_are_frozen():
     ci = ContentIdentification()
     with pytest.raises(dataclasses.FrozenInstanceError):
         ci.content_label = "X"  # type: ignore[misc]
+    st = frame_stack(multiframe([(0, 0, 0)]), 1, "seg")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        st.n_planes = 2  # type: ignore[misc]
