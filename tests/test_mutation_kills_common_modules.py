@@ -340,7 +340,8 @@ def test_frame_stack_refusals():
     ds = multiframe([(0, 0, 0), (0, 0, 1), (0, 0, 2.4)])
     with pytest.raises(DicomConformanceError, match=r"frame 3 lies 0\.4 mm off"):
         frame_stack(ds, 3, "seg")
-    # within tolerance: max(1e-3 mm, 1e-3 of the step)
+    # within tolerance: max(1e-3 mm, 1e-3 of the step), inclusive: 0.001 mm off a 1 mm stack is on it
+    assert frame_stack(multiframe([(0, 0, 0), (0, 0, 1), (0.001, 0, 2)]), 3, "seg").n_planes == 3
     assert frame_stack(multiframe([(0, 0, 0), (0, 0, 10), (0.009, 0, 20)]), 3, "seg").n_planes == 3
     with pytest.raises(DicomConformanceError, match=r"frame 3 lies 0\.011 mm off"):
         frame_stack(multiframe([(0, 0, 0), (0, 0, 10), (0.011, 0, 20)]), 3, "seg")
