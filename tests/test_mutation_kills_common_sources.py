@@ -454,3 +454,20 @@ def test_source_frame_defaults_hash_and_repr():
             return "INSTANCE"
 
     assert "INSTANCE" not in repr(SourceFrame(CT, "1.2.3", instance=Instance()))
+
+
+def test_regular_slice_spacing_edges():
+    """Orientations are compared with the first frame's (each of two others 0.00006 away on either side is
+    within 1e-4); a step exactly the tolerance from the mean step is even (0.5 and 1.0 around 0.75, with
+    0.25 as tolerance: binary-exact); SliceSpacing is a frozen value."""
+    import dataclasses
+
+    a = ("1", "0", "0", "0", "1", "0")
+    b = ("1", "0", "0", "0", "1", "0.00006")
+    c = ("1", "0", "0", "0", "1", "-0.00006")
+    fs = [SourceFrame(CT, str(i), None, ("0", "0", str(i)), o, ("0.5", "0.5")) for i, o in enumerate((a, b, c))]
+    assert regular_slice_spacing(fs).value == pytest.approx(1.0, abs=1e-6)
+    got = regular_slice_spacing(frames_at([(0, 0, 0), (0, 0, 0.5), (0, 0, 1.5)]), tolerance_mm=0.25)
+    assert got.value == 0.75 and got.reason is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        got.value = 1.0  # type: ignore[misc]
