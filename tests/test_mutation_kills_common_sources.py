@@ -467,6 +467,11 @@ def test_regular_slice_spacing_edges():
     c = ("1", "0", "0", "0", "1", "-0.00006")
     fs = [SourceFrame(CT, str(i), None, ("0", "0", str(i)), o, ("0.5", "0.5")) for i, o in enumerate((a, b, c))]
     assert regular_slice_spacing(fs).value == pytest.approx(1.0, abs=1e-6)
+    # the normal is the first frame's: (0, 0, 1) exactly, so slices 2 mm apart along z are exactly 2.0 apart
+    # even when the second frame's cosines lean 0.00009 towards z (within the 1e-4 orientation tolerance)
+    lean = ("1", "0", "0.00009", "0", "1", "0.00009")
+    fs = [SourceFrame(CT, str(i), None, ("0", "0", str(2 * i)), o, ("0.5", "0.5")) for i, o in enumerate((a, lean, a))]
+    assert regular_slice_spacing(fs).value == 2.0
     got = regular_slice_spacing(frames_at([(0, 0, 0), (0, 0, 0.5), (0, 0, 1.5)]), tolerance_mm=0.25)
     assert got.value == 0.75 and got.reason is None
     with pytest.raises(dataclasses.FrozenInstanceError):
