@@ -108,6 +108,7 @@ def test_valid_units(unit):
         ("k(m)", "'k(m)' is not a UCUM unit: unknown unit symbol 'k' (at character 1)"),
         ("mm.", "'mm.' is not a UCUM unit: a unit is missing (at character 4)"),
         ("10+", "'10+' is not a UCUM unit: unknown unit symbol '10+' (at character 1)"),
+        ("[[a]].m", "'[[a]].m' is not a UCUM unit: unknown unit symbol '[[a]]' (at character 1)"),  # brackets nest
     ],
 )
 def test_invalid_units(unit, why):
