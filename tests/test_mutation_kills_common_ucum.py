@@ -98,6 +98,7 @@ def test_valid_units(unit):
         ("xyz", "'xyz' is not a UCUM unit: unknown unit symbol 'xyz' (at character 1)"),
         ("x", "'x' is not a UCUM unit: unknown unit symbol 'x' (at character 1)"),
         ("mX", "'mX' is not a UCUM unit: unknown unit symbol 'mX' (at character 1)"),
+        ("pi", "'pi' is not a UCUM unit: unknown unit symbol 'pi' (UCUM writes [pi]) (at character 1)"),
         ("m.x2", "'m.x2' is not a UCUM unit: unknown unit symbol 'x2' (at character 3)"),
         ("mm)", "'mm)' is not a UCUM unit: unexpected ')' (at character 3)"),
         ("m m", "'m m' is not a UCUM unit: UCUM expressions contain no spaces"),
