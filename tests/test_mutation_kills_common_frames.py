@@ -386,9 +386,9 @@ def test_raw_sequence_is_read_and_written_by_pydicom():
     assert ds.original_encoding == (False, True)
     assert pydicom_bytes(ds) == encoded
     assert ds.SegmentIdentificationSequence[0].ReferencedSegmentNumber == 7
-    with pytest.raises(ValueError, match="^encoded element does not match the tag$"):
+    with pytest.raises(ValueError, match=r"^encoded element does not match the tag$"):
         enc.raw_sequence(Dataset(), 0x00209111, encoded)
-    with pytest.raises(ValueError, match="^encoded element does not match the tag$"):
+    with pytest.raises(ValueError, match=r"^encoded element does not match the tag$"):
         enc.raw_sequence(Dataset(), 0x0062000A, encoded[:4] + b"OB" + encoded[6:])
 
 
