@@ -325,6 +325,10 @@ def test_encoder_gives_pydicoms_bytes():
     ds = Dataset()
     ds.ReferencedSOPInstanceUID = "1.2.34"
     assert enc.uid(0x00081155, "1.2.34") == pydicom_bytes(ds)
+    for uid in ("1.23", "1.2.3.45"):  # even lengths that are not multiples of 3 or 6: no padding
+        ds = Dataset()
+        ds.ReferencedSOPInstanceUID = uid
+        assert enc.uid(0x00081155, uid) == pydicom_bytes(ds)
     ds = Dataset()
     ds.PixelSpacing = ["0.5", "0.25"]  # odd: space pad
     assert enc.text(0x00280030, "DS", ["0.5", "0.25"]) == pydicom_bytes(ds)
@@ -385,7 +389,11 @@ def test_raw_sequence_is_read_and_written_by_pydicom():
     enc.raw_sequence(ds, 0x0062000A, encoded)
     assert ds.original_encoding == (False, True)
     assert pydicom_bytes(ds) == encoded
-    assert ds.SegmentIdentificationSequence[0].ReferencedSegmentNumber == 7
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pydicom warns when it finds explicit VR where it expected implicit
+        assert ds.SegmentIdentificationSequence[0].ReferencedSegmentNumber == 7
     with pytest.raises(ValueError, match=r"^encoded element does not match the tag$"):
         enc.raw_sequence(Dataset(), 0x00209111, encoded)
     with pytest.raises(ValueError, match=r"^encoded element does not match the tag$"):
