@@ -124,6 +124,10 @@ def test_algorithm_identification():
     ]
     assert back.AlgorithmFamilyCodeSequence[0].CodeValue == "123109"
     assert alg.family == family and alg.parameters is None and alg.source is None
+    assert (alg.name, alg.version) == ("n" * 64, "v" * 64)
+    assert (back.AlgorithmName, back.AlgorithmVersion) == ("n" * 64, "v" * 64)
+    again = AlgorithmIdentification.from_dataset(back)
+    assert type(again) is AlgorithmIdentification and again.name == "n" * 64 and again.family == family
     full = AlgorithmIdentification(
         name="n", version="1", family=family, parameters="t=3", source="ACME", name_code=Code("1", "99X", "alg")
     )
@@ -165,6 +169,7 @@ def test_colours_against_iec_61966_2_1_and_highdicom():
     assert lab_to_dicom((101, -129, 128)) == (0xFFFF, 0, 0xFFFF)  # clipped
     assert dicom_to_lab((0xFFFF, 32896, 0)) == pytest.approx((100, 0, -128), abs=1e-9)
     assert dicom_to_lab((0, 0xFFFF, 1)) == pytest.approx((0, 127, -127.9961), abs=1e-4)
+    assert dicom_to_lab((0, 0, 0xFFFF)) == pytest.approx((0, -128, 127), abs=1e-9)
     assert lab_to_srgb(red) == (255, 0, 0)
     assert lab_to_srgb((0.2742, 0, 0)) == (1, 1, 1)
     assert lab_to_srgb((100, 0, 0)) == (255, 255, 255)
