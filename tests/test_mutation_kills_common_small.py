@@ -163,6 +163,8 @@ def test_colours_against_iec_61966_2_1_and_highdicom():
     assert srgb_to_lab((255, 255, 255)) == pytest.approx((100, 0, 0), abs=1e-3)
     assert srgb_to_lab((0, 0, 0)) == pytest.approx((0, 0, 0), abs=1e-9)
     assert srgb_to_lab((1, 1, 1)) == pytest.approx((0.2742, 0, 0), abs=1e-3)  # the linear segment
+    # (10,10,10): Y = (10/255)/12.92 = 0.0030353, below (6/29)^3 = 0.008856: L* = 903.3 Y = 2.7418
+    assert srgb_to_lab((10, 10, 10)) == pytest.approx((2.7418, 0, 0), abs=1e-3)
     assert srgb_to_lab((128, 128, 128)) == pytest.approx((53.585, 0, 0), abs=1e-3)
     for lab in (red, (100, 0, 0), (0, -128, -128), (0, 127, 127), (50, 20, -30)):
         assert lab_to_dicom(lab) == tuple(hd.color.CIELabColor(*lab).value)
@@ -264,6 +266,7 @@ def test_icc_profile_tags_by_hand():
 
     data = srgb_icc_profile()
     assert data[8:12] == bytes([2, 0x10, 0, 0]) and data[12:16] == b"mntr"
+    assert data[80:128] == bytes(48)  # creator and reserved bytes: zero
     assert [struct.unpack(">i", data[68 + 4 * k : 72 + 4 * k])[0] for k in range(3)] == [63190, 65536, 54061]
     (count,) = struct.unpack(">I", data[128:132])
     tags = {}
@@ -287,3 +290,28 @@ def test_icc_profile_tags_by_hand():
     assert data[offset : offset + 12] == b"desc\0\0\0\0" + struct.pack(">I", 15)
     assert data[offset + 12 : offset + 27] == b"sRGB (dcmspec)\0"
     assert size == 12 + 15 + 8 + 3 + 67
+
+
+def test_native_encoding_reads_deferred_values():
+    """A file read with deferred values (pydicom's defer_size) is handled as Dataset.elements() does."""
+    ds = Dataset()
+    ds.PatientName = "A" * 40
+    inner = Dataset()
+    inner.CodeValue = "1"
+    ds.ContentSequence = [inner]
+    buf = BytesIO()
+    ds.save_as(buf, implicit_vr=False, little_endian=True)
+    buf.seek(0)
+    back = dcmread(buf, force=True, defer_size=10)
+    set_native_encoding(back)
+    assert back.ContentSequence[0].original_encoding == (False, True)
+    assert back.PatientName == "A" * 40
+
+
+def test_copied_modules_are_frozen():
+    import dataclasses
+
+    from dcmspec_compiler.iods.common.patient_study import PATIENT
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PATIENT.usage = "U"  # type: ignore[misc]
