@@ -194,3 +194,14 @@ def test_module_table():
     assert COPIED_MODULES == (PATIENT, CLINICAL_TRIAL_SUBJECT, GENERAL_STUDY, PATIENT_STUDY)
     assert [kw for kw, t in GENERAL_STUDY.attributes if t == "2"] == STUDY_TYPE_2
     assert [kw for kw, t in PATIENT.attributes if t == "2"] == PATIENT_TYPE_2
+
+
+def test_an_animal_breed_description_is_kept():
+    """C.7.1.1: Patient Breed Description (2C) copied from the source stays as the source has it."""
+    source = Dataset()
+    source.StudyInstanceUID = "1.2.3"
+    source.PatientSpeciesDescription = "dog"
+    source.PatientBreedDescription = "beagle"
+    ds = copied(source)
+    assert ds.PatientBreedDescription == "beagle"
+    assert "PatientBreedCodeSequence" in ds and len(ds.PatientBreedCodeSequence) == 0

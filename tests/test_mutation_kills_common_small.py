@@ -315,3 +315,16 @@ def test_copied_modules_are_frozen():
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         PATIENT.usage = "U"  # type: ignore[misc]
+
+
+def test_native_encoding_leaves_raw_sequences_raw():
+    """A sequence the builder encoded itself (a raw element) is not decoded to mark its items."""
+    from pydicom.dataelem import RawDataElement
+    from pydicom.tag import Tag
+
+    from dcmspec_compiler.iods.common import encoding as enc
+
+    ds = Dataset()
+    enc.raw_sequence(ds, 0x0062000A, enc.sequence(0x0062000A, [enc.us(0x0062000B, 7)]))
+    set_native_encoding(ds)
+    assert type(ds._dict[Tag(0x0062000A)]) is RawDataElement
