@@ -638,3 +638,17 @@ def test_source_geometry_from_raw_bytes_equals_pydicom_values(folder):
         oracle.study_instance_uid,
     )
     assert all(type(v) is str for f in fast.frames for v in (f.sop_class_uid, f.sop_instance_uid))
+
+
+def test_single_slice_segmentation_volume():
+    """A Segmentation of one source slice is a one-plane volume whose step is the Slice Thickness of its
+    shared Pixel Measures (a VM 1 value: read as one number, it raised TypeError before)."""
+    src = tiny_ct_series(1)
+    pixels = np.zeros((1, 10, 13), np.uint8)
+    pixels[0, 2:5, 3:6] = 1
+    seg = build(src, pixels)
+    volume = seg.get_volume()
+    assert volume.array.shape == (1, 10, 13, 1)
+    np.testing.assert_array_equal(volume.array[..., 0], pixels)
+    np.testing.assert_allclose(volume.affine[:3, 0], [0, 0, 2])  # Slice Thickness 2 along the normal
+    np.testing.assert_allclose(volume.affine[:3, 3], [-10, -20, 0])

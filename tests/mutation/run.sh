@@ -41,6 +41,16 @@ MODULES=(
   "seg_segmentation|compiler/iods/seg/segmentation.py|tests/test_mutation_kills_seg.py tests/test_seg_builder.py"
   "seg_prepare|compiler/iods/seg/prepare.py|tests/test_mutation_kills_seg.py tests/test_seg_builder.py"
   "seg_read|compiler/iods/seg/read.py|tests/test_mutation_kills_seg.py tests/test_seg_builder.py"
+  "common_vr|compiler/iods/common/vr.py|tests/test_mutation_kills_common_vr.py tests/test_presentation_state_fixes.py tests/test_encode.py -k mutation_kills_common_vr_or_ds_rule_or_set_element_refuses_or_element_helper_builds"
+  "common_frames|compiler/iods/common/frames.py|tests/test_mutation_kills_common_frames.py"
+  "common_encoding|compiler/iods/common/encoding.py|tests/test_mutation_kills_common_frames.py"
+  "common_sources|compiler/iods/common/sources.py|tests/test_mutation_kills_common_sources.py"
+  "common_source_frame|compiler/iods/common/source_frame.py|tests/test_mutation_kills_common_sources.py"
+  "common_spacing|compiler/iods/common/spacing.py|tests/test_mutation_kills_common_sources.py tests/test_interop_defects.py -k mutation_kills_common_sources_or_regular_slice_spacing"
+  "common_modules|compiler/iods/common/modules.py|tests/test_mutation_kills_common_modules.py"
+  "common_stack|compiler/iods/common/stack.py|tests/test_mutation_kills_common_modules.py"
+  "common_ucum|compiler/iods/common/ucum.py,compiler/iods/common/ucum_atoms.py|tests/test_mutation_kills_common_ucum.py tests/test_ucum.py"
+  "common_small|compiler/iods/common/patient_study.py,compiler/iods/common/dimensions.py,compiler/iods/common/wrap.py,compiler/iods/common/concept.py,compiler/iods/common/algorithm.py,compiler/iods/common/color.py,compiler/iods/common/native.py,compiler/iods/common/icc.py|tests/test_mutation_kills_common_small.py tests/test_mutation_kills_common_patient_study.py"
 )
 
 run_one() {

@@ -80,14 +80,13 @@ def srgb_icc_profile() -> bytes:
         + b"XYZ "
         + b"\0" * 12
         + b"acsp"
-        + b"\0" * 4
-        + b"\0" * 4
-        + b"\0" * 8
-        + b"\0" * 8
-        + b"\0" * 8
-        + b"\0" * 4
-        + b"".join(_s15(v) for v in _D50)
-        + b"\0" * 4
+        + b"\0" * 4  # primary platform
+        + b"\0" * 4  # flags
+        + b"\0" * 8  # device manufacturer, device model
+        + b"\0" * 8  # device attributes
+        + b"\0" * 4  # rendering intent: perceptual
+        + b"".join(_s15(v) for v in _D50)  # PCS illuminant, bytes 68-79 (ICC.1 7.2)
+        + b"\0" * 4  # profile creator
     )
     header += b"\0" * (128 - len(header))
     table = struct.pack(">I", len(tags)) + b"".join(struct.pack(">4sII", s, o, n) for s, o, n in entries)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pydicom.multival import MultiValue
 
 from ...errors import DicomConformanceError
 from .functional_groups import frame_group
@@ -34,7 +35,9 @@ def frame_geometry(ds: Dataset, what: str) -> Callable[[int, str, str], NDArray[
     def value(f: int, group: str, keyword: str) -> NDArray[np.float64]:
         g = frame_group(per_frame[f] if per_frame else None, shared, group, keyword)
         if g is not None:
-            return np.asarray([float(v) for v in g[keyword].value], dtype=np.float64)
+            raw = g[keyword].value  # one value (Slice Thickness, VM 1) or several
+            values = raw if isinstance(raw, (list, tuple, MultiValue)) else [raw]
+            return np.asarray([float(v) for v in values], dtype=np.float64)
         raise DicomConformanceError(
             f"frame {f + 1} has no {keyword} ({group}): the {what} has no geometry to build a volume from"
         )
