@@ -192,7 +192,7 @@ def nested(sequence) -> list:
     return out
 
 
-def assert_as_pydicom(path: Path, defer: int = DEFER) -> None:
+def assert_as_pydicom(path: Path, defer: int = DEFER, *, convert: bool = True) -> None:
     """scan_header's dataset is pydicom's: raw elements, File Meta, preamble, encodings, and every value
     converted (deferred ones read back from the file)."""
     fast = headerscan.scan_header(path, defer)
@@ -207,6 +207,8 @@ def assert_as_pydicom(path: Path, defer: int = DEFER) -> None:
         assert getattr(fast, attr) == getattr(slow, attr), attr
     assert fast.file_meta.original_encoding == slow.file_meta.original_encoding
     assert fast.file_meta.original_character_set == slow.file_meta.original_character_set
+    if not convert:
+        return
     for a, b in zip(fast, slow):
         assert converted(a) == converted(b)
     assert list(map(converted, fast.file_meta)) == list(map(converted, slow.file_meta))
@@ -263,3 +265,340 @@ def test_other_files_are_left_to_pydicom(files, name):
     assert headerscan.scan_header(files[name], DEFER) is None
     if name in ("deflated", "no_preamble", "raw"):
         assert pydicom.dcmread(files[name], stop_before_pixels=True, force=True).Modality == "CT"
+
+
+# -- files made for one branch each ------------------------------------------------------------------
+
+
+def nest(depth: int, implicit: bool) -> bytes:
+    """``depth`` Source Image Sequences, each in an undefined-length item of the one before."""
+    body = el(0x00081155, "UI", b"1.2.3", implicit=implicit)
+    for _ in range(depth):
+        body = seq(0x00082112, [item(body, undefined=True)], implicit=implicit, undefined=True)
+    return body
+
+
+def head(implicit: bool) -> bytes:
+    e = lambda tag, vr, value=b"": el(tag, vr, value, implicit=implicit)  # noqa: E731
+    return e(0x00080016, "UI", CT.encode()) + e(0x00080018, "UI", b"1.2.3.4.5.1") + e(0x00080060, "CS", b"CT")
+
+
+def tail(implicit: bool) -> bytes:
+    e = lambda tag, vr, value=b"": el(tag, vr, value, implicit=implicit)  # noqa: E731
+    return e(0x0020000D, "UI", b"1.2.3.4.6") + e(0x0020000E, "UI", b"1.2.3.4.7") + e(0x7FE00010, "OW", b"\0\0")
+
+
+def private_sq(implicit: bool, *, items: bool = True) -> bytes:
+    """A private creator and an undefined-length private element, a sequence when it holds items."""
+    inner = (
+        item(el(0x00091010, "LO", b"inner", implicit=implicit), undefined=True)
+        if items
+        else el(0x00091010, "LO", b"inner", implicit=implicit)
+    )
+    return el(0x00090010, "LO", b"ACME", implicit=implicit) + el(
+        0x00091003, "SQ", inner + struct.pack("<HHL", 0xFFFE, 0xE0DD, 0), implicit=implicit, length=UNDEFINED
+    )
+
+
+def first_length(c0: str, c1: str) -> bytes:
+    """An Implicit VR dataset whose first element's length bytes read as the "VR" ``c0 c1`` (PS3.5 7.1.3:
+    the 4-byte length sits where an explicit VR would be)."""
+    n = ord(c0) | ord(c1) << 8
+    return el(0x00080008, "CS", b"A" * n, implicit=True, length=n) + head(True) + tail(True)
+
+
+def item_body(implicit: bool) -> bytes:
+    """An item with a long-VR element, a defined-length sequence and a short-VR element."""
+    e = lambda tag, vr, value=b"": el(tag, vr, value, implicit=implicit)  # noqa: E731
+    return (
+        e(0x00081150, "UI", CT.encode())
+        + e(0x00081155, "UI", b"1.2.3.9")
+        + e(0x00209158, "LT", b"l" * 300)
+        + e(0x00400254, "LO", b"odd")
+        + seq(0x0040A170, [code_item(implicit, False)], implicit=implicit, undefined=False)
+    )
+
+
+SPECIAL = {
+    # name: (dataset, transfer syntax, scan_header reads it (as pydicom does) or leaves it (None))
+    "nested17": (head(False) + nest(17, False) + tail(False), EXPLICIT, True),
+    "nested18": (head(False) + nest(18, False) + tail(False), EXPLICIT, False),
+    "nested17_implicit": (head(True) + nest(17, True) + tail(True), IMPLICIT, True),
+    "items_with_long_values": (
+        head(False)
+        + seq(0x00082112, [item(item_body(False), undefined=True)] * 2, implicit=False, undefined=True)
+        + tail(False),
+        EXPLICIT,
+        True,
+    ),
+    "items_with_long_values_implicit": (
+        head(True)
+        + seq(0x00082112, [item(item_body(True), undefined=True)] * 2, implicit=True, undefined=True)
+        + tail(True),
+        IMPLICIT,
+        True,
+    ),
+    "implicit_private_sequence": (head(True) + private_sq(True) + tail(True), IMPLICIT, True),
+    "implicit_private_not_a_sequence": (head(True) + private_sq(True, items=False) + tail(True), IMPLICIT, False),
+    "explicit_undefined_ob": (
+        head(False) + el(0x00091003, "OB", b"\1\2" + struct.pack("<HHL", 0xFFFE, 0xE0DD, 0), length=UNDEFINED),
+        EXPLICIT,
+        False,
+    ),
+    "explicit_undefined_un": (
+        head(False)
+        + el(0x00090010, "LO", b"ACME")
+        + el(0x00091003, "UN", item(b"", undefined=True) + struct.pack("<HHL", 0xFFFE, 0xE0DD, 0), length=UNDEFINED),
+        EXPLICIT,
+        False,
+    ),
+    "no_item_in_sequence": (
+        head(False)
+        + el(0x00082112, "SQ", el(0x00081155, "UI", b"1.2") + struct.pack("<HHL", 0xFFFE, 0xE0DD, 0), length=UNDEFINED)
+        + tail(False),
+        EXPLICIT,
+        False,
+    ),
+    "odd_vr_in_item": (
+        head(False)
+        + seq(0x00082112, [item(el(0x00081155, "ZZ", b"1.2"), undefined=True)], implicit=False, undefined=True)
+        + tail(False),
+        EXPLICIT,
+        False,
+    ),
+    "out_of_order": (
+        el(0x00080018, "UI", b"1.2.3.4.5.1") + el(0x00080016, "UI", CT.encode()) + tail(False),
+        EXPLICIT,
+        False,
+    ),
+    "float_pixels": (head(False) + el(0x7FE00008, "OF", b"\0" * 4) + el(0x7FE10010, "LO", b"x"), EXPLICIT, True),
+    "double_pixels": (head(False) + el(0x7FE00009, "OD", b"\0" * 8) + el(0x7FE10010, "LO", b"x"), EXPLICIT, True),
+    "length_64_kept": (head(False) + el(0x00081030, "LO", b"d" * 64) + tail(False), EXPLICIT, True),
+    "length_65_deferred": (head(False) + el(0x00081030, "LO", b"d" * 65) + tail(False), EXPLICIT, True),
+    "long_header": (
+        head(False)
+        + el(0x00104000, "LT", b"c" * 30000)  # deferred: the next element lies past the first read
+        + el(0x00189424, "LT", b"k" * 20000)  # longer than the first read, kept with a large defer size
+        + tail(False),
+        EXPLICIT,
+        True,
+    ),
+    "tiny": (el(0x00080060, "CS"), EXPLICIT, True),  # one empty element: 8 bytes
+    "meta_only": (b"", EXPLICIT, False),
+    "five_bytes": (b"\x08\x00\x60\x00C", EXPLICIT, False),
+    "command_set": (el(0x00000002, "UI", CT.encode(), implicit=True) + head(True), IMPLICIT, False),
+    "implicit_in_explicit": (head(True) + tail(True), EXPLICIT, False),
+    "explicit_in_implicit": (head(False) + tail(False), IMPLICIT, False),
+    "first_length_at": (first_length("@", "A"), IMPLICIT, True),
+    "first_length_bracket": (first_length("[", "A"), IMPLICIT, True),
+    "first_length_second_at": (first_length("A", "@"), IMPLICIT, True),
+    "first_length_second_bracket": (first_length("A", "["), IMPLICIT, True),
+    "first_length_AA": (first_length("A", "A"), IMPLICIT, False),
+    "first_length_ZZ": (first_length("Z", "Z"), IMPLICIT, False),
+    "jpip_deflate": (head(False) + tail(False), "1.2.840.10008.1.2.4.205", False),
+}
+
+
+@pytest.fixture(scope="module")
+def special(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("special")
+    out = {}
+    for name, (dataset, ts, _) in SPECIAL.items():
+        out[name] = folder / name
+        out[name].write_bytes(part10(dataset, ts))
+    return out
+
+
+@pytest.mark.parametrize("name", list(SPECIAL))
+def test_each_branch_against_pydicom(special, name):
+    """Read as pydicom reads it, or left to pydicom (None)."""
+    headerscan._layouts.clear()
+    if SPECIAL[name][2]:
+        for defer in (DEFER, 100000, DEFER):
+            assert_as_pydicom(special[name], defer)
+    else:
+        assert headerscan.scan_header(special[name], DEFER) is None
+
+
+@pytest.mark.parametrize("name", ["explicit", "implicit"])
+def test_every_cut_is_read_as_pydicom_reads_it_or_left_to_it(files, tmp_path, name):
+    """A file cut at each byte: None (pydicom's path, with its errors), or pydicom's dataset; never None
+    when the cut falls between two top-level elements (a complete, shorter header)."""
+    data = files[name].read_bytes()
+    fmi_end = 132 + len(meta(EXPLICIT if name == "explicit" else IMPLICIT))
+    reference = pydicom.dcmread(files[name], stop_before_pixels=True, defer_size=DEFER)
+    tells = [(getattr(e, "value_tell", None) or e.file_tell, e.VR) for e in reference._dict.values()]
+    boundaries = {tell - (8 if name == "implicit" or vr not in LONG else 12) for tell, vr in tells}
+    headerscan._layouts.clear()
+    cut = tmp_path / "cut.dcm"
+    read = set()
+    end = data.index(b"\xe0\x7f\x10\x00")
+    cuts = {b + d for b in boundaries | {fmi_end} for d in (-1, 0, 1, 5, 6, 7, 8, 11)} | set(
+        range(fmi_end - 20, end, 9)
+    )
+    for n in sorted(c for c in cuts if c <= end):
+        cut.write_bytes(data[:n])
+        fast = headerscan.scan_header(cut, DEFER)
+        if fast is not None:
+            assert_as_pydicom(cut, convert=False)
+            read.add(n)
+    assert boundaries - {min(boundaries)} <= read
+
+
+# -- plain_values: pydicom's decoded values ------------------------------------------------------------
+
+
+def expected_values(path: Path) -> dict:
+    """What plain_values must give, from pydicom's conversion of the same file."""
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    uid = lambda k: str(ds[k].value) or None if k in ds and ds[k].value else None  # noqa: E731
+    strings = lambda k: tuple(str(v) for v in ds[k].value) if k in ds and ds[k].value not in (None, "") else None  # noqa: E731
+    number = ds.get("InstanceNumber")
+    thickness = ds.get("SliceThickness")
+    return {
+        "sop_class_uid": uid("SOPClassUID"),
+        "sop_instance_uid": uid("SOPInstanceUID"),
+        "series_instance_uid": uid("SeriesInstanceUID"),
+        "study_instance_uid": uid("StudyInstanceUID"),
+        "frame_of_reference_uid": uid("FrameOfReferenceUID"),
+        "modality": str(ds.get("Modality") or "").strip(),
+        "rows": ds.get("Rows"),
+        "columns": ds.get("Columns"),
+        "instance_number": None if number in (None, "") else int(number),
+        "position": strings("ImagePositionPatient"),
+        "orientation": strings("ImageOrientationPatient"),
+        "spacing": strings("PixelSpacing"),
+        "thickness": None if thickness in (None, "") else str(thickness),
+    }
+
+
+def values_file(tmp: Path, name: str, changes: dict[int, tuple[str, bytes]], *, implicit: bool = False) -> Path:
+    """A small image with the identifiers and Image Plane values, some replaced (``changes``: tag ->
+    (VR, value bytes); a VR of "" leaves the element out)."""
+    elements = {
+        0x00080016: ("UI", CT.encode()),
+        0x00080018: ("UI", b"1.2.3.4.5.1"),
+        0x00080060: ("CS", b"CT"),
+        0x00180050: ("DS", b"1.25"),
+        0x0020000D: ("UI", b"1.2.3.4.6"),
+        0x0020000E: ("UI", b"1.2.3.4.7"),
+        0x00200013: ("IS", b"7"),
+        0x00200032: ("DS", b"-12.5\\3.25\\100"),
+        0x00200037: ("DS", b"1\\0\\0\\0\\1\\0"),
+        0x00200052: ("UI", b"1.2.3.4.8"),
+        0x00280010: ("US", struct.pack("<H", 3)),
+        0x00280011: ("US", struct.pack("<H", 258)),
+        0x00280030: ("DS", b"0.5\\0.75"),
+    } | changes
+    dataset = b"".join(
+        el(tag, vr, value, implicit=implicit, length=len(value) if vr == "UI" or len(value) == 17 else None)
+        for tag, (vr, value) in sorted(elements.items())
+        if vr
+    )
+    path = tmp / name
+    path.write_bytes(part10(dataset, IMPLICIT if implicit else EXPLICIT))
+    return path
+
+
+PLAIN = {
+    "as_written": {},
+    "uid_nul_padded": {0x00080018: ("UI", b"1.2.3.4.5.10\x00")},
+    "uid_space_padded": {0x0020000E: ("UI", b"1.2.3.4.70 ")},
+    "uid_64": {0x00080018: ("UI", b"1." + b"2" * 62)},
+    "uid_zero_parts": {0x00200052: ("UI", b"0.0.1.0")},
+    "no_frame_of_reference": {0x00200052: ("", b"")},
+    "empty_frame_of_reference": {0x00200052: ("UI", b"")},
+    "modality_padded": {0x00080060: ("CS", b"MR ")},
+    "modality_long": {0x00080060: ("CS", b"ABCDEFGHIJ_12345")},
+    "modality_empty": {0x00080060: ("CS", b"")},
+    "modality_spaces": {0x00080060: ("CS", b"  ")},
+    "no_modality": {0x00080060: ("", b"")},
+    "rows_large": {0x00280010: ("US", struct.pack("<H", 65535))},
+    "no_rows": {0x00280010: ("", b"")},
+    "no_columns": {0x00280011: ("", b"")},
+    "number_signed": {0x00200013: ("IS", b"-42 ")},
+    "number_plus": {0x00200013: ("IS", b"+9")},
+    "number_padded": {0x00200013: ("IS", b" 12 ")},
+    "number_12_digits": {0x00200013: ("IS", b"000000000123")},
+    "number_empty": {0x00200013: ("IS", b"")},
+    "no_number": {0x00200013: ("", b"")},
+    "position_forms": {0x00200032: ("DS", b" +1.5e-3 \\-.25\\7.")},
+    "position_16": {0x00200032: ("DS", b"-1234567890.1234\\1E+10\\0")},
+    "spacing_exponent": {0x00280030: ("DS", b"5e-1\\2.5E0")},
+    "no_position": {0x00200032: ("", b"")},
+    "empty_orientation": {0x00200037: ("DS", b"")},
+    "no_spacing": {0x00280030: ("", b"")},
+    "thickness_padded": {0x00180050: ("DS", b" 3 ")},
+    "no_thickness": {0x00180050: ("", b"")},
+}
+NOT_PLAIN = {  # values the fast path leaves to pydicom (plain_values is None); what pydicom makes of them
+    "uid_65": {0x00080018: ("UI", b"1." + b"2" * 63)},
+    "uid_leading_zero": {0x00080018: ("UI", b"1.02.3")},
+    "uid_letters": {0x00080018: ("UI", b"1.2.a")},
+    "uid_two_pads": {0x00080018: ("UI", b"1.2.3\x00\x00")},
+    "uid_empty_part": {0x00080018: ("UI", b"1..3")},
+    "uid_empty_sop_class": {0x00080016: ("UI", b"")},
+    "no_sop_class": {0x00080016: ("", b"")},
+    "no_sop_instance": {0x00080018: ("", b"")},
+    "no_series": {0x0020000E: ("", b"")},
+    "no_study": {0x0020000D: ("", b"")},
+    "uid_as_un": {0x0020000E: ("UN", b"1.2.3.4.7")},
+    "modality_lower": {0x00080060: ("CS", b"ct")},
+    "modality_17": {0x00080060: ("CS", b"ABCDEFGHIJ_123456")},
+    "rows_as_ss": {0x00280010: ("SS", struct.pack("<h", 3))},
+    "rows_two_values": {0x00280010: ("US", struct.pack("<2H", 3, 4))},
+    "number_13_digits": {0x00200013: ("IS", b"1234567890123")},
+    "number_17": {0x00200013: ("IS", b"    123456789012 ")},  # odd: written as is
+    "number_spaces": {0x00200013: ("IS", b"  ")},
+    "number_decimal": {0x00200013: ("IS", b"7.0")},
+    "number_two_values": {0x00200013: ("IS", b"7\\8")},
+    "position_two_values": {0x00200032: ("DS", b"1\\2")},
+    "position_four_values": {0x00200032: ("DS", b"1\\2\\3\\4")},
+    "position_17_bytes": {0x00200032: ("DS", b"-1234567890.12345\\1\\2")},
+    "position_comma": {0x00200032: ("DS", b"1,5\\2\\3")},
+    "position_empty_value": {0x00200032: ("DS", b"1\\\\3")},
+    "orientation_five": {0x00200037: ("DS", b"1\\0\\0\\0\\1")},
+    "spacing_three": {0x00280030: ("DS", b"1\\1\\1")},
+    "thickness_two": {0x00180050: ("DS", b"1\\2")},
+    "multiframe": {0x00280008: ("IS", b"1")},
+    "position_as_fd": {0x00200032: ("FD", struct.pack("<3d", 1, 2, 3))},
+}
+
+
+@pytest.fixture(scope="module")
+def value_files(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("values")
+    out = {}
+    for name, changes in (PLAIN | NOT_PLAIN).items():
+        out[name] = values_file(folder, name, changes)
+        out["implicit_" + name] = values_file(folder, "implicit_" + name, changes, implicit=True)
+    return out
+
+
+@pytest.mark.parametrize("implicit", [False, True])
+@pytest.mark.parametrize("name", list(PLAIN))
+def test_plain_values_are_pydicoms(value_files, name, implicit):
+    path = value_files[("implicit_" if implicit else "") + name]
+    values = headerscan.plain_values(headerscan.scan_header(path, DEFER))
+    assert values == expected_values(path)
+    for key in ("rows", "columns", "instance_number"):
+        assert values[key] is None or type(values[key]) is int
+
+
+@pytest.mark.parametrize("name", list(NOT_PLAIN))
+def test_values_not_in_the_plain_form_are_left_to_pydicom(value_files, name):
+    if name in ("uid_as_un", "rows_as_ss"):  # an Implicit VR file has no VR to get wrong
+        assert headerscan.plain_values(headerscan.scan_header(value_files["implicit_" + name], DEFER)) is not None
+    else:
+        assert headerscan.plain_values(headerscan.scan_header(value_files["implicit_" + name], DEFER)) is None
+    assert headerscan.plain_values(headerscan.scan_header(value_files[name], DEFER)) is None
+
+
+def test_plain_values_leave_deferred_values_and_other_number_types_to_pydicom(value_files, monkeypatch):
+    path = value_files["as_written"]
+    assert headerscan.plain_values(headerscan.scan_header(path, 24)) is None  # the SOP Class UID deferred
+    assert headerscan.plain_values(headerscan.scan_header(path, 25)) is not None  # the longest value: 25 bytes
+    for option in ("use_DS_decimal", "use_DS_numpy", "use_IS_numpy"):
+        monkeypatch.setattr(pydicom.config, option, True)
+        assert headerscan.plain_values(headerscan.scan_header(path, DEFER)) is None, option
+        monkeypatch.setattr(pydicom.config, option, False)
