@@ -95,7 +95,7 @@ def image(implicit: bool, *, charset: bytes = b"ISO_IR 192", uid_tail: bytes = b
     """A CT-like dataset with every common VR, nested sequences of both lengths before the image
     values, private elements, multi-valued DS/IS/CS/US/FL, odd values padded, empty values and values
     longer than the 64-byte defer size the tests use."""
-    e = lambda tag, vr, value=b"", **k: el(tag, vr, value, implicit=implicit, **k)  # noqa: E731
+    e = lambda tag, vr, value=b"", **k: el(tag, vr, value, implicit=implicit, **k)
     nested = seq(
         0x0040A170,  # Purpose of Reference Code Sequence
         [code_item(implicit, True), code_item(implicit, False, "Müller".encode())],
@@ -279,12 +279,12 @@ def nest(depth: int, implicit: bool) -> bytes:
 
 
 def head(implicit: bool) -> bytes:
-    e = lambda tag, vr, value=b"": el(tag, vr, value, implicit=implicit)  # noqa: E731
+    e = lambda tag, vr, value=b"": el(tag, vr, value, implicit=implicit)
     return e(0x00080016, "UI", CT.encode()) + e(0x00080018, "UI", b"1.2.3.4.5.1") + e(0x00080060, "CS", b"CT")
 
 
 def tail(implicit: bool) -> bytes:
-    e = lambda tag, vr, value=b"": el(tag, vr, value, implicit=implicit)  # noqa: E731
+    e = lambda tag, vr, value=b"": el(tag, vr, value, implicit=implicit)
     return e(0x0020000D, "UI", b"1.2.3.4.6") + e(0x0020000E, "UI", b"1.2.3.4.7") + e(0x7FE00010, "OW", b"\0\0")
 
 
@@ -309,7 +309,7 @@ def first_length(c0: str, c1: str) -> bytes:
 
 def item_body(implicit: bool) -> bytes:
     """An item with a long-VR element, a defined-length sequence and a short-VR element."""
-    e = lambda tag, vr, value=b"": el(tag, vr, value, implicit=implicit)  # noqa: E731
+    e = lambda tag, vr, value=b"": el(tag, vr, value, implicit=implicit)
     return (
         e(0x00081150, "UI", CT.encode())
         + e(0x00081155, "UI", b"1.2.3.9")
@@ -451,8 +451,8 @@ def test_every_cut_is_read_as_pydicom_reads_it_or_left_to_it(files, tmp_path, na
 def expected_values(path: Path) -> dict:
     """What plain_values must give, from pydicom's conversion of the same file."""
     ds = pydicom.dcmread(path, stop_before_pixels=True)
-    uid = lambda k: str(ds[k].value) or None if k in ds and ds[k].value else None  # noqa: E731
-    strings = lambda k: tuple(str(v) for v in ds[k].value) if k in ds and ds[k].value not in (None, "") else None  # noqa: E731
+    uid = lambda k: str(ds[k].value) or None if k in ds and ds[k].value else None
+    strings = lambda k: tuple(str(v) for v in ds[k].value) if k in ds and ds[k].value not in (None, "") else None
     number = ds.get("InstanceNumber")
     thickness = ds.get("SliceThickness")
     return {
