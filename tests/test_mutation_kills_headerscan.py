@@ -185,9 +185,9 @@ def nested(sequence) -> list:
         rows = []
         for elem in ds:
             if elem.VR == "SQ":
-                rows.append((elem.tag, "SQ", elem.is_undefined_length, nested(elem.value)))
+                rows.append((elem.tag, "SQ", elem.is_undefined_length, elem.file_tell, nested(elem.value)))
             else:
-                rows.append((elem.tag, elem.VR, repr(elem.value)))
+                rows.append((elem.tag, elem.VR, repr(elem.value), elem.file_tell))
         out.append((ds.is_undefined_length_sequence_item, rows))
     return out
 
@@ -396,6 +396,18 @@ SPECIAL = {
     "first_length_AA": (first_length("A", "A"), IMPLICIT, False),
     "first_length_ZZ": (first_length("Z", "Z"), IMPLICIT, False),
     "jpip_deflate": (head(False) + tail(False), "1.2.840.10008.1.2.4.205", False),
+    "duplicate_element": (head(False) + el(0x00080060, "CS", b"MR") + tail(False), EXPLICIT, False),
+    "sequence_at_the_end": (head(False) + nest(2, False), EXPLICIT, True),
+    "sequence_at_the_end_implicit": (head(True) + nest(2, True), IMPLICIT, True),
+    "long_value_at_the_end": (head(False) + el(0x00104000, "LT", b"c" * 30000), EXPLICIT, True),
+    "empty_character_set": (  # the default repertoire (PS3.3 C.12.1.1.2): a byte 0xE9 in a sequence is é
+        el(0x00080005, "CS")
+        + head(False)
+        + seq(0x00082112, [item(el(0x00081030, "LO", b"caf\xe9"), undefined=True)], implicit=False, undefined=True)
+        + tail(False),
+        EXPLICIT,
+        True,
+    ),
 }
 
 
