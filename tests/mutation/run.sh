@@ -34,6 +34,8 @@ MODULES=(
   "seg_pixels|compiler/iods/seg/pixels.py|tests/test_mutation_kills_seg_pixels.py tests/test_seg_builder.py"
   "volume|compiler/spatial/volume.py|tests/test_mutation_kills_spatial.py tests/test_spatial.py -k mutation_kills_spatial_or_affine_or_volume_or_unsorted_or_off_normal_or_reversed_or_single_slice_or_round_trip_or_flip_or_permute_or_channels_or_match_geometry"
   "headerscan|compiler/resolve/headerscan.py|tests/test_mutation_kills_headerscan.py tests/test_sources.py"
+  "source_headers|compiler/resolve/source_headers.py|tests/test_mutation_kills_source_headers.py tests/test_sources.py"
+  "source_series|compiler/resolve/source_series.py|tests/test_mutation_kills_source_series.py tests/test_sources.py"
 )
 
 run_one() {
