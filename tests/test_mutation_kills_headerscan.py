@@ -656,3 +656,17 @@ def test_headers_longer_than_64_mib_are_left_to_pydicom(tmp_path):
         assert (fast is not None) == read
         if read:
             assert fast.SeriesInstanceUID == "1.2.3.4.7"
+
+
+def test_no_warning_where_pydicom_gives_none(special, files):
+    """An empty Specific Character Set is the default repertoire (PS3.3 C.12.1.1.2): pydicom reads such a
+    file without a warning, and so must the scanner (no "unknown encoding" of its own)."""
+    import warnings
+
+    headerscan._layouts.clear()
+    for path in (special["empty_character_set"], files["explicit"], files["implicit2"]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            pydicom.dcmread(path, stop_before_pixels=True, defer_size=DEFER)
+            assert headerscan.scan_header(path, DEFER) is not None
+            assert headerscan.scan_header(path, DEFER) is not None  # from the layout
