@@ -165,6 +165,8 @@ SINGLE = {
     "long_uid": {"SeriesInstanceUID": "1.2." + "3" * 60},  # 64 characters
     "not_plain_uid": {"SeriesInstanceUID": "1.2.03"},  # pydicom's path (a leading zero)
     "not_plain_position": {"ImagePositionPatient": ["-1234567890.12345", "2", "3"]},  # 17 bytes: pydicom
+    "empty_orientation": {"ImageOrientationPatient": ""},
+    "empty_thickness": {"SliceThickness": ""},
     "exponents": {"ImagePositionPatient": ["1e2", "-2.5E-1", "+3"], "PixelSpacing": ["5e-1", "0.5"]},
 }
 
@@ -407,3 +409,23 @@ def test_an_undefined_length_value_is_complete(tmp_path):
     assert raw.length == 0xFFFFFFFF and raw.value == b"\1\2"
     (inst,) = read_source_headers([path])
     assert inst.frames[0].pixel_spacing.tolist() == [0.5, 0.75]
+
+
+def test_plain_files_never_reach_pydicoms_reader(single, monkeypatch):
+    """The fast path (headerscan) reads a plain single-frame file: pydicom's reader is not called."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("dcmread called")
+
+    monkeypatch.setattr(pydicom, "dcmread", refuse)
+    (inst,) = read_source_headers([single["as_written"]])
+    assert inst.frames[0].image_position.tolist() == [-12.5, 3.25, 100]
+
+
+def test_one_value_where_three_are_needed(tmp_path):
+    path = save(ct(ImagePositionPatient="5"), tmp_path / "x.dcm")
+    with pytest.raises(InputError) as err:
+        read_source_headers([path])
+    assert (
+        err.value.message == f"cannot read the image geometry of {path}: ImagePositionPatient has 1 values, expected 3"
+    )
