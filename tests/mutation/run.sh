@@ -36,6 +36,7 @@ MODULES=(
   "headerscan|compiler/resolve/headerscan.py|tests/test_mutation_kills_headerscan.py tests/test_sources.py"
   "source_headers|compiler/resolve/source_headers.py|tests/test_mutation_kills_source_headers.py tests/test_sources.py"
   "source_series|compiler/resolve/source_series.py|tests/test_mutation_kills_source_series.py tests/test_sources.py"
+  "source_files|compiler/resolve/source_files.py|tests/test_mutation_kills_source_files.py tests/test_sources.py"
 )
 
 run_one() {
