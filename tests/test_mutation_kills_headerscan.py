@@ -190,7 +190,8 @@ def nested(sequence, tells: bool = True) -> list:
                 rows.append((elem.tag, "SQ", elem.is_undefined_length, tell, nested(elem.value, tells)))
             else:
                 rows.append((elem.tag, elem.VR, repr(elem.value), tell))
-        out.append((ds.is_undefined_length_sequence_item, ds.seq_item_tell if tells else None, rows))
+        tell = ds.seq_item_tell if tells else None
+        out.append((ds.is_undefined_length_sequence_item, tell, ds.original_character_set, rows))
     return out
 
 
@@ -441,6 +442,13 @@ SPECIAL = {
         True,
     ),
     "long_value_at_the_end": (head(False) + el(0x00104000, "LT", b"c" * 30000), EXPLICIT, True),
+    "no_character_set": (  # no (0008,0005) at all: the default repertoire too
+        head(False)
+        + seq(0x00082112, [item(el(0x00081030, "LO", b"caf\xe9"), undefined=True)], implicit=False, undefined=True)
+        + tail(False),
+        EXPLICIT,
+        True,
+    ),
     "empty_character_set": (  # the default repertoire (PS3.3 C.12.1.1.2): a byte 0xE9 in a sequence is é
         el(0x00080005, "CS")
         + head(False)
