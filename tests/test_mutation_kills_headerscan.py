@@ -65,13 +65,13 @@ def seq(tag: int, items: list[bytes], *, implicit: bool, undefined: bool) -> byt
     return el(tag, "SQ", body, implicit=implicit)
 
 
-def meta(ts: str, *, extra: bytes = b"") -> bytes:
+def meta(ts: str | None, *, extra: bytes = b"") -> bytes:
     """File Meta Information (PS3.10 7.1), Explicit VR Little Endian, with its group length."""
     body = (
         el(0x00020001, "OB", b"\x00\x01")
         + el(0x00020002, "UI", CT.encode())
         + el(0x00020003, "UI", b"1.2.3.4.5")
-        + el(0x00020010, "UI", ts.encode())
+        + (el(0x00020010, "UI", ts.encode()) if ts is not None else b"")
         + el(0x00020012, "UI", b"1.2.3.99")
         + extra
     )
@@ -244,6 +244,10 @@ def files(tmp_path_factory) -> dict[str, Path]:
     write("private_ts", part10(image(False), "1.3.46.670589.33.1.4.1"))
     write("no_preamble", meta(EXPLICIT) + image(False))
     write("raw", image(True))
+    write("bad_marker", b"\0" * 128 + b"DICX" + meta(EXPLICIT) + image(False))  # PS3.10 7.1: "DICM"
+    write("no_transfer_syntax", b"\0" * 128 + b"DICM" + meta(None) + image(False))
+    write("empty_transfer_syntax", b"\0" * 128 + b"DICM" + meta("") + image(False))
+    write("empty_character_set_flat", part10(el(0x00080005, "CS") + head(False) + tail(False), EXPLICIT))
     return out
 
 
@@ -262,7 +266,20 @@ def test_a_series_layout_gives_each_files_own_values(files):
         assert_as_pydicom(files[name])
 
 
-@pytest.mark.parametrize("name", ["big", "deflated", "unknown_ts", "private_ts", "no_preamble", "raw"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "big",
+        "deflated",
+        "unknown_ts",
+        "private_ts",
+        "no_preamble",
+        "raw",
+        "bad_marker",
+        "no_transfer_syntax",
+        "empty_transfer_syntax",
+    ],
+)
 def test_other_files_are_left_to_pydicom(files, name):
     """Big endian, deflated, unknown and private transfer syntaxes, no preamble or File Meta: None, and
     pydicom reads them (so the caller's fall-back has a file to read)."""
@@ -690,7 +707,8 @@ def test_plain_values_leave_deferred_values_and_other_number_types_to_pydicom(va
 def test_headers_longer_than_64_mib_are_left_to_pydicom(tmp_path):
     """MAX_HEADER: an element that starts past 64 MiB (after a deferred value; the file is sparse) is not
     walked; one that starts just before is."""
-    for gap, read in ((64 << 20, False), ((64 << 20) - 2000, True)):
+    exact = (64 << 20) - 12 - len(part10(head(False) + el(0x00104000, "OB", b"", length=0), EXPLICIT))
+    for gap, read in ((64 << 20, False), ((64 << 20) - 2000, True), (exact, True), (exact + 1, False)):
         path = tmp_path / f"far{gap}.dcm"
         start = part10(head(False) + el(0x00104000, "OB", b"", length=gap), EXPLICIT)
         with open(path, "wb") as f:
@@ -709,9 +727,27 @@ def test_no_warning_where_pydicom_gives_none(special, files):
     import warnings
 
     headerscan._layouts.clear()
-    for path in (special["empty_character_set"], files["explicit"], files["implicit2"]):
+    for path in (
+        special["empty_character_set"],
+        files["empty_character_set_flat"],  # no sequence: read the second time from its layout
+        files["explicit"],
+        files["implicit2"],
+    ):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             pydicom.dcmread(path, stop_before_pixels=True, defer_size=DEFER)
             assert headerscan.scan_header(path, DEFER) is not None
             assert headerscan.scan_header(path, DEFER) is not None  # from the layout
+
+
+def test_a_layout_is_used_only_where_the_next_element_is_the_same(tmp_path):
+    """The walk stopped at Pixel Data; a file with the same elements up to there but another element in
+    its place (Rows, then Pixel Data) is walked, not read from the layout (its Rows would be lost)."""
+    headerscan._layouts.clear()
+    a, b = tmp_path / "a.dcm", tmp_path / "b.dcm"
+    a.write_bytes(part10(head(False) + tail(False), EXPLICIT))
+    rows = el(0x00280010, "US", struct.pack("<H", 3))
+    b.write_bytes(part10(head(False) + tail(False)[:-14] + rows + tail(False)[-14:], EXPLICIT))
+    assert_as_pydicom(a)
+    assert_as_pydicom(b)
+    assert headerscan.scan_header(b, DEFER).Rows == 3
