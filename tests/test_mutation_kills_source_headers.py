@@ -103,10 +103,11 @@ def save(ds: Dataset, path: Path, *, implicit: bool = False) -> Path:
 
 
 def both(paths: list[Path], monkeypatch) -> tuple[list, list]:
+    """Read with the module's own setting (the fast path), then with pydicom only."""
     fast = read_source_headers(paths)
     monkeypatch.setattr(source_headers, "FAST_HEADERS", False)
     slow = read_source_headers(paths)
-    monkeypatch.setattr(source_headers, "FAST_HEADERS", True)
+    monkeypatch.undo()
     return fast, slow
 
 
@@ -166,6 +167,7 @@ SINGLE = {
     "not_plain_uid": {"SeriesInstanceUID": "1.2.03"},  # pydicom's path (a leading zero)
     "not_plain_position": {"ImagePositionPatient": ["-1234567890.12345", "2", "3"]},  # 17 bytes: pydicom
     "empty_orientation": {"ImageOrientationPatient": ""},
+    "zero_rows": {"Rows": 0},
     "empty_thickness": {"SliceThickness": ""},
     "exponents": {"ImagePositionPatient": ["1e2", "-2.5E-1", "+3"], "PixelSpacing": ["5e-1", "0.5"]},
 }
@@ -265,16 +267,13 @@ def test_duplicate_sop_instance_uid_message(single, tmp_path):
     assert err.value.hint == "remove the copy, or narrow 'sources' so each instance is named once"
 
 
-def test_missing_identifiers_message(tmp_path):
+def test_missing_identifiers_message(tmp_path, monkeypatch):
     ds = ct(SeriesInstanceUID=None, StudyInstanceUID=None)
     path = save(ds, tmp_path / "x.dcm")
-    for fast in (True, False):
-        source_headers.FAST_HEADERS = fast
-        try:
-            with pytest.raises(InputError) as err:
-                read_source_headers([path])
-        finally:
-            source_headers.FAST_HEADERS = True
+    for fast in (source_headers.FAST_HEADERS, False):
+        monkeypatch.setattr(source_headers, "FAST_HEADERS", fast)
+        with pytest.raises(InputError) as err:
+            read_source_headers([path])
         missing = "SeriesInstanceUID, StudyInstanceUID missing"
         assert err.value.message == f"{path} is not a usable DICOM instance: {missing}"
     path = save(ct(SOPClassUID=None, SOPInstanceUID=None), tmp_path / "y.dcm")
@@ -338,6 +337,10 @@ DEFECTS = [
     (
         {"ImageOrientationPatient": ["0", "0", "0", "0", "1", "0"]},
         "Image Orientation (Patient) [0.0, 0.0, 0.0, 0.0, 1.0, 0.0], a zero direction vector",
+    ),
+    (
+        {"ImageOrientationPatient": ["0", "0", "0", "1", "0", "0"]},
+        "Image Orientation (Patient) [0.0, 0.0, 0.0, 1.0, 0.0, 0.0], a zero direction vector",
     ),
     (
         {"ImageOrientationPatient": ["1", "0", "0", "0", "0", "0"]},
@@ -429,3 +432,30 @@ def test_one_value_where_three_are_needed(tmp_path):
     assert (
         err.value.message == f"cannot read the image geometry of {path}: ImagePositionPatient has 1 values, expected 3"
     )
+
+
+def test_functional_groups_come_before_top_level_values(tmp_path, monkeypatch):
+    """PS3.3 C.7.6.16: a frame's Plane Orientation and Pixel Measures are its functional groups'; top-level
+    Image Orientation (Patient) and Pixel Spacing (not part of an enhanced image) are used only without them."""
+    ds = enhanced(2)
+    ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
+    ds.PixelSpacing = ["9", "9"]
+    for (inst,) in both([save(ds, tmp_path / "mf.dcm")], monkeypatch):
+        assert [f.image_orientation.tolist() for f in inst.frames] == [[0, 1, 0, 0, 0, -1]] * 2
+        assert [f.pixel_spacing.tolist() for f in inst.frames] == [[0.6, 0.7]] * 2
+
+
+def test_instances_are_distinct_hashable_objects_without_frames_in_their_repr(single):
+    """Two reads of one file are two instances (identity, as sets and dicts of instances need)."""
+    (a,) = read_source_headers([single["as_written"]])
+    (b,) = read_source_headers([single["as_written"]])
+    assert a != b and len({a, b}) == 2 and a == a
+    assert ", frames=" not in repr(a) and ", header=" not in repr(a)
+
+
+def test_an_empty_value_in_a_header_read_elsewhere_is_absent():
+    """A header from elsewhere (DICOMweb) may hold "" for an empty DS: no value, as in a file."""
+    ds = ct(ImageOrientationPatient="", PixelSpacing="")
+    inst = source_headers.instance_from_dataset("https://pacs/x", ds)
+    assert inst.frames[0].image_orientation is None and inst.frames[0].pixel_spacing is None
+    assert inst.frames[0].image_position.tolist() == [-12.5, 3.25, 100]
