@@ -168,6 +168,8 @@ SINGLE = {
     "not_plain_position": {"ImagePositionPatient": ["-1234567890.12345", "2", "3"]},  # 17 bytes: pydicom
     "empty_orientation": {"ImageOrientationPatient": ""},
     "zero_rows": {"Rows": 0},
+    "zero_columns": {"Columns": 0},
+    "columns_along_x": {"ImageOrientationPatient": ["0", "1", "0", "1", "0", "0"]},  # a usable orientation
     "empty_thickness": {"SliceThickness": ""},
     "exponents": {"ImagePositionPatient": ["1e2", "-2.5E-1", "+3"], "PixelSpacing": ["5e-1", "0.5"]},
 }
@@ -312,6 +314,8 @@ def test_preamble_less_file_read_with_pydicoms_guess(single, tmp_path):
     from pydicom.filewriter import write_dataset
 
     ds = pydicom.dcmread(single["as_written"])
+    ds.BitsAllocated = 8
+    ds.add_new(0x7FE00010, "OB", b"\0" * 6)
     buf = DicomBytesIO()
     buf.is_little_endian, buf.is_implicit_VR = True, False
     write_dataset(buf, ds)
@@ -320,6 +324,7 @@ def test_preamble_less_file_read_with_pydicoms_guess(single, tmp_path):
     (inst,) = read_source_headers([raw])
     assert inst.frames[0].image_position.tolist() == [-12.5, 3.25, 100]
     assert inst.sop_instance_uid == ds.SOPInstanceUID
+    assert "PixelData" not in inst.header  # headers only, on pydicom's forced path too
 
 
 def test_geometry_value_count_message(tmp_path):
