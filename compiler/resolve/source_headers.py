@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
@@ -188,12 +189,26 @@ def instance_from_dataset(
 def _dcmread(path: Path) -> Dataset:
     """pydicom's header read: the general path, for every file :func:`scan_header` does not take."""
     try:
-        return pydicom.dcmread(path, stop_before_pixels=True, defer_size=DEFER_SIZE)
+        ds = pydicom.dcmread(path, stop_before_pixels=True, defer_size=DEFER_SIZE)
     except InvalidDicomError:
         if not looks_like_dicom(path):
             raise
         # No preamble/File Meta Information (pre-PS3.10 files): let pydicom guess the encoding.
-        return pydicom.dcmread(path, stop_before_pixels=True, defer_size=DEFER_SIZE, force=True)
+        ds = pydicom.dcmread(path, stop_before_pixels=True, defer_size=DEFER_SIZE, force=True)
+    _check_complete(ds)
+    return ds
+
+
+def _check_complete(ds: Dataset) -> None:
+    """EOFError for a value the file ends inside of: pydicom reads the bytes there are, without a word
+    (a Pixel Spacing "0.5\\0.75" cut to "0.5\\0.7"); a value has its Value Length (PS3.5 7.1.1)."""
+    for elem in ds._dict.values():
+        if (
+            type(elem) is RawDataElement
+            and elem.value is not None
+            and len(elem.value) < elem.length != 0xFFFFFFFF  # not an undefined length (PS3.5 7.1.1)
+        ):
+            raise EOFError(f"the file ends inside the value of {elem.tag}")
 
 
 def _instance_from_values(path: Path, ds: Dataset, v: PlainValues) -> SourceInstance:

@@ -51,6 +51,10 @@ MODULES=(
   "common_stack|compiler/iods/common/stack.py|tests/test_mutation_kills_common_modules.py"
   "common_ucum|compiler/iods/common/ucum.py,compiler/iods/common/ucum_atoms.py|tests/test_mutation_kills_common_ucum.py tests/test_ucum.py"
   "common_small|compiler/iods/common/patient_study.py,compiler/iods/common/dimensions.py,compiler/iods/common/wrap.py,compiler/iods/common/concept.py,compiler/iods/common/algorithm.py,compiler/iods/common/color.py,compiler/iods/common/native.py,compiler/iods/common/icc.py|tests/test_mutation_kills_common_small.py tests/test_mutation_kills_common_patient_study.py"
+  "headerscan|compiler/resolve/headerscan.py|tests/test_mutation_kills_headerscan.py tests/test_sources.py"
+  "source_headers|compiler/resolve/source_headers.py|tests/test_mutation_kills_source_headers.py tests/test_sources.py"
+  "source_series|compiler/resolve/source_series.py|tests/test_mutation_kills_source_series.py tests/test_sources.py"
+  "source_files|compiler/resolve/source_files.py|tests/test_mutation_kills_source_files.py tests/test_sources.py"
 )
 
 run_one() {
