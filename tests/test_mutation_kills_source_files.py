@@ -166,3 +166,81 @@ def test_looks_like_dicom_by_hand(tmp_path, data, dicom):
     path.write_bytes(data)
     assert looks_like_dicom(path) is dicom
     assert looks_like_dicom(tmp_path / "absent") is False
+
+
+# ---- the lead's fourth-pass run of source_files (22 survivors): the cases below, worked out by hand
+_DICM = b"\0" * 128 + b"DICM" + b"\x02\x00\x00\x00UL\x04\x00\x00\x00\x00\x00"
+
+
+def _files(folder: Path, names: dict[str, bytes]) -> None:
+    for name, data in names.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+
+
+def test_a_named_file_with_x_in_its_name_is_taken_as_named(tmp_path):
+    """Only ``*``, ``?`` and ``[`` make a glob: a file named explicitly is returned as is, even when it does
+    not look like DICOM (its header is read, and refused, later)."""
+    _files(tmp_path, {"XRAY.dat": b"not dicom"})
+    assert find_source_files("XRAY.dat", tmp_path) == [tmp_path / "XRAY.dat"]
+
+
+def test_globs_skip_dicomdir_and_hidden_files_and_count_what_they_skip(tmp_path):
+    _files(
+        tmp_path,
+        {
+            "s/DICOMDIR": _DICM,
+            "s/.hidden.dcm": _DICM,
+            "s/CT1.dcm": _DICM,
+            "s/a/j1": b"junk",
+            "s/a/j2": b"junk",
+            "s/b.txt": b"junk",
+            "s/c/j3": b"junk",
+        },
+    )
+    assert find_source_files("s/*", tmp_path) == [tmp_path / "s" / "CT1.dcm"]
+    with pytest.raises(InputError) as raised:
+        find_source_files("s/[abc]*", tmp_path)
+    # a/ (2 skipped), b.txt (1), c/ (1), in that order: the counts add up
+    assert (
+        raised.value.message
+        == f"no DICOM files match the pattern {tmp_path / 's' / '[abc]*'} (4 non-DICOM or hidden files skipped)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"\x08\x00\x16\x00UI\x00\xff", True),  # explicit VR "UI", a long value: the letters decide
+        (b"\x08\x00\x16\x00UIa\xff", True),  # only bytes 4-5 are the VR
+        (b"\x08\x00\x16\x001A\xff\xff", False),  # "1A" is no VR, and 0xffff4131 is no plausible length
+        (b"\x08\x00\x16\x00aB\xff\xff", False),  # a VR is upper case
+        (b"\x08\x00\x16\x00\x0a\x00\x00\x00", True),  # implicit VR, length 10
+    ],
+)
+def test_looks_like_dicom_reads_the_vr_bytes_only(tmp_path, head, expected):
+    path = tmp_path / "f"
+    path.write_bytes(head + b"\0" * 16)
+    assert looks_like_dicom(path) is expected
+
+
+def test_the_file_limit_is_checked_across_subfolders_and_at_its_edge(tmp_path, monkeypatch):
+    assert source_files.MAX_FILES_SCANNED == 200_000  # the limit the error message states
+    monkeypatch.setattr(source_files, "MAX_FILES_SCANNED", 3)
+    _files(tmp_path, {"ok/1": _DICM, "ok/2": _DICM, "ok/3": _DICM, "many/a/1": _DICM, "many/a/2": _DICM})
+    _files(tmp_path, {"many/b/3": _DICM, "many/b/4": _DICM})
+    assert len(find_source_files("ok", tmp_path)) == 3  # exactly the limit
+    assert len(find_source_files("ok/*", tmp_path)) == 3
+    for spec in ("many", "many/*/*"):
+        with pytest.raises(InputError) as raised:
+            find_source_files(spec, tmp_path)
+        assert raised.value.message.startswith("more than 3 files under "), raised.value.message
+
+
+def test_a_pattern_that_names_hidden_files_still_skips_them(tmp_path):
+    """glob's ``*`` leaves dot-files out by itself; a pattern starting with a dot reaches them, and they are
+    skipped as every hidden entry is (a copy tool's ``.CT1.dcm.part``, say)."""
+    _files(tmp_path, {"s/.hidden.dcm": _DICM})
+    with pytest.raises(InputError) as raised:
+        find_source_files("s/.h*", tmp_path)
+    assert raised.value.message.endswith("(1 non-DICOM or hidden files skipped)")

@@ -246,3 +246,24 @@ def test_series_without_orientation_at_all_is_resolved():
 def test_warnings_are_the_geometry_warnings():
     s = resolve_single_series(stack([0.0, 1.0, 2.0, 4.0]))
     assert s.warnings and any("gap" in w for w in s.warnings)
+
+
+# ---- the lead's fourth-pass run of source_series (17 survivors): the cases below, by hand
+def test_a_series_of_one_instance_describes_itself():
+    """Every property reads the first instance and first frame: a one-file series has no second."""
+    one = resolve_single_series([inst(1, SeriesDescription="Only")])
+    assert (one.modality, one.study_instance_uid, one.frame_of_reference_uid) == ("CT", "1.2.6", "1.2.8")
+    assert (one.series_description, one.rows, one.columns) == ("Only", 3, 2)
+    assert SourceSeries("1.2.7", one.instances, one.frames).warnings == []  # its own list, not None
+
+
+def test_two_frames_have_a_spacing():
+    assert resolve_single_series(stack([1.0, 3.5])).slice_spacing() == 2.5
+
+
+def test_series_are_compared_and_hashed_by_identity():
+    """Caches key series by identity (a series read twice is two objects): equal fields do not make them
+    one, and a series can be a dictionary key."""
+    a = resolve_single_series(stack([0.0, 1.0]))
+    b = SourceSeries(a.series_instance_uid, a.instances, a.frames, a.warnings)
+    assert a != b and {a: 1, b: 2}[a] == 1

@@ -83,11 +83,10 @@ def _expand(text: str, target: Path) -> tuple[list[Path] | None, int, str]:
                 files, n = _walk(m)
                 hits += files
                 skipped += n
-            elif not _is_hidden(m) and m.name != "DICOMDIR":
-                if looks_like_dicom(m):
-                    hits.append(m)
-                else:
-                    skipped += 1
+            elif not _is_hidden(m) and m.name != "DICOMDIR" and looks_like_dicom(m):
+                hits.append(m)
+            else:  # counted as a folder's walk counts them
+                skipped += 1
         what = f"no DICOM files match the pattern {target.absolute()}"
     elif target.is_dir():
         hits, skipped = _walk(target)
