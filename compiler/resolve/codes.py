@@ -165,7 +165,7 @@ def resolve_code(
                 f"code {scheme}:{code_value} needs a meaning: the DICOM code dictionary does not know it",
                 location=location,
                 path=path,
-                hint=f'write {scheme}:{code_value} "Meaning" ' + _suggest(code_value, scheme).rstrip(),
+                hint=(f'write {scheme}:{code_value} "Meaning" ' + _suggest(code_value, scheme)).rstrip(),
             )
     if not meaning:
         raise SpecError("a code meaning may not be empty", location=location, path=path)

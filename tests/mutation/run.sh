@@ -55,7 +55,7 @@ MODULES=(
   "source_headers|compiler/resolve/source_headers.py|tests/test_mutation_kills_source_headers.py tests/test_sources.py"
   "source_series|compiler/resolve/source_series.py|tests/test_mutation_kills_source_series.py tests/test_sources.py"
   "source_files|compiler/resolve/source_files.py|tests/test_mutation_kills_source_files.py tests/test_sources.py"
-  "resolve_codes|compiler/resolve/codes.py,compiler/resolve/code_table.py|tests/test_codes.py"
+  "resolve_codes|compiler/resolve/codes.py,compiler/resolve/code_table.py|tests/test_mutation_kills_resolve_codes.py tests/test_codes.py"
   "links|compiler/resolve/links.py|tests/test_mutation_kills_links.py tests/test_templates_links.py"
   "input_files|compiler/resolve/input_files.py|tests/test_mutation_kills_input_files.py tests/test_validate_fast.py tests/test_npy_header.py tests/test_masks.py"
 )
