@@ -444,3 +444,16 @@ def test_orientations_of_five_values_are_never_shared():
     frames = [frame(0, "0", orientation=a), frame(1, "2", orientation=b)]
     layout = build_functional_groups(source_set(frames), FramePlan(np.array([0, 1]), None))
     assert "PlaneOrientationSequence" not in layout.shared
+
+
+def test_no_slice_spacing_from_orientations_or_positions_of_the_wrong_length():
+    """Image Orientation (Patient) has six values and Image Position (Patient) three (PS3.3 C.7.6.2): other
+    counts give no spacing (and no cross product of a 2-vector, which NumPy 2.5 refuses)."""
+    from dcmspec_compiler.iods.common.spacing import regular_slice_spacing
+
+    five = ("1", "0", "0", "0", "1")
+    spacing = regular_slice_spacing([frame(0, "0", orientation=five), frame(1, "2", orientation=five)])
+    assert spacing.value is None
+    assert spacing.reason == "the source frames' orientations are not six values or their positions not three"
+    ragged = regular_slice_spacing([frame(0, "0", orientation=five), frame(1, "2")])
+    assert ragged.value is None and ragged.reason == spacing.reason

@@ -41,13 +41,18 @@ def regular_slice_spacing(frames: Sequence[SourceFrame], tolerance_mm: float = T
         return SliceSpacing(None, "a single frame is not a stack of slices")
     if not all(f.has_geometry for f in frames):
         return SliceSpacing(None, "the source frames have no geometry")
-    orientations = np.array([[float(v) for v in f.orientation or ()] for f in frames])
+    try:
+        orientations = np.array([[float(v) for v in f.orientation or ()] for f in frames], dtype=np.float64)
+        positions = np.array([[float(v) for v in f.position or ()] for f in frames], dtype=np.float64)
+    except ValueError:  # lists of different lengths
+        orientations = positions = np.zeros((0, 0))
+    if orientations.shape != (len(frames), 6) or positions.shape != (len(frames), 3):
+        return SliceSpacing(None, "the source frames' orientations are not six values or their positions not three")
     if np.abs(orientations - orientations[0]).max() > 1e-4:
         return SliceSpacing(None, "the source frames differ in orientation")
     row, col = orientations[0, :3], orientations[0, 3:]
     normal = np.cross(row, col)
     normal /= np.linalg.norm(normal)
-    positions = np.array([[float(v) for v in f.position or ()] for f in frames])
     along = positions @ normal
     in_plane = (positions - positions[0]) - np.outer(along - along[0], normal)
     if np.abs(in_plane).max() > tolerance_mm:
