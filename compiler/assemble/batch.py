@@ -14,7 +14,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DcmspecError, ErrorList, InputError, Location, OutputError, PathPart, SpecError, flatten, in_row
@@ -162,15 +162,14 @@ def _work(args: WorkArgs) -> list[DocumentResult]:
 
 @dataclass
 class BatchResult:
-    """What came back from the workers, in the order of the documents."""
+    """What came back from the workers: the objects of each document that was built, by ``id()`` of the
+    caller's document (the caller puts them in its documents' order), and the errors in that order."""
 
-    encoded: list[Encoded]
+    by_document: dict[int, list[Encoded]]
     errors: list[DcmspecError]
     #: the documents that failed (each gave errors and no object), and whether the build stopped early
     failed: list[SpecDocument]
     stopped: bool = False
-    #: the objects of each document that was built, by ``id()`` of the caller's document
-    by_document: dict[int, list[Encoded]] = field(default_factory=dict)
 
 
 def build_in_workers(
@@ -209,7 +208,7 @@ def build_in_workers(
             if fail_fast and failed:
                 stopped = True
                 break
-    out = BatchResult([], [], [], stopped)
+    out = BatchResult({}, [], [], stopped)
     for part, result in zip(parts, results):
         if result is None:  # cancelled by --fail-fast
             continue
@@ -218,7 +217,6 @@ def build_in_workers(
             out.failed.extend(doc for doc, _ in part)
             continue
         for (doc, _), (done, errs, warns) in zip(part, result):
-            out.encoded.extend(done)
             out.by_document[id(doc)] = done
             out.errors.extend(_error_from_dict(e) for e in errs)
             if errs:
